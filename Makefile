@@ -1,0 +1,17 @@
+# splitinfer build and test entry points. `make test` is the README's test
+# command and what .ci/run runs; it installs what the tests need first.
+GO ?= go
+export GOFLAGS ?= -mod=mod
+
+.PHONY: build test test-deps bench model
+
+build:
+	$(GO) build -o bin/splitinfer ./cmd/splitinfer
+
+# test-deps installs what the test suite needs beyond the Go toolchain.
+test-deps:
+	bash scripts/test-deps.sh
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
