@@ -1,0 +1,53 @@
+package mnist
+
+import "testing"
+
+func TestLoadTest(t *testing.T) {
+	s, err := Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 10000 || len(s.Images) != 10000*Pixels {
+		t.Fatalf("got %d images, %d floats", s.Len(), len(s.Images))
+	}
+	// The first test image is a 7; padding rows and columns are zero.
+	if s.Labels[0] != 7 {
+		t.Errorf("label 0 = %d, want 7", s.Labels[0])
+	}
+	img := s.Image(0)
+	var sum float32
+	for r := 0; r < Rows; r++ {
+		for c := 0; c < Cols; c++ {
+			v := img[r*Cols+c]
+			if (r < 2 || r >= 30 || c < 2 || c >= 30) && v != 0 {
+				t.Fatalf("padding pixel (%d,%d) = %v", r, c, v)
+			}
+			if v < 0 || v > 1 {
+				t.Fatalf("pixel (%d,%d) = %v out of [0,1]", r, c, v)
+			}
+			sum += v
+		}
+	}
+	if sum == 0 {
+		t.Error("image 0 is blank")
+	}
+}
+
+func TestLoadTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	s, err := Train()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 60000 {
+		t.Fatalf("got %d training images", s.Len())
+	}
+}
+
+func TestBadFile(t *testing.T) {
+	if _, err := LoadFiles("testdata/none.gz", "testdata/none.gz"); err == nil {
+		t.Fatal("missing file: no error")
+	}
+}
