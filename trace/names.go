@@ -1,0 +1,64 @@
+// Package trace sets up OpenTelemetry for splitinfer's workers (tracer and
+// meter providers with OTLP export, Prometheus metrics), carries W3C trace
+// context in NATS headers, and names the spans, attributes and metrics that
+// the edge and cloud workers record, so both sides and the tests agree.
+package trace
+
+// Service names, one per worker kind (resource attribute service.name).
+const (
+	ServiceEdge  = "splitinfer-edge"
+	ServiceCloud = "splitinfer-cloud"
+)
+
+// ScopeName is the instrumentation scope of splitinfer's tracers and meters.
+const ScopeName = "github.com/splitinfer/splitinfer"
+
+// Span names. The edge's request span is the root of each trace; the NATS
+// request span is a client span whose context travels in the message headers,
+// and the cloud's spans are its children.
+const (
+	SpanEdgeRequest  = "splitinfer.request"       // edge, root: one per input
+	SpanEdgeCompute  = "splitinfer.edge.compute"  // edge: the head sub-graph
+	SpanEncode       = "splitinfer.encode"        // edge: quantize + msgpack + optional zstd
+	SpanNATSRequest  = "splitinfer.infer send"    // edge: messaging client span (messaging.operation.name=send)
+	SpanCloudProcess = "splitinfer.infer process" // cloud: messaging server span, parent of the rest
+	SpanQueueWait    = "splitinfer.cloud.queue"   // cloud: time in the bounded queue
+	SpanDecode       = "splitinfer.decode"        // cloud: bounded decode of the request
+	SpanCloudCompute = "splitinfer.cloud.compute" // cloud: the tail sub-graph
+	SpanReply        = "splitinfer.reply"         // cloud: encode and send the reply
+	SpanFallback     = "splitinfer.edge.fallback" // edge: whole model locally when no cloud answers
+)
+
+// Attribute keys specific to splitinfer (OTel semantic conventions are used
+// where one exists, e.g. messaging.system=nats, messaging.destination.name).
+const (
+	AttrCutID            = "splitinfer.cut.id"
+	AttrModelHash        = "splitinfer.model.hash"
+	AttrModelName        = "splitinfer.model.name"
+	AttrWorkerID         = "splitinfer.worker.id"
+	AttrRequestID        = "splitinfer.request.id"
+	AttrInputBytes       = "splitinfer.input.bytes"
+	AttrWireBytes        = "splitinfer.wire.bytes"
+	AttrBitsPerElement   = "splitinfer.wire.bits_per_element"
+	AttrCompressionRatio = "splitinfer.wire.compression_ratio"
+	AttrCodec            = "splitinfer.wire.codec"
+	AttrBandwidthBps     = "splitinfer.link.bandwidth_bps"
+	AttrRTTms            = "splitinfer.link.rtt_ms"
+	AttrPredictedMs      = "splitinfer.latency.predicted_ms"
+	AttrMeasuredMs       = "splitinfer.latency.measured_ms"
+	AttrErrorCode        = "splitinfer.error.code"
+	AttrAttempt          = "splitinfer.attempt"
+	AttrQueueDepth       = "splitinfer.queue.depth"
+	AttrNodes            = "splitinfer.nodes"
+	AttrBatch            = "splitinfer.batch"
+)
+
+// Metric names (OTel instrument names; Prometheus renders dots as underscores).
+const (
+	MetricLatency    = "splitinfer.request.duration" // histogram, ms, by cut
+	MetricWireBytes  = "splitinfer.wire.bytes"       // histogram, bytes, by cut
+	MetricRequests   = "splitinfer.requests"         // counter, by cut and outcome
+	MetricErrors     = "splitinfer.errors"           // counter, by code
+	MetricQueueDepth = "splitinfer.queue.depth"      // gauge (cloud)
+	MetricStage      = "splitinfer.stage.duration"   // histogram, ms, by stage
+)
