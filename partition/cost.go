@@ -1,0 +1,257 @@
+package partition
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Link is the network between the edge and the cloud.
+type Link struct {
+	// Bandwidth in bytes per second (> 0; +Inf for no limit).
+	Bandwidth float64
+	// RTT is the round trip time of an empty request.
+	RTT time.Duration
+}
+
+// Validate checks the link values.
+func (l Link) Validate() error {
+	if !(l.Bandwidth > 0) || l.RTT < 0 {
+		return fmt.Errorf("partition: invalid link: bandwidth %v B/s, rtt %v", l.Bandwidth, l.RTT)
+	}
+	return nil
+}
+
+func (l Link) String() string {
+	return fmt.Sprintf("%.3g Mbit/s, %v RTT", l.Bandwidth*8/1e6, l.RTT)
+}
+
+// msPerByte is the transfer time of one byte in milliseconds.
+func (l Link) msPerByte() float64 { return 1e3 / l.Bandwidth }
+
+// Model is the cost model of one graph: the latency profiles of both
+// sides and the sizes of the tensors that may cross.
+type Model struct {
+	DAG   *DAG
+	Edge  *Profile
+	Cloud *Profile
+	Sizes *Sizes
+	// DecodeFactor is the cloud's decode time as a multiple of the edge's
+	// encode time (0 means 1: the codec is symmetric).
+	DecodeFactor float64
+	// Queue is the expected wait in the cloud's queue, when known.
+	Queue time.Duration
+}
+
+// NewModel checks the parts of a cost model and returns it.
+func NewModel(d *DAG, edge, cloud *Profile, sizes *Sizes) (*Model, error) {
+	if d == nil || sizes == nil {
+		return nil, fmt.Errorf("%w: missing DAG or sizes", ErrProfile)
+	}
+	if err := edge.Validate(d); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	if err := cloud.Validate(d); err != nil {
+		return nil, fmt.Errorf("cloud: %w", err)
+	}
+	if sizes.Overhead < 0 {
+		return nil, fmt.Errorf("%w: negative overhead", ErrProfile)
+	}
+	for _, t := range d.tensors {
+		b, ok := sizes.Bytes[t.name]
+		if !ok && (len(t.consumers) > 0 || t.output) {
+			return nil, fmt.Errorf("%w: no size for tensor %q", ErrProfile, t.name)
+		}
+		if b < 0 {
+			return nil, fmt.Errorf("%w: negative size for tensor %q", ErrProfile, t.name)
+		}
+	}
+	return &Model{DAG: d, Edge: edge, Cloud: cloud, Sizes: sizes}, nil
+}
+
+// Estimate is the predicted latency of a cut on a link, by part, in
+// milliseconds.
+type Estimate struct {
+	Cut        Cut     `json:"cut"`
+	EdgeMS     float64 `json:"edge_ms"`
+	EncodeMS   float64 `json:"encode_ms"`
+	Bytes      int     `json:"bytes"`
+	TransferMS float64 `json:"transfer_ms"`
+	RTTMS      float64 `json:"rtt_ms"`
+	DecodeMS   float64 `json:"decode_ms"`
+	QueueMS    float64 `json:"queue_ms"`
+	CloudMS    float64 `json:"cloud_ms"`
+	TotalMS    float64 `json:"predicted_ms"`
+}
+
+func (m *Model) decodeFactor() float64 {
+	if m.DecodeFactor == 0 {
+		return 1
+	}
+	return m.DecodeFactor
+}
+
+// Predict returns the predicted latency of cut c on link l: edge compute of
+// the head + encode + bytes/bandwidth + round trip + decode + queue + cloud
+// compute of the tail. An edge-only cut has no network part.
+func (m *Model) Predict(c Cut, l Link) (Estimate, error) {
+	if err := l.Validate(); err != nil {
+		return Estimate{}, err
+	}
+	onEdge := make([]bool, m.DAG.Len())
+	for _, v := range c.Edge {
+		if v < 0 || v >= len(onEdge) {
+			return Estimate{}, fmt.Errorf("%w: node index %d", ErrCut, v)
+		}
+		onEdge[v] = true
+	}
+	e := Estimate{Cut: c}
+	for v, n := range m.DAG.g.Nodes {
+		if onEdge[v] {
+			e.EdgeMS += m.Edge.NodeMS(n.Name)
+		} else {
+			e.CloudMS += m.Cloud.NodeMS(n.Name)
+		}
+	}
+	if !c.IsEdgeOnly() {
+		e.Bytes = m.Sizes.Overhead
+		for _, t := range c.Tensors {
+			e.Bytes += m.Sizes.Bytes[t]
+			e.EncodeMS += m.Sizes.EncodeMS[t]
+		}
+		if b, ok := m.Sizes.Cuts[c.Name]; ok {
+			e.Bytes = b
+		}
+		e.DecodeMS = e.EncodeMS * m.decodeFactor()
+		e.TransferMS = float64(e.Bytes) * l.msPerByte()
+		e.RTTMS = float64(l.RTT) / 1e6
+		e.QueueMS = float64(m.Queue) / 1e6
+	}
+	e.TotalMS = e.EdgeMS + e.EncodeMS + e.TransferMS + e.RTTMS + e.DecodeMS + e.QueueMS + e.CloudMS
+	return e, nil
+}
+
+// PredictAll predicts every cut in cuts.
+func (m *Model) PredictAll(cuts []Cut, l Link) ([]Estimate, error) {
+	out := make([]Estimate, len(cuts))
+	for i, c := range cuts {
+		e, err := m.Predict(c, l)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// tensorMS is the additive cost of sending tensor ti on link l.
+func (m *Model) tensorMS(ti int, l Link) float64 {
+	name := m.DAG.tensors[ti].name
+	return float64(m.Sizes.Bytes[name])*l.msPerByte() + m.Sizes.EncodeMS[name]*(1+m.decodeFactor())
+}
+
+// fixedMS is the cost every cut but edge-only pays once.
+func (m *Model) fixedMS(l Link) float64 {
+	return float64(m.Sizes.Overhead)*l.msPerByte() + float64(l.RTT)/1e6 + float64(m.Queue)/1e6
+}
+
+// Best returns the cut with the lowest predicted latency on l, found
+// exactly with a minimum s-t cut (see package doc), and its estimate.
+// Ties go to the cut with fewer edge nodes.
+func (m *Model) Best(l Link) (Estimate, error) {
+	if err := l.Validate(); err != nil {
+		return Estimate{}, err
+	}
+	onEdge := m.minCut(l)
+	c := m.DAG.cutOf(onEdge)
+	best, err := m.Predict(c, l)
+	if err != nil {
+		return Estimate{}, err
+	}
+	if !c.IsEdgeOnly() {
+		all := make([]bool, len(onEdge))
+		for i := range all {
+			all[i] = true
+		}
+		eo, err := m.Predict(m.DAG.cutOf(all), l)
+		if err != nil {
+			return Estimate{}, err
+		}
+		if eo.TotalMS < best.TotalMS {
+			best = eo
+		}
+	}
+	return best, nil
+}
+
+// Exhaustive returns the best cut by predicting every cut of the graph (every
+// set of nodes closed under predecessors). It fails with ErrTooBig when the
+// graph has more than limit cuts. Ties go to the first cut found with the
+// lowest cost. Meant for small graphs and for checking Best.
+func (m *Model) Exhaustive(l Link, limit int) (Estimate, error) {
+	if err := l.Validate(); err != nil {
+		return Estimate{}, err
+	}
+	best := Estimate{TotalMS: math.Inf(1)}
+	var ferr error
+	err := m.DAG.EnumerateCuts(limit, func(c Cut) bool {
+		e, err := m.Predict(c, l)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if e.TotalMS < best.TotalMS {
+			best = e
+		}
+		return true
+	})
+	if err != nil {
+		return Estimate{}, err
+	}
+	if ferr != nil {
+		return Estimate{}, ferr
+	}
+	return best, nil
+}
+
+// EnumerateCuts calls f with every cut of the graph (every set of nodes
+// closed under predecessors), until f returns false. It fails with ErrTooBig
+// before calling f when there are more than limit cuts.
+func (d *DAG) EnumerateCuts(limit int, f func(Cut) bool) error {
+	n := d.Len()
+	onEdge := make([]bool, n)
+	count := 0
+	var walk func(v int, emit bool) bool
+	// walk decides nodes v..n-1 in order; a node may join the edge only when
+	// all its predecessors did (nodes are topologically sorted).
+	walk = func(v int, emit bool) bool {
+		if v == n {
+			count++
+			if count > limit {
+				return false
+			}
+			if emit {
+				return f(d.cutOf(onEdge))
+			}
+			return true
+		}
+		if !walk(v+1, emit) {
+			return false
+		}
+		for _, p := range d.preds[v] {
+			if !onEdge[p] {
+				return true
+			}
+		}
+		onEdge[v] = true
+		ok := walk(v+1, emit)
+		onEdge[v] = false
+		return ok
+	}
+	if !walk(0, false) && count > limit {
+		return fmt.Errorf("%w: more than %d", ErrTooBig, limit)
+	}
+	count = 0
+	walk(0, true)
+	return nil
+}
