@@ -1,0 +1,262 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/splitinfer/splitinfer/nn/internal/blas"
+)
+
+// QLinearConvInt8 is splitinfer's int8 2-D convolution.
+//
+// Inputs: x int8 NCHW; w int8 constant [Cout, Cin/group, kH, kW], symmetric
+// (zero point 0) per output channel or per tensor; optional bias int32
+// constant [Cout] in units of x_scale·w_scale[c].
+// Attributes: x_scale, x_zero_point, w_scale (floats: 1 or Cout),
+// y_scale, y_zero_point, strides, pads (top, left, bottom, right),
+// dilations, group, relu (0/1).
+// Arithmetic (int8.go): acc = Σ x·w + bias − x_zp·Σw over the window, with
+// padding reading x_zp (real 0); y = sat(y_zp + roundShift(acc·m_c, s_c)),
+// m_c·2^-s_c ≈ x_scale·w_scale[c]/y_scale, ReLU clamps at y_zp.
+// The output tensor carries Quant{y_scale, y_zero_point}.
+
+func init() { Register("QLinearConvInt8", buildQConv) }
+
+type q8Conv struct {
+	x, y         q8Params
+	lo, hi       int32
+	cout, cinG   int
+	kh, kw       int
+	group        int
+	sh, sw       int
+	dh, dw       int
+	pt, pl       int
+	pb, pr       int
+	w            []int8  // [Cout, cinG*kh*kw]
+	corr         []int64 // bias[c] − x_zp·Σw[c]
+	mult         []q8Mult
+	quant        *Quant
+	depthwise    bool
+	kernelPixels int
+}
+
+func q8Ints(n *Node, name string, def ...int) ([]int, error) {
+	v := n.AttrInts(name, def)
+	if len(v) != len(def) {
+		return nil, fmt.Errorf("%w: attribute %s has %d values, want %d", ErrGraph, name, len(v), len(def))
+	}
+	return v, nil
+}
+
+func buildQConv(bc *BuildContext) (Kernel, error) {
+	n := bc.Node
+	w := bc.InputConst(1)
+	if w == nil || w.DType != Int8 || len(w.Shape) != 4 {
+		return nil, fmt.Errorf("%w: QLinearConvInt8 needs a constant int8 [Cout,Cin/g,kH,kW] weight", ErrGraph)
+	}
+	k := &q8Conv{cout: w.Shape[0], cinG: w.Shape[1], kh: w.Shape[2], kw: w.Shape[3], w: w.I8}
+	var err error
+	if k.x, err = q8Attr(n, "x"); err != nil {
+		return nil, err
+	}
+	if k.y, err = q8Attr(n, "y"); err != nil {
+		return nil, err
+	}
+	k.lo, k.hi = q8Range(n, k.y)
+	k.group = int(n.AttrInt("group", 1))
+	if k.group < 1 || k.cout%k.group != 0 || k.cout == 0 || k.cinG == 0 || k.kh < 1 || k.kw < 1 {
+		return nil, fmt.Errorf("%w: group %d with weight %v", ErrShape, k.group, w.Shape)
+	}
+	st, err := q8Ints(n, "strides", 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	di, err := q8Ints(n, "dilations", 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	pa, err := q8Ints(n, "pads", 0, 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if ks := n.AttrInts("kernel_shape", nil); ks != nil && (len(ks) != 2 || ks[0] != k.kh || ks[1] != k.kw) {
+		return nil, fmt.Errorf("%w: kernel_shape %v vs weight %v", ErrShape, ks, w.Shape)
+	}
+	k.sh, k.sw, k.dh, k.dw = st[0], st[1], di[0], di[1]
+	k.pt, k.pl, k.pb, k.pr = pa[0], pa[1], pa[2], pa[3]
+	if k.sh < 1 || k.sw < 1 || k.dh < 1 || k.dw < 1 || k.pt < 0 || k.pl < 0 || k.pb < 0 || k.pr < 0 {
+		return nil, fmt.Errorf("%w: strides %v dilations %v pads %v", ErrGraph, st, di, pa)
+	}
+	ws := q8AttrFloats(n, "w_scale")
+	if len(ws) != 1 && len(ws) != k.cout {
+		return nil, fmt.Errorf("%w: %d weight scales for %d output channels", ErrQuant, len(ws), k.cout)
+	}
+	var bias []int32
+	if b := bc.InputConst(2); b != nil {
+		if b.DType != Int32 || b.Len() != k.cout {
+			return nil, fmt.Errorf("%w: bias must be int32 [%d], got %v", ErrShape, k.cout, b.Type())
+		}
+		bias = b.I32
+	} else if n.Input(2) != "" {
+		return nil, fmt.Errorf("%w: bias must be a constant", ErrGraph)
+	}
+	kk := k.cinG * k.kh * k.kw
+	k.kernelPixels = kk
+	k.corr = make([]int64, k.cout)
+	k.mult = make([]q8Mult, k.cout)
+	for c := 0; c < k.cout; c++ {
+		var s int64
+		for _, v := range k.w[c*kk : (c+1)*kk] {
+			s += int64(v)
+		}
+		k.corr[c] = -int64(k.x.Zero) * s
+		if bias != nil {
+			k.corr[c] += int64(bias[c])
+		}
+		sc := ws[0]
+		if len(ws) > 1 {
+			sc = ws[c]
+		}
+		if k.mult[c], err = q8Multiplier(float64(k.x.Scale) * float64(sc) / float64(k.y.Scale)); err != nil {
+			return nil, fmt.Errorf("channel %d: %w", c, err)
+		}
+	}
+	k.depthwise = k.cinG == 1 && k.group == k.cout
+	k.quant = k.y.quant()
+	return k, nil
+}
+
+func (k *q8Conv) outHW(h, w int) (int, int) {
+	oh := (h+k.pt+k.pb-(k.dh*(k.kh-1)+1))/k.sh + 1
+	ow := (w+k.pl+k.pr-(k.dw*(k.kw-1)+1))/k.sw + 1
+	return oh, ow
+}
+
+func (k *q8Conv) OutputTypes(in []Type) ([]Type, error) {
+	x := in[0]
+	if x.DType != Int8 {
+		return nil, fmt.Errorf("%w: QLinearConvInt8 input %v", ErrDType, x.DType)
+	}
+	if len(x.Shape) != 4 || x.Shape[1] != k.cinG*k.group {
+		return nil, fmt.Errorf("%w: input %v for %d groups of %d channels", ErrShape, x.Shape, k.group, k.cinG)
+	}
+	oh, ow := k.outHW(x.Shape[2], x.Shape[3])
+	if oh < 1 || ow < 1 {
+		return nil, fmt.Errorf("%w: input %v too small for the kernel", ErrShape, x.Shape)
+	}
+	return []Type{{DType: Int8, Shape: []int{x.Shape[0], k.cout, oh, ow}}}, nil
+}
+
+func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
+	x, y := in[0], out[0]
+	y.Quant = k.quant
+	nb, cin, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	oh, ow := y.Shape[2], y.Shape[3]
+	p := oh * ow
+	coutG := k.cout / k.group
+	kk := k.kernelPixels
+	if k.depthwise {
+		k.runDepthwise(x, y)
+		return nil
+	}
+	cols := rc.ScratchI8(p * kk)
+	acc := rc.ScratchI32(coutG * p)
+	for b := 0; b < nb; b++ {
+		for g := 0; g < k.group; g++ {
+			xg := x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
+			k.im2col(xg, h, w, oh, ow, cols)
+			blas.GemmS8(coutG, p, kk, k.w[g*coutG*kk:], kk, cols, kk, acc, p)
+			for co := 0; co < coutG; co++ {
+				c := g*coutG + co
+				corr, m := k.corr[c], k.mult[c]
+				row := acc[co*p : co*p+p]
+				dst := y.I8[(b*k.cout+c)*p : (b*k.cout+c+1)*p]
+				for i, a := range row {
+					dst[i] = q8Clamp(int64(k.y.Zero)+m.apply(int64(a)+corr), k.lo, k.hi)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// im2col writes, for each output pixel, its receptive field over the
+// group's channels as one k-contiguous row (padding reads x_zp).
+func (k *q8Conv) im2col(x []int8, h, w, oh, ow int, cols []int8) {
+	pad := int8(k.x.Zero)
+	kk := k.kernelPixels
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			row := cols[(oy*ow+ox)*kk : (oy*ow+ox+1)*kk]
+			iy0 := oy*k.sh - k.pt
+			ix0 := ox*k.sw - k.pl
+			j := 0
+			for c := 0; c < k.cinG; c++ {
+				plane := x[c*h*w : (c+1)*h*w]
+				for ky := 0; ky < k.kh; ky++ {
+					iy := iy0 + ky*k.dh
+					if iy < 0 || iy >= h {
+						for kx := 0; kx < k.kw; kx++ {
+							row[j] = pad
+							j++
+						}
+						continue
+					}
+					line := plane[iy*w : iy*w+w]
+					for kx := 0; kx < k.kw; kx++ {
+						ix := ix0 + kx*k.dw
+						if ix < 0 || ix >= w {
+							row[j] = pad
+						} else {
+							row[j] = line[ix]
+						}
+						j++
+					}
+				}
+			}
+		}
+	}
+}
+
+// runDepthwise computes one output channel per input channel directly.
+func (k *q8Conv) runDepthwise(x, y *Tensor) {
+	nb, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	oh, ow := y.Shape[2], y.Shape[3]
+	xz := int32(k.x.Zero)
+	kk := k.kh * k.kw
+	for b := 0; b < nb; b++ {
+		for ch := 0; ch < c; ch++ {
+			plane := x.I8[(b*c+ch)*h*w : (b*c+ch+1)*h*w]
+			wt := k.w[ch*kk : (ch+1)*kk]
+			dst := y.I8[(b*c+ch)*oh*ow : (b*c+ch+1)*oh*ow]
+			corr, m := k.corr[ch], k.mult[ch]
+			for oy := 0; oy < oh; oy++ {
+				iy0 := oy*k.sh - k.pt
+				for ox := 0; ox < ow; ox++ {
+					ix0 := ox*k.sw - k.pl
+					var s int32
+					for ky := 0; ky < k.kh; ky++ {
+						iy := iy0 + ky*k.dh
+						for kx := 0; kx < k.kw; kx++ {
+							ix := ix0 + kx*k.dw
+							v := xz
+							if iy >= 0 && iy < h && ix >= 0 && ix < w {
+								v = int32(plane[iy*w+ix])
+							}
+							s += v * int32(wt[ky*k.kw+kx])
+						}
+					}
+					dst[oy*ow+ox] = q8Clamp(int64(k.y.Zero)+m.apply(int64(s)+corr), k.lo, k.hi)
+				}
+			}
+		}
+	}
+}
+
+// MACs counts one multiply-accumulate per weight per output pixel.
+func (k *q8Conv) MACs(in, out []Type) int64 {
+	if len(out) == 0 || len(out[0].Shape) != 4 {
+		return 0
+	}
+	s := out[0].Shape
+	return int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3]) * int64(k.kernelPixels)
+}

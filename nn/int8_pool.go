@@ -1,0 +1,263 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// MaxPoolInt8: ONNX MaxPool (2-D, NCHW) on int8. Max commutes with the
+// monotonic affine map of quantization, so the output keeps the input's
+// scale and zero point (copied from the input tensor's Quant). Padding never
+// wins (it is skipped). Attributes: kernel_shape, strides, pads, dilations,
+// ceil_mode.
+//
+// QLinearAddInt8: y = a + b on int8 tensors of the same shape with their own
+// scales. Attributes a_scale, a_zero_point, b_scale, b_zero_point, y_scale,
+// y_zero_point, relu. Arithmetic in int8.go.
+//
+// RequantizeInt8: y = x with new quantization. Attributes x_scale,
+// x_zero_point, y_scale, y_zero_point, relu:
+// y = sat(y_zp + roundShift((x−x_zp)·m, s)), m·2^-s ≈ x_scale/y_scale.
+
+func init() {
+	Register("MaxPoolInt8", buildQMaxPool)
+	Register("QLinearAddInt8", buildQAdd)
+	Register("RequantizeInt8", buildQRequant)
+}
+
+type q8MaxPool struct {
+	kh, kw, sh, sw, dh, dw, pt, pl, pb, pr int
+	ceil                                   bool
+}
+
+func buildQMaxPool(bc *BuildContext) (Kernel, error) {
+	n := bc.Node
+	ks := n.AttrInts("kernel_shape", nil)
+	if len(ks) != 2 || ks[0] < 1 || ks[1] < 1 {
+		return nil, fmt.Errorf("%w: MaxPoolInt8 kernel_shape %v", ErrGraph, ks)
+	}
+	st, err := q8Ints(n, "strides", 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	di, err := q8Ints(n, "dilations", 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	pa, err := q8Ints(n, "pads", 0, 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if n.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+		return nil, fmt.Errorf("%w: MaxPoolInt8 auto_pad", ErrUnsupported)
+	}
+	k := &q8MaxPool{kh: ks[0], kw: ks[1], sh: st[0], sw: st[1], dh: di[0], dw: di[1],
+		pt: pa[0], pl: pa[1], pb: pa[2], pr: pa[3], ceil: n.AttrInt("ceil_mode", 0) != 0}
+	if k.sh < 1 || k.sw < 1 || k.dh < 1 || k.dw < 1 || k.pt < 0 || k.pl < 0 || k.pb < 0 || k.pr < 0 {
+		return nil, fmt.Errorf("%w: strides %v dilations %v pads %v", ErrGraph, st, di, pa)
+	}
+	return k, nil
+}
+
+func q8PoolOut(in, pa, pb, k, s, d int, ceil bool) int {
+	span := in + pa + pb - (d*(k-1) + 1)
+	if span < 0 {
+		return 0
+	}
+	o := span/s + 1
+	if ceil && span%s != 0 {
+		o++
+		if (o-1)*s >= in+pa {
+			o--
+		}
+	}
+	return o
+}
+
+func (k *q8MaxPool) OutputTypes(in []Type) ([]Type, error) {
+	x := in[0]
+	if x.DType != Int8 {
+		return nil, fmt.Errorf("%w: MaxPoolInt8 input %v", ErrDType, x.DType)
+	}
+	if len(x.Shape) != 4 {
+		return nil, fmt.Errorf("%w: MaxPoolInt8 input %v is not NCHW", ErrShape, x.Shape)
+	}
+	oh := q8PoolOut(x.Shape[2], k.pt, k.pb, k.kh, k.sh, k.dh, k.ceil)
+	ow := q8PoolOut(x.Shape[3], k.pl, k.pr, k.kw, k.sw, k.dw, k.ceil)
+	if oh < 1 || ow < 1 {
+		return nil, fmt.Errorf("%w: input %v too small for the pool", ErrShape, x.Shape)
+	}
+	return []Type{{DType: Int8, Shape: []int{x.Shape[0], x.Shape[1], oh, ow}}}, nil
+}
+
+func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
+	x, y := in[0], out[0]
+	y.Quant = x.Quant
+	nc, h, w := x.Shape[0]*x.Shape[1], x.Shape[2], x.Shape[3]
+	oh, ow := y.Shape[2], y.Shape[3]
+	for c := 0; c < nc; c++ {
+		plane := x.I8[c*h*w : (c+1)*h*w]
+		dst := y.I8[c*oh*ow : (c+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			iy0 := oy*k.sh - k.pt
+			for ox := 0; ox < ow; ox++ {
+				ix0 := ox*k.sw - k.pl
+				m := int8(math.MinInt8)
+				for ky := 0; ky < k.kh; ky++ {
+					iy := iy0 + ky*k.dh
+					if iy < 0 || iy >= h {
+						continue
+					}
+					for kx := 0; kx < k.kw; kx++ {
+						ix := ix0 + kx*k.dw
+						if ix >= 0 && ix < w && plane[iy*w+ix] > m {
+							m = plane[iy*w+ix]
+						}
+					}
+				}
+				dst[oy*ow+ox] = m
+			}
+		}
+	}
+	return nil
+}
+
+type q8Add struct {
+	a, b, y q8Params
+	lo, hi  int32
+	ma, mb  int64
+	s       uint8
+	quant   *Quant
+}
+
+// q8AddMultipliers returns ma, mb and the common shift S (see int8.go).
+func q8AddMultipliers(sa, sb, sy float32) (ma, mb int64, s uint8, err error) {
+	ra := float64(sa) / float64(sy)
+	rb := float64(sb) / float64(sy)
+	mx := math.Max(ra, rb)
+	if !(mx > 0) || math.IsInf(mx, 0) {
+		return 0, 0, 0, fmt.Errorf("%w: add rescale %v, %v", ErrQuant, ra, rb)
+	}
+	_, e := math.Frexp(mx)
+	sh := 29 - e
+	if sh < 0 {
+		return 0, 0, 0, fmt.Errorf("%w: add rescale %v too large", ErrQuant, mx)
+	}
+	if sh > 62 {
+		sh = 62
+	}
+	return int64(math.Round(math.Ldexp(ra, sh))), int64(math.Round(math.Ldexp(rb, sh))), uint8(sh), nil
+}
+
+func buildQAdd(bc *BuildContext) (Kernel, error) {
+	n := bc.Node
+	k := &q8Add{}
+	var err error
+	if k.a, err = q8Attr(n, "a"); err != nil {
+		return nil, err
+	}
+	if k.b, err = q8Attr(n, "b"); err != nil {
+		return nil, err
+	}
+	if k.y, err = q8Attr(n, "y"); err != nil {
+		return nil, err
+	}
+	k.lo, k.hi = q8Range(n, k.y)
+	if k.ma, k.mb, k.s, err = q8AddMultipliers(k.a.Scale, k.b.Scale, k.y.Scale); err != nil {
+		return nil, err
+	}
+	k.quant = k.y.quant()
+	return k, nil
+}
+
+func (k *q8Add) OutputTypes(in []Type) ([]Type, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("%w: QLinearAddInt8 takes 2 inputs", ErrMissing)
+	}
+	if in[0].DType != Int8 || in[1].DType != Int8 {
+		return nil, fmt.Errorf("%w: QLinearAddInt8 inputs %v, %v", ErrDType, in[0].DType, in[1].DType)
+	}
+	if !sameShape(in[0].Shape, in[1].Shape) {
+		return nil, fmt.Errorf("%w: QLinearAddInt8 %v + %v (no broadcasting)", ErrShape, in[0].Shape, in[1].Shape)
+	}
+	return []Type{{DType: Int8, Shape: in[0].Shape}}, nil
+}
+
+func (k *q8Add) Run(_ *RunContext, in, out []*Tensor) error {
+	a, b, y := in[0].I8, in[1].I8, out[0].I8
+	out[0].Quant = k.quant
+	za, zb, zy := int64(k.a.Zero), int64(k.b.Zero), int64(k.y.Zero)
+	b = b[:len(a)]
+	y = y[:len(a)]
+	for i, av := range a {
+		v := (int64(av)-za)*k.ma + (int64(b[i])-zb)*k.mb
+		y[i] = q8Clamp(zy+q8RoundShift(v, k.s), k.lo, k.hi)
+	}
+	return nil
+}
+
+type q8Requant struct {
+	x, y   q8Params
+	lo, hi int32
+	m      q8Mult
+	quant  *Quant
+}
+
+func buildQRequant(bc *BuildContext) (Kernel, error) {
+	n := bc.Node
+	k := &q8Requant{}
+	var err error
+	if k.x, err = q8Attr(n, "x"); err != nil {
+		return nil, err
+	}
+	if k.y, err = q8Attr(n, "y"); err != nil {
+		return nil, err
+	}
+	k.lo, k.hi = q8Range(n, k.y)
+	if k.m, err = q8Multiplier(float64(k.x.Scale) / float64(k.y.Scale)); err != nil {
+		return nil, err
+	}
+	k.quant = k.y.quant()
+	return k, nil
+}
+
+func (k *q8Requant) OutputTypes(in []Type) ([]Type, error) {
+	if in[0].DType != Int8 {
+		return nil, fmt.Errorf("%w: RequantizeInt8 input %v", ErrDType, in[0].DType)
+	}
+	return []Type{{DType: Int8, Shape: in[0].Shape}}, nil
+}
+
+func (k *q8Requant) Run(_ *RunContext, in, out []*Tensor) error {
+	out[0].Quant = k.quant
+	y := out[0].I8
+	xz, yz := int64(k.x.Zero), int64(k.y.Zero)
+	for i, v := range in[0].I8 {
+		y[i] = q8Clamp(yz+k.m.apply(int64(v)-xz), k.lo, k.hi)
+	}
+	return nil
+}
+
+// MACs counts one comparison per window element.
+func (k *q8MaxPool) MACs(in, out []Type) int64 {
+	if len(out) == 0 {
+		return 0
+	}
+	return int64(NumElements(out[0].Shape)) * int64(k.kh*k.kw)
+}
+
+// MACs counts two multiply-accumulates per element.
+func (k *q8Add) MACs(in, out []Type) int64 {
+	if len(out) == 0 {
+		return 0
+	}
+	return 2 * int64(NumElements(out[0].Shape))
+}
+
+// MACs counts one multiply per element.
+func (k *q8Requant) MACs(in, out []Type) int64 {
+	if len(out) == 0 {
+		return 0
+	}
+	return int64(NumElements(out[0].Shape))
+}

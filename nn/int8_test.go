@@ -1,0 +1,570 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+)
+
+// Plain reference implementations of the int8 arithmetic (direct loops,
+// rounding done with exact big-number arithmetic), and tests that the
+// kernels agree with them bit for bit over a ladder of shapes.
+
+// refRoundShift is x·m / 2^s rounded half away from zero, computed exactly.
+func refRoundShift(x *big.Int, s uint8) int64 {
+	r := new(big.Rat).SetFrac(x, new(big.Int).Lsh(big.NewInt(1), uint(s)))
+	neg := r.Sign() < 0
+	r.Abs(r)
+	r.Add(r, big.NewRat(1, 2))
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // floor(|v| + 1/2)
+	if neg {
+		q.Neg(q)
+	}
+	return q.Int64()
+}
+
+func refRequant(acc int64, m q8Mult, yz, lo, hi int32) int8 {
+	if acc > math.MaxInt32 {
+		acc = math.MaxInt32
+	}
+	if acc < math.MinInt32 {
+		acc = math.MinInt32
+	}
+	v := new(big.Int).Mul(big.NewInt(acc), big.NewInt(int64(m.M)))
+	r := int64(yz) + refRoundShift(v, m.S)
+	return int8(max(int64(lo), min(int64(hi), r)))
+}
+
+type convCase struct {
+	n, cin, h, w, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group int
+	relu                                                              bool
+	perTensor, noBias                                                 bool
+}
+
+func (c convCase) String() string {
+	return fmt.Sprintf("n%d_c%d_%dx%d_o%d_k%dx%d_s%d%d_d%d%d_p%d%d%d%d_g%d_r%v", c.n, c.cin, c.h, c.w, c.cout,
+		c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, c.group, c.relu)
+}
+
+var convLadder = []convCase{
+	{n: 1, cin: 1, h: 32, w: 32, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},  // seed conv1
+	{n: 2, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true}, // seed conv2
+	{n: 1, cin: 3, h: 7, w: 5, cout: 4, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1},
+	{n: 1, cin: 8, h: 9, w: 9, cout: 8, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, group: 1, perTensor: true},
+	{n: 3, cin: 4, h: 11, w: 6, cout: 5, kh: 3, kw: 2, sh: 2, sw: 1, dh: 1, dw: 2, pt: 2, pl: 0, pb: 1, pr: 3, group: 1, noBias: true},
+	{n: 1, cin: 6, h: 10, w: 10, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 6, relu: true}, // depthwise
+	{n: 2, cin: 8, h: 13, w: 12, cout: 8, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 8},             // depthwise dilated
+	{n: 1, cin: 6, h: 8, w: 8, cout: 9, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 0, group: 3, relu: true},   // grouped
+	{n: 1, cin: 4, h: 5, w: 5, cout: 8, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // 1x1 output, grouped
+	{n: 1, cin: 3, h: 1, w: 1, cout: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},               // all padding but one
+}
+
+type qconvFixture struct {
+	x, w     []int8
+	bias     []int32
+	xq, yq   q8Params
+	wscale   []float32
+	xf, wf   []float32 // dequantized values, for the float comparison
+	biasReal []float32
+}
+
+func newQConvFixture(r *rand.Rand, c convCase) qconvFixture {
+	f := qconvFixture{
+		xq: q8Params{Scale: 0.02 + r.Float32()*0.01, Zero: int32(r.IntN(60)) - 30},
+	}
+	cinG := c.cin / c.group
+	kk := cinG * c.kh * c.kw
+	f.x = make([]int8, c.n*c.cin*c.h*c.w)
+	for i := range f.x {
+		f.x[i] = int8(r.IntN(256) - 128)
+	}
+	f.w = make([]int8, c.cout*kk)
+	for i := range f.w {
+		f.w[i] = int8(r.IntN(255) - 127)
+	}
+	nsc := c.cout
+	if c.perTensor {
+		nsc = 1
+	}
+	for i := 0; i < nsc; i++ {
+		f.wscale = append(f.wscale, (0.5+r.Float32())/127/float32(math.Sqrt(float64(kk))))
+	}
+	if !c.noBias {
+		f.bias = make([]int32, c.cout)
+		for i := range f.bias {
+			f.bias[i] = int32(r.IntN(4001) - 2000)
+		}
+	}
+	// Output scale near the real output spread so the test exercises the
+	// whole int8 range and saturation.
+	f.yq = q8Params{Scale: 0.02 + r.Float32()*0.02, Zero: int32(r.IntN(40)) - 20}
+	return f
+}
+
+func (f qconvFixture) wScale(c int) float32 {
+	if len(f.wscale) == 1 {
+		return f.wscale[0]
+	}
+	return f.wscale[c]
+}
+
+// refQConv is the direct-loop reference of QLinearConvInt8.
+func refQConv(c convCase, f qconvFixture) ([]int8, []int) {
+	cinG, coutG := c.cin/c.group, c.cout/c.group
+	oh := (c.h+c.pt+c.pb-(c.dh*(c.kh-1)+1))/c.sh + 1
+	ow := (c.w+c.pl+c.pr-(c.dw*(c.kw-1)+1))/c.sw + 1
+	lo, hi := int32(-128), int32(127)
+	if c.relu {
+		lo = max(lo, f.yq.Zero)
+	}
+	out := make([]int8, c.n*c.cout*oh*ow)
+	for b := 0; b < c.n; b++ {
+		for co := 0; co < c.cout; co++ {
+			g := co / coutG
+			m, err := q8Multiplier(float64(f.xq.Scale) * float64(f.wScale(co)) / float64(f.yq.Scale))
+			if err != nil {
+				panic(err)
+			}
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var acc int64
+					if f.bias != nil {
+						acc = int64(f.bias[co])
+					}
+					for ci := 0; ci < cinG; ci++ {
+						for ky := 0; ky < c.kh; ky++ {
+							for kx := 0; kx < c.kw; kx++ {
+								iy := oy*c.sh - c.pt + ky*c.dh
+								ix := ox*c.sw - c.pl + kx*c.dw
+								xv := f.xq.Zero
+								if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
+									xv = int32(f.x[((b*c.cin+g*cinG+ci)*c.h+iy)*c.w+ix])
+								}
+								wv := int32(f.w[((co*cinG+ci)*c.kh+ky)*c.kw+kx])
+								acc += int64(xv-f.xq.Zero) * int64(wv)
+							}
+						}
+					}
+					out[((b*c.cout+co)*oh+oy)*ow+ox] = refRequant(acc, m, f.yq.Zero, lo, hi)
+				}
+			}
+		}
+	}
+	return out, []int{c.n, c.cout, oh, ow}
+}
+
+// floatConv is the float32 convolution of the dequantized operands, quantized
+// with the output parameters (what an ideal int8 conv would give).
+func floatConvQ(c convCase, f qconvFixture) []int32 {
+	cinG, coutG := c.cin/c.group, c.cout/c.group
+	oh := (c.h+c.pt+c.pb-(c.dh*(c.kh-1)+1))/c.sh + 1
+	ow := (c.w+c.pl+c.pr-(c.dw*(c.kw-1)+1))/c.sw + 1
+	out := make([]int32, c.n*c.cout*oh*ow)
+	for b := 0; b < c.n; b++ {
+		for co := 0; co < c.cout; co++ {
+			g := co / coutG
+			ws := float64(f.wScale(co))
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var s float64
+					if f.bias != nil {
+						s = float64(f.bias[co]) * float64(f.xq.Scale) * ws
+					}
+					for ci := 0; ci < cinG; ci++ {
+						for ky := 0; ky < c.kh; ky++ {
+							for kx := 0; kx < c.kw; kx++ {
+								iy := oy*c.sh - c.pt + ky*c.dh
+								ix := ox*c.sw - c.pl + kx*c.dw
+								if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+									continue
+								}
+								xv := float64(int32(f.x[((b*c.cin+g*cinG+ci)*c.h+iy)*c.w+ix])-f.xq.Zero) * float64(f.xq.Scale)
+								wv := float64(f.w[((co*cinG+ci)*c.kh+ky)*c.kw+kx]) * ws
+								s += xv * wv
+							}
+						}
+					}
+					if c.relu && s < 0 {
+						s = 0
+					}
+					out[((b*c.cout+co)*oh+oy)*ow+ox] = QuantizeValue(float32(s), f.yq.Scale, f.yq.Zero, -128, 127)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func qconvGraph(c convCase, f qconvFixture) *Graph {
+	wT := &Tensor{DType: Int8, Shape: []int{c.cout, c.cin / c.group, c.kh, c.kw}, I8: f.w}
+	g := &Graph{
+		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Int8, Shape: []int{-1, c.cin, c.h, c.w}}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+		Consts:  map[string]*Tensor{"w": wT},
+	}
+	attrs := map[string]Attr{
+		"strides":   {Kind: AttrInts, Ints: []int64{int64(c.sh), int64(c.sw)}},
+		"dilations": {Kind: AttrInts, Ints: []int64{int64(c.dh), int64(c.dw)}},
+		"pads":      {Kind: AttrInts, Ints: []int64{int64(c.pt), int64(c.pl), int64(c.pb), int64(c.pr)}},
+		"group":     {Kind: AttrInt, Int: int64(c.group)},
+		"w_scale":   {Kind: AttrFloats, Floats: f.wscale},
+	}
+	if c.relu {
+		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
+	}
+	Q8Attrs(attrs, "x", f.xq.Scale, f.xq.Zero)
+	Q8Attrs(attrs, "y", f.yq.Scale, f.yq.Zero)
+	ins := []string{"x", "w"}
+	if f.bias != nil {
+		g.Consts["b"] = &Tensor{DType: Int32, Shape: []int{c.cout}, I32: f.bias}
+		ins = append(ins, "b")
+	}
+	g.Nodes = []*Node{{Name: "conv", Op: "QLinearConvInt8", Inputs: ins, Outputs: []string{"y"}, Attrs: attrs}}
+	return g
+}
+
+func runOne(t testing.TB, g *Graph, in ...*Tensor) *Tensor {
+	t.Helper()
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.NewRunner(1).Run(in...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out[0]
+}
+
+func TestQLinearConvInt8MatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range convLadder {
+		t.Run(c.String(), func(t *testing.T) {
+			f := newQConvFixture(r, c)
+			want, shape := refQConv(c, f)
+			x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+			y := runOne(t, qconvGraph(c, f), x)
+			if !sameShape(y.Shape, shape) {
+				t.Fatalf("shape %v, want %v", y.Shape, shape)
+			}
+			if y.Quant == nil || y.Quant.Scale[0] != f.yq.Scale || y.Quant.ZeroPoint[0] != f.yq.Zero {
+				t.Fatalf("output quant %+v, want %+v", y.Quant, f.yq)
+			}
+			sat := 0
+			for i := range want {
+				if y.I8[i] != want[i] {
+					t.Fatalf("element %d: kernel %d, reference %d", i, y.I8[i], want[i])
+				}
+				if want[i] == 127 || want[i] == -128 {
+					sat++
+				}
+			}
+			// Closeness to float: within one quantization step everywhere.
+			fq := floatConvQ(c, f)
+			for i := range fq {
+				if d := int32(y.I8[i]) - fq[i]; d > 1 || d < -1 {
+					t.Fatalf("element %d: int8 %d, float quantized %d", i, y.I8[i], fq[i])
+				}
+			}
+			if sat == len(want) {
+				t.Fatalf("all outputs saturated: the fixture tests nothing")
+			}
+		})
+	}
+}
+
+func TestQLinearGemmInt8MatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][3]int{{1, 1, 1}, {1, 10, 128}, {8, 128, 2048}, {3, 7, 5}, {17, 33, 65}, {2, 64, 10}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		t.Run(fmt.Sprintf("m%d_n%d_k%d", m, n, k), func(t *testing.T) {
+			x := make([]int8, m*k)
+			for i := range x {
+				x[i] = int8(r.IntN(256) - 128)
+			}
+			w := make([]int8, n*k)
+			for i := range w {
+				w[i] = int8(r.IntN(255) - 127)
+			}
+			bias := make([]int32, n)
+			ws := make([]float32, n)
+			for i := range bias {
+				bias[i] = int32(r.IntN(20001) - 10000)
+				ws[i] = (0.5 + r.Float32()) / 127 / float32(math.Sqrt(float64(k)))
+			}
+			xq := q8Params{Scale: 0.03, Zero: -7}
+			yq := q8Params{Scale: 0.05, Zero: 3}
+			attrs := map[string]Attr{"w_scale": {Kind: AttrFloats, Floats: ws}, "relu": {Kind: AttrInt, Int: int64(n % 2)}}
+			Q8Attrs(attrs, "x", xq.Scale, xq.Zero)
+			Q8Attrs(attrs, "y", yq.Scale, yq.Zero)
+			g := &Graph{
+				Inputs:  []ValueInfo{{Name: "x"}},
+				Outputs: []ValueInfo{{Name: "y"}},
+				Consts: map[string]*Tensor{
+					"w": {DType: Int8, Shape: []int{n, k}, I8: w},
+					"b": {DType: Int32, Shape: []int{n}, I32: bias},
+				},
+				Nodes: []*Node{{Name: "fc", Op: "QLinearGemmInt8", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: attrs}},
+			}
+			y := runOne(t, g, &Tensor{DType: Int8, Shape: []int{m, k}, I8: x})
+			lo := int32(-128)
+			if n%2 == 1 {
+				lo = yq.Zero
+			}
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					acc := int64(bias[j])
+					var fs float64 = float64(bias[j]) * float64(xq.Scale) * float64(ws[j])
+					for p := 0; p < k; p++ {
+						acc += int64(int32(x[i*k+p])-xq.Zero) * int64(w[j*k+p])
+						fs += float64(int32(x[i*k+p])-xq.Zero) * float64(xq.Scale) * float64(w[j*k+p]) * float64(ws[j])
+					}
+					mu, _ := q8Multiplier(float64(xq.Scale) * float64(ws[j]) / float64(yq.Scale))
+					want := refRequant(acc, mu, yq.Zero, lo, 127)
+					got := y.I8[i*n+j]
+					if got != want {
+						t.Fatalf("(%d,%d): kernel %d, reference %d", i, j, got, want)
+					}
+					if lo > -128 && fs < 0 {
+						fs = 0
+					}
+					fq := QuantizeValue(float32(fs), yq.Scale, yq.Zero, -128, 127)
+					if d := int32(got) - fq; d > 1 || d < -1 {
+						t.Fatalf("(%d,%d): int8 %d, float quantized %d", i, j, got, fq)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestQ8MultiplierAndRounding(t *testing.T) {
+	for _, real := range []float64{1e-12, 1e-6, 0.000123, 0.25, 0.5, 0.7071, 0.9999999999, 1, 3.5, 1000} {
+		m, err := q8Multiplier(real)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.M == 0 {
+			if real >= math.Ldexp(1, -32) {
+				t.Fatalf("%v: zero multiplier", real)
+			}
+			continue
+		}
+		if m.M < 1<<30 {
+			t.Fatalf("%v: mantissa %d not normalised", real, m.M)
+		}
+		got := math.Ldexp(float64(m.M), -int(m.S))
+		if math.Abs(got-real)/real > math.Ldexp(1, -30) {
+			t.Fatalf("%v: M=%d S=%d gives %v", real, m.M, m.S, got)
+		}
+	}
+	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1), math.Ldexp(1, 32)} {
+		if _, err := q8Multiplier(bad); err == nil {
+			t.Fatalf("multiplier %v accepted", bad)
+		}
+	}
+	// Half away from zero.
+	for _, c := range []struct {
+		x    int64
+		s    uint8
+		want int64
+	}{{5, 1, 3}, {-5, 1, -3}, {7, 2, 2}, {6, 2, 2}, {-6, 2, -2}, {-7, 2, -2}, {2, 2, 1}, {-2, 2, -1}, {1, 2, 0}, {-1, 2, 0}, {9, 0, 9}} {
+		if got := q8RoundShift(c.x, c.s); got != c.want {
+			t.Errorf("roundShift(%d, %d) = %d, want %d", c.x, c.s, got, c.want)
+		}
+		if got := refRoundShift(big.NewInt(c.x), c.s); got != c.want {
+			t.Errorf("refRoundShift(%d, %d) = %d, want %d", c.x, c.s, got, c.want)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 10000; i++ {
+		x := r.Int64N(1<<62) - 1<<61
+		s := uint8(r.IntN(63))
+		if a, b := q8RoundShift(x, s), refRoundShift(big.NewInt(x), s); a != b {
+			t.Fatalf("roundShift(%d, %d) = %d, reference %d", x, s, a, b)
+		}
+	}
+}
+
+func TestQuantizeDequantizeLinear(t *testing.T) {
+	// Round half to even, saturation, NaN, per-axis, uint8 default.
+	x := []float32{0.25, 0.75, -0.25, -0.75, 1000, -1000, float32(math.NaN()), 0.1}
+	g := &Graph{
+		Inputs:  []ValueInfo{{Name: "x"}},
+		Outputs: []ValueInfo{{Name: "q"}, {Name: "d"}},
+		Consts: map[string]*Tensor{
+			"s": {DType: Float32, Shape: []int{}, F32: []float32{0.5}},
+			"z": {DType: Int8, Shape: []int{}, I8: []int8{1}},
+		},
+		Nodes: []*Node{
+			{Name: "q", Op: "QuantizeLinear", Inputs: []string{"x", "s", "z"}, Outputs: []string{"q"}},
+			{Name: "d", Op: "DequantizeLinear", Inputs: []string{"q", "s", "z"}, Outputs: []string{"d"}},
+		},
+	}
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt, _ := FromFloat32(x, len(x))
+	out, err := p.NewRunner(1).Run(xt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x/0.5 = 0.5, 1.5, -0.5, -1.5 -> 0, 2, -0, -2 (half to even), + zp 1.
+	wantQ := []int8{1, 3, 1, -1, 127, -128, 1, 1}
+	for i, w := range wantQ {
+		if out[0].I8[i] != w {
+			t.Errorf("q[%d] = %d, want %d (x=%v)", i, out[0].I8[i], w, x[i])
+		}
+	}
+	for i, w := range wantQ {
+		if d := out[1].F32[i]; d != float32(int32(w)-1)*0.5 {
+			t.Errorf("d[%d] = %v", i, d)
+		}
+	}
+	if q := out[0].Quant; q == nil || q.Scale[0] != 0.5 || q.ZeroPoint[0] != 1 {
+		t.Errorf("quantized output carries %+v", q)
+	}
+	// Per-axis, uint8 without zero point.
+	g2 := &Graph{
+		Inputs:  []ValueInfo{{Name: "x"}},
+		Outputs: []ValueInfo{{Name: "q"}},
+		Consts:  map[string]*Tensor{"s": {DType: Float32, Shape: []int{2}, F32: []float32{1, 0.1}}},
+		Nodes:   []*Node{{Name: "q", Op: "QuantizeLinear", Inputs: []string{"x", "s"}, Outputs: []string{"q"}, Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}}},
+	}
+	xt2, _ := FromFloat32([]float32{1, 2, 1, 2, -1, 300, 0.15, 0.25}, 2, 2, 2)
+	q := runOne(t, g2, xt2)
+	want := []uint8{1, 2, 10, 20, 0, 255, 2, 2}
+	for i, w := range want {
+		if q.U8[i] != w {
+			t.Errorf("per-axis q[%d] = %d, want %d", i, q.U8[i], w)
+		}
+	}
+}
+
+func TestInt8PoolAddRequant(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := make([]int8, 2*3*9*9)
+	for i := range x {
+		x[i] = int8(r.IntN(256) - 128)
+	}
+	xt := &Tensor{DType: Int8, Shape: []int{2, 3, 9, 9}, I8: x, Quant: &Quant{Scale: []float32{0.1}, ZeroPoint: []int32{4}}}
+	for _, ceil := range []int64{0, 1} {
+		g := &Graph{Inputs: []ValueInfo{{Name: "x"}}, Outputs: []ValueInfo{{Name: "y"}},
+			Nodes: []*Node{{Name: "p", Op: "MaxPoolInt8", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: map[string]Attr{
+				"kernel_shape": {Kind: AttrInts, Ints: []int64{3, 2}},
+				"strides":      {Kind: AttrInts, Ints: []int64{2, 2}},
+				"pads":         {Kind: AttrInts, Ints: []int64{1, 0, 1, 0}},
+				"ceil_mode":    {Kind: AttrInt, Int: ceil},
+			}}}}
+		y := runOne(t, g, xt)
+		oh, ow := y.Shape[2], y.Shape[3]
+		wantH, wantW := 5, 4
+		if ceil == 1 {
+			wantH, wantW = 5, 5
+		}
+		if oh != wantH || ow != wantW {
+			t.Fatalf("ceil=%d: pool output %v", ceil, y.Shape)
+		}
+		for c := 0; c < 6; c++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					m := -1000
+					for ky := 0; ky < 3; ky++ {
+						for kx := 0; kx < 2; kx++ {
+							iy, ix := oy*2-1+ky, ox*2+kx
+							if iy >= 0 && iy < 9 && ix >= 0 && ix < 9 {
+								m = max(m, int(x[(c*9+iy)*9+ix]))
+							}
+						}
+					}
+					if got := int(y.I8[(c*oh+oy)*ow+ox]); got != m {
+						t.Fatalf("pool (%d,%d,%d) = %d, want %d", c, oy, ox, got, m)
+					}
+				}
+			}
+		}
+		if y.Quant != xt.Quant {
+			t.Fatalf("pool does not pass quantization through")
+		}
+	}
+
+	// Add with rescale and ReLU, and Requantize.
+	b := make([]int8, len(x))
+	for i := range b {
+		b[i] = int8(r.IntN(256) - 128)
+	}
+	bt := &Tensor{DType: Int8, Shape: xt.Shape, I8: b}
+	attrs := map[string]Attr{"relu": {Kind: AttrInt, Int: 1}}
+	Q8Attrs(attrs, "a", 0.1, 4)
+	Q8Attrs(attrs, "b", 0.037, -11)
+	Q8Attrs(attrs, "y", 0.13, -128)
+	rq := map[string]Attr{}
+	Q8Attrs(rq, "x", 0.1, 4)
+	Q8Attrs(rq, "y", 0.0731, 9)
+	g := &Graph{Inputs: []ValueInfo{{Name: "a"}, {Name: "b"}}, Outputs: []ValueInfo{{Name: "y"}, {Name: "r"}},
+		Nodes: []*Node{
+			{Name: "add", Op: "QLinearAddInt8", Inputs: []string{"a", "b"}, Outputs: []string{"y"}, Attrs: attrs},
+			{Name: "rq", Op: "RequantizeInt8", Inputs: []string{"a"}, Outputs: []string{"r"}, Attrs: rq},
+		}}
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.NewRunner(1).Run(xt, bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ma, mb, s, err := q8AddMultipliers(0.1, 0.037, 0.13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, _ := q8Multiplier(0.1 / float64(float32(0.0731)))
+	for i := range x {
+		v := (int64(x[i])-4)*ma + (int64(b[i])+11)*mb
+		want := int8(max(-128, min(127, -128+refRoundShift(big.NewInt(v), s))))
+		if out[0].I8[i] != want {
+			t.Fatalf("add[%d] = %d, reference %d", i, out[0].I8[i], want)
+		}
+		real := (float64(x[i])-4)*0.1 + (float64(b[i])+11)*float64(float32(0.037))
+		fq := QuantizeValue(float32(math.Max(real, 0)), 0.13, -128, -128, 127)
+		if d := int32(want) - fq; d > 1 || d < -1 {
+			t.Fatalf("add[%d] = %d, float quantized %d", i, want, fq)
+		}
+		if got, w := out[1].I8[i], refRequant(int64(x[i])-4, rm, 9, -128, 127); got != w {
+			t.Fatalf("requant[%d] = %d, reference %d", i, got, w)
+		}
+	}
+}
+
+func TestInt8BadParams(t *testing.T) {
+	f := newQConvFixture(rand.New(rand.NewPCG(9, 9)), convLadder[0])
+	c := convLadder[0]
+	for name, mutate := range map[string]func(g *Graph){
+		"zero scale":        func(g *Graph) { Q8Attrs(g.Nodes[0].Attrs, "y", 0, 0) },
+		"zp out of range":   func(g *Graph) { Q8Attrs(g.Nodes[0].Attrs, "x", 0.1, 300) },
+		"missing scale":     func(g *Graph) { delete(g.Nodes[0].Attrs, "x_scale") },
+		"wrong scale count": func(g *Graph) { g.Nodes[0].Attrs["w_scale"] = Attr{Kind: AttrFloats, Floats: []float32{1, 2}} },
+		"float weight":      func(g *Graph) { g.Consts["w"] = New(Float32, 16, 1, 3, 3) },
+		"bad bias":          func(g *Graph) { g.Consts["b"] = New(Int32, 3) },
+	} {
+		g := qconvGraph(c, f)
+		mutate(g)
+		if _, err := Compile(g); err == nil {
+			t.Errorf("%s: compiled", name)
+		}
+	}
+	// Wrong input shape and dtype at run time.
+	p, err := Compile(qconvGraph(c, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.NewRunner(1).Run(New(Int8, 1, 2, 32, 32)); err == nil {
+		t.Error("2-channel input accepted")
+	}
+	if _, err := p.NewRunner(1).Run(New(Float32, 1, 1, 32, 32)); err == nil {
+		t.Error("float input accepted")
+	}
+}
