@@ -3,24 +3,99 @@
 // (ref.go) that the fast paths are tested against.
 //
 // All matrices are row-major with explicit leading dimensions (strides).
+//
+// On amd64 the entry points run register-tiled assembly micro-kernels over
+// packed panels (BLIS-style blocking): AVX-512 (16x16 float32, VNNI int8)
+// or AVX2+FMA (6x16), chosen at run time from the CPU features. Elsewhere,
+// or with the purego build tag, they run unrolled plain-Go loops. Kernels do
+// not start goroutines: callers split C into disjoint blocks and may call
+// any entry point concurrently. Scratch memory comes from a sync.Pool, so a
+// steady-state call does not allocate.
+//
+// Invalid dimensions or slices too short for them are programming errors
+// and panic with a "blas: " message, as the reference loops would.
 package blas
 
 // Sgemm computes C = A·B (accumulate=false) or C += A·B (accumulate=true),
 // where A is m×k (lda), B is k×n (ldb) and C is m×n (ldc).
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmRef(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+	checkDims(m, n, k, len(a), lda, k, len(b), ldb, n, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			zeroC(m, n, c, ldc)
+		}
+		return
+	}
+	sgemmFast(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate)
 }
 
 // SgemmNT computes C = A·Bᵀ (or C += A·Bᵀ), where A is m×k (lda), B is n×k
 // (ldb) and C is m×n (ldc): the layout of a fully connected layer whose
 // weights are stored out×in.
 func SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmNTRef(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+	checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			zeroC(m, n, c, ldc)
+		}
+		return
+	}
+	sgemmFast(m, n, k, a, lda, b, ldb, true, c, ldc, accumulate)
 }
 
 // GemmS8 computes C = A·Bᵀ in int32, where A is m×k int8 (lda), B is n×k
 // int8 (ldb) and C is m×n int32 (ldc): both operands are k-contiguous, the
-// layout of int8 dot products (weights × im2col patches).
+// layout of int8 dot products (weights × im2col patches). Sums wrap modulo
+// 2³² exactly like the reference; every path is bit-exact.
 func GemmS8(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
-	gemmS8Ref(m, n, k, a, lda, b, ldb, c, ldc)
+	checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	gemmS8Fast(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// checkDims validates a GEMM call: A is m×k with stride lda in a slice of
+// length la, B is bRows×bCols with stride ldb in lb, C is m×n with ldc in lc.
+func checkDims(m, n, k, la, lda, bRows, lb, ldb, bCols, lc, ldc int) {
+	switch {
+	case m < 0 || n < 0 || k < 0:
+		panic("blas: negative dimension")
+	case m > 1 && lda < k:
+		panic("blas: bad lda")
+	case bRows > 1 && ldb < bCols:
+		panic("blas: bad ldb")
+	case m > 1 && ldc < n:
+		panic("blas: bad ldc")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k > 0 && la < (m-1)*lda+k {
+		panic("blas: insufficient length of a")
+	}
+	if k > 0 && lb < (bRows-1)*ldb+bCols {
+		panic("blas: insufficient length of b")
+	}
+	if lc < (m-1)*ldc+n {
+		panic("blas: insufficient length of c")
+	}
+}
+
+func zeroC(m, n int, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		clear(c[i*ldc : i*ldc+n])
+	}
 }

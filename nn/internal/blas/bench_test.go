@@ -1,0 +1,76 @@
+package blas
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Shapes of the engine's GEMMs: conv as im2col (M=out channels, N=output
+// pixels, K=in channels×kernel area) and fully connected layers (NT, m=batch).
+var (
+	nnShapes = [][3]int{ // m, n, k
+		{16, 1024, 9},   // seednet conv1
+		{32, 256, 144},  // seednet conv2
+		{32, 12544, 27}, // mobilenet_v2 stem 3x3 s2
+		{16, 12544, 32}, // mobilenet_v2 pointwise 112x112
+		{144, 3136, 24}, // mobilenet_v2 expand 56x56
+		{64, 784, 192},  // mobilenet_v2 project 28x28
+		{384, 196, 64},  // mobilenet_v2 expand 14x14
+		{160, 49, 960},  // mobilenet_v2 project 7x7
+		{1280, 49, 320}, // mobilenet_v2 last pointwise
+		{256, 256, 256}, // square
+	}
+	ntShapes = [][3]int{
+		{1, 128, 2048},  // seednet fc1, batch 1
+		{32, 128, 2048}, // seednet fc1, batch 32
+		{1, 10, 128},    // seednet fc2
+		{32, 10, 128},
+		{1, 1000, 1280}, // mobilenet_v2 classifier
+	}
+)
+
+func benchF32(b *testing.B, name string, shapes [][3]int, transB bool, impls map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool)) {
+	order := []string{"ref", "go", "fast", "avx2"}
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(3, 4))
+		a, bm, c := randF32(r, m*k), randF32(r, k*n), make([]float32, m*n)
+		ldb := n
+		if transB {
+			ldb = k
+		}
+		for _, impl := range order {
+			fn, ok := impls[impl]
+			if !ok {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl, m, n, k), func(b *testing.B) {
+				for b.Loop() {
+					fn(m, n, k, a, k, bm, ldb, c, n, false)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+	_ = name
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	impls := map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool){
+		"ref": sgemmRef, "go": sgemmGo, "fast": Sgemm,
+	}
+	if hasAVX2Kernel() {
+		impls["avx2"] = func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool) {
+			sgemmPacked(avx2Kernel(), m, n, k, a, lda, bm, ldb, false, c, ldc, acc)
+		}
+	}
+	benchF32(b, "Sgemm", nnShapes, false, impls)
+}
+
+func BenchmarkSgemmNT(b *testing.B) {
+	impls := map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool){
+		"ref": sgemmNTRef, "go": sgemmNTGo, "fast": SgemmNT,
+	}
+	benchF32(b, "SgemmNT", ntShapes, true, impls)
+}

@@ -1,0 +1,153 @@
+package blas
+
+import "sync"
+
+// The packed float32 driver (BLIS-style): B is packed into kc×nr column
+// panels and A into mr×kc row panels, so that the micro-kernel streams both
+// from contiguous memory; kc keeps a B panel in L1, mc×kc of A in L2.
+
+// f32Micro computes an mr×nr tile C (=|+=) A·B from packed panels: a holds
+// k groups of mr values, b holds k groups of nr values, C has stride ldc.
+type f32Micro func(k int, a, b, c *float32, ldc int, acc bool)
+
+// f32Kernel is one register-tiled float32 micro-kernel and its tile shape.
+type f32Kernel struct {
+	name   string
+	mr, nr int
+	micro  f32Micro
+}
+
+const (
+	kcF32 = 256  // depth of a packed block
+	mcF32 = 192  // rows of A per packed block (multiple of every mr)
+	ncF32 = 3072 // columns of B per packed block (multiple of every nr)
+
+	maxTile = 16 * 16 // largest mr×nr
+)
+
+// f32Scratch is the per-call packing memory, recycled through f32Pool.
+type f32Scratch struct {
+	a, b []float32
+	tile [maxTile]float32
+}
+
+var f32Pool = sync.Pool{New: func() any { return new(f32Scratch) }}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// sgemmPacked computes C (=|+=) A·op(B) with kern, op(B) = Bᵀ when transB
+// (B is then n×k). Dimensions are validated by the caller and positive.
+func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+	mr, nr := kern.mr, kern.nr
+	s := f32Pool.Get().(*f32Scratch)
+	kcMax := min(k, kcF32)
+	s.a = growF32(s.a, min(roundUp(m, mr), mcF32)*kcMax)
+	s.b = growF32(s.b, min(roundUp(n, nr), ncF32)*kcMax)
+	tile := s.tile[:mr*nr]
+	for jc := 0; jc < n; jc += ncF32 {
+		nb := min(ncF32, n-jc)
+		for pc := 0; pc < k; pc += kcF32 {
+			kb := min(kcF32, k-pc)
+			acc := accumulate || pc > 0
+			if transB {
+				packBT(s.b, b, ldb, jc, pc, nb, kb, nr)
+			} else {
+				packBN(s.b, b, ldb, jc, pc, nb, kb, nr)
+			}
+			for ic := 0; ic < m; ic += mcF32 {
+				mb := min(mcF32, m-ic)
+				packA(s.a, a, lda, ic, pc, mb, kb, mr)
+				for jr := 0; jr < nb; jr += nr {
+					nrr := min(nr, nb-jr)
+					bp := &s.b[jr*kb]
+					for ir := 0; ir < mb; ir += mr {
+						mrr := min(mr, mb-ir)
+						ap := &s.a[ir*kb]
+						ci := (ic+ir)*ldc + jc + jr
+						if mrr == mr && nrr == nr {
+							kern.micro(kb, ap, bp, &c[ci], ldc, acc)
+							continue
+						}
+						kern.micro(kb, ap, bp, &tile[0], nr, false)
+						for r := 0; r < mrr; r++ {
+							cr := c[ci+r*ldc : ci+r*ldc+nrr]
+							tr := tile[r*nr : r*nr+nrr]
+							if acc {
+								for j, v := range tr {
+									cr[j] += v
+								}
+							} else {
+								copy(cr, tr)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	f32Pool.Put(s)
+}
+
+// packA packs rows ic..ic+mb, depth pc..pc+kb of A into mr-row panels:
+// panel q starts at q*mr*kb and holds, for each p, mr consecutive values.
+// Rows past mb are zero.
+func packA(dst, a []float32, lda, ic, pc, mb, kb, mr int) {
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : ir*kb+mr*kb]
+		rows := min(mr, mb-ir)
+		for r := 0; r < rows; r++ {
+			src := a[(ic+ir+r)*lda+pc : (ic+ir+r)*lda+pc+kb]
+			for p, v := range src {
+				panel[p*mr+r] = v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < kb; p++ {
+				panel[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packBN packs columns jc..jc+nb, depth pc..pc+kb of a k×n B into nr-column
+// panels: panel q starts at q*nr*kb and holds, for each p, nr values.
+func packBN(dst, b []float32, ldb, jc, pc, nb, kb, nr int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : jr*kb+nr*kb]
+		cols := min(nr, nb-jr)
+		for p := 0; p < kb; p++ {
+			off := (pc+p)*ldb + jc + jr
+			d := panel[p*nr : p*nr+nr]
+			copy(d, b[off:off+cols])
+			if cols < nr {
+				clear(d[cols:])
+			}
+		}
+	}
+}
+
+// packBT is packBN for an n×k B (op(B) = Bᵀ).
+func packBT(dst, b []float32, ldb, jc, pc, nb, kb, nr int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : jr*kb+nr*kb]
+		cols := min(nr, nb-jr)
+		for j := 0; j < cols; j++ {
+			src := b[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kb]
+			for p, v := range src {
+				panel[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				panel[p*nr+j] = 0
+			}
+		}
+	}
+}
