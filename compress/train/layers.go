@@ -1,0 +1,466 @@
+package train
+
+import (
+	"math"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// workspace holds one goroutine's activations, activation gradients,
+// parameter gradients and layer scratch for up to cap samples.
+type workspace struct {
+	cap   int
+	act   [][]float32 // per value
+	grad  [][]float32 // per value
+	pgrad [][]float32 // per param
+	col   [][]float32 // per layer: conv im2col of every sample
+	arg   [][]int32   // per layer: maxpool argmax
+	dcol  []float32
+	train bool
+}
+
+func newWorkspace(n *Net, capacity int, train bool) *workspace {
+	ws := &workspace{cap: capacity, train: train}
+	ws.act = make([][]float32, len(n.Values))
+	for v, s := range n.Values {
+		ws.act[v] = make([]float32, capacity*s.Size())
+	}
+	ws.col = make([][]float32, len(n.Layers))
+	ws.arg = make([][]int32, len(n.Layers))
+	maxCol := 0
+	for i, l := range n.Layers {
+		switch l.Kind {
+		case Conv:
+			sz := l.colRows * l.outHW
+			maxCol = max(maxCol, sz)
+			if train {
+				ws.col[i] = make([]float32, capacity*sz)
+			} else {
+				ws.col[i] = make([]float32, sz)
+			}
+		case MaxPool:
+			if train {
+				ws.arg[i] = make([]int32, capacity*l.outShape.Size())
+			}
+		}
+	}
+	if train {
+		ws.grad = make([][]float32, len(n.Values))
+		for v, s := range n.Values {
+			if v == 0 {
+				continue // the input needs no gradient
+			}
+			ws.grad[v] = make([]float32, capacity*s.Size())
+		}
+		ws.pgrad = make([][]float32, len(n.Params))
+		for i, p := range n.Params {
+			ws.pgrad[i] = make([]float32, len(p.Data))
+		}
+		ws.dcol = make([]float32, maxCol)
+	}
+	return ws
+}
+
+// forward runs the net on the first bs samples already in ws.act[0].
+func (n *Net) forward(ws *workspace, bs int) {
+	for i, l := range n.Layers {
+		in := ws.act[l.In[0]][:bs*l.inShape.Size()]
+		out := ws.act[l.Out][:bs*l.outShape.Size()]
+		switch l.Kind {
+		case Conv:
+			convForward(l, ws, i, in, out, bs)
+		case Gemm:
+			k, m := l.inShape.Size(), l.outShape.C
+			nn.SgemmNT(bs, m, k, in, k, l.W.Data, k, out, m, false)
+			for s := 0; s < bs; s++ {
+				row := out[s*m : (s+1)*m]
+				for j, b := range l.B.Data[:m] {
+					row[j] += b
+				}
+			}
+		case Relu:
+			for j, v := range in {
+				out[j] = max(v, 0)
+			}
+		case MaxPool:
+			var arg []int32
+			if ws.train {
+				arg = ws.arg[i][:len(out)]
+			}
+			maxPoolForward(l, in, out, arg, bs)
+		case AvgPool:
+			avgPoolForward(l, in, out, bs)
+		case GlobalAvgPool:
+			hw := l.inShape.H * l.inShape.W
+			inv := 1 / float32(hw)
+			for j := range out {
+				var s float32
+				for _, v := range in[j*hw : (j+1)*hw] {
+					s += v
+				}
+				out[j] = s * inv
+			}
+		case Add:
+			in2 := ws.act[l.In[1]][:len(out)]
+			for j, v := range in {
+				out[j] = v + in2[j]
+			}
+		case Flatten:
+			copy(out, in)
+		}
+	}
+}
+
+// backward propagates ws.grad[n.Output] (already set for bs samples) back
+// through the net, accumulating parameter gradients into ws.pgrad.
+func (n *Net) backward(ws *workspace, bs int) {
+	for v := 1; v < len(n.Values); v++ {
+		if v != n.Output {
+			clear(ws.grad[v][:bs*n.Values[v].Size()])
+		}
+	}
+	for i := len(n.Layers) - 1; i >= 0; i-- {
+		l := n.Layers[i]
+		dy := ws.grad[l.Out][:bs*l.outShape.Size()]
+		var dx []float32
+		if l.In[0] != 0 {
+			dx = ws.grad[l.In[0]][:bs*l.inShape.Size()]
+		}
+		switch l.Kind {
+		case Conv:
+			convBackward(l, ws, i, dy, dx, bs)
+		case Gemm:
+			k, m := l.inShape.Size(), l.outShape.C
+			x := ws.act[l.In[0]][:bs*k]
+			dw := ws.pgrad[l.W.index]
+			db := ws.pgrad[l.B.index]
+			// dW (m x k) += dYᵀ (m x bs) · X (bs x k), as a sum of rank-1 updates per sample.
+			for s := 0; s < bs; s++ {
+				row := dy[s*m : (s+1)*m]
+				xs := x[s*k : (s+1)*k]
+				for j, g := range row {
+					db[j] += g
+					if g == 0 {
+						continue
+					}
+					wrow := dw[j*k : (j+1)*k]
+					for t, xv := range xs {
+						wrow[t] += g * xv
+					}
+				}
+			}
+			if dx != nil {
+				// dX (bs x k) += dY (bs x m) · W (m x k)
+				nn.Sgemm(bs, k, m, dy, m, l.W.Data, k, dx, k, true)
+			}
+		case Relu:
+			if dx != nil {
+				y := ws.act[l.Out][:len(dy)]
+				for j, g := range dy {
+					if y[j] > 0 {
+						dx[j] += g
+					}
+				}
+			}
+		case MaxPool:
+			if dx != nil {
+				maxPoolBackward(l, ws.arg[i][:len(dy)], dy, dx, bs)
+			}
+		case AvgPool:
+			if dx != nil {
+				avgPoolBackward(l, dy, dx, bs)
+			}
+		case GlobalAvgPool:
+			if dx != nil {
+				hw := l.inShape.H * l.inShape.W
+				inv := 1 / float32(hw)
+				for j, g := range dy {
+					g *= inv
+					d := dx[j*hw : (j+1)*hw]
+					for t := range d {
+						d[t] += g
+					}
+				}
+			}
+		case Add:
+			if dx != nil {
+				for j, g := range dy {
+					dx[j] += g
+				}
+			}
+			if l.In[1] != 0 {
+				dx2 := ws.grad[l.In[1]][:len(dy)]
+				for j, g := range dy {
+					dx2[j] += g
+				}
+			}
+		case Flatten:
+			if dx != nil {
+				for j, g := range dy {
+					dx[j] += g
+				}
+			}
+		}
+	}
+}
+
+// im2col writes the patches of one sample x (C x H x W) into col
+// (C*KH*KW rows of OH*OW).
+func im2col(l *Layer, x, col []float32) {
+	in, out := l.inShape, l.outShape
+	oh, ow := out.H, out.W
+	r := 0
+	for c := 0; c < in.C; c++ {
+		plane := x[c*in.H*in.W : (c+1)*in.H*in.W]
+		for ky := 0; ky < l.KH; ky++ {
+			for kx := 0; kx < l.KW; kx++ {
+				dst := col[r*oh*ow : (r+1)*oh*ow]
+				r++
+				for y := 0; y < oh; y++ {
+					iy := y*l.SH - l.PadT + ky
+					drow := dst[y*ow : (y+1)*ow]
+					if iy < 0 || iy >= in.H {
+						clear(drow)
+						continue
+					}
+					src := plane[iy*in.W : (iy+1)*in.W]
+					if l.SW == 1 {
+						// contiguous run: ix = x - PadL + kx
+						off := kx - l.PadL
+						for xx := range drow {
+							ix := xx + off
+							if ix >= 0 && ix < in.W {
+								drow[xx] = src[ix]
+							} else {
+								drow[xx] = 0
+							}
+						}
+						continue
+					}
+					for xx := range drow {
+						ix := xx*l.SW - l.PadL + kx
+						if ix >= 0 && ix < in.W {
+							drow[xx] = src[ix]
+						} else {
+							drow[xx] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im accumulates col (C*KH*KW rows of OH*OW) into dx (C x H x W).
+func col2im(l *Layer, col, dx []float32) {
+	in, out := l.inShape, l.outShape
+	oh, ow := out.H, out.W
+	r := 0
+	for c := 0; c < in.C; c++ {
+		plane := dx[c*in.H*in.W : (c+1)*in.H*in.W]
+		for ky := 0; ky < l.KH; ky++ {
+			for kx := 0; kx < l.KW; kx++ {
+				src := col[r*oh*ow : (r+1)*oh*ow]
+				r++
+				for y := 0; y < oh; y++ {
+					iy := y*l.SH - l.PadT + ky
+					if iy < 0 || iy >= in.H {
+						continue
+					}
+					drow := plane[iy*in.W : (iy+1)*in.W]
+					srow := src[y*ow : (y+1)*ow]
+					for xx, g := range srow {
+						ix := xx*l.SW - l.PadL + kx
+						if ix >= 0 && ix < in.W {
+							drow[ix] += g
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func convForward(l *Layer, ws *workspace, li int, in, out []float32, bs int) {
+	isz, osz := l.inShape.Size(), l.outShape.Size()
+	rows, hw, oc := l.colRows, l.outHW, l.outShape.C
+	for s := 0; s < bs; s++ {
+		var col []float32
+		if ws.train {
+			col = ws.col[li][s*rows*hw : (s+1)*rows*hw]
+		} else {
+			col = ws.col[li][:rows*hw]
+		}
+		im2col(l, in[s*isz:(s+1)*isz], col)
+		y := out[s*osz : (s+1)*osz]
+		nn.Sgemm(oc, hw, rows, l.W.Data, rows, col, hw, y, hw, false)
+		for c, b := range l.B.Data[:oc] {
+			if b == 0 {
+				continue
+			}
+			yc := y[c*hw : (c+1)*hw]
+			for j := range yc {
+				yc[j] += b
+			}
+		}
+	}
+}
+
+func convBackward(l *Layer, ws *workspace, li int, dy, dx []float32, bs int) {
+	isz, osz := l.inShape.Size(), l.outShape.Size()
+	rows, hw, oc := l.colRows, l.outHW, l.outShape.C
+	dw := ws.pgrad[l.W.index]
+	db := ws.pgrad[l.B.index]
+	dcol := ws.dcol[:rows*hw]
+	for s := 0; s < bs; s++ {
+		g := dy[s*osz : (s+1)*osz]
+		col := ws.col[li][s*rows*hw : (s+1)*rows*hw]
+		// dW (oc x rows) += dY (oc x hw) · colᵀ
+		nn.SgemmNT(oc, rows, hw, g, hw, col, hw, dw, rows, true)
+		for c := 0; c < oc; c++ {
+			var t float32
+			for _, v := range g[c*hw : (c+1)*hw] {
+				t += v
+			}
+			db[c] += t
+		}
+		if dx != nil {
+			// dcol (rows x hw) = Wᵀ (rows x oc) · dY (oc x hw)
+			nn.Sgemm(rows, hw, oc, l.wt, oc, g, hw, dcol, hw, false)
+			col2im(l, dcol, dx[s*isz:(s+1)*isz])
+		}
+	}
+}
+
+// prepareStep computes per-step read-only data shared by the workers
+// (transposed conv weights).
+func (n *Net) prepareStep() {
+	for _, l := range n.Layers {
+		switch l.Kind {
+		case Conv:
+			oc, rows := l.outShape.C, l.colRows
+			if len(l.wt) != oc*rows {
+				l.wt = make([]float32, oc*rows)
+			}
+			for o := 0; o < oc; o++ {
+				for r, v := range l.W.Data[o*rows : (o+1)*rows] {
+					l.wt[r*oc+o] = v
+				}
+			}
+		}
+	}
+}
+
+func maxPoolForward(l *Layer, in, out []float32, arg []int32, bs int) {
+	is, os := l.inShape, l.outShape
+	planes := bs * is.C
+	for p := 0; p < planes; p++ {
+		src := in[p*is.H*is.W : (p+1)*is.H*is.W]
+		dst := out[p*os.H*os.W : (p+1)*os.H*os.W]
+		for y := 0; y < os.H; y++ {
+			for x := 0; x < os.W; x++ {
+				best := float32(math.Inf(-1))
+				bi := int32(-1)
+				for ky := 0; ky < l.KH; ky++ {
+					iy := y*l.SH - l.PadT + ky
+					if iy < 0 || iy >= is.H {
+						continue
+					}
+					for kx := 0; kx < l.KW; kx++ {
+						ix := x*l.SW - l.PadL + kx
+						if ix < 0 || ix >= is.W {
+							continue
+						}
+						if v := src[iy*is.W+ix]; v > best || bi < 0 {
+							best, bi = v, int32(iy*is.W+ix)
+						}
+					}
+				}
+				o := y*os.W + x
+				dst[o] = best
+				if arg != nil {
+					arg[p*os.H*os.W+o] = bi
+				}
+			}
+		}
+	}
+}
+
+func maxPoolBackward(l *Layer, arg []int32, dy, dx []float32, bs int) {
+	is, os := l.inShape, l.outShape
+	planes := bs * is.C
+	ohw, ihw := os.H*os.W, is.H*is.W
+	for p := 0; p < planes; p++ {
+		d := dx[p*ihw : (p+1)*ihw]
+		for o, g := range dy[p*ohw : (p+1)*ohw] {
+			if a := arg[p*ohw+o]; a >= 0 {
+				d[a] += g
+			}
+		}
+	}
+}
+
+// avgWindow returns the valid window of output (y, x) and its divisor.
+func avgWindow(l *Layer, y, x int) (y0, y1, x0, x1 int, div float32) {
+	is := l.inShape
+	y0 = y*l.SH - l.PadT
+	x0 = x*l.SW - l.PadL
+	y1, x1 = y0+l.KH, x0+l.KW
+	if l.CountIncludePad {
+		div = float32((min(y1, is.H+l.PadB) - y0) * (min(x1, is.W+l.PadR) - x0))
+	}
+	y0, x0 = max(y0, 0), max(x0, 0)
+	y1, x1 = min(y1, is.H), min(x1, is.W)
+	if !l.CountIncludePad {
+		div = float32((y1 - y0) * (x1 - x0))
+	}
+	return
+}
+
+func avgPoolForward(l *Layer, in, out []float32, bs int) {
+	is, os := l.inShape, l.outShape
+	planes := bs * is.C
+	for p := 0; p < planes; p++ {
+		src := in[p*is.H*is.W : (p+1)*is.H*is.W]
+		dst := out[p*os.H*os.W : (p+1)*os.H*os.W]
+		for y := 0; y < os.H; y++ {
+			for x := 0; x < os.W; x++ {
+				y0, y1, x0, x1, div := avgWindow(l, y, x)
+				var s float32
+				for iy := y0; iy < y1; iy++ {
+					for _, v := range src[iy*is.W+x0 : iy*is.W+x1] {
+						s += v
+					}
+				}
+				if div > 0 {
+					s /= div
+				}
+				dst[y*os.W+x] = s
+			}
+		}
+	}
+}
+
+func avgPoolBackward(l *Layer, dy, dx []float32, bs int) {
+	is, os := l.inShape, l.outShape
+	planes := bs * is.C
+	for p := 0; p < planes; p++ {
+		d := dx[p*is.H*is.W : (p+1)*is.H*is.W]
+		g := dy[p*os.H*os.W : (p+1)*os.H*os.W]
+		for y := 0; y < os.H; y++ {
+			for x := 0; x < os.W; x++ {
+				y0, y1, x0, x1, div := avgWindow(l, y, x)
+				if div <= 0 {
+					continue
+				}
+				v := g[y*os.W+x] / div
+				for iy := y0; iy < y1; iy++ {
+					row := d[iy*is.W+x0 : iy*is.W+x1]
+					for j := range row {
+						row[j] += v
+					}
+				}
+			}
+		}
+	}
+}

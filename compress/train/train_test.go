@@ -1,0 +1,217 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// lossOf runs a forward pass over the samples of d and returns the batch-mean loss.
+func lossOf(n *Net, d Dataset, soft []float32, T, alpha float32) float64 {
+	m := d.Len()
+	ws := newWorkspace(n, m, true)
+	copy(ws.act[0], d.Images)
+	n.forward(ws, m)
+	idx := make([]int, m)
+	for i := range idx {
+		idx[i] = i
+	}
+	l, _ := n.lossGrad(ws, m, m, d.Labels, idx, soft, T, alpha)
+	return l / float64(m)
+}
+
+// gradients returns the analytic gradients of the batch-mean loss.
+func gradients(n *Net, d Dataset, soft []float32, T, alpha float32) [][]float32 {
+	m := d.Len()
+	n.prepareStep()
+	ws := newWorkspace(n, m, true)
+	copy(ws.act[0], d.Images)
+	n.forward(ws, m)
+	idx := make([]int, m)
+	for i := range idx {
+		idx[i] = i
+	}
+	n.lossGrad(ws, m, m, d.Labels, idx, soft, T, alpha)
+	n.backward(ws, m)
+	return ws.pgrad
+}
+
+func randomData(shape Shape, m, classes int, seed uint64) Dataset {
+	r := rand.New(rand.NewPCG(seed, 1))
+	d := Dataset{Images: make([]float32, m*shape.Size()), Labels: make([]uint8, m)}
+	for i := range d.Images {
+		d.Images[i] = float32(r.NormFloat64())
+	}
+	for i := range d.Labels {
+		d.Labels[i] = uint8(r.IntN(classes))
+	}
+	return d
+}
+
+func checkGradients(t *testing.T, n *Net, d Dataset, soft []float32, T, alpha float32) {
+	t.Helper()
+	grads := gradients(n, d, soft, T, alpha)
+	const eps = 1e-3
+	r := rand.New(rand.NewPCG(7, 7))
+	for pi, p := range n.Params {
+		// Check up to 12 random entries of each parameter.
+		for c := 0; c < min(12, len(p.Data)); c++ {
+			j := r.IntN(len(p.Data))
+			orig := p.Data[j]
+			p.Data[j] = orig + eps
+			lp := lossOf(n, d, soft, T, alpha)
+			p.Data[j] = orig - eps
+			lm := lossOf(n, d, soft, T, alpha)
+			p.Data[j] = orig
+			num := (lp - lm) / (2 * eps)
+			got := float64(grads[pi][j])
+			if math.Abs(num-got) > 2e-2*math.Max(math.Abs(num), math.Abs(got))+2e-3 {
+				t.Errorf("%s[%d]: analytic gradient %.6f, finite difference %.6f", p.Name, j, got, num)
+			}
+		}
+		// Directional derivative along the whole gradient of this parameter:
+		// a signal far above float32 rounding, so the tolerance is tight.
+		var norm float64
+		for _, g := range grads[pi] {
+			norm += float64(g) * float64(g)
+		}
+		norm = math.Sqrt(norm)
+		if norm == 0 {
+			continue
+		}
+		orig := append([]float32(nil), p.Data...)
+		move := func(h float64) float64 {
+			for j, g := range grads[pi] {
+				p.Data[j] = orig[j] + float32(h*float64(g)/norm)
+			}
+			return lossOf(n, d, soft, T, alpha)
+		}
+		num := (move(eps) - move(-eps)) / (2 * eps)
+		copy(p.Data, orig)
+		if math.Abs(num-norm) > 1e-2*norm+1e-4 {
+			t.Errorf("%s: directional derivative %.6f, gradient norm %.6f", p.Name, num, norm)
+		}
+	}
+}
+
+func TestGradientsLinearConvChain(t *testing.T) {
+	// No kinks (no ReLU, no max): finite differences are exact up to rounding.
+	b := NewBuilder(Shape{3, 7, 6}, 9)
+	x := b.ConvFull(b.Input(), 4, 3, 2, 2, 1, 1, 0, 2, 1)
+	x = b.Pool(AvgPool, x, 2, 2, 1, 2, 0, 1, 0, 1, true)
+	x = b.Conv(x, 3, 3, 1, 1)
+	n, err := b.Build(b.Gemm(b.Flatten(x), 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomData(n.Input, 3, 4, 21)
+	grads := gradients(n, d, nil, 1, 0)
+	for pi, p := range n.Params {
+		for j := range p.Data {
+			const eps = 1e-2
+			orig := p.Data[j]
+			p.Data[j] = orig + eps
+			lp := lossOf(n, d, nil, 1, 0)
+			p.Data[j] = orig - eps
+			lm := lossOf(n, d, nil, 1, 0)
+			p.Data[j] = orig
+			num := (lp - lm) / (2 * eps)
+			if got := float64(grads[pi][j]); math.Abs(num-got) > 1e-2*math.Abs(num)+3e-4 {
+				t.Errorf("%s[%d]: analytic gradient %.6f, finite difference %.6f", p.Name, j, got, num)
+			}
+		}
+	}
+}
+
+func TestGradientsAllLayers(t *testing.T) {
+	b := NewBuilder(Shape{2, 9, 9}, 3)
+	x := b.ConvFull(b.Input(), 4, 3, 3, 2, 2, 1, 0, 1, 1) // stride 2, asymmetric pads
+	x = b.Relu(x)
+	y := b.Conv(x, 4, 3, 1, 1)
+	x = b.Add(x, y) // residual
+	x = b.Conv(x, 5, 1, 1, 0)
+	m := b.Pool(MaxPool, x, 2, 2, 1, 1, 0, 0, 1, 1, false)
+	a := b.Pool(AvgPool, x, 3, 3, 2, 2, 1, 1, 1, 1, false)
+	ap := b.Pool(AvgPool, x, 3, 3, 2, 2, 1, 1, 1, 1, true)
+	g := b.Flatten(b.GlobalAvgPool(m))
+	h := b.Gemm(b.Relu(b.Gemm(b.Flatten(a), 6)), 3)
+	h2 := b.Gemm(b.Flatten(ap), 3)
+	out := b.Add(b.Add(b.Gemm(g, 3), h), h2)
+	n, err := b.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomData(n.Input, 4, 3, 11)
+	checkGradients(t, n, d, nil, 1, 0)
+}
+
+func TestGradientsSeedNetAndDistillation(t *testing.T) {
+	n, err := SeedNet(2, 3, 8, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomData(n.Input, 3, 10, 12)
+	checkGradients(t, n, d, nil, 1, 0)
+	soft := make([]float32, 3*10)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range soft {
+		soft[i] = float32(r.NormFloat64() * 3)
+	}
+	checkGradients(t, n, d, soft, 4, 0.7)
+}
+
+func TestSeedNetShapes(t *testing.T) {
+	n, err := SeedNet(8, 16, 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.NumParams(); got != 67498 {
+		t.Errorf("student 8,16,64 has %d params, want 67498", got)
+	}
+	n, err = SeedNet(16, 32, 128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.NumParams(); got != 268362 {
+		t.Errorf("seednet has %d params, want 268362", got)
+	}
+	// conv1 16*1024*9 + conv2 32*256*144 + fc 2048*128 + fc 128*10
+	if got, want := n.MACs(), int64(16*1024*9+32*256*144+2048*128+128*10); got != want {
+		t.Errorf("MACs %d, want %d", got, want)
+	}
+}
+
+func TestBuilderErrors(t *testing.T) {
+	b := NewBuilder(Shape{1, 4, 4}, 1)
+	x := b.Gemm(b.Input(), 3) // not flat
+	if _, err := b.Build(x); err == nil {
+		t.Error("Gemm on an image input: no error")
+	}
+	b = NewBuilder(Shape{1, 4, 4}, 1)
+	x = b.Conv(b.Input(), 2, 5, 1, 0) // kernel larger than input
+	if _, err := b.Build(x); err == nil {
+		t.Error("conv with empty output: no error")
+	}
+	b = NewBuilder(Shape{1, 4, 4}, 1)
+	if _, err := b.Build(b.Conv(b.Input(), 2, 3, 1, 1)); err == nil {
+		t.Error("non-vector output: no error")
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	n, _ := SeedNet(2, 2, 4, 1)
+	if _, err := Fit(context.Background(), n, Dataset{}, Config{}); err == nil {
+		t.Error("empty dataset: no error")
+	}
+	d := randomData(n.Input, 2, 10, 1)
+	d.Labels[0] = 10
+	if _, err := Fit(context.Background(), n, d, Config{}); err == nil {
+		t.Error("label out of range: no error")
+	}
+	d = randomData(n.Input, 2, 10, 1)
+	d.Images = d.Images[:10]
+	if _, err := Fit(context.Background(), n, d, Config{}); err == nil {
+		t.Error("short images: no error")
+	}
+}
