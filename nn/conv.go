@@ -1,0 +1,342 @@
+package nn
+
+import (
+	"sync"
+
+	"github.com/splitinfer/splitinfer/nn/internal/blas"
+)
+
+// Conv (ONNX opset 1-21, float32, 1-D and 2-D): groups (including
+// depthwise), strides, pads, dilations, auto_pad, optional bias.
+//
+// Three paths: a direct kernel when each group has one input channel
+// (depthwise), a GEMM straight on the input for 1x1 stride-1 unpadded
+// convolutions, and im2col + blas.Sgemm otherwise. The output pixels are
+// processed in column blocks; with RunContext.Threads > 1 and enough work the
+// (batch, group, block) units are shared among goroutines, each with its own
+// part of the scratch buffer.
+//
+// Non-ONNX attribute (set by FuseActivations): "activation" (string) is
+// applied to the output in the same pass as the bias: "Relu", or "Clip" with
+// float attributes "activation_min" and "activation_max" (default -inf and
+// +inf).
+
+func init() {
+	Register("Conv", buildConv)
+}
+
+type convKernel struct {
+	win  winAttrs
+	grp  int
+	act  activation
+	actA float32
+	actB float32
+}
+
+// readFusedActivation decodes the non-ONNX "activation" attribute.
+func readFusedActivation(n *Node) (activation, float32, float32, error) {
+	s := n.AttrString("activation", "")
+	switch s {
+	case "":
+		return actNone, 0, 0, nil
+	case "Relu":
+		return actRelu, 0, 0, nil
+	case "Clip":
+		return actClip, attrFloatAny(n, "activation_min", negInf32), attrFloatAny(n, "activation_max", posInf32), nil
+	}
+	return actNone, 0, 0, unsupportedErrf("%s fused activation %q (want Relu or Clip)", n.Op, s)
+}
+
+func buildConv(bc *BuildContext) (Kernel, error) {
+	w, err := readWinAttrs(bc.Node, false)
+	if err != nil {
+		return nil, err
+	}
+	k := &convKernel{win: w, grp: int(bc.Node.AttrInt("group", 1))}
+	if k.grp < 1 {
+		return nil, shapeErrf("Conv group %d must be positive", k.grp)
+	}
+	if k.act, k.actA, k.actB, err = readFusedActivation(bc.Node); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// geometry validates x and w and resolves the window.
+func (k *convKernel) geometry(in []Type) (geom, error) {
+	var g geom
+	if err := needInputs("Conv", in, 2); err != nil {
+		return g, err
+	}
+	for i := 0; i < 3; i++ {
+		if present(in, i) {
+			if err := needF32("Conv", in, i); err != nil {
+				return g, err
+			}
+		}
+	}
+	x, w := in[0].Shape, in[1].Shape
+	if len(w) != len(x) || len(w) < 3 {
+		return g, shapeErrf("Conv weights %v do not match input %v (want M, C/group, kernel...)", w, x)
+	}
+	if err := checkShape("Conv", 1, w); err != nil {
+		return g, err
+	}
+	g, err := k.win.resolve(x, w[2:])
+	if err != nil {
+		return g, err
+	}
+	if g.C != w[1]*k.grp {
+		return g, shapeErrf("Conv input has %d channels, weights %v with group %d want %d", g.C, w, k.grp, w[1]*k.grp)
+	}
+	if w[0]%k.grp != 0 || w[0] == 0 {
+		return g, shapeErrf("Conv %d output channels not divisible by group %d", w[0], k.grp)
+	}
+	if present(in, 2) && (len(in[2].Shape) != 1 || in[2].Shape[0] != w[0]) {
+		return g, shapeErrf("Conv bias has shape %v, want [%d]", in[2].Shape, w[0])
+	}
+	return g, nil
+}
+
+func (k *convKernel) OutputTypes(in []Type) ([]Type, error) {
+	g, err := k.geometry(in)
+	if err != nil {
+		return nil, err
+	}
+	return []Type{{DType: Float32, Shape: g.outShape(in[1].Shape[0])}}, nil
+}
+
+// MACs is N·M·OH·OW·(C/group)·KH·KW.
+func (k *convKernel) MACs(in, out []Type) int64 {
+	g, err := k.geometry(in)
+	if err != nil {
+		return 0
+	}
+	w := in[1].Shape
+	return int64(g.N) * int64(w[0]) * int64(g.OH) * int64(g.OW) * int64(w[1]) * int64(g.KH) * int64(g.KW)
+}
+
+// convJob is one Conv run, split in units among goroutines.
+type convJob struct {
+	k       *convKernel
+	g       geom
+	x, w, b []float32
+	y       []float32
+	scratch []float32
+	M, Mg   int // output channels, per group
+	Cg, K   int // input channels per group, Cg·KH·KW
+	P       int // output pixels per plane
+	pb, nPB int // pixel block size, blocks per plane
+	path    convPath
+	per     int // scratch floats per worker
+}
+
+type convPath uint8
+
+const (
+	pathIm2col convPath = iota
+	pathPointwise
+	pathDepthwise
+)
+
+var convJobs = sync.Pool{New: func() any { return new(convJob) }}
+
+// convBlockFloats bounds an im2col block (K × pb floats) to stay cache-sized.
+const convBlockFloats = 1 << 15
+
+func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	types := [3]Type{}
+	for i := 0; i < 3 && i < len(in); i++ {
+		if in[i] != nil {
+			types[i] = in[i].Type()
+		}
+	}
+	g, err := k.geometry(types[:min(len(in), 3)])
+	if err != nil {
+		return err
+	}
+	j := convJobs.Get().(*convJob)
+	*j = convJob{k: k, g: g, x: in[0].F32, w: in[1].F32, y: out[0].F32}
+	if presentT(in, 2) {
+		j.b = in[2].F32
+	}
+	ws := in[1].Shape
+	j.M, j.Cg = ws[0], ws[1]
+	j.Mg = j.M / k.grp
+	j.K = j.Cg * g.KH * g.KW
+	j.P = g.OH * g.OW
+	macs := int64(g.N) * int64(j.M) * int64(j.P) * int64(j.K)
+	var units int
+	switch {
+	case j.Cg == 1:
+		j.path = pathDepthwise
+		units = g.N * j.M
+	default:
+		if g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 {
+			j.path = pathPointwise
+		}
+		j.pb = j.P
+		if j.path == pathIm2col && j.K*j.pb > convBlockFloats {
+			j.pb = max(convBlockFloats/j.K, 64) &^ 15
+			if j.pb > j.P {
+				j.pb = j.P
+			}
+		}
+		// With a thread budget, cut the planes so every goroutine gets a share.
+		if ng := g.N * k.grp; rc.Threads > 1 && macs >= 2*minParallelWork && ng*((j.P+j.pb-1)/j.pb) < rc.Threads {
+			per := (rc.Threads + ng - 1) / ng
+			j.pb = min(j.pb, ((j.P+per-1)/per+15)&^15)
+		}
+		j.nPB = (j.P + j.pb - 1) / j.pb
+		units = g.N * k.grp * j.nPB
+	}
+	blocks := blocksFor(rc.Threads, units, macs)
+	if j.path == pathIm2col {
+		j.per = j.K * j.pb
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	}
+	if j.P > 0 && units > 0 {
+		parallelFor(blocks, units, j)
+	}
+	*j = convJob{}
+	convJobs.Put(j)
+	return nil
+}
+
+func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathDepthwise {
+		for u := lo; u < hi; u++ {
+			j.depthwise(u/j.M, u%j.M)
+		}
+		return
+	}
+	var col []float32
+	if j.path == pathIm2col {
+		col = j.scratch[worker*j.per : (worker+1)*j.per]
+	}
+	g := &j.g
+	HW := g.H * g.W
+	for u := lo; u < hi; u++ {
+		n := u / (j.k.grp * j.nPB)
+		r := u % (j.k.grp * j.nPB)
+		gr, blk := r/j.nPB, r%j.nPB
+		p0 := blk * j.pb
+		p1 := min(p0+j.pb, j.P)
+		np := p1 - p0
+		x := j.x[(n*g.C+gr*j.Cg)*HW : (n*g.C+(gr+1)*j.Cg)*HW]
+		w := j.w[gr*j.Mg*j.K : (gr+1)*j.Mg*j.K]
+		yoff := (n*j.M + gr*j.Mg) * j.P
+		y := j.y[yoff : yoff+j.Mg*j.P]
+		if j.path == pathPointwise {
+			blas.Sgemm(j.Mg, np, j.Cg, w, j.K, x[p0:], HW, y[p0:], j.P, false)
+		} else {
+			c := col[:j.K*np]
+			im2col(g, x, j.Cg, p0, p1, c)
+			blas.Sgemm(j.Mg, np, j.K, w, j.K, c, np, y[p0:], j.P, false)
+		}
+		for m := 0; m < j.Mg; m++ {
+			row := y[m*j.P+p0 : m*j.P+p1]
+			if j.b != nil {
+				bv := j.b[gr*j.Mg+m]
+				for i := range row {
+					row[i] += bv
+				}
+			}
+			applyAct(j.k.act, j.k.actA, j.k.actB, row)
+		}
+	}
+}
+
+// im2col writes the patches of output pixels [p0, p1) of the Cg-channel
+// input x into col, row (c, kh, kw) by column (pixel - p0).
+func im2col(g *geom, x []float32, cg, p0, p1 int, col []float32) {
+	np := p1 - p0
+	HW := g.H * g.W
+	row := 0
+	for c := 0; c < cg; c++ {
+		xc := x[c*HW : (c+1)*HW]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				dst := col[row*np : (row+1)*np]
+				row++
+				offW := kw*g.DW - g.PL
+				lo, hi := validRange(g.W, g.OW, g.SW, offW)
+				p := p0
+				for p < p1 {
+					oh, ow := p/g.OW, p%g.OW
+					end := min(p1, (oh+1)*g.OW) // end of this output row within the block
+					seg := dst[p-p0 : end-p0]
+					ow1 := ow + len(seg)
+					ih := oh*g.SH - g.PT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						clear(seg)
+						p = end
+						continue
+					}
+					xr := xc[ih*g.W : (ih+1)*g.W]
+					for o := ow; o < ow1; o++ {
+						i := o - ow
+						if o < lo || o >= hi {
+							seg[i] = 0
+						} else {
+							seg[i] = xr[o*g.SW+offW]
+						}
+					}
+					p = end
+				}
+			}
+		}
+	}
+}
+
+// depthwise computes output channel m of image n directly (one input
+// channel per group): the output plane starts at the bias and each kernel
+// tap adds a shifted input row over the columns where it is in bounds.
+func (j *convJob) depthwise(n, m int) {
+	g := &j.g
+	gr := m / j.Mg
+	HW := g.H * g.W
+	x := j.x[(n*g.C+gr)*HW : (n*g.C+gr+1)*HW]
+	w := j.w[m*g.KH*g.KW : (m+1)*g.KH*g.KW]
+	y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
+	var bv float32
+	if j.b != nil {
+		bv = j.b[m]
+	}
+	for i := range y {
+		y[i] = bv
+	}
+	for oh := 0; oh < g.OH; oh++ {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PT + kh*g.DH
+			if ih < 0 || ih >= g.H {
+				continue
+			}
+			xr := x[ih*g.W : (ih+1)*g.W]
+			for kw := 0; kw < g.KW; kw++ {
+				wv := w[kh*g.KW+kw]
+				if wv == 0 {
+					continue
+				}
+				off := kw*g.DW - g.PL
+				lo, hi := validRange(g.W, g.OW, g.SW, off)
+				if lo >= hi {
+					continue
+				}
+				if g.SW == 1 {
+					ys := yr[lo:hi]
+					xs := xr[lo+off : hi+off]
+					for i := range ys {
+						ys[i] += wv * xs[i]
+					}
+				} else {
+					for o := lo; o < hi; o++ {
+						yr[o] += wv * xr[o*g.SW+off]
+					}
+				}
+			}
+		}
+	}
+	applyAct(j.k.act, j.k.actA, j.k.actB, y)
+}

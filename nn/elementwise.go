@@ -1,0 +1,209 @@
+package nn
+
+import "math"
+
+// Element-wise float32 operators: activations (Relu, Clip, LeakyRelu,
+// Sigmoid, HardSigmoid, HardSwish), Identity and inference-mode Dropout.
+
+func init() {
+	Register("Relu", func(bc *BuildContext) (Kernel, error) { return &unaryKernel{op: "Relu", kind: actRelu}, nil })
+	Register("LeakyRelu", func(bc *BuildContext) (Kernel, error) {
+		return &unaryKernel{op: "LeakyRelu", kind: actLeaky, a: attrFloatAny(bc.Node, "alpha", 0.01)}, nil
+	})
+	Register("Sigmoid", func(bc *BuildContext) (Kernel, error) { return &unaryKernel{op: "Sigmoid", kind: actSigmoid}, nil })
+	Register("HardSigmoid", func(bc *BuildContext) (Kernel, error) {
+		return &unaryKernel{op: "HardSigmoid", kind: actHardSigmoid,
+			a: attrFloatAny(bc.Node, "alpha", 0.2), b: attrFloatAny(bc.Node, "beta", 0.5)}, nil
+	})
+	Register("HardSwish", func(bc *BuildContext) (Kernel, error) { return &unaryKernel{op: "HardSwish", kind: actHardSwish}, nil })
+	Register("Clip", buildClip)
+	Register("Identity", func(bc *BuildContext) (Kernel, error) { return aliasKernel{op: "Identity"}, nil })
+	Register("Dropout", buildDropout)
+}
+
+// activation identifies an element-wise function; the same codes serve the
+// fused activation of Conv and Gemm.
+type activation uint8
+
+const (
+	actNone activation = iota
+	actRelu
+	actClip
+	actLeaky
+	actSigmoid
+	actHardSigmoid
+	actHardSwish
+)
+
+// applyAct applies activation kind with parameters a, b (Clip: min, max;
+// LeakyRelu: alpha; HardSigmoid: alpha, beta) to x in place.
+func applyAct(kind activation, a, b float32, x []float32) {
+	switch kind {
+	case actRelu:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0
+			}
+		}
+	case actClip:
+		for i, v := range x {
+			if v < a {
+				v = a
+			}
+			if v > b {
+				v = b
+			}
+			x[i] = v
+		}
+	case actLeaky:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = a * v
+			}
+		}
+	case actSigmoid:
+		for i, v := range x {
+			x[i] = sigmoid32(v)
+		}
+	case actHardSigmoid:
+		for i, v := range x {
+			x[i] = hardSigmoid32(v, a, b)
+		}
+	case actHardSwish:
+		for i, v := range x {
+			x[i] = v * hardSigmoid32(v, 1.0/6, 0.5)
+		}
+	}
+}
+
+func sigmoid32(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}
+
+func hardSigmoid32(v, alpha, beta float32) float32 {
+	y := alpha*v + beta
+	if y < 0 {
+		return 0
+	}
+	if y > 1 {
+		return 1
+	}
+	return y
+}
+
+// unaryKernel is a float32 element-wise activation.
+type unaryKernel struct {
+	op   string
+	kind activation
+	a, b float32
+}
+
+func (k *unaryKernel) OutputTypes(in []Type) ([]Type, error) {
+	if err := needInputs(k.op, in, 1); err != nil {
+		return nil, err
+	}
+	if err := needF32(k.op, in, 0); err != nil {
+		return nil, err
+	}
+	return []Type{in[0]}, nil
+}
+
+func (k *unaryKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	y := out[0].F32
+	copy(y, in[0].F32)
+	applyAct(k.kind, k.a, k.b, y)
+	return nil
+}
+
+// MACs counts one operation per element.
+func (k *unaryKernel) MACs(in, out []Type) int64 { return elemCount(out) }
+
+// clipKernel is Clip: bounds come from attributes (opset < 11) or from the
+// optional inputs 1 and 2, read at run time.
+type clipKernel struct {
+	min, max float32
+}
+
+func buildClip(bc *BuildContext) (Kernel, error) {
+	k := &clipKernel{
+		min: attrFloatAny(bc.Node, "min", float32(math.Inf(-1))),
+		max: attrFloatAny(bc.Node, "max", float32(math.Inf(1))),
+	}
+	return k, nil
+}
+
+func (k *clipKernel) OutputTypes(in []Type) ([]Type, error) {
+	if err := needInputs("Clip", in, 1); err != nil {
+		return nil, err
+	}
+	if err := needF32("Clip", in, 0); err != nil {
+		return nil, err
+	}
+	for i := 1; i < 3; i++ {
+		if present(in, i) {
+			if err := needF32("Clip", in, i); err != nil {
+				return nil, err
+			}
+			if n := NumElements(in[i].Shape); n != 1 {
+				return nil, shapeErrf("Clip bound input %d has shape %v, want a scalar", i, in[i].Shape)
+			}
+		}
+	}
+	return []Type{in[0]}, nil
+}
+
+func (k *clipKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	lo, hi := k.min, k.max
+	if presentT(in, 1) && len(in[1].F32) == 1 {
+		lo = in[1].F32[0]
+	}
+	if presentT(in, 2) && len(in[2].F32) == 1 {
+		hi = in[2].F32[0]
+	}
+	y := out[0].F32
+	copy(y, in[0].F32)
+	applyAct(actClip, lo, hi, y)
+	return nil
+}
+
+// MACs counts one operation per element.
+func (k *clipKernel) MACs(in, out []Type) int64 { return elemCount(out) }
+
+// aliasKernel is Identity and Dropout in inference: output 0 is input 0.
+type aliasKernel struct{ op string }
+
+func (k aliasKernel) OutputTypes(in []Type) ([]Type, error) {
+	if err := needInputs(k.op, in, 1); err != nil {
+		return nil, err
+	}
+	return []Type{in[0]}, nil
+}
+
+func (k aliasKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	copyTensorData(out[0], in[0])
+	return nil
+}
+
+func (aliasKernel) AliasInput() int { return 0 }
+
+func buildDropout(bc *BuildContext) (Kernel, error) {
+	if len(bc.Node.Outputs) > 1 && bc.Node.Outputs[1] != "" {
+		return nil, unsupportedErrf("Dropout mask output %q is not supported in inference", bc.Node.Outputs[1])
+	}
+	return aliasKernel{op: "Dropout"}, nil
+}
+
+func elemCount(ts []Type) int64 {
+	if len(ts) == 0 {
+		return 0
+	}
+	n := NumElements(ts[0].Shape)
+	if n < 0 {
+		return 0
+	}
+	return int64(n)
+}

@@ -1,0 +1,198 @@
+package nn
+
+import "math"
+
+// Pooling on float32, 1-D and 2-D: MaxPool (kernel_shape, strides, pads,
+// dilations, auto_pad, ceil_mode; only the values output, the Indices output
+// is rejected), AveragePool (count_include_pad, ceil_mode, dilations) and
+// GlobalAveragePool (any spatial rank).
+
+func init() {
+	Register("MaxPool", func(bc *BuildContext) (Kernel, error) { return buildPool(bc, true) })
+	Register("AveragePool", func(bc *BuildContext) (Kernel, error) { return buildPool(bc, false) })
+	Register("GlobalAveragePool", func(bc *BuildContext) (Kernel, error) { return globalAvgKernel{}, nil })
+}
+
+type poolKernel struct {
+	win        winAttrs
+	max        bool
+	includePad bool
+}
+
+func buildPool(bc *BuildContext, isMax bool) (Kernel, error) {
+	w, err := readWinAttrs(bc.Node, true)
+	if err != nil {
+		return nil, err
+	}
+	if isMax && len(bc.Node.Outputs) > 1 && bc.Node.Outputs[1] != "" {
+		return nil, unsupportedErrf("MaxPool Indices output %q is not supported", bc.Node.Outputs[1])
+	}
+	return &poolKernel{win: w, max: isMax, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}, nil
+}
+
+func (k *poolKernel) geometry(in []Type) (geom, error) {
+	if err := needInputs(k.win.op, in, 1); err != nil {
+		return geom{}, err
+	}
+	if err := needF32(k.win.op, in, 0); err != nil {
+		return geom{}, err
+	}
+	return k.win.resolve(in[0].Shape, k.win.kernel)
+}
+
+func (k *poolKernel) OutputTypes(in []Type) ([]Type, error) {
+	g, err := k.geometry(in)
+	if err != nil {
+		return nil, err
+	}
+	return []Type{{DType: Float32, Shape: g.outShape(g.C)}}, nil
+}
+
+// MACs counts one operation per window element.
+func (k *poolKernel) MACs(in, out []Type) int64 {
+	g, err := k.geometry(in)
+	if err != nil {
+		return 0
+	}
+	return int64(g.N) * int64(g.C) * int64(g.OH) * int64(g.OW) * int64(g.KH) * int64(g.KW)
+}
+
+func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	var t [1]Type
+	t[0] = in[0].Type()
+	g, err := k.geometry(t[:])
+	if err != nil {
+		return err
+	}
+	x, y := in[0].F32, out[0].F32
+	HW, P := g.H*g.W, g.OH*g.OW
+	for nc := 0; nc < g.N*g.C; nc++ {
+		xp := x[nc*HW : (nc+1)*HW]
+		yp := y[nc*P : (nc+1)*P]
+		if k.max {
+			maxPlane(&g, xp, yp)
+		} else {
+			k.avgPlane(&g, xp, yp)
+		}
+	}
+	return nil
+}
+
+// maxPlane pools one channel. Windows entirely in padding yield -inf.
+func maxPlane(g *geom, x, y []float32) {
+	ninf := float32(math.Inf(-1))
+	for i := range y {
+		y[i] = ninf
+	}
+	for oh := 0; oh < g.OH; oh++ {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PT + kh*g.DH
+			if ih < 0 || ih >= g.H {
+				continue
+			}
+			xr := x[ih*g.W : (ih+1)*g.W]
+			for kw := 0; kw < g.KW; kw++ {
+				off := kw*g.DW - g.PL
+				lo, hi := validRange(g.W, g.OW, g.SW, off)
+				for o := lo; o < hi; o++ {
+					if v := xr[o*g.SW+off]; v > yr[o] {
+						yr[o] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// avgPlane averages one channel; the divisor is the number of input
+// elements in the window, or with count_include_pad the window clipped to
+// the padded input.
+func (k *poolKernel) avgPlane(g *geom, x, y []float32) {
+	clear(y)
+	for oh := 0; oh < g.OH; oh++ {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PT + kh*g.DH
+			if ih < 0 || ih >= g.H {
+				continue
+			}
+			xr := x[ih*g.W : (ih+1)*g.W]
+			for kw := 0; kw < g.KW; kw++ {
+				off := kw*g.DW - g.PL
+				lo, hi := validRange(g.W, g.OW, g.SW, off)
+				for o := lo; o < hi; o++ {
+					yr[o] += xr[o*g.SW+off]
+				}
+			}
+		}
+		rows := windowCount(oh, g.SH, g.PT, g.KH, g.DH, g.H, g.PB, k.includePad)
+		for o := range yr {
+			cols := windowCount(o, g.SW, g.PL, g.KW, g.DW, g.W, g.PR, k.includePad)
+			if n := rows * cols; n > 0 {
+				yr[o] /= float32(n)
+			}
+		}
+	}
+}
+
+// windowCount is how many taps of window o fall inside the input (or inside
+// the padded input with includePad).
+func windowCount(o, s, padB, k, d, n, padE int, includePad bool) int {
+	lo, hi := 0, n
+	if includePad {
+		lo, hi = -padB, n+padE
+	}
+	c := 0
+	for t := 0; t < k; t++ {
+		if i := o*s - padB + t*d; i >= lo && i < hi {
+			c++
+		}
+	}
+	return c
+}
+
+// globalAvgKernel is GlobalAveragePool: the mean over all spatial dims.
+type globalAvgKernel struct{}
+
+func (globalAvgKernel) OutputTypes(in []Type) ([]Type, error) {
+	if err := needInputs("GlobalAveragePool", in, 1); err != nil {
+		return nil, err
+	}
+	if err := needF32("GlobalAveragePool", in, 0); err != nil {
+		return nil, err
+	}
+	s := in[0].Shape
+	if len(s) < 2 {
+		return nil, shapeErrf("GlobalAveragePool input has shape %v, want N, C, spatial...", s)
+	}
+	out := make([]int, len(s))
+	out[0], out[1] = s[0], s[1]
+	for i := 2; i < len(s); i++ {
+		out[i] = 1
+	}
+	return []Type{{DType: Float32, Shape: out}}, nil
+}
+
+// MACs counts one addition per input element.
+func (globalAvgKernel) MACs(in, out []Type) int64 { return elemCount(in) }
+
+func (globalAvgKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	x, y := in[0].F32, out[0].F32
+	if len(y) == 0 {
+		return nil
+	}
+	sp := len(x) / len(y)
+	for i := range y {
+		var s float32
+		for _, v := range x[i*sp : (i+1)*sp] {
+			s += v
+		}
+		if sp > 0 {
+			y[i] = s / float32(sp)
+		} else {
+			y[i] = float32(math.NaN())
+		}
+	}
+	return nil
+}
