@@ -51,6 +51,26 @@ const (
 	AttrQueueDepth       = "splitinfer.queue.depth"
 	AttrNodes            = "splitinfer.nodes"
 	AttrBatch            = "splitinfer.batch"
+	AttrOutcome          = "splitinfer.outcome" // metrics label: OutcomeOK, OutcomeError, OutcomeFallback
+	AttrStage            = "splitinfer.stage"   // metrics label of MetricStage: Stage* values
+)
+
+// Values of AttrOutcome.
+const (
+	OutcomeOK       = "ok"
+	OutcomeError    = "error"
+	OutcomeFallback = "fallback" // answered by the edge's local fallback
+)
+
+// Values of AttrStage (MetricStage), one per span kind of work.
+const (
+	StageEdgeCompute  = "edge_compute"
+	StageEncode       = "encode"
+	StageNetwork      = "network" // NATS round trip minus the cloud's time
+	StageQueue        = "queue"
+	StageDecode       = "decode"
+	StageCloudCompute = "cloud_compute"
+	StageReply        = "reply"
 )
 
 // Metric names (OTel instrument names; Prometheus renders dots as underscores).

@@ -1,0 +1,135 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+)
+
+// Histogram bucket boundaries.
+var (
+	// LatencyBucketsMs covers 50µs to 10s, in milliseconds.
+	LatencyBucketsMs = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+	// BytesBuckets covers 64 B to 16 MiB in powers of 4.
+	BytesBuckets = []float64{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
+)
+
+// Metrics are a worker's instruments (names in names.go). A Metrics made
+// from a no-op meter provider does nothing and costs a branch per call.
+// Methods are safe for concurrent use; a nil *Metrics is valid and no-op.
+type Metrics struct {
+	enabled    bool
+	latency    metric.Float64Histogram
+	wireBytes  metric.Int64Histogram
+	requests   metric.Int64Counter
+	errors     metric.Int64Counter
+	queueDepth metric.Int64Gauge
+	stage      metric.Float64Histogram
+
+	cutSets sync.Map // cut id -> metric.MeasurementOption (attribute set)
+}
+
+// NewMetrics creates the instruments on mp (scope ScopeName).
+func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
+	_, noop := mp.(metricnoop.MeterProvider)
+	m := &Metrics{enabled: !noop}
+	meter := mp.Meter(ScopeName)
+	var err error
+	if m.latency, err = meter.Float64Histogram(MetricLatency,
+		metric.WithUnit("ms"),
+		metric.WithDescription("End-to-end request latency, by cut and outcome."),
+		metric.WithExplicitBucketBoundaries(LatencyBucketsMs...)); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricLatency, err)
+	}
+	if m.wireBytes, err = meter.Int64Histogram(MetricWireBytes,
+		metric.WithUnit("By"),
+		metric.WithDescription("Bytes of the activation message sent over NATS, by cut."),
+		metric.WithExplicitBucketBoundaries(BytesBuckets...)); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricWireBytes, err)
+	}
+	if m.requests, err = meter.Int64Counter(MetricRequests,
+		metric.WithUnit("{request}"),
+		metric.WithDescription("Requests handled, by cut and outcome.")); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricRequests, err)
+	}
+	if m.errors, err = meter.Int64Counter(MetricErrors,
+		metric.WithUnit("{error}"),
+		metric.WithDescription("Failed requests, by error code.")); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricErrors, err)
+	}
+	if m.queueDepth, err = meter.Int64Gauge(MetricQueueDepth,
+		metric.WithUnit("{request}"),
+		metric.WithDescription("Requests waiting in the cloud worker's bounded queue.")); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricQueueDepth, err)
+	}
+	if m.stage, err = meter.Float64Histogram(MetricStage,
+		metric.WithUnit("ms"),
+		metric.WithDescription("Time per pipeline stage, by stage."),
+		metric.WithExplicitBucketBoundaries(LatencyBucketsMs...)); err != nil {
+		return nil, fmt.Errorf("trace: metric %s: %w", MetricStage, err)
+	}
+	return m, nil
+}
+
+// Enabled reports whether the instruments record anything.
+func (m *Metrics) Enabled() bool { return m != nil && m.enabled }
+
+func (m *Metrics) cutAttrs(cut string) metric.MeasurementOption {
+	if v, ok := m.cutSets.Load(cut); ok {
+		return v.(metric.MeasurementOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrCutID, cut)))
+	v, _ := m.cutSets.LoadOrStore(cut, o)
+	return v.(metric.MeasurementOption)
+}
+
+// Request records one finished request: its latency and a count, by cut and
+// outcome (OutcomeOK, OutcomeError, OutcomeFallback).
+func (m *Metrics) Request(ctx context.Context, cut, outcome string, d time.Duration) {
+	if !m.Enabled() {
+		return
+	}
+	set := metric.WithAttributes(attribute.String(AttrCutID, cut), attribute.String(AttrOutcome, outcome))
+	m.latency.Record(ctx, durationMs(d), set)
+	m.requests.Add(ctx, 1, set)
+}
+
+// WireBytes records the size of one activation message sent at cut.
+func (m *Metrics) WireBytes(ctx context.Context, cut string, n int) {
+	if !m.Enabled() {
+		return
+	}
+	m.wireBytes.Record(ctx, int64(n), m.cutAttrs(cut))
+}
+
+// Error counts one failed request with its error code.
+func (m *Metrics) Error(ctx context.Context, code int) {
+	if !m.Enabled() {
+		return
+	}
+	m.errors.Add(ctx, 1, metric.WithAttributes(attribute.String(AttrErrorCode, strconv.Itoa(code))))
+}
+
+// Stage records the time spent in one stage (Stage* values).
+func (m *Metrics) Stage(ctx context.Context, stage string, d time.Duration) {
+	if !m.Enabled() {
+		return
+	}
+	m.stage.Record(ctx, durationMs(d), metric.WithAttributes(attribute.String(AttrStage, stage)))
+}
+
+// QueueDepth records the current depth of the cloud worker's queue.
+func (m *Metrics) QueueDepth(ctx context.Context, n int) {
+	if !m.Enabled() {
+		return
+	}
+	m.queueDepth.Record(ctx, int64(n))
+}
+
+func durationMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
