@@ -171,6 +171,8 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	case j.Cg == 1:
 		j.path = pathDepthwise
 		units = g.N * j.M
+	case j.P == 0:
+		units = 0
 	default:
 		if g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 {
 			j.path = pathPointwise

@@ -97,7 +97,7 @@ func (a *winAttrs) resolve(x []int, kdims []int) (geom, error) {
 	// Spatial parameters per dimension, height first; for 1-D the height is 1.
 	var in, k, s, d, pb, pe, out [2]int
 	for i := 0; i < 2; i++ {
-		in[i], k[i], s[i], d[i] = 1, 1, 1, 1
+		in[i], k[i], s[i], d[i], out[i] = 1, 1, 1, 1, 1
 	}
 	off := 2 - sr
 	for i := 0; i < sr; i++ {

@@ -1,0 +1,258 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// convRef is a plain 2-D convolution over explicit geometry, in float64.
+func convRef(x, w, b *Tensor, group, sh, sw, dh, dw, pt, pl, oh, ow int) []float64 {
+	n, c, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	m, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	mg := m / group
+	out := make([]float64, n*m*oh*ow)
+	for in := 0; in < n; in++ {
+		for om := 0; om < m; om++ {
+			g := om / mg
+			for y := 0; y < oh; y++ {
+				for z := 0; z < ow; z++ {
+					s := 0.0
+					if b != nil {
+						s = float64(b.F32[om])
+					}
+					for ic := 0; ic < cg; ic++ {
+						cc := g*cg + ic
+						for ky := 0; ky < kh; ky++ {
+							for kx := 0; kx < kw; kx++ {
+								iy := y*sh - pt + ky*dh
+								ix := z*sw - pl + kx*dw
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								s += float64(x.F32[((in*c+cc)*h+iy)*wd+ix]) * float64(w.F32[((om*cg+ic)*kh+ky)*kw+kx])
+							}
+						}
+					}
+					out[((in*m+om)*oh+y)*ow+z] = s
+				}
+			}
+		}
+	}
+	return out
+}
+
+type fpConvSpec struct {
+	n, c, h, w, m, kh, kw, group int
+	sh, sw, dh, dw               int
+	pads                         [4]int // top, left, bottom, right
+	bias                         bool
+}
+
+func (s fpConvSpec) String() string {
+	return fmt.Sprintf("n%d_c%d_%dx%d_m%d_k%dx%d_g%d_s%d%d_d%d%d_p%v_b%v", s.n, s.c, s.h, s.w, s.m, s.kh, s.kw, s.group, s.sh, s.sw, s.dh, s.dw, s.pads, s.bias)
+}
+
+var fpConvLadder = []fpConvSpec{
+	{n: 1, c: 1, h: 5, w: 5, m: 1, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1},
+	{n: 1, c: 1, h: 32, w: 32, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 2, c: 3, h: 7, w: 9, m: 5, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 4, h: 11, w: 6, m: 6, kh: 3, kw: 2, group: 2, sh: 1, sw: 2, dh: 2, dw: 1, pads: [4]int{2, 0, 1, 1}, bias: true},
+	{n: 3, c: 8, h: 9, w: 9, m: 8, kh: 3, kw: 3, group: 8, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // depthwise
+	{n: 1, c: 6, h: 13, w: 10, m: 6, kh: 3, kw: 3, group: 6, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},           // depthwise s2
+	{n: 1, c: 4, h: 8, w: 8, m: 8, kh: 5, kw: 5, group: 4, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{4, 4, 4, 4}, bias: true},  // depthwise x2, dilated
+	{n: 2, c: 16, h: 7, w: 5, m: 24, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                         // pointwise
+	{n: 1, c: 6, h: 4, w: 4, m: 4, kh: 1, kw: 1, group: 2, sh: 1, sw: 1, dh: 1, dw: 1},                                       // grouped pointwise
+	{n: 1, c: 5, h: 10, w: 10, m: 7, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true},                         // 1x1 stride 2
+	{n: 1, c: 3, h: 17, w: 15, m: 4, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}, bias: true},
+	{n: 1, c: 2, h: 3, w: 3, m: 2, kh: 3, kw: 3, group: 1, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
+	{n: 1, c: 16, h: 40, w: 40, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // several im2col blocks
+}
+
+func outDim(in, k, s, d, p0, p1 int) int { return (in+p0+p1-((k-1)*d+1))/s + 1 }
+
+func TestConvLadder(t *testing.T) {
+	r := newRand(1)
+	for _, s := range fpConvLadder {
+		for _, threads := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%v_t%d", s, threads), func(t *testing.T) {
+				x := randT(r, s.n, s.c, s.h, s.w)
+				w := randT(r, s.m, s.c/s.group, s.kh, s.kw)
+				var b *Tensor
+				ins := []*Tensor{x, w}
+				if s.bias {
+					b = randT(r, s.m)
+					ins = append(ins, b)
+				}
+				attrs := map[string]Attr{
+					"group":     intA(int64(s.group)),
+					"strides":   ints(int64(s.sh), int64(s.sw)),
+					"dilations": ints(int64(s.dh), int64(s.dw)),
+					"pads":      ints(int64(s.pads[0]), int64(s.pads[1]), int64(s.pads[2]), int64(s.pads[3])),
+				}
+				oh := outDim(s.h, s.kh, s.sh, s.dh, s.pads[0], s.pads[2])
+				ow := outDim(s.w, s.kw, s.sw, s.dw, s.pads[1], s.pads[3])
+				want := convRef(x, w, b, s.group, s.sh, s.sw, s.dh, s.dw, s.pads[0], s.pads[1], oh, ow)
+				for _, constW := range []bool{true, false} {
+					c := opCase{op: "Conv", attrs: attrs, inputs: ins, threads: threads, consts: map[int]bool{1: constW, 2: constW}}
+					got := c.mustRun(t)[0]
+					checkClose(t, "conv", got, []int{s.n, s.m, oh, ow}, want)
+				}
+				// Fused Relu and Clip give the activation of the plain result.
+				for _, act := range []string{"Relu", "Clip"} {
+					a := map[string]Attr{"activation": strA(act), "activation_min": fltA(-0.5), "activation_max": fltA(0.75)}
+					for k, v := range attrs {
+						a[k] = v
+					}
+					got := opCase{op: "Conv", attrs: a, inputs: ins, threads: threads}.mustRun(t)[0]
+					wa := make([]float64, len(want))
+					for i, v := range want {
+						if act == "Relu" {
+							wa[i] = math.Max(v, 0)
+						} else {
+							wa[i] = math.Min(math.Max(v, -0.5), 0.75)
+						}
+					}
+					checkClose(t, act, got, []int{s.n, s.m, oh, ow}, wa)
+				}
+			})
+		}
+	}
+}
+
+func TestConvAutoPadAnd1D(t *testing.T) {
+	r := newRand(2)
+	x := randT(r, 1, 2, 7, 6)
+	w := randT(r, 3, 2, 3, 2)
+	cases := []struct {
+		autoPad        string
+		pt, pl, oh, ow int
+	}{
+		// in 7x6, kernel 3x2, strides 2x2: SAME gives ceil(7/2)=4, ceil(6/2)=3;
+		// total pad rows (4-1)*2+3-7=2, cols (3-1)*2+2-6=0.
+		{"SAME_UPPER", 1, 0, 4, 3},
+		{"SAME_LOWER", 1, 0, 4, 3},
+		{"VALID", 0, 0, 3, 3},
+	}
+	for _, c := range cases {
+		got := opCase{op: "Conv", inputs: []*Tensor{x, w}, attrs: map[string]Attr{
+			"auto_pad": strA(c.autoPad), "strides": ints(2, 2)}}.mustRun(t)[0]
+		checkClose(t, c.autoPad, got, []int{1, 3, c.oh, c.ow}, convRef(x, w, nil, 1, 2, 2, 1, 1, c.pt, c.pl, c.oh, c.ow))
+	}
+	// Odd total padding: SAME_UPPER puts the extra row at the end, SAME_LOWER at the start.
+	x2 := randT(r, 1, 1, 6, 6)
+	w2 := randT(r, 1, 1, 2, 2)
+	up := opCase{op: "Conv", inputs: []*Tensor{x2, w2}, attrs: map[string]Attr{"auto_pad": strA("SAME_UPPER")}}.mustRun(t)[0]
+	checkClose(t, "upper", up, []int{1, 1, 6, 6}, convRef(x2, w2, nil, 1, 1, 1, 1, 1, 0, 0, 6, 6))
+	lo := opCase{op: "Conv", inputs: []*Tensor{x2, w2}, attrs: map[string]Attr{"auto_pad": strA("SAME_LOWER")}}.mustRun(t)[0]
+	checkClose(t, "lower", lo, []int{1, 1, 6, 6}, convRef(x2, w2, nil, 1, 1, 1, 1, 1, 1, 1, 6, 6))
+
+	// 1-D convolution equals the 2-D one with height 1.
+	x1 := randT(r, 2, 3, 11)
+	w1 := randT(r, 4, 3, 3)
+	got := opCase{op: "Conv", inputs: []*Tensor{x1, w1}, attrs: map[string]Attr{"pads": ints(1, 1), "strides": ints(2)}}.mustRun(t)[0]
+	x1b := &Tensor{DType: Float32, Shape: []int{2, 3, 1, 11}, F32: x1.F32}
+	w1b := &Tensor{DType: Float32, Shape: []int{4, 3, 1, 3}, F32: w1.F32}
+	checkClose(t, "conv1d", got, []int{2, 4, 6}, convRef(x1b, w1b, nil, 1, 1, 2, 1, 1, 0, 1, 1, 6))
+}
+
+func TestConvErrors(t *testing.T) {
+	r := newRand(3)
+	cases := []struct {
+		name  string
+		x, w  *Tensor
+		b     *Tensor
+		attrs map[string]Attr
+		want  error
+	}{
+		{"channels", randT(r, 1, 3, 5, 5), randT(r, 2, 2, 3, 3), nil, nil, ErrShape},
+		{"group", randT(r, 1, 4, 5, 5), randT(r, 3, 2, 3, 3), nil, map[string]Attr{"group": intA(2)}, ErrShape},
+		{"rank", randT(r, 3, 5, 5), randT(r, 2, 3, 3, 3), nil, nil, ErrShape},
+		{"kernel too big", randT(r, 1, 1, 2, 2), randT(r, 1, 1, 3, 3), nil, nil, ErrShape},
+		{"bias", randT(r, 1, 1, 5, 5), randT(r, 2, 1, 3, 3), randT(r, 3), nil, ErrShape},
+		{"strides len", randT(r, 1, 1, 5, 5), randT(r, 1, 1, 3, 3), nil, map[string]Attr{"strides": ints(1)}, ErrShape},
+		{"zero stride", randT(r, 1, 1, 5, 5), randT(r, 1, 1, 3, 3), nil, map[string]Attr{"strides": ints(0, 1)}, ErrShape},
+		{"negative pad", randT(r, 1, 1, 5, 5), randT(r, 1, 1, 3, 3), nil, map[string]Attr{"pads": ints(-1, 0, 0, 0)}, ErrShape},
+		{"kernel_shape", randT(r, 1, 1, 5, 5), randT(r, 1, 1, 3, 3), nil, map[string]Attr{"kernel_shape": ints(2, 2)}, ErrShape},
+		{"int64 input", i64T([]int{1, 1, 1, 1}, 1), randT(r, 1, 1, 1, 1), nil, nil, ErrDType},
+		{"3-D spatial", randT(r, 1, 1, 3, 3, 3), randT(r, 1, 1, 1, 1, 1), nil, nil, ErrShape},
+		{"activation", randT(r, 1, 1, 3, 3), randT(r, 1, 1, 1, 1), nil, map[string]Attr{"activation": strA("Tanh")}, ErrUnsupported},
+		{"auto_pad", randT(r, 1, 1, 3, 3), randT(r, 1, 1, 1, 1), nil, map[string]Attr{"auto_pad": strA("FULL")}, ErrUnsupported},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ins := []*Tensor{c.x, c.w}
+			if c.b != nil {
+				ins = append(ins, c.b)
+			}
+			_, err := opCase{op: "Conv", inputs: ins, attrs: c.attrs}.run()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+// smallConvNet is conv(1→8, 3x3 pad 1) + ReLU + maxpool 2 + conv(8→8
+// depthwise) + conv 1x1 (8→4) + Flatten + Gemm → 10.
+func smallConvNet(r interface{ Float64() float64 }) *Graph {
+	rt := func(shape ...int) *Tensor {
+		t := New(Float32, shape...)
+		for i := range t.F32 {
+			t.F32[i] = float32(r.Float64()*2 - 1)
+		}
+		return t
+	}
+	g := &Graph{
+		Name:    "small",
+		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 1, 16, 16}}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+		Consts: map[string]*Tensor{
+			"w1": rt(8, 1, 3, 3), "b1": rt(8),
+			"w2": rt(8, 1, 3, 3), "b2": rt(8),
+			"w3": rt(4, 8, 1, 1),
+			"fc": rt(10, 4*8*8), "fcb": rt(10),
+		},
+	}
+	g.Nodes = []*Node{
+		{Name: "conv1", Op: "Conv", Inputs: []string{"x", "w1", "b1"}, Outputs: []string{"c1"}, Attrs: map[string]Attr{"pads": ints(1, 1, 1, 1)}},
+		{Name: "relu1", Op: "Relu", Inputs: []string{"c1"}, Outputs: []string{"r1"}},
+		{Name: "pool1", Op: "MaxPool", Inputs: []string{"r1"}, Outputs: []string{"p1"}, Attrs: map[string]Attr{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
+		{Name: "dw", Op: "Conv", Inputs: []string{"p1", "w2", "b2"}, Outputs: []string{"c2"}, Attrs: map[string]Attr{"pads": ints(1, 1, 1, 1), "group": intA(8)}},
+		{Name: "clip", Op: "Clip", Inputs: []string{"c2"}, Outputs: []string{"r2"}, Attrs: map[string]Attr{"min": fltA(0), "max": fltA(6)}},
+		{Name: "pw", Op: "Conv", Inputs: []string{"r2", "w3"}, Outputs: []string{"c3"}},
+		{Name: "flat", Op: "Flatten", Inputs: []string{"c3"}, Outputs: []string{"f"}},
+		{Name: "fc", Op: "Gemm", Inputs: []string{"f", "fc", "fcb"}, Outputs: []string{"y"}, Attrs: map[string]Attr{"transB": intA(1)}},
+	}
+	return g
+}
+
+func TestConvNetWarmRunAllocatesNothing(t *testing.T) {
+	r := newRand(4)
+	for _, fuse := range []bool{false, true} {
+		g := smallConvNet(r)
+		if fuse {
+			g = FuseActivations(g)
+		}
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randT(r, 2, 1, 16, 16)
+		for _, threads := range []int{1, 2} {
+			run := p.NewRunner(threads)
+			if _, err := run.Run(x); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, err := run.Run(x); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("fuse=%v threads=%d: warm run allocates %v times", fuse, threads, allocs)
+			}
+		}
+	}
+}
