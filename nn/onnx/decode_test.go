@@ -1,0 +1,338 @@
+package onnx_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+	pb "github.com/splitinfer/splitinfer/nn/onnx/onnxpb"
+)
+
+// tinyModel is Y = Relu(X + B) with B a float initializer given in
+// float_data, X float32[batch,3].
+func tinyModel() *pb.ModelProto {
+	return &pb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*pb.OperatorSetIdProto{{Version: 17}},
+		Graph: &pb.GraphProto{
+			Name: "tiny",
+			Node: []*pb.NodeProto{
+				{Name: "add", OpType: "Add", Input: []string{"X", "B"}, Output: []string{"S"}},
+				{Name: "relu", OpType: "Relu", Input: []string{"S"}, Output: []string{"Y"}},
+			},
+			Initializer: []*pb.TensorProto{{Name: "B", DataType: 1, Dims: []int64{3}, FloatData: []float32{1, -2, 3}}},
+			Input:       []*pb.ValueInfoProto{valueInfo("X", 1, -1, 3)},
+			Output:      []*pb.ValueInfoProto{valueInfo("Y", 1, -1, 3)},
+		},
+	}
+}
+
+func valueInfo(name string, elem int32, dims ...int64) *pb.ValueInfoProto {
+	sh := &pb.TensorShapeProto{}
+	for _, d := range dims {
+		if d < 0 {
+			sh.Dim = append(sh.Dim, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}})
+		} else {
+			sh.Dim = append(sh.Dim, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
+		}
+	}
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: elem, Shape: sh}}}}
+}
+
+func marshal(t testing.TB, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeTiny(t *testing.T) {
+	g, err := onnx.Decode(marshal(t, tinyModel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Opset != 17 || len(g.Inputs) != 1 || fmt.Sprint(g.Inputs[0].Type.Shape) != "[-1 3]" || g.Inputs[0].Type.DType != nn.Float32 {
+		t.Fatalf("decoded opset %d inputs %v", g.Opset, g.Inputs)
+	}
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := nn.FromFloat32([]float32{0, 1, -5, 2, 2, 2}, 2, 3)
+	out, err := p.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out[0].F32); got != "[1 0 0 3 0 5]" {
+		t.Fatalf("Relu(X+B) = %v, want [1 0 0 3 0 5]", got)
+	}
+}
+
+// TestDecodeTypedFields decodes initializers from each typed field and from
+// raw_data, and Constant nodes of each value kind.
+func TestDecodeTypedFields(t *testing.T) {
+	m := tinyModel()
+	gp := m.Graph
+	gp.Initializer = append(gp.Initializer,
+		&pb.TensorProto{Name: "i8", DataType: 3, Dims: []int64{2}, Int32Data: []int32{-128, 127}},
+		&pb.TensorProto{Name: "u8", DataType: 2, Dims: []int64{2}, Int32Data: []int32{0, 255}},
+		&pb.TensorProto{Name: "i32", DataType: 6, Dims: []int64{1, 2}, Int32Data: []int32{-7, 9}},
+		&pb.TensorProto{Name: "i64", DataType: 7, Dims: []int64{}, Int64Data: []int64{1 << 40}},
+		&pb.TensorProto{Name: "raw", DataType: 1, Dims: []int64{2}, RawData: []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}},
+		&pb.TensorProto{Name: "empty", DataType: 1, Dims: []int64{0, 4}},
+	)
+	gp.Node = append([]*pb.NodeProto{
+		{Name: "c1", OpType: "Constant", Output: []string{"cf"}, Attribute: []*pb.AttributeProto{{Name: "value_float", Type: pb.AttributeProto_FLOAT, F: 2.5}}},
+		{Name: "c2", OpType: "Constant", Output: []string{"cis"}, Attribute: []*pb.AttributeProto{{Name: "value_ints", Type: pb.AttributeProto_INTS, Ints: []int64{4, 5}}}},
+		{Name: "c3", OpType: "Constant", Output: []string{"ct"}, Attribute: []*pb.AttributeProto{{Name: "value", Type: pb.AttributeProto_TENSOR,
+			T: &pb.TensorProto{DataType: 1, Dims: []int64{2, 1}, FloatData: []float32{7, 8}}}}},
+	}, gp.Node...)
+	g, err := onnx.Decode(marshal(t, m), onnx.WithoutOptimize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, want string
+	}{
+		{"B", "float32[3] [1 -2 3]"},
+		{"i8", "int8[2] [-128 127]"},
+		{"u8", "uint8[2] [0 255]"},
+		{"i32", "int32[1 2] [-7 9]"},
+		{"i64", "int64[] [1099511627776]"},
+		{"raw", "float32[2] [1 -2]"},
+		{"empty", "float32[0 4] []"},
+		{"cf", "float32[] [2.5]"},
+		{"cis", "int64[2] [4 5]"},
+		{"ct", "float32[2 1] [7 8]"},
+	} {
+		tt := g.Consts[c.name]
+		if tt == nil {
+			t.Errorf("%s: missing", c.name)
+			continue
+		}
+		var vals any
+		switch tt.DType {
+		case nn.Float32:
+			vals = tt.F32
+		case nn.Int8:
+			vals = tt.I8
+		case nn.Uint8:
+			vals = tt.U8
+		case nn.Int32:
+			vals = tt.I32
+		case nn.Int64:
+			vals = tt.I64
+		}
+		if got := fmt.Sprintf("%v %v", tt.Type(), vals); got != c.want {
+			t.Errorf("%s = %s, want %s", c.name, got, c.want)
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.Op == "Constant" {
+			t.Errorf("Constant node %s kept as a node", n.Name)
+		}
+	}
+}
+
+// TestDecodeErrors feeds malformed and unsupported models: each must give
+// the documented error, never a panic or a huge allocation.
+func TestDecodeErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(m *pb.ModelProto)
+		want   error
+	}{
+		{"opset 12", func(m *pb.ModelProto) { m.OpsetImport[0].Version = 12 }, onnx.ErrOpset},
+		{"opset 22", func(m *pb.ModelProto) { m.OpsetImport[0].Version = 22 }, onnx.ErrOpset},
+		{"no opset", func(m *pb.ModelProto) { m.OpsetImport = nil }, onnx.ErrOpset},
+		{"only a custom domain", func(m *pb.ModelProto) { m.OpsetImport[0].Domain = "com.microsoft" }, onnx.ErrOpset},
+		{"no graph", func(m *pb.ModelProto) { m.Graph = nil }, onnx.ErrFormat},
+		{"no outputs", func(m *pb.ModelProto) { m.Graph.Output = nil }, onnx.ErrFormat},
+		{"external data", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 1, Dims: []int64{3}, DataLocation: pb.TensorProto_EXTERNAL,
+				ExternalData: []*pb.StringStringEntryProto{{Key: "location", Value: "weights.bin"}}}
+		}, onnx.ErrExternalData},
+		{"too few float_data", func(m *pb.ModelProto) { m.Graph.Initializer[0].FloatData = []float32{1} }, onnx.ErrFormat},
+		{"huge dims, tiny raw_data", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 1, Dims: []int64{1 << 30, 1 << 30}, RawData: []byte{1, 2, 3, 4}}
+		}, onnx.ErrFormat},
+		{"huge dims, no data", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 7, Dims: []int64{1 << 31, 1 << 31, 1 << 31}}
+		}, onnx.ErrFormat},
+		{"negative dim", func(m *pb.ModelProto) { m.Graph.Initializer[0].Dims = []int64{-3} }, onnx.ErrFormat},
+		{"raw size mismatch", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 1, Dims: []int64{3}, RawData: make([]byte, 11)}
+		}, onnx.ErrFormat},
+		{"float64 tensor", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 11, Dims: []int64{3}, DoubleData: []float64{1, 2, 3}}
+		}, onnx.ErrUnsupported},
+		{"int8 out of range", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 3, Dims: []int64{1}, Int32Data: []int32{300}}
+		}, onnx.ErrFormat},
+		{"sub-graph attribute", func(m *pb.ModelProto) {
+			m.Graph.Node[0].Attribute = []*pb.AttributeProto{{Name: "then_branch", Type: pb.AttributeProto_GRAPH, G: &pb.GraphProto{}}}
+		}, onnx.ErrUnsupported},
+		{"untyped attribute", func(m *pb.ModelProto) {
+			m.Graph.Node[0].Attribute = []*pb.AttributeProto{{Name: "x"}}
+		}, onnx.ErrFormat},
+		{"Constant without value", func(m *pb.ModelProto) {
+			m.Graph.Node = append([]*pb.NodeProto{{OpType: "Constant", Output: []string{"c"}}}, m.Graph.Node...)
+		}, onnx.ErrFormat},
+		{"undefined input", func(m *pb.ModelProto) { m.Graph.Node[0].Input[1] = "nope" }, nn.ErrGraph},
+		{"cycle", func(m *pb.ModelProto) { m.Graph.Node[0].Input[0] = "Y" }, nn.ErrGraph},
+		{"output defined twice", func(m *pb.ModelProto) { m.Graph.Node[1].Output[0] = "S" }, nn.ErrGraph},
+		{"output never produced", func(m *pb.ModelProto) { m.Graph.Output[0].Name = "Z" }, nn.ErrGraph},
+		{"input is an initializer name twice", func(m *pb.ModelProto) {
+			m.Graph.Initializer = append(m.Graph.Initializer, m.Graph.Initializer[0])
+		}, onnx.ErrFormat},
+		{"negative input dim", func(m *pb.ModelProto) {
+			m.Graph.Input[0] = valueInfo("X", 1, 2, 3)
+			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[0].Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: -2}
+		}, onnx.ErrFormat},
+		{"bool input", func(m *pb.ModelProto) { m.Graph.Input[0] = valueInfo("X", 9, 3) }, onnx.ErrUnsupported},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyModel()
+			c.mutate(m)
+			_, err := onnx.Decode(marshal(t, m))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("error %v, want %v", err, c.want)
+			}
+		})
+	}
+	if _, err := onnx.Decode([]byte("not a protobuf \xff\xff\xff")); !errors.Is(err, onnx.ErrFormat) {
+		t.Errorf("garbage: error %v, want ErrFormat", err)
+	}
+	if _, err := onnx.Decode(marshal(t, tinyModel()), onnx.WithMaxSize(10)); !errors.Is(err, onnx.ErrTooLarge) {
+		t.Errorf("size limit: error %v, want ErrTooLarge", err)
+	}
+}
+
+func TestExternalDataMessage(t *testing.T) {
+	m := tinyModel()
+	m.Graph.Initializer[0].DataLocation = pb.TensorProto_EXTERNAL
+	_, err := onnx.Decode(marshal(t, m))
+	if err == nil || !errors.Is(err, onnx.ErrExternalData) {
+		t.Fatalf("error %v", err)
+	}
+	if msg := err.Error(); !contains(msg, "external data is not supported") {
+		t.Fatalf("message %q does not say external data is not supported", msg)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOpsetRange accepts every opset from 13 to 21.
+func TestOpsetRange(t *testing.T) {
+	for v := onnx.MinOpset; v <= onnx.MaxOpset; v++ {
+		m := tinyModel()
+		m.OpsetImport[0].Version = int64(v)
+		m.OpsetImport = append(m.OpsetImport, &pb.OperatorSetIdProto{Domain: "com.microsoft", Version: 1})
+		g, err := onnx.Decode(marshal(t, m))
+		if err != nil {
+			t.Fatalf("opset %d: %v", v, err)
+		}
+		if g.Opset != v {
+			t.Fatalf("opset %d decoded as %d", v, g.Opset)
+		}
+	}
+}
+
+func TestTensorFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	tensors := []*nn.Tensor{
+		mustF32(t, []float32{1.5, -2, float32(math.Inf(1)), 0}, 2, 2),
+		{DType: nn.Int8, Shape: []int{3}, I8: []int8{-128, 0, 127}},
+		{DType: nn.Uint8, Shape: []int{1, 2}, U8: []uint8{0, 255}},
+		{DType: nn.Int32, Shape: []int{}, I32: []int32{-5}},
+		{DType: nn.Int64, Shape: []int{2}, I64: []int64{1 << 50, -1}},
+		{DType: nn.Float32, Shape: []int{0, 3}},
+	}
+	for i, want := range tensors {
+		path := filepath.Join(dir, fmt.Sprintf("t%d.pb", i))
+		if err := onnx.WriteTensor(path, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := onnx.ReadTensor(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Type().String() != want.Type().String() || string(got.Bytes()) != string(want.Bytes()) {
+			t.Fatalf("tensor %d: got %v, want %v", i, got.Type(), want.Type())
+		}
+	}
+	if err := onnx.WriteTensor(filepath.Join(dir, "bad.pb"), &nn.Tensor{DType: nn.Float32, Shape: []int{3}, F32: []float32{1}}); !errors.Is(err, nn.ErrShape) {
+		t.Fatalf("inconsistent tensor: error %v, want nn.ErrShape", err)
+	}
+	if _, err := onnx.ReadTensor(filepath.Join(dir, "missing.pb")); err == nil {
+		t.Fatal("missing file: no error")
+	}
+}
+
+func mustF32(t testing.TB, v []float32, shape ...int) *nn.Tensor {
+	t.Helper()
+	x, err := nn.FromFloat32(v, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// TestEncodeQuantAndDomains round-trips quantization parameters of
+// constants, custom-domain ops and metadata.
+func TestEncodeQuantAndDomains(t *testing.T) {
+	w := &nn.Tensor{DType: nn.Int8, Shape: []int{2, 3}, I8: []int8{1, 2, 3, -1, -2, -3},
+		Quant: &nn.Quant{Scale: []float32{0.5, 0.25}, ZeroPoint: []int32{0, 1}, Axis: 0}}
+	b := &nn.Tensor{DType: nn.Int32, Shape: []int{2}, I32: []int32{7, 8}, Quant: &nn.Quant{Scale: []float32{0.125}, ZeroPoint: []int32{0}}}
+	g := &nn.Graph{
+		Name:    "q",
+		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Int8, Shape: []int{-1, 3}}}},
+		Outputs: []nn.ValueInfo{{Name: "y", Type: nn.Type{DType: nn.Int8, Shape: []int{-1, 2}}}},
+		Nodes: []*nn.Node{{Name: "fc", Op: "com.example.QGemm", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"},
+			Attrs: map[string]nn.Attr{"alpha": {Kind: nn.AttrFloat, Float: 2}, "mode": {Kind: nn.AttrString, Str: "fast"}, "k": {Kind: nn.AttrInts, Ints: []int64{1, 2}}}}},
+		Consts: map[string]*nn.Tensor{"w": w, "b": b},
+		Opset:  21,
+		Meta:   map[string]string{"calibration": "minmax"},
+	}
+	data, err := onnx.Encode(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.IrVersion != 10 || len(m.OpsetImport) != 2 || m.OpsetImport[1].Domain != "com.example" || m.Graph.Node[0].OpType != "QGemm" {
+		t.Fatalf("ir %d opsets %v node %v", m.IrVersion, m.OpsetImport, m.Graph.Node[0])
+	}
+	g2, err := onnx.Decode(data, onnx.WithoutOptimize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2.Nodes[0].Op != "com.example.QGemm" || g2.Meta["calibration"] != "minmax" || g2.Nodes[0].AttrString("mode", "") != "fast" {
+		t.Fatalf("decoded node %+v meta %v", g2.Nodes[0], g2.Meta)
+	}
+	q := g2.Consts["w"].Quant
+	if q == nil || fmt.Sprint(q.Scale, q.ZeroPoint, q.Axis) != "[0.5 0.25] [0 1] 0" {
+		t.Fatalf("w quant %+v", q)
+	}
+	if q := g2.Consts["b"].Quant; q == nil || fmt.Sprint(q.Scale, q.ZeroPoint) != "[0.125] [0]" {
+		t.Fatalf("b quant %+v", q)
+	}
+}
