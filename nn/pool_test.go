@@ -1,0 +1,164 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// poolRef pools x (N, C, H, W) with explicit geometry; avg divides by the
+// count of in-input taps, or with includePad of taps inside the padded input.
+func poolRef(x *Tensor, isMax, includePad bool, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow int) []float64 {
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	out := make([]float64, n*c*oh*ow)
+	for p := 0; p < n*c; p++ {
+		for y := 0; y < oh; y++ {
+			for z := 0; z < ow; z++ {
+				acc := 0.0
+				if isMax {
+					acc = math.Inf(-1)
+				}
+				cnt := 0
+				for ky := 0; ky < kh; ky++ {
+					for kx := 0; kx < kw; kx++ {
+						iy, ix := y*sh-pt+ky*dh, z*sw-pl+kx*dw
+						inPad := iy >= -pt && iy < h+pb && ix >= -pl && ix < w+pr
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
+							if includePad && inPad {
+								cnt++
+							}
+							continue
+						}
+						cnt++
+						v := float64(x.F32[(p*h+iy)*w+ix])
+						if isMax {
+							acc = math.Max(acc, v)
+						} else {
+							acc += v
+						}
+					}
+				}
+				if !isMax && cnt > 0 {
+					acc /= float64(cnt)
+				}
+				out[(p*oh+y)*ow+z] = acc
+			}
+		}
+	}
+	return out
+}
+
+func TestPoolLadder(t *testing.T) {
+	r := newRand(5)
+	type spec struct {
+		n, c, h, w, kh, kw, sh, sw, dh, dw int
+		pads                               [4]int
+		ceil, includePad                   bool
+		oh, ow                             int
+	}
+	specs := []spec{
+		{1, 1, 4, 4, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 2, 2},
+		{2, 16, 32, 32, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 16, 16},
+		{1, 3, 7, 7, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, false, false, 4, 4},
+		{1, 3, 7, 7, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, false, true, 4, 4},
+		{1, 2, 5, 6, 2, 2, 2, 2, 1, 1, [4]int{}, true, false, 3, 3},            // ceil_mode
+		{1, 2, 5, 5, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},   // ceil, last window fits
+		{1, 1, 6, 6, 3, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},   // ceil, windows with padding
+		{2, 2, 9, 8, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}, false, false, 8, 4}, // dilation, odd pads
+		{1, 1, 5, 5, 2, 2, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, false, 3, 3},  // ceil: a 4th window would start in the end padding
+		{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, false, false, 5, 5}, // windows mostly padding
+	}
+	for _, s := range specs {
+		for _, isMax := range []bool{true, false} {
+			op := "AveragePool"
+			if isMax {
+				op = "MaxPool"
+			}
+			t.Run(fmt.Sprintf("%s_%v", op, s), func(t *testing.T) {
+				x := randT(r, s.n, s.c, s.h, s.w)
+				attrs := map[string]Attr{
+					"kernel_shape": ints(int64(s.kh), int64(s.kw)),
+					"strides":      ints(int64(s.sh), int64(s.sw)),
+					"pads":         ints(int64(s.pads[0]), int64(s.pads[1]), int64(s.pads[2]), int64(s.pads[3])),
+				}
+				if s.dh != 1 || s.dw != 1 {
+					attrs["dilations"] = ints(int64(s.dh), int64(s.dw))
+				}
+				if s.ceil {
+					attrs["ceil_mode"] = intA(1)
+				}
+				if s.includePad {
+					attrs["count_include_pad"] = intA(1)
+				}
+				got := opCase{op: op, inputs: []*Tensor{x}, attrs: attrs}.mustRun(t)[0]
+				want := poolRef(x, isMax, s.includePad, s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, s.pads[0], s.pads[1], s.pads[2], s.pads[3], s.oh, s.ow)
+				checkClose(t, op, got, []int{s.n, s.c, s.oh, s.ow}, want)
+			})
+		}
+	}
+}
+
+func TestPoolSameAnd1D(t *testing.T) {
+	r := newRand(6)
+	x := randT(r, 1, 2, 5, 5)
+	got := opCase{op: "MaxPool", inputs: []*Tensor{x}, attrs: map[string]Attr{
+		"kernel_shape": ints(2, 2), "strides": ints(2, 2), "auto_pad": strA("SAME_UPPER")}}.mustRun(t)[0]
+	checkClose(t, "same", got, []int{1, 2, 3, 3}, poolRef(x, true, false, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1, 3, 3))
+
+	x1 := randT(r, 2, 3, 9)
+	got = opCase{op: "AveragePool", inputs: []*Tensor{x1}, attrs: map[string]Attr{
+		"kernel_shape": ints(3), "strides": ints(2), "pads": ints(1, 1)}}.mustRun(t)[0]
+	x2 := &Tensor{DType: Float32, Shape: []int{2, 3, 1, 9}, F32: x1.F32}
+	checkClose(t, "1d", got, []int{2, 3, 5}, poolRef(x2, false, false, 1, 3, 1, 2, 1, 1, 0, 1, 0, 1, 1, 5))
+}
+
+func TestGlobalAveragePool(t *testing.T) {
+	r := newRand(7)
+	for _, shape := range [][]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {3, 64, 8, 8}, {2, 4, 6}} {
+		x := randT(r, shape...)
+		got := opCase{op: "GlobalAveragePool", inputs: []*Tensor{x}}.mustRun(t)[0]
+		nc := shape[0] * shape[1]
+		sp := len(x.F32) / nc
+		want := make([]float64, nc)
+		for i := range want {
+			for _, v := range x.F32[i*sp : (i+1)*sp] {
+				want[i] += float64(v)
+			}
+			want[i] /= float64(sp)
+		}
+		ws := []int{shape[0], shape[1]}
+		for range shape[2:] {
+			ws = append(ws, 1)
+		}
+		checkClose(t, "gap", got, ws, want)
+	}
+}
+
+func TestPoolErrors(t *testing.T) {
+	r := newRand(8)
+	cases := []struct {
+		name  string
+		op    string
+		x     *Tensor
+		attrs map[string]Attr
+		outs  int
+		want  error
+	}{
+		{"no kernel", "MaxPool", randT(r, 1, 1, 4, 4), nil, 1, ErrShape},
+		{"too big", "MaxPool", randT(r, 1, 1, 2, 2), map[string]Attr{"kernel_shape": ints(3, 3)}, 1, ErrShape},
+		{"rank", "AveragePool", randT(r, 4, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 1, ErrShape},
+		{"kernel rank", "AveragePool", randT(r, 1, 1, 4, 4), map[string]Attr{"kernel_shape": ints(2)}, 1, ErrShape},
+		{"indices", "MaxPool", randT(r, 1, 1, 4, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 2, ErrUnsupported},
+		{"dtype", "MaxPool", i64T([]int{1, 1, 2, 2}, 1, 2, 3, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 1, ErrDType},
+		{"gap rank", "GlobalAveragePool", randT(r, 4), nil, 1, ErrShape},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := opCase{op: c.op, inputs: []*Tensor{c.x}, attrs: c.attrs, outputs: c.outs}.run()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
