@@ -1,0 +1,174 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+)
+
+func TestUnaryOps(t *testing.T) {
+	r := newRand(10)
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	hs := func(v, a, b float64) float64 { return math.Max(0, math.Min(1, a*v+b)) }
+	cases := []struct {
+		op    string
+		attrs map[string]Attr
+		f     func(float64) float64
+	}{
+		{"Relu", nil, func(v float64) float64 { return math.Max(v, 0) }},
+		{"LeakyRelu", nil, func(v float64) float64 { return map[bool]float64{true: v, false: 0.01 * v}[v >= 0] }},
+		{"LeakyRelu", map[string]Attr{"alpha": fltA(0.3)}, func(v float64) float64 { return map[bool]float64{true: v, false: float64(float32(0.3)) * v}[v >= 0] }},
+		{"Sigmoid", nil, sig},
+		{"HardSigmoid", nil, func(v float64) float64 { return hs(v, 0.2, 0.5) }},
+		{"HardSigmoid", map[string]Attr{"alpha": fltA(0.5), "beta": fltA(0.25)}, func(v float64) float64 { return hs(v, 0.5, 0.25) }},
+		{"HardSwish", nil, func(v float64) float64 { return v * hs(v, 1.0/6, 0.5) }},
+		{"Clip", map[string]Attr{"min": fltA(-0.25), "max": fltA(0.5)}, func(v float64) float64 { return math.Min(math.Max(v, -0.25), 0.5) }},
+		{"Identity", nil, func(v float64) float64 { return v }},
+		{"Dropout", nil, func(v float64) float64 { return v }},
+	}
+	for _, c := range cases {
+		for _, shape := range [][]int{{1}, {7}, {2, 3, 5, 5}, {0, 4}} {
+			t.Run(fmt.Sprintf("%s_%v", c.op, shape), func(t *testing.T) {
+				x := randT(r, shape...)
+				for i := range x.F32 {
+					x.F32[i] *= 8 // reach the saturated parts
+				}
+				got := opCase{op: c.op, attrs: c.attrs, inputs: []*Tensor{x}}.mustRun(t)[0]
+				want := make([]float64, len(x.F32))
+				for i, v := range x.F32 {
+					want[i] = c.f(float64(v))
+				}
+				checkClose(t, c.op, got, shape, want)
+			})
+		}
+	}
+}
+
+func TestClipInputs(t *testing.T) {
+	x := f32T([]int{6}, -3, -1, 0, 2, 6, 9)
+	cases := []struct {
+		name   string
+		inputs []*Tensor
+		want   []float64
+	}{
+		{"none", []*Tensor{x}, []float64{-3, -1, 0, 2, 6, 9}},
+		{"min only", []*Tensor{x, f32T([]int{}, 0)}, []float64{0, 0, 0, 2, 6, 9}},
+		{"max only", []*Tensor{x, nil, f32T([]int{}, 6)}, []float64{-3, -1, 0, 2, 6, 6}},
+		{"relu6", []*Tensor{x, f32T([]int{}, 0), f32T([]int{}, 6)}, []float64{0, 0, 0, 2, 6, 6}},
+	}
+	for _, c := range cases {
+		for _, constB := range []bool{false, true} {
+			got := opCase{op: "Clip", inputs: c.inputs, consts: map[int]bool{1: constB, 2: constB}}.mustRun(t)[0]
+			checkClose(t, c.name, got, []int{6}, c.want)
+		}
+	}
+	_, err := opCase{op: "Clip", inputs: []*Tensor{x, f32T([]int{2}, 0, 1)}}.run()
+	if !errors.Is(err, ErrShape) {
+		t.Fatalf("non-scalar bound: err = %v", err)
+	}
+	_, err = opCase{op: "Dropout", inputs: []*Tensor{x}, outputs: 2}.run()
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Dropout mask: err = %v", err)
+	}
+}
+
+// bcastRef computes a op b with numpy broadcasting by index arithmetic.
+func bcastRef(op binOp, a, b *Tensor, out []int) []float64 {
+	n := NumElements(out)
+	res := make([]float64, n)
+	idx := make([]int, len(out))
+	at := func(t *Tensor) float64 {
+		off, st := 0, 1
+		for i := len(t.Shape) - 1; i >= 0; i-- {
+			d := len(out) - len(t.Shape) + i
+			if t.Shape[i] != 1 {
+				off += idx[d] * st
+			}
+			st *= t.Shape[i]
+		}
+		return float64(t.F32[off])
+	}
+	for k := 0; k < n; k++ {
+		rem := k
+		for d := len(out) - 1; d >= 0; d-- {
+			idx[d] = rem % out[d]
+			rem /= out[d]
+		}
+		x, y := at(a), at(b)
+		switch op {
+		case opAdd:
+			res[k] = float64(float32(x) + float32(y))
+		case opSub:
+			res[k] = float64(float32(x) - float32(y))
+		case opMul:
+			res[k] = float64(float32(x) * float32(y))
+		case opDiv:
+			res[k] = float64(float32(x) / float32(y))
+		}
+	}
+	return res
+}
+
+func TestBinaryBroadcast(t *testing.T) {
+	r := newRand(11)
+	cases := []struct{ a, b, out []int }{
+		{[]int{5}, []int{5}, []int{5}},
+		{[]int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}},
+		{[]int{2, 3, 4, 5}, []int{}, []int{2, 3, 4, 5}},
+		{[]int{1}, []int{3, 7}, []int{3, 7}},
+		{[]int{2, 8, 3, 3}, []int{8, 1, 1}, []int{2, 8, 3, 3}},    // per-channel bias
+		{[]int{2, 8, 3, 3}, []int{1, 8, 1, 1}, []int{2, 8, 3, 3}}, // per-channel, rank 4
+		{[]int{4, 6}, []int{6}, []int{4, 6}},                      // row vector
+		{[]int{4, 6}, []int{4, 1}, []int{4, 6}},                   // column vector
+		{[]int{3, 1, 5}, []int{1, 4, 1}, []int{3, 4, 5}},          // both broadcast
+		{[]int{1, 4, 1}, []int{3, 1, 5}, []int{3, 4, 5}},
+		{[]int{2, 1, 3, 1}, []int{4, 1, 5}, []int{2, 4, 3, 5}},
+		{[]int{8, 1, 1}, []int{2, 8, 3, 3}, []int{2, 8, 3, 3}}, // per-channel on the left
+		{[]int{0, 3}, []int{3}, []int{0, 3}},
+	}
+	for _, c := range cases {
+		for op := opAdd; op <= opDiv; op++ {
+			t.Run(fmt.Sprintf("%s_%v_%v", binNames[op], c.a, c.b), func(t *testing.T) {
+				a, b := randT(r, c.a...), randT(r, c.b...)
+				if op == opDiv {
+					for i := range b.F32 {
+						b.F32[i] += 2 // keep away from zero
+					}
+				}
+				for _, constB := range []bool{false, true} {
+					got := opCase{op: binNames[op], inputs: []*Tensor{a, b}, consts: map[int]bool{1: constB}}.mustRun(t)[0]
+					checkClose(t, binNames[op], got, c.out, bcastRef(op, a, b, c.out))
+				}
+			})
+		}
+	}
+}
+
+func TestBinaryInt64AndErrors(t *testing.T) {
+	a := i64T([]int{2, 2}, 1, 2, 3, 4)
+	b := i64T([]int{2}, 10, 20)
+	got := opCase{op: "Mul", inputs: []*Tensor{a, b}}.mustRun(t)[0]
+	if want := []int64{10, 40, 30, 80}; fmt.Sprint(got.I64) != fmt.Sprint(want) {
+		t.Fatalf("int64 Mul = %v, want %v", got.I64, want)
+	}
+	got = opCase{op: "Div", inputs: []*Tensor{b, i64T([]int{}, 3)}}.mustRun(t)[0]
+	if want := []int64{3, 6}; fmt.Sprint(got.I64) != fmt.Sprint(want) {
+		t.Fatalf("int64 Div = %v, want %v", got.I64, want)
+	}
+	if _, err := (opCase{op: "Div", inputs: []*Tensor{b, i64T([]int{}, 0)}}).run(); !errors.Is(err, errDivZero) {
+		t.Fatalf("int64 Div by zero: err = %v", err)
+	}
+	if _, err := (opCase{op: "Add", inputs: []*Tensor{randT(newRand(1), 2, 3), randT(newRand(1), 4)}}).run(); !errors.Is(err, ErrShape) {
+		t.Fatalf("bad broadcast: err = %v", err)
+	}
+	if _, err := (opCase{op: "Add", inputs: []*Tensor{randT(newRand(1), 2), b}}).run(); !errors.Is(err, ErrDType) {
+		t.Fatalf("mixed dtypes: err = %v", err)
+	}
+	if _, err := (opCase{op: "Sub", inputs: []*Tensor{New(Uint8, 2), New(Uint8, 2)}}).run(); !errors.Is(err, ErrDType) {
+		t.Fatalf("uint8: err = %v", err)
+	}
+	if _, err := (opCase{op: "Relu", inputs: []*Tensor{a}}).run(); !errors.Is(err, ErrDType) {
+		t.Fatalf("Relu int64: err = %v", err)
+	}
+}
