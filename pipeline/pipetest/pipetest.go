@@ -1,0 +1,176 @@
+// Package pipetest provides a toy model for the pipeline, edge and cloud
+// worker tests that does not depend on the engine's real operators: a few
+// small float32 kernels registered under "pipetest.*" op names, one of which
+// sleeps for a configurable time so tests can fill queues and miss deadlines.
+package pipetest
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// delay is how long the pipetest.Slow kernel sleeps per run, in nanoseconds.
+var delay atomic.Int64
+
+// SetDelay sets how long each run of the model's slow node takes.
+func SetDelay(d time.Duration) { delay.Store(int64(d)) }
+
+func init() {
+	nn.Register("pipetest.Scale", func(bc *nn.BuildContext) (nn.Kernel, error) {
+		w := bc.InputConst(1)
+		if w == nil || w.DType != nn.Float32 {
+			return nil, fmt.Errorf("pipetest.Scale needs a float32 constant")
+		}
+		return scale{w: w.F32}, nil
+	})
+	nn.Register("pipetest.Relu", func(*nn.BuildContext) (nn.Kernel, error) { return relu{}, nil })
+	nn.Register("pipetest.Add", func(*nn.BuildContext) (nn.Kernel, error) { return add{}, nil })
+	nn.Register("pipetest.Slow", func(*nn.BuildContext) (nn.Kernel, error) { return slow{}, nil })
+	nn.Register("pipetest.Dense", func(bc *nn.BuildContext) (nn.Kernel, error) {
+		w := bc.InputConst(1)
+		if w == nil || w.DType != nn.Float32 || len(w.Shape) != 2 {
+			return nil, fmt.Errorf("pipetest.Dense needs a 2-D float32 constant")
+		}
+		return dense{w: w}, nil
+	})
+}
+
+func same(in []nn.Type) ([]nn.Type, error) {
+	if len(in) == 0 || in[0].DType != nn.Float32 || len(in[0].Shape) != 2 {
+		return nil, fmt.Errorf("%w: pipetest ops take float32 [N,F]", nn.ErrShape)
+	}
+	return []nn.Type{{DType: nn.Float32, Shape: append([]int(nil), in[0].Shape...)}}, nil
+}
+
+type scale struct{ w []float32 }
+
+func (k scale) OutputTypes(in []nn.Type) ([]nn.Type, error) {
+	t, err := same(in)
+	if err == nil && in[0].Shape[1] != len(k.w) {
+		err = fmt.Errorf("%w: pipetest.Scale width %d, want %d", nn.ErrShape, in[0].Shape[1], len(k.w))
+	}
+	return t, err
+}
+
+func (k scale) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	f := len(k.w)
+	for i, v := range in[0].F32 {
+		out[0].F32[i] = v * k.w[i%f]
+	}
+	return nil
+}
+
+type relu struct{}
+
+func (relu) OutputTypes(in []nn.Type) ([]nn.Type, error) { return same(in) }
+func (relu) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	for i, v := range in[0].F32 {
+		out[0].F32[i] = max(v, 0)
+	}
+	return nil
+}
+
+type slow struct{}
+
+func (slow) OutputTypes(in []nn.Type) ([]nn.Type, error) { return same(in) }
+func (slow) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	if d := delay.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
+	copy(out[0].F32, in[0].F32)
+	return nil
+}
+
+type add struct{}
+
+func (add) OutputTypes(in []nn.Type) ([]nn.Type, error) {
+	if len(in) != 2 || fmt.Sprint(in[0]) != fmt.Sprint(in[1]) {
+		return nil, fmt.Errorf("%w: pipetest.Add types %v", nn.ErrShape, in)
+	}
+	return same(in)
+}
+
+func (add) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	for i := range out[0].F32 {
+		out[0].F32[i] = in[0].F32[i] + in[1].F32[i]
+	}
+	return nil
+}
+
+type dense struct{ w *nn.Tensor }
+
+func (k dense) OutputTypes(in []nn.Type) ([]nn.Type, error) {
+	if _, err := same(in); err != nil {
+		return nil, err
+	}
+	if in[0].Shape[1] != k.w.Shape[0] {
+		return nil, fmt.Errorf("%w: pipetest.Dense width %d, want %d", nn.ErrShape, in[0].Shape[1], k.w.Shape[0])
+	}
+	return []nn.Type{{DType: nn.Float32, Shape: []int{in[0].Shape[0], k.w.Shape[1]}}}, nil
+}
+
+func (k dense) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	n, f, o := in[0].Shape[0], k.w.Shape[0], k.w.Shape[1]
+	for r := 0; r < n; r++ {
+		x := in[0].F32[r*f : (r+1)*f]
+		y := out[0].F32[r*o : (r+1)*o]
+		for j := range y {
+			var s float32
+			for i, v := range x {
+				s += v * k.w.F32[i*o+j]
+			}
+			y[j] = s
+		}
+	}
+	return nil
+}
+
+// Features and Classes are the toy model's input width and output width.
+const (
+	Features = 4
+	Classes  = 3
+)
+
+// Model returns the toy graph, input "x" [N,4] to output "y" [N,3]:
+//
+//	h1 = Scale(x, w1); h2 = Relu(h1); h3 = Add(h2, h1); h4 = Slow(h3); y = Dense(h4, w2)
+//
+// Its single-tensor cuts are x, h1, h3 and h4; h2 alone is not a cut (the
+// skip connection bypasses it), {h1, h2} is.
+func Model() *nn.Graph {
+	w1, _ := nn.FromFloat32([]float32{1, -2, 0.5, 3}, 4)
+	w2, _ := nn.FromFloat32([]float32{
+		1, 0, -1,
+		0, 1, 2,
+		2, -1, 0,
+		-1, 1, 1,
+	}, 4, 3)
+	return &nn.Graph{
+		Name:    "pipetest",
+		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{-1, Features}}}},
+		Outputs: []nn.ValueInfo{{Name: "y", Type: nn.Type{DType: nn.Float32, Shape: []int{-1, Classes}}}},
+		Nodes: []*nn.Node{
+			{Name: "scale", Op: "pipetest.Scale", Inputs: []string{"x", "w1"}, Outputs: []string{"h1"}},
+			{Name: "relu", Op: "pipetest.Relu", Inputs: []string{"h1"}, Outputs: []string{"h2"}},
+			{Name: "add", Op: "pipetest.Add", Inputs: []string{"h2", "h1"}, Outputs: []string{"h3"}},
+			{Name: "slow", Op: "pipetest.Slow", Inputs: []string{"h3"}, Outputs: []string{"h4"}},
+			{Name: "dense", Op: "pipetest.Dense", Inputs: []string{"h4", "w2"}, Outputs: []string{"y"}},
+		},
+		Consts: map[string]*nn.Tensor{"w1": w1, "w2": w2},
+	}
+}
+
+// Program compiles Model.
+func Program() (*nn.Program, error) { return nn.Compile(Model()) }
+
+// Input returns a deterministic input batch of n rows; row i differs per seed.
+func Input(n int, seed int) *nn.Tensor {
+	x := nn.New(nn.Float32, n, Features)
+	for i := range x.F32 {
+		x.F32[i] = float32((i*7+seed*13)%11) - 5
+	}
+	return x
+}
