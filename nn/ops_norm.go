@@ -94,7 +94,7 @@ func (k *softmaxKernel) OutputTypes(in []Type) ([]Type, error) {
 	if err := needF32("Softmax", in, 0); err != nil {
 		return nil, err
 	}
-	if _, err := normAxis("Softmax", k.axis, len(in[0].Shape), k.legacy); err != nil {
+	if _, err := normAxis("Softmax", k.axis, len(in[0].Shape), false); err != nil {
 		return nil, err
 	}
 	return []Type{in[0]}, nil
@@ -105,7 +105,7 @@ func (k *softmaxKernel) MACs(in, out []Type) int64 { return elemCount(out) }
 
 func (k *softmaxKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	s := in[0].Shape
-	ax, err := normAxis("Softmax", k.axis, len(s), k.legacy)
+	ax, err := normAxis("Softmax", k.axis, len(s), false)
 	if err != nil {
 		return err
 	}

@@ -48,18 +48,18 @@ func present(in []Type, i int) bool { return i < len(in) && in[i].DType != Undef
 // presentT reports whether optional tensor input i is given.
 func presentT(in []*Tensor, i int) bool { return i < len(in) && in[i] != nil }
 
-// normAxis maps a possibly negative axis into [0, rank) (or [0, rank] with
-// inclusive), failing with ErrShape when it is out of range.
+// normAxis maps an axis in [-rank, rank) (or [-rank, rank] with inclusive)
+// into [0, rank) (or [0, rank]), failing with ErrShape when it is out of range.
 func normAxis(op string, axis, rank int, inclusive bool) (int, error) {
 	hi := rank
 	if inclusive {
 		hi = rank + 1
 	}
-	if axis < -hi || axis >= hi {
+	if axis < -rank || axis >= hi {
 		return 0, shapeErrf("%s axis %d out of range for rank %d", op, axis, rank)
 	}
 	if axis < 0 {
-		axis += hi
+		axis += rank
 	}
 	return axis, nil
 }
