@@ -1,0 +1,381 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func envMap(m map[string]string) Option {
+	return WithEnv(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+}
+
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []Option
+		tracing  bool
+		disabled bool
+		endpoint string
+		protocol string
+		service  string
+		sampler  string // substring of Description
+		err      bool
+	}{
+		{name: "defaults", service: DefaultServiceName, protocol: ProtocolGRPC, sampler: "ParentBased{root:AlwaysOnSampler"},
+		{name: "env endpoint grpc", opts: []Option{envMap(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"})},
+			tracing: true, endpoint: "http://127.0.0.1:4317", protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "env endpoint http appends path", opts: []Option{envMap(map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/base/", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})},
+			tracing: true, endpoint: "http://collector:4318/base/v1/traces", protocol: ProtocolHTTPProtobuf, service: DefaultServiceName},
+		{name: "traces endpoint used as is", opts: []Option{envMap(map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://ignored:4318",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector:443/custom",
+			"OTEL_EXPORTER_OTLP_PROTOCOL":        "grpc",
+			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"})},
+			tracing: true, endpoint: "https://collector:443/custom", protocol: ProtocolHTTPProtobuf, service: DefaultServiceName},
+		{name: "bare host:port is plaintext", opts: []Option{WithEndpoint("localhost:4317")},
+			tracing: true, endpoint: "http://localhost:4317", protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "exporter otlp uses default endpoint", opts: []Option{envMap(map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})},
+			tracing: true, endpoint: "http://localhost:4318/v1/traces", protocol: ProtocolHTTPProtobuf, service: DefaultServiceName},
+		{name: "exporter none wins over endpoint", opts: []Option{envMap(map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317"})},
+			protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "explicit options beat env in any order", opts: []Option{
+			WithServiceName(ServiceEdge), WithEndpoint("http://explicit:4317"), WithProtocol("grpc"), WithSamplerRatio(0.25),
+			envMap(map[string]string{"OTEL_SERVICE_NAME": "envname", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318",
+				"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_SAMPLER": "always_off"})},
+			tracing: true, endpoint: "http://explicit:4317", protocol: ProtocolGRPC, service: ServiceEdge, sampler: "TraceIDRatioBased{0.25}"},
+		{name: "empty explicit endpoint leaves env", opts: []Option{WithEndpoint(""), WithProtocol(""),
+			envMap(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317"})},
+			tracing: true, endpoint: "http://env:4317", protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "env service name and sampler", opts: []Option{envMap(map[string]string{
+			"OTEL_RESOURCE_ATTRIBUTES": "service.name=fromattrs,deployment.environment.name=lab",
+			"OTEL_TRACES_SAMPLER":      "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"})},
+			protocol: ProtocolGRPC, service: "fromattrs", sampler: "TraceIDRatioBased{0.5}"},
+		{name: "sdk disabled", opts: []Option{envMap(map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317"})},
+			disabled: true, tracing: true, endpoint: "http://x:4317", protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "tracing forced off", opts: []Option{WithEndpoint("http://x:4317"), WithTracing(false)},
+			protocol: ProtocolGRPC, service: DefaultServiceName},
+		{name: "bad protocol", opts: []Option{WithProtocol("http/json")}, err: true},
+		{name: "bad env protocol", opts: []Option{envMap(map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "udp"})}, err: true},
+		{name: "bad sampler", opts: []Option{envMap(map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"})}, err: true},
+		{name: "bad sampler arg", opts: []Option{envMap(map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"})}, err: true},
+		{name: "bad ratio option", opts: []Option{WithSamplerRatio(-0.1)}, err: true},
+		{name: "bad disabled", opts: []Option{envMap(map[string]string{"OTEL_SDK_DISABLED": "maybe"})}, err: true},
+		{name: "bad exporter", opts: []Option{envMap(map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"})}, err: true},
+		{name: "bad scheme", opts: []Option{WithEndpoint("ftp://x:4317")}, err: true},
+		{name: "bad resource attributes", opts: []Option{envMap(map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "novalue"})}, err: true},
+		{name: "empty service name", opts: []Option{WithServiceName("")}, err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c config
+			for _, o := range tt.opts {
+				o.apply(&c)
+			}
+			s, err := resolve(&c)
+			if tt.err {
+				if !errors.Is(err, ErrConfig) {
+					t.Fatalf("err = %v, want ErrConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.tracing != tt.tracing || s.disabled != tt.disabled || s.endpoint != tt.endpoint || s.protocol != tt.protocol || s.serviceName != tt.service {
+				t.Errorf("got tracing=%v disabled=%v endpoint=%q protocol=%q service=%q", s.tracing, s.disabled, s.endpoint, s.protocol, s.serviceName)
+			}
+			if tt.sampler != "" && !strings.Contains(s.sampler.Description(), tt.sampler) {
+				t.Errorf("sampler %q, want it to contain %q", s.sampler.Description(), tt.sampler)
+			}
+		})
+	}
+}
+
+func TestResolveHeaders(t *testing.T) {
+	var c config
+	envMap(map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1,b=x%20y"}).apply(&c)
+	WithHeaders(map[string]string{"b": "explicit"}).apply(&c)
+	s, err := resolve(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.headers["a"] != "1" || s.headers["b"] != "explicit" || len(s.headers) != 2 {
+		t.Errorf("headers = %v", s.headers)
+	}
+}
+
+func TestOffIsNoop(t *testing.T) {
+	ctx := context.Background()
+	for name, opts := range map[string][]Option{
+		"default":  nil,
+		"disabled": {WithEndpoint("http://127.0.0.1:1"), WithMetricsAddr("127.0.0.1:0"), WithDisabled(true)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := New(ctx, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Tracing() || p.MetricsHandler() != nil || p.MetricsAddr() != "" || p.Metrics().Enabled() {
+				t.Errorf("off provider: tracing=%v handler=%v addr=%q metrics=%v", p.Tracing(), p.MetricsHandler(), p.MetricsAddr(), p.Metrics().Enabled())
+			}
+			_, span := p.Tracer().Start(ctx, SpanEdgeRequest)
+			if span.IsRecording() || span.SpanContext().IsValid() {
+				t.Errorf("off provider span: recording=%v valid=%v", span.IsRecording(), span.SpanContext().IsValid())
+			}
+			span.End()
+			p.Metrics().Request(ctx, "1", OutcomeOK, time.Millisecond) // must not panic
+			if err := p.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestSpansAndResource(t *testing.T) {
+	ctx := context.Background()
+	exp := tracetest.NewInMemoryExporter()
+	p, err := New(ctx, WithSpanExporter(exp), WithServiceName(ServiceCloud), WithHostName("host-a"),
+		WithWorkerID("cloud-1"), WithModelHash("abc123"), WithServiceVersion("v0.1"),
+		WithResourceAttributes(attribute.String("deployment.environment.name", "test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Tracing() {
+		t.Fatal("tracing off with a span exporter")
+	}
+	_, span := p.Tracer().Start(ctx, SpanCloudCompute)
+	span.SetAttributes(attribute.String(AttrCutID, "3"))
+	span.End()
+	// InMemoryExporter forgets its spans on Shutdown: flush, read, then shut down.
+	if err := p.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Name != SpanCloudCompute || spans[0].InstrumentationScope.Name != ScopeName {
+		t.Fatalf("exported %d spans: %+v", len(spans), spans)
+	}
+	got := map[string]string{}
+	for _, kv := range spans[0].Resource.Attributes() {
+		got[string(kv.Key)] = kv.Value.Emit()
+	}
+	want := map[string]string{
+		"service.name": ServiceCloud, "service.version": "v0.1", "host.name": "host-a",
+		"service.instance.id": "cloud-1", AttrWorkerID: "cloud-1", AttrModelHash: "abc123",
+		"deployment.environment.name": "test", "telemetry.sdk.language": "go",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("resource %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if u := spans[0].Resource.SchemaURL(); u != "https://opentelemetry.io/schemas/1.43.0" {
+		t.Errorf("schema URL %q", u)
+	}
+}
+
+// blockingExporter blocks each export until its context ends or release
+// is closed.
+type blockingExporter struct{ release chan struct{} }
+
+func (b *blockingExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.release:
+		return nil
+	}
+}
+func (b *blockingExporter) Shutdown(context.Context) error { return nil }
+
+func TestShutdownIdempotentAndDeadline(t *testing.T) {
+	exp := &blockingExporter{release: make(chan struct{})}
+	defer close(exp.release)
+	p, err := New(context.Background(), WithSpanExporter(exp), WithMetricsAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := p.Tracer().Start(context.Background(), SpanEdgeRequest)
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = p.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown with a blocked exporter: err = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Shutdown took %v past a 100ms deadline", d)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+	if _, err := http.Get("http://" + p.MetricsAddr() + "/metrics"); err == nil {
+		t.Error("metrics server still serving after Shutdown")
+	}
+}
+
+func TestMetricsAddrBusy(t *testing.T) {
+	p, err := New(context.Background(), WithMetricsAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	if _, err := New(context.Background(), WithMetricsAddr(p.MetricsAddr())); err == nil {
+		t.Error("second provider on a busy metrics address: no error")
+	}
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: status %d, err %v", resp.StatusCode, err)
+	}
+	return string(body)
+}
+
+// TestPrometheusScrape runs two providers (edge and cloud, as in the
+// all-in-one run) each with its own endpoint, records, and scrapes both.
+func TestPrometheusScrape(t *testing.T) {
+	ctx := context.Background()
+	edge, err := New(ctx, WithServiceName(ServiceEdge), WithWorkerID("edge-1"), WithMetricsAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer edge.Shutdown(ctx)
+	cloud, err := New(ctx, WithServiceName(ServiceCloud), WithWorkerID("cloud-1"), WithMetricsAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Shutdown(ctx)
+
+	em := edge.Metrics()
+	em.Request(ctx, "3", OutcomeOK, 1500*time.Microsecond)
+	em.Request(ctx, "3", OutcomeOK, 3*time.Millisecond)
+	em.Request(ctx, "5", OutcomeError, 20*time.Millisecond)
+	em.WireBytes(ctx, "3", 2048)
+	em.Error(ctx, 503)
+	em.Stage(ctx, StageEncode, 200*time.Microsecond)
+	cloud.Metrics().QueueDepth(ctx, 7)
+
+	body := scrape(t, edge.MetricsAddr())
+	for _, want := range []string{
+		`splitinfer_requests_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok"} 2`,
+		`splitinfer_requests_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="5",splitinfer_outcome="error"} 1`,
+		`splitinfer_request_duration_milliseconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="2.5"} 1`,
+		`splitinfer_request_duration_milliseconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="5"} 2`,
+		`splitinfer_request_duration_milliseconds_sum{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok"} 4.5`,
+		`splitinfer_wire_bytes_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",le="4096"} 1`,
+		`splitinfer_errors_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_error_code="503"} 1`,
+		`splitinfer_stage_duration_milliseconds_count{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_stage="encode"} 1`,
+		`service_name="splitinfer-edge"`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("edge scrape lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "splitinfer_queue_depth") {
+		t.Error("edge scrape has the cloud's queue depth")
+	}
+	cbody := scrape(t, cloud.MetricsAddr())
+	for _, want := range []string{`splitinfer_queue_depth{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version=""} 7`, `service_name="splitinfer-cloud"`} {
+		if !strings.Contains(cbody, want) {
+			t.Errorf("cloud scrape lacks %s\n%s", want, cbody)
+		}
+	}
+	if strings.Contains(cbody, "splitinfer_requests_total") {
+		t.Error("cloud scrape has the edge's requests")
+	}
+}
+
+func TestMetricReader(t *testing.T) {
+	ctx := context.Background()
+	r := sdkmetric.NewManualReader()
+	p, err := New(ctx, WithMetricReader(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	p.Metrics().WireBytes(ctx, "2", 100)
+	p.Metrics().WireBytes(ctx, "2", 300)
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != MetricWireBytes {
+				continue
+			}
+			h := m.Data.(metricdata.Histogram[int64])
+			if len(h.DataPoints) != 1 || h.DataPoints[0].Count != 2 || h.DataPoints[0].Sum != 400 {
+				t.Fatalf("wire bytes points: %+v", h.DataPoints)
+			}
+			if v, _ := h.DataPoints[0].Attributes.Value(AttrCutID); v.AsString() != "2" {
+				t.Fatalf("cut attribute %v", v)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s in %+v", MetricWireBytes, rm)
+}
+
+func TestPropagationAcrossProviders(t *testing.T) {
+	ctx := context.Background()
+	edgeExp, cloudExp := tracetest.NewInMemoryExporter(), tracetest.NewInMemoryExporter()
+	edge, err := New(ctx, WithServiceName(ServiceEdge), WithSpanExporter(edgeExp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud, err := New(ctx, WithServiceName(ServiceCloud), WithSpanExporter(cloudExp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, root := edge.Tracer().Start(ctx, SpanEdgeRequest)
+	sctx, send := edge.Tracer().Start(rctx, SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient))
+	h := map[string][]string{}
+	Inject(sctx, h)
+	cctx := Extract(ctx, map[string][]string{"Traceparent": h["traceparent"]})
+	_, proc := cloud.Tracer().Start(cctx, SpanCloudProcess, oteltrace.WithSpanKind(oteltrace.SpanKindServer))
+	proc.End()
+	send.End()
+	root.End()
+	if err := errors.Join(edge.ForceFlush(ctx), cloud.ForceFlush(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	defer edge.Shutdown(ctx)
+	defer cloud.Shutdown(ctx)
+	cs := cloudExp.GetSpans()
+	if len(cs) != 1 {
+		t.Fatalf("cloud spans: %d", len(cs))
+	}
+	if cs[0].Parent.SpanID() != send.SpanContext().SpanID() || cs[0].SpanContext.TraceID() != root.SpanContext().TraceID() || !cs[0].Parent.IsRemote() {
+		t.Errorf("cloud span parent %v, want remote %v", cs[0].Parent, send.SpanContext())
+	}
+	if len(edgeExp.GetSpans()) != 2 {
+		t.Errorf("edge spans: %d", len(edgeExp.GetSpans()))
+	}
+}
