@@ -16,6 +16,7 @@ type workspace struct {
 	col   [][]float32 // per layer: conv im2col of every sample
 	arg   [][]int32   // per layer: maxpool argmax
 	dcol  []float32
+	dyt   []float32 // transposed output gradient of a Gemm
 	train bool
 }
 
@@ -27,9 +28,11 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 	}
 	ws.col = make([][]float32, len(n.Layers))
 	ws.arg = make([][]int32, len(n.Layers))
-	maxCol := 0
+	maxCol, maxOut := 0, 0
 	for i, l := range n.Layers {
 		switch l.Kind {
+		case Gemm:
+			maxOut = max(maxOut, l.outShape.C)
 		case Conv:
 			sz := l.colRows * l.outHW
 			maxCol = max(maxCol, sz)
@@ -57,6 +60,7 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 			ws.pgrad[i] = make([]float32, len(p.Data))
 		}
 		ws.dcol = make([]float32, maxCol)
+		ws.dyt = make([]float32, maxOut*capacity)
 	}
 	return ws
 }
@@ -134,21 +138,15 @@ func (n *Net) backward(ws *workspace, bs int) {
 			x := ws.act[l.In[0]][:bs*k]
 			dw := ws.pgrad[l.W.index]
 			db := ws.pgrad[l.B.index]
-			// dW (m x k) += dYᵀ (m x bs) · X (bs x k), as a sum of rank-1 updates per sample.
+			// dW (m x k) += dYᵀ (m x bs) · X (bs x k)
+			dyt := ws.dyt[:m*bs]
 			for s := 0; s < bs; s++ {
-				row := dy[s*m : (s+1)*m]
-				xs := x[s*k : (s+1)*k]
-				for j, g := range row {
+				for j, g := range dy[s*m : (s+1)*m] {
+					dyt[j*bs+s] = g
 					db[j] += g
-					if g == 0 {
-						continue
-					}
-					wrow := dw[j*k : (j+1)*k]
-					for t, xv := range xs {
-						wrow[t] += g * xv
-					}
 				}
 			}
+			nn.Sgemm(m, k, bs, dyt, bs, x, k, dw, k, true)
 			if dx != nil {
 				// dX (bs x k) += dY (bs x m) · W (m x k)
 				nn.Sgemm(bs, k, m, dy, m, l.W.Data, k, dx, k, true)
@@ -354,6 +352,10 @@ func (n *Net) prepareStep() {
 func maxPoolForward(l *Layer, in, out []float32, arg []int32, bs int) {
 	is, os := l.inShape, l.outShape
 	planes := bs * is.C
+	if l.KH == 2 && l.KW == 2 && l.SH == 2 && l.SW == 2 && l.PadT == 0 && l.PadL == 0 && os.H*2 <= is.H && os.W*2 <= is.W {
+		maxPool2x2(in, out, arg, planes, is.H, is.W, os.H, os.W)
+		return
+	}
 	for p := 0; p < planes; p++ {
 		src := in[p*is.H*is.W : (p+1)*is.H*is.W]
 		dst := out[p*os.H*os.W : (p+1)*os.H*os.W]
@@ -459,6 +461,36 @@ func avgPoolBackward(l *Layer, dy, dx []float32, bs int) {
 					for j := range row {
 						row[j] += v
 					}
+				}
+			}
+		}
+	}
+}
+
+// maxPool2x2 is the common 2x2 stride 2 unpadded max pooling.
+func maxPool2x2(in, out []float32, arg []int32, planes, ih, iw, oh, ow int) {
+	for p := 0; p < planes; p++ {
+		src := in[p*ih*iw : (p+1)*ih*iw]
+		dst := out[p*oh*ow : (p+1)*oh*ow]
+		for y := 0; y < oh; y++ {
+			r0 := src[2*y*iw : 2*y*iw+iw]
+			r1 := src[(2*y+1)*iw : (2*y+1)*iw+iw]
+			drow := dst[y*ow : (y+1)*ow]
+			for x := range drow {
+				i := 2 * x
+				best, bi := r0[i], 2*y*iw+i
+				if v := r0[i+1]; v > best {
+					best, bi = v, 2*y*iw+i+1
+				}
+				if v := r1[i]; v > best {
+					best, bi = v, (2*y+1)*iw+i
+				}
+				if v := r1[i+1]; v > best {
+					best, bi = v, (2*y+1)*iw+i+1
+				}
+				drow[x] = best
+				if arg != nil {
+					arg[p*oh*ow+y*ow+x] = int32(bi)
 				}
 			}
 		}

@@ -88,13 +88,13 @@ type Layer struct {
 	Out  int
 	// Geometry of Conv, MaxPool and AvgPool: kernel, stride, pads
 	// (top, left, bottom, right).
-	KH, KW, SH, SW             int
-	PadT, PadL, PadB, PadR     int
-	CountIncludePad            bool
-	W, B                       *Param // Conv: W is OC x C x KH x KW; Gemm: W is out x in
-	inShape, outShape          Shape
-	colRows, outHW             int // conv: C*KH*KW and OH*OW
-	wt                         []float32
+	KH, KW, SH, SW         int
+	PadT, PadL, PadB, PadR int
+	CountIncludePad        bool
+	W, B                   *Param // Conv: W is OC x C x KH x KW; Gemm: W is out x in
+	inShape, outShape      Shape
+	colRows, outHW         int // conv: C*KH*KW and OH*OW
+	wt                     []float32
 }
 
 // Net is a trainable network: a DAG of layers in topological order over
