@@ -154,6 +154,15 @@ func (p *Program) Nodes() []*Node {
 // NodeIndices lists the indices in Graph().Nodes of the nodes the program runs.
 func (p *Program) NodeIndices() []int { return append([]int(nil), p.nodes...) }
 
+// Kernel returns the compiled kernel of Graph().Nodes[i] (nil when i is out
+// of range), e.g. to ask it for its cost with NodeMACs.
+func (p *Program) Kernel(i int) Kernel {
+	if i < 0 || i >= len(p.kernels) {
+		return nil
+	}
+	return p.kernels[i]
+}
+
 // Slice returns the sub-program that computes outputs from inputs: the
 // nodes of p on a path from the inputs (or constants) to the outputs. Any
 // tensor may be an input or an output, so the head and the tail of a split
