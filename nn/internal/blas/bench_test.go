@@ -74,3 +74,39 @@ func BenchmarkSgemmNT(b *testing.B) {
 	}
 	benchF32(b, "SgemmNT", ntShapes, true, impls)
 }
+
+// s8Shapes are int8 conv (A = weights m×k, B = im2col patches n×k) and fc
+// (A = activations batch×k, B = weights out×k) products.
+var s8Shapes = [][3]int{
+	{16, 1024, 9},   // seednet conv1
+	{32, 256, 144},  // seednet conv2
+	{1, 128, 2048},  // seednet fc1, batch 1
+	{32, 128, 2048}, // seednet fc1, batch 32
+	{144, 3136, 24}, // mobilenet_v2-like expand 56x56
+	{1280, 49, 320}, // mobilenet_v2-like last pointwise
+	{256, 256, 256}, // square
+}
+
+func BenchmarkGemmS8(b *testing.B) {
+	impls := []s8Impl{{"ref", gemmS8Ref}, {"go", gemmS8Go}, {"fast", GemmS8}}
+	for _, kern := range s8Kernels() {
+		if kern != s8Kern {
+			impls = append(impls, s8Impl{kern.name, func(m, n, k int, a []int8, lda int, bm []int8, ldb int, c []int32, ldc int) {
+				gemmS8Packed(kern, m, n, k, a, lda, bm, ldb, c, ldc)
+			}})
+		}
+	}
+	for _, s := range s8Shapes {
+		m, n, k := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(7, 8))
+		a, bm, c := randS8(r, m*k, 0), randS8(r, n*k, 0), make([]int32, m*n)
+		for _, impl := range impls {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl.name, m, n, k), func(b *testing.B) {
+				for b.Loop() {
+					impl.fn(m, n, k, a, k, bm, k, c, n)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+			})
+		}
+	}
+}

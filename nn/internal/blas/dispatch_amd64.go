@@ -2,13 +2,28 @@
 
 package blas
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func sgemmKern16x16AVX512(k int, a, b, c *float32, ldc int, acc bool)
 
 //go:noescape
 func sgemmKern6x16AVX2(k int, a, b, c *float32, ldc int, acc bool)
+
+//go:noescape
+func gemmS8KernVNNI(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
+
+//go:noescape
+func gemmS8KernAVX2(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
+
+var (
+	s8VNNI = s8Kernel{name: "vnni", mr: 16, nr: 16, vnni: true, micro: gemmS8KernVNNI}
+	s8AVX2 = s8Kernel{name: "avx2", mr: 6, nr: 16, micro: gemmS8KernAVX2}
+)
 
 var (
 	kernAVX512 = f32Kernel{name: "avx512", mr: 16, nr: 16, micro: sgemmKern16x16AVX512}
@@ -22,6 +37,8 @@ var (
 
 	// f32Kern is the float32 micro-kernel in use, nil for plain Go.
 	f32Kern = pickF32()
+	// s8Kern is the int8 micro-kernel in use, nil for plain Go.
+	s8Kern = pickS8()
 )
 
 func pickF32() *f32Kernel {
@@ -52,15 +69,50 @@ const smallM = 4
 
 func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
 	kern := f32Kern
-	if kern == nil || (transB && m < smallM) {
+	if kern == nil {
 		sgemmGoOp(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
+		return
+	}
+	if transB && m < smallM {
+		sgemmNTSmall(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
 	sgemmPacked(kern, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
 }
 
 func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
-	gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
+	kern := s8Kern
+	if hasVNNI && m < smallM {
+		gemmS8Small(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	if kern == nil {
+		gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	gemmS8Packed(kern, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+func pickS8() *s8Kernel {
+	switch {
+	case hasVNNI:
+		return &s8VNNI
+	case hasAVX2:
+		return &s8AVX2
+	}
+	return nil
+}
+
+// s8Kernels lists the int8 kernels this CPU can run.
+func s8Kernels() []*s8Kernel {
+	var ks []*s8Kernel
+	if hasVNNI {
+		ks = append(ks, &s8VNNI)
+	}
+	if hasAVX2 {
+		ks = append(ks, &s8AVX2)
+	}
+	return ks
 }
 
 func hasAVX2Kernel() bool    { return hasAVX2 && f32Kern != &kernAVX2 }

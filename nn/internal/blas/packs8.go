@@ -1,0 +1,184 @@
+package blas
+
+import (
+	"encoding/binary"
+	"sync"
+	"unsafe"
+)
+
+// The packed int8 driver. Both operands are k-contiguous (C = A·Bᵀ), and
+// the whole depth is packed at once (no k blocking: int32 sums need no
+// intermediate stores).
+//
+// Two packings exist:
+//   - vnni: groups of 4 k per 32-bit lane. A (broadcast operand) stays s8,
+//     B is biased to u8 (b+128) for VPDPBUSD; the bias adds 128·Σ_p a[i,p]
+//     to every sum of row i, which the per-row start value removes. All
+//     arithmetic is modulo 2³², so the result is bit-exact.
+//   - pairs: groups of 2 k per lane, both operands widened to int16 for
+//     VPMADDWD (exact: |a·b + a'·b'| ≤ 2¹⁵).
+
+// s8Micro computes an mr×nr int32 tile C = init[r] + Σ over kg groups.
+type s8Micro func(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
+
+// s8Kernel is one int8 micro-kernel and its packing.
+type s8Kernel struct {
+	name   string
+	mr, nr int
+	vnni   bool // 4 k per lane, u8×s8; else 2 k per lane in int16
+	micro  s8Micro
+}
+
+const s8BlockBytes = 256 << 10 // packed B bytes per block
+
+type s8Scratch struct {
+	a, b []byte
+	init []int32
+	tile [maxTile]int32
+}
+
+var s8Pool = sync.Pool{New: func() any { return new(s8Scratch) }}
+
+func growBytes(s []byte, n int) []byte {
+	if cap(s) < n {
+		return make([]byte, n)
+	}
+	return s[:n]
+}
+
+// gemmS8Packed computes C = A·Bᵀ with kern. Dimensions are validated by the
+// caller and positive.
+func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	mr, nr := kern.mr, kern.nr
+	kstep, esize := 2, 2 // k per lane, bytes per packed element
+	if kern.vnni {
+		kstep, esize = 4, 1
+	}
+	kp := roundUp(k, kstep)
+	kg := kp / kstep
+	panelA, panelB := mr*kp*esize, nr*kp*esize
+	mp := roundUp(m, mr)
+	ncb := max(nr, s8BlockBytes/(kp*esize)/nr*nr)
+	ncb = min(ncb, roundUp(n, nr))
+
+	s := s8Pool.Get().(*s8Scratch)
+	s.a = growBytes(s.a, mp/mr*panelA)
+	s.b = growBytes(s.b, ncb/nr*panelB)
+	if cap(s.init) < mp {
+		s.init = make([]int32, mp)
+	}
+	init := s.init[:mp]
+	tile := s.tile[:mr*nr]
+
+	for ir := 0; ir < m; ir += mr {
+		rows := min(mr, m-ir)
+		dst := s.a[ir/mr*panelA : (ir/mr+1)*panelA]
+		if kern.vnni {
+			packAS8Quad(dst, init[ir:ir+mr], a, lda, ir, rows, k, mr)
+		} else {
+			packS8Pairs(dst, a, lda, ir, rows, k, mr)
+			clear(init[ir : ir+mr])
+		}
+	}
+	for jc := 0; jc < n; jc += ncb {
+		nb := min(ncb, n-jc)
+		for jr := 0; jr < nb; jr += nr {
+			cols := min(nr, nb-jr)
+			dst := s.b[jr/nr*panelB : (jr/nr+1)*panelB]
+			if kern.vnni {
+				packBU8Quad(dst, b, ldb, jc+jr, cols, k, nr)
+			} else {
+				packS8Pairs(dst, b, ldb, jc+jr, cols, k, nr)
+			}
+		}
+		for jr := 0; jr < nb; jr += nr {
+			cols := min(nr, nb-jr)
+			bp := unsafe.Pointer(&s.b[jr/nr*panelB])
+			for ir := 0; ir < m; ir += mr {
+				rows := min(mr, m-ir)
+				ap := unsafe.Pointer(&s.a[ir/mr*panelA])
+				ci := ir*ldc + jc + jr
+				if rows == mr && cols == nr {
+					kern.micro(kg, ap, bp, &c[ci], ldc, &init[ir])
+					continue
+				}
+				kern.micro(kg, ap, bp, &tile[0], nr, &init[ir])
+				for r := 0; r < rows; r++ {
+					copy(c[ci+r*ldc:ci+r*ldc+cols], tile[r*nr:r*nr+cols])
+				}
+			}
+		}
+	}
+	s8Pool.Put(s)
+}
+
+// packAS8Quad packs rows i0..i0+rows of A (k-contiguous) as groups of 4 k:
+// dst[g*mr*4 + r*4 + q] = A[i0+r, 4g+q], zero-padded, and sets init[r] to
+// −128·Σ_p A[i0+r, p], the bias correction of packBU8Quad.
+func packAS8Quad(dst []byte, init []int32, a []int8, lda, i0, rows, k, mr int) {
+	clear(dst)
+	gs := mr * 4
+	for r := 0; r < rows; r++ {
+		src := s8Bytes(a[(i0+r)*lda : (i0+r)*lda+k])
+		var sum int32
+		p, off := 0, r*4
+		for ; p+4 <= k; p, off = p+4, off+gs {
+			v := binary.LittleEndian.Uint32(src[p : p+4])
+			binary.LittleEndian.PutUint32(dst[off:off+4], v)
+			sum += int32(int8(v)) + int32(int8(v>>8)) + int32(int8(v>>16)) + int32(int8(v>>24))
+		}
+		for q := 0; p < k; p, q = p+1, q+1 {
+			dst[off+q] = src[p]
+			sum += int32(int8(src[p]))
+		}
+		init[r] = -128 * sum
+	}
+	for r := rows; r < mr; r++ {
+		init[r] = 0
+	}
+}
+
+// packBU8Quad packs columns j0..j0+cols of Bᵀ (rows of the n×k B) as groups
+// of 4 k biased to u8: dst[g*nr*4 + j*4 + q] = B[j0+j, 4g+q] + 128.
+func packBU8Quad(dst []byte, b []int8, ldb, j0, cols, k, nr int) {
+	for i := range dst {
+		dst[i] = 0x80
+	}
+	gs := nr * 4
+	for j := 0; j < cols; j++ {
+		src := s8Bytes(b[(j0+j)*ldb : (j0+j)*ldb+k])
+		p, off := 0, j*4
+		for ; p+4 <= k; p, off = p+4, off+gs {
+			v := binary.LittleEndian.Uint32(src[p : p+4])
+			binary.LittleEndian.PutUint32(dst[off:off+4], v^0x80808080)
+		}
+		for q := 0; p < k; p, q = p+1, q+1 {
+			dst[off+q] = src[p] ^ 0x80
+		}
+	}
+}
+
+// s8Bytes views an int8 slice as bytes.
+func s8Bytes(x []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// packS8Pairs packs rows r0..r0+rows of a k-contiguous int8 matrix as
+// groups of 2 k widened to int16: element (g, r, q) = X[r0+r, 2g+q], zero
+// padded to w rows and an even depth. dst holds the int16s in machine order.
+func packS8Pairs(dst []byte, x []int8, ld, r0, rows, k, w int) {
+	clear(dst)
+	d16 := unsafe.Slice((*int16)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
+	gs := w * 2
+	for r := 0; r < rows; r++ {
+		src := x[(r0+r)*ld : (r0+r)*ld+k]
+		p := 0
+		for g := 0; p+2 <= k; g, p = g+1, p+2 {
+			d := d16[g*gs+r*2 : g*gs+r*2+2]
+			d[0], d[1] = int16(src[p]), int16(src[p+1])
+		}
+		if p < k {
+			d16[(p/2)*gs+r*2] = int16(src[p])
+		}
+	}
+}
