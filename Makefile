@@ -15,3 +15,11 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m ./...
+
+# bench times the engine against ONNX Runtime (onnxruntime-node) on the
+# reference models and writes bench/results.json and bench/results.md.
+# Not part of `make test`. REFS is the reference-model directory.
+REFS ?= ../shared/refs
+bench:
+	cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+	$(GO) run ./bench -refs $(REFS) -out bench

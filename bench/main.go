@@ -1,0 +1,314 @@
+// Command bench compares splitinfer's engine with ONNX Runtime on the
+// reference models: each model at 1 and 2 threads, batch 1 and 32, float32
+// (and int8 for the QDQ models), median latency after a warm-up. The ONNX
+// Runtime side runs ort.js under Node (onnxruntime-node, see package.json).
+//
+// Run it with `make bench` (from the repository root), which writes
+// bench/results.json and bench/results.md. It is a development tool, not
+// part of the test suite or the product.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+)
+
+// model is one reference model and its precision.
+type model struct {
+	name      string // results name
+	file      string // under the refs directory
+	precision string // fp32 | int8
+}
+
+var models = []model{
+	{"seednet_mnist", "seednet_mnist.onnx", "fp32"},
+	{"tinyresnet_mnist", "tinyresnet_mnist.onnx", "fp32"},
+	{"mobilenet_v2", "mobilenet_v2.onnx", "fp32"},
+	{"seednet_mnist", "seednet_mnist_int8_qdq_pc.onnx", "int8"},
+	{"tinyresnet_mnist", "tinyresnet_mnist_int8_qdq_pc.onnx", "int8"},
+}
+
+// Case is one row of the results.
+type Case struct {
+	Model     string  `json:"model"`
+	Precision string  `json:"precision"`
+	Threads   int     `json:"threads"`
+	Batch     int     `json:"batch"`
+	OursMS    float64 `json:"ours_ms"`
+	OrtMS     float64 `json:"ort_ms"`
+	Ratio     float64 `json:"ratio"` // ours / ort: below 1 is faster than ONNX Runtime
+	OursRuns  int     `json:"ours_runs"`
+	OrtRuns   int     `json:"ort_runs"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Results is results.json.
+type Results struct {
+	Machine    string `json:"machine"`
+	GoVersion  string `json:"go_version"`
+	OrtVersion string `json:"ort_version"`
+	Date       string `json:"date"`
+	Method     string `json:"method"`
+	Cases      []Case `json:"cases"`
+}
+
+type options struct {
+	refs, out, node string
+	warmup, maxRuns int
+	budget          time.Duration
+	threads         []int
+	batches         []int
+	only            string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.refs, "refs", "../shared/refs", "directory of the reference models")
+	flag.StringVar(&o.out, "out", "bench", "directory for results.json and results.md")
+	flag.StringVar(&o.node, "node", "node", "Node.js binary")
+	flag.IntVar(&o.warmup, "warmup", 10, "warm-up runs per case")
+	flag.IntVar(&o.maxRuns, "runs", 500, "maximum timed runs per case")
+	flag.DurationVar(&o.budget, "budget", 3*time.Second, "time budget of the timed runs per case (at least 5 runs)")
+	flag.StringVar(&o.only, "only", "", "run only the models whose name contains this")
+	threads := flag.String("threads", "1,2", "thread counts")
+	batches := flag.String("batches", "1,32", "batch sizes")
+	flag.Parse()
+	var err error
+	if o.threads, err = parseInts(*threads); err != nil {
+		fatal(err)
+	}
+	if o.batches, err = parseInts(*batches); err != nil {
+		fatal(err)
+	}
+	if err := run(o); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var v int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &v); err != nil || v < 1 {
+			return nil, fmt.Errorf("bad list %q", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func run(o options) error {
+	res := Results{
+		Machine:   machine(),
+		GoVersion: runtime.Version(),
+		Date:      time.Now().UTC().Format(time.RFC3339),
+		Method: fmt.Sprintf("random input in [0,1); %d warm-up runs, then up to %d timed runs within %v (at least 5); median latency of one Run; "+
+			"ONNX Runtime via onnxruntime-node (intraOpNumThreads=threads, sequential, all graph optimizations; times include the Node binding's call overhead)",
+			o.warmup, o.maxRuns, o.budget),
+	}
+	ortScript, err := filepath.Abs(filepath.Join(o.out, "ort.js"))
+	if err != nil {
+		return err
+	}
+	for _, m := range models {
+		if o.only != "" && !strings.Contains(m.name, o.only) {
+			continue
+		}
+		path := filepath.Join(o.refs, m.file)
+		prog, inShape, err := compile(path, m.precision)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.file, err)
+		}
+		for _, batch := range o.batches {
+			shape := append([]int{batch}, inShape[1:]...)
+			for _, threads := range o.threads {
+				c := Case{Model: m.name, Precision: m.precision, Threads: threads, Batch: batch}
+				var errs []error
+				ours, n, err := timeOurs(prog, shape, threads, o)
+				c.OursMS, c.OursRuns = ours, n
+				errs = append(errs, err)
+				ort, n, ver, err := timeORT(o.node, ortScript, path, shape, threads, o)
+				c.OrtMS, c.OrtRuns = ort, n
+				errs = append(errs, err)
+				if ver != "" {
+					res.OrtVersion = ver
+				}
+				if err := errors.Join(errs...); err != nil {
+					c.Error = err.Error()
+				} else if c.OrtMS > 0 {
+					c.Ratio = round(c.OursMS/c.OrtMS, 3)
+				}
+				c.OursMS, c.OrtMS = round(c.OursMS, 4), round(c.OrtMS, 4)
+				fmt.Fprintf(os.Stderr, "%-18s %s threads=%d batch=%-3d ours %9.4f ms  ort %9.4f ms  ratio %.2f %s\n",
+					c.Model, c.Precision, threads, batch, c.OursMS, c.OrtMS, c.Ratio, c.Error)
+				res.Cases = append(res.Cases, c)
+			}
+		}
+	}
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "results.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(o.out, "results.md"), []byte(markdown(res)), 0o644)
+}
+
+// compile loads a model (lowering QDQ onto int8 kernels for int8) and
+// returns the program and its declared input shape.
+func compile(path, precision string) (*nn.Program, []int, error) {
+	var g *nn.Graph
+	var err error
+	if precision == "int8" {
+		g, err = onnx.LoadQDQ(path)
+	} else {
+		g, err = onnx.Load(path)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(g.Inputs) != 1 {
+		return nil, nil, fmt.Errorf("want one input, have %d", len(g.Inputs))
+	}
+	shape := g.Inputs[0].Type.Shape
+	if len(shape) < 2 || slices.ContainsFunc(shape[1:], func(d int) bool { return d < 1 }) {
+		return nil, nil, fmt.Errorf("input shape %v: want a static shape after the batch", shape)
+	}
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prog, shape, nil
+}
+
+func timeOurs(prog *nn.Program, shape []int, threads int, o options) (float64, int, error) {
+	x := nn.New(nn.Float32, shape...)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range x.F32 {
+		x.F32[i] = r.Float32()
+	}
+	runner := prog.NewRunner(threads)
+	for i := 0; i < o.warmup; i++ {
+		if _, err := runner.Run(x); err != nil {
+			return 0, 0, fmt.Errorf("ours: %w", err)
+		}
+	}
+	var times []float64
+	start := time.Now()
+	for i := 0; i < o.maxRuns; i++ {
+		t0 := time.Now()
+		if _, err := runner.Run(x); err != nil {
+			return 0, 0, fmt.Errorf("ours: %w", err)
+		}
+		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
+		if len(times) >= 5 && time.Since(start) > o.budget {
+			break
+		}
+	}
+	return median(times), len(times), nil
+}
+
+func timeORT(node, script, model string, shape []int, threads int, o options) (float64, int, string, error) {
+	sh, _ := json.Marshal(shape)
+	cmd := exec.Command(node, script, model, fmt.Sprint(threads), string(sh),
+		fmt.Sprint(o.warmup), fmt.Sprint(o.maxRuns), fmt.Sprint(o.budget.Milliseconds()))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, 0, "", fmt.Errorf("ort: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var out struct {
+		MedianMS float64 `json:"median_ms"`
+		Runs     int     `json:"runs"`
+		Version  string  `json:"ort_version"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return 0, 0, "", fmt.Errorf("ort: bad output %q: %w", stdout.String(), err)
+	}
+	return out.MedianMS, out.Runs, out.Version, nil
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+// machine describes the CPU: model name, logical CPUs, SIMD features used.
+func machine() string {
+	name := "unknown CPU"
+	var flags []string
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			switch strings.TrimSpace(k) {
+			case "model name":
+				if name == "unknown CPU" {
+					name = strings.TrimSpace(v)
+				}
+			case "flags":
+				if flags == nil {
+					have := strings.Fields(v)
+					for _, f := range []string{"avx2", "fma", "avx512f", "avx512bw", "avx512_vnni"} {
+						if slices.Contains(have, f) {
+							flags = append(flags, f)
+						}
+					}
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d logical CPUs, %s/%s, %s", name, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, strings.Join(flags, " "))
+}
+
+func markdown(r Results) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# splitinfer vs ONNX Runtime\n\nMachine: %s. Go %s, ONNX Runtime %s (onnxruntime-node). %s.\n\n", r.Machine, r.GoVersion, r.OrtVersion, r.Date)
+	fmt.Fprintf(&b, "Method: %s. Ratio = ours / ORT (below 1: splitinfer is faster).\n\n", r.Method)
+	b.WriteString("| model | precision | threads | batch | ours (ms) | ORT (ms) | ratio |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, c := range r.Cases {
+		ratio := fmt.Sprintf("%.2f", c.Ratio)
+		if c.Error != "" {
+			ratio = "error: " + strings.ReplaceAll(c.Error, "|", "/")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.4f | %.4f | %s |\n", c.Model, c.Precision, c.Threads, c.Batch, c.OursMS, c.OrtMS, ratio)
+	}
+	return b.String()
+}

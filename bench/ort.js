@@ -1,0 +1,46 @@
+// ort.js times one model in ONNX Runtime (onnxruntime-node, CPU execution
+// provider) and prints a JSON line: {"median_ms", "runs", "ort_version"}.
+//
+// usage: node ort.js MODEL THREADS SHAPE_JSON WARMUP MAX_RUNS BUDGET_MS
+// SHAPE_JSON is the full input shape including the batch, e.g. [1,1,32,32].
+'use strict';
+const ort = require('onnxruntime-node');
+
+async function main() {
+  const [model, threads, shapeJSON, warmup, maxRuns, budgetMs] = process.argv.slice(2);
+  if (!budgetMs) {
+    throw new Error('usage: node ort.js MODEL THREADS SHAPE_JSON WARMUP MAX_RUNS BUDGET_MS');
+  }
+  const shape = JSON.parse(shapeJSON);
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: Number(threads),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = Math.random();
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, shape) };
+
+  for (let i = 0; i < Number(warmup); i++) await session.run(feeds);
+  const times = [];
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < Number(maxRuns); i++) {
+    const t0 = process.hrtime.bigint();
+    await session.run(feeds);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (times.length >= 5 && Number(process.hrtime.bigint() - start) / 1e6 > Number(budgetMs)) break;
+  }
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  const version = (ort.env && ort.env.versions && ort.env.versions.common) || '';
+  process.stdout.write(JSON.stringify({ median_ms: median, runs: times.length, ort_version: version }) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err && err.stack ? err.stack : err) + '\n');
+  process.exit(1);
+});
