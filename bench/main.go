@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -68,11 +69,13 @@ type Results struct {
 
 type options struct {
 	refs, out, node string
+	ortScript       string
 	warmup, maxRuns int
 	budget          time.Duration
 	threads         []int
 	batches         []int
 	only            string
+	cpuprofile      string
 }
 
 func main() {
@@ -80,10 +83,12 @@ func main() {
 	flag.StringVar(&o.refs, "refs", "../shared/refs", "directory of the reference models")
 	flag.StringVar(&o.out, "out", "bench", "directory for results.json and results.md")
 	flag.StringVar(&o.node, "node", "node", "Node.js binary")
+	flag.StringVar(&o.ortScript, "ort", "bench/ort.js", "the ONNX Runtime timing script (beside its node_modules)")
 	flag.IntVar(&o.warmup, "warmup", 10, "warm-up runs per case")
 	flag.IntVar(&o.maxRuns, "runs", 500, "maximum timed runs per case")
 	flag.DurationVar(&o.budget, "budget", 3*time.Second, "time budget of the timed runs per case (at least 5 runs)")
 	flag.StringVar(&o.only, "only", "", "run only the models whose name contains this")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of splitinfer's runs to this file")
 	threads := flag.String("threads", "1,2", "thread counts")
 	batches := flag.String("batches", "1,32", "batch sizes")
 	flag.Parse()
@@ -94,7 +99,20 @@ func main() {
 	if o.batches, err = parseInts(*batches); err != nil {
 		fatal(err)
 	}
-	if err := run(o); err != nil {
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+	}
+	err = run(o)
+	if o.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		fatal(err)
 	}
 }
@@ -125,7 +143,7 @@ func run(o options) error {
 			"ONNX Runtime via onnxruntime-node (intraOpNumThreads=threads, sequential, all graph optimizations; times include the Node binding's call overhead)",
 			o.warmup, o.maxRuns, o.budget),
 	}
-	ortScript, err := filepath.Abs(filepath.Join(o.out, "ort.js"))
+	ortScript, err := filepath.Abs(o.ortScript)
 	if err != nil {
 		return err
 	}
