@@ -1,0 +1,194 @@
+package onnx
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+func qdqFigures(t *testing.T) map[string]float64 {
+	t.Helper()
+	b, err := os.ReadFile(testref.Path(t, "figures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// mnistAccuracy runs g over the first n MNIST test images (n <= 0: all).
+func mnistAccuracy(t *testing.T, g *nn.Graph, n int) float64 {
+	t.Helper()
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n <= 0 || n > set.Len() {
+		n = set.Len()
+	}
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.NewRunner(2)
+	const bs = 100
+	correct := 0
+	for lo := 0; lo < n; lo += bs {
+		hi := min(lo+bs, n)
+		x, err := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := out[0]
+		for i := 0; i < hi-lo; i++ {
+			row := y.F32[i*10 : i*10+10]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			if best == int(set.Labels[lo+i]) {
+				correct++
+			}
+		}
+	}
+	return float64(correct) / float64(n)
+}
+
+func opsOf(g *nn.Graph) map[string]int {
+	m := map[string]int{}
+	for _, n := range g.Nodes {
+		m[n.Op]++
+	}
+	return m
+}
+
+func TestImportQDQReference(t *testing.T) {
+	figs := qdqFigures(t)
+	for _, c := range []struct {
+		model, key      string
+		conv, gemm, add int
+	}{
+		{"seednet_mnist", "seednet_mnist.ort_int8_qdq_perchannel_acc", 2, 2, 0},
+		{"tinyresnet_mnist", "tinyresnet_mnist.ort_int8_qdq_perchannel_acc", 9, 1, 3},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			g, err := LoadQDQ(testref.Path(t, c.model+"_int8_qdq_pc.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := opsOf(g)
+			if ops["QLinearConvInt8"] != c.conv || ops["QLinearGemmInt8"] != c.gemm || ops["QLinearAddInt8"] != c.add || ops["Conv"]+ops["Gemm"]+ops["Add"] != 0 {
+				t.Fatalf("not lowered onto int8 kernels: %v", ops)
+			}
+			// The reference batch: int8 logits close to the float model's
+			// (ONNX Runtime's float output), same predictions.
+			x, err := ReadTensor(testref.Path(t, c.model, "test_data_set_0", "input_0.pb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ReadTensor(testref.Path(t, c.model, "test_data_set_0", "output_0.pb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := nn.Compile(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.NewRunner(1).Run(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < x.Shape[0]; i++ {
+				if argmax(out[0].F32[i*10:i*10+10]) != argmax(want.F32[i*10:i*10+10]) {
+					t.Errorf("image %d: int8 predicts %d, float %d", i, argmax(out[0].F32[i*10:i*10+10]), argmax(want.F32[i*10:i*10+10]))
+				}
+			}
+			if testing.Short() {
+				t.Skip("MNIST accuracy skipped in -short")
+			}
+			acc := mnistAccuracy(t, g, 0)
+			ort := figs[c.key]
+			t.Logf("%s: imported QDQ accuracy %.4f, ONNX Runtime %.4f", c.model, acc, ort)
+			if math.Abs(acc-ort) > 0.0005+1e-9 {
+				t.Errorf("accuracy %.4f, ONNX Runtime %.4f: more than 0.0005 apart", acc, ort)
+			}
+		})
+	}
+}
+
+func argmax(v []float32) int {
+	b := 0
+	for i, x := range v {
+		if x > v[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+// Export then re-import: the same int8 kernels with the same parameters,
+// so the outputs are bit-identical.
+func TestExportQDQRoundTrip(t *testing.T) {
+	for _, model := range []string{"seednet_mnist", "tinyresnet_mnist"} {
+		t.Run(model, func(t *testing.T) {
+			g, err := LoadQDQ(testref.Path(t, model+"_int8_qdq_pc.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "x.onnx")
+			if err := SaveQDQ(path, g); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := opsOf(raw); ops["QLinearConvInt8"]+ops["QLinearGemmInt8"]+ops["QLinearAddInt8"]+ops["MaxPoolInt8"] != 0 || ops["Conv"] == 0 {
+				t.Fatalf("exported graph still has splitinfer ops: %v", ops)
+			}
+			g2, err := ImportQDQ(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := opsOf(g), opsOf(g2); a["QLinearConvInt8"] != b["QLinearConvInt8"] || a["QLinearGemmInt8"] != b["QLinearGemmInt8"] || a["QLinearAddInt8"] != b["QLinearAddInt8"] {
+				t.Fatalf("re-import lowers differently: %v vs %v", a, b)
+			}
+			x, err := ReadTensor(testref.Path(t, model, "test_data_set_0", "input_0.pb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(g *nn.Graph) []float32 {
+				p, err := nn.Compile(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := p.NewRunner(1).Run(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append([]float32(nil), out[0].F32...)
+			}
+			a, b := run(g), run(g2)
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("logit %d: %v before export, %v after", i, a[i], b[i])
+				}
+			}
+		})
+	}
+}
