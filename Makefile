@@ -3,7 +3,7 @@
 GO ?= go
 export GOFLAGS ?= -mod=mod
 
-.PHONY: build test test-deps bench model
+.PHONY: build test test-deps bench model jaeger jaeger-run
 
 build:
 	$(GO) build -o bin/splitinfer ./cmd/splitinfer
@@ -15,6 +15,13 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m ./...
+
+# jaeger builds the pinned Jaeger (tools/go.mod) into .cache/bin once;
+# jaeger-run runs it on 127.0.0.1 only (OTLP 4317/4318, query API 16686).
+jaeger:
+	bash scripts/jaeger-build.sh
+jaeger-run:
+	bash scripts/jaeger-run.sh
 
 # bench times the engine against ONNX Runtime (onnxruntime-node) on the
 # reference models and writes bench/results.json and bench/results.md.

@@ -4,3 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
+
+# Jaeger for the tracing end-to-end test (trace/jaeger_test.go): built from
+# the tools module into .cache/bin once, reused while tools/go.{mod,sum} and
+# the Go version are unchanged (minutes on a cold cache, seconds after).
+bash scripts/jaeger-build.sh >/dev/null
