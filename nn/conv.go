@@ -31,6 +31,9 @@ type convKernel struct {
 	act  activation
 	actA float32
 	actB float32
+	// generic forces im2col + GEMM for every shape (benchmarks and tests
+	// compare the fast paths with it).
+	generic bool
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -168,13 +171,13 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	macs := int64(g.N) * int64(j.M) * int64(j.P) * int64(j.K)
 	var units int
 	switch {
-	case j.Cg == 1:
+	case j.Cg == 1 && !k.generic:
 		j.path = pathDepthwise
 		units = g.N * j.M
 	case j.P == 0:
 		units = 0
 	default:
-		if g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 {
+		if !k.generic && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 {
 			j.path = pathPointwise
 		}
 		j.pb = j.P
@@ -292,8 +295,12 @@ func im2col(g *geom, x []float32, cg, p0, p1 int, col []float32) {
 }
 
 // depthwise computes output channel m of image n directly (one input
-// channel per group): the output plane starts at the bias and each kernel
-// tap adds a shifted input row over the columns where it is in bounds.
+// channel per group), one output row at a time: the row starts at the bias,
+// each kernel tap adds a shifted input row over the columns where it is in
+// bounds, and the activation is applied while the row is in cache. A 3x3
+// window whose three input rows are inside the image (the bulk of a
+// MobileNet layer) takes a nine-tap loop that reads and writes the output
+// once.
 func (j *convJob) depthwise(n, m int) {
 	g := &j.g
 	gr := m / j.Mg
@@ -305,40 +312,108 @@ func (j *convJob) depthwise(n, m int) {
 	if j.b != nil {
 		bv = j.b[m]
 	}
-	for i := range y {
-		y[i] = bv
-	}
+	k3 := g.KH == 3 && g.KW == 3 && (g.SW == 1 || g.SW == 2)
 	for oh := 0; oh < g.OH; oh++ {
 		yr := y[oh*g.OW : (oh+1)*g.OW]
-		for kh := 0; kh < g.KH; kh++ {
-			ih := oh*g.SH - g.PT + kh*g.DH
-			if ih < 0 || ih >= g.H {
+		for i := range yr {
+			yr[i] = bv
+		}
+		ih0 := oh*g.SH - g.PT
+		if k3 && ih0 >= 0 && ih0+2*g.DH < g.H {
+			dw3x3Row(g, yr, x[ih0*g.W:], w)
+		} else {
+			dwRowGeneric(g, yr, x, w, ih0)
+		}
+		applyAct(j.k.act, j.k.actA, j.k.actB, yr)
+	}
+}
+
+// dwRowGeneric adds every in-bounds tap of the window starting at input
+// row ih0 to output row yr.
+func dwRowGeneric(g *geom, yr, x, w []float32, ih0 int) {
+	for kh := 0; kh < g.KH; kh++ {
+		ih := ih0 + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		xr := x[ih*g.W : (ih+1)*g.W]
+		for kw := 0; kw < g.KW; kw++ {
+			wv := w[kh*g.KW+kw]
+			if wv == 0 {
 				continue
 			}
-			xr := x[ih*g.W : (ih+1)*g.W]
-			for kw := 0; kw < g.KW; kw++ {
-				wv := w[kh*g.KW+kw]
-				if wv == 0 {
-					continue
+			off := kw*g.DW - g.PL
+			lo, hi := validRange(g.W, g.OW, g.SW, off)
+			if lo >= hi {
+				continue
+			}
+			if g.SW == 1 {
+				ys := yr[lo:hi]
+				xs := xr[lo+off : hi+off]
+				xs = xs[:len(ys)]
+				for i := range ys {
+					ys[i] += wv * xs[i]
 				}
-				off := kw*g.DW - g.PL
-				lo, hi := validRange(g.W, g.OW, g.SW, off)
-				if lo >= hi {
-					continue
-				}
-				if g.SW == 1 {
-					ys := yr[lo:hi]
-					xs := xr[lo+off : hi+off]
-					for i := range ys {
-						ys[i] += wv * xs[i]
-					}
-				} else {
-					for o := lo; o < hi; o++ {
-						yr[o] += wv * xr[o*g.SW+off]
-					}
+			} else {
+				for o := lo; o < hi; o++ {
+					yr[o] += wv * xr[o*g.SW+off]
 				}
 			}
 		}
 	}
-	applyAct(j.k.act, j.k.actA, j.k.actB, y)
+}
+
+// dw3x3Row adds a 3x3 window (stride 1 or 2 along the row) whose three input
+// rows, starting at x, are all inside the image.
+func dw3x3Row(g *geom, yr, x, w []float32) {
+	W, D := g.W, g.DH*g.W
+	r0, r1, r2 := x[:W], x[D:D+W], x[2*D:2*D+W]
+	// Columns where all three horizontal taps are inside the row.
+	lo, _ := validRange(W, g.OW, g.SW, -g.PL)
+	_, hi := validRange(W, g.OW, g.SW, 2*g.DW-g.PL)
+	if lo > hi {
+		lo = hi
+	}
+	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+	if lo < hi {
+		d := g.DW
+		ys := yr[lo:hi]
+		if g.SW == 1 {
+			b := lo - g.PL
+			n := len(ys)
+			a0, a1, a2 := r0[b:b+n], r0[b+d:b+d+n], r0[b+2*d:b+2*d+n]
+			b0, b1, b2 := r1[b:b+n], r1[b+d:b+d+n], r1[b+2*d:b+2*d+n]
+			c0, c1, c2 := r2[b:b+n], r2[b+d:b+d+n], r2[b+2*d:b+2*d+n]
+			for i := range ys {
+				ys[i] += w0*a0[i] + w1*a1[i] + w2*a2[i] +
+					w3*b0[i] + w4*b1[i] + w5*b2[i] +
+					w6*c0[i] + w7*c1[i] + w8*c2[i]
+			}
+		} else {
+			for i := range ys {
+				p := (lo+i)*2 - g.PL
+				ys[i] += w0*r0[p] + w1*r0[p+d] + w2*r0[p+2*d] +
+					w3*r1[p] + w4*r1[p+d] + w5*r1[p+2*d] +
+					w6*r2[p] + w7*r2[p+d] + w8*r2[p+2*d]
+			}
+		}
+	}
+	// Edge columns: taps checked one by one.
+	for o := 0; o < g.OW; o++ {
+		if o == lo {
+			o = hi
+			if o >= g.OW {
+				break
+			}
+		}
+		var s float32
+		for kw := 0; kw < 3; kw++ {
+			iw := o*g.SW - g.PL + kw*g.DW
+			if iw < 0 || iw >= W {
+				continue
+			}
+			s += w[kw]*r0[iw] + w[3+kw]*r1[iw] + w[6+kw]*r2[iw]
+		}
+		yr[o] += s
+	}
 }

@@ -59,12 +59,15 @@ var fpConvLadder = []fpConvSpec{
 	{n: 1, c: 1, h: 32, w: 32, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
 	{n: 2, c: 3, h: 7, w: 9, m: 5, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
 	{n: 1, c: 4, h: 11, w: 6, m: 6, kh: 3, kw: 2, group: 2, sh: 1, sw: 2, dh: 2, dw: 1, pads: [4]int{2, 0, 1, 1}, bias: true},
-	{n: 3, c: 8, h: 9, w: 9, m: 8, kh: 3, kw: 3, group: 8, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // depthwise
-	{n: 1, c: 6, h: 13, w: 10, m: 6, kh: 3, kw: 3, group: 6, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},           // depthwise s2
-	{n: 1, c: 4, h: 8, w: 8, m: 8, kh: 5, kw: 5, group: 4, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{4, 4, 4, 4}, bias: true}, // depthwise x2, dilated
-	{n: 2, c: 16, h: 7, w: 5, m: 24, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                         // pointwise
-	{n: 1, c: 6, h: 4, w: 4, m: 4, kh: 1, kw: 1, group: 2, sh: 1, sw: 1, dh: 1, dw: 1},                                       // grouped pointwise
-	{n: 1, c: 5, h: 10, w: 10, m: 7, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true},                         // 1x1 stride 2
+	{n: 3, c: 8, h: 9, w: 9, m: 8, kh: 3, kw: 3, group: 8, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // depthwise
+	{n: 1, c: 6, h: 13, w: 10, m: 6, kh: 3, kw: 3, group: 6, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},             // depthwise s2
+	{n: 1, c: 4, h: 8, w: 8, m: 8, kh: 5, kw: 5, group: 4, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{4, 4, 4, 4}, bias: true},   // depthwise x2, dilated
+	{n: 1, c: 3, h: 10, w: 11, m: 3, kh: 3, kw: 3, group: 3, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}, bias: true}, // depthwise 3x3 dilated
+	{n: 2, c: 4, h: 9, w: 12, m: 8, kh: 3, kw: 3, group: 4, sh: 2, sw: 1, dh: 1, dw: 1, pads: [4]int{0, 1, 1, 0}},              // depthwise x2, mixed strides, asymmetric pads
+	{n: 1, c: 2, h: 2, w: 2, m: 2, kh: 3, kw: 3, group: 2, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // depthwise, image smaller than the window
+	{n: 2, c: 16, h: 7, w: 5, m: 24, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                           // pointwise
+	{n: 1, c: 6, h: 4, w: 4, m: 4, kh: 1, kw: 1, group: 2, sh: 1, sw: 1, dh: 1, dw: 1},                                         // grouped pointwise
+	{n: 1, c: 5, h: 10, w: 10, m: 7, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true},                           // 1x1 stride 2
 	{n: 1, c: 3, h: 17, w: 15, m: 4, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}, bias: true},
 	{n: 1, c: 2, h: 3, w: 3, m: 2, kh: 3, kw: 3, group: 1, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
 	{n: 1, c: 16, h: 40, w: 40, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // several im2col blocks

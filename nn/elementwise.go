@@ -40,26 +40,19 @@ const (
 func applyAct(kind activation, a, b float32, x []float32) {
 	switch kind {
 	case actRelu:
+		// The max builtin compiles to a branch-free instruction: on data
+		// with mixed signs it is several times faster than a compare and
+		// branch. It propagates NaN, as ONNX wants.
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			}
+			x[i] = max(v, 0)
 		}
 	case actClip:
 		for i, v := range x {
-			if v < a {
-				v = a
-			}
-			if v > b {
-				v = b
-			}
-			x[i] = v
+			x[i] = min(max(v, a), b)
 		}
 	case actLeaky:
 		for i, v := range x {
-			if v < 0 {
-				x[i] = a * v
-			}
+			x[i] = max(v, 0) + a*min(v, 0)
 		}
 	case actSigmoid:
 		for i, v := range x {

@@ -1,0 +1,85 @@
+package nn
+
+import (
+	"fmt"
+	"testing"
+)
+
+// convBench is one convolution layer of a reference model.
+type convBench struct {
+	name                 string
+	n, c, h, w, m, k, st int
+	group                int
+}
+
+var convBenches = []convBench{
+	{"seednet_conv2", 1, 16, 16, 16, 32, 3, 1, 1},
+	{"seednet_conv2_b8", 8, 16, 16, 16, 32, 3, 1, 1},
+	{"mbv2_stem", 1, 3, 224, 224, 32, 3, 2, 1},
+	{"mbv2_dw112", 1, 32, 112, 112, 32, 3, 1, 32},
+	{"mbv2_dw56s2", 1, 96, 112, 112, 96, 3, 2, 96},
+	{"mbv2_pw56", 1, 24, 56, 56, 144, 1, 1, 1},
+	{"mbv2_pw7", 1, 960, 7, 7, 160, 1, 1, 1},
+}
+
+func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, threads int) {
+	r := newRand(90)
+	x := randT(r, cb.n, cb.c, cb.h, cb.w)
+	w := randT(r, cb.m, cb.c/cb.group, cb.k, cb.k)
+	bias := randT(r, cb.m)
+	p := cb.k / 2
+	k := &convKernel{win: winAttrs{op: "Conv", strides: []int{cb.st, cb.st}, pads: []int{p, p, p, p}}, grp: cb.group, act: act, generic: generic}
+	in := []*Tensor{x, w, bias}
+	ot, err := k.OutputTypes([]Type{x.Type(), w.Type(), bias.Type()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := []*Tensor{New(Float32, ot[0].Shape...)}
+	rc := &RunContext{Threads: threads}
+	relu := &unaryKernel{op: "Relu", kind: actRelu}
+	relued := []*Tensor{New(Float32, ot[0].Shape...)}
+	b.SetBytes(0)
+	b.ReportMetric(float64(k.MACs([]Type{x.Type(), w.Type()}, nil)), "MACs/op")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := k.Run(rc, in, out); err != nil {
+			b.Fatal(err)
+		}
+		if act == actNone && generic {
+			// The unfused baseline: a separate Relu pass.
+			_ = relu.Run(rc, out, relued)
+		}
+	}
+}
+
+// BenchmarkConv compares, per layer, the specialised path (direct depthwise,
+// 1x1 GEMM, im2col with a fused ReLU) against the generic im2col + GEMM
+// followed by a separate Relu, on 1 and 2 threads.
+func BenchmarkConv(b *testing.B) {
+	for _, cb := range convBenches {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/generic+relu/t%d", cb.name, threads), func(b *testing.B) { benchConvKernel(b, cb, true, actNone, threads) })
+			b.Run(fmt.Sprintf("%s/fast+fusedrelu/t%d", cb.name, threads), func(b *testing.B) { benchConvKernel(b, cb, false, actRelu, threads) })
+		}
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range []struct{ m, n, k int }{{1, 128, 2048}, {8, 128, 2048}, {1, 1000, 1280}, {64, 128, 2048}} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/t%d", s.m, s.n, s.k, threads), func(b *testing.B) {
+				r := newRand(91)
+				a, w, c := randT(r, s.m, s.k), randT(r, s.n, s.k), randT(r, s.n)
+				k := &gemmKernel{alpha: 1, beta: 1, transB: true}
+				out := []*Tensor{New(Float32, s.m, s.n)}
+				rc := &RunContext{Threads: threads}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := k.Run(rc, []*Tensor{a, w, c}, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
