@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/train"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
@@ -107,31 +109,168 @@ func progressBar(w io.Writer, quiet bool) func(train.Progress) {
 	}
 }
 
+// compressTrain holds the training-based compression options shared by
+// train and compress: pruning, fine-tuning and distillation.
+type compressTrain struct {
+	trainFlags
+	prune          float64 // global magnitude sparsity
+	pruneChannels  float64 // fraction of conv channels removed
+	epochs         int     // fine-tuning / training epochs
+	distillFrom    string  // teacher model
+	student        string  // student architecture (C1,C2,H)
+	temperature    float64
+	alpha          float64
+	epochsExplicit bool
+}
+
+// register adds the pruning and distillation flags to fs (epochs is
+// registered by the caller under its own name).
+func (o *compressTrain) register(fs *flag.FlagSet) {
+	fs.Float64Var(&o.prune, "prune", 0, "global magnitude pruning: this fraction of all conv/fc weights is set to zero (mask kept while fine-tuning)")
+	fs.Float64Var(&o.pruneChannels, "prune-channels", 0, "structured pruning: remove this fraction of the output channels of each prunable conv (smallest L1 norm) and the matching inputs of the next layer")
+	fs.StringVar(&o.distillFrom, "distill-from", "", "knowledge distillation: train the student on this teacher model's logits")
+	fs.Float64Var(&o.temperature, "temperature", 4, "distillation temperature")
+	fs.Float64Var(&o.alpha, "alpha", 0.7, "distillation: weight of the soft (teacher) loss")
+	fs.Float64Var(&o.lr, "lr", 1e-3, "learning rate")
+	fs.IntVar(&o.batch, "batch", 128, "mini-batch size")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling (same seed and threads: same weights)")
+	fs.IntVar(&o.threads, "threads", 0, "goroutines per mini-batch (0: all cores)")
+	fs.StringVar(&o.optimizer, "optimizer", "adam", "adam or sgd")
+	fs.Float64Var(&o.momentum, "momentum", 0.9, "SGD momentum")
+	fs.IntVar(&o.limit, "train-limit", 0, "use only the first N training images (0: all)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+}
+
+// active reports whether any training-based compression was asked for.
+func (o *compressTrain) active() bool {
+	return o.prune > 0 || o.pruneChannels > 0 || o.distillFrom != "" || o.epochs > 0
+}
+
+func (o *compressTrain) validate() error {
+	switch {
+	case !(o.prune >= 0 && o.prune < 1):
+		return fmt.Errorf("--prune %v: want a fraction in [0,1)", o.prune)
+	case !(o.pruneChannels >= 0 && o.pruneChannels < 1):
+		return fmt.Errorf("--prune-channels %v: want a fraction in [0,1)", o.pruneChannels)
+	case o.epochs < 0, o.batch <= 0, !(o.lr > 0):
+		return fmt.Errorf("epochs %d, batch %d, lr %v: want epochs >= 0, batch > 0, lr > 0", o.epochs, o.batch, o.lr)
+	case o.distillFrom != "" && !(o.temperature > 0 && o.alpha >= 0 && o.alpha <= 1):
+		return fmt.Errorf("--temperature %v --alpha %v: want T > 0 and alpha in [0,1]", o.temperature, o.alpha)
+	case o.optimizer != "adam" && o.optimizer != "sgd":
+		return fmt.Errorf("unknown --optimizer %q (adam or sgd)", o.optimizer)
+	case o.distillFrom != "" && o.epochs == 0:
+		return fmt.Errorf("--distill-from needs at least one epoch of training")
+	}
+	return nil
+}
+
+// trainReport describes what run did.
+type trainReport struct {
+	net                    *train.Net
+	accAfterPrune          float64 // test accuracy right after pruning (before fine-tuning); -1 if no pruning
+	stats                  []train.EpochStats
+	imagesPerSec           float64
+	elapsed                time.Duration
+	trainImages, testCount int
+}
+
+// run applies the options to net (nil: build o.student from scratch, which
+// needs --distill-from or epochs) and returns the result. testSet is used
+// for the accuracy right after pruning.
+func (o *compressTrain) run(ctx context.Context, net *train.Net, trainSet, testSet train.Dataset, stderr io.Writer) (*trainReport, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	rep := &trainReport{accAfterPrune: -1}
+	var err error
+	if o.student != "" {
+		if net, err = parseArch(o.student, o.seed); err != nil {
+			return nil, err
+		}
+	}
+	if net == nil {
+		return nil, fmt.Errorf("no model to train")
+	}
+	if o.pruneChannels > 0 {
+		removed, err := net.PruneChannels(o.pruneChannels)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "structured pruning: removed %d conv channels, %d params, %d MACs/image left\n", removed, net.NumParams(), net.MACs())
+	}
+	if o.prune > 0 {
+		k, err := net.PruneGlobal(o.prune)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "global magnitude pruning: %d weights zeroed (sparsity %.4f)\n", k, net.Sparsity())
+	}
+	if o.prune > 0 || o.pruneChannels > 0 {
+		if rep.accAfterPrune, err = train.Accuracy(net, testSet, o.threads); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "test accuracy after pruning, before fine-tuning: %.4f\n", rep.accAfterPrune)
+	}
+	if o.epochs > 0 {
+		opt, err := o.optimizerFor(o.lr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt, Progress: progressBar(stderr, o.quiet)}
+		if o.distillFrom != "" {
+			tg, err := onnx.Load(o.distillFrom)
+			if err != nil {
+				return nil, err
+			}
+			prog, err := nn.Compile(tg)
+			if err != nil {
+				return nil, fmt.Errorf("teacher %s: %w", o.distillFrom, err)
+			}
+			cfg.Teacher = train.ProgramTeacher{Program: prog, Input: net.Input, Threads: o.threads}
+			cfg.Temperature, cfg.Alpha = float32(o.temperature), float32(o.alpha)
+			if o.alpha == 0 {
+				cfg.Teacher = nil // weight 0 on the soft loss: plain training
+			}
+		}
+		fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g\n",
+			net.NumParams(), net.MACs(), trainSet.Len(), o.epochs, o.batch, o.optimizer, o.lr)
+		t0 := time.Now()
+		if rep.stats, err = train.Fit(ctx, net, trainSet, cfg); err != nil {
+			return nil, err
+		}
+		rep.elapsed = time.Since(t0)
+		rep.trainImages = len(rep.stats) * trainSet.Len()
+		rep.imagesPerSec = float64(rep.trainImages) / rep.elapsed.Seconds()
+	}
+	rep.net = net
+	return rep, nil
+}
+
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
 	arch := fs.String("arch", "seednet", "network: seednet, tinyresnet, or C1,C2,H (seed network with conv widths C1, C2 and hidden size H)")
 	from := fs.String("from", "", "fine-tune this ONNX model instead of training --arch from scratch")
-	epochs := fs.Int("epochs", 3, "epochs over the 60k MNIST training images")
 	out := fs.String("out", "", "write the trained model here (ONNX)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	var tf trainFlags
-	fs.Float64Var(&tf.lr, "lr", 1e-3, "learning rate")
-	fs.IntVar(&tf.batch, "batch", 128, "mini-batch size")
-	fs.Uint64Var(&tf.seed, "seed", 1, "seed of the initialisation and the shuffling (same seed and threads: same weights)")
-	fs.IntVar(&tf.threads, "threads", 0, "goroutines per mini-batch (0: all cores)")
-	fs.StringVar(&tf.optimizer, "optimizer", "adam", "adam or sgd")
-	fs.Float64Var(&tf.momentum, "momentum", 0.9, "SGD momentum")
-	fs.IntVar(&tf.limit, "train-limit", 0, "use only the first N training images (0: all)")
-	fs.BoolVar(&tf.quiet, "quiet", false, "no progress bar")
+	var o compressTrain
+	fs.IntVar(&o.epochs, "epochs", 3, "epochs over the 60k MNIST training images")
+	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() != 0 || *epochs <= 0 || tf.batch <= 0 || !(tf.lr > 0) {
-		fmt.Fprintln(stderr, "usage: splitinfer train [--arch seednet|tinyresnet|C1,C2,H | --from MODEL] [--epochs E] [--lr LR] [--batch B] [--seed S] --out MODEL")
+	if *out == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: splitinfer train [--arch seednet|tinyresnet|C1,C2,H | --from MODEL] [--epochs E] [--lr LR] [--batch B] [--seed S] [--prune S] [--prune-channels F] [--distill-from TEACHER] --out MODEL")
 		return errUsage
 	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	trainSet, testSet, err := mnistSets(o.limit)
+	if err != nil {
+		return err
+	}
 	var net *train.Net
-	var err error
+	accBefore := -1.0
 	if *from != "" {
 		g, err := onnx.Load(*from)
 		if err != nil {
@@ -140,26 +279,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if net, err = train.FromGraph(g); err != nil {
 			return err
 		}
-	} else if net, err = parseArch(*arch, tf.seed); err != nil {
+		if accBefore, err = train.Accuracy(net, testSet, o.threads); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s: test accuracy %.4f, %d params, %d MACs/image\n", *from, accBefore, net.NumParams(), net.MACs())
+	} else if net, err = parseArch(*arch, o.seed); err != nil {
 		return err
 	}
-	opt, err := tf.optimizerFor(tf.lr)
+	rep, err := o.run(ctx, net, trainSet, testSet, stderr)
 	if err != nil {
 		return err
 	}
-	trainSet, testSet, err := mnistSets(tf.limit)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g\n",
-		net.NumParams(), net.MACs(), trainSet.Len(), *epochs, tf.batch, tf.optimizer, tf.lr)
-	t0 := time.Now()
-	stats, err := train.Fit(ctx, net, trainSet, train.Config{Epochs: *epochs, Batch: tf.batch, Seed: tf.seed, Threads: tf.threads, Optimizer: opt, Progress: progressBar(stderr, tf.quiet)})
-	if err != nil {
-		return err
-	}
-	elapsed := time.Since(t0)
-	acc, err := train.Accuracy(net, testSet, tf.threads)
+	net = rep.net
+	acc, err := train.Accuracy(net, testSet, o.threads)
 	if err != nil {
 		return err
 	}
@@ -174,24 +306,39 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := onnx.Save(*out, g); err != nil {
 		return err
 	}
-	images := 0
-	for range stats {
-		images += trainSet.Len()
-	}
 	res := map[string]any{
 		"test_accuracy":  acc,
-		"train_loss":     stats[len(stats)-1].Loss,
-		"train_accuracy": stats[len(stats)-1].Acc,
 		"params":         net.NumParams(),
+		"nonzero_params": net.NonZeroParams(),
 		"macs":           net.MACs(),
-		"images_per_sec": float64(images) / elapsed.Seconds(),
-		"seconds":        elapsed.Seconds(),
+		"images_per_sec": rep.imagesPerSec,
+		"seconds":        rep.elapsed.Seconds(),
 		"out":            *out,
+	}
+	if accBefore >= 0 {
+		res["accuracy_before"] = accBefore
+	}
+	if rep.accAfterPrune >= 0 {
+		res["accuracy_pruned_no_finetune"] = rep.accAfterPrune
+	}
+	if len(rep.stats) > 0 {
+		res["train_loss"] = rep.stats[len(rep.stats)-1].Loss
+		res["train_accuracy"] = rep.stats[len(rep.stats)-1].Acc
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "test accuracy %.4f (MNIST test set, 10000 images)\nparams %d, MACs/image %d\ntraining %.0f img/s, %s\nsaved %s\n",
-		acc, net.NumParams(), net.MACs(), res["images_per_sec"], elapsed.Round(time.Second), *out)
+	if accBefore >= 0 {
+		fmt.Fprintf(stdout, "accuracy before %.4f\n", accBefore)
+	}
+	if rep.accAfterPrune >= 0 {
+		fmt.Fprintf(stdout, "accuracy after pruning, before fine-tuning %.4f\n", rep.accAfterPrune)
+	}
+	fmt.Fprintf(stdout, "test accuracy %.4f (MNIST test set, 10000 images)\nparams %d (non-zero %d), MACs/image %d\n",
+		acc, net.NumParams(), net.NonZeroParams(), net.MACs())
+	if rep.trainImages > 0 {
+		fmt.Fprintf(stdout, "training %.0f img/s, %s\n", rep.imagesPerSec, rep.elapsed.Round(time.Second))
+	}
+	fmt.Fprintf(stdout, "saved %s\n", *out)
 	return nil
 }
