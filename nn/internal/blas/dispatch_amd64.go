@@ -9,10 +9,10 @@ import (
 )
 
 //go:noescape
-func sgemmKern16x16AVX512(k int, a, b, c *float32, ldc int, acc bool)
+func sgemmKern16x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 //go:noescape
-func sgemmKern6x16AVX2(k int, a, b, c *float32, ldc int, acc bool)
+func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 //go:noescape
 func gemmS8KernVNNI(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)

@@ -6,9 +6,10 @@ import "sync"
 // panels and A into mr×kc row panels, so that the micro-kernel streams both
 // from contiguous memory; kc keeps a B panel in L1, mc×kc of A in L2.
 
-// f32Micro computes an mr×nr tile C (=|+=) A·B from packed panels: a holds
-// k groups of mr values, b holds k groups of nr values, C has stride ldc.
-type f32Micro func(k int, a, b, c *float32, ldc int, acc bool)
+// f32Micro computes an mr×nr tile C (=|+=) A·B: a is a packed panel (k
+// groups of mr values), b holds k rows of nr values ldb floats apart (nr
+// when packed), C has stride ldc.
+type f32Micro func(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 // f32Kernel is one register-tiled float32 micro-kernel and its tile shape.
 type f32Kernel struct {
@@ -24,6 +25,10 @@ const (
 
 	maxTile = 16 * 16 // largest mr×nr
 )
+
+// directBMaxM is the row count of A up to which a k×n B is read in place
+// instead of packed (measured: in place wins clearly up to 64 rows).
+const directBMaxM = 64
 
 // f32Scratch is the per-call packing memory, recycled through f32Pool.
 type f32Scratch struct {
@@ -51,14 +56,24 @@ func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32
 	s.a = growF32(s.a, min(roundUp(m, mr), mcF32)*kcMax)
 	s.b = growF32(s.b, min(roundUp(n, nr), ncF32)*kcMax)
 	tile := s.tile[:mr*nr]
+	// A k×n B whose panels serve few A panels is read in place: packing
+	// would copy it for little reuse.
+	direct := !transB && m <= directBMaxM
 	for jc := 0; jc < n; jc += ncF32 {
 		nb := min(ncF32, n-jc)
 		for pc := 0; pc < k; pc += kcF32 {
 			kb := min(kcF32, k-pc)
 			acc := accumulate || pc > 0
-			if transB {
+			switch {
+			case transB:
 				packBT(s.b, b, ldb, jc, pc, nb, kb, nr)
-			} else {
+			case direct:
+				// Full panels are read in place; pack only the last,
+				// partial one (at its usual offset).
+				if last := nb / nr * nr; last < nb {
+					packBN(s.b[last*kb:], b, ldb, jc+last, pc, nb-last, kb, nr)
+				}
+			default:
 				packBN(s.b, b, ldb, jc, pc, nb, kb, nr)
 			}
 			for ic := 0; ic < m; ic += mcF32 {
@@ -66,16 +81,19 @@ func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32
 				packA(s.a, a, lda, ic, pc, mb, kb, mr)
 				for jr := 0; jr < nb; jr += nr {
 					nrr := min(nr, nb-jr)
-					bp := &s.b[jr*kb]
+					bp, bs := &s.b[jr*kb], nr
+					if direct && nrr == nr {
+						bp, bs = &b[pc*ldb+jc+jr], ldb
+					}
 					for ir := 0; ir < mb; ir += mr {
 						mrr := min(mr, mb-ir)
 						ap := &s.a[ir*kb]
 						ci := (ic+ir)*ldc + jc + jr
 						if mrr == mr && nrr == nr {
-							kern.micro(kb, ap, bp, &c[ci], ldc, acc)
+							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc)
 							continue
 						}
-						kern.micro(kb, ap, bp, &tile[0], nr, false)
+						kern.micro(kb, ap, bp, bs, &tile[0], nr, false)
 						for r := 0; r < mrr; r++ {
 							cr := c[ci+r*ldc : ci+r*ldc+nrr]
 							tr := tile[r*nr : r*nr+nrr]
