@@ -14,7 +14,8 @@ import (
 // Identity and inference-mode Dropout, symbolic shape folding (the dynamic
 // reshape PyTorch emits for x.view(x.size(0), -1) becomes a constant
 // target), constant folding, folding of BatchNormalization into the
-// preceding Conv or Gemm, and finally removal of nodes and constants that no
+// preceding Conv or Gemm, fusion of Relu/Clip into the Conv or Gemm before
+// them (FuseActivations), and finally removal of nodes and constants that no
 // longer contribute to an output. The result computes the same outputs as g.
 func Optimize(g *Graph) (*Graph, error) {
 	if g == nil {
@@ -30,6 +31,10 @@ func Optimize(g *Graph) (*Graph, error) {
 	}
 	foldConstants(c)
 	foldBatchNorm(c)
+	c, err := fuseActivationsPass(c)
+	if err != nil {
+		return nil, err
+	}
 	passEliminateDead(c)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("nn: optimize produced an invalid graph: %w", err)
@@ -41,7 +46,7 @@ func Optimize(g *Graph) (*Graph, error) {
 // constants is evaluated with its registered kernel and replaced by the
 // constants it computes. Nodes that cannot be evaluated (no kernel, an
 // error, a random op, QuantizeLinear/DequantizeLinear which int8 lowering
-// needs to see, or an output above 4M elements) are left in place.
+// needs to see, an output above 4M elements or above 2^28 MACs) are left in place.
 func FoldConstants(g *Graph) (*Graph, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -101,6 +106,9 @@ func FoldShapes(g *Graph) (*Graph, error) {
 // maxFoldElements bounds what constant folding may materialize, so that a
 // small hostile model cannot make the loader allocate gigabytes.
 const maxFoldElements = 1 << 22
+
+// maxFoldMACs bounds the arithmetic constant folding may spend on one node.
+const maxFoldMACs = 1 << 28
 
 // noFold lists ops whose constant inputs must not be folded away.
 var noFold = map[string]bool{
@@ -200,6 +208,9 @@ func passEvalNode(g *Graph, n *Node) (outs []*Tensor, err error) {
 		if total > maxFoldElements {
 			return nil, fmt.Errorf("%w: %s output too large to fold", ErrShape, n)
 		}
+	}
+	if NodeMACs(k, types, outT) > maxFoldMACs {
+		return nil, fmt.Errorf("%w: %s too costly to fold", ErrShape, n)
 	}
 	outs = make([]*Tensor, len(n.Outputs))
 	for i := range outs {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -88,6 +89,15 @@ func Encode(g *nn.Graph) ([]byte, error) {
 	for _, n := range names {
 		used[n] = true
 	}
+	for _, n := range g.Nodes {
+		used[n.Name] = true
+		for _, o := range n.Outputs {
+			used[o] = true
+		}
+	}
+	for _, in := range g.Inputs {
+		used[in.Name] = true
+	}
 	fresh := func(base string) string {
 		name := base
 		for k := 1; used[name]; k++ {
@@ -114,7 +124,7 @@ func Encode(g *nn.Graph) ([]byte, error) {
 		gp.QuantizationAnnotation = append(gp.QuantizationAnnotation, ann)
 	}
 	domains := map[string]bool{}
-	for _, n := range g.Nodes {
+	for _, n := range unfuseActivations(g.Nodes, fresh, func(t *onnxpb.TensorProto) { gp.Initializer = append(gp.Initializer, t) }) {
 		np := &onnxpb.NodeProto{
 			Name:   n.Name,
 			OpType: n.Op,
@@ -291,4 +301,45 @@ func attrProto(name string, a nn.Attr) (*onnxpb.AttributeProto, error) {
 		return nil, fmt.Errorf("onnx: attribute %q has unknown kind %d", name, a.Kind)
 	}
 	return ap, nil
+}
+
+// unfuseActivations expands Conv and Gemm nodes carrying a fused activation
+// (nn.FuseActivations' "activation" attribute, which ONNX does not know)
+// back into the op followed by a Relu or Clip node.
+func unfuseActivations(nodes []*nn.Node, fresh func(string) string, addInit func(*onnxpb.TensorProto)) []*nn.Node {
+	out := make([]*nn.Node, 0, len(nodes))
+	for _, n := range nodes {
+		act, ok := n.Attrs["activation"]
+		if !ok || act.Kind != nn.AttrString || (n.Op != "Conv" && n.Op != "Gemm") || len(n.Outputs) != 1 {
+			out = append(out, n)
+			continue
+		}
+		c := *n
+		c.Attrs = make(map[string]nn.Attr, len(n.Attrs))
+		for k, v := range n.Attrs {
+			if k != "activation" && k != "activation_min" && k != "activation_max" {
+				c.Attrs[k] = v
+			}
+		}
+		mid := fresh(n.Outputs[0] + "_preact")
+		c.Outputs = []string{mid}
+		a := &nn.Node{Name: fresh(n.Name + "_" + act.Str), Op: act.Str, Inputs: []string{mid}, Outputs: []string{n.Outputs[0]}, Attrs: map[string]nn.Attr{}}
+		if act.Str == "Clip" {
+			for _, b := range []string{"activation_min", "activation_max"} {
+				v, ok := n.Attrs[b]
+				if !ok || v.Kind != nn.AttrFloat || math.IsInf(float64(v.Float), 0) {
+					a.Inputs = append(a.Inputs, "")
+					continue
+				}
+				name := fresh(n.Name + "_" + b)
+				addInit(&onnxpb.TensorProto{Name: name, DataType: onnxFloat, RawData: (&nn.Tensor{DType: nn.Float32, F32: []float32{v.Float}}).Bytes()})
+				a.Inputs = append(a.Inputs, name)
+			}
+			for len(a.Inputs) > 1 && a.Inputs[len(a.Inputs)-1] == "" {
+				a.Inputs = a.Inputs[:len(a.Inputs)-1]
+			}
+		}
+		out = append(out, &c, a)
+	}
+	return out
 }
