@@ -1,0 +1,531 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+	"github.com/splitinfer/splitinfer/nn/sinf"
+	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/link"
+)
+
+func init() {
+	register(&command{
+		name:    "partition",
+		summary: "predict the latency of every cut of a model on a link and choose one",
+		run:     runPartition,
+	})
+}
+
+// costFlags are the flags partition and sweep share: the model, where the
+// profiles come from, the emulated edge and the wire format.
+type costFlags struct {
+	model        string
+	edgeProfile  string
+	cloudProfile string
+	saveProfile  string
+	slowdown     float64
+	samples      int
+	runs         int
+	threads      int
+	codec        string
+	wireDType    string
+}
+
+func (f *costFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.model, "model", "", "model file (.onnx or .sinf) (required)")
+	fs.StringVar(&f.edgeProfile, "edge-profile", "", "edge latency profile (JSON); default: measured here")
+	fs.StringVar(&f.cloudProfile, "cloud-profile", "", "cloud latency profile (JSON); default: measured here")
+	fs.StringVar(&f.saveProfile, "save-profile", "", "write the profile measured here to this JSON file")
+	fs.Float64Var(&f.slowdown, "edge-slowdown", 1, "emulate an edge F times slower than the edge profile (F >= 1)")
+	fs.IntVar(&f.samples, "samples", 4, "sample inputs to profile and size with (MNIST test images, else seeded random)")
+	fs.IntVar(&f.runs, "runs", 5, "profiling runs (medians are taken)")
+	fs.IntVar(&f.threads, "threads", 1, "threads per inference when profiling")
+	fs.StringVar(&f.codec, "codec", "none", "wire codec of activations: none or zstd")
+	fs.StringVar(&f.wireDType, "wire-dtype", "float32", "activations on the wire: float32, or int8/uint8 (quantized for the wire)")
+}
+
+func (f *costFlags) validate() error {
+	switch {
+	case f.model == "":
+		return fmt.Errorf("--model is required")
+	case !(f.slowdown >= 1) || math.IsInf(f.slowdown, 0):
+		return fmt.Errorf("--edge-slowdown %v: want a finite factor >= 1", f.slowdown)
+	case f.samples < 1 || f.samples > 1024:
+		return fmt.Errorf("--samples %d: want 1..1024", f.samples)
+	case f.runs < 1 || f.runs > 1000:
+		return fmt.Errorf("--runs %d: want 1..1000", f.runs)
+	case f.threads < 1:
+		return fmt.Errorf("--threads %d: want >= 1", f.threads)
+	}
+	if _, err := pipeline.ParseCodec(f.codec); err != nil {
+		return fmt.Errorf("--codec: %v", err)
+	}
+	if _, err := wireDType(f.wireDType); err != nil {
+		return err
+	}
+	return nil
+}
+
+func wireDType(s string) (nn.DType, error) {
+	switch s {
+	case "float32":
+		return nn.Float32, nil
+	case "int8":
+		return nn.Int8, nil
+	case "uint8":
+		return nn.Uint8, nil
+	}
+	return nn.Undefined, fmt.Errorf("--wire-dtype %q: want float32, int8 or uint8", s)
+}
+
+// costSetup is everything a cost model of one model needs, and what the
+// user must be told about where the numbers come from.
+type costSetup struct {
+	name    string // the model file's base name
+	graph   *nn.Graph
+	prog    *nn.Program
+	dag     *partition.DAG
+	samples [][]*nn.Tensor
+	model   *partition.Model
+	notes   []string
+}
+
+// loadGraph reads an ONNX or .sinf model.
+func loadGraph(path string) (*nn.Graph, error) {
+	if strings.EqualFold(filepath.Ext(path), ".sinf") {
+		m, err := sinf.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return m.Graph, nil
+	}
+	return onnx.Load(path)
+}
+
+// sampleInputs makes n batch-1 inputs for g: MNIST test images when the
+// input is 1x1x32x32, else seeded uniform [0,1) values.
+func sampleInputs(g *nn.Graph, n int) ([][]*nn.Tensor, string, error) {
+	var out [][]*nn.Tensor
+	shapes := make([][]int, len(g.Inputs))
+	for i, in := range g.Inputs {
+		s := append([]int(nil), in.Type.Shape...)
+		for j := range s {
+			if s[j] < 0 {
+				if j != 0 {
+					return nil, "", fmt.Errorf("input %q has a dynamic dimension %d besides the batch", in.Name, j)
+				}
+				s[j] = 1
+			}
+		}
+		if nn.NumElements(s) <= 0 || nn.NumElements(s) > 1<<26 {
+			return nil, "", fmt.Errorf("input %q shape %v is not usable", in.Name, in.Type.Shape)
+		}
+		shapes[i] = s
+	}
+	if len(shapes) == 1 && fmt.Sprint(shapes[0]) == "[1 1 32 32]" {
+		if set, err := mnist.Test(); err == nil && set.Len() >= n {
+			for i := 0; i < n; i++ {
+				t := nn.New(nn.Float32, shapes[0]...)
+				copy(t.F32, set.Image(i))
+				out = append(out, []*nn.Tensor{t})
+			}
+			return out, fmt.Sprintf("%d MNIST test images", n), nil
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < n; i++ {
+		var ins []*nn.Tensor
+		for _, s := range shapes {
+			t := nn.New(nn.Float32, s...)
+			for j := range t.F32 {
+				t.F32[j] = rng.Float32()
+			}
+			ins = append(ins, t)
+		}
+		out = append(out, ins)
+	}
+	return out, fmt.Sprintf("%d seeded random inputs", n), nil
+}
+
+// wireEncoder returns the size of a request carrying tensors as the
+// pipeline encodes it (msgpack, optional wire quantization and zstd).
+// Tensors the wire cannot carry (int64 shape values) count as raw bytes.
+func wireEncoder(modelHash string, codec pipeline.Codec, dt nn.DType) partition.EncodeFunc {
+	name := strings.Repeat("t", 40) // typical tensor name length
+	return func(ts []*nn.Tensor) (int, error) {
+		req := &pipeline.Request{ID: "0123456789abcdef0123456789abcdef", Model: modelHash, Codec: codec,
+			Cut: strings.Repeat("t", 41*len(ts)), Deadline: time.Now().UnixNano()}
+		extra := 0
+		for _, t := range ts {
+			var w pipeline.Tensor
+			var err error
+			switch {
+			case t.DType == nn.Float32 && dt != nn.Float32:
+				w, err = pipeline.Quantize(name, t, dt)
+			case t.DType == nn.Float32 || t.DType == nn.Int8 || t.DType == nn.Uint8:
+				w, err = pipeline.FromNN(name, t)
+			default:
+				extra += len(name) + 16 + t.Len()*t.DType.Size()
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			req.Tensors = append(req.Tensors, w)
+		}
+		b, err := pipeline.EncodeRequest(req)
+		if err != nil {
+			return 0, err
+		}
+		return len(b) + extra, nil
+	}
+}
+
+// setup loads the model, measures or reads the profiles, measures the
+// encoded sizes and builds the cost model.
+func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
+	g, err := loadGraph(f.model)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	dag, err := partition.NewDAG(g)
+	if err != nil {
+		return nil, err
+	}
+	samples, what, err := sampleInputs(g, f.samples)
+	if err != nil {
+		return nil, err
+	}
+	s := &costSetup{name: filepath.Base(f.model), graph: g, prog: prog, dag: dag, samples: samples}
+	var here *partition.Profile
+	measured := func() (*partition.Profile, error) {
+		if here != nil {
+			return here, nil
+		}
+		fmt.Fprintf(stderr, "profiling %s: %d runs over %s, %d thread(s)...\n", filepath.Base(f.model), f.runs, what, f.threads)
+		host, _ := os.Hostname()
+		p, err := partition.MeasureProfile(prog, samples, partition.WithRuns(f.runs), partition.WithThreads(f.threads), partition.WithDevice(host))
+		if err != nil {
+			return nil, err
+		}
+		p.Model = filepath.Base(f.model)
+		here = p
+		if f.saveProfile != "" {
+			out, err := os.Create(f.saveProfile)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.WriteJSON(out); err != nil {
+				out.Close()
+				return nil, err
+			}
+			if err := out.Close(); err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
+	}
+	load := func(path, side string) (*partition.Profile, error) {
+		if path == "" {
+			p, err := measured()
+			if err != nil {
+				return nil, err
+			}
+			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), f.runs, what, f.threads))
+			return p, nil
+		}
+		p, err := partition.LoadProfile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Validate(dag); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		s.notes = append(s.notes, fmt.Sprintf("%s profile: %s (%.2f ms per inference)", side, path, p.TotalMS()))
+		return p, nil
+	}
+	edge, err := load(f.edgeProfile, "edge")
+	if err != nil {
+		return nil, err
+	}
+	cloud, err := load(f.cloudProfile, "cloud")
+	if err != nil {
+		return nil, err
+	}
+	if f.slowdown != 1 {
+		edge = edge.Scaled(f.slowdown)
+		s.notes = append(s.notes, fmt.Sprintf("emulated edge: the edge profile x %.3g (%.2f ms per inference)", f.slowdown, edge.TotalMS()))
+	}
+	codec, _ := pipeline.ParseCodec(f.codec)
+	dt, _ := wireDType(f.wireDType)
+	enc := wireEncoder(pipeline.ModelHash(g), codec, dt)
+	sizes, err := partition.MeasureSizes(dag, prog, samples, enc, candidateCuts(dag, nil), partition.WithRuns(3))
+	if err != nil {
+		return nil, err
+	}
+	s.notes = append(s.notes, fmt.Sprintf("bytes: pipeline requests (msgpack, wire %s, codec %s) encoded from %s", f.wireDType, codec, what))
+	m, err := partition.NewModel(dag, edge, cloud, sizes)
+	if err != nil {
+		return nil, err
+	}
+	s.model = m
+	return s, nil
+}
+
+// candidateCuts lists the cuts worth showing: every cut of a small graph,
+// else the chain of natural cuts (where the DAG narrows to one tensor),
+// plus extra (the optimum) when it is not among them.
+func candidateCuts(d *partition.DAG, extra []partition.Cut) []partition.Cut {
+	var cuts []partition.Cut
+	if err := d.EnumerateCuts(64, func(c partition.Cut) bool { cuts = append(cuts, c); return true }); err != nil {
+		cuts = d.Prefixes(true)
+	}
+	for _, e := range extra {
+		found := false
+		for _, c := range cuts {
+			if c.Name == e.Name {
+				found = true
+				break
+			}
+		}
+		if !found {
+			cuts = append(cuts, e)
+		}
+	}
+	return cuts
+}
+
+// cutJSON is one cut in --json output.
+type cutJSON struct {
+	Name        string   `json:"name"`
+	Tensors     []string `json:"tensors"`
+	EdgeMS      float64  `json:"edge_ms"`
+	EncodeMS    float64  `json:"encode_ms"`
+	Bytes       int      `json:"bytes"`
+	TransferMS  float64  `json:"transfer_ms"`
+	RTTMS       float64  `json:"rtt_ms"`
+	DecodeMS    float64  `json:"decode_ms"`
+	CloudMS     float64  `json:"cloud_ms"`
+	PredictedMS float64  `json:"predicted_ms"`
+	MeasuredMS  *float64 `json:"measured_ms,omitempty"`
+}
+
+func toCutJSON(e partition.Estimate) cutJSON {
+	r := func(v float64) float64 { return math.Round(v*1000) / 1000 }
+	return cutJSON{Name: e.Cut.Name, Tensors: e.Cut.Tensors, EdgeMS: r(e.EdgeMS), EncodeMS: r(e.EncodeMS), Bytes: e.Bytes,
+		TransferMS: r(e.TransferMS), RTTMS: r(e.RTTMS), DecodeMS: r(e.DecodeMS), CloudMS: r(e.CloudMS), PredictedMS: r(e.TotalMS)}
+}
+
+func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("partition", stderr)
+	var cf costFlags
+	cf.register(fs)
+	bw := fs.String("bandwidth", "10mbit", "link bandwidth (e.g. 1mbit, 512kbit, 1gbit)")
+	rtt := fs.Duration("rtt", 20*time.Millisecond, "link round trip")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	plotPath := fs.String("plot", "", "write a PNG of predicted latency against cut for several bandwidths")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "splitinfer partition: unexpected arguments %v\n", fs.Args())
+		return errUsage
+	}
+	if err := cf.validate(); err != nil {
+		fmt.Fprintf(stderr, "splitinfer partition: %v\n", err)
+		return errUsage
+	}
+	bits, err := link.ParseBandwidth(*bw)
+	if err != nil || bits == 0 {
+		fmt.Fprintf(stderr, "splitinfer partition: --bandwidth %q: want a finite bandwidth such as 10mbit\n", *bw)
+		return errUsage
+	}
+	if *rtt < 0 {
+		fmt.Fprintf(stderr, "splitinfer partition: --rtt must not be negative\n")
+		return errUsage
+	}
+	l := partition.Link{Bandwidth: bits / 8, RTT: *rtt}
+	s, err := cf.setup(stderr)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	best, err := s.model.Best(l)
+	if err != nil {
+		return err
+	}
+	decision := time.Since(t0)
+	cuts := candidateCuts(s.dag, []partition.Cut{best.Cut})
+	ests, err := s.model.PredictAll(cuts, l)
+	if err != nil {
+		return err
+	}
+	if *plotPath != "" {
+		if err := plotSweep(*plotPath, s, cuts, l, cf.slowdown); err != nil {
+			return fmt.Errorf("plot: %w", err)
+		}
+		s.notes = append(s.notes, "plot: "+*plotPath)
+	}
+	if *asJSON {
+		out := struct {
+			Model        string    `json:"model"`
+			BandwidthBit float64   `json:"bandwidth_bits_per_s"`
+			RTTMS        float64   `json:"rtt_ms"`
+			EdgeSlowdown float64   `json:"edge_slowdown"`
+			Choice       string    `json:"choice"`
+			ChoiceMS     float64   `json:"choice_predicted_ms"`
+			DecisionUS   float64   `json:"decision_us"`
+			Notes        []string  `json:"notes"`
+			Cuts         []cutJSON `json:"cuts"`
+		}{Model: filepath.Base(cf.model), BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
+			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.notes}
+		for _, e := range ests {
+			out.Cuts = append(out.Cuts, toCutJSON(e))
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(stdout, "model %s (%d nodes) on %s\n", filepath.Base(cf.model), s.dag.Len(), l)
+	for _, n := range s.notes {
+		fmt.Fprintf(stdout, "  %s\n", n)
+	}
+	w := len("cut")
+	for _, e := range ests {
+		w = max(w, len(e.Cut.Name))
+	}
+	fmt.Fprintf(stdout, "  %-*s %9s %10s %11s %9s %12s\n", w, "cut", "edge ms", "bytes", "transfer ms", "cloud ms", "predicted ms")
+	for _, e := range ests {
+		mark := " "
+		if e.Cut.Name == best.Cut.Name {
+			mark = "*"
+		}
+		fmt.Fprintf(stdout, "%s %-*s %9.2f %10d %11.2f %9.2f %12.2f\n", mark, w, e.Cut.Name, e.EdgeMS, e.Bytes, e.TransferMS, e.CloudMS, e.TotalMS)
+	}
+	fmt.Fprintf(stdout, "choice: %s, predicted %.2f ms (decided in %v)\n", best.Cut.Name, best.TotalMS, decision.Round(time.Microsecond))
+	if len(best.Cut.Tensors) > 0 {
+		fmt.Fprintf(stdout, "  sends %s\n", strings.Join(best.Cut.Tensors, ", "))
+	}
+	return nil
+}
+
+// shortCut shortens a cut name for an axis label: the last path elements
+// of an ONNX node name ("features.4/conv.2/Conv").
+func shortCut(name string) string {
+	rest, ok := strings.CutPrefix(name, "after:")
+	if !ok {
+		return name
+	}
+	var parts []string
+	for _, n := range strings.Split(rest, "+") {
+		var el []string
+		all := strings.Split(strings.Trim(n, "/"), "/")
+		for i, e := range all {
+			// drop "features" before "features.4", "conv" before "conv.2"
+			if i+1 < len(all) && strings.HasPrefix(all[i+1], e+".") {
+				continue
+			}
+			el = append(el, e)
+		}
+		if len(el) > 3 {
+			el = el[len(el)-3:]
+		}
+		parts = append(parts, strings.Join(el, "/"))
+	}
+	return strings.Join(parts, "+")
+}
+
+// plotSweep draws the predicted latency of each cut (in order, the x axis)
+// for several bandwidths at the link's round trip, marking each curve's
+// best cut.
+func plotSweep(path string, s *costSetup, cuts []partition.Cut, l partition.Link, slowdown float64) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: predicted latency per cut (RTT %v, edge %.3gx slower than cloud)", s.name, l.RTT, slowdown)
+	p.X.Label.Text = "cut: nodes run on the edge (left: cloud-only, right: edge-only)"
+	p.Y.Label.Text = "predicted latency (ms, log scale)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	p.Legend.Left = false
+	// cuts in edge-size order, as a line
+	order := append([]partition.Cut(nil), cuts...)
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && len(order[j].Edge) < len(order[j-1].Edge); j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	bws := []float64{1e6, 10e6, 100e6}
+	given := l.Bandwidth * 8
+	if given != 1e6 && given != 10e6 && given != 100e6 {
+		bws = append(bws, given)
+	}
+	colors := []color.RGBA{{R: 200, G: 40, B: 40, A: 255}, {R: 30, G: 120, B: 200, A: 255}, {R: 40, G: 160, B: 60, A: 255}, {R: 120, G: 60, B: 160, A: 255}}
+	for i, bw := range bws {
+		ll := partition.Link{Bandwidth: bw / 8, RTT: l.RTT}
+		pts := make(plotter.XYs, len(order))
+		bestX, bestY := 0, math.Inf(1)
+		for x, c := range order {
+			e, err := s.model.Predict(c, ll)
+			if err != nil {
+				return err
+			}
+			pts[x].X, pts[x].Y = float64(x), math.Max(e.TotalMS, 0.01)
+			if e.TotalMS < bestY {
+				bestX, bestY = x, e.TotalMS
+			}
+		}
+		line, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		line.Color = colors[i%len(colors)]
+		line.Width = vg.Points(1.5)
+		best, err := plotter.NewScatter(plotter.XYs{{X: float64(bestX), Y: math.Max(bestY, 0.01)}})
+		if err != nil {
+			return err
+		}
+		best.GlyphStyle = draw.GlyphStyle{Color: line.Color, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
+		p.Add(line, best)
+		p.Legend.Add(fmt.Sprintf("%s: best %s (%.0f ms)", link.Spec{Bandwidth: bw}.String(), shortCut(order[bestX].Name), bestY), line)
+	}
+	var ticks []plot.Tick
+	step := max(1, len(order)/24)
+	for x, c := range order {
+		t := plot.Tick{Value: float64(x)}
+		if x%step == 0 || x == len(order)-1 {
+			t.Label = shortCut(c.Name)
+		}
+		ticks = append(ticks, t)
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Tick.Label.Rotation = math.Pi / 2.5
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YCenter
+	p.X.Tick.Label.Font.Size = vg.Points(7)
+	p.Add(plotter.NewGrid())
+	return p.Save(12*vg.Inch, 6*vg.Inch, path)
+}
