@@ -31,7 +31,7 @@ var (
 )
 
 func benchF32(b *testing.B, name string, shapes [][3]int, transB bool, impls map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool)) {
-	order := []string{"ref", "go", "fast", "avx2"}
+	order := []string{"ref", "go", "fast", "packedA", "avx2"}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		r := rand.New(rand.NewPCG(3, 4))
@@ -40,7 +40,14 @@ func benchF32(b *testing.B, name string, shapes [][3]int, transB bool, impls map
 		if transB {
 			ldb = k
 		}
+		var pa *PackedA
+		if !transB { // A pre-packed, as conv weights are
+			impls["packedA"] = func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool) {
+				SgemmPacked(pa, n, bm, ldb, c, ldc, acc)
+			}
+		}
 		for _, impl := range order {
+			pa = PackA(m, k, a, k)
 			fn, ok := impls[impl]
 			if !ok {
 				continue

@@ -33,6 +33,12 @@ func f32Impls() []f32Impl {
 		{"SgemmNT", true, SgemmNT},
 		{"go", false, sgemmGo},
 		{"go-nt", true, sgemmNTGo},
+		{"packedA", false, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			SgemmPacked(PackA(m, k, a, lda), n, b, ldb, c, ldc, acc)
+		}},
+		{"packedA-nt", true, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			SgemmPackedNT(PackA(m, k, a, lda), n, b, ldb, c, ldc, acc)
+		}},
 	}
 	for _, kern := range f32Kernels() {
 		impls = append(impls,
@@ -204,5 +210,9 @@ func TestSgemmNoAllocs(t *testing.T) {
 	}
 	if got := testing.AllocsPerRun(20, func() { SgemmNT(m, k, n, c, n, b, n, a, k, false) }); got != 0 {
 		t.Errorf("SgemmNT allocates %v per call", got)
+	}
+	pa := PackA(m, k, a, k)
+	if got := testing.AllocsPerRun(20, func() { SgemmPacked(pa, n, b, n, c, n, false) }); got != 0 {
+		t.Errorf("SgemmPacked allocates %v per call", got)
 	}
 }

@@ -20,3 +20,6 @@ func avx2Kernel() *f32Kernel { return nil }
 func s8Kernels() []*s8Kernel { return nil }
 
 var s8Kern *s8Kernel
+
+// f32Kern is the float32 micro-kernel in use: none.
+var f32Kern *f32Kernel

@@ -50,7 +50,25 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // sgemmPacked computes C (=|+=) A·op(B) with kern, op(B) = Bᵀ when transB
 // (B is then n×k). Dimensions are validated by the caller and positive.
 func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
+}
+
+// packAllA packs the whole m×k A for kern: block pc (of kcF32 depth) starts
+// at pc·roundUp(m, mr) and holds every mr-row panel of that depth.
+func packAllA(kern *f32Kernel, m, k int, a []float32, lda int) []float32 {
+	mp := roundUp(m, kern.mr)
+	dst := make([]float32, mp*k)
+	for pc := 0; pc < k; pc += kcF32 {
+		kb := min(kcF32, k-pc)
+		packA(dst[pc*mp:], a, lda, 0, pc, m, kb, kern.mr)
+	}
+	return dst
+}
+
+// sgemmDriver is sgemmPacked with an optional A already packed by packAllA.
+func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
 	mr, nr := kern.mr, kern.nr
+	mp := roundUp(m, mr)
 	s := f32Pool.Get().(*f32Scratch)
 	kcMax := min(k, kcF32)
 	s.a = growF32(s.a, min(roundUp(m, mr), mcF32)*kcMax)
@@ -78,7 +96,12 @@ func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32
 			}
 			for ic := 0; ic < m; ic += mcF32 {
 				mb := min(mcF32, m-ic)
-				packA(s.a, a, lda, ic, pc, mb, kb, mr)
+				pa := s.a
+				if pre != nil {
+					pa = pre[pc*mp+ic*kb:]
+				} else {
+					packA(pa, a, lda, ic, pc, mb, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					nrr := min(nr, nb-jr)
 					bp, bs := &s.b[jr*kb], nr
@@ -87,7 +110,7 @@ func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32
 					}
 					for ir := 0; ir < mb; ir += mr {
 						mrr := min(mr, mb-ir)
-						ap := &s.a[ir*kb]
+						ap := &pa[ir*kb]
 						ci := (ic+ir)*ldc + jc + jr
 						if mrr == mr && nrr == nr {
 							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc)

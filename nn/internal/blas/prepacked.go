@@ -1,0 +1,93 @@
+package blas
+
+import "fmt"
+
+// Pre-packed A operands: weights packed once when a layer is compiled, so
+// that every call (and every goroutine's block of C) skips packing them.
+
+// PackedA is a float32 m×k matrix packed for the A operand of SgemmPacked
+// and SgemmPackedNT (conv weights out×(in·kh·kw), fc weights out×in). It is
+// read-only after PackA and safe for concurrent use.
+type PackedA struct {
+	m, k int
+	kern *f32Kernel // nil: dense copy for the plain-Go path
+	data []float32
+}
+
+// PackA packs the m×k matrix A (stride lda) for the micro-kernel of this CPU.
+func PackA(m, k int, a []float32, lda int) *PackedA {
+	switch {
+	case m < 0 || k < 0:
+		panic("blas: negative dimension")
+	case m > 1 && lda < k:
+		panic("blas: bad lda")
+	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
+		panic("blas: insufficient length of a")
+	}
+	p := &PackedA{m: m, k: k, kern: f32Kern}
+	if m == 0 || k == 0 {
+		return p
+	}
+	if p.kern != nil {
+		p.data = packAllA(p.kern, m, k, a, lda)
+		return p
+	}
+	p.data = make([]float32, m*k)
+	for i := 0; i < m; i++ {
+		copy(p.data[i*k:i*k+k], a[i*lda:i*lda+k])
+	}
+	return p
+}
+
+// Rows returns m.
+func (p *PackedA) Rows() int { return p.m }
+
+// Cols returns k.
+func (p *PackedA) Cols() int { return p.k }
+
+// SgemmPacked computes C = A·B (or C += A·B) with A packed by PackA: B is
+// k×n (ldb), C is m×n (ldc). Split the work across goroutines by columns
+// (B and C offset by the first column).
+func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate)
+}
+
+// SgemmPackedNT computes C = A·Bᵀ (or C += A·Bᵀ) with A packed by PackA: B
+// is n×k (ldb), C is m×n (ldc). With A the weights of a fully connected
+// layer (out×in) and B its input (batch×in), C is the output transposed
+// (out×batch); at batch 1 it is the output.
+func SgemmPackedNT(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemmPackedOp(pa, n, b, ldb, true, c, ldc, accumulate)
+}
+
+func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+	m, k := pa.m, pa.k
+	if transB {
+		checkDims(m, n, k, len(pa.data), k, n, len(b), ldb, k, len(c), ldc)
+	} else {
+		checkDims(m, n, k, len(pa.data), k, k, len(b), ldb, n, len(c), ldc)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			zeroC(m, n, c, ldc)
+		}
+		return
+	}
+	if pa.kern == nil {
+		sgemmGoOp(m, n, k, pa.data, k, b, ldb, transB, c, ldc, accumulate)
+		return
+	}
+	sgemmDriver(pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate)
+}
+
+// String describes the packing, for logs.
+func (p *PackedA) String() string {
+	name := "go"
+	if p.kern != nil {
+		name = p.kern.name
+	}
+	return fmt.Sprintf("blas.PackedA(%dx%d, %s)", p.m, p.k, name)
+}
