@@ -95,7 +95,10 @@ var s8Shapes = [][3]int{
 }
 
 func BenchmarkGemmS8(b *testing.B) {
-	impls := []s8Impl{{"ref", gemmS8Ref}, {"go", gemmS8Go}, {"fast", GemmS8}}
+	var pa *PackedS8
+	impls := []s8Impl{{"ref", gemmS8Ref}, {"go", gemmS8Go}, {"fast", GemmS8}, {"packedA", func(m, n, k int, a []int8, lda int, bm []int8, ldb int, c []int32, ldc int) {
+		GemmS8Packed(pa, n, bm, ldb, c, ldc)
+	}}}
 	for _, kern := range s8Kernels() {
 		if kern != s8Kern {
 			impls = append(impls, s8Impl{kern.name, func(m, n, k int, a []int8, lda int, bm []int8, ldb int, c []int32, ldc int) {
@@ -107,6 +110,7 @@ func BenchmarkGemmS8(b *testing.B) {
 		m, n, k := s[0], s[1], s[2]
 		r := rand.New(rand.NewPCG(7, 8))
 		a, bm, c := randS8(r, m*k, 0), randS8(r, n*k, 0), make([]int32, m*n)
+		pa = PackS8(m, k, a, k)
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl.name, m, n, k), func(b *testing.B) {
 				for b.Loop() {

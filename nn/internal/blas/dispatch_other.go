@@ -23,3 +23,5 @@ var s8Kern *s8Kernel
 
 // f32Kern is the float32 micro-kernel in use: none.
 var f32Kern *f32Kernel
+
+const smallM = 4

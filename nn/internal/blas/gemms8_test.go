@@ -11,7 +11,9 @@ type s8Impl struct {
 }
 
 func s8Impls() []s8Impl {
-	impls := []s8Impl{{"GemmS8", GemmS8}, {"go", gemmS8Go}}
+	impls := []s8Impl{{"GemmS8", GemmS8}, {"go", gemmS8Go}, {"packed", func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+		GemmS8Packed(PackS8(m, k, a, lda), n, b, ldb, c, ldc)
+	}}}
 	for _, kern := range s8Kernels() {
 		impls = append(impls, s8Impl{kern.name, func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 			gemmS8Packed(kern, m, n, k, a, lda, b, ldb, c, ldc)
@@ -115,5 +117,9 @@ func TestGemmS8NoAllocs(t *testing.T) {
 	GemmS8(m, n, k, a, k, b, k, c, n)
 	if got := testing.AllocsPerRun(20, func() { GemmS8(m, n, k, a, k, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8 allocates %v per call", got)
+	}
+	pa := PackS8(m, k, a, k)
+	if got := testing.AllocsPerRun(20, func() { GemmS8Packed(pa, n, b, k, c, n) }); got != 0 {
+		t.Errorf("GemmS8Packed allocates %v per call", got)
 	}
 }

@@ -46,33 +46,33 @@ func growBytes(s []byte, n int) []byte {
 	return s[:n]
 }
 
-// gemmS8Packed computes C = A·Bᵀ with kern. Dimensions are validated by the
-// caller and positive.
-func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
-	mr, nr := kern.mr, kern.nr
-	kstep, esize := 2, 2 // k per lane, bytes per packed element
+// s8Layout is the packed geometry of an m×k A for kern.
+type s8Layout struct {
+	kstep, esize   int // k per lane, bytes per packed element
+	kp, kg         int // padded depth, lane groups
+	panelA, panelB int // bytes per A panel, per B panel
+	mp             int // padded rows
+}
+
+func s8Geometry(kern *s8Kernel, m, k int) s8Layout {
+	l := s8Layout{kstep: 2, esize: 2}
 	if kern.vnni {
-		kstep, esize = 4, 1
+		l.kstep, l.esize = 4, 1
 	}
-	kp := roundUp(k, kstep)
-	kg := kp / kstep
-	panelA, panelB := mr*kp*esize, nr*kp*esize
-	mp := roundUp(m, mr)
-	ncb := max(nr, s8BlockBytes/(kp*esize)/nr*nr)
-	ncb = min(ncb, roundUp(n, nr))
+	l.kp = roundUp(k, l.kstep)
+	l.kg = l.kp / l.kstep
+	l.panelA, l.panelB = kern.mr*l.kp*l.esize, kern.nr*l.kp*l.esize
+	l.mp = roundUp(m, kern.mr)
+	return l
+}
 
-	s := s8Pool.Get().(*s8Scratch)
-	s.a = growBytes(s.a, mp/mr*panelA)
-	s.b = growBytes(s.b, ncb/nr*panelB)
-	if cap(s.init) < mp {
-		s.init = make([]int32, mp)
-	}
-	init := s.init[:mp]
-	tile := s.tile[:mr*nr]
-
+// packAllS8 packs every mr-row panel of A into pa (l.mp/mr panels) and
+// their start values into init (l.mp values).
+func packAllS8(kern *s8Kernel, l s8Layout, pa []byte, init []int32, m, k int, a []int8, lda int) {
+	mr := kern.mr
 	for ir := 0; ir < m; ir += mr {
 		rows := min(mr, m-ir)
-		dst := s.a[ir/mr*panelA : (ir/mr+1)*panelA]
+		dst := pa[ir/mr*l.panelA : (ir/mr+1)*l.panelA]
 		if kern.vnni {
 			packAS8Quad(dst, init[ir:ir+mr], a, lda, ir, rows, k, mr)
 		} else {
@@ -80,11 +80,39 @@ func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb 
 			clear(init[ir : ir+mr])
 		}
 	}
+}
+
+// gemmS8Packed computes C = A·Bᵀ with kern. Dimensions are validated by the
+// caller and positive.
+func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	gemmS8Driver(kern, nil, nil, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemmS8Driver is gemmS8Packed with an optional A already packed by
+// packAllS8 (preA, preInit).
+func gemmS8Driver(kern *s8Kernel, preA []byte, preInit []int32, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	mr, nr := kern.mr, kern.nr
+	l := s8Geometry(kern, m, k)
+	ncb := max(nr, s8BlockBytes/(l.kp*l.esize)/nr*nr)
+	ncb = min(ncb, roundUp(n, nr))
+
+	s := s8Pool.Get().(*s8Scratch)
+	s.b = growBytes(s.b, ncb/nr*l.panelB)
+	pa, init := preA, preInit
+	if pa == nil {
+		s.a = growBytes(s.a, l.mp/mr*l.panelA)
+		if cap(s.init) < l.mp {
+			s.init = make([]int32, l.mp)
+		}
+		pa, init = s.a, s.init[:l.mp]
+		packAllS8(kern, l, pa, init, m, k, a, lda)
+	}
+	tile := s.tile[:mr*nr]
 	for jc := 0; jc < n; jc += ncb {
 		nb := min(ncb, n-jc)
 		for jr := 0; jr < nb; jr += nr {
 			cols := min(nr, nb-jr)
-			dst := s.b[jr/nr*panelB : (jr/nr+1)*panelB]
+			dst := s.b[jr/nr*l.panelB : (jr/nr+1)*l.panelB]
 			if kern.vnni {
 				packBU8Quad(dst, b, ldb, jc+jr, cols, k, nr)
 			} else {
@@ -93,16 +121,16 @@ func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb 
 		}
 		for jr := 0; jr < nb; jr += nr {
 			cols := min(nr, nb-jr)
-			bp := unsafe.Pointer(&s.b[jr/nr*panelB])
+			bp := unsafe.Pointer(&s.b[jr/nr*l.panelB])
 			for ir := 0; ir < m; ir += mr {
 				rows := min(mr, m-ir)
-				ap := unsafe.Pointer(&s.a[ir/mr*panelA])
+				ap := unsafe.Pointer(&pa[ir/mr*l.panelA])
 				ci := ir*ldc + jc + jr
 				if rows == mr && cols == nr {
-					kern.micro(kg, ap, bp, &c[ci], ldc, &init[ir])
+					kern.micro(l.kg, ap, bp, &c[ci], ldc, &init[ir])
 					continue
 				}
-				kern.micro(kg, ap, bp, &tile[0], nr, &init[ir])
+				kern.micro(l.kg, ap, bp, &tile[0], nr, &init[ir])
 				for r := 0; r < rows; r++ {
 					copy(c[ci+r*ldc:ci+r*ldc+cols], tile[r*nr:r*nr+cols])
 				}

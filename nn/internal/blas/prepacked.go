@@ -91,3 +91,73 @@ func (p *PackedA) String() string {
 	}
 	return fmt.Sprintf("blas.PackedA(%dx%d, %s)", p.m, p.k, name)
 }
+
+// PackedS8 is an int8 m×k matrix (k-contiguous) packed for the A operand of
+// GemmS8Packed (int8 conv weights out×(in·kh·kw)). It is read-only after
+// PackS8 and safe for concurrent use.
+type PackedS8 struct {
+	m, k  int
+	kern  *s8Kernel // nil: dense copy for the plain-Go path
+	data  []byte
+	init  []int32
+	dense []int8
+}
+
+// PackS8 packs the m×k int8 matrix A (stride lda) for the int8 micro-kernel
+// of this CPU.
+func PackS8(m, k int, a []int8, lda int) *PackedS8 {
+	switch {
+	case m < 0 || k < 0:
+		panic("blas: negative dimension")
+	case m > 1 && lda < k:
+		panic("blas: bad lda")
+	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
+		panic("blas: insufficient length of a")
+	}
+	p := &PackedS8{m: m, k: k, kern: s8Kern}
+	if m == 0 || k == 0 {
+		return p
+	}
+	if p.kern == nil || m < smallM {
+		p.dense = make([]int8, m*k)
+		for i := 0; i < m; i++ {
+			copy(p.dense[i*k:i*k+k], a[i*lda:i*lda+k])
+		}
+		return p
+	}
+	{
+		l := s8Geometry(p.kern, m, k)
+		p.data = make([]byte, l.mp/p.kern.mr*l.panelA)
+		p.init = make([]int32, l.mp)
+		packAllS8(p.kern, l, p.data, p.init, m, k, a, lda)
+	}
+	return p
+}
+
+// Rows returns m.
+func (p *PackedS8) Rows() int { return p.m }
+
+// Cols returns k.
+func (p *PackedS8) Cols() int { return p.k }
+
+// GemmS8Packed computes C = A·Bᵀ in int32 with A packed by PackS8: B is n×k
+// int8 (ldb), C is m×n (ldc). Bit-exact like GemmS8. Split the work across
+// goroutines by rows of B (columns of C).
+func GemmS8Packed(pa *PackedS8, n int, b []int8, ldb int, c []int32, ldc int) {
+	m, k := pa.m, pa.k
+	checkDims(m, n, k, m*k, k, n, len(b), ldb, k, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	if pa.dense != nil {
+		gemmS8Fast(m, n, k, pa.dense, k, b, ldb, c, ldc)
+		return
+	}
+	gemmS8Driver(pa.kern, pa.data, pa.init, m, n, k, nil, 0, b, ldb, c, ldc)
+}
