@@ -144,8 +144,13 @@ const (
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 
-// convBlockFloats bounds an im2col block (K × pb floats) to stay cache-sized.
-const convBlockFloats = 1 << 15
+// convBlockFloats bounds the working set of one unit of a GEMM-based
+// convolution: K × pb floats of im2col patches for the general path,
+// (C/group + M/group) × pb floats of input and output for 1x1. It keeps the
+// im2col scratch at 2 MB per goroutine; BenchmarkConvBlocking found smaller
+// blocks (128 KB to 512 KB) slower with the packed blas.Sgemm, which wants
+// wide right-hand sides. A variable so that benchmarks can compare blockings.
+var convBlockFloats = 1 << 19
 
 func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	types := [3]Type{}
@@ -181,11 +186,12 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			j.path = pathPointwise
 		}
 		j.pb = j.P
-		if j.path == pathIm2col && j.K*j.pb > convBlockFloats {
-			j.pb = max(convBlockFloats/j.K, 64) &^ 15
-			if j.pb > j.P {
-				j.pb = j.P
-			}
+		per := j.K
+		if j.path == pathPointwise {
+			per = j.Cg + j.Mg
+		}
+		if convBlockFloats > 0 && per*j.pb > convBlockFloats {
+			j.pb = min(max(convBlockFloats/per, 64)&^15, j.P)
 		}
 		// With a thread budget, cut the planes so every goroutine gets a share.
 		if ng := g.N * k.grp; rc.Threads > 1 && macs >= 2*minParallelWork && ng*((j.P+j.pb-1)/j.pb) < rc.Threads {
@@ -242,12 +248,10 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		for m := 0; m < j.Mg; m++ {
 			row := y[m*j.P+p0 : m*j.P+p1]
 			if j.b != nil {
-				bv := j.b[gr*j.Mg+m]
-				for i := range row {
-					row[i] += bv
-				}
+				biasAct(j.k.act, j.k.actA, j.k.actB, row, j.b[gr*j.Mg+m])
+			} else {
+				applyAct(j.k.act, j.k.actA, j.k.actB, row)
 			}
-			applyAct(j.k.act, j.k.actA, j.k.actB, row)
 		}
 	}
 }

@@ -83,3 +83,21 @@ func BenchmarkGemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvBlocking compares pixel-blocked GEMM convolutions (the
+// default) with one GEMM per plane (convBlockFloats = 0).
+func BenchmarkConvBlocking(b *testing.B) {
+	for _, cb := range convBenches {
+		if cb.group != 1 {
+			continue
+		}
+		for _, block := range []int{1 << 15, 1 << 17, 1 << 19, 0} {
+			b.Run(fmt.Sprintf("%s/block%d", cb.name, block), func(b *testing.B) {
+				saved := convBlockFloats
+				convBlockFloats = block
+				defer func() { convBlockFloats = saved }()
+				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}

@@ -69,6 +69,29 @@ func applyAct(kind activation, a, b float32, x []float32) {
 	}
 }
 
+// biasAct adds bias to x and applies the activation in the same pass.
+func biasAct(kind activation, a, b float32, x []float32, bias float32) {
+	switch kind {
+	case actNone:
+		for i := range x {
+			x[i] += bias
+		}
+	case actRelu:
+		for i, v := range x {
+			x[i] = max(v+bias, 0)
+		}
+	case actClip:
+		for i, v := range x {
+			x[i] = min(max(v+bias, a), b)
+		}
+	default:
+		for i := range x {
+			x[i] += bias
+		}
+		applyAct(kind, a, b, x)
+	}
+}
+
 func sigmoid32(v float32) float32 {
 	if v >= 0 {
 		return float32(1 / (1 + math.Exp(-float64(v))))
