@@ -78,8 +78,15 @@ func outDim(in, k, s, d, p0, p1 int) int { return (in+p0+p1-((k-1)*d+1))/s + 1 }
 func TestConvLadder(t *testing.T) {
 	r := newRand(1)
 	for _, s := range fpConvLadder {
-		for _, threads := range []int{1, 3} {
+		// threads -1: one thread with tiny pixel blocks (many GEMM units per plane).
+		for _, threads := range []int{1, 3, -1} {
 			t.Run(fmt.Sprintf("%v_t%d", s, threads), func(t *testing.T) {
+				if threads < 0 {
+					saved := convBlockFloats
+					convBlockFloats = 256
+					defer func() { convBlockFloats = saved }()
+					threads = 1
+				}
 				x := randT(r, s.n, s.c, s.h, s.w)
 				w := randT(r, s.m, s.c/s.group, s.kh, s.kw)
 				var b *Tensor
