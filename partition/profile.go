@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -19,6 +20,8 @@ type Profile struct {
 	Model   string `json:"model,omitempty"`
 	Device  string `json:"device,omitempty"`
 	Threads int    `json:"threads,omitempty"`
+	// Clock is what was measured: "wall" or "thread-cpu" (WithCPUTime).
+	Clock string `json:"clock,omitempty"`
 	// Runs is how many measured runs each node time is the median of.
 	Runs int `json:"runs,omitempty"`
 	// Scale multiplies every node time (0 means 1): a device Scale times
@@ -132,6 +135,7 @@ func (p *Profile) WriteJSON(w io.Writer) error {
 type measureConfig struct {
 	runs, warmup, threads int
 	device                string
+	cpu                   bool
 }
 
 // MeasureOption configures MeasureProfile and MeasureSizes.
@@ -146,6 +150,12 @@ func WithWarmup(n int) MeasureOption { return func(c *measureConfig) { c.warmup 
 // WithThreads sets the runner's thread budget (default 1).
 func WithThreads(n int) MeasureOption { return func(c *measureConfig) { c.threads = n } }
 
+// WithCPUTime makes MeasureProfile time nodes by the CPU time of the
+// profiling thread instead of the wall clock, so that a loaded host does
+// not inflate the profile. It needs one thread (WithThreads(1)) and Linux;
+// elsewhere MeasureProfile fails.
+func WithCPUTime() MeasureOption { return func(c *measureConfig) { c.cpu = true } }
+
 // WithDevice names the device in the profile.
 func WithDevice(name string) MeasureOption { return func(c *measureConfig) { c.device = name } }
 
@@ -156,6 +166,9 @@ func newMeasureConfig(opts []MeasureOption) (measureConfig, error) {
 	}
 	if c.runs < 1 || c.warmup < 0 || c.threads < 1 {
 		return c, fmt.Errorf("%w: runs %d, warmup %d, threads %d", ErrProfile, c.runs, c.warmup, c.threads)
+	}
+	if c.cpu && (c.threads != 1 || !CPUTimeSupported()) {
+		return c, fmt.Errorf("%w: CPU-time profiles need one thread and per-thread CPU clocks", ErrProfile)
 	}
 	return c, nil
 }
@@ -179,17 +192,29 @@ func MeasureProfile(prog *nn.Program, samples [][]*nn.Tensor, opts ...MeasureOpt
 	}
 	acc := make([]time.Duration, len(nodes))
 	r := prog.NewRunner(cfg.threads)
+	var lastCPU time.Duration
 	r.SetObserver(func(n *nn.Node, d time.Duration) {
+		if cfg.cpu {
+			// the CPU time since the previous node (or the run's start):
+			// this node's kernel plus a little runner bookkeeping
+			now, _ := threadCPU()
+			d, lastCPU = now-lastCPU, now
+		}
 		if i, ok := idx[n]; ok {
 			acc[i] += d
 		}
 	})
+	if cfg.cpu {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	perRun := make([][]float64, len(nodes))
 	for run := 0; run < cfg.warmup+cfg.runs; run++ {
 		for i := range acc {
 			acc[i] = 0
 		}
 		for si, in := range samples {
+			lastCPU, _ = threadCPU()
 			if _, err := r.Run(in...); err != nil {
 				return nil, fmt.Errorf("partition: profiling sample %d: %w", si, err)
 			}
@@ -206,7 +231,11 @@ func MeasureProfile(prog *nn.Program, samples [][]*nn.Tensor, opts ...MeasureOpt
 		Device:  cfg.device,
 		Threads: cfg.threads,
 		Runs:    cfg.runs,
+		Clock:   "wall",
 		NodesMS: make(map[string]float64, len(nodes)),
+	}
+	if cfg.cpu {
+		p.Clock = "thread-cpu"
 	}
 	for i, n := range nodes {
 		p.NodesMS[n.Name] = median(perRun[i])

@@ -1,0 +1,47 @@
+package partition
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+)
+
+// CPUTimeSupported reports whether per-thread CPU time can be measured here
+// (WithCPUTime, EmulateSlower).
+func CPUTimeSupported() bool {
+	_, ok := threadCPU()
+	return ok
+}
+
+// EmulateSlower runs f (single-threaded work, such as a head run with a
+// one-thread runner) as a device factor times slower would: it measures
+// the CPU time f used on its OS thread and then sleeps until the wall time
+// since the start reaches factor x that CPU time. Using CPU time, not wall
+// time, keeps the emulated device's speed steady when the host is loaded.
+// Where thread CPU time is not available it uses the wall time of f. It
+// returns the CPU (or wall) time of f and the emulated duration.
+func EmulateSlower(factor float64, f func() error) (compute, emulated time.Duration, err error) {
+	if !(factor >= 1) || math.IsInf(factor, 0) {
+		return 0, 0, fmt.Errorf("partition: slowdown factor %v, want >= 1", factor)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start := time.Now()
+	c0, ok := threadCPU()
+	err = f()
+	c1, _ := threadCPU()
+	wall := time.Since(start)
+	compute = c1 - c0
+	if !ok {
+		compute = wall
+	}
+	if err != nil {
+		return compute, wall, err
+	}
+	target := time.Duration(float64(compute) * factor)
+	if target > wall {
+		time.Sleep(target - wall)
+	}
+	return compute, time.Since(start), nil
+}

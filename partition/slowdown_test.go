@@ -1,0 +1,65 @@
+package partition
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+func spin(d time.Duration) float64 {
+	x := 1.0
+	for t0 := time.Now(); time.Since(t0) < d; {
+		for i := 0; i < 1000; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+	}
+	return x
+}
+
+func TestEmulateSlower(t *testing.T) {
+	compute, emulated, err := EmulateSlower(3, func() error { spin(5 * time.Millisecond); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compute %v, emulated %v", compute, emulated)
+	if compute <= 0 || compute > 50*time.Millisecond {
+		t.Fatalf("compute %v for 5ms of spinning", compute)
+	}
+	if emulated < 3*compute {
+		t.Fatalf("emulated %v < 3 x compute %v", emulated, compute)
+	}
+	boom := errors.New("boom")
+	if _, _, err := EmulateSlower(2, func() error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("error not passed through: %v", err)
+	}
+	for _, f := range []float64{0.5, 0, -1} {
+		if _, _, err := EmulateSlower(f, func() error { return nil }); err == nil {
+			t.Errorf("factor %v accepted", f)
+		}
+	}
+}
+
+func TestProfileCPUTime(t *testing.T) {
+	if !CPUTimeSupported() {
+		t.Skip("no per-thread CPU clock here")
+	}
+	p, d, sample := refModel(t, "tinyresnet_mnist")
+	prof, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithRuns(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prof.Clock != "thread-cpu" || prof.TotalMS() <= 0 || len(prof.NodesMS) != d.Len() {
+		t.Fatalf("profile %+v", prof)
+	}
+	wall, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithRuns(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CPU time never much exceeds wall time on one thread
+	t.Logf("tinyresnet: %.3f ms CPU, %.3f ms wall", prof.TotalMS(), wall.TotalMS())
+	if _, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithThreads(2)); !errors.Is(err, ErrProfile) {
+		t.Fatalf("CPU time with 2 threads: %v", err)
+	}
+}
