@@ -49,6 +49,7 @@ type costFlags struct {
 	threads      int
 	codec        string
 	wireDType    string
+	clock        string
 }
 
 func (f *costFlags) register(fs *flag.FlagSet) {
@@ -62,6 +63,11 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 1, "threads per inference when profiling")
 	fs.StringVar(&f.codec, "codec", "none", "wire codec of activations: none or zstd")
 	fs.StringVar(&f.wireDType, "wire-dtype", "float32", "activations on the wire: float32, or int8/uint8 (quantized for the wire)")
+	def := "wall"
+	if partition.CPUTimeSupported() {
+		def = "cpu"
+	}
+	fs.StringVar(&f.clock, "clock", def, "profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
 }
 
 func (f *costFlags) validate() error {
@@ -82,6 +88,14 @@ func (f *costFlags) validate() error {
 	}
 	if _, err := wireDType(f.wireDType); err != nil {
 		return err
+	}
+	switch {
+	case f.clock == "cpu" && !partition.CPUTimeSupported():
+		return fmt.Errorf("--clock cpu: no per-thread CPU clock on this system")
+	case f.clock == "cpu" && f.threads != 1:
+		return fmt.Errorf("--clock cpu needs --threads 1")
+	case f.clock != "cpu" && f.clock != "wall":
+		return fmt.Errorf("--clock %q: want cpu or wall", f.clock)
 	}
 	return nil
 }
@@ -228,7 +242,11 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 		}
 		fmt.Fprintf(stderr, "profiling %s: %d runs over %s, %d thread(s)...\n", filepath.Base(f.model), f.runs, what, f.threads)
 		host, _ := os.Hostname()
-		p, err := partition.MeasureProfile(prog, samples, partition.WithRuns(f.runs), partition.WithThreads(f.threads), partition.WithDevice(host))
+		opts := []partition.MeasureOption{partition.WithRuns(f.runs), partition.WithThreads(f.threads), partition.WithDevice(host)}
+		if f.clock == "cpu" {
+			opts = append(opts, partition.WithCPUTime())
+		}
+		p, err := partition.MeasureProfile(prog, samples, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +273,7 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), f.runs, what, f.threads))
+			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference by %s clock, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), p.Clock, f.runs, what, f.threads))
 			return p, nil
 		}
 		p, err := partition.LoadProfile(path)
