@@ -109,14 +109,14 @@ func (k *convKernel) OutputTypes(in []Type) ([]Type, error) {
 	return []Type{{DType: Float32, Shape: g.outShape(in[1].Shape[0])}}, nil
 }
 
-// MACs is N·M·OH·OW·(C/group)·KH·KW.
+// MACs is N·M·OH·OW·(C/group)·KH·KW (a dynamic batch counts as 1).
 func (k *convKernel) MACs(in, out []Type) int64 {
 	g, err := k.geometry(in)
 	if err != nil {
 		return 0
 	}
 	w := in[1].Shape
-	return int64(g.N) * int64(w[0]) * int64(g.OH) * int64(g.OW) * int64(w[1]) * int64(g.KH) * int64(g.KW)
+	return int64(max(g.N, 1)) * int64(w[0]) * int64(g.OH) * int64(g.OW) * int64(w[1]) * int64(g.KH) * int64(g.KW)
 }
 
 // convJob is one Conv run, split in units among goroutines.
@@ -162,6 +162,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	g, err := k.geometry(types[:min(len(in), 3)])
 	if err != nil {
 		return err
+	}
+	if g.N < 0 {
+		return shapeErrf("Conv input has dynamic shape %v", in[0].Shape)
 	}
 	j := convJobs.Get().(*convJob)
 	*j = convJob{k: k, g: g, x: in[0].F32, w: in[1].F32, y: out[0].F32}

@@ -53,7 +53,9 @@ func (a *winAttrs) resolve(x []int, kdims []int) (geom, error) {
 	if len(x) != 3 && len(x) != 4 {
 		return g, shapeErrf("%s input has shape %v, want rank 3 or 4 (N, C, spatial)", a.op, x)
 	}
-	for _, d := range x {
+	// A dynamic batch (negative N) passes through to the output; every
+	// other dimension must be known.
+	for _, d := range x[1:] {
 		if d < 0 {
 			return g, shapeErrf("%s input has dynamic shape %v", a.op, x)
 		}
@@ -154,7 +156,7 @@ func (a *winAttrs) resolve(x []int, kdims []int) (geom, error) {
 	g.DH, g.DW = d[0], d[1]
 	g.PT, g.PL, g.PB, g.PR = pb[0], pb[1], pe[0], pe[1]
 	g.OH, g.OW = out[0], out[1]
-	if NumElements([]int{g.N, g.C, g.OH, g.OW}) < 0 {
+	if NumElements([]int{max(g.N, 1), g.C, g.OH, g.OW}) < 0 {
 		return g, shapeErrf("%s output too large", a.op)
 	}
 	return g, nil

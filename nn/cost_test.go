@@ -1,6 +1,9 @@
 package nn
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestNodeMACs(t *testing.T) {
 	g := smallConvNet(newRand(60))
@@ -31,6 +34,26 @@ func TestNodeMACs(t *testing.T) {
 		if got := NodeMACs(k, c.in, out); got != c.want {
 			t.Errorf("node %d (%s): MACs = %d, want %d", c.node, g.Nodes[c.node].Op, got, c.want)
 		}
+	}
+	// A dynamic batch propagates through OutputTypes and counts as 1.
+	dyn := []Type{f32(-1, 1, 16, 16), f32(8, 1, 3, 3), f32(8)}
+	out, err := p.Kernel(0).OutputTypes(dyn)
+	if err != nil || fmt.Sprint(out[0].Shape) != "[-1 8 16 16]" {
+		t.Fatalf("dynamic batch: %v %v", out, err)
+	}
+	if got := NodeMACs(p.Kernel(0), dyn, out); got != 8*16*16*9 {
+		t.Errorf("dynamic batch MACs = %d", got)
+	}
+	pool, err := p.Kernel(2).OutputTypes([]Type{f32(-1, 8, 16, 16)})
+	if err != nil || fmt.Sprint(pool[0].Shape) != "[-1 8 8 8]" {
+		t.Fatalf("dynamic pool: %v %v", pool, err)
+	}
+	fc, err := p.Kernel(7).OutputTypes([]Type{f32(-1, 256), f32(10, 256), f32(10)})
+	if err != nil || fmt.Sprint(fc[0].Shape) != "[-1 10]" {
+		t.Fatalf("dynamic gemm: %v %v", fc, err)
+	}
+	if got := NodeMACs(p.Kernel(1), []Type{f32(-1, 8, 16, 16)}, []Type{f32(-1, 8, 16, 16)}); got != 8*16*16 {
+		t.Errorf("dynamic Relu MACs = %d", got)
 	}
 	// Bad types cost 0 rather than panicking.
 	if got := NodeMACs(p.Kernel(0), []Type{f32(1)}, nil); got != 0 {

@@ -217,9 +217,17 @@ func elemCount(ts []Type) int64 {
 	if len(ts) == 0 {
 		return 0
 	}
-	n := NumElements(ts[0].Shape)
-	if n < 0 {
-		return 0
+	// Dynamic (negative) dimensions count as 1.
+	n := int64(1)
+	for _, d := range ts[0].Shape {
+		if d > 0 {
+			if n > (1<<62)/int64(d) {
+				return 0
+			}
+			n *= int64(d)
+		} else if d == 0 {
+			return 0
+		}
 	}
-	return int64(n)
+	return n
 }

@@ -110,13 +110,13 @@ func (k *gemmKernel) OutputTypes(in []Type) ([]Type, error) {
 	return []Type{{DType: Float32, Shape: []int{m, n}}}, nil
 }
 
-// MACs is M·N·K.
+// MACs is M·N·K (a dynamic M counts as 1).
 func (k *gemmKernel) MACs(in, out []Type) int64 {
 	m, n, kk, err := k.dims(in)
-	if err != nil || m < 0 {
+	if err != nil {
 		return 0
 	}
-	return int64(m) * int64(n) * int64(kk)
+	return int64(max(m, 1)) * int64(n) * int64(kk)
 }
 
 type gemmJob struct {

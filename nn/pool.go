@@ -48,13 +48,13 @@ func (k *poolKernel) OutputTypes(in []Type) ([]Type, error) {
 	return []Type{{DType: Float32, Shape: g.outShape(g.C)}}, nil
 }
 
-// MACs counts one operation per window element.
+// MACs counts one operation per window element (a dynamic batch counts as 1).
 func (k *poolKernel) MACs(in, out []Type) int64 {
 	g, err := k.geometry(in)
 	if err != nil {
 		return 0
 	}
-	return int64(g.N) * int64(g.C) * int64(g.OH) * int64(g.OW) * int64(g.KH) * int64(g.KW)
+	return int64(max(g.N, 1)) * int64(g.C) * int64(g.OH) * int64(g.OW) * int64(g.KH) * int64(g.KW)
 }
 
 func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
@@ -63,6 +63,9 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	g, err := k.geometry(t[:])
 	if err != nil {
 		return err
+	}
+	if g.N < 0 {
+		return shapeErrf("%s input has dynamic shape %v", k.win.op, in[0].Shape)
 	}
 	x, y := in[0].F32, out[0].F32
 	HW, P := g.H*g.W, g.OH*g.OW
