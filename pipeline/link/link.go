@@ -103,10 +103,56 @@ func (s Spec) BytesPerSecond() float64 {
 // Unshaped reports whether the spec changes nothing.
 func (s Spec) Unshaped() bool { return s.Bandwidth == 0 && s.RTT == 0 }
 
+// Shaper holds a link specification that its connections consult for every
+// chunk they move, so the link can change while connections are open (a
+// demo or a test of adaptation: 100 Mbit/s, then 1 Mbit/s). It is safe for
+// concurrent use.
+type Shaper struct {
+	mu   sync.RWMutex
+	spec Spec
+}
+
+// NewShaper returns a shaper starting with s.
+func NewShaper(s Spec) *Shaper { return &Shaper{spec: s} }
+
+// Spec returns the current specification.
+func (sh *Shaper) Spec() Spec {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.spec
+}
+
+// Set changes the link for every connection of the shaper; bytes already
+// paced keep their times.
+func (sh *Shaper) Set(s Spec) {
+	sh.mu.Lock()
+	sh.spec = s
+	sh.mu.Unlock()
+}
+
+// Wrap shapes c with the shaper's (changing) link.
+func (sh *Shaper) Wrap(c net.Conn) *Conn {
+	sc := &Conn{
+		Conn:   c,
+		shaper: sh,
+		wq:     make(chan packet, 1024),
+		werr:   make(chan struct{}),
+		rq:     make(chan packet, 1024),
+		rdone:  make(chan struct{}),
+		closed: make(chan struct{}),
+	}
+	go sc.writer()
+	go sc.reader()
+	return sc
+}
+
 // Dialer dials TCP connections and shapes them. It implements nats.go's
 // CustomDialer (Dial(network, address)).
 type Dialer struct {
+	// Spec is the link, unless Shaper is set.
 	Spec Spec
+	// Shaper, if set, shapes the connections with a link that can change.
+	Shaper *Shaper
 	// Net dials the underlying connection (a zero net.Dialer if nil).
 	Net *net.Dialer
 }
@@ -120,6 +166,9 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 	c, err := nd.Dial(network, address)
 	if err != nil {
 		return nil, err
+	}
+	if d.Shaper != nil {
+		return d.Shaper.Wrap(c), nil
 	}
 	return Wrap(c, d.Spec), nil
 }
@@ -136,8 +185,7 @@ const chunk = 16 << 10
 // both goroutines and closes the underlying connection.
 type Conn struct {
 	net.Conn
-	spec Spec
-	half time.Duration
+	shaper *Shaper
 
 	wmu   sync.Mutex // serialises Write
 	wnext time.Time  // when the bucket can send the next byte
@@ -167,37 +215,27 @@ func Wrap(c net.Conn, s Spec) net.Conn {
 	if s.Unshaped() {
 		return c
 	}
-	sc := &Conn{
-		Conn:   c,
-		spec:   s,
-		half:   s.RTT / 2,
-		wq:     make(chan packet, 1024),
-		werr:   make(chan struct{}),
-		rq:     make(chan packet, 1024),
-		rdone:  make(chan struct{}),
-		closed: make(chan struct{}),
-	}
-	go sc.writer()
-	go sc.reader()
-	return sc
+	return NewShaper(s).Wrap(c)
 }
 
 // Spec returns the emulated link.
-func (c *Conn) Spec() Spec { return c.spec }
+func (c *Conn) Spec() Spec { return c.shaper.Spec() }
 
 // burst is how far the bucket may lag behind the clock: the credit that
 // absorbs timer overshoot, so that many small writes still reach the rate.
 const burst = 2 * time.Millisecond
 
 // pace returns when n bytes entering now at next finish serialising.
-func (c *Conn) pace(next *time.Time, now time.Time, n int) time.Time {
+// It also returns the one-way delay to add.
+func (c *Conn) pace(next *time.Time, now time.Time, n int) (time.Time, time.Duration) {
+	sp := c.shaper.Spec()
 	if earliest := now.Add(-burst); next.Before(earliest) {
 		*next = earliest
 	}
-	if c.spec.Bandwidth > 0 {
-		*next = next.Add(time.Duration(float64(n) * 8 / c.spec.Bandwidth * 1e9))
+	if sp.Bandwidth > 0 {
+		*next = next.Add(time.Duration(float64(n) * 8 / sp.Bandwidth * 1e9))
 	}
-	return *next
+	return *next, sp.RTT / 2
 }
 
 // Write paces p through the token bucket and queues it for delivery.
@@ -215,14 +253,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		n := min(len(p), chunk)
 		buf := append([]byte(nil), p[:n]...)
-		done := c.pace(&c.wnext, time.Now(), n)
+		done, half := c.pace(&c.wnext, time.Now(), n)
 		dl := c.deadline(false)
 		if err := c.wait(done, dl); err != nil {
 			return written, err
 		}
 		timeout, stop := timer(dl)
 		select {
-		case c.wq <- packet{data: buf, at: later(done, time.Now()).Add(c.half)}:
+		case c.wq <- packet{data: buf, at: later(done, time.Now()).Add(half)}:
 			stop()
 		case <-c.closed:
 			stop()
@@ -270,7 +308,8 @@ func (c *Conn) reader() {
 		n, err := c.Conn.Read(buf)
 		if n > 0 {
 			now := time.Now()
-			at := later(c.pace(&next, now, n), now).Add(c.half)
+			done, half := c.pace(&next, now, n)
+			at := later(done, now).Add(half)
 			select {
 			case c.rq <- packet{data: buf[:n], at: at}:
 			case <-c.closed:

@@ -264,3 +264,40 @@ func TestUnshapedIsIdentity(t *testing.T) {
 		t.Fatal("unshaped spec wrapped the connection")
 	}
 }
+
+// TestShaperChange: a live connection follows a change of the link.
+func TestShaperChange(t *testing.T) {
+	sh := NewShaper(Spec{Bandwidth: 16e6, RTT: 10 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	acc := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); acc <- c }()
+	a, err := (&Dialer{Shaper: sh}).Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := <-acc
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	defer b.Close()
+	const n = 64 << 10
+	send := func() time.Duration {
+		start := time.Now()
+		go a.Write(make([]byte, n))
+		if _, err := io.ReadFull(b, make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	within(t, "64 KiB at 16 Mbit/s", time.Duration(n*8/16e6*1e9)+5*time.Millisecond, 0.9, 1.5, send)
+	sh.Set(Spec{Bandwidth: 2e6, RTT: 10 * time.Millisecond})
+	if got := a.(*Conn).Spec(); got.Bandwidth != 2e6 {
+		t.Fatalf("conn spec %v after Set", got)
+	}
+	within(t, "64 KiB at 2 Mbit/s", time.Duration(n*8/2e6*1e9)+5*time.Millisecond, 0.9, 1.4, send)
+}
