@@ -54,8 +54,8 @@ func NewModel(d *DAG, edge, cloud *Profile, sizes *Sizes) (*Model, error) {
 	if err := cloud.Validate(d); err != nil {
 		return nil, fmt.Errorf("cloud: %w", err)
 	}
-	if sizes.Overhead < 0 {
-		return nil, fmt.Errorf("%w: negative overhead", ErrProfile)
+	if sizes.Overhead < 0 || sizes.Reply < 0 {
+		return nil, fmt.Errorf("%w: negative overhead or reply size", ErrProfile)
 	}
 	for _, t := range d.tensors {
 		b, ok := sizes.Bytes[t.name]
@@ -76,7 +76,8 @@ type Estimate struct {
 	EdgeMS     float64 `json:"edge_ms"`
 	EncodeMS   float64 `json:"encode_ms"`
 	Bytes      int     `json:"bytes"`
-	TransferMS float64 `json:"transfer_ms"`
+	ReplyBytes int     `json:"reply_bytes"`
+	TransferMS float64 `json:"transfer_ms"` // request and reply
 	RTTMS      float64 `json:"rtt_ms"`
 	DecodeMS   float64 `json:"decode_ms"`
 	QueueMS    float64 `json:"queue_ms"`
@@ -92,8 +93,9 @@ func (m *Model) decodeFactor() float64 {
 }
 
 // Predict returns the predicted latency of cut c on link l: edge compute of
-// the head + encode + bytes/bandwidth + round trip + decode + queue + cloud
-// compute of the tail. An edge-only cut has no network part.
+// the head + encode + (request + reply bytes)/bandwidth + round trip +
+// decode + queue + cloud compute of the tail. An edge-only cut has no
+// network part.
 func (m *Model) Predict(c Cut, l Link) (Estimate, error) {
 	if err := l.Validate(); err != nil {
 		return Estimate{}, err
@@ -123,7 +125,8 @@ func (m *Model) Predict(c Cut, l Link) (Estimate, error) {
 			e.Bytes = b
 		}
 		e.DecodeMS = e.EncodeMS * m.decodeFactor()
-		e.TransferMS = float64(e.Bytes) * l.msPerByte()
+		e.ReplyBytes = m.Sizes.Reply
+		e.TransferMS = float64(e.Bytes+e.ReplyBytes) * l.msPerByte()
 		e.RTTMS = float64(l.RTT) / 1e6
 		e.QueueMS = float64(m.Queue) / 1e6
 	}
@@ -148,11 +151,6 @@ func (m *Model) PredictAll(cuts []Cut, l Link) ([]Estimate, error) {
 func (m *Model) tensorMS(ti int, l Link) float64 {
 	name := m.DAG.tensors[ti].name
 	return float64(m.Sizes.Bytes[name])*l.msPerByte() + m.Sizes.EncodeMS[name]*(1+m.decodeFactor())
-}
-
-// fixedMS is the cost every cut but edge-only pays once.
-func (m *Model) fixedMS(l Link) float64 {
-	return float64(m.Sizes.Overhead)*l.msPerByte() + float64(l.RTT)/1e6 + float64(m.Queue)/1e6
 }
 
 // Best returns the cut with the lowest predicted latency on l, found

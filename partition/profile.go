@@ -270,6 +270,9 @@ type Sizes struct {
 	Bytes map[string]int `json:"bytes"`
 	// EncodeMS is the median time to encode each tensor alone.
 	EncodeMS map[string]float64 `json:"encode_ms,omitempty"`
+	// Reply is the size of the cloud's reply carrying the model outputs
+	// (it crosses the link back for every cut but edge-only).
+	Reply int `json:"reply,omitempty"`
 	// Cuts holds the measured size of whole requests by cut name; when
 	// present it replaces the per-tensor sum for that cut.
 	Cuts map[string]int `json:"cuts,omitempty"`
@@ -277,7 +280,8 @@ type Sizes struct {
 
 // MeasureSizes runs prog over the samples, encodes every tensor that may
 // cross a cut with enc (alone, and the tensors of each cut in cuts
-// together) and returns the mean sizes and median encode times.
+// together) and returns the mean sizes and median encode times. The reply
+// is sized by encoding the model outputs with enc too.
 func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFunc, cuts []Cut, opts ...MeasureOption) (*Sizes, error) {
 	cfg, err := newMeasureConfig(opts)
 	if err != nil {
@@ -301,6 +305,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 	sum := make([]int, len(names))
 	times := make([][]float64, len(names))
 	cutSum := make([]int, len(cuts))
+	replySum := 0
 	r := all.NewRunner(cfg.threads)
 	pos := make(map[string]int, len(names))
 	for i, n := range names {
@@ -325,6 +330,15 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 				}
 			}
 		}
+		var outT []*nn.Tensor
+		for _, o := range prog.Outputs() {
+			outT = append(outT, outs[pos[o]])
+		}
+		n, err := enc(outT)
+		if err != nil {
+			return nil, fmt.Errorf("partition: encoding the outputs: %w", err)
+		}
+		replySum += n
 		for ci, c := range cuts {
 			if len(c.Tensors) == 0 {
 				continue
@@ -345,6 +359,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 		}
 	}
 	ns := len(samples)
+	s.Reply = (replySum + ns - 1) / ns
 	for i, n := range names {
 		s.Bytes[n] = (sum[i] + ns - 1) / ns
 		s.EncodeMS[n] = median(times[i])
