@@ -158,8 +158,8 @@ func (o *compressTrain) validate() error {
 		return fmt.Errorf("--temperature %v --alpha %v: want T > 0 and alpha in [0,1]", o.temperature, o.alpha)
 	case o.optimizer != "adam" && o.optimizer != "sgd":
 		return fmt.Errorf("unknown --optimizer %q (adam or sgd)", o.optimizer)
-	case o.distillFrom != "" && o.epochs == 0:
-		return fmt.Errorf("--distill-from needs at least one epoch of training")
+	case (o.distillFrom != "" || o.student != "") && o.epochs == 0:
+		return fmt.Errorf("distillation needs at least one epoch of training")
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ type trainReport struct {
 // run applies the options to net (nil: build o.student from scratch, which
 // needs --distill-from or epochs) and returns the result. testSet is used
 // for the accuracy right after pruning.
-func (o *compressTrain) run(ctx context.Context, net *train.Net, trainSet, testSet train.Dataset, stderr io.Writer) (*trainReport, error) {
+func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Graph, trainSet, testSet train.Dataset, stderr io.Writer) (*trainReport, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -217,12 +217,13 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, trainSet, testS
 			return nil, err
 		}
 		cfg := train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt, Progress: progressBar(stderr, o.quiet)}
-		if o.distillFrom != "" {
-			tg, err := onnx.Load(o.distillFrom)
-			if err != nil {
+		if o.distillFrom != "" && teacher == nil {
+			if teacher, err = onnx.Load(o.distillFrom); err != nil {
 				return nil, err
 			}
-			prog, err := nn.Compile(tg)
+		}
+		if teacher != nil {
+			prog, err := nn.Compile(teacher)
 			if err != nil {
 				return nil, fmt.Errorf("teacher %s: %w", o.distillFrom, err)
 			}
@@ -286,7 +287,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if net, err = parseArch(*arch, o.seed); err != nil {
 		return err
 	}
-	rep, err := o.run(ctx, net, trainSet, testSet, stderr)
+	rep, err := o.run(ctx, net, nil, trainSet, testSet, stderr)
 	if err != nil {
 		return err
 	}
@@ -341,4 +342,38 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "saved %s\n", *out)
 	return nil
+}
+
+// compressGraph applies the training-based compression of o to the float
+// model g and returns the new float graph; it is what compress runs before
+// quantizing. Without o.student, g is pruned (o.prune, o.pruneChannels) and
+// fine-tuned for o.epochs. With o.student, a student of that architecture
+// is trained from scratch by distillation from o.distillFrom, or from g
+// itself when o.distillFrom is empty.
+func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr io.Writer) (*nn.Graph, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	trainSet, testSet, err := mnistSets(o.limit)
+	if err != nil {
+		return nil, err
+	}
+	var net *train.Net
+	var teacher *nn.Graph
+	if o.student == "" {
+		if net, err = train.FromGraph(g); err != nil {
+			return nil, fmt.Errorf("fine-tuning needs a float model the trainer supports: %w", err)
+		}
+	} else if o.distillFrom == "" {
+		teacher = g
+	}
+	rep, err := o.run(ctx, net, teacher, trainSet, testSet, stderr)
+	if err != nil {
+		return nil, err
+	}
+	name := g.Name
+	if name == "" {
+		name = "compressed"
+	}
+	return rep.net.ToGraph(name)
 }
