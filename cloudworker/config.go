@@ -1,0 +1,136 @@
+package cloudworker
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	oteltrace "go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/splitinfer/splitinfer/pipeline"
+)
+
+// Config configures a Worker. Zero fields take the defaults documented on
+// each field; Validate reports the rest.
+type Config struct {
+	// Subject is the endpoint subject (default pipeline.DefaultSubject).
+	Subject string
+	// QueueGroup lets N workers share the subject (default "splitinfer").
+	QueueGroup string
+	// Version is the micro service's SemVer version (default "0.1.0").
+	Version string
+	// Workers is the number of goroutines running tails (default GOMAXPROCS).
+	Workers int
+	// Threads is each runner's kernel thread budget (default 1).
+	Threads int
+	// QueueLen bounds the requests waiting for a worker goroutine
+	// (default 4 x Workers); when it is full requests get a 503 at once.
+	QueueLen int
+	// Dedup is how many recent replies are kept by request id so that a
+	// retried request is answered from the cache (default 1024).
+	Dedup int
+	// MaxCuts bounds the compiled tails kept per model (default 64).
+	MaxCuts int
+	// Codec compresses reply tensors (default none).
+	Codec pipeline.Codec
+	// Limits bound request decoding (zero fields: pipeline.DefaultLimits).
+	Limits pipeline.Limits
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Subject == "" {
+		d.Subject = pipeline.DefaultSubject
+	}
+	if d.QueueGroup == "" {
+		d.QueueGroup = "splitinfer"
+	}
+	if d.Version == "" {
+		d.Version = "0.1.0"
+	}
+	if d.Workers == 0 {
+		d.Workers = runtime.GOMAXPROCS(0)
+	}
+	if d.Threads == 0 {
+		d.Threads = 1
+	}
+	if d.QueueLen == 0 {
+		d.QueueLen = 4 * d.Workers
+	}
+	if d.Dedup == 0 {
+		d.Dedup = 1024
+	}
+	if d.MaxCuts == 0 {
+		d.MaxCuts = 64
+	}
+	if d.Codec == "" {
+		d.Codec = pipeline.CodecNone
+	}
+	return d
+}
+
+// Validate reports a configuration that New would reject.
+func (c Config) Validate() error {
+	d := c.withDefaults()
+	switch {
+	case strings.ContainsAny(d.Subject, " \t\r\n") || strings.HasSuffix(d.Subject, ".") || strings.HasPrefix(d.Subject, "."):
+		return fmt.Errorf("cloudworker: invalid subject %q", d.Subject)
+	case strings.ContainsAny(d.QueueGroup, " \t\r\n"):
+		return fmt.Errorf("cloudworker: invalid queue group %q", d.QueueGroup)
+	case d.Workers < 1 || d.Workers > 1024:
+		return fmt.Errorf("cloudworker: Workers %d out of 1..1024", d.Workers)
+	case d.Threads < 1 || d.Threads > 256:
+		return fmt.Errorf("cloudworker: Threads %d out of 1..256", d.Threads)
+	case d.QueueLen < 1 || d.QueueLen > 1<<20:
+		return fmt.Errorf("cloudworker: QueueLen %d out of 1..1048576", d.QueueLen)
+	case d.Dedup < 0 || d.Dedup > 1<<20:
+		return fmt.Errorf("cloudworker: Dedup %d out of 0..1048576", d.Dedup)
+	case d.MaxCuts < 1:
+		return fmt.Errorf("cloudworker: MaxCuts %d < 1", d.MaxCuts)
+	}
+	if _, err := pipeline.ParseCodec(string(d.Codec)); err != nil {
+		return fmt.Errorf("cloudworker: %w", err)
+	}
+	return nil
+}
+
+// Option configures optional parts of a Worker.
+type Option interface{ apply(*options) }
+
+type options struct {
+	tp oteltrace.TracerProvider
+	mp metric.MeterProvider
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithTracerProvider sets where spans go (default a no-op provider).
+func WithTracerProvider(tp oteltrace.TracerProvider) Option {
+	return optionFunc(func(o *options) {
+		if tp != nil {
+			o.tp = tp
+		}
+	})
+}
+
+// WithMeterProvider sets where metrics go (default a no-op provider).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(o *options) {
+		if mp != nil {
+			o.mp = mp
+		}
+	})
+}
+
+func newOptions(opts []Option) options {
+	o := options{tp: tracenoop.NewTracerProvider(), mp: metricnoop.NewMeterProvider()}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	return o
+}

@@ -1,0 +1,549 @@
+// Package cloudworker is the cloud half of a split: a nats.go micro service
+// named "splitinfer" whose endpoint receives the activations an edge worker
+// computed at a cut, runs the tail of the model from that cut, and replies
+// with the model outputs. Workers on the same subject form a queue group and
+// share the load. Behind the endpoint a bounded queue feeds a fixed pool of
+// goroutines, each with its own runners; a full queue answers 503 at once.
+// Error replies carry the codes of package pipeline in the
+// Nats-Service-Error-Code and Nats-Service-Error headers.
+package cloudworker
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
+)
+
+// Model is a model a worker serves, by its content hash.
+type Model struct {
+	Name    string
+	Program *nn.Program // the whole model, compiled
+}
+
+// Stats are a worker's counters since it started.
+type Stats struct {
+	Received  int64 // requests that reached the endpoint
+	Computed  int64 // tails run
+	Cached    int64 // retries answered from the reply cache
+	Errors    int64 // error replies
+	QueueFull int64 // of which 503 because the queue was full or stopping
+}
+
+// Worker is a running cloud worker. Make one with New, end it with Stop.
+type Worker struct {
+	cfg     Config
+	nc      *nats.Conn
+	svc     micro.Service
+	id      string
+	models  map[string]*served
+	tracer  oteltrace.Tracer
+	metrics *trace.Metrics
+
+	mu       sync.RWMutex // guards stopping and sends on queue
+	stopping bool
+	queue    chan *job
+	wg       sync.WaitGroup // worker goroutines and cache waiters
+	stopOnce sync.Once
+	stopErr  error
+
+	dedup *replyCache
+
+	received, computed, cached, errs, full atomic.Int64
+}
+
+type served struct {
+	name, hash string
+	prog       *nn.Program
+	mu         sync.Mutex
+	splits     map[string]*pipeline.Split
+}
+
+type job struct {
+	data     []byte
+	reply    string
+	ctx      context.Context
+	span     oteltrace.Span
+	queued   time.Time
+	qspan    oteltrace.Span
+	received time.Time
+	cut      string
+}
+
+// New starts a worker on nc serving models: it registers the micro service
+// "splitinfer" with one endpoint "infer" on cfg.Subject in cfg.QueueGroup,
+// with metadata naming the models and their hashes. Defaults: see Config;
+// tracing and metrics are off unless WithTracerProvider/WithMeterProvider.
+// The worker does not own nc: close it after Stop.
+func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, error) {
+	if nc == nil {
+		return nil, errors.New("cloudworker: nil NATS connection")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(models) == 0 {
+		return nil, errors.New("cloudworker: no models")
+	}
+	o := newOptions(opts)
+	metrics, err := trace.NewMetrics(o.mp)
+	if err != nil {
+		return nil, fmt.Errorf("cloudworker: %w", err)
+	}
+	w := &Worker{
+		cfg:     cfg.withDefaults(),
+		nc:      nc,
+		models:  map[string]*served{},
+		tracer:  o.tp.Tracer(trace.ScopeName),
+		metrics: metrics,
+	}
+	w.queue = make(chan *job, w.cfg.QueueLen)
+	w.dedup = newReplyCache(w.cfg.Dedup)
+	var names, hashes []string
+	for _, m := range models {
+		if m.Program == nil {
+			return nil, fmt.Errorf("cloudworker: model %q has no program", m.Name)
+		}
+		h := pipeline.ModelHash(m.Program.Graph())
+		name := m.Name
+		if name == "" {
+			name = m.Program.Graph().Name
+		}
+		w.models[h] = &served{name: name, hash: h, prog: m.Program, splits: map[string]*pipeline.Split{}}
+		names = append(names, name)
+		hashes = append(hashes, h)
+	}
+	meta := map[string]string{
+		"model":        names[0],
+		"model_hash":   hashes[0],
+		"models":       strings.Join(names, ","),
+		"model_hashes": strings.Join(hashes, ","),
+		"workers":      fmt.Sprint(w.cfg.Workers),
+		"queue_len":    fmt.Sprint(w.cfg.QueueLen),
+	}
+	svc, err := micro.AddService(nc, micro.Config{
+		Name:        pipeline.ServiceName,
+		Version:     w.cfg.Version,
+		Description: "splitinfer cloud worker: runs model tails from a cut",
+		Metadata:    meta,
+		QueueGroup:  w.cfg.QueueGroup,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cloudworker: %w", err)
+	}
+	w.svc = svc
+	w.id = svc.Info().ID
+	for i := 0; i < w.cfg.Workers; i++ {
+		w.wg.Add(1)
+		go w.loop()
+	}
+	err = svc.AddEndpoint("infer", micro.HandlerFunc(w.handle),
+		micro.WithEndpointSubject(w.cfg.Subject),
+		micro.WithEndpointQueueGroup(w.cfg.QueueGroup),
+		micro.WithEndpointMetadata(map[string]string{"model_hash": hashes[0]}))
+	if err != nil {
+		w.Stop()
+		return nil, fmt.Errorf("cloudworker: %w", err)
+	}
+	// Make sure the server knows the subscription before New returns, so
+	// a request sent right after finds a responder.
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		w.Stop()
+		return nil, fmt.Errorf("cloudworker: flushing subscription: %w", err)
+	}
+	return w, nil
+}
+
+// ID is the micro service instance id.
+func (w *Worker) ID() string { return w.id }
+
+// Info returns the micro service info (name, id, metadata, endpoints).
+func (w *Worker) Info() micro.Info { return w.svc.Info() }
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() Stats {
+	return Stats{Received: w.received.Load(), Computed: w.computed.Load(), Cached: w.cached.Load(),
+		Errors: w.errs.Load(), QueueFull: w.full.Load()}
+}
+
+// Stop drains the worker: the endpoint stops receiving, requests already
+// queued are computed and answered, requests that arrive meanwhile get a
+// 503 (the edge retries them elsewhere), then the worker goroutines exit
+// and pending replies are flushed. It is safe to call more than once.
+func (w *Worker) Stop() error {
+	w.stopOnce.Do(func() {
+		var errs []error
+		if err := w.svc.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("cloudworker: stopping service: %w", err))
+		}
+		w.mu.Lock()
+		w.stopping = true
+		close(w.queue)
+		w.mu.Unlock()
+		w.wg.Wait()
+		if !w.nc.IsClosed() {
+			if err := w.nc.FlushTimeout(5 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				errs = append(errs, fmt.Errorf("cloudworker: flushing replies: %w", err))
+			}
+		}
+		w.stopErr = errors.Join(errs...)
+	})
+	return w.stopErr
+}
+
+// handle runs on the subscription's goroutine: it only checks the size and
+// queues the request, so a slow tail never blocks the endpoint.
+func (w *Worker) handle(req micro.Request) {
+	now := time.Now()
+	w.received.Add(1)
+	data := req.Data()
+	ctx := trace.Extract(context.Background(), nats.Header(req.Headers()))
+	ctx, span := w.tracer.Start(ctx, trace.SpanCloudProcess,
+		oteltrace.WithSpanKind(oteltrace.SpanKindServer),
+		oteltrace.WithAttributes(trace.ProcessAttributes(w.cfg.Subject, len(data))...),
+		oteltrace.WithAttributes(attribute.String(trace.AttrWorkerID, w.id), attribute.Int(trace.AttrWireBytes, len(data))))
+	if req.Reply() == "" {
+		w.finishSpan(span, pipeline.Errorf(pipeline.CodeBadRequest, "request without a reply subject"))
+		return
+	}
+	if max := w.maxMessage(); len(data) > max {
+		w.rejectNow(ctx, req, span, pipeline.Errorf(pipeline.CodeTooLarge, "message of %d bytes (limit %d)", len(data), max))
+		return
+	}
+	_, qspan := w.tracer.Start(ctx, trace.SpanQueueWait)
+	j := &job{data: data, reply: req.Reply(), ctx: ctx, span: span, queued: now, qspan: qspan, received: now}
+	w.mu.RLock()
+	var rejected *pipeline.Error
+	if w.stopping {
+		rejected = pipeline.Errorf(pipeline.CodeQueueFull, "worker %s is stopping", w.id)
+	} else {
+		select {
+		case w.queue <- j:
+		default:
+			rejected = pipeline.Errorf(pipeline.CodeQueueFull, "queue of %d full", w.cfg.QueueLen)
+		}
+	}
+	depth := len(w.queue)
+	w.mu.RUnlock()
+	span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
+	w.metrics.QueueDepth(ctx, depth)
+	if rejected != nil {
+		qspan.End()
+		w.full.Add(1)
+		w.rejectNow(ctx, req, span, rejected)
+	}
+}
+
+func (w *Worker) maxMessage() int {
+	if w.cfg.Limits.MaxMessageBytes > 0 {
+		return w.cfg.Limits.MaxMessageBytes
+	}
+	return pipeline.DefaultLimits.MaxMessageBytes
+}
+
+// rejectNow answers from the handler goroutine with micro's req.Error.
+func (w *Worker) rejectNow(ctx context.Context, req micro.Request, span oteltrace.Span, e *pipeline.Error) {
+	w.errs.Add(1)
+	w.metrics.Error(ctx, int(e.Code))
+	body, _ := pipeline.EncodeReply(&pipeline.Reply{Code: e.Code, Message: e.Message, Worker: w.id})
+	_ = req.Error(fmt.Sprint(int(e.Code)), e.Message, body)
+	w.finishSpan(span, e)
+}
+
+func (w *Worker) finishSpan(span oteltrace.Span, e *pipeline.Error) {
+	if e != nil {
+		span.SetAttributes(attribute.Int(trace.AttrErrorCode, int(e.Code)))
+		span.SetStatus(codes.Error, e.Message)
+	}
+	span.End()
+}
+
+// runner state of one worker goroutine.
+type local struct {
+	runners map[*pipeline.Split]*nn.Runner
+}
+
+func (w *Worker) loop() {
+	defer w.wg.Done()
+	l := &local{runners: map[*pipeline.Split]*nn.Runner{}}
+	for j := range w.queue {
+		w.process(l, j)
+	}
+}
+
+// result is a computed reply, cached by request id.
+type result struct {
+	reply *pipeline.Reply // outputs own their data
+	err   *pipeline.Error
+}
+
+func (w *Worker) process(l *local, j *job) {
+	start := time.Now()
+	queued := start.Sub(j.queued)
+	j.qspan.End()
+	w.metrics.Stage(j.ctx, trace.StageQueue, queued)
+
+	_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode)
+	req, err := pipeline.DecodeRequest(j.data, w.cfg.Limits)
+	decoded := time.Now()
+	if err != nil {
+		e := pipeline.AsError(err)
+		dspan.SetStatus(codes.Error, e.Message)
+		dspan.End()
+		w.send(j, &pipeline.Reply{Code: e.Code, Message: e.Message}, queued, decoded.Sub(start), 0)
+		return
+	}
+	dspan.End()
+	w.metrics.Stage(j.ctx, trace.StageDecode, decoded.Sub(start))
+	j.cut = req.Cut
+	j.span.SetAttributes(attribute.String(trace.AttrRequestID, req.ID), attribute.String(trace.AttrCutID, req.Cut),
+		attribute.String(trace.AttrModelHash, req.Model), attribute.String(trace.AttrCodec, string(req.Codec)))
+
+	if dl := req.DeadlineTime(); !dl.IsZero() && start.After(dl) {
+		w.send(j, &pipeline.Reply{ID: req.ID, Code: pipeline.CodeDeadline,
+			Message: fmt.Sprintf("deadline passed %v before the request ran", start.Sub(dl).Round(time.Microsecond))},
+			queued, decoded.Sub(start), 0)
+		return
+	}
+
+	ent, first := w.dedup.begin(req.Model + "/" + req.Cut + "/" + req.ID)
+	if !first {
+		// A retry of a request this worker has answered or is computing.
+		w.cached.Add(1)
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			<-ent.done
+			r := *ent.res.reply
+			r.Cached = true
+			r.QueueNs, r.DecodeNs = int64(queued), int64(decoded.Sub(start))
+			w.sendReply(j, &r)
+		}()
+		return
+	}
+	res := w.compute(l, j, req)
+	w.computed.Add(1)
+	w.dedup.finish(ent, res, res.err == nil || res.err.Code != pipeline.CodeInternal)
+	r := *res.reply
+	r.QueueNs, r.DecodeNs = int64(queued), int64(decoded.Sub(start))
+	w.sendReply(j, &r)
+}
+
+func (w *Worker) compute(l *local, j *job, req *pipeline.Request) (res *result) {
+	fail := func(e *pipeline.Error) *result {
+		return &result{reply: &pipeline.Reply{ID: req.ID, Code: e.Code, Message: e.Message}, err: e}
+	}
+	m, ok := w.models[req.Model]
+	if !ok {
+		return fail(pipeline.Errorf(pipeline.CodeModelMismatch, "model %.16s is not served here (have %s)", req.Model, w.hashList()))
+	}
+	split, err := m.split(req.Cut, w.cfg.MaxCuts)
+	if err != nil {
+		return fail(pipeline.AsError(err))
+	}
+	inputs := split.Tail.Inputs()
+	if len(req.Tensors) != len(inputs) {
+		return fail(pipeline.Errorf(pipeline.CodeBadRequest, "cut %q takes %d tensors, got %d", req.Cut, len(inputs), len(req.Tensors)))
+	}
+	byName := make(map[string]*pipeline.Tensor, len(req.Tensors))
+	for i := range req.Tensors {
+		byName[req.Tensors[i].Name] = &req.Tensors[i]
+	}
+	in := make([]*nn.Tensor, len(inputs))
+	for i, name := range inputs {
+		wt, ok := byName[name]
+		if !ok {
+			return fail(pipeline.Errorf(pipeline.CodeBadRequest, "cut %q needs tensor %q", req.Cut, name))
+		}
+		t, err := wt.ToNN()
+		if err != nil {
+			return fail(pipeline.AsError(err))
+		}
+		in[i] = t
+	}
+	r := l.runners[split]
+	if r == nil {
+		if len(l.runners) >= w.cfg.MaxCuts {
+			clear(l.runners)
+		}
+		r = split.Tail.NewRunner(w.cfg.Threads)
+		l.runners[split] = r
+	}
+	_, cspan := w.tracer.Start(j.ctx, trace.SpanCloudCompute, oteltrace.WithAttributes(
+		attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())), attribute.String(trace.AttrCutID, split.ID)))
+	t0 := time.Now()
+	outs, err := safeRun(r, in)
+	dt := time.Since(t0)
+	w.metrics.Stage(j.ctx, trace.StageCloudCompute, dt)
+	if err != nil {
+		delete(l.runners, split) // a failed run may leave the runner half-planned
+		code := pipeline.CodeInternal
+		if errors.Is(err, nn.ErrShape) || errors.Is(err, nn.ErrDType) || errors.Is(err, nn.ErrMissing) {
+			code = pipeline.CodeBadRequest
+		}
+		cspan.SetStatus(codes.Error, err.Error())
+		cspan.End()
+		return fail(&pipeline.Error{Code: code, Message: err.Error()})
+	}
+	cspan.End()
+	reply := &pipeline.Reply{ID: req.ID, Codec: w.cfg.Codec, ComputeNs: int64(dt)}
+	for i, name := range split.Tail.Outputs() {
+		wt, err := pipeline.FromNN(name, outs[i])
+		if err != nil {
+			return fail(pipeline.Errorf(pipeline.CodeInternal, "output %q: %v", name, err))
+		}
+		wt.Data = append([]byte(nil), wt.Data...) // the runner reuses its outputs
+		reply.Outputs = append(reply.Outputs, wt)
+	}
+	return &result{reply: reply}
+}
+
+func safeRun(r *nn.Runner, in []*nn.Tensor) (outs []*nn.Tensor, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cloudworker: kernel panic: %v", p)
+		}
+	}()
+	return r.Run(in...)
+}
+
+func (w *Worker) hashList() string {
+	hs := make([]string, 0, len(w.models))
+	for h := range w.models {
+		hs = append(hs, fmt.Sprintf("%.16s", h))
+	}
+	sort.Strings(hs)
+	return strings.Join(hs, ",")
+}
+
+// split returns the compiled split for a cut id, slicing it on first use.
+func (m *served) split(cut string, maxCuts int) (*pipeline.Split, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.splits[cut]; ok {
+		return s, nil
+	}
+	names, err := pipeline.ParseCutID(cut)
+	if err != nil {
+		return nil, err
+	}
+	s, err := pipeline.NewSplit(m.prog, names)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.splits) >= maxCuts {
+		clear(m.splits)
+	}
+	m.splits[cut] = s
+	m.splits[s.ID] = s
+	return s, nil
+}
+
+// send answers with an error reply or a result.
+func (w *Worker) send(j *job, r *pipeline.Reply, queued, decode, compute time.Duration) {
+	r.QueueNs, r.DecodeNs, r.ComputeNs = int64(queued), int64(decode), int64(compute)
+	w.sendReply(j, r)
+}
+
+func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
+	_, rspan := w.tracer.Start(j.ctx, trace.SpanReply)
+	t0 := time.Now()
+	r.Worker = w.id
+	msg := &nats.Msg{Subject: j.reply}
+	var e *pipeline.Error
+	if e = r.Err(); e != nil {
+		r.Outputs = nil
+		msg.Header = pipeline.ErrorHeaders(e)
+		w.errs.Add(1)
+		w.metrics.Error(j.ctx, int(e.Code))
+	}
+	body, err := pipeline.EncodeReply(r)
+	if err != nil {
+		e = pipeline.Errorf(pipeline.CodeInternal, "encoding reply: %v", err)
+		msg.Header = pipeline.ErrorHeaders(e)
+		body, _ = pipeline.EncodeReply(&pipeline.Reply{ID: r.ID, Code: e.Code, Message: e.Message, Worker: w.id})
+	}
+	msg.Data = body
+	if err := w.nc.PublishMsg(msg); err != nil && e == nil {
+		e = pipeline.Errorf(pipeline.CodeInternal, "publishing reply: %v", err)
+	}
+	rspan.SetAttributes(attribute.Int(trace.AttrWireBytes, len(body)))
+	rspan.End()
+	w.metrics.Stage(j.ctx, trace.StageReply, time.Since(t0))
+	outcome := trace.OutcomeOK
+	if e != nil {
+		outcome = trace.OutcomeError
+	}
+	w.metrics.Request(j.ctx, j.cut, outcome, time.Since(j.received))
+	w.finishSpan(j.span, e)
+}
+
+// replyCache keeps the replies of the last n request ids, and the ones
+// being computed, so a retry is answered once.
+type replyCache struct {
+	mu    sync.Mutex
+	n     int
+	byID  map[string]*entry
+	order *list.List // completed entries, oldest first
+}
+
+type entry struct {
+	id   string
+	done chan struct{}
+	res  *result
+	elem *list.Element
+}
+
+func newReplyCache(n int) *replyCache {
+	return &replyCache{n: n, byID: map[string]*entry{}, order: list.New()}
+}
+
+// begin returns the entry for id and whether the caller must compute it.
+func (c *replyCache) begin(id string) (*entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byID[id]; ok {
+		return e, false
+	}
+	e := &entry{id: id, done: make(chan struct{})}
+	if c.n > 0 {
+		c.byID[id] = e
+	}
+	return e, true
+}
+
+// finish publishes the result to waiters; keep=false forgets it (errors
+// that a retry might not meet again).
+func (c *replyCache) finish(e *entry, res *result, keep bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.res = res
+	close(e.done)
+	if c.n == 0 {
+		return
+	}
+	if !keep {
+		delete(c.byID, e.id)
+		return
+	}
+	e.elem = c.order.PushBack(e)
+	for c.order.Len() > c.n {
+		old := c.order.Remove(c.order.Front()).(*entry)
+		delete(c.byID, old.id)
+	}
+}
