@@ -164,6 +164,7 @@ func TestJaegerEndToEnd(t *testing.T) {
 
 	var reqIDs []string
 	for _, tr := range traces {
+		t.Logf("trace %s: %d spans, services %v", tr.TraceID, len(tr.Spans), tr.Services())
 		checkTrace(t, tr, subject, modelHash)
 		if roots := tr.Roots(); len(roots) == 1 {
 			id, _ := roots[0].Tag(AttrRequestID)
