@@ -69,6 +69,24 @@ func applyAct(kind activation, a, b float32, x []float32) {
 	}
 }
 
+// applyActTo writes the activation of src to dst (same length) in one pass.
+func applyActTo(kind activation, a, b float32, dst, src []float32) {
+	src = src[:len(dst)]
+	switch kind {
+	case actRelu:
+		for i, v := range src {
+			dst[i] = max(v, 0)
+		}
+	case actClip:
+		for i, v := range src {
+			dst[i] = min(max(v, a), b)
+		}
+	default:
+		copy(dst, src)
+		applyAct(kind, a, b, dst)
+	}
+}
+
 // biasAct adds bias to x and applies the activation in the same pass.
 func biasAct(kind activation, a, b float32, x []float32, bias float32) {
 	switch kind {
@@ -129,9 +147,7 @@ func (k *unaryKernel) OutputTypes(in []Type) ([]Type, error) {
 }
 
 func (k *unaryKernel) Run(rc *RunContext, in, out []*Tensor) error {
-	y := out[0].F32
-	copy(y, in[0].F32)
-	applyAct(k.kind, k.a, k.b, y)
+	applyActTo(k.kind, k.a, k.b, out[0].F32, in[0].F32)
 	return nil
 }
 
@@ -180,9 +196,7 @@ func (k *clipKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if presentT(in, 2) && len(in[2].F32) == 1 {
 		hi = in[2].F32[0]
 	}
-	y := out[0].F32
-	copy(y, in[0].F32)
-	applyAct(actClip, lo, hi, y)
+	applyActTo(actClip, lo, hi, out[0].F32, in[0].F32)
 	return nil
 }
 
