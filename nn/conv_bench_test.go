@@ -101,3 +101,4 @@ func BenchmarkConvBlocking(b *testing.B) {
 		}
 	}
 }
+
