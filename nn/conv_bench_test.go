@@ -101,4 +101,3 @@ func BenchmarkConvBlocking(b *testing.B) {
 		}
 	}
 }
-
