@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -93,6 +95,26 @@ func TestStart(t *testing.T) {
 	traces, err := j.Traces(t.Context(), "nobody")
 	if err != nil || len(traces) != 0 {
 		t.Errorf("traces of an unknown service: %v, %v", traces, err)
+	}
+	if runtime.GOOS == "linux" {
+		ls, err := j.Listeners()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, u := range []string{j.OTLPGRPC, j.OTLPHTTP, j.QueryURL} {
+			want["tcp "+strings.TrimPrefix(u, "http://")] = true
+		}
+		for _, l := range ls {
+			if !strings.HasPrefix(l, "tcp 127.0.0.1:") {
+				t.Errorf("jaeger listens on %s, not loopback only", l)
+			}
+			delete(want, l)
+		}
+		if len(want) > 0 || len(ls) != 5 {
+			t.Errorf("listeners %v: missing %v, want 5 (OTLP gRPC/HTTP, query HTTP/gRPC, health)", ls, want)
+		}
+		t.Logf("listeners: %v", ls)
 	}
 	if err := j.Stop(); err != nil {
 		t.Fatal(err)
