@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+)
+
+func init() {
+	register(&command{
+		name:    "infer",
+		summary: "run a model on ONNX TensorProto input files and write its outputs",
+		run:     runInfer,
+	})
+}
+
+// inferFiles is a repeatable string flag.
+type inferFiles []string
+
+func (s *inferFiles) String() string     { return strings.Join(*s, ",") }
+func (s *inferFiles) Set(v string) error { *s = append(*s, v); return nil }
+
+func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("infer", stderr)
+	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
+	var inputs, outputs inferFiles
+	fs.Var(&inputs, "input", "input tensor file (ONNX TensorProto .pb); repeat for each graph input, in order")
+	fs.Var(&outputs, "output", "output tensor file to write; repeat for each graph output, in order (default: print a summary only)")
+	threads := fs.Int("threads", 1, "threads the kernels may use")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: splitinfer infer --model MODEL --input IN.pb [--output OUT.pb]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || len(inputs) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	g, _, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	if len(inputs) != len(g.Inputs) {
+		return fmt.Errorf("the model takes %d inputs, %d --input files given", len(g.Inputs), len(inputs))
+	}
+	if len(outputs) > len(g.Outputs) {
+		return fmt.Errorf("the model has %d outputs, %d --output files given", len(g.Outputs), len(outputs))
+	}
+	feeds := make([]*nn.Tensor, len(inputs))
+	for i, path := range inputs {
+		t, err := onnx.ReadTensor(path)
+		if err != nil {
+			return err
+		}
+		if err := checkInput(g.Inputs[i], t); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		feeds[i] = t
+	}
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	outs, err := prog.NewRunner(*threads).Run(feeds...)
+	if err != nil {
+		return err
+	}
+	for i, path := range outputs {
+		if err := onnx.WriteTensor(path, outs[i]); err != nil {
+			return err
+		}
+	}
+	for i, o := range outs {
+		fmt.Fprintf(stdout, "%s: %v\n", g.Outputs[i].Name, o.Type())
+		if o.DType == nn.Float32 && len(o.Shape) == 2 && o.Shape[1] > 0 {
+			classes := make([]int, o.Shape[0])
+			for r := range classes {
+				classes[r] = argmaxF32(o.F32[r*o.Shape[1] : (r+1)*o.Shape[1]])
+			}
+			fmt.Fprintf(stdout, "  argmax per row: %v\n", classes)
+		}
+	}
+	return nil
+}
+
+var errInputType = errors.New("input does not match the model")
+
+// checkInput compares a tensor with a graph input's declared type (dynamic
+// dimensions match anything).
+func checkInput(vi nn.ValueInfo, t *nn.Tensor) error {
+	if vi.Type.DType != nn.Undefined && vi.Type.DType != t.DType {
+		return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
+	}
+	if vi.Type.Shape == nil {
+		return nil
+	}
+	if len(vi.Type.Shape) != len(t.Shape) {
+		return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
+	}
+	for i, d := range vi.Type.Shape {
+		if d >= 0 && d != t.Shape[i] {
+			return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
+		}
+	}
+	return nil
+}
+
+// argmaxF32 returns the index of the largest value (the first on ties).
+func argmaxF32(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

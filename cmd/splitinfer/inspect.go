@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+func init() {
+	register(&command{
+		name:    "inspect",
+		summary: "list a model's nodes: op, output shapes, parameters, MACs, activation sizes",
+		run:     runInspect,
+	})
+}
+
+// inspectNode is one node of an inspect report. Shapes are at batch 1.
+type inspectNode struct {
+	Index   int             `json:"index"`
+	Name    string          `json:"name"`
+	Op      string          `json:"op"`
+	Outputs []inspectTensor `json:"outputs"`
+	Params  int64           `json:"params"`
+	MACs    int64           `json:"macs"`
+	// Activation bytes of the node's outputs at batch 1, as float32 and as int8.
+	BytesF32  int64 `json:"bytes_f32"`
+	BytesInt8 int64 `json:"bytes_int8"`
+}
+
+type inspectTensor struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+}
+
+type inspectReport struct {
+	Model          string          `json:"model"`
+	Opset          int             `json:"opset"`
+	Inputs         []inspectTensor `json:"inputs"`
+	Outputs        []inspectTensor `json:"outputs"`
+	Nodes          []inspectNode   `json:"nodes"`
+	TotalParams    int64           `json:"total_params"`
+	TotalMACs      int64           `json:"total_macs"`
+	TotalBytesF32  int64           `json:"total_bytes_f32"`
+	TotalBytesInt8 int64           `json:"total_bytes_int8"`
+}
+
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("inspect", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	model := fs.String("model", "", "model file or built-in model name (or give it as the argument; default: the built-in default model)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: splitinfer inspect [MODEL] [--json]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	spec := *model
+	switch {
+	case len(pos) > 1 || (len(pos) == 1 && spec != ""):
+		fs.Usage()
+		return errUsage
+	case len(pos) == 1:
+		spec = pos[0]
+	}
+	g, name, err := loadModel(spec)
+	if err != nil {
+		return err
+	}
+	rep, err := inspectGraph(g, name)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return printInspect(stdout, rep)
+}
+
+// inspectGraph runs g once at batch 1 (zero inputs) to get every tensor's
+// shape, and asks each kernel for its MACs.
+func inspectGraph(g *nn.Graph, name string) (*inspectReport, error) {
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := batchOneInputs(g)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o != "" {
+				all = append(all, o)
+			}
+		}
+	}
+	whole, err := prog.Slice(prog.Inputs(), all)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := whole.NewRunner(1).Run(ins...)
+	if err != nil {
+		return nil, fmt.Errorf("running the model at batch 1: %w", err)
+	}
+	types := make(map[string]nn.Type, len(all)+len(ins))
+	for i, in := range prog.Inputs() {
+		types[in] = ins[i].Type()
+	}
+	for i, o := range all {
+		types[o] = nn.Type{DType: vals[i].DType, Shape: append([]int(nil), vals[i].Shape...)}
+	}
+	for n, c := range g.Consts {
+		types[n] = c.Type()
+	}
+	rep := &inspectReport{Model: name, Opset: g.Opset}
+	for _, in := range g.Inputs {
+		rep.Inputs = append(rep.Inputs, inspectTensor{Name: in.Name, DType: in.Type.DType.String(), Shape: types[in.Name].Shape})
+	}
+	for _, o := range g.Outputs {
+		rep.Outputs = append(rep.Outputs, inspectTensor{Name: o.Name, DType: types[o.Name].DType.String(), Shape: types[o.Name].Shape})
+	}
+	for i, n := range g.Nodes {
+		row := inspectNode{Index: i, Name: n.Name, Op: n.Op}
+		inT := make([]nn.Type, len(n.Inputs))
+		for j, in := range n.Inputs {
+			if in == "" {
+				continue
+			}
+			inT[j] = types[in]
+			if c := g.Consts[in]; c != nil && c.DType != nn.Int64 {
+				row.Params += int64(c.Len())
+			}
+		}
+		outT := make([]nn.Type, len(n.Outputs))
+		for j, o := range n.Outputs {
+			if o == "" {
+				continue
+			}
+			outT[j] = types[o]
+			e := int64(nn.NumElements(outT[j].Shape))
+			row.Outputs = append(row.Outputs, inspectTensor{Name: o, DType: outT[j].DType.String(), Shape: outT[j].Shape})
+			row.BytesF32 += 4 * e
+			row.BytesInt8 += e
+		}
+		row.MACs = nn.NodeMACs(prog.Kernel(i), inT, outT)
+		rep.Nodes = append(rep.Nodes, row)
+		rep.TotalParams += row.Params
+		rep.TotalMACs += row.MACs
+		rep.TotalBytesF32 += row.BytesF32
+		rep.TotalBytesInt8 += row.BytesInt8
+	}
+	return rep, nil
+}
+
+func printInspect(w io.Writer, r *inspectReport) error {
+	fmt.Fprintf(w, "model %s (opset %d), shapes at batch 1\n", r.Model, r.Opset)
+	for _, in := range r.Inputs {
+		fmt.Fprintf(w, "input  %s %s%v\n", in.Name, in.DType, in.Shape)
+	}
+	for _, o := range r.Outputs {
+		fmt.Fprintf(w, "output %s %s%v\n", o.Name, o.DType, o.Shape)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "#\tnode\top\toutput shape\tparams\tMACs\tbytes f32\tbytes int8\t")
+	for _, n := range r.Nodes {
+		shape := ""
+		for k, o := range n.Outputs {
+			if k > 0 {
+				shape += " "
+			}
+			shape += fmt.Sprint(o.Shape)
+			if o.DType != "float32" {
+				shape += " " + o.DType
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", n.Index, n.Name, n.Op, shape, n.Params, n.MACs, n.BytesF32, n.BytesInt8)
+	}
+	fmt.Fprintf(tw, "\ttotal\t\t\t%d\t%d\t%d\t%d\t\n", r.TotalParams, r.TotalMACs, r.TotalBytesF32, r.TotalBytesInt8)
+	return tw.Flush()
+}
