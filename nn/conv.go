@@ -397,6 +397,10 @@ func dw3x3Row(g *geom, yr, x, w []float32) {
 			a0, a1, a2 := r0[b:b+n], r0[b+d:b+d+n], r0[b+2*d:b+2*d+n]
 			b0, b1, b2 := r1[b:b+n], r1[b+d:b+d+n], r1[b+2*d:b+2*d+n]
 			c0, c1, c2 := r2[b:b+n], r2[b+d:b+d+n], r2[b+2*d:b+2*d+n]
+			// Equal lengths let the compiler drop the bounds checks.
+			a0, a1, a2 = a0[:len(ys)], a1[:len(ys)], a2[:len(ys)]
+			b0, b1, b2 = b0[:len(ys)], b1[:len(ys)], b2[:len(ys)]
+			c0, c1, c2 = c0[:len(ys)], c1[:len(ys)], c2[:len(ys)]
 			for i := range ys {
 				ys[i] += w0*a0[i] + w1*a1[i] + w2*a2[i] +
 					w3*b0[i] + w4*b1[i] + w5*b2[i] +
