@@ -169,6 +169,13 @@ func binaryRun[T numeric](op binOp, as, bs, ys []int, a, b, y []T) error {
 			outer := NumElements(ys[:axis])
 			inner := NumElements(ys[axis+1:])
 			c := ys[axis]
+			if inner == 1 {
+				// b is a row vector along the last axis.
+				for o := 0; o < outer; o++ {
+					binLine(op, y[o*c:(o+1)*c], a[o*c:(o+1)*c], b, 1, 1)
+				}
+				return nil
+			}
 			off := 0
 			for o := 0; o < outer; o++ {
 				for ch := 0; ch < c; ch++ {
