@@ -1,0 +1,144 @@
+package edgeworker
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	oteltrace "go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline"
+)
+
+// Config configures a Worker. Zero fields take the defaults documented on
+// each field; Validate reports the rest.
+type Config struct {
+	// Subject is the cloud workers' subject (default pipeline.DefaultSubject).
+	Subject string
+	// Model names the model in traces (default the graph's name).
+	Model string
+	// Cut lists the tensors the head sends; empty picks pipeline.AutoCut.
+	Cut []string
+	// Codec compresses the activations (default none).
+	Codec pipeline.Codec
+	// WireDType, when nn.Uint8 or nn.Int8, quantizes float32 activations
+	// for the wire (lossy, 4x smaller); the default sends them as computed.
+	WireDType nn.DType
+	// Timeout bounds one attempt (default 2s).
+	Timeout time.Duration
+	// Deadline bounds a request over all attempts; it travels in the
+	// request so a cloud worker does not run a request nobody waits for
+	// (default 10s).
+	Deadline time.Duration
+	// Attempts is how many times a request is sent before giving up
+	// (default 3). Retries keep the request id, so a cloud worker that
+	// already computed it answers from its cache.
+	Attempts int
+	// Backoff is the pause before a retry, doubled each time (default 5ms).
+	Backoff time.Duration
+	// Fallback runs the whole model locally when no cloud worker answers
+	// (no responders, timeouts, 503s on every attempt). Default off.
+	Fallback bool
+	// Concurrency is how many requests run their head at once (default
+	// GOMAXPROCS); each has its own runner.
+	Concurrency int
+	// Threads is each runner's kernel thread budget (default 1).
+	Threads int
+	// Limits bound reply decoding (zero fields: pipeline.DefaultLimits).
+	Limits pipeline.Limits
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Subject == "" {
+		d.Subject = pipeline.DefaultSubject
+	}
+	if d.Codec == "" {
+		d.Codec = pipeline.CodecNone
+	}
+	if d.Timeout == 0 {
+		d.Timeout = 2 * time.Second
+	}
+	if d.Deadline == 0 {
+		d.Deadline = 10 * time.Second
+	}
+	if d.Attempts == 0 {
+		d.Attempts = 3
+	}
+	if d.Backoff == 0 {
+		d.Backoff = 5 * time.Millisecond
+	}
+	if d.Concurrency == 0 {
+		d.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if d.Threads == 0 {
+		d.Threads = 1
+	}
+	return d
+}
+
+// Validate reports a configuration that New would reject.
+func (c Config) Validate() error {
+	d := c.withDefaults()
+	switch {
+	case d.Subject == "" || strings.ContainsAny(d.Subject, " \t\r\n*>"):
+		return fmt.Errorf("edgeworker: invalid subject %q", d.Subject)
+	case d.WireDType != nn.Undefined && d.WireDType != nn.Uint8 && d.WireDType != nn.Int8:
+		return fmt.Errorf("edgeworker: WireDType %v (want uint8, int8 or unset)", d.WireDType)
+	case d.Timeout < 0 || d.Deadline < 0 || d.Backoff < 0:
+		return fmt.Errorf("edgeworker: negative duration")
+	case d.Attempts < 1 || d.Attempts > 100:
+		return fmt.Errorf("edgeworker: Attempts %d out of 1..100", d.Attempts)
+	case d.Concurrency < 1 || d.Concurrency > 4096:
+		return fmt.Errorf("edgeworker: Concurrency %d out of 1..4096", d.Concurrency)
+	case d.Threads < 1 || d.Threads > 256:
+		return fmt.Errorf("edgeworker: Threads %d out of 1..256", d.Threads)
+	}
+	if _, err := pipeline.ParseCodec(string(d.Codec)); err != nil {
+		return fmt.Errorf("edgeworker: %w", err)
+	}
+	return nil
+}
+
+// Option configures optional parts of a Worker.
+type Option interface{ apply(*options) }
+
+type options struct {
+	tp oteltrace.TracerProvider
+	mp metric.MeterProvider
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithTracerProvider sets where spans go (default a no-op provider).
+func WithTracerProvider(tp oteltrace.TracerProvider) Option {
+	return optionFunc(func(o *options) {
+		if tp != nil {
+			o.tp = tp
+		}
+	})
+}
+
+// WithMeterProvider sets where metrics go (default a no-op provider).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(o *options) {
+		if mp != nil {
+			o.mp = mp
+		}
+	})
+}
+
+func newOptions(opts []Option) options {
+	o := options{tp: tracenoop.NewTracerProvider(), mp: metricnoop.NewMeterProvider()}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	return o
+}

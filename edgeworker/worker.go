@@ -1,0 +1,439 @@
+// Package edgeworker is the edge half of a split: it runs the head of a
+// model up to a cut, encodes the activations (optionally quantized to 8 bits
+// and zstd-compressed) into a pipeline.Request with a deadline, sends it to
+// the cloud workers over NATS, and decodes their reply. A failed attempt (no
+// responders, timeout, 503) is retried with the same request id, so a cloud
+// worker that already computed it answers from its cache; when no cloud
+// worker answers at all the whole model can run locally (Config.Fallback).
+// Every Infer call ends with exactly one outcome: a Result or an error.
+package edgeworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
+)
+
+// ErrNoCloud reports that no cloud worker answered any attempt and the
+// fallback is off.
+var ErrNoCloud = errors.New("edgeworker: no cloud worker answered")
+
+// Timings are one request's stage times.
+type Timings struct {
+	EdgeCompute  time.Duration // the head
+	Encode       time.Duration // quantize + msgpack + zstd
+	Transit      time.Duration // NATS round trip minus the cloud's own time
+	CloudQueue   time.Duration // reported by the cloud worker
+	CloudDecode  time.Duration // reported by the cloud worker
+	CloudCompute time.Duration // the tail, reported by the cloud worker
+	Decode       time.Duration // decoding the reply
+	Fallback     time.Duration // the whole model locally, when it ran
+	Total        time.Duration
+}
+
+// Result is a successful outcome.
+type Result struct {
+	ID string
+	// Outputs are the model outputs, in the model's output order; they
+	// belong to the caller.
+	Outputs  []*nn.Tensor
+	Cut      string
+	Worker   string // the cloud worker that answered ("" for a fallback)
+	Attempts int    // NATS requests sent
+	Fallback bool   // computed locally because no cloud worker answered
+	Cached   bool   // the cloud answered a retry from its cache
+	// InputBytes is the size of the model input; WireBytes the size of the
+	// request message sent; ReplyBytes the size of the reply.
+	InputBytes, WireBytes, ReplyBytes int
+	Timings                           Timings
+}
+
+// Stats are the worker's counters.
+type Stats struct {
+	Requests, OK, Errors, Fallbacks, Retries int64
+}
+
+// Worker is an edge worker. It is safe for concurrent use: up to
+// Config.Concurrency calls run their heads at once, others wait.
+type Worker struct {
+	cfg     Config
+	nc      *nats.Conn
+	split   *pipeline.Split
+	hash    string
+	model   string
+	pool    chan *runners
+	tracer  oteltrace.Tracer
+	metrics *trace.Metrics
+
+	requests, ok, errs, fallbacks, retries atomic.Int64
+}
+
+type runners struct {
+	head, whole *nn.Runner
+}
+
+// New makes an edge worker for the compiled whole model, split at cfg.Cut
+// (or pipeline.AutoCut). Defaults: see Config; tracing and metrics are off
+// unless WithTracerProvider/WithMeterProvider. nc may be nil only with
+// Fallback on (everything then runs locally). The worker does not own nc.
+func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if whole == nil {
+		return nil, errors.New("edgeworker: nil model")
+	}
+	if nc == nil && !cfg.Fallback {
+		return nil, errors.New("edgeworker: nil NATS connection without fallback")
+	}
+	cfg = cfg.withDefaults()
+	cut := cfg.Cut
+	if len(cut) == 0 {
+		c, err := pipeline.AutoCut(whole)
+		if err != nil {
+			return nil, fmt.Errorf("edgeworker: %w", err)
+		}
+		cut = []string{c}
+	}
+	split, err := pipeline.NewSplit(whole, cut)
+	if err != nil {
+		return nil, fmt.Errorf("edgeworker: %w", err)
+	}
+	o := newOptions(opts)
+	metrics, err := trace.NewMetrics(o.mp)
+	if err != nil {
+		return nil, fmt.Errorf("edgeworker: %w", err)
+	}
+	model := cfg.Model
+	if model == "" {
+		model = whole.Graph().Name
+	}
+	w := &Worker{
+		cfg: cfg, nc: nc, split: split, hash: pipeline.ModelHash(whole.Graph()), model: model,
+		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), metrics: metrics,
+	}
+	for i := 0; i < cfg.Concurrency; i++ {
+		w.pool <- &runners{}
+	}
+	return w, nil
+}
+
+// Cut is the id of the cut the worker splits at.
+func (w *Worker) Cut() string { return w.split.ID }
+
+// Split is the worker's split of the model.
+func (w *Worker) Split() *pipeline.Split { return w.split }
+
+// ModelHash is the content hash the worker's requests carry.
+func (w *Worker) ModelHash() string { return w.hash }
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() Stats {
+	return Stats{Requests: w.requests.Load(), OK: w.ok.Load(), Errors: w.errs.Load(),
+		Fallbacks: w.fallbacks.Load(), Retries: w.retries.Load()}
+}
+
+// Infer runs the model on inputs (in the model's input order) through the
+// split and returns its outputs, or an error: a *pipeline.Error for a coded
+// cloud reply, ErrNoCloud, or the context's error.
+func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, err error) {
+	start := time.Now()
+	w.requests.Add(1)
+	id := nuid.Next()
+	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithAttributes(
+		attribute.String(trace.AttrRequestID, id), attribute.String(trace.AttrCutID, w.split.ID),
+		attribute.String(trace.AttrModelHash, w.hash), attribute.String(trace.AttrModelName, w.model)))
+	defer func() {
+		outcome := trace.OutcomeOK
+		if err != nil {
+			outcome = trace.OutcomeError
+			w.errs.Add(1)
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			var pe *pipeline.Error
+			if errors.As(err, &pe) {
+				span.SetAttributes(attribute.Int(trace.AttrErrorCode, int(pe.Code)))
+				w.metrics.Error(ctx, int(pe.Code))
+			} else {
+				w.metrics.Error(ctx, int(pipeline.CodeInternal))
+			}
+		} else {
+			w.ok.Add(1)
+			if res.Fallback {
+				outcome = trace.OutcomeFallback
+			}
+			res.Timings.Total = time.Since(start)
+			span.SetAttributes(attribute.Int(trace.AttrAttempt, res.Attempts),
+				attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
+		}
+		w.metrics.Request(ctx, w.split.ID, outcome, time.Since(start))
+		span.End()
+	}()
+	deadline := start.Add(w.cfg.Deadline)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	var rs *runners
+	select {
+	case rs = <-w.pool:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { w.pool <- rs }()
+
+	res = &Result{ID: id, Cut: w.split.ID}
+	for _, t := range inputs {
+		if t != nil {
+			res.InputBytes += len(t.Bytes())
+		}
+	}
+	span.SetAttributes(attribute.Int(trace.AttrInputBytes, res.InputBytes))
+
+	if w.nc == nil {
+		return w.fallback(ctx, rs, res, inputs, ErrNoCloud)
+	}
+
+	// Head.
+	_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithAttributes(
+		attribute.Int(trace.AttrNodes, len(w.split.Head.NodeIndices()))))
+	t0 := time.Now()
+	if rs.head == nil {
+		rs.head = w.split.Head.NewRunner(w.cfg.Threads)
+	}
+	mid, err := safeRun(rs.head, inputs)
+	res.Timings.EdgeCompute = time.Since(t0)
+	hspan.End()
+	if err != nil {
+		rs.head = nil
+		return nil, fmt.Errorf("edgeworker: head: %w", err)
+	}
+	w.metrics.Stage(ctx, trace.StageEdgeCompute, res.Timings.EdgeCompute)
+
+	// Encode.
+	_, espan := w.tracer.Start(ctx, trace.SpanEncode)
+	t0 = time.Now()
+	body, raw, elems, err := w.encode(id, deadline, mid)
+	res.Timings.Encode = time.Since(t0)
+	if err != nil {
+		espan.End()
+		return nil, err
+	}
+	res.WireBytes = len(body)
+	wireAttrs := []attribute.KeyValue{
+		attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
+		attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(elems, 1))),
+		attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))),
+	}
+	espan.SetAttributes(wireAttrs...)
+	espan.End()
+	span.SetAttributes(wireAttrs...)
+	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
+	w.metrics.WireBytes(ctx, w.split.ID, len(body))
+
+	// Send, retrying.
+	var last error
+	backoff := w.cfg.Backoff
+	for attempt := 1; attempt <= w.cfg.Attempts; attempt++ {
+		if attempt > 1 {
+			w.retries.Add(1)
+			if time.Now().Add(backoff).After(deadline) {
+				break
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			backoff *= 2
+		}
+		res.Attempts = attempt
+		reply, retry, err := w.send(ctx, body, attempt, deadline, res)
+		if err == nil {
+			return w.finish(ctx, reply, res)
+		}
+		last = err
+		if !retry || ctx.Err() != nil || !time.Now().Before(deadline) {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return nil, context.DeadlineExceeded // the attempt's timer fired first
+	}
+	if noCloud(last) {
+		return w.fallback(ctx, rs, res, inputs, last)
+	}
+	return nil, last
+}
+
+// noCloud reports whether err means no cloud worker could take the request.
+func noCloud(err error) bool {
+	var pe *pipeline.Error
+	if errors.As(err, &pe) {
+		return pe.Code == pipeline.CodeQueueFull
+	}
+	return errors.Is(err, ErrNoCloud)
+}
+
+func safeRun(r *nn.Runner, in []*nn.Tensor) (outs []*nn.Tensor, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("kernel panic: %v", p)
+		}
+	}()
+	return r.Run(in...)
+}
+
+// encode builds the request message; it returns the message, the raw size
+// of the activations and their element count.
+func (w *Worker) encode(id string, deadline time.Time, mid []*nn.Tensor) ([]byte, int, int, error) {
+	req := &pipeline.Request{ID: id, Model: w.hash, Cut: w.split.ID, Codec: w.cfg.Codec, Deadline: deadline.UnixNano()}
+	raw, elems := 0, 0
+	for i, name := range w.split.Head.Outputs() {
+		t := mid[i]
+		var wt pipeline.Tensor
+		var err error
+		if w.cfg.WireDType != nn.Undefined && t.DType == nn.Float32 {
+			wt, err = pipeline.Quantize(name, t, w.cfg.WireDType)
+		} else {
+			wt, err = pipeline.FromNN(name, t)
+		}
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("edgeworker: encoding %q: %w", name, err)
+		}
+		raw += len(t.Bytes())
+		elems += t.Len()
+		req.Tensors = append(req.Tensors, wt)
+	}
+	body, err := pipeline.EncodeRequest(req)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("edgeworker: encoding request: %w", err)
+	}
+	return body, raw, elems, nil
+}
+
+// send makes one attempt. retry tells whether another attempt may help.
+func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline time.Time, res *Result) (*pipeline.Reply, bool, error) {
+	actx, cancel := context.WithDeadline(ctx, minTime(deadline, time.Now().Add(w.cfg.Timeout)))
+	defer cancel()
+	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
+		oteltrace.WithAttributes(trace.SendAttributes(w.cfg.Subject, len(body))...),
+		oteltrace.WithAttributes(attribute.Int(trace.AttrAttempt, attempt)))
+	defer sspan.End()
+	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body, Header: nats.Header{}}
+	trace.Inject(actx, msg.Header)
+	t0 := time.Now()
+	rmsg, err := w.nc.RequestMsgWithContext(actx, msg)
+	rtt := time.Since(t0)
+	if err != nil {
+		sspan.SetStatus(codes.Error, err.Error())
+		switch {
+		case errors.Is(err, nats.ErrNoResponders):
+			return nil, true, fmt.Errorf("%w: %v", ErrNoCloud, err)
+		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+			if ctx.Err() != nil {
+				return nil, false, ctx.Err()
+			}
+			return nil, true, fmt.Errorf("%w: attempt %d timed out after %v", ErrNoCloud, attempt, rtt.Round(time.Millisecond))
+		case errors.Is(err, context.Canceled):
+			return nil, false, err
+		case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrConnectionReconnecting):
+			return nil, true, fmt.Errorf("%w: %v", ErrNoCloud, err)
+		}
+		return nil, true, fmt.Errorf("edgeworker: request: %w", err)
+	}
+	res.ReplyBytes = len(rmsg.Data)
+	t1 := time.Now()
+	reply, derr := pipeline.DecodeReply(rmsg.Data, w.cfg.Limits)
+	res.Timings.Decode = time.Since(t1)
+	if he := pipeline.ErrorFromHeaders(rmsg.Header); he != nil {
+		sspan.SetAttributes(attribute.Int(trace.AttrErrorCode, int(he.Code)))
+		sspan.SetStatus(codes.Error, he.Message)
+		retry := he.Code == pipeline.CodeQueueFull || he.Code == pipeline.CodeInternal
+		return nil, retry, he
+	}
+	if derr != nil {
+		sspan.SetStatus(codes.Error, derr.Error())
+		return nil, true, fmt.Errorf("edgeworker: bad reply: %w", derr)
+	}
+	if e := reply.Err(); e != nil {
+		return nil, e.Code == pipeline.CodeQueueFull || e.Code == pipeline.CodeInternal, e
+	}
+	if reply.ID != res.ID {
+		return nil, true, pipeline.Errorf(pipeline.CodeInternal, "reply for request %q, sent %q", reply.ID, res.ID)
+	}
+	cloud := time.Duration(reply.QueueNs + reply.DecodeNs + reply.ComputeNs)
+	res.Timings.CloudQueue = time.Duration(reply.QueueNs)
+	res.Timings.CloudDecode = time.Duration(reply.DecodeNs)
+	res.Timings.CloudCompute = time.Duration(reply.ComputeNs)
+	res.Timings.Transit = max(rtt-cloud, 0)
+	return reply, false, nil
+}
+
+func (w *Worker) finish(ctx context.Context, reply *pipeline.Reply, res *Result) (*Result, error) {
+	byName := map[string]*pipeline.Tensor{}
+	for i := range reply.Outputs {
+		byName[reply.Outputs[i].Name] = &reply.Outputs[i]
+	}
+	for _, name := range w.split.Whole.Outputs() {
+		wt, ok := byName[name]
+		if !ok {
+			return nil, pipeline.Errorf(pipeline.CodeInternal, "reply lacks output %q", name)
+		}
+		t, err := wt.ToNN()
+		if err != nil {
+			return nil, fmt.Errorf("edgeworker: reply output %q: %w", name, err)
+		}
+		res.Outputs = append(res.Outputs, t)
+	}
+	res.Worker, res.Cached = reply.Worker, reply.Cached
+	w.metrics.Stage(ctx, trace.StageNetwork, res.Timings.Transit)
+	return res, nil
+}
+
+// fallback runs the whole model locally, when configured; cause is why.
+func (w *Worker) fallback(ctx context.Context, rs *runners, res *Result, inputs []*nn.Tensor, cause error) (*Result, error) {
+	if !w.cfg.Fallback {
+		return nil, cause
+	}
+	_, fspan := w.tracer.Start(ctx, trace.SpanFallback, oteltrace.WithAttributes(attribute.String("splitinfer.fallback.cause", cause.Error())))
+	defer fspan.End()
+	t0 := time.Now()
+	if rs.whole == nil {
+		rs.whole = w.split.Whole.NewRunner(w.cfg.Threads)
+	}
+	outs, err := safeRun(rs.whole, inputs)
+	res.Timings.Fallback = time.Since(t0)
+	if err != nil {
+		rs.whole = nil
+		fspan.SetStatus(codes.Error, err.Error())
+		return nil, fmt.Errorf("edgeworker: local fallback after %v: %w", cause, err)
+	}
+	for _, t := range outs {
+		res.Outputs = append(res.Outputs, t.Clone())
+	}
+	res.Fallback = true
+	w.fallbacks.Add(1)
+	return res, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
