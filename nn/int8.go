@@ -76,11 +76,9 @@ func q8RoundShift(x int64, s uint8) int64 {
 	if s == 0 {
 		return x
 	}
-	half := int64(1) << (s - 1)
-	if x >= 0 {
-		return (x + half) >> s
-	}
-	return -((-x + half) >> s)
+	// Branch-free: for x < 0, −((−x + h) >> s) == (x + h − 1) >> s with
+	// arithmetic shifts, and x>>63 is −1 exactly when x < 0.
+	return (x + int64(1)<<(s-1) + x>>63) >> s
 }
 
 // q8SatI32 saturates v to the int32 range.
@@ -99,15 +97,9 @@ func (q q8Mult) apply(acc int64) int64 {
 	return q8RoundShift(q8SatI32(acc)*int64(q.M), q.S)
 }
 
-// q8Clamp saturates v to [lo, hi] and returns it as int8.
+// q8Clamp saturates v to [lo, hi] and returns it as int8 (branch-free).
 func q8Clamp(v int64, lo, hi int32) int8 {
-	if v < int64(lo) {
-		return int8(lo)
-	}
-	if v > int64(hi) {
-		return int8(hi)
-	}
-	return int8(v)
+	return int8(min(max(v, int64(lo)), int64(hi)))
 }
 
 // q8Params is one tensor's per-tensor quantization as used by the kernels.

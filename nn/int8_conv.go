@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
@@ -36,6 +37,8 @@ type q8Conv struct {
 	mult         []q8Mult
 	quant        *Quant
 	depthwise    bool
+	noSat        []bool
+	packed       []*blas.PackedS8 // weights per group, packed for the int8 GEMM
 	kernelPixels int
 }
 
@@ -120,7 +123,28 @@ func buildQConv(bc *BuildContext) (Kernel, error) {
 			return nil, fmt.Errorf("channel %d: %w", c, err)
 		}
 	}
+	k.noSat = make([]bool, k.cout)
+	for c := 0; c < k.cout; c++ {
+		// |Σ x·w| ≤ 128·Σ|w| for int8 x; the zero-point correction and
+		// the bias are in corr.
+		var sa int64
+		for _, v := range k.w[c*kk : (c+1)*kk] {
+			if v < 0 {
+				sa -= int64(v)
+			} else {
+				sa += int64(v)
+			}
+		}
+		b := 128*sa + max(k.corr[c], -k.corr[c])
+		k.noSat[c] = b <= math.MaxInt32
+	}
 	k.depthwise = k.cinG == 1 && k.group == k.cout
+	if !k.depthwise {
+		coutG := k.cout / k.group
+		for g := 0; g < k.group; g++ {
+			k.packed = append(k.packed, blas.PackS8(coutG, kk, k.w[g*coutG*kk:], kk))
+		}
+	}
 	k.quant = k.y.quant()
 	return k, nil
 }
@@ -164,55 +188,118 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 		for g := 0; g < k.group; g++ {
 			xg := x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
 			k.im2col(xg, h, w, oh, ow, cols)
-			blas.GemmS8(coutG, p, kk, k.w[g*coutG*kk:], kk, cols, kk, acc, p)
+			blas.GemmS8Packed(k.packed[g], p, cols, kk, acc, p)
 			for co := 0; co < coutG; co++ {
 				c := g*coutG + co
-				corr, m := k.corr[c], k.mult[c]
-				row := acc[co*p : co*p+p]
 				dst := y.I8[(b*k.cout+c)*p : (b*k.cout+c+1)*p]
-				for i, a := range row {
-					dst[i] = q8Clamp(int64(k.y.Zero)+m.apply(int64(a)+corr), k.lo, k.hi)
-				}
+				k.requantRow(acc[co*p:co*p+p], dst, c)
 			}
 		}
 	}
 	return nil
 }
 
+// requantRow turns one channel's accumulators into int8 (int8.go rules).
+// When the channel's accumulator provably fits int32 (noSat), the int32
+// saturation is skipped: it could not change anything.
+func (k *q8Conv) requantRow(acc []int32, dst []int8, c int) {
+	corr, m := k.corr[c], k.mult[c]
+	yz, lo, hi := int64(k.y.Zero), int64(k.lo), int64(k.hi)
+	dst = dst[:len(acc)]
+	if !k.noSat[c] || m.S == 0 {
+		for i, a := range acc {
+			dst[i] = q8Clamp(yz+m.apply(int64(a)+corr), k.lo, k.hi)
+		}
+		return
+	}
+	mm, s := int64(m.M), m.S
+	half := int64(1) << (s - 1)
+	for i, a := range acc {
+		x := (int64(a) + corr) * mm
+		v := yz + (x+half+x>>63)>>s
+		dst[i] = int8(min(max(v, lo), hi)) // branch-free (CMOV)
+	}
+}
+
 // im2col writes, for each output pixel, its receptive field over the
-// group's channels as one k-contiguous row (padding reads x_zp).
+// group's channels as one k-contiguous row (padding reads x_zp). The loops
+// run over (output row, channel, kernel row) outside and output columns
+// inside; the columns whose window lies inside the image horizontally take
+// a branch-free copy.
 func (k *q8Conv) im2col(x []int8, h, w, oh, ow int, cols []int8) {
 	pad := int8(k.x.Zero)
 	kk := k.kernelPixels
+	kw, dw, sw, pl := k.kw, k.dw, k.sw, k.pl
+	span := (kw-1)*dw + 1
+	// Interior columns: ox*sw - pl >= 0 and ox*sw - pl + span <= w.
+	oxLo := (pl + sw - 1) / sw
+	oxHi := oxLo - 1
+	if w-span+pl >= 0 {
+		oxHi = (w - span + pl) / sw
+	}
+	oxLo = min(oxLo, ow)
+	oxHi = min(oxHi, ow-1)
 	for oy := 0; oy < oh; oy++ {
-		for ox := 0; ox < ow; ox++ {
-			row := cols[(oy*ow+ox)*kk : (oy*ow+ox+1)*kk]
-			iy0 := oy*k.sh - k.pt
-			ix0 := ox*k.sw - k.pl
-			j := 0
-			for c := 0; c < k.cinG; c++ {
-				plane := x[c*h*w : (c+1)*h*w]
-				for ky := 0; ky < k.kh; ky++ {
-					iy := iy0 + ky*k.dh
-					if iy < 0 || iy >= h {
-						for kx := 0; kx < k.kw; kx++ {
-							row[j] = pad
-							j++
+		iy0 := oy*k.sh - k.pt
+		base := oy * ow * kk
+		for c := 0; c < k.cinG; c++ {
+			plane := x[c*h*w : (c+1)*h*w]
+			for ky := 0; ky < k.kh; ky++ {
+				off := base + (c*k.kh+ky)*kw
+				iy := iy0 + ky*k.dh
+				if iy < 0 || iy >= h {
+					for ox := 0; ox < ow; ox++ {
+						row := cols[off+ox*kk : off+ox*kk+kw]
+						for i := range row {
+							row[i] = pad
 						}
-						continue
 					}
-					line := plane[iy*w : iy*w+w]
-					for kx := 0; kx < k.kw; kx++ {
-						ix := ix0 + kx*k.dw
-						if ix < 0 || ix >= w {
-							row[j] = pad
-						} else {
-							row[j] = line[ix]
+					continue
+				}
+				line := plane[iy*w : iy*w+w]
+				ox := 0
+				for ; ox < oxLo; ox++ {
+					q8EdgeRow(cols[off+ox*kk:off+ox*kk+kw], line, ox*sw-pl, dw, pad)
+				}
+				switch {
+				case kw == 3 && dw == 1:
+					for ; ox <= oxHi; ox++ {
+						ix := ox*sw - pl
+						src := line[ix : ix+3 : ix+3]
+						dst := cols[off+ox*kk : off+ox*kk+3 : off+ox*kk+3]
+						dst[0], dst[1], dst[2] = src[0], src[1], src[2]
+					}
+				case kw == 1:
+					for ; ox <= oxHi; ox++ {
+						cols[off+ox*kk] = line[ox*sw-pl]
+					}
+				default:
+					for ; ox <= oxHi; ox++ {
+						ix := ox*sw - pl
+						dst := cols[off+ox*kk : off+ox*kk+kw]
+						for kx := range dst {
+							dst[kx] = line[ix+kx*dw]
 						}
-						j++
 					}
 				}
+				for ; ox < ow; ox++ {
+					q8EdgeRow(cols[off+ox*kk:off+ox*kk+kw], line, ox*sw-pl, dw, pad)
+				}
 			}
+		}
+	}
+}
+
+// q8EdgeRow fills one kernel row of a window that crosses the image's
+// left or right border.
+func q8EdgeRow(row, line []int8, ix0, dw int, pad int8) {
+	w := len(line)
+	for kx := range row {
+		ix := ix0 + kx*dw
+		if uint(ix) < uint(w) {
+			row[kx] = line[ix]
+		} else {
+			row[kx] = pad
 		}
 	}
 }

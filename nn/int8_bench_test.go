@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkSeedConv compares the int8 conv (QLinearConvInt8) with the
+// float32 Conv (fused ReLU, same thread budget) on the seed network's two
+// conv layers, in one run: go test -run X -bench SeedConv ./nn/
+func BenchmarkSeedConv(b *testing.B) {
+	layers := []struct {
+		name               string
+		cin, hw, cout, bat int
+	}{
+		{"conv1_1x32x32_16", 1, 32, 16, 1},
+		{"conv2_16x16x16_32", 16, 16, 32, 1},
+		{"conv1_1x32x32_16_b32", 1, 32, 16, 32},
+		{"conv2_16x16x16_32_b32", 16, 16, 32, 32},
+	}
+	for _, threads := range []int{1, 2} {
+		for _, l := range layers {
+			c := convCase{n: l.bat, cin: l.cin, h: l.hw, w: l.hw, cout: l.cout, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1,
+				pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true}
+			r := rand.New(rand.NewPCG(1, 1))
+			f := newQConvFixture(r, c)
+			xq := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+			// float32 twin: same shapes, dequantized values
+			xf := New(Float32, c.n, c.cin, c.h, c.w)
+			for i, v := range f.x {
+				xf.F32[i] = float32(int32(v)-f.xq.Zero) * f.xq.Scale
+			}
+			wf := New(Float32, c.cout, c.cin, 3, 3)
+			for i, v := range f.w {
+				wf.F32[i] = float32(v) * f.wScale(i/(c.cin*9))
+			}
+			bf := New(Float32, c.cout)
+			fg := &Graph{
+				Inputs:  []ValueInfo{{Name: "x"}},
+				Outputs: []ValueInfo{{Name: "y"}},
+				Consts:  map[string]*Tensor{"w": wf, "b": bf},
+				Nodes: []*Node{{Name: "conv", Op: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: map[string]Attr{
+					"pads":       {Kind: AttrInts, Ints: []int64{1, 1, 1, 1}},
+					"activation": {Kind: AttrString, Str: "Relu"},
+				}}},
+			}
+			for _, v := range []struct {
+				kind string
+				g    *Graph
+				x    *Tensor
+			}{{"fp32", fg, xf}, {"int8", qconvGraph(c, f), xq}} {
+				b.Run(fmt.Sprintf("%s/t%d/%s", l.name, threads, v.kind), func(b *testing.B) {
+					p, err := Compile(v.g)
+					if err != nil {
+						b.Fatal(err)
+					}
+					run := p.NewRunner(threads)
+					if _, err := run.Run(v.x); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if _, err := run.Run(v.x); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(c.n*c.cout*c.h*c.w*c.cin*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}
