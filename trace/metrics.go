@@ -32,13 +32,59 @@ type Metrics struct {
 	queueDepth metric.Int64Gauge
 	stage      metric.Float64Histogram
 
-	cutSets sync.Map // cut id -> metric.MeasurementOption (attribute set)
+	mu   sync.RWMutex
+	sets map[setKey]metric.MeasurementOption // cached attribute sets
+}
+
+// setKey names one cached attribute set: the label values of one metric.
+type setKey struct {
+	kind uint8 // setCut, setRequest, setError, setStage
+	a, b string
+}
+
+const (
+	setCut uint8 = iota
+	setRequest
+	setError
+	setStage
+)
+
+// maxCachedSets bounds the cache (label values come from the workers'
+// configuration, but a bug must not grow it without limit).
+const maxCachedSets = 4096
+
+// attrs returns the attribute set for k, built once.
+func (m *Metrics) attrs(k setKey) metric.MeasurementOption {
+	m.mu.RLock()
+	o, ok := m.sets[k]
+	m.mu.RUnlock()
+	if ok {
+		return o
+	}
+	var set attribute.Set
+	switch k.kind {
+	case setCut:
+		set = attribute.NewSet(attribute.String(AttrCutID, k.a))
+	case setRequest:
+		set = attribute.NewSet(attribute.String(AttrCutID, k.a), attribute.String(AttrOutcome, k.b))
+	case setError:
+		set = attribute.NewSet(attribute.String(AttrErrorCode, k.a))
+	default:
+		set = attribute.NewSet(attribute.String(AttrStage, k.a))
+	}
+	o = metric.WithAttributeSet(set)
+	m.mu.Lock()
+	if len(m.sets) < maxCachedSets {
+		m.sets[k] = o
+	}
+	m.mu.Unlock()
+	return o
 }
 
 // NewMetrics creates the instruments on mp (scope ScopeName).
 func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	_, noop := mp.(metricnoop.MeterProvider)
-	m := &Metrics{enabled: !noop}
+	m := &Metrics{enabled: !noop, sets: map[setKey]metric.MeasurementOption{}}
 	meter := mp.Meter(ScopeName)
 	var err error
 	if m.latency, err = meter.Float64Histogram(MetricLatency,
@@ -80,22 +126,13 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 // Enabled reports whether the instruments record anything.
 func (m *Metrics) Enabled() bool { return m != nil && m.enabled }
 
-func (m *Metrics) cutAttrs(cut string) metric.MeasurementOption {
-	if v, ok := m.cutSets.Load(cut); ok {
-		return v.(metric.MeasurementOption)
-	}
-	o := metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrCutID, cut)))
-	v, _ := m.cutSets.LoadOrStore(cut, o)
-	return v.(metric.MeasurementOption)
-}
-
 // Request records one finished request: its latency and a count, by cut and
 // outcome (OutcomeOK, OutcomeError, OutcomeFallback).
 func (m *Metrics) Request(ctx context.Context, cut, outcome string, d time.Duration) {
 	if !m.Enabled() {
 		return
 	}
-	set := metric.WithAttributes(attribute.String(AttrCutID, cut), attribute.String(AttrOutcome, outcome))
+	set := m.attrs(setKey{kind: setRequest, a: cut, b: outcome})
 	m.latency.Record(ctx, durationMs(d), set)
 	m.requests.Add(ctx, 1, set)
 }
@@ -105,7 +142,7 @@ func (m *Metrics) WireBytes(ctx context.Context, cut string, n int) {
 	if !m.Enabled() {
 		return
 	}
-	m.wireBytes.Record(ctx, int64(n), m.cutAttrs(cut))
+	m.wireBytes.Record(ctx, int64(n), m.attrs(setKey{kind: setCut, a: cut}))
 }
 
 // Error counts one failed request with its error code.
@@ -113,7 +150,7 @@ func (m *Metrics) Error(ctx context.Context, code int) {
 	if !m.Enabled() {
 		return
 	}
-	m.errors.Add(ctx, 1, metric.WithAttributes(attribute.String(AttrErrorCode, strconv.Itoa(code))))
+	m.errors.Add(ctx, 1, m.attrs(setKey{kind: setError, a: strconv.Itoa(code)}))
 }
 
 // Stage records the time spent in one stage (Stage* values).
@@ -121,7 +158,7 @@ func (m *Metrics) Stage(ctx context.Context, stage string, d time.Duration) {
 	if !m.Enabled() {
 		return
 	}
-	m.stage.Record(ctx, durationMs(d), metric.WithAttributes(attribute.String(AttrStage, stage)))
+	m.stage.Record(ctx, durationMs(d), m.attrs(setKey{kind: setStage, a: stage}))
 }
 
 // QueueDepth records the current depth of the cloud worker's queue.

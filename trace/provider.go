@@ -21,6 +21,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -108,7 +109,9 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		p.tp = p.sdkTP
 	}
 	if s.metricsAddr != "" || s.prometheus || len(s.readers) > 0 {
-		mopts := []sdkmetric.Option{sdkmetric.WithResource(p.res)}
+		// Exemplars off: the Prometheus text format does not show them,
+		// and offering every measurement costs on the hot path.
+		mopts := []sdkmetric.Option{sdkmetric.WithResource(p.res), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
 		for _, r := range s.readers {
 			mopts = append(mopts, sdkmetric.WithReader(r))
 		}
