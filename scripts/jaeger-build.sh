@@ -19,12 +19,21 @@ stampfile=$dir/jaeger.stamp
 version=$(cd tools && go list -m -f '{{.Version}}' github.com/jaegertracing/jaeger)
 stamp="jaeger $version; $(go env GOVERSION); $(cat tools/go.mod tools/go.sum | sha256sum | cut -d' ' -f1)"
 
-if [[ -x $bin && -f $stampfile && "$(cat "$stampfile")" == "$stamp" ]]; then
+fresh() { [[ -x $bin && -f $stampfile && "$(cat "$stampfile")" == "$stamp" ]]; }
+if fresh; then
 	echo "$bin"
 	exit 0
 fi
 
 mkdir -p "$dir"
+# One build at a time (parallel `make test`s share the cache); whoever waited
+# finds the fresh binary.
+exec 9>"$dir/jaeger.lock"
+flock 9
+if fresh; then
+	echo "$bin"
+	exit 0
+fi
 tmp=$(mktemp "$dir/jaeger.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 echo "jaeger-build: building $pkg@$version into $bin (minutes on a cold cache)" >&2
