@@ -16,6 +16,8 @@
 // and panic with a "blas: " message, as the reference loops would.
 package blas
 
+//go:generate go run ./internal/asmgen
+
 // Sgemm computes C = A·B (accumulate=false) or C += A·B (accumulate=true),
 // where A is m×k (lda), B is k×n (ldb) and C is m×n (ldc).
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {

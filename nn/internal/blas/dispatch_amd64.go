@@ -82,9 +82,15 @@ func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB b
 
 func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	kern := s8Kern
-	if hasVNNI && m < smallM {
-		gemmS8Small(m, n, k, a, lda, b, ldb, c, ldc)
-		return
+	if m < smallM {
+		switch {
+		case hasVNNI:
+			gemmS8Small(m, n, k, a, lda, b, ldb, c, ldc)
+			return
+		case hasAVX2:
+			gemmS8SmallAVX2(m, n, k, a, lda, b, ldb, c, ldc)
+			return
+		}
 	}
 	if kern == nil {
 		gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)

@@ -9,6 +9,9 @@ package blas
 func sdot4AVX2(k16 int, x, y *float32, ldy int, out *[32]float32)
 
 //go:noescape
+func dotS8x4AVX2(k16 int, x, y *int8, ldy int, out *[32]int32)
+
+//go:noescape
 func dotS8x4VNNI(k64 int, x *byte, y *int8, ldy int, out *[64]int32)
 
 // sgemmNTSmall computes C (=|+=) A·Bᵀ as dot products, four rows of B per
@@ -95,4 +98,38 @@ func gemmS8Small(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, l
 		}
 	}
 	s8Pool.Put(s)
+}
+
+// gemmS8SmallAVX2 computes C = A·Bᵀ as AVX2 dot products (int8 widened to
+// int16, exact), four rows of B per assembly call. Needs AVX2.
+func gemmS8SmallAVX2(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	k16 := k / 16
+	var out [32]int32
+	for i := 0; i < m; i++ {
+		ai := a[i*lda : i*lda+k]
+		ci := c[i*ldc : i*ldc+n]
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			var sum [4]int32
+			if k16 > 0 {
+				_ = b[(j+3)*ldb+16*k16-1] // the four rows are in range
+				dotS8x4AVX2(k16, &ai[0], &b[j*ldb], ldb, &out)
+				for r := range sum {
+					for _, v := range out[8*r : 8*r+8] {
+						sum[r] += v
+					}
+				}
+			}
+			for r := range sum {
+				bt := b[(j+r)*ldb+16*k16 : (j+r)*ldb+k]
+				for p, bv := range bt {
+					sum[r] += int32(ai[16*k16+p]) * int32(bv)
+				}
+			}
+			ci[j], ci[j+1], ci[j+2], ci[j+3] = sum[0], sum[1], sum[2], sum[3]
+		}
+		if j < n {
+			gemmS8Go(1, n-j, k, ai, k, b[j*ldb:], ldb, ci[j:], n-j)
+		}
+	}
 }

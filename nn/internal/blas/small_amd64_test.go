@@ -38,3 +38,20 @@ func TestGemmS8Small(t *testing.T) {
 		}
 	}
 }
+
+func TestGemmS8SmallAVX2(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	impl := s8Impl{"s8-small-avx2", gemmS8SmallAVX2}
+	for _, m := range []int{1, 2, 3} {
+		for _, n := range []int{1, 3, 4, 5, 8, 17, 130} {
+			for _, k := range []int{1, 15, 16, 17, 33, 130, 2048} {
+				for mode := 0; mode < 4; mode++ {
+					checkS8(t, r, impl, m, n, k, (n+k)%3, k%5, mode, (mode+2)%4)
+				}
+			}
+		}
+	}
+}

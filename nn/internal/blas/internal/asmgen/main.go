@@ -269,6 +269,42 @@ func dot(a *asm) {
 	a.l("\tRET")
 	a.l("")
 
+	a.l("// func dotS8x4AVX2(k16 int, x, y *int8, ldy int, out *[32]int32)")
+	a.l("// Dot products of the int8 x with the int8 rows y, y+ldy, y+2ldy, y+3ldy")
+	a.l("// over 16*k16 bytes, widened to int16 (VPMOVSXBW) for an exact VPMADDWD:")
+	a.l("// out[8r:8r+8] holds the lanes of row r (summed by the caller).")
+	a.l("TEXT ·dotS8x4AVX2(SB), NOSPLIT, $0-40")
+	a.l("\tMOVQ k16+0(FP), CX")
+	a.l("\tMOVQ x+8(FP), SI")
+	a.l("\tMOVQ y+16(FP), DI")
+	a.l("\tMOVQ ldy+24(FP), R8")
+	a.l("\tLEAQ (R8)(R8*1), R9")
+	a.l("\tLEAQ (R9)(R8*1), R10")
+	a.l("\tMOVQ out+32(FP), DX")
+	for r := 0; r < 4; r++ {
+		a.l("\tVPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE done")
+	a.l("loop:")
+	a.l("\tVPMOVSXBW (SI), Y8")
+	for r, addr := range rowAddr {
+		a.l("\tVPMOVSXBW %s, Y%d", addr, 9+r)
+		a.l("\tVPMADDWD Y%d, Y8, Y%d", 9+r, 9+r)
+		a.l("\tVPADDD Y%d, Y%d, Y%d", 9+r, r, r)
+	}
+	a.l("\tADDQ $16, SI")
+	a.l("\tADDQ $16, DI")
+	a.l("\tDECQ CX")
+	a.l("\tJNZ loop")
+	a.l("done:")
+	for r := 0; r < 4; r++ {
+		a.l("\tVMOVDQU Y%d, %d(DX)", r, 32*r)
+	}
+	a.l("\tVZEROUPPER")
+	a.l("\tRET")
+	a.l("")
+
 	a.l("// func dotS8x4VNNI(k64 int, x *byte, y *int8, ldy int, out *[64]int32)")
 	a.l("// Dot products of x (int8 biased to u8 by +128) with the int8 rows y, y+ldy,")
 	a.l("// y+2ldy, y+3ldy over 64*k64 bytes, bias removed: out[16r:16r+16] holds the")
