@@ -1,0 +1,19 @@
+package local_test
+
+import (
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/pipeline/local"
+)
+
+func natsConn(t *testing.T, sys *local.System) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(sys.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}

@@ -1,0 +1,280 @@
+// Package local runs a whole split pipeline in one process: an embedded
+// nats-server on 127.0.0.1 at a random port, one cloud worker and one edge
+// worker. It also holds the MNIST driver that pushes test images through an
+// edge worker and summarises accuracy, latency percentiles, stage times and
+// bytes, used by both `splitinfer run` and `splitinfer edge`.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/cloudworker"
+	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// MaxPayload is the embedded server's message size limit (NATS's default
+// 1 MiB is too small for early cuts of larger models).
+const MaxPayload = 8 << 20
+
+// System is a running all-in-one pipeline.
+type System struct {
+	Server *server.Server
+	Cloud  *cloudworker.Worker
+	Edge   *edgeworker.Worker
+
+	cloudConn, edgeConn *nats.Conn
+	closeOnce           sync.Once
+	closeErr            error
+}
+
+// Start starts the embedded server and both workers for the compiled model.
+// Cloud and edge take their configurations as for cloudworker.New and
+// edgeworker.New (Limits.MaxMessageBytes defaults to MaxPayload here).
+func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgeworker.Config,
+	copts []cloudworker.Option, eopts []edgeworker.Option) (*System, error) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: MaxPayload})
+	if err != nil {
+		return nil, fmt.Errorf("local: nats-server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, errors.New("local: embedded nats-server did not start")
+	}
+	sys := &System{Server: s}
+	fail := func(err error) (*System, error) {
+		sys.Close()
+		return nil, err
+	}
+	if sys.cloudConn, err = nats.Connect(s.ClientURL(), nats.Name("splitinfer-cloud")); err != nil {
+		return fail(fmt.Errorf("local: %w", err))
+	}
+	if sys.edgeConn, err = nats.Connect(s.ClientURL(), nats.Name("splitinfer-edge")); err != nil {
+		return fail(fmt.Errorf("local: %w", err))
+	}
+	if cloud.Limits.MaxMessageBytes == 0 {
+		cloud.Limits.MaxMessageBytes = MaxPayload
+	}
+	if sys.Cloud, err = cloudworker.New(sys.cloudConn, []cloudworker.Model{{Name: name, Program: prog}}, cloud, copts...); err != nil {
+		return fail(err)
+	}
+	if edge.Model == "" {
+		edge.Model = name
+	}
+	if sys.Edge, err = edgeworker.New(sys.edgeConn, prog, edge, eopts...); err != nil {
+		return fail(err)
+	}
+	return sys, nil
+}
+
+// URL is the embedded server's client URL.
+func (s *System) URL() string { return s.Server.ClientURL() }
+
+// Close drains the cloud worker and shuts everything down. It is safe to
+// call more than once.
+func (s *System) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.Cloud != nil {
+			errs = append(errs, s.Cloud.Stop())
+		}
+		for _, c := range []*nats.Conn{s.edgeConn, s.cloudConn} {
+			if c != nil {
+				c.Close()
+			}
+		}
+		s.Server.Shutdown()
+		s.Server.WaitForShutdown()
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// Latency holds latency percentiles in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	Mean float64 `json:"mean"`
+	Max  float64 `json:"max"`
+}
+
+// Stages holds mean stage times in milliseconds.
+type Stages struct {
+	EdgeCompute  float64 `json:"edge_compute"`
+	Encode       float64 `json:"encode"`
+	Transit      float64 `json:"transit"`
+	CloudQueue   float64 `json:"cloud_queue"`
+	CloudDecode  float64 `json:"cloud_decode"`
+	CloudCompute float64 `json:"cloud_compute"`
+	Decode       float64 `json:"decode"`
+	Fallback     float64 `json:"fallback"`
+}
+
+// Summary is the outcome of a Drive run (the --json object of run and edge).
+type Summary struct {
+	Model       string  `json:"model"`
+	ModelHash   string  `json:"model_hash"`
+	Images      int     `json:"images"`
+	Correct     int     `json:"correct"`
+	Accuracy    float64 `json:"accuracy"`
+	Errors      int     `json:"errors"`
+	Fallbacks   int     `json:"fallbacks"`
+	Retries     int     `json:"retries"`
+	Cut         string  `json:"cut"`
+	Concurrency int     `json:"concurrency"`
+	Latency     Latency `json:"latency_ms"`
+	Stages      Stages  `json:"stages_ms"`
+	// BytesPerRequest is the mean request message size; InputBytes the
+	// model input's size (1x1x32x32 float32 = 4096); InputBytesUint8 the
+	// raw 8-bit image it comes from (the 32x32 padded image = 1024).
+	BytesPerRequest float64 `json:"bytes_per_request"`
+	ReplyBytes      float64 `json:"reply_bytes"`
+	InputBytes      int     `json:"input_bytes"`
+	InputBytesUint8 int     `json:"input_bytes_uint8"`
+	RequestsPerSec  float64 `json:"requests_per_s"`
+	Seconds         float64 `json:"seconds"`
+	// ErrorSamples holds up to 5 error messages.
+	ErrorSamples []string `json:"error_samples,omitempty"`
+	// Predictions are the predicted classes (-1 for an error), in image order.
+	Predictions []int `json:"-"`
+}
+
+// Drive classifies the first n images of set (all when n <= 0), one
+// request per image, with concurrency requests in flight, and summarises.
+// Every image ends with exactly one outcome: an error counts as wrong.
+func Drive(ctx context.Context, e *edgeworker.Worker, set *mnist.Set, n, concurrency int) (*Summary, error) {
+	if n <= 0 || n > set.Len() {
+		n = set.Len()
+	}
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	type outcome struct {
+		res *edgeworker.Result
+		err error
+	}
+	outs := make([]outcome, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < concurrency; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				x, err := nn.FromFloat32(set.Image(i), 1, 1, mnist.Rows, mnist.Cols)
+				if err == nil {
+					outs[i].res, err = e.Infer(ctx, x)
+				}
+				outs[i].err = err
+			}
+		}()
+	}
+	sent := 0
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+		sent++
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	if sent < n {
+		n = sent
+		outs = outs[:n]
+	}
+	st := e.Stats()
+	s := &Summary{Images: n, Cut: e.Cut(), ModelHash: e.ModelHash(), Concurrency: concurrency,
+		InputBytes: mnist.Pixels * 4, InputBytesUint8: mnist.Pixels, Seconds: elapsed.Seconds(),
+		Retries: int(st.Retries), Predictions: make([]int, n)}
+	var lat []float64
+	var stages Stages
+	var wire, reply float64
+	for i, o := range outs {
+		s.Predictions[i] = -1
+		if o.err != nil {
+			s.Errors++
+			if len(s.ErrorSamples) < 5 {
+				s.ErrorSamples = append(s.ErrorSamples, o.err.Error())
+			}
+			continue
+		}
+		r := o.res
+		pred := argmax(r.Outputs[0].F32)
+		s.Predictions[i] = pred
+		if pred == int(set.Labels[i]) {
+			s.Correct++
+		}
+		if r.Fallback {
+			s.Fallbacks++
+		}
+		lat = append(lat, ms(r.Timings.Total))
+		t := r.Timings
+		stages.EdgeCompute += ms(t.EdgeCompute)
+		stages.Encode += ms(t.Encode)
+		stages.Transit += ms(t.Transit)
+		stages.CloudQueue += ms(t.CloudQueue)
+		stages.CloudDecode += ms(t.CloudDecode)
+		stages.CloudCompute += ms(t.CloudCompute)
+		stages.Decode += ms(t.Decode)
+		stages.Fallback += ms(t.Fallback)
+		wire += float64(r.WireBytes)
+		reply += float64(r.ReplyBytes)
+	}
+	if n > 0 {
+		s.Accuracy = float64(s.Correct) / float64(n)
+		s.RequestsPerSec = float64(n) / elapsed.Seconds()
+	}
+	if k := float64(len(lat)); k > 0 {
+		for _, p := range []*float64{&stages.EdgeCompute, &stages.Encode, &stages.Transit, &stages.CloudQueue,
+			&stages.CloudDecode, &stages.CloudCompute, &stages.Decode, &stages.Fallback} {
+			*p /= k
+		}
+		s.Stages = stages
+		s.BytesPerRequest = wire / k
+		s.ReplyBytes = reply / k
+		sort.Float64s(lat)
+		sum := 0.0
+		for _, v := range lat {
+			sum += v
+		}
+		s.Latency = Latency{P50: percentile(lat, 50), P95: percentile(lat, 95), P99: percentile(lat, 99),
+			Mean: sum / k, Max: lat[len(lat)-1]}
+	}
+	return s, ctx.Err()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile of sorted values by the nearest-rank method.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	k := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(k, len(sorted)-1))]
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
