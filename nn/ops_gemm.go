@@ -10,7 +10,7 @@ import (
 //
 // Gemm: Y = alpha·A'·B' + beta·C with A' = transA ? Aᵀ : A (M×K), B' =
 // transB ? Bᵀ : B (K×N), C unidirectionally broadcast to M×N. Above a size
-// threshold the rows (or, for few rows, the columns) of Y are shared among
+// threshold the rows or the columns of Y, whichever are more, are shared among
 // RunContext.Threads goroutines. Like Conv, Gemm takes the non-ONNX
 // "activation" attribute ("Relu" or "Clip" with "activation_min" and
 // "activation_max"), applied after the bias; FuseActivations sets it.
@@ -171,8 +171,11 @@ func (k *gemmKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 	}
 	work := int64(m) * int64(n) * int64(kk)
+	// Split the larger side: each goroutine packs only its part of the
+	// split operand, and with few rows (a fully connected layer on a small
+	// batch) packing the weights is most of the work.
 	units := m
-	if m < rc.Threads*4 {
+	if n >= m {
 		j.byCols = true
 		units = n
 	}
