@@ -16,6 +16,7 @@ type workspace struct {
 	col   [][]float32 // per layer: conv im2col of every sample
 	arg   [][]int32   // per layer: maxpool argmax
 	dcol  []float32
+	tmp   []float32 // conv GEMM output / gathered output gradient
 	dyt   []float32 // transposed output gradient of a Gemm
 	train bool
 }
@@ -28,25 +29,27 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 	}
 	ws.col = make([][]float32, len(n.Layers))
 	ws.arg = make([][]int32, len(n.Layers))
-	maxCol, maxOut := 0, 0
+	maxCol, maxOut, maxTmp := 0, 0, 0
 	for i, l := range n.Layers {
 		switch l.Kind {
 		case Gemm:
 			maxOut = max(maxOut, l.outShape.C)
 		case Conv:
+			group := min(capacity, evalGroup)
+			if train {
+				group = capacity
+			}
 			sz := l.colRows * l.outHW
 			maxCol = max(maxCol, sz)
-			if train {
-				ws.col[i] = make([]float32, capacity*sz)
-			} else {
-				ws.col[i] = make([]float32, sz)
-			}
+			maxTmp = max(maxTmp, group*l.outShape.C*l.outHW)
+			ws.col[i] = make([]float32, group*sz)
 		case MaxPool:
 			if train {
 				ws.arg[i] = make([]int32, capacity*l.outShape.Size())
 			}
 		}
 	}
+	ws.tmp = make([]float32, maxTmp)
 	if train {
 		ws.grad = make([][]float32, len(n.Values))
 		for v, s := range n.Values {
@@ -59,7 +62,7 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 		for i, p := range n.Params {
 			ws.pgrad[i] = make([]float32, len(p.Data))
 		}
-		ws.dcol = make([]float32, maxCol)
+		ws.dcol = make([]float32, capacity*maxCol)
 		ws.dyt = make([]float32, maxOut*capacity)
 	}
 	return ws
@@ -202,9 +205,9 @@ func (n *Net) backward(ws *workspace, bs int) {
 	}
 }
 
-// im2col writes the patches of one sample x (C x H x W) into col
-// (C*KH*KW rows of OH*OW).
-func im2col(l *Layer, x, col []float32) {
+// im2col writes the patches of one sample x (C x H x W) into col: C*KH*KW
+// rows of OH*OW values, row r starting at col[r*ld].
+func im2col(l *Layer, x, col []float32, ld int) {
 	in, out := l.inShape, l.outShape
 	oh, ow := out.H, out.W
 	r := 0
@@ -212,7 +215,7 @@ func im2col(l *Layer, x, col []float32) {
 		plane := x[c*in.H*in.W : (c+1)*in.H*in.W]
 		for ky := 0; ky < l.KH; ky++ {
 			for kx := 0; kx < l.KW; kx++ {
-				dst := col[r*oh*ow : (r+1)*oh*ow]
+				dst := col[r*ld : r*ld+oh*ow]
 				r++
 				for y := 0; y < oh; y++ {
 					iy := y*l.SH - l.PadT + ky
@@ -249,8 +252,9 @@ func im2col(l *Layer, x, col []float32) {
 	}
 }
 
-// col2im accumulates col (C*KH*KW rows of OH*OW) into dx (C x H x W).
-func col2im(l *Layer, col, dx []float32) {
+// col2im accumulates col (C*KH*KW rows of OH*OW, row r at col[r*ld]) into
+// dx (C x H x W).
+func col2im(l *Layer, col, dx []float32, ld int) {
 	in, out := l.inShape, l.outShape
 	oh, ow := out.H, out.W
 	r := 0
@@ -258,7 +262,7 @@ func col2im(l *Layer, col, dx []float32) {
 		plane := dx[c*in.H*in.W : (c+1)*in.H*in.W]
 		for ky := 0; ky < l.KH; ky++ {
 			for kx := 0; kx < l.KW; kx++ {
-				src := col[r*oh*ow : (r+1)*oh*ow]
+				src := col[r*ld : r*ld+oh*ow]
 				r++
 				for y := 0; y < oh; y++ {
 					iy := y*l.SH - l.PadT + ky
@@ -279,26 +283,37 @@ func col2im(l *Layer, col, dx []float32) {
 	}
 }
 
+// evalGroup is how many samples one conv GEMM covers in inference.
+const evalGroup = 32
+
+// convForward computes a convolution as one GEMM per group of samples:
+// the patches of the group side by side (C*KH*KW rows of group*OH*OW), so
+// that the GEMM is wide. In training the group is the whole chunk and the
+// patches stay for the backward pass.
 func convForward(l *Layer, ws *workspace, li int, in, out []float32, bs int) {
 	isz, osz := l.inShape.Size(), l.outShape.Size()
 	rows, hw, oc := l.colRows, l.outHW, l.outShape.C
-	for s := 0; s < bs; s++ {
-		var col []float32
-		if ws.train {
-			col = ws.col[li][s*rows*hw : (s+1)*rows*hw]
-		} else {
-			col = ws.col[li][:rows*hw]
+	group := evalGroup
+	if ws.train {
+		group = bs
+	}
+	for g0 := 0; g0 < bs; g0 += group {
+		gs := min(group, bs-g0)
+		ld := gs * hw
+		col := ws.col[li][:rows*ld]
+		for s := 0; s < gs; s++ {
+			im2col(l, in[(g0+s)*isz:(g0+s+1)*isz], col[s*hw:], ld)
 		}
-		im2col(l, in[s*isz:(s+1)*isz], col)
-		y := out[s*osz : (s+1)*osz]
-		nn.Sgemm(oc, hw, rows, l.W.Data, rows, col, hw, y, hw, false)
-		for c, b := range l.B.Data[:oc] {
-			if b == 0 {
-				continue
-			}
-			yc := y[c*hw : (c+1)*hw]
-			for j := range yc {
-				yc[j] += b
+		tmp := ws.tmp[:oc*ld]
+		nn.Sgemm(oc, ld, rows, l.W.Data, rows, col, ld, tmp, ld, false)
+		for s := 0; s < gs; s++ {
+			y := out[(g0+s)*osz : (g0+s+1)*osz]
+			for c, b := range l.B.Data[:oc] {
+				src := tmp[c*ld+s*hw : c*ld+(s+1)*hw]
+				dst := y[c*hw : (c+1)*hw]
+				for j, v := range src {
+					dst[j] = v + b
+				}
 			}
 		}
 	}
@@ -309,23 +324,29 @@ func convBackward(l *Layer, ws *workspace, li int, dy, dx []float32, bs int) {
 	rows, hw, oc := l.colRows, l.outHW, l.outShape.C
 	dw := ws.pgrad[l.W.index]
 	db := ws.pgrad[l.B.index]
-	dcol := ws.dcol[:rows*hw]
+	ld := bs * hw
+	col := ws.col[li][:rows*ld]
+	// Gather dY as oc rows of bs*hw, matching the patches' layout.
+	g := ws.tmp[:oc*ld]
 	for s := 0; s < bs; s++ {
-		g := dy[s*osz : (s+1)*osz]
-		col := ws.col[li][s*rows*hw : (s+1)*rows*hw]
-		// dW (oc x rows) += dY (oc x hw) · colᵀ
-		nn.SgemmNT(oc, rows, hw, g, hw, col, hw, dw, rows, true)
 		for c := 0; c < oc; c++ {
+			src := dy[s*osz+c*hw : s*osz+(c+1)*hw]
+			copy(g[c*ld+s*hw:c*ld+(s+1)*hw], src)
 			var t float32
-			for _, v := range g[c*hw : (c+1)*hw] {
+			for _, v := range src {
 				t += v
 			}
 			db[c] += t
 		}
-		if dx != nil {
-			// dcol (rows x hw) = Wᵀ (rows x oc) · dY (oc x hw)
-			nn.Sgemm(rows, hw, oc, l.wt, oc, g, hw, dcol, hw, false)
-			col2im(l, dcol, dx[s*isz:(s+1)*isz])
+	}
+	// dW (oc x rows) += dY (oc x bs*hw) · colᵀ
+	nn.SgemmNT(oc, rows, ld, g, ld, col, ld, dw, rows, true)
+	if dx != nil {
+		// dcol (rows x bs*hw) = Wᵀ (rows x oc) · dY
+		dcol := ws.dcol[:rows*ld]
+		nn.Sgemm(rows, ld, oc, l.wt, oc, g, ld, dcol, ld, false)
+		for s := 0; s < bs; s++ {
+			col2im(l, dcol[s*hw:], dx[s*isz:(s+1)*isz], ld)
 		}
 	}
 }
