@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,8 +20,6 @@ import (
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/nn/onnx"
-	"github.com/splitinfer/splitinfer/nn/sinf"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
@@ -50,13 +47,14 @@ type costFlags struct {
 	codec        string
 	wireDType    string
 	clock        string
+	cloudClock   string
 }
 
 func (f *costFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "model file (.onnx or .sinf) (required)")
+	fs.StringVar(&f.model, "model", "", "model: a file (ONNX, QDQ ONNX, .sinf) or a built-in name (default: the built-in default model)")
 	fs.StringVar(&f.edgeProfile, "edge-profile", "", "edge latency profile (JSON); default: measured here")
 	fs.StringVar(&f.cloudProfile, "cloud-profile", "", "cloud latency profile (JSON); default: measured here")
-	fs.StringVar(&f.saveProfile, "save-profile", "", "write the profile measured here to this JSON file")
+	fs.StringVar(&f.saveProfile, "save-profile", "", "write the edge profile measured here to this JSON file")
 	fs.Float64Var(&f.slowdown, "edge-slowdown", 1, "emulate an edge F times slower than the edge profile (F >= 1)")
 	fs.IntVar(&f.samples, "samples", 4, "sample inputs to profile and size with (MNIST test images, else seeded random)")
 	fs.IntVar(&f.runs, "runs", 5, "profiling runs (medians are taken)")
@@ -67,13 +65,12 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	if partition.CPUTimeSupported() {
 		def = "cpu"
 	}
-	fs.StringVar(&f.clock, "clock", def, "profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
+	fs.StringVar(&f.clock, "clock", def, "edge profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
+	fs.StringVar(&f.cloudClock, "cloud-clock", "wall", "cloud profile clock: wall (what requests will see) or cpu")
 }
 
 func (f *costFlags) validate() error {
 	switch {
-	case f.model == "":
-		return fmt.Errorf("--model is required")
 	case !(f.slowdown >= 1) || math.IsInf(f.slowdown, 0):
 		return fmt.Errorf("--edge-slowdown %v: want a finite factor >= 1", f.slowdown)
 	case f.samples < 1 || f.samples > 1024:
@@ -89,13 +86,15 @@ func (f *costFlags) validate() error {
 	if _, err := wireDType(f.wireDType); err != nil {
 		return err
 	}
-	switch {
-	case f.clock == "cpu" && !partition.CPUTimeSupported():
-		return fmt.Errorf("--clock cpu: no per-thread CPU clock on this system")
-	case f.clock == "cpu" && f.threads != 1:
-		return fmt.Errorf("--clock cpu needs --threads 1")
-	case f.clock != "cpu" && f.clock != "wall":
-		return fmt.Errorf("--clock %q: want cpu or wall", f.clock)
+	for _, c := range []struct{ flag, v string }{{"--clock", f.clock}, {"--cloud-clock", f.cloudClock}} {
+		switch {
+		case c.v == "cpu" && !partition.CPUTimeSupported():
+			return fmt.Errorf("%s cpu: no per-thread CPU clock on this system", c.flag)
+		case c.v == "cpu" && f.threads != 1:
+			return fmt.Errorf("%s cpu needs --threads 1", c.flag)
+		case c.v != "cpu" && c.v != "wall":
+			return fmt.Errorf("%s %q: want cpu or wall", c.flag, c.v)
+		}
 	}
 	return nil
 }
@@ -122,18 +121,8 @@ type costSetup struct {
 	samples [][]*nn.Tensor
 	model   *partition.Model
 	notes   []string
-}
-
-// loadGraph reads an ONNX or .sinf model.
-func loadGraph(path string) (*nn.Graph, error) {
-	if strings.EqualFold(filepath.Ext(path), ".sinf") {
-		m, err := sinf.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		return m.Graph, nil
-	}
-	return onnx.Load(path)
+	// remeasureCloud profiles the cloud side again (nil when it comes from a file).
+	remeasureCloud func() (*partition.Profile, error)
 }
 
 // sampleInputs makes n batch-1 inputs for g: MNIST test images when the
@@ -218,7 +207,7 @@ func wireEncoder(modelHash string, codec pipeline.Codec, dt nn.DType) partition.
 // setup loads the model, measures or reads the profiles, measures the
 // encoded sizes and builds the cost model.
 func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
-	g, err := loadGraph(f.model)
+	g, name, err := loadModel(f.model)
 	if err != nil {
 		return nil, err
 	}
@@ -234,46 +223,29 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &costSetup{name: filepath.Base(f.model), graph: g, prog: prog, dag: dag, samples: samples}
-	var here *partition.Profile
-	measured := func() (*partition.Profile, error) {
-		if here != nil {
-			return here, nil
-		}
-		fmt.Fprintf(stderr, "profiling %s: %d runs over %s, %d thread(s)...\n", filepath.Base(f.model), f.runs, what, f.threads)
-		host, _ := os.Hostname()
+	s := &costSetup{name: name, graph: g, prog: prog, dag: dag, samples: samples}
+	host, _ := os.Hostname()
+	// measure profiles the model here with the given clock.
+	measure := func(clock string) (*partition.Profile, error) {
+		fmt.Fprintf(stderr, "profiling %s (%s clock): %d runs over %s, %d thread(s)...\n", s.name, clock, f.runs, what, f.threads)
 		opts := []partition.MeasureOption{partition.WithRuns(f.runs), partition.WithThreads(f.threads), partition.WithDevice(host)}
-		if f.clock == "cpu" {
+		if clock == "cpu" {
 			opts = append(opts, partition.WithCPUTime())
 		}
 		p, err := partition.MeasureProfile(prog, samples, opts...)
 		if err != nil {
 			return nil, err
 		}
-		p.Model = filepath.Base(f.model)
-		here = p
-		if f.saveProfile != "" {
-			out, err := os.Create(f.saveProfile)
-			if err != nil {
-				return nil, err
-			}
-			if err := p.WriteJSON(out); err != nil {
-				out.Close()
-				return nil, err
-			}
-			if err := out.Close(); err != nil {
-				return nil, err
-			}
-		}
+		p.Model = s.name
 		return p, nil
 	}
-	load := func(path, side string) (*partition.Profile, error) {
+	load := func(path, side, clock string) (*partition.Profile, error) {
 		if path == "" {
-			p, err := measured()
+			p, err := measure(clock)
 			if err != nil {
 				return nil, err
 			}
-			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference by %s clock, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), p.Clock, f.runs, what, f.threads))
+			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference by the %s clock, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), p.Clock, f.runs, what, f.threads))
 			return p, nil
 		}
 		p, err := partition.LoadProfile(path)
@@ -286,13 +258,21 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 		s.notes = append(s.notes, fmt.Sprintf("%s profile: %s (%.2f ms per inference)", side, path, p.TotalMS()))
 		return p, nil
 	}
-	edge, err := load(f.edgeProfile, "edge")
+	edge, err := load(f.edgeProfile, "edge", f.clock)
 	if err != nil {
 		return nil, err
 	}
-	cloud, err := load(f.cloudProfile, "cloud")
+	if f.saveProfile != "" && f.edgeProfile == "" {
+		if err := writeProfile(f.saveProfile, edge); err != nil {
+			return nil, err
+		}
+	}
+	cloud, err := load(f.cloudProfile, "cloud", f.cloudClock)
 	if err != nil {
 		return nil, err
+	}
+	if f.cloudProfile == "" {
+		s.remeasureCloud = func() (*partition.Profile, error) { return measure(f.cloudClock) }
 	}
 	if f.slowdown != 1 {
 		edge = edge.Scaled(f.slowdown)
@@ -312,6 +292,37 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	}
 	s.model = m
 	return s, nil
+}
+
+// refreshCloud measures the cloud profile again (when it is measured here)
+// and rebuilds the cost model with it: the host's load changes over a
+// sweep, and the cloud's speed with it.
+func (s *costSetup) refreshCloud() error {
+	if s.remeasureCloud == nil {
+		return nil
+	}
+	cloud, err := s.remeasureCloud()
+	if err != nil {
+		return err
+	}
+	m, err := partition.NewModel(s.dag, s.model.Edge, cloud, s.model.Sizes)
+	if err != nil {
+		return err
+	}
+	s.model = m
+	return nil
+}
+
+func writeProfile(path string, p *partition.Profile) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := p.WriteJSON(out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // candidateCuts lists the cuts worth showing: every cut of a small graph,
@@ -419,7 +430,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			DecisionUS   float64   `json:"decision_us"`
 			Notes        []string  `json:"notes"`
 			Cuts         []cutJSON `json:"cuts"`
-		}{Model: filepath.Base(cf.model), BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
+		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
 			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.notes}
 		for _, e := range ests {
 			out.Cuts = append(out.Cuts, toCutJSON(e))
@@ -428,7 +439,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "model %s (%d nodes) on %s\n", filepath.Base(cf.model), s.dag.Len(), l)
+	fmt.Fprintf(stdout, "model %s (%d nodes) on %s\n", s.name, s.dag.Len(), l)
 	for _, n := range s.notes {
 		fmt.Fprintf(stdout, "  %s\n", n)
 	}

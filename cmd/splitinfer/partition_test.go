@@ -70,7 +70,7 @@ func TestPartitionCommand(t *testing.T) {
 
 func TestPartitionBadFlags(t *testing.T) {
 	for _, args := range [][]string{
-		{"partition"},
+		{"partition", "extra-argument"},
 		{"partition", "--model", "x.onnx", "--bandwidth", "fast"},
 		{"partition", "--model", "x.onnx", "--edge-slowdown", "0.5"},
 		{"partition", "--model", "x.onnx", "--wire-dtype", "int4"},

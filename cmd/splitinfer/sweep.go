@@ -1,0 +1,568 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/cloudworker"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/link"
+)
+
+func init() {
+	register(&command{
+		name:    "sweep",
+		summary: "measure every cut over the live pipeline on an emulated link, against the prediction",
+		run:     runSweep,
+	})
+}
+
+// sweepCut is one measured cut in sweep output.
+type sweepCut struct {
+	cutJSON
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// sweepLink is the sweep of one link.
+type sweepLink struct {
+	Link           string     `json:"link"`
+	Choice         string     `json:"choice"`
+	ChoiceMeasured float64    `json:"choice_measured_ms"`
+	ChoicePredict  float64    `json:"choice_predicted_ms"`
+	BestMeasured   string     `json:"best_measured"`
+	BestMS         float64    `json:"best_measured_ms"`
+	EdgeOnlyMS     float64    `json:"edge_only_ms"`
+	CloudOnlyMS    float64    `json:"cloud_only_ms"`
+	Cuts           []sweepCut `json:"cuts"`
+}
+
+func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sweep", stderr)
+	var cf costFlags
+	cf.register(fs)
+	links := fs.String("link", "1mbit/20ms,10mbit/20ms,100mbit/20ms", "emulated edge links, comma-separated (BANDWIDTH/RTT)")
+	requests := fs.Int("requests", 5, "measured requests per cut (the median is reported)")
+	warmup := fs.Int("warmup", 1, "unmeasured requests per cut first")
+	maxPred := fs.Float64("max-predicted", 3, "skip cuts predicted slower than this many times the choice (0: measure all)")
+	timeout := fs.Duration("timeout", time.Minute, "per-request timeout")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	adapt := fs.String("adapt", "", "instead of sweeping, run the adaptive partitioner while the link changes through these specs (comma-separated), --phase requests each")
+	phase := fs.Int("phase", 30, "requests per link with --adapt")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	bad := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, "splitinfer sweep: "+format+"\n", a...)
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected arguments %v", fs.Args())
+	}
+	if err := cf.validate(); err != nil {
+		return bad("%v", err)
+	}
+	list := *links
+	if *adapt != "" {
+		list = *adapt
+		if *phase < 1 {
+			return bad("--phase must be at least 1")
+		}
+	}
+	var specs []link.Spec
+	for _, s := range strings.Split(list, ",") {
+		sp, err := link.Parse(s)
+		if err != nil {
+			return bad("--link: %v", err)
+		}
+		if sp.Bandwidth == 0 {
+			return bad("--link %q: the sweep needs a finite bandwidth", s)
+		}
+		specs = append(specs, sp)
+	}
+	if *requests < 1 || *warmup < 0 || *maxPred < 0 || *timeout <= 0 {
+		return bad("--requests >= 1, --warmup >= 0, --max-predicted >= 0 and --timeout > 0 please")
+	}
+	s, err := cf.setup(stderr)
+	if err != nil {
+		return err
+	}
+	h, err := startHarness(s)
+	if err != nil {
+		return err
+	}
+	defer h.stop()
+	s.notes = append(s.notes, fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d measured requests per cut after %d warm-up, round robin over the cuts, median", *requests, *warmup))
+	if cf.cloudProfile == "" {
+		s.notes = append(s.notes, "cloud profile: measured again before each link (the host's load changes)")
+	}
+	emulate := cf.slowdown != 1 || cf.clock == "cpu"
+	if emulate {
+		s.notes = append(s.notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", cf.slowdown))
+	}
+	if *maxPred > 0 {
+		s.notes = append(s.notes, fmt.Sprintf("cuts predicted slower than %.3gx the choice are not measured", *maxPred))
+	}
+	codec, _ := pipeline.ParseCodec(cf.codec)
+	dt, _ := wireDType(cf.wireDType)
+	edge := &sweepEdge{s: s, threads: cf.threads, slowdown: cf.slowdown, emulate: emulate, codec: codec, dt: dt, hash: pipeline.ModelHash(s.graph), timeout: *timeout}
+	if *adapt != "" {
+		return runAdapt(ctx, edge, s, h.url, specs, *phase, *asJSON, stdout, stderr)
+	}
+	var results []sweepLink
+	for _, sp := range specs {
+		fmt.Fprintf(stderr, "sweeping %s...\n", sp)
+		nc, err := nats.Connect(h.url, nats.SetCustomDialer(&link.Dialer{Spec: sp}), nats.MaxReconnects(0))
+		if err != nil {
+			return err
+		}
+		edge.nc = nc
+		res, err := sweepOne(ctx, edge, s, sp, *requests, *warmup, *maxPred)
+		nc.Close()
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	if *asJSON {
+		out := struct {
+			Model        string      `json:"model"`
+			EdgeSlowdown float64     `json:"edge_slowdown"`
+			Notes        []string    `json:"notes"`
+			Choice       string      `json:"choice"`
+			Cuts         []sweepCut  `json:"cuts"`
+			Links        []sweepLink `json:"links"`
+		}{Model: s.name, EdgeSlowdown: cf.slowdown, Notes: s.notes, Links: results}
+		// the top-level choice and cuts are the first link's
+		out.Choice, out.Cuts = results[0].Choice, results[0].Cuts
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(stdout, "model %s (%d nodes)\n", s.name, s.dag.Len())
+	for _, n := range s.notes {
+		fmt.Fprintf(stdout, "  %s\n", n)
+	}
+	for _, r := range results {
+		fmt.Fprintf(stdout, "\nlink %s\n", r.Link)
+		w := len("cut")
+		for _, c := range r.Cuts {
+			w = max(w, len(c.Name))
+		}
+		fmt.Fprintf(stdout, "  %-*s %10s %12s %12s %8s\n", w, "cut", "bytes", "predicted ms", "measured ms", "error")
+		for _, c := range r.Cuts {
+			mark := " "
+			if c.Name == r.Choice {
+				mark = "*"
+			}
+			if c.MeasuredMS == nil {
+				fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12s %8s\n", mark, w, c.Name, c.Bytes, c.PredictedMS, "-", c.Skipped)
+				continue
+			}
+			fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12.1f %+7.1f%%\n", mark, w, c.Name, c.Bytes, c.PredictedMS, *c.MeasuredMS, 100*(c.PredictedMS-*c.MeasuredMS) / *c.MeasuredMS)
+		}
+		fmt.Fprintf(stdout, "choice %s: measured %.1f ms (predicted %.1f); best measured %s %.1f ms (choice %+.1f%%); edge-only %.1f ms, cloud-only %.1f ms\n",
+			r.Choice, r.ChoiceMeasured, r.ChoicePredict, r.BestMeasured, r.BestMS, 100*(r.ChoiceMeasured-r.BestMS)/r.BestMS, r.EdgeOnlyMS, r.CloudOnlyMS)
+	}
+	return nil
+}
+
+// sweepOne measures the candidate cuts on one link.
+func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, requests, warmup int, maxPred float64) (sweepLink, error) {
+	if err := s.refreshCloud(); err != nil {
+		return sweepLink{}, err
+	}
+	l := partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: sp.RTT}
+	best, err := s.model.Best(l)
+	if err != nil {
+		return sweepLink{}, err
+	}
+	cuts := candidateCuts(s.dag, []partition.Cut{best.Cut})
+	res := sweepLink{Link: sp.String(), Choice: best.Cut.Name, ChoicePredict: round3(best.TotalMS), BestMS: math.Inf(1)}
+	var measured []int
+	for i, c := range cuts {
+		est, err := s.model.Predict(c, l)
+		if err != nil {
+			return res, err
+		}
+		sc := sweepCut{cutJSON: toCutJSON(est)}
+		trivial := c.IsEdgeOnly() || c.IsCloudOnly() || c.Name == best.Cut.Name
+		if maxPred > 0 && !trivial && est.TotalMS > maxPred*best.TotalMS {
+			sc.Skipped = "skipped"
+		} else {
+			measured = append(measured, i)
+		}
+		res.Cuts = append(res.Cuts, sc)
+	}
+	// Round robin over the cuts, so that a change of the host's load
+	// touches every cut alike.
+	times := make([][]float64, len(cuts))
+	for r := 0; r < warmup+requests; r++ {
+		for _, i := range measured {
+			d, _, err := e.once(ctx, cuts[i], r)
+			if err != nil {
+				return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
+			}
+			if r >= warmup {
+				times[i] = append(times[i], float64(d)/1e6)
+			}
+		}
+	}
+	e.heads = nil
+	for _, i := range measured {
+		c := cuts[i]
+		sort.Float64s(times[i])
+		m := round3(times[i][len(times[i])/2])
+		res.Cuts[i].MeasuredMS = &m
+		if m < res.BestMS {
+			res.BestMS, res.BestMeasured = m, c.Name
+		}
+		switch {
+		case c.IsEdgeOnly():
+			res.EdgeOnlyMS = m
+		case c.IsCloudOnly():
+			res.CloudOnlyMS = m
+		}
+		if c.Name == best.Cut.Name {
+			res.ChoiceMeasured = m
+		}
+	}
+	return res, nil
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// harness is the live pipeline the sweep measures: an in-process NATS
+// server and a cloud worker on an unshaped connection.
+type harness struct {
+	srv    *server.Server
+	url    string
+	cloud  *nats.Conn
+	worker *cloudworker.Worker
+}
+
+func startHarness(s *costSetup) (*harness, error) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 64 << 20})
+	if err != nil {
+		return nil, err
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded nats-server did not start")
+	}
+	h := &harness{srv: srv, url: srv.ClientURL()}
+	h.cloud, err = nats.Connect(h.url, nats.MaxReconnects(0))
+	if err != nil {
+		h.stop()
+		return nil, err
+	}
+	if _, err := h.cloud.Subscribe(probeSubject, func(m *nats.Msg) { m.Respond([]byte{1}) }); err != nil {
+		h.stop()
+		return nil, err
+	}
+	h.worker, err = cloudworker.New(h.cloud, []cloudworker.Model{{Name: s.name, Program: s.prog}},
+		cloudworker.Config{Workers: 1})
+	if err != nil {
+		h.stop()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *harness) stop() {
+	if h.worker != nil {
+		h.worker.Stop()
+	}
+	if h.cloud != nil {
+		h.cloud.Close()
+	}
+	h.srv.Shutdown()
+	h.srv.WaitForShutdown()
+}
+
+// sweepEdge is the sweep's edge: it runs the head of a cut, emulates the
+// slower device, and sends the request over its shaped connection.
+type sweepEdge struct {
+	s        *costSetup
+	nc       *nats.Conn
+	threads  int
+	slowdown float64
+	emulate  bool // run heads through partition.EmulateSlower
+	codec    pipeline.Codec
+	dt       nn.DType
+	hash     string
+	timeout  time.Duration
+	heads    map[string]*nn.Runner
+}
+
+// head returns a runner for the head of cut c, cached by cut name.
+func (e *sweepEdge) head(c partition.Cut) (*nn.Runner, error) {
+	if r, ok := e.heads[c.Name]; ok {
+		return r, nil
+	}
+	p := e.s.prog
+	head := p
+	if !c.IsEdgeOnly() {
+		var err error
+		if head, err = p.Slice(p.Inputs(), c.Tensors); err != nil {
+			return nil, err
+		}
+	}
+	if e.heads == nil {
+		e.heads = map[string]*nn.Runner{}
+	}
+	r := head.NewRunner(e.threads)
+	e.heads[c.Name] = r
+	return r, nil
+}
+
+// once runs one inference split at c on sample i: the head (on the
+// emulated edge), then the request unless c is edge-only. It returns the
+// end-to-end latency.
+func (e *sweepEdge) once(ctx context.Context, c partition.Cut, i int) (time.Duration, reqInfo, error) {
+	var info reqInfo
+	if err := ctx.Err(); err != nil {
+		return 0, info, err
+	}
+	r, err := e.head(c)
+	if err != nil {
+		return 0, info, err
+	}
+	in := e.s.samples[i%len(e.s.samples)]
+	t0 := time.Now()
+	var outs []*nn.Tensor
+	run := func() (err error) { outs, err = r.Run(in...); return err }
+	if e.emulate {
+		_, _, err = partition.EmulateSlower(e.slowdown, run)
+	} else {
+		err = run()
+	}
+	if err != nil {
+		return 0, info, err
+	}
+	if !c.IsEdgeOnly() {
+		if info, err = e.request(ctx, pipeline.CutID(c.Tensors), c.Tensors, outs); err != nil {
+			return 0, info, err
+		}
+	}
+	return time.Since(t0), info, nil
+}
+
+// probeSubject is the harness's echo endpoint for bandwidth probes.
+const probeSubject = "splitinfer.sweep.probe"
+
+// probe sends n bytes to the harness's echo and returns the round trip.
+func (e *sweepEdge) probe(ctx context.Context, n int) (time.Duration, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	t0 := time.Now()
+	if _, err := e.nc.RequestWithContext(rctx, probeSubject, make([]byte, n)); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// reqInfo is what one request tells the edge about the link.
+type reqInfo struct {
+	sent, received int
+	roundTrip      time.Duration
+	server         time.Duration // the cloud's queue + decode + compute
+}
+
+func (e *sweepEdge) request(ctx context.Context, cutID string, names []string, outs []*nn.Tensor) (reqInfo, error) {
+	var info reqInfo
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return info, err
+	}
+	req := &pipeline.Request{ID: hex.EncodeToString(id), Model: e.hash, Cut: cutID, Codec: e.codec,
+		Deadline: time.Now().Add(e.timeout).UnixNano()}
+	for i, t := range outs {
+		var w pipeline.Tensor
+		var err error
+		if t.DType == nn.Float32 && e.dt != nn.Float32 {
+			w, err = pipeline.Quantize(names[i], t, e.dt)
+		} else {
+			w, err = pipeline.FromNN(names[i], t)
+		}
+		if err != nil {
+			return info, err
+		}
+		req.Tensors = append(req.Tensors, w)
+	}
+	data, err := pipeline.EncodeRequest(req)
+	if err != nil {
+		return info, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	t0 := time.Now()
+	msg, err := e.nc.RequestWithContext(rctx, pipeline.DefaultSubject, data)
+	info.roundTrip = time.Since(t0)
+	if err != nil {
+		return info, err
+	}
+	info.sent, info.received = len(data), len(msg.Data)
+	if perr := pipeline.ErrorFromHeaders(msg.Header); perr != nil {
+		return info, perr
+	}
+	rep, err := pipeline.DecodeReply(msg.Data, pipeline.Limits{})
+	if err != nil {
+		return info, err
+	}
+	if perr := rep.Err(); perr != nil {
+		return info, perr
+	}
+	if len(rep.Outputs) != len(e.s.prog.Outputs()) {
+		return info, fmt.Errorf("reply has %d outputs, want %d", len(rep.Outputs), len(e.s.prog.Outputs()))
+	}
+	info.server = time.Duration(rep.QueueNs + rep.DecodeNs + rep.ComputeNs)
+	return info, nil
+}
+
+// adaptStep is one request of an --adapt run.
+type adaptStep struct {
+	Phase     int     `json:"phase"`
+	Request   int     `json:"request"`
+	Link      string  `json:"link"`
+	Cut       string  `json:"cut"`
+	MS        float64 `json:"ms"`
+	EstMbit   float64 `json:"estimated_mbit"`
+	EstRTTMS  float64 `json:"estimated_rtt_ms"`
+	Probe     bool    `json:"probe,omitempty"`
+	BestCut   string  `json:"best_cut_for_link"`
+	OnBestCut bool    `json:"on_best_cut"`
+}
+
+// adaptPhase summarises one link of an --adapt run.
+type adaptPhase struct {
+	Link string `json:"link"`
+	// Best is the cut the model predicts best for the link.
+	Best string `json:"best_cut"`
+	// MovedAfter is the number of requests into the phase after which the
+	// edge used Best (0: from the start; -1: never).
+	MovedAfter int `json:"moved_after_requests"`
+	// Moves counts cut changes during the phase; Reversals the moves back
+	// to a cut just left (flaps).
+	Moves     int `json:"moves"`
+	Reversals int `json:"reversals"`
+}
+
+// runAdapt runs requests through the Adapter while the shaped link
+// changes from phase to phase, and reports when the cut moved.
+func runAdapt(ctx context.Context, e *sweepEdge, s *costSetup, url string, specs []link.Spec, phase int, asJSON bool, stdout, stderr io.Writer) error {
+	sh := link.NewShaper(specs[0])
+	nc, err := nats.Connect(url, nats.SetCustomDialer(&link.Dialer{Shaper: sh}), nats.MaxReconnects(0))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	e.nc = nc
+	toLink := func(sp link.Spec) partition.Link {
+		return partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: sp.RTT}
+	}
+	a, err := partition.NewAdapter(s.model, toLink(specs[0]))
+	if err != nil {
+		return err
+	}
+	var steps []adaptStep
+	var phases []adaptPhase
+	n := 0
+	for pi, sp := range specs {
+		sh.Set(sp)
+		best, err := s.model.Best(toLink(sp))
+		if err != nil {
+			return err
+		}
+		ph := adaptPhase{Link: sp.String(), Best: best.Cut.Name, MovedAfter: -1}
+		prev, left := a.CutID(), ""
+		fmt.Fprintf(stderr, "link %s: best cut %s\n", sp, best.Cut.Name)
+		for i := 0; i < phase; i++ {
+			c := a.Next()
+			if c.Name == best.Cut.Name && ph.MovedAfter < 0 {
+				ph.MovedAfter = i
+			}
+			if c.Name != prev {
+				ph.Moves++
+				if c.Name == left {
+					ph.Reversals++
+				}
+				left, prev = prev, c.Name
+			}
+			if i%5 == 0 {
+				if d, err := nc.RTT(); err == nil {
+					a.ObserveRTT(d)
+				}
+			}
+			probed := false
+			if size, need := a.NeedProbe(); need {
+				d, err := e.probe(ctx, size)
+				if err != nil {
+					return err
+				}
+				if _, err := a.Observe(partition.Observation{Bytes: size, Network: d}); err != nil {
+					return err
+				}
+				probed = true
+			}
+			d, info, err := e.once(ctx, c, n)
+			n++
+			if err != nil {
+				return fmt.Errorf("link %s, cut %s: %w", sp, c.Name, err)
+			}
+			if !c.IsEdgeOnly() {
+				net := info.roundTrip - info.server
+				if _, err := a.Observe(partition.Observation{Bytes: info.sent + info.received, Network: max(net, 0)}); err != nil {
+					return err
+				}
+			}
+			est := a.Link()
+			steps = append(steps, adaptStep{Phase: pi, Request: i, Link: sp.String(), Cut: c.Name, MS: round3(float64(d) / 1e6),
+				EstMbit: round3(est.Bandwidth * 8 / 1e6), EstRTTMS: round3(float64(est.RTT) / 1e6), Probe: probed,
+				BestCut: best.Cut.Name, OnBestCut: c.Name == best.Cut.Name})
+		}
+		phases = append(phases, ph)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Model  string       `json:"model"`
+			Notes  []string     `json:"notes"`
+			Phases []adaptPhase `json:"phases"`
+			Steps  []adaptStep  `json:"requests"`
+		}{s.name, s.notes, phases, steps})
+	}
+	fmt.Fprintf(stdout, "model %s, adaptive partitioner, %d requests per link\n", s.name, phase)
+	for _, note := range s.notes {
+		fmt.Fprintf(stdout, "  %s\n", note)
+	}
+	for _, st := range steps {
+		mark := " "
+		if st.OnBestCut {
+			mark = "*"
+		}
+		probe := ""
+		if st.Probe {
+			probe = " (probed)"
+		}
+		fmt.Fprintf(stdout, "%s %-14s #%-3d %9.1f ms  est %7.2f Mbit/s %6.1f ms RTT  %s%s\n", mark, st.Link, st.Request, st.MS, st.EstMbit, st.EstRTTMS, st.Cut, probe)
+	}
+	for _, ph := range phases {
+		fmt.Fprintf(stdout, "link %s: best cut %s reached after %d requests; %d moves, %d reversals\n", ph.Link, ph.Best, ph.MovedAfter, ph.Moves, ph.Reversals)
+	}
+	return nil
+}
