@@ -126,6 +126,7 @@ type compressTrain struct {
 // register adds the pruning and distillation flags to fs (epochs is
 // registered by the caller under its own name).
 func (o *compressTrain) register(fs *flag.FlagSet) {
+	fs.IntVar(&o.epochs, "finetune-epochs", o.epochs, "same as --epochs: epochs of fine-tuning after pruning, or of distillation")
 	fs.Float64Var(&o.prune, "prune", 0, "global magnitude pruning: this fraction of all conv/fc weights is set to zero (mask kept while fine-tuning)")
 	fs.Float64Var(&o.pruneChannels, "prune-channels", 0, "structured pruning: remove this fraction of the output channels of each prunable conv (smallest L1 norm) and the matching inputs of the next layer")
 	fs.StringVar(&o.distillFrom, "distill-from", "", "knowledge distillation: train the student on this teacher model's logits")
