@@ -3,8 +3,27 @@ package blas
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
+
+// loop runs f b.N times and reports the rate of ops operations per call in
+// unit per second of wall time, and (on Linux) per second of the thread's
+// CPU time as "cpu-"+unit: the latter stays meaningful on a machine shared
+// with other processes.
+func loop(b *testing.B, ops float64, unit string, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPUSeconds()
+	for b.Loop() {
+		f()
+	}
+	cpu := threadCPUSeconds() - c0
+	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, unit)
+	if cpu > 0 {
+		b.ReportMetric(ops*float64(b.N)/cpu/1e9, "cpu-"+unit)
+	}
+}
 
 // Shapes of the engine's GEMMs: conv as im2col (M=out channels, N=output
 // pixels, K=in channels×kernel area) and fully connected layers (NT, m=batch).
@@ -31,7 +50,7 @@ var (
 )
 
 func benchF32(b *testing.B, name string, shapes [][3]int, transB bool, impls map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool)) {
-	order := []string{"ref", "go", "fast", "packedA", "avx2"}
+	order := []string{"ref", "go", "fast", "packedA", "avx512-16x16", "avx2"}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		r := rand.New(rand.NewPCG(3, 4))
@@ -53,10 +72,7 @@ func benchF32(b *testing.B, name string, shapes [][3]int, transB bool, impls map
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl, m, n, k), func(b *testing.B) {
-				for b.Loop() {
-					fn(m, n, k, a, k, bm, ldb, c, n, false)
-				}
-				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				loop(b, 2*float64(m*n*k), "GFLOP/s", func() { fn(m, n, k, a, k, bm, ldb, c, n, false) })
 			})
 		}
 	}
@@ -67,9 +83,11 @@ func BenchmarkSgemm(b *testing.B) {
 	impls := map[string]func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool){
 		"ref": sgemmRef, "go": sgemmGo, "fast": Sgemm,
 	}
-	if hasAVX2Kernel() {
-		impls["avx2"] = func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool) {
-			sgemmPacked(avx2Kernel(), m, n, k, a, lda, bm, ldb, false, c, ldc, acc)
+	for _, kern := range f32Kernels() {
+		if kern != f32Kern {
+			impls[kern.name] = func(m, n, k int, a []float32, lda int, bm []float32, ldb int, c []float32, ldc int, acc bool) {
+				sgemmPacked(kern, m, n, k, a, lda, bm, ldb, false, c, ldc, acc)
+			}
 		}
 	}
 	benchF32(b, "Sgemm", nnShapes, false, impls)
@@ -113,10 +131,7 @@ func BenchmarkGemmS8(b *testing.B) {
 		pa = PackS8(m, k, a, k)
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl.name, m, n, k), func(b *testing.B) {
-				for b.Loop() {
-					impl.fn(m, n, k, a, k, bm, k, c, n)
-				}
-				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+				loop(b, 2*float64(m*n*k), "GOPS", func() { impl.fn(m, n, k, a, k, bm, k, c, n) })
 			})
 		}
 	}

@@ -5,8 +5,9 @@
 // All matrices are row-major with explicit leading dimensions (strides).
 //
 // On amd64 the entry points run register-tiled assembly micro-kernels over
-// packed panels (BLIS-style blocking): AVX-512 (16x16 float32, VNNI int8)
-// or AVX2+FMA (6x16), chosen at run time from the CPU features. Elsewhere,
+// packed panels (BLIS-style blocking): AVX-512 (8x32 float32, 16x16 VNNI
+// int8) or AVX2+FMA (6x16 float32 and int8 in int16 pairs), chosen at run
+// time from the CPU features; batch-1 products (m < 4) run as dot products. Elsewhere,
 // or with the purego build tag, they run unrolled plain-Go loops. Kernels do
 // not start goroutines: callers split C into disjoint blocks and may call
 // any entry point concurrently. Scratch memory comes from a sync.Pool, so a

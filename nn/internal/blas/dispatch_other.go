@@ -13,9 +13,6 @@ func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ld
 	gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
 }
 
-func hasAVX2Kernel() bool    { return false }
-func avx2Kernel() *f32Kernel { return nil }
-
 // s8Kernels lists the int8 assembly kernels this build can run: none.
 func s8Kernels() []*s8Kernel { return nil }
 

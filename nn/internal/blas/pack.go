@@ -23,7 +23,7 @@ const (
 	mcF32 = 192  // rows of A per packed block (multiple of every mr)
 	ncF32 = 3072 // columns of B per packed block (multiple of every nr)
 
-	maxTile = 16 * 16 // largest mr×nr
+	maxTile = 256 // largest mr×nr (16x16, 8x32)
 )
 
 // directBMaxM is the row count of A up to which a k×n B is read in place

@@ -123,6 +123,8 @@ func sgemm(a *asm) {
 	}
 	f32Store(a, rows, 64)
 
+	avx512Wide(a, 8)
+
 	// AVX2 6x16: two B vectors per k, six broadcasts, 12 accumulators.
 	a.l("// func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)")
 	a.l("// C[6x16] (=|+=) A·B: a is a packed panel (k groups of 6 values), b holds")
@@ -344,4 +346,38 @@ func dot(a *asm) {
 	}
 	a.l("\tVZEROUPPER")
 	a.l("\tRET")
+}
+
+// avx512Wide writes an mr×32 AVX-512 kernel: two B vectors per k, one
+// register broadcast of A per row feeding two FMAs.
+func avx512Wide(a *asm, mr int) {
+	name := fmt.Sprintf("sgemmKern%dx32AVX512", mr)
+	a.l("// func %s(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)", name)
+	a.l("// C[%dx32] (=|+=) A·B: a is a packed panel (k groups of %d values), b holds", mr, mr)
+	a.l("// k rows of 32 values ldb floats apart (32 when packed).")
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-49", name)
+	f32Prologue(a)
+	var rows [][]string
+	for r := 0; r < mr; r++ {
+		r0, r1 := fmt.Sprintf("Z%d", 2*r), fmt.Sprintf("Z%d", 2*r+1)
+		a.l("\tVPXORD %s, %s, %s", r0, r0, r0)
+		a.l("\tVPXORD %s, %s, %s", r1, r1, r1)
+		rows = append(rows, []string{r0, r1})
+	}
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE store")
+	a.l("loop:")
+	a.l("\tVMOVUPS (DI), Z24")
+	a.l("\tVMOVUPS 64(DI), Z25")
+	for r := 0; r < mr; r++ {
+		br := 26 + r%4
+		a.l("\tVBROADCASTSS %d(SI), Z%d", 4*r, br)
+		a.l("\tVFMADD231PS Z24, Z%d, Z%d", br, 2*r)
+		a.l("\tVFMADD231PS Z25, Z%d, Z%d", br, 2*r+1)
+	}
+	a.l("\tADDQ $%d, SI", 4*mr)
+	a.l("\tADDQ R9, DI")
+	a.l("\tDECQ CX")
+	a.l("\tJNZ loop")
+	f32Store(a, rows, 64)
 }

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package blas
+
+func threadCPUSeconds() float64 { return 0 }
