@@ -1,0 +1,147 @@
+// Package adaptive puts the partitioner's Adapter in front of edge workers:
+// each request asks the adapter for the cut, runs through an edge worker
+// split at that cut (one per cut, made on first use; edge-only runs the
+// whole model locally), and feeds the request's bytes and network time
+// back, so the cut follows the link. The cut id travels in every request as
+// usual, so the cloud workers follow without coordination.
+package adaptive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
+)
+
+// Edge is an adaptive edge. It is safe for concurrent use.
+type Edge struct {
+	nc    *nats.Conn
+	whole *nn.Program
+	cfg   edgeworker.Config
+	opts  []edgeworker.Option
+	a     *partition.Adapter
+	probe string
+
+	mu      sync.Mutex
+	workers map[string]*edgeworker.Worker
+	local   chan *nn.Runner
+}
+
+// Result is one request's outcome: the edge worker's result (Fallback
+// false, Cut "" and no wire bytes for an edge-only request) and the cut
+// the adapter chose for it.
+type Result struct {
+	*edgeworker.Result
+	CutName string
+	Moved   bool // the adapter changed the cut after this request
+}
+
+// New makes an adaptive edge for the compiled whole model. cfg configures
+// the edge workers it makes (its Cut is ignored); a decides the cuts. When
+// probeSubject is not empty, the edge sends the adapter's probes there (an
+// endpoint that answers any message, such as a cloud worker's echo) while
+// the cut sends too little to measure the link.
+func New(nc *nats.Conn, whole *nn.Program, a *partition.Adapter, cfg edgeworker.Config, probeSubject string, opts ...edgeworker.Option) (*Edge, error) {
+	if nc == nil || whole == nil || a == nil {
+		return nil, errors.New("adaptive: nil connection, model or adapter")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Cut = nil
+	n := max(cfg.Concurrency, 1)
+	e := &Edge{nc: nc, whole: whole, cfg: cfg, opts: opts, a: a, probe: probeSubject,
+		workers: map[string]*edgeworker.Worker{}, local: make(chan *nn.Runner, n)}
+	for i := 0; i < n; i++ {
+		e.local <- nil
+	}
+	return e, nil
+}
+
+// Adapter returns the edge's adapter.
+func (e *Edge) Adapter() *partition.Adapter { return e.a }
+
+// worker returns the edge worker for cut c.
+func (e *Edge) worker(c partition.Cut) (*edgeworker.Worker, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if w, ok := e.workers[c.Name]; ok {
+		return w, nil
+	}
+	cfg := e.cfg
+	cfg.Cut = c.Tensors
+	w, err := edgeworker.New(e.nc, e.whole, cfg, e.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("adaptive: cut %s: %w", c.Name, err)
+	}
+	e.workers[c.Name] = w
+	return w, nil
+}
+
+// Infer runs one request at the adapter's current cut.
+func (e *Edge) Infer(ctx context.Context, inputs ...*nn.Tensor) (*Result, error) {
+	c := e.a.Next()
+	if size, need := e.a.NeedProbe(); need && e.probe != "" {
+		// best effort: a failed probe only means no bandwidth sample
+		t0 := time.Now()
+		if _, err := e.nc.RequestWithContext(ctx, e.probe, make([]byte, size)); err == nil {
+			if _, err := e.a.Observe(partition.Observation{Bytes: size, Network: time.Since(t0)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.IsEdgeOnly() {
+		return e.runLocal(ctx, c, inputs)
+	}
+	w, err := e.worker(c)
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.Infer(ctx, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{Result: res, CutName: c.Name}
+	if !res.Fallback && res.Attempts == 1 {
+		moved, err := e.a.Observe(partition.Observation{Bytes: res.WireBytes + res.ReplyBytes, Network: res.Timings.Transit})
+		if err != nil {
+			return nil, err
+		}
+		out.Moved = moved
+	}
+	return out, nil
+}
+
+// runLocal runs the whole model on the edge.
+func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tensor) (*Result, error) {
+	var r *nn.Runner
+	select {
+	case r = <-e.local:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { e.local <- r }()
+	if r == nil {
+		r = e.whole.NewRunner(max(e.cfg.Threads, 1))
+	}
+	t0 := time.Now()
+	outs, err := r.Run(inputs...)
+	if err != nil {
+		r = nil
+		return nil, fmt.Errorf("adaptive: edge-only run: %w", err)
+	}
+	res := &edgeworker.Result{}
+	for _, t := range outs {
+		res.Outputs = append(res.Outputs, t.Clone())
+	}
+	res.Timings.EdgeCompute = time.Since(t0)
+	res.Timings.Total = res.Timings.EdgeCompute
+	return &Result{Result: res, CutName: c.Name}, nil
+}
