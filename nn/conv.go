@@ -292,14 +292,20 @@ func im2col(g *geom, x []float32, cg, p0, p1 int, col []float32) {
 						continue
 					}
 					xr := xc[ih*g.W : (ih+1)*g.W]
-					for o := ow; o < ow1; o++ {
-						i := o - ow
-						if o < lo || o >= hi {
-							seg[i] = 0
-						} else {
-							seg[i] = xr[o*g.SW+offW]
+					// Left padding, in-bounds columns, right padding.
+					a, b := min(max(lo, ow), ow1), min(max(hi, ow), ow1)
+					if a > b {
+						a = b
+					}
+					clear(seg[:a-ow])
+					if in := seg[a-ow : b-ow]; a < b && g.SW == 1 {
+						copy(in, xr[a+offW:b+offW])
+					} else if a < b {
+						for i := range in {
+							in[i] = xr[(a+i)*g.SW+offW]
 						}
 					}
+					clear(seg[b-ow:])
 					p = end
 				}
 			}

@@ -101,3 +101,32 @@ func BenchmarkConvBlocking(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIm2col compares im2col (row segments copied whole) with the
+// element-by-element reference.
+func BenchmarkIm2col(b *testing.B) {
+	for _, cb := range convBenches {
+		if cb.k == 1 || cb.group != 1 {
+			continue
+		}
+		p := cb.k / 2
+		a := winAttrs{op: "Conv", strides: []int{cb.st, cb.st}, pads: []int{p, p, p, p}}
+		g, err := a.resolve([]int{1, cb.c, cb.h, cb.w}, []int{cb.k, cb.k})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := randT(newRand(92), cb.c, cb.h, cb.w).F32
+		P := g.OH * g.OW
+		col := make([]float32, cb.c*cb.k*cb.k*P)
+		for _, v := range []struct {
+			name string
+			f    func(*geom, []float32, int, int, int, []float32)
+		}{{"fast", im2col}, {"ref", im2colRef}} {
+			b.Run(cb.name+"/"+v.name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					v.f(&g, x, cb.c, 0, P, col)
+				}
+			})
+		}
+	}
+}

@@ -266,3 +266,54 @@ func TestConvNetWarmRunAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// im2colRef is the plain definition of im2col: every patch element with an
+// explicit bounds check.
+func im2colRef(g *geom, x []float32, cg, p0, p1 int, col []float32) {
+	np := p1 - p0
+	HW := g.H * g.W
+	for c := 0; c < cg; c++ {
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				row := (c*g.KH+kh)*g.KW + kw
+				for p := p0; p < p1; p++ {
+					oh, ow := p/g.OW, p%g.OW
+					ih, iw := oh*g.SH-g.PT+kh*g.DH, ow*g.SW-g.PL+kw*g.DW
+					v := float32(0)
+					if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+						v = x[c*HW+ih*g.W+iw]
+					}
+					col[row*np+p-p0] = v
+				}
+			}
+		}
+	}
+}
+
+func TestIm2colMatchesReference(t *testing.T) {
+	r := newRand(12)
+	for _, s := range fpConvLadder {
+		a := winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, dilations: []int{s.dh, s.dw}, pads: []int{s.pads[0], s.pads[1], s.pads[2], s.pads[3]}}
+		g, err := a.resolve([]int{s.n, s.c, s.h, s.w}, []int{s.kh, s.kw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randT(r, s.c, s.h, s.w).F32
+		P := g.OH * g.OW
+		K := s.c * s.kh * s.kw
+		for _, blk := range [][2]int{{0, P}, {0, 1}, {P / 3, P/3 + P/2}, {P - 1, P}} {
+			got := make([]float32, K*(blk[1]-blk[0]))
+			want := make([]float32, len(got))
+			for i := range got {
+				got[i] = 42 // every element must be written
+			}
+			im2col(&g, x, s.c, blk[0], blk[1], got)
+			im2colRef(&g, x, s.c, blk[0], blk[1], want)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%v block %v: col[%d] = %v, want %v", s, blk, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
