@@ -153,7 +153,10 @@ type Summary struct {
 
 // Drive classifies the first n images of set (all when n <= 0), one
 // request per image, with concurrency requests in flight, and summarises.
-// Every image ends with exactly one outcome: an error counts as wrong.
+// Every image sent ends with exactly one outcome: an error counts as wrong.
+// When ctx is cancelled Drive stops sending, lets the requests in flight
+// finish (each is bounded by the edge's deadline), summarises the images
+// sent and returns ctx's error with the summary.
 func Drive(ctx context.Context, e *edgeworker.Worker, set *mnist.Set, n, concurrency int) (*Summary, error) {
 	if n <= 0 || n > set.Len() {
 		n = set.Len()
@@ -169,6 +172,7 @@ func Drive(ctx context.Context, e *edgeworker.Worker, set *mnist.Set, n, concurr
 	next := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
+	inflight := context.WithoutCancel(ctx)
 	for g := 0; g < concurrency; g++ {
 		wg.Add(1)
 		go func() {
@@ -176,19 +180,21 @@ func Drive(ctx context.Context, e *edgeworker.Worker, set *mnist.Set, n, concurr
 			for i := range next {
 				x, err := nn.FromFloat32(set.Image(i), 1, 1, mnist.Rows, mnist.Cols)
 				if err == nil {
-					outs[i].res, err = e.Infer(ctx, x)
+					outs[i].res, err = e.Infer(inflight, x)
 				}
 				outs[i].err = err
 			}
 		}()
 	}
 	sent := 0
+feed:
 	for i := 0; i < n; i++ {
-		if ctx.Err() != nil {
-			break
+		select {
+		case next <- i:
+			sent++
+		case <-ctx.Done():
+			break feed
 		}
-		next <- i
-		sent++
 	}
 	close(next)
 	wg.Wait()

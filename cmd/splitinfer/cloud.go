@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/cloudworker"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
+)
+
+func init() {
+	register(&command{
+		name:    "cloud",
+		summary: "serve model tails as a cloud worker on a NATS server (drains on SIGTERM)",
+		run:     runCloud,
+	})
+}
+
+func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("cloud", stderr)
+	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
+	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
+	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
+	queue := fs.String("queue-group", "splitinfer", "queue group shared by the workers")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines running tails")
+	queueLen := fs.Int("queue", 0, "bounded queue length (default 4 x workers); a full queue answers 503")
+	threads := fs.Int("threads", 1, "kernel threads per runner")
+	codec := fs.String("codec", "none", "reply coding: none or zstd")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--model M] [flags]")
+		fs.PrintDefaults()
+	}
+	if err := parseRunFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	c, err := pipeline.ParseCodec(*codec)
+	if err != nil {
+		return fmt.Errorf("%w: --codec %q", errUsage, *codec)
+	}
+	cfg := cloudworker.Config{Subject: *subject, QueueGroup: *queue, Workers: *workers, QueueLen: *queueLen, Threads: *threads, Codec: c}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	prog, name, err := loadProgram(*model)
+	if err != nil {
+		return err
+	}
+	hash := pipeline.ModelHash(prog.Graph())
+	nc, err := nats.Connect(*url, nats.Name("splitinfer-cloud"), nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", *url, err)
+	}
+	defer nc.Close()
+	tel, err := newTelemetry(ctx, trace.ServiceCloud, "", hash)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel)
+	w, err := cloudworker.New(nc, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
+		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, *url)
+	<-ctx.Done()
+	err = w.Stop()
+	st := w.Stats()
+	fmt.Fprintf(stderr, "splitinfer cloud: drained: %d received, %d computed, %d from the retry cache, %d errors (%d queue full)\n",
+		st.Received, st.Computed, st.Cached, st.Errors, st.QueueFull)
+	return err
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/trace"
+)
+
+func init() {
+	register(&command{
+		name:    "edge",
+		summary: "run MNIST test images through the split as an edge worker against cloud workers on a NATS server",
+		run:     runEdge,
+	})
+}
+
+func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("edge", stderr)
+	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
+	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
+	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
+	ef := addEdgeFlags(fs, false)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
+		fs.PrintDefaults()
+	}
+	if err := parseRunFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	prog, name, err := loadProgram(*ef.model)
+	if err != nil {
+		return err
+	}
+	cfg, err := ef.config(prog)
+	if err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintln(stderr, err)
+		}
+		return err
+	}
+	cfg.Subject, cfg.Model = *subject, name
+	set, err := mnist.Test()
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(*url, nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", *url, err)
+	}
+	defer nc.Close()
+	if *wait > 0 {
+		if err := waitForCloud(ctx, nc, *wait); err != nil && !*ef.fallback {
+			return err
+		}
+	}
+	hash := pipeline.ModelHash(prog.Graph())
+	tel, err := newTelemetry(ctx, trace.ServiceEdge, "", hash)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel)
+	e, err := edgeworker.New(nc, prog, cfg,
+		edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider()))
+	if err != nil {
+		return err
+	}
+	sum, runErr := local.Drive(ctx, e, set, *ef.n, *ef.concurrency)
+	sum.Model = name
+	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
+		return err
+	}
+	if errors.Is(runErr, context.Canceled) {
+		return nil // SIGTERM: the images sent were answered and summarised
+	}
+	return runErr
+}
+
+// waitForCloud pings the splitinfer micro service until one answers.
+func waitForCloud(ctx context.Context, nc *nats.Conn, d time.Duration) error {
+	subj := "$SRV.PING." + pipeline.ServiceName
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := nc.Request(subj, nil, 500*time.Millisecond); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no %s cloud worker answered a ping within %v", pipeline.ServiceName, d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
