@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
@@ -173,30 +174,74 @@ func (k *q8Conv) OutputTypes(in []Type) ([]Type, error) {
 func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	x, y := in[0], out[0]
 	y.Quant = k.quant
-	nb, cin, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	nb := x.Shape[0]
 	oh, ow := y.Shape[2], y.Shape[3]
-	p := oh * ow
-	coutG := k.cout / k.group
 	kk := k.kernelPixels
 	if k.depthwise {
 		k.runDepthwise(x, y)
 		return nil
 	}
-	cols := rc.ScratchI8(p * kk)
-	acc := rc.ScratchI32(coutG * p)
-	for b := 0; b < nb; b++ {
-		for g := 0; g < k.group; g++ {
-			xg := x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
-			k.im2col(xg, h, w, oh, ow, cols)
-			blas.GemmS8Packed(k.packed[g], p, cols, kk, acc, p)
-			for co := 0; co < coutG; co++ {
-				c := g*coutG + co
-				dst := y.I8[(b*k.cout+c)*p : (b*k.cout+c+1)*p]
-				k.requantRow(acc[co*p:co*p+p], dst, c)
-			}
+	// Work units are (image, group, block of output rows); with more
+	// threads than images×groups the rows are split too. Each goroutine
+	// owns its part of the scratch buffers.
+	units := nb * k.group
+	rowBlocks := 1
+	work := int64(nb) * int64(k.cout) * int64(oh*ow) * int64(kk)
+	if rc.Threads > 1 && units < rc.Threads && oh > 1 {
+		rowBlocks = min(rc.Threads, oh)
+	}
+	units *= rowBlocks
+	blocks := blocksFor(rc.Threads, units, work)
+	rows := (oh + rowBlocks - 1) / rowBlocks
+	j := q8ConvJobs.Get().(*q8ConvJob)
+	*j = q8ConvJob{k: k, x: x, y: y, rowBlocks: rowBlocks,
+		colsPer: rows * ow * kk, accPer: (k.cout / k.group) * rows * ow}
+	j.cols = rc.ScratchI8(blocks * j.colsPer)
+	j.acc = rc.ScratchI32(blocks * j.accPer)
+	parallelFor(blocks, units, j)
+	*j = q8ConvJob{}
+	q8ConvJobs.Put(j)
+	return nil
+}
+
+var q8ConvJobs = sync.Pool{New: func() any { return new(q8ConvJob) }}
+
+type q8ConvJob struct {
+	k               *q8Conv
+	x, y            *Tensor
+	cols            []int8
+	acc             []int32
+	rowBlocks       int
+	colsPer, accPer int
+}
+
+func (j *q8ConvJob) runRange(lo, hi, worker int) {
+	k := j.k
+	cols := j.cols[worker*j.colsPer : (worker+1)*j.colsPer]
+	acc := j.acc[worker*j.accPer : (worker+1)*j.accPer]
+	cin, h, w := j.x.Shape[1], j.x.Shape[2], j.x.Shape[3]
+	oh, ow := j.y.Shape[2], j.y.Shape[3]
+	p := oh * ow
+	coutG := k.cout / k.group
+	kk := k.kernelPixels
+	for u := lo; u < hi; u++ {
+		rb := u % j.rowBlocks
+		bg := u / j.rowBlocks
+		b, g := bg/k.group, bg%k.group
+		oy0, oy1 := oh*rb/j.rowBlocks, oh*(rb+1)/j.rowBlocks
+		pp := (oy1 - oy0) * ow
+		if pp == 0 {
+			continue
+		}
+		xg := j.x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
+		k.im2col(xg, h, w, oy0, oy1, ow, cols)
+		blas.GemmS8Packed(k.packed[g], pp, cols, kk, acc, pp)
+		for co := 0; co < coutG; co++ {
+			c := g*coutG + co
+			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
+			k.requantRow(acc[co*pp:co*pp+pp], dst, c)
 		}
 	}
-	return nil
 }
 
 // requantRow turns one channel's accumulators into int8 (int8.go rules).
@@ -221,12 +266,12 @@ func (k *q8Conv) requantRow(acc []int32, dst []int8, c int) {
 	}
 }
 
-// im2col writes, for each output pixel, its receptive field over the
-// group's channels as one k-contiguous row (padding reads x_zp). The loops
+// im2col writes, for each output pixel of rows [oy0, oy1), its receptive
+// field over the group's channels as one k-contiguous row (padding reads x_zp). The loops
 // run over (output row, channel, kernel row) outside and output columns
 // inside; the columns whose window lies inside the image horizontally take
 // a branch-free copy.
-func (k *q8Conv) im2col(x []int8, h, w, oh, ow int, cols []int8) {
+func (k *q8Conv) im2col(x []int8, h, w, oy0, oy1, ow int, cols []int8) {
 	pad := int8(k.x.Zero)
 	kk := k.kernelPixels
 	kw, dw, sw, pl := k.kw, k.dw, k.sw, k.pl
@@ -239,9 +284,9 @@ func (k *q8Conv) im2col(x []int8, h, w, oh, ow int, cols []int8) {
 	}
 	oxLo = min(oxLo, ow)
 	oxHi = min(oxHi, ow-1)
-	for oy := 0; oy < oh; oy++ {
+	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*k.sh - k.pt
-		base := oy * ow * kk
+		base := (oy - oy0) * ow * kk
 		for c := 0; c < k.cinG; c++ {
 			plane := x[c*h*w : (c+1)*h*w]
 			for ky := 0; ky < k.kh; ky++ {

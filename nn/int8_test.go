@@ -568,3 +568,29 @@ func TestInt8BadParams(t *testing.T) {
 		t.Error("float input accepted")
 	}
 }
+
+// The threaded conv (rows and images split among goroutines) gives the
+// single-threaded result bit for bit.
+func TestQLinearConvInt8Threads(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7]} {
+		f := newQConvFixture(r, c)
+		want, _ := refQConv(c, f)
+		p, err := Compile(qconvGraph(c, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{2, 3, 8} {
+			x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+			out, err := p.NewRunner(threads).Run(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if out[0].I8[i] != want[i] {
+					t.Fatalf("%v threads %d: element %d = %d, reference %d", c, threads, i, out[0].I8[i], want[i])
+				}
+			}
+		}
+	}
+}
