@@ -36,7 +36,7 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: splitinfer infer --model MODEL --input IN.pb [--output OUT.pb]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || len(inputs) == 0 {

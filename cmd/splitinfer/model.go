@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -80,8 +82,8 @@ func loadModel(spec string) (*nn.Graph, string, error) {
 			g, err := models.Load(spec)
 			return g, spec, err
 		}
-		return nil, "", fmt.Errorf("model %q is neither a readable file (%v) nor a built-in model (built-in: %s)",
-			spec, statErr, strings.Join(models.Names(), ", "))
+		return nil, "", fmt.Errorf("model %q is neither a readable file nor a built-in model (built-in: %s): %w",
+			spec, strings.Join(models.Names(), ", "), statErr)
 	}
 	if st.IsDir() {
 		return nil, "", fmt.Errorf("model %q is a directory", spec)
@@ -126,14 +128,12 @@ func readHead(path string, n int) ([]byte, error) {
 }
 
 // parseInterleaved parses flags that may come before or after positional
-// arguments ("inspect model.onnx --json") and returns the positionals.
-func parseInterleaved(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
+// arguments ("inspect model.onnx --json") and returns the positionals. A
+// flag error (already printed by the flag set) becomes errUsage.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -165,4 +165,15 @@ func batchOneInputs(g *nn.Graph) ([]*nn.Tensor, error) {
 		out = append(out, nn.New(in.Type.DType, s...))
 	}
 	return out, nil
+}
+
+// parseFlags is fs.Parse with flag errors (already printed) as errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
 }
