@@ -143,17 +143,53 @@ func packA(dst, a []float32, lda, ic, pc, mb, kb, mr int) {
 	for ir := 0; ir < mb; ir += mr {
 		panel := dst[ir*kb : ir*kb+mr*kb]
 		rows := min(mr, mb-ir)
-		for r := 0; r < rows; r++ {
-			src := a[(ic+ir+r)*lda+pc : (ic+ir+r)*lda+pc+kb]
-			for p, v := range src {
-				panel[p*mr+r] = v
+		base := (ic+ir)*lda + pc
+		switch {
+		case rows == 8 && mr == 8:
+			packA8(panel, a, base, lda, kb)
+		case rows == mr && mr%4 == 0:
+			// Four rows per sweep: sequential writes, four read streams.
+			for r := 0; r < mr; r += 4 {
+				a0 := a[base+r*lda : base+r*lda+kb]
+				a1 := a[base+(r+1)*lda : base+(r+1)*lda+kb]
+				a2 := a[base+(r+2)*lda : base+(r+2)*lda+kb]
+				a3 := a[base+(r+3)*lda : base+(r+3)*lda+kb]
+				a1, a2, a3 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
+				for p, v := range a0 {
+					d := panel[p*mr+r : p*mr+r+4]
+					d[0], d[1], d[2], d[3] = v, a1[p], a2[p], a3[p]
+				}
+			}
+		default:
+			for r := 0; r < rows; r++ {
+				src := a[base+r*lda : base+r*lda+kb]
+				for p, v := range src {
+					panel[p*mr+r] = v
+				}
+			}
+			for r := rows; r < mr; r++ {
+				for p := 0; p < kb; p++ {
+					panel[p*mr+r] = 0
+				}
 			}
 		}
-		for r := rows; r < mr; r++ {
-			for p := 0; p < kb; p++ {
-				panel[p*mr+r] = 0
-			}
-		}
+	}
+}
+
+// packA8 packs eight full rows (the AVX-512 kernel's panel).
+func packA8(panel, a []float32, base, lda, kb int) {
+	a0 := a[base : base+kb]
+	a1 := a[base+lda : base+lda+kb][:len(a0)]
+	a2 := a[base+2*lda : base+2*lda+kb][:len(a0)]
+	a3 := a[base+3*lda : base+3*lda+kb][:len(a0)]
+	a4 := a[base+4*lda : base+4*lda+kb][:len(a0)]
+	a5 := a[base+5*lda : base+5*lda+kb][:len(a0)]
+	a6 := a[base+6*lda : base+6*lda+kb][:len(a0)]
+	a7 := a[base+7*lda : base+7*lda+kb][:len(a0)]
+	panel = panel[:8*len(a0)]
+	for p, v := range a0 {
+		d := panel[8*p : 8*p+8]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = v, a1[p], a2[p], a3[p], a4[p], a5[p], a6[p], a7[p]
 	}
 }
 
@@ -174,21 +210,8 @@ func packBN(dst, b []float32, ldb, jc, pc, nb, kb, nr int) {
 	}
 }
 
-// packBT is packBN for an n×k B (op(B) = Bᵀ).
+// packBT is packBN for an n×k B (op(B) = Bᵀ): its panels are packA's
+// panels of B's rows.
 func packBT(dst, b []float32, ldb, jc, pc, nb, kb, nr int) {
-	for jr := 0; jr < nb; jr += nr {
-		panel := dst[jr*kb : jr*kb+nr*kb]
-		cols := min(nr, nb-jr)
-		for j := 0; j < cols; j++ {
-			src := b[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kb]
-			for p, v := range src {
-				panel[p*nr+j] = v
-			}
-		}
-		for j := cols; j < nr; j++ {
-			for p := 0; p < kb; p++ {
-				panel[p*nr+j] = 0
-			}
-		}
-	}
+	packA(dst, b, ldb, jc, pc, nb, kb, nr)
 }
