@@ -169,9 +169,6 @@ func packAS8Quad(dst []byte, init []int32, a []int8, lda, i0, rows, k, mr int) {
 // packBU8Quad packs columns j0..j0+cols of Bᵀ (rows of the n×k B) as groups
 // of 4 k biased to u8: dst[g*nr*4 + j*4 + q] = B[j0+j, 4g+q] + 128.
 func packBU8Quad(dst []byte, b []int8, ldb, j0, cols, k, nr int) {
-	for i := range dst {
-		dst[i] = 0x80
-	}
 	gs := nr * 4
 	for j := 0; j < cols; j++ {
 		src := s8Bytes(b[(j0+j)*ldb : (j0+j)*ldb+k])
@@ -180,8 +177,23 @@ func packBU8Quad(dst []byte, b []int8, ldb, j0, cols, k, nr int) {
 			v := binary.LittleEndian.Uint32(src[p : p+4])
 			binary.LittleEndian.PutUint32(dst[off:off+4], v^0x80808080)
 		}
-		for q := 0; p < k; p, q = p+1, q+1 {
-			dst[off+q] = src[p] ^ 0x80
+		if p < k { // partial last group: pad with s8 zeros
+			var t [4]byte
+			for q := range t {
+				t[q] = 0x80
+				if p+q < k {
+					t[q] = src[p+q] ^ 0x80
+				}
+			}
+			copy(dst[off:off+4], t[:])
+		}
+	}
+	if cols < nr { // missing columns: s8 zeros
+		for off := 0; off < len(dst); off += gs {
+			d := dst[off+cols*4 : off+gs]
+			for i := range d {
+				d[i] = 0x80
+			}
 		}
 	}
 }
