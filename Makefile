@@ -30,3 +30,9 @@ REFS ?= ../shared/refs
 bench:
 	cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 	$(GO) run ./bench -refs $(REFS) -out bench
+
+# model reproduces the bundled default model models/seednet_mnist_pq8.sinf:
+# the seed network trained in Go, 90% pruned and fine-tuned, int8-quantized
+# (scripts/make-model.sh). Takes minutes; not part of `make test`.
+model:
+	GO=$(GO) bash scripts/make-model.sh
