@@ -317,3 +317,48 @@ func TestIm2colMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConv builds a convolution from fuzzed small parameters: building and
+// shape inference may reject it but never panic, and an accepted one matches
+// the reference (direct, pointwise and im2col paths alike).
+func FuzzConv(f *testing.F) {
+	f.Add(uint8(1), uint8(3), uint8(5), uint8(5), uint8(2), uint8(3), uint8(3), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(0))
+	f.Add(uint8(2), uint8(4), uint8(7), uint8(6), uint8(4), uint8(3), uint8(3), uint8(4), uint8(2), uint8(1), uint8(1), uint8(2), uint8(0), uint8(1), uint8(1), uint8(0), uint8(1))
+	f.Fuzz(func(t *testing.T, n, c, h, w, m, kh, kw, group, sh, sw, dh, dw, pt, pl, pb, pr, act uint8) {
+		// Keep the sizes small so the reference stays fast.
+		n, c, h, w, m = n%3, c%9, h%12, w%12, m%9
+		kh, kw, group = kh%6, kw%6, group%9
+		sh, sw, dh, dw = sh%4, sw%4, dh%4, dw%4
+		pt, pl, pb, pr = pt%5, pl%5, pb%5, pr%5
+		attrs := map[string]Attr{
+			"group":     intA(int64(group)),
+			"strides":   ints(int64(sh), int64(sw)),
+			"dilations": ints(int64(dh), int64(dw)),
+			"pads":      ints(int64(pt), int64(pl), int64(pb), int64(pr)),
+		}
+		if act%3 == 1 {
+			attrs["activation"] = strA("Relu")
+		}
+		r := newRand(uint64(n) + 7)
+		cg := 0
+		if group > 0 {
+			cg = int(c) / int(group)
+		}
+		x := randT(r, int(n), int(c), int(h), int(w))
+		wt := randT(r, int(m), cg, int(kh), int(kw))
+		b := randT(r, int(m))
+		got, err := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 2}.run()
+		if err != nil {
+			return // rejected: fine, as long as it did not panic
+		}
+		oh := outDim(int(h), int(kh), int(sh), int(dh), int(pt), int(pb))
+		ow := outDim(int(w), int(kw), int(sw), int(dw), int(pl), int(pr))
+		want := convRef(x, wt, b, int(group), int(sh), int(sw), int(dh), int(dw), int(pt), int(pl), oh, ow)
+		if act%3 == 1 {
+			for i := range want {
+				want[i] = math.Max(want[i], 0)
+			}
+		}
+		checkClose(t, "fuzz", got[0], []int{int(n), int(m), oh, ow}, want)
+	})
+}

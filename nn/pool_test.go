@@ -162,3 +162,51 @@ func TestPoolErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPool: fuzzed pooling parameters are rejected or match the reference.
+func FuzzPool(f *testing.F) {
+	f.Add(uint8(1), uint8(2), uint8(5), uint8(6), uint8(2), uint8(2), uint8(2), uint8(2), uint8(1), uint8(1), uint8(0), uint8(0), uint8(0), uint8(0), uint8(0))
+	f.Add(uint8(2), uint8(1), uint8(7), uint8(7), uint8(3), uint8(3), uint8(2), uint8(2), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(1), uint8(7))
+	f.Fuzz(func(t *testing.T, n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, flags uint8) {
+		n, c, h, w = n%3, c%4, h%10, w%10
+		kh, kw, sh, sw, dh, dw = kh%5, kw%5, sh%4, sw%4, dh%3, dw%3
+		pt, pl, pb, pr = pt%4, pl%4, pb%4, pr%4
+		isMax, ceil, includePad := flags&1 != 0, flags&2 != 0, flags&4 != 0
+		op := "AveragePool"
+		if isMax {
+			op = "MaxPool"
+		}
+		attrs := map[string]Attr{
+			"kernel_shape": ints(int64(kh), int64(kw)),
+			"strides":      ints(int64(sh), int64(sw)),
+			"dilations":    ints(int64(dh), int64(dw)),
+			"pads":         ints(int64(pt), int64(pl), int64(pb), int64(pr)),
+		}
+		if ceil {
+			attrs["ceil_mode"] = intA(1)
+		}
+		if includePad {
+			attrs["count_include_pad"] = intA(1)
+		}
+		x := randT(newRand(uint64(h)), int(n), int(c), int(h), int(w))
+		got, err := opCase{op: op, attrs: attrs, inputs: []*Tensor{x}}.run()
+		if err != nil {
+			return
+		}
+		size := func(in, k, s, d, p0, p1 int) int {
+			span := in + p0 + p1 - ((k-1)*d + 1)
+			if !ceil {
+				return span/s + 1
+			}
+			o := (span+s-1)/s + 1
+			if (o-1)*s >= in+p0 {
+				o--
+			}
+			return o
+		}
+		oh := size(int(h), int(kh), int(sh), int(dh), int(pt), int(pb))
+		ow := size(int(w), int(kw), int(sw), int(dw), int(pl), int(pr))
+		want := poolRef(x, isMax, includePad, int(kh), int(kw), int(sh), int(sw), int(dh), int(dw), int(pt), int(pl), int(pb), int(pr), oh, ow)
+		checkClose(t, op, got[0], []int{int(n), int(c), oh, ow}, want)
+	})
+}
