@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -109,4 +110,30 @@ func TestFuseActivationsLeavesSharedTensors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ExampleFuseActivations() {
+	g := &Graph{
+		Name:    "example",
+		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{1, 1, 4, 4}}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+		Consts:  map[string]*Tensor{"w": New(Float32, 2, 1, 3, 3)},
+		Nodes: []*Node{
+			{Name: "conv", Op: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}},
+			{Name: "relu6", Op: "Clip", Inputs: []string{"c"}, Outputs: []string{"y"},
+				Attrs: map[string]Attr{"min": {Kind: AttrFloat, Float: 0}, "max": {Kind: AttrFloat, Float: 6}}},
+		},
+	}
+	f := FuseActivations(g)
+	for _, n := range f.Nodes {
+		fmt.Println(n.Name, n.Op, n.Outputs, n.AttrString("activation", ""), n.AttrFloat("activation_min", -1), n.AttrFloat("activation_max", -1))
+	}
+	p, _ := Compile(f)
+	k := p.Kernel(0)
+	in := []Type{g.Inputs[0].Type, {DType: Float32, Shape: []int{2, 1, 3, 3}}}
+	out, _ := k.OutputTypes(in)
+	fmt.Println(out[0], NodeMACs(k, in, out))
+	// Output:
+	// conv Conv [y] Clip 0 6
+	// float32[1 2 2 2] 72
 }
