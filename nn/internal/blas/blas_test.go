@@ -215,4 +215,8 @@ func TestSgemmNoAllocs(t *testing.T) {
 	if got := testing.AllocsPerRun(20, func() { SgemmPacked(pa, n, b, n, c, n, false) }); got != 0 {
 		t.Errorf("SgemmPacked allocates %v per call", got)
 	}
+	// Batch 1 (the dot-product path).
+	if got := testing.AllocsPerRun(20, func() { SgemmNT(1, 128, 144, a, 144, b, 144, c, 128, false) }); got != 0 {
+		t.Errorf("SgemmNT m=1 allocates %v per call", got)
+	}
 }

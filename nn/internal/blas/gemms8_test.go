@@ -118,6 +118,9 @@ func TestGemmS8NoAllocs(t *testing.T) {
 	if got := testing.AllocsPerRun(20, func() { GemmS8(m, n, k, a, k, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8 allocates %v per call", got)
 	}
+	if got := testing.AllocsPerRun(20, func() { GemmS8(1, n, k, a, k, b, k, c, n) }); got != 0 {
+		t.Errorf("GemmS8 m=1 allocates %v per call", got)
+	}
 	pa := PackS8(m, k, a, k)
 	if got := testing.AllocsPerRun(20, func() { GemmS8Packed(pa, n, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8Packed allocates %v per call", got)
