@@ -129,17 +129,32 @@ func passBuilder(op string) (Builder, bool) {
 	return b, ok
 }
 
+// foldBudget is how many elements constant folding may materialize in one
+// graph: twice what its constants hold, plus 1M, so that the memory a
+// loaded model takes stays proportional to its file.
+func foldBudget(g *Graph) int {
+	n := 1 << 20
+	for _, c := range g.Consts {
+		n += 2 * c.Len()
+	}
+	return n
+}
+
 func foldConstants(g *Graph) {
+	budget := foldBudget(g)
 	keep := make([]*Node, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		if !passFoldable(g, n) {
 			keep = append(keep, n)
 			continue
 		}
-		outs, err := passEvalNode(g, n)
+		outs, err := passEvalNode(g, n, min(budget, maxFoldElements))
 		if err != nil {
 			keep = append(keep, n)
 			continue
+		}
+		for _, o := range outs {
+			budget -= o.Len()
 		}
 		for i, o := range n.Outputs {
 			if o != "" {
@@ -168,7 +183,8 @@ func passFoldable(g *Graph, n *Node) bool {
 }
 
 // passEvalNode runs one node whose inputs are constants and returns its outputs.
-func passEvalNode(g *Graph, n *Node) (outs []*Tensor, err error) {
+// At most limit output elements are allocated.
+func passEvalNode(g *Graph, n *Node, limit int) (outs []*Tensor, err error) {
 	defer func() {
 		// A kernel bug must not take the loader down: folding is optional.
 		if r := recover(); r != nil {
@@ -205,7 +221,7 @@ func passEvalNode(g *Graph, n *Node) (outs []*Tensor, err error) {
 			return nil, fmt.Errorf("%w: %s output type %v", ErrShape, n, t)
 		}
 		total += e
-		if total > maxFoldElements {
+		if total > limit {
 			return nil, fmt.Errorf("%w: %s output too large to fold", ErrShape, n)
 		}
 	}

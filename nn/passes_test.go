@@ -375,3 +375,30 @@ func TestOptimizeInvalid(t *testing.T) {
 		t.Fatalf("nil graph: error %v, want ErrGraph", err)
 	}
 }
+
+// TestFoldConstantsBudget: folding does not materialize much more than the
+// graph's constants hold (a small hostile model cannot blow up the loader).
+func TestFoldConstantsBudget(t *testing.T) {
+	a := New(Float32, 1000)
+	ins := make([]string, 3000) // Concat of 3000 copies: 3M elements from 1000
+	for i := range ins {
+		ins[i] = "a"
+	}
+	g := &Graph{
+		Outputs: []ValueInfo{{Name: "y"}},
+		Consts:  map[string]*Tensor{"a": a},
+		Nodes:   []*Node{{Name: "cat", Op: "Concat", Inputs: ins, Outputs: []string{"y"}, Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 0}}}},
+		Opset:   17,
+	}
+	f, err := FoldConstants(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Nodes) != 1 {
+		t.Fatal("a 3M-element Concat of a 1000-element constant was folded")
+	}
+	g.Nodes[0].Inputs = ins[:10]
+	if f, err = FoldConstants(g); err != nil || len(f.Nodes) != 0 || f.Consts["y"].Len() != 10000 {
+		t.Fatalf("a small Concat was not folded: %v", err)
+	}
+}
