@@ -413,11 +413,28 @@ func dw3x3Row(g *geom, yr, x, w []float32) {
 					w6*c0[i] + w7*c1[i] + w8*c2[i]
 			}
 		} else {
-			for i := range ys {
-				p := (lo+i)*2 - g.PL
-				ys[i] += w0*r0[p] + w1*r0[p+d] + w2*r0[p+2*d] +
-					w3*r1[p] + w4*r1[p+d] + w5*r1[p+2*d] +
-					w6*r2[p] + w7*r2[p+d] + w8*r2[p+2*d]
+			// Stride 2: walk the three rows two columns at a time.
+			b := lo*2 - g.PL
+			n := len(ys)
+			e := b + 2*(n-1) + 2*d + 1
+			a, bb, c := r0[b:e], r1[b:e], r2[b:e]
+			if d == 1 {
+				for i := range ys {
+					k := 2 * i
+					// Loading the farthest tap first lets one bounds check
+					// per row cover the nearer two.
+					a2, b2, c2 := a[k+2], bb[k+2], c[k+2]
+					ys[i] += w0*a[k] + w1*a[k+1] + w2*a2 +
+						w3*bb[k] + w4*bb[k+1] + w5*b2 +
+						w6*c[k] + w7*c[k+1] + w8*c2
+				}
+			} else {
+				for i := range ys {
+					k := 2 * i
+					ys[i] += w0*a[k] + w1*a[k+d] + w2*a[k+2*d] +
+						w3*bb[k] + w4*bb[k+d] + w5*bb[k+2*d] +
+						w6*c[k] + w7*c[k+d] + w8*c[k+2*d]
+				}
 			}
 		}
 	}
