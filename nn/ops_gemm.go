@@ -222,6 +222,19 @@ func (j *gemmJob) runRange(lo, hi, _ int) {
 				}
 			} else {
 				crow = crow[c0:c1]
+				if beta == 1 && alpha == 1 && (j.k.act == actRelu || j.k.act == actClip) {
+					// The usual fully connected layer: bias and
+					// activation in one pass.
+					lo, hi := float32(0), posInf32
+					if j.k.act == actClip {
+						lo, hi = j.k.actA, j.k.actB
+					}
+					crow = crow[:len(row)]
+					for i, v := range row {
+						row[i] = min(max(v+crow[i], lo), hi)
+					}
+					continue
+				}
 				if beta == 1 {
 					for i := range row {
 						row[i] += crow[i]

@@ -83,6 +83,15 @@ func TestGemmLadder(t *testing.T) {
 				got := opCase{op: "Gemm", attrs: attrs, inputs: ins, threads: threads, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
 				// Sums of up to 2048 products: compare at 1e-5 of the magnitude scale sqrt(k).
 				checkCloseScaled(t, "gemm", got, []int{s.m, s.n}, want, float64(s.k))
+				attrs["activation"] = strA("Clip")
+				attrs["activation_min"] = fltA(-0.5)
+				attrs["activation_max"] = fltA(0.5)
+				got = opCase{op: "Gemm", attrs: attrs, inputs: ins, threads: threads}.mustRun(t)[0]
+				clipped := make([]float64, len(want))
+				for i := range want {
+					clipped[i] = min(max(want[i], -0.5), 0.5)
+				}
+				checkCloseScaled(t, "gemm+clip", got, []int{s.m, s.n}, clipped, float64(s.k))
 				attrs["activation"] = strA("Relu")
 				got = opCase{op: "Gemm", attrs: attrs, inputs: ins, threads: threads}.mustRun(t)[0]
 				for i := range want {
