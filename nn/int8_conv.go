@@ -1,9 +1,11 @@
 package nn
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
@@ -307,6 +309,24 @@ func (k *q8Conv) im2col(x []int8, h, w, oy0, oy1, ow int, cols []int8) {
 					q8EdgeRow(cols[off+ox*kk:off+ox*kk+kw], line, ox*sw-pl, dw, pad)
 				}
 				switch {
+				case kw == 3 && dw == 1 && (c < k.cinG-1 || ky < k.kh-1):
+					// One 4-byte load and store per window row: the
+					// fourth byte lands on the next kernel row of the same
+					// pixel, which a later (c, ky) iteration overwrites.
+					for ; ox <= oxHi; ox++ {
+						ix := ox*sw - pl
+						if ix+4 > w {
+							break
+						}
+						o := off + ox*kk
+						binary.LittleEndian.PutUint32(q8Bytes(cols[o:o+4]), binary.LittleEndian.Uint32(q8Bytes(line[ix:ix+4])))
+					}
+					for ; ox <= oxHi; ox++ {
+						ix := ox*sw - pl
+						src := line[ix : ix+3 : ix+3]
+						dst := cols[off+ox*kk : off+ox*kk+3 : off+ox*kk+3]
+						dst[0], dst[1], dst[2] = src[0], src[1], src[2]
+					}
 				case kw == 3 && dw == 1:
 					for ; ox <= oxHi; ox++ {
 						ix := ox*sw - pl
@@ -333,6 +353,11 @@ func (k *q8Conv) im2col(x []int8, h, w, oy0, oy1, ow int, cols []int8) {
 			}
 		}
 	}
+}
+
+// q8Bytes views int8s as bytes.
+func q8Bytes(s []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // q8EdgeRow fills one kernel row of a window that crosses the image's
