@@ -69,3 +69,55 @@ func TestTrainCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestCompressGraph(t *testing.T) {
+	teacher, err := parseArch("4,4,16", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := teacher.ToGraph("teacher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	base := compressTrain{trainFlags: trainFlags{lr: 1e-3, batch: 64, seed: 1, optimizer: "adam", limit: 256, quiet: true}, temperature: 4, alpha: 0.7}
+
+	// Pruning with fine-tuning keeps the architecture and the sparsity.
+	o := base
+	o.prune, o.pruneChannels, o.epochs = 0.8, 0.5, 1
+	pg, err := o.compressGraph(context.Background(), g, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := train.FromGraph(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.MACs() >= teacher.MACs()/2 || n.Sparsity() < 0.79 {
+		t.Errorf("pruned: %d MACs (from %d), sparsity %v", n.MACs(), teacher.MACs(), n.Sparsity())
+	}
+	if !strings.Contains(stderr.String(), "before fine-tuning") {
+		t.Errorf("no pruning report: %q", stderr.String())
+	}
+
+	// A student distilled from the input model.
+	o = base
+	o.student, o.epochs = "2,2,8", 1
+	sg, err := o.compressGraph(context.Background(), g, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := train.FromGraph(sg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := parseArch("2,2,8", 1); s.NumParams() != want.NumParams() {
+		t.Errorf("student has %d params, want %d", s.NumParams(), want.NumParams())
+	}
+
+	o = base
+	o.student = "2,2,8" // no epochs
+	if _, err := o.compressGraph(context.Background(), g, &stderr); err == nil {
+		t.Error("distillation without epochs: no error")
+	}
+}
