@@ -1,0 +1,149 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// qdqTestGraph builds a float graph with QDQ around Conv (per-tensor
+// weights, float bias), Relu, Add (residual), MatMul with a [K,N] weight
+// quantized per column (axis 1) and an int32 DequantizeLinear bias on Gemm.
+func qdqTestGraph(r *rand.Rand) *Graph {
+	g := &Graph{
+		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 2, 6, 6}}}},
+		Outputs: []ValueInfo{{Name: "out"}},
+		Consts:  map[string]*Tensor{},
+		Opset:   17,
+	}
+	scalar := func(name string, s float32, z int8) (string, string) {
+		g.Consts[name+"_s"] = &Tensor{DType: Float32, Shape: []int{}, F32: []float32{s}}
+		g.Consts[name+"_z"] = &Tensor{DType: Int8, Shape: []int{}, I8: []int8{z}}
+		return name + "_s", name + "_z"
+	}
+	i8 := func(name string, shape ...int) string {
+		t := New(Int8, shape...)
+		for i := range t.I8 {
+			t.I8[i] = int8(r.IntN(255) - 127)
+		}
+		g.Consts[name] = t
+		return name
+	}
+	qdq := func(name, in string, s float32, z int8) []*Node {
+		sn, zn := scalar(name, s, z)
+		return []*Node{
+			{Name: name + "_q", Op: "QuantizeLinear", Inputs: []string{in, sn, zn}, Outputs: []string{name + "_qo"}},
+			{Name: name + "_dq", Op: "DequantizeLinear", Inputs: []string{name + "_qo", sn, zn}, Outputs: []string{name}},
+		}
+	}
+	var nodes []*Node
+	nodes = append(nodes, qdq("xq", "x", 1.0/255, -128)...)
+	// Conv, per-tensor weight.
+	ws, wz := scalar("cw", 0.01, 0)
+	nodes = append(nodes, &Node{Name: "cw_dq", Op: "DequantizeLinear", Inputs: []string{i8("cw_q", 2, 2, 3, 3), ws, wz}, Outputs: []string{"cw"}})
+	g.Consts["cb"] = &Tensor{DType: Float32, Shape: []int{2}, F32: []float32{0.05, -0.02}}
+	nodes = append(nodes, &Node{Name: "conv", Op: "Conv", Inputs: []string{"xq", "cw", "cb"}, Outputs: []string{"c"},
+		Attrs: map[string]Attr{"pads": {Kind: AttrInts, Ints: []int64{1, 1, 1, 1}}}})
+	nodes = append(nodes, &Node{Name: "relu", Op: "Relu", Inputs: []string{"c"}, Outputs: []string{"cr"}})
+	nodes = append(nodes, qdq("crq", "cr", 0.004, -128)...)
+	// Residual add with a second conv-free branch: crq + xq-like tensor.
+	nodes = append(nodes, &Node{Name: "add", Op: "Add", Inputs: []string{"crq", "crq"}, Outputs: []string{"a"}})
+	nodes = append(nodes, qdq("aq", "a", 0.008, -128)...)
+	nodes = append(nodes, &Node{Name: "flat", Op: "Flatten", Inputs: []string{"aq"}, Outputs: []string{"f"}})
+	nodes = append(nodes, qdq("fq", "f", 0.008, -128)...)
+	// MatMul with a [72, 5] weight per column.
+	ms := New(Float32, 5)
+	for i := range ms.F32 {
+		ms.F32[i] = 0.002 + 0.001*float32(i)
+	}
+	g.Consts["mw_s"] = ms
+	g.Consts["mw_z"] = New(Int8, 5)
+	nodes = append(nodes, &Node{Name: "mw_dq", Op: "DequantizeLinear", Inputs: []string{i8("mw_q", 72, 5), "mw_s", "mw_z"}, Outputs: []string{"mw"},
+		Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}})
+	nodes = append(nodes, &Node{Name: "mm", Op: "MatMul", Inputs: []string{"fq", "mw"}, Outputs: []string{"m"}})
+	nodes = append(nodes, qdq("mq", "m", 0.1, 3)...)
+	// Gemm with ORT-style int32 bias DequantizeLinear.
+	gs, gz := scalar("gw", 0.01, 0)
+	nodes = append(nodes, &Node{Name: "gw_dq", Op: "DequantizeLinear", Inputs: []string{i8("gw_q", 3, 5), gs, gz}, Outputs: []string{"gw"}})
+	g.Consts["gb_q"] = &Tensor{DType: Int32, Shape: []int{3}, I32: []int32{100, -50, 7}}
+	g.Consts["gb_s"] = &Tensor{DType: Float32, Shape: []int{3}, F32: []float32{0.0002, 0.0002, 0.0002}}
+	g.Consts["gb_z"] = New(Int32, 3)
+	nodes = append(nodes, &Node{Name: "gb_dq", Op: "DequantizeLinear", Inputs: []string{"gb_q", "gb_s", "gb_z"}, Outputs: []string{"gb"},
+		Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 0}}})
+	nodes = append(nodes, &Node{Name: "gemm", Op: "Gemm", Inputs: []string{"mq", "gw", "gb"}, Outputs: []string{"gm"},
+		Attrs: map[string]Attr{"transB": {Kind: AttrInt, Int: 1}}})
+	nodes = append(nodes, qdq("out", "gm", 0.05, 0)...)
+	g.Nodes = nodes
+	return g
+}
+
+func TestLowerQDQ(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	g := qdqTestGraph(r)
+	low, err := LowerQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range low.Nodes {
+		ops[n.Op]++
+	}
+	if ops["QLinearConvInt8"] != 1 || ops["QLinearAddInt8"] != 1 || ops["QLinearGemmInt8"] != 2 || ops["Flatten"] != 1 ||
+		ops["Conv"]+ops["Add"]+ops["MatMul"]+ops["Gemm"]+ops["Relu"] != 0 || ops["QuantizeLinear"] != 1 || ops["DequantizeLinear"] != 1 {
+		t.Fatalf("lowered ops %v", ops)
+	}
+	// The lowered graph computes what the float QDQ graph computes, up to
+	// requantization rounding (a step or two of the output scale).
+	x := New(Float32, 3, 2, 6, 6)
+	for i := range x.F32 {
+		x.F32[i] = r.Float32()
+	}
+	run := func(g *Graph) []float32 {
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.NewRunner(1).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].F32...)
+	}
+	want, got := run(g), run(low)
+	var maxd float64
+	for i := range want {
+		maxd = math.Max(maxd, math.Abs(float64(want[i]-got[i])))
+	}
+	distinct := map[float32]bool{}
+	for _, v := range got {
+		distinct[v] = true
+	}
+	t.Logf("max |lowered - QDQ float| = %v (output scale 0.05); outputs %v", maxd, got)
+	if len(distinct) < 4 {
+		t.Fatalf("outputs %v: the fixture saturates", got)
+	}
+	if maxd > 0.1+1e-6 {
+		t.Fatalf("lowered graph differs from the QDQ float graph by %v", maxd)
+	}
+	// Input graph untouched.
+	if g.Node("conv").Op != "Conv" {
+		t.Fatal("LowerQDQ modified its argument")
+	}
+}
+
+func TestLowerQDQLeavesUnsupported(t *testing.T) {
+	// A Conv whose weight DQ has a non-zero zero point (asymmetric) stays float.
+	r := rand.New(rand.NewPCG(1, 1))
+	g := qdqTestGraph(r)
+	g.Consts["cw_z"] = &Tensor{DType: Int8, Shape: []int{}, I8: []int8{3}}
+	low, err := LowerQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if low.Node("conv").Op != "Conv" {
+		t.Fatalf("asymmetric weights lowered to %s", low.Node("conv").Op)
+	}
+	if _, err := Compile(low); err != nil {
+		t.Fatal(err)
+	}
+}
