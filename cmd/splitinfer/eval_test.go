@@ -149,3 +149,21 @@ func TestEvalBadArgs(t *testing.T) {
 		t.Errorf("mobilenet eval: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestEvalQDQ: an ONNX Runtime QDQ model, lowered onto the int8 kernels by
+// loadModel, reaches ONNX Runtime's int8 accuracy (figures.json).
+func TestEvalQDQ(t *testing.T) {
+	set := testSet(t)
+	g, _, err := loadModel(testref.Path(t, "seednet_mnist_int8_qdq_pc.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := evaluate(context.Background(), g, set, 0, 100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seednet_mnist_int8_qdq_pc: accuracy %.4f", res.Accuracy)
+	if res.Correct != 9844 {
+		t.Errorf("%d/%d correct, want 9844 (ONNX Runtime's 0.9844)", res.Correct, res.Images)
+	}
+}
