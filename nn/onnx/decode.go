@@ -383,13 +383,10 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (nn.ValueInfo, error) {
 	}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		if vi.GetType() != nil && vi.GetType().GetValue() == nil && vi.GetType().GetDenotation() == "" {
-			return v, nil // type left unspecified
-		}
-		if vi.GetType() == nil {
-			return v, nil
-		}
-		return v, fmt.Errorf("%w: %q is not a tensor", ErrUnsupported, v.Name)
+		// No type, or a kind this subset of onnx.proto does not list
+		// (sequence, map, optional): left undefined; a non-tensor value
+		// then fails in the kernel that reads it.
+		return v, nil
 	}
 	dt, err := dtypeFromONNX(tt.GetElemType())
 	if err != nil {
