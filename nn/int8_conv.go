@@ -43,6 +43,7 @@ type q8Conv struct {
 	noSat        []bool
 	packed       []*blas.PackedS8 // weights per group, packed for the int8 GEMM
 	kernelPixels int
+	nhwc         bool // gather patches from a channel-last copy (weights reordered)
 }
 
 func q8Ints(n *Node, name string, def ...int) ([]int, error) {
@@ -144,8 +145,25 @@ func buildQConv(bc *BuildContext) (Kernel, error) {
 	k.depthwise = k.cinG == 1 && k.group == k.cout
 	if !k.depthwise {
 		coutG := k.cout / k.group
+		wp := k.w
+		// With several input channels per group the patches are gathered
+		// from a channel-last copy of the input, so the weights are
+		// reordered to (kH, kW, C) per output channel. Integer sums do not
+		// depend on the order: the result is the same bit for bit.
+		k.nhwc = k.cinG >= 4
+		if k.nhwc {
+			wp = make([]int8, len(k.w))
+			khw := k.kh * k.kw
+			for co := 0; co < k.cout; co++ {
+				for c := 0; c < k.cinG; c++ {
+					for t := 0; t < khw; t++ {
+						wp[co*kk+t*k.cinG+c] = k.w[co*kk+c*khw+t]
+					}
+				}
+			}
+		}
 		for g := 0; g < k.group; g++ {
-			k.packed = append(k.packed, blas.PackS8(coutG, kk, k.w[g*coutG*kk:], kk))
+			k.packed = append(k.packed, blas.PackS8(coutG, kk, wp[g*coutG*kk:], kk))
 		}
 	}
 	k.quant = k.y.quant()
@@ -198,6 +216,9 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	j := q8ConvJobs.Get().(*q8ConvJob)
 	*j = q8ConvJob{k: k, x: x, y: y, rowBlocks: rowBlocks,
 		colsPer: rows * ow * kk, accPer: (k.cout / k.group) * rows * ow}
+	if k.nhwc {
+		j.colsPer += x.Shape[2] * x.Shape[3] * k.cinG
+	}
 	j.cols = rc.ScratchI8(blocks * j.colsPer)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
 	parallelFor(blocks, units, j)
@@ -236,7 +257,13 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 			continue
 		}
 		xg := j.x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
-		k.im2col(xg, h, w, oy0, oy1, ow, cols)
+		if k.nhwc {
+			t := cols[pp*kk : pp*kk+h*w*k.cinG]
+			k.toNHWC(xg, h, w, oy0, oy1, t)
+			k.im2colNHWC(t, h, w, oy0, oy1, ow, cols)
+		} else {
+			k.im2col(xg, h, w, oy0, oy1, ow, cols)
+		}
 		blas.GemmS8Packed(k.packed[g], pp, cols, kk, acc, pp)
 		for co := 0; co < coutG; co++ {
 			c := g*coutG + co
@@ -349,6 +376,64 @@ func (k *q8Conv) im2col(x []int8, h, w, oy0, oy1, ow int, cols []int8) {
 				}
 				for ; ox < ow; ox++ {
 					q8EdgeRow(cols[off+ox*kk:off+ox*kk+kw], line, ox*sw-pl, dw, pad)
+				}
+			}
+		}
+	}
+}
+
+// toNHWC copies the input rows that output rows [oy0, oy1) read into t
+// in channel-last order: t[(iy·w + ix)·C + c].
+func (k *q8Conv) toNHWC(x []int8, h, w, oy0, oy1 int, t []int8) {
+	lo := max(oy0*k.sh-k.pt, 0)
+	hi := min((oy1-1)*k.sh-k.pt+(k.kh-1)*k.dh+1, h)
+	cn := k.cinG
+	for c := 0; c < cn; c++ {
+		plane := x[c*h*w : (c+1)*h*w]
+		for i := lo * w; i < hi*w; i++ {
+			t[i*cn+c] = plane[i]
+		}
+	}
+}
+
+// im2colNHWC gathers the patches of output rows [oy0, oy1) from the
+// channel-last input t: each kernel row of a window is one contiguous run
+// of kW·C bytes (split per kernel column at the borders).
+func (k *q8Conv) im2colNHWC(t []int8, h, w, oy0, oy1, ow int, cols []int8) {
+	pad := int8(k.x.Zero)
+	kk := k.kernelPixels
+	cn := k.cinG
+	seg := k.kw * cn
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*k.sh - k.pt
+		for ox := 0; ox < ow; ox++ {
+			row := cols[((oy-oy0)*ow+ox)*kk : ((oy-oy0)*ow+ox+1)*kk]
+			ix0 := ox*k.sw - k.pl
+			inside := k.dw == 1 && ix0 >= 0 && ix0+k.kw <= w
+			for ky := 0; ky < k.kh; ky++ {
+				dst := row[ky*seg : (ky+1)*seg]
+				iy := iy0 + ky*k.dh
+				if iy < 0 || iy >= h {
+					for i := range dst {
+						dst[i] = pad
+					}
+					continue
+				}
+				line := t[iy*w*cn : (iy+1)*w*cn]
+				if inside {
+					copy(dst, line[ix0*cn:ix0*cn+seg])
+					continue
+				}
+				for kx := 0; kx < k.kw; kx++ {
+					blk := dst[kx*cn : (kx+1)*cn]
+					ix := ix0 + kx*k.dw
+					if ix < 0 || ix >= w {
+						for i := range blk {
+							blk[i] = pad
+						}
+					} else {
+						copy(blk, line[ix*cn:(ix+1)*cn])
+					}
 				}
 			}
 		}
