@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -194,8 +195,7 @@ func foldShapes(g *Graph) error {
 		if !need[ni] {
 			continue
 		}
-		symInferTypes(g, n, typesA)
-		symInferTypes(g, n, typesB)
+		symInferTypes(g, n, typesA, typesB)
 	}
 	if len(removed) > 0 {
 		keep := g.Nodes[:0:0]
@@ -209,49 +209,70 @@ func foldShapes(g *Graph) error {
 	return nil
 }
 
-// symInferTypes records n's output types given its input types in types; on
-// any failure the outputs stay unknown.
-func symInferTypes(g *Graph, n *Node, types map[string]Type) {
-	in := make([]Type, len(n.Inputs))
-	for i, name := range n.Inputs {
-		if name == "" {
-			continue
-		}
-		if c := g.Consts[name]; c != nil {
-			in[i] = c.Type()
-			continue
-		}
-		t, ok := types[name]
-		if !ok {
-			return
-		}
-		in[i] = t
-	}
+// symInferTypes records n's output types in each of maps, given its input
+// types in that map. The kernel is built once (builders may pre-pack
+// weights); on any failure the outputs stay unknown.
+func symInferTypes(g *Graph, n *Node, maps ...map[string]Type) {
 	b, ok := passBuilder(n.Op)
 	if !ok {
 		return
 	}
-	out, err := symOutputTypes(g, n, b, in)
-	if err != nil || len(out) < len(n.Outputs) {
-		return
-	}
-	for i, o := range n.Outputs {
-		if o != "" {
-			types[o] = Type{DType: out[i].DType, Shape: append([]int(nil), out[i].Shape...)}
+	var k Kernel
+	for _, types := range maps {
+		in := make([]Type, len(n.Inputs))
+		for i, name := range n.Inputs {
+			if name == "" {
+				continue
+			}
+			if c := g.Consts[name]; c != nil {
+				in[i] = c.Type()
+				continue
+			}
+			t, ok := types[name]
+			if !ok {
+				return
+			}
+			in[i] = t
+		}
+		if k == nil {
+			var err error
+			if k, err = symBuild(g, n, b); err != nil {
+				return
+			}
+		}
+		out, err := symOutputTypes(k, in)
+		if err != nil || len(out) < len(n.Outputs) {
+			return
+		}
+		for i, o := range n.Outputs {
+			if o != "" {
+				types[o] = Type{DType: out[i].DType, Shape: append([]int(nil), out[i].Shape...)}
+			}
 		}
 	}
 }
 
-func symOutputTypes(g *Graph, n *Node, b Builder, in []Type) (out []Type, err error) {
+// symBuild and symOutputTypes turn a kernel panic into an error: shape
+// folding is best effort and must not take the loader down.
+func symBuild(g *Graph, n *Node, b Builder) (k Kernel, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, ErrGraph
+			k, err = nil, fmt.Errorf("%w: building %s panicked: %v", ErrGraph, n, r)
 		}
 	}()
-	k, err := b(&BuildContext{Graph: g, Node: n})
-	if err != nil {
-		return nil, err
+	k, err = b(&BuildContext{Graph: g, Node: n})
+	if err == nil && k == nil {
+		err = fmt.Errorf("%w: %s built no kernel", ErrGraph, n)
 	}
+	return k, err
+}
+
+func symOutputTypes(k Kernel, in []Type) (out []Type, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: OutputTypes panicked: %v", ErrGraph, r)
+		}
+	}()
 	return k.OutputTypes(in)
 }
 
