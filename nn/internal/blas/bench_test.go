@@ -136,3 +136,24 @@ func BenchmarkGemmS8(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEpilogue compares a bias+ReLU6 pass after SgemmPacked with the
+// fused SgemmPackedEp, on conv shapes with pre-packed weights.
+func BenchmarkEpilogue(b *testing.B) {
+	for _, s := range nnShapes {
+		m, n, k := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(5, 6))
+		a, bm, c, bias := randF32(r, m*k), randF32(r, k*n), make([]float32, m*n), randF32(r, m)
+		pa := PackA(m, k, a, k)
+		ep := Epilogue{Bias: bias, Lo: 0, Hi: 6}
+		b.Run(fmt.Sprintf("separate/%dx%dx%d", m, n, k), func(b *testing.B) {
+			loop(b, 2*float64(m*n*k), "GFLOP/s", func() {
+				SgemmPacked(pa, n, bm, n, c, n, false)
+				ep.apply(m, n, c, n)
+			})
+		})
+		b.Run(fmt.Sprintf("fused/%dx%dx%d", m, n, k), func(b *testing.B) {
+			loop(b, 2*float64(m*n*k), "GFLOP/s", func() { SgemmPackedEp(pa, n, bm, n, c, n, false, ep) })
+		})
+	}
+}

@@ -17,12 +17,30 @@
 // and panic with a "blas: " message, as the reference loops would.
 package blas
 
+import "math"
+
 //go:generate go run ./internal/asmgen
 
 // Sgemm computes C = A·B (accumulate=false) or C += A·B (accumulate=true),
 // where A is m×k (lda), B is k×n (ldb) and C is m×n (ldc).
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	checkDims(m, n, k, len(a), lda, k, len(b), ldb, n, len(c), ldc)
+	sgemmOp(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, nil)
+}
+
+// SgemmEp is Sgemm followed by the epilogue ep (bias per row of C, i.e. per
+// output channel of a convolution, and a clamp), applied while the tile is
+// in registers.
+func SgemmEp(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
+	ep.check(m)
+	sgemmOp(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, &ep)
+}
+
+func sgemmOp(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+	if transB {
+		checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
+	} else {
+		checkDims(m, n, k, len(a), lda, k, len(b), ldb, n, len(c), ldc)
+	}
 	if m == 0 || n == 0 {
 		return
 	}
@@ -30,26 +48,17 @@ func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 		if !accumulate {
 			zeroC(m, n, c, ldc)
 		}
+		ep.apply(m, n, c, ldc)
 		return
 	}
-	sgemmFast(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate)
+	sgemmFast(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 // SgemmNT computes C = A·Bᵀ (or C += A·Bᵀ), where A is m×k (lda), B is n×k
 // (ldb) and C is m×n (ldc): the layout of a fully connected layer whose
 // weights are stored out×in.
 func SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		if !accumulate {
-			zeroC(m, n, c, ldc)
-		}
-		return
-	}
-	sgemmFast(m, n, k, a, lda, b, ldb, true, c, ldc, accumulate)
+	sgemmOp(m, n, k, a, lda, b, ldb, true, c, ldc, accumulate, nil)
 }
 
 // GemmS8 computes C = A·Bᵀ in int32, where A is m×k int8 (lda), B is n×k
@@ -100,5 +109,51 @@ func checkDims(m, n, k, la, lda, bRows, lb, ldb, bCols, lc, ldc int) {
 func zeroC(m, n int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		clear(c[i*ldc : i*ldc+n])
+	}
+}
+
+// Epilogue is applied to every element of C after the product (and the
+// accumulation): C[i,j] = min(max(C[i,j] + Bias[i], Lo), Hi), NaN kept.
+// Bias (one value per row of C) may be nil. Lo = -Inf, Hi = +Inf is no
+// clamp (see NoClamp), Lo = 0 ReLU, Lo = 0, Hi = 6 ReLU6 (Clip).
+type Epilogue struct {
+	Bias   []float32
+	Lo, Hi float32
+}
+
+// NoClamp returns the epilogue adding bias (nil for none) without a clamp.
+func NoClamp(bias []float32) Epilogue {
+	return Epilogue{Bias: bias, Lo: float32(math.Inf(-1)), Hi: float32(math.Inf(1))}
+}
+
+// check validates the epilogue for a C of m rows.
+func (ep *Epilogue) check(m int) {
+	if ep.Bias != nil && len(ep.Bias) < m {
+		panic("blas: insufficient length of bias")
+	}
+	if !(ep.Lo <= ep.Hi) {
+		panic("blas: epilogue clamp needs Lo <= Hi")
+	}
+}
+
+// apply runs the epilogue over an m×n C (no-op for a nil ep).
+func (ep *Epilogue) apply(m, n int, c []float32, ldc int) {
+	if ep == nil {
+		return
+	}
+	for i := 0; i < m; i++ {
+		ep.applyRow(c[i*ldc:i*ldc+n], i)
+	}
+}
+
+// applyRow runs the epilogue over row i of C.
+func (ep *Epilogue) applyRow(row []float32, i int) {
+	var bias float32
+	if ep.Bias != nil {
+		bias = ep.Bias[i]
+	}
+	lo, hi := ep.Lo, ep.Hi
+	for j, v := range row {
+		row[j] = min(max(v+bias, lo), hi)
 	}
 }

@@ -9,13 +9,13 @@ import (
 )
 
 //go:noescape
-func sgemmKern16x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
+func sgemmKern16x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)
 
 //go:noescape
-func sgemmKern8x32AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
+func sgemmKern8x32AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)
 
 //go:noescape
-func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
+func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)
 
 //go:noescape
 func gemmS8KernVNNI(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
@@ -75,17 +75,19 @@ func f32Kernels() []*f32Kernel {
 // packing B (a matrix-vector product for batch 1).
 const smallM = 4
 
-func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	kern := f32Kern
 	if kern == nil {
 		sgemmGoOp(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
+		ep.apply(m, n, c, ldc)
 		return
 	}
 	if transB && m < smallM {
 		sgemmNTSmall(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		ep.apply(m, n, c, ldc)
 		return
 	}
-	sgemmPacked(kern, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
+	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {

@@ -8,8 +8,18 @@ import "sync"
 
 // f32Micro computes an mr×nr tile C (=|+=) A·B: a is a packed panel (k
 // groups of mr values), b holds k rows of nr values ldb floats apart (nr
-// when packed), C has stride ldc.
-type f32Micro func(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)
+// when packed), C has stride ldc. A non-nil ep is applied before storing.
+type f32Micro func(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)
+
+// f32Ep is the epilogue as the micro-kernels read it: bias points at the
+// tile's first row bias (mr values), then C = min(max(C + bias[r], lo), hi).
+type f32Ep struct {
+	bias   *float32
+	lo, hi float32
+}
+
+// zeroBias serves epilogues without a bias.
+var zeroBias [16]float32
 
 // f32Kernel is one register-tiled float32 micro-kernel and its tile shape.
 type f32Kernel struct {
@@ -34,6 +44,7 @@ const directBMaxM = 64
 type f32Scratch struct {
 	a, b []float32
 	tile [maxTile]float32
+	ep   f32Ep // on the heap already: passing it to the kernel allocates nothing
 }
 
 var f32Pool = sync.Pool{New: func() any { return new(f32Scratch) }}
@@ -50,7 +61,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // sgemmPacked computes C (=|+=) A·op(B) with kern, op(B) = Bᵀ when transB
 // (B is then n×k). Dimensions are validated by the caller and positive.
 func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
-	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
+	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, nil)
 }
 
 // packAllA packs the whole m×k A for kern: block pc (of kcF32 depth) starts
@@ -65,8 +76,9 @@ func packAllA(kern *f32Kernel, m, k int, a []float32, lda int) []float32 {
 	return dst
 }
 
-// sgemmDriver is sgemmPacked with an optional A already packed by packAllA.
-func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+// sgemmDriver is sgemmPacked with an optional A already packed by packAllA
+// and an optional epilogue (validated by the caller).
+func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	mr, nr := kern.mr, kern.nr
 	mp := roundUp(m, mr)
 	s := f32Pool.Get().(*f32Scratch)
@@ -82,6 +94,11 @@ func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda i
 		for pc := 0; pc < k; pc += kcF32 {
 			kb := min(kcF32, k-pc)
 			acc := accumulate || pc > 0
+			var kep *f32Ep // the epilogue runs with the last depth block
+			if ep != nil && pc+kb == k {
+				kep = &s.ep
+				kep.lo, kep.hi = ep.Lo, ep.Hi
+			}
 			switch {
 			case transB:
 				packBT(s.b, b, ldb, jc, pc, nb, kb, nr)
@@ -113,10 +130,16 @@ func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda i
 						ap := &pa[ir*kb]
 						ci := (ic+ir)*ldc + jc + jr
 						if mrr == mr && nrr == nr {
-							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc)
+							if kep != nil {
+								kep.bias = &zeroBias[0]
+								if ep.Bias != nil {
+									kep.bias = &ep.Bias[ic+ir]
+								}
+							}
+							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc, kep)
 							continue
 						}
-						kern.micro(kb, ap, bp, bs, &tile[0], nr, false)
+						kern.micro(kb, ap, bp, bs, &tile[0], nr, false, nil)
 						for r := 0; r < mrr; r++ {
 							cr := c[ci+r*ldc : ci+r*ldc+nrr]
 							tr := tile[r*nr : r*nr+nrr]
@@ -126,6 +149,9 @@ func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda i
 								}
 							} else {
 								copy(cr, tr)
+							}
+							if kep != nil {
+								ep.applyRow(cr, ic+ir+r)
 							}
 						}
 					}

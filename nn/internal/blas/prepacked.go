@@ -49,18 +49,29 @@ func (p *PackedA) Cols() int { return p.k }
 // k×n (ldb), C is m×n (ldc). Split the work across goroutines by columns
 // (B and C offset by the first column).
 func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate)
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, nil)
+}
+
+// SgemmPackedEp is SgemmPacked followed by the epilogue ep (bias per row of
+// C, i.e. per output channel of a convolution, and a clamp), applied while
+// the tile is in registers.
+func SgemmPackedEp(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
+	ep.check(pa.m)
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, &ep)
 }
 
 // SgemmPackedNT computes C = A·Bᵀ (or C += A·Bᵀ) with A packed by PackA: B
 // is n×k (ldb), C is m×n (ldc). With A the weights of a fully connected
 // layer (out×in) and B its input (batch×in), C is the output transposed
 // (out×batch); at batch 1 it is the output.
+//
+// At batch 1 (n < 4) prefer SgemmNT(1, out, in, x, …, W, …): it runs dot
+// products, while a pre-packed A pads n up to the kernel's tile width.
 func SgemmPackedNT(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmPackedOp(pa, n, b, ldb, true, c, ldc, accumulate)
+	sgemmPackedOp(pa, n, b, ldb, true, c, ldc, accumulate, nil)
 }
 
-func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
+func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	m, k := pa.m, pa.k
 	if transB {
 		checkDims(m, n, k, len(pa.data), k, n, len(b), ldb, k, len(c), ldc)
@@ -74,13 +85,15 @@ func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []fl
 		if !accumulate {
 			zeroC(m, n, c, ldc)
 		}
+		ep.apply(m, n, c, ldc)
 		return
 	}
 	if pa.kern == nil {
 		sgemmGoOp(m, n, k, pa.data, k, b, ldb, transB, c, ldc, accumulate)
+		ep.apply(m, n, c, ldc)
 		return
 	}
-	sgemmDriver(pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate)
+	sgemmDriver(pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 // String describes the packing, for logs.

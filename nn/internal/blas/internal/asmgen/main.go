@@ -54,24 +54,49 @@ func f32Prologue(a *asm) {
 }
 
 // f32Store writes rows of accumulators (regs[r] holds row r, one register
-// per width chunk of size bytes) to C, adding C first when acc is set.
-func f32Store(a *asm, rows [][]string, size int) {
+// per width chunk of size bytes) to C: it adds C first when acc is set, then
+// applies the epilogue when ep is not nil (C = min(max(C + bias[r], lo), hi),
+// NaN kept), using the free registers lo, hi and tmp.
+func f32Store(a *asm, rows [][]string, size int, lo, hi, tmp string, avx512 bool) {
 	a.l("store:")
 	a.l("\tMOVBLZX acc+48(FP), AX")
 	a.l("\tTESTQ AX, AX")
-	a.l("\tJE overwrite")
+	a.l("\tJE noacc")
+	a.l("\tMOVQ DX, R10")
 	for r, regs := range rows {
 		for i, reg := range regs {
-			a.l("\tVADDPS %d(DX), %s, %s", i*size, reg, reg)
-			a.l("\tVMOVUPS %s, %d(DX)", reg, i*size)
+			a.l("\tVADDPS %d(R10), %s, %s", i*size, reg, reg)
 		}
 		if r < len(rows)-1 {
-			a.l("\tADDQ R8, DX")
+			a.l("\tADDQ R8, R10")
 		}
 	}
-	a.l("\tVZEROUPPER")
-	a.l("\tRET")
-	a.l("overwrite:")
+	a.l("noacc:")
+	a.l("\tMOVQ ep+56(FP), R11")
+	a.l("\tTESTQ R11, R11")
+	a.l("\tJE write")
+	a.l("\tMOVQ 0(R11), R12")
+	a.l("\tVBROADCASTSS 8(R11), %s", lo)
+	a.l("\tVBROADCASTSS 12(R11), %s", hi)
+	for r, regs := range rows {
+		if avx512 {
+			for _, reg := range regs {
+				a.l("\tVADDPS.BCST %d(R12), %s, %s", 4*r, reg, reg)
+			}
+		} else {
+			a.l("\tVBROADCASTSS %d(R12), %s", 4*r, tmp)
+			for _, reg := range regs {
+				a.l("\tVADDPS %s, %s, %s", tmp, reg, reg)
+			}
+		}
+		for _, reg := range regs {
+			// Intel VMAXPS/VMINPS return the second source when either
+			// is NaN: keep the accumulator there.
+			a.l("\tVMAXPS %s, %s, %s", reg, lo, reg)
+			a.l("\tVMINPS %s, %s, %s", reg, hi, reg)
+		}
+	}
+	a.l("write:")
 	for r, regs := range rows {
 		for i, reg := range regs {
 			a.l("\tVMOVUPS %s, %d(DX)", reg, i*size)
@@ -88,10 +113,10 @@ func f32Store(a *asm, rows [][]string, size int) {
 func sgemm(a *asm) {
 	// AVX-512 16x16: one B vector per k, 16 FMAs with embedded broadcasts
 	// of A, k unrolled by two.
-	a.l("// func sgemmKern16x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)")
+	a.l("// func sgemmKern16x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)")
 	a.l("// C[16x16] (=|+=) A·B: a is a packed panel (k groups of 16 values), b holds")
-	a.l("// k rows of 16 values ldb floats apart (16 when packed).")
-	a.l("TEXT ·sgemmKern16x16AVX512(SB), NOSPLIT, $0-49")
+	a.l("// k rows of 16 values ldb floats apart (16 when packed); ep: see f32Ep.")
+	a.l("TEXT ·sgemmKern16x16AVX512(SB), NOSPLIT, $0-64")
 	f32Prologue(a)
 	var rows [][]string
 	for r := 0; r < 16; r++ {
@@ -121,15 +146,15 @@ func sgemm(a *asm) {
 	for r := 0; r < 16; r++ {
 		a.l("\tVFMADD231PS.BCST %d(SI), Z16, Z%d", 4*r, r)
 	}
-	f32Store(a, rows, 64)
+	f32Store(a, rows, 64, "Z30", "Z31", "", true)
 
 	avx512Wide(a, 8)
 
 	// AVX2 6x16: two B vectors per k, six broadcasts, 12 accumulators.
-	a.l("// func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)")
+	a.l("// func sgemmKern6x16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)")
 	a.l("// C[6x16] (=|+=) A·B: a is a packed panel (k groups of 6 values), b holds")
-	a.l("// k rows of 16 values ldb floats apart (16 when packed).")
-	a.l("TEXT ·sgemmKern6x16AVX2(SB), NOSPLIT, $0-49")
+	a.l("// k rows of 16 values ldb floats apart (16 when packed); ep: see f32Ep.")
+	a.l("TEXT ·sgemmKern6x16AVX2(SB), NOSPLIT, $0-64")
 	f32Prologue(a)
 	rows = rows[:0]
 	for r := 0; r < 6; r++ {
@@ -152,7 +177,7 @@ func sgemm(a *asm) {
 	a.l("\tADDQ R9, DI")
 	a.l("\tDECQ CX")
 	a.l("\tJNZ loop")
-	f32Store(a, rows, 32)
+	f32Store(a, rows, 32, "Y14", "Y15", "Y13", false)
 }
 
 func gemmS8(a *asm) {
@@ -352,10 +377,10 @@ func dot(a *asm) {
 // register broadcast of A per row feeding two FMAs.
 func avx512Wide(a *asm, mr int) {
 	name := fmt.Sprintf("sgemmKern%dx32AVX512", mr)
-	a.l("// func %s(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool)", name)
+	a.l("// func %s(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)", name)
 	a.l("// C[%dx32] (=|+=) A·B: a is a packed panel (k groups of %d values), b holds", mr, mr)
-	a.l("// k rows of 32 values ldb floats apart (32 when packed).")
-	a.l("TEXT ·%s(SB), NOSPLIT, $0-49", name)
+	a.l("// k rows of 32 values ldb floats apart (32 when packed); ep: see f32Ep.")
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	f32Prologue(a)
 	var rows [][]string
 	for r := 0; r < mr; r++ {
@@ -379,5 +404,5 @@ func avx512Wide(a *asm, mr int) {
 	a.l("\tADDQ R9, DI")
 	a.l("\tDECQ CX")
 	a.l("\tJNZ loop")
-	f32Store(a, rows, 64)
+	f32Store(a, rows, 64, "Z30", "Z31", "", true)
 }
