@@ -204,3 +204,32 @@ func TestRoundTripReference(t *testing.T) {
 		})
 	}
 }
+
+// TestOptimizeIdempotent: optimizing an optimized reference model changes
+// nothing, and optimizing does not touch the graph it is given.
+func TestOptimizeIdempotent(t *testing.T) {
+	for _, m := range refModels {
+		raw, err := onnx.Load(testref.Path(t, m+".onnx"), onnx.WithoutOptimize())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := nn.Hash(raw)
+		once, err := nn.Optimize(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nn.Hash(raw) != before {
+			t.Fatalf("%s: Optimize modified its argument", m)
+		}
+		twice, err := nn.Optimize(once)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nn.Hash(twice) != nn.Hash(once) {
+			t.Fatalf("%s: a second Optimize changed the graph (%d -> %d nodes)", m, len(once.Nodes), len(twice.Nodes))
+		}
+		if len(once.Nodes) >= len(raw.Nodes) {
+			t.Errorf("%s: %d nodes before optimizing, %d after", m, len(raw.Nodes), len(once.Nodes))
+		}
+	}
+}
