@@ -288,8 +288,21 @@ func (k *q8Conv) requantRow(acc []int32, dst []int8, c int) {
 	}
 	mm, s := int64(m.M), m.S
 	half := int64(1) << (s - 1)
+	cm := corr * mm
+	if s <= 52 {
+		// Fold the zero point into the rounding constant: adding yz·2^s
+		// before an arithmetic shift adds yz after it, exactly. With
+		// |(a+corr)·mm| < 2^62 and s <= 52 nothing overflows.
+		hz := half + yz<<s
+		for i, a := range acc {
+			x := int64(a)*mm + cm
+			v := (x + hz + x>>63) >> s
+			dst[i] = int8(min(max(v, lo), hi))
+		}
+		return
+	}
 	for i, a := range acc {
-		x := (int64(a) + corr) * mm
+		x := int64(a)*mm + cm
 		v := yz + (x+half+x>>63)>>s
 		dst[i] = int8(min(max(v, lo), hi)) // branch-free (CMOV)
 	}
