@@ -4,14 +4,20 @@
 //
 // All matrices are row-major with explicit leading dimensions (strides).
 //
+// Entry points: Sgemm (C = A·B), SgemmNT (C = A·Bᵀ), GemmS8 (int8 A·Bᵀ in
+// int32); PackA with SgemmPacked / SgemmPackedNT, and PackS8 with
+// GemmS8Packed, for weights packed once; SgemmEp and SgemmPackedEp fuse a
+// per-row bias and a clamp (ReLU, ReLU6) into the store (Epilogue).
+//
 // On amd64 the entry points run register-tiled assembly micro-kernels over
 // packed panels (BLIS-style blocking): AVX-512 (8x32 float32, 16x16 VNNI
-// int8) or AVX2+FMA (6x16 float32 and int8 in int16 pairs), chosen at run
-// time from the CPU features; batch-1 products (m < 4) run as dot products. Elsewhere,
-// or with the purego build tag, they run unrolled plain-Go loops. Kernels do
-// not start goroutines: callers split C into disjoint blocks and may call
-// any entry point concurrently. Scratch memory comes from a sync.Pool, so a
-// steady-state call does not allocate.
+// int8) or AVX2+FMA (6x16 float32, 6x16 int8 in int16 pairs), chosen at run
+// time from the CPU features; batch-1 products (m < 4 rows of A·Bᵀ) run as
+// dot products straight from B. Elsewhere, or with the purego build tag,
+// they run unrolled plain-Go loops. Kernels do not start goroutines:
+// callers split C into disjoint blocks and may call any entry point
+// concurrently. Scratch memory comes from a sync.Pool, so a steady-state
+// call does not allocate.
 //
 // Invalid dimensions or slices too short for them are programming errors
 // and panic with a "blas: " message, as the reference loops would.
