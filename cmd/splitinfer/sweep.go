@@ -33,12 +33,16 @@ func init() {
 // sweepCut is one measured cut in sweep output.
 type sweepCut struct {
 	cutJSON
-	Skipped string `json:"skipped,omitempty"`
+	// CloudMeasuredMS is the median time the cloud worker reported
+	// (queue + decode + compute).
+	CloudMeasuredMS float64 `json:"cloud_measured_ms,omitempty"`
+	Skipped         string  `json:"skipped,omitempty"`
 }
 
 // sweepLink is the sweep of one link.
 type sweepLink struct {
 	Link           string     `json:"link"`
+	RTTMeasured    float64    `json:"rtt_measured_ms"`
 	Choice         string     `json:"choice"`
 	ChoiceMeasured float64    `json:"choice_measured_ms"`
 	ChoicePredict  float64    `json:"choice_predicted_ms"`
@@ -156,12 +160,12 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  %s\n", n)
 	}
 	for _, r := range results {
-		fmt.Fprintf(stdout, "\nlink %s\n", r.Link)
+		fmt.Fprintf(stdout, "\nlink %s (round trip measured through the live path: %.1f ms)\n", r.Link, r.RTTMeasured)
 		w := len("cut")
 		for _, c := range r.Cuts {
 			w = max(w, len(c.Name))
 		}
-		fmt.Fprintf(stdout, "  %-*s %10s %12s %12s %8s\n", w, "cut", "bytes", "predicted ms", "measured ms", "error")
+		fmt.Fprintf(stdout, "  %-*s %10s %12s %12s %8s %9s %9s\n", w, "cut", "bytes", "predicted ms", "measured ms", "error", "cloud ms", "(meas.)")
 		for _, c := range r.Cuts {
 			mark := " "
 			if c.Name == r.Choice {
@@ -171,7 +175,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12s %8s\n", mark, w, c.Name, c.Bytes, c.PredictedMS, "-", c.Skipped)
 				continue
 			}
-			fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12.1f %+7.1f%%\n", mark, w, c.Name, c.Bytes, c.PredictedMS, *c.MeasuredMS, 100*(c.PredictedMS-*c.MeasuredMS) / *c.MeasuredMS)
+			fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12.1f %+7.1f%% %9.1f %9.1f\n", mark, w, c.Name, c.Bytes, c.PredictedMS, *c.MeasuredMS,
+				100*(c.PredictedMS-*c.MeasuredMS) / *c.MeasuredMS, c.CloudMS, c.CloudMeasuredMS)
 		}
 		fmt.Fprintf(stdout, "choice %s: measured %.1f ms (predicted %.1f); best measured %s %.1f ms (choice %+.1f%%); edge-only %.1f ms, cloud-only %.1f ms\n",
 			r.Choice, r.ChoiceMeasured, r.ChoicePredict, r.BestMeasured, r.BestMS, 100*(r.ChoiceMeasured-r.BestMS)/r.BestMS, r.EdgeOnlyMS, r.CloudOnlyMS)
@@ -184,13 +189,20 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 	if err := s.refreshCloud(); err != nil {
 		return sweepLink{}, err
 	}
-	l := partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: sp.RTT}
+	// The round trip the partitioner plans with is measured through the
+	// live path (edge, shaped link, server, cloud connection and back), as
+	// a deployed edge measures it: it includes the hops' own latency.
+	rtt, err := e.echoRTT(ctx, 7)
+	if err != nil {
+		return sweepLink{}, err
+	}
+	l := partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: rtt}
 	best, err := s.model.Best(l)
 	if err != nil {
 		return sweepLink{}, err
 	}
 	cuts := candidateCuts(s.dag, []partition.Cut{best.Cut})
-	res := sweepLink{Link: sp.String(), Choice: best.Cut.Name, ChoicePredict: round3(best.TotalMS), BestMS: math.Inf(1)}
+	res := sweepLink{Link: sp.String(), RTTMeasured: round3(float64(rtt) / 1e6), Choice: best.Cut.Name, ChoicePredict: round3(best.TotalMS), BestMS: math.Inf(1)}
 	var measured []int
 	for i, c := range cuts {
 		est, err := s.model.Predict(c, l)
@@ -209,14 +221,16 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 	// Round robin over the cuts, so that a change of the host's load
 	// touches every cut alike.
 	times := make([][]float64, len(cuts))
+	server := make([][]float64, len(cuts))
 	for r := 0; r < warmup+requests; r++ {
 		for _, i := range measured {
-			d, _, err := e.once(ctx, cuts[i], r)
+			d, info, err := e.once(ctx, cuts[i], r)
 			if err != nil {
 				return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
 			}
 			if r >= warmup {
 				times[i] = append(times[i], float64(d)/1e6)
+				server[i] = append(server[i], float64(info.server)/1e6)
 			}
 		}
 	}
@@ -226,6 +240,8 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		sort.Float64s(times[i])
 		m := round3(times[i][len(times[i])/2])
 		res.Cuts[i].MeasuredMS = &m
+		sort.Float64s(server[i])
+		res.Cuts[i].CloudMeasuredMS = round3(server[i][len(server[i])/2])
 		if m < res.BestMS {
 			res.BestMS, res.BestMeasured = m, c.Name
 		}
@@ -359,6 +375,22 @@ func (e *sweepEdge) once(ctx context.Context, c partition.Cut, i int) (time.Dura
 		}
 	}
 	return time.Since(t0), info, nil
+}
+
+// echoRTT is the median round trip of n tiny echo requests (after one).
+func (e *sweepEdge) echoRTT(ctx context.Context, n int) (time.Duration, error) {
+	var ds []time.Duration
+	for i := 0; i <= n; i++ {
+		d, err := e.probe(ctx, 1)
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			ds = append(ds, d)
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2], nil
 }
 
 // probeSubject is the harness's echo endpoint for bandwidth probes.
