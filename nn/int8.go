@@ -27,7 +27,8 @@ package nn
 //     Σ x·w (int32, from blas.GemmS8) + bias − x_zp·Σw, formed in int64 and
 //     saturated to the int32 range before the multiply. The result is
 //     saturated to [-128, 127]; a fused ReLU raises the lower bound to the
-//     output zero point (real 0).
+//     output zero point (real 0), a fused Clip narrows it to the quantized
+//     clip bounds (attributes y_min, y_max).
 //   - QLinearAddInt8: y = zp_y + roundShift((a−zp_a)·ma + (b−zp_b)·mb, S) with
 //     ma = round(2^S·sa/sy), mb = round(2^S·sb/sy) and a common S chosen so
 //     that max(ma, mb) < 2^30; half away from zero, saturated as above.
@@ -145,10 +146,22 @@ func q8AttrFloats(n *Node, name string) []float32 {
 }
 
 // q8Range is the output range [lo, 127], lo raised to the zero point by a fused ReLU.
+// A fused Clip (ReLU6 and the like) arrives as the quantized bounds y_min
+// and y_max (ints): clamping after requantization equals quantizing after
+// the clip, because quantization is monotonic.
 func q8Range(n *Node, y q8Params) (lo, hi int32) {
 	lo, hi = -128, 127
 	if n.AttrInt("relu", 0) != 0 && y.Zero > lo {
 		lo = y.Zero
+	}
+	if v := n.AttrInt("y_min", -128); v > int64(lo) && v <= 127 {
+		lo = int32(v)
+	}
+	if v := n.AttrInt("y_max", 127); v < int64(hi) && v >= -128 {
+		hi = int32(v)
+	}
+	if hi < lo {
+		hi = lo
 	}
 	return lo, hi
 }

@@ -594,3 +594,28 @@ func TestQLinearConvInt8Threads(t *testing.T) {
 		}
 	}
 }
+
+// A fused Clip (y_min, y_max) clamps the requantized output.
+func TestQLinearConvInt8Clip(t *testing.T) {
+	c := convLadder[1]
+	f := newQConvFixture(rand.New(rand.NewPCG(13, 14)), c)
+	c.relu = false
+	want, _ := refQConv(c, f)
+	g := qconvGraph(c, f)
+	g.Nodes[0].Attrs["y_min"] = Attr{Kind: AttrInt, Int: -20}
+	g.Nodes[0].Attrs["y_max"] = Attr{Kind: AttrInt, Int: 30}
+	y := runOne(t, g, &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x})
+	clipped := 0
+	for i, w := range want {
+		e := max(min(w, 30), -20)
+		if e != w {
+			clipped++
+		}
+		if y.I8[i] != e {
+			t.Fatalf("element %d: %d, want %d", i, y.I8[i], e)
+		}
+	}
+	if clipped == 0 {
+		t.Fatal("nothing clipped: the test checks nothing")
+	}
+}

@@ -21,8 +21,9 @@ import (
 // per tensor. Bias may be a float32 constant (quantized here with scale
 // x_scale·w_scale[c], round half to even, saturated to int32) or the
 // DequantizeLinear of an int32 constant (ONNX Runtime's form, used as is
-// when its scale is x_scale·w_scale[c]). ReLU — an explicit Relu node or the
-// fused "activation"="Relu" attribute — becomes the kernels' relu flag.
+// when its scale is x_scale·w_scale[c]). ReLU and Clip with constant bounds
+// (ReLU6) — an explicit node or FuseActivations' "activation" attribute —
+// become the kernels' relu flag or quantized y_min/y_max bounds.
 // Everything else is left as it is and keeps running in float32 between its
 // DequantizeLinear and QuantizeLinear, which are real kernels too.
 func LowerQDQ(g *Graph) (*Graph, error) {
@@ -172,29 +173,95 @@ func (l *q8Lowerer) weightDQ(name string) (w *Tensor, wname string, scales []flo
 	return w, d.Input(0), s.F32, axis, true
 }
 
-// outQ follows name through an optional Relu to its sole QuantizeLinear.
-func (l *q8Lowerer) outQ(name string) (q *Node, relu *Node, p q8Params, ok bool) {
+// q8Act is an activation folded into an int8 kernel: ReLU, or a Clip
+// with float bounds.
+type q8Act struct {
+	node     *Node // the explicit Relu/Clip node (nil when fused or none)
+	relu     bool
+	clip     bool
+	min, max float32
+}
+
+func (a q8Act) any() bool { return a.relu || a.clip }
+
+// actNode reads an explicit Relu or Clip with constant bounds.
+func (l *q8Lowerer) actNode(c *Node) (q8Act, bool) {
+	switch c.Op {
+	case "Relu":
+		return q8Act{node: c, relu: true}, true
+	case "Clip":
+		a := q8Act{node: c, clip: true, min: float32(math.Inf(-1)), max: float32(math.Inf(1))}
+		if len(c.Inputs) > 1 {
+			for i, dst := range []*float32{&a.min, &a.max} {
+				name := c.Input(i + 1)
+				if name == "" {
+					continue
+				}
+				t := l.constOf(name)
+				if t == nil || t.DType != Float32 || len(t.F32) != 1 {
+					return q8Act{}, false
+				}
+				*dst = t.F32[0]
+			}
+		} else {
+			a.min = c.AttrFloat("min", a.min)
+			a.max = c.AttrFloat("max", a.max)
+		}
+		return a, true
+	}
+	return q8Act{}, false
+}
+
+// fusedAct reads the "activation" attribute set by FuseActivations.
+func fusedAct(n *Node) (q8Act, bool) {
+	switch n.AttrString("activation", "") {
+	case "":
+		return q8Act{}, true
+	case "Relu":
+		return q8Act{relu: true}, true
+	case "Clip":
+		return q8Act{clip: true, min: n.AttrFloat("activation_min", float32(math.Inf(-1))),
+			max: n.AttrFloat("activation_max", float32(math.Inf(1)))}, true
+	}
+	return q8Act{}, false
+}
+
+// setAct writes the activation as kernel attributes for output params yp.
+func setAct(attrs map[string]Attr, a q8Act, yp q8Params) {
+	if a.relu {
+		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
+	}
+	if a.clip {
+		attrs["y_min"] = Attr{Kind: AttrInt, Int: int64(QuantizeValue(a.min, yp.Scale, yp.Zero, -128, 127))}
+		attrs["y_max"] = Attr{Kind: AttrInt, Int: int64(QuantizeValue(a.max, yp.Scale, yp.Zero, -128, 127))}
+	}
+}
+
+// outQ follows name through an optional Relu or Clip to its sole
+// QuantizeLinear.
+func (l *q8Lowerer) outQ(name string) (q *Node, act q8Act, p q8Params, ok bool) {
 	cur := name
 	for step := 0; step < 2; step++ {
 		if l.isOut[cur] || len(l.cons[cur]) != 1 {
-			return nil, nil, q8Params{}, false
+			return nil, q8Act{}, q8Params{}, false
 		}
 		c := l.cons[cur][0]
-		switch {
-		case c.Op == "Relu" && relu == nil && step == 0:
-			relu = c
+		if step == 0 && (c.Op == "Relu" || c.Op == "Clip") && c.Input(0) == cur {
+			a, ok := l.actNode(c)
+			if !ok {
+				return nil, q8Act{}, q8Params{}, false
+			}
+			act = a
 			cur = c.Outputs[0]
 			continue
-		case c.Op == "QuantizeLinear" && c.Input(0) == cur:
-			if int(c.AttrInt("axis", 1)) != 1 && l.constOf(c.Input(1)) != nil && len(l.constOf(c.Input(1)).F32) != 1 {
-				return nil, nil, q8Params{}, false
-			}
-			p, ok = l.scalarParams(c)
-			return c, relu, p, ok
 		}
-		return nil, nil, q8Params{}, false
+		if c.Op == "QuantizeLinear" && c.Input(0) == cur {
+			p, ok = l.scalarParams(c)
+			return c, act, p, ok
+		}
+		return nil, q8Act{}, q8Params{}, false
 	}
-	return nil, nil, q8Params{}, false
+	return nil, q8Act{}, q8Params{}, false
 }
 
 func (l *q8Lowerer) name(base string) string {
@@ -304,22 +371,11 @@ func q8Floats(v []float32) Attr {
 	return Attr{Kind: AttrFloats, Floats: append([]float32(nil), v...)}
 }
 
-// reluOf reports a fused Relu attribute; ok is false for another activation.
-func reluOf(n *Node) (relu, ok bool) {
-	switch n.AttrString("activation", "") {
-	case "":
-		return false, true
-	case "Relu":
-		return true, true
-	}
-	return false, false
-}
-
 func (l *q8Lowerer) conv(n *Node) (bool, error) {
 	if n.AttrString("auto_pad", "NOTSET") != "NOTSET" || len(n.Outputs) != 1 {
 		return false, nil
 	}
-	fused, ok := reluOf(n)
+	fused, ok := fusedAct(n)
 	if !ok {
 		return false, nil
 	}
@@ -331,9 +387,12 @@ func (l *q8Lowerer) conv(n *Node) (bool, error) {
 	if !ok || len(w.Shape) != 4 || (len(ws) > 1 && axis != 0) {
 		return false, nil
 	}
-	q, relu, yp, ok := l.outQ(n.Outputs[0])
-	if !ok || (fused && relu != nil) {
+	q, act, yp, ok := l.outQ(n.Outputs[0])
+	if !ok || (fused.any() && act.any()) {
 		return false, nil
+	}
+	if fused.any() {
+		act = fused
 	}
 	bname, ok := l.biasInt32(n.Input(2), w.Shape[0], xp.Scale, ws)
 	if !ok {
@@ -350,15 +409,13 @@ func (l *q8Lowerer) conv(n *Node) (bool, error) {
 	}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	if fused || relu != nil {
-		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
-	}
+	setAct(attrs, act, yp)
 	ins := []string{xq, wname}
 	if bname != "" {
 		ins = append(ins, bname)
 	}
 	nn := &Node{Name: n.Name, Op: "QLinearConvInt8", Inputs: ins, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
-	l.replace(n, []*Node{nn}, q, relu)
+	l.replace(n, []*Node{nn}, q, act.node)
 	return true, nil
 }
 
@@ -366,7 +423,7 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	if len(n.Outputs) != 1 {
 		return false, nil
 	}
-	fused, ok := reluOf(n)
+	fused, ok := fusedAct(n)
 	if !ok {
 		return false, nil
 	}
@@ -389,9 +446,12 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	if len(ws) > 1 && axis != outAxis {
 		return false, nil
 	}
-	q, relu, yp, ok := l.outQ(n.Outputs[0])
-	if !ok || (fused && relu != nil) {
+	q, act, yp, ok := l.outQ(n.Outputs[0])
+	if !ok || (fused.any() && act.any()) {
 		return false, nil
+	}
+	if fused.any() {
+		act = fused
 	}
 	nOut := w.Shape[outAxis]
 	bias := ""
@@ -419,15 +479,13 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	attrs := map[string]Attr{"w_scale": q8Floats(ws)}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	if fused || relu != nil {
-		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
-	}
+	setAct(attrs, act, yp)
 	ins := []string{xq, wname}
 	if bname != "" {
 		ins = append(ins, bname)
 	}
 	nn := &Node{Name: n.Name, Op: "QLinearGemmInt8", Inputs: ins, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
-	l.replace(n, []*Node{nn}, q, relu)
+	l.replace(n, []*Node{nn}, q, act.node)
 	return true, nil
 }
 
@@ -443,7 +501,7 @@ func (l *q8Lowerer) add(n *Node) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	q, relu, yp, ok := l.outQ(n.Outputs[0])
+	q, act, yp, ok := l.outQ(n.Outputs[0])
 	if !ok {
 		return false, nil
 	}
@@ -454,11 +512,9 @@ func (l *q8Lowerer) add(n *Node) (bool, error) {
 	Q8Attrs(attrs, "a", ap.Scale, ap.Zero)
 	Q8Attrs(attrs, "b", bp.Scale, bp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	if relu != nil {
-		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
-	}
+	setAct(attrs, act, yp)
 	nn := &Node{Name: n.Name, Op: "QLinearAddInt8", Inputs: []string{aq, bq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
-	l.replace(n, []*Node{nn}, q, relu)
+	l.replace(n, []*Node{nn}, q, act.node)
 	return true, nil
 }
 

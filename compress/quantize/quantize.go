@@ -236,7 +236,7 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 	// output of a compute node, through a sole-reader Relu
 	outOf := func(n *nn.Node) string {
 		o := n.Outputs[0]
-		if c := cons[o]; len(c) == 1 && c[0].Op == "Relu" && !isOut[o] {
+		if c := cons[o]; len(c) == 1 && (c[0].Op == "Relu" || c[0].Op == "Clip") && c[0].Input(0) == o && !isOut[o] {
 			return c[0].Outputs[0]
 		}
 		return o
@@ -257,7 +257,7 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 			if n.Op == "Gemm" && (n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 || n.AttrInt("transA", 0) != 0) {
 				continue
 			}
-			if a := n.AttrString("activation", ""); a != "" && a != "Relu" {
+			if a := n.AttrString("activation", ""); a != "" && a != "Relu" && a != "Clip" {
 				continue
 			}
 			p.weights[n] = true

@@ -271,3 +271,72 @@ func TestCalibrationMath(t *testing.T) {
 		t.Fatalf("weights %v scales %v", q, sc)
 	}
 }
+
+// MobileNetV2 (random weights, 224x224): every Conv, depthwise included,
+// runs in int8 with its ReLU6 folded in; the int8 logits follow the float
+// ones; the QDQ export re-imports to the same kernels and outputs.
+func TestQuantizeMobileNetV2(t *testing.T) {
+	g, err := onnx.Load(testref.Path(t, "mobilenet_v2.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	calib := nn.New(nn.Float32, 2, 3, 224, 224)
+	for i := range calib.F32 {
+		calib.F32[i] = float32(r.NormFloat64())
+	}
+	res, err := Quantize(g, calib, WithBatchSize(1), WithThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	depthwise := 0
+	for _, n := range res.Graph.Nodes {
+		ops[n.Op]++
+		if n.Op == "QLinearConvInt8" && n.AttrInt("group", 1) > 1 {
+			depthwise++
+		}
+	}
+	if ops["Conv"] != 0 || ops["Clip"] != 0 || ops["QLinearConvInt8"] != 52 || depthwise != 17 || ops["QLinearAddInt8"] != 10 {
+		t.Fatalf("ops %v, %d depthwise int8 convs", ops, depthwise)
+	}
+	if len(res.FloatNodes) != 0 {
+		t.Fatalf("float nodes %v", res.FloatNodes)
+	}
+	x, _ := nn.FromFloat32(calib.F32[:3*224*224], 1, 3, 224, 224)
+	run := func(g *nn.Graph) []float32 {
+		p, err := nn.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.NewRunner(2).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].F32...)
+	}
+	fl, q := run(g), run(res.Graph)
+	var maxAbs, maxDiff float64
+	for i := range fl {
+		maxAbs = math.Max(maxAbs, math.Abs(float64(fl[i])))
+		maxDiff = math.Max(maxDiff, math.Abs(float64(fl[i]-q[i])))
+	}
+	t.Logf("max |int8 - float| = %.3g, max |float| = %.3g", maxDiff, maxAbs)
+	if maxAbs == 0 || maxDiff > 0.1*maxAbs {
+		t.Errorf("int8 logits off by %.3g for a range of %.3g", maxDiff, maxAbs)
+	}
+	exp, err := onnx.ExportQDQ(res.Graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := onnx.ImportQDQ(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q2 := run(back)
+	for i := range q {
+		if q[i] != q2[i] {
+			t.Fatalf("logit %d: %v, after QDQ export and import %v", i, q[i], q2[i])
+		}
+	}
+}

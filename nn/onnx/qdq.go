@@ -39,7 +39,7 @@ func LoadQDQ(path string, opts ...Option) (*nn.Graph, error) {
 // ExportQDQ returns a copy of g in which splitinfer's int8 operators are
 // written as standard ONNX: each becomes DequantizeLinear of its inputs,
 // the float operator (Conv, Gemm with transB=1, Add, MaxPool, plus a Relu
-// for the fused ReLU) and QuantizeLinear of its output, with the int8
+// or Clip for the fused activation) and QuantizeLinear of its output, with the int8
 // weights, the int32 bias (scale x_scale·w_scale[c]) and every scale and
 // zero point as initializers. Standard operators are kept. The result
 // encodes with Encode and runs in ONNX Runtime.
@@ -294,6 +294,22 @@ func (e *qdqExporter) finish(n, op *nn.Node, yp qparams) []*nn.Node {
 	if n.AttrInt("relu", 0) != 0 {
 		r := e.fresh(n.Outputs[0] + "_relu")
 		nodes = append(nodes, &nn.Node{Name: e.fresh(n.Name + "_relu"), Op: "Relu", Inputs: []string{f}, Outputs: []string{r}})
+		f = r
+	}
+	_, hasMin := n.Attrs["y_min"]
+	_, hasMax := n.Attrs["y_max"]
+	if hasMin || hasMax {
+		// The quantized bounds as real values: Clip then Quantize equals
+		// the kernel's clamp because quantization is monotonic.
+		bound := func(name string, q int64) string {
+			c := e.fresh(n.Outputs[0] + "_" + name)
+			e.g.Consts[c] = &nn.Tensor{DType: nn.Float32, Shape: []int{}, F32: []float32{float32(q-int64(yp.zero)) * yp.scale}}
+			return c
+		}
+		lo := bound("clip_min", n.AttrInt("y_min", -128))
+		hi := bound("clip_max", n.AttrInt("y_max", 127))
+		r := e.fresh(n.Outputs[0] + "_clip")
+		nodes = append(nodes, &nn.Node{Name: e.fresh(n.Name + "_clip"), Op: "Clip", Inputs: []string{f, lo, hi}, Outputs: []string{r}})
 		f = r
 	}
 	return append(nodes, e.q(f, n.Outputs[0], yp))
