@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/local"
+)
+
+// TestRunMatchesEval: `splitinfer run` through the split reports exactly the
+// accuracy `splitinfer eval` computes for the same images and model.
+func TestRunMatchesEval(t *testing.T) {
+	const n = 1000
+	var out, errb bytes.Buffer
+	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("run exited %d: %s", code, errb.String())
+	}
+	var sum local.Summary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("run --json: %v\n%s", err, out.String())
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(out.Bytes(), &raw)
+	for _, k := range []string{"images", "accuracy", "errors", "cut", "latency_ms", "bytes_per_request", "input_bytes"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("run --json lacks %q", k)
+		}
+	}
+	g, _, err := loadModel("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Images != n || sum.Errors != 0 || sum.Correct != ev.Correct || sum.Accuracy != ev.Accuracy {
+		t.Errorf("run: %d/%d correct (accuracy %v, %d errors); eval: %d/%d (%v)", sum.Correct, sum.Images, sum.Accuracy, sum.Errors, ev.Correct, ev.Images, ev.Accuracy)
+	}
+}
+
+// buildBinaries builds splitinfer and a nats-server from the module's
+// dependency into a temporary directory.
+func buildBinaries(t *testing.T) (splitinfer, natsServer string) {
+	t.Helper()
+	dir := t.TempDir()
+	splitinfer, natsServer = filepath.Join(dir, "splitinfer"), filepath.Join(dir, "nats-server")
+	for _, b := range [][]string{{splitinfer, "."}, {natsServer, "github.com/nats-io/nats-server/v2"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	return splitinfer, natsServer
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a child process whose output is collected.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func start(t *testing.T, name string, stdout *bytes.Buffer, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Stderr = p
+	if stdout != nil {
+		p.cmd.Stdout = stdout
+	} else {
+		p.cmd.Stdout = p
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// TestProcesses runs a real nats-server, two cloud workers and one edge
+// worker as separate processes, kills one cloud worker (SIGKILL) in the
+// middle of the run, and checks that no request was lost and that the
+// accuracy is the whole model's; then SIGTERM drains the other worker.
+func TestProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and runs processes")
+	}
+	si, ns := buildBinaries(t)
+	port := freePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	start(t, "nats-server", nil, ns, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	var nc *nats.Conn
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if nc, err = nats.Connect(url); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer nc.Close()
+
+	cloudA := start(t, "cloud A", nil, si, "cloud", "--nats", url, "--workers", "1")
+	cloudB := start(t, "cloud B", nil, si, "cloud", "--nats", url, "--workers", "1")
+	infos := waitServices(t, nc, 2)
+	for _, info := range infos {
+		if info.Name != pipeline.ServiceName || info.Metadata["model"] != "seednet_mnist" || len(info.Metadata["model_hash"]) != 64 {
+			t.Errorf("service info %+v", info)
+		}
+	}
+
+	const n = 3000
+	var edgeOut bytes.Buffer
+	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8",
+		"--timeout", "1s", "--attempts", "5", "--json")
+	// Kill cloud A once both workers have answered some requests.
+	waitComputed(t, nc, 2, 100)
+	if err := cloudA.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-cloudA.done
+	select {
+	case <-edge.done:
+		t.Fatal("the edge finished before a cloud worker was killed: the test proves nothing")
+	default:
+	}
+	select {
+	case <-edge.done:
+		if edge.err != nil {
+			t.Fatalf("edge: %v", edge.err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("edge did not finish")
+	}
+	var sum local.Summary
+	if err := json.Unmarshal(edgeOut.Bytes(), &sum); err != nil {
+		t.Fatalf("edge --json: %v\n%s", err, edgeOut.String())
+	}
+	g, _, err := loadModel("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("edge: %d images, %d errors, %d retries, accuracy %.4f (eval %.4f), p50 %.2f ms p99 %.2f ms",
+		sum.Images, sum.Errors, sum.Retries, sum.Accuracy, ev.Accuracy, sum.Latency.P50, sum.Latency.P99)
+	if sum.Images != n || sum.Errors != 0 || sum.Fallbacks != 0 || sum.Correct != ev.Correct {
+		t.Errorf("after killing a cloud worker: %d images, %d errors, %d fallbacks, %d correct (eval %d)",
+			sum.Images, sum.Errors, sum.Fallbacks, sum.Correct, ev.Correct)
+	}
+
+	// SIGTERM drains cloud B: it exits 0 and says so.
+	if err := cloudB.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cloudB.done:
+		if cloudB.err != nil {
+			t.Errorf("cloud B after SIGTERM: %v", cloudB.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("cloud B did not stop on SIGTERM")
+	}
+	if !strings.Contains(cloudB.output(), "drained") {
+		t.Errorf("cloud B output lacks the drain report:\n%s", cloudB.output())
+	}
+}
+
+// pingAll collects the INFO replies of the splitinfer services.
+func pingAll(t *testing.T, nc *nats.Conn, verb micro.Verb) [][]byte {
+	t.Helper()
+	subj, _ := micro.ControlSubject(verb, pipeline.ServiceName, "")
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest(subj, inbox, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for {
+		m, err := sub.NextMsg(300 * time.Millisecond)
+		if err != nil {
+			return out
+		}
+		out = append(out, m.Data)
+	}
+}
+
+func waitServices(t *testing.T, nc *nats.Conn, want int) []micro.Info {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var infos []micro.Info
+		for _, b := range pingAll(t, nc, micro.InfoVerb) {
+			var info micro.Info
+			if err := json.Unmarshal(b, &info); err == nil {
+				infos = append(infos, info)
+			}
+		}
+		if len(infos) >= want {
+			return infos
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d cloud workers registered", len(infos), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitComputed waits until want workers have each handled at least min requests.
+func waitComputed(t *testing.T, nc *nats.Conn, want, min int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ok := 0
+		for _, b := range pingAll(t, nc, micro.StatsVerb) {
+			var st micro.Stats
+			if err := json.Unmarshal(b, &st); err == nil && len(st.Endpoints) > 0 && st.Endpoints[0].NumRequests >= min {
+				ok++
+			}
+		}
+		if ok >= want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("cloud workers did not each handle %d requests", min)
+}
