@@ -376,5 +376,10 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 	if name == "" {
 		name = "compressed"
 	}
-	return rep.net.ToGraph(name)
+	out, err := rep.net.ToGraph(name)
+	if err != nil {
+		return nil, err
+	}
+	// The engine's canonical form (activations fused), as loaded models are.
+	return nn.Optimize(out)
 }

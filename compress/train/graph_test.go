@@ -163,6 +163,13 @@ func TestPruneGlobalKeepsMask(t *testing.T) {
 	if s := n.Sparsity(); math.Abs(s-0.9) > 1e-3 {
 		t.Errorf("sparsity %v after fine-tuning, want 0.9 kept", s)
 	}
+	for _, p := range n.weightParams() {
+		for j, v := range p.Data {
+			if v == 0 && math.Signbit(float64(v)) {
+				t.Fatalf("%s[%d] is -0: pruned weights must be +0", p.Name, j)
+			}
+		}
+	}
 	for _, bad := range []float64{-0.1, 1, math.NaN()} {
 		if _, err := n.PruneGlobal(bad); err == nil {
 			t.Errorf("sparsity %v: no error", bad)

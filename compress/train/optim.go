@@ -85,14 +85,16 @@ func (o *Adam) Step(params []*Param) {
 	}
 }
 
-// ApplyMasks zeroes the pruned weights of every masked parameter.
+// ApplyMasks zeroes the pruned weights (mask 0) of every masked parameter.
 func (n *Net) ApplyMasks() {
 	for _, p := range n.Params {
 		if p.Mask == nil {
 			continue
 		}
 		for j, m := range p.Mask {
-			p.Data[j] *= m
+			if m == 0 {
+				p.Data[j] = 0 // +0, not -0: file formats store exact zeros sparsely
+			}
 		}
 	}
 }
