@@ -11,6 +11,7 @@ package nn
 //	MaxPoolInt8         int8 max pooling (scale and zero point pass through)
 //	QLinearAddInt8      int8 + int8 -> int8 with rescale, fused ReLU
 //	RequantizeInt8      int8 (one scale) -> int8 (another scale)
+//	QLinearGlobalAveragePoolInt8  int8 channel means with rescale
 //
 // Rounding and saturation rules (the same in every kernel and in the plain
 // reference implementations of the tests):

@@ -261,3 +261,66 @@ func (k *q8Requant) MACs(in, out []Type) int64 {
 	}
 	return int64(NumElements(out[0].Shape))
 }
+
+// QLinearGlobalAveragePoolInt8: the mean over H×W of each channel of an
+// NCHW int8 tensor, into [N, C, 1, 1]. Attributes x_scale, x_zero_point,
+// y_scale, y_zero_point. Arithmetic: acc = Σ(x − x_zp) over the H·W
+// values (int64), y = sat(y_zp + roundShift(acc·m, s)) with
+// m·2^-s ≈ x_scale / (y_scale·H·W), half away from zero.
+type q8GlobalAvg struct {
+	x, y  q8Params
+	quant *Quant
+}
+
+func init() { Register("QLinearGlobalAveragePoolInt8", buildQGlobalAvg) }
+
+func buildQGlobalAvg(bc *BuildContext) (Kernel, error) {
+	k := &q8GlobalAvg{}
+	var err error
+	if k.x, err = q8Attr(bc.Node, "x"); err != nil {
+		return nil, err
+	}
+	if k.y, err = q8Attr(bc.Node, "y"); err != nil {
+		return nil, err
+	}
+	k.quant = k.y.quant()
+	return k, nil
+}
+
+func (k *q8GlobalAvg) OutputTypes(in []Type) ([]Type, error) {
+	x := in[0]
+	if x.DType != Int8 {
+		return nil, fmt.Errorf("%w: QLinearGlobalAveragePoolInt8 input %v", ErrDType, x.DType)
+	}
+	if len(x.Shape) != 4 || x.Shape[2]*x.Shape[3] == 0 {
+		return nil, fmt.Errorf("%w: QLinearGlobalAveragePoolInt8 input %v is not NCHW", ErrShape, x.Shape)
+	}
+	return []Type{{DType: Int8, Shape: []int{x.Shape[0], x.Shape[1], 1, 1}}}, nil
+}
+
+func (k *q8GlobalAvg) Run(_ *RunContext, in, out []*Tensor) error {
+	x, y := in[0], out[0]
+	y.Quant = k.quant
+	hw := x.Shape[2] * x.Shape[3]
+	m, err := q8Multiplier(float64(k.x.Scale) / (float64(k.y.Scale) * float64(hw)))
+	if err != nil {
+		return err
+	}
+	xz, yz := int64(k.x.Zero), int64(k.y.Zero)
+	for c := range y.I8 {
+		var s int64
+		for _, v := range x.I8[c*hw : (c+1)*hw] {
+			s += int64(v)
+		}
+		y.I8[c] = q8Clamp(yz+m.apply(s-xz*int64(hw)), -128, 127)
+	}
+	return nil
+}
+
+// MACs counts one addition per input element.
+func (k *q8GlobalAvg) MACs(in, out []Type) int64 {
+	if len(in) == 0 {
+		return 0
+	}
+	return int64(NumElements(in[0].Shape))
+}

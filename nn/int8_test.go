@@ -619,3 +619,38 @@ func TestQLinearConvInt8Clip(t *testing.T) {
 		t.Fatal("nothing clipped: the test checks nothing")
 	}
 }
+
+func TestQLinearGlobalAveragePoolInt8(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, sh := range [][]int{{2, 3, 4, 4}, {1, 64, 8, 8}, {3, 5, 1, 7}, {1, 2, 1, 1}} {
+		x := New(Int8, sh...)
+		for i := range x.I8 {
+			x.I8[i] = int8(r.IntN(256) - 128)
+		}
+		xp, yp := q8Params{Scale: 0.05, Zero: -9}, q8Params{Scale: 0.02, Zero: 4}
+		attrs := map[string]Attr{}
+		Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
+		Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
+		g := &Graph{Inputs: []ValueInfo{{Name: "x"}}, Outputs: []ValueInfo{{Name: "y"}},
+			Nodes: []*Node{{Name: "gap", Op: "QLinearGlobalAveragePoolInt8", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: attrs}}}
+		y := runOne(t, g, x)
+		hw := sh[2] * sh[3]
+		m, _ := q8Multiplier(float64(xp.Scale) / (float64(yp.Scale) * float64(hw)))
+		for c := 0; c < sh[0]*sh[1]; c++ {
+			var acc int64
+			var real float64
+			for _, v := range x.I8[c*hw : (c+1)*hw] {
+				acc += int64(v) - int64(xp.Zero)
+				real += (float64(v) - float64(xp.Zero)) * float64(xp.Scale)
+			}
+			want := refRequant(acc, m, yp.Zero, -128, 127)
+			if y.I8[c] != want {
+				t.Fatalf("%v channel %d: %d, reference %d", sh, c, y.I8[c], want)
+			}
+			fq := QuantizeValue(float32(real/float64(hw)), yp.Scale, yp.Zero, -128, 127)
+			if d := int32(want) - fq; d > 1 || d < -1 {
+				t.Fatalf("%v channel %d: %d, float %d", sh, c, want, fq)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 //	DQ(x) , DQ(w), [bias] -> Gemm/MatMul [-> Relu] -> Q => QLinearGemmInt8
 //	DQ(a) , DQ(b) -> Add [-> Relu] -> Q               => QLinearAddInt8
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
+//	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
 //	DQ(x) -> Reshape/Flatten -> Q                     => the same op on int8 [+ RequantizeInt8]
 //	Q(DQ(x))                                          => x, or RequantizeInt8(x)
 //
@@ -95,6 +96,8 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.add(n)
 		case "MaxPool", "Reshape", "Flatten":
 			ok, err = l.passThrough(n)
+		case "GlobalAveragePool":
+			ok, err = l.globalAvg(n)
 		case "QuantizeLinear":
 			ok, err = l.requant(n)
 		}
@@ -608,6 +611,23 @@ func (l *q8Lowerer) requant(q *Node) (bool, error) {
 	Q8Attrs(rq, "x", xp.Scale, xp.Zero)
 	Q8Attrs(rq, "y", yp.Scale, yp.Zero)
 	l.replace(q, []*Node{{Name: q.Name, Op: "RequantizeInt8", Inputs: []string{xq}, Outputs: []string{out}, Attrs: rq}})
+	return true, nil
+}
+
+// globalAvg lowers DQ -> GlobalAveragePool -> Q.
+func (l *q8Lowerer) globalAvg(n *Node) (bool, error) {
+	xq, xp, ok := l.actDQ(n.Input(0))
+	if !ok || len(n.Outputs) != 1 {
+		return false, nil
+	}
+	q, act, yp, ok := l.outQ(n.Outputs[0])
+	if !ok || act.any() {
+		return false, nil
+	}
+	attrs := map[string]Attr{}
+	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
+	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
+	l.replace(n, []*Node{{Name: n.Name, Op: "QLinearGlobalAveragePoolInt8", Inputs: []string{xq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
 	return true, nil
 }
 

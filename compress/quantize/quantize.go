@@ -270,6 +270,11 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 			add(n.Input(0))
 			add(n.Input(1))
 			add(outOf(n))
+		case "GlobalAveragePool":
+			if !seen[n.Input(0)] {
+				continue
+			}
+			add(n.Outputs[0])
 		case "MaxPool", "Reshape", "Flatten":
 			if n.Op == "Reshape" && !isConst(n.Input(1)) {
 				continue

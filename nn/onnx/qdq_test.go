@@ -92,7 +92,7 @@ func TestImportQDQReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			ops := opsOf(g)
-			if ops["QLinearConvInt8"] != c.conv || ops["QLinearGemmInt8"] != c.gemm || ops["QLinearAddInt8"] != c.add || ops["Conv"]+ops["Gemm"]+ops["Add"] != 0 {
+			if ops["QLinearConvInt8"] != c.conv || ops["QLinearGemmInt8"] != c.gemm || ops["QLinearAddInt8"] != c.add || ops["Conv"]+ops["Gemm"]+ops["Add"]+ops["GlobalAveragePool"] != 0 {
 				t.Fatalf("not lowered onto int8 kernels: %v", ops)
 			}
 			// The reference batch: int8 logits close to the float model's
