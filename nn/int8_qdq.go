@@ -40,6 +40,7 @@ func buildQDQ(bc *BuildContext, quantize bool) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
+			q.Axis = k.axis
 			k.quant = q
 		}
 	}
@@ -130,6 +131,7 @@ func (k *q8Linear) Run(_ *RunContext, in, out []*Tensor) error {
 		if q, err = q8QuantOf(in[1], zp); err != nil {
 			return err
 		}
+		q.Axis = k.axis
 	}
 	x, y := in[0], out[0]
 	outer, ch, inner, err := q8AxisSplit(x.Shape, k.axis, len(q.Scale))
@@ -137,9 +139,7 @@ func (k *q8Linear) Run(_ *RunContext, in, out []*Tensor) error {
 		return err
 	}
 	if k.quantize {
-		qq := *q
-		qq.Axis = k.axis
-		y.Quant = &qq
+		y.Quant = q // shared and read-only: no allocation per run
 		lo, hi := int32(-128), int32(127)
 		if y.DType == Uint8 {
 			lo, hi = 0, 255
