@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 )
@@ -69,7 +70,12 @@ func AsError(err error) *Error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e
+		if e == err {
+			return e
+		}
+		// A wrapped sentinel: keep its code and the detailed message.
+		msg := strings.TrimPrefix(err.Error(), e.Error()+": ")
+		return &Error{Code: e.Code, Message: msg}
 	}
 	return &Error{Code: CodeInternal, Message: err.Error()}
 }

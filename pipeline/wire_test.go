@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -123,6 +124,8 @@ func TestDecodeRequestRejects(t *testing.T) {
 	}{
 		{"array32 bomb", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, CodeBadRequest},
 		{"map32 bomb", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, CodeBadRequest},
+		{"array32 bomb in map", []byte{0x81, 0xa7, 't', 'e', 'n', 's', 'o', 'r', 's', 0xdd, 0xff, 0xff, 0xff, 0xff}, CodeBadRequest},
+		{"map32 bomb in map", []byte{0x81, 0xa7, 't', 'e', 'n', 's', 'o', 'r', 's', 0x91, 0xdf, 0xff, 0xff, 0xff, 0xff}, CodeBadRequest},
 		{"bin32 bomb in map", []byte{0x81, 0xa2, 'i', 'd', 0xc6, 0xff, 0xff, 0xff, 0xff}, CodeBadRequest},
 		{"str32 bomb in map", []byte{0x81, 0xa2, 'i', 'd', 0xdb, 0x7f, 0xff, 0xff, 0xff}, CodeBadRequest},
 		{"1 MiB nest of arrays", nest, CodeBadRequest},
@@ -207,6 +210,17 @@ func TestPrecheckAccepts(t *testing.T) {
 		}
 		if err := Precheck(b[:len(b)-1], 4, 16); err == nil {
 			t.Errorf("truncated fixext%d accepted", n)
+		}
+	}
+	// The pre-check alone stops the bombs, whatever the container limit.
+	for _, bomb := range [][]byte{
+		{0xdd, 0xff, 0xff, 0xff, 0xff},
+		{0xdf, 0xff, 0xff, 0xff, 0xff},
+		append(bytes.Repeat([]byte{0x91}, 1<<20), 0xc0),
+		append(bytes.Repeat([]byte{0xdc, 0x00, 0x01}, 1<<18), 0xc0),
+	} {
+		if err := Precheck(bomb, 6, 1<<30); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("Precheck(% x...) = %v", bomb[:min(len(bomb), 6)], err)
 		}
 	}
 	if err := Precheck(encodeRaw(t, make([]int, 300)), 4, 100); err == nil {
@@ -353,4 +367,15 @@ func FuzzDecodeReply(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAsErrorKeepsDetail(t *testing.T) {
+	_, err := DecodeRequest([]byte{0xdd, 0xff, 0xff, 0xff, 0xff}, Limits{})
+	e := AsError(err)
+	if e.Code != CodeBadRequest || !strings.Contains(e.Message, "declares") || strings.HasPrefix(e.Message, "pipeline:") {
+		t.Errorf("AsError = %+v", e)
+	}
+	if AsError(ErrDeadline) != ErrDeadline {
+		t.Error("an unwrapped *Error is not returned as is")
+	}
 }

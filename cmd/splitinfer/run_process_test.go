@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/local"
 )
@@ -139,21 +142,7 @@ func TestProcesses(t *testing.T) {
 		t.Skip("builds binaries and runs processes")
 	}
 	si, ns := buildBinaries(t)
-	port := freePort(t)
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	start(t, "nats-server", nil, ns, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
-	var nc *nats.Conn
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if nc, err = nats.Connect(url); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	defer nc.Close()
+	url, nc := startNATS(t, ns)
 
 	cloudA := start(t, "cloud A", nil, si, "cloud", "--nats", url, "--workers", "1")
 	cloudB := start(t, "cloud B", nil, si, "cloud", "--nats", url, "--workers", "1")
@@ -285,4 +274,126 @@ func waitComputed(t *testing.T, nc *nats.Conn, want, min int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("cloud workers did not each handle %d requests", min)
+}
+
+// startNATS starts a nats-server process on a free port and connects to it.
+func startNATS(t *testing.T, bin string) (string, *nats.Conn) {
+	t.Helper()
+	port := freePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	start(t, "nats-server", nil, bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		nc, err := nats.Connect(url)
+		if err == nil {
+			t.Cleanup(nc.Close)
+			return url, nc
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			return kb << 10
+		}
+	}
+	t.Fatalf("VmHWM not in /proc/%d/status", pid)
+	return 0
+}
+
+// TestMaliciousRequests sends malformed and hostile requests to a cloud
+// worker process: each gets an error reply within a second, the worker's
+// peak RSS stays under 200 MiB, and the next valid request succeeds.
+func TestMaliciousRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and runs processes")
+	}
+	si, ns := buildBinaries(t)
+	url, nc := startNATS(t, ns)
+	cloud := start(t, "cloud", nil, si, "cloud", "--nats", url, "--workers", "2")
+	waitServices(t, nc, 1)
+
+	prog, _, err := loadProgram("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := resolveCut(prog, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := pipeline.NewSplit(prog, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := testSet(t)
+	valid := func(id string, mut func(*pipeline.Request)) []byte {
+		x, _ := nn.FromFloat32(set.Image(0), 1, 1, 32, 32)
+		mid, err := split.Head.NewRunner(1).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wt, _ := pipeline.FromNN(split.Cut[0], mid[0])
+		r := &pipeline.Request{Version: pipeline.Version, ID: id, Model: pipeline.ModelHash(prog.Graph()), Cut: split.ID,
+			Tensors: []pipeline.Tensor{wt}, Deadline: time.Now().Add(10 * time.Second).UnixNano()}
+		if mut != nil {
+			mut(r)
+		}
+		b, err := msgpack.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	nest := append(bytes.Repeat([]byte{0x91}, 1<<20-1), 0xc0)
+	tests := []struct {
+		name string
+		msg  []byte
+		code pipeline.Code
+	}{
+		{"5-byte bomb", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, pipeline.CodeBadRequest},
+		{"bin32 bomb", []byte{0x81, 0xa4, 'd', 'a', 't', 'a', 0xc6, 0xff, 0xff, 0xff, 0xf0}, pipeline.CodeBadRequest},
+		{"1 MiB nest of arrays", nest, pipeline.CodeBadRequest},
+		{"shape disagrees with data", valid("m1", func(r *pipeline.Request) { r.Tensors[0].Shape[1]++ }), pipeline.CodeBadRequest},
+		{"wrong hash", valid("m2", func(r *pipeline.Request) { r.Model = strings.Repeat("0", 64) }), pipeline.CodeModelMismatch},
+		{"huge declared shape", valid("m3", func(r *pipeline.Request) { r.Tensors[0].Shape = []int64{1 << 20, 1 << 20, 1 << 10} }), pipeline.CodeTooLarge},
+		{"garbage", bytes.Repeat([]byte("garbage!"), 1000), pipeline.CodeBadRequest},
+	}
+	for _, tc := range tests {
+		startReq := time.Now()
+		msg, err := nc.Request(pipeline.DefaultSubject, tc.msg, time.Second)
+		if err != nil {
+			t.Errorf("%s: no reply within a second: %v", tc.name, err)
+			continue
+		}
+		e := pipeline.ErrorFromHeaders(msg.Header)
+		if e == nil || e.Code != tc.code {
+			t.Errorf("%s: reply error %v, want code %d", tc.name, e, tc.code)
+		}
+		t.Logf("%-26s -> %v in %v", tc.name, e, time.Since(startReq).Round(time.Microsecond))
+		msg, err = nc.Request(pipeline.DefaultSubject, valid("ok-"+tc.name, nil), time.Second)
+		if err != nil {
+			t.Fatalf("valid request after %s: %v", tc.name, err)
+		}
+		r, err := pipeline.DecodeReply(msg.Data, pipeline.Limits{})
+		if err != nil || r.Err() != nil || len(r.Outputs) != 1 {
+			t.Fatalf("valid request after %s: %v %+v", tc.name, err, r)
+		}
+	}
+	rss := peakRSS(t, cloud.cmd.Process.Pid)
+	t.Logf("cloud worker peak RSS %.1f MiB", float64(rss)/(1<<20))
+	if rss >= 200<<20 {
+		t.Errorf("cloud worker peak RSS %d MiB, want < 200 MiB", rss>>20)
+	}
 }
