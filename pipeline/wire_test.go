@@ -370,9 +370,9 @@ func FuzzDecodeReply(f *testing.F) {
 }
 
 func TestAsErrorKeepsDetail(t *testing.T) {
-	_, err := DecodeRequest([]byte{0xdd, 0xff, 0xff, 0xff, 0xff}, Limits{})
+	_, err := DecodeRequest([]byte{0x81, 0xa2, 'i', 'd', 0xdd, 0xff, 0xff, 0xff, 0xff}, Limits{})
 	e := AsError(err)
-	if e.Code != CodeBadRequest || !strings.Contains(e.Message, "declares") || strings.HasPrefix(e.Message, "pipeline:") {
+	if e.Code != CodeBadRequest || !strings.Contains(e.Message, "4294967295 elements") || strings.HasPrefix(e.Message, "pipeline:") {
 		t.Errorf("AsError = %+v", e)
 	}
 	if AsError(ErrDeadline) != ErrDeadline {
