@@ -26,6 +26,7 @@ type q8Gemm struct {
 	corr   []int64
 	mult   []q8Mult
 	quant  *Quant
+	packed *blas.PackedS8
 }
 
 func buildQGemm(bc *BuildContext) (Kernel, error) {
@@ -76,6 +77,9 @@ func buildQGemm(bc *BuildContext) (Kernel, error) {
 		}
 	}
 	g.quant = g.y.quant()
+	// The weights are the packed A operand (packed once here); the
+	// activations are B, so the GEMM yields Cᵀ = W·xᵀ.
+	g.packed = blas.PackS8(g.n, g.k, g.w, g.k)
 	return g, nil
 }
 
@@ -95,14 +99,14 @@ func (g *q8Gemm) Run(rc *RunContext, in, out []*Tensor) error {
 	x, y := in[0], out[0]
 	y.Quant = g.quant
 	m := x.Len() / g.k
-	acc := rc.ScratchI32(m * g.n)
-	blas.GemmS8(m, g.n, g.k, x.I8, g.k, g.w, g.k, acc, g.n)
+	acc := rc.ScratchI32(m * g.n) // [N × M]: acc[j*m+i] = Σ_p w[j,p]·x[i,p]
+	blas.GemmS8Packed(g.packed, m, x.I8, g.k, acc, m)
 	yz := int64(g.y.Zero)
-	for i := 0; i < m; i++ {
-		row := acc[i*g.n : (i+1)*g.n]
-		dst := y.I8[i*g.n : (i+1)*g.n]
-		for j, a := range row {
-			dst[j] = q8Clamp(yz+g.mult[j].apply(int64(a)+g.corr[j]), g.lo, g.hi)
+	for j := 0; j < g.n; j++ {
+		row := acc[j*m : (j+1)*m]
+		mu, corr := g.mult[j], g.corr[j]
+		for i, a := range row {
+			y.I8[i*g.n+j] = q8Clamp(yz+mu.apply(int64(a)+corr), g.lo, g.hi)
 		}
 	}
 	return nil
