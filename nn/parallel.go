@@ -2,19 +2,26 @@ package nn
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// A tiny fork-join helper for kernels. Work is split into contiguous blocks,
-// one per goroutine, each owning a disjoint part of the output. Blocks are
-// run by a small set of package workers that are started on demand and exit
-// after workerIdle without work (so tests checking for leaked goroutines see
-// none once the engine is idle). In steady state a parallel call allocates
-// nothing: the job is an interface holding a pointer the caller owns, and
-// the wait group comes from a sync.Pool.
+// A tiny fork-join helper for kernels. The items [0, n) of a job are cut
+// into a few contiguous chunks per goroutine; the calling goroutine and up
+// to blocks-1 package workers claim chunks one at a time until none is
+// left, each participant with its own worker number (so that it can own a
+// part of a scratch buffer) and each chunk a disjoint part of the output.
+// Claiming dynamically keeps a late worker (one the OS has not scheduled
+// yet, common on a busy two-core edge device) from holding the caller up:
+// the caller takes its chunks and the worker finds nothing left.
+//
+// Workers are started on demand and exit after workerIdle without work, so
+// tests checking for leaked goroutines see none once the engine is idle. In
+// steady state a call allocates nothing: the job is an interface holding a
+// pointer the caller owns, and the shared call state comes from a sync.Pool.
 
-// rangeJob is work over [lo, hi); worker is the block number in [0, blocks),
-// so a job can hand each block its own part of a scratch buffer.
+// rangeJob is work over items [lo, hi); worker is the participant number in
+// [0, blocks): 0 for the calling goroutine.
 type rangeJob interface {
 	runRange(lo, hi, worker int)
 }
@@ -26,10 +33,32 @@ const workerIdle = 50 * time.Millisecond
 // kernel does not fan out: goroutine hand-off costs a few microseconds.
 const minParallelWork = 1 << 16
 
+// chunksPerBlock is how many chunks each participant gets on average.
+const chunksPerBlock = 4
+
+// maxChunks bounds the chunk count (it shares a word with the generation).
+const maxChunks = 1 << 15
+
+// parCall is the shared state of one parallelFor call. The caller owns it
+// between Get and Put; workers reach it through tasks, which may arrive
+// after the call is over, so every access by a worker is guarded by a
+// generation check.
+type parCall struct {
+	job    rangeJob
+	n      int
+	chunks int
+	gen    uint32 // the caller's generation counter (caller only)
+	// state packs generation (bits 32-63), chunk count (16-31) and the next
+	// chunk to claim (0-15).
+	state atomic.Uint64
+	// wg counts chunks not yet finished.
+	wg sync.WaitGroup
+}
+
 type parTask struct {
-	job        rangeJob
-	lo, hi, bl int
-	wg         *sync.WaitGroup
+	c      *parCall
+	gen    uint32
+	worker int
 }
 
 var workers struct {
@@ -38,12 +67,12 @@ var workers struct {
 	ch    chan parTask
 }
 
-var wgPool = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+var callPool = sync.Pool{New: func() any { return new(parCall) }}
 
 func init() { workers.ch = make(chan parTask, 256) }
 
-// blocksFor is how many blocks to use for n items of total work under a
-// budget of threads goroutines: 1 when the work is too small to share.
+// blocksFor is how many participants to use for n items of total work under
+// a budget of threads goroutines: 1 when the work is too small to share.
 func blocksFor(threads, n int, work int64) int {
 	if threads <= 1 || n <= 1 || work < 2*minParallelWork {
 		return 1
@@ -61,9 +90,9 @@ func blocksFor(threads, n int, work int64) int {
 	return b
 }
 
-// parallelFor runs job over [0, n) split into blocks contiguous blocks
-// (blocks <= 1 runs it inline on the calling goroutine). The caller runs
-// block 0 itself and returns when every block is done.
+// parallelFor runs job over [0, n) with up to blocks participants
+// (blocks <= 1 runs it inline on the calling goroutine as one range). The
+// caller takes part and returns when every item is done.
 func parallelFor(blocks, n int, job rangeJob) {
 	if n <= 0 {
 		return
@@ -75,21 +104,48 @@ func parallelFor(blocks, n int, job rangeJob) {
 		job.runRange(0, n, 0)
 		return
 	}
-	wg := wgPool.Get().(*sync.WaitGroup)
-	wg.Add(blocks - 1)
+	chunks := min(n, blocks*chunksPerBlock, maxChunks-1)
+	c := callPool.Get().(*parCall)
+	c.job, c.n, c.chunks = job, n, chunks
+	c.gen++
+	c.wg.Add(chunks)
+	c.state.Store(uint64(c.gen)<<32 | uint64(chunks)<<16)
 	workers.mu.Lock()
 	for workers.alive < blocks-1 {
 		workers.alive++
 		go workerLoop()
 	}
 	for b := 1; b < blocks; b++ {
-		lo, hi := n*b/blocks, n*(b+1)/blocks
-		workers.ch <- parTask{job: job, lo: lo, hi: hi, bl: b, wg: wg}
+		workers.ch <- parTask{c: c, gen: c.gen, worker: b}
 	}
 	workers.mu.Unlock()
-	job.runRange(0, n/blocks, 0)
-	wg.Wait()
-	wgPool.Put(wg)
+	c.work(c.gen, 0)
+	c.wg.Wait()
+	c.job = nil
+	callPool.Put(c)
+}
+
+// work claims and runs chunks of generation gen until none is left. A task
+// of an earlier generation (its call is over) touches nothing but state.
+func (c *parCall) work(gen uint32, worker int) {
+	for {
+		v := c.state.Load()
+		if uint32(v>>32) != gen {
+			return
+		}
+		chunks, next := int(v>>16&0xffff), int(v&0xffff)
+		if next >= chunks {
+			return
+		}
+		if !c.state.CompareAndSwap(v, v+1) {
+			continue
+		}
+		// Chunk next is ours: the call cannot end before we report it done,
+		// so job and n are this generation's.
+		lo, hi := c.n*next/chunks, c.n*(next+1)/chunks
+		c.job.runRange(lo, hi, worker)
+		c.wg.Done()
+	}
 }
 
 func workerLoop() {
@@ -98,8 +154,7 @@ func workerLoop() {
 	for {
 		select {
 		case task := <-workers.ch:
-			task.job.runRange(task.lo, task.hi, task.bl)
-			task.wg.Done()
+			task.c.work(task.gen, task.worker)
 			t.Reset(workerIdle)
 		case <-t.C:
 			workers.mu.Lock()
