@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -497,7 +498,7 @@ func plotSweep(path string, s *costSetup, cuts []partition.Cut, l partition.Link
 	p.X.Label.Text = "cut: nodes run on the edge (left: cloud-only, right: edge-only)"
 	p.Y.Label.Text = "predicted latency (ms, log scale)"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = ticks125{}
 	p.Legend.Top = true
 	p.Legend.Left = false
 	// cuts in edge-size order, as a line
@@ -557,4 +558,23 @@ func plotSweep(path string, s *costSetup, cuts []partition.Cut, l partition.Link
 	p.X.Tick.Label.Font.Size = vg.Points(7)
 	p.Add(plotter.NewGrid())
 	return p.Save(12*vg.Inch, 6*vg.Inch, path)
+}
+
+// ticks125 labels a log axis at 1, 2 and 5 times the powers of ten.
+type ticks125 struct{}
+
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	if !(lo > 0) || !(hi > lo) {
+		return ts
+	}
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v >= lo && v <= hi {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+		}
+	}
+	return ts
 }
