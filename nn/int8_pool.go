@@ -95,6 +95,23 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 	y.Quant = x.Quant
 	nc, h, w := x.Shape[0]*x.Shape[1], x.Shape[2], x.Shape[3]
 	oh, ow := y.Shape[2], y.Shape[3]
+	if k.kh == 2 && k.kw == 2 && k.sh == 2 && k.sw == 2 && k.dh == 1 && k.dw == 1 && k.pt == 0 && k.pl == 0 &&
+		2*oh <= h && 2*ow <= w {
+		// The common 2x2/2 pool: every window is inside; branch-free max.
+		for c := 0; c < nc; c++ {
+			plane := x.I8[c*h*w : (c+1)*h*w]
+			dst := y.I8[c*oh*ow : (c+1)*oh*ow]
+			for oy := 0; oy < oh; oy++ {
+				r0 := plane[2*oy*w : 2*oy*w+w]
+				r1 := plane[(2*oy+1)*w : (2*oy+1)*w+w]
+				d := dst[oy*ow : oy*ow+ow]
+				for ox := range d {
+					d[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				}
+			}
+		}
+		return nil
+	}
 	for c := 0; c < nc; c++ {
 		plane := x.I8[c*h*w : (c+1)*h*w]
 		dst := y.I8[c*oh*ow : (c+1)*oh*ow]
@@ -110,8 +127,8 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 					}
 					for kx := 0; kx < k.kw; kx++ {
 						ix := ix0 + kx*k.dw
-						if ix >= 0 && ix < w && plane[iy*w+ix] > m {
-							m = plane[iy*w+ix]
+						if ix >= 0 && ix < w {
+							m = max(m, plane[iy*w+ix])
 						}
 					}
 				}

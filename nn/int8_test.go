@@ -654,3 +654,42 @@ func TestQLinearGlobalAveragePoolInt8(t *testing.T) {
 		}
 	}
 }
+
+// The 2x2/2 fast path of MaxPoolInt8 (odd sizes drop the last row/column).
+func TestMaxPoolInt8Fast(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, hw := range [][2]int{{32, 32}, {7, 9}, {2, 2}} {
+		h, w := hw[0], hw[1]
+		x := New(Int8, 2, 3, h, w)
+		for i := range x.I8 {
+			x.I8[i] = int8(r.IntN(256) - 128)
+		}
+		g := &Graph{Inputs: []ValueInfo{{Name: "x"}}, Outputs: []ValueInfo{{Name: "y"}},
+			Nodes: []*Node{{Name: "p", Op: "MaxPoolInt8", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: map[string]Attr{
+				"kernel_shape": {Kind: AttrInts, Ints: []int64{2, 2}},
+				"strides":      {Kind: AttrInts, Ints: []int64{2, 2}},
+			}}}}
+		y := runOne(t, g, x)
+		oh, ow := h/2, w/2
+		if y.Shape[2] != oh || y.Shape[3] != ow {
+			t.Fatalf("shape %v", y.Shape)
+		}
+		for c := 0; c < 6; c++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					m := int8(-128)
+					for dy := 0; dy < 2; dy++ {
+						for dx := 0; dx < 2; dx++ {
+							if v := x.I8[(c*h+2*oy+dy)*w+2*ox+dx]; v > m {
+								m = v
+							}
+						}
+					}
+					if got := y.I8[(c*oh+oy)*ow+ox]; got != m {
+						t.Fatalf("%dx%d (%d,%d,%d) = %d, want %d", h, w, c, oy, ox, got, m)
+					}
+				}
+			}
+		}
+	}
+}
