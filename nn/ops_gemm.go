@@ -126,7 +126,12 @@ type gemmJob struct {
 	lda, ldb   int
 	cr, cc     int // C rows, cols (after promotion to 2-D), 0 when absent
 	byCols     bool
+	slab       int // rows or columns per unit
 }
+
+// gemmSlab is the number of rows or columns of Y in one unit of parallel
+// work. A variable so that benchmarks can compare slab sizes.
+var gemmSlab = 64
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
 
@@ -174,22 +179,27 @@ func (k *gemmKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	// Split the larger side: each goroutine packs only its part of the
 	// split operand, and with few rows (a fully connected layer on a small
 	// batch) packing the weights is most of the work.
-	units := m
+	// A unit is a slab of gemmSlab rows or columns: the packed kernels
+	// want wide operands, and narrow slices measured slower than none.
+	j.slab = gemmSlab
+	side := m
 	if n >= m {
 		j.byCols = true
-		units = n
+		side = n
 	}
+	units := (side + j.slab - 1) / j.slab
 	parallelFor(blocksFor(rc.Threads, units, work), units, j)
 	*j = gemmJob{}
 	gemmJobs.Put(j)
 	return nil
 }
 
-// runRange computes rows (or columns, byCols) [lo, hi) of Y.
+// runRange computes the row (or column, byCols) slabs [lo, hi) of Y.
 func (j *gemmJob) runRange(lo, hi, _ int) {
-	r0, r1, c0, c1 := lo, hi, 0, j.n
+	lo, hi = lo*j.slab, hi*j.slab
+	r0, r1, c0, c1 := lo, min(hi, j.m), 0, j.n
 	if j.byCols {
-		r0, r1, c0, c1 = 0, j.m, lo, hi
+		r0, r1, c0, c1 = 0, j.m, lo, min(hi, j.n)
 	}
 	if r1 <= r0 || c1 <= c0 {
 		return

@@ -25,6 +25,7 @@ func TestGemmLadder(t *testing.T) {
 		{2, 3, 4, false, true, 1, 0, []int{3}},
 		{64, 96, 80, false, false, 1, 1, []int{96}},  // large enough to fan out by rows
 		{2, 300, 400, false, true, 1, 1, []int{300}}, // few rows: fans out by columns
+		{150, 20, 90, false, true, 1, 1, []int{20}},  // more rows than columns: fans out by row slabs
 	}
 	for _, s := range specs {
 		for _, threads := range []int{1, 4} {
