@@ -210,8 +210,8 @@ func bcastRec[T numeric](op binOp, d, rank int, dims, sa, sb *[maxBroadcastRank]
 	}
 }
 
-// binLine computes y[i] = a[i*sa] op b[i*sb] for i < len(y); sa and sb
-// are 0 or 1... or any stride (general case).
+// binLine computes y[i] = a[i*sa] op b[i*sb] for i < len(y). Strides 0
+// and 1 (the common cases) have their own loops; any other stride works.
 func binLine[T numeric](op binOp, y, a, b []T, sa, sb int) {
 	n := len(y)
 	if n == 0 {
