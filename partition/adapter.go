@@ -58,15 +58,17 @@ func WithProbe(every, bytes int) AdapterOption {
 }
 
 // Adapter keeps the cut right while the link changes. The initial link is a
-// guess that counts as one sample. It holds EWMA
-// estimates of the link's time per byte (the inverse bandwidth, which is
-// what latency is linear in, so a sudden drop shows at once; each sample is
-// the median of the last three requests, so a lone slow request does not
-// count) and of the round trip, and after each observation re-chooses the cut when the best
-// cut's predicted gain over the current one passes both hysteresis
-// thresholds and the current cut has been used for the minimum dwell. A
-// move back to the cut just left doubles the dwell (flap damping).
-// It is safe for concurrent use.
+// guess that counts as one sample. It holds EWMA estimates of the link's
+// time per byte (the inverse bandwidth, which is what latency is linear in,
+// so a sudden drop shows at once) and of the round trip. Each sample is the
+// median of the last three, so a lone slow request does not count; three
+// samples in a row more than twice off the estimate on the same side reset
+// it (the link changed). After each observation the adapter re-chooses the
+// cut when the best cut's predicted gain over the current one passes both
+// hysteresis thresholds and the current cut has been used for the minimum
+// dwell. A move back to the cut just left doubles the dwell (flap damping).
+// While the cut sends too little to measure the link, NeedProbe asks for
+// probes. It is safe for concurrent use.
 type Adapter struct {
 	m   *Model
 	cfg adapterConfig
@@ -192,6 +194,24 @@ func warm(alpha float64, n int) float64 {
 	return math.Max(alpha, 1/float64(n+1))
 }
 
+// shifted reports whether the last three samples all lie more than a
+// factor 2 away from est, on the same side.
+func shifted(recent []float64, est float64) bool {
+	if len(recent) < 3 || est <= 0 {
+		return false
+	}
+	above, below := 0, 0
+	for _, v := range recent {
+		switch {
+		case v > 2*est:
+			above++
+		case v < est/2:
+			below++
+		}
+	}
+	return above == 3 || below == 3
+}
+
 // push3 keeps the last three samples.
 func push3(s []float64, v float64) []float64 {
 	if len(s) == 3 {
@@ -226,7 +246,14 @@ func (a *Adapter) Observe(o Observation) (moved bool, err error) {
 		a.recent = push3(a.recent, spb)
 		a.unseen = 0
 		a.bwN++
-		a.secPerB += warm(a.cfg.alpha, a.bwN) * (median(a.recent) - a.secPerB)
+		if shifted(a.recent, a.secPerB) {
+			// Level shift: three samples in a row more than twice off the
+			// estimate on the same side. The link changed; start over from
+			// them rather than creep towards them.
+			a.secPerB = median(a.recent)
+		} else {
+			a.secPerB += warm(a.cfg.alpha, a.bwN) * (median(a.recent) - a.secPerB)
+		}
 	}
 	if a.since < a.dwell {
 		return false, nil
