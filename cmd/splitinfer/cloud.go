@@ -28,6 +28,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
 	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
 	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	queue := fs.String("queue-group", "splitinfer", "queue group shared by the workers")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines running tails")
 	queueLen := fs.Int("queue", 0, "bounded queue length (default 4 x workers); a full queue answers 503")
@@ -64,7 +65,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("connecting to %s: %w", *url, err)
 	}
 	defer nc.Close()
-	tel, err := newTelemetry(ctx, trace.ServiceCloud, "", hash)
+	tel, err := newTelemetry(ctx, trace.ServiceCloud, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("edge", stderr)
 	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
 	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false)
 	fs.Usage = func() {
@@ -69,7 +70,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	tel, err := newTelemetry(ctx, trace.ServiceEdge, "", hash)
+	tel, err := newTelemetry(ctx, trace.ServiceEdge, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}

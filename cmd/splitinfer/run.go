@@ -126,10 +126,17 @@ func loadProgram(spec string) (*nn.Program, string, error) {
 	return prog, name, nil
 }
 
-// newTelemetry sets up OTel from the OTEL_* environment for one service.
-func newTelemetry(ctx context.Context, service, workerID, modelHash string) (*trace.Provider, error) {
-	return trace.New(ctx, trace.WithEnv(os.LookupEnv), trace.WithServiceName(service),
-		trace.WithWorkerID(workerID), trace.WithModelHash(modelHash))
+// newTelemetry sets up OTel from the OTEL_* environment for one service,
+// serving Prometheus metrics at metricsAddr when it is not empty.
+func newTelemetry(ctx context.Context, service, workerID, modelHash, metricsAddr string) (*trace.Provider, error) {
+	opts := []trace.Option{trace.WithEnv(os.LookupEnv), trace.WithServiceName(service), trace.WithModelHash(modelHash)}
+	if workerID != "" {
+		opts = append(opts, trace.WithWorkerID(workerID))
+	}
+	if metricsAddr != "" {
+		opts = append(opts, trace.WithMetricsAddr(metricsAddr))
+	}
+	return trace.New(ctx, opts...)
 }
 
 func shutdownTelemetry(ps ...*trace.Provider) {
@@ -146,6 +153,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	ef := addEdgeFlags(fs, false)
 	workers := fs.Int("cloud-workers", runtime.GOMAXPROCS(0), "goroutines of the cloud worker")
+	metricsAddr := fs.String("metrics-addr", "", "serve the edge worker's Prometheus metrics at http://ADDR/metrics")
+	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
@@ -169,11 +178,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	cloudTel, err := newTelemetry(ctx, trace.ServiceCloud, "local-cloud", hash)
+	cloudTel, err := newTelemetry(ctx, trace.ServiceCloud, "local-cloud", hash, *cloudMetricsAddr)
 	if err != nil {
 		return err
 	}
-	edgeTel, err := newTelemetry(ctx, trace.ServiceEdge, "local-edge", hash)
+	edgeTel, err := newTelemetry(ctx, trace.ServiceEdge, "local-edge", hash, *metricsAddr)
 	if err != nil {
 		shutdownTelemetry(cloudTel)
 		return err
