@@ -82,6 +82,7 @@ type Adapter struct {
 	requests  int
 	moves     int
 	unseen    int // requests since the last bandwidth sample
+	nexts     int // Next calls since the last Observe
 	rttN      int
 	rttRecent []float64
 	bwN       int
@@ -145,6 +146,8 @@ func (a *Adapter) Next() Cut {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.unseen++
+	a.since++ // the dwell counts requests, also those that send nothing
+	a.nexts++
 	return a.cur.Cut
 }
 
@@ -229,7 +232,10 @@ func (a *Adapter) Observe(o Observation) (moved bool, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.requests++
-	a.since++
+	if a.nexts == 0 {
+		a.since++ // a caller that does not use Next: one observation, one request
+	}
+	a.nexts = 0
 	if o.Bytes < a.cfg.minBytes {
 		// A small request is a round-trip sample.
 		if sec := o.Network.Seconds() - float64(o.Bytes)*a.secPerB; sec > 0 {

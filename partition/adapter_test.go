@@ -112,6 +112,23 @@ func TestAdapterMovesWhenLinkDrops(t *testing.T) {
 		if seed == 0 {
 			t.Logf("moved from %s to %s %d requests after the drop", bestFast.Cut.Name, bestSlow.Cut.Name, moved)
 		}
+		// Back to the fast link: edge-only sends nothing, so only the
+		// probes (one per 10 requests) can show it; three in a row reset
+		// the estimate.
+		sim.l = fast
+		back := -1
+		for i := 1; i <= 40 && back < 0; i++ {
+			sim.request(t, m, a)
+			if a.CutID() == bestFast.Cut.Name {
+				back = i
+			}
+		}
+		if back < 0 {
+			t.Fatalf("seed %d: 40 requests after the link came back the cut is %s (estimate %v)", seed, a.CutID(), a.Link())
+		}
+		if seed == 0 {
+			t.Logf("moved back %d requests after the link recovered", back)
+		}
 	}
 }
 
