@@ -185,14 +185,6 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	var rs *runners
-	select {
-	case rs = <-w.pool:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { w.pool <- rs }()
-
 	res = &Result{ID: id, Cut: w.split.ID}
 	for _, t := range inputs {
 		if t != nil {
@@ -202,10 +194,69 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	span.SetAttributes(attribute.Int(trace.AttrInputBytes, res.InputBytes))
 
 	if w.nc == nil {
-		return w.fallback(ctx, rs, res, inputs, ErrNoCloud)
+		return w.fallback(ctx, res, inputs, ErrNoCloud)
+	}
+	body, err := w.headAndEncode(ctx, span, id, deadline, inputs, res)
+	if err != nil {
+		return nil, err
 	}
 
-	// Head.
+	// Send, retrying.
+	var last error
+	backoff := w.cfg.Backoff
+	for attempt := 1; attempt <= w.cfg.Attempts; attempt++ {
+		if attempt > 1 {
+			w.retries.Add(1)
+			if time.Now().Add(backoff).After(deadline) {
+				break
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			backoff *= 2
+		}
+		res.Attempts = attempt
+		reply, retry, err := w.send(ctx, body, attempt, deadline, res)
+		if err == nil {
+			return w.finish(ctx, reply, res)
+		}
+		last = err
+		if !retry || ctx.Err() != nil || !time.Now().Before(deadline) {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return nil, context.DeadlineExceeded // the attempt's timer fired first
+	}
+	if noCloud(last) {
+		return w.fallback(ctx, res, inputs, last)
+	}
+	return nil, last
+}
+
+// acquire takes a runner set from the pool (bounding concurrent compute).
+func (w *Worker) acquire(ctx context.Context) (*runners, error) {
+	select {
+	case rs := <-w.pool:
+		return rs, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// headAndEncode runs the head and encodes its outputs into a request. The
+// runner is held only until the activations are encoded.
+func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id string, deadline time.Time, inputs []*nn.Tensor, res *Result) ([]byte, error) {
+	rs, err := w.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { w.pool <- rs }()
 	_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithAttributes(
 		attribute.Int(trace.AttrNodes, len(w.split.Head.NodeIndices()))))
 	t0 := time.Now()
@@ -241,43 +292,7 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	span.SetAttributes(wireAttrs...)
 	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
 	w.metrics.WireBytes(ctx, w.split.ID, len(body))
-
-	// Send, retrying.
-	var last error
-	backoff := w.cfg.Backoff
-	for attempt := 1; attempt <= w.cfg.Attempts; attempt++ {
-		if attempt > 1 {
-			w.retries.Add(1)
-			if time.Now().Add(backoff).After(deadline) {
-				break
-			}
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			backoff *= 2
-		}
-		res.Attempts = attempt
-		reply, retry, err := w.send(ctx, body, attempt, deadline, res)
-		if err == nil {
-			return w.finish(ctx, reply, res)
-		}
-		last = err
-		if !retry || ctx.Err() != nil || !time.Now().Before(deadline) {
-			break
-		}
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-		return nil, context.DeadlineExceeded // the attempt's timer fired first
-	}
-	if noCloud(last) {
-		return w.fallback(ctx, rs, res, inputs, last)
-	}
-	return nil, last
+	return body, nil
 }
 
 // noCloud reports whether err means no cloud worker could take the request.
@@ -406,10 +421,15 @@ func (w *Worker) finish(ctx context.Context, reply *pipeline.Reply, res *Result)
 }
 
 // fallback runs the whole model locally, when configured; cause is why.
-func (w *Worker) fallback(ctx context.Context, rs *runners, res *Result, inputs []*nn.Tensor, cause error) (*Result, error) {
+func (w *Worker) fallback(ctx context.Context, res *Result, inputs []*nn.Tensor, cause error) (*Result, error) {
 	if !w.cfg.Fallback {
 		return nil, cause
 	}
+	rs, err := w.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { w.pool <- rs }()
 	_, fspan := w.tracer.Start(ctx, trace.SpanFallback, oteltrace.WithAttributes(attribute.String("splitinfer.fallback.cause", cause.Error())))
 	defer fspan.End()
 	t0 := time.Now()
