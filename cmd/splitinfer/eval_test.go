@@ -23,12 +23,12 @@ func testSet(t *testing.T) *mnist.Set {
 	return set
 }
 
-// TestEvalSeednet: the default (embedded) seed network reaches exactly
+// TestEvalSeednet: the embedded float seed network reaches exactly
 // ONNX Runtime's accuracy on the 10,000 test images, and its predictions
 // agree with ONNX Runtime's on at least 9,995 images.
 func TestEvalSeednet(t *testing.T) {
 	set := testSet(t)
-	g, name, err := loadModel("")
+	g, name, err := loadModel("seednet_mnist")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEvalTinyResNet(t *testing.T) {
 // uneven last batch, and checks the JSON fields.
 func TestEvalCommand(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := runMain(context.Background(), []string{"eval", "--n", "250", "--batch", "64", "--threads", "2", "--json"}, &out, &errb)
+	code := runMain(context.Background(), []string{"eval", "seednet_mnist", "--n", "250", "--batch", "64", "--threads", "2", "--json"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -10,11 +10,11 @@ import (
 	"github.com/splitinfer/splitinfer/internal/testref"
 )
 
-// TestInspectSeednet checks the JSON report of the default model against
+// TestInspectSeednet checks the JSON report of the float seed network against
 // hand-computed figures of the seed network.
 func TestInspectSeednet(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := runMain(context.Background(), []string{"inspect", "--json"}, &out, &errb); code != 0 {
+	if code := runMain(context.Background(), []string{"inspect", "seednet_mnist", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var rep inspectReport

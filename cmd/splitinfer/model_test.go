@@ -26,7 +26,7 @@ func TestLoadModel(t *testing.T) {
 	cases := []struct {
 		spec, name, err string
 	}{
-		{"", "seednet_mnist", ""},
+		{"", "seednet_mnist_pq8", ""}, // the default: pruned int8 seed network
 		{"seednet_mnist", "seednet_mnist", ""},
 		{testref.Path(t, "tinyresnet_mnist.onnx"), "tinyresnet_mnist", ""},
 		{noExt, "tinyresnet", ""}, // found by content

@@ -148,7 +148,7 @@ func TestProcesses(t *testing.T) {
 	cloudB := start(t, "cloud B", nil, si, "cloud", "--nats", url, "--workers", "1")
 	infos := waitServices(t, nc, 2)
 	for _, info := range infos {
-		if info.Name != pipeline.ServiceName || info.Metadata["model"] != "seednet_mnist" || len(info.Metadata["model_hash"]) != 64 {
+		if info.Name != pipeline.ServiceName || info.Metadata["model"] != "seednet_mnist_pq8" || len(info.Metadata["model_hash"]) != 64 {
 			t.Errorf("service info %+v", info)
 		}
 	}
