@@ -17,7 +17,9 @@ import (
 //	DQ(x) -> Reshape/Flatten -> Q                     => the same op on int8 [+ RequantizeInt8]
 //	Q(DQ(x))                                          => x, or RequantizeInt8(x)
 //
-// Activations must be int8 with per-tensor constant scale and zero point;
+// Activations must be int8 or uint8 (ONNX Runtime's default; shifted to
+// int8 with zero point − 128, which is exact) with per-tensor constant
+// scale and zero point;
 // weights int8 constants, symmetric (zero point 0), per output channel or
 // per tensor. Bias may be a float32 constant (quantized here with scale
 // x_scale·w_scale[c], round half to even, saturated to int32) or the
@@ -32,6 +34,7 @@ func LowerQDQ(g *Graph) (*Graph, error) {
 		return nil, err
 	}
 	c := g.Clone()
+	q8Uint8ToInt8(c)
 	l := &q8Lowerer{g: c}
 	for guard := 0; guard < 4*len(c.Nodes)+16; guard++ {
 		changed, err := l.step()
@@ -629,6 +632,72 @@ func (l *q8Lowerer) globalAvg(n *Node) (bool, error) {
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
 	l.replace(n, []*Node{{Name: n.Name, Op: "QLinearGlobalAveragePoolInt8", Inputs: []string{xq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
 	return true, nil
+}
+
+// q8Uint8ToInt8 rewrites uint8 activation quantization to int8: a
+// QuantizeLinear with a uint8 zero point z whose output is read only by
+// DequantizeLinear nodes with the same zero point gets the int8 zero point
+// z − 128, and so do those readers. q_int8 = q_uint8 − 128 for every value
+// (the saturation bounds shift too), so the dequantized values are equal.
+func q8Uint8ToInt8(g *Graph) {
+	cons := map[string][]*Node{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			cons[in] = append(cons[in], n)
+		}
+	}
+	isOut := map[string]bool{}
+	for _, o := range g.Outputs {
+		isOut[o.Name] = true
+	}
+	u8zp := func(n *Node) (uint8, bool) {
+		if n.Input(2) == "" {
+			return 0, len(n.Inputs) >= 2 // ONNX default: uint8, zero point 0
+		}
+		z := g.Consts[n.Input(2)]
+		if z == nil || z.DType != Uint8 || len(z.U8) != 1 {
+			return 0, false
+		}
+		return z.U8[0], true
+	}
+	seq := 0
+	for _, q := range g.Nodes {
+		if q.Op != "QuantizeLinear" || len(q.Outputs) != 1 || isOut[q.Outputs[0]] {
+			continue
+		}
+		z, ok := u8zp(q)
+		s := g.Consts[q.Input(1)]
+		if !ok || s == nil || s.DType != Float32 || len(s.F32) != 1 {
+			continue
+		}
+		readers := cons[q.Outputs[0]]
+		for _, d := range readers {
+			dz, ok := u8zp(d)
+			ds := g.Consts[d.Input(1)]
+			if d.Op != "DequantizeLinear" || d.Input(0) != q.Outputs[0] || !ok || dz != z || ds == nil || len(ds.F32) != 1 || ds.F32[0] != s.F32[0] {
+				readers = nil
+				break
+			}
+		}
+		if len(readers) == 0 {
+			continue
+		}
+		var name string
+		for {
+			seq++
+			name = fmt.Sprintf("%s/int8_zero_point_%d", q.Outputs[0], seq)
+			if _, used := g.Consts[name]; !used {
+				break
+			}
+		}
+		g.Consts[name] = &Tensor{DType: Int8, Shape: []int{}, I8: []int8{int8(int32(z) - 128)}}
+		for _, n := range append([]*Node{q}, readers...) {
+			for len(n.Inputs) < 3 {
+				n.Inputs = append(n.Inputs, "")
+			}
+			n.Inputs[2] = name
+		}
+	}
 }
 
 // q8DropDead removes nodes none of whose outputs is read or is a graph

@@ -147,3 +147,50 @@ func TestLowerQDQLeavesUnsupported(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// uint8 activations (ONNX Runtime's default) lower to the same int8
+// kernels and give the same outputs as the int8 form.
+func TestLowerQDQUint8Activations(t *testing.T) {
+	g8 := qdqTestGraph(rand.New(rand.NewPCG(21, 22)))
+	gu := qdqTestGraph(rand.New(rand.NewPCG(21, 22)))
+	for _, n := range gu.Nodes {
+		if n.Op != "QuantizeLinear" {
+			continue
+		}
+		z := gu.Consts[n.Input(2)]
+		gu.Consts[n.Input(2)] = &Tensor{DType: Uint8, Shape: []int{}, U8: []uint8{uint8(int32(z.I8[0]) + 128)}}
+	}
+	x := New(Float32, 2, 2, 6, 6)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range x.F32 {
+		x.F32[i] = r.Float32()
+	}
+	var outs [][]float32
+	for _, g := range []*Graph{g8, gu} {
+		low, err := LowerQDQ(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := map[string]int{}
+		for _, n := range low.Nodes {
+			ops[n.Op]++
+		}
+		if ops["QLinearConvInt8"] != 1 || ops["QLinearGemmInt8"] != 2 || ops["QLinearAddInt8"] != 1 {
+			t.Fatalf("ops %v", ops)
+		}
+		p, err := Compile(low)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := p.NewRunner(1).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, append([]float32(nil), o[0].F32...))
+	}
+	for i := range outs[0] {
+		if outs[0][i] != outs[1][i] {
+			t.Fatalf("output %d: int8 form %v, uint8 form %v", i, outs[0][i], outs[1][i])
+		}
+	}
+}
