@@ -20,8 +20,18 @@ type Dataset struct {
 // Len is the number of samples.
 func (d Dataset) Len() int { return len(d.Labels) }
 
-// Subset returns samples [lo,hi) (aliasing d).
+// Subset returns samples [lo,hi) of sampleSize values each (aliasing d),
+// with lo and hi clamped to the samples d holds.
 func (d Dataset) Subset(lo, hi, sampleSize int) Dataset {
+	n := d.Len()
+	if sampleSize > 0 {
+		n = min(n, len(d.Images)/sampleSize)
+	}
+	lo, hi = min(max(lo, 0), n), min(max(hi, 0), n)
+	if hi < lo || sampleSize <= 0 {
+		hi = lo
+		sampleSize = 0
+	}
 	return Dataset{Images: d.Images[lo*sampleSize : hi*sampleSize], Labels: d.Labels[lo:hi]}
 }
 

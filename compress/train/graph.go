@@ -129,8 +129,8 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 		if t == nil {
 			return nil, fmt.Errorf("%w: %q is not a constant", ErrModel, name)
 		}
-		if t.DType != nn.Float32 {
-			return nil, fmt.Errorf("%w: constant %q is %v, want float32", ErrModel, name, t.DType)
+		if t.DType != nn.Float32 || len(t.F32) != nn.NumElements(t.Shape) {
+			return nil, fmt.Errorf("%w: constant %q is %v with %d values, want float32", ErrModel, name, t.Type(), len(t.F32))
 		}
 		return t, nil
 	}

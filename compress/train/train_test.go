@@ -215,3 +215,16 @@ func TestFitErrors(t *testing.T) {
 		t.Error("short images: no error")
 	}
 }
+
+func TestSubsetClamps(t *testing.T) {
+	d := randomData(Shape{1, 2, 2}, 5, 3, 1)
+	for _, c := range []struct{ lo, hi, want int }{{1, 3, 2}, {-2, 2, 2}, {3, 99, 2}, {4, 1, 0}, {7, 9, 0}} {
+		s := d.Subset(c.lo, c.hi, 4)
+		if s.Len() != c.want || len(s.Images) != 4*c.want {
+			t.Errorf("Subset(%d,%d): %d samples, %d values", c.lo, c.hi, s.Len(), len(s.Images))
+		}
+	}
+	if s := d.Subset(0, 5, 0); s.Len() != 0 {
+		t.Errorf("sample size 0: %d samples", s.Len())
+	}
+}
