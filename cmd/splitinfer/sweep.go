@@ -58,8 +58,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var cf costFlags
 	cf.register(fs)
 	links := fs.String("link", "1mbit/20ms,10mbit/20ms,100mbit/20ms", "emulated edge links, comma-separated (BANDWIDTH/RTT)")
-	requests := fs.Int("requests", 5, "measured requests per cut (the median is reported)")
-	warmup := fs.Int("warmup", 1, "unmeasured requests per cut first")
+	requests := fs.Int("requests", 5, "passes over the cuts: measured requests per cut (the median is reported)")
+	warmup := fs.Int("warmup", 1, "unmeasured requests before each measured one (warm caches)")
 	maxPred := fs.Float64("max-predicted", 3, "skip cuts predicted slower than this many times the choice (0: measure all)")
 	timeout := fs.Duration("timeout", time.Minute, "per-request timeout")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
@@ -108,7 +108,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer h.stop()
-	s.notes = append(s.notes, fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d measured requests per cut after %d warm-up, round robin over the cuts, median", *requests, *warmup))
+	s.notes = append(s.notes, fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", *requests, *warmup))
 	if cf.cloudProfile == "" {
 		s.notes = append(s.notes, "cloud profile: measured again before each link (the host's load changes)")
 	}
@@ -218,19 +218,25 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		}
 		res.Cuts = append(res.Cuts, sc)
 	}
-	// Round robin over the cuts, so that a change of the host's load
-	// touches every cut alike.
+	// Passes over the cuts, so that a change of the host's load touches
+	// every cut alike; in each pass a cut gets warm-up requests first (a
+	// deployed edge sends one cut again and again: caches are warm) and
+	// then one measured request.
 	times := make([][]float64, len(cuts))
 	server := make([][]float64, len(cuts))
-	for r := 0; r < warmup+requests; r++ {
+	n := 0
+	for r := 0; r < requests; r++ {
 		for _, i := range measured {
-			d, info, err := e.once(ctx, cuts[i], r)
-			if err != nil {
-				return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
-			}
-			if r >= warmup {
-				times[i] = append(times[i], float64(d)/1e6)
-				server[i] = append(server[i], float64(info.server)/1e6)
+			for k := 0; k <= warmup; k++ {
+				d, info, err := e.once(ctx, cuts[i], n)
+				n++
+				if err != nil {
+					return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
+				}
+				if k == warmup {
+					times[i] = append(times[i], float64(d)/1e6)
+					server[i] = append(server[i], float64(info.server)/1e6)
+				}
 			}
 		}
 	}
