@@ -197,6 +197,10 @@ func warm(alpha float64, n int) float64 {
 	return math.Max(alpha, 1/float64(n+1))
 }
 
+// minSecPerByte is the time per byte of a 10 Gbit/s link, the fastest the
+// adapter believes in.
+const minSecPerByte = 8 / 10e9
+
 // shifted reports whether the last three samples all lie more than a
 // factor 2 away from est, on the same side.
 func shifted(recent []float64, est float64) bool {
@@ -243,9 +247,9 @@ func (a *Adapter) Observe(o Observation) (moved bool, err error) {
 		}
 	} else {
 		spb := (o.Network.Seconds() - a.rtt) / float64(o.Bytes)
-		if spb < 0 {
-			spb = 0
-		}
+		// A transfer hidden in the round trip's jitter says the link is
+		// fast, not infinitely fast: at most 10 Gbit/s.
+		spb = max(spb, minSecPerByte)
 		// A median of three before the EWMA: one delayed request (a GC
 		// pause, a retransmission) moves nothing, a real change shows after
 		// two requests.
