@@ -198,7 +198,7 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	oh, ow := y.Shape[2], y.Shape[3]
 	kk := k.kernelPixels
 	if k.depthwise {
-		k.runDepthwise(x, y)
+		k.runDepthwise(rc, x, y)
 		return nil
 	}
 	// Work units are (image, group, block of output rows); with more
@@ -472,37 +472,112 @@ func q8EdgeRow(row, line []int8, ix0, dw int, pad int8) {
 	}
 }
 
-// runDepthwise computes one output channel per input channel directly.
-func (k *q8Conv) runDepthwise(x, y *Tensor) {
-	nb, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+// runDepthwise computes one output channel per input channel directly,
+// channels shared among goroutines. Each output row is accumulated in
+// int32 (windows inside the image without bounds tests, 3x3 unrolled;
+// border windows read x_zp for padding) and requantized by requantRow.
+func (k *q8Conv) runDepthwise(rc *RunContext, x, y *Tensor) {
+	nb, c := x.Shape[0], x.Shape[1]
 	oh, ow := y.Shape[2], y.Shape[3]
+	units := nb * c
+	blocks := blocksFor(rc.Threads, units, int64(units)*int64(oh*ow)*int64(k.kh*k.kw))
+	j := q8DWJobs.Get().(*q8DWJob)
+	*j = q8DWJob{k: k, x: x, y: y, acc: rc.ScratchI32(blocks * ow)}
+	parallelFor(blocks, units, j)
+	*j = q8DWJob{}
+	q8DWJobs.Put(j)
+}
+
+var q8DWJobs = sync.Pool{New: func() any { return new(q8DWJob) }}
+
+type q8DWJob struct {
+	k    *q8Conv
+	x, y *Tensor
+	acc  []int32
+}
+
+func (j *q8DWJob) runRange(lo, hi, worker int) {
+	k := j.k
+	c, h, w := j.x.Shape[1], j.x.Shape[2], j.x.Shape[3]
+	oh, ow := j.y.Shape[2], j.y.Shape[3]
+	acc := j.acc[worker*ow : (worker+1)*ow]
 	xz := int32(k.x.Zero)
 	kk := k.kh * k.kw
-	for b := 0; b < nb; b++ {
-		for ch := 0; ch < c; ch++ {
-			plane := x.I8[(b*c+ch)*h*w : (b*c+ch+1)*h*w]
-			wt := k.w[ch*kk : (ch+1)*kk]
-			dst := y.I8[(b*c+ch)*oh*ow : (b*c+ch+1)*oh*ow]
-			corr, m := k.corr[ch], k.mult[ch]
-			for oy := 0; oy < oh; oy++ {
-				iy0 := oy*k.sh - k.pt
-				for ox := 0; ox < ow; ox++ {
-					ix0 := ox*k.sw - k.pl
-					var s int32
-					for ky := 0; ky < k.kh; ky++ {
-						iy := iy0 + ky*k.dh
-						for kx := 0; kx < k.kw; kx++ {
-							ix := ix0 + kx*k.dw
-							v := xz
-							if iy >= 0 && iy < h && ix >= 0 && ix < w {
-								v = int32(plane[iy*w+ix])
-							}
-							s += v * int32(wt[ky*k.kw+kx])
+	spanX := (k.kw-1)*k.dw + 1
+	spanY := (k.kh-1)*k.dh + 1
+	oxLo := min((k.pl+k.sw-1)/k.sw, ow)
+	oxHi := -1
+	if w-spanX+k.pl >= 0 {
+		oxHi = min((w-spanX+k.pl)/k.sw, ow-1)
+	}
+	fast3 := k.kh == 3 && k.kw == 3 && k.dh == 1 && k.dw == 1
+	for u := lo; u < hi; u++ {
+		ch := u % c
+		plane := j.x.I8[u*h*w : (u+1)*h*w]
+		wt := k.w[ch*kk : (ch+1)*kk]
+		dst := j.y.I8[u*oh*ow : (u+1)*oh*ow]
+		var w9 [9]int32
+		if fast3 {
+			for i := range w9 {
+				w9[i] = int32(wt[i])
+			}
+		}
+		for oy := 0; oy < oh; oy++ {
+			iy0 := oy*k.sh - k.pt
+			rowInside := iy0 >= 0 && iy0+spanY <= h
+			border := func(ox int) int32 {
+				ix0 := ox*k.sw - k.pl
+				var s int32
+				for ky := 0; ky < k.kh; ky++ {
+					iy := iy0 + ky*k.dh
+					for kx := 0; kx < k.kw; kx++ {
+						ix := ix0 + kx*k.dw
+						v := xz
+						if iy >= 0 && iy < h && ix >= 0 && ix < w {
+							v = int32(plane[iy*w+ix])
 						}
+						s += v * int32(wt[ky*k.kw+kx])
 					}
-					dst[oy*ow+ox] = q8Clamp(int64(k.y.Zero)+m.apply(int64(s)+corr), k.lo, k.hi)
+				}
+				return s
+			}
+			if !rowInside {
+				for ox := 0; ox < ow; ox++ {
+					acc[ox] = border(ox)
+				}
+			} else {
+				for ox := 0; ox < oxLo; ox++ {
+					acc[ox] = border(ox)
+				}
+				if fast3 {
+					r0 := plane[iy0*w : iy0*w+w]
+					r1 := plane[(iy0+1)*w : (iy0+1)*w+w]
+					r2 := plane[(iy0+2)*w : (iy0+2)*w+w]
+					for ox := oxLo; ox <= oxHi; ox++ {
+						ix := ox*k.sw - k.pl
+						a, b, cc := r0[ix:ix+3:ix+3], r1[ix:ix+3:ix+3], r2[ix:ix+3:ix+3]
+						acc[ox] = int32(a[0])*w9[0] + int32(a[1])*w9[1] + int32(a[2])*w9[2] +
+							int32(b[0])*w9[3] + int32(b[1])*w9[4] + int32(b[2])*w9[5] +
+							int32(cc[0])*w9[6] + int32(cc[1])*w9[7] + int32(cc[2])*w9[8]
+					}
+				} else {
+					for ox := oxLo; ox <= oxHi; ox++ {
+						ix0 := ox*k.sw - k.pl
+						var s int32
+						for ky := 0; ky < k.kh; ky++ {
+							line := plane[(iy0+ky*k.dh)*w:]
+							for kx := 0; kx < k.kw; kx++ {
+								s += int32(line[ix0+kx*k.dw]) * int32(wt[ky*k.kw+kx])
+							}
+						}
+						acc[ox] = s
+					}
+				}
+				for ox := max(oxHi+1, oxLo); ox < ow; ox++ {
+					acc[ox] = border(ox)
 				}
 			}
+			k.requantRow(acc, dst[oy*ow:oy*ow+ow], ch)
 		}
 	}
 }

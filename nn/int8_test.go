@@ -59,6 +59,10 @@ var convLadder = []convCase{
 	{n: 1, cin: 6, h: 8, w: 8, cout: 9, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 0, group: 3, relu: true},   // grouped
 	{n: 1, cin: 4, h: 5, w: 5, cout: 8, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // 1x1 output, grouped
 	{n: 1, cin: 3, h: 1, w: 1, cout: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},               // all padding but one
+	{n: 2, cin: 5, h: 9, w: 11, cout: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 5, relu: true},  // depthwise s2
+	{n: 1, cin: 4, h: 2, w: 3, cout: 4, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 4},               // depthwise, no interior
+	{n: 1, cin: 3, h: 8, w: 8, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 3},               // channel multiplier 2
+	{n: 1, cin: 4, h: 10, w: 9, cout: 4, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 4},              // depthwise 5x5
 }
 
 type qconvFixture struct {
@@ -573,7 +577,7 @@ func TestInt8BadParams(t *testing.T) {
 // single-threaded result bit for bit.
 func TestQLinearConvInt8Threads(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7]} {
+	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7], convLadder[10], convLadder[13]} {
 		f := newQConvFixture(r, c)
 		want, _ := refQConv(c, f)
 		p, err := Compile(qconvGraph(c, f))
