@@ -421,6 +421,7 @@ const (
 	onnxInt8  = 3
 	onnxInt32 = 6
 	onnxInt64 = 7
+	onnxBool  = 9
 )
 
 func dtypeFromONNX(t int32) (nn.DType, error) {
@@ -468,7 +469,13 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 	if tp.GetSegment() != nil {
 		return nil, fmt.Errorf("%w: segmented tensor", ErrUnsupported)
 	}
+	isBool := tp.GetDataType() == onnxBool
 	dt, err := dtypeFromONNX(tp.GetDataType())
+	if isBool {
+		// Boolean constants (Dropout's training_mode, masks) are held as
+		// uint8 0/1, which is also their byte layout in raw_data.
+		dt, err = nn.Uint8, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -494,6 +501,13 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 		t, err := nn.FromBytes(dt, shape, raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		if isBool {
+			for i, v := range t.U8 {
+				if v > 1 {
+					return nil, fmt.Errorf("%w: boolean value %d at %d", ErrFormat, v, i)
+				}
+			}
 		}
 		return t, nil
 	}
@@ -539,8 +553,8 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 		}
 		t.U8 = make([]uint8, n)
 		for i, v := range src {
-			if v < 0 || v > math.MaxUint8 {
-				return nil, fmt.Errorf("%w: uint8 value %d out of range", ErrFormat, v)
+			if v < 0 || v > math.MaxUint8 || (isBool && v > 1) {
+				return nil, fmt.Errorf("%w: %s value %d out of range", ErrFormat, onnxpb.TensorProto_DataType(tp.GetDataType()), v)
 			}
 			t.U8[i] = uint8(v)
 		}

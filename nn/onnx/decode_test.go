@@ -88,6 +88,8 @@ func TestDecodeTypedFields(t *testing.T) {
 		&pb.TensorProto{Name: "i64", DataType: 7, Dims: []int64{}, Int64Data: []int64{1 << 40}},
 		&pb.TensorProto{Name: "raw", DataType: 1, Dims: []int64{2}, RawData: []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}},
 		&pb.TensorProto{Name: "empty", DataType: 1, Dims: []int64{0, 4}},
+		&pb.TensorProto{Name: "bool", DataType: 9, Dims: []int64{3}, RawData: []byte{1, 0, 1}},
+		&pb.TensorProto{Name: "bool32", DataType: 9, Dims: []int64{1}, Int32Data: []int32{1}},
 	)
 	gp.Node = append([]*pb.NodeProto{
 		{Name: "c1", OpType: "Constant", Output: []string{"cf"}, Attribute: []*pb.AttributeProto{{Name: "value_float", Type: pb.AttributeProto_FLOAT, F: 2.5}}},
@@ -109,6 +111,8 @@ func TestDecodeTypedFields(t *testing.T) {
 		{"i64", "int64[] [1099511627776]"},
 		{"raw", "float32[2] [1 -2]"},
 		{"empty", "float32[0 4] []"},
+		{"bool", "uint8[3] [1 0 1]"},
+		{"bool32", "uint8[1] [1]"},
 		{"cf", "float32[] [2.5]"},
 		{"cis", "int64[2] [4 5]"},
 		{"ct", "float32[2 1] [7 8]"},
@@ -174,6 +178,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"float64 tensor", func(m *pb.ModelProto) {
 			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 11, Dims: []int64{3}, DoubleData: []float64{1, 2, 3}}
 		}, onnx.ErrUnsupported},
+		{"bool out of range", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 9, Dims: []int64{2}, RawData: []byte{0, 2}}
+		}, onnx.ErrFormat},
 		{"int8 out of range", func(m *pb.ModelProto) {
 			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 3, Dims: []int64{1}, Int32Data: []int32{300}}
 		}, onnx.ErrFormat},
