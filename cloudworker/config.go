@@ -34,6 +34,11 @@ type Config struct {
 	Dedup int
 	// MaxCuts bounds the compiled tails kept per model (default 64).
 	MaxCuts int
+	// MaxBatch > 1 turns on dynamic batching: a worker goroutine takes up
+	// to MaxBatch requests already waiting in the queue (it never waits for
+	// more) and runs those for the same cut and input shape as one batch
+	// along dimension 0 (default 1: off).
+	MaxBatch int
 	// Codec compresses reply tensors (default none).
 	Codec pipeline.Codec
 	// Limits bound request decoding (zero fields: pipeline.DefaultLimits).
@@ -88,6 +93,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cloudworker: QueueLen %d out of 1..1048576", d.QueueLen)
 	case d.Dedup < 0 || d.Dedup > 1<<20:
 		return fmt.Errorf("cloudworker: Dedup %d out of 0..1048576", d.Dedup)
+	case d.MaxBatch < 0 || d.MaxBatch > 1024:
+		return fmt.Errorf("cloudworker: MaxBatch %d out of 0..1024", d.MaxBatch)
 	case d.MaxCuts < 1:
 		return fmt.Errorf("cloudworker: MaxCuts %d < 1", d.MaxCuts)
 	}

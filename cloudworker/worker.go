@@ -43,6 +43,7 @@ type Stats struct {
 	Cached    int64 // retries answered from the reply cache
 	Errors    int64 // error replies
 	QueueFull int64 // of which 503 because the queue was full or stopping
+	Batches   int64 // tail runs that served several requests (MaxBatch > 1)
 }
 
 // Worker is a running cloud worker. Make one with New, end it with Stop.
@@ -64,7 +65,7 @@ type Worker struct {
 
 	dedup *replyCache
 
-	received, computed, cached, errs, full atomic.Int64
+	received, computed, cached, errs, full, batches atomic.Int64
 }
 
 type served struct {
@@ -178,7 +179,7 @@ func (w *Worker) Info() micro.Info { return w.svc.Info() }
 // Stats returns the worker's counters.
 func (w *Worker) Stats() Stats {
 	return Stats{Received: w.received.Load(), Computed: w.computed.Load(), Cached: w.cached.Load(),
-		Errors: w.errs.Load(), QueueFull: w.full.Load()}
+		Errors: w.errs.Load(), QueueFull: w.full.Load(), Batches: w.batches.Load()}
 }
 
 // Stop drains the worker: the endpoint stops receiving, requests already
@@ -282,7 +283,33 @@ func (w *Worker) loop() {
 	defer w.wg.Done()
 	l := &local{runners: map[*pipeline.Split]*nn.Runner{}}
 	for j := range w.queue {
-		w.process(l, j)
+		p := w.prepare(j)
+		if w.cfg.MaxBatch <= 1 {
+			if p != nil {
+				w.runOne(l, p)
+			}
+			continue
+		}
+		// Dynamic batching: take what else is already queued, up to MaxBatch.
+		var ps []*pending
+		if p != nil {
+			ps = append(ps, p)
+		}
+	more:
+		for n := 1; n < w.cfg.MaxBatch; n++ {
+			select {
+			case j2, ok := <-w.queue:
+				if !ok {
+					break more
+				}
+				if p2 := w.prepare(j2); p2 != nil {
+					ps = append(ps, p2)
+				}
+			default:
+				break more
+			}
+		}
+		w.runBatched(l, ps)
 	}
 }
 
@@ -292,7 +319,21 @@ type result struct {
 	err   *pipeline.Error
 }
 
-func (w *Worker) process(l *local, j *job) {
+// pending is a decoded request ready to run.
+type pending struct {
+	j       *job
+	req     *pipeline.Request
+	ent     *entry
+	split   *pipeline.Split
+	in      []*nn.Tensor
+	queued  time.Duration
+	decoded time.Duration
+}
+
+// prepare decodes a queued request and resolves its model, cut and input
+// tensors. It answers the request itself (error, expired deadline, retry of
+// a known id) and returns nil, or returns the request to run.
+func (w *Worker) prepare(j *job) *pending {
 	start := time.Now()
 	queued := start.Sub(j.queued)
 	j.qspan.End()
@@ -300,16 +341,16 @@ func (w *Worker) process(l *local, j *job) {
 
 	_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode)
 	req, err := pipeline.DecodeRequest(j.data, w.cfg.Limits)
-	decoded := time.Now()
+	decoded := time.Since(start)
 	if err != nil {
 		e := pipeline.AsError(err)
 		dspan.SetStatus(codes.Error, e.Message)
 		dspan.End()
-		w.send(j, &pipeline.Reply{Code: e.Code, Message: e.Message}, queued, decoded.Sub(start), 0)
-		return
+		w.send(j, &pipeline.Reply{Code: e.Code, Message: e.Message}, queued, decoded, 0)
+		return nil
 	}
 	dspan.End()
-	w.metrics.Stage(j.ctx, trace.StageDecode, decoded.Sub(start))
+	w.metrics.Stage(j.ctx, trace.StageDecode, decoded)
 	j.cut = req.Cut
 	j.span.SetAttributes(attribute.String(trace.AttrRequestID, req.ID), attribute.String(trace.AttrCutID, req.Cut),
 		attribute.String(trace.AttrModelHash, req.Model), attribute.String(trace.AttrCodec, string(req.Codec)))
@@ -317,8 +358,8 @@ func (w *Worker) process(l *local, j *job) {
 	if dl := req.DeadlineTime(); !dl.IsZero() && start.After(dl) {
 		w.send(j, &pipeline.Reply{ID: req.ID, Code: pipeline.CodeDeadline,
 			Message: fmt.Sprintf("deadline passed %v before the request ran", start.Sub(dl).Round(time.Microsecond))},
-			queued, decoded.Sub(start), 0)
-		return
+			queued, decoded, 0)
+		return nil
 	}
 
 	ent, first := w.dedup.begin(req.Model + "/" + req.Cut + "/" + req.ID)
@@ -331,86 +372,124 @@ func (w *Worker) process(l *local, j *job) {
 			<-ent.done
 			r := *ent.res.reply
 			r.Cached = true
-			r.QueueNs, r.DecodeNs = int64(queued), int64(decoded.Sub(start))
+			r.QueueNs, r.DecodeNs = int64(queued), int64(decoded)
 			w.sendReply(j, &r)
 		}()
-		return
+		return nil
 	}
-	res := w.compute(l, j, req)
-	w.computed.Add(1)
-	w.dedup.finish(ent, res, res.err == nil || res.err.Code != pipeline.CodeInternal)
-	r := *res.reply
-	r.QueueNs, r.DecodeNs = int64(queued), int64(decoded.Sub(start))
-	w.sendReply(j, &r)
+	p := &pending{j: j, req: req, ent: ent, queued: queued, decoded: decoded}
+	if e := w.resolve(p); e != nil {
+		w.complete(p, &result{reply: &pipeline.Reply{ID: req.ID, Code: e.Code, Message: e.Message}, err: e})
+		return nil
+	}
+	return p
 }
 
-func (w *Worker) compute(l *local, j *job, req *pipeline.Request) (res *result) {
-	fail := func(e *pipeline.Error) *result {
-		return &result{reply: &pipeline.Reply{ID: req.ID, Code: e.Code, Message: e.Message}, err: e}
-	}
+// resolve finds p's split and converts its tensors in the tail's input order.
+func (w *Worker) resolve(p *pending) *pipeline.Error {
+	req := p.req
 	m, ok := w.models[req.Model]
 	if !ok {
-		return fail(pipeline.Errorf(pipeline.CodeModelMismatch, "model %.16s is not served here (have %s)", req.Model, w.hashList()))
+		return pipeline.Errorf(pipeline.CodeModelMismatch, "model %.16s is not served here (have %s)", req.Model, w.hashList())
 	}
 	split, err := m.split(req.Cut, w.cfg.MaxCuts)
 	if err != nil {
-		return fail(pipeline.AsError(err))
+		return pipeline.AsError(err)
 	}
 	inputs := split.Tail.Inputs()
 	if len(req.Tensors) != len(inputs) {
-		return fail(pipeline.Errorf(pipeline.CodeBadRequest, "cut %q takes %d tensors, got %d", req.Cut, len(inputs), len(req.Tensors)))
+		return pipeline.Errorf(pipeline.CodeBadRequest, "cut %q takes %d tensors, got %d", req.Cut, len(inputs), len(req.Tensors))
 	}
 	byName := make(map[string]*pipeline.Tensor, len(req.Tensors))
 	for i := range req.Tensors {
 		byName[req.Tensors[i].Name] = &req.Tensors[i]
 	}
-	in := make([]*nn.Tensor, len(inputs))
+	p.in = make([]*nn.Tensor, len(inputs))
 	for i, name := range inputs {
 		wt, ok := byName[name]
 		if !ok {
-			return fail(pipeline.Errorf(pipeline.CodeBadRequest, "cut %q needs tensor %q", req.Cut, name))
+			return pipeline.Errorf(pipeline.CodeBadRequest, "cut %q needs tensor %q", req.Cut, name)
 		}
 		t, err := wt.ToNN()
 		if err != nil {
-			return fail(pipeline.AsError(err))
+			return pipeline.AsError(err)
 		}
-		in[i] = t
+		p.in[i] = t
 	}
-	r := l.runners[split]
+	p.split = split
+	return nil
+}
+
+// complete records p's result for retries and sends the reply.
+func (w *Worker) complete(p *pending, res *result) {
+	w.computed.Add(1)
+	w.dedup.finish(p.ent, res, res.err == nil || res.err.Code != pipeline.CodeInternal)
+	r := *res.reply
+	r.QueueNs, r.DecodeNs = int64(p.queued), int64(p.decoded)
+	w.sendReply(p.j, &r)
+}
+
+func (l *local) runner(w *Worker, s *pipeline.Split) *nn.Runner {
+	r := l.runners[s]
 	if r == nil {
 		if len(l.runners) >= w.cfg.MaxCuts {
 			clear(l.runners)
 		}
-		r = split.Tail.NewRunner(w.cfg.Threads)
-		l.runners[split] = r
+		r = s.Tail.NewRunner(w.cfg.Threads)
+		l.runners[s] = r
 	}
-	_, cspan := w.tracer.Start(j.ctx, trace.SpanCloudCompute, oteltrace.WithAttributes(
-		attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())), attribute.String(trace.AttrCutID, split.ID)))
+	return r
+}
+
+// runTail runs split's tail on in, with a compute span under each job's trace.
+func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []*pending) ([]*nn.Tensor, time.Duration, *pipeline.Error) {
+	spans := make([]oteltrace.Span, len(ps))
+	for i, p := range ps {
+		_, spans[i] = w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithAttributes(
+			attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())), attribute.String(trace.AttrCutID, split.ID),
+			attribute.Int(trace.AttrBatch, len(ps))))
+	}
 	t0 := time.Now()
-	outs, err := safeRun(r, in)
+	outs, err := safeRun(l.runner(w, split), in)
 	dt := time.Since(t0)
-	w.metrics.Stage(j.ctx, trace.StageCloudCompute, dt)
+	var e *pipeline.Error
 	if err != nil {
 		delete(l.runners, split) // a failed run may leave the runner half-planned
 		code := pipeline.CodeInternal
 		if errors.Is(err, nn.ErrShape) || errors.Is(err, nn.ErrDType) || errors.Is(err, nn.ErrMissing) {
 			code = pipeline.CodeBadRequest
 		}
-		cspan.SetStatus(codes.Error, err.Error())
-		cspan.End()
-		return fail(&pipeline.Error{Code: code, Message: err.Error()})
+		e = &pipeline.Error{Code: code, Message: err.Error()}
 	}
-	cspan.End()
-	reply := &pipeline.Reply{ID: req.ID, Codec: w.cfg.Codec, ComputeNs: int64(dt)}
-	for i, name := range split.Tail.Outputs() {
+	for i, p := range ps {
+		w.metrics.Stage(p.j.ctx, trace.StageCloudCompute, dt)
+		if e != nil {
+			spans[i].SetStatus(codes.Error, e.Message)
+		}
+		spans[i].End()
+	}
+	return outs, dt, e
+}
+
+// runOne computes one request and answers it.
+func (w *Worker) runOne(l *local, p *pending) {
+	outs, dt, e := w.runTail(l, p.split, p.in, []*pending{p})
+	if e != nil {
+		w.complete(p, &result{reply: &pipeline.Reply{ID: p.req.ID, Code: e.Code, Message: e.Message}, err: e})
+		return
+	}
+	reply := &pipeline.Reply{ID: p.req.ID, Codec: w.cfg.Codec, ComputeNs: int64(dt)}
+	for i, name := range p.split.Tail.Outputs() {
 		wt, err := pipeline.FromNN(name, outs[i])
 		if err != nil {
-			return fail(pipeline.Errorf(pipeline.CodeInternal, "output %q: %v", name, err))
+			e := pipeline.Errorf(pipeline.CodeInternal, "output %q: %v", name, err)
+			w.complete(p, &result{reply: &pipeline.Reply{ID: p.req.ID, Code: e.Code, Message: e.Message}, err: e})
+			return
 		}
 		wt.Data = append([]byte(nil), wt.Data...) // the runner reuses its outputs
 		reply.Outputs = append(reply.Outputs, wt)
 	}
-	return &result{reply: reply}
+	w.complete(p, &result{reply: reply})
 }
 
 func safeRun(r *nn.Runner, in []*nn.Tensor) (outs []*nn.Tensor, err error) {

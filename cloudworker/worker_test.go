@@ -394,3 +394,58 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("nil connection accepted")
 	}
 }
+
+func TestDynamicBatching(t *testing.T) {
+	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 16, MaxBatch: 8})
+	pipetest.SetDelay(100 * time.Millisecond)
+	defer pipetest.SetDelay(0)
+	// Requests at two cuts, sent while the worker is busy with the first.
+	cutH4, err := pipeline.NewSplit(f.prog, []string{"h4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 7
+	type answer struct {
+		seed int
+		r    *pipeline.Reply
+		err  error
+	}
+	answers := make(chan answer, n)
+	for i := 0; i < n; i++ {
+		var b []byte
+		if i%3 == 2 {
+			mid, _ := cutH4.Head.NewRunner(1).Run(pipetest.Input(2, i))
+			wt, _ := pipeline.FromNN("h4", mid[0])
+			b, _ = pipeline.EncodeRequest(&pipeline.Request{ID: fmt.Sprint("b", i), Model: f.hash, Cut: "h4", Tensors: []pipeline.Tensor{wt}})
+		} else {
+			b = f.request(fmt.Sprint("b", i), i, nil)
+		}
+		seed := i
+		go func() {
+			msg, err := f.nc.Request(pipeline.DefaultSubject, b, 5*time.Second)
+			if err != nil {
+				answers <- answer{seed, nil, err}
+				return
+			}
+			r, err := pipeline.DecodeReply(msg.Data, pipeline.Limits{})
+			answers <- answer{seed, r, err}
+		}()
+		if i == 0 {
+			time.Sleep(30 * time.Millisecond) // the first one is running
+		}
+	}
+	for i := 0; i < n; i++ {
+		a := <-answers
+		if a.err != nil || a.r.Err() != nil {
+			t.Fatalf("seed %d: %v %v", a.seed, a.err, a.r)
+		}
+		if got := outputs(t, a.r); !reflect.DeepEqual(got, f.want(a.seed)) {
+			t.Errorf("seed %d: batched answer %v, want %v", a.seed, got, f.want(a.seed))
+		}
+	}
+	st := ws[0].Stats()
+	if st.Batches < 1 || st.Computed != n {
+		t.Errorf("stats %+v: want batched runs and %d computed requests", st, n)
+	}
+	t.Logf("stats %+v", st)
+}

@@ -34,6 +34,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	queueLen := fs.Int("queue", 0, "bounded queue length (default 4 x workers); a full queue answers 503")
 	threads := fs.Int("threads", 1, "kernel threads per runner")
 	codec := fs.String("codec", "none", "reply coding: none or zstd")
+	maxBatch := fs.Int("max-batch", 1, "dynamic batching: run up to this many queued requests for the same cut as one batch (1: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--model M] [flags]")
 		fs.PrintDefaults()
@@ -49,7 +50,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: --codec %q", errUsage, *codec)
 	}
-	cfg := cloudworker.Config{Subject: *subject, QueueGroup: *queue, Workers: *workers, QueueLen: *queueLen, Threads: *threads, Codec: c}
+	cfg := cloudworker.Config{Subject: *subject, QueueGroup: *queue, Workers: *workers, QueueLen: *queueLen, Threads: *threads, Codec: c, MaxBatch: *maxBatch}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return errUsage

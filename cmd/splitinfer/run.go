@@ -153,6 +153,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	ef := addEdgeFlags(fs, false)
 	workers := fs.Int("cloud-workers", runtime.GOMAXPROCS(0), "goroutines of the cloud worker")
+	maxBatch := fs.Int("max-batch", 1, "cloud dynamic batching: up to this many queued requests per tail run (1: off)")
 	metricsAddr := fs.String("metrics-addr", "", "serve the edge worker's Prometheus metrics at http://ADDR/metrics")
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	fs.Usage = func() {
@@ -162,7 +163,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseRunFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *workers < 1 {
+	if fs.NArg() > 0 || *workers < 1 || *maxBatch < 1 {
 		fs.Usage()
 		return errUsage
 	}
@@ -192,7 +193,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	ccfg := cloudworker.Config{Workers: *workers, Threads: *ef.threads, QueueLen: max(4**workers, 2**ef.concurrency)}
+	ccfg := cloudworker.Config{Workers: *workers, Threads: *ef.threads, QueueLen: max(4**workers, 2**ef.concurrency), MaxBatch: *maxBatch}
 	sys, err := local.Start(name, prog, ccfg, ecfg,
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider()), cloudworker.WithMeterProvider(cloudTel.MeterProvider())},
 		[]edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider()), edgeworker.WithMeterProvider(edgeTel.MeterProvider())})

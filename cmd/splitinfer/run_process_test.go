@@ -147,8 +147,12 @@ func TestProcesses(t *testing.T) {
 	cloudA := start(t, "cloud A", nil, si, "cloud", "--nats", url, "--workers", "1")
 	cloudB := start(t, "cloud B", nil, si, "cloud", "--nats", url, "--workers", "1")
 	infos := waitServices(t, nc, 2)
+	g, model, err := loadModel("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, info := range infos {
-		if info.Name != pipeline.ServiceName || info.Metadata["model"] != "seednet_mnist_pq8" || len(info.Metadata["model_hash"]) != 64 {
+		if info.Name != pipeline.ServiceName || info.Metadata["model"] != model || info.Metadata["model_hash"] != pipeline.ModelHash(g) {
 			t.Errorf("service info %+v", info)
 		}
 	}
@@ -179,10 +183,6 @@ func TestProcesses(t *testing.T) {
 	var sum local.Summary
 	if err := json.Unmarshal(edgeOut.Bytes(), &sum); err != nil {
 		t.Fatalf("edge --json: %v\n%s", err, edgeOut.String())
-	}
-	g, _, err := loadModel("")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
 	if err != nil {

@@ -45,9 +45,9 @@ func (l *latencies) report(b *testing.B) {
 // benchSplit measures MNIST requests through the all-in-one pipeline with
 // edges edge workers (each with its own NATS connection and one request in
 // flight) against one cloud worker.
-func benchSplit(b *testing.B, p *nn.Program, set *mnist.Set, cfg edgeworker.Config, edges int) {
+func benchSplit(b *testing.B, p *nn.Program, set *mnist.Set, cfg edgeworker.Config, edges, maxBatch int) {
 	cfg.Concurrency = 1
-	sys, err := local.Start("seednet_mnist", p, cloudworker.Config{QueueLen: 4 * edges}, cfg, nil, nil)
+	sys, err := local.Start("seednet_mnist", p, cloudworker.Config{QueueLen: 4 * edges, MaxBatch: maxBatch}, cfg, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,9 +133,12 @@ func BenchmarkPipeline(b *testing.B) {
 	p := defaultModel(b)
 	for _, edges := range []int{1, 8} {
 		b.Run(fmt.Sprintf("auto/edges=%d", edges), func(b *testing.B) {
-			benchSplit(b, p, set, edgeworker.Config{}, edges)
+			benchSplit(b, p, set, edgeworker.Config{}, edges, 1)
 		})
 	}
+	b.Run("auto/edges=8/batch=8", func(b *testing.B) {
+		benchSplit(b, p, set, edgeworker.Config{}, 8, 8)
+	})
 	for _, c := range pipeline.Cuts(p) {
 		for _, v := range []struct {
 			name string
@@ -146,7 +149,7 @@ func BenchmarkPipeline(b *testing.B) {
 		} {
 			v.cfg.Cut = []string{c.Tensor}
 			b.Run(fmt.Sprintf("cut=%s/%s", c.Tensor, v.name), func(b *testing.B) {
-				benchSplit(b, p, set, v.cfg, 1)
+				benchSplit(b, p, set, v.cfg, 1, 1)
 			})
 		}
 	}
