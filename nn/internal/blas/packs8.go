@@ -170,9 +170,19 @@ func packAS8Quad(dst []byte, init []int32, a []int8, lda, i0, rows, k, mr int) {
 // of 4 k biased to u8: dst[g*nr*4 + j*4 + q] = B[j0+j, 4g+q] + 128.
 func packBU8Quad(dst []byte, b []int8, ldb, j0, cols, k, nr int) {
 	gs := nr * 4
+	const bias8 = 0x8080808080808080
 	for j := 0; j < cols; j++ {
 		src := s8Bytes(b[(j0+j)*ldb : (j0+j)*ldb+k])
 		p, off := 0, j*4
+		for ; p+16 <= k; p, off = p+16, off+4*gs {
+			lo := binary.LittleEndian.Uint64(src[p:p+8]) ^ bias8
+			hi := binary.LittleEndian.Uint64(src[p+8:p+16]) ^ bias8
+			d := dst[off : off+3*gs+4]
+			binary.LittleEndian.PutUint32(d[0:4], uint32(lo))
+			binary.LittleEndian.PutUint32(d[gs:gs+4], uint32(lo>>32))
+			binary.LittleEndian.PutUint32(d[2*gs:2*gs+4], uint32(hi))
+			binary.LittleEndian.PutUint32(d[3*gs:3*gs+4], uint32(hi>>32))
+		}
 		for ; p+4 <= k; p, off = p+4, off+gs {
 			v := binary.LittleEndian.Uint32(src[p : p+4])
 			binary.LittleEndian.PutUint32(dst[off:off+4], v^0x80808080)
