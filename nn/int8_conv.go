@@ -44,6 +44,7 @@ type q8Conv struct {
 	packed       []*blas.PackedS8 // weights per group, packed for the int8 GEMM
 	kernelPixels int
 	nhwc         bool // gather patches from a channel-last copy (weights reordered)
+	pointwise    bool // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 }
 
 func q8Ints(n *Node, name string, def ...int) ([]int, error) {
@@ -151,6 +152,8 @@ func buildQConv(bc *BuildContext) (Kernel, error) {
 		// reordered to (kH, kW, C) per output channel. Integer sums do not
 		// depend on the order: the result is the same bit for bit.
 		k.nhwc = k.cinG >= 4
+		k.pointwise = k.nhwc && k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 &&
+			k.pt == 0 && k.pl == 0 && k.pb == 0 && k.pr == 0
 		if k.nhwc {
 			wp = make([]int8, len(k.w))
 			khw := k.kh * k.kw
@@ -219,6 +222,9 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	if k.nhwc {
 		j.colsPer += x.Shape[2] * x.Shape[3] * k.cinG
 	}
+	if k.pointwise {
+		j.colsPer = x.Shape[2] * x.Shape[3] * k.cinG
+	}
 	j.cols = rc.ScratchI8(blocks * j.colsPer)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
 	parallelFor(blocks, units, j)
@@ -257,6 +263,19 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 			continue
 		}
 		xg := j.x.I8[(b*cin+g*k.cinG)*h*w : (b*cin+(g+1)*k.cinG)*h*w]
+		if k.pointwise {
+			// 1x1, stride 1, no padding: the channel-last rows are the
+			// patch matrix itself.
+			t := cols[:h*w*k.cinG]
+			k.toNHWC(xg, h, w, oy0, oy1, t)
+			blas.GemmS8Packed(k.packed[g], pp, t[oy0*w*k.cinG:], kk, acc, pp)
+			for co := 0; co < coutG; co++ {
+				c := g*coutG + co
+				dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
+				k.requantRow(acc[co*pp:co*pp+pp], dst, c)
+			}
+			continue
+		}
 		if k.nhwc {
 			t := cols[pp*kk : pp*kk+h*w*k.cinG]
 			k.toNHWC(xg, h, w, oy0, oy1, t)

@@ -63,6 +63,8 @@ var convLadder = []convCase{
 	{n: 1, cin: 4, h: 2, w: 3, cout: 4, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 4},               // depthwise, no interior
 	{n: 1, cin: 3, h: 8, w: 8, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 3},               // channel multiplier 2
 	{n: 1, cin: 4, h: 10, w: 9, cout: 4, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 4},              // depthwise 5x5
+	{n: 1, cin: 8, h: 5, w: 7, cout: 12, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},                              // pointwise
+	{n: 2, cin: 8, h: 6, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // grouped pointwise
 }
 
 type qconvFixture struct {
@@ -577,7 +579,7 @@ func TestInt8BadParams(t *testing.T) {
 // single-threaded result bit for bit.
 func TestQLinearConvInt8Threads(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7], convLadder[10], convLadder[13]} {
+	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7], convLadder[10], convLadder[13], convLadder[14], convLadder[15]} {
 		f := newQConvFixture(r, c)
 		want, _ := refQConv(c, f)
 		p, err := Compile(qconvGraph(c, f))

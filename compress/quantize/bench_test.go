@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
@@ -52,5 +53,41 @@ func BenchmarkModel(b *testing.B) {
 				})
 			}
 		}
+	}
+	// MobileNetV2 (random weights and inputs, 224x224, batch 1): depthwise
+	// and pointwise convs with ReLU6.
+	g, err := onnx.Load(testref.Path(b, "mobilenet_v2.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := nn.New(nn.Float32, 1, 3, 224, 224)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range x.F32 {
+		x.F32[i] = float32(r.NormFloat64())
+	}
+	res, err := Quantize(g, x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range []struct {
+		kind string
+		g    *nn.Graph
+	}{{"fp32", g}, {"int8", res.Graph}} {
+		b.Run("mobilenet_v2/b1/"+v.kind, func(b *testing.B) {
+			p, err := nn.Compile(v.g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			run := p.NewRunner(1)
+			if _, err := run.Run(x); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := run.Run(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
