@@ -25,7 +25,9 @@ type inspectNode struct {
 	Op      string          `json:"op"`
 	Outputs []inspectTensor `json:"outputs"`
 	Params  int64           `json:"params"`
-	MACs    int64           `json:"macs"`
+	// Nonzero counts the parameters that are not zero (pruning leaves zeros).
+	Nonzero int64 `json:"nonzero_params"`
+	MACs    int64 `json:"macs"`
 	// Activation bytes of the node's outputs at batch 1, as float32 and as int8.
 	BytesF32  int64 `json:"bytes_f32"`
 	BytesInt8 int64 `json:"bytes_int8"`
@@ -44,6 +46,7 @@ type inspectReport struct {
 	Outputs        []inspectTensor `json:"outputs"`
 	Nodes          []inspectNode   `json:"nodes"`
 	TotalParams    int64           `json:"total_params"`
+	TotalNonzero   int64           `json:"total_nonzero_params"`
 	TotalMACs      int64           `json:"total_macs"`
 	TotalBytesF32  int64           `json:"total_bytes_f32"`
 	TotalBytesInt8 int64           `json:"total_bytes_int8"`
@@ -139,6 +142,7 @@ func inspectGraph(g *nn.Graph, name string) (*inspectReport, error) {
 			inT[j] = types[in]
 			if c := g.Consts[in]; c != nil && c.DType != nn.Int64 {
 				row.Params += int64(c.Len())
+				row.Nonzero += nonzero(c)
 			}
 		}
 		outT := make([]nn.Type, len(n.Outputs))
@@ -155,6 +159,7 @@ func inspectGraph(g *nn.Graph, name string) (*inspectReport, error) {
 		row.MACs = nn.NodeMACs(prog.Kernel(i), inT, outT)
 		rep.Nodes = append(rep.Nodes, row)
 		rep.TotalParams += row.Params
+		rep.TotalNonzero += row.Nonzero
 		rep.TotalMACs += row.MACs
 		rep.TotalBytesF32 += row.BytesF32
 		rep.TotalBytesInt8 += row.BytesInt8
@@ -172,7 +177,7 @@ func printInspect(w io.Writer, r *inspectReport) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tnode\top\toutput shape\tparams\tMACs\tbytes f32\tbytes int8\t")
+	fmt.Fprintln(tw, "#\tnode\top\toutput shape\tparams\tnonzero\tMACs\tbytes f32\tbytes int8\t")
 	for _, n := range r.Nodes {
 		shape := ""
 		for k, o := range n.Outputs {
@@ -184,8 +189,32 @@ func printInspect(w io.Writer, r *inspectReport) error {
 				shape += " " + o.DType
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", n.Index, n.Name, n.Op, shape, n.Params, n.MACs, n.BytesF32, n.BytesInt8)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", n.Index, n.Name, n.Op, shape, n.Params, n.Nonzero, n.MACs, n.BytesF32, n.BytesInt8)
 	}
-	fmt.Fprintf(tw, "\ttotal\t\t\t%d\t%d\t%d\t%d\t\n", r.TotalParams, r.TotalMACs, r.TotalBytesF32, r.TotalBytesInt8)
+	fmt.Fprintf(tw, "\ttotal\t\t\t%d\t%d\t%d\t%d\t%d\t\n", r.TotalParams, r.TotalNonzero, r.TotalMACs, r.TotalBytesF32, r.TotalBytesInt8)
 	return tw.Flush()
+}
+
+// nonzero counts the elements of t that are not zero.
+func nonzero(t *nn.Tensor) int64 {
+	var n int64
+	switch t.DType {
+	case nn.Float32:
+		for _, v := range t.F32 {
+			if v != 0 {
+				n++
+			}
+		}
+	default:
+		b, size := t.Bytes(), t.DType.Size()
+		for i := 0; i+size <= len(b); i += size {
+			for _, x := range b[i : i+size] {
+				if x != 0 {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/nn"
 )
 
 // TestInspectSeednet checks the JSON report of the float seed network against
@@ -25,6 +27,9 @@ func TestInspectSeednet(t *testing.T) {
 	const params = 160 + 4640 + 2048*128 + 128 + 128*10 + 10
 	if rep.TotalParams != params {
 		t.Errorf("total params %d, want %d", rep.TotalParams, params)
+	}
+	if rep.TotalNonzero != params { // the float network has no exact zeros
+		t.Errorf("total nonzero params %d, want %d", rep.TotalNonzero, params)
 	}
 	wantMACs := map[string]int64{
 		"/conv1/Conv": 16 * 1 * 9 * 32 * 32,
@@ -75,5 +80,22 @@ func TestInspectTable(t *testing.T) {
 	}
 	if code := runMain(context.Background(), []string{"inspect", "a", "b"}, &out, &errb); code != 2 {
 		t.Errorf("two models: exit %d, want 2", code)
+	}
+}
+
+func TestNonzero(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	cases := []struct {
+		t    *nn.Tensor
+		want int64
+	}{
+		{&nn.Tensor{DType: nn.Float32, Shape: []int{4}, F32: []float32{0, negZero, 1, -2}}, 2},
+		{&nn.Tensor{DType: nn.Int8, Shape: []int{3}, I8: []int8{0, -1, 5}}, 2},
+		{&nn.Tensor{DType: nn.Int32, Shape: []int{3}, I32: []int32{256, 0, 1 << 24}}, 2},
+	}
+	for i, c := range cases {
+		if got := nonzero(c.t); got != c.want {
+			t.Errorf("case %d: nonzero = %d, want %d", i, got, c.want)
+		}
 	}
 }
