@@ -123,7 +123,10 @@ func benchSplit(b *testing.B, p *nn.Program, set *mnist.Set, cfg edgeworker.Conf
 }
 
 // BenchmarkPipeline: the default model split at the auto cut on loopback,
-// with 1 and 8 requests in flight, and each single-tensor cut with one.
+// with 1 and 8 edges (8 also with cloud batching), and each single-tensor
+// cut with one edge, sending the activations as computed ("asis") and
+// float32 ones quantized to uint8 with zstd ("8bit+zstd"; int8 activations
+// are only zstd-compressed).
 // Run: go test ./pipeline/local -run '^$' -bench Pipeline -benchtime 2000x
 func BenchmarkPipeline(b *testing.B) {
 	set, err := mnist.Test()
@@ -144,8 +147,8 @@ func BenchmarkPipeline(b *testing.B) {
 			name string
 			cfg  edgeworker.Config
 		}{
-			{"f32", edgeworker.Config{}},
-			{"u8+zstd", edgeworker.Config{WireDType: nn.Uint8, Codec: pipeline.CodecZstd}},
+			{"asis", edgeworker.Config{}},
+			{"8bit+zstd", edgeworker.Config{WireDType: nn.Uint8, Codec: pipeline.CodecZstd}},
 		} {
 			v.cfg.Cut = []string{c.Tensor}
 			b.Run(fmt.Sprintf("cut=%s/%s", c.Tensor, v.name), func(b *testing.B) {
@@ -162,11 +165,16 @@ func BenchmarkWholeLocal(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := defaultModel(b).NewRunner(1)
+	var lat latencies
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		x, _ := nn.FromFloat32(set.Image(i%set.Len()), 1, 1, mnist.Rows, mnist.Cols)
+		t0 := time.Now()
 		if _, err := r.Run(x); err != nil {
 			b.Fatal(err)
 		}
+		lat.add(time.Since(t0))
 	}
+	b.StopTimer()
+	lat.report(b)
 }
