@@ -71,6 +71,9 @@ func ExportQDQ(g *nn.Graph) (*nn.Graph, error) {
 		out = append(out, repl...)
 	}
 	c.Nodes = out
+	if c.Opset != 0 && c.Opset < 13 {
+		c.Opset = 13 // per-axis QuantizeLinear/DequantizeLinear
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("onnx: export produced an invalid graph: %w", err)
 	}
