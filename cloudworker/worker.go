@@ -38,12 +38,12 @@ type Model struct {
 
 // Stats are a worker's counters since it started.
 type Stats struct {
-	Received  int64 // requests that reached the endpoint
-	Computed  int64 // tails run
-	Cached    int64 // retries answered from the reply cache
-	Errors    int64 // error replies
-	QueueFull int64 // of which 503 because the queue was full or stopping
-	Batches   int64 // tail runs that served several requests (MaxBatch > 1)
+	Received  int64 `json:"received"`   // requests that reached the endpoint
+	Computed  int64 `json:"computed"`   // requests computed (alone or in a batch)
+	Cached    int64 `json:"cached"`     // retries answered from the reply cache
+	Errors    int64 `json:"errors"`     // error replies
+	QueueFull int64 `json:"queue_full"` // of which 503 because the queue was full or stopping
+	Batches   int64 `json:"batches"`    // tail runs that served several requests (MaxBatch > 1)
 }
 
 // Worker is a running cloud worker. Make one with New, end it with Stop.
@@ -143,6 +143,9 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 		Description: "splitinfer cloud worker: runs model tails from a cut",
 		Metadata:    meta,
 		QueueGroup:  w.cfg.QueueGroup,
+		// The endpoint answers most requests from the worker goroutines,
+		// outside micro's own counters: STATS carries the worker's.
+		StatsHandler: func(*micro.Endpoint) any { return w.Stats() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloudworker: %w", err)
@@ -422,7 +425,9 @@ func (w *Worker) resolve(p *pending) *pipeline.Error {
 
 // complete records p's result for retries and sends the reply.
 func (w *Worker) complete(p *pending, res *result) {
-	w.computed.Add(1)
+	if p.split != nil { // the tail ran (resolve failures do not count)
+		w.computed.Add(1)
+	}
 	w.dedup.finish(p.ent, res, res.err == nil || res.err.Code != pipeline.CodeInternal)
 	r := *res.reply
 	r.QueueNs, r.DecodeNs = int64(p.queued), int64(p.decoded)

@@ -2,6 +2,7 @@ package cloudworker_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/goleak"
 
@@ -212,11 +214,24 @@ func TestErrorReplies(t *testing.T) {
 	if st := ws[0].Stats(); st.Errors < int64(len(tests)) {
 		t.Errorf("stats %+v count fewer errors than sent", st)
 	}
+	// micro's STATS carries the worker's counters.
+	msg, err := f.nc.Request("$SRV.STATS.splitinfer", nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st micro.Stats
+	if err := json.Unmarshal(msg.Data, &st); err != nil || len(st.Endpoints) != 1 {
+		t.Fatalf("STATS %s: %v", msg.Data, err)
+	}
+	var data cloudworker.Stats
+	if err := json.Unmarshal(st.Endpoints[0].Data, &data); err != nil || data.Errors < int64(len(tests)) || data.Computed == 0 {
+		t.Errorf("STATS data %s: %v", st.Endpoints[0].Data, err)
+	}
 }
 
 func TestQueueFullRejectsAtOnce(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 1})
-	pipetest.SetDelay(300 * time.Millisecond)
+	pipetest.SetDelay(500 * time.Millisecond)
 	defer pipetest.SetDelay(0)
 	const n = 6
 	type res struct {
@@ -248,7 +263,7 @@ func TestQueueFullRejectsAtOnce(t *testing.T) {
 			ok++
 		case pipeline.CodeQueueFull:
 			full++
-			if r.d > 250*time.Millisecond {
+			if r.d > 400*time.Millisecond { // an accepted request takes at least 500ms
 				t.Errorf("503 took %v: not rejected at once", r.d)
 			}
 		default:
