@@ -34,6 +34,12 @@ type convKernel struct {
 	// generic forces im2col + GEMM for every shape (benchmarks and tests
 	// compare the fast paths with it).
 	generic bool
+	// packed holds the constant weights of each group packed for the GEMM
+	// (nil when the weights are computed, or for the direct paths); wptr
+	// and wlen identify the tensor they were packed from.
+	packed []*blas.PackedA
+	wptr   *float32
+	wlen   int
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -62,7 +68,56 @@ func buildConv(bc *BuildContext) (Kernel, error) {
 	if k.act, k.actA, k.actB, err = readFusedActivation(bc.Node); err != nil {
 		return nil, err
 	}
+	k.pack(bc.InputConst(1))
 	return k, nil
+}
+
+// pack packs constant weights w (M, C/group, kernel...) once per group for
+// the GEMM paths. Weights with one input channel per group run the direct
+// kernel and are not packed.
+func (k *convKernel) pack(w *Tensor) {
+	if w == nil || w.DType != Float32 || len(w.Shape) < 3 || len(w.F32) == 0 {
+		return
+	}
+	m := w.Shape[0]
+	if m%k.grp != 0 || w.Shape[1] == 1 || len(w.F32) != NumElements(w.Shape) {
+		return
+	}
+	mg, kk := m/k.grp, len(w.F32)/m
+	k.packed = make([]*blas.PackedA, k.grp)
+	for gr := range k.packed {
+		k.packed[gr] = blas.PackA(mg, kk, w.F32[gr*mg*kk:(gr+1)*mg*kk], kk)
+	}
+	k.wptr, k.wlen = &w.F32[0], len(w.F32)
+}
+
+// packedFor returns the packed weights of group gr when w is the tensor
+// they were packed from, else nil.
+func (k *convKernel) packedFor(w []float32, gr int) *blas.PackedA {
+	if k.packed == nil || len(w) != k.wlen || &w[0] != k.wptr {
+		return nil
+	}
+	return k.packed[gr]
+}
+
+// epilogue returns the GEMM epilogue that applies bias and the fused
+// activation while storing, and whether it covers the activation (false:
+// run applyAct after the GEMM).
+func (k *convKernel) epilogue(bias []float32) (blas.Epilogue, bool) {
+	ep := blas.NoClamp(bias)
+	switch k.act {
+	case actNone:
+		return ep, true
+	case actRelu:
+		ep.Lo = 0
+		return ep, true
+	case actClip:
+		if k.actA <= k.actB {
+			ep.Lo, ep.Hi = k.actA, k.actB
+			return ep, true
+		}
+	}
+	return ep, false
 }
 
 // geometry validates x and w and resolves the window.
@@ -241,25 +296,25 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		w := j.w[gr*j.Mg*j.K : (gr+1)*j.Mg*j.K]
 		yoff := (n*j.M + gr*j.Mg) * j.P
 		y := j.y[yoff : yoff+j.Mg*j.P]
-		if j.path == pathPointwise {
-			blas.Sgemm(j.Mg, np, j.Cg, w, j.K, x[p0:], HW, y[p0:], j.P, false)
+		var bias []float32
+		if j.b != nil {
+			bias = j.b[gr*j.Mg : (gr+1)*j.Mg]
+		}
+		ep, fused := j.k.epilogue(bias)
+		pa := j.k.packedFor(j.w, gr)
+		b, ldb := x[p0:], HW
+		if j.path != pathPointwise {
+			b, ldb = col[:j.K*np], np
+			im2col(g, x, j.Cg, p0, p1, b)
+		}
+		if pa != nil {
+			blas.SgemmPackedEp(pa, np, b, ldb, y[p0:], j.P, false, ep)
 		} else {
-			c := col[:j.K*np]
-			im2col(g, x, j.Cg, p0, p1, c)
-			blas.Sgemm(j.Mg, np, j.K, w, j.K, c, np, y[p0:], j.P, false)
+			blas.SgemmEp(j.Mg, np, j.K, w, j.K, b, ldb, y[p0:], j.P, false, ep)
 		}
-		// Bias and activation in one pass over the block, still in cache.
-		// (Writing the bias first and accumulating in the GEMM measured no
-		// faster.)
-		if j.b == nil && j.k.act == actNone {
-			continue
-		}
-		for m := 0; m < j.Mg; m++ {
-			row := y[m*j.P+p0 : m*j.P+p1]
-			if j.b != nil {
-				biasAct(j.k.act, j.k.actA, j.k.actB, row, j.b[gr*j.Mg+m])
-			} else {
-				applyAct(j.k.act, j.k.actA, j.k.actB, row)
+		if !fused {
+			for m := 0; m < j.Mg; m++ {
+				applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
 			}
 		}
 	}

@@ -1,0 +1,56 @@
+package nn_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+)
+
+// BenchmarkModelBatch1 runs each reference model, optimized as loaded, on
+// the first image of its ONNX Runtime test input (batch 1): the latency the
+// bench harness compares with ONNX Runtime.
+//
+//	go test -run X -bench ModelBatch1 -count 5 ./nn/
+func BenchmarkModelBatch1(b *testing.B) {
+	for _, m := range []string{"seednet_mnist", "tinyresnet_mnist", "mobilenet_v2"} {
+		g, err := onnx.Load(testref.Path(b, m+".onnx"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		in, err := onnx.ReadTensor(filepath.Join(testref.Path(b, m, "test_data_set_0"), "input_0.pb"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := firstImage(in)
+		p, err := nn.Compile(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(m+"/t"+string(rune('0'+threads)), func(b *testing.B) {
+				r := p.NewRunner(threads)
+				if _, err := r.Run(x); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := r.Run(x); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// firstImage returns image 0 of the batch t as a batch of one.
+func firstImage(t *nn.Tensor) *nn.Tensor {
+	s := append([]int{1}, t.Shape[1:]...)
+	x := nn.New(nn.Float32, s...)
+	copy(x.F32, t.F32[:len(x.F32)])
+	return x
+}
