@@ -21,10 +21,10 @@ func BenchmarkSeedConv(b *testing.B) {
 	}
 	for _, threads := range []int{1, 2} {
 		for _, l := range layers {
-			c := convCase{n: l.bat, cin: l.cin, h: l.hw, w: l.hw, cout: l.cout, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1,
+			c := q8ConvCase{n: l.bat, cin: l.cin, h: l.hw, w: l.hw, cout: l.cout, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1,
 				pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true}
 			r := rand.New(rand.NewPCG(1, 1))
-			f := newQConvFixture(r, c)
+			f := q8NewConvFixture(r, c)
 			xq := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
 			// float32 twin: same shapes, dequantized values
 			xf := New(Float32, c.n, c.cin, c.h, c.w)
@@ -49,7 +49,7 @@ func BenchmarkSeedConv(b *testing.B) {
 				kind string
 				g    *Graph
 				x    *Tensor
-			}{{"fp32", fg, xf}, {"int8", qconvGraph(c, f), xq}} {
+			}{{"fp32", fg, xf}, {"int8", q8ConvGraph(c, f), xq}} {
 				b.Run(fmt.Sprintf("%s/t%d/%s", l.name, threads, v.kind), func(b *testing.B) {
 					p, err := Compile(v.g)
 					if err != nil {

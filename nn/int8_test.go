@@ -12,8 +12,8 @@ import (
 // rounding done with exact big-number arithmetic), and tests that the
 // kernels agree with them bit for bit over a ladder of shapes.
 
-// refRoundShift is x·m / 2^s rounded half away from zero, computed exactly.
-func refRoundShift(x *big.Int, s uint8) int64 {
+// q8RefRoundShift is x·m / 2^s rounded half away from zero, computed exactly.
+func q8RefRoundShift(x *big.Int, s uint8) int64 {
 	r := new(big.Rat).SetFrac(x, new(big.Int).Lsh(big.NewInt(1), uint(s)))
 	neg := r.Sign() < 0
 	r.Abs(r)
@@ -25,7 +25,7 @@ func refRoundShift(x *big.Int, s uint8) int64 {
 	return q.Int64()
 }
 
-func refRequant(acc int64, m q8Mult, yz, lo, hi int32) int8 {
+func q8RefRequant(acc int64, m q8Mult, yz, lo, hi int32) int8 {
 	if acc > math.MaxInt32 {
 		acc = math.MaxInt32
 	}
@@ -33,22 +33,22 @@ func refRequant(acc int64, m q8Mult, yz, lo, hi int32) int8 {
 		acc = math.MinInt32
 	}
 	v := new(big.Int).Mul(big.NewInt(acc), big.NewInt(int64(m.M)))
-	r := int64(yz) + refRoundShift(v, m.S)
+	r := int64(yz) + q8RefRoundShift(v, m.S)
 	return int8(max(int64(lo), min(int64(hi), r)))
 }
 
-type convCase struct {
+type q8ConvCase struct {
 	n, cin, h, w, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group int
 	relu                                                              bool
 	perTensor, noBias                                                 bool
 }
 
-func (c convCase) String() string {
+func (c q8ConvCase) String() string {
 	return fmt.Sprintf("n%d_c%d_%dx%d_o%d_k%dx%d_s%d%d_d%d%d_p%d%d%d%d_g%d_r%v", c.n, c.cin, c.h, c.w, c.cout,
 		c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, c.group, c.relu)
 }
 
-var convLadder = []convCase{
+var q8ConvLadder = []q8ConvCase{
 	{n: 1, cin: 1, h: 32, w: 32, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},  // seed conv1
 	{n: 2, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true}, // seed conv2
 	{n: 1, cin: 3, h: 7, w: 5, cout: 4, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1},
@@ -67,7 +67,7 @@ var convLadder = []convCase{
 	{n: 2, cin: 8, h: 6, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // grouped pointwise
 }
 
-type qconvFixture struct {
+type q8ConvFixture struct {
 	x, w     []int8
 	bias     []int32
 	xq, yq   q8Params
@@ -76,8 +76,8 @@ type qconvFixture struct {
 	biasReal []float32
 }
 
-func newQConvFixture(r *rand.Rand, c convCase) qconvFixture {
-	f := qconvFixture{
+func q8NewConvFixture(r *rand.Rand, c q8ConvCase) q8ConvFixture {
+	f := q8ConvFixture{
 		xq: q8Params{Scale: 0.02 + r.Float32()*0.01, Zero: int32(r.IntN(60)) - 30},
 	}
 	cinG := c.cin / c.group
@@ -109,15 +109,15 @@ func newQConvFixture(r *rand.Rand, c convCase) qconvFixture {
 	return f
 }
 
-func (f qconvFixture) wScale(c int) float32 {
+func (f q8ConvFixture) wScale(c int) float32 {
 	if len(f.wscale) == 1 {
 		return f.wscale[0]
 	}
 	return f.wscale[c]
 }
 
-// refQConv is the direct-loop reference of QLinearConvInt8.
-func refQConv(c convCase, f qconvFixture) ([]int8, []int) {
+// q8RefConv is the direct-loop reference of QLinearConvInt8.
+func q8RefConv(c q8ConvCase, f q8ConvFixture) ([]int8, []int) {
 	cinG, coutG := c.cin/c.group, c.cout/c.group
 	oh := (c.h+c.pt+c.pb-(c.dh*(c.kh-1)+1))/c.sh + 1
 	ow := (c.w+c.pl+c.pr-(c.dw*(c.kw-1)+1))/c.sw + 1
@@ -153,7 +153,7 @@ func refQConv(c convCase, f qconvFixture) ([]int8, []int) {
 							}
 						}
 					}
-					out[((b*c.cout+co)*oh+oy)*ow+ox] = refRequant(acc, m, f.yq.Zero, lo, hi)
+					out[((b*c.cout+co)*oh+oy)*ow+ox] = q8RefRequant(acc, m, f.yq.Zero, lo, hi)
 				}
 			}
 		}
@@ -163,7 +163,7 @@ func refQConv(c convCase, f qconvFixture) ([]int8, []int) {
 
 // floatConv is the float32 convolution of the dequantized operands, quantized
 // with the output parameters (what an ideal int8 conv would give).
-func floatConvQ(c convCase, f qconvFixture) []int32 {
+func q8FloatConvQ(c q8ConvCase, f q8ConvFixture) []int32 {
 	cinG, coutG := c.cin/c.group, c.cout/c.group
 	oh := (c.h+c.pt+c.pb-(c.dh*(c.kh-1)+1))/c.sh + 1
 	ow := (c.w+c.pl+c.pr-(c.dw*(c.kw-1)+1))/c.sw + 1
@@ -203,7 +203,7 @@ func floatConvQ(c convCase, f qconvFixture) []int32 {
 	return out
 }
 
-func qconvGraph(c convCase, f qconvFixture) *Graph {
+func q8ConvGraph(c q8ConvCase, f q8ConvFixture) *Graph {
 	wT := &Tensor{DType: Int8, Shape: []int{c.cout, c.cin / c.group, c.kh, c.kw}, I8: f.w}
 	g := &Graph{
 		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Int8, Shape: []int{-1, c.cin, c.h, c.w}}}},
@@ -231,7 +231,7 @@ func qconvGraph(c convCase, f qconvFixture) *Graph {
 	return g
 }
 
-func runOne(t testing.TB, g *Graph, in ...*Tensor) *Tensor {
+func q8RunOne(t testing.TB, g *Graph, in ...*Tensor) *Tensor {
 	t.Helper()
 	p, err := Compile(g)
 	if err != nil {
@@ -246,12 +246,12 @@ func runOne(t testing.TB, g *Graph, in ...*Tensor) *Tensor {
 
 func TestQLinearConvInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, c := range convLadder {
+	for _, c := range q8ConvLadder {
 		t.Run(c.String(), func(t *testing.T) {
-			f := newQConvFixture(r, c)
-			want, shape := refQConv(c, f)
+			f := q8NewConvFixture(r, c)
+			want, shape := q8RefConv(c, f)
 			x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
-			y := runOne(t, qconvGraph(c, f), x)
+			y := q8RunOne(t, q8ConvGraph(c, f), x)
 			if !sameShape(y.Shape, shape) {
 				t.Fatalf("shape %v, want %v", y.Shape, shape)
 			}
@@ -268,7 +268,7 @@ func TestQLinearConvInt8MatchesReference(t *testing.T) {
 				}
 			}
 			// Closeness to float: within one quantization step everywhere.
-			fq := floatConvQ(c, f)
+			fq := q8FloatConvQ(c, f)
 			for i := range fq {
 				if d := int32(y.I8[i]) - fq[i]; d > 1 || d < -1 {
 					t.Fatalf("element %d: int8 %d, float quantized %d", i, y.I8[i], fq[i])
@@ -314,7 +314,7 @@ func TestQLinearGemmInt8MatchesReference(t *testing.T) {
 				},
 				Nodes: []*Node{{Name: "fc", Op: "QLinearGemmInt8", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: attrs}},
 			}
-			y := runOne(t, g, &Tensor{DType: Int8, Shape: []int{m, k}, I8: x})
+			y := q8RunOne(t, g, &Tensor{DType: Int8, Shape: []int{m, k}, I8: x})
 			lo := int32(-128)
 			if n%2 == 1 {
 				lo = yq.Zero
@@ -328,7 +328,7 @@ func TestQLinearGemmInt8MatchesReference(t *testing.T) {
 						fs += float64(int32(x[i*k+p])-xq.Zero) * float64(xq.Scale) * float64(w[j*k+p]) * float64(ws[j])
 					}
 					mu, _ := q8Multiplier(float64(xq.Scale) * float64(ws[j]) / float64(yq.Scale))
-					want := refRequant(acc, mu, yq.Zero, lo, 127)
+					want := q8RefRequant(acc, mu, yq.Zero, lo, 127)
 					got := y.I8[i*n+j]
 					if got != want {
 						t.Fatalf("(%d,%d): kernel %d, reference %d", i, j, got, want)
@@ -380,15 +380,15 @@ func TestQ8MultiplierAndRounding(t *testing.T) {
 		if got := q8RoundShift(c.x, c.s); got != c.want {
 			t.Errorf("roundShift(%d, %d) = %d, want %d", c.x, c.s, got, c.want)
 		}
-		if got := refRoundShift(big.NewInt(c.x), c.s); got != c.want {
-			t.Errorf("refRoundShift(%d, %d) = %d, want %d", c.x, c.s, got, c.want)
+		if got := q8RefRoundShift(big.NewInt(c.x), c.s); got != c.want {
+			t.Errorf("q8RefRoundShift(%d, %d) = %d, want %d", c.x, c.s, got, c.want)
 		}
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 10000; i++ {
 		x := r.Int64N(1<<62) - 1<<61
 		s := uint8(r.IntN(63))
-		if a, b := q8RoundShift(x, s), refRoundShift(big.NewInt(x), s); a != b {
+		if a, b := q8RoundShift(x, s), q8RefRoundShift(big.NewInt(x), s); a != b {
 			t.Fatalf("roundShift(%d, %d) = %d, reference %d", x, s, a, b)
 		}
 	}
@@ -441,7 +441,7 @@ func TestQuantizeDequantizeLinear(t *testing.T) {
 		Nodes:   []*Node{{Name: "q", Op: "QuantizeLinear", Inputs: []string{"x", "s"}, Outputs: []string{"q"}, Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}}},
 	}
 	xt2, _ := FromFloat32([]float32{1, 2, 1, 2, -1, 300, 0.15, 0.25}, 2, 2, 2)
-	q := runOne(t, g2, xt2)
+	q := q8RunOne(t, g2, xt2)
 	want := []uint8{1, 2, 10, 20, 0, 255, 2, 2}
 	for i, w := range want {
 		if q.U8[i] != w {
@@ -465,7 +465,7 @@ func TestInt8PoolAddRequant(t *testing.T) {
 				"pads":         {Kind: AttrInts, Ints: []int64{1, 0, 1, 0}},
 				"ceil_mode":    {Kind: AttrInt, Int: ceil},
 			}}}}
-		y := runOne(t, g, xt)
+		y := q8RunOne(t, g, xt)
 		oh, ow := y.Shape[2], y.Shape[3]
 		wantH, wantW := 5, 4
 		if ceil == 1 {
@@ -530,7 +530,7 @@ func TestInt8PoolAddRequant(t *testing.T) {
 	rm, _ := q8Multiplier(0.1 / float64(float32(0.0731)))
 	for i := range x {
 		v := (int64(x[i])-4)*ma + (int64(b[i])+11)*mb
-		want := int8(max(-128, min(127, -128+refRoundShift(big.NewInt(v), s))))
+		want := int8(max(-128, min(127, -128+q8RefRoundShift(big.NewInt(v), s))))
 		if out[0].I8[i] != want {
 			t.Fatalf("add[%d] = %d, reference %d", i, out[0].I8[i], want)
 		}
@@ -539,15 +539,15 @@ func TestInt8PoolAddRequant(t *testing.T) {
 		if d := int32(want) - fq; d > 1 || d < -1 {
 			t.Fatalf("add[%d] = %d, float quantized %d", i, want, fq)
 		}
-		if got, w := out[1].I8[i], refRequant(int64(x[i])-4, rm, 9, -128, 127); got != w {
+		if got, w := out[1].I8[i], q8RefRequant(int64(x[i])-4, rm, 9, -128, 127); got != w {
 			t.Fatalf("requant[%d] = %d, reference %d", i, got, w)
 		}
 	}
 }
 
 func TestInt8BadParams(t *testing.T) {
-	f := newQConvFixture(rand.New(rand.NewPCG(9, 9)), convLadder[0])
-	c := convLadder[0]
+	f := q8NewConvFixture(rand.New(rand.NewPCG(9, 9)), q8ConvLadder[0])
+	c := q8ConvLadder[0]
 	for name, mutate := range map[string]func(g *Graph){
 		"zero scale":        func(g *Graph) { Q8Attrs(g.Nodes[0].Attrs, "y", 0, 0) },
 		"zp out of range":   func(g *Graph) { Q8Attrs(g.Nodes[0].Attrs, "x", 0.1, 300) },
@@ -556,14 +556,14 @@ func TestInt8BadParams(t *testing.T) {
 		"float weight":      func(g *Graph) { g.Consts["w"] = New(Float32, 16, 1, 3, 3) },
 		"bad bias":          func(g *Graph) { g.Consts["b"] = New(Int32, 3) },
 	} {
-		g := qconvGraph(c, f)
+		g := q8ConvGraph(c, f)
 		mutate(g)
 		if _, err := Compile(g); err == nil {
 			t.Errorf("%s: compiled", name)
 		}
 	}
 	// Wrong input shape and dtype at run time.
-	p, err := Compile(qconvGraph(c, f))
+	p, err := Compile(q8ConvGraph(c, f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,10 +579,10 @@ func TestInt8BadParams(t *testing.T) {
 // single-threaded result bit for bit.
 func TestQLinearConvInt8Threads(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, c := range []convCase{convLadder[0], convLadder[1], convLadder[4], convLadder[7], convLadder[10], convLadder[13], convLadder[14], convLadder[15]} {
-		f := newQConvFixture(r, c)
-		want, _ := refQConv(c, f)
-		p, err := Compile(qconvGraph(c, f))
+	for _, c := range []q8ConvCase{q8ConvLadder[0], q8ConvLadder[1], q8ConvLadder[4], q8ConvLadder[7], q8ConvLadder[10], q8ConvLadder[13], q8ConvLadder[14], q8ConvLadder[15]} {
+		f := q8NewConvFixture(r, c)
+		want, _ := q8RefConv(c, f)
+		p, err := Compile(q8ConvGraph(c, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -603,14 +603,14 @@ func TestQLinearConvInt8Threads(t *testing.T) {
 
 // A fused Clip (y_min, y_max) clamps the requantized output.
 func TestQLinearConvInt8Clip(t *testing.T) {
-	c := convLadder[1]
-	f := newQConvFixture(rand.New(rand.NewPCG(13, 14)), c)
+	c := q8ConvLadder[1]
+	f := q8NewConvFixture(rand.New(rand.NewPCG(13, 14)), c)
 	c.relu = false
-	want, _ := refQConv(c, f)
-	g := qconvGraph(c, f)
+	want, _ := q8RefConv(c, f)
+	g := q8ConvGraph(c, f)
 	g.Nodes[0].Attrs["y_min"] = Attr{Kind: AttrInt, Int: -20}
 	g.Nodes[0].Attrs["y_max"] = Attr{Kind: AttrInt, Int: 30}
-	y := runOne(t, g, &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x})
+	y := q8RunOne(t, g, &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x})
 	clipped := 0
 	for i, w := range want {
 		e := max(min(w, 30), -20)
@@ -639,7 +639,7 @@ func TestQLinearGlobalAveragePoolInt8(t *testing.T) {
 		Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
 		g := &Graph{Inputs: []ValueInfo{{Name: "x"}}, Outputs: []ValueInfo{{Name: "y"}},
 			Nodes: []*Node{{Name: "gap", Op: "QLinearGlobalAveragePoolInt8", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: attrs}}}
-		y := runOne(t, g, x)
+		y := q8RunOne(t, g, x)
 		hw := sh[2] * sh[3]
 		m, _ := q8Multiplier(float64(xp.Scale) / (float64(yp.Scale) * float64(hw)))
 		for c := 0; c < sh[0]*sh[1]; c++ {
@@ -649,7 +649,7 @@ func TestQLinearGlobalAveragePoolInt8(t *testing.T) {
 				acc += int64(v) - int64(xp.Zero)
 				real += (float64(v) - float64(xp.Zero)) * float64(xp.Scale)
 			}
-			want := refRequant(acc, m, yp.Zero, -128, 127)
+			want := q8RefRequant(acc, m, yp.Zero, -128, 127)
 			if y.I8[c] != want {
 				t.Fatalf("%v channel %d: %d, reference %d", sh, c, y.I8[c], want)
 			}
@@ -675,7 +675,7 @@ func TestMaxPoolInt8Fast(t *testing.T) {
 				"kernel_shape": {Kind: AttrInts, Ints: []int64{2, 2}},
 				"strides":      {Kind: AttrInts, Ints: []int64{2, 2}},
 			}}}}
-		y := runOne(t, g, x)
+		y := q8RunOne(t, g, x)
 		oh, ow := h/2, w/2
 		if y.Shape[2] != oh || y.Shape[3] != ow {
 			t.Fatalf("shape %v", y.Shape)

@@ -25,8 +25,8 @@ func qdqFigures(t *testing.T) map[string]float64 {
 	return f
 }
 
-// mnistAccuracy runs g over the first n MNIST test images (n <= 0: all).
-func mnistAccuracy(t *testing.T, g *nn.Graph, n int) float64 {
+// qdqMNISTAccuracy runs g over the first n MNIST test images (n <= 0: all).
+func qdqMNISTAccuracy(t *testing.T, g *nn.Graph, n int) float64 {
 	t.Helper()
 	set, err := mnist.Test()
 	if err != nil {
@@ -69,7 +69,7 @@ func mnistAccuracy(t *testing.T, g *nn.Graph, n int) float64 {
 	return float64(correct) / float64(n)
 }
 
-func opsOf(g *nn.Graph) map[string]int {
+func qdqOps(g *nn.Graph) map[string]int {
 	m := map[string]int{}
 	for _, n := range g.Nodes {
 		m[n.Op]++
@@ -91,7 +91,7 @@ func TestImportQDQReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ops := opsOf(g)
+			ops := qdqOps(g)
 			if ops["QLinearConvInt8"] != c.conv || ops["QLinearGemmInt8"] != c.gemm || ops["QLinearAddInt8"] != c.add || ops["Conv"]+ops["Gemm"]+ops["Add"]+ops["GlobalAveragePool"] != 0 {
 				t.Fatalf("not lowered onto int8 kernels: %v", ops)
 			}
@@ -114,14 +114,14 @@ func TestImportQDQReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < x.Shape[0]; i++ {
-				if argmax(out[0].F32[i*10:i*10+10]) != argmax(want.F32[i*10:i*10+10]) {
-					t.Errorf("image %d: int8 predicts %d, float %d", i, argmax(out[0].F32[i*10:i*10+10]), argmax(want.F32[i*10:i*10+10]))
+				if qdqArgmax(out[0].F32[i*10:i*10+10]) != qdqArgmax(want.F32[i*10:i*10+10]) {
+					t.Errorf("image %d: int8 predicts %d, float %d", i, qdqArgmax(out[0].F32[i*10:i*10+10]), qdqArgmax(want.F32[i*10:i*10+10]))
 				}
 			}
 			if testing.Short() {
 				t.Skip("MNIST accuracy skipped in -short")
 			}
-			acc := mnistAccuracy(t, g, 0)
+			acc := qdqMNISTAccuracy(t, g, 0)
 			ort := figs[c.key]
 			t.Logf("%s: imported QDQ accuracy %.4f, ONNX Runtime %.4f", c.model, acc, ort)
 			if math.Abs(acc-ort) > 0.0005+1e-9 {
@@ -131,7 +131,7 @@ func TestImportQDQReference(t *testing.T) {
 	}
 }
 
-func argmax(v []float32) int {
+func qdqArgmax(v []float32) int {
 	b := 0
 	for i, x := range v {
 		if x > v[b] {
@@ -158,14 +158,14 @@ func TestExportQDQRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ops := opsOf(raw); ops["QLinearConvInt8"]+ops["QLinearGemmInt8"]+ops["QLinearAddInt8"]+ops["MaxPoolInt8"] != 0 || ops["Conv"] == 0 {
+			if ops := qdqOps(raw); ops["QLinearConvInt8"]+ops["QLinearGemmInt8"]+ops["QLinearAddInt8"]+ops["MaxPoolInt8"] != 0 || ops["Conv"] == 0 {
 				t.Fatalf("exported graph still has splitinfer ops: %v", ops)
 			}
 			g2, err := ImportQDQ(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a, b := opsOf(g), opsOf(g2); a["QLinearConvInt8"] != b["QLinearConvInt8"] || a["QLinearGemmInt8"] != b["QLinearGemmInt8"] || a["QLinearAddInt8"] != b["QLinearAddInt8"] {
+			if a, b := qdqOps(g), qdqOps(g2); a["QLinearConvInt8"] != b["QLinearConvInt8"] || a["QLinearGemmInt8"] != b["QLinearGemmInt8"] || a["QLinearAddInt8"] != b["QLinearAddInt8"] {
 				t.Fatalf("re-import lowers differently: %v vs %v", a, b)
 			}
 			x, err := ReadTensor(testref.Path(t, model, "test_data_set_0", "input_0.pb"))
