@@ -23,7 +23,7 @@ import (
 // m_c·2^-s_c ≈ x_scale·w_scale[c]/y_scale, ReLU clamps at y_zp.
 // The output tensor carries Quant{y_scale, y_zero_point}.
 
-func init() { Register("QLinearConvInt8", buildQConv) }
+func init() { Register("QLinearConvInt8", q8BuildConv) }
 
 type q8Conv struct {
 	x, y         q8Params
@@ -55,7 +55,7 @@ func q8Ints(n *Node, name string, def ...int) ([]int, error) {
 	return v, nil
 }
 
-func buildQConv(bc *BuildContext) (Kernel, error) {
+func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	w := bc.InputConst(1)
 	if w == nil || w.DType != Int8 || len(w.Shape) != 4 {

@@ -16,7 +16,7 @@ import (
 // y_zero_point, relu. Output: int8 [..., N] with Quant{y_scale, y_zero_point}.
 // Arithmetic as QLinearConvInt8 (int8.go).
 
-func init() { Register("QLinearGemmInt8", buildQGemm) }
+func init() { Register("QLinearGemmInt8", q8BuildGemm) }
 
 type q8Gemm struct {
 	x, y   q8Params
@@ -29,7 +29,7 @@ type q8Gemm struct {
 	packed *blas.PackedS8
 }
 
-func buildQGemm(bc *BuildContext) (Kernel, error) {
+func q8BuildGemm(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	w := bc.InputConst(1)
 	if w == nil || w.DType != Int8 || len(w.Shape) != 2 || w.Shape[0] < 1 || w.Shape[1] < 1 {

@@ -20,9 +20,9 @@ import (
 // y = sat(y_zp + roundShift((x−x_zp)·m, s)), m·2^-s ≈ x_scale/y_scale.
 
 func init() {
-	Register("MaxPoolInt8", buildQMaxPool)
-	Register("QLinearAddInt8", buildQAdd)
-	Register("RequantizeInt8", buildQRequant)
+	Register("MaxPoolInt8", q8BuildMaxPool)
+	Register("QLinearAddInt8", q8BuildAdd)
+	Register("RequantizeInt8", q8BuildRequant)
 }
 
 type q8MaxPool struct {
@@ -30,7 +30,7 @@ type q8MaxPool struct {
 	ceil                                   bool
 }
 
-func buildQMaxPool(bc *BuildContext) (Kernel, error) {
+func q8BuildMaxPool(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	ks := n.AttrInts("kernel_shape", nil)
 	if len(ks) != 2 || ks[0] < 1 || ks[1] < 1 {
@@ -166,7 +166,7 @@ func q8AddMultipliers(sa, sb, sy float32) (ma, mb int64, s uint8, err error) {
 	return int64(math.Round(math.Ldexp(ra, sh))), int64(math.Round(math.Ldexp(rb, sh))), uint8(sh), nil
 }
 
-func buildQAdd(bc *BuildContext) (Kernel, error) {
+func q8BuildAdd(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	k := &q8Add{}
 	var err error
@@ -220,7 +220,7 @@ type q8Requant struct {
 	quant  *Quant
 }
 
-func buildQRequant(bc *BuildContext) (Kernel, error) {
+func q8BuildRequant(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	k := &q8Requant{}
 	var err error
@@ -289,9 +289,9 @@ type q8GlobalAvg struct {
 	quant *Quant
 }
 
-func init() { Register("QLinearGlobalAveragePoolInt8", buildQGlobalAvg) }
+func init() { Register("QLinearGlobalAveragePoolInt8", q8BuildGlobalAvg) }
 
-func buildQGlobalAvg(bc *BuildContext) (Kernel, error) {
+func q8BuildGlobalAvg(bc *BuildContext) (Kernel, error) {
 	k := &q8GlobalAvg{}
 	var err error
 	if k.x, err = q8Attr(bc.Node, "x"); err != nil {

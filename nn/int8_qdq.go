@@ -9,8 +9,8 @@ import (
 // per-axis form). Rounding and saturation: see int8.go.
 
 func init() {
-	Register("QuantizeLinear", buildQuantizeLinear)
-	Register("DequantizeLinear", buildDequantizeLinear)
+	Register("QuantizeLinear", q8BuildQuantizeLinear)
+	Register("DequantizeLinear", q8BuildDequantizeLinear)
 }
 
 type q8Linear struct {
@@ -19,15 +19,15 @@ type q8Linear struct {
 	quant    *Quant // precomputed when scale and zero point are constants
 }
 
-func buildQuantizeLinear(bc *BuildContext) (Kernel, error) {
-	return buildQDQ(bc, true)
+func q8BuildQuantizeLinear(bc *BuildContext) (Kernel, error) {
+	return q8BuildQDQ(bc, true)
 }
 
-func buildDequantizeLinear(bc *BuildContext) (Kernel, error) {
-	return buildQDQ(bc, false)
+func q8BuildDequantizeLinear(bc *BuildContext) (Kernel, error) {
+	return q8BuildQDQ(bc, false)
 }
 
-func buildQDQ(bc *BuildContext, quantize bool) (Kernel, error) {
+func q8BuildQDQ(bc *BuildContext, quantize bool) (Kernel, error) {
 	n := bc.Node
 	if len(n.Inputs) < 2 || n.Input(0) == "" || n.Input(1) == "" {
 		return nil, fmt.Errorf("%w: %s needs x and scale", ErrGraph, n.Op)

@@ -218,8 +218,8 @@ func (l *q8Lowerer) actNode(c *Node) (q8Act, bool) {
 	return q8Act{}, false
 }
 
-// fusedAct reads the "activation" attribute set by FuseActivations.
-func fusedAct(n *Node) (q8Act, bool) {
+// q8FusedAct reads the "activation" attribute set by FuseActivations.
+func q8FusedAct(n *Node) (q8Act, bool) {
 	switch n.AttrString("activation", "") {
 	case "":
 		return q8Act{}, true
@@ -232,8 +232,8 @@ func fusedAct(n *Node) (q8Act, bool) {
 	return q8Act{}, false
 }
 
-// setAct writes the activation as kernel attributes for output params yp.
-func setAct(attrs map[string]Attr, a q8Act, yp q8Params) {
+// q8SetAct writes the activation as kernel attributes for output params yp.
+func q8SetAct(attrs map[string]Attr, a q8Act, yp q8Params) {
 	if a.relu {
 		attrs["relu"] = Attr{Kind: AttrInt, Int: 1}
 	}
@@ -381,7 +381,7 @@ func (l *q8Lowerer) conv(n *Node) (bool, error) {
 	if n.AttrString("auto_pad", "NOTSET") != "NOTSET" || len(n.Outputs) != 1 {
 		return false, nil
 	}
-	fused, ok := fusedAct(n)
+	fused, ok := q8FusedAct(n)
 	if !ok {
 		return false, nil
 	}
@@ -415,7 +415,7 @@ func (l *q8Lowerer) conv(n *Node) (bool, error) {
 	}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	setAct(attrs, act, yp)
+	q8SetAct(attrs, act, yp)
 	ins := []string{xq, wname}
 	if bname != "" {
 		ins = append(ins, bname)
@@ -429,7 +429,7 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	if len(n.Outputs) != 1 {
 		return false, nil
 	}
-	fused, ok := fusedAct(n)
+	fused, ok := q8FusedAct(n)
 	if !ok {
 		return false, nil
 	}
@@ -485,7 +485,7 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	attrs := map[string]Attr{"w_scale": q8Floats(ws)}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	setAct(attrs, act, yp)
+	q8SetAct(attrs, act, yp)
 	ins := []string{xq, wname}
 	if bname != "" {
 		ins = append(ins, bname)
@@ -518,7 +518,7 @@ func (l *q8Lowerer) add(n *Node) (bool, error) {
 	Q8Attrs(attrs, "a", ap.Scale, ap.Zero)
 	Q8Attrs(attrs, "b", bp.Scale, bp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	setAct(attrs, act, yp)
+	q8SetAct(attrs, act, yp)
 	nn := &Node{Name: n.Name, Op: "QLinearAddInt8", Inputs: []string{aq, bq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
 	l.replace(n, []*Node{nn}, q, act.node)
 	return true, nil

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// qdqTestGraph builds a float graph with QDQ around Conv (per-tensor
+// q8QDQTestGraph builds a float graph with QDQ around Conv (per-tensor
 // weights, float bias), Relu, Add (residual), MatMul with a [K,N] weight
 // quantized per column (axis 1) and an int32 DequantizeLinear bias on Gemm.
-func qdqTestGraph(r *rand.Rand) *Graph {
+func q8QDQTestGraph(r *rand.Rand) *Graph {
 	g := &Graph{
 		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 2, 6, 6}}}},
 		Outputs: []ValueInfo{{Name: "out"}},
@@ -79,7 +79,7 @@ func qdqTestGraph(r *rand.Rand) *Graph {
 
 func TestLowerQDQ(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	g := qdqTestGraph(r)
+	g := q8QDQTestGraph(r)
 	low, err := LowerQDQ(g)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestLowerQDQ(t *testing.T) {
 func TestLowerQDQLeavesUnsupported(t *testing.T) {
 	// A Conv whose weight DQ has a non-zero zero point (asymmetric) stays float.
 	r := rand.New(rand.NewPCG(1, 1))
-	g := qdqTestGraph(r)
+	g := q8QDQTestGraph(r)
 	g.Consts["cw_z"] = &Tensor{DType: Int8, Shape: []int{}, I8: []int8{3}}
 	low, err := LowerQDQ(g)
 	if err != nil {
@@ -151,8 +151,8 @@ func TestLowerQDQLeavesUnsupported(t *testing.T) {
 // uint8 activations (ONNX Runtime's default) lower to the same int8
 // kernels and give the same outputs as the int8 form.
 func TestLowerQDQUint8Activations(t *testing.T) {
-	g8 := qdqTestGraph(rand.New(rand.NewPCG(21, 22)))
-	gu := qdqTestGraph(rand.New(rand.NewPCG(21, 22)))
+	g8 := q8QDQTestGraph(rand.New(rand.NewPCG(21, 22)))
+	gu := q8QDQTestGraph(rand.New(rand.NewPCG(21, 22)))
 	for _, n := range gu.Nodes {
 		if n.Op != "QuantizeLinear" {
 			continue
