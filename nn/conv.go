@@ -187,6 +187,7 @@ type convJob struct {
 	pb, nPB int // pixel block size, blocks per plane
 	path    convPath
 	per     int // scratch floats per worker
+	dw      dw3Geom
 }
 
 type convPath uint8
@@ -195,6 +196,7 @@ const (
 	pathIm2col convPath = iota
 	pathPointwise
 	pathDepthwise
+	pathDW3 // 3x3 direct kernel over a padded copy (conv_dw.go)
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -235,6 +237,13 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	var units int
 	switch {
 	case j.Cg == 1 && !k.generic:
+		if l, ok := dw3Layout(&g); ok {
+			// One unit per input plane: its padded copy serves the
+			// group's Mg outputs.
+			j.path, j.dw = pathDW3, l
+			units = g.N * k.grp
+			break
+		}
 		j.path = pathDepthwise
 		units = g.N * j.M
 	case j.P == 0:
@@ -260,8 +269,12 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		units = g.N * k.grp * j.nPB
 	}
 	blocks := blocksFor(rc.Threads, units, macs)
-	if j.path == pathIm2col {
+	switch j.path {
+	case pathIm2col:
 		j.per = j.K * j.pb
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathDW3:
+		j.per = j.dw.size()
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
 	if j.P > 0 && units > 0 {
@@ -273,6 +286,13 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathDW3 {
+		buf := j.scratch[worker*j.per : (worker+1)*j.per]
+		for u := lo; u < hi; u++ {
+			j.dw3(u/j.k.grp, u%j.k.grp, buf)
+		}
+		return
+	}
 	if j.path == pathDepthwise {
 		for u := lo; u < hi; u++ {
 			j.depthwise(u/j.M, u%j.M)
@@ -316,6 +336,26 @@ func (j *convJob) runRange(lo, hi, worker int) {
 			for m := 0; m < j.Mg; m++ {
 				applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
 			}
+		}
+	}
+}
+
+// dw3 computes the Mg outputs of group gr of image n with the direct 3x3
+// kernel, from a padded copy of the group's input plane in buf.
+func (j *convJob) dw3(n, gr int, buf []float32) {
+	g := &j.g
+	HW := g.H * g.W
+	j.dw.padPlane(g, j.x[(n*g.C+gr)*HW:(n*g.C+gr+1)*HW], buf)
+	ep, fused := j.k.epilogue(nil)
+	for m := gr * j.Mg; m < (gr+1)*j.Mg; m++ {
+		var bias float32
+		if j.b != nil {
+			bias = j.b[m]
+		}
+		y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
+		dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
+		if !fused {
+			applyAct(j.k.act, j.k.actA, j.k.actB, y)
 		}
 	}
 }

@@ -70,6 +70,8 @@ var fpConvLadder = []fpConvSpec{
 	{n: 1, c: 5, h: 10, w: 10, m: 7, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true},                           // 1x1 stride 2
 	{n: 1, c: 3, h: 17, w: 15, m: 4, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}, bias: true},
 	{n: 1, c: 2, h: 3, w: 3, m: 2, kh: 3, kw: 3, group: 1, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
+	{n: 1, c: 4, h: 20, w: 70, m: 4, kh: 3, kw: 3, group: 4, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{0, 0, 1, 1}, bias: true},   // depthwise s2, wide rows, bottom-right padding
+	{n: 1, c: 3, h: 9, w: 67, m: 6, kh: 3, kw: 3, group: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},                // depthwise x2, 64+masked tail
 	{n: 1, c: 16, h: 40, w: 40, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // several im2col blocks
 }
 

@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package nn
+
+// dw3PlaneFast: no assembly kernel in this build.
+func dw3PlaneFast(a *dw3Args) bool { return false }
