@@ -412,7 +412,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDynamicBatching(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 16, MaxBatch: 8})
-	pipetest.SetDelay(100 * time.Millisecond)
+	pipetest.SetDelay(200 * time.Millisecond)
 	defer pipetest.SetDelay(0)
 	// Requests at two cuts, sent while the worker is busy with the first.
 	cutH4, err := pipeline.NewSplit(f.prog, []string{"h4"})
