@@ -7,8 +7,12 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// chunkSize is how many samples of a mini-batch one worker runs at a time.
+const chunkSize = 16
 
 // Dataset is a set of labelled samples: Images holds len(Labels) samples of
 // the net's input size each (NCHW float32), Labels the class of each.
@@ -57,7 +61,7 @@ type Config struct {
 	Epochs int
 	// Batch is the mini-batch size (default 128).
 	Batch int
-	// Seed drives the shuffling (same seed and threads: same weights).
+	// Seed drives the shuffling (same seed: same weights, whatever Threads).
 	Seed uint64
 	// Threads is how many goroutines split each mini-batch (default GOMAXPROCS).
 	Threads int
@@ -135,16 +139,28 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 		}
 	}
 	n.ApplyMasks()
-	capacity := (cfg.Batch + threads - 1) / threads
+	// A mini-batch is cut into chunks of chunkSize samples that the workers
+	// take in turn; each chunk has its own gradient buffers, summed in chunk
+	// order, so the result does not depend on which worker ran which chunk
+	// (nor on the number of threads).
+	maxChunks := (cfg.Batch + chunkSize - 1) / chunkSize
+	threads = min(threads, maxChunks)
 	wss := make([]*workspace, threads)
 	for i := range wss {
-		wss[i] = newWorkspace(n, capacity, true)
+		wss[i] = newWorkspace(n, chunkSize, true)
 	}
 	type acc struct {
 		loss    float64
 		correct int
 	}
-	accs := make([]acc, threads)
+	accs := make([]acc, maxChunks)
+	grads := make([][][]float32, maxChunks)
+	for c := range grads {
+		grads[c] = make([][]float32, len(n.Params))
+		for i, p := range n.Params {
+			grads[c][i] = make([]float32, len(p.Data))
+		}
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xdada))
 	var stats []EpochStats
 	start := time.Now()
@@ -165,41 +181,42 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 			}
 			hi := min(lo+cfg.Batch, N)
 			bs := hi - lo
+			chunks := (bs + chunkSize - 1) / chunkSize
 			n.prepareStep()
+			var next atomic.Int64
 			var wg sync.WaitGroup
-			for w := 0; w < threads; w++ {
-				clo, chi := lo+w*bs/threads, lo+(w+1)*bs/threads
-				if chi <= clo {
-					accs[w] = acc{}
-					for _, g := range wss[w].pgrad {
-						clear(g)
-					}
-					continue
-				}
+			for w := 0; w < min(threads, chunks); w++ {
 				wg.Add(1)
-				go func(w, clo, chi int) {
+				go func(ws *workspace) {
 					defer wg.Done()
-					ws := wss[w]
-					m := chi - clo
-					x := ws.act[0]
-					for s := 0; s < m; s++ {
-						j := perm[clo+s]
-						copy(x[s*isz:(s+1)*isz], d.Images[j*isz:(j+1)*isz])
+					for {
+						c := int(next.Add(1) - 1)
+						if c >= chunks {
+							return
+						}
+						clo, chi := lo+c*chunkSize, min(lo+(c+1)*chunkSize, hi)
+						m := chi - clo
+						x := ws.act[0]
+						for s := 0; s < m; s++ {
+							j := perm[clo+s]
+							copy(x[s*isz:(s+1)*isz], d.Images[j*isz:(j+1)*isz])
+						}
+						n.forward(ws, m)
+						l, k := n.lossGrad(ws, m, bs, d.Labels, perm[clo:chi], soft, cfg.Temperature, cfg.Alpha)
+						accs[c] = acc{l, k}
+						ws.pgrad = grads[c]
+						for _, g := range ws.pgrad {
+							clear(g)
+						}
+						n.backward(ws, m)
 					}
-					n.forward(ws, m)
-					l, c := n.lossGrad(ws, m, bs, d.Labels, perm[clo:chi], soft, cfg.Temperature, cfg.Alpha)
-					accs[w] = acc{l, c}
-					for _, g := range ws.pgrad {
-						clear(g)
-					}
-					n.backward(ws, m)
-				}(w, clo, chi)
+				}(wss[w])
 			}
 			wg.Wait()
 			for pi, p := range n.Params {
-				copy(p.Grad, wss[0].pgrad[pi])
-				for w := 1; w < threads; w++ {
-					for j, g := range wss[w].pgrad[pi] {
+				copy(p.Grad, grads[0][pi])
+				for c := 1; c < chunks; c++ {
+					for j, g := range grads[c][pi] {
 						p.Grad[j] += g
 					}
 				}
@@ -212,7 +229,7 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 			cfg.Optimizer.Step(n.Params)
 			n.ApplyMasks()
 			steps++
-			for _, a := range accs {
+			for _, a := range accs[:chunks] {
 				lossSum += a.loss
 				correct += a.correct
 			}
