@@ -195,6 +195,32 @@ func TestProcesses(t *testing.T) {
 			sum.Images, sum.Errors, sum.Fallbacks, sum.Correct, ev.Correct)
 	}
 
+	// SIGTERM stops an edge: it exits 0 and summarises the images it sent,
+	// every one answered.
+	before := requestsHandled(t, nc)
+	var edge2Out bytes.Buffer
+	edge2 := start(t, "edge 2", &edge2Out, si, "edge", "--nats", url, "--n", "10000", "--concurrency", "4", "--json")
+	waitComputed(t, nc, 1, before+300) // cloud B has answered some of edge 2's requests
+	if err := edge2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-edge2.done:
+		if edge2.err != nil {
+			t.Errorf("edge 2 after SIGTERM: %v", edge2.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("edge 2 did not stop on SIGTERM")
+	}
+	var sum2 local.Summary
+	if err := json.Unmarshal(edge2Out.Bytes(), &sum2); err != nil {
+		t.Fatalf("edge 2 --json: %v\n%s", err, edge2Out.String())
+	}
+	if sum2.Images == 0 || sum2.Images >= 10000 || sum2.Errors != 0 {
+		t.Errorf("edge 2 stopped by SIGTERM: %d images, %d errors", sum2.Images, sum2.Errors)
+	}
+	t.Logf("edge 2 stopped by SIGTERM after %d images, %d errors", sum2.Images, sum2.Errors)
+
 	// SIGTERM drains cloud B: it exits 0 and says so.
 	if err := cloudB.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -254,6 +280,19 @@ func waitServices(t *testing.T, nc *nats.Conn, want int) []micro.Info {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// requestsHandled sums the requests the live cloud workers have handled.
+func requestsHandled(t *testing.T, nc *nats.Conn) int {
+	t.Helper()
+	total := 0
+	for _, b := range pingAll(t, nc, micro.StatsVerb) {
+		var st micro.Stats
+		if err := json.Unmarshal(b, &st); err == nil && len(st.Endpoints) > 0 {
+			total += st.Endpoints[0].NumRequests
+		}
+	}
+	return total
 }
 
 // waitComputed waits until want workers have each handled at least min requests.
