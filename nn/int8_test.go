@@ -699,3 +699,68 @@ func TestMaxPoolInt8Fast(t *testing.T) {
 		}
 	}
 }
+
+// Random (often invalid) attributes and input shapes give errors, never
+// panics, in the int8 kernels.
+func TestInt8KernelsNoPanic(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	ri := func(lo, hi int) int64 { return int64(lo + r.IntN(hi-lo+1)) }
+	ints := func(n, lo, hi int) Attr {
+		a := Attr{Kind: AttrInts}
+		for i := 0; i < n; i++ {
+			a.Ints = append(a.Ints, ri(lo, hi))
+		}
+		return a
+	}
+	compiled, ran := 0, 0
+	for iter := 0; iter < 3000; iter++ {
+		attrs := map[string]Attr{
+			"strides":      ints(int(ri(1, 3)), -1, 3),
+			"pads":         ints(int(ri(3, 4)), -1, 3),
+			"dilations":    ints(2, 0, 2),
+			"group":        {Kind: AttrInt, Int: ri(0, 4)},
+			"kernel_shape": ints(2, 0, 3),
+			"ceil_mode":    {Kind: AttrInt, Int: ri(0, 1)},
+			"w_scale":      {Kind: AttrFloats, Floats: []float32{0.01, 0.02, 0.03, 0.04}[:ri(1, 4)]},
+			"relu":         {Kind: AttrInt, Int: ri(0, 1)},
+			"y_min":        {Kind: AttrInt, Int: ri(-300, 300)},
+		}
+		for _, p := range []string{"x", "y", "a", "b"} {
+			Q8Attrs(attrs, p, []float32{0.1, 0, -1, 1e-30, 1e30}[r.IntN(5)], int32(ri(-130, 130)))
+		}
+		ws := []int{int(ri(0, 4)), int(ri(0, 3)), int(ri(0, 3)), int(ri(0, 3))}
+		w := New(Int8, ws...)
+		op := []string{"QLinearConvInt8", "QLinearGemmInt8", "MaxPoolInt8", "QLinearAddInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8"}[r.IntN(6)]
+		if op == "QLinearGemmInt8" {
+			w = New(Int8, int(ri(0, 4)), int(ri(0, 4)))
+		}
+		g := &Graph{
+			Inputs:  []ValueInfo{{Name: "x"}, {Name: "x2"}},
+			Outputs: []ValueInfo{{Name: "y"}},
+			Consts:  map[string]*Tensor{"w": w, "b": New(Int32, int(ri(0, 4)))},
+		}
+		ins := []string{"x", "w", "b"}
+		if op == "QLinearAddInt8" {
+			ins = []string{"x", "x2"}
+		}
+		g.Nodes = []*Node{{Name: "n", Op: op, Inputs: ins, Outputs: []string{"y"}, Attrs: attrs}}
+		p, err := Compile(g)
+		if err != nil {
+			continue
+		}
+		compiled++
+		shape := []int{int(ri(0, 2)), int(ri(0, 5)), int(ri(0, 6)), int(ri(0, 6))}[:ri(1, 4)]
+		x := New(Int8, shape...)
+		x2 := New(Int8, shape...)
+		if r.IntN(4) == 0 {
+			x2 = New(Int8, 1, 2)
+		}
+		if _, err := p.NewRunner(int(ri(1, 3))).Run(x, x2); err == nil {
+			ran++
+		}
+	}
+	t.Logf("3000 random nodes: %d compiled, %d ran", compiled, ran)
+	if compiled == 0 || ran == 0 {
+		t.Fatal("the random cases never reach the kernels")
+	}
+}
