@@ -1,10 +1,14 @@
 package nn
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Pooling on float32, 1-D and 2-D: MaxPool (kernel_shape, strides, pads,
 // dilations, auto_pad, ceil_mode; only the values output, the Indices output
-// is rejected), AveragePool (count_include_pad, ceil_mode, dilations) and
+// is rejected; NaN in a window propagates, as in the ONNX reference
+// implementation), AveragePool (count_include_pad, ceil_mode, dilations) and
 // GlobalAveragePool (any spatial rank).
 
 func init() {
@@ -67,18 +71,57 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if g.N < 0 {
 		return shapeErrf("%s input has dynamic shape %v", k.win.op, in[0].Shape)
 	}
-	x, y := in[0].F32, out[0].F32
+	j := poolJobs.Get().(*poolJob)
+	*j = poolJob{k: k, g: g, x: in[0].F32, y: out[0].F32}
+	planes := g.N * g.C
+	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
+	parallelFor(blocksFor(rc.Threads, planes, work), planes, j)
+	*j = poolJob{}
+	poolJobs.Put(j)
+	return nil
+}
+
+// poolJob is one pooling run over planes (image, channel), shared among
+// goroutines.
+type poolJob struct {
+	k    *poolKernel
+	g    geom
+	x, y []float32
+}
+
+var poolJobs = sync.Pool{New: func() any { return new(poolJob) }}
+
+func (j *poolJob) runRange(lo, hi, _ int) {
+	g := &j.g
 	HW, P := g.H*g.W, g.OH*g.OW
-	for nc := 0; nc < g.N*g.C; nc++ {
-		xp := x[nc*HW : (nc+1)*HW]
-		yp := y[nc*P : (nc+1)*P]
-		if k.max {
-			maxPlane(&g, xp, yp)
-		} else {
-			k.avgPlane(&g, xp, yp)
+	fast2 := g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
+		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
+	for nc := lo; nc < hi; nc++ {
+		xp := j.x[nc*HW : (nc+1)*HW]
+		yp := j.y[nc*P : (nc+1)*P]
+		switch {
+		case j.k.max && fast2:
+			maxPlane2x2(g, xp, yp)
+		case j.k.max:
+			maxPlane(g, xp, yp)
+		default:
+			j.k.avgPlane(g, xp, yp)
 		}
 	}
-	return nil
+}
+
+// maxPlane2x2 is maxPlane for a 2x2 window with stride 2 and no padding
+// (every window inside the input): one pass per output row, no bounds logic.
+func maxPlane2x2(g *geom, x, y []float32) {
+	for oh := 0; oh < g.OH; oh++ {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		r0 := x[2*oh*g.W:][:2*len(yr)]
+		r1 := x[(2*oh+1)*g.W:][:2*len(yr)]
+		for i := range yr {
+			a, b := r0[2*i:2*i+2], r1[2*i:2*i+2]
+			yr[i] = max(a[0], a[1], b[0], b[1])
+		}
+	}
 }
 
 // maxPlane pools one channel. Windows entirely in padding yield -inf.
@@ -99,9 +142,7 @@ func maxPlane(g *geom, x, y []float32) {
 				off := kw*g.DW - g.PL
 				lo, hi := validRange(g.W, g.OW, g.SW, off)
 				for o := lo; o < hi; o++ {
-					if v := xr[o*g.SW+off]; v > yr[o] {
-						yr[o] = v
-					}
+					yr[o] = max(yr[o], xr[o*g.SW+off])
 				}
 			}
 		}

@@ -68,6 +68,7 @@ func TestPoolLadder(t *testing.T) {
 		{2, 2, 9, 8, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}, false, false, 8, 4}, // dilation, odd pads
 		{1, 1, 5, 5, 2, 2, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, false, 3, 3},  // ceil: a 4th window would start in the end padding
 		{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, false, false, 5, 5}, // windows mostly padding
+		{3, 4, 9, 7, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 4, 3},           // 2x2/2 with a last row and column left over
 	}
 	for _, s := range specs {
 		for _, isMax := range []bool{true, false} {
@@ -92,9 +93,30 @@ func TestPoolLadder(t *testing.T) {
 					attrs["count_include_pad"] = intA(1)
 				}
 				got := opCase{op: op, inputs: []*Tensor{x}, attrs: attrs}.mustRun(t)[0]
+				got2 := opCase{op: op, inputs: []*Tensor{x}, attrs: attrs, threads: 3}.mustRun(t)[0]
 				want := poolRef(x, isMax, s.includePad, s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, s.pads[0], s.pads[1], s.pads[2], s.pads[3], s.oh, s.ow)
 				checkClose(t, op, got, []int{s.n, s.c, s.oh, s.ow}, want)
+				checkClose(t, op+" 3 threads", got2, []int{s.n, s.c, s.oh, s.ow}, want)
 			})
+		}
+	}
+}
+
+// TestMaxPoolNaN: a NaN in a window gives NaN (numpy's max, the ONNX
+// reference), on the 2x2/2 path and the general one.
+func TestMaxPoolNaN(t *testing.T) {
+	for _, k := range []int64{2, 3} {
+		x := New(Float32, 1, 1, 6, 6)
+		for i := range x.F32 {
+			x.F32[i] = float32(i)
+		}
+		x.F32[0] = float32(math.NaN())
+		attrs := map[string]Attr{"kernel_shape": ints(k, k), "strides": ints(2, 2)}
+		y := opCase{op: "MaxPool", inputs: []*Tensor{x}, attrs: attrs}.mustRun(t)[0]
+		for i, v := range y.F32 {
+			if isNaN := v != v; isNaN != (i == 0) {
+				t.Errorf("kernel %d: y[%d] = %v", k, i, v)
+			}
 		}
 	}
 }
