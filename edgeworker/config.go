@@ -51,6 +51,10 @@ type Config struct {
 	Threads int
 	// Limits bound reply decoding (zero fields: pipeline.DefaultLimits).
 	Limits pipeline.Limits
+	// Slowdown, when above 1, emulates an edge that many times slower:
+	// each head run takes Slowdown x its thread CPU time (the worker sleeps
+	// the difference, see partition.EmulateSlower). Default 0: off.
+	Slowdown float64
 }
 
 func (c *Config) withDefaults() Config {
@@ -98,6 +102,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("edgeworker: Concurrency %d out of 1..4096", d.Concurrency)
 	case d.Threads < 1 || d.Threads > 256:
 		return fmt.Errorf("edgeworker: Threads %d out of 1..256", d.Threads)
+	case d.Slowdown != 0 && !(d.Slowdown >= 1 && d.Slowdown <= 1000):
+		return fmt.Errorf("edgeworker: Slowdown %v (want 0 or 1..1000)", d.Slowdown)
 	}
 	if _, err := pipeline.ParseCodec(string(d.Codec)); err != nil {
 		return fmt.Errorf("edgeworker: %w", err)

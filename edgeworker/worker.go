@@ -22,6 +22,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -263,7 +264,12 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 	if rs.head == nil {
 		rs.head = w.split.Head.NewRunner(w.cfg.Threads)
 	}
-	mid, err := safeRun(rs.head, inputs)
+	var mid []*nn.Tensor
+	if w.cfg.Slowdown > 1 {
+		_, _, err = partition.EmulateSlower(w.cfg.Slowdown, func() (err error) { mid, err = safeRun(rs.head, inputs); return err })
+	} else {
+		mid, err = safeRun(rs.head, inputs)
+	}
 	res.Timings.EdgeCompute = time.Since(t0)
 	hspan.End()
 	if err != nil {
