@@ -252,6 +252,9 @@ func (l *q8Lowerer) outQ(name string) (q *Node, act q8Act, p q8Params, ok bool) 
 			return nil, q8Act{}, q8Params{}, false
 		}
 		c := l.cons[cur][0]
+		if len(c.Outputs) != 1 {
+			return nil, q8Act{}, q8Params{}, false
+		}
 		if step == 0 && (c.Op == "Relu" || c.Op == "Clip") && c.Input(0) == cur {
 			a, ok := l.actNode(c)
 			if !ok {
@@ -537,7 +540,7 @@ func (l *q8Lowerer) passThrough(n *Node) (bool, error) {
 		return false, nil
 	}
 	q := l.cons[n.Outputs[0]][0]
-	if q.Op != "QuantizeLinear" || q.Input(0) != n.Outputs[0] {
+	if q.Op != "QuantizeLinear" || q.Input(0) != n.Outputs[0] || len(q.Outputs) != 1 {
 		return false, nil
 	}
 	yp, ok := l.scalarParams(q)
@@ -587,6 +590,9 @@ func (l *q8Lowerer) passThrough(n *Node) (bool, error) {
 // requant removes Q(DQ(x)) with equal parameters (readers read x) or turns
 // it into RequantizeInt8.
 func (l *q8Lowerer) requant(q *Node) (bool, error) {
+	if len(q.Outputs) != 1 {
+		return false, nil
+	}
 	xq, xp, ok := l.actDQ(q.Input(0))
 	if !ok {
 		return false, nil

@@ -194,3 +194,60 @@ func TestLowerQDQUint8Activations(t *testing.T) {
 		}
 	}
 }
+
+// Randomly damaged QDQ graphs: LowerQDQ returns a graph or an error, and
+// the result compiles or fails cleanly; nothing panics.
+func TestLowerQDQNoPanic(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	lowered := 0
+	for iter := 0; iter < 1500; iter++ {
+		g := q8QDQTestGraph(rand.New(rand.NewPCG(uint64(iter), 1)))
+		var names []string
+		for name := range g.Consts {
+			names = append(names, name)
+		}
+		for m := 0; m < 1+r.IntN(3); m++ {
+			n := g.Nodes[r.IntN(len(g.Nodes))]
+			switch r.IntN(6) {
+			case 0:
+				if len(n.Inputs) > 0 {
+					n.Inputs[r.IntN(len(n.Inputs))] = names[r.IntN(len(names))]
+				}
+			case 1:
+				name := names[r.IntN(len(names))]
+				dts := []DType{Float32, Int8, Uint8, Int32}
+				shape := []int{r.IntN(4), r.IntN(4)}[:r.IntN(3)]
+				g.Consts[name] = New(dts[r.IntN(len(dts))], shape...)
+			case 2:
+				if n.Attrs == nil {
+					n.Attrs = map[string]Attr{}
+				}
+				n.Attrs["axis"] = Attr{Kind: AttrInt, Int: int64(r.IntN(7) - 3)}
+			case 3:
+				if n.Attrs == nil {
+					n.Attrs = map[string]Attr{}
+				}
+				n.Attrs["activation"] = Attr{Kind: AttrString, Str: []string{"Relu", "Clip", "Tanh"}[r.IntN(3)]}
+			case 4:
+				if len(n.Inputs) > 1 {
+					n.Inputs = n.Inputs[:len(n.Inputs)-1]
+				}
+			case 5:
+				n.Attrs = map[string]Attr{"transB": {Kind: AttrInt, Int: int64(r.IntN(2))}, "pads": {Kind: AttrInts, Ints: []int64{1, 1}}}
+			}
+		}
+		low, err := LowerQDQ(g)
+		if err != nil {
+			continue
+		}
+		lowered++
+		if p, err := Compile(low); err == nil {
+			x := New(Float32, 1, 2, 6, 6)
+			_, _ = p.NewRunner(1).Run(x)
+		}
+	}
+	t.Logf("1500 damaged graphs, %d lowered", lowered)
+	if lowered == 0 {
+		t.Fatal("no damaged graph reached the lowering")
+	}
+}

@@ -236,7 +236,7 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 	// output of a compute node, through a sole-reader Relu
 	outOf := func(n *nn.Node) string {
 		o := n.Outputs[0]
-		if c := cons[o]; len(c) == 1 && (c[0].Op == "Relu" || c[0].Op == "Clip") && c[0].Input(0) == o && !isOut[o] {
+		if c := cons[o]; len(c) == 1 && (c[0].Op == "Relu" || c[0].Op == "Clip") && c[0].Input(0) == o && len(c[0].Outputs) == 1 && !isOut[o] {
 			return c[0].Outputs[0]
 		}
 		return o

@@ -200,6 +200,9 @@ func floatsAttr(n *nn.Node, name string) []float32 {
 }
 
 func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
+	if len(n.Op) > 4 && n.Op[len(n.Op)-4:] == "Int8" && (len(n.Outputs) != 1 || len(n.Inputs) == 0) {
+		return nil, fmt.Errorf("%w: %s needs one output and an input", nn.ErrGraph, n.Op)
+	}
 	switch n.Op {
 	case "QLinearConvInt8", "QLinearGemmInt8":
 		xp, err := attrParams(n, "x")
