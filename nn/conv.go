@@ -272,6 +272,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	switch j.path {
 	case pathIm2col:
 		j.per = j.K * j.pb
+		if g.SW == 1 {
+			// Room for the padded rows of one input channel (im2colRows).
+			j.per += im2colPadSize(&g, min((j.pb+g.OW-1)/g.OW+1, g.OH))
+		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
@@ -325,7 +329,11 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		b, ldb := x[p0:], HW
 		if j.path != pathPointwise {
 			b, ldb = col[:j.K*np], np
-			im2col(g, x, j.Cg, p0, p1, b)
+			if g.SW == 1 && p0%g.OW == 0 && p1%g.OW == 0 && len(col) >= j.K*np+im2colPadSize(g, np/g.OW) {
+				im2colRows(g, x, j.Cg, p0/g.OW, p1/g.OW, b, col[j.K*np:])
+			} else {
+				im2col(g, x, j.Cg, p0, p1, b)
+			}
 		}
 		if pa != nil {
 			blas.SgemmPackedEp(pa, np, b, ldb, y[p0:], j.P, false, ep)
@@ -356,6 +364,52 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 		dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
 		if !fused {
 			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+		}
+	}
+}
+
+// im2colPadSize is the scratch im2colRows needs for rows output rows.
+func im2colPadSize(g *geom, rows int) int {
+	if rows <= 0 {
+		return 0
+	}
+	return ((rows-1)*g.SH + (g.KH-1)*g.DH + 1) * (g.W + g.PL + g.PR)
+}
+
+// im2colRows is im2col for the whole output rows [oh0, oh1) of a
+// convolution with unit stride along the row: each input channel is first
+// copied with its zero border into pad (im2colPadSize floats), so that every
+// patch row is a plain copy of OW values.
+func im2colRows(g *geom, x []float32, cg, oh0, oh1 int, col, pad []float32) {
+	ow := g.OW
+	np := (oh1 - oh0) * ow
+	wp := g.W + g.PL + g.PR
+	rows := (oh1-oh0-1)*g.SH + (g.KH-1)*g.DH + 1
+	pad = pad[:rows*wp]
+	HW := g.H * g.W
+	row := 0
+	for c := 0; c < cg; c++ {
+		xc := x[c*HW : (c+1)*HW]
+		for r := 0; r < rows; r++ {
+			d := pad[r*wp : (r+1)*wp]
+			ih := oh0*g.SH - g.PT + r
+			if ih < 0 || ih >= g.H {
+				clear(d)
+				continue
+			}
+			clear(d[:g.PL])
+			copy(d[g.PL:], xc[ih*g.W:(ih+1)*g.W])
+			clear(d[g.PL+g.W:])
+		}
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				dst := col[row*np : (row+1)*np]
+				row++
+				for o := 0; o < oh1-oh0; o++ {
+					src := pad[(o*g.SH+kh*g.DH)*wp+kw*g.DW:][:ow]
+					copy(dst[o*ow:(o+1)*ow], src)
+				}
+			}
 		}
 	}
 }

@@ -316,6 +316,24 @@ func TestIm2colMatchesReference(t *testing.T) {
 					t.Fatalf("%v block %v: col[%d] = %v, want %v", s, blk, i, got[i], want[i])
 				}
 			}
+			// The whole-row path, for the rows the block starts in.
+			if g.SW != 1 {
+				continue
+			}
+			oh0, oh1 := blk[0]/g.OW, min(blk[0]/g.OW+2, g.OH)
+			np := (oh1 - oh0) * g.OW
+			got, want = make([]float32, K*np), make([]float32, K*np)
+			for i := range got {
+				got[i] = 42
+			}
+			pad := make([]float32, im2colPadSize(&g, oh1-oh0))
+			im2colRows(&g, x, s.c, oh0, oh1, got, pad)
+			im2colRef(&g, x, s.c, oh0*g.OW, oh1*g.OW, want)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%v rows [%d,%d): col[%d] = %v, want %v", s, oh0, oh1, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }
