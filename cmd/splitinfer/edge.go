@@ -12,6 +12,7 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/pipeline/local"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -30,6 +31,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
+	linkSpec := fs.String("link", "", "emulate a link on the edge's NATS connection: BANDWIDTH/RTT, e.g. 10mbit/20ms (see pipeline/link)")
+	slowdown := fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)")
 	ef := addEdgeFlags(fs, false)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
@@ -54,12 +57,26 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Subject, cfg.Model = *subject, name
+	cfg.Slowdown = *slowdown
+	natsOpts := []nats.Option{nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if *linkSpec != "" {
+		sp, err := link.Parse(*linkSpec)
+		if err != nil {
+			fmt.Fprintf(stderr, "splitinfer edge: --link: %v\n", err)
+			return errUsage
+		}
+		natsOpts = append(natsOpts, nats.SetCustomDialer(&link.Dialer{Spec: sp}))
+		fmt.Fprintf(stderr, "edge link emulated: %s (token bucket and RTT/2 delay each way on the NATS connection)\n", sp)
+	}
+	if *slowdown > 1 {
+		fmt.Fprintf(stderr, "edge emulated %gx slower: each head run takes %g x its thread CPU time\n", *slowdown, *slowdown)
+	}
 	set, err := mnist.Test()
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(*url, nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := nats.Connect(*url, natsOpts...)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", *url, err)
 	}
