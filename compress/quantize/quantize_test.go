@@ -3,9 +3,13 @@ package quantize
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
@@ -337,6 +341,58 @@ func TestQuantizeMobileNetV2(t *testing.T) {
 	for i := range q {
 		if q[i] != q2[i] {
 			t.Fatalf("logit %d: %v, after QDQ export and import %v", i, q[i], q2[i])
+		}
+	}
+}
+
+// ONNX Runtime runs our exported QDQ model to the accuracy we measure.
+// Needs node and onnxruntime-node (not a CI dependency): set
+// SPLITINFER_ORT_NODE_DIR to a directory with node_modules/onnxruntime-node
+// (see scripts/ort-eval.js); skipped otherwise.
+func TestORTRunsExportedQDQ(t *testing.T) {
+	ortDir := os.Getenv("SPLITINFER_ORT_NODE_DIR")
+	if ortDir == "" {
+		t.Skip("SPLITINFER_ORT_NODE_DIR not set")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	dataDir, err := mnist.DataDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib := calibSet(t, 512)
+	for _, c := range []struct {
+		model  string
+		method Method
+	}{{"seednet_mnist", MinMax}, {"tinyresnet_mnist", Percentile}} {
+		g, err := onnx.Load(testref.Path(t, c.model+".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Quantize(g, calib, WithMethod(c.method), WithThreads(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := accuracy(t, res.Graph, 0)
+		path := filepath.Join(t.TempDir(), c.model+"_int8.onnx")
+		if err := onnx.SaveQDQ(path, res.Graph); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(node, filepath.Join(testref.RepoRoot(t), "scripts", "ort-eval.js"), path, dataDir)
+		cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(ortDir, "node_modules"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", c.model, err, out)
+		}
+		var ort float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "accuracy %f", &ort); err != nil {
+			t.Fatalf("%s: %q: %v", c.model, out, err)
+		}
+		t.Logf("%s %s: splitinfer int8 %.4f, ONNX Runtime on the exported QDQ %.4f", c.model, c.method, ours, ort)
+		if math.Abs(ours-ort) > 0.0005+1e-9 {
+			t.Errorf("%s: ONNX Runtime %.4f, splitinfer %.4f", c.model, ort, ours)
 		}
 	}
 }
