@@ -110,9 +110,37 @@ func (j *poolJob) runRange(lo, hi, _ int) {
 	}
 }
 
+// mp2Args is the contract of the assembly 2x2/2 max pool (pool_amd64.s,
+// which fixes the field offsets): rows output rows of ow16 + popcount(out)
+// values, y rows ldy bytes apart, input row pairs ldx bytes apart, the
+// second row of a pair w bytes after the first; in0 and in1 mask the 32
+// inputs of the last, partial block of 16 outputs.
+type mp2Args struct {
+	y, x        *float32
+	rows, ow16  int
+	out         uint16
+	in0, in1    uint16
+	_           uint16
+	ldx, w, ldy int
+}
+
 // maxPlane2x2 is maxPlane for a 2x2 window with stride 2 and no padding
 // (every window inside the input): one pass per output row, no bounds logic.
 func maxPlane2x2(g *geom, x, y []float32) {
+	if g.OH > 0 && g.OW > 0 && len(y) >= g.OH*g.OW && len(x) >= (2*g.OH-1)*g.W+2*g.OW {
+		t := g.OW & 15
+		a := mp2Args{y: &y[0], x: &x[0], rows: g.OH, ow16: g.OW &^ 15,
+			out: uint16(1<<t - 1), in0: uint16(1<<min(2*t, 16) - 1), in1: uint16(1<<max(2*t-16, 0) - 1),
+			ldx: 8 * g.W, w: 4 * g.W, ldy: 4 * g.OW}
+		if maxPool2x2Fast(&a) {
+			return
+		}
+	}
+	maxPlane2x2Go(g, x, y)
+}
+
+// maxPlane2x2Go is the plain-Go kernel of maxPlane2x2.
+func maxPlane2x2Go(g *geom, x, y []float32) {
 	for oh := 0; oh < g.OH; oh++ {
 		yr := y[oh*g.OW : (oh+1)*g.OW]
 		r0 := x[2*oh*g.W:][:2*len(yr)]

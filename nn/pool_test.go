@@ -232,3 +232,32 @@ func FuzzPool(f *testing.F) {
 		checkClose(t, op, got[0], []int{int(n), int(c), oh, ow}, want)
 	})
 }
+
+// TestMaxPlane2x2MatchesGo compares the 2x2/2 kernel (assembly where the
+// CPU has it) with the plain-Go one over widths covering full blocks of 16
+// and every tail, odd input sizes and NaNs.
+func TestMaxPlane2x2MatchesGo(t *testing.T) {
+	r := newRand(21)
+	for ow := 1; ow <= 40; ow++ {
+		for _, extra := range []int{0, 1} {
+			var g geom
+			g.OH, g.OW = 3, ow
+			g.H, g.W = 2*g.OH+extra, 2*ow+extra
+			x := randT(r, g.H*g.W).F32
+			for i := range x {
+				x[i] -= 0.5
+			}
+			x[r.IntN(len(x))] = float32(math.NaN())
+			got := make([]float32, g.OH*g.OW+1)
+			want := make([]float32, len(got))
+			got[len(got)-1], want[len(want)-1] = 7, 7
+			maxPlane2x2(&g, x, got[:g.OH*g.OW])
+			maxPlane2x2Go(&g, x, want[:g.OH*g.OW])
+			for i := range want {
+				if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("ow %d extra %d: y[%d] = %v, want %v", ow, extra, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
