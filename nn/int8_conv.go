@@ -420,7 +420,29 @@ func (k *q8Conv) toNHWC(x []int8, h, w, oy0, oy1 int, t []int8) {
 	lo := max(oy0*k.sh-k.pt, 0)
 	hi := min((oy1-1)*k.sh-k.pt+(k.kh-1)*k.dh+1, h)
 	cn := k.cinG
-	for c := 0; c < cn; c++ {
+	if hi <= lo {
+		return
+	}
+	tb := q8Bytes(t)
+	c := 0
+	// Eight channels at a time: one 8-byte store per pixel.
+	for ; c+8 <= cn; c += 8 {
+		var pl [8][]int8
+		for j := range pl {
+			pl[j] = x[(c+j)*h*w+lo*w : (c+j)*h*w+hi*w]
+		}
+		p0, p1, p2, p3, p4, p5, p6, p7 := pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]
+		n := len(p0)
+		p1, p2, p3, p4, p5, p6, p7 = p1[:n], p2[:n], p3[:n], p4[:n], p5[:n], p6[:n], p7[:n]
+		base := lo*w*cn + c
+		for i := 0; i < n; i++ {
+			v := uint64(uint8(p0[i])) | uint64(uint8(p1[i]))<<8 | uint64(uint8(p2[i]))<<16 | uint64(uint8(p3[i]))<<24 |
+				uint64(uint8(p4[i]))<<32 | uint64(uint8(p5[i]))<<40 | uint64(uint8(p6[i]))<<48 | uint64(uint8(p7[i]))<<56
+			o := base + i*cn
+			binary.LittleEndian.PutUint64(tb[o:o+8], v)
+		}
+	}
+	for ; c < cn; c++ {
 		plane := x[c*h*w : (c+1)*h*w]
 		for i := lo * w; i < hi*w; i++ {
 			t[i*cn+c] = plane[i]
