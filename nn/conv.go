@@ -190,13 +190,21 @@ type convJob struct {
 	dw      dw3Geom
 }
 
+// phaseScratch is the per-worker scratch of pathPhase for blocks of rows
+// output rows: patches, one channel's planes, the GEMM result.
+func (j *convJob) phaseScratch(rows int) (l phaseLayout, n int) {
+	l = newPhaseLayout(&j.g, rows)
+	return l, (j.K+j.Mg)*l.np + l.planeSize(&j.g)
+}
+
 type convPath uint8
 
 const (
 	pathIm2col convPath = iota
 	pathPointwise
 	pathDepthwise
-	pathDW3 // 3x3 direct kernel over a padded copy (conv_dw.go)
+	pathDW3   // 3x3 direct kernel over a padded copy (conv_dw.go)
+	pathPhase // im2col from phase planes, whole output rows (conv_phase.go)
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -265,6 +273,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			per := (rc.Threads + ng - 1) / ng
 			j.pb = min(j.pb, ((j.P+per-1)/per+15)&^15)
 		}
+		if j.path == pathIm2col && !k.generic && phaseOK(&g) {
+			j.path = pathPhase
+			j.pb = min(max(j.pb/g.OW, 1)*g.OW, j.P)
+		}
 		j.nPB = (j.P + j.pb - 1) / j.pb
 		units = g.N * k.grp * j.nPB
 	}
@@ -272,10 +284,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	switch j.path {
 	case pathIm2col:
 		j.per = j.K * j.pb
-		if g.SW == 1 {
-			// Room for the padded rows of one input channel (im2colRows).
-			j.per += im2colPadSize(&g, min((j.pb+g.OW-1)/g.OW+1, g.OH))
-		}
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathPhase:
+		_, j.per = j.phaseScratch(j.pb / g.OW)
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
@@ -304,7 +315,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		return
 	}
 	var col []float32
-	if j.path == pathIm2col {
+	if j.path == pathIm2col || j.path == pathPhase {
 		col = j.scratch[worker*j.per : (worker+1)*j.per]
 	}
 	g := &j.g
@@ -327,18 +338,28 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		ep, fused := j.k.epilogue(bias)
 		pa := j.k.packedFor(j.w, gr)
 		b, ldb := x[p0:], HW
-		if j.path != pathPointwise {
+		c, ldc, ncol := y[p0:], j.P, np
+		var ph phaseLayout
+		switch j.path {
+		case pathIm2col:
 			b, ldb = col[:j.K*np], np
-			if g.SW == 1 && p0%g.OW == 0 && p1%g.OW == 0 && len(col) >= j.K*np+im2colPadSize(g, np/g.OW) {
-				im2colRows(g, x, j.Cg, p0/g.OW, p1/g.OW, b, col[j.K*np:])
-			} else {
-				im2col(g, x, j.Cg, p0, p1, b)
+			im2col(g, x, j.Cg, p0, p1, b)
+		case pathPhase:
+			ph = newPhaseLayout(g, np/g.OW)
+			ncol = ph.np
+			b, ldb = col[:j.K*ph.np], ph.np
+			if ph.wq != g.OW {
+				c, ldc = col[j.K*ph.np:(j.K+j.Mg)*ph.np], ph.np
 			}
+			im2colPhase(g, &ph, x, j.Cg, p0/g.OW, b, col[(j.K+j.Mg)*ph.np:])
 		}
 		if pa != nil {
-			blas.SgemmPackedEp(pa, np, b, ldb, y[p0:], j.P, false, ep)
+			blas.SgemmPackedEp(pa, ncol, b, ldb, c, ldc, false, ep)
 		} else {
-			blas.SgemmEp(j.Mg, np, j.K, w, j.K, b, ldb, y[p0:], j.P, false, ep)
+			blas.SgemmEp(j.Mg, ncol, j.K, w, j.K, b, ldb, c, ldc, false, ep)
+		}
+		if j.path == pathPhase && ph.wq != g.OW {
+			compactRows(g, &ph, c, j.Mg, y, j.P, p0/g.OW)
 		}
 		if !fused {
 			for m := 0; m < j.Mg; m++ {
@@ -364,52 +385,6 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 		dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
 		if !fused {
 			applyAct(j.k.act, j.k.actA, j.k.actB, y)
-		}
-	}
-}
-
-// im2colPadSize is the scratch im2colRows needs for rows output rows.
-func im2colPadSize(g *geom, rows int) int {
-	if rows <= 0 {
-		return 0
-	}
-	return ((rows-1)*g.SH + (g.KH-1)*g.DH + 1) * (g.W + g.PL + g.PR)
-}
-
-// im2colRows is im2col for the whole output rows [oh0, oh1) of a
-// convolution with unit stride along the row: each input channel is first
-// copied with its zero border into pad (im2colPadSize floats), so that every
-// patch row is a plain copy of OW values.
-func im2colRows(g *geom, x []float32, cg, oh0, oh1 int, col, pad []float32) {
-	ow := g.OW
-	np := (oh1 - oh0) * ow
-	wp := g.W + g.PL + g.PR
-	rows := (oh1-oh0-1)*g.SH + (g.KH-1)*g.DH + 1
-	pad = pad[:rows*wp]
-	HW := g.H * g.W
-	row := 0
-	for c := 0; c < cg; c++ {
-		xc := x[c*HW : (c+1)*HW]
-		for r := 0; r < rows; r++ {
-			d := pad[r*wp : (r+1)*wp]
-			ih := oh0*g.SH - g.PT + r
-			if ih < 0 || ih >= g.H {
-				clear(d)
-				continue
-			}
-			clear(d[:g.PL])
-			copy(d[g.PL:], xc[ih*g.W:(ih+1)*g.W])
-			clear(d[g.PL+g.W:])
-		}
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				dst := col[row*np : (row+1)*np]
-				row++
-				for o := 0; o < oh1-oh0; o++ {
-					src := pad[(o*g.SH+kh*g.DH)*wp+kw*g.DW:][:ow]
-					copy(dst[o*ow:(o+1)*ow], src)
-				}
-			}
 		}
 	}
 }

@@ -86,18 +86,36 @@ func (l *dw3Geom) padPlane(g *geom, x, dst []float32) {
 			clear(d[g.PL+g.W:])
 			continue
 		}
+		// Padded column pc = iw + PL goes to even[pc/2] or odd[pc/2].
+		clear(d)
 		even, odd := d[:l.ne], d[l.ne:]
-		for pc := 0; pc < l.wp; pc++ {
-			var v float32
-			if iw := pc - g.PL; iw >= 0 && iw < g.W {
-				v = xr[iw]
-			}
-			if pc&1 == 0 {
-				even[pc>>1] = v
-			} else {
-				odd[pc>>1] = v
-			}
-		}
+		deinterleave(even, xr, g.PL)
+		deinterleave(odd, xr, g.PL-1)
+	}
+}
+
+// deinterleave sets dst[k] = x[2k - p] for every k where that index is
+// inside x (the other elements are left as they are).
+func deinterleave(dst, x []float32, p int) {
+	k0 := 0
+	if p > 0 {
+		k0 = (p + 1) / 2
+	}
+	if k0 >= len(dst) || 2*k0-p >= len(x) {
+		return
+	}
+	src := x[2*k0-p:]
+	dst = dst[k0:]
+	n := min(len(dst), (len(src)+1)/2)
+	dst = dst[:n]
+	i := 0
+	for ; i+4 <= n && 2*i+7 < len(src); i += 4 {
+		s := src[2*i : 2*i+8]
+		d := dst[i : i+4]
+		d[0], d[1], d[2], d[3] = s[0], s[2], s[4], s[6]
+	}
+	for ; i < n; i++ {
+		dst[i] = src[2*i]
 	}
 }
 

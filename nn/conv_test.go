@@ -316,22 +316,24 @@ func TestIm2colMatchesReference(t *testing.T) {
 					t.Fatalf("%v block %v: col[%d] = %v, want %v", s, blk, i, got[i], want[i])
 				}
 			}
-			// The whole-row path, for the rows the block starts in.
-			if g.SW != 1 {
+			// The phase-plane path, for the rows the block starts in.
+			if !phaseOK(&g) {
 				continue
 			}
 			oh0, oh1 := blk[0]/g.OW, min(blk[0]/g.OW+2, g.OH)
-			np := (oh1 - oh0) * g.OW
-			got, want = make([]float32, K*np), make([]float32, K*np)
-			for i := range got {
-				got[i] = 42
-			}
-			pad := make([]float32, im2colPadSize(&g, oh1-oh0))
-			im2colRows(&g, x, s.c, oh0, oh1, got, pad)
+			l := newPhaseLayout(&g, oh1-oh0)
+			got = make([]float32, K*l.np)
+			want = make([]float32, K*(oh1-oh0)*g.OW)
+			planes := make([]float32, l.planeSize(&g))
+			im2colPhase(&g, &l, x, s.c, oh0, got, planes)
 			im2colRef(&g, x, s.c, oh0*g.OW, oh1*g.OW, want)
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("%v rows [%d,%d): col[%d] = %v, want %v", s, oh0, oh1, i, got[i], want[i])
+			for r := 0; r < K; r++ {
+				for o := 0; o < oh1-oh0; o++ {
+					for ow := 0; ow < g.OW; ow++ {
+						if a, b := got[r*l.np+o*l.wq+ow], want[(r*(oh1-oh0)+o)*g.OW+ow]; a != b {
+							t.Fatalf("%v rows [%d,%d): patch row %d (%d, %d) = %v, want %v", s, oh0, oh1, r, o, ow, a, b)
+						}
+					}
 				}
 			}
 		}
