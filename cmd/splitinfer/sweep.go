@@ -36,7 +36,9 @@ type sweepCut struct {
 	// CloudMeasuredMS is the median time the cloud worker reported
 	// (queue + decode + compute).
 	CloudMeasuredMS float64 `json:"cloud_measured_ms,omitempty"`
-	Skipped         string  `json:"skipped,omitempty"`
+	// CloudComputeMS is the tail run alone, as the cloud reported it.
+	CloudComputeMS float64 `json:"cloud_compute_ms,omitempty"`
+	Skipped        string  `json:"skipped,omitempty"`
 }
 
 // sweepLink is the sweep of one link.
@@ -224,6 +226,7 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 	// then one measured request.
 	times := make([][]float64, len(cuts))
 	server := make([][]float64, len(cuts))
+	compute := make([][]float64, len(cuts))
 	n := 0
 	for r := 0; r < requests; r++ {
 		for _, i := range measured {
@@ -236,6 +239,7 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 				if k == warmup {
 					times[i] = append(times[i], float64(d)/1e6)
 					server[i] = append(server[i], float64(info.server)/1e6)
+					compute[i] = append(compute[i], float64(info.compute)/1e6)
 				}
 			}
 		}
@@ -248,6 +252,8 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		res.Cuts[i].MeasuredMS = &m
 		sort.Float64s(server[i])
 		res.Cuts[i].CloudMeasuredMS = round3(server[i][len(server[i])/2])
+		sort.Float64s(compute[i])
+		res.Cuts[i].CloudComputeMS = round3(compute[i][len(compute[i])/2])
 		if m < res.BestMS {
 			res.BestMS, res.BestMeasured = m, c.Name
 		}
@@ -418,6 +424,7 @@ type reqInfo struct {
 	sent, received int
 	roundTrip      time.Duration
 	server         time.Duration // the cloud's queue + decode + compute
+	compute        time.Duration // of which the tail run
 }
 
 func (e *sweepEdge) request(ctx context.Context, cutID string, names []string, outs []*nn.Tensor) (reqInfo, error) {
@@ -468,6 +475,7 @@ func (e *sweepEdge) request(ctx context.Context, cutID string, names []string, o
 		return info, fmt.Errorf("reply has %d outputs, want %d", len(rep.Outputs), len(e.s.prog.Outputs()))
 	}
 	info.server = time.Duration(rep.QueueNs + rep.DecodeNs + rep.ComputeNs)
+	info.compute = time.Duration(rep.ComputeNs)
 	return info, nil
 }
 
