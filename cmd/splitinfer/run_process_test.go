@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -106,6 +108,8 @@ func (p *proc) output() string {
 func start(t *testing.T, name string, stdout *bytes.Buffer, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	// Children die with the test binary, also when it is killed on a timeout.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p.cmd.Stderr = p
 	if stdout != nil {
 		p.cmd.Stdout = stdout
