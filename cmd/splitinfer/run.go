@@ -208,6 +208,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
 		return err
 	}
+	if errors.Is(runErr, context.Canceled) {
+		return nil // SIGINT/SIGTERM: the images sent were answered and summarised
+	}
 	return runErr
 }
 
