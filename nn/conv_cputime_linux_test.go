@@ -1,0 +1,17 @@
+package nn_test
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// threadCPUSeconds returns the CPU time of the calling OS thread
+// (CLOCK_THREAD_CPUTIME_ID), or 0 when unavailable.
+func threadCPUSeconds() float64 {
+	var ts syscall.Timespec
+	const clockThreadCPUTimeID = 3
+	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
+		return 0
+	}
+	return float64(ts.Nano()) / 1e9
+}
