@@ -41,6 +41,11 @@ type Config struct {
 	MaxBatch int
 	// Codec compresses reply tensors (default none).
 	Codec pipeline.Codec
+	// Metadata is added to the micro service's metadata (for example a
+	// per-node profile for the partitioner); it cannot replace the keys the
+	// worker sets (model, model_hash, models, model_hashes, workers,
+	// queue_len, max_batch).
+	Metadata map[string]string
 	// Limits bound request decoding (zero fields: pipeline.DefaultLimits).
 	Limits pipeline.Limits
 }
