@@ -136,6 +136,12 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 		"model_hashes": strings.Join(hashes, ","),
 		"workers":      fmt.Sprint(w.cfg.Workers),
 		"queue_len":    fmt.Sprint(w.cfg.QueueLen),
+		"max_batch":    fmt.Sprint(max(w.cfg.MaxBatch, 1)),
+	}
+	for k, v := range w.cfg.Metadata {
+		if _, taken := meta[k]; !taken {
+			meta[k] = v
+		}
 	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        pipeline.ServiceName,

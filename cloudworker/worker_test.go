@@ -126,7 +126,7 @@ func outputs(t *testing.T, r *pipeline.Reply) []float32 {
 }
 
 func TestServeMatchesWholeModel(t *testing.T) {
-	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 2})
+	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 2, Metadata: map[string]string{"profile": "p1", "model": "spoof"}})
 	for seed := 0; seed < 5; seed++ {
 		r, e := f.call(f.request(fmt.Sprint("req-", seed), seed, nil))
 		if e != nil {
@@ -161,7 +161,7 @@ func TestServeMatchesWholeModel(t *testing.T) {
 		}
 	}
 	info := ws[0].Info()
-	if info.Name != "splitinfer" || info.Metadata["model_hash"] != f.hash || info.Metadata["model"] != "toy" {
+	if info.Name != "splitinfer" || info.Metadata["model_hash"] != f.hash || info.Metadata["model"] != "toy" || info.Metadata["profile"] != "p1" {
 		t.Errorf("service info %+v", info)
 	}
 	if len(info.Endpoints) != 1 || info.Endpoints[0].Subject != pipeline.DefaultSubject || info.Endpoints[0].QueueGroup != "splitinfer" {
