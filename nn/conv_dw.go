@@ -88,34 +88,34 @@ func (l *dw3Geom) padPlane(g *geom, x, dst []float32) {
 		}
 		// Padded column pc = iw + PL goes to even[pc/2] or odd[pc/2].
 		clear(d)
-		even, odd := d[:l.ne], d[l.ne:]
-		deinterleave(even, xr, g.PL)
-		deinterleave(odd, xr, g.PL-1)
+		deinterleave(d[:l.ne], d[l.ne:], xr, g.PL)
 	}
 }
 
-// deinterleave sets dst[k] = x[2k - p] for every k where that index is
-// inside x (the other elements are left as they are).
-func deinterleave(dst, x []float32, p int) {
-	k0 := 0
-	if p > 0 {
-		k0 = (p + 1) / 2
+// deinterleave writes the row x, shifted right by p columns, into the even
+// and odd columns of a padded row: column pc = i + p goes to even[pc/2]
+// or odd[pc/2]; columns not covered by x are left as they are.
+func deinterleave(even, odd, x []float32, p int) {
+	if p < 0 {
+		// Columns left of 0 are dropped: start at x[-p].
+		if -p >= len(x) {
+			return
+		}
+		x, p = x[-p:], 0
 	}
-	if k0 >= len(dst) || 2*k0-p >= len(x) {
-		return
+	lo, hi := even[min(p/2, len(even)):], odd[min(p/2, len(odd)):]
+	if p%2 == 1 {
+		lo, hi = odd[min(p/2, len(odd)):], even[min((p+1)/2, len(even)):]
 	}
-	src := x[2*k0-p:]
-	dst = dst[k0:]
-	n := min(len(dst), (len(src)+1)/2)
-	dst = dst[:n]
-	i := 0
-	for ; i+4 <= n && 2*i+7 < len(src); i += 4 {
-		s := src[2*i : 2*i+8]
-		d := dst[i : i+4]
-		d[0], d[1], d[2], d[3] = s[0], s[2], s[4], s[6]
+	// Now x[2k] goes to lo[k], x[2k+1] to hi[k].
+	n := min(len(x), 2*len(lo), 2*len(hi)+1)
+	x = x[:n]
+	i := splitEvenOddFast(x, lo, hi)
+	for ; i+1 < n; i += 2 {
+		lo[i/2], hi[i/2] = x[i], x[i+1]
 	}
-	for ; i < n; i++ {
-		dst[i] = src[2*i]
+	if i < n {
+		lo[i/2] = x[i]
 	}
 }
 

@@ -17,3 +17,17 @@ func dw3PlaneFast(a *dw3Args) bool {
 	dw3PlaneAVX512(a)
 	return true
 }
+
+//go:noescape
+func splitEvenOddAVX512(x, e, o *float32, blocks int)
+
+// splitEvenOddFast splits the first 32·blocks values of x with the
+// assembly kernel when the CPU has it, and reports how many it did.
+func splitEvenOddFast(x, e, o []float32) int {
+	blocks := min(len(x)/32, len(e)/16, len(o)/16)
+	if !hasDW512 || blocks == 0 {
+		return 0
+	}
+	splitEvenOddAVX512(&x[0], &e[0], &o[0], blocks)
+	return 32 * blocks
+}

@@ -4,3 +4,6 @@ package nn
 
 // dw3PlaneFast: no assembly kernel in this build.
 func dw3PlaneFast(a *dw3Args) bool { return false }
+
+// splitEvenOddFast: no assembly kernel in this build.
+func splitEvenOddFast(x, e, o []float32) int { return 0 }

@@ -80,3 +80,33 @@ func TestDw3PlaneNaN(t *testing.T) {
 		})
 	}
 }
+
+// TestDeinterleave checks the even/odd split (assembly blocks of 32 and the
+// plain-Go tail) against its definition for every shift and many lengths.
+func TestDeinterleave(t *testing.T) {
+	for _, p := range []int{-3, -1, 0, 1, 2, 3} {
+		for n := 0; n <= 100; n++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i + 1)
+			}
+			wp := n + 4
+			ne := (wp + 1) / 2
+			even, odd := make([]float32, ne), make([]float32, wp-ne)
+			deinterleave(even, odd, x, p)
+			for pc := 0; pc < wp; pc++ {
+				var want float32
+				if i := pc - p; i >= 0 && i < n {
+					want = x[i]
+				}
+				got := even[pc/2]
+				if pc%2 == 1 {
+					got = odd[pc/2]
+				}
+				if got != want {
+					t.Fatalf("p %d n %d: column %d = %v, want %v", p, n, pc, got, want)
+				}
+			}
+		}
+	}
+}

@@ -40,26 +40,37 @@ func (l *phaseLayout) fillPlanes(g *geom, x, dst []float32, oh0 int) {
 	r0 := oh0*g.SH - g.PT // input row of plane row 0, phase 0
 	last := oh0*g.SH + (l.rows-1)*g.SH + (g.KH-1)*g.DH - g.PT
 	for a := 0; a < g.SH; a++ {
+		used := false
+		for kh := 0; kh < g.KH; kh++ {
+			used = used || kh*g.DH%g.SH == a
+		}
+		if !used {
+			continue // no tap reads this row phase (a 1x1 window with stride 2)
+		}
 		for i := 0; i < l.hq; i++ {
 			ih := r0 + i*g.SH + a
 			var xr []float32
 			if ih >= 0 && ih < g.H && ih <= last {
 				xr = x[ih*g.W : (ih+1)*g.W]
 			}
-			for b := 0; b < g.SW; b++ {
-				d := dst[((a*g.SW+b)*l.hq+i)*l.wq:][:l.wq]
-				switch {
-				case xr == nil:
-					clear(d)
-				case g.SW == 1:
-					n := min(g.W, l.wq-g.PL)
-					clear(d[:g.PL])
-					copy(d[g.PL:], xr[:n])
-					clear(d[g.PL+n:])
-				default:
-					clear(d)
-					deinterleave(d, xr, g.PL-b)
+			d0 := dst[(a*g.SW*l.hq+i)*l.wq:][:l.wq]
+			switch {
+			case xr == nil:
+				clear(d0)
+				if g.SW == 2 {
+					clear(dst[((a*2+1)*l.hq+i)*l.wq:][:l.wq])
 				}
+			case g.SW == 1:
+				n := min(g.W, l.wq-g.PL)
+				clear(d0[:g.PL])
+				copy(d0[g.PL:], xr[:n])
+				clear(d0[g.PL+n:])
+			default:
+				// Planes b = 0, 1 hold padded columns 2j + b.
+				d1 := dst[((a*2+1)*l.hq+i)*l.wq:][:l.wq]
+				clear(d0)
+				clear(d1)
+				deinterleave(d0, d1, xr, g.PL)
 			}
 		}
 	}
