@@ -178,3 +178,28 @@ func Q8Attrs(attrs map[string]Attr, prefix string, scale float32, zero int32) ma
 	attrs[prefix+"_zero_point"] = Attr{Kind: AttrInt, Int: int64(zero)}
 	return attrs
 }
+
+// q8Lane holds one output channel's requantization constants in the form
+// the SIMD kernels use (int8_simd_*.go): acc' = acc + Init (int32),
+// y = clamp((acc'·Mul + HZ + sign(acc'·Mul)) >> Shift), with
+// HZ = 2^(Shift-1) + y_zp·2^Shift. It equals q8Mult.apply plus the zero
+// point exactly when acc' provably fits int32 and 1 <= Shift <= 52 (see
+// q8NewLane). 32 bytes, the layout the assembly reads.
+type q8Lane struct {
+	Init  int32
+	Mul   int32
+	HZ    int64
+	Shift int64
+	_     int64
+}
+
+// q8NewLane builds the lane constants of a channel with accumulator offset
+// init, multiplier m and output zero point yz; ok is false when the SIMD
+// form would not be exact (possible int32 saturation, shift 0 or above 52).
+func q8NewLane(init int64, m q8Mult, yz int32, noSat bool) (l q8Lane, ok bool) {
+	if !noSat || m.S < 1 || m.S > 52 || init < math.MinInt32 || init > math.MaxInt32 {
+		return q8Lane{}, false
+	}
+	s := int64(m.S)
+	return q8Lane{Init: int32(init), Mul: m.M, HZ: int64(1)<<(s-1) + int64(yz)<<s, Shift: s}, true
+}

@@ -43,6 +43,9 @@ type q8Conv struct {
 	noSat        []bool
 	packed       []*blas.PackedS8 // weights per group, packed for the int8 GEMM
 	kernelPixels int
+	lanes        []q8Lane // SIMD requantization constants per channel
+	laneOK       []bool   // lanes[c] is exact (q8NewLane)
+	lohi         [2]int64 // output range for the SIMD kernels
 	nhwc         bool // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 }
@@ -143,6 +146,12 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 		b := 128*sa + max(k.corr[c], -k.corr[c])
 		k.noSat[c] = b <= math.MaxInt32
 	}
+	k.lanes = make([]q8Lane, k.cout)
+	k.laneOK = make([]bool, k.cout)
+	for c := range k.lanes {
+		k.lanes[c], k.laneOK[c] = q8NewLane(k.corr[c], k.mult[c], k.y.Zero, k.noSat[c])
+	}
+	k.lohi = [2]int64{int64(k.lo), int64(k.hi)}
 	k.depthwise = k.cinG == 1 && k.group == k.cout
 	if !k.depthwise {
 		coutG := k.cout / k.group
@@ -296,6 +305,15 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 // When the channel's accumulator provably fits int32 (noSat), the int32
 // saturation is skipped: it could not change anything.
 func (k *q8Conv) requantRow(acc []int32, dst []int8, c int) {
+	dst = dst[:len(acc)]
+	if k.laneOK[c] && q8RequantFast(acc, dst, &k.lanes[c], &k.lohi) {
+		return
+	}
+	k.requantRowGo(acc, dst, c)
+}
+
+// requantRowGo is requantRow in plain Go (the reference of the SIMD path).
+func (k *q8Conv) requantRowGo(acc []int32, dst []int8, c int) {
 	corr, m := k.corr[c], k.mult[c]
 	yz, lo, hi := int64(k.y.Zero), int64(k.lo), int64(k.hi)
 	dst = dst[:len(acc)]
