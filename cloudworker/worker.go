@@ -235,7 +235,9 @@ func (w *Worker) handle(req micro.Request) {
 		w.rejectNow(ctx, req, span, pipeline.Errorf(pipeline.CodeTooLarge, "message of %d bytes (limit %d)", len(data), max))
 		return
 	}
-	_, qspan := w.tracer.Start(ctx, trace.SpanQueueWait)
+	// The stage spans share their clock readings with the times the reply
+	// reports (QueueNs, DecodeNs, ComputeNs), so both agree exactly.
+	_, qspan := w.tracer.Start(ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(now))
 	j := &job{data: data, reply: req.Reply(), ctx: ctx, span: span, queued: now, qspan: qspan, received: now}
 	w.mu.RLock()
 	var rejected *pipeline.Error
@@ -345,20 +347,21 @@ type pending struct {
 func (w *Worker) prepare(j *job) *pending {
 	start := time.Now()
 	queued := start.Sub(j.queued)
-	j.qspan.End()
+	j.qspan.End(oteltrace.WithTimestamp(start))
 	w.metrics.Stage(j.ctx, trace.StageQueue, queued)
 
-	_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode)
 	req, err := pipeline.DecodeRequest(j.data, w.cfg.Limits)
-	decoded := time.Since(start)
+	dend := time.Now()
+	decoded := dend.Sub(start)
+	_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(start))
 	if err != nil {
 		e := pipeline.AsError(err)
 		dspan.SetStatus(codes.Error, e.Message)
-		dspan.End()
+		dspan.End(oteltrace.WithTimestamp(dend))
 		w.send(j, &pipeline.Reply{Code: e.Code, Message: e.Message}, queued, decoded, 0)
 		return nil
 	}
-	dspan.End()
+	dspan.End(oteltrace.WithTimestamp(dend))
 	w.metrics.Stage(j.ctx, trace.StageDecode, decoded)
 	j.cut = req.Cut
 	j.span.SetAttributes(attribute.String(trace.AttrRequestID, req.ID), attribute.String(trace.AttrCutID, req.Cut),
@@ -454,15 +457,10 @@ func (l *local) runner(w *Worker, s *pipeline.Split) *nn.Runner {
 
 // runTail runs split's tail on in, with a compute span under each job's trace.
 func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []*pending) ([]*nn.Tensor, time.Duration, *pipeline.Error) {
-	spans := make([]oteltrace.Span, len(ps))
-	for i, p := range ps {
-		_, spans[i] = w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithAttributes(
-			attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())), attribute.String(trace.AttrCutID, split.ID),
-			attribute.Int(trace.AttrBatch, len(ps))))
-	}
 	t0 := time.Now()
 	outs, err := safeRun(l.runner(w, split), in)
-	dt := time.Since(t0)
+	t1 := time.Now()
+	dt := t1.Sub(t0)
 	var e *pipeline.Error
 	if err != nil {
 		delete(l.runners, split) // a failed run may leave the runner half-planned
@@ -472,12 +470,18 @@ func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []
 		}
 		e = &pipeline.Error{Code: code, Message: err.Error()}
 	}
-	for i, p := range ps {
+	// One compute span per request, made from the run's clock readings.
+	for _, p := range ps {
 		w.metrics.Stage(p.j.ctx, trace.StageCloudCompute, dt)
-		if e != nil {
-			spans[i].SetStatus(codes.Error, e.Message)
+		_, span := w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithTimestamp(t0))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())),
+				attribute.String(trace.AttrCutID, split.ID), attribute.Int(trace.AttrBatch, len(ps)))
+			if e != nil {
+				span.SetStatus(codes.Error, e.Message)
+			}
 		}
-		spans[i].End()
+		span.End(oteltrace.WithTimestamp(t1))
 	}
 	return outs, dt, e
 }

@@ -77,6 +77,7 @@ type Worker struct {
 	pool    chan *runners
 	tracer  oteltrace.Tracer
 	metrics *trace.Metrics
+	est     estimator
 
 	requests, ok, errs, fallbacks, retries atomic.Int64
 }
@@ -128,8 +129,19 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
 	}
+	if nc != nil && nc.IsConnected() {
+		// The link's round trip, for the estimates on the spans: one PING.
+		t0 := time.Now()
+		if nc.FlushTimeout(time.Second) == nil {
+			w.est.setRTT(time.Since(t0))
+		}
+	}
 	return w, nil
 }
+
+// Estimate returns the worker's current link and latency estimate (the
+// values the next request's span carries).
+func (w *Worker) Estimate() Estimate { return w.est.get() }
 
 // Cut is the id of the cut the worker splits at.
 func (w *Worker) Cut() string { return w.split.ID }
@@ -156,6 +168,16 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithAttributes(
 		attribute.String(trace.AttrRequestID, id), attribute.String(trace.AttrCutID, w.split.ID),
 		attribute.String(trace.AttrModelHash, w.hash), attribute.String(trace.AttrModelName, w.model)))
+	if span.IsRecording() {
+		est := w.est.get()
+		span.SetAttributes(attribute.Float64(trace.AttrRTTms, float64(est.RTT)/1e6))
+		if est.BandwidthBps > 0 {
+			span.SetAttributes(attribute.Float64(trace.AttrBandwidthBps, est.BandwidthBps))
+		}
+		if est.Predicted > 0 {
+			span.SetAttributes(attribute.Float64(trace.AttrPredictedMs, float64(est.Predicted)/1e6))
+		}
+	}
 	defer func() {
 		outcome := trace.OutcomeOK
 		if err != nil {
@@ -176,6 +198,9 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 				outcome = trace.OutcomeFallback
 			}
 			res.Timings.Total = time.Since(start)
+			if !res.Fallback && !res.Cached && res.Attempts == 1 {
+				w.est.observe(res.Timings, res.WireBytes+res.ReplyBytes)
+			}
 			span.SetAttributes(attribute.Int(trace.AttrAttempt, res.Attempts),
 				attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
 		}
@@ -258,8 +283,8 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 		return nil, err
 	}
 	defer func() { w.pool <- rs }()
-	_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithAttributes(
-		attribute.Int(trace.AttrNodes, len(w.split.Head.NodeIndices()))))
+	// The stage spans are made from the same two clock readings as the
+	// Timings, so the durations they export equal the stage times.
 	t0 := time.Now()
 	if rs.head == nil {
 		rs.head = w.split.Head.NewRunner(w.cfg.Threads)
@@ -270,8 +295,14 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 	} else {
 		mid, err = safeRun(rs.head, inputs)
 	}
-	res.Timings.EdgeCompute = time.Since(t0)
-	hspan.End()
+	t1 := time.Now()
+	res.Timings.EdgeCompute = t1.Sub(t0)
+	_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
+		attribute.Int(trace.AttrNodes, len(w.split.Head.NodeIndices()))))
+	if err != nil {
+		hspan.SetStatus(codes.Error, err.Error())
+	}
+	hspan.End(oteltrace.WithTimestamp(t1))
 	if err != nil {
 		rs.head = nil
 		return nil, fmt.Errorf("edgeworker: head: %w", err)
@@ -279,23 +310,27 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 	w.metrics.Stage(ctx, trace.StageEdgeCompute, res.Timings.EdgeCompute)
 
 	// Encode.
-	_, espan := w.tracer.Start(ctx, trace.SpanEncode)
 	t0 = time.Now()
 	body, raw, elems, err := w.encode(id, deadline, mid)
-	res.Timings.Encode = time.Since(t0)
+	t1 = time.Now()
+	res.Timings.Encode = t1.Sub(t0)
+	_, espan := w.tracer.Start(ctx, trace.SpanEncode, oteltrace.WithTimestamp(t0))
 	if err != nil {
-		espan.End()
+		espan.SetStatus(codes.Error, err.Error())
+		espan.End(oteltrace.WithTimestamp(t1))
 		return nil, err
 	}
 	res.WireBytes = len(body)
-	wireAttrs := []attribute.KeyValue{
-		attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
-		attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(elems, 1))),
-		attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))),
+	if espan.IsRecording() {
+		wireAttrs := []attribute.KeyValue{
+			attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
+			attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(elems, 1))),
+			attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))),
+		}
+		espan.SetAttributes(wireAttrs...)
+		span.SetAttributes(wireAttrs...)
 	}
-	espan.SetAttributes(wireAttrs...)
-	espan.End()
-	span.SetAttributes(wireAttrs...)
+	espan.End(oteltrace.WithTimestamp(t1))
 	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
 	w.metrics.WireBytes(ctx, w.split.ID, len(body))
 	return body, nil
@@ -351,15 +386,29 @@ func (w *Worker) encode(id string, deadline time.Time, mid []*nn.Tensor) ([]byte
 func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline time.Time, res *Result) (*pipeline.Reply, bool, error) {
 	actx, cancel := context.WithDeadline(ctx, minTime(deadline, time.Now().Add(w.cfg.Timeout)))
 	defer cancel()
-	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
-		oteltrace.WithAttributes(trace.SendAttributes(w.cfg.Subject, len(body))...),
-		oteltrace.WithAttributes(attribute.Int(trace.AttrAttempt, attempt)))
-	defer sspan.End()
-	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body, Header: nats.Header{}}
-	trace.Inject(actx, msg.Header)
+	// The send span covers exactly the round trip the Timings use: it
+	// starts at t0 and ends at t0+rtt, before the reply is decoded.
 	t0 := time.Now()
+	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
+		oteltrace.WithTimestamp(t0))
+	var sendEnd time.Time
+	defer func() {
+		if sendEnd.IsZero() {
+			sendEnd = time.Now()
+		}
+		sspan.End(oteltrace.WithTimestamp(sendEnd))
+	}()
+	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body, Header: nats.Header{}}
+	if sspan.IsRecording() {
+		sspan.SetAttributes(trace.SendAttributes(w.cfg.Subject, len(body))...)
+		sspan.SetAttributes(attribute.Int(trace.AttrAttempt, attempt))
+	}
+	if sspan.SpanContext().IsValid() { // also unsampled: the cloud follows the decision
+		trace.Inject(actx, msg.Header)
+	}
 	rmsg, err := w.nc.RequestMsgWithContext(actx, msg)
-	rtt := time.Since(t0)
+	sendEnd = time.Now()
+	rtt := sendEnd.Sub(t0)
 	if err != nil {
 		sspan.SetStatus(codes.Error, err.Error())
 		switch {
@@ -380,7 +429,16 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 	res.ReplyBytes = len(rmsg.Data)
 	t1 := time.Now()
 	reply, derr := pipeline.DecodeReply(rmsg.Data, w.cfg.Limits)
-	res.Timings.Decode = time.Since(t1)
+	t2 := time.Now()
+	res.Timings.Decode = t2.Sub(t1)
+	_, dspan := w.tracer.Start(ctx, trace.SpanReplyDecode, oteltrace.WithTimestamp(t1))
+	if dspan.IsRecording() {
+		dspan.SetAttributes(attribute.Int(trace.AttrWireBytes, len(rmsg.Data)))
+		if derr != nil {
+			dspan.SetStatus(codes.Error, derr.Error())
+		}
+	}
+	dspan.End(oteltrace.WithTimestamp(t2))
 	if he := pipeline.ErrorFromHeaders(rmsg.Header); he != nil {
 		sspan.SetAttributes(attribute.Int(trace.AttrErrorCode, int(he.Code)))
 		sspan.SetStatus(codes.Error, he.Message)

@@ -26,6 +26,7 @@ const (
 	SpanDecode       = "splitinfer.decode"        // cloud: bounded decode of the request
 	SpanCloudCompute = "splitinfer.cloud.compute" // cloud: the tail sub-graph
 	SpanReply        = "splitinfer.reply"         // cloud: encode and send the reply
+	SpanReplyDecode  = "splitinfer.reply.decode"  // edge: bounded decode of the reply
 	SpanFallback     = "splitinfer.edge.fallback" // edge: whole model locally when no cloud answers
 )
 

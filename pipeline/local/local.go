@@ -149,6 +149,10 @@ type Summary struct {
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Predictions are the predicted classes (-1 for an error), in image order.
 	Predictions []int `json:"-"`
+	// Results are the edge worker's results (nil for an error), in image
+	// order: the per-request stage times (Timings) that Stages averages,
+	// and the request ids that the traces carry (trace.AttrRequestID).
+	Results []*edgeworker.Result `json:"-"`
 }
 
 // Drive classifies the first n images of set (all when n <= 0), one
@@ -206,7 +210,7 @@ feed:
 	st := e.Stats()
 	s := &Summary{Images: n, Cut: e.Cut(), ModelHash: e.ModelHash(), Concurrency: concurrency,
 		InputBytes: mnist.Pixels * 4, InputBytesUint8: mnist.Pixels, Seconds: elapsed.Seconds(),
-		Retries: int(st.Retries), Predictions: make([]int, n)}
+		Retries: int(st.Retries), Predictions: make([]int, n), Results: make([]*edgeworker.Result, n)}
 	var lat []float64
 	var stages Stages
 	var wire, reply float64
@@ -220,6 +224,7 @@ feed:
 			continue
 		}
 		r := o.res
+		s.Results[i] = r
 		pred := argmax(r.Outputs[0].F32)
 		s.Predictions[i] = pred
 		if pred == int(set.Labels[i]) {
