@@ -46,8 +46,11 @@ type q8Conv struct {
 	lanes        []q8Lane // SIMD requantization constants per channel
 	laneOK       []bool   // lanes[c] is exact (q8NewLane)
 	lohi         [2]int64 // output range for the SIMD kernels
-	nhwc         bool // gather patches from a channel-last copy (weights reordered)
-	pointwise    bool // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
+	c1           bool     // direct 3x3 kernel for one input channel (c1Rows)
+	c1w          []int8   // its weights: 12 bytes per output channel
+	c1lanes      []q8Lane // its lanes: Init = corr − 128·Σw
+	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
+	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 }
 
 func q8Ints(n *Node, name string, def ...int) ([]int, error) {
@@ -152,6 +155,25 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 		k.lanes[c], k.laneOK[c] = q8NewLane(k.corr[c], k.mult[c], k.y.Zero, k.noSat[c])
 	}
 	k.lohi = [2]int64{int64(k.lo), int64(k.hi)}
+	k.c1 = q8HasAVX512 && k.cinG == 1 && k.group == 1 && k.kh == 3 && k.kw == 3 &&
+		k.sh == 1 && k.sw == 1 && k.dh == 1 && k.dw == 1
+	for c := 0; c < k.cout && k.c1; c++ {
+		k.c1 = k.laneOK[c]
+	}
+	if k.c1 {
+		k.c1w = make([]int8, 12*k.cout)
+		k.c1lanes = make([]q8Lane, k.cout)
+		for c := range k.cout {
+			var s int64
+			for t := range 9 {
+				k.c1w[12*c+t] = k.w[9*c+t]
+				s += int64(k.w[9*c+t])
+			}
+			k.c1lanes[c] = k.lanes[c]
+			// Modulo 2^32: the final sum is exact (noSat).
+			k.c1lanes[c].Init = int32(uint32(k.corr[c] - 128*s))
+		}
+	}
 	k.depthwise = k.cinG == 1 && k.group == k.cout
 	if !k.depthwise {
 		coutG := k.cout / k.group
@@ -211,6 +233,10 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	kk := k.kernelPixels
 	if k.depthwise {
 		k.runDepthwise(rc, x, y)
+		return nil
+	}
+	if k.c1 {
+		k.runC1(rc, x, y)
 		return nil
 	}
 	// Work units are (image, group, block of output rows); with more
@@ -297,6 +323,63 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 			c := g*coutG + co
 			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
 			k.requantRow(acc[co*pp:co*pp+pp], dst, c)
+		}
+	}
+}
+
+// runC1 runs the direct one-channel 3x3 kernel: per (image, block of
+// output rows) the image is copied into a plane padded with x_zp, then
+// c1Rows writes the output rows of every channel.
+func (k *q8Conv) runC1(rc *RunContext, x, y *Tensor) {
+	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	oh, ow := y.Shape[2], y.Shape[3]
+	rowBlocks := 1
+	if rc.Threads > 1 && nb < rc.Threads && oh > 1 {
+		rowBlocks = min(rc.Threads, oh)
+	}
+	units := nb * rowBlocks
+	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*9)
+	ld := w + k.pl + k.pr
+	per := (h+k.pt+k.pb)*ld + 64 // slack: the kernel loads 32 bytes per row
+	j := q8C1Jobs.Get().(*q8C1Job)
+	*j = q8C1Job{k: k, x: x, y: y, rowBlocks: rowBlocks, ld: ld, per: per, pad: rc.ScratchI8(blocks * per)}
+	parallelFor(blocks, units, j)
+	*j = q8C1Job{}
+	q8C1Jobs.Put(j)
+}
+
+var q8C1Jobs = sync.Pool{New: func() any { return new(q8C1Job) }}
+
+type q8C1Job struct {
+	k         *q8Conv
+	x, y      *Tensor
+	rowBlocks int
+	ld, per   int
+	pad       []int8
+}
+
+func (j *q8C1Job) runRange(lo, hi, worker int) {
+	k := j.k
+	h, w := j.x.Shape[2], j.x.Shape[3]
+	oh, ow := j.y.Shape[2], j.y.Shape[3]
+	pad := j.pad[worker*j.per : (worker+1)*j.per]
+	zp := int8(k.x.Zero)
+	for i := range pad {
+		pad[i] = zp
+	}
+	prev := -1
+	for u := lo; u < hi; u++ {
+		b, rb := u/j.rowBlocks, u%j.rowBlocks
+		if b != prev {
+			src := j.x.I8[b*h*w : (b+1)*h*w]
+			for iy := range h {
+				copy(pad[(iy+k.pt)*j.ld+k.pl:], src[iy*w:iy*w+w])
+			}
+			prev = b
+		}
+		oy0, oy1 := oh*rb/j.rowBlocks, oh*(rb+1)/j.rowBlocks
+		if oy1 > oy0 {
+			k.c1Rows(pad, j.ld, oy0, oy1, ow, j.y.I8[b*k.cout*oh*ow:(b+1)*k.cout*oh*ow], oh*ow)
 		}
 	}
 }

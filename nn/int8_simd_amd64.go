@@ -27,3 +27,50 @@ func q8RequantFast(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool {
 	q8RequantAVX512(unsafe.SliceData(acc), len(acc), unsafe.SliceData(dst), p, lohi)
 	return true
 }
+
+// q8C1Args are the arguments of q8Conv3x3C1AVX512 (offsets used by the
+// assembly: keep the order).
+type q8C1Args struct {
+	src     *int8 // padded plane at the first input row of the output row
+	ld      int   // padded row length
+	ow      int
+	w       *int8   // nc × 12 weight bytes (9 taps, 3 zeros)
+	lanes   *q8Lane // nc lanes, Init = corr − 128·Σw
+	nc      int
+	idx     *[3][64]byte
+	lohi    *[2]int64
+	dst     *int8 // output channel 0 at the output row
+	dstride int   // bytes between output channels
+}
+
+//go:noescape
+func q8Conv3x3C1AVX512(a *q8C1Args)
+
+// q8C1Idx are the VPERMI2B indices: group g, pixel j, byte q holds tap
+// p = 4g+q (ky = p/3, kx = p%3) of pixel j, i.e. byte 32·ky + j + kx of
+// the three loaded rows (row 2 comes from the second table, index 64+).
+var q8C1Idx = func() (t [3][64]byte) {
+	for g := range 3 {
+		for j := range 16 {
+			for q := range 4 {
+				if p := 4*g + q; p < 9 {
+					t[g][j*4+q] = byte(32*(p/3) + j + p%3)
+				}
+			}
+		}
+	}
+	return t
+}()
+
+// q8C1Rows computes output rows [oy0, oy1) of the direct 3x3 one-channel
+// kernel from the padded plane pad (row length ld) into y (channel planes
+// of ystride bytes, rows of ow bytes).
+func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int) {
+	a := q8C1Args{ld: ld, ow: ow, w: &k.c1w[0], lanes: &k.c1lanes[0], nc: k.cout,
+		idx: &q8C1Idx, lohi: &k.lohi, dstride: ystride}
+	for oy := oy0; oy < oy1; oy++ {
+		a.src = &pad[oy*ld]
+		a.dst = &y[oy*ow]
+		q8Conv3x3C1AVX512(&a)
+	}
+}

@@ -71,3 +71,83 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func q8Conv3x3C1AVX512(a *q8C1Args)
+// One output row of a 3x3 stride-1 convolution of a single input channel
+// into nc output channels, from a padded plane (rows of ld bytes, x_zp
+// around). Per chunk of 16 output pixels the three input rows are loaded
+// (32 bytes each) and VPERMI2B gathers the 9 taps of every pixel as three
+// groups of 4 bytes (taps 9-11 read anything: their weights are 0), biased
+// to u8. Per channel: acc = init + 3 VPDPBUSD with the channel's 12 weight
+// bytes (init = corr − 128·Σw removes the bias), then REQ16 and a masked
+// store of the chunk.
+TEXT ·q8Conv3x3C1AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), BX
+	MOVQ 16(AX), R15
+	MOVQ 48(AX), DX
+	VMOVDQU64 0(DX), Z27
+	VMOVDQU64 64(DX), Z28
+	VMOVDQU64 128(DX), Z29
+	MOVQ 56(AX), DX
+	VPBROADCASTQ 0(DX), Z24
+	VPBROADCASTQ 8(DX), Z25
+	MOVL $0x80808080, DX
+	VPBROADCASTD DX, Z26
+	MOVQ 64(AX), DI
+	XORQ R12, R12
+chunk:
+	CMPQ R12, R15
+	JGE done
+	MOVQ R15, CX
+	SUBQ R12, CX
+	MOVQ $0xffff, DX
+	CMPQ CX, $16
+	JGE setmask
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+setmask:
+	KMOVW DX, K1
+	KSHIFTRW $8, K1, K2
+	LEAQ (SI)(R12*1), R9
+	VMOVDQU8 (R9), Y19
+	ADDQ BX, R9
+	VINSERTI64X4 $1, (R9), Z19, Z19
+	ADDQ BX, R9
+	VMOVDQU8 (R9), Y20
+	VMOVDQA64 Z27, Z16
+	VPERMI2B Z20, Z19, Z16
+	VMOVDQA64 Z28, Z17
+	VPERMI2B Z20, Z19, Z17
+	VMOVDQA64 Z29, Z18
+	VPERMI2B Z20, Z19, Z18
+	VPXORD Z26, Z16, Z16
+	VPXORD Z26, Z17, Z17
+	VPXORD Z26, Z18, Z18
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), R8
+	MOVQ 40(AX), R13
+	LEAQ (DI)(R12*1), R11
+chan:
+	VPBROADCASTD 0(R8), Z0
+	VPDPBUSD.BCST 0(R10), Z16, Z0
+	VPDPBUSD.BCST 4(R10), Z17, Z0
+	VPDPBUSD.BCST 8(R10), Z18, Z0
+	VPBROADCASTD 4(R8), Z21
+	VPBROADCASTQ 8(R8), Z22
+	VPBROADCASTQ 16(R8), Z23
+	REQ16
+	VPMOVQB Z2, K1, (R11)
+	VPMOVQB Z3, K2, 8(R11)
+	ADDQ 72(AX), R11
+	ADDQ $32, R8
+	ADDQ $12, R10
+	DECQ R13
+	JNZ chan
+	ADDQ $16, R12
+	JMP chunk
+done:
+	VZEROUPPER
+	RET

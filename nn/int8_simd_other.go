@@ -7,3 +7,8 @@ const q8HasAVX512 = false
 
 // q8RequantFast: no assembly kernel in this build.
 func q8RequantFast(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool { return false }
+
+// c1Rows is never called in this build (q8HasAVX512 is false).
+func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int) {
+	panic("nn: q8 direct kernel without assembly")
+}

@@ -1,0 +1,108 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQ8DirectC1Ladder runs the one-input-channel 3x3 stride-1 shapes (the
+// direct kernel where the CPU has it) over widths around the 16-pixel
+// chunk, asymmetric pads, odd channel counts, several images and threads,
+// against the plain reference.
+func TestQ8DirectC1Ladder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var cases []q8ConvCase
+	for _, w := range []int{1, 2, 5, 15, 16, 17, 31, 32, 33, 47} {
+		c := q8ConvCase{n: 1 + w%3, cin: 1, h: 3 + w%5, w: w, cout: 1 + w%17, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1,
+			pt: w % 2, pl: 1, pb: 1 - w%2, pr: (w + 1) % 3, group: 1, relu: w%2 == 0}
+		if c.w+c.pl+c.pr < 3 {
+			c.pr = 3 - c.w - c.pl
+		}
+		cases = append(cases, c)
+	}
+	for _, c := range cases {
+		for _, threads := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/t%d", c.String(), threads), func(t *testing.T) {
+				f := q8NewConvFixture(r, c)
+				want, _ := q8RefConv(c, f)
+				x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+				p, err := Compile(q8ConvGraph(c, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				run := p.NewRunner(threads)
+				for rep := 0; rep < 2; rep++ { // warm run reuses the scratch
+					out, err := run.Run(x)
+					if err != nil {
+						t.Fatal(err)
+					}
+					y := out[0]
+					if len(y.I8) != len(want) {
+						t.Fatalf("%d outputs, want %d", len(y.I8), len(want))
+					}
+					for i := range want {
+						if y.I8[i] != want[i] {
+							t.Fatalf("run %d element %d: kernel %d, reference %d", rep, i, y.I8[i], want[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestQ8RequantLanes compares the SIMD requantization (where the CPU has
+// it) and its lane constants with q8Mult.apply over random accumulators,
+// lengths around the 16-lane step, shifts 1..52 and extreme values.
+func TestQ8RequantLanes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for trial := 0; trial < 300; trial++ {
+		n := trial % 41
+		real := math.Ldexp(0.5+r.Float64()*0.5, -r.IntN(40))
+		m, err := q8Multiplier(real)
+		if err != nil {
+			t.Fatal(err)
+		}
+		corr := int64(r.IntN(1<<20)) - 1<<19
+		yz := int32(r.IntN(256)) - 128
+		lo, hi := int32(-128), int32(127)
+		if trial%3 == 0 {
+			lo = yz
+		}
+		k := &q8Conv{y: q8Params{Scale: 1, Zero: yz}, lo: lo, hi: hi, corr: []int64{corr}, mult: []q8Mult{m}, noSat: []bool{true}}
+		l, ok := q8NewLane(corr, m, yz, true)
+		if !ok {
+			if m.S >= 1 && m.S <= 52 {
+				t.Fatalf("lane refused for shift %d", m.S)
+			}
+			continue
+		}
+		k.lanes, k.laneOK, k.lohi = []q8Lane{l}, []bool{true}, [2]int64{int64(lo), int64(hi)}
+		acc := make([]int32, n)
+		bound := int64(math.MaxInt32) - max(corr, -corr)
+		for i := range acc {
+			switch i % 7 {
+			case 0:
+				acc[i] = int32(bound)
+			case 1:
+				acc[i] = int32(-bound)
+			default:
+				acc[i] = int32(r.Int64N(2*bound+1) - bound)
+			}
+		}
+		got := make([]int8, n+1)
+		got[n] = 55 // canary: the masked tail must not write past n
+		k.requantRow(acc, got[:n], 0)
+		for i, a := range acc {
+			want := q8Clamp(int64(yz)+m.apply(int64(a)+corr), lo, hi)
+			if got[i] != want {
+				t.Fatalf("trial %d (m %d s %d corr %d zp %d) acc %d: got %d, want %d", trial, m.M, m.S, corr, yz, a, got[i], want)
+			}
+		}
+		if got[n] != 55 {
+			t.Fatalf("trial %d: wrote past the end", trial)
+		}
+	}
+}
