@@ -15,6 +15,9 @@ type convBench struct {
 var convBenches = []convBench{
 	{"seednet_conv2", 1, 16, 16, 16, 32, 3, 1, 1},
 	{"seednet_conv2_b8", 8, 16, 16, 16, 32, 3, 1, 1},
+	{"tinyres_c16_32", 1, 16, 32, 32, 16, 3, 1, 1},
+	{"tinyres_c32_16", 1, 32, 16, 16, 32, 3, 1, 1},
+	{"tinyres_c64_8", 1, 64, 8, 8, 64, 3, 1, 1},
 	{"mbv2_stem", 1, 3, 224, 224, 32, 3, 2, 1},
 	{"mbv2_dw112", 1, 32, 112, 112, 32, 3, 1, 32},
 	{"mbv2_dw56s2", 1, 96, 112, 112, 96, 3, 2, 96},
@@ -29,6 +32,9 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 	bias := randT(r, cb.m)
 	p := cb.k / 2
 	k := &convKernel{win: winAttrs{op: "Conv", strides: []int{cb.st, cb.st}, pads: []int{p, p, p, p}}, grp: cb.group, act: act, generic: generic}
+	if !generic {
+		k.pack(w) // constant weights, as Compile packs them
+	}
 	in := []*Tensor{x, w, bias}
 	ot, err := k.OutputTypes([]Type{x.Type(), w.Type(), bias.Type()})
 	if err != nil {
@@ -126,6 +132,28 @@ func BenchmarkIm2col(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					v.f(&g, x, cb.c, 0, P, col)
 				}
+			})
+		}
+	}
+}
+
+// BenchmarkConvPhase compares the phase-plane im2col with the plain one
+// (phaseMinOW above the width) per layer.
+func BenchmarkConvPhase(b *testing.B) {
+	for _, cb := range convBenches {
+		if cb.group != 1 || cb.k == 1 {
+			continue
+		}
+		for _, minOW := range []int{0, 1 << 20} {
+			name := "phase"
+			if minOW > 0 {
+				name = "rows"
+			}
+			b.Run(cb.name+"/"+name, func(b *testing.B) {
+				saved := phaseMinOW
+				phaseMinOW = minOW
+				defer func() { phaseMinOW = saved }()
+				benchConvKernel(b, cb, false, actRelu, 1)
 			})
 		}
 	}

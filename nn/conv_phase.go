@@ -18,9 +18,15 @@ type phaseLayout struct {
 	np     int // GEMM columns: (rows-1)·wq + OW
 }
 
+// phaseMinOW is the output width below which the plain im2col is used: on
+// narrow images the columns computed between rows cost more GEMM work
+// than the row-by-row copies save. A variable so that benchmarks can
+// compare both.
+var phaseMinOW = 0
+
 // phaseOK reports whether the phase-plane im2col applies to g.
 func phaseOK(g *geom) bool {
-	return (g.SH == 1 || g.SH == 2) && (g.SW == 1 || g.SW == 2) && g.OH > 0 && g.OW > 0
+	return (g.SH == 1 || g.SH == 2) && (g.SW == 1 || g.SW == 2) && g.OH > 0 && g.OW > 0 && g.OW >= phaseMinOW
 }
 
 func newPhaseLayout(g *geom, rows int) phaseLayout {
