@@ -98,6 +98,9 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 	if k.kh == 2 && k.kw == 2 && k.sh == 2 && k.sw == 2 && k.dh == 1 && k.dw == 1 && k.pt == 0 && k.pl == 0 &&
 		2*oh <= h && 2*ow <= w {
 		// The common 2x2/2 pool: every window is inside; branch-free max.
+		if q8MaxPool2x2Fast(x.I8, y.I8, nc, h, w, oh, ow) {
+			return nil
+		}
 		for c := 0; c < nc; c++ {
 			plane := x.I8[c*h*w : (c+1)*h*w]
 			dst := y.I8[c*oh*ow : (c+1)*oh*ow]

@@ -74,3 +74,22 @@ func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int)
 		q8Conv3x3C1AVX512(&a)
 	}
 }
+
+//go:noescape
+func q8MaxPool2x2AVX512(src *int8, ld int, dst *int8, ow, rows int)
+
+// q8MaxPool2x2Fast pools the nc planes (h×w) of x into y (oh×ow, 2·oh <= h,
+// 2·ow <= w) with the assembly kernel when the CPU has it.
+func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool {
+	if !q8HasAVX512 || nc*oh*ow == 0 || len(x) < nc*h*w || len(y) < nc*oh*ow {
+		return false
+	}
+	if h == 2*oh { // input row pairs are contiguous across planes
+		q8MaxPool2x2AVX512(&x[0], w, &y[0], ow, nc*oh)
+		return true
+	}
+	for c := 0; c < nc; c++ {
+		q8MaxPool2x2AVX512(&x[c*h*w], w, &y[c*oh*ow], ow, oh)
+	}
+	return true
+}

@@ -151,3 +151,55 @@ chan:
 done:
 	VZEROUPPER
 	RET
+
+// func q8MaxPool2x2AVX512(src *int8, ld int, dst *int8, ow, rows int)
+// int8 max pool 2x2 stride 2: output row i (ow bytes at dst + i·ow) from
+// input rows src + 2i·ld and src + (2i+1)·ld. Per 32 outputs: VPMAXSB of
+// the two rows, VPMAXSB with the words shifted right by 8 (odd byte onto
+// even byte), VPMOVWB keeps the even bytes; masked at the row end.
+TEXT ·q8MaxPool2x2AVX512(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), SI
+	MOVQ ld+8(FP), BX
+	MOVQ dst+16(FP), DI
+	MOVQ ow+24(FP), R8
+	MOVQ rows+32(FP), R9
+row:
+	TESTQ R9, R9
+	JE done
+	XORQ R10, R10
+col:
+	MOVQ R8, CX
+	SUBQ R10, CX
+	CMPQ CX, $32
+	JLT tailmask
+	KXNORQ K1, K1, K1
+	KXNORD K2, K2, K2
+	JMP body
+tailmask:
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVD AX, K2
+	ADDQ CX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVQ AX, K1
+body:
+	LEAQ (SI)(R10*2), R11
+	VMOVDQU8.Z (R11), K1, Z0
+	VMOVDQU8.Z (R11)(BX*1), K1, Z1
+	VPMAXSB Z1, Z0, Z0
+	VPSRLW $8, Z0, Z1
+	VPMAXSB Z1, Z0, Z0
+	VPMOVWB Z0, K2, (DI)(R10*1)
+	ADDQ $32, R10
+	CMPQ R10, R8
+	JLT col
+	LEAQ (SI)(BX*2), SI
+	ADDQ R8, DI
+	DECQ R9
+	JMP row
+done:
+	VZEROUPPER
+	RET

@@ -12,3 +12,6 @@ func q8RequantFast(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool { re
 func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int) {
 	panic("nn: q8 direct kernel without assembly")
 }
+
+// q8MaxPool2x2Fast: no assembly kernel in this build.
+func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool { return false }
