@@ -1,0 +1,73 @@
+package blas
+
+import "unsafe"
+
+// Quad-packed B operands for GemmS8Quad: the caller (an im2col, say) writes
+// B directly in the layout the VNNI micro-kernel reads, skipping the
+// packing pass of GemmS8Packed.
+//
+// Layout of an n×k B (the rows of B are the columns of C): panels of
+// S8QuadCols columns; a panel holds ceil(k/4) groups of S8QuadCols×4 bytes;
+// byte 4·j+q of group g of panel P is uint8(B[16P+j, 4g+q]) XOR 0x80 (B
+// biased by 128 to u8). Bytes of padded depth (4g+q >= k) and of padded
+// columns (16P+j >= n) are read but do not matter: the packed A is zero
+// there, and padded columns of C are not stored.
+
+// S8QuadCols is the panel width of the quad-packed layout.
+const S8QuadCols = 16
+
+// S8QuadLen returns the byte length of the quad-packed layout of an n×k B.
+func S8QuadLen(n, k int) int {
+	return (n + S8QuadCols - 1) / S8QuadCols * ((k + 3) / 4) * S8QuadCols * 4
+}
+
+// S8Quad reports whether GemmS8Quad can run with pa on this CPU (a VNNI
+// kernel packed pa). When it is false, use GemmS8Packed.
+func S8Quad(pa *PackedS8) bool {
+	return pa != nil && pa.kern != nil && pa.kern.vnni && pa.kern.nr == S8QuadCols && pa.data != nil
+}
+
+// GemmS8Quad computes C = A·Bᵀ in int32 with A packed by PackS8 and the
+// n×pa.Cols() B quad-packed in bq (S8QuadLen bytes). C is pa.Rows()×n
+// (ldc). It panics, like the other entry points, on bad dimensions or when
+// S8Quad(pa) is false.
+func GemmS8Quad(pa *PackedS8, n int, bq []byte, c []int32, ldc int) {
+	if !S8Quad(pa) {
+		panic("blas: GemmS8Quad without a VNNI-packed A")
+	}
+	m, k := pa.m, pa.k
+	switch {
+	case n < 0:
+		panic("blas: negative dimension")
+	case len(bq) < S8QuadLen(n, k):
+		panic("blas: insufficient length of bq")
+	case m > 1 && ldc < n:
+		panic("blas: bad ldc")
+	case m > 0 && n > 0 && len(c) < (m-1)*ldc+n:
+		panic("blas: insufficient length of c")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	kern := pa.kern
+	mr, nr := kern.mr, kern.nr
+	l := s8Geometry(kern, m, k)
+	var tile [maxTile]int32
+	for jr := 0; jr < n; jr += nr {
+		cols := min(nr, n-jr)
+		bp := unsafe.Pointer(&bq[jr/nr*l.panelB])
+		for ir := 0; ir < m; ir += mr {
+			rows := min(mr, m-ir)
+			ap := unsafe.Pointer(&pa.data[ir/mr*l.panelA])
+			ci := ir*ldc + jr
+			if rows == mr && cols == nr {
+				kern.micro(l.kg, ap, bp, &c[ci], ldc, &pa.init[ir])
+				continue
+			}
+			kern.micro(l.kg, ap, bp, &tile[0], nr, &pa.init[ir])
+			for r := 0; r < rows; r++ {
+				copy(c[ci+r*ldc:ci+r*ldc+cols], tile[r*nr:r*nr+cols])
+			}
+		}
+	}
+}
