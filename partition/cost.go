@@ -41,6 +41,9 @@ type Model struct {
 	DecodeFactor float64
 	// Queue is the expected wait in the cloud's queue, when known.
 	Queue time.Duration
+	// MaxBytes, when positive, is the largest request the transport takes
+	// (NATS max_payload): a cut whose request is larger is infeasible.
+	MaxBytes int
 }
 
 // NewModel checks the parts of a cost model and returns it.
@@ -83,6 +86,16 @@ type Estimate struct {
 	QueueMS    float64 `json:"queue_ms"`
 	CloudMS    float64 `json:"cloud_ms"`
 	TotalMS    float64 `json:"predicted_ms"`
+	// Infeasible marks a request bigger than the model's MaxBytes.
+	Infeasible bool `json:"infeasible,omitempty"`
+}
+
+// cost is what choices compare: the total, or +Inf for an infeasible cut.
+func (e Estimate) cost() float64 {
+	if e.Infeasible {
+		return math.Inf(1)
+	}
+	return e.TotalMS
 }
 
 func (m *Model) decodeFactor() float64 {
@@ -131,6 +144,7 @@ func (m *Model) Predict(c Cut, l Link) (Estimate, error) {
 		e.QueueMS = float64(m.Queue) / 1e6
 	}
 	e.TotalMS = e.EdgeMS + e.EncodeMS + e.TransferMS + e.RTTMS + e.DecodeMS + e.QueueMS + e.CloudMS
+	e.Infeasible = m.MaxBytes > 0 && e.Bytes > m.MaxBytes // the transport would refuse it
 	return e, nil
 }
 
@@ -150,12 +164,24 @@ func (m *Model) PredictAll(cuts []Cut, l Link) ([]Estimate, error) {
 // tensorMS is the additive cost of sending tensor ti on link l.
 func (m *Model) tensorMS(ti int, l Link) float64 {
 	name := m.DAG.tensors[ti].name
-	return float64(m.Sizes.Bytes[name])*l.msPerByte() + m.Sizes.EncodeMS[name]*(1+m.decodeFactor())
+	ms := float64(m.Sizes.Bytes[name])*l.msPerByte() + m.Sizes.EncodeMS[name]*(1+m.decodeFactor())
+	if m.MaxBytes > 0 && m.Sizes.Overhead+m.Sizes.Bytes[name] > m.MaxBytes {
+		ms += tooBigMS // no cut may send it
+	}
+	return ms
 }
+
+// tooBigMS is the cost the min cut gives a tensor too big to send: more
+// than any feasible cut costs on a sane link (1000 s), finite and small
+// enough that the flow stays exact in float64.
+const tooBigMS = 1e6
 
 // Best returns the cut with the lowest predicted latency on l, found
 // exactly with a minimum s-t cut (see package doc), and its estimate.
-// Ties go to the cut with fewer edge nodes.
+// Ties go to the cut with fewer edge nodes. With MaxBytes, tensors too big
+// to send are excluded exactly; in the rare case where the optimum sends
+// several tensors that only together exceed MaxBytes, Best falls back to
+// the best feasible prefix cut.
 func (m *Model) Best(l Link) (Estimate, error) {
 	if err := l.Validate(); err != nil {
 		return Estimate{}, err
@@ -175,8 +201,22 @@ func (m *Model) Best(l Link) (Estimate, error) {
 		if err != nil {
 			return Estimate{}, err
 		}
-		if eo.TotalMS < best.TotalMS {
+		if eo.cost() < best.cost() || best.Infeasible {
 			best = eo
+		}
+	}
+	if best.Infeasible {
+		// Several tensors, each small enough, together exceed MaxBytes:
+		// the min cut does not see that sum. Fall back to the best
+		// feasible prefix cut (edge-only always is).
+		for _, c := range m.DAG.Prefixes(false) {
+			e, err := m.Predict(c, l)
+			if err != nil {
+				return Estimate{}, err
+			}
+			if e.cost() < best.cost() {
+				best = e
+			}
 		}
 	}
 	return best, nil
@@ -190,7 +230,7 @@ func (m *Model) Exhaustive(l Link, limit int) (Estimate, error) {
 	if err := l.Validate(); err != nil {
 		return Estimate{}, err
 	}
-	best := Estimate{TotalMS: math.Inf(1)}
+	best := Estimate{TotalMS: math.Inf(1), Infeasible: true}
 	var ferr error
 	err := m.DAG.EnumerateCuts(limit, func(c Cut) bool {
 		e, err := m.Predict(c, l)
@@ -198,7 +238,7 @@ func (m *Model) Exhaustive(l Link, limit int) (Estimate, error) {
 			ferr = err
 			return false
 		}
-		if e.TotalMS < best.TotalMS {
+		if e.cost() < best.cost() || (best.Infeasible && !e.Infeasible) {
 			best = e
 		}
 		return true

@@ -180,3 +180,45 @@ func TestTransferCountedOnce(t *testing.T) {
 		t.Fatalf("predicted %.3f ms, want %.3f", best.TotalMS, want)
 	}
 }
+
+// TestMaxBytes: with a transport limit, Best never returns a cut whose
+// request is too big, never beats the exhaustive search and is never worse
+// than a feasible prefix cut.
+func TestMaxBytes(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	exact := 0
+	const trials = 300
+	for trial := 0; trial < trials; trial++ {
+		g := randomGraph(rng, 1+rng.Intn(10))
+		m := randomModel(t, rng, g)
+		m.MaxBytes = 50000 + rng.Intn(250000)
+		l := Link{Bandwidth: math.Pow(10, 5+3*rng.Float64()), RTT: time.Duration(rng.Intn(30)) * time.Millisecond}
+		best, err := m.Best(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if best.Infeasible || (!best.Cut.IsEdgeOnly() && best.Bytes > m.MaxBytes) {
+			t.Fatalf("trial %d: infeasible choice %s (%d bytes > %d)", trial, best.Cut.Name, best.Bytes, m.MaxBytes)
+		}
+		ex, err := m.Exhaustive(l, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if best.TotalMS < ex.TotalMS-1e-6 {
+			t.Fatalf("trial %d: min cut %.4f beats exhaustive %.4f", trial, best.TotalMS, ex.TotalMS)
+		}
+		if math.Abs(best.TotalMS-ex.TotalMS) <= 1e-6*math.Max(1, ex.TotalMS) {
+			exact++
+		}
+		for _, c := range m.DAG.Prefixes(false) {
+			e, _ := m.Predict(c, l)
+			if !e.Infeasible && e.TotalMS < best.TotalMS-1e-6 {
+				t.Fatalf("trial %d: feasible prefix %s (%.3f) beats the choice %s (%.3f)", trial, c.Name, e.TotalMS, best.Cut.Name, best.TotalMS)
+			}
+		}
+	}
+	t.Logf("%d of %d choices exactly optimal under the size limit", exact, trials)
+	if exact < trials*9/10 {
+		t.Fatalf("only %d of %d choices optimal", exact, trials)
+	}
+}

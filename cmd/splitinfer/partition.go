@@ -49,6 +49,7 @@ type costFlags struct {
 	wireDType    string
 	clock        string
 	cloudClock   string
+	maxBytes     int
 }
 
 func (f *costFlags) register(fs *flag.FlagSet) {
@@ -68,6 +69,7 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&f.clock, "clock", def, "edge profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
 	fs.StringVar(&f.cloudClock, "cloud-clock", "wall", "cloud profile clock: wall (what requests will see) or cpu")
+	fs.IntVar(&f.maxBytes, "max-bytes", 1<<20, "largest request the transport takes (NATS max_payload; 0: no limit): bigger cuts are infeasible")
 }
 
 func (f *costFlags) validate() error {
@@ -80,6 +82,8 @@ func (f *costFlags) validate() error {
 		return fmt.Errorf("--runs %d: want 1..1000", f.runs)
 	case f.threads < 1:
 		return fmt.Errorf("--threads %d: want >= 1", f.threads)
+	case f.maxBytes < 0:
+		return fmt.Errorf("--max-bytes %d: want >= 0", f.maxBytes)
 	}
 	if _, err := pipeline.ParseCodec(f.codec); err != nil {
 		return fmt.Errorf("--codec: %v", err)
@@ -291,6 +295,10 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.MaxBytes = f.maxBytes
+	if f.maxBytes > 0 {
+		s.notes = append(s.notes, fmt.Sprintf("requests above %d bytes (--max-bytes) are infeasible", f.maxBytes))
+	}
 	s.model = m
 	return s, nil
 }
@@ -310,6 +318,7 @@ func (s *costSetup) refreshCloud() error {
 	if err != nil {
 		return err
 	}
+	m.MaxBytes = s.model.MaxBytes
 	s.model = m
 	return nil
 }
@@ -361,13 +370,14 @@ type cutJSON struct {
 	DecodeMS    float64  `json:"decode_ms"`
 	CloudMS     float64  `json:"cloud_ms"`
 	PredictedMS float64  `json:"predicted_ms"`
+	Infeasible  bool     `json:"infeasible,omitempty"`
 	MeasuredMS  *float64 `json:"measured_ms,omitempty"`
 }
 
 func toCutJSON(e partition.Estimate) cutJSON {
 	r := func(v float64) float64 { return math.Round(v*1000) / 1000 }
 	return cutJSON{Name: e.Cut.Name, Tensors: e.Cut.Tensors, EdgeMS: r(e.EdgeMS), EncodeMS: r(e.EncodeMS), Bytes: e.Bytes,
-		TransferMS: r(e.TransferMS), RTTMS: r(e.RTTMS), DecodeMS: r(e.DecodeMS), CloudMS: r(e.CloudMS), PredictedMS: r(e.TotalMS)}
+		TransferMS: r(e.TransferMS), RTTMS: r(e.RTTMS), DecodeMS: r(e.DecodeMS), CloudMS: r(e.CloudMS), PredictedMS: r(e.TotalMS), Infeasible: e.Infeasible}
 }
 
 func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -454,7 +464,11 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if e.Cut.Name == best.Cut.Name {
 			mark = "*"
 		}
-		fmt.Fprintf(stdout, "%s %-*s %9.2f %10d %11.2f %9.2f %12.2f\n", mark, w, e.Cut.Name, e.EdgeMS, e.Bytes, e.TransferMS, e.CloudMS, e.TotalMS)
+		note := ""
+		if e.Infeasible {
+			note = " (too big for --max-bytes)"
+		}
+		fmt.Fprintf(stdout, "%s %-*s %9.2f %10d %11.2f %9.2f %12.2f%s\n", mark, w, e.Cut.Name, e.EdgeMS, e.Bytes, e.TransferMS, e.CloudMS, e.TotalMS, note)
 	}
 	fmt.Fprintf(stdout, "choice: %s, predicted %.2f ms (decided in %v)\n", best.Cut.Name, best.TotalMS, decision.Round(time.Microsecond))
 	if len(best.Cut.Tensors) > 0 {
@@ -524,7 +538,7 @@ func plotSweep(path string, s *costSetup, cuts []partition.Cut, l partition.Link
 				return err
 			}
 			pts[x].X, pts[x].Y = float64(x), math.Max(e.TotalMS, 0.01)
-			if e.TotalMS < bestY {
+			if !e.Infeasible && e.TotalMS < bestY {
 				bestX, bestY = x, e.TotalMS
 			}
 		}

@@ -213,9 +213,12 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		}
 		sc := sweepCut{cutJSON: toCutJSON(est)}
 		trivial := c.IsEdgeOnly() || c.IsCloudOnly() || c.Name == best.Cut.Name
-		if maxPred > 0 && !trivial && est.TotalMS > maxPred*best.TotalMS {
+		switch {
+		case est.Infeasible:
+			sc.Skipped = "too big"
+		case maxPred > 0 && !trivial && est.TotalMS > maxPred*best.TotalMS:
 			sc.Skipped = "skipped"
-		} else {
+		default:
 			measured = append(measured, i)
 		}
 		res.Cuts = append(res.Cuts, sc)
