@@ -49,6 +49,7 @@ type q8Conv struct {
 	c1           bool     // direct 3x3 kernel for one input channel (c1Rows)
 	c1w          []int8   // its weights: 12 bytes per output channel
 	c1lanes      []q8Lane // its lanes: Init = corr − 128·Σw
+	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 }
@@ -200,6 +201,10 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 			k.packed = append(k.packed, blas.PackS8(coutG, kk, wp[g*coutG*kk:], kk))
 		}
 	}
+	k.quad = q8HasAVX512 && k.nhwc && !k.pointwise && k.cinG%4 == 0
+	for _, pa := range k.packed {
+		k.quad = k.quad && blas.S8Quad(pa)
+	}
 	k.quant = k.y.quant()
 	return k, nil
 }
@@ -237,6 +242,10 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	if k.c1 {
 		k.runC1(rc, x, y)
+		return nil
+	}
+	if k.quad {
+		k.runQuad(rc, x, y)
 		return nil
 	}
 	// Work units are (image, group, block of output rows); with more
@@ -380,6 +389,132 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 		oy0, oy1 := oh*rb/j.rowBlocks, oh*(rb+1)/j.rowBlocks
 		if oy1 > oy0 {
 			k.c1Rows(pad, j.ld, oy0, oy1, ow, j.y.I8[b*k.cout*oh*ow:(b+1)*k.cout*oh*ow], oh*ow)
+		}
+	}
+}
+
+// runQuad runs a grouped or plain conv with at least 4 input channels per
+// group (a multiple of 4) through blas.GemmS8Quad: per (image, group,
+// block of output rows) the group's channels are copied channel-last into
+// a plane padded with x_zp, each 16-pixel panel of patches is gathered in
+// the GEMM's packed layout (q8QuadPanel), and the accumulators are
+// requantized row by row.
+func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
+	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	oh, ow := y.Shape[2], y.Shape[3]
+	units := nb * k.group
+	rowBlocks := 1
+	if rc.Threads > 1 && units < rc.Threads && oh > 1 {
+		rowBlocks = min(rc.Threads, oh)
+	}
+	units *= rowBlocks
+	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels))
+	rows := (oh + rowBlocks - 1) / rowBlocks
+	wp := w + k.pl + k.pr
+	plane := (h + k.pt + k.pb) * wp * k.cinG
+	j := q8QuadJobs.Get().(*q8QuadJob)
+	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane,
+		i8Per:  plane + blas.S8QuadLen(rows*ow, k.kernelPixels),
+		accPer: (k.cout/k.group)*rows*ow + k.kh*k.kw}
+	j.i8 = rc.ScratchI8(blocks * j.i8Per)
+	j.acc = rc.ScratchI32(blocks * j.accPer)
+	parallelFor(blocks, units, j)
+	*j = q8QuadJob{}
+	q8QuadJobs.Put(j)
+}
+
+var q8QuadJobs = sync.Pool{New: func() any { return new(q8QuadJob) }}
+
+type q8QuadJob struct {
+	k             *q8Conv
+	x, y          *Tensor
+	rowBlocks     int
+	wp, plane     int
+	i8Per, accPer int
+	i8            []int8
+	acc           []int32
+}
+
+func (j *q8QuadJob) runRange(lo, hi, worker int) {
+	k := j.k
+	cin, h, w := j.x.Shape[1], j.x.Shape[2], j.x.Shape[3]
+	oh, ow := j.y.Shape[2], j.y.Shape[3]
+	coutG, kk, cn, wp := k.cout/k.group, k.kernelPixels, k.cinG, j.wp
+	scr := j.i8[worker*j.i8Per : (worker+1)*j.i8Per]
+	t, bq := scr[:j.plane], q8Bytes(scr[j.plane:])
+	ai := j.acc[worker*j.accPer : (worker+1)*j.accPer]
+	taps, acc := ai[:k.kh*k.kw], ai[k.kh*k.kw:]
+	for ky := 0; ky < k.kh; ky++ {
+		for kx := 0; kx < k.kw; kx++ {
+			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * cn)
+		}
+	}
+	kg := (kk + 3) / 4
+	prev := -1
+	for u := lo; u < hi; u++ {
+		rb, bg := u%j.rowBlocks, u/j.rowBlocks
+		b, g := bg/k.group, bg%k.group
+		oy0, oy1 := oh*rb/j.rowBlocks, oh*(rb+1)/j.rowBlocks
+		pp := (oy1 - oy0) * ow
+		if pp == 0 {
+			continue
+		}
+		if bg != prev {
+			q8PadNHWC(j.x.I8[(b*cin+g*cn)*h*w:(b*cin+(g+1)*cn)*h*w], h, w, cn, k.pt, k.pl, wp, int8(k.x.Zero), t)
+			prev = bg
+		}
+		var idx [16]int32
+		for p0 := 0; p0 < pp; p0 += 16 {
+			for i := range idx {
+				idx[i] = 0
+				if p := p0 + i; p < pp {
+					oy, ox := oy0+p/ow, p%ow
+					idx[i] = int32((oy*k.sh*wp + ox*k.sw) * cn)
+				}
+			}
+			q8QuadPanel(t, &idx, taps, cn/4, bq[p0/16*kg*64:(p0/16+1)*kg*64])
+		}
+		blas.GemmS8Quad(k.packed[g], pp, bq, acc, pp)
+		p := oh * ow
+		for co := 0; co < coutG; co++ {
+			c := g*coutG + co
+			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
+			k.requantRow(acc[co*pp:co*pp+pp], dst, c)
+		}
+	}
+}
+
+// q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
+// of rows of wp pixels padded with zp: t[((iy+pt)·wp + ix+pl)·cn + c].
+func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
+	for i := range t {
+		t[i] = zp
+	}
+	tb := q8Bytes(t)
+	c := 0
+	for ; c+8 <= cn; c += 8 {
+		for iy := 0; iy < h; iy++ {
+			var pl8 [8][]int8
+			for q := range pl8 {
+				pl8[q] = x[(c+q)*h*w+iy*w : (c+q)*h*w+iy*w+w]
+			}
+			p0, p1, p2, p3, p4, p5, p6, p7 := pl8[0], pl8[1], pl8[2], pl8[3], pl8[4], pl8[5], pl8[6], pl8[7]
+			base := ((iy+pt)*wp+pl)*cn + c
+			for i := 0; i < w; i++ {
+				v := uint64(uint8(p0[i])) | uint64(uint8(p1[i]))<<8 | uint64(uint8(p2[i]))<<16 | uint64(uint8(p3[i]))<<24 |
+					uint64(uint8(p4[i]))<<32 | uint64(uint8(p5[i]))<<40 | uint64(uint8(p6[i]))<<48 | uint64(uint8(p7[i]))<<56
+				o := base + i*cn
+				binary.LittleEndian.PutUint64(tb[o:o+8], v)
+			}
+		}
+	}
+	for ; c < cn; c++ {
+		for iy := 0; iy < h; iy++ {
+			src := x[c*h*w+iy*w : c*h*w+iy*w+w]
+			base := ((iy+pt)*wp+pl)*cn + c
+			for i, v := range src {
+				t[base+i*cn] = v
+			}
 		}
 	}
 }

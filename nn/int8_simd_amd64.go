@@ -93,3 +93,24 @@ func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool {
 	}
 	return true
 }
+
+// q8GatherArgs are the arguments of q8QuadGatherAVX512 (offsets used by
+// the assembly: keep the order).
+type q8GatherArgs struct {
+	src  *int8      // padded channel-last plane
+	idx  *[16]int32 // byte offset of each pixel's window (tap 0, channel 0)
+	taps *int32     // byte offset of each tap from the window origin
+	ntap int
+	cq   int   // channels / 4
+	dst  *byte // ntap·cq·64 bytes
+}
+
+//go:noescape
+func q8QuadGatherAVX512(a *q8GatherArgs)
+
+// q8QuadPanel writes one panel (see q8GatherArgs); the caller guarantees
+// every offset is inside src and q8HasAVX512.
+func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
+	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
+	q8QuadGatherAVX512(&a)
+}

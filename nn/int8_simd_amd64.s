@@ -203,3 +203,44 @@ body:
 done:
 	VZEROUPPER
 	RET
+
+// func q8QuadGatherAVX512(a *q8GatherArgs)
+// Writes one 16-pixel panel of patches in the quad layout of
+// blas.GemmS8Quad from a padded channel-last copy: for every tap and every
+// 4 channels, one VPGATHERDD of the 16 pixels' 4 bytes (pixel offsets in
+// idx, tap offset added to the base), biased to u8.
+TEXT ·q8QuadGatherAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DX
+	VMOVDQU32 (DX), Z1
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), R10
+	MOVQ 40(AX), DI
+	MOVL $0x80808080, DX
+	VPBROADCASTD DX, Z26
+	TESTQ R9, R9
+	JE done
+	TESTQ R10, R10
+	JE done
+tap:
+	MOVLQSX (R8), R11
+	ADDQ SI, R11
+	MOVQ R10, CX
+chunk:
+	KXNORW K1, K1, K1
+	VPXORD Z0, Z0, Z0
+	VPGATHERDD (R11)(Z1*1), K1, Z0
+	VPXORD Z26, Z0, Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $4, R11
+	DECQ CX
+	JNZ chunk
+	ADDQ $4, R8
+	DECQ R9
+	JNZ tap
+done:
+	VZEROUPPER
+	RET

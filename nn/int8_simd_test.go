@@ -22,6 +22,27 @@ func TestQ8DirectC1Ladder(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
+	q8CheckLadder(t, r, cases)
+}
+
+// TestQ8QuadLadder runs shapes of the gathered-patch path (4·i input
+// channels per group): strides, dilations, asymmetric pads, groups, output
+// sizes around the 16-pixel panel, several images and threads.
+func TestQ8QuadLadder(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	cases := []q8ConvCase{
+		{n: 1, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 2, cin: 4, h: 5, w: 7, cout: 17, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 0, group: 1},
+		{n: 3, cin: 8, h: 9, w: 9, cout: 16, kh: 3, kw: 2, sh: 2, sw: 1, dh: 1, dw: 2, pt: 2, pl: 0, pb: 1, pr: 3, group: 1, relu: true},
+		{n: 1, cin: 24, h: 6, w: 11, cout: 20, kh: 1, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 0, pl: 1, pb: 0, pr: 1, group: 2},
+		{n: 1, cin: 12, h: 13, w: 3, cout: 33, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
+		{n: 2, cin: 20, h: 8, w: 8, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 1, perTensor: true},
+		{n: 1, cin: 16, h: 4, w: 4, cout: 16, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, group: 1, noBias: true},
+	}
+	q8CheckLadder(t, r, cases)
+}
+
+func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase) {
 	for _, c := range cases {
 		for _, threads := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("%s/t%d", c.String(), threads), func(t *testing.T) {
