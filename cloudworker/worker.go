@@ -84,6 +84,7 @@ type job struct {
 	qspan    oteltrace.Span
 	received time.Time
 	cut      string
+	depth    int // queue depth with it, when it was queued
 }
 
 // New starts a worker on nc serving models: it registers the micro service
@@ -223,10 +224,17 @@ func (w *Worker) handle(req micro.Request) {
 	w.received.Add(1)
 	data := req.Data()
 	ctx := trace.Extract(context.Background(), nats.Header(req.Headers()))
-	ctx, span := w.tracer.Start(ctx, trace.SpanCloudProcess,
-		oteltrace.WithSpanKind(oteltrace.SpanKindServer),
-		oteltrace.WithAttributes(trace.ProcessAttributes(w.cfg.Subject, len(data))...),
-		oteltrace.WithAttributes(attribute.String(trace.AttrWorkerID, w.id), attribute.Int(trace.AttrWireBytes, len(data))))
+	sopts := []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindServer)}
+	sampled := oteltrace.SpanContextFromContext(ctx).IsSampled()
+	if sampled {
+		// Attributes at Start, in one slice, when the span will record
+		// (the sampler follows the edge's decision).
+		sopts = append(sopts, oteltrace.WithAttributes(append(trace.ProcessAttributes(w.cfg.Subject, len(data)), attribute.String(trace.AttrWorkerID, w.id))...))
+	}
+	ctx, span := w.tracer.Start(ctx, trace.SpanCloudProcess, sopts...)
+	if !sampled && span.IsRecording() { // a root here: no context or not from a sampled edge
+		span.SetAttributes(append(trace.ProcessAttributes(w.cfg.Subject, len(data)), attribute.String(trace.AttrWorkerID, w.id))...)
+	}
 	if req.Reply() == "" {
 		w.finishSpan(span, pipeline.Errorf(pipeline.CodeBadRequest, "request without a reply subject"))
 		return
@@ -239,11 +247,14 @@ func (w *Worker) handle(req micro.Request) {
 	// reports (QueueNs, DecodeNs, ComputeNs), so both agree exactly.
 	_, qspan := w.tracer.Start(ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(now))
 	j := &job{data: data, reply: req.Reply(), ctx: ctx, span: span, queued: now, qspan: qspan, received: now}
+	// The job's fields are the worker goroutine's once it is queued.
+	rec := span.IsRecording()
 	w.mu.RLock()
 	var rejected *pipeline.Error
 	if w.stopping {
 		rejected = pipeline.Errorf(pipeline.CodeQueueFull, "worker %s is stopping", w.id)
 	} else {
+		j.depth = len(w.queue) + 1 // the endpoint is the only producer
 		select {
 		case w.queue <- j:
 		default:
@@ -252,9 +263,11 @@ func (w *Worker) handle(req micro.Request) {
 	}
 	depth := len(w.queue)
 	w.mu.RUnlock()
-	span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
 	w.metrics.QueueDepth(ctx, depth)
 	if rejected != nil {
+		if rec {
+			span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
+		}
 		qspan.End()
 		w.full.Add(1)
 		w.rejectNow(ctx, req, span, rejected)
@@ -364,8 +377,11 @@ func (w *Worker) prepare(j *job) *pending {
 	dspan.End(oteltrace.WithTimestamp(dend))
 	w.metrics.Stage(j.ctx, trace.StageDecode, decoded)
 	j.cut = req.Cut
-	j.span.SetAttributes(attribute.String(trace.AttrRequestID, req.ID), attribute.String(trace.AttrCutID, req.Cut),
-		attribute.String(trace.AttrModelHash, req.Model), attribute.String(trace.AttrCodec, string(req.Codec)))
+	if j.span.IsRecording() {
+		j.span.SetAttributes(attribute.String(trace.AttrRequestID, req.ID), attribute.String(trace.AttrCutID, req.Cut),
+			attribute.String(trace.AttrModelHash, req.Model), attribute.String(trace.AttrCodec, string(req.Codec)),
+			attribute.Int(trace.AttrQueueDepth, j.depth))
+	}
 
 	if dl := req.DeadlineTime(); !dl.IsZero() && start.After(dl) {
 		w.send(j, &pipeline.Reply{ID: req.ID, Code: pipeline.CodeDeadline,

@@ -79,6 +79,8 @@ type Worker struct {
 	metrics *trace.Metrics
 	est     estimator
 
+	headNodes int
+
 	requests, ok, errs, fallbacks, retries atomic.Int64
 }
 
@@ -125,6 +127,7 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	w := &Worker{
 		cfg: cfg, nc: nc, split: split, hash: pipeline.ModelHash(whole.Graph()), model: model,
 		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), metrics: metrics,
+		headNodes: len(split.Head.NodeIndices()),
 	}
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
@@ -165,18 +168,24 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	start := time.Now()
 	w.requests.Add(1)
 	id := nuid.Next()
-	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithAttributes(
-		attribute.String(trace.AttrRequestID, id), attribute.String(trace.AttrCutID, w.split.ID),
-		attribute.String(trace.AttrModelHash, w.hash), attribute.String(trace.AttrModelName, w.model)))
+	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest)
+	// The root's attributes are gathered while the request runs and set
+	// once at its end (one SetAttributes: the SDK's cost is per call), and
+	// only when the span records.
+	var attrs *[]attribute.KeyValue
 	if span.IsRecording() {
 		est := w.est.get()
-		span.SetAttributes(attribute.Float64(trace.AttrRTTms, float64(est.RTT)/1e6))
+		a := make([]attribute.KeyValue, 0, 20)
+		a = append(a, attribute.String(trace.AttrRequestID, id), attribute.String(trace.AttrCutID, w.split.ID),
+			attribute.String(trace.AttrModelHash, w.hash), attribute.String(trace.AttrModelName, w.model),
+			attribute.Float64(trace.AttrRTTms, float64(est.RTT)/1e6))
 		if est.BandwidthBps > 0 {
-			span.SetAttributes(attribute.Float64(trace.AttrBandwidthBps, est.BandwidthBps))
+			a = append(a, attribute.Float64(trace.AttrBandwidthBps, est.BandwidthBps))
 		}
 		if est.Predicted > 0 {
-			span.SetAttributes(attribute.Float64(trace.AttrPredictedMs, float64(est.Predicted)/1e6))
+			a = append(a, attribute.Float64(trace.AttrPredictedMs, float64(est.Predicted)/1e6))
 		}
+		attrs = &a
 	}
 	defer func() {
 		outcome := trace.OutcomeOK
@@ -187,7 +196,9 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 			span.SetStatus(codes.Error, err.Error())
 			var pe *pipeline.Error
 			if errors.As(err, &pe) {
-				span.SetAttributes(attribute.Int(trace.AttrErrorCode, int(pe.Code)))
+				if attrs != nil {
+					*attrs = append(*attrs, attribute.Int(trace.AttrErrorCode, int(pe.Code)))
+				}
 				w.metrics.Error(ctx, int(pe.Code))
 			} else {
 				w.metrics.Error(ctx, int(pipeline.CodeInternal))
@@ -201,10 +212,15 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 			if !res.Fallback && !res.Cached && res.Attempts == 1 {
 				w.est.observe(res.Timings, res.WireBytes+res.ReplyBytes)
 			}
-			span.SetAttributes(attribute.Int(trace.AttrAttempt, res.Attempts),
-				attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
+			if attrs != nil {
+				*attrs = append(*attrs, attribute.Int(trace.AttrAttempt, res.Attempts),
+					attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
+			}
 		}
 		w.metrics.Request(ctx, w.split.ID, outcome, time.Since(start))
+		if attrs != nil {
+			span.SetAttributes(*attrs...)
+		}
 		span.End()
 	}()
 	deadline := start.Add(w.cfg.Deadline)
@@ -217,12 +233,14 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 			res.InputBytes += len(t.Bytes())
 		}
 	}
-	span.SetAttributes(attribute.Int(trace.AttrInputBytes, res.InputBytes))
+	if attrs != nil {
+		*attrs = append(*attrs, attribute.Int(trace.AttrInputBytes, res.InputBytes))
+	}
 
 	if w.nc == nil {
 		return w.fallback(ctx, res, inputs, ErrNoCloud)
 	}
-	body, err := w.headAndEncode(ctx, span, id, deadline, inputs, res)
+	body, err := w.headAndEncode(ctx, attrs, id, deadline, inputs, res)
 	if err != nil {
 		return nil, err
 	}
@@ -275,9 +293,10 @@ func (w *Worker) acquire(ctx context.Context) (*runners, error) {
 	}
 }
 
-// headAndEncode runs the head and encodes its outputs into a request. The
-// runner is held only until the activations are encoded.
-func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id string, deadline time.Time, inputs []*nn.Tensor, res *Result) ([]byte, error) {
+// headAndEncode runs the head and encodes its outputs into a request, and
+// appends the wire attributes to attrs (when not nil). The runner is held
+// only until the activations are encoded.
+func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue, id string, deadline time.Time, inputs []*nn.Tensor, res *Result) ([]byte, error) {
 	rs, err := w.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -297,12 +316,14 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 	}
 	t1 := time.Now()
 	res.Timings.EdgeCompute = t1.Sub(t0)
-	_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
-		attribute.Int(trace.AttrNodes, len(w.split.Head.NodeIndices()))))
-	if err != nil {
-		hspan.SetStatus(codes.Error, err.Error())
+	if attrs != nil {
+		_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
+			attribute.Int(trace.AttrNodes, w.headNodes)))
+		if err != nil {
+			hspan.SetStatus(codes.Error, err.Error())
+		}
+		hspan.End(oteltrace.WithTimestamp(t1))
 	}
-	hspan.End(oteltrace.WithTimestamp(t1))
 	if err != nil {
 		rs.head = nil
 		return nil, fmt.Errorf("edgeworker: head: %w", err)
@@ -314,23 +335,23 @@ func (w *Worker) headAndEncode(ctx context.Context, span oteltrace.Span, id stri
 	body, raw, elems, err := w.encode(id, deadline, mid)
 	t1 = time.Now()
 	res.Timings.Encode = t1.Sub(t0)
-	_, espan := w.tracer.Start(ctx, trace.SpanEncode, oteltrace.WithTimestamp(t0))
-	if err != nil {
-		espan.SetStatus(codes.Error, err.Error())
+	if attrs != nil {
+		_, espan := w.tracer.Start(ctx, trace.SpanEncode, oteltrace.WithTimestamp(t0))
+		if err != nil {
+			espan.SetStatus(codes.Error, err.Error())
+		}
 		espan.End(oteltrace.WithTimestamp(t1))
+	}
+	if err != nil {
 		return nil, err
 	}
 	res.WireBytes = len(body)
-	if espan.IsRecording() {
-		wireAttrs := []attribute.KeyValue{
+	if attrs != nil { // on the request span (the root), next to the cut
+		*attrs = append(*attrs,
 			attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
 			attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(elems, 1))),
-			attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))),
-		}
-		espan.SetAttributes(wireAttrs...)
-		span.SetAttributes(wireAttrs...)
+			attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))))
 	}
-	espan.End(oteltrace.WithTimestamp(t1))
 	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
 	w.metrics.WireBytes(ctx, w.split.ID, len(body))
 	return body, nil
@@ -388,9 +409,15 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 	defer cancel()
 	// The send span covers exactly the round trip the Timings use: it
 	// starts at t0 and ends at t0+rtt, before the reply is decoded.
+	// Its attributes go in at Start when the request span records (the
+	// sampler follows the parent).
+	var sopts []oteltrace.SpanStartOption
+	if oteltrace.SpanFromContext(ctx).IsRecording() {
+		sopts = []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindClient),
+			oteltrace.WithAttributes(append(trace.SendAttributes(w.cfg.Subject, len(body)), attribute.Int(trace.AttrAttempt, attempt))...)}
+	}
 	t0 := time.Now()
-	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
-		oteltrace.WithTimestamp(t0))
+	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, append(sopts, oteltrace.WithTimestamp(t0))...)
 	var sendEnd time.Time
 	defer func() {
 		if sendEnd.IsZero() {
@@ -398,12 +425,9 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 		}
 		sspan.End(oteltrace.WithTimestamp(sendEnd))
 	}()
-	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body, Header: nats.Header{}}
-	if sspan.IsRecording() {
-		sspan.SetAttributes(trace.SendAttributes(w.cfg.Subject, len(body))...)
-		sspan.SetAttributes(attribute.Int(trace.AttrAttempt, attempt))
-	}
+	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body}
 	if sspan.SpanContext().IsValid() { // also unsampled: the cloud follows the decision
+		msg.Header = nats.Header{}
 		trace.Inject(actx, msg.Header)
 	}
 	rmsg, err := w.nc.RequestMsgWithContext(actx, msg)
@@ -431,14 +455,10 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 	reply, derr := pipeline.DecodeReply(rmsg.Data, w.cfg.Limits)
 	t2 := time.Now()
 	res.Timings.Decode = t2.Sub(t1)
-	_, dspan := w.tracer.Start(ctx, trace.SpanReplyDecode, oteltrace.WithTimestamp(t1))
-	if dspan.IsRecording() {
-		dspan.SetAttributes(attribute.Int(trace.AttrWireBytes, len(rmsg.Data)))
-		if derr != nil {
-			dspan.SetStatus(codes.Error, derr.Error())
-		}
+	if sspan.IsRecording() {
+		sspan.SetAttributes(attribute.Int(trace.AttrReplyBytes, len(rmsg.Data)),
+			attribute.Float64(trace.AttrReplyDecodeMs, float64(res.Timings.Decode)/1e6))
 	}
-	dspan.End(oteltrace.WithTimestamp(t2))
 	if he := pipeline.ErrorFromHeaders(rmsg.Header); he != nil {
 		sspan.SetAttributes(attribute.Int(trace.AttrErrorCode, int(he.Code)))
 		sspan.SetStatus(codes.Error, he.Message)

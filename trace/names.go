@@ -26,7 +26,6 @@ const (
 	SpanDecode       = "splitinfer.decode"        // cloud: bounded decode of the request
 	SpanCloudCompute = "splitinfer.cloud.compute" // cloud: the tail sub-graph
 	SpanReply        = "splitinfer.reply"         // cloud: encode and send the reply
-	SpanReplyDecode  = "splitinfer.reply.decode"  // edge: bounded decode of the reply
 	SpanFallback     = "splitinfer.edge.fallback" // edge: whole model locally when no cloud answers
 )
 
@@ -40,6 +39,8 @@ const (
 	AttrRequestID        = "splitinfer.request.id"
 	AttrInputBytes       = "splitinfer.input.bytes"
 	AttrWireBytes        = "splitinfer.wire.bytes"
+	AttrReplyBytes       = "splitinfer.reply.bytes"     // on the NATS request span
+	AttrReplyDecodeMs    = "splitinfer.reply.decode_ms" // on the NATS request span: the edge's decode of the reply
 	AttrBitsPerElement   = "splitinfer.wire.bits_per_element"
 	AttrCompressionRatio = "splitinfer.wire.compression_ratio"
 	AttrCodec            = "splitinfer.wire.codec"
