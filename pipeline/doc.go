@@ -16,3 +16,12 @@ const DefaultSubject = "splitinfer.infer"
 
 // ServiceName is the nats.go micro service name of the cloud workers.
 const ServiceName = "splitinfer"
+
+// ProfileSubject is where the cloud workers serving subject answer with the
+// per-node latency profile (JSON) of a model they serve, measured at start;
+// the request carries the model hash (empty: their first model).
+func ProfileSubject(subject string) string { return subject + ".profile" }
+
+// EchoSubject is where the cloud workers serving subject answer any message
+// with one byte: the edge's round-trip and bandwidth probes.
+func EchoSubject(subject string) string { return subject + ".echo" }
