@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // QuantizeLinear and DequantizeLinear with ONNX semantics (opset 13+
@@ -148,6 +149,17 @@ func (k *q8Linear) Run(_ *RunContext, in, out []*Tensor) error {
 			for c := 0; c < ch; c++ {
 				s, z := q.Scale[c], q.ZeroPoint[c]
 				base := (o*ch + c) * inner
+				if inner > 0 {
+					var dst unsafe.Pointer
+					if y.DType == Int8 {
+						dst = unsafe.Pointer(&y.I8[base])
+					} else {
+						dst = unsafe.Pointer(&y.U8[base])
+					}
+					if q8QuantizeFast(x.F32[base:base+inner], dst, s, z, lo, hi) {
+						continue
+					}
+				}
 				for i := base; i < base+inner; i++ {
 					v := QuantizeValue(x.F32[i], s, z, lo, hi)
 					if y.DType == Int8 {

@@ -114,3 +114,16 @@ func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
 	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
 	q8QuadGatherAVX512(&a)
 }
+
+//go:noescape
+func q8QuantizeAVX512(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
+
+// q8QuantizeFast quantizes x into dst (int8 or uint8 bytes, len(x) of
+// them) like QuantizeValue when the CPU has AVX-512.
+func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool {
+	if !q8HasAVX512 || len(x) == 0 {
+		return false
+	}
+	q8QuantizeAVX512(&x[0], len(x), dst, scale, zero, lo, hi)
+	return true
+}

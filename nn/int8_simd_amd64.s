@@ -244,3 +244,56 @@ chunk:
 done:
 	VZEROUPPER
 	RET
+
+// func q8QuantizeAVX512(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
+// ONNX QuantizeLinear (QuantizeValue): q = x / scale in float32 (VDIVPS,
+// the same IEEE division), NaN -> 0, clamped to ±2^20 (beyond any zero
+// point plus int8/uint8 range: saturates the same), VCVTPS2DQ rounds half
+// to even (default MXCSR), + zero, clamped to [lo, hi], low byte stored.
+TEXT ·q8QuantizeAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VBROADCASTSS scale+24(FP), Z20
+	MOVL zero+28(FP), AX
+	VPBROADCASTD AX, Z21
+	MOVL lo+32(FP), AX
+	VPBROADCASTD AX, Z22
+	MOVL hi+36(FP), AX
+	VPBROADCASTD AX, Z23
+	MOVL $0x49800000, AX // 2^20
+	VPBROADCASTD AX, Z24
+	MOVL $0xc9800000, AX // -2^20
+	VPBROADCASTD AX, Z25
+loop:
+	CMPQ CX, $16
+	JLT tail
+	KXNORW K1, K1, K1
+	VMOVUPS (SI), Z0
+	JMP body
+tail:
+	TESTQ CX, CX
+	JE done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+body:
+	VDIVPS Z20, Z0, Z0
+	VCMPPS $3, Z0, Z0, K2
+	VPXORD Z0, Z0, K2, Z0
+	VMINPS Z24, Z0, Z0
+	VMAXPS Z25, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z21, Z0, Z0
+	VPMAXSD Z22, Z0, Z0
+	VPMINSD Z23, Z0, Z0
+	VPMOVDB Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JGT loop
+done:
+	VZEROUPPER
+	RET

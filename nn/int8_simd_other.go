@@ -2,6 +2,8 @@
 
 package nn
 
+import "unsafe"
+
 // q8HasAVX512 is false: no assembly in this build.
 const q8HasAVX512 = false
 
@@ -19,4 +21,9 @@ func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool { return false }
 // q8QuadPanel is never called in this build (q8HasAVX512 is false).
 func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
 	panic("nn: q8 gather kernel without assembly")
+}
+
+// q8QuantizeFast: no assembly kernel in this build.
+func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool {
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestQ8DirectC1Ladder runs the one-input-channel 3x3 stride-1 shapes (the
@@ -123,6 +124,47 @@ func TestQ8RequantLanes(t *testing.T) {
 			}
 		}
 		if got[n] != 55 {
+			t.Fatalf("trial %d: wrote past the end", trial)
+		}
+	}
+}
+
+// TestQ8QuantizeFast compares the SIMD QuantizeLinear (where the CPU has
+// it) with QuantizeValue on ties, NaN, infinities, huge values and random
+// ones, int8 and uint8, lengths around the 16-lane step.
+func TestQ8QuantizeFast(t *testing.T) {
+	if !q8HasAVX512 {
+		t.Skip("no assembly kernel in this build")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	special := []float32{0, float32(math.Copysign(0, -1)), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 3e9, -3e9, 127.5, -128.5, 255.5, 1e-40}
+	for trial := 0; trial < 200; trial++ {
+		n := trial % 43
+		scale := []float32{1, 0.5, 0.0039215689, 0.013, 3}[trial%5]
+		x := make([]float32, n)
+		for i := range x {
+			if r.IntN(3) == 0 {
+				x[i] = special[r.IntN(len(special))] * scale
+			} else {
+				x[i] = float32(r.NormFloat64()*200) * scale
+			}
+		}
+		zero, lo, hi := int32(r.IntN(256)-128), int32(-128), int32(127)
+		if trial%2 == 1 {
+			zero, lo, hi = int32(r.IntN(256)), 0, 255
+		}
+		got := make([]byte, n+1)
+		got[n] = 0xa5
+		if n > 0 && !q8QuantizeFast(x, unsafe.Pointer(&got[0]), scale, zero, lo, hi) {
+			t.Fatal("fast path refused")
+		}
+		for i, v := range x {
+			if want := byte(QuantizeValue(v, scale, zero, lo, hi)); got[i] != want {
+				t.Fatalf("trial %d: x %v scale %v zero %d: got %d, want %d", trial, v, scale, zero, got[i], want)
+			}
+		}
+		if got[n] != 0xa5 {
 			t.Fatalf("trial %d: wrote past the end", trial)
 		}
 	}

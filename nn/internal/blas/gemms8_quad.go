@@ -52,7 +52,8 @@ func GemmS8Quad(pa *PackedS8, n int, bq []byte, c []int32, ldc int) {
 	kern := pa.kern
 	mr, nr := kern.mr, kern.nr
 	l := s8Geometry(kern, m, k)
-	var tile [maxTile]int32
+	sc := s8Pool.Get().(*s8Scratch)
+	tile := sc.tile[:]
 	for jr := 0; jr < n; jr += nr {
 		cols := min(nr, n-jr)
 		bp := unsafe.Pointer(&bq[jr/nr*l.panelB])
@@ -70,4 +71,5 @@ func GemmS8Quad(pa *PackedS8, n int, bq []byte, c []int32, ldc int) {
 			}
 		}
 	}
+	s8Pool.Put(sc)
 }
