@@ -29,6 +29,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
 	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
+	tf := addTelemetryFlags(fs)
 	queue := fs.String("queue-group", "splitinfer", "queue group shared by the workers")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines running tails")
 	queueLen := fs.Int("queue", 0, "bounded queue length (default 4 x workers); a full queue answers 503")
@@ -45,6 +46,10 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if err := tf.validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
 	}
 	c, err := pipeline.ParseCodec(*codec)
 	if err != nil {
@@ -66,7 +71,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("connecting to %s: %w", *url, err)
 	}
 	defer nc.Close()
-	tel, err := newTelemetry(ctx, trace.ServiceCloud, "", hash, *metricsAddr)
+	tel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}

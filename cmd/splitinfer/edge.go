@@ -30,6 +30,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
 	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
+	tf := addTelemetryFlags(fs)
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	linkSpec := fs.String("link", "", "emulate a link on the edge's NATS connection: BANDWIDTH/RTT, e.g. 10mbit/20ms (see pipeline/link)")
 	slowdown := fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)")
@@ -44,6 +45,10 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if err := tf.validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
 	}
 	prog, name, err := loadProgram(*ef.model)
 	if err != nil {
@@ -87,7 +92,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	tel, err := newTelemetry(ctx, trace.ServiceEdge, "", hash, *metricsAddr)
+	tel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -126,29 +125,6 @@ func loadProgram(spec string) (*nn.Program, string, error) {
 	return prog, name, nil
 }
 
-// newTelemetry sets up OTel from the OTEL_* environment for one service,
-// serving Prometheus metrics at metricsAddr when it is not empty.
-func newTelemetry(ctx context.Context, service, workerID, modelHash, metricsAddr string) (*trace.Provider, error) {
-	opts := []trace.Option{trace.WithEnv(os.LookupEnv), trace.WithServiceName(service), trace.WithModelHash(modelHash)}
-	if workerID != "" {
-		opts = append(opts, trace.WithWorkerID(workerID))
-	}
-	if metricsAddr != "" {
-		opts = append(opts, trace.WithMetricsAddr(metricsAddr))
-	}
-	return trace.New(ctx, opts...)
-}
-
-func shutdownTelemetry(ps ...*trace.Provider) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, p := range ps {
-		if p != nil {
-			_ = p.Shutdown(ctx)
-		}
-	}
-}
-
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	ef := addEdgeFlags(fs, false)
@@ -156,6 +132,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	maxBatch := fs.Int("max-batch", 1, "cloud dynamic batching: up to this many queued requests per tail run (1: off)")
 	metricsAddr := fs.String("metrics-addr", "", "serve the edge worker's Prometheus metrics at http://ADDR/metrics")
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
+	tf := addTelemetryFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
@@ -166,6 +143,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 || *workers < 1 || *maxBatch < 1 {
 		fs.Usage()
 		return errUsage
+	}
+	if err := tf.validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
 	}
 	prog, name, err := loadProgram(*ef.model)
 	if err != nil {
@@ -179,11 +160,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	cloudTel, err := newTelemetry(ctx, trace.ServiceCloud, "local-cloud", hash, *cloudMetricsAddr)
+	cloudTel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "local-cloud", hash, *cloudMetricsAddr)
 	if err != nil {
 		return err
 	}
-	edgeTel, err := newTelemetry(ctx, trace.ServiceEdge, "local-edge", hash, *metricsAddr)
+	edgeTel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "local-edge", hash, *metricsAddr)
 	if err != nil {
 		shutdownTelemetry(cloudTel)
 		return err

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/splitinfer/splitinfer/trace"
+)
+
+// telemetryFlags are the OpenTelemetry flags of run, edge and cloud. Unset
+// flags leave the setting to the standard OTEL_* environment.
+type telemetryFlags struct {
+	endpoint *string
+	protocol *string
+	sample   *float64
+}
+
+func addTelemetryFlags(fs *flag.FlagSet) *telemetryFlags {
+	return &telemetryFlags{
+		endpoint: fs.String("otlp-endpoint", "", "export traces over OTLP to this endpoint, e.g. http://localhost:4317 (gRPC) or http://localhost:4318 (HTTP)\n(default: OTEL_EXPORTER_OTLP_ENDPOINT; without an endpoint tracing is off)"),
+		protocol: fs.String("otlp-protocol", "", "OTLP protocol: grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
+		sample:   fs.Float64("trace-sample", -1, "fraction of requests traced, 0..1; the cloud follows the edge's decision\n(default: OTEL_TRACES_SAMPLER, else every request)"),
+	}
+}
+
+// validate reports bad flag values as usage errors.
+func (f *telemetryFlags) validate() error {
+	switch *f.protocol {
+	case "", trace.ProtocolGRPC, trace.ProtocolHTTPProtobuf:
+	default:
+		return fmt.Errorf("%w: --otlp-protocol %q: want %s or %s", errUsage, *f.protocol, trace.ProtocolGRPC, trace.ProtocolHTTPProtobuf)
+	}
+	if s := *f.sample; s != -1 && !(s >= 0 && s <= 1) {
+		return fmt.Errorf("%w: --trace-sample %v: want a fraction in 0..1", errUsage, s)
+	}
+	return nil
+}
+
+// options are the trace.New options the flags set.
+func (f *telemetryFlags) options() []trace.Option {
+	opts := []trace.Option{trace.WithEndpoint(*f.endpoint), trace.WithProtocol(*f.protocol)}
+	if *f.sample >= 0 {
+		opts = append(opts, trace.WithSamplerRatio(*f.sample))
+	}
+	return opts
+}
+
+// newTelemetry sets up OTel for one service from the OTEL_* environment
+// and the flags (which win), serving Prometheus metrics at metricsAddr
+// when it is not empty.
+func newTelemetry(ctx context.Context, tf *telemetryFlags, service, workerID, modelHash, metricsAddr string) (*trace.Provider, error) {
+	opts := []trace.Option{trace.WithEnv(os.LookupEnv), trace.WithServiceName(service), trace.WithModelHash(modelHash)}
+	if tf != nil {
+		opts = append(opts, tf.options()...)
+	}
+	if workerID != "" {
+		opts = append(opts, trace.WithWorkerID(workerID))
+	}
+	if metricsAddr != "" {
+		opts = append(opts, trace.WithMetricsAddr(metricsAddr))
+	}
+	return trace.New(ctx, opts...)
+}
+
+func shutdownTelemetry(ps ...*trace.Provider) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, p := range ps {
+		if p != nil {
+			_ = p.Shutdown(ctx)
+		}
+	}
+}
