@@ -48,6 +48,11 @@ type Config struct {
 	Metadata map[string]string
 	// Limits bound request decoding (zero fields: pipeline.DefaultLimits).
 	Limits pipeline.Limits
+	// ProfileRuns is how many runs New measures each model's per-node
+	// latency profile over (medians; one warm-up run first), served as JSON
+	// on pipeline.ProfileSubject(Subject) for the edge's partitioner
+	// (default 3; negative: no profile, the endpoint answers 404).
+	ProfileRuns int
 }
 
 func (c *Config) withDefaults() Config {
@@ -79,6 +84,9 @@ func (c *Config) withDefaults() Config {
 	if d.Codec == "" {
 		d.Codec = pipeline.CodecNone
 	}
+	if d.ProfileRuns == 0 {
+		d.ProfileRuns = 3
+	}
 	return d
 }
 
@@ -100,6 +108,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cloudworker: Dedup %d out of 0..1048576", d.Dedup)
 	case d.MaxBatch < 0 || d.MaxBatch > 1024:
 		return fmt.Errorf("cloudworker: MaxBatch %d out of 0..1024", d.MaxBatch)
+	case d.ProfileRuns > 1000:
+		return fmt.Errorf("cloudworker: ProfileRuns %d > 1000", d.ProfileRuns)
 	case d.MaxCuts < 1:
 		return fmt.Errorf("cloudworker: MaxCuts %d < 1", d.MaxCuts)
 	}

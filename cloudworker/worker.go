@@ -65,6 +65,9 @@ type Worker struct {
 
 	dedup *replyCache
 
+	profiles map[string][]byte // model hash -> JSON profile (profile.go)
+	first    string            // the first model's hash
+
 	received, computed, cached, errs, full, batches atomic.Int64
 }
 
@@ -144,6 +147,7 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 			meta[k] = v
 		}
 	}
+	w.first = hashes[0]
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        pipeline.ServiceName,
 		Version:     w.cfg.Version,
@@ -170,6 +174,10 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 	if err != nil {
 		w.Stop()
 		return nil, fmt.Errorf("cloudworker: %w", err)
+	}
+	if err := w.addProfileEndpoints(); err != nil {
+		w.Stop()
+		return nil, err
 	}
 	// Make sure the server knows the subscription before New returns, so
 	// a request sent right after finds a responder.

@@ -164,7 +164,7 @@ func TestServeMatchesWholeModel(t *testing.T) {
 	if info.Name != "splitinfer" || info.Metadata["model_hash"] != f.hash || info.Metadata["model"] != "toy" || info.Metadata["profile"] != "p1" {
 		t.Errorf("service info %+v", info)
 	}
-	if len(info.Endpoints) != 1 || info.Endpoints[0].Subject != pipeline.DefaultSubject || info.Endpoints[0].QueueGroup != "splitinfer" {
+	if len(info.Endpoints) != 3 || info.Endpoints[0].Subject != pipeline.DefaultSubject || info.Endpoints[0].QueueGroup != "splitinfer" {
 		t.Errorf("endpoints %+v", info.Endpoints)
 	}
 }
@@ -220,7 +220,7 @@ func TestErrorReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st micro.Stats
-	if err := json.Unmarshal(msg.Data, &st); err != nil || len(st.Endpoints) != 1 {
+	if err := json.Unmarshal(msg.Data, &st); err != nil || len(st.Endpoints) != 3 { // infer, profile, echo
 		t.Fatalf("STATS %s: %v", msg.Data, err)
 	}
 	var data cloudworker.Stats
