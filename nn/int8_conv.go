@@ -487,8 +487,15 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 // q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
 // of rows of wp pixels padded with zp: t[((iy+pt)·wp + ix+pl)·cn + c].
 func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
-	for i := range t {
-		t[i] = zp
+	if len(t) > 0 { // fill by doubling copies
+		t[0] = zp
+		for f := 1; f < len(t); f *= 2 {
+			copy(t[f:], t[:f])
+		}
+	}
+	done := q8NHWCRowsFast(x, h, w, cn, pt, pl, wp, t) // pixels [0, done) of every row
+	if done == w {
+		return
 	}
 	tb := q8Bytes(t)
 	c := 0
@@ -500,7 +507,7 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 			}
 			p0, p1, p2, p3, p4, p5, p6, p7 := pl8[0], pl8[1], pl8[2], pl8[3], pl8[4], pl8[5], pl8[6], pl8[7]
 			base := ((iy+pt)*wp+pl)*cn + c
-			for i := 0; i < w; i++ {
+			for i := done; i < w; i++ {
 				v := uint64(uint8(p0[i])) | uint64(uint8(p1[i]))<<8 | uint64(uint8(p2[i]))<<16 | uint64(uint8(p3[i]))<<24 |
 					uint64(uint8(p4[i]))<<32 | uint64(uint8(p5[i]))<<40 | uint64(uint8(p6[i]))<<48 | uint64(uint8(p7[i]))<<56
 				o := base + i*cn
@@ -512,8 +519,8 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 		for iy := 0; iy < h; iy++ {
 			src := x[c*h*w+iy*w : c*h*w+iy*w+w]
 			base := ((iy+pt)*wp+pl)*cn + c
-			for i, v := range src {
-				t[base+i*cn] = v
+			for i := done; i < w; i++ {
+				t[base+i*cn] = src[i]
 			}
 		}
 	}

@@ -3,6 +3,7 @@
 package nn
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -126,4 +127,35 @@ func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi
 	}
 	q8QuantizeAVX512(&x[0], len(x), dst, scale, zero, lo, hi)
 	return true
+}
+
+//go:noescape
+func q8RowToNHWC16AVX512(src *int8, plane int, dst *int8, cn, groups int, perm *[64]byte)
+
+// q8NHWCPerm is the VPERMB index: output byte 16·p + c is gathered byte
+// 4·c + p (pixel p of channel c).
+var q8NHWCPerm = func() (t [64]byte) {
+	for p := range 4 {
+		for c := range 16 {
+			t[16*p+c] = byte(4*c + p)
+		}
+	}
+	return t
+}()
+
+// q8NHWCRowsFast copies channels [c0, c0+16·k) of rows [0, h) (w pixels,
+// planes of h·w in x) channel-last into t (row iy, pixel ix at
+// ((iy+pt)·wp + ix+pl)·cn + c) for the pixels in whole groups of 4, and
+// returns how many pixels per row it did (0 without the CPU feature).
+func q8NHWCRowsFast(x []int8, h, w, cn, pt, pl, wp int, t []int8) int {
+	if !q8HasAVX512 || cn%16 != 0 || w < 4 || h*w*cn > math.MaxInt32 {
+		return 0
+	}
+	groups := w / 4
+	for c := 0; c < cn; c += 16 {
+		for iy := 0; iy < h; iy++ {
+			q8RowToNHWC16AVX512(&x[c*h*w+iy*w], h*w, &t[((iy+pt)*wp+pl)*cn+c], cn, groups, &q8NHWCPerm)
+		}
+	}
+	return 4 * groups
 }

@@ -297,3 +297,45 @@ body:
 done:
 	VZEROUPPER
 	RET
+
+// func q8RowToNHWC16AVX512(src *int8, plane int, dst *int8, cn, groups int, perm *[64]byte)
+// Channel-last copy of one row of 16 channels: for each group of 4 pixels,
+// one VPGATHERDD reads 4 bytes of each channel (indices c·plane), VPERMB
+// turns (channel, pixel) into (pixel, channel), and 4 stores of 16 bytes
+// go to the pixels' channel slots (stride cn).
+TEXT ·q8RowToNHWC16AVX512(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ plane+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ cn+24(FP), BX
+	MOVQ groups+32(FP), CX
+	MOVQ perm+40(FP), DX
+	VMOVDQU64 (DX), Z2
+	VPBROADCASTD AX, Z1
+	MOVQ $0x0706050403020100, DX
+	VMOVQ DX, X3
+	MOVQ $0x0f0e0d0c0b0a0908, DX
+	VPINSRQ $1, DX, X3, X3
+	VPMOVZXBD X3, Z3
+	VPMULLD Z3, Z1, Z1
+	TESTQ CX, CX
+	JE done
+loop:
+	KXNORW K1, K1, K1
+	VPXORD Z0, Z0, Z0
+	VPGATHERDD (SI)(Z1*1), K1, Z0
+	VPERMB Z0, Z2, Z0
+	VMOVDQU X0, (DI)
+	ADDQ BX, DI
+	VEXTRACTI32X4 $1, Z0, (DI)
+	ADDQ BX, DI
+	VEXTRACTI32X4 $2, Z0, (DI)
+	ADDQ BX, DI
+	VEXTRACTI32X4 $3, Z0, (DI)
+	ADDQ BX, DI
+	ADDQ $4, SI
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET

@@ -27,3 +27,6 @@ func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
 func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool {
 	return false
 }
+
+// q8NHWCRowsFast: no assembly kernel in this build.
+func q8NHWCRowsFast(x []int8, h, w, cn, pt, pl, wp int, t []int8) int { return 0 }

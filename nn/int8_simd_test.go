@@ -39,6 +39,9 @@ func TestQ8QuadLadder(t *testing.T) {
 		{n: 1, cin: 12, h: 13, w: 3, cout: 33, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
 		{n: 2, cin: 20, h: 8, w: 8, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 1, perTensor: true},
 		{n: 1, cin: 16, h: 4, w: 4, cout: 16, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, group: 1, noBias: true},
+		{n: 2, cin: 32, h: 5, w: 7, cout: 18, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
+		{n: 1, cin: 32, h: 6, w: 10, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 2, pb: 1, pr: 0, group: 1},
+		{n: 1, cin: 16, h: 3, w: 3, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
 	}
 	q8CheckLadder(t, r, cases)
 }
