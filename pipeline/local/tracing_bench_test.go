@@ -1,8 +1,11 @@
+//go:build linux
+
 package local_test
 
 import (
 	"context"
 	"errors"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +70,9 @@ func BenchmarkRunTracing(b *testing.B) {
 	// Both pipelines up at once, driven in alternating chunks, so load
 	// from other processes hits both alike. The "on" chunks include
 	// flushing their spans to Jaeger (conservative: the batch exporter
-	// would do it in the background).
+	// would do it in the background). Also reported: this process's CPU
+	// time per request in each mode, and Jaeger's (a separate process on
+	// the same machine here) per traced request.
 	b.Run("alternating", func(b *testing.B) {
 		ctx := context.Background()
 		off, err := local.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, nil, nil)
@@ -85,15 +90,19 @@ func BenchmarkRunTracing(b *testing.B) {
 			}
 		}
 		const chunk = 250
-		var tOff, tOn time.Duration
+		var tOff, tOn, cpuOff, cpuOn time.Duration
+		j0, err := j.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ResetTimer()
 		for left := b.N; left > 0; {
 			n := min(left, chunk)
-			t0 := time.Now()
+			t0, c0 := time.Now(), processCPU()
 			if s, err := local.Drive(ctx, off.Edge, set, n, 1); err != nil || s.Errors > 0 {
 				b.Fatal(err, s.ErrorSamples)
 			}
-			t1 := time.Now()
+			t1, c1 := time.Now(), processCPU()
 			if s, err := local.Drive(ctx, on.Edge, set, n, 1); err != nil || s.Errors > 0 {
 				b.Fatal(err, s.ErrorSamples)
 			}
@@ -102,13 +111,32 @@ func BenchmarkRunTracing(b *testing.B) {
 			}
 			tOff += t1.Sub(t0)
 			tOn += time.Since(t1)
+			cpuOff += c1 - c0
+			cpuOn += processCPU() - c1
 			left -= n
 		}
 		b.StopTimer()
+		j1, err := j.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N) }
 		b.ReportMetric(float64(b.N)/tOff.Seconds(), "off-req/s")
 		b.ReportMetric(float64(b.N)/tOn.Seconds(), "on-req/s")
 		b.ReportMetric(100*(tOn.Seconds()/tOff.Seconds()-1), "overhead-%")
+		b.ReportMetric(perReq(cpuOff), "off-cpu-us/req")
+		b.ReportMetric(perReq(cpuOn), "on-cpu-us/req")
+		b.ReportMetric(perReq(j1-j0), "jaeger-cpu-us/req")
 	})
+}
+
+// processCPU is this process's user + system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // tracedSystemDefaults is tracedSystem with the providers as `splitinfer
