@@ -256,10 +256,12 @@ func median(v []float64) float64 {
 	return (s[m-1] + s[m]) / 2
 }
 
-// EncodeFunc encodes tensors as one request would carry them and returns
-// the encoded length in bytes (the pipeline's encoder, passed in so that
-// this package stays independent of the wire format).
-type EncodeFunc func(tensors []*nn.Tensor) (int, error)
+// EncodeFunc encodes tensors, named names (the graph's tensor names, in the
+// same order), as one request would carry them and returns the encoded
+// length in bytes: the pipeline's encoder, passed in so that this package
+// stays independent of the wire format. With the real names the sizes are
+// the real wire bytes.
+type EncodeFunc func(names []string, tensors []*nn.Tensor) (int, error)
 
 // Sizes holds the measured encoded size of the tensors that may cross a cut.
 type Sizes struct {
@@ -299,7 +301,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 		return nil, fmt.Errorf("partition: %w", err)
 	}
 	s := &Sizes{Bytes: map[string]int{}, EncodeMS: map[string]float64{}, Cuts: map[string]int{}}
-	if n, err := enc(nil); err == nil {
+	if n, err := enc(nil, nil); err == nil {
 		s.Overhead = n
 	}
 	sum := make([]int, len(names))
@@ -319,7 +321,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 		for i, t := range outs {
 			for k := 0; k < cfg.runs; k++ {
 				t0 := time.Now()
-				n, err := enc([]*nn.Tensor{t})
+				n, err := enc(names[i:i+1], []*nn.Tensor{t})
 				el := time.Since(t0)
 				if err != nil {
 					return nil, fmt.Errorf("partition: encoding %q: %w", names[i], err)
@@ -334,7 +336,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 		for _, o := range prog.Outputs() {
 			outT = append(outT, outs[pos[o]])
 		}
-		n, err := enc(outT)
+		n, err := enc(prog.Outputs(), outT)
 		if err != nil {
 			return nil, fmt.Errorf("partition: encoding the outputs: %w", err)
 		}
@@ -351,7 +353,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 				}
 				ts[j] = outs[p]
 			}
-			n, err := enc(ts)
+			n, err := enc(c.Tensors, ts)
 			if err != nil {
 				return nil, fmt.Errorf("partition: encoding cut %q: %w", c.Name, err)
 			}
@@ -377,7 +379,7 @@ func MeasureSizes(d *DAG, prog *nn.Program, samples [][]*nn.Tensor, enc EncodeFu
 // bytes of framing each, and overhead bytes per request. Measured sizes
 // (MeasureSizes) are preferred.
 func ShapeSizes(d *DAG, prog *nn.Program, sample []*nn.Tensor, overhead, perTensor int) (*Sizes, error) {
-	n := func(ts []*nn.Tensor) (int, error) {
+	n := func(_ []string, ts []*nn.Tensor) (int, error) {
 		total := overhead
 		for _, t := range ts {
 			total += perTensor + t.Len()*t.DType.Size()

@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -175,40 +176,6 @@ func sampleInputs(g *nn.Graph, n int) ([][]*nn.Tensor, string, error) {
 	return out, fmt.Sprintf("%d seeded random inputs", n), nil
 }
 
-// wireEncoder returns the size of a request carrying tensors as the
-// pipeline encodes it (msgpack, optional wire quantization and zstd).
-// Tensors the wire cannot carry (int64 shape values) count as raw bytes.
-func wireEncoder(modelHash string, codec pipeline.Codec, dt nn.DType) partition.EncodeFunc {
-	name := strings.Repeat("t", 40) // typical tensor name length
-	return func(ts []*nn.Tensor) (int, error) {
-		req := &pipeline.Request{ID: "0123456789abcdef0123456789abcdef", Model: modelHash, Codec: codec,
-			Cut: strings.Repeat("t", 41*len(ts)), Deadline: time.Now().UnixNano()}
-		extra := 0
-		for _, t := range ts {
-			var w pipeline.Tensor
-			var err error
-			switch {
-			case t.DType == nn.Float32 && dt != nn.Float32:
-				w, err = pipeline.Quantize(name, t, dt)
-			case t.DType == nn.Float32 || t.DType == nn.Int8 || t.DType == nn.Uint8:
-				w, err = pipeline.FromNN(name, t)
-			default:
-				extra += len(name) + 16 + t.Len()*t.DType.Size()
-				continue
-			}
-			if err != nil {
-				return 0, err
-			}
-			req.Tensors = append(req.Tensors, w)
-		}
-		b, err := pipeline.EncodeRequest(req)
-		if err != nil {
-			return 0, err
-		}
-		return len(b) + extra, nil
-	}
-}
-
 // setup loads the model, measures or reads the profiles, measures the
 // encoded sizes and builds the cost model.
 func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
@@ -285,12 +252,12 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	}
 	codec, _ := pipeline.ParseCodec(f.codec)
 	dt, _ := wireDType(f.wireDType)
-	enc := wireEncoder(pipeline.ModelHash(g), codec, dt)
+	enc := adaptive.WireSize(pipeline.ModelHash(g), codec, dt)
 	sizes, err := partition.MeasureSizes(dag, prog, samples, enc, candidateCuts(dag, nil), partition.WithRuns(3))
 	if err != nil {
 		return nil, err
 	}
-	s.notes = append(s.notes, fmt.Sprintf("bytes: pipeline requests (msgpack, wire %s, codec %s) encoded from %s", f.wireDType, codec, what))
+	s.notes = append(s.notes, fmt.Sprintf("bytes: the edge's requests (msgpack, real tensor names, wire %s, codec %s) encoded from %s", f.wireDType, codec, what))
 	m, err := partition.NewModel(dag, edge, cloud, sizes)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/pipeline"
 )
 
 // Edge is an adaptive edge. It is safe for concurrent use.
@@ -85,8 +86,43 @@ func (e *Edge) worker(c partition.Cut) (*edgeworker.Worker, error) {
 	return w, nil
 }
 
-// Infer runs one request at the adapter's current cut.
-func (e *Edge) Infer(ctx context.Context, inputs ...*nn.Tensor) (*Result, error) {
+// Infer runs one request at the adapter's current cut and returns the edge
+// worker's result (Cut is partition.EdgeOnly for an edge-only request), as
+// edgeworker.Worker.Infer does: an Edge drives like a Worker (see
+// pipeline/local.Submitter). InferCut tells which cut and whether it moved.
+func (e *Edge) Infer(ctx context.Context, inputs ...*nn.Tensor) (*edgeworker.Result, error) {
+	r, err := e.InferCut(ctx, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	return r.Result, nil
+}
+
+// Cut is the name of the adapter's current cut.
+func (e *Edge) Cut() string { return e.a.CutID() }
+
+// ModelHash is the whole model's content hash.
+func (e *Edge) ModelHash() string { return pipeline.ModelHash(e.whole.Graph()) }
+
+// Stats sums the counters of the edge workers made so far (edge-only
+// requests are not counted: they never reach a worker).
+func (e *Edge) Stats() edgeworker.Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var s edgeworker.Stats
+	for _, w := range e.workers {
+		ws := w.Stats()
+		s.Requests += ws.Requests
+		s.OK += ws.OK
+		s.Errors += ws.Errors
+		s.Fallbacks += ws.Fallbacks
+		s.Retries += ws.Retries
+	}
+	return s
+}
+
+// InferCut runs one request at the adapter's current cut.
+func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, error) {
 	c := e.a.Next()
 	if size, need := e.a.NeedProbe(); need && e.probe != "" {
 		// best effort: a failed probe only means no bandwidth sample
@@ -132,12 +168,20 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 		r = e.whole.NewRunner(max(e.cfg.Threads, 1))
 	}
 	t0 := time.Now()
-	outs, err := r.Run(inputs...)
+	var outs []*nn.Tensor
+	run := func() (err error) { outs, err = r.Run(inputs...); return err }
+	var err error
+	if e.cfg.Slowdown > 1 {
+		// the emulated slower edge runs the whole model slower too
+		_, _, err = partition.EmulateSlower(e.cfg.Slowdown, run)
+	} else {
+		err = run()
+	}
 	if err != nil {
 		r = nil
 		return nil, fmt.Errorf("adaptive: edge-only run: %w", err)
 	}
-	res := &edgeworker.Result{}
+	res := &edgeworker.Result{Cut: c.Name}
 	for _, t := range outs {
 		res.Outputs = append(res.Outputs, t.Clone())
 	}

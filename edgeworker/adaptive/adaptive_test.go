@@ -112,7 +112,7 @@ func TestLinkDrop(t *testing.T) {
 	ctx := context.Background()
 	run := func() string {
 		t.Helper()
-		res, err := e.Infer(ctx, x)
+		res, err := e.InferCut(ctx, x)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,239 @@
+package adaptive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+
+	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/pipeline"
+)
+
+// WireSize returns the encoder the partitioner sizes cuts with: it builds
+// the request an edge worker with this codec and wire dtype (nn.Undefined
+// or nn.Float32: as computed) sends, with the real tensor names in the
+// worker's order, a request id as long as the worker's and a deadline, and
+// returns its length: the bytes the edge sends for that cut. Tensors the
+// wire cannot carry (int64 shape values) count as their raw bytes plus
+// their name.
+func WireSize(modelHash string, codec pipeline.Codec, wire nn.DType) partition.EncodeFunc {
+	return func(names []string, ts []*nn.Tensor) (int, error) {
+		if len(names) != len(ts) {
+			return 0, fmt.Errorf("adaptive: %d names for %d tensors", len(names), len(ts))
+		}
+		// The worker sends its split's head outputs: sorted by name.
+		order := make([]int, len(ts))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return names[order[a]] < names[order[b]] })
+		req := &pipeline.Request{ID: nuid.Next(), Model: modelHash, Cut: pipeline.CutID(names), Codec: codec,
+			Deadline: time.Now().Add(10 * time.Second).UnixNano()}
+		extra := 0
+		for _, i := range order {
+			t, name := ts[i], names[i]
+			var w pipeline.Tensor
+			var err error
+			switch {
+			case t.DType == nn.Float32 && wire != nn.Undefined && wire != nn.Float32:
+				w, err = pipeline.Quantize(name, t, wire)
+			case t.DType == nn.Float32 || t.DType == nn.Int8 || t.DType == nn.Uint8:
+				w, err = pipeline.FromNN(name, t)
+			default:
+				extra += len(name) + t.Len()*t.DType.Size()
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			req.Tensors = append(req.Tensors, w)
+		}
+		b, err := pipeline.EncodeRequest(req)
+		if err != nil {
+			return 0, err
+		}
+		return len(b) + extra, nil
+	}
+}
+
+// MaxProfileBytes caps a fetched profile (a few hundred nodes take tens of
+// kilobytes of JSON).
+const MaxProfileBytes = 1 << 20
+
+// ErrNoProfile reports that no cloud worker served a profile.
+var ErrNoProfile = errors.New("adaptive: no cloud profile")
+
+// FetchProfile asks the cloud workers serving subject for the per-node
+// profile of the model with hash modelHash (see pipeline.ProfileSubject).
+// The answer is bounded (MaxProfileBytes), decoded into the fixed
+// partition.Profile (unknown fields rejected) and checked against d when d
+// is not nil (only nodes of the graph, finite non-negative times).
+func FetchProfile(ctx context.Context, nc *nats.Conn, subject, modelHash string, d *partition.DAG) (*partition.Profile, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil connection", ErrNoProfile)
+	}
+	msg, err := nc.RequestWithContext(ctx, pipeline.ProfileSubject(subject), []byte(modelHash))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoProfile, err)
+	}
+	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
+		return nil, fmt.Errorf("%w: cloud answered %s %s", ErrNoProfile, code, msg.Header.Get(micro.ErrorHeader))
+	}
+	if len(msg.Data) > MaxProfileBytes {
+		return nil, fmt.Errorf("%w: %d bytes (limit %d)", ErrNoProfile, len(msg.Data), MaxProfileBytes)
+	}
+	p, err := partition.ReadProfile(bytes.NewReader(msg.Data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoProfile, err)
+	}
+	if d != nil {
+		if err := p.Validate(d); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoProfile, err)
+		}
+	}
+	return p, nil
+}
+
+// maxBandwidth is the fastest link MeasureLink reports (10 Gbit/s), for a
+// probe whose transfer hides in the round trip's jitter.
+const maxBandwidth = 10e9 / 8
+
+// MeasureLink estimates the link to the cloud workers serving subject from
+// their echo endpoint (pipeline.EchoSubject): the round trip is the median
+// of n one-byte echoes (after one unmeasured), the bandwidth
+// probeBytes / (median probe time - round trip) over n probes of
+// probeBytes, at most 10 Gbit/s. With probeBytes 0 it only measures the
+// round trip and returns bandwidth 0.
+func MeasureLink(ctx context.Context, nc *nats.Conn, subject string, n, probeBytes int) (partition.Link, error) {
+	if nc == nil || n < 1 || probeBytes < 0 {
+		return partition.Link{}, errors.New("adaptive: MeasureLink needs a connection, n >= 1 and probeBytes >= 0")
+	}
+	echo := pipeline.EchoSubject(subject)
+	median := func(size, n int) (time.Duration, error) {
+		var ds []time.Duration
+		body := make([]byte, size)
+		for i := 0; i < n; i++ {
+			t0 := time.Now()
+			if _, err := nc.RequestWithContext(ctx, echo, body); err != nil {
+				return 0, fmt.Errorf("adaptive: echo: %w", err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2], nil
+	}
+	if _, err := median(1, 1); err != nil { // connection warm-up
+		return partition.Link{}, err
+	}
+	rtt, err := median(1, n)
+	if err != nil {
+		return partition.Link{}, err
+	}
+	l := partition.Link{RTT: rtt}
+	if probeBytes == 0 {
+		return l, nil
+	}
+	d, err := median(probeBytes, n)
+	if err != nil {
+		return partition.Link{}, err
+	}
+	l.Bandwidth = maxBandwidth
+	if tr := (d - rtt).Seconds(); tr > 0 {
+		l.Bandwidth = min(float64(probeBytes)/tr, maxBandwidth)
+	}
+	return l, nil
+}
+
+// Setup says how BuildModel measures the edge.
+type Setup struct {
+	// Samples are the inputs the edge profiles and sizes with (each in the
+	// model's input order).
+	Samples [][]*nn.Tensor
+	// Runs is how many profiling runs the medians are taken over (default 5).
+	Runs int
+	// Slowdown scales the edge profile for an emulated slower edge (as
+	// edgeworker.Config.Slowdown; 0 or 1: off).
+	Slowdown float64
+	// MaxBytes is the largest request the transport takes (0: nc's
+	// MaxPayload).
+	MaxBytes int
+}
+
+// BuildModel builds the cost model the edge chooses its cut with: the edge
+// profile measured here on the whole model (by the thread's CPU time when
+// the system has per-thread clocks and cfg uses one thread, so that a
+// loaded host does not inflate it; scaled by s.Slowdown), the cloud profile
+// fetched from the cloud workers (FetchProfile), and the encoded sizes of
+// every candidate cut measured with the edge's own encoder (WireSize with
+// cfg's codec and wire dtype). Notes say where each part came from.
+func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgeworker.Config, s Setup) (*partition.Model, []string, error) {
+	if whole == nil || len(s.Samples) == 0 {
+		return nil, nil, errors.New("adaptive: BuildModel needs a model and samples")
+	}
+	if s.Runs == 0 {
+		s.Runs = 5
+	}
+	if cfg.Subject == "" {
+		cfg.Subject = pipeline.DefaultSubject
+	}
+	if cfg.Threads == 0 {
+		cfg.Threads = 1
+	}
+	d, err := partition.NewDAG(whole.Graph())
+	if err != nil {
+		return nil, nil, err
+	}
+	hash := pipeline.ModelHash(whole.Graph())
+	cloud, err := FetchProfile(ctx, nc, cfg.Subject, hash, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes []string
+	notes = append(notes, fmt.Sprintf("cloud profile: fetched from a cloud worker (%.2f ms per inference, %s clock, %d runs, %d thread(s))",
+		cloud.TotalMS(), cloud.Clock, cloud.Runs, cloud.Threads))
+	opts := []partition.MeasureOption{partition.WithRuns(s.Runs), partition.WithThreads(cfg.Threads), partition.WithDevice("edge")}
+	if cfg.Threads == 1 && partition.CPUTimeSupported() {
+		opts = append(opts, partition.WithCPUTime())
+	}
+	edge, err := partition.MeasureProfile(whole, s.Samples, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes = append(notes, fmt.Sprintf("edge profile: measured here (%.2f ms per inference, %s clock, median of %d runs over %d sample(s), %d thread(s))",
+		edge.TotalMS(), edge.Clock, s.Runs, len(s.Samples), cfg.Threads))
+	if s.Slowdown > 1 {
+		edge = edge.Scaled(s.Slowdown)
+		notes = append(notes, fmt.Sprintf("emulated edge: the edge profile x %.3g (%.2f ms per inference)", s.Slowdown, edge.TotalMS()))
+	}
+	var cuts []partition.Cut
+	if err := d.EnumerateCuts(64, func(c partition.Cut) bool { cuts = append(cuts, c); return true }); err != nil {
+		cuts = d.Prefixes(true)
+	}
+	sizes, err := partition.MeasureSizes(d, whole, s.Samples, WireSize(hash, cfg.Codec, cfg.WireDType), cuts, partition.WithRuns(3))
+	if err != nil {
+		return nil, nil, err
+	}
+	codec := cfg.Codec
+	if codec == "" {
+		codec = pipeline.CodecNone
+	}
+	notes = append(notes, fmt.Sprintf("bytes: the edge's requests (codec %s) encoded from the samples, %d candidate cuts", codec, len(cuts)))
+	m, err := partition.NewModel(d, edge, cloud, sizes)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.MaxBytes = s.MaxBytes
+	if m.MaxBytes == 0 {
+		m.MaxBytes = int(nc.MaxPayload())
+	}
+	return m, notes, nil
+}
