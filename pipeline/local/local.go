@@ -43,6 +43,23 @@ type System struct {
 // edgeworker.New (Limits.MaxMessageBytes defaults to MaxPayload here).
 func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgeworker.Config,
 	copts []cloudworker.Option, eopts []edgeworker.Option) (*System, error) {
+	sys, err := StartCloud(name, prog, cloud, copts)
+	if err != nil {
+		return nil, err
+	}
+	if err := sys.StartEdge(name, prog, edge, eopts); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	return sys, nil
+}
+
+// StartCloud starts the embedded server, the cloud worker and the edge's
+// NATS connection (made with edgeOpts, e.g. nats.SetCustomDialer with a
+// pipeline/link Dialer to emulate the edge's link), but no edge worker:
+// StartEdge starts one, or another edge (edgeworker/adaptive) can use
+// EdgeConn.
+func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts []cloudworker.Option, edgeOpts ...nats.Option) (*System, error) {
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: MaxPayload})
 	if err != nil {
 		return nil, fmt.Errorf("local: nats-server: %w", err)
@@ -60,7 +77,8 @@ func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgewor
 	if sys.cloudConn, err = nats.Connect(s.ClientURL(), nats.Name("splitinfer-cloud")); err != nil {
 		return fail(fmt.Errorf("local: %w", err))
 	}
-	if sys.edgeConn, err = nats.Connect(s.ClientURL(), nats.Name("splitinfer-edge")); err != nil {
+	edgeOpts = append([]nats.Option{nats.Name("splitinfer-edge")}, edgeOpts...)
+	if sys.edgeConn, err = nats.Connect(s.ClientURL(), edgeOpts...); err != nil {
 		return fail(fmt.Errorf("local: %w", err))
 	}
 	if cloud.Limits.MaxMessageBytes == 0 {
@@ -69,14 +87,27 @@ func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgewor
 	if sys.Cloud, err = cloudworker.New(sys.cloudConn, []cloudworker.Model{{Name: name, Program: prog}}, cloud, copts...); err != nil {
 		return fail(err)
 	}
+	return sys, nil
+}
+
+// StartEdge starts the edge worker (System.Edge) on the edge connection.
+func (s *System) StartEdge(name string, prog *nn.Program, edge edgeworker.Config, eopts []edgeworker.Option) error {
+	if s.Edge != nil {
+		return errors.New("local: the edge worker is already started")
+	}
 	if edge.Model == "" {
 		edge.Model = name
 	}
-	if sys.Edge, err = edgeworker.New(sys.edgeConn, prog, edge, eopts...); err != nil {
-		return fail(err)
+	e, err := edgeworker.New(s.edgeConn, prog, edge, eopts...)
+	if err != nil {
+		return err
 	}
-	return sys, nil
+	s.Edge = e
+	return nil
 }
+
+// EdgeConn is the edge's NATS connection.
+func (s *System) EdgeConn() *nats.Conn { return s.edgeConn }
 
 // URL is the embedded server's client URL.
 func (s *System) URL() string { return s.Server.ClientURL() }
@@ -124,18 +155,21 @@ type Stages struct {
 
 // Summary is the outcome of a Drive run (the --json object of run and edge).
 type Summary struct {
-	Model       string  `json:"model"`
-	ModelHash   string  `json:"model_hash"`
-	Images      int     `json:"images"`
-	Correct     int     `json:"correct"`
-	Accuracy    float64 `json:"accuracy"`
-	Errors      int     `json:"errors"`
-	Fallbacks   int     `json:"fallbacks"`
-	Retries     int     `json:"retries"`
-	Cut         string  `json:"cut"`
-	Concurrency int     `json:"concurrency"`
-	Latency     Latency `json:"latency_ms"`
-	Stages      Stages  `json:"stages_ms"`
+	Model     string  `json:"model"`
+	ModelHash string  `json:"model_hash"`
+	Images    int     `json:"images"`
+	Correct   int     `json:"correct"`
+	Accuracy  float64 `json:"accuracy"`
+	Errors    int     `json:"errors"`
+	Fallbacks int     `json:"fallbacks"`
+	Retries   int     `json:"retries"`
+	Cut       string  `json:"cut"`
+	// Cuts counts the requests answered by cut, when they used more than
+	// one (an adaptive edge).
+	Cuts        map[string]int `json:"cuts,omitempty"`
+	Concurrency int            `json:"concurrency"`
+	Latency     Latency        `json:"latency_ms"`
+	Stages      Stages         `json:"stages_ms"`
 	// BytesPerRequest is the mean request message size; InputBytes the
 	// model input's size (1x1x32x32 float32 = 4096); InputBytesUint8 the
 	// raw 8-bit image it comes from (the 32x32 padded image = 1024).
@@ -155,13 +189,24 @@ type Summary struct {
 	Results []*edgeworker.Result `json:"-"`
 }
 
+// Submitter is what Drive sends images through: an *edgeworker.Worker, or
+// an adaptive edge (edgeworker/adaptive.Edge) that picks the cut per
+// request.
+type Submitter interface {
+	Infer(ctx context.Context, inputs ...*nn.Tensor) (*edgeworker.Result, error)
+	// Cut names the (current) cut.
+	Cut() string
+	ModelHash() string
+	Stats() edgeworker.Stats
+}
+
 // Drive classifies the first n images of set (all when n <= 0), one
 // request per image, with concurrency requests in flight, and summarises.
 // Every image sent ends with exactly one outcome: an error counts as wrong.
 // When ctx is cancelled Drive stops sending, lets the requests in flight
 // finish (each is bounded by the edge's deadline), summarises the images
 // sent and returns ctx's error with the summary.
-func Drive(ctx context.Context, e *edgeworker.Worker, set *mnist.Set, n, concurrency int) (*Summary, error) {
+func Drive(ctx context.Context, e Submitter, set *mnist.Set, n, concurrency int) (*Summary, error) {
 	if n <= 0 || n > set.Len() {
 		n = set.Len()
 	}
@@ -245,6 +290,13 @@ feed:
 		stages.Fallback += ms(t.Fallback)
 		wire += float64(r.WireBytes)
 		reply += float64(r.ReplyBytes)
+		if s.Cuts == nil {
+			s.Cuts = map[string]int{}
+		}
+		s.Cuts[r.Cut]++
+	}
+	if len(s.Cuts) < 2 {
+		s.Cuts = nil
 	}
 	if n > 0 {
 		s.Accuracy = float64(s.Correct) / float64(n)
