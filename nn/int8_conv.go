@@ -49,6 +49,7 @@ type q8Conv struct {
 	c1           bool     // direct 3x3 kernel for one input channel (c1Rows)
 	c1w          []int8   // its weights: 12 bytes per output channel
 	c1lanes      []q8Lane // its lanes: Init = corr − 128·Σw
+	c1shift32    bool     // every c1 lane shifts by 32 or more
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
@@ -164,6 +165,7 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	if k.c1 {
 		k.c1w = make([]int8, 12*k.cout)
 		k.c1lanes = make([]q8Lane, k.cout)
+		k.c1shift32 = true
 		for c := range k.cout {
 			var s int64
 			for t := range 9 {
@@ -173,6 +175,7 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 			k.c1lanes[c] = k.lanes[c]
 			// Modulo 2^32: the final sum is exact (noSat).
 			k.c1lanes[c].Init = int32(uint32(k.corr[c] - 128*s))
+			k.c1shift32 = k.c1shift32 && k.c1lanes[c].Shift >= 32
 		}
 	}
 	k.depthwise = k.cinG == 1 && k.group == k.cout

@@ -42,6 +42,7 @@ type q8C1Args struct {
 	lohi    *[2]int64
 	dst     *int8 // output channel 0 at the output row
 	dstride int   // bytes between output channels
+	shift32 int   // 1: every lane has Shift >= 32 (REQ16F)
 }
 
 //go:noescape
@@ -69,6 +70,9 @@ var q8C1Idx = func() (t [3][64]byte) {
 func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int) {
 	a := q8C1Args{ld: ld, ow: ow, w: &k.c1w[0], lanes: &k.c1lanes[0], nc: k.cout,
 		idx: &q8C1Idx, lohi: &k.lohi, dstride: ystride}
+	if k.c1shift32 {
+		a.shift32 = 1
+	}
 	for oy := oy0; oy < oy1; oy++ {
 		a.src = &pad[oy*ld]
 		a.dst = &y[oy*ow]

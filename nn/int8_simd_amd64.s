@@ -30,6 +30,30 @@
 	VPMINSQ Z25, Z2, Z2 \
 	VPMINSQ Z25, Z3, Z3
 
+// REQ16F is REQ16 for lanes with Shift >= 32 (the shifted values fit
+// int32): even and odd lanes multiply in place (VPSHUFD brings the odd
+// dwords down), the results are blended back into dword order and
+// narrowed with signed saturation (VPMOVSDB: clamping to [lo, hi] after
+// it is the same as before), then clamped as bytes. Needs K3 = 0xAAAA and
+// X30/X31 = lo/hi bytes; result in X2. Clobbers Z1-Z5.
+#define REQ16F \
+	VPSHUFD $0xb1, Z0, Z1 \
+	VPMULDQ Z21, Z0, Z2 \
+	VPMULDQ Z21, Z1, Z3 \
+	VPSRAQ $63, Z2, Z4 \
+	VPSRAQ $63, Z3, Z5 \
+	VPADDQ Z22, Z2, Z2 \
+	VPADDQ Z22, Z3, Z3 \
+	VPADDQ Z4, Z2, Z2 \
+	VPADDQ Z5, Z3, Z3 \
+	VPSRAVQ Z23, Z2, Z2 \
+	VPSRAVQ Z23, Z3, Z3 \
+	VPSHUFD $0xb1, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K3, Z2 \
+	VPMOVSDB Z2, X2 \
+	VPMAXSB X30, X2, X2 \
+	VPMINSB X31, X2, X2
+
 // func q8RequantAVX512(acc *int32, n int, dst *int8, p *q8Lane, lohi *[2]int64)
 TEXT ·q8RequantAVX512(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), SI
@@ -93,9 +117,16 @@ TEXT ·q8Conv3x3C1AVX512(SB), NOSPLIT, $0-8
 	MOVQ 56(AX), DX
 	VPBROADCASTQ 0(DX), Z24
 	VPBROADCASTQ 8(DX), Z25
+	MOVQ 0(DX), R14
+	VPBROADCASTB R14, X30
+	MOVQ 8(DX), R14
+	VPBROADCASTB R14, X31
+	MOVL $0xaaaa, DX
+	KMOVW DX, K3
 	MOVL $0x80808080, DX
 	VPBROADCASTD DX, Z26
 	MOVQ 64(AX), DI
+	MOVQ 80(AX), R14
 	XORQ R12, R12
 chunk:
 	CMPQ R12, R15
@@ -130,6 +161,8 @@ setmask:
 	MOVQ 32(AX), R8
 	MOVQ 40(AX), R13
 	LEAQ (DI)(R12*1), R11
+	TESTQ R14, R14
+	JNE chanf
 chan:
 	VPBROADCASTD 0(R8), Z0
 	VPDPBUSD.BCST 0(R10), Z16, Z0
@@ -146,6 +179,23 @@ chan:
 	ADDQ $12, R10
 	DECQ R13
 	JNZ chan
+	ADDQ $16, R12
+	JMP chunk
+chanf:
+	VPBROADCASTD 0(R8), Z0
+	VPDPBUSD.BCST 0(R10), Z16, Z0
+	VPDPBUSD.BCST 4(R10), Z17, Z0
+	VPDPBUSD.BCST 8(R10), Z18, Z0
+	VPBROADCASTD 4(R8), Z21
+	VPBROADCASTQ 8(R8), Z22
+	VPBROADCASTQ 16(R8), Z23
+	REQ16F
+	VMOVDQU8 X2, K1, (R11)
+	ADDQ 72(AX), R11
+	ADDQ $32, R8
+	ADDQ $12, R10
+	DECQ R13
+	JNZ chanf
 	ADDQ $16, R12
 	JMP chunk
 done:

@@ -23,7 +23,23 @@ func TestQ8DirectC1Ladder(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	q8CheckLadder(t, r, cases)
+	q8CheckLadder(t, r, cases, nil)
+	// Output scales that make the multipliers >= 2^-31·2^31/2 (shift
+	// below 32): the kernel's 64-bit variant.
+	// Inputs, weights and biases shrink so that outputs do not all saturate.
+	q8CheckLadder(t, r, cases, func(f *q8ConvFixture) {
+		f.yq.Scale = f.xq.Scale * f.wscale[0] * 1.5
+		f.xq.Zero /= 8
+		for i := range f.x {
+			f.x[i] /= 16
+		}
+		for i := range f.w {
+			f.w[i] /= 32
+		}
+		for i := range f.bias {
+			f.bias[i] /= 64
+		}
+	})
 }
 
 // TestQ8QuadLadder runs shapes of the gathered-patch path (4·i input
@@ -43,19 +59,36 @@ func TestQ8QuadLadder(t *testing.T) {
 		{n: 1, cin: 32, h: 6, w: 10, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 2, pb: 1, pr: 0, group: 1},
 		{n: 1, cin: 16, h: 3, w: 3, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
 	}
-	q8CheckLadder(t, r, cases)
+	q8CheckLadder(t, r, cases, nil)
 }
 
-func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase) {
+// q8CheckLadder runs each case (fixture changed by tweak, if not nil)
+// against the reference on 1, 2 and 3 threads, twice per runner.
+func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase, tweak func(*q8ConvFixture)) {
 	for _, c := range cases {
 		for _, threads := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("%s/t%d", c.String(), threads), func(t *testing.T) {
 				f := q8NewConvFixture(r, c)
+				if tweak != nil {
+					tweak(&f)
+				}
 				want, _ := q8RefConv(c, f)
+				sat := 0
+				for _, v := range want {
+					if v == -128 || v == 127 {
+						sat++
+					}
+				}
+				if sat == len(want) {
+					t.Fatal("all outputs saturated: the case tests nothing")
+				}
 				x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
 				p, err := Compile(q8ConvGraph(c, f))
 				if err != nil {
 					t.Fatal(err)
+				}
+				if k := p.kernels[0].(*q8Conv); k.c1 && k.c1shift32 == (tweak != nil) {
+					t.Fatalf("direct kernel: shift32 %v with tweak %v", k.c1shift32, tweak != nil)
 				}
 				run := p.NewRunner(threads)
 				for rep := 0; rep < 2; rep++ { // warm run reuses the scratch
