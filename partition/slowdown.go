@@ -41,7 +41,23 @@ func EmulateSlower(factor float64, f func() error) (compute, emulated time.Durat
 	}
 	target := time.Duration(float64(compute) * factor)
 	if target > wall {
-		time.Sleep(target - wall)
+		sleepUntil(start.Add(target))
 	}
 	return compute, time.Since(start), nil
+}
+
+// spinWindow is the end of an emulated run that sleepUntil spins through:
+// time.Sleep may overshoot by up to a millisecond (timer granularity),
+// which would dwarf the emulated time of a small head.
+const spinWindow = 2 * time.Millisecond
+
+// sleepUntil sleeps until t: the bulk with time.Sleep, the last spinWindow
+// by polling the clock (yielding the processor meanwhile).
+func sleepUntil(t time.Time) {
+	if d := time.Until(t) - spinWindow; d > 0 {
+		time.Sleep(d)
+	}
+	for time.Now().Before(t) {
+		runtime.Gosched()
+	}
 }
