@@ -11,8 +11,8 @@ import (
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/pipeline/local"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -32,8 +32,6 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
-	linkSpec := fs.String("link", "", "emulate a link on the edge's NATS connection: BANDWIDTH/RTT, e.g. 10mbit/20ms (see pipeline/link)")
-	slowdown := fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)")
 	ef := addEdgeFlags(fs, false)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
@@ -62,21 +60,13 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Subject, cfg.Model = *subject, name
-	cfg.Slowdown = *slowdown
-	natsOpts := []nats.Option{nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
-	if *linkSpec != "" {
-		sp, err := link.Parse(*linkSpec)
-		if err != nil {
-			fmt.Fprintf(stderr, "splitinfer edge: --link: %v\n", err)
-			return errUsage
-		}
-		natsOpts = append(natsOpts, nats.SetCustomDialer(&link.Dialer{Spec: sp}))
-		fmt.Fprintf(stderr, "edge link emulated: %s (token bucket and RTT/2 delay each way on the NATS connection)\n", sp)
+	sp, err := ef.linkSpec()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
 	}
-	if *slowdown > 1 {
-		fmt.Fprintf(stderr, "edge emulated %gx slower: each head run takes %g x its thread CPU time\n", *slowdown, *slowdown)
-	}
+	natsOpts := append([]nats.Option{nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, ef.natsOptions(sp, stderr)...)
 	set, err := mnist.Test()
 	if err != nil {
 		return err
@@ -97,12 +87,30 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer shutdownTelemetry(tel)
-	e, err := edgeworker.New(nc, prog, cfg,
-		edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider()))
+	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider())}
+	var e local.Submitter
+	var plan *cutPlan
+	if ef.auto() {
+		plan, err = ef.planCut(ctx, nc, prog, cfg, sp, stderr)
+		switch {
+		case err == nil:
+			e, err = ef.submitter(nc, prog, cfg, plan, eopts)
+		case errors.Is(err, adaptive.ErrNoProfile):
+			// e.g. cloud workers that publish no profile: the simple heuristic
+			fmt.Fprintf(stderr, "splitinfer edge: no partitioner (%v): cutting by pipeline.AutoCut\n", err)
+			plan = nil
+			e, err = edgeworker.New(nc, prog, cfg, eopts...)
+		}
+	} else {
+		e, err = edgeworker.New(nc, prog, cfg, eopts...)
+	}
 	if err != nil {
 		return err
 	}
 	sum, runErr := local.Drive(ctx, e, set, *ef.n, *ef.concurrency)
+	if plan != nil {
+		sum.Plan = plan.summary(e, *ef.adapt)
+	}
 	sum.Model = name
 	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
 		return err

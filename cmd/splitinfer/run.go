@@ -8,14 +8,20 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/pipeline/local"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -41,6 +47,10 @@ type edgeFlags struct {
 	timeout     *time.Duration
 	attempts    *int
 	threads     *int
+	link        *string
+	slowdown    *float64
+	adapt       *bool
+	samples     *int
 }
 
 func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
@@ -56,6 +66,10 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		timeout:     fs.Duration("timeout", 2*time.Second, "timeout of one attempt"),
 		attempts:    fs.Int("attempts", 3, "attempts per request (retries keep the request id)"),
 		threads:     fs.Int("threads", 1, "kernel threads per runner"),
+		link:        fs.String("link", "", "emulate a link on the edge's NATS connection: BANDWIDTH/RTT, e.g. 10mbit/20ms (see pipeline/link)"),
+		slowdown:    fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)"),
+		adapt:       fs.Bool("adapt", false, "with --cut auto: re-choose the cut while running, from the edge's own estimates of the link (hysteresis)"),
+		samples:     fs.Int("samples", 4, "with --cut auto: MNIST test images the edge profiles and sizes the cuts with"),
 	}
 }
 
@@ -78,14 +92,142 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	if *f.n < 0 || *f.concurrency < 1 || *f.attempts < 1 || *f.timeout <= 0 || *f.threads < 1 {
 		return edgeworker.Config{}, fmt.Errorf("%w: --n must not be negative; --concurrency, --attempts, --timeout and --threads must be positive", errUsage)
 	}
+	if *f.slowdown != 0 && !(*f.slowdown >= 1 && *f.slowdown <= 1000) {
+		return edgeworker.Config{}, fmt.Errorf("%w: --edge-slowdown %v: want 0 (off) or 1..1000", errUsage, *f.slowdown)
+	}
+	if *f.samples < 1 || *f.samples > 1024 {
+		return edgeworker.Config{}, fmt.Errorf("%w: --samples %d: want 1..1024", errUsage, *f.samples)
+	}
+	if *f.adapt && !f.auto() {
+		return edgeworker.Config{}, fmt.Errorf("%w: --adapt needs --cut auto", errUsage)
+	}
 	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Fallback: *f.fallback, Timeout: *f.timeout,
-		Attempts: *f.attempts, Concurrency: *f.concurrency, Threads: *f.threads}
+		Attempts: *f.attempts, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
+	if f.auto() {
+		return cfg, nil // the partitioner chooses once the cloud answers (planCut)
+	}
 	cut, err := resolveCut(prog, *f.cut)
 	if err != nil {
 		return cfg, err
 	}
 	cfg.Cut = cut
 	return cfg, nil
+}
+
+// auto reports --cut auto: the partitioner chooses.
+func (f *edgeFlags) auto() bool { return *f.cut == "" || *f.cut == "auto" }
+
+// linkSpec parses --link (nil when not set).
+func (f *edgeFlags) linkSpec() (*link.Spec, error) {
+	if *f.link == "" {
+		return nil, nil
+	}
+	sp, err := link.Parse(*f.link)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --link: %v", errUsage, err)
+	}
+	return &sp, nil
+}
+
+// natsOptions are the edge connection's options for --link: the shaped
+// dialer, said on stderr.
+func (f *edgeFlags) natsOptions(sp *link.Spec, stderr io.Writer) []nats.Option {
+	var opts []nats.Option
+	if sp != nil {
+		opts = append(opts, nats.SetCustomDialer(&link.Dialer{Spec: *sp}))
+		fmt.Fprintf(stderr, "edge link emulated: %s (token bucket and RTT/2 delay each way on the edge's NATS connection)\n", *sp)
+	}
+	if *f.slowdown > 1 {
+		fmt.Fprintf(stderr, "edge emulated %gx slower: each head run takes %g x its thread CPU time\n", *f.slowdown, *f.slowdown)
+	}
+	return opts
+}
+
+// cutPlan is the partitioner's choice for --cut auto.
+type cutPlan struct {
+	model    *partition.Model
+	link     partition.Link
+	best     partition.Estimate
+	decision time.Duration
+	notes    []string
+}
+
+// planCut chooses the cut with the partitioner: the cloud worker's
+// published profile, the edge's profile measured here (scaled by
+// --edge-slowdown), the encoded sizes of the edge's requests, and the link:
+// its round trip measured through the edge's connection (echo requests to
+// the cloud workers), its bandwidth the --link spec's or, without one,
+// measured with 64 KiB probes.
+func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, sp *link.Spec, stderr io.Writer) (*cutPlan, error) {
+	samples, what, err := sampleInputs(prog.Graph(), *f.samples)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "partitioner: fetching the cloud profile, profiling the edge over %s...\n", what)
+	m, notes, err := adaptive.BuildModel(ctx, nc, prog, cfg, adaptive.Setup{Samples: samples, Slowdown: *f.slowdown})
+	if err != nil {
+		return nil, err
+	}
+	subject := cfg.Subject
+	if subject == "" {
+		subject = pipeline.DefaultSubject
+	}
+	probe := 64 << 10
+	if sp != nil && sp.Bandwidth > 0 {
+		probe = 0
+	}
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err := adaptive.MeasureLink(mctx, nc, subject, 5, probe)
+	if err != nil {
+		return nil, err
+	}
+	if probe == 0 {
+		l.Bandwidth = sp.BytesPerSecond()
+		notes = append(notes, fmt.Sprintf("link: bandwidth from --link, round trip %.2f ms measured through the edge's connection", float64(l.RTT)/1e6))
+	} else {
+		notes = append(notes, fmt.Sprintf("link: measured through the edge's connection (echo round trip %.2f ms, 64 KiB probes)", float64(l.RTT)/1e6))
+	}
+	t0 := time.Now()
+	best, err := m.Best(l)
+	if err != nil {
+		return nil, err
+	}
+	return &cutPlan{model: m, link: l, best: best, decision: time.Since(t0), notes: notes}, nil
+}
+
+// submitter makes the edge for a planned cut: an adaptive edge with
+// --adapt (probing the cloud's echo endpoint) or for an edge-only choice
+// (it never moves without observations), else an edge worker at the cut.
+func (f *edgeFlags) submitter(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, p *cutPlan, eopts []edgeworker.Option) (local.Submitter, error) {
+	if !*f.adapt && !p.best.Cut.IsEdgeOnly() {
+		cfg.Cut = p.best.Cut.Tensors
+		return edgeworker.New(nc, prog, cfg, eopts...)
+	}
+	a, err := partition.NewAdapter(p.model, p.link)
+	if err != nil {
+		return nil, err
+	}
+	probe := ""
+	if *f.adapt {
+		subject := cfg.Subject
+		if subject == "" {
+			subject = pipeline.DefaultSubject
+		}
+		probe = pipeline.EchoSubject(subject)
+	}
+	return adaptive.New(nc, prog, a, cfg, probe, eopts...)
+}
+
+// summary is the plan as the run summary reports it.
+func (p *cutPlan) summary(e local.Submitter, adapt bool) *local.Plan {
+	s := &local.Plan{Choice: p.best.Cut.Name, PredictedMS: round3(p.best.TotalMS), Link: p.link.String(),
+		DecisionUS: round3(float64(p.decision) / 1e3), Notes: p.notes}
+	if ae, ok := e.(*adaptive.Edge); ok && adapt {
+		s.Adaptive = true
+		s.Moves = ae.Adapter().Moves()
+	}
+	return s
 }
 
 // resolveCut parses --cut: "auto" (pipeline.AutoCut) or comma-separated
@@ -174,16 +316,42 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	sp, err := ef.linkSpec()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
+	}
 	ccfg := cloudworker.Config{Workers: *workers, Threads: *ef.threads, QueueLen: max(4**workers, 2**ef.concurrency), MaxBatch: *maxBatch}
-	sys, err := local.Start(name, prog, ccfg, ecfg,
+	sys, err := local.StartCloud(name, prog, ccfg,
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider()), cloudworker.WithMeterProvider(cloudTel.MeterProvider())},
-		[]edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider()), edgeworker.WithMeterProvider(edgeTel.MeterProvider())})
+		ef.natsOptions(sp, stderr)...)
 	if err != nil {
 		return err
 	}
-	sum, runErr := local.Drive(ctx, sys.Edge, set, *ef.n, *ef.concurrency)
+	defer sys.Close()
+	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider()), edgeworker.WithMeterProvider(edgeTel.MeterProvider())}
+	ecfg.Model = name
+	var edge local.Submitter
+	var plan *cutPlan
+	if ef.auto() {
+		if plan, err = ef.planCut(ctx, sys.EdgeConn(), prog, ecfg, sp, stderr); err != nil {
+			return err
+		}
+		if edge, err = ef.submitter(sys.EdgeConn(), prog, ecfg, plan, eopts); err != nil {
+			return err
+		}
+	} else {
+		if err := sys.StartEdge(name, prog, ecfg, eopts); err != nil {
+			return err
+		}
+		edge = sys.Edge
+	}
+	sum, runErr := local.Drive(ctx, edge, set, *ef.n, *ef.concurrency)
 	if err := sys.Close(); err != nil {
 		fmt.Fprintln(stderr, "splitinfer run: closing:", err)
+	}
+	if plan != nil {
+		sum.Plan = plan.summary(edge, *ef.adapt)
 	}
 	sum.Model = name
 	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
@@ -202,6 +370,26 @@ func printSummary(w io.Writer, s *local.Summary, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "model       %s (hash %.12s)\n", s.Model, s.ModelHash)
 	fmt.Fprintf(w, "cut         %s\n", s.Cut)
+	if p := s.Plan; p != nil {
+		fmt.Fprintf(w, "partition   chose %s: predicted %.2f ms, measured mean %.2f ms (%+.1f%%), p50 %.2f ms; link %s; decided in %.0f us\n",
+			p.Choice, p.PredictedMS, s.Latency.Mean, 100*(p.PredictedMS-s.Latency.Mean)/s.Latency.Mean, s.Latency.P50, p.Link, p.DecisionUS)
+		if p.Adaptive {
+			fmt.Fprintf(w, "            adaptive: %d moves\n", p.Moves)
+		}
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "            %s\n", n)
+		}
+	}
+	if len(s.Cuts) > 1 {
+		names := make([]string, 0, len(s.Cuts))
+		for c := range s.Cuts {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			fmt.Fprintf(w, "            %d requests at %s\n", s.Cuts[c], c)
+		}
+	}
 	fmt.Fprintf(w, "images      %d   errors %d   fallbacks %d   retries %d\n", s.Images, s.Errors, s.Fallbacks, s.Retries)
 	fmt.Fprintf(w, "accuracy    %.4f (%d/%d)\n", s.Accuracy, s.Correct, s.Images)
 	fmt.Fprintf(w, "latency ms  p50 %.3f   p95 %.3f   p99 %.3f   (mean %.3f, max %.3f)\n",

@@ -179,6 +179,8 @@ type Summary struct {
 	InputBytesUint8 int     `json:"input_bytes_uint8"`
 	RequestsPerSec  float64 `json:"requests_per_s"`
 	Seconds         float64 `json:"seconds"`
+	// Plan is the partitioner's choice (--cut auto), set by the caller.
+	Plan *Plan `json:"plan,omitempty"`
 	// ErrorSamples holds up to 5 error messages.
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Predictions are the predicted classes (-1 for an error), in image order.
@@ -187,6 +189,18 @@ type Summary struct {
 	// order: the per-request stage times (Timings) that Stages averages,
 	// and the request ids that the traces carry (trace.AttrRequestID).
 	Results []*edgeworker.Result `json:"-"`
+}
+
+// Plan is the partitioner's choice of the cut, as the summary reports it
+// next to the measured latency.
+type Plan struct {
+	Choice      string   `json:"choice"`
+	PredictedMS float64  `json:"predicted_ms"`
+	Link        string   `json:"link"`
+	DecisionUS  float64  `json:"decision_us"`
+	Adaptive    bool     `json:"adaptive,omitempty"`
+	Moves       int      `json:"moves,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
 }
 
 // Submitter is what Drive sends images through: an *edgeworker.Worker, or
