@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
@@ -67,30 +70,55 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.ReportMetric(float64(b.N)/seconds, "req/s")
 		})
 	}
-	// Both pipelines up at once, driven in alternating chunks, so load
-	// from other processes hits both alike. The "on" chunks include
-	// flushing their spans to Jaeger (conservative: the batch exporter
-	// would do it in the background). Also reported: this process's CPU
-	// time per request in each mode, and Jaeger's (a separate process on
-	// the same machine here) per traced request.
+	// Pipelines in four modes up at once, driven in alternating chunks of
+	// 250 requests, so load from other processes hits all alike: "off";
+	// "unsampled" (tracing on, sampler never: context in the NATS headers,
+	// non-recording spans); "noexport" (every span recorded by the SDK,
+	// exported to a no-op exporter); "on" (every span exported to the real
+	// Jaeger; its chunks include flushing the spans, which is
+	// conservative). Reported per mode: requests/s, this process's CPU time
+	// per request, and the overhead over "off"; and Jaeger's CPU time (a
+	// separate process on the same machine here) per request of "on".
 	b.Run("alternating", func(b *testing.B) {
 		ctx := context.Background()
-		off, err := local.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, nil, nil)
-		if err != nil {
-			b.Fatal(err)
+		type mode struct {
+			name     string
+			sys      *local.System
+			flush    func() error
+			dur, cpu time.Duration
 		}
-		defer off.Close()
+		start := func(name string, eo []edgeworker.Option, co []cloudworker.Option) *mode {
+			sys, err := local.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, co, eo)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { sys.Close() })
+			return &mode{name: name, sys: sys}
+		}
+		sdk := func(smp sdktrace.Sampler) (*sdktrace.TracerProvider, *sdktrace.TracerProvider) {
+			e := sdktrace.NewTracerProvider(sdktrace.WithSampler(smp), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			c := sdktrace.NewTracerProvider(sdktrace.WithSampler(smp), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			b.Cleanup(func() { e.Shutdown(ctx); c.Shutdown(ctx) })
+			return e, c
+		}
+		modes := []*mode{start("off", nil, nil)}
+		ue, uc := sdk(sdktrace.ParentBased(sdktrace.NeverSample()))
+		modes = append(modes, start("unsampled", []edgeworker.Option{edgeworker.WithTracerProvider(ue)},
+			[]cloudworker.Option{cloudworker.WithTracerProvider(uc)}))
+		ne, nc := sdk(sdktrace.ParentBased(sdktrace.AlwaysSample()))
+		modes = append(modes, start("noexport", []edgeworker.Option{edgeworker.WithTracerProvider(ne)},
+			[]cloudworker.Option{cloudworker.WithTracerProvider(nc)}))
 		on, edgeTel, cloudTel := tracedSystemDefaults(b, j, p, ccfg)
-		defer on.Close()
-		defer cloudTel.Shutdown(ctx)
-		defer edgeTel.Shutdown(ctx)
-		for _, sys := range []*local.System{off, on} {
-			if _, err := local.Drive(ctx, sys.Edge, set, 50, 1); err != nil {
+		b.Cleanup(func() { on.Close(); edgeTel.Shutdown(ctx); cloudTel.Shutdown(ctx) })
+		modes = append(modes, &mode{name: "on", sys: on, flush: func() error {
+			return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
+		}})
+		for _, m := range modes {
+			if _, err := local.Drive(ctx, m.sys.Edge, set, 50, 1); err != nil {
 				b.Fatal(err)
 			}
 		}
 		const chunk = 250
-		var tOff, tOn, cpuOff, cpuOn time.Duration
 		j0, err := j.CPUTime()
 		if err != nil {
 			b.Fatal(err)
@@ -98,21 +126,19 @@ func BenchmarkRunTracing(b *testing.B) {
 		b.ResetTimer()
 		for left := b.N; left > 0; {
 			n := min(left, chunk)
-			t0, c0 := time.Now(), processCPU()
-			if s, err := local.Drive(ctx, off.Edge, set, n, 1); err != nil || s.Errors > 0 {
-				b.Fatal(err, s.ErrorSamples)
+			for _, m := range modes {
+				t0, c0 := time.Now(), processCPU()
+				if s, err := local.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
+					b.Fatal(err, s.ErrorSamples)
+				}
+				if m.flush != nil {
+					if err := m.flush(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.dur += time.Since(t0)
+				m.cpu += processCPU() - c0
 			}
-			t1, c1 := time.Now(), processCPU()
-			if s, err := local.Drive(ctx, on.Edge, set, n, 1); err != nil || s.Errors > 0 {
-				b.Fatal(err, s.ErrorSamples)
-			}
-			if err := errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx)); err != nil {
-				b.Fatal(err)
-			}
-			tOff += t1.Sub(t0)
-			tOn += time.Since(t1)
-			cpuOff += c1 - c0
-			cpuOn += processCPU() - c1
 			left -= n
 		}
 		b.StopTimer()
@@ -121,11 +147,13 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.Fatal(err)
 		}
 		perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N) }
-		b.ReportMetric(float64(b.N)/tOff.Seconds(), "off-req/s")
-		b.ReportMetric(float64(b.N)/tOn.Seconds(), "on-req/s")
-		b.ReportMetric(100*(tOn.Seconds()/tOff.Seconds()-1), "overhead-%")
-		b.ReportMetric(perReq(cpuOff), "off-cpu-us/req")
-		b.ReportMetric(perReq(cpuOn), "on-cpu-us/req")
+		for _, m := range modes {
+			b.ReportMetric(float64(b.N)/m.dur.Seconds(), m.name+"-req/s")
+			b.ReportMetric(perReq(m.cpu), m.name+"-cpu-us/req")
+			if m != modes[0] {
+				b.ReportMetric(100*(m.dur.Seconds()/modes[0].dur.Seconds()-1), m.name+"-overhead-%")
+			}
+		}
 		b.ReportMetric(perReq(j1-j0), "jaeger-cpu-us/req")
 	})
 }
