@@ -371,8 +371,8 @@ func printSummary(w io.Writer, s *local.Summary, asJSON bool) error {
 	fmt.Fprintf(w, "model       %s (hash %.12s)\n", s.Model, s.ModelHash)
 	fmt.Fprintf(w, "cut         %s\n", s.Cut)
 	if p := s.Plan; p != nil {
-		fmt.Fprintf(w, "partition   chose %s: predicted %.2f ms, measured mean %.2f ms (%+.1f%%), p50 %.2f ms; link %s; decided in %.0f us\n",
-			p.Choice, p.PredictedMS, s.Latency.Mean, 100*(p.PredictedMS-s.Latency.Mean)/s.Latency.Mean, s.Latency.P50, p.Link, p.DecisionUS)
+		fmt.Fprintf(w, "partition   chose %s: predicted %.2f ms, measured p50 %.2f ms (prediction %+.1f%%), mean %.2f ms; link %s; decided in %.0f us\n",
+			p.Choice, p.PredictedMS, s.Latency.P50, 100*(p.PredictedMS-s.Latency.P50)/s.Latency.P50, s.Latency.Mean, p.Link, p.DecisionUS)
 		if p.Adaptive {
 			fmt.Fprintf(w, "            adaptive: %d moves\n", p.Moves)
 		}

@@ -43,16 +43,19 @@ type sweepCut struct {
 
 // sweepLink is the sweep of one link.
 type sweepLink struct {
-	Link           string     `json:"link"`
-	RTTMeasured    float64    `json:"rtt_measured_ms"`
-	Choice         string     `json:"choice"`
-	ChoiceMeasured float64    `json:"choice_measured_ms"`
-	ChoicePredict  float64    `json:"choice_predicted_ms"`
-	BestMeasured   string     `json:"best_measured"`
-	BestMS         float64    `json:"best_measured_ms"`
-	EdgeOnlyMS     float64    `json:"edge_only_ms"`
-	CloudOnlyMS    float64    `json:"cloud_only_ms"`
-	Cuts           []sweepCut `json:"cuts"`
+	Link           string  `json:"link"`
+	RTTMeasured    float64 `json:"rtt_measured_ms"`
+	Choice         string  `json:"choice"`
+	ChoiceMeasured float64 `json:"choice_measured_ms"`
+	ChoicePredict  float64 `json:"choice_predicted_ms"`
+	BestMeasured   string  `json:"best_measured"`
+	BestMS         float64 `json:"best_measured_ms"`
+	// EdgeOnlyMS and CloudOnlyMS are absent when the cut was not measured;
+	// CloudOnlySkipped then says why (a request too big for --max-bytes).
+	EdgeOnlyMS       *float64   `json:"edge_only_ms,omitempty"`
+	CloudOnlyMS      *float64   `json:"cloud_only_ms,omitempty"`
+	CloudOnlySkipped string     `json:"cloud_only_skipped,omitempty"`
+	Cuts             []sweepCut `json:"cuts"`
 }
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -180,8 +183,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "%s %-*s %10d %12.1f %12.1f %+7.1f%% %9.1f %9.1f\n", mark, w, c.Name, c.Bytes, c.PredictedMS, *c.MeasuredMS,
 				100*(c.PredictedMS-*c.MeasuredMS) / *c.MeasuredMS, c.CloudMS, c.CloudMeasuredMS)
 		}
-		fmt.Fprintf(stdout, "choice %s: measured %.1f ms (predicted %.1f); best measured %s %.1f ms (choice %+.1f%%); edge-only %.1f ms, cloud-only %.1f ms\n",
-			r.Choice, r.ChoiceMeasured, r.ChoicePredict, r.BestMeasured, r.BestMS, 100*(r.ChoiceMeasured-r.BestMS)/r.BestMS, r.EdgeOnlyMS, r.CloudOnlyMS)
+		fmt.Fprintf(stdout, "choice %s: measured %.1f ms (predicted %.1f); best measured %s %.1f ms (choice %+.1f%%); edge-only %s, cloud-only %s\n",
+			r.Choice, r.ChoiceMeasured, r.ChoicePredict, r.BestMeasured, r.BestMS, 100*(r.ChoiceMeasured-r.BestMS)/r.BestMS,
+			measuredOr(r.EdgeOnlyMS, "not measured"), measuredOr(r.CloudOnlyMS, cloudOnlyWhy(r.CloudOnlySkipped)))
 	}
 	return nil
 }
@@ -216,6 +220,9 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		switch {
 		case est.Infeasible:
 			sc.Skipped = "too big"
+			if c.IsCloudOnly() {
+				res.CloudOnlySkipped = fmt.Sprintf("not possible: a %d-byte request is too big for --max-bytes", est.Bytes)
+			}
 		case maxPred > 0 && !trivial && est.TotalMS > maxPred*best.TotalMS:
 			sc.Skipped = "skipped"
 		default:
@@ -262,15 +269,30 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		}
 		switch {
 		case c.IsEdgeOnly():
-			res.EdgeOnlyMS = m
+			res.EdgeOnlyMS = &m
 		case c.IsCloudOnly():
-			res.CloudOnlyMS = m
+			res.CloudOnlyMS = &m
 		}
 		if c.Name == best.Cut.Name {
 			res.ChoiceMeasured = m
 		}
 	}
 	return res, nil
+}
+
+// measuredOr formats a measured time, or why there is none.
+func measuredOr(ms *float64, why string) string {
+	if ms == nil {
+		return why
+	}
+	return fmt.Sprintf("%.1f ms", *ms)
+}
+
+func cloudOnlyWhy(skipped string) string {
+	if skipped != "" {
+		return skipped
+	}
+	return "not measured"
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

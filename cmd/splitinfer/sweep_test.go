@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/testref"
@@ -30,7 +31,7 @@ func TestSweepCommand(t *testing.T) {
 		Links []struct {
 			Choice                  string
 			ChoiceMS                float64 `json:"choice_measured_ms"`
-			EdgeOnlyMS, CloudOnlyMS float64
+			EdgeOnlyMS, CloudOnlyMS *float64
 		}
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
@@ -56,6 +57,38 @@ func TestSweepCommand(t *testing.T) {
 	}
 	if len(res.Links) != 1 || res.Links[0].Choice != res.Choice || res.Links[0].ChoiceMS != measured[res.Choice] {
 		t.Errorf("links summary %+v", res.Links)
+	}
+}
+
+// TestSweepCloudOnlyTooBig: when cloud-only's request exceeds --max-bytes
+// the summary says it is not possible (no 0 ms figure).
+func TestSweepCloudOnlyTooBig(t *testing.T) {
+	model := testref.Path(t, "seednet_mnist.onnx")
+	args := []string{"sweep", "--model", model, "--link", "100mbit/1ms", "--samples", "1", "--runs", "1",
+		"--requests", "1", "--warmup", "0", "--max-bytes", "3000"}
+	var out, errb bytes.Buffer
+	if code := runMain(context.Background(), append(args, "--json"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var res struct {
+		Links []struct {
+			CloudOnlyMS      *float64 `json:"cloud_only_ms"`
+			CloudOnlySkipped string   `json:"cloud_only_skipped"`
+			EdgeOnlyMS       *float64 `json:"edge_only_ms"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(res.Links) != 1 || res.Links[0].CloudOnlyMS != nil || !strings.Contains(res.Links[0].CloudOnlySkipped, "not possible") || res.Links[0].EdgeOnlyMS == nil {
+		t.Fatalf("links %+v", res.Links)
+	}
+	out.Reset()
+	if code := runMain(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "cloud-only not possible") || strings.Contains(out.String(), "cloud-only 0.0 ms") {
+		t.Fatalf("summary:\n%s", out.String())
 	}
 }
 
