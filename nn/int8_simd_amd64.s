@@ -67,6 +67,8 @@ TEXT ·q8RequantAVX512(SB), NOSPLIT, $0-40
 	VPBROADCASTQ 16(R8), Z23
 	VPBROADCASTQ 0(R9), Z24
 	VPBROADCASTQ 8(R9), Z25
+	CMPQ 16(R8), $32
+	JGE fast
 loop:
 	CMPQ CX, $16
 	JLT tail
@@ -95,6 +97,36 @@ tail:
 done:
 	VZEROUPPER
 	RET
+fast:
+	MOVQ 0(R9), AX
+	VPBROADCASTB AX, X30
+	MOVQ 8(R9), AX
+	VPBROADCASTB AX, X31
+	MOVL $0xaaaa, AX
+	KMOVW AX, K3
+floop:
+	CMPQ CX, $16
+	JLT ftail
+	VMOVDQU32 (SI), Z0
+	VPADDD Z20, Z0, Z0
+	REQ16F
+	VMOVDQU X2, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP floop
+ftail:
+	TESTQ CX, CX
+	JE done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVDQU32.Z (SI), K1, Z0
+	VPADDD Z20, Z0, Z0
+	REQ16F
+	VMOVDQU8 X2, K1, (DI)
+	JMP done
 
 // func q8Conv3x3C1AVX512(a *q8C1Args)
 // One output row of a 3x3 stride-1 convolution of a single input channel
