@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/trace"
 	"github.com/splitinfer/splitinfer/trace/jaegertest"
 )
@@ -17,9 +18,18 @@ import (
 func TestRunOTLPFlags(t *testing.T) {
 	j := jaegertest.Start(t)
 	ctx := context.Background()
+	// A fixed split (--cut auto may keep everything on the edge here).
+	prog, _, err := loadProgram("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := pipeline.AutoCut(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
 	run := func(args ...string) (int, string) {
 		var out, errb bytes.Buffer
-		code := runMain(ctx, append([]string{"run"}, args...), &out, &errb)
+		code := runMain(ctx, append([]string{"run", "--cut", cut}, args...), &out, &errb)
 		return code, out.String() + errb.String()
 	}
 	if code, out := run("--n", "5", "--otlp-endpoint", j.OTLPHTTP, "--otlp-protocol", "http/protobuf"); code != 0 {
