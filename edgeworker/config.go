@@ -13,6 +13,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 // Config configures a Worker. Zero fields take the defaults documented on
@@ -140,6 +141,11 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 		}
 	})
 }
+
+// Tracer returns the tracer (scope trace.ScopeName) that opts configure, a
+// no-op one without WithTracerProvider: for edge work traced outside a
+// Worker, such as the edge-only requests of an adaptive edge.
+func Tracer(opts ...Option) oteltrace.Tracer { return newOptions(opts).tp.Tracer(trace.ScopeName) }
 
 func newOptions(opts []Option) options {
 	o := options{tp: tracenoop.NewTracerProvider(), mp: metricnoop.NewMeterProvider()}

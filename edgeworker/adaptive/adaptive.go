@@ -14,11 +14,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 // Edge is an adaptive edge. It is safe for concurrent use.
@@ -29,6 +33,8 @@ type Edge struct {
 	opts  []edgeworker.Option
 	a     *partition.Adapter
 	probe string
+	// tracer traces edge-only requests (the edge workers trace the rest).
+	tracer oteltrace.Tracer
 
 	mu      sync.Mutex
 	workers map[string]*edgeworker.Worker
@@ -59,7 +65,7 @@ func New(nc *nats.Conn, whole *nn.Program, a *partition.Adapter, cfg edgeworker.
 	cfg.Cut = nil
 	n := max(cfg.Concurrency, 1)
 	e := &Edge{nc: nc, whole: whole, cfg: cfg, opts: opts, a: a, probe: probeSubject,
-		workers: map[string]*edgeworker.Worker{}, local: make(chan *nn.Runner, n)}
+		workers: map[string]*edgeworker.Worker{}, local: make(chan *nn.Runner, n), tracer: edgeworker.Tracer(opts...)}
 	for i := 0; i < n; i++ {
 		e.local <- nil
 	}
@@ -156,7 +162,36 @@ func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, err
 }
 
 // runLocal runs the whole model on the edge.
-func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tensor) (*Result, error) {
+func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tensor) (res *Result, err error) {
+	// An edge-only request is a trace too: the request span (cut
+	// edge-only) and its compute span.
+	start := time.Now()
+	ctx, span := e.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithTimestamp(start))
+	var t0, t1 time.Time
+	defer func() {
+		if span.IsRecording() {
+			l := e.a.Link()
+			in := 0
+			for _, t := range inputs {
+				if t != nil {
+					in += len(t.Bytes())
+				}
+			}
+			span.SetAttributes(attribute.String(trace.AttrCutID, c.Name), attribute.String(trace.AttrModelHash, e.ModelHash()),
+				attribute.Int(trace.AttrInputBytes, in), attribute.Float64(trace.AttrRTTms, float64(l.RTT)/1e6),
+				attribute.Float64(trace.AttrBandwidthBps, l.Bandwidth))
+			if !t0.IsZero() {
+				_, cs := e.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0))
+				cs.End(oteltrace.WithTimestamp(t1))
+			}
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			} else {
+				span.SetAttributes(attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
+			}
+		}
+		span.End()
+	}()
 	var r *nn.Runner
 	select {
 	case r = <-e.local:
@@ -167,25 +202,25 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 	if r == nil {
 		r = e.whole.NewRunner(max(e.cfg.Threads, 1))
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	var outs []*nn.Tensor
 	run := func() (err error) { outs, err = r.Run(inputs...); return err }
-	var err error
 	if e.cfg.Slowdown > 1 {
 		// the emulated slower edge runs the whole model slower too
 		_, _, err = partition.EmulateSlower(e.cfg.Slowdown, run)
 	} else {
 		err = run()
 	}
+	t1 = time.Now()
 	if err != nil {
 		r = nil
 		return nil, fmt.Errorf("adaptive: edge-only run: %w", err)
 	}
-	res := &edgeworker.Result{Cut: c.Name}
+	er := &edgeworker.Result{Cut: c.Name}
 	for _, t := range outs {
-		res.Outputs = append(res.Outputs, t.Clone())
+		er.Outputs = append(er.Outputs, t.Clone())
 	}
-	res.Timings.EdgeCompute = time.Since(t0)
-	res.Timings.Total = res.Timings.EdgeCompute
-	return &Result{Result: res, CutName: c.Name}, nil
+	er.Timings.EdgeCompute = t1.Sub(t0)
+	er.Timings.Total = er.Timings.EdgeCompute
+	return &Result{Result: er, CutName: c.Name}, nil
 }
