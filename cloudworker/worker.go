@@ -84,7 +84,7 @@ type job struct {
 	ctx      context.Context
 	span     oteltrace.Span
 	queued   time.Time
-	qspan    oteltrace.Span
+	rec      bool // span records: make the stage spans
 	received time.Time
 	cut      string
 	depth    int // queue depth with it, when it was queued
@@ -251,12 +251,13 @@ func (w *Worker) handle(req micro.Request) {
 		w.rejectNow(ctx, req, span, pipeline.Errorf(pipeline.CodeTooLarge, "message of %d bytes (limit %d)", len(data), max))
 		return
 	}
-	// The stage spans share their clock readings with the times the reply
-	// reports (QueueNs, DecodeNs, ComputeNs), so both agree exactly.
-	_, qspan := w.tracer.Start(ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(now))
-	j := &job{data: data, reply: req.Reply(), ctx: ctx, span: span, queued: now, qspan: qspan, received: now}
-	// The job's fields are the worker goroutine's once it is queued.
+	// The stage spans (queue, decode, compute, reply) are made afterwards
+	// from the clock readings of the times the reply reports (QueueNs,
+	// DecodeNs, ComputeNs), so both agree exactly; only when the request
+	// is recorded.
 	rec := span.IsRecording()
+	j := &job{data: data, reply: req.Reply(), ctx: ctx, span: span, queued: now, rec: rec, received: now}
+	// The job's fields are the worker goroutine's once it is queued.
 	w.mu.RLock()
 	var rejected *pipeline.Error
 	if w.stopping {
@@ -276,7 +277,6 @@ func (w *Worker) handle(req micro.Request) {
 		if rec {
 			span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
 		}
-		qspan.End()
 		w.full.Add(1)
 		w.rejectNow(ctx, req, span, rejected)
 	}
@@ -368,21 +368,25 @@ type pending struct {
 func (w *Worker) prepare(j *job) *pending {
 	start := time.Now()
 	queued := start.Sub(j.queued)
-	j.qspan.End(oteltrace.WithTimestamp(start))
 	w.metrics.Stage(j.ctx, trace.StageQueue, queued)
 
 	req, err := pipeline.DecodeRequest(j.data, w.cfg.Limits)
 	dend := time.Now()
 	decoded := dend.Sub(start)
-	_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(start))
+	if j.rec {
+		_, qspan := w.tracer.Start(j.ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(j.queued))
+		qspan.End(oteltrace.WithTimestamp(start))
+		_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(start))
+		if err != nil {
+			dspan.SetStatus(codes.Error, pipeline.AsError(err).Message)
+		}
+		dspan.End(oteltrace.WithTimestamp(dend))
+	}
 	if err != nil {
 		e := pipeline.AsError(err)
-		dspan.SetStatus(codes.Error, e.Message)
-		dspan.End(oteltrace.WithTimestamp(dend))
 		w.send(j, &pipeline.Reply{Code: e.Code, Message: e.Message}, queued, decoded, 0)
 		return nil
 	}
-	dspan.End(oteltrace.WithTimestamp(dend))
 	w.metrics.Stage(j.ctx, trace.StageDecode, decoded)
 	j.cut = req.Cut
 	if j.span.IsRecording() {
@@ -497,13 +501,14 @@ func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []
 	// One compute span per request, made from the run's clock readings.
 	for _, p := range ps {
 		w.metrics.Stage(p.j.ctx, trace.StageCloudCompute, dt)
-		_, span := w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithTimestamp(t0))
-		if span.IsRecording() {
-			span.SetAttributes(attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())),
-				attribute.String(trace.AttrCutID, split.ID), attribute.Int(trace.AttrBatch, len(ps)))
-			if e != nil {
-				span.SetStatus(codes.Error, e.Message)
-			}
+		if !p.j.rec {
+			continue
+		}
+		_, span := w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
+			attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())),
+			attribute.String(trace.AttrCutID, split.ID), attribute.Int(trace.AttrBatch, len(ps))))
+		if e != nil {
+			span.SetStatus(codes.Error, e.Message)
 		}
 		span.End(oteltrace.WithTimestamp(t1))
 	}
@@ -579,7 +584,6 @@ func (w *Worker) send(j *job, r *pipeline.Reply, queued, decode, compute time.Du
 }
 
 func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
-	_, rspan := w.tracer.Start(j.ctx, trace.SpanReply)
 	t0 := time.Now()
 	r.Worker = w.id
 	msg := &nats.Msg{Subject: j.reply}
@@ -600,9 +604,13 @@ func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
 	if err := w.nc.PublishMsg(msg); err != nil && e == nil {
 		e = pipeline.Errorf(pipeline.CodeInternal, "publishing reply: %v", err)
 	}
-	rspan.SetAttributes(attribute.Int(trace.AttrWireBytes, len(body)))
-	rspan.End()
-	w.metrics.Stage(j.ctx, trace.StageReply, time.Since(t0))
+	t1 := time.Now()
+	if j.rec {
+		_, rspan := w.tracer.Start(j.ctx, trace.SpanReply, oteltrace.WithTimestamp(t0),
+			oteltrace.WithAttributes(attribute.Int(trace.AttrWireBytes, len(body))))
+		rspan.End(oteltrace.WithTimestamp(t1))
+	}
+	w.metrics.Stage(j.ctx, trace.StageReply, t1.Sub(t0))
 	outcome := trace.OutcomeOK
 	if e != nil {
 		outcome = trace.OutcomeError
