@@ -38,8 +38,11 @@ type convKernel struct {
 	// (nil when the weights are computed, or for the direct paths); wptr
 	// and wlen identify the tensor they were packed from.
 	packed []*blas.PackedA
-	wptr   *float32
-	wlen   int
+	// taps holds, per group, the weights of each kernel tap (Mg×Cg)
+	// packed for pathTaps.
+	taps [][]*blas.PackedA
+	wptr *float32
+	wlen int
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -89,7 +92,31 @@ func (k *convKernel) pack(w *Tensor) {
 		k.packed[gr] = blas.PackA(mg, kk, w.F32[gr*mg*kk:(gr+1)*mg*kk], kk)
 	}
 	k.wptr, k.wlen = &w.F32[0], len(w.F32)
+	cg, kt := w.Shape[1], kk/w.Shape[1]
+	if kt < 2 || mg > tapMaxM {
+		return
+	}
+	k.taps = make([][]*blas.PackedA, k.grp)
+	wt := make([]float32, mg*cg)
+	for gr := range k.taps {
+		k.taps[gr] = make([]*blas.PackedA, kt)
+		for t := range kt {
+			for m := 0; m < mg; m++ {
+				for c := 0; c < cg; c++ {
+					wt[m*cg+c] = w.F32[((gr*mg+m)*cg+c)*kt+t]
+				}
+			}
+			k.taps[gr][t] = blas.PackA(mg, cg, wt, cg)
+		}
+	}
 }
+
+// tapMaxM bounds the output channels per group of pathTaps: up to it, the
+// GEMM reads B (the planes) in place instead of packing it.
+const tapMaxM = 64
+
+// tapGEMM enables pathTaps (a variable so that benchmarks can compare).
+var tapGEMM = true
 
 // packedFor returns the packed weights of group gr when w is the tensor
 // they were packed from, else nil.
@@ -205,6 +232,7 @@ const (
 	pathDepthwise
 	pathDW3   // 3x3 direct kernel over a padded copy (conv_dw.go)
 	pathPhase // im2col from phase planes, whole output rows (conv_phase.go)
+	pathTaps  // one accumulating GEMM per kernel tap straight on the planes
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -275,6 +303,14 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		if j.path == pathIm2col && !k.generic && phaseOK(&g) {
 			j.path = pathPhase
+			// One GEMM per tap saves the im2col copy (whose share of the
+			// work grows as Mg shrinks) but reads and writes C once per tap
+			// (a share that grows as Cg shrinks): BenchmarkConvPhase found
+			// it faster when Cg >= Mg (tinyresnet's layers, 5-12% less CPU
+			// time) and slower on seednet's conv2 (Cg 16, Mg 32: +20%).
+			if tapGEMM && g.SH == 1 && g.SW == 1 && j.Cg >= j.Mg && k.taps != nil && k.packedFor(j.w, 0) != nil {
+				j.path = pathTaps
+			}
 			j.pb = min(max(j.pb/g.OW, 1)*g.OW, j.P)
 		}
 		j.nPB = (j.P + j.pb - 1) / j.pb
@@ -287,6 +323,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathPhase:
 		_, j.per = j.phaseScratch(j.pb / g.OW)
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathTaps:
+		l := newPhaseLayout(&g, j.pb/g.OW)
+		j.per = j.Cg*l.planeSize(&g) + j.Mg*l.np
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
@@ -315,7 +355,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		return
 	}
 	var col []float32
-	if j.path == pathIm2col || j.path == pathPhase {
+	if j.path == pathIm2col || j.path == pathPhase || j.path == pathTaps {
 		col = j.scratch[worker*j.per : (worker+1)*j.per]
 	}
 	g := &j.g
@@ -337,6 +377,15 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		}
 		ep, fused := j.k.epilogue(bias)
 		pa := j.k.packedFor(j.w, gr)
+		if j.path == pathTaps {
+			j.runTaps(x, y, gr, p0/g.OW, np/g.OW, col, ep)
+			if !fused {
+				for m := 0; m < j.Mg; m++ {
+					applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
+				}
+			}
+			continue
+		}
 		b, ldb := x[p0:], HW
 		c, ldc, ncol := y[p0:], j.P, np
 		var ph phaseLayout
@@ -366,6 +415,38 @@ func (j *convJob) runRange(lo, hi, worker int) {
 				applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
 			}
 		}
+	}
+}
+
+// runTaps computes output rows [oh0, oh0+rows) of group gr (input x,
+// output planes y) as one GEMM per kernel tap, each reading its B operand
+// (Cg × np) straight from the channels' padded planes (stride 1: a tap is
+// an offset into every plane), accumulating into C; the last applies the
+// epilogue.
+func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, ep blas.Epilogue) {
+	g := &j.g
+	l := newPhaseLayout(g, rows)
+	ps := l.planeSize(g)
+	HW := g.H * g.W
+	planes := scratch[:j.Cg*ps]
+	for c := 0; c < j.Cg; c++ {
+		l.fillPlanes(g, x[c*HW:(c+1)*HW], planes[c*ps:(c+1)*ps], oh0)
+	}
+	c, ldc := y[oh0*g.OW:], j.P
+	if l.wq != g.OW {
+		c, ldc = scratch[j.Cg*ps:j.Cg*ps+j.Mg*l.np], l.np
+	}
+	taps := j.k.taps[gr]
+	for t, pa := range taps {
+		b := planes[l.tapOffset(g, t/g.KW, t%g.KW):]
+		if t < len(taps)-1 {
+			blas.SgemmPacked(pa, l.np, b, ps, c, ldc, t > 0)
+		} else {
+			blas.SgemmPackedEp(pa, l.np, b, ps, c, ldc, t > 0, ep)
+		}
+	}
+	if l.wq != g.OW {
+		compactRows(g, &l, c, j.Mg, y, j.P, oh0)
 	}
 }
 

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -46,7 +47,15 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 	relued := []*Tensor{New(Float32, ot[0].Shape...)}
 	b.SetBytes(0)
 	b.ReportMetric(float64(k.MACs([]Type{x.Type(), w.Type()}, nil)), "MACs/op")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ResetTimer()
+	c0 := ThreadCPUSeconds()
+	defer func() {
+		if c1 := ThreadCPUSeconds(); threads == 1 && c1 > 0 {
+			b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
+		}
+	}()
 	for i := 0; i < b.N; i++ {
 		if err := k.Run(rc, in, out); err != nil {
 			b.Fatal(err)
@@ -137,22 +146,23 @@ func BenchmarkIm2col(b *testing.B) {
 	}
 }
 
-// BenchmarkConvPhase compares the phase-plane im2col with the plain one
-// (phaseMinOW above the width) per layer.
+// BenchmarkConvPhase compares, per layer, one GEMM per tap on the padded
+// planes (stride 1), the phase-plane im2col and the plain one (phaseMinOW
+// above the width).
 func BenchmarkConvPhase(b *testing.B) {
 	for _, cb := range convBenches {
 		if cb.group != 1 || cb.k == 1 {
 			continue
 		}
-		for _, minOW := range []int{0, 1 << 20} {
-			name := "phase"
-			if minOW > 0 {
-				name = "rows"
-			}
-			b.Run(cb.name+"/"+name, func(b *testing.B) {
-				saved := phaseMinOW
-				phaseMinOW = minOW
-				defer func() { phaseMinOW = saved }()
+		for _, v := range []struct {
+			name  string
+			minOW int
+			taps  bool
+		}{{"taps", 0, true}, {"phase", 0, false}, {"rows", 1 << 20, false}} {
+			b.Run(cb.name+"/"+v.name, func(b *testing.B) {
+				savedOW, savedTaps := phaseMinOW, tapGEMM
+				phaseMinOW, tapGEMM = v.minOW, v.taps
+				defer func() { phaseMinOW, tapGEMM = savedOW, savedTaps }()
 				benchConvKernel(b, cb, false, actRelu, 1)
 			})
 		}

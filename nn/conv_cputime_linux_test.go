@@ -1,13 +1,13 @@
-package nn_test
+package nn
 
 import (
 	"syscall"
 	"unsafe"
 )
 
-// threadCPUSeconds returns the CPU time of the calling OS thread
+// ThreadCPUSeconds returns the CPU time of the calling OS thread
 // (CLOCK_THREAD_CPUTIME_ID), or 0 when unavailable.
-func threadCPUSeconds() float64 {
+func ThreadCPUSeconds() float64 {
 	var ts syscall.Timespec
 	const clockThreadCPUTimeID = 3
 	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {

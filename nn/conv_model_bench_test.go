@@ -42,13 +42,13 @@ func BenchmarkModelBatch1(b *testing.B) {
 				defer runtime.UnlockOSThread()
 				b.ReportAllocs()
 				b.ResetTimer()
-				c0 := threadCPUSeconds()
+				c0 := nn.ThreadCPUSeconds()
 				for i := 0; i < b.N; i++ {
 					if _, err := r.Run(x); err != nil {
 						b.Fatal(err)
 					}
 				}
-				if c1 := threadCPUSeconds(); threads == 1 && c1 > 0 {
+				if c1 := nn.ThreadCPUSeconds(); threads == 1 && c1 > 0 {
 					b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
 				}
 			})

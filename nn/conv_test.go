@@ -72,6 +72,9 @@ var fpConvLadder = []fpConvSpec{
 	{n: 1, c: 2, h: 3, w: 3, m: 2, kh: 3, kw: 3, group: 1, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
 	{n: 1, c: 4, h: 20, w: 70, m: 4, kh: 3, kw: 3, group: 4, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{0, 0, 1, 1}, bias: true},   // depthwise s2, wide rows, bottom-right padding
 	{n: 1, c: 3, h: 9, w: 67, m: 6, kh: 3, kw: 3, group: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},                // depthwise x2, 64+masked tail
+	{n: 2, c: 8, h: 9, w: 11, m: 8, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},    // one GEMM per tap (Cg >= Mg)
+	{n: 1, c: 8, h: 10, w: 9, m: 4, kh: 3, kw: 2, group: 2, sh: 1, sw: 1, dh: 2, dw: 1, pads: [4]int{2, 0, 1, 1}, bias: true},    // per tap, grouped, dilated, asymmetric pads
+	{n: 1, c: 24, h: 6, w: 20, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{0, 0, 0, 0}},              // per tap, no padding (C written in place)
 	{n: 1, c: 16, h: 40, w: 40, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // several im2col blocks
 }
 
