@@ -31,7 +31,8 @@ import (
 func TestRunMatchesEval(t *testing.T) {
 	const n = 1000
 	var out, errb bytes.Buffer
-	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--json"}, &out, &errb); code != 0 {
+	// the split (AutoCut's cut), not the partitioner's choice (edge-only on loopback)
+	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--cut", heuristicCut(t), "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("run exited %d: %s", code, errb.String())
 	}
 	var sum local.Summary
@@ -163,7 +164,7 @@ func TestProcesses(t *testing.T) {
 
 	const n = 3000
 	var edgeOut bytes.Buffer
-	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8",
+	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8", "--cut", heuristicCut(t),
 		"--timeout", "1s", "--attempts", "5", "--json")
 	// Kill cloud A once both workers have answered some requests.
 	waitComputed(t, nc, 2, 100)
@@ -203,7 +204,7 @@ func TestProcesses(t *testing.T) {
 	// every one answered.
 	before := requestsHandled(t, nc)
 	var edge2Out bytes.Buffer
-	edge2 := start(t, "edge 2", &edge2Out, si, "edge", "--nats", url, "--n", "10000", "--concurrency", "4", "--json")
+	edge2 := start(t, "edge 2", &edge2Out, si, "edge", "--nats", url, "--n", "10000", "--concurrency", "4", "--cut", heuristicCut(t), "--json")
 	waitComputed(t, nc, 1, before+300) // cloud B has answered some of edge 2's requests
 	if err := edge2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
