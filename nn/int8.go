@@ -186,11 +186,11 @@ func Q8Attrs(attrs map[string]Attr, prefix string, scale float32, zero int32) ma
 // point exactly when acc' provably fits int32 and 1 <= Shift <= 52 (see
 // q8NewLane). 32 bytes, the layout the assembly reads.
 type q8Lane struct {
-	Init  int32
-	Mul   int32
-	HZ    int64
-	Shift int64
-	_     int64
+	Init    int32
+	Mul     int32
+	HZ      int64
+	Shift   int64
+	Shift32 int64 // Shift − 32 when Shift >= 32 (a second kernel variant)
 }
 
 // q8NewLane builds the lane constants of a channel with accumulator offset
@@ -201,5 +201,5 @@ func q8NewLane(init int64, m q8Mult, yz int32, noSat bool) (l q8Lane, ok bool) {
 		return q8Lane{}, false
 	}
 	s := int64(m.S)
-	return q8Lane{Init: int32(init), Mul: m.M, HZ: int64(1)<<(s-1) + int64(yz)<<s, Shift: s}, true
+	return q8Lane{Init: int32(init), Mul: m.M, HZ: int64(1)<<(s-1) + int64(yz)<<s, Shift: s, Shift32: max(s-32, 0)}, true
 }

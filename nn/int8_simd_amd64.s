@@ -30,12 +30,14 @@
 	VPMINSQ Z25, Z2, Z2 \
 	VPMINSQ Z25, Z3, Z3
 
-// REQ16F is REQ16 for lanes with Shift >= 32 (the shifted values fit
-// int32): even and odd lanes multiply in place (VPSHUFD brings the odd
-// dwords down), the results are blended back into dword order and
-// narrowed with signed saturation (VPMOVSDB: clamping to [lo, hi] after
-// it is the same as before), then clamped as bytes. Needs K3 = 0xAAAA and
-// X30/X31 = lo/hi bytes; result in X2. Clobbers Z1-Z5.
+// REQ16F is REQ16 for lanes with Shift >= 32: even and odd lanes
+// multiply in place (VPSHUFD brings the odd dwords down); after the
+// rounding adds, the high dwords of the 64-bit sums (x >> 32, which fit
+// int32) are blended into dword order and shifted by Shift − 32 (floor
+// divisions compose), narrowed with signed saturation (VPMOVSDB: clamping
+// to [lo, hi] after it is the same as before) and clamped as bytes. Needs
+// Z23 = Shift − 32 (dwords), K3 = 0xAAAA and X30/X31 = lo/hi bytes;
+// result in X2. Clobbers Z1-Z5.
 #define REQ16F \
 	VPSHUFD $0xb1, Z0, Z1 \
 	VPMULDQ Z21, Z0, Z2 \
@@ -46,10 +48,9 @@
 	VPADDQ Z22, Z3, Z3 \
 	VPADDQ Z4, Z2, Z2 \
 	VPADDQ Z5, Z3, Z3 \
-	VPSRAVQ Z23, Z2, Z2 \
-	VPSRAVQ Z23, Z3, Z3 \
-	VPSHUFD $0xb1, Z3, Z3 \
+	VPSHUFD $0xb1, Z2, Z2 \
 	VPBLENDMD Z3, Z2, K3, Z2 \
+	VPSRAVD Z23, Z2, Z2 \
 	VPMOVSDB Z2, X2 \
 	VPMAXSB X30, X2, X2 \
 	VPMINSB X31, X2, X2
@@ -98,6 +99,7 @@ done:
 	VZEROUPPER
 	RET
 fast:
+	VPBROADCASTD 24(R8), Z23
 	MOVQ 0(R9), AX
 	VPBROADCASTB AX, X30
 	MOVQ 8(R9), AX
@@ -220,7 +222,7 @@ chanf:
 	VPDPBUSD.BCST 8(R10), Z18, Z0
 	VPBROADCASTD 4(R8), Z21
 	VPBROADCASTQ 8(R8), Z22
-	VPBROADCASTQ 16(R8), Z23
+	VPBROADCASTD 24(R8), Z23
 	REQ16F
 	VMOVDQU8 X2, K1, (R11)
 	ADDQ 72(AX), R11
