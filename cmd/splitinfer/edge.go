@@ -34,7 +34,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {

@@ -276,7 +276,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut auto|NAME] [--concurrency C] [--json] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {
