@@ -163,3 +163,12 @@ func q8NHWCRowsFast(x []int8, h, w, cn, pt, pl, wp int, t []int8) int {
 	}
 	return 4 * groups
 }
+
+// The assembly reads these layouts at fixed offsets: compile-time checks.
+var (
+	_ = [1]struct{}{}[unsafe.Sizeof(q8Lane{})-32]
+	_ = [1]struct{}{}[unsafe.Offsetof(q8Lane{}.Shift32)-24]
+	_ = [1]struct{}{}[unsafe.Offsetof(q8C1Args{}.dstride)-72]
+	_ = [1]struct{}{}[unsafe.Offsetof(q8C1Args{}.shift32)-80]
+	_ = [1]struct{}{}[unsafe.Offsetof(q8GatherArgs{}.dst)-40]
+)
