@@ -57,7 +57,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 	return &edgeFlags{
 		model:       fs.String("model", "", "model file or built-in model name (default: the built-in default model)"),
 		n:           fs.Int("n", 1000, "number of MNIST test images (at most 10,000)"),
-		cut:         fs.String("cut", "auto", "auto, or the tensor(s) to cut at, comma-separated (see 'splitinfer partition')"),
+		cut:         fs.String("cut", "early", "early (after the early conv/pool blocks: the int8 convs on the edge), auto (the partitioner chooses from measured profiles and the link), or the tensor(s) to cut at, comma-separated (see 'splitinfer partition')"),
 		concurrency: fs.Int("concurrency", 1, "requests in flight (concurrent edges)"),
 		asJSON:      fs.Bool("json", false, "print one JSON object"),
 		codec:       fs.String("codec", "none", "activation coding on the wire: none or zstd"),
@@ -115,7 +115,7 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 }
 
 // auto reports --cut auto: the partitioner chooses.
-func (f *edgeFlags) auto() bool { return *f.cut == "" || *f.cut == "auto" }
+func (f *edgeFlags) auto() bool { return *f.cut == "auto" }
 
 // linkSpec parses --link (nil when not set).
 func (f *edgeFlags) linkSpec() (*link.Spec, error) {
@@ -230,10 +230,11 @@ func (p *cutPlan) summary(e local.Submitter, adapt bool) *local.Plan {
 	return s
 }
 
-// resolveCut parses --cut: "auto" (pipeline.AutoCut) or comma-separated
-// tensor names.
+// resolveCut parses --cut: "early" (pipeline.AutoCut: after the last early
+// conv/pool block, whatever the link) or comma-separated tensor names.
+// "auto" is the partitioner's and is resolved by planCut, not here.
 func resolveCut(prog *nn.Program, spec string) ([]string, error) {
-	if spec == "" || spec == "auto" {
+	if spec == "" || spec == "early" {
 		c, err := pipeline.AutoCut(prog)
 		if err != nil {
 			return nil, err

@@ -373,7 +373,7 @@ func TestMaliciousRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut, err := resolveCut(prog, "auto")
+	cut, err := resolveCut(prog, "early")
 	if err != nil {
 		t.Fatal(err)
 	}
