@@ -11,6 +11,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
@@ -95,11 +96,19 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.Cleanup(func() { sys.Close() })
 			return &mode{name: name, sys: sys}
 		}
-		sdk := func(smp sdktrace.Sampler) (*sdktrace.TracerProvider, *sdktrace.TracerProvider) {
-			e := sdktrace.NewTracerProvider(sdktrace.WithSampler(smp), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-			c := sdktrace.NewTracerProvider(sdktrace.WithSampler(smp), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-			b.Cleanup(func() { e.Shutdown(ctx); c.Shutdown(ctx) })
-			return e, c
+		// The providers as run makes them (trace.New: its span processor),
+		// exporting to a no-op exporter.
+		sdk := func(smp sdktrace.Sampler) (oteltrace.TracerProvider, oteltrace.TracerProvider) {
+			var tps [2]oteltrace.TracerProvider
+			for i, name := range []string{trace.ServiceEdge, trace.ServiceCloud} {
+				p, err := trace.New(ctx, trace.WithServiceName(name), trace.WithSampler(smp), trace.WithSpanExporter(tracetest.NewNoopExporter()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { p.Shutdown(ctx) })
+				tps[i] = p.TracerProvider()
+			}
+			return tps[0], tps[1]
 		}
 		modes := []*mode{start("off", nil, nil)}
 		ue, uc := sdk(sdktrace.ParentBased(sdktrace.NeverSample()))
