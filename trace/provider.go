@@ -61,9 +61,7 @@ type Provider struct {
 //     DefaultGRPCEndpoint / DefaultHTTPEndpoint), or with WithSpanExporter.
 //   - Protocol ProtocolGRPC.
 //   - Sampler parentbased_always_on.
-//   - Batch timeout DefaultBatchTimeout; DefaultMaxBatch spans start an
-//     export sooner; at most DefaultMaxQueue spans wait (more are dropped
-//     and reported to otel's error handler).
+//   - Batch timeout DefaultBatchTimeout.
 //   - Metrics off (no-op meter provider) unless WithMetricsAddr,
 //     WithPrometheus or WithMetricReader is given.
 //
@@ -107,7 +105,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		p.sdkTP = sdktrace.NewTracerProvider(
 			sdktrace.WithResource(p.res),
 			sdktrace.WithSampler(s.sampler),
-			sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
+			sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(s.batchTimeout)),
 		)
 		p.tp = p.sdkTP
 	}

@@ -5,10 +5,12 @@ package local_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -17,6 +19,7 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/pipeline/local"
 	"github.com/splitinfer/splitinfer/trace"
 	"github.com/splitinfer/splitinfer/trace/jaegertest"
@@ -202,4 +205,95 @@ func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cc
 		tb.Fatal(err)
 	}
 	return sys, edgeTel, cloudTel
+}
+
+// BenchmarkRunTracingLink is BenchmarkRunTracing/alternating over an
+// emulated edge link (pipeline/link: the edge's NATS connection shaped to
+// the bandwidth and round trip in the name), where the network, not the
+// CPU, bounds a request, as in the use case: pipelines with tracing off
+// and exported to the real Jaeger, up at once, driven in alternating
+// chunks of 25 requests (one in flight). Reported per mode: requests/s,
+// this process's CPU per request, and the throughput overhead of tracing.
+// Run: go test ./pipeline/local -run '^$' -bench RunTracingLink -benchtime 300x -count 3
+func BenchmarkRunTracingLink(b *testing.B) {
+	set, err := mnist.Test()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := defaultModel(b)
+	j := jaegertest.Start(b)
+	ccfg := cloudworker.Config{QueueLen: 8}
+	for _, spec := range []string{"100mbit/20ms", "10mbit/20ms"} {
+		ls, err := link.Parse(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.ReplaceAll(spec, "/", "_"), func(b *testing.B) {
+			ctx := context.Background()
+			dial := nats.SetCustomDialer(&link.Dialer{Spec: ls})
+			type mode struct {
+				name     string
+				sys      *local.System
+				flush    func() error
+				dur, cpu time.Duration
+			}
+			off, err := local.StartCloud("seednet_mnist", p, ccfg, nil, dial)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { off.Close() })
+			if err := off.StartEdge("seednet_mnist", p, edgeworker.Config{}, nil); err != nil {
+				b.Fatal(err)
+			}
+			cloudTel, err := trace.New(ctx, trace.WithServiceName(trace.ServiceCloud), trace.WithEndpoint(j.OTLPGRPC))
+			if err != nil {
+				b.Fatal(err)
+			}
+			edgeTel, err := trace.New(ctx, trace.WithServiceName(trace.ServiceEdge), trace.WithEndpoint(j.OTLPGRPC))
+			if err != nil {
+				b.Fatal(err)
+			}
+			on, err := local.StartCloud("seednet_mnist", p, ccfg, []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())}, dial)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { on.Close(); edgeTel.Shutdown(ctx); cloudTel.Shutdown(ctx) })
+			if err := on.StartEdge("seednet_mnist", p, edgeworker.Config{}, []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}); err != nil {
+				b.Fatal(err)
+			}
+			modes := []*mode{{name: "off", sys: off}, {name: "on", sys: on, flush: func() error {
+				return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
+			}}}
+			for _, m := range modes {
+				if _, err := local.Drive(ctx, m.sys.Edge, set, 5, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const chunk = 25
+			b.ResetTimer()
+			for left := b.N; left > 0; {
+				n := min(left, chunk)
+				for _, m := range modes {
+					t0, c0 := time.Now(), processCPU()
+					if s, err := local.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
+						b.Fatal(err, s.ErrorSamples)
+					}
+					if m.flush != nil {
+						if err := m.flush(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					m.dur += time.Since(t0)
+					m.cpu += processCPU() - c0
+				}
+				left -= n
+			}
+			b.StopTimer()
+			for _, m := range modes {
+				b.ReportMetric(float64(b.N)/m.dur.Seconds(), m.name+"-req/s")
+				b.ReportMetric(float64(m.cpu.Nanoseconds())/1e3/float64(b.N), m.name+"-cpu-us/req")
+			}
+			b.ReportMetric(100*(modes[1].dur.Seconds()/modes[0].dur.Seconds()-1), "on-overhead-%")
+		})
+	}
 }
