@@ -61,7 +61,9 @@ type Provider struct {
 //     DefaultGRPCEndpoint / DefaultHTTPEndpoint), or with WithSpanExporter.
 //   - Protocol ProtocolGRPC.
 //   - Sampler parentbased_always_on.
-//   - Batch timeout DefaultBatchTimeout.
+//   - Batch timeout DefaultBatchTimeout; DefaultMaxBatch spans start an
+//     export sooner; at most DefaultMaxQueue spans wait (more are dropped
+//     and reported to otel's error handler).
 //   - Metrics off (no-op meter provider) unless WithMetricsAddr,
 //     WithPrometheus or WithMetricReader is given.
 //
@@ -105,7 +107,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		p.sdkTP = sdktrace.NewTracerProvider(
 			sdktrace.WithResource(p.res),
 			sdktrace.WithSampler(s.sampler),
-			sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(s.batchTimeout)),
+			sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
 		)
 		p.tp = p.sdkTP
 	}
