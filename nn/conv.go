@@ -215,6 +215,17 @@ type convJob struct {
 	path    convPath
 	per     int // scratch floats per worker
 	dw      dw3Geom
+	ws      []*blas.Workspace // GEMM packing memory per worker
+}
+
+// gemmWorkspaces returns n GEMM workspaces owned by rc, one per participant
+// of a parallelFor (grown here, on the calling goroutine, before the
+// fan-out), so that no GEMM draws on blas's sync.Pool from another thread.
+func (rc *RunContext) gemmWorkspaces(n int) []*blas.Workspace {
+	for len(rc.gemmWS) < n {
+		rc.gemmWS = append(rc.gemmWS, new(blas.Workspace))
+	}
+	return rc.gemmWS[:n]
 }
 
 // phaseScratch is the per-worker scratch of pathPhase for blocks of rows
@@ -345,6 +356,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.per = j.dw.size()
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
+	if j.path != pathDW3 && j.path != pathDepthwise {
+		j.ws = rc.gemmWorkspaces(blocks)
+	}
 	if j.P > 0 && units > 0 {
 		parallelFor(blocks, units, j)
 	}
@@ -391,7 +405,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		ep, fused := j.k.epilogue(bias)
 		pa := j.k.packedFor(j.w, gr)
 		if j.path == pathTaps {
-			j.runTaps(x, y, gr, p0/g.OW, np/g.OW, col, ep)
+			j.runTaps(x, y, gr, p0/g.OW, np/g.OW, col, ep, j.ws[worker])
 			if !fused {
 				for m := 0; m < j.Mg; m++ {
 					applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
@@ -416,7 +430,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 			im2colPhase(g, &ph, x, j.Cg, p0/g.OW, b, col[(j.K+j.Mg)*ph.np:])
 		}
 		if pa != nil {
-			blas.SgemmPackedEp(pa, ncol, b, ldb, c, ldc, false, ep)
+			blas.SgemmPackedEpWS(j.ws[worker], pa, ncol, b, ldb, c, ldc, false, ep)
 		} else {
 			blas.SgemmEp(j.Mg, ncol, j.K, w, j.K, b, ldb, c, ldc, false, ep)
 		}
@@ -436,7 +450,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 // (Cg × np) straight from the channels' padded planes (stride 1: a tap is
 // an offset into every plane), accumulating into C; the last applies the
 // epilogue.
-func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, ep blas.Epilogue) {
+func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, ep blas.Epilogue, ws *blas.Workspace) {
 	g := &j.g
 	l := newPhaseLayout(g, rows)
 	ps := l.planeSize(g)
@@ -453,9 +467,9 @@ func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, 
 	for t, pa := range taps {
 		b := planes[l.tapOffset(g, t/g.KW, t%g.KW):]
 		if t < len(taps)-1 {
-			blas.SgemmPacked(pa, l.np, b, ps, c, ldc, t > 0)
+			blas.SgemmPackedWS(ws, pa, l.np, b, ps, c, ldc, t > 0)
 		} else {
-			blas.SgemmPackedEp(pa, l.np, b, ps, c, ldc, t > 0, ep)
+			blas.SgemmPackedEpWS(ws, pa, l.np, b, ps, c, ldc, t > 0, ep)
 		}
 	}
 	if l.wq != g.OW {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
 
 // Kernel is a compiled operator instance. Kernels are shared by every Runner
@@ -220,6 +222,7 @@ type RunContext struct {
 	f32     []float32
 	i32     []int32
 	i8      []int8
+	gemmWS  []*blas.Workspace // per participant of a fan-out (conv.go)
 }
 
 // ScratchF32 returns a scratch slice of n float32s, reused across calls and

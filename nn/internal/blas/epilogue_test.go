@@ -17,6 +17,9 @@ func epImpls() []epImpl {
 		{"SgemmPackedEp", func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, ep Epilogue) {
 			SgemmPackedEp(PackA(m, k, a, lda), n, b, ldb, c, ldc, acc, ep)
 		}},
+		{"SgemmPackedEpWS", func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, ep Epilogue) {
+			SgemmPackedEpWS(&testWS, PackA(m, k, a, lda), n, b, ldb, c, ldc, acc, ep)
+		}},
 	}
 	for _, kern := range f32Kernels() {
 		impls = append(impls, epImpl{kern.name, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, ep Epilogue) {

@@ -79,9 +79,15 @@ func packAllA(kern *f32Kernel, m, k int, a []float32, lda int) []float32 {
 // sgemmDriver is sgemmPacked with an optional A already packed by packAllA
 // and an optional epilogue (validated by the caller).
 func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+	s := f32Pool.Get().(*f32Scratch)
+	sgemmDriverWS(s, kern, pre, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
+	f32Pool.Put(s)
+}
+
+// sgemmDriverWS is sgemmDriver with the packing memory s.
+func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	mr, nr := kern.mr, kern.nr
 	mp := roundUp(m, mr)
-	s := f32Pool.Get().(*f32Scratch)
 	kcMax := min(k, kcF32)
 	s.a = growF32(s.a, min(roundUp(m, mr), mcF32)*kcMax)
 	s.b = growF32(s.b, min(roundUp(n, nr), ncF32)*kcMax)
@@ -159,7 +165,6 @@ func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda i
 			}
 		}
 	}
-	f32Pool.Put(s)
 }
 
 // packA packs rows ic..ic+mb, depth pc..pc+kb of A into mr-row panels:

@@ -49,7 +49,26 @@ func (p *PackedA) Cols() int { return p.k }
 // k×n (ldb), C is m×n (ldc). Split the work across goroutines by columns
 // (B and C offset by the first column).
 func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, nil)
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, nil, nil)
+}
+
+// Workspace is packing memory for the float32 GEMM. The entry points taking
+// one (SgemmPackedWS, SgemmPackedEpWS) use it instead of the package's
+// sync.Pool, which can miss (and allocate) when calls move between
+// goroutines or OS threads; a caller keeping one Workspace per goroutine
+// allocates nothing once they have grown. The zero value is ready to use; a
+// Workspace must not be used by two calls at once.
+type Workspace struct{ s f32Scratch }
+
+// SgemmPackedWS is SgemmPacked with the packing memory of ws.
+func SgemmPackedWS(ws *Workspace, pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, nil, ws)
+}
+
+// SgemmPackedEpWS is SgemmPackedEp with the packing memory of ws.
+func SgemmPackedEpWS(ws *Workspace, pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
+	ep.check(pa.m)
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, &ep, ws)
 }
 
 // SgemmPackedEp is SgemmPacked followed by the epilogue ep (bias per row of
@@ -57,7 +76,7 @@ func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int,
 // the tile is in registers.
 func SgemmPackedEp(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
 	ep.check(pa.m)
-	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, &ep)
+	sgemmPackedOp(pa, n, b, ldb, false, c, ldc, accumulate, &ep, nil)
 }
 
 // SgemmPackedNT computes C = A·Bᵀ (or C += A·Bᵀ) with A packed by PackA: B
@@ -68,10 +87,10 @@ func SgemmPackedEp(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc in
 // At batch 1 (n < 4) prefer SgemmNT(1, out, in, x, …, W, …): it runs dot
 // products, while a pre-packed A pads n up to the kernel's tile width.
 func SgemmPackedNT(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmPackedOp(pa, n, b, ldb, true, c, ldc, accumulate, nil)
+	sgemmPackedOp(pa, n, b, ldb, true, c, ldc, accumulate, nil, nil)
 }
 
-func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue, ws *Workspace) {
 	m, k := pa.m, pa.k
 	if transB {
 		checkDims(m, n, k, len(pa.data), k, n, len(b), ldb, k, len(c), ldc)
@@ -91,6 +110,10 @@ func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []fl
 	if pa.kern == nil {
 		sgemmGoOp(m, n, k, pa.data, k, b, ldb, transB, c, ldc, accumulate)
 		ep.apply(m, n, c, ldc)
+		return
+	}
+	if ws != nil {
+		sgemmDriverWS(&ws.s, pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
 		return
 	}
 	sgemmDriver(pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
