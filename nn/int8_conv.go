@@ -350,7 +350,9 @@ func (k *q8Conv) runC1(rc *RunContext, x, y *Tensor) {
 		rowBlocks = min(rc.Threads, oh)
 	}
 	units := nb * rowBlocks
-	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*9)
+	// An int8 VNNI multiply-add costs about a quarter of a float32 one:
+	// the work estimate for the parallel threshold is scaled accordingly.
+	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*9/4)
 	ld := w + k.pl + k.pr
 	per := (h+k.pt+k.pb)*ld + 64 // slack: the kernel loads 32 bytes per row
 	j := q8C1Jobs.Get().(*q8C1Job)
@@ -411,7 +413,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 		rowBlocks = min(rc.Threads, oh)
 	}
 	units *= rowBlocks
-	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels))
+	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels)/4) // see runC1
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
 	plane := (h + k.pt + k.pb) * wp * k.cinG

@@ -23,6 +23,10 @@ func TestQ8DirectC1Ladder(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
+	// Large enough to be shared among threads (row blocks, several images).
+	cases = append(cases,
+		q8ConvCase{n: 1, cin: 1, h: 64, w: 50, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		q8ConvCase{n: 3, cin: 1, h: 40, w: 33, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1})
 	q8CheckLadder(t, r, cases, nil)
 	// Output scales that make the multipliers >= 2^-31·2^31/2 (shift
 	// below 32): the kernel's 64-bit variant.
@@ -58,6 +62,7 @@ func TestQ8QuadLadder(t *testing.T) {
 		{n: 2, cin: 32, h: 5, w: 7, cout: 18, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
 		{n: 1, cin: 32, h: 6, w: 10, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 2, pb: 1, pr: 0, group: 1},
 		{n: 1, cin: 16, h: 3, w: 3, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{n: 3, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1}, // shared among threads
 	}
 	q8CheckLadder(t, r, cases, nil)
 }
