@@ -33,7 +33,7 @@ var (
 	// FMAs per k) measured 5-20% faster in thread CPU time than kern16x16
 	// (one B vector, 16 FMAs with embedded broadcasts) on every benchmark
 	// shape; the latter is kept as a tested alternative.
-	kernAVX512 = f32Kernel{name: "avx512", mr: 8, nr: 32, micro: sgemmKern8x32AVX512}
+	kernAVX512 = f32Kernel{name: "avx512", mr: 8, nr: 32, micro: sgemmKern8x32AVX512, edge: sgemmEdge8x32}
 	kern16x16  = f32Kernel{name: "avx512-16x16", mr: 16, nr: 16, micro: sgemmKern16x16AVX512}
 	kernAVX2   = f32Kernel{name: "avx2", mr: 6, nr: 16, micro: sgemmKern6x16AVX2}
 )

@@ -11,6 +11,10 @@ import "sync"
 // when packed), C has stride ldc. A non-nil ep is applied before storing.
 type f32Micro func(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep)
 
+// f32Edge is f32Micro for a full-height tile of only n < nr columns (b is a
+// packed panel, zero past n): C is read and written in those n columns only.
+type f32Edge func(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep, n int)
+
 // f32Ep is the epilogue as the micro-kernels read it: bias points at the
 // tile's first row bias (mr values), then C = min(max(C + bias[r], lo), hi).
 type f32Ep struct {
@@ -26,6 +30,7 @@ type f32Kernel struct {
 	name   string
 	mr, nr int
 	micro  f32Micro
+	edge   f32Edge // nil: partial tiles go through a scratch tile
 }
 
 const (
@@ -135,14 +140,18 @@ func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a
 						mrr := min(mr, mb-ir)
 						ap := &pa[ir*kb]
 						ci := (ic+ir)*ldc + jc + jr
-						if mrr == mr && nrr == nr {
+						if mrr == mr && (nrr == nr || kern.edge != nil) {
 							if kep != nil {
 								kep.bias = &zeroBias[0]
 								if ep.Bias != nil {
 									kep.bias = &ep.Bias[ic+ir]
 								}
 							}
-							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc, kep)
+							if nrr == nr {
+								kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc, kep)
+							} else {
+								kern.edge(kb, ap, bp, bs, &c[ci], ldc, acc, kep, nrr)
+							}
 							continue
 						}
 						kern.micro(kb, ap, bp, bs, &tile[0], nr, false, nil)
