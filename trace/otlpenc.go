@@ -15,8 +15,9 @@ import (
 // The OTLP trace encoder: an ExportTraceServiceRequest
 // (opentelemetry-proto, collector/trace/v1) written straight from the SDK's
 // read-only spans into one byte slice, with the same content as otel-go's
-// exporters produce (their transform to generated structs and reflective
-// marshalling cost about 4µs per span; this about a tenth).
+// exporters produce. Their transform to generated structs and reflective
+// marshalling took ~22µs of CPU per request (9 spans) in the profile of
+// pipeline/local's BenchmarkRunTracing; this encoder ~6µs.
 
 // Field numbers of opentelemetry-proto v1.
 const (

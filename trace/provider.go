@@ -69,8 +69,8 @@ type Provider struct {
 //
 // WithDisabled(true) or OTEL_SDK_DISABLED=true turn both signals off.
 // Spans are exported by this package's own OTLP exporter (gRPC or
-// HTTP/protobuf), which encodes the SDK's spans straight to protobuf (a
-// tenth of otel-go's exporters' CPU per span). It sends uncompressed, with
+// HTTP/protobuf), which encodes the SDK's spans straight to protobuf
+// (about a quarter of otel-go's exporters' CPU). It sends uncompressed, with
 // a 10s timeout per export, system TLS roots for https endpoints, and does
 // not retry a failed export; OTEL_EXPORTER_OTLP_* variables other than the
 // ones above (certificates, compression, timeouts) are not applied.
