@@ -74,10 +74,16 @@ func applyActTo(kind activation, a, b float32, dst, src []float32) {
 	src = src[:len(dst)]
 	switch kind {
 	case actRelu:
+		if clampFast(dst, src, 0, float32(math.Inf(1))) {
+			return
+		}
 		for i, v := range src {
 			dst[i] = max(v, 0)
 		}
 	case actClip:
+		if clampFast(dst, src, a, b) {
+			return
+		}
 		for i, v := range src {
 			dst[i] = min(max(v, a), b)
 		}

@@ -1,0 +1,21 @@
+//go:build amd64 && !purego
+
+package nn
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func clampAVX512(dst, src *float32, n int, lo, hi float32)
+
+var hasClamp512 = cpu.X86.HasAVX512F
+
+// clampFast writes min(max(src[i], lo), hi) to dst[i] for i < len(dst) with
+// the assembly kernel when the CPU has it (len(src) >= len(dst)), and
+// reports whether it did.
+func clampFast(dst, src []float32, lo, hi float32) bool {
+	if !hasClamp512 || len(dst) == 0 || len(src) < len(dst) {
+		return false
+	}
+	clampAVX512(&dst[0], &src[0], len(dst), lo, hi)
+	return true
+}

@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package nn
+
+// clampFast has no assembly kernel in this build: the caller loops in Go.
+func clampFast(dst, src []float32, lo, hi float32) bool { return false }
