@@ -1,7 +1,5 @@
 package nn
 
-import "unsafe"
-
 // The 3x3 convolution of one input channel per group (depthwise, and the
 // first layer of a network on one-channel images) as a direct kernel over a
 // padded copy of the input plane: the plane is copied once into scratch
@@ -164,8 +162,3 @@ func dw3PlaneGo(y, x []float32, rows, ow, ldy, rs int, off *[9]int, w []float32,
 		}
 	}
 }
-
-// Offsets the assembly kernel relies on.
-var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.off)-64]
-var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.w)-136]
-var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.bias)-172]

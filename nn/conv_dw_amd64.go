@@ -2,7 +2,11 @@
 
 package nn
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func dw3PlaneAVX512(a *dw3Args)
@@ -31,3 +35,8 @@ func splitEvenOddFast(x, e, o []float32) int {
 	splitEvenOddAVX512(&x[0], &e[0], &o[0], blocks)
 	return 32 * blocks
 }
+
+// Offsets the assembly kernel relies on.
+var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.off)-64]
+var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.w)-136]
+var _ = [1]struct{}{}[unsafe.Offsetof(dw3Args{}.bias)-172]

@@ -1,5 +1,7 @@
 package nn
 
+import "math"
+
 // Shape and data-movement operators: Flatten, Reshape, Squeeze and
 // Unsqueeze (zero-copy: they alias their input), Concat, Shape, Gather,
 // Transpose and Constant. They work on every dtype.
@@ -93,7 +95,7 @@ func reshapeTarget(s, target []int, allowZero bool) ([]int, error) {
 			dynamic = true
 			continue
 		}
-		if d != 0 && known > (1<<62)/d {
+		if d != 0 && known > math.MaxInt/d {
 			return nil, shapeErrf("Reshape target %v too large", target)
 		}
 		known *= d

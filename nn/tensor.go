@@ -7,6 +7,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -106,7 +107,7 @@ func NumElements(shape []int) int {
 		if d < 0 {
 			return -1
 		}
-		if d != 0 && n > (1<<62)/d {
+		if d != 0 && n > math.MaxInt/d {
 			return -1
 		}
 		n *= d

@@ -311,7 +311,7 @@ func spanKind(k oteltrace.SpanKind) int {
 
 func unixNano(n int64) uint64 { return uint64(max(n, 0)) }
 
-func clampU32(n int) uint64 { return uint64(min(max(n, 0), math.MaxUint32)) }
+func clampU32(n int) uint64 { return min(uint64(max(n, 0)), math.MaxUint32) }
 
 // appendResource writes a ResourceSpans.resource field for r (nothing when r
 // is nil).
