@@ -1,7 +1,6 @@
 # splitinfer build and test entry points. `make test` is the README's test
 # command and what .ci/run runs; it installs what the tests need first.
 GO ?= go
-export GOFLAGS ?= -mod=mod
 
 .PHONY: build test test-deps bench model jaeger jaeger-run
 
@@ -12,9 +11,14 @@ build:
 test-deps:
 	bash scripts/test-deps.sh
 
+# test also builds the engine for other CPUs (arm64, 386: the pure-Go
+# paths) and runs the engine's tests with -tags purego (no assembly).
 test: test-deps
 	$(GO) vet ./...
+	GOARCH=arm64 $(GO) build ./nn/... ./dataset/... ./models/...
+	GOARCH=386 $(GO) build ./nn/... ./dataset/... ./models/...
 	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -tags purego ./nn/ ./nn/internal/blas/ ./nn/onnx/
 
 # jaeger builds the pinned Jaeger (tools/go.mod) into .cache/bin once;
 # jaeger-run runs it on 127.0.0.1 only (OTLP 4317/4318, query API 16686).
