@@ -464,6 +464,15 @@ func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, 
 		c, ldc = scratch[j.Cg*ps:j.Cg*ps+j.Mg*l.np], l.np
 	}
 	taps := j.k.taps[gr]
+	var offs [49]int
+	if len(taps) <= len(offs) {
+		// One pass over C: the sum over taps stays in registers.
+		for t := range taps {
+			offs[t] = l.tapOffset(g, t/g.KW, t%g.KW)
+		}
+		blas.SgemmTapsEpWS(ws, taps, offs[:len(taps)], l.np, planes, ps, c, ldc, ep)
+		taps = nil
+	}
 	for t, pa := range taps {
 		b := planes[l.tapOffset(g, t/g.KW, t%g.KW):]
 		if t < len(taps)-1 {

@@ -50,6 +50,10 @@ type f32Scratch struct {
 	a, b []float32
 	tile [maxTile]float32
 	ep   f32Ep // on the heap already: passing it to the kernel allocates nothing
+
+	// per-tap A panels and B offsets of SgemmTapsEpWS
+	tapA   []*float32
+	tapOff []int
 }
 
 var f32Pool = sync.Pool{New: func() any { return new(f32Scratch) }}
