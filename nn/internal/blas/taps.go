@@ -7,7 +7,8 @@ package blas
 // offset). C is m×n (ldc) and is overwritten. With the AVX-512 kernel, m a
 // multiple of 8 and k at most 256, the sum over taps stays in registers and
 // C is written once; otherwise it runs one accumulating GEMM per tap.
-// Dimensions are checked like SgemmPacked's: mismatches panic.
+// Dimensions are checked like SgemmPacked's: mismatches panic. A nil ws
+// takes packing memory from the package's pool.
 func SgemmTapsEpWS(ws *Workspace, taps []*PackedA, off []int, n int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	if len(taps) == 0 || len(off) != len(taps) {
 		panic("blas: taps and offsets differ in number or are empty")
@@ -26,8 +27,17 @@ func SgemmTapsEpWS(ws *Workspace, taps []*PackedA, off []int, n int, b []float32
 	if m == 0 || n == 0 {
 		return
 	}
-	if k > 0 && sgemmTapsFast(&ws.s, taps, off, n, b, ldb, c, ldc, &ep) {
-		return
+	if k > 0 {
+		var s *f32Scratch
+		if ws != nil {
+			s = &ws.s
+		} else {
+			s = f32Pool.Get().(*f32Scratch)
+			defer f32Pool.Put(s)
+		}
+		if sgemmTapsFast(s, taps, off, n, b, ldb, c, ldc, &ep) {
+			return
+		}
 	}
 	for t, pa := range taps {
 		if t < len(taps)-1 {
