@@ -79,14 +79,32 @@ func (l *dw3Geom) padPlane(g *geom, x, dst []float32) {
 		}
 		xr := x[ih*g.W : (ih+1)*g.W]
 		if g.SW == 1 {
-			clear(d[:g.PL])
+			zeroPad(d[:g.PL])
 			copy(d[g.PL:], xr)
-			clear(d[g.PL+g.W:])
+			zeroPad(d[g.PL+g.W:])
 			continue
 		}
-		// Padded column pc = iw + PL goes to even[pc/2] or odd[pc/2].
-		clear(d)
+		// Padded column pc = iw + PL goes to even[pc/2] or odd[pc/2]; when
+		// the row covers columns PL..PL+W-1 only the border is cleared.
+		if g.PL < 0 || g.PL+g.W > l.wp {
+			clear(d)
+			deinterleave(d[:l.ne], d[l.ne:], xr, g.PL)
+			continue
+		}
 		deinterleave(d[:l.ne], d[l.ne:], xr, g.PL)
+		for pc := 0; pc < g.PL; pc++ {
+			d[pc/2+pc%2*l.ne] = 0
+		}
+		for pc := g.PL + g.W; pc < l.wp; pc++ {
+			d[pc/2+pc%2*l.ne] = 0
+		}
+	}
+}
+
+// zeroPad clears a border of a few values without a call.
+func zeroPad(s []float32) {
+	for len(s) > 0 {
+		s[0], s = 0, s[1:]
 	}
 }
 

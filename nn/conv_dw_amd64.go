@@ -25,15 +25,30 @@ func dw3PlaneFast(a *dw3Args) bool {
 //go:noescape
 func splitEvenOddAVX512(x, e, o *float32, blocks int)
 
-// splitEvenOddFast splits the first 32·blocks values of x with the
-// assembly kernel when the CPU has it, and reports how many it did.
+//go:noescape
+func splitEvenOddTailAVX512(x, e, o *float32, n int)
+
+// splitEvenOddFast splits the first n = min(len(x), 2·len(e), 2·len(o)+1)
+// values of x (x[2i] to e[i], x[2i+1] to o[i]) with the assembly kernels
+// when the CPU has them, and reports how many it did (n, or 0).
 func splitEvenOddFast(x, e, o []float32) int {
-	blocks := min(len(x)/32, len(e)/16, len(o)/16)
-	if !hasDW512 || blocks == 0 {
+	n := min(len(x), 2*len(e), 2*len(o)+1)
+	if !hasDW512 || n <= 0 {
 		return 0
 	}
-	splitEvenOddAVX512(&x[0], &e[0], &o[0], blocks)
-	return 32 * blocks
+	blocks := n / 32
+	if blocks > 0 {
+		splitEvenOddAVX512(&x[0], &e[0], &o[0], blocks)
+	}
+	r, i := n-32*blocks, 16*blocks
+	switch {
+	case r == 0:
+	case r == 1:
+		e[i] = x[2*i]
+	default:
+		splitEvenOddTailAVX512(&x[2*i], &e[i], &o[i], r)
+	}
+	return n
 }
 
 // Offsets the assembly kernel relies on.

@@ -30,6 +30,9 @@ func TestDw3PlaneMatchesGo(t *testing.T) {
 				}
 				x := randT(r, g.H*g.W).F32
 				pad := make([]float32, l.size())
+				for i := range pad {
+					pad[i] = float32(math.NaN()) // scratch reused: every cell must be written
+				}
 				l.padPlane(&g, x, pad)
 				w := randT(r, 9).F32
 				ldy := ow + 3

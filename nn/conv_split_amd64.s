@@ -66,3 +66,41 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func splitEvenOddTailAVX512(x, e, o *float32, n int)
+// e[i] = x[2i] for 2i < n, o[i] = x[2i+1] for 2i+1 < n, with 0 < n < 32:
+// masked loads and stores, nothing read or written past the n values.
+TEXT ·splitEvenOddTailAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ e+8(FP), DI
+	MOVQ o+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ BX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(BX), CX
+	SHRQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	MOVQ BX, CX
+	SHRQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS splitEven<>(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS splitOdd<>(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS Z2, K3, (DI)
+	VMOVUPS Z3, K4, (DX)
+	VZEROUPPER
+	RET
