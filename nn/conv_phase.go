@@ -68,15 +68,34 @@ func (l *phaseLayout) fillPlanes(g *geom, x, dst []float32, oh0 int) {
 				}
 			case g.SW == 1:
 				n := min(g.W, l.wq-g.PL)
-				clear(d0[:g.PL])
+				zeroPad(d0[:g.PL])
 				copy(d0[g.PL:], xr[:n])
-				clear(d0[g.PL+n:])
+				zeroPad(d0[g.PL+n:])
 			default:
-				// Planes b = 0, 1 hold padded columns 2j + b.
+				// Planes b = 0, 1 hold padded columns 2j + b. When the row
+				// covers columns PL..PL+W-1, only the rest is cleared.
 				d1 := dst[((a*2+1)*l.hq+i)*l.wq:][:l.wq]
-				clear(d0)
-				clear(d1)
+				if g.PL < 0 || g.PL+g.W > 2*l.wq {
+					clear(d0)
+					clear(d1)
+					deinterleave(d0, d1, xr, g.PL)
+					continue
+				}
 				deinterleave(d0, d1, xr, g.PL)
+				for pc := 0; pc < g.PL; pc++ {
+					if pc%2 == 0 {
+						d0[pc/2] = 0
+					} else {
+						d1[pc/2] = 0
+					}
+				}
+				for pc := g.PL + g.W; pc < 2*l.wq; pc++ {
+					if pc%2 == 0 {
+						d0[pc/2] = 0
+					} else {
+						d1[pc/2] = 0
+					}
+				}
 			}
 		}
 	}
