@@ -375,12 +375,12 @@ func (w *Worker) prepare(j *job) *pending {
 	decoded := dend.Sub(start)
 	if j.rec {
 		_, qspan := w.tracer.Start(j.ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(j.queued))
-		qspan.End(oteltrace.WithTimestamp(start))
+		qspan.End(oteltrace.WithTimestamp(trace.EndTime(j.queued, start)))
 		_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(start))
 		if err != nil {
 			dspan.SetStatus(codes.Error, pipeline.AsError(err).Message)
 		}
-		dspan.End(oteltrace.WithTimestamp(dend))
+		dspan.End(oteltrace.WithTimestamp(trace.EndTime(start, dend)))
 	}
 	if err != nil {
 		e := pipeline.AsError(err)
@@ -510,7 +510,7 @@ func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []
 		if e != nil {
 			span.SetStatus(codes.Error, e.Message)
 		}
-		span.End(oteltrace.WithTimestamp(t1))
+		span.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 	}
 	return outs, dt, e
 }
@@ -608,7 +608,7 @@ func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
 	if j.rec {
 		_, rspan := w.tracer.Start(j.ctx, trace.SpanReply, oteltrace.WithTimestamp(t0),
 			oteltrace.WithAttributes(attribute.Int(trace.AttrWireBytes, len(body))))
-		rspan.End(oteltrace.WithTimestamp(t1))
+		rspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 	}
 	w.metrics.Stage(j.ctx, trace.StageReply, t1.Sub(t0))
 	outcome := trace.OutcomeOK

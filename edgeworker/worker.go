@@ -322,7 +322,7 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		if err != nil {
 			hspan.SetStatus(codes.Error, err.Error())
 		}
-		hspan.End(oteltrace.WithTimestamp(t1))
+		hspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 	}
 	if err != nil {
 		rs.head = nil
@@ -340,7 +340,7 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		if err != nil {
 			espan.SetStatus(codes.Error, err.Error())
 		}
-		espan.End(oteltrace.WithTimestamp(t1))
+		espan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 	}
 	if err != nil {
 		return nil, err
@@ -423,7 +423,7 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 		if sendEnd.IsZero() {
 			sendEnd = time.Now()
 		}
-		sspan.End(oteltrace.WithTimestamp(sendEnd))
+		sspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, sendEnd)))
 	}()
 	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body}
 	if sspan.SpanContext().IsValid() { // also unsampled: the cloud follows the decision

@@ -4,6 +4,8 @@
 // the edge and cloud workers record, so both sides and the tests agree.
 package trace
 
+import "time"
+
 // Service names, one per worker kind (resource attribute service.name).
 const (
 	ServiceEdge  = "splitinfer-edge"
@@ -84,3 +86,11 @@ const (
 	MetricQueueDepth = "splitinfer.queue.depth"      // gauge (cloud)
 	MetricStage      = "splitinfer.stage.duration"   // histogram, ms, by stage
 )
+
+// EndTime is the time to end a span that started at start, so that its
+// duration is end.Sub(start) by the monotonic clock. Span timestamps travel
+// as wall-clock Unix nanoseconds, and a wall clock that steps (NTP, a VM's
+// clock sync: steps of tens to hundreds of microseconds were seen here)
+// would otherwise make a span disagree with the stage time splitinfer
+// reports for the same two clock readings.
+func EndTime(start, end time.Time) time.Time { return start.Add(end.Sub(start)) }

@@ -182,7 +182,7 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 				attribute.Float64(trace.AttrBandwidthBps, l.Bandwidth))
 			if !t0.IsZero() {
 				_, cs := e.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0))
-				cs.End(oteltrace.WithTimestamp(t1))
+				cs.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 			}
 			if err != nil {
 				span.SetStatus(codes.Error, err.Error())
