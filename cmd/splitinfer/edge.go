@@ -34,7 +34,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {
@@ -48,15 +48,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, err)
 		return err
 	}
-	prog, name, err := loadProgram(*ef.model)
+	prog, name, cfg, err := ef.load(stderr)
 	if err != nil {
-		return err
-	}
-	cfg, err := ef.config(prog)
-	if err != nil {
-		if errors.Is(err, errUsage) {
-			fmt.Fprintln(stderr, err)
-		}
 		return err
 	}
 	cfg.Subject, cfg.Model = *subject, name

@@ -114,6 +114,23 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	return cfg, nil
 }
 
+// load loads --model and turns the flags into an edge configuration for
+// it; usage errors are printed to stderr.
+func (f *edgeFlags) load(stderr io.Writer) (*nn.Program, string, edgeworker.Config, error) {
+	prog, name, err := loadProgram(*f.model)
+	if err != nil {
+		return nil, "", edgeworker.Config{}, err
+	}
+	cfg, err := f.config(prog)
+	if err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintln(stderr, err)
+		}
+		return nil, "", edgeworker.Config{}, err
+	}
+	return prog, name, cfg, nil
+}
+
 // auto reports --cut auto: the partitioner chooses.
 func (f *edgeFlags) auto() bool { return *f.cut == "auto" }
 
@@ -277,7 +294,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {
@@ -291,15 +308,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, err)
 		return err
 	}
-	prog, name, err := loadProgram(*ef.model)
+	prog, name, ecfg, err := ef.load(stderr)
 	if err != nil {
-		return err
-	}
-	ecfg, err := ef.config(prog)
-	if err != nil {
-		if errors.Is(err, errUsage) {
-			fmt.Fprintln(stderr, err)
-		}
 		return err
 	}
 	hash := pipeline.ModelHash(prog.Graph())
