@@ -248,6 +248,8 @@ type Runner struct {
 	vals     []*Tensor   // by slot
 	nodeIn   [][]int     // per program node: input slots (-1 for absent)
 	nodeOut  [][]int     // per program node: output slots
+	kern     []Kernel    // per program node: the kernel run (fuse_run.go)
+	skip     []bool      // per program node: absorbed by a fused kernel before it
 	inTen    [][]*Tensor // per node scratch views
 	outTen   [][]*Tensor
 	inSlots  []int
@@ -302,6 +304,17 @@ func (p *Program) NewRunner(threads int) *Runner {
 		r.outSlots = append(r.outSlots, id(o))
 	}
 	r.outs = make([]*Tensor, len(r.outSlots))
+	fused, skip, into := fuseAddRelu(p)
+	r.skip = skip
+	r.kern = make([]Kernel, len(p.nodes))
+	for k, ni := range p.nodes {
+		r.kern[k] = p.kernels[ni]
+		if fused[k] != nil {
+			r.kern[k] = fused[k]
+			r.nodeOut[k] = r.nodeOut[into[k]]
+			r.outTen[k] = r.outTen[into[k]]
+		}
+	}
 	return r
 }
 
@@ -336,7 +349,14 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 		}
 	}
 	for k, ni := range r.p.nodes {
-		kern := r.p.kernels[ni]
+		if r.skip[k] {
+			// Computed by the fused kernel of an earlier node.
+			if r.observe != nil {
+				r.observe(r.p.graph.Nodes[ni], 0)
+			}
+			continue
+		}
+		kern := r.kern[k]
 		in, out := r.inTen[k], r.outTen[k]
 		for j, s := range r.nodeIn[k] {
 			if s >= 0 {
@@ -383,6 +403,9 @@ func (r *Runner) plan(inputs []*Tensor) error {
 		r.shapes[i] = append([]int(nil), t.Shape...)
 	}
 	for k, ni := range r.p.nodes {
+		if r.skip[k] {
+			continue
+		}
 		n := r.p.graph.Nodes[ni]
 		types := make([]Type, len(r.nodeIn[k]))
 		for j, s := range r.nodeIn[k] {
@@ -395,14 +418,14 @@ func (r *Runner) plan(inputs []*Tensor) error {
 			}
 			types[j] = v.Type()
 		}
-		outT, err := r.p.kernels[ni].OutputTypes(types)
+		outT, err := r.kern[k].OutputTypes(types)
 		if err != nil {
 			return fmt.Errorf("nn: node %s: %w", n, err)
 		}
 		if len(outT) < len(r.nodeOut[k]) {
 			return fmt.Errorf("%w: node %s yields %d outputs, graph wants %d", ErrGraph, n, len(outT), len(r.nodeOut[k]))
 		}
-		_, alias := r.p.kernels[ni].(Aliaser)
+		_, alias := r.kern[k].(Aliaser)
 		for j, s := range r.nodeOut[k] {
 			if s < 0 {
 				continue

@@ -1,0 +1,69 @@
+package nn_test
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
+)
+
+// TestAddReluFusionTinyResNet: the residual Add+Relu pairs of tinyresnet run
+// fused in the whole program; a slice that also returns the Add outputs runs
+// them unfused, and the logits agree bit for bit.
+func TestAddReluFusionTinyResNet(t *testing.T) {
+	m := "tinyresnet_mnist"
+	g, err := onnx.Load(testref.Path(t, m+".onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := onnx.ReadTensor(filepath.Join(testref.Path(t, m, "test_data_set_0"), "input_0.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := append([]string(nil), p.Outputs()...)
+	adds := 0
+	for _, n := range p.Nodes() {
+		if n.Op == "Add" {
+			outs = append(outs, n.Outputs[0])
+			adds++
+		}
+	}
+	if adds == 0 {
+		t.Fatal("tinyresnet has no Add")
+	}
+	ref, err := p.Slice(p.Inputs(), outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := firstImage(in)
+	want, err := ref.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got[0].F32 {
+		if math.Float32bits(v) != math.Float32bits(want[0].F32[i]) {
+			t.Fatalf("logit %d = %v, unfused %v", i, v, want[0].F32[i])
+		}
+	}
+	// The Add outputs of the unfused slice are pre-Relu: some are negative.
+	neg := false
+	for _, a := range want[1:] {
+		for _, v := range a.F32 {
+			neg = neg || v < 0
+		}
+	}
+	if !neg {
+		t.Fatal("no negative Add output: slice returned post-Relu values")
+	}
+}

@@ -1,0 +1,150 @@
+package nn
+
+import (
+	"math"
+	"testing"
+)
+
+// addReluGraph: y = relu(relu(a + b) + c), the residual pattern of ResNets,
+// with a broadcast operand in the second Add.
+func addReluGraph() *Graph {
+	f := Type{DType: Float32, Shape: []int{1, 3, 50, 50}}
+	return &Graph{
+		Name: "addrelu",
+		Inputs: []ValueInfo{
+			{Name: "a", Type: f}, {Name: "b", Type: f},
+			{Name: "c", Type: Type{DType: Float32, Shape: []int{1, 3, 1, 1}}},
+		},
+		Nodes: []*Node{
+			{Name: "add1", Op: "Add", Inputs: []string{"a", "b"}, Outputs: []string{"s1"}},
+			{Name: "relu1", Op: "Relu", Inputs: []string{"s1"}, Outputs: []string{"r1"}},
+			{Name: "add2", Op: "Add", Inputs: []string{"r1", "c"}, Outputs: []string{"s2"}},
+			{Name: "relu2", Op: "Relu", Inputs: []string{"s2"}, Outputs: []string{"y"}},
+		},
+		Outputs: []ValueInfo{{Name: "y"}},
+	}
+}
+
+func TestAddReluFusedBitForBit(t *testing.T) {
+	g := addReluGraph()
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRand(7)
+	a, b, c := randT(r, 1, 3, 50, 50), randT(r, 1, 3, 50, 50), randT(r, 1, 3, 1, 1)
+	// Values that tell the clamp apart: NaN, infinities, signed zeros,
+	// exact cancellations.
+	a.F32[0], a.F32[1], a.F32[2], a.F32[3], a.F32[4] = float32(math.NaN()), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 1.5, -2
+	b.F32[0], b.F32[1], b.F32[2], b.F32[3], b.F32[4] = 1, 3, float32(math.Copysign(0, -1)), -1.5, 2
+	feeds := map[string]*Tensor{"a": a, "b": b, "c": c}
+
+	fusedR := p.NewRunner(1)
+	if n := countTrue(fusedR.skip); n != 2 {
+		t.Fatalf("fused program skips %d Relus, want 2", n)
+	}
+	// The unfused reference: the Add outputs are program outputs, so no
+	// fusion happens.
+	ref, err := p.Slice([]string{"a", "b", "c"}, []string{"y", "s1", "s2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countTrue(ref.NewRunner(1).skip); n != 0 {
+		t.Fatalf("slice with the Add outputs skips %d Relus, want 0", n)
+	}
+	want, err := ref.Run(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fusedR.Run(a, b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, "y", got[0], want["y"])
+	// The pre-Relu values are really pre-Relu.
+	neg := 0
+	for _, v := range want["s2"].F32 {
+		if v < 0 {
+			neg++
+		}
+	}
+	if neg == 0 {
+		t.Fatal("s2 has no negative value: the test does not exercise the Relu")
+	}
+	// A slice ending at the Add output returns it, not its Relu.
+	s, err := p.Slice([]string{"r1", "c"}, []string{"s2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := s.Run(map[string]*Tensor{"r1": fusedR.vals[fusedR.slot["r1"]], "c": c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, "s2", sr["s2"], want["s2"])
+	// Batch 2 replans through the fused kernel.
+	a2, b2 := randT(r, 2, 3, 50, 50), randT(r, 2, 3, 50, 50)
+	got2, err := fusedR.Run(a2, b2, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want2, err := ref.Run(map[string]*Tensor{"a": a2, "b": b2, "c": c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, "y batch 2", got2[0], want2["y"])
+}
+
+func TestAddReluNotFusedWhenShared(t *testing.T) {
+	g := addReluGraph()
+	// s1 also read by a second node: no fusion of add1.
+	g.Nodes = append(g.Nodes, &Node{Name: "neg", Op: "Relu", Inputs: []string{"s1"}, Outputs: []string{"z"}})
+	g.Outputs = append(g.Outputs, ValueInfo{Name: "z"})
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.NewRunner(1)
+	if r.skip[1] || !r.skip[3] {
+		t.Fatalf("skip = %v, want only relu2 absorbed", r.skip)
+	}
+	// Int64 Add into Relu keeps Relu's error.
+	gi := &Graph{
+		Name:   "int",
+		Inputs: []ValueInfo{{Name: "a", Type: Type{DType: Int64, Shape: []int{2}}}},
+		Nodes: []*Node{
+			{Name: "add", Op: "Add", Inputs: []string{"a", "a2"}, Outputs: []string{"s"}},
+			{Name: "relu", Op: "Relu", Inputs: []string{"s"}, Outputs: []string{"y"}},
+		},
+		Consts:  map[string]*Tensor{"a2": {DType: Int64, Shape: []int{2}, I64: []int64{1, 2}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+	}
+	pi, err := Compile(gi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pi.Run(map[string]*Tensor{"a": {DType: Int64, Shape: []int{2}, I64: []int64{-5, 3}}}); err == nil {
+		t.Fatal("Relu on int64 through the fused kernel: no error")
+	}
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+func sameBits(t *testing.T, name string, got, want *Tensor) {
+	t.Helper()
+	if !sameShape(got.Shape, want.Shape) || len(got.F32) != len(want.F32) {
+		t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+	}
+	for i := range got.F32 {
+		if math.Float32bits(got.F32[i]) != math.Float32bits(want.F32[i]) {
+			t.Fatalf("%s[%d] = %v (%#x), want %v (%#x)", name, i, got.F32[i], math.Float32bits(got.F32[i]), want.F32[i], math.Float32bits(want.F32[i]))
+		}
+	}
+}
