@@ -19,3 +19,17 @@ func clampFast(dst, src []float32, lo, hi float32) bool {
 	clampAVX512(&dst[0], &src[0], len(dst), lo, hi)
 	return true
 }
+
+//go:noescape
+func addReluAVX512(dst, a, b *float32, n int)
+
+// addReluFast writes the Relu of a[i] + b[i] to dst[i] for i < len(dst)
+// with the assembly kernel when the CPU has it (a and b at least as long),
+// and reports whether it did.
+func addReluFast(dst, a, b []float32) bool {
+	if !hasClamp512 || len(dst) == 0 || len(a) < len(dst) || len(b) < len(dst) {
+		return false
+	}
+	addReluAVX512(&dst[0], &a[0], &b[0], len(dst))
+	return true
+}

@@ -56,3 +56,66 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func addReluAVX512(dst, a, b *float32, n int)
+// dst[i] = relu(a[i] + b[i]) for i < n with the clamp of clampAVX512 (lo 0,
+// hi +Inf, which the minimum leaves unchanged): a NaN sum stays NaN and a
+// -0 sum stays -0, as the separate Add and Relu kernels give.
+TEXT ·addReluAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPXORD Z30, Z30, Z30
+	CMPQ CX, $64
+	JLT artail16
+arloop64:
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VADDPS 0(DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VMAXPS Z0, Z30, Z0
+	VMAXPS Z1, Z30, Z1
+	VMAXPS Z2, Z30, Z2
+	VMAXPS Z3, Z30, Z3
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	ADDQ $256, DI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE arloop64
+artail16:
+	CMPQ CX, $16
+	JLT artail
+	VMOVUPS 0(SI), Z0
+	VADDPS 0(DX), Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP artail16
+artail:
+	TESTQ CX, CX
+	JE ardone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z 0(SI), K1, Z0
+	VMOVUPS.Z 0(DX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMOVUPS Z0, K1, 0(DI)
+ardone:
+	VZEROUPPER
+	RET

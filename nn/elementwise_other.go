@@ -4,3 +4,7 @@ package nn
 
 // clampFast has no assembly kernel in this build: the caller loops in Go.
 func clampFast(dst, src []float32, lo, hi float32) bool { return false }
+
+// addReluFast has no assembly kernel in this build: the caller adds and
+// clamps in Go.
+func addReluFast(dst, a, b []float32) bool { return false }

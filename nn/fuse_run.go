@@ -35,6 +35,9 @@ func (k *addReluKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	n := len(y.F32)
 	if len(a.F32) == n && len(b.F32) == n && sameShape(a.Shape, b.Shape) {
+		if addReluFast(y.F32, a.F32, b.F32) {
+			return nil
+		}
 		for off := 0; off < n; off += addReluChunk {
 			end := min(off+addReluChunk, n)
 			yc := y.F32[off:end]

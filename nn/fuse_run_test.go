@@ -148,3 +148,61 @@ func sameBits(t *testing.T, name string, got, want *Tensor) {
 		}
 	}
 }
+
+// TestAddReluFast checks the assembly add-and-clamp against the separate
+// Add line and Relu clamp over a ladder of lengths and offsets, with NaN,
+// infinities, signed zeros and cancellations, in place (dst = a) and out of
+// place, and that nothing past the end is written.
+func TestAddReluFast(t *testing.T) {
+	if !addReluFast(make([]float32, 1), make([]float32, 1), make([]float32, 1)) {
+		t.Skip("no assembly add-relu in this build")
+	}
+	r := newRand(9)
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	fill := func(s []float32) {
+		for i := range s {
+			if r.IntN(6) == 0 {
+				s[i] = special[r.IntN(len(special))]
+			} else {
+				s[i] = float32(r.NormFloat64() * 4)
+			}
+		}
+	}
+	for n := 0; n <= 200; n++ {
+		for off := 0; off < 3; off++ {
+			for _, inPlace := range []bool{false, true} {
+				a := make([]float32, off+n+5)
+				b := make([]float32, off+n+5)
+				fill(a)
+				fill(b)
+				for i := 0; i < n; i += 7 { // exact cancellations
+					b[off+i] = -a[off+i]
+				}
+				want := make([]float32, n)
+				binLine(opAdd, want, a[off:off+n], b[off:off+n], 1, 1)
+				applyActTo(actRelu, 0, 0, want, want)
+				dst := make([]float32, off+n+5)
+				if inPlace {
+					dst = a
+				}
+				sentinel := float32(-123.5)
+				for i := off + n; i < len(dst); i++ {
+					dst[i] = sentinel
+				}
+				if n > 0 && !addReluFast(dst[off:off+n], a[off:], b[off:]) {
+					t.Fatal("addReluFast declined")
+				}
+				for i := range want {
+					if math.Float32bits(dst[off+i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d off=%d inPlace=%v: [%d] = %v, want %v", n, off, inPlace, i, dst[off+i], want[i])
+					}
+				}
+				for i := off + n; i < len(dst); i++ {
+					if dst[i] != sentinel {
+						t.Fatalf("n=%d off=%d: wrote past the end at %d", n, off, i)
+					}
+				}
+			}
+		}
+	}
+}
