@@ -445,6 +445,12 @@ func (j *convJob) runRange(lo, hi, worker int) {
 	}
 }
 
+// tapRowMinOW is the output width from which pathTaps runs one GEMM per
+// output row straight into the output instead of one GEMM over the rows in
+// plane coordinates followed by compactRows (narrow rows fill too little of
+// a 32-column panel). A variable so that benchmarks can compare both.
+var tapRowMinOW = 24
+
 // runTaps computes output rows [oh0, oh0+rows) of group gr (input x,
 // output planes y) as one GEMM per kernel tap, each reading its B operand
 // (Cg × np) straight from the channels' padded planes (stride 1: a tap is
@@ -459,12 +465,23 @@ func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, 
 	for c := 0; c < j.Cg; c++ {
 		l.fillPlanes(g, x[c*HW:(c+1)*HW], planes[c*ps:(c+1)*ps], oh0)
 	}
+	taps := j.k.taps[gr]
+	var offs [49]int
+	if len(taps) <= len(offs) && l.wq != g.OW && g.OW >= tapRowMinOW {
+		// One GEMM per output row, written straight into y: no columns
+		// between rows computed, no compaction.
+		for t := range taps {
+			offs[t] = l.tapOffset(g, t/g.KW, t%g.KW)
+		}
+		for o := 0; o < rows; o++ {
+			blas.SgemmTapsEpWS(ws, taps, offs[:len(taps)], g.OW, planes[o*l.wq:], ps, y[(oh0+o)*g.OW:], j.P, ep)
+		}
+		return
+	}
 	c, ldc := y[oh0*g.OW:], j.P
 	if l.wq != g.OW {
 		c, ldc = scratch[j.Cg*ps:j.Cg*ps+j.Mg*l.np], l.np
 	}
-	taps := j.k.taps[gr]
-	var offs [49]int
 	if len(taps) <= len(offs) {
 		// One pass over C: the sum over taps stays in registers.
 		for t := range taps {

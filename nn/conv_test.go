@@ -387,3 +387,48 @@ func FuzzConv(f *testing.F) {
 		checkClose(t, "fuzz", got[0], []int{int(n), int(m), oh, ow}, want)
 	})
 }
+
+// TestConvTapRows runs the per-tap convolutions of the ladder both ways:
+// one GEMM per output row written straight into the output, and one GEMM
+// over the rows in plane coordinates followed by compactRows.
+func TestConvTapRows(t *testing.T) {
+	saved := tapRowMinOW
+	defer func() { tapRowMinOW = saved }()
+	r := newRand(11)
+	specs := append([]fpConvSpec{
+		{n: 1, c: 16, h: 28, w: 28, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // tinyresnet l1
+		{n: 2, c: 32, h: 14, w: 30, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 2, 1, 0}},             // wide, asymmetric
+	}, fpConvLadder[17:]...)
+	for _, s := range specs {
+		x := randT(r, s.n, s.c, s.h, s.w)
+		w := randT(r, s.m, s.c/s.group, s.kh, s.kw)
+		ins := []*Tensor{x, w}
+		var b *Tensor
+		if s.bias {
+			b = randT(r, s.m)
+			ins = append(ins, b)
+		}
+		attrs := map[string]Attr{
+			"group":      intA(int64(s.group)),
+			"strides":    ints(int64(s.sh), int64(s.sw)),
+			"dilations":  ints(int64(s.dh), int64(s.dw)),
+			"pads":       ints(int64(s.pads[0]), int64(s.pads[1]), int64(s.pads[2]), int64(s.pads[3])),
+			"activation": strA("Relu"),
+		}
+		oh := outDim(s.h, s.kh, s.sh, s.dh, s.pads[0], s.pads[2])
+		ow := outDim(s.w, s.kw, s.sw, s.dw, s.pads[1], s.pads[3])
+		want := convRef(x, w, b, s.group, s.sh, s.sw, s.dh, s.dw, s.pads[0], s.pads[1], oh, ow)
+		for i, v := range want {
+			want[i] = math.Max(v, 0)
+		}
+		for _, minOW := range []int{1, math.MaxInt} {
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%v_min%d_t%d", s, minOW, threads), func(t *testing.T) {
+					tapRowMinOW = minOW
+					got := opCase{op: "Conv", attrs: attrs, inputs: ins, threads: threads, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
+					checkClose(t, "conv", got, []int{s.n, s.m, oh, ow}, want)
+				})
+			}
+		}
+	}
+}
