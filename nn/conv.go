@@ -115,6 +115,21 @@ func (k *convKernel) pack(w *Tensor) {
 // GEMM reads B (the planes) in place instead of packing it.
 const tapMaxM = 64
 
+// tapsFit reports whether pathTaps suits a convolution with Cg input and
+// Mg output channels per group: stride 1 with Cg >= Mg (accumulating
+// GEMMs per tap), or any phase stride when blas keeps the sum over taps in
+// registers (Mg a multiple of 8, Cg at most 256) and Cg is not tiny.
+func tapsFit(g *geom, cg, mg int) bool {
+	if g.SH == 1 && g.SW == 1 && cg >= mg {
+		return true
+	}
+	return tapsAnyStride && mg%8 == 0 && cg >= 8 && cg <= 256
+}
+
+// tapsAnyStride lets tapsFit take stride-2 convolutions and Cg < Mg (a
+// variable so that benchmarks can compare).
+var tapsAnyStride = true
+
 // tapGEMM enables pathTaps (a variable so that benchmarks can compare).
 var tapGEMM = true
 
@@ -326,7 +341,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			// (a share that grows as Cg shrinks): BenchmarkConvPhase found
 			// it faster when Cg >= Mg (tinyresnet's layers, 5-12% less CPU
 			// time) and slower on seednet's conv2 (Cg 16, Mg 32: +20%).
-			if tapGEMM && g.SH == 1 && g.SW == 1 && j.Cg >= j.Mg && k.taps != nil && k.packedFor(j.w, 0) != nil {
+			if tapGEMM && k.taps != nil && k.packedFor(j.w, 0) != nil && tapsFit(&g, j.Cg, j.Mg) {
 				j.path = pathTaps
 			}
 			rows := max(j.pb/g.OW, 1)

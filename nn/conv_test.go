@@ -388,7 +388,7 @@ func FuzzConv(f *testing.F) {
 	})
 }
 
-// TestConvTapRows runs the per-tap convolutions of the ladder both ways:
+// TestConvTapRows runs per-tap convolutions (stride 1 and 2) both ways:
 // one GEMM per output row written straight into the output, and one GEMM
 // over the rows in plane coordinates followed by compactRows.
 func TestConvTapRows(t *testing.T) {
@@ -398,6 +398,9 @@ func TestConvTapRows(t *testing.T) {
 	specs := append([]fpConvSpec{
 		{n: 1, c: 16, h: 28, w: 28, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // tinyresnet l1
 		{n: 2, c: 32, h: 14, w: 30, m: 24, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 2, 1, 0}},             // wide, asymmetric
+		{n: 1, c: 16, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // stride 2, Cg < Mg (tinyresnet l2)
+		{n: 2, c: 8, h: 21, w: 61, m: 16, kh: 3, kw: 3, group: 2, sh: 2, sw: 1, dh: 1, dw: 2, pads: [4]int{1, 0, 2, 1}},              // mixed strides, grouped, dilated, wide
+		{n: 1, c: 12, h: 50, w: 52, m: 24, kh: 5, kw: 5, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true}, // stride 2, 5x5, wide rows
 	}, fpConvLadder[17:]...)
 	for _, s := range specs {
 		x := randT(r, s.n, s.c, s.h, s.w)
