@@ -337,10 +337,12 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		if j.path == pathIm2col && !k.generic && phaseOK(&g) {
 			j.path = pathPhase
 			// One GEMM per tap saves the im2col copy (whose share of the
-			// work grows as Mg shrinks) but reads and writes C once per tap
-			// (a share that grows as Cg shrinks): BenchmarkConvPhase found
-			// it faster when Cg >= Mg (tinyresnet's layers, 5-12% less CPU
-			// time) and slower on seednet's conv2 (Cg 16, Mg 32: +20%).
+			// work grows as Mg shrinks). With per-tap accumulating GEMMs C
+			// is read and written once per tap, which only pays when
+			// Cg >= Mg; blas.SgemmTapsEpWS keeps the sum over taps in
+			// registers, which made it faster also for Cg < Mg and
+			// stride 2 (seednet conv2 and tinyresnet's stride-2 layers):
+			// see tapsFit.
 			if tapGEMM && k.taps != nil && k.packedFor(j.w, 0) != nil && tapsFit(&g, j.Cg, j.Mg) {
 				j.path = pathTaps
 			}
