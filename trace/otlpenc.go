@@ -182,45 +182,29 @@ func appendValue(b []byte, field protowire.Number, v attribute.Value) []byte {
 	case attribute.BYTESLICE:
 		b = appendBytes(b, fAnyBytes, v.AsByteSlice())
 	case attribute.BOOLSLICE:
-		var a int
-		b, a = beginMsg(b, fAnyArray)
-		for _, x := range v.AsBoolSlice() {
-			b = appendValue(b, fArrayValues, attribute.BoolValue(x))
-		}
-		b = endMsg(b, a)
+		b = appendArray(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		var a int
-		b, a = beginMsg(b, fAnyArray)
-		for _, x := range v.AsInt64Slice() {
-			b = appendValue(b, fArrayValues, attribute.Int64Value(x))
-		}
-		b = endMsg(b, a)
+		b = appendArray(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		var a int
-		b, a = beginMsg(b, fAnyArray)
-		for _, x := range v.AsFloat64Slice() {
-			b = appendValue(b, fArrayValues, attribute.Float64Value(x))
-		}
-		b = endMsg(b, a)
+		b = appendArray(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		var a int
-		b, a = beginMsg(b, fAnyArray)
-		for _, x := range v.AsStringSlice() {
-			b = appendValue(b, fArrayValues, attribute.StringValue(x))
-		}
-		b = endMsg(b, a)
+		b = appendArray(b, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		var a int
-		b, a = beginMsg(b, fAnyArray)
-		for _, x := range v.AsSlice() {
-			b = appendValue(b, fArrayValues, x)
-		}
-		b = endMsg(b, a)
+		b = appendArray(b, v.AsSlice(), func(x attribute.Value) attribute.Value { return x })
 	case attribute.MAP:
 		var a int
 		b, a = beginMsg(b, fAnyKVList)
 		b = appendKeyValues(b, fKVListValues, v.AsMap())
 		b = endMsg(b, a)
+	}
+	return endMsg(b, at)
+}
+
+// appendArray writes xs as an AnyValue's ArrayValue, each element through val.
+func appendArray[E any](b []byte, xs []E, val func(E) attribute.Value) []byte {
+	b, at := beginMsg(b, fAnyArray)
+	for _, x := range xs {
+		b = appendValue(b, fArrayValues, val(x))
 	}
 	return endMsg(b, at)
 }
