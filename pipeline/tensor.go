@@ -13,9 +13,7 @@ func FromNN(name string, t *nn.Tensor) (Tensor, error) {
 	if t == nil {
 		return Tensor{}, fmt.Errorf("%w: tensor %q is nil", ErrBadRequest, name)
 	}
-	switch t.DType {
-	case nn.Float32, nn.Int8, nn.Uint8:
-	default:
+	if !IsWireDType(t.DType) {
 		return Tensor{}, fmt.Errorf("%w: tensor %q has dtype %v (wire carries float32, int8, uint8)", ErrBadRequest, name, t.DType)
 	}
 	if t.Len() != nn.NumElements(t.Shape) {

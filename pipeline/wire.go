@@ -306,17 +306,18 @@ func decodeTensors(ts []Tensor, codec Codec, lim Limits) error {
 
 var errDType = errors.New("dtype")
 
+// wireDType parses a tensor's dtype name; only the wire dtypes are accepted.
 func wireDType(s string) (nn.DType, error) {
-	switch s {
-	case "float32":
-		return nn.Float32, nil
-	case "int8":
-		return nn.Int8, nil
-	case "uint8":
-		return nn.Uint8, nil
+	d, err := nn.ParseDType(s)
+	if err != nil || !IsWireDType(d) {
+		return nn.Undefined, errDType
 	}
-	return nn.Undefined, errDType
+	return d, nil
 }
+
+// IsWireDType reports whether tensors of dtype d may travel in a message:
+// float32, int8 or uint8.
+func IsWireDType(d nn.DType) bool { return d == nn.Float32 || d == nn.Int8 || d == nn.Uint8 }
 
 // expectedBytes is the data size t's dtype and shape imply.
 func expectedBytes(t *Tensor, maxRank int) (int, error) {

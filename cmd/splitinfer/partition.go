@@ -106,13 +106,8 @@ func (f *costFlags) validate() error {
 }
 
 func wireDType(s string) (nn.DType, error) {
-	switch s {
-	case "float32":
-		return nn.Float32, nil
-	case "int8":
-		return nn.Int8, nil
-	case "uint8":
-		return nn.Uint8, nil
+	if d, err := nn.ParseDType(s); err == nil && pipeline.IsWireDType(d) {
+		return d, nil
 	}
 	return nn.Undefined, fmt.Errorf("--wire-dtype %q: want float32, int8 or uint8", s)
 }
