@@ -59,7 +59,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	testN := fs.Int("n", 0, "evaluate on the first N test images (default: all 10,000)")
 	threads := fs.Int("eval-threads", runtime.GOMAXPROCS(0), "goroutines for evaluation and calibration")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	var o compressTrain
+	o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
 	fs.IntVar(&o.epochs, "epochs", 0, "fine-tuning (after pruning) or distillation epochs")
 	fs.StringVar(&o.student, "student", "", "distil into a seed network of this architecture (C1,C2,H) instead of fine-tuning the model")
 	o.register(fs)

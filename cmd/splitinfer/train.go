@@ -30,6 +30,8 @@ type trainFlags struct {
 	momentum  float64
 	limit     int
 	quiet     bool
+	schedule  string // learning-rate schedule: constant or cosine
+	warmup    int    // linear warm-up steps before the cosine decay
 }
 
 func (tf *trainFlags) optimizerFor(lr float64) (train.Optimizer, error) {
@@ -133,6 +135,8 @@ func (o *compressTrain) register(fs *flag.FlagSet) {
 	fs.Float64Var(&o.temperature, "temperature", 4, "distillation temperature")
 	fs.Float64Var(&o.alpha, "alpha", 0.7, "distillation: weight of the soft (teacher) loss")
 	fs.Float64Var(&o.lr, "lr", 1e-3, "learning rate")
+	fs.StringVar(&o.schedule, "lr-schedule", o.schedule, "learning-rate schedule: constant, or cosine (decay to 0 over all steps, per batch)")
+	fs.IntVar(&o.warmup, "warmup-steps", 0, "with --lr-schedule cosine: steps of linear warm-up before the decay")
 	fs.IntVar(&o.batch, "batch", 128, "mini-batch size")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling (same seed and threads: same weights)")
 	fs.IntVar(&o.threads, "threads", 0, "goroutines per mini-batch (0: all cores)")
@@ -159,8 +163,13 @@ func (o *compressTrain) validate() error {
 		return fmt.Errorf("--temperature %v --alpha %v: want T > 0 and alpha in [0,1]", o.temperature, o.alpha)
 	case o.optimizer != "adam" && o.optimizer != "sgd":
 		return fmt.Errorf("unknown --optimizer %q (adam or sgd)", o.optimizer)
+	case o.warmup < 0:
+		return fmt.Errorf("--warmup-steps %d: want >= 0", o.warmup)
 	case (o.distillFrom != "" || o.student != "") && o.epochs == 0:
 		return fmt.Errorf("distillation needs at least one epoch of training")
+	}
+	if _, err := train.ParseSchedule(o.schedule); err != nil {
+		return fmt.Errorf("--lr-schedule: %w", err)
 	}
 	return nil
 }
@@ -217,7 +226,12 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 		if err != nil {
 			return nil, err
 		}
-		cfg := train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt, Progress: progressBar(stderr, o.quiet)}
+		sched, err := train.ParseSchedule(o.schedule)
+		if err != nil {
+			return nil, err
+		}
+		cfg := train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt,
+			Schedule: sched, Warmup: o.warmup, Progress: progressBar(stderr, o.quiet)}
 		if o.distillFrom != "" && teacher == nil {
 			if teacher, err = onnx.Load(o.distillFrom); err != nil {
 				return nil, err
@@ -234,8 +248,8 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 				cfg.Teacher = nil // weight 0 on the soft loss: plain training
 			}
 		}
-		fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g\n",
-			net.NumParams(), net.MACs(), trainSet.Len(), o.epochs, o.batch, o.optimizer, o.lr)
+		fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g (%s)\n",
+			net.NumParams(), net.MACs(), trainSet.Len(), o.epochs, o.batch, o.optimizer, o.lr, sched)
 		t0 := time.Now()
 		if rep.stats, err = train.Fit(ctx, net, trainSet, cfg); err != nil {
 			return nil, err
@@ -254,7 +268,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	from := fs.String("from", "", "fine-tune this ONNX model instead of training --arch from scratch")
 	out := fs.String("out", "", "write the trained model here (ONNX)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	var o compressTrain
+	o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
 	fs.IntVar(&o.epochs, "epochs", 3, "epochs over the 60k MNIST training images")
 	o.register(fs)
 	if err := fs.Parse(args); err != nil {

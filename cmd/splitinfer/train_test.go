@@ -62,6 +62,8 @@ func TestTrainCommand(t *testing.T) {
 		{"train", "--out", out, "--prune", "1.5"},
 		{"train", "--out", out, "--arch", "1,2"},
 		{"train", "--out", out, "--optimizer", "rmsprop", "--train-limit", "64"},
+		{"train", "--out", out, "--lr-schedule", "step", "--train-limit", "64"},
+		{"train", "--out", out, "--lr-schedule", "cosine", "--warmup-steps", "-1", "--train-limit", "64"},
 	} {
 		stderr.Reset()
 		if code := runMain(context.Background(), args, &stdout, &stderr); code == 0 {

@@ -76,6 +76,13 @@ type Config struct {
 	Alpha       float32
 	// MaxSteps stops after this many optimizer steps in total (0: no limit).
 	MaxSteps int
+	// Schedule of the learning rate (default constant: the optimizer's own
+	// rate throughout). A non-constant schedule scales from the rate the
+	// optimizer has when Fit starts, sets it before every step and restores
+	// it when Fit returns.
+	Schedule Schedule
+	// Warmup is how many steps of linear warm-up precede the cosine decay.
+	Warmup int
 	// Progress, when set, is called after every step and at each epoch end.
 	Progress func(Progress)
 }
@@ -128,6 +135,20 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 	}
 	if cfg.Alpha < 0 || cfg.Alpha > 1 {
 		return nil, fmt.Errorf("%w: distillation weight %v outside [0,1]", ErrArg, cfg.Alpha)
+	}
+	sched, err := ParseSchedule(string(cfg.Schedule))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Warmup < 0 {
+		return nil, fmt.Errorf("%w: warm-up of %d steps", ErrArg, cfg.Warmup)
+	}
+	baseLR := cfg.Optimizer.LearningRate()
+	allSteps := totalSteps(cfg, d.Len())
+	if sched != ScheduleConstant {
+		// Give the optimizer its rate back, so that a second Fit with it
+		// starts from the same base, not from the end of the decay.
+		defer cfg.Optimizer.SetLR(baseLR)
 	}
 	threads := min(threadsOr(cfg.Threads), cfg.Batch)
 	N := d.Len()
@@ -225,6 +246,9 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 						p.Grad[j] *= m
 					}
 				}
+			}
+			if sched != ScheduleConstant {
+				cfg.Optimizer.SetLR(sched.LRAt(baseLR, steps, allSteps, cfg.Warmup))
 			}
 			cfg.Optimizer.Step(n.Params)
 			n.ApplyMasks()

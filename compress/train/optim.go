@@ -7,6 +7,8 @@ type Optimizer interface {
 	Step(params []*Param)
 	// SetLR changes the learning rate.
 	SetLR(lr float32)
+	// LearningRate is the current learning rate.
+	LearningRate() float32
 }
 
 // SGD is stochastic gradient descent with momentum, as PyTorch's
@@ -21,6 +23,9 @@ func NewSGD(lr, momentum float32) *SGD { return &SGD{LR: lr, Momentum: momentum}
 
 // SetLR implements Optimizer.
 func (o *SGD) SetLR(lr float32) { o.LR = lr }
+
+// LearningRate implements Optimizer.
+func (o *SGD) LearningRate() float32 { return o.LR }
 
 // Step implements Optimizer.
 func (o *SGD) Step(params []*Param) {
@@ -57,6 +62,9 @@ func NewAdam(lr float32) *Adam { return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, 
 
 // SetLR implements Optimizer.
 func (o *Adam) SetLR(lr float32) { o.LR = lr }
+
+// LearningRate implements Optimizer.
+func (o *Adam) LearningRate() float32 { return o.LR }
 
 // Step implements Optimizer.
 func (o *Adam) Step(params []*Param) {
