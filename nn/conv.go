@@ -230,6 +230,7 @@ type convJob struct {
 	path    convPath
 	per     int // scratch floats per worker
 	dw      dw3Geom
+	dws     dwSmallPlan // pathDW3 with small planes and Mg 1 when dws.rows > 0
 	ws      []*blas.Workspace // GEMM packing memory per worker
 }
 
@@ -311,6 +312,11 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			// group's Mg outputs.
 			j.path, j.dw = pathDW3, l
 			units = g.N * k.grp
+			if j.Mg == 1 && dwSmallOn && dwSmallHave {
+				if p, ok := dwSmallLayout(&g); ok {
+					j.dws = p
+				}
+			}
 			break
 		}
 		j.path = pathDepthwise
@@ -371,6 +377,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
+		if j.dws.rows > 0 {
+			j.per = j.dws.scratchFloats()
+		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
 	if j.path != pathDW3 && j.path != pathDepthwise {
@@ -387,6 +396,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 func (j *convJob) runRange(lo, hi, worker int) {
 	if j.path == pathDW3 {
 		buf := j.scratch[worker*j.per : (worker+1)*j.per]
+		if j.dws.rows > 0 {
+			j.dwSmall(lo, hi, buf)
+			return
+		}
 		for u := lo; u < hi; u++ {
 			j.dw3(u/j.k.grp, u%j.k.grp, buf)
 		}
@@ -537,6 +550,28 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 		if !fused {
 			applyAct(j.k.act, j.k.actA, j.k.actB, y)
 		}
+	}
+}
+
+// dwSmall computes units [lo, hi) (image u/grp, channel u%grp; Mg is 1)
+// with the many-channel kernel, one call per image in the range.
+func (j *convJob) dwSmall(lo, hi int, buf []float32) {
+	g := &j.g
+	HW, grp := g.H*g.W, j.k.grp
+	ep, fused := j.k.epilogue(nil)
+	for lo < hi {
+		c0 := lo % grp
+		end := min(hi, lo-c0+grp) // the image's last channel + 1
+		var b []float32
+		if j.b != nil {
+			b = j.b[c0:end-lo+c0]
+		}
+		y := j.y[lo*j.P : end*j.P]
+		j.dws.run(j.x[lo*HW:end*HW], y, j.w[c0*9:(c0+end-lo)*9], b, end-lo, ep.Lo, ep.Hi, buf)
+		if !fused {
+			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+		}
+		lo = end
 	}
 }
 
