@@ -12,13 +12,15 @@ test-deps:
 	bash scripts/test-deps.sh
 
 # test also builds the engine for other CPUs (arm64, 386: the pure-Go
-# paths) and runs the engine's tests with -tags purego (no assembly).
+# paths) and runs the engine's tests with -tags purego (no assembly) and
+# nnpoison (shared activation buffers filled with NaN before each kernel,
+# which catches a kernel that leaves part of its output unwritten).
 test: test-deps
 	$(GO) vet ./...
 	GOARCH=arm64 $(GO) build ./nn/... ./dataset/... ./models/...
 	GOARCH=386 $(GO) build ./nn/... ./dataset/... ./models/...
 	$(GO) test -count=1 -timeout 60m ./...
-	$(GO) test -count=1 -tags purego ./nn/ ./nn/internal/blas/ ./nn/onnx/
+	$(GO) test -count=1 -tags purego,nnpoison ./nn/ ./nn/internal/blas/ ./nn/onnx/
 
 # jaeger builds the pinned Jaeger (tools/go.mod) into .cache/bin once;
 # jaeger-run runs it on 127.0.0.1 only (OTLP 4317/4318, query API 16686).

@@ -258,6 +258,7 @@ type Runner struct {
 	outs     []*Tensor
 	rc       RunContext
 	observe  Observer
+	share    shareState // buffer reuse between values (share.go)
 }
 
 // NewRunner prepares a runner for p with the given thread budget (<1 means 1).
@@ -315,6 +316,7 @@ func (p *Program) NewRunner(threads int) *Runner {
 			r.outTen[k] = r.outTen[into[k]]
 		}
 	}
+	r.share.init(r)
 	return r
 }
 
@@ -378,6 +380,9 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 			dst.F32, dst.I8, dst.U8, dst.I32, dst.I64, dst.Quant = src.F32, src.I8, src.U8, src.I32, src.I64, src.Quant
 			continue
 		}
+		if poisonShared {
+			r.share.poison(r, k)
+		}
 		var t0 time.Time
 		if r.observe != nil {
 			t0 = time.Now()
@@ -435,13 +440,18 @@ func (r *Runner) plan(inputs []*Tensor) error {
 				v = &Tensor{DType: outT[j].DType}
 				r.vals[s] = v
 			}
-			if alias && j == 0 {
+			switch {
+			case alias && j == 0:
 				v.Shape = append(v.Shape[:0], outT[j].Shape...)
-			} else {
+			case v.DType == Float32 && r.share.shareable[s]:
+				// Storage comes from the shared buffers below.
+				v.Shape = append(v.Shape[:0], outT[j].Shape...)
+			default:
 				v.Resize(outT[j].Shape)
 			}
 		}
 	}
+	r.share.assign(r)
 	return nil
 }
 
