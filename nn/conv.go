@@ -230,7 +230,7 @@ type convJob struct {
 	path    convPath
 	per     int // scratch floats per worker
 	dw      dw3Geom
-	dws     dwSmallPlan // pathDW3 with small planes and Mg 1 when dws.rows > 0
+	dws     dwSmallPlan       // pathDW3 with small planes and Mg 1 when dws.rows > 0
 	ws      []*blas.Workspace // GEMM packing memory per worker
 }
 
@@ -564,7 +564,7 @@ func (j *convJob) dwSmall(lo, hi int, buf []float32) {
 		end := min(hi, lo-c0+grp) // the image's last channel + 1
 		var b []float32
 		if j.b != nil {
-			b = j.b[c0:end-lo+c0]
+			b = j.b[c0 : end-lo+c0]
 		}
 		y := j.y[lo*j.P : end*j.P]
 		j.dws.run(j.x[lo*HW:end*HW], y, j.w[c0*9:(c0+end-lo)*9], b, end-lo, ep.Lo, ep.Hi, buf)

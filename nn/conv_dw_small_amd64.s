@@ -4,9 +4,10 @@
 
 // 3x3 depthwise convolution of n small channels per call (dwSmallArgs in
 // conv_dw_small.go). Per channel: each input row (up to 32 floats, two
-// masked loads) is permuted into its three tap vectors, stored as one
-// 192-byte scratch row; then each output row is bias + nine FMAs over the
-// scratch rows of its window, clamped and stored under the OW mask.
+// masked loads) is permuted into its tap vectors (three per 16 output
+// columns), stored as one scratch row; then each output row is bias + nine
+// FMAs per 16 columns over the scratch rows of its window, clamped and
+// stored under the OW mask.
 // The loads of the tap vectors match their stores exactly (same address
 // and width), so they are forwarded from the store buffer.
 
@@ -21,14 +22,14 @@ TEXT ·dwSmallAVX512(SB), NOSPLIT, $0-8
 	KMOVW 112(AX), K1
 	KMOVW 120(AX), K2
 	KMOVW 128(AX), K3
-	KMOVW 136(AX), K4
-	KMOVW 144(AX), K5
-	KMOVW 152(AX), K6
-	VBROADCASTSS 160(AX), Z10
-	VBROADCASTSS 164(AX), Z11
-	VMOVDQU32 168(AX), Z20
-	VMOVDQU32 232(AX), Z21
-	VMOVDQU32 296(AX), Z22
+	KMOVW 144(AX), K4
+	KMOVW 152(AX), K5
+	KMOVW 160(AX), K6
+	VBROADCASTSS 192(AX), Z10
+	VBROADCASTSS 196(AX), Z11
+	VMOVDQU32 200(AX), Z20
+	VMOVDQU32 264(AX), Z21
+	VMOVDQU32 328(AX), Z22
 	MOVQ 88(AX), BX // ds
 	TESTQ R10, R10
 	JZ done
@@ -99,5 +100,127 @@ outrow:
 	JNZ channel
 
 done:
+	VZEROUPPER
+	RET
+
+// Output rows of 17 to 32 floats: six tap vectors per scratch row (vector
+// 2·kw + half), two accumulator pairs per output row.
+
+// func dwSmallWideAVX512(a *dwSmallArgs)
+TEXT ·dwSmallWideAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), R10
+	KMOVW 112(AX), K1
+	KMOVW 120(AX), K2
+	KMOVW 136(AX), K3
+	KMOVW 144(AX), K4
+	KMOVW 160(AX), K5
+	KMOVW 176(AX), K6
+	VBROADCASTSS 192(AX), Z10
+	VBROADCASTSS 196(AX), Z11
+	VMOVDQU32 200(AX), Z24
+	VMOVDQU32 264(AX), Z25
+	VMOVDQU32 328(AX), Z26
+	VMOVDQU32 392(AX), Z27
+	VMOVDQU32 456(AX), Z28
+	VMOVDQU32 520(AX), Z29
+	MOVQ 88(AX), BX
+	TESTQ R10, R10
+	JZ wdone
+
+wchannel:
+	VBROADCASTSS 0(R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	VBROADCASTSS 20(R8), Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 32(R8), Z8
+	VBROADCASTSS (R9), Z9
+
+	MOVQ 40(AX), CX
+	MOVQ 96(AX), DX
+wpadrow:
+	VMOVUPS.Z (SI), K1, Z16
+	VMOVUPS.Z 64(SI), K2, Z17
+	VMOVAPS Z24, Z18
+	VPERMI2PS.Z Z17, Z16, K4, Z18
+	KMOVW 152(AX), K7
+	VMOVAPS Z25, Z19
+	VPERMI2PS.Z Z17, Z16, K7, Z19
+	VMOVAPS Z26, Z20
+	VPERMI2PS.Z Z17, Z16, K5, Z20
+	KMOVW 168(AX), K7
+	VMOVAPS Z27, Z21
+	VPERMI2PS.Z Z17, Z16, K7, Z21
+	VMOVAPS Z28, Z22
+	VPERMI2PS.Z Z17, Z16, K6, Z22
+	KMOVW 184(AX), K7
+	VMOVAPS Z29, Z23
+	VPERMI2PS.Z Z17, Z16, K7, Z23
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z20, 128(DX)
+	VMOVUPS Z21, 192(DX)
+	VMOVUPS Z22, 256(DX)
+	VMOVUPS Z23, 320(DX)
+	ADDQ 64(AX), SI
+	ADDQ $384, DX
+	DECQ CX
+	JNZ wpadrow
+
+	MOVQ 48(AX), CX
+	MOVQ 104(AX), DX
+	LEAQ (DX)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+woutrow:
+	VMOVAPS Z9, Z12
+	VMULPS (DX), Z0, Z13
+	VMOVAPS Z9, Z14
+	VMULPS 64(DX), Z0, Z15
+	VFMADD231PS 128(DX), Z1, Z12
+	VFMADD231PS 192(DX), Z1, Z14
+	VFMADD231PS 256(DX), Z2, Z13
+	VFMADD231PS 320(DX), Z2, Z15
+	VFMADD231PS (R11), Z3, Z12
+	VFMADD231PS 64(R11), Z3, Z14
+	VFMADD231PS 128(R11), Z4, Z13
+	VFMADD231PS 192(R11), Z4, Z15
+	VFMADD231PS 256(R11), Z5, Z12
+	VFMADD231PS 320(R11), Z5, Z14
+	VFMADD231PS (R12), Z6, Z13
+	VFMADD231PS 64(R12), Z6, Z15
+	VFMADD231PS 128(R12), Z7, Z12
+	VFMADD231PS 192(R12), Z7, Z14
+	VFMADD231PS 256(R12), Z8, Z13
+	VFMADD231PS 320(R12), Z8, Z15
+	VADDPS Z13, Z12, Z12
+	VADDPS Z15, Z14, Z14
+	VMAXPS Z12, Z10, Z12
+	VMAXPS Z14, Z10, Z14
+	VMINPS Z12, Z11, Z12
+	VMINPS Z14, Z11, Z14
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z14, K3, 64(DI)
+	ADDQ 72(AX), DI
+	MOVQ 80(AX), R13
+	ADDQ R13, DX
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ CX
+	JNZ woutrow
+
+	ADDQ $36, R8
+	ADDQ 56(AX), R9
+	DECQ R10
+	JNZ wchannel
+
+wdone:
 	VZEROUPPER
 	RET

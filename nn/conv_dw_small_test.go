@@ -64,8 +64,8 @@ func TestDwSmallMatchesRef(t *testing.T) {
 			continue
 		}
 		p, ok := dwSmallLayout(&g)
-		if ok != (g.W <= 32 && g.OW <= 16) {
-			t.Fatalf("%+v: layout ok %v", c, ok)
+		if !ok && g.W <= 32 && g.OW <= 32 && g.H <= 32 {
+			t.Fatalf("%+v: layout rejected", c)
 		}
 		if !ok {
 			continue
@@ -143,8 +143,9 @@ func TestDwSmallMatchesRef(t *testing.T) {
 func TestDwSmallLayoutRejects(t *testing.T) {
 	for _, c := range []dwsCase{
 		{h: 8, w: 33, s: 2, d: 1},                           // input row over 32
-		{h: 8, w: 20, s: 1, d: 1, pads: [4]int{1, 1, 1, 1}}, // output row over 16
-		{h: 70, w: 8, s: 1, d: 1},                           // scratch over dwsMaxRows
+		{h: 8, w: 32, s: 1, d: 1, pads: [4]int{0, 2, 0, 2}}, // output row over 32
+		{h: 90, w: 8, s: 1, d: 1},                           // scratch over dwsMaxFloats
+		{h: 50, w: 20, s: 1, d: 1},                          // (wide rows)
 	} {
 		g := c.geom()
 		if _, ok := dwSmallLayout(&g); ok {
@@ -162,6 +163,7 @@ func TestDwSmallConvRun(t *testing.T) {
 		{n: 2, c: 20, h: 14, w: 14, m: 20, kh: 3, kw: 3, group: 20, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{0, 0, 1, 1}},
 		{n: 2, c: 9, h: 28, w: 28, m: 9, kh: 3, kw: 3, group: 9, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
 		{n: 1, c: 64, h: 7, w: 7, m: 64, kh: 3, kw: 3, group: 64, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+		{n: 2, c: 11, h: 28, w: 28, m: 11, kh: 3, kw: 3, group: 11, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
 	}
 	for _, s := range specs {
 		for _, threads := range []int{1, 2, 5} {
