@@ -260,6 +260,7 @@ const (
 	pathDW3   // 3x3 direct kernel over a padded copy (conv_dw.go)
 	pathPhase // im2col from phase planes, whole output rows (conv_phase.go)
 	pathTaps  // one accumulating GEMM per kernel tap straight on the planes
+	pathExact // im2col of the output columns only, from the planes (conv_gather.go)
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -352,6 +353,11 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			if tapGEMM && k.taps != nil && k.packedFor(j.w, 0) != nil && tapsFit(&g, j.Cg, j.Mg) {
 				j.path = pathTaps
 			}
+			// Narrow outputs: the planes' padding columns would be a large
+			// share of the GEMM (8x8 output: 80 columns for 64).
+			if g.OW < exactMaxOW && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
+				j.path = pathExact
+			}
 			rows := max(j.pb/g.OW, 1)
 			if phaseBlockFloats > 0 {
 				// Keep patches and GEMM result of a block in L2.
@@ -370,6 +376,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathPhase:
 		_, j.per = j.phaseScratch(j.pb / g.OW)
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathExact:
+		l := newPhaseLayout(&g, j.pb/g.OW)
+		j.per = j.K*j.pb + l.planeSize(&g)
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathTaps:
 		l := newPhaseLayout(&g, j.pb/g.OW)
@@ -412,7 +422,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		return
 	}
 	var col []float32
-	if j.path == pathIm2col || j.path == pathPhase || j.path == pathTaps {
+	if j.path == pathIm2col || j.path == pathPhase || j.path == pathTaps || j.path == pathExact {
 		col = j.scratch[worker*j.per : (worker+1)*j.per]
 	}
 	g := &j.g
@@ -450,6 +460,10 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		case pathIm2col:
 			b, ldb = col[:j.K*np], np
 			im2col(g, x, j.Cg, p0, p1, b)
+		case pathExact:
+			ph = newPhaseLayout(g, np/g.OW)
+			b, ldb = col[:j.K*np], np
+			im2colExact(g, &ph, x, j.Cg, p0/g.OW, b, col[j.K*np:])
 		case pathPhase:
 			ph = newPhaseLayout(g, np/g.OW)
 			ncol = ph.np
@@ -474,6 +488,10 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		}
 	}
 }
+
+// exactMaxOW is the output width below which pathExact replaces pathPhase
+// and pathTaps. A variable so that benchmarks can compare.
+var exactMaxOW = 24
 
 // tapRowMinOW is the output width from which pathTaps runs one GEMM per
 // output row straight into the output instead of one GEMM over the rows in

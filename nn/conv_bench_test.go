@@ -158,11 +158,12 @@ func BenchmarkConvPhase(b *testing.B) {
 			name  string
 			minOW int
 			taps  bool
-		}{{"taps", 0, true}, {"phase", 0, false}, {"rows", 1 << 20, false}} {
+			exact int
+		}{{"exact", 0, true, 24}, {"taps", 0, true, 0}, {"phase", 0, false, 0}, {"rows", 1 << 20, false, 0}} {
 			b.Run(cb.name+"/"+v.name, func(b *testing.B) {
-				savedOW, savedTaps := phaseMinOW, tapGEMM
-				phaseMinOW, tapGEMM = v.minOW, v.taps
-				defer func() { phaseMinOW, tapGEMM = savedOW, savedTaps }()
+				savedOW, savedTaps, savedExact := phaseMinOW, tapGEMM, exactMaxOW
+				phaseMinOW, tapGEMM, exactMaxOW = v.minOW, v.taps, v.exact
+				defer func() { phaseMinOW, tapGEMM, exactMaxOW = savedOW, savedTaps, savedExact }()
 				benchConvKernel(b, cb, false, actRelu, 1)
 			})
 		}

@@ -38,6 +38,8 @@ var (
 		{384, 196, 64},  // mobilenet_v2 expand 14x14
 		{160, 49, 960},  // mobilenet_v2 project 7x7
 		{1280, 49, 320}, // mobilenet_v2 last pointwise
+		{64, 64, 576},   // tinyresnet l3 c2 (8x8)
+		{64, 80, 576},   // tinyresnet l3 c2 per-tap (8x10 padded rows)
 		{256, 256, 256}, // square
 	}
 	ntShapes = [][3]int{

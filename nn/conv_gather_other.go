@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package nn
+
+// gatherRowsFast: no assembly kernel in this build.
+func gatherRowsFast(dst, src []float32, rows, n, stride int) bool { return false }
+
+// im2colExactFast: no assembly kernel in this build.
+func im2colExactFast(g *geom, x []float32, cg, oh0, rows int, col []float32) bool { return false }
