@@ -130,8 +130,9 @@ func TestBatcherQueueFull(t *testing.T) {
 		mu   sync.Mutex
 		errs []error
 	)
+	prevHandler := otel.GetErrorHandler()
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }))
-	defer otel.SetErrorHandler(nil)
+	defer otel.SetErrorHandler(prevHandler)
 	b := newBatcher(exp, time.Hour)
 	b.maxQueue, b.maxBatch = 8, 4
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))

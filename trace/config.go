@@ -62,6 +62,7 @@ type config struct {
 	sampler      sdktrace.Sampler
 	exporter     sdktrace.SpanExporter
 	batchTimeout time.Duration
+	synchronous  bool
 
 	metricsAddr string
 	prometheus  bool
@@ -184,6 +185,15 @@ func WithSpanExporter(e sdktrace.SpanExporter) Option {
 	return optionFunc(func(c *config) { c.exporter = e })
 }
 
+// WithSynchronousSpans(true) makes spans SDK spans from their start, as
+// a plain otel-go setup does, instead of recording them in light structs
+// that a background goroutine replays into the SDK at the end (deferred.go).
+// The exported spans are the same; the deferred default takes the SDK's
+// per-span work off the request path.
+func WithSynchronousSpans(on bool) Option {
+	return optionFunc(func(c *config) { c.synchronous = on })
+}
+
 // WithBatchTimeout sets how long finished spans may wait before export.
 func WithBatchTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.batchTimeout = d })
@@ -226,6 +236,7 @@ type settings struct {
 	sampler        sdktrace.Sampler
 	exporter       sdktrace.SpanExporter
 	batchTimeout   time.Duration
+	synchronous    bool
 	serviceName    string
 	serviceVersion string
 	hostName       *string
@@ -271,6 +282,7 @@ func resolve(c *config) (*settings, error) {
 	if c.batchTimeout > 0 {
 		s.batchTimeout = c.batchTimeout
 	}
+	s.synchronous = c.synchronous
 
 	// SDK switch.
 	if v := env("OTEL_SDK_DISABLED"); v != "" {

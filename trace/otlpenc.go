@@ -2,6 +2,7 @@ package trace
 
 import (
 	"math"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -217,7 +218,29 @@ func appendScope(b []byte, s instrumentation.Scope) []byte {
 	return endMsg(b, at)
 }
 
-func appendSpan(b []byte, sd sdktrace.ReadOnlySpan) []byte {
+// spanView is what the encoder reads of a span: the SDK's ReadOnlySpan,
+// or a deferred lightSpan exported without the SDK (deferred.go).
+type spanView interface {
+	SpanContext() oteltrace.SpanContext
+	Parent() oteltrace.SpanContext
+	Name() string
+	SpanKind() oteltrace.SpanKind
+	StartTime() time.Time
+	EndTime() time.Time
+	Attributes() []attribute.KeyValue
+	DroppedAttributes() int
+	Events() []sdktrace.Event
+	DroppedEvents() int
+	Links() []sdktrace.Link
+	DroppedLinks() int
+	Status() sdktrace.Status
+	Resource() *resource.Resource
+	InstrumentationScope() instrumentation.Scope
+}
+
+var _ spanView = sdktrace.ReadOnlySpan(nil)
+
+func appendSpan(b []byte, sd spanView) []byte {
 	b, at := beginMsg(b, fSSSpans)
 	sc := sd.SpanContext()
 	tid, sid := sc.TraceID(), sc.SpanID()
@@ -311,14 +334,14 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 // appendTraces appends an ExportTraceServiceRequest holding spans, grouped
 // by resource and then by instrumentation scope in the order they first
 // appear.
-func appendTraces(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
+func appendTraces[S spanView](b []byte, spans []S) []byte {
 	type group struct {
 		res   *resource.Resource
 		scope instrumentation.Scope
 	}
 	done := make([]bool, len(spans))
 	for i, s := range spans {
-		if done[i] || s == nil {
+		if done[i] || spanView(s) == nil {
 			continue
 		}
 		res := s.Resource()
@@ -326,7 +349,7 @@ func appendTraces(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
 		b, rat = beginMsg(b, fExportResourceSpans)
 		b = appendResource(b, res)
 		for k := i; k < len(spans); k++ {
-			if done[k] || spans[k] == nil || spans[k].Resource() != res {
+			if done[k] || spanView(spans[k]) == nil || spans[k].Resource() != res {
 				continue
 			}
 			scope := spans[k].InstrumentationScope()
@@ -334,7 +357,7 @@ func appendTraces(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
 			b, sat = beginMsg(b, fRSScopeSpans)
 			b = appendScope(b, scope)
 			for m := k; m < len(spans); m++ {
-				if done[m] || spans[m] == nil || spans[m].Resource() != res || !sameScope(spans[m].InstrumentationScope(), scope) {
+				if done[m] || spanView(spans[m]) == nil || spans[m].Resource() != res || !sameScope(spans[m].InstrumentationScope(), scope) {
 					continue
 				}
 				b = appendSpan(b, spans[m])

@@ -69,6 +69,11 @@ func newFastExporter(s *settings) (*otlpExporter, error) {
 
 // ExportSpans encodes spans and sends them in one request.
 func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	return exportViews(ctx, e, spans)
+}
+
+// exportViews is ExportSpans for any span representation.
+func exportViews[S spanView](ctx context.Context, e *otlpExporter, spans []S) error {
 	if len(spans) == 0 {
 		return nil
 	}

@@ -32,13 +32,14 @@ import (
 // also when both run in one process, so each shows up as its own service.
 // Providers are never installed as the otel globals.
 type Provider struct {
-	tp      oteltrace.TracerProvider
-	mp      metric.MeterProvider
-	sdkTP   *sdktrace.TracerProvider // nil when tracing is off
-	sdkMP   *sdkmetric.MeterProvider // nil when metrics are off
-	tracer  oteltrace.Tracer
-	metrics *Metrics
-	res     *resource.Resource
+	tp       oteltrace.TracerProvider
+	mp       metric.MeterProvider
+	sdkTP    *sdktrace.TracerProvider // nil when tracing is off
+	deferred *deferredProvider        // nil when tracing is off or synchronous
+	sdkMP    *sdkmetric.MeterProvider // nil when metrics are off
+	tracer   oteltrace.Tracer
+	metrics  *Metrics
+	res      *resource.Resource
 
 	promHandler http.Handler
 	srv         *http.Server
@@ -104,12 +105,26 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 				return nil, err
 			}
 		}
-		p.sdkTP = sdktrace.NewTracerProvider(
-			sdktrace.WithResource(p.res),
-			sdktrace.WithSampler(s.sampler),
-			sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
-		)
-		p.tp = p.sdkTP
+		if s.synchronous {
+			p.sdkTP = sdktrace.NewTracerProvider(
+				sdktrace.WithResource(p.res),
+				sdktrace.WithSampler(s.sampler),
+				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
+			)
+			p.tp = p.sdkTP
+		} else {
+			// Deferred spans: the sampling decision and the IDs are made
+			// at Start (deferred.go), the SDK only replays.
+			p.sdkTP = sdktrace.NewTracerProvider(
+				sdktrace.WithResource(p.res),
+				sdktrace.WithSampler(sdktrace.AlwaysSample()),
+				sdktrace.WithIDGenerator(presetIDs{}),
+				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
+			)
+			direct, _ := exp.(*otlpExporter)
+			p.deferred = newDeferred(p.sdkTP, s.sampler, direct, p.res, s.batchTimeout)
+			p.tp = p.deferred
+		}
 	}
 	if s.metricsAddr != "" || s.prometheus || len(s.readers) > 0 {
 		// Exemplars off: the Prometheus text format does not show them,
@@ -245,7 +260,9 @@ func (p *Provider) MetricsAddr() string {
 // ForceFlush exports the spans finished so far.
 func (p *Provider) ForceFlush(ctx context.Context) error {
 	var errs []error
-	if p.sdkTP != nil {
+	if p.deferred != nil {
+		errs = append(errs, p.deferred.ForceFlush(ctx))
+	} else if p.sdkTP != nil {
 		errs = append(errs, p.sdkTP.ForceFlush(ctx))
 	}
 	if p.sdkMP != nil {
@@ -272,6 +289,11 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 
 func (p *Provider) shutdownProviders(ctx context.Context) []error {
 	var errs []error
+	if p.deferred != nil {
+		if err := p.deferred.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("trace: deferred spans: %w", err))
+		}
+	}
 	if p.sdkTP != nil {
 		if err := p.sdkTP.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("trace: tracer provider shutdown: %w", err))

@@ -74,15 +74,18 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.ReportMetric(float64(b.N)/seconds, "req/s")
 		})
 	}
-	// Pipelines in four modes up at once, driven in alternating chunks of
+	// Pipelines in five modes up at once, driven in alternating chunks of
 	// 250 requests, so load from other processes hits all alike: "off";
 	// "unsampled" (tracing on, sampler never: context in the NATS headers,
-	// non-recording spans); "noexport" (every span recorded by the SDK,
-	// exported to a no-op exporter); "on" (every span exported to the real
-	// Jaeger; its chunks include flushing the spans, which is
-	// conservative). Reported per mode: requests/s, this process's CPU time
-	// per request, and the overhead over "off"; and Jaeger's CPU time (a
-	// separate process on the same machine here) per request of "on".
+	// non-recording spans); "noexport" (every span recorded, replayed into
+	// the SDK, exported to a no-op exporter); "on" (every span exported to
+	// the real Jaeger, as run does: deferred light spans encoded without
+	// the SDK); "sync" (the same with SDK spans on the request path,
+	// trace.WithSynchronousSpans). The chunks of "on" and "sync" include
+	// flushing the spans, which is conservative. Reported per mode:
+	// requests/s, this process's CPU time per request, and the overhead
+	// over "off"; and Jaeger's CPU time (a separate process on the same
+	// machine here) per request of "on" and "sync".
 	b.Run("alternating", func(b *testing.B) {
 		ctx := context.Background()
 		type mode struct {
@@ -124,6 +127,12 @@ func BenchmarkRunTracing(b *testing.B) {
 		b.Cleanup(func() { on.Close(); edgeTel.Shutdown(ctx); cloudTel.Shutdown(ctx) })
 		modes = append(modes, &mode{name: "on", sys: on, flush: func() error {
 			return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
+		}})
+		// The same with SDK spans on the request path (trace.WithSynchronousSpans).
+		son, sedgeTel, scloudTel := tracedSystemDefaults(b, j, p, ccfg, trace.WithSynchronousSpans(true))
+		b.Cleanup(func() { son.Close(); sedgeTel.Shutdown(ctx); scloudTel.Shutdown(ctx) })
+		modes = append(modes, &mode{name: "sync", sys: son, flush: func() error {
+			return errors.Join(sedgeTel.ForceFlush(ctx), scloudTel.ForceFlush(ctx))
 		}})
 		for _, m := range modes {
 			if _, err := local.Drive(ctx, m.sys.Edge, set, 50, 1); err != nil {
@@ -181,14 +190,14 @@ func processCPU() time.Duration {
 
 // tracedSystemDefaults is tracedSystem with the providers as `splitinfer
 // run` makes them (default sampler and batch settings), both over gRPC.
-func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, ccfg cloudworker.Config) (*local.System, *trace.Provider, *trace.Provider) {
+func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, ccfg cloudworker.Config, opts ...trace.Option) (*local.System, *trace.Provider, *trace.Provider) {
 	tb.Helper()
 	ctx := context.Background()
-	cloudTel, err := trace.New(ctx, trace.WithServiceName(trace.ServiceCloud), trace.WithEndpoint(j.OTLPGRPC), trace.WithWorkerID("local-cloud"))
+	cloudTel, err := trace.New(ctx, append([]trace.Option{trace.WithServiceName(trace.ServiceCloud), trace.WithEndpoint(j.OTLPGRPC), trace.WithWorkerID("local-cloud")}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	edgeTel, err := trace.New(ctx, trace.WithServiceName(trace.ServiceEdge), trace.WithEndpoint(j.OTLPGRPC), trace.WithWorkerID("local-edge"))
+	edgeTel, err := trace.New(ctx, append([]trace.Option{trace.WithServiceName(trace.ServiceEdge), trace.WithEndpoint(j.OTLPGRPC), trace.WithWorkerID("local-edge")}, opts...)...)
 	if err != nil {
 		cloudTel.Shutdown(ctx)
 		tb.Fatal(err)
