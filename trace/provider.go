@@ -68,6 +68,11 @@ type Provider struct {
 //   - Metrics off (no-op meter provider) unless WithMetricsAddr,
 //     WithPrometheus or WithMetricReader is given.
 //
+//   - Deferred spans: spans are recorded in light structs on the request
+//     path and encoded (or, with WithSpanExporter, replayed into the SDK)
+//     by a background goroutine; WithSynchronousSpans(true) makes them SDK
+//     spans from the start.
+//
 // WithDisabled(true) or OTEL_SDK_DISABLED=true turn both signals off.
 // Spans are exported by this package's own OTLP exporter (gRPC or
 // HTTP/protobuf), which encodes the SDK's spans straight to protobuf
