@@ -401,6 +401,10 @@ func TestConvTapRows(t *testing.T) {
 		{n: 1, c: 16, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // stride 2, Cg < Mg (tinyresnet l2)
 		{n: 2, c: 8, h: 21, w: 61, m: 16, kh: 3, kw: 3, group: 2, sh: 2, sw: 1, dh: 1, dw: 2, pads: [4]int{1, 0, 2, 1}},              // mixed strides, grouped, dilated, wide
 		{n: 1, c: 12, h: 50, w: 52, m: 24, kh: 5, kw: 5, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true}, // stride 2, 5x5, wide rows
+		{n: 1, c: 3, h: 37, w: 65, m: 16, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // RGB stem (tapsMinCg)
+		{n: 2, c: 5, h: 9, w: 11, m: 8, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 0, 1, 2}, bias: true},    // narrow: pathExact
+		{n: 1, c: 64, h: 8, w: 8, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // tinyresnet l3 (pathExact)
+		{n: 1, c: 32, h: 16, w: 16, m: 64, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},             // stride 2 narrow
 	}, fpConvLadder[17:]...)
 	for _, s := range specs {
 		x := randT(r, s.n, s.c, s.h, s.w)
