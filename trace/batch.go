@@ -29,18 +29,11 @@ const (
 type batcher struct {
 	exp      sdktrace.SpanExporter
 	timeout  time.Duration
-	maxQueue int
 	maxBatch int
 
-	mu      sync.Mutex
-	spans   []sdktrace.ReadOnlySpan
-	dropped int
-	closed  bool
+	q     *spanQueue[sdktrace.ReadOnlySpan] // kicked when a full batch waits
+	expMu sync.Mutex                        // one export at a time
 
-	expMu sync.Mutex              // one export at a time
-	spare []sdktrace.ReadOnlySpan // the other buffer, guarded by expMu
-
-	kick     chan struct{} // buffered 1: a full batch is waiting
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -51,8 +44,9 @@ var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
 func newBatcher(exp sdktrace.SpanExporter, timeout time.Duration) *batcher {
 	b := &batcher{
-		exp: exp, timeout: timeout, maxQueue: DefaultMaxQueue, maxBatch: DefaultMaxBatch,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		exp: exp, timeout: timeout, maxBatch: DefaultMaxBatch,
+		q:    newSpanQueue[sdktrace.ReadOnlySpan](DefaultMaxQueue, DefaultMaxBatch),
+		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go b.loop()
 	return b
@@ -67,7 +61,7 @@ func (b *batcher) loop() {
 		case <-b.stop:
 			return
 		case <-t.C:
-		case <-b.kick:
+		case <-b.q.kick:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), b.timeout+exportTimeout)
 		if err := b.export(ctx); err != nil {
@@ -85,35 +79,16 @@ func (b *batcher) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return
 	}
-	b.mu.Lock()
-	if b.closed || len(b.spans) >= b.maxQueue {
-		b.dropped++
-		b.mu.Unlock()
-		return
-	}
-	b.spans = append(b.spans, s)
-	full := len(b.spans) == b.maxBatch
-	b.mu.Unlock()
-	if full {
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
-	}
+	b.q.push(s)
 }
 
 // export sends every queued span, in calls of at most maxBatch spans.
 func (b *batcher) export(ctx context.Context) error {
 	b.expMu.Lock()
 	defer b.expMu.Unlock()
-	b.mu.Lock()
-	batch := b.spans
-	b.spans = b.spare[:0]
-	dropped := b.dropped
-	b.dropped = 0
-	b.mu.Unlock()
+	batch, dropped := b.q.take()
 	if dropped > 0 {
-		otel.Handle(fmt.Errorf("trace: %d spans dropped: export queue of %d full", dropped, b.maxQueue))
+		otel.Handle(fmt.Errorf("trace: %d spans dropped: export queue of %d full", dropped, b.q.max))
 	}
 	var errs []error
 	for i := 0; i < len(batch); i += b.maxBatch {
@@ -121,8 +96,7 @@ func (b *batcher) export(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	clear(batch)
-	b.spare = batch[:0]
+	b.q.recycle(batch)
 	return errors.Join(errs...)
 }
 
@@ -153,9 +127,7 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 // return the first's result.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
-		b.mu.Lock()
-		b.closed = true
-		b.mu.Unlock()
+		b.q.close()
 		close(b.stop)
 		select {
 		case <-b.done:

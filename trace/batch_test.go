@@ -116,8 +116,8 @@ func TestBatcher(t *testing.T) {
 		t.Fatalf("after Shutdown: %d spans, %d exporter shutdowns", n, sd)
 	}
 	b.OnEnd(tracetest.SpanStub{SpanContext: sampledContext()}.Snapshot())
-	if b.dropped != 1 {
-		t.Errorf("span after Shutdown: dropped %d, want 1", b.dropped)
+	if b.q.dropped != 1 {
+		t.Errorf("span after Shutdown: dropped %d, want 1", b.q.dropped)
 	}
 }
 
@@ -134,25 +134,25 @@ func TestBatcherQueueFull(t *testing.T) {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }))
 	defer otel.SetErrorHandler(prevHandler)
 	b := newBatcher(exp, time.Hour)
-	b.maxQueue, b.maxBatch = 8, 4
+	b.maxBatch, b.q.max, b.q.kickAt = 4, 8, 4
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
 	// The first full batch is taken by the (blocked) export; 8 more fill
 	// the queue; 3 are dropped.
 	endSpans(tp, 4)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		b.mu.Lock()
-		taken := len(b.spans) == 0
-		b.mu.Unlock()
+		b.q.mu.Lock()
+		taken := len(b.q.items) == 0
+		b.q.mu.Unlock()
 		if taken || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
 	endSpans(tp, 11)
-	b.mu.Lock()
-	queued, dropped := len(b.spans), b.dropped
-	b.mu.Unlock()
+	b.q.mu.Lock()
+	queued, dropped := len(b.q.items), b.q.dropped
+	b.q.mu.Unlock()
 	if queued != 8 || dropped != 3 {
 		t.Fatalf("queued %d dropped %d, want 8 and 3", queued, dropped)
 	}

@@ -57,18 +57,12 @@ type deferredProvider struct {
 	direct   *otlpExporter // export light spans without the SDK; nil: replay
 	res      *resource.Resource
 	tick     time.Duration
-	maxQueue int
+	q        *spanQueue[*lightSpan]
+	replayMu sync.Mutex // one replay at a time, so ForceFlush sees all
 
 	mu      sync.Mutex
-	queue   []*lightSpan
-	dropped int
-	closed  bool
 	tracers map[tracerKey]*deferredTracer
 
-	replayMu sync.Mutex   // one replay at a time, so ForceFlush sees all
-	spare    []*lightSpan // guarded by replayMu
-
-	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -87,9 +81,10 @@ func newDeferred(sdk *sdktrace.TracerProvider, sampler sdktrace.Sampler, direct 
 		tick = replayTick
 	}
 	p := &deferredProvider{
-		sdk: sdk, sampler: sampler, direct: direct, res: res, tick: tick, maxQueue: 4 * DefaultMaxQueue,
+		sdk: sdk, sampler: sampler, direct: direct, res: res, tick: tick,
+		q:       newSpanQueue[*lightSpan](4*DefaultMaxQueue, DefaultMaxBatch),
 		tracers: map[tracerKey]*deferredTracer{},
-		kick:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		stop:    make(chan struct{}), done: make(chan struct{}),
 	}
 	go p.loop()
 	return p
@@ -110,28 +105,6 @@ func (p *deferredProvider) Tracer(name string, opts ...oteltrace.TracerOption) o
 	return t
 }
 
-func (p *deferredProvider) enqueue(s *lightSpan) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	if len(p.queue) >= p.maxQueue {
-		p.dropped++
-		p.mu.Unlock()
-		return
-	}
-	p.queue = append(p.queue, s)
-	n := len(p.queue)
-	p.mu.Unlock()
-	if n == DefaultMaxBatch {
-		select {
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
 func (p *deferredProvider) loop() {
 	defer close(p.done)
 	tick := time.NewTicker(p.tick)
@@ -141,7 +114,7 @@ func (p *deferredProvider) loop() {
 		case <-p.stop:
 			return
 		case <-tick.C:
-		case <-p.kick:
+		case <-p.q.kick:
 		}
 		if err := p.replayQueued(context.Background()); err != nil {
 			otel.Handle(err)
@@ -153,14 +126,9 @@ func (p *deferredProvider) loop() {
 func (p *deferredProvider) replayQueued(ctx context.Context) error {
 	p.replayMu.Lock()
 	defer p.replayMu.Unlock()
-	p.mu.Lock()
-	batch := p.queue
-	p.queue = p.spare[:0]
-	dropped := p.dropped
-	p.dropped = 0
-	p.mu.Unlock()
+	batch, dropped := p.q.take()
 	if dropped > 0 {
-		otel.Handle(fmt.Errorf("trace: %d spans dropped: replay queue of %d full", dropped, p.maxQueue))
+		otel.Handle(fmt.Errorf("trace: %d spans dropped: replay queue of %d full", dropped, p.q.max))
 	}
 	var err error
 	if p.direct != nil {
@@ -179,8 +147,7 @@ func (p *deferredProvider) replayQueued(ctx context.Context) error {
 			s.replay()
 		}
 	}
-	clear(batch)
-	p.spare = batch[:0]
+	p.q.recycle(batch)
 	return err
 }
 
@@ -202,12 +169,8 @@ func (p *deferredProvider) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	err := p.replayQueued(ctx)
-	p.mu.Lock()
-	p.closed = true
-	p.queue = nil
-	p.mu.Unlock()
-	return err
+	p.q.close()
+	return p.replayQueued(ctx)
 }
 
 type deferredTracer struct {
@@ -316,7 +279,7 @@ func (s *lightSpan) End(opts ...oteltrace.SpanEndOption) {
 	}
 	s.ended, s.end = true, end
 	s.mu.Unlock()
-	s.t.p.enqueue(s)
+	s.t.p.q.push(s)
 }
 
 func (s *lightSpan) AddEvent(name string, opts ...oteltrace.EventOption) {

@@ -56,9 +56,9 @@ func TestDeferredDirectEncodingMatchesSDK(t *testing.T) {
 	defer sdk.Shutdown(ctx)
 	defer p.Shutdown(ctx)
 	instrument(p)
-	p.mu.Lock()
-	light := append([]*lightSpan(nil), p.queue...)
-	p.mu.Unlock()
+	p.q.mu.Lock()
+	light := append([]*lightSpan(nil), p.q.items...)
+	p.q.mu.Unlock()
 	if len(light) != 3 {
 		t.Fatalf("%d spans queued, want 3", len(light))
 	}
@@ -164,16 +164,16 @@ func TestDeferredQueueFull(t *testing.T) {
 	defer sdk.Shutdown(ctx)
 	p := newDeferred(sdk, sdktrace.AlwaysSample(), nil, nil, time.Hour)
 	defer p.Shutdown(ctx)
-	p.maxQueue = 10
+	p.q.max = 10
 	p.replayMu.Lock() // hold the replay so the queue fills
 	tr := p.Tracer("t")
 	for i := 0; i < 25; i++ {
 		_, s := tr.Start(ctx, "s")
 		s.End()
 	}
-	p.mu.Lock()
-	queued, dropped := len(p.queue), p.dropped
-	p.mu.Unlock()
+	p.q.mu.Lock()
+	queued, dropped := len(p.q.items), p.q.dropped
+	p.q.mu.Unlock()
 	p.replayMu.Unlock()
 	if queued != 10 || dropped != 15 {
 		t.Fatalf("queued %d dropped %d, want 10 and 15", queued, dropped)
