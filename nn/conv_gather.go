@@ -37,17 +37,9 @@ func im2colExact(g *geom, l *phaseLayout, x []float32, cg, oh0 int, col, planes 
 		return
 	}
 	planes = planes[:l.planeSize(g)]
-	row := 0
-	for c := 0; c < cg; c++ {
-		l.fillPlanes(g, x[c*HW:(c+1)*HW], planes, oh0)
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				off := l.tapOffset(g, kh, kw)
-				gatherRows(col[row*np:(row+1)*np], planes[off:], l.rows, g.OW, l.wq)
-				row++
-			}
-		}
-	}
+	l.eachTapRow(g, x, cg, oh0, planes, func(row, off int) {
+		gatherRows(col[row*np:(row+1)*np], planes[off:], l.rows, g.OW, l.wq)
+	})
 }
 
 // im2colExactArgs is the contract of the assembly im2colExact (field

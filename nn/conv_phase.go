@@ -112,15 +112,23 @@ func (l *phaseLayout) tapOffset(g *geom, kh, kw int) int {
 // [oh0, oh0+l.rows) of the cg-channel input x into col, using planes
 // (planeSize floats) as scratch.
 func im2colPhase(g *geom, l *phaseLayout, x []float32, cg, oh0 int, col, planes []float32) {
-	HW := g.H * g.W
 	planes = planes[:l.planeSize(g)]
+	l.eachTapRow(g, x, cg, oh0, planes, func(row, off int) {
+		copy(col[row*l.np:(row+1)*l.np], planes[off:off+l.np])
+	})
+}
+
+// eachTapRow fills the planes of each of the cg channels of x in turn and
+// calls patchRow for each of the channel's taps, with the patch row's index
+// (channel-major, then kh, kw) and the tap's offset into the planes.
+func (l *phaseLayout) eachTapRow(g *geom, x []float32, cg, oh0 int, planes []float32, patchRow func(row, off int)) {
+	HW := g.H * g.W
 	row := 0
 	for c := 0; c < cg; c++ {
 		l.fillPlanes(g, x[c*HW:(c+1)*HW], planes, oh0)
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				off := l.tapOffset(g, kh, kw)
-				copy(col[row*l.np:(row+1)*l.np], planes[off:off+l.np])
+				patchRow(row, l.tapOffset(g, kh, kw))
 				row++
 			}
 		}
