@@ -32,7 +32,7 @@ func TestParseArch(t *testing.T) {
 func TestTrainCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.onnx")
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), []string{"train", "--arch", "4,4,16", "--epochs", "2", "--lr", "5e-3", "--train-limit", "512", "--batch", "32", "--prune", "0.5", "--json", "--out", out}, &stdout, &stderr)
+	code := runMain(context.Background(), []string{"train", "--arch", "4,4,16", "--epochs", "2", "--lr", "5e-3", "--train-limit", "512", "--batch", "32", "--prune", "0.5", "--lr-schedule", "cosine", "--warmup-steps", "4", "--json", "--out", out}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -42,6 +42,9 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if acc, _ := res["test_accuracy"].(float64); acc < 0.3 {
 		t.Errorf("test accuracy %v after a short run", res["test_accuracy"])
+	}
+	if !strings.Contains(stderr.String(), "(cosine)") {
+		t.Errorf("stderr does not name the cosine schedule: %q", stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "epoch 2/2") {
 		t.Errorf("no progress bar on stderr: %q", stderr.String())
