@@ -214,9 +214,15 @@ func (t *deferredTracer) Start(ctx context.Context, name string, opts ...oteltra
 	if start.IsZero() {
 		start = time.Now()
 	}
+	// cfg's attribute slice is its own (NewSpanStartConfig appends the
+	// options' into a new one): the span keeps it.
+	attrs := cfg.Attributes()
+	if len(res.Attributes) > 0 {
+		attrs = append(res.Attributes[:len(res.Attributes):len(res.Attributes)], attrs...)
+	}
 	s := &lightSpan{
 		t: t, name: name, sc: sc, parent: parent, kind: cfg.SpanKind(), start: start,
-		attrs: append(res.Attributes, cfg.Attributes()...), links: cfg.Links(),
+		attrs: attrs, links: cfg.Links(),
 	}
 	return oteltrace.ContextWithSpan(ctx, s), s
 }
@@ -257,6 +263,10 @@ type lightSpan struct {
 	events     []lightEvent
 	status     codes.Code
 	statusDesc string
+
+	// Set by dedup on the export goroutine, after End.
+	deduped      bool
+	droppedAttrs int
 }
 
 type lightEvent struct {
@@ -426,16 +436,36 @@ func (s *lightSpan) EndTime() time.Time   { return s.end }
 // Attributes applies the SDK's rules: the last value of a key wins, in the
 // order keys first appeared; at most maxLightAttrs (DroppedAttributes).
 func (s *lightSpan) Attributes() []attribute.KeyValue {
-	kvs, _ := dedupAttrs(s.attrs)
-	return kvs
+	s.dedup()
+	return s.attrs
 }
 
 func (s *lightSpan) DroppedAttributes() int {
-	_, dropped := dedupAttrs(s.attrs)
-	return dropped
+	s.dedup()
+	return s.droppedAttrs
 }
 
+// dedup applies the attribute rules once, on the export goroutine.
+func (s *lightSpan) dedup() {
+	if !s.deduped {
+		s.attrs, s.droppedAttrs = dedupAttrs(s.attrs)
+		s.deduped = true
+	}
+}
+
+// dedupAttrs returns in itself when it holds no duplicate or invalid key
+// and not too many.
 func dedupAttrs(in []attribute.KeyValue) ([]attribute.KeyValue, int) {
+	clean := len(in) <= maxLightAttrs
+	for i := 0; clean && i < len(in); i++ {
+		clean = in[i].Valid()
+		for j := 0; clean && j < i; j++ {
+			clean = in[j].Key != in[i].Key
+		}
+	}
+	if clean {
+		return in, 0
+	}
 	out := make([]attribute.KeyValue, 0, len(in))
 	dropped := 0
 	for _, kv := range in {
