@@ -1,9 +1,12 @@
 package trace
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +62,10 @@ type config struct {
 	endpoint     *string
 	protocol     *string
 	headers      map[string]string
+	compression  *string
+	timeout      *time.Duration
+	tlsConfig    *tls.Config
+	retry        *bool
 	sampler      sdktrace.Sampler
 	exporter     sdktrace.SpanExporter
 	batchTimeout time.Duration
@@ -161,6 +168,45 @@ func WithHeaders(h map[string]string) Option {
 	})
 }
 
+// Compressions accepted by WithCompression and
+// OTEL_EXPORTER_OTLP_COMPRESSION.
+const (
+	CompressionNone = "none"
+	CompressionGzip = "gzip"
+)
+
+// WithCompression sets the OTLP export compression: CompressionGzip or
+// CompressionNone (the default). "" leaves the setting to the environment.
+func WithCompression(compression string) Option {
+	return optionFunc(func(c *config) {
+		if compression != "" {
+			c.compression = &compression
+		}
+	})
+}
+
+// WithExportTimeout bounds one export, its retries included (default
+// exportTimeout, 10s, as OTEL_EXPORTER_OTLP_TIMEOUT's). d <= 0 makes New
+// fail: retries need a bound.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = &d })
+}
+
+// WithTLSConfig sets the TLS configuration for https endpoints (roots,
+// client certificates, server name), instead of
+// OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate variables. The
+// config is not modified; a MinVersion of 0 is raised to TLS 1.2.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) { c.tlsConfig = cfg })
+}
+
+// WithRetry switches retrying of retryable export failures on (the
+// default) or off. Retries back off exponentially with jitter, within the
+// export timeout; see otlpexport.go for what is retryable.
+func WithRetry(on bool) Option {
+	return optionFunc(func(c *config) { c.retry = &on })
+}
+
 // WithSampler sets the sampler (overrides OTEL_TRACES_SAMPLER).
 func WithSampler(s sdktrace.Sampler) Option {
 	return optionFunc(func(c *config) { c.sampler = s })
@@ -233,6 +279,10 @@ type settings struct {
 	endpoint       string // full URL for the exporter
 	protocol       string
 	headers        map[string]string
+	gzip           bool
+	timeout        time.Duration // of one export, retries included; 0: exportTimeout
+	tlsConfig      *tls.Config   // for https endpoints; nil: system roots
+	retry          bool
 	sampler        sdktrace.Sampler
 	exporter       sdktrace.SpanExporter
 	batchTimeout   time.Duration
@@ -366,6 +416,17 @@ func resolve(c *config) (*settings, error) {
 	if c.tracing != nil {
 		s.tracing = *c.tracing
 	}
+	// The spec makes a scheme-less gRPC endpoint TLS unless INSECURE is
+	// true; this package has always taken it as plaintext, so only an
+	// explicit INSECURE=false turns TLS on.
+	secure := false
+	if v := firstEnv("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"); v != "" {
+		insecure, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_INSECURE=%q: not a boolean", ErrConfig, v)
+		}
+		secure = !insecure
+	}
 	if s.tracing && s.exporter == nil {
 		if endpoint == "" {
 			endpoint = DefaultGRPCEndpoint
@@ -373,12 +434,49 @@ func resolve(c *config) (*settings, error) {
 				endpoint = DefaultHTTPEndpoint
 			}
 		}
+		if secure && s.protocol == ProtocolGRPC && !strings.Contains(endpoint, "://") {
+			endpoint = "https://" + endpoint
+		}
 		u, err := endpointURL(endpoint, s.protocol, signalURL)
 		if err != nil {
 			return nil, err
 		}
 		s.endpoint = u
+		if s.tlsConfig, err = tlsFromEnv(c, firstEnv); err != nil {
+			return nil, err
+		}
 	}
+
+	// Compression, timeout, retry.
+	compression := CompressionNone
+	if v := firstEnv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"); v != "" {
+		compression = strings.ToLower(v)
+	}
+	if c.compression != nil {
+		compression = *c.compression
+	}
+	switch compression {
+	case CompressionNone:
+	case CompressionGzip:
+		s.gzip = true
+	default:
+		return nil, fmt.Errorf("%w: OTLP compression %q (want %s or %s)", ErrConfig, compression, CompressionGzip, CompressionNone)
+	}
+	s.timeout = exportTimeout
+	if v := firstEnv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 || ms > int64(time.Duration(1<<63-1)/time.Millisecond) {
+			return nil, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_TIMEOUT=%q: want a positive number of milliseconds", ErrConfig, v)
+		}
+		s.timeout = time.Duration(ms) * time.Millisecond
+	}
+	if c.timeout != nil {
+		if *c.timeout <= 0 {
+			return nil, fmt.Errorf("%w: export timeout %v not positive", ErrConfig, *c.timeout)
+		}
+		s.timeout = *c.timeout
+	}
+	s.retry = c.retry == nil || *c.retry
 
 	// Headers.
 	if v := firstEnv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"); v != "" {
@@ -413,6 +511,42 @@ func resolve(c *config) (*settings, error) {
 		s.sampler = c.sampler
 	}
 	return s, nil
+}
+
+// tlsFromEnv returns c's TLS config, or one built from the certificate
+// variables, or nil (system roots, no client certificate).
+func tlsFromEnv(c *config, firstEnv func(...string) string) (*tls.Config, error) {
+	if c.tlsConfig != nil {
+		return c.tlsConfig, nil
+	}
+	var cfg *tls.Config
+	if name := firstEnv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"); name != "" {
+		pem, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_CERTIFICATE: %v", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_CERTIFICATE: no PEM certificate in %s", ErrConfig, name)
+		}
+		cfg = &tls.Config{RootCAs: pool}
+	}
+	certFile := firstEnv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")
+	keyFile := firstEnv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY go together", ErrConfig)
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: OTLP client certificate: %v", ErrConfig, err)
+		}
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // endpointURL normalises an OTLP endpoint to a URL with scheme; for

@@ -2,32 +2,58 @@ package trace
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
-// exportTimeout bounds one export call (otel-go's OTLP default).
+// exportTimeout is the default bound of one export, retries included
+// (otel-go's OTLP default; OTEL_EXPORTER_OTLP_TIMEOUT, WithExportTimeout).
 const exportTimeout = 10 * time.Second
+
+// Retry backoff: exponential from retryInitial by retryMultiplier up to
+// retryMax, each delay randomised by ±retryJitter (otel-go's backoff shape;
+// its 5s initial interval is longer than most export timeouts here).
+const (
+	retryInitial    = 100 * time.Millisecond
+	retryMax        = 5 * time.Second
+	retryMultiplier = 1.5
+	retryJitter     = 0.5
+)
 
 // exportMethod is the gRPC method of the OTLP trace service.
 const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
+// errShutdown is returned by exports after Shutdown.
+var errShutdown = errors.New("trace: exporter is shut down")
+
 // otlpExporter sends spans encoded by appendTraces over OTLP/HTTP (protobuf)
-// or OTLP/gRPC. A failed export is reported to the batch processor (which
-// hands it to otel's error handler) and not retried.
+// or OTLP/gRPC, optionally gzipped. Retryable failures (as otel-go's
+// exporters: HTTP 429, 502, 503, 504 and temporary transport errors; gRPC
+// Canceled, DeadlineExceeded, Aborted, OutOfRange, Unavailable, DataLoss,
+// and ResourceExhausted with RetryInfo) are retried with backoff within
+// the export timeout, honouring Retry-After and RetryInfo; a final failure
+// is reported to the caller (the batch processor hands it to otel's error
+// handler).
 type otlpExporter struct {
 	protocol string
 	url      string // HTTP: the traces URL
@@ -35,17 +61,45 @@ type otlpExporter struct {
 	client   *http.Client
 	conn     *grpc.ClientConn
 	md       metadata.MD
+	callOpts []grpc.CallOption // built once: no allocation per export
+	gzip     bool
+	timeout  time.Duration
+	retry    bool
 
 	bufs sync.Pool // *[]byte
+	gzs  sync.Pool // *gzipBuf
 
 	mu      sync.Mutex
 	stopped bool
 }
 
+// gzipBuf is a pooled gzip writer with its output buffer.
+type gzipBuf struct {
+	zw  *gzip.Writer
+	out bytes.Buffer
+}
+
 func newFastExporter(s *settings) (*otlpExporter, error) {
-	e := &otlpExporter{protocol: s.protocol, url: s.endpoint, headers: s.headers}
+	e := &otlpExporter{protocol: s.protocol, url: s.endpoint, headers: s.headers, gzip: s.gzip, timeout: s.timeout, retry: s.retry}
+	if e.timeout <= 0 {
+		e.timeout = exportTimeout
+	}
+	var tlsCfg *tls.Config
+	if s.tlsConfig != nil {
+		tlsCfg = s.tlsConfig.Clone()
+	}
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{}
+	}
+	if tlsCfg.MinVersion == 0 {
+		tlsCfg.MinVersion = tls.VersionTLS12
+	}
 	if s.protocol == ProtocolHTTPProtobuf {
-		e.client = &http.Client{Timeout: exportTimeout}
+		// An own transport: Shutdown closes only its connections, and the
+		// TLS config stays ours. The context bounds each export.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		e.client = &http.Client{Transport: tr}
 		return e, nil
 	}
 	u, err := url.Parse(s.endpoint)
@@ -54,13 +108,17 @@ func newFastExporter(s *settings) (*otlpExporter, error) {
 	}
 	creds := insecure.NewCredentials()
 	if u.Scheme == "https" {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+		creds = credentials.NewTLS(tlsCfg)
 	}
 	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("trace: OTLP/gRPC client: %w", err)
 	}
 	e.conn = conn
+	e.callOpts = []grpc.CallOption{grpc.ForceCodec(rawCodec{})}
+	if e.gzip {
+		e.callOpts = append(e.callOpts, grpc.UseCompressor(grpcgzip.Name))
+	}
 	if len(s.headers) > 0 {
 		e.md = metadata.New(s.headers)
 	}
@@ -81,7 +139,7 @@ func exportViews[S spanView](ctx context.Context, e *otlpExporter, spans []S) er
 	stopped := e.stopped
 	e.mu.Unlock()
 	if stopped {
-		return errors.New("trace: exporter is shut down")
+		return errShutdown
 	}
 	bp, _ := e.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -92,37 +150,160 @@ func exportViews[S spanView](ctx context.Context, e *otlpExporter, spans []S) er
 		*bp = body
 		e.bufs.Put(bp)
 	}()
-	ctx, cancel := context.WithTimeout(ctx, exportTimeout)
+	return e.send(ctx, body, len(spans))
+}
+
+// send sends an encoded request, compressing it first for HTTP (gRPC
+// compresses in its transport), and retries retryable failures.
+func (e *otlpExporter) send(ctx context.Context, body []byte, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	if e.conn != nil {
-		if e.md != nil {
-			ctx = metadata.NewOutgoingContext(ctx, e.md)
-		}
-		var reply rawMessage
-		if err := e.conn.Invoke(ctx, exportMethod, &rawMessage{b: body}, &reply, grpc.ForceCodec(rawCodec{})); err != nil {
-			return fmt.Errorf("trace: OTLP/gRPC export of %d spans: %w", len(spans), err)
-		}
-		return nil
+	if e.conn != nil && e.md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, e.md)
 	}
+	if e.gzip && e.conn == nil {
+		gb, _ := e.gzs.Get().(*gzipBuf)
+		if gb == nil {
+			gb = &gzipBuf{zw: gzip.NewWriter(io.Discard)}
+		}
+		defer e.gzs.Put(gb)
+		gb.out.Reset()
+		gb.zw.Reset(&gb.out)
+		if _, err := gb.zw.Write(body); err != nil {
+			return fmt.Errorf("trace: OTLP/HTTP gzip: %w", err)
+		}
+		if err := gb.zw.Close(); err != nil {
+			return fmt.Errorf("trace: OTLP/HTTP gzip: %w", err)
+		}
+		body = gb.out.Bytes()
+	}
+	var backoff time.Duration
+	for attempt := 1; ; attempt++ {
+		var (
+			err       error
+			retryable bool
+			throttle  time.Duration
+		)
+		if e.conn != nil {
+			retryable, throttle, err = e.sendGRPC(ctx, body, n)
+		} else {
+			retryable, throttle, err = e.sendHTTP(ctx, body, n)
+		}
+		if err == nil || !e.retry || !retryable {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (after %d attempts: %w)", err, attempt, context.Cause(ctx))
+		}
+		backoff = nextBackoff(backoff)
+		delay := max(backoff, throttle)
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < delay {
+			return fmt.Errorf("%w (after %d attempts; the next, in %v, would pass the export deadline)", err, attempt, delay.Round(time.Millisecond))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after %d attempts: %w)", err, attempt, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+}
+
+// nextBackoff returns the delay after prev (0: the first), with jitter.
+// The un-jittered interval is recovered from prev only approximately,
+// which keeps the loop free of state beyond one duration.
+func nextBackoff(prev time.Duration) time.Duration {
+	base := retryInitial
+	if prev > 0 {
+		base = min(time.Duration(float64(prev)*retryMultiplier), retryMax)
+	}
+	return time.Duration(float64(base) * (1 - retryJitter + 2*retryJitter*rand.Float64()))
+}
+
+// sendGRPC makes one gRPC export call.
+func (e *otlpExporter) sendGRPC(ctx context.Context, body []byte, n int) (retryable bool, throttle time.Duration, err error) {
+	var reply rawMessage
+	err = e.conn.Invoke(ctx, exportMethod, &rawMessage{b: body}, &reply, e.callOpts...)
+	if err == nil {
+		return false, 0, nil
+	}
+	retryable, throttle = retryableGRPC(status.Convert(err))
+	return retryable, throttle, fmt.Errorf("trace: OTLP/gRPC export of %d spans: %w", n, err)
+}
+
+// retryableGRPC is otel-go's otlptracegrpc rule: these codes are
+// retryable, ResourceExhausted only when the server sends RetryInfo (whose
+// delay is then honoured).
+func retryableGRPC(s *status.Status) (bool, time.Duration) {
+	switch s.Code() {
+	case codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.OutOfRange, codes.Unavailable, codes.DataLoss:
+		_, d := retryInfo(s)
+		return true, d
+	case codes.ResourceExhausted:
+		return retryInfo(s)
+	}
+	return false, 0
+}
+
+func retryInfo(s *status.Status) (bool, time.Duration) {
+	for _, d := range s.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return true, ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return false, 0
+}
+
+// sendHTTP makes one HTTP export request.
+func (e *otlpExporter) sendHTTP(ctx context.Context, body []byte, n int) (retryable bool, throttle time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("trace: OTLP/HTTP export: %w", err)
+		return false, 0, fmt.Errorf("trace: OTLP/HTTP export: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
+	if e.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	for k, v := range e.headers {
 		req.Header.Set(k, v)
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("trace: OTLP/HTTP export of %d spans: %w", len(spans), err)
+		// As otel-go: only temporary transport errors are retried.
+		var uerr *url.Error
+		return errors.As(err, &uerr) && uerr.Temporary(), 0, fmt.Errorf("trace: OTLP/HTTP export of %d spans: %w", n, err)
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("trace: OTLP/HTTP export of %d spans: %s: %q", len(spans), resp.Status, msg)
+	if resp.StatusCode/100 == 2 {
+		return false, 0, nil
 	}
-	return nil
+	err = fmt.Errorf("trace: OTLP/HTTP export of %d spans: %s: %q", n, resp.Status, msg)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, retryAfter(resp.Header.Get("Retry-After")), err
+	}
+	return false, 0, err
+}
+
+// retryAfter parses a Retry-After value (seconds or an HTTP date); 0 if
+// absent or invalid.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		if secs > int64(time.Duration(1<<63-1)/time.Second) {
+			return time.Duration(1<<63 - 1)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
 }
 
 // Shutdown closes the connections; later exports fail.
