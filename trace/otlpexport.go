@@ -177,7 +177,7 @@ func (e *otlpExporter) send(ctx context.Context, body []byte, n int) error {
 		}
 		body = gb.out.Bytes()
 	}
-	var backoff time.Duration
+	var interval time.Duration
 	for attempt := 1; ; attempt++ {
 		var (
 			err       error
@@ -195,8 +195,9 @@ func (e *otlpExporter) send(ctx context.Context, body []byte, n int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (after %d attempts: %w)", err, attempt, context.Cause(ctx))
 		}
-		backoff = nextBackoff(backoff)
-		delay := max(backoff, throttle)
+		var delay time.Duration
+		delay, interval = backoff(interval)
+		delay = max(delay, throttle)
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < delay {
 			return fmt.Errorf("%w (after %d attempts; the next, in %v, would pass the export deadline)", err, attempt, delay.Round(time.Millisecond))
 		}
@@ -210,15 +211,14 @@ func (e *otlpExporter) send(ctx context.Context, body []byte, n int) error {
 	}
 }
 
-// nextBackoff returns the delay after prev (0: the first), with jitter.
-// The un-jittered interval is recovered from prev only approximately,
-// which keeps the loop free of state beyond one duration.
-func nextBackoff(prev time.Duration) time.Duration {
-	base := retryInitial
-	if prev > 0 {
-		base = min(time.Duration(float64(prev)*retryMultiplier), retryMax)
+// backoff returns the delay for the un-jittered interval (0: the first
+// retry), randomised by ±retryJitter, and the next interval.
+func backoff(interval time.Duration) (delay, next time.Duration) {
+	if interval <= 0 {
+		interval = retryInitial
 	}
-	return time.Duration(float64(base) * (1 - retryJitter + 2*retryJitter*rand.Float64()))
+	delay = time.Duration(float64(interval) * (1 - retryJitter + 2*retryJitter*rand.Float64()))
+	return delay, min(time.Duration(float64(interval)*retryMultiplier), retryMax)
 }
 
 // sendGRPC makes one gRPC export call.
