@@ -54,17 +54,30 @@ type Provider struct {
 //
 // Defaults (each overridable by the environment through WithEnv, and by the
 // explicit options, which win):
+//
 //   - service.name DefaultServiceName ("splitinfer"); host.name os.Hostname().
+//
 //   - Tracing off: no-op tracer provider, no exporter, near-zero cost. It
 //     is on when an endpoint is given (WithEndpoint,
 //     OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), with
 //     OTEL_TRACES_EXPORTER=otlp or WithTracing(true) (default endpoints
 //     DefaultGRPCEndpoint / DefaultHTTPEndpoint), or with WithSpanExporter.
+//
 //   - Protocol ProtocolGRPC.
+//
+//   - OTLP export uncompressed (WithCompression,
+//     OTEL_EXPORTER_OTLP_COMPRESSION=gzip), bounded by 10s per export,
+//     retries included (WithExportTimeout,
+//     OTEL_EXPORTER_OTLP_TIMEOUT), system TLS roots for https endpoints
+//     (WithTLSConfig, OTEL_EXPORTER_OTLP_CERTIFICATE, client certificates
+//     for mTLS), retries on (WithRetry).
+//
 //   - Sampler parentbased_always_on.
+//
 //   - Batch timeout DefaultBatchTimeout; DefaultMaxBatch spans start an
 //     export sooner; at most DefaultMaxQueue spans wait (more are dropped
 //     and reported to otel's error handler).
+//
 //   - Metrics off (no-op meter provider) unless WithMetricsAddr,
 //     WithPrometheus or WithMetricReader is given.
 //
@@ -76,10 +89,14 @@ type Provider struct {
 // WithDisabled(true) or OTEL_SDK_DISABLED=true turn both signals off.
 // Spans are exported by this package's own OTLP exporter (gRPC or
 // HTTP/protobuf), which encodes the SDK's spans straight to protobuf
-// (about a quarter of otel-go's exporters' CPU). It sends uncompressed, with
-// a 10s timeout per export, system TLS roots for https endpoints, and does
-// not retry a failed export; OTEL_EXPORTER_OTLP_* variables other than the
-// ones above (certificates, compression, timeouts) are not applied.
+// (about a quarter of otel-go's exporters' CPU). Like otel-go's exporters
+// it retries retryable failures (HTTP 429, 502, 503, 504; gRPC
+// Unavailable, Aborted, ResourceExhausted with RetryInfo and the like)
+// with exponential backoff and jitter from 100ms up to 5s between tries,
+// honouring Retry-After and RetryInfo, within the export timeout; other
+// failures return at once. The OTEL_EXPORTER_OTLP_* variables WithEnv
+// lists are applied; OTEL_EXPORTER_OTLP_INSECURE only decides TLS for a
+// gRPC endpoint without a scheme, which is plaintext when it is unset.
 // New returns an error wrapping ErrConfig for bad settings, or the error of
 // binding the metrics address.
 func New(ctx context.Context, opts ...Option) (*Provider, error) {
