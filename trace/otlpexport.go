@@ -69,6 +69,8 @@ type otlpExporter struct {
 	bufs sync.Pool // *[]byte
 	gzs  sync.Pool // *gzipBuf
 
+	stop chan struct{} // closed by Shutdown: ends retries
+
 	mu      sync.Mutex
 	stopped bool
 }
@@ -80,7 +82,7 @@ type gzipBuf struct {
 }
 
 func newFastExporter(s *settings) (*otlpExporter, error) {
-	e := &otlpExporter{protocol: s.protocol, url: s.endpoint, headers: s.headers, gzip: s.gzip, timeout: s.timeout, retry: s.retry}
+	e := &otlpExporter{protocol: s.protocol, url: s.endpoint, headers: s.headers, gzip: s.gzip, timeout: s.timeout, retry: s.retry, stop: make(chan struct{})}
 	if e.timeout <= 0 {
 		e.timeout = exportTimeout
 	}
@@ -206,6 +208,12 @@ func (e *otlpExporter) send(ctx context.Context, body []byte, n int) error {
 		case <-ctx.Done():
 			t.Stop()
 			return fmt.Errorf("%w (after %d attempts: %w)", err, attempt, context.Cause(ctx))
+		case <-e.stop:
+			// A closed gRPC connection fails with Canceled, which is
+			// retryable: without this a flush cut short by Shutdown would
+			// retry until its timeout.
+			t.Stop()
+			return fmt.Errorf("%w (after %d attempts: %w)", err, attempt, errShutdown)
 		case <-t.C:
 		}
 	}
@@ -314,6 +322,7 @@ func (e *otlpExporter) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	e.stopped = true
+	close(e.stop)
 	e.mu.Unlock()
 	if e.conn != nil {
 		return e.conn.Close()

@@ -640,3 +640,40 @@ func TestBackoff(t *testing.T) {
 
 // discardLog silences the TLS server's handshake-error log lines.
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestShutdownEndsRetries checks that Shutdown ends an export that is
+// retrying, instead of letting it run to its timeout.
+func TestShutdownEndsRetries(t *testing.T) {
+	spans := testSpans(t)
+	for _, protocol := range []string{ProtocolHTTPProtobuf, ProtocolGRPC} {
+		t.Run(protocol, func(t *testing.T) {
+			var endpoint string
+			if protocol == ProtocolGRPC {
+				endpoint = "http://" + startGRPCCollector(t, &grpcCollector{script: []*status.Status{status.New(codes.Unavailable, "down")}}, nil)
+			} else {
+				srv := httptest.NewServer(&httpCollector{script: []httpReply{{code: http.StatusServiceUnavailable}}})
+				t.Cleanup(srv.Close)
+				endpoint = srv.URL
+			}
+			e := newTestExporter(t, WithEnv(noEnvLookup), WithEndpoint(endpoint), WithProtocol(protocol), WithExportTimeout(time.Minute))
+			errc := make(chan error, 1)
+			t0 := time.Now()
+			go func() { errc <- e.ExportSpans(context.Background(), spans) }()
+			time.Sleep(150 * time.Millisecond) // a retry or two
+			if err := e.Shutdown(context.Background()); err != nil {
+				t.Error(err)
+			}
+			select {
+			case err := <-errc:
+				if !errors.Is(err, errShutdown) {
+					t.Errorf("export ended with %v, want errShutdown", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("export still retrying 10s after Shutdown")
+			}
+			if took := time.Since(t0); took > 5*time.Second {
+				t.Errorf("export took %v after a Shutdown at 150ms", took)
+			}
+		})
+	}
+}
