@@ -28,7 +28,8 @@ const (
 // per DefaultMaxBatch spans or batch timeout.
 type batcher struct {
 	exp      sdktrace.SpanExporter
-	timeout  time.Duration
+	timeout  time.Duration // batch timeout
+	expTime  time.Duration // bound of one export (the exporter's timeout)
 	maxBatch int
 
 	q     *spanQueue[sdktrace.ReadOnlySpan] // kicked when a full batch waits
@@ -42,9 +43,14 @@ type batcher struct {
 
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
-func newBatcher(exp sdktrace.SpanExporter, timeout time.Duration) *batcher {
+// newBatcher batches for exp, exporting at least every timeout; expTime
+// bounds one export (<= 0: exportTimeout).
+func newBatcher(exp sdktrace.SpanExporter, timeout, expTime time.Duration) *batcher {
+	if expTime <= 0 {
+		expTime = exportTimeout
+	}
 	b := &batcher{
-		exp: exp, timeout: timeout, maxBatch: DefaultMaxBatch,
+		exp: exp, timeout: timeout, expTime: expTime, maxBatch: DefaultMaxBatch,
 		q:    newSpanQueue[sdktrace.ReadOnlySpan](DefaultMaxQueue, DefaultMaxBatch),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -63,7 +69,7 @@ func (b *batcher) loop() {
 		case <-t.C:
 		case <-b.q.kick:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.timeout+exportTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), b.timeout+b.expTime)
 		if err := b.export(ctx); err != nil {
 			otel.Handle(err)
 		}
@@ -107,10 +113,10 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 		return err
 	}
 	// The export itself is not cut short by ctx: spans taken from the
-	// queue are sent (within exportTimeout) even after the caller gave up.
+	// queue are sent (within the export timeout) even after the caller gave up.
 	errc := make(chan error, 1)
 	go func() {
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportTimeout)
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.expTime)
 		defer cancel()
 		errc <- b.export(ectx)
 	}()

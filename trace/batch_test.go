@@ -65,7 +65,7 @@ func TestBatcher(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx := context.Background()
 	exp := &countingExporter{}
-	b := newBatcher(exp, time.Hour)
+	b := newBatcher(exp, time.Hour, 0)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
 	// Fewer than a batch: nothing exported until a flush.
 	endSpans(tp, 10)
@@ -133,7 +133,7 @@ func TestBatcherQueueFull(t *testing.T) {
 	prevHandler := otel.GetErrorHandler()
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }))
 	defer otel.SetErrorHandler(prevHandler)
-	b := newBatcher(exp, time.Hour)
+	b := newBatcher(exp, time.Hour, 0)
 	b.maxBatch, b.q.max, b.q.kickAt = 4, 8, 4
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
 	// The first full batch is taken by the (blocked) export; 8 more fill

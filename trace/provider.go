@@ -131,7 +131,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			p.sdkTP = sdktrace.NewTracerProvider(
 				sdktrace.WithResource(p.res),
 				sdktrace.WithSampler(s.sampler),
-				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
+				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
 			)
 			p.tp = p.sdkTP
 		} else {
@@ -141,7 +141,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 				sdktrace.WithResource(p.res),
 				sdktrace.WithSampler(sdktrace.AlwaysSample()),
 				sdktrace.WithIDGenerator(presetIDs{}),
-				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout)),
+				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
 			)
 			direct, _ := exp.(*otlpExporter)
 			p.deferred = newDeferred(p.sdkTP, s.sampler, direct, p.res, s.batchTimeout)
