@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +91,33 @@ func TestCompressErrors(t *testing.T) {
 		code := runMain(context.Background(), append([]string{"compress"}, c.args...), &stdout, &stderr)
 		if code == 0 || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q (want %q)", c.args, code, stderr.String(), c.want)
+		}
+	}
+}
+
+func TestCompressDistillDefaults(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		sched string
+		lr    float64
+	}{
+		{nil, "constant", 1e-3}, // fine-tuning: the plain defaults
+		{[]string{"--prune", "0.5"}, "constant", 1e-3},
+		{[]string{"--student", "8,16,64"}, "cosine", 5e-3},
+		{[]string{"--student", "8,16,64", "--lr-schedule", "constant"}, "constant", 5e-3},
+		{[]string{"--student", "8,16,64", "--lr", "1e-3"}, "cosine", 1e-3},
+		{[]string{"--student", "8,16,64", "--lr", "1e-3", "--lr-schedule", "constant"}, "constant", 1e-3},
+	} {
+		fs := flag.NewFlagSet("compress", flag.ContinueOnError)
+		o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
+		fs.StringVar(&o.student, "student", "", "")
+		o.register(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		o.distillDefaults(fs)
+		if o.schedule != c.sched || o.lr != c.lr {
+			t.Errorf("%v: --lr-schedule %s --lr %g, want %s %g", c.args, o.schedule, o.lr, c.sched, c.lr)
 		}
 	}
 }
