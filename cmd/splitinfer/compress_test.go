@@ -97,16 +97,17 @@ func TestCompressErrors(t *testing.T) {
 
 func TestCompressDistillDefaults(t *testing.T) {
 	for _, c := range []struct {
-		args  []string
-		sched string
-		lr    float64
+		args   []string
+		sched  string
+		lr     float64
+		epochs int
 	}{
-		{nil, "constant", 1e-3}, // fine-tuning: the plain defaults
-		{[]string{"--prune", "0.5"}, "constant", 1e-3},
-		{[]string{"--student", "8,16,64"}, "cosine", 5e-3},
-		{[]string{"--student", "8,16,64", "--lr-schedule", "constant"}, "constant", 5e-3},
-		{[]string{"--student", "8,16,64", "--lr", "1e-3"}, "cosine", 1e-3},
-		{[]string{"--student", "8,16,64", "--lr", "1e-3", "--lr-schedule", "constant"}, "constant", 1e-3},
+		{nil, "constant", 1e-3, 0}, // fine-tuning: the plain defaults
+		{[]string{"--prune", "0.5"}, "constant", 1e-3, 0},
+		{[]string{"--student", "8,16,64"}, "cosine", 5e-3, 5},
+		{[]string{"--student", "8,16,64", "--lr-schedule", "constant"}, "constant", 5e-3, 5},
+		{[]string{"--student", "8,16,64", "--lr", "1e-3"}, "cosine", 1e-3, 5},
+		{[]string{"--student", "8,16,64", "--lr", "1e-3", "--lr-schedule", "constant", "--finetune-epochs", "3"}, "constant", 1e-3, 3},
 	} {
 		fs := flag.NewFlagSet("compress", flag.ContinueOnError)
 		o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
@@ -116,8 +117,8 @@ func TestCompressDistillDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.distillDefaults(fs)
-		if o.schedule != c.sched || o.lr != c.lr {
-			t.Errorf("%v: --lr-schedule %s --lr %g, want %s %g", c.args, o.schedule, o.lr, c.sched, c.lr)
+		if o.schedule != c.sched || o.lr != c.lr || o.epochs != c.epochs {
+			t.Errorf("%v: --lr-schedule %s --lr %g --epochs %d, want %s %g %d", c.args, o.schedule, o.lr, o.epochs, c.sched, c.lr, c.epochs)
 		}
 	}
 }
