@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,18 @@ type rangeJob interface {
 // workerIdle is how long an idle worker waits for work before exiting.
 const workerIdle = 50 * time.Millisecond
 
+// Spinning. Waking a parked goroutine (a futex wake of another thread)
+// takes from a few to tens of microseconds on a virtualised host, as long
+// as a whole layer of a small model: at batch 1 the next fan-out of a
+// network comes microseconds after the last, so a worker that has just
+// finished polls for work for workerSpin before it parks, and a caller
+// whose last chunks run on a worker polls for them for callerSpin before
+// it blocks. ONNX Runtime's thread pool does the same.
+const (
+	workerSpin = 100 * time.Microsecond
+	callerSpin = 200 * time.Microsecond
+)
+
 // minParallelWork is the work (multiply-adds or element visits) below which a
 // kernel does not fan out: goroutine hand-off costs a few microseconds.
 const minParallelWork = 1 << 16
@@ -51,8 +64,10 @@ type parCall struct {
 	// state packs generation (bits 32-63), chunk count (16-31) and the next
 	// chunk to claim (0-15).
 	state atomic.Uint64
-	// wg counts chunks not yet finished.
-	wg sync.WaitGroup
+	// wg counts chunks not yet finished; finished counts them up (the
+	// caller polls it before blocking on wg).
+	wg       sync.WaitGroup
+	finished atomic.Int32
 }
 
 type parTask struct {
@@ -109,6 +124,7 @@ func parallelFor(blocks, n int, job rangeJob) {
 	c.job, c.n, c.chunks = job, n, chunks
 	c.gen++
 	c.wg.Add(chunks)
+	c.finished.Store(0)
 	c.state.Store(uint64(c.gen)<<32 | uint64(chunks)<<16)
 	workers.mu.Lock()
 	for workers.alive < blocks-1 {
@@ -120,6 +136,11 @@ func parallelFor(blocks, n int, job rangeJob) {
 	}
 	workers.mu.Unlock()
 	c.work(c.gen, 0)
+	if int(c.finished.Load()) < chunks {
+		for t0 := time.Now(); int(c.finished.Load()) < chunks && time.Since(t0) < callerSpin; {
+			runtime.Gosched()
+		}
+	}
 	c.wg.Wait()
 	c.job = nil
 	callPool.Put(c)
@@ -144,6 +165,7 @@ func (c *parCall) work(gen uint32, worker int) {
 		// so job and n are this generation's.
 		lo, hi := c.n*next/chunks, c.n*(next+1)/chunks
 		c.job.runRange(lo, hi, worker)
+		c.finished.Add(1)
 		c.wg.Done()
 	}
 }
@@ -152,6 +174,18 @@ func workerLoop() {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
+		// Poll for a while before parking (see workerSpin).
+		for t0 := time.Now(); time.Since(t0) < workerSpin; {
+			select {
+			case task := <-workers.ch:
+				task.c.work(task.gen, task.worker)
+				t0 = time.Now()
+				continue
+			default:
+			}
+			runtime.Gosched()
+		}
+		t.Reset(workerIdle)
 		select {
 		case task := <-workers.ch:
 			task.c.work(task.gen, task.worker)
