@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -128,6 +130,10 @@ func TestAppendTracesMatchesOTelExporter(t *testing.T) {
 		t.Fatalf("our request does not decode: %v", err)
 	}
 	mu.Unlock()
+	// otel-go groups resources and scopes through maps: their order in its
+	// request varies from run to run; ours follows first appearance.
+	normalizeOrder(want)
+	normalizeOrder(have)
 	if !proto.Equal(want, have) {
 		t.Errorf("encoded request differs from otel-go's:\n got %v\nwant %v", have, want)
 	}
@@ -233,5 +239,21 @@ func BenchmarkAppendTraces(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendTraces(buf[:0], spans)
+	}
+}
+
+// normalizeOrder sorts a request's resource spans by resource and each
+// one's scope spans by scope, so that requests differing only in grouping
+// order compare equal.
+func normalizeOrder(r *coltracepb.ExportTraceServiceRequest) {
+	key := func(m proto.Message) string { return prototext.Format(m) }
+	sort.SliceStable(r.ResourceSpans, func(i, j int) bool {
+		return key(r.ResourceSpans[i].GetResource()) < key(r.ResourceSpans[j].GetResource())
+	})
+	for _, rs := range r.ResourceSpans {
+		sort.SliceStable(rs.ScopeSpans, func(i, j int) bool {
+			a, b := rs.ScopeSpans[i], rs.ScopeSpans[j]
+			return key(a.GetScope())+a.GetSchemaUrl() < key(b.GetScope())+b.GetSchemaUrl()
+		})
 	}
 }
