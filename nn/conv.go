@@ -360,7 +360,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			}
 			// Narrow outputs: the planes' padding columns would be a large
 			// share of the GEMM (8x8 output: 80 columns for 64).
-			if g.OW < exactMaxOW && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
+			// Only with the assembly im2colExact: its Go fallback copies
+			// row by row and loses to the plane GEMMs.
+			if im2colExactAsm && g.OW < exactMaxOW && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
 				j.path = pathExact
 			}
 			rows := max(j.pb/g.OW, 1)

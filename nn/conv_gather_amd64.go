@@ -19,6 +19,9 @@ func gatherRowsFast(dst, src []float32, rows, n, stride int) bool {
 //go:noescape
 func im2colExactAVX512(a *im2colExactArgs)
 
+// im2colExactAsm tells conv.go whether pathExact has its assembly kernel.
+var im2colExactAsm = hasDW512
+
 // im2colExactFast runs the assembly im2colExact when the CPU and the
 // geometry allow, straight from the input planes (no phase planes).
 func im2colExactFast(g *geom, x []float32, cg, oh0, rows int, col []float32) bool {

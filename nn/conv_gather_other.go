@@ -7,3 +7,6 @@ func gatherRowsFast(dst, src []float32, rows, n, stride int) bool { return false
 
 // im2colExactFast: no assembly kernel in this build.
 func im2colExactFast(g *geom, x []float32, cg, oh0, rows int, col []float32) bool { return false }
+
+// im2colExactAsm: pathExact is not chosen without the assembly kernel.
+const im2colExactAsm = false
