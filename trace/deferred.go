@@ -195,14 +195,20 @@ func (t *deferredTracer) Start(ctx context.Context, name string, opts ...oteltra
 		binary.LittleEndian.PutUint64(tid[:8], rand.Uint64())
 		binary.LittleEndian.PutUint64(tid[8:], rand.Uint64())
 	}
-	var sid oteltrace.SpanID
-	for !sid.IsValid() {
-		binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
-	}
 	res := t.p.sampler.ShouldSample(sdktrace.SamplingParameters{
 		ParentContext: pctx, TraceID: tid, Name: name, Kind: cfg.SpanKind(),
 		Attributes: cfg.Attributes(), Links: cfg.Links(),
 	})
+	if res.Decision != sdktrace.RecordAndSample && parent.IsValid() && !parent.IsSampled() && !cfg.NewRoot() {
+		// Inside a trace that is not sampled: nothing downstream records,
+		// so the parent's context goes on as it is (as otel's no-op
+		// tracer does), without new IDs or a new context.
+		return ctx, nonRecording{sc: parent, tp: t.p}
+	}
+	var sid oteltrace.SpanID
+	for !sid.IsValid() {
+		binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
+	}
 	flags := parent.TraceFlags().WithSampled(res.Decision == sdktrace.RecordAndSample)
 	sc := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: res.Tracestate})
 	if res.Decision != sdktrace.RecordAndSample {
