@@ -165,9 +165,6 @@ func (sh *shareState) assign(r *Runner) {
 		} else {
 			sh.bufs = append(sh.bufs, make([]float32, n))
 		}
-		if poisonShared {
-			fillNaN(sh.bufs[b])
-		}
 	}
 	sh.bufs = sh.bufs[:len(size)]
 	for s, b := range sh.buf {
