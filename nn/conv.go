@@ -360,9 +360,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			}
 			// Narrow outputs: the planes' padding columns would be a large
 			// share of the GEMM (8x8 output: 80 columns for 64).
-			// Only with the assembly im2colExact: its Go fallback copies
-			// row by row and loses to the plane GEMMs.
-			if im2colExactAsm && g.OW < exactMaxOW && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
+			// Only where the assembly im2colExact takes the geometry: its
+			// Go fallback copies row by row and loses to the plane GEMMs.
+			if im2colExactAsm && g.OW < exactMaxOW && im2colExactFits(&g) && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
 				j.path = pathExact
 			}
 			rows := max(j.pb/g.OW, 1)
@@ -497,7 +497,8 @@ func (j *convJob) runRange(lo, hi, worker int) {
 }
 
 // exactMaxOW is the output width below which pathExact replaces pathPhase
-// and pathTaps. A variable so that benchmarks can compare.
+// and pathTaps (where im2colExactFits: at most 16). A variable so that
+// benchmarks can compare (0 turns pathExact off).
 var exactMaxOW = 24
 
 // tapRowMinOW is the output width from which pathTaps runs one GEMM per

@@ -1,9 +1,8 @@
 package nn
 
 // gatherRows copies rows runs of n floats, src[r·stride:][:n] for r < rows,
-// into dst back to back (dst[r·n:][:n]). im2colExact uses it to take the
-// patch rows of narrow outputs from the padded planes: many runs of 8–16
-// floats, where a copy call per run costs more than the copying.
+// into dst back to back (dst[r·n:][:n]): im2colExact's plain-Go path takes
+// the patch rows of narrow outputs from the padded planes with it.
 func gatherRows(dst, src []float32, rows, n, stride int) {
 	if rows <= 0 || n <= 0 {
 		return
@@ -11,14 +10,6 @@ func gatherRows(dst, src []float32, rows, n, stride int) {
 	if len(dst) < rows*n || len(src) < (rows-1)*stride+n {
 		panic("nn: gatherRows out of bounds")
 	}
-	if gatherRowsFast(dst, src, rows, n, stride) {
-		return
-	}
-	gatherRowsGo(dst, src, rows, n, stride)
-}
-
-// gatherRowsGo is the plain-Go gatherRows.
-func gatherRowsGo(dst, src []float32, rows, n, stride int) {
 	for r := 0; r < rows; r++ {
 		copy(dst[r*n:(r+1)*n], src[r*stride:r*stride+n])
 	}
@@ -63,11 +54,16 @@ type im2colExactArgs struct {
 	idx         [16]int32
 }
 
+// im2colExactFits reports whether the assembly im2colExact takes g: OW up
+// to 16, SW 1 or 2, at most 49 taps.
+func im2colExactFits(g *geom) bool {
+	return g.OW > 0 && g.OW <= 16 && (g.SW == 1 || g.SW == 2) && g.KH*g.KW <= 49
+}
+
 // im2colExactTaps fills the tap table of the assembly im2colExact and
-// reports whether the geometry fits it (OW <= 16, SW 1 or 2, at most 49
-// taps).
+// reports whether the geometry fits it (im2colExactFits).
 func im2colExactTaps(g *geom, tab *[49 * 3]int32) bool {
-	if g.OW > 16 || (g.SW != 1 && g.SW != 2) || g.KH*g.KW > 49 || g.OW <= 0 {
+	if !im2colExactFits(g) {
 		return false
 	}
 	for kh := 0; kh < g.KH; kh++ {

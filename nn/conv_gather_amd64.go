@@ -5,18 +5,6 @@ package nn
 import "unsafe"
 
 //go:noescape
-func gatherRowsAVX512(dst, src *float32, rows, n, strideBytes int, tail uint64)
-
-// gatherRowsFast runs the AVX-512 gatherRows when the CPU has it.
-func gatherRowsFast(dst, src []float32, rows, n, stride int) bool {
-	if !hasDW512 {
-		return false
-	}
-	gatherRowsAVX512(&dst[0], &src[0], rows, n, stride*4, 1<<(n&15)-1)
-	return true
-}
-
-//go:noescape
 func im2colExactAVX512(a *im2colExactArgs)
 
 // im2colExactAsm tells conv.go whether pathExact has its assembly kernel.

@@ -2,45 +2,6 @@
 
 #include "textflag.h"
 
-// func gatherRowsAVX512(dst, src *float32, rows, n, strideBytes int, tail uint64)
-// Per row: n/16 full vectors, then the n%16 tail under the mask tail.
-TEXT ·gatherRowsAVX512(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ rows+16(FP), CX
-	MOVQ n+24(FP), DX
-	MOVQ strideBytes+32(FP), R8
-	MOVQ tail+40(FP), AX
-	KMOVW AX, K1
-	MOVQ DX, R9
-	SHRQ $4, R9          // full vectors per row
-	ANDQ $15, DX         // tail floats
-	SHLQ $2, DX          // tail bytes
-row:
-	MOVQ SI, R10
-	MOVQ R9, R11
-full:
-	TESTQ R11, R11
-	JZ tail
-	VMOVUPS (R10), Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, R10
-	ADDQ $64, DI
-	DECQ R11
-	JMP full
-tail:
-	TESTQ DX, DX
-	JZ next
-	VMOVUPS.Z (R10), K1, Z0
-	VMOVUPS Z0, K1, (DI)
-	ADDQ DX, DI
-next:
-	ADDQ R8, SI
-	DECQ CX
-	JNZ row
-	VZEROUPPER
-	RET
-
 // func im2colExactAVX512(a *im2colExactArgs)
 TEXT ·im2colExactAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX

@@ -2,9 +2,6 @@
 
 package nn
 
-// gatherRowsFast: no assembly kernel in this build.
-func gatherRowsFast(dst, src []float32, rows, n, stride int) bool { return false }
-
 // im2colExactFast: no assembly kernel in this build.
 func im2colExactFast(g *geom, x []float32, cg, oh0, rows int, col []float32) bool { return false }
 
