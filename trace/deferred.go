@@ -188,12 +188,9 @@ func (t *deferredTracer) Start(ctx context.Context, name string, opts ...oteltra
 		pctx = oteltrace.ContextWithSpanContext(ctx, oteltrace.SpanContext{})
 	}
 	parent := oteltrace.SpanContextFromContext(pctx)
-	var tid oteltrace.TraceID
-	if parent.IsValid() {
-		tid = parent.TraceID()
-	} else {
-		binary.LittleEndian.PutUint64(tid[:8], rand.Uint64())
-		binary.LittleEndian.PutUint64(tid[8:], rand.Uint64())
+	tid := parent.TraceID()
+	if !parent.IsValid() {
+		tid = randTraceID()
 	}
 	res := t.p.sampler.ShouldSample(sdktrace.SamplingParameters{
 		ParentContext: pctx, TraceID: tid, Name: name, Kind: cfg.SpanKind(),
@@ -205,10 +202,7 @@ func (t *deferredTracer) Start(ctx context.Context, name string, opts ...oteltra
 		// tracer does), without new IDs or a new context.
 		return ctx, nonRecording{sc: parent, tp: t.p}
 	}
-	var sid oteltrace.SpanID
-	for !sid.IsValid() {
-		binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
-	}
+	sid := randSpanID()
 	flags := parent.TraceFlags().WithSampled(res.Decision == sdktrace.RecordAndSample)
 	sc := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: res.Tracestate})
 	if res.Decision != sdktrace.RecordAndSample {
@@ -279,7 +273,7 @@ type lightEvent struct {
 	name  string
 	err   error // RecordError
 	opts  []oteltrace.EventOption
-	stamp time.Time
+	stamp time.Time // the event's time: its WithTimestamp, else when recorded
 }
 
 func (s *lightSpan) End(opts ...oteltrace.SpanEndOption) {
@@ -309,7 +303,9 @@ func (s *lightSpan) RecordError(err error, opts ...oteltrace.EventOption) {
 }
 
 func (s *lightSpan) event(e lightEvent) {
-	if ec := oteltrace.NewEventConfig(e.opts...); ec.Timestamp().IsZero() {
+	if ec := oteltrace.NewEventConfig(e.opts...); !ec.Timestamp().IsZero() {
+		e.stamp = ec.Timestamp()
+	} else {
 		e.stamp = time.Now()
 	}
 	s.mu.Lock()
@@ -378,10 +374,7 @@ func (s *lightSpan) replay() {
 	_, sp := s.t.sdk.Start(ctx, s.name, oteltrace.WithTimestamp(s.start), oteltrace.WithSpanKind(s.kind),
 		oteltrace.WithAttributes(s.attrs...), oteltrace.WithLinks(s.links...))
 	for _, e := range s.events {
-		opts := e.opts
-		if !e.stamp.IsZero() {
-			opts = append(opts[:len(opts):len(opts)], oteltrace.WithTimestamp(e.stamp))
-		}
+		opts := append(e.opts[:len(e.opts):len(e.opts)], oteltrace.WithTimestamp(e.stamp))
 		if e.err != nil {
 			sp.RecordError(e.err, opts...)
 		} else {
@@ -405,16 +398,24 @@ func (presetIDs) NewIDs(ctx context.Context) (oteltrace.TraceID, oteltrace.SpanI
 	if sc, ok := ctx.Value(presetKey{}).(oteltrace.SpanContext); ok {
 		return sc.TraceID(), sc.SpanID()
 	}
-	var tid oteltrace.TraceID
-	binary.LittleEndian.PutUint64(tid[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(tid[8:], rand.Uint64())
-	return tid, presetIDs{}.NewSpanID(ctx, tid)
+	return randTraceID(), randSpanID()
 }
 
 func (presetIDs) NewSpanID(ctx context.Context, _ oteltrace.TraceID) oteltrace.SpanID {
 	if sc, ok := ctx.Value(presetKey{}).(oteltrace.SpanContext); ok {
 		return sc.SpanID()
 	}
+	return randSpanID()
+}
+
+func randTraceID() oteltrace.TraceID {
+	var tid oteltrace.TraceID
+	binary.LittleEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(tid[8:], rand.Uint64())
+	return tid
+}
+
+func randSpanID() oteltrace.SpanID {
 	var sid oteltrace.SpanID
 	for !sid.IsValid() {
 		binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
@@ -501,10 +502,7 @@ func (s *lightSpan) Events() []sdktrace.Event {
 	out := make([]sdktrace.Event, len(s.events))
 	for i, e := range s.events {
 		c := oteltrace.NewEventConfig(e.opts...)
-		ev := sdktrace.Event{Name: e.name, Time: c.Timestamp(), Attributes: c.Attributes()}
-		if ev.Time.IsZero() {
-			ev.Time = e.stamp
-		}
+		ev := sdktrace.Event{Name: e.name, Time: e.stamp, Attributes: c.Attributes()}
 		if e.err != nil {
 			// As the SDK's RecordError.
 			ev.Name = "exception"

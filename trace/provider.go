@@ -127,22 +127,18 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 				return nil, err
 			}
 		}
+		topts := []sdktrace.TracerProviderOption{
+			sdktrace.WithResource(p.res),
+			sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
+		}
 		if s.synchronous {
-			p.sdkTP = sdktrace.NewTracerProvider(
-				sdktrace.WithResource(p.res),
-				sdktrace.WithSampler(s.sampler),
-				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
-			)
+			p.sdkTP = sdktrace.NewTracerProvider(append(topts, sdktrace.WithSampler(s.sampler))...)
 			p.tp = p.sdkTP
 		} else {
 			// Deferred spans: the sampling decision and the IDs are made
 			// at Start (deferred.go), the SDK only replays.
-			p.sdkTP = sdktrace.NewTracerProvider(
-				sdktrace.WithResource(p.res),
-				sdktrace.WithSampler(sdktrace.AlwaysSample()),
-				sdktrace.WithIDGenerator(presetIDs{}),
-				sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
-			)
+			p.sdkTP = sdktrace.NewTracerProvider(append(topts,
+				sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithIDGenerator(presetIDs{}))...)
 			direct, _ := exp.(*otlpExporter)
 			p.deferred = newDeferred(p.sdkTP, s.sampler, direct, p.res, s.batchTimeout)
 			p.tp = p.deferred
