@@ -30,12 +30,17 @@ jaeger-run:
 	bash scripts/jaeger-run.sh
 
 # bench times the engine against ONNX Runtime (onnxruntime-node) on the
-# reference models and writes bench/results.json and bench/results.md.
-# Not part of `make test`. REFS is the reference-model directory.
+# reference models, plus the SqueezeNet- and MobileNetV3-style models that
+# bench/mkmodels writes (fp32 and int8), and writes bench/results.json and
+# bench/results.md. Not part of `make test`. REFS is the reference-model
+# directory; BENCH_MODELS more ONNX files to time (any model, one input).
 REFS ?= ../shared/refs
+BENCH_MODELS ?= bench/models/squeezenet_style.onnx bench/models/mobilenetv3_style.onnx \
+	bench/models/squeezenet_style_int8_qdq.onnx bench/models/mobilenetv3_style_int8_qdq.onnx
 bench:
 	cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
-	$(GO) run ./bench -refs $(REFS) -out bench
+	$(GO) run ./bench/mkmodels -out bench/models
+	$(GO) run ./bench -refs $(REFS) -out bench $(addprefix -model ,$(BENCH_MODELS))
 
 # model reproduces the bundled default model models/seednet_mnist_pq8.sinf:
 # the seed network trained in Go, 90% pruned and fine-tuned, int8-quantized

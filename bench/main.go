@@ -56,6 +56,7 @@ type Case struct {
 	// other processes on a busy machine.
 	OursMinMS float64 `json:"ours_min_ms"`
 	OrtMinMS  float64 `json:"ort_min_ms"`
+	MinRatio  float64 `json:"min_ratio"` // ours_min / ort_min
 	OursRuns  int     `json:"ours_runs"`
 	OrtRuns   int     `json:"ort_runs"`
 	Error     string  `json:"error,omitempty"`
@@ -80,6 +81,31 @@ type options struct {
 	batches         []int
 	only            string
 	cpuprofile      string
+	extra           []model // -model files
+	noRefs          bool
+}
+
+// modelFlags collects repeated -model FILE flags.
+type modelFlags []model
+
+func (m *modelFlags) String() string { return fmt.Sprint(len(*m)) }
+
+// Set adds a model file; a file with QuantizeLinear/DequantizeLinear pairs
+// runs as int8 (lowered like the reference QDQ models).
+func (m *modelFlags) Set(path string) error {
+	name := strings.TrimSuffix(filepath.Base(path), ".onnx")
+	g, err := onnx.Load(path, onnx.WithoutOptimize())
+	if err != nil {
+		return err
+	}
+	prec := "fp32"
+	if onnx.HasQDQ(g) {
+		prec = "int8"
+		name = strings.TrimSuffix(strings.TrimSuffix(name, "_qdq"), "_int8")
+		name = strings.TrimSuffix(name, "_int8_qdq_pc")
+	}
+	*m = append(*m, model{name: name, file: path, precision: prec})
+	return nil
 }
 
 func main() {
@@ -93,9 +119,13 @@ func main() {
 	flag.DurationVar(&o.budget, "budget", 3*time.Second, "time budget of the timed runs per case (at least 5 runs)")
 	flag.StringVar(&o.only, "only", "", "run only the models whose name contains this")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of splitinfer's runs to this file")
+	var extra modelFlags
+	flag.Var(&extra, "model", "also time this ONNX model `FILE` (repeatable; input shape from the model, batch replaced; QDQ models run as int8)")
+	flag.BoolVar(&o.noRefs, "no-refs", false, "skip the reference models (time only the -model files)")
 	threads := flag.String("threads", "1,2", "thread counts")
 	batches := flag.String("batches", "1,32", "batch sizes")
 	flag.Parse()
+	o.extra = extra
 	var err error
 	if o.threads, err = parseInts(*threads); err != nil {
 		fatal(err)
@@ -151,11 +181,19 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range models {
+	var all []model
+	if !o.noRefs {
+		for _, m := range models {
+			m.file = filepath.Join(o.refs, m.file)
+			all = append(all, m)
+		}
+	}
+	all = append(all, o.extra...)
+	for _, m := range all {
 		if o.only != "" && !strings.Contains(m.name, o.only) {
 			continue
 		}
-		path := filepath.Join(o.refs, m.file)
+		path := m.file
 		prog, inShape, err := compile(path, m.precision)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.file, err)
@@ -178,11 +216,12 @@ func run(o options) error {
 					c.Error = err.Error()
 				} else if c.OrtMS > 0 {
 					c.Ratio = round(c.OursMS/c.OrtMS, 3)
+					c.MinRatio = round(c.OursMinMS/c.OrtMinMS, 3)
 				}
 				c.OursMS, c.OrtMS = round(c.OursMS, 4), round(c.OrtMS, 4)
 				c.OursMinMS, c.OrtMinMS = round(c.OursMinMS, 4), round(c.OrtMinMS, 4)
-				fmt.Fprintf(os.Stderr, "%-18s %s threads=%d batch=%-3d ours %9.4f ms (min %9.4f)  ort %9.4f ms (min %9.4f)  ratio %.2f %s\n",
-					c.Model, c.Precision, threads, batch, c.OursMS, c.OursMinMS, c.OrtMS, c.OrtMinMS, c.Ratio, c.Error)
+				fmt.Fprintf(os.Stderr, "%-18s %s threads=%d batch=%-3d ours %9.4f ms (min %9.4f)  ort %9.4f ms (min %9.4f)  ratio %.2f (min %.2f) %s\n",
+					c.Model, c.Precision, threads, batch, c.OursMS, c.OursMinMS, c.OrtMS, c.OrtMinMS, c.Ratio, c.MinRatio, c.Error)
 				res.Cases = append(res.Cases, c)
 			}
 		}
@@ -338,14 +377,14 @@ func markdown(r Results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# splitinfer vs ONNX Runtime\n\nMachine: %s. Go %s, ONNX Runtime %s (onnxruntime-node). %s.\n\n", r.Machine, r.GoVersion, r.OrtVersion, r.Date)
 	fmt.Fprintf(&b, "Method: %s. Ratio = ours / ORT (below 1: splitinfer is faster).\n\n", r.Method)
-	b.WriteString("| model | precision | threads | batch | ours (ms) | ORT (ms) | ratio | ours min (ms) | ORT min (ms) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| model | precision | threads | batch | ours (ms) | ORT (ms) | ratio | ours min (ms) | ORT min (ms) | min ratio |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.Cases {
 		ratio := fmt.Sprintf("%.2f", c.Ratio)
 		if c.Error != "" {
 			ratio = "error: " + strings.ReplaceAll(c.Error, "|", "/")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.4f | %.4f | %s | %.4f | %.4f |\n",
-			c.Model, c.Precision, c.Threads, c.Batch, c.OursMS, c.OrtMS, ratio, c.OursMinMS, c.OrtMinMS)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.4f | %.4f | %s | %.4f | %.4f | %.2f |\n",
+			c.Model, c.Precision, c.Threads, c.Batch, c.OursMS, c.OrtMS, ratio, c.OursMinMS, c.OrtMinMS, c.MinRatio)
 	}
 	return b.String()
 }
