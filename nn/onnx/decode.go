@@ -1,8 +1,9 @@
 // Package onnx reads and writes ONNX models and TensorProto files for the
 // nn engine.
 //
-// Load and Decode turn an ONNX ModelProto (default-domain opset 13 to 21)
-// into an *nn.Graph and, unless WithoutOptimize is given, run nn.Optimize on
+// Load and Decode turn an ONNX ModelProto (default-domain opset 7 to 21,
+// and 6 where the adapters can map it) into an *nn.Graph, reading each node
+// by the semantics of the declared opset (see opset.go), and, unless WithoutOptimize is given, run nn.Optimize on
 // it (constant folding, shape folding, BatchNorm folding, Identity/Dropout
 // removal). Encode and Save write a graph back as an ONNX model that ONNX
 // Runtime accepts. ReadTensor and WriteTensor handle the TensorProto .pb
@@ -41,9 +42,11 @@ var (
 	ErrTooLarge = errors.New("onnx: file too large")
 )
 
-// Supported default-domain ("" or "ai.onnx") opset versions.
+// Supported default-domain ("" or "ai.onnx") opset versions. Models at
+// opset 6 load when every node maps onto its opset-7 meaning; nodes that
+// do not are reported in an *UnsupportedOpsError.
 const (
-	MinOpset = 13
+	MinOpset = 6
 	MaxOpset = 21
 )
 
@@ -230,6 +233,7 @@ func fromModel(m *onnxpb.ModelProto) (*nn.Graph, error) {
 	if len(g.Outputs) == 0 {
 		return nil, fmt.Errorf("%w: graph has no outputs", ErrFormat)
 	}
+	var problems []OpProblem
 	names := make(map[string]bool, len(gp.GetNode()))
 	for i, np := range gp.GetNode() {
 		if np.GetOpType() == "Constant" && (np.GetDomain() == "" || np.GetDomain() == "ai.onnx") {
@@ -248,6 +252,10 @@ func fromModel(m *onnxpb.ModelProto) (*nn.Graph, error) {
 			continue
 		}
 		n, err := nodeFromProto(np)
+		if errors.Is(err, ErrUnsupported) {
+			problems = append(problems, OpProblem{Node: np.GetName(), Op: np.GetOpType(), Opset: opset, Reason: err.Error()})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node %d %q (%s): %w", i, np.GetName(), np.GetOpType(), err)
 		}
@@ -271,6 +279,22 @@ func fromModel(m *onnxpb.ModelProto) (*nn.Graph, error) {
 		if _, c := g.Consts[in.Name]; c {
 			return nil, fmt.Errorf("%w: %q is both a graph input and a constant", ErrFormat, in.Name)
 		}
+	}
+	if len(problems) > 0 {
+		problems = append(problems, missingKernels(g.Nodes, opset)...)
+		return nil, &UnsupportedOpsError{Problems: problems}
+	}
+	if err := g.TopoSort(); err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	var declared []nn.ValueInfo
+	for _, vi := range gp.GetValueInfo() {
+		if v, err := valueInfo(vi); err == nil {
+			declared = append(declared, v)
+		}
+	}
+	if ps := upgradeGraph(g, opset, valueInfoRanks(declared)); len(ps) > 0 {
+		return nil, &UnsupportedOpsError{Problems: ps}
 	}
 	if err := g.TopoSort(); err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)

@@ -154,7 +154,7 @@ func TestDecodeErrors(t *testing.T) {
 		mutate func(m *pb.ModelProto)
 		want   error
 	}{
-		{"opset 12", func(m *pb.ModelProto) { m.OpsetImport[0].Version = 12 }, onnx.ErrOpset},
+		{"opset 5", func(m *pb.ModelProto) { m.OpsetImport[0].Version = 5 }, onnx.ErrOpset},
 		{"opset 22", func(m *pb.ModelProto) { m.OpsetImport[0].Version = 22 }, onnx.ErrOpset},
 		{"no opset", func(m *pb.ModelProto) { m.OpsetImport = nil }, onnx.ErrOpset},
 		{"only a custom domain", func(m *pb.ModelProto) { m.OpsetImport[0].Domain = "com.microsoft" }, onnx.ErrOpset},
@@ -245,7 +245,8 @@ func contains(s, sub string) bool {
 	return false
 }
 
-// TestOpsetRange accepts every opset from 13 to 21.
+// TestOpsetRange accepts every opset from 6 to 21; older ones are
+// upgraded to opset 13's operator forms.
 func TestOpsetRange(t *testing.T) {
 	for v := onnx.MinOpset; v <= onnx.MaxOpset; v++ {
 		m := tinyModel()
@@ -255,8 +256,12 @@ func TestOpsetRange(t *testing.T) {
 		if err != nil {
 			t.Fatalf("opset %d: %v", v, err)
 		}
-		if g.Opset != v {
-			t.Fatalf("opset %d decoded as %d", v, g.Opset)
+		want, src := v, ""
+		if v < 13 {
+			want, src = 13, fmt.Sprint(v)
+		}
+		if g.Opset != want || g.Meta[onnx.MetaSourceOpset] != src {
+			t.Fatalf("opset %d decoded as %d (source %q)", v, g.Opset, g.Meta[onnx.MetaSourceOpset])
 		}
 	}
 }
