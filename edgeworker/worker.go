@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -78,6 +77,7 @@ type Worker struct {
 	tracer  oteltrace.Tracer
 	metrics *trace.Metrics
 	est     estimator
+	enc     pipeline.RequestEncoder
 
 	headNodes int
 
@@ -128,6 +128,7 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 		cfg: cfg, nc: nc, split: split, hash: pipeline.ModelHash(whole.Graph()), model: model,
 		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), metrics: metrics,
 		headNodes: len(split.Head.NodeIndices()),
+		enc:       pipeline.RequestEncoder{Model: pipeline.ModelHash(whole.Graph()), Codec: cfg.Codec, Wire: cfg.WireDType},
 	}
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
@@ -167,7 +168,7 @@ func (w *Worker) Stats() Stats {
 func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, err error) {
 	start := time.Now()
 	w.requests.Add(1)
-	id := nuid.Next()
+	id := pipeline.NewRequestID()
 	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest)
 	// The root's attributes are gathered while the request runs and set
 	// once at its end (one SetAttributes: the SDK's cost is per call), and
@@ -332,7 +333,8 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 
 	// Encode.
 	t0 = time.Now()
-	body, raw, elems, err := w.encode(id, deadline, mid)
+	enc, err := w.enc.Encode(id, w.split.Head.Outputs(), mid, deadline)
+	body := enc.Body
 	t1 = time.Now()
 	res.Timings.Encode = t1.Sub(t0)
 	if attrs != nil {
@@ -343,14 +345,14 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		espan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
 	res.WireBytes = len(body)
 	if attrs != nil { // on the request span (the root), next to the cut
 		*attrs = append(*attrs,
 			attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
-			attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(elems, 1))),
-			attribute.Float64(trace.AttrCompressionRatio, float64(raw)/float64(max(len(body), 1))))
+			attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(enc.Elements, 1))),
+			attribute.Float64(trace.AttrCompressionRatio, float64(enc.RawBytes)/float64(max(len(body), 1))))
 	}
 	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
 	w.metrics.WireBytes(ctx, w.split.ID, len(body))
@@ -373,34 +375,6 @@ func safeRun(r *nn.Runner, in []*nn.Tensor) (outs []*nn.Tensor, err error) {
 		}
 	}()
 	return r.Run(in...)
-}
-
-// encode builds the request message; it returns the message, the raw size
-// of the activations and their element count.
-func (w *Worker) encode(id string, deadline time.Time, mid []*nn.Tensor) ([]byte, int, int, error) {
-	req := &pipeline.Request{ID: id, Model: w.hash, Cut: w.split.ID, Codec: w.cfg.Codec, Deadline: deadline.UnixNano()}
-	raw, elems := 0, 0
-	for i, name := range w.split.Head.Outputs() {
-		t := mid[i]
-		var wt pipeline.Tensor
-		var err error
-		if w.cfg.WireDType != nn.Undefined && t.DType == nn.Float32 {
-			wt, err = pipeline.Quantize(name, t, w.cfg.WireDType)
-		} else {
-			wt, err = pipeline.FromNN(name, t)
-		}
-		if err != nil {
-			return nil, 0, 0, fmt.Errorf("edgeworker: encoding %q: %w", name, err)
-		}
-		raw += len(t.Bytes())
-		elems += t.Len()
-		req.Tensors = append(req.Tensors, wt)
-	}
-	body, err := pipeline.EncodeRequest(req)
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("edgeworker: encoding request: %w", err)
-	}
-	return body, raw, elems, nil
 }
 
 // send makes one attempt. retry tells whether another attempt may help.
@@ -452,28 +426,23 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 	}
 	res.ReplyBytes = len(rmsg.Data)
 	t1 := time.Now()
-	reply, derr := pipeline.DecodeReply(rmsg.Data, w.cfg.Limits)
+	reply, err := pipeline.ReadReply(rmsg, res.ID, w.cfg.Limits)
 	t2 := time.Now()
 	res.Timings.Decode = t2.Sub(t1)
 	if sspan.IsRecording() {
 		sspan.SetAttributes(attribute.Int(trace.AttrReplyBytes, len(rmsg.Data)),
 			attribute.Float64(trace.AttrReplyDecodeMs, float64(res.Timings.Decode)/1e6))
 	}
-	if he := pipeline.ErrorFromHeaders(rmsg.Header); he != nil {
-		sspan.SetAttributes(attribute.Int(trace.AttrErrorCode, int(he.Code)))
-		sspan.SetStatus(codes.Error, he.Message)
-		retry := he.Code == pipeline.CodeQueueFull || he.Code == pipeline.CodeInternal
-		return nil, retry, he
-	}
-	if derr != nil {
-		sspan.SetStatus(codes.Error, derr.Error())
-		return nil, true, fmt.Errorf("edgeworker: bad reply: %w", derr)
-	}
-	if e := reply.Err(); e != nil {
-		return nil, e.Code == pipeline.CodeQueueFull || e.Code == pipeline.CodeInternal, e
-	}
-	if reply.ID != res.ID {
-		return nil, true, pipeline.Errorf(pipeline.CodeInternal, "reply for request %q, sent %q", reply.ID, res.ID)
+	if err != nil {
+		var pe *pipeline.Error
+		if errors.As(err, &pe) {
+			sspan.SetAttributes(attribute.Int(trace.AttrErrorCode, int(pe.Code)))
+		}
+		sspan.SetStatus(codes.Error, err.Error())
+		if errors.Is(err, pipeline.ErrBadReply) {
+			err = fmt.Errorf("edgeworker: %w", err)
+		}
+		return nil, pipeline.Retryable(err), err
 	}
 	cloud := time.Duration(reply.QueueNs + reply.DecodeNs + reply.ComputeNs)
 	res.Timings.CloudQueue = time.Duration(reply.QueueNs)
@@ -484,21 +453,11 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 }
 
 func (w *Worker) finish(ctx context.Context, reply *pipeline.Reply, res *Result) (*Result, error) {
-	byName := map[string]*pipeline.Tensor{}
-	for i := range reply.Outputs {
-		byName[reply.Outputs[i].Name] = &reply.Outputs[i]
+	outs, err := reply.OutputTensors(w.split.Whole.Outputs())
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range w.split.Whole.Outputs() {
-		wt, ok := byName[name]
-		if !ok {
-			return nil, pipeline.Errorf(pipeline.CodeInternal, "reply lacks output %q", name)
-		}
-		t, err := wt.ToNN()
-		if err != nil {
-			return nil, fmt.Errorf("edgeworker: reply output %q: %w", name, err)
-		}
-		res.Outputs = append(res.Outputs, t)
-	}
+	res.Outputs = outs
 	res.Worker, res.Cached = reply.Worker, reply.Cached
 	w.metrics.Stage(ctx, trace.StageNetwork, res.Timings.Transit)
 	return res, nil

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,7 +124,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	codec, _ := pipeline.ParseCodec(cf.codec)
 	dt, _ := wireDType(cf.wireDType)
-	edge := &sweepEdge{s: s, threads: cf.threads, slowdown: cf.slowdown, emulate: emulate, codec: codec, dt: dt, hash: pipeline.ModelHash(s.graph), timeout: *timeout}
+	edge := &sweepEdge{s: s, threads: cf.threads, slowdown: cf.slowdown, emulate: emulate, timeout: *timeout,
+		enc: pipeline.RequestEncoder{Model: pipeline.ModelHash(s.graph), Codec: codec, Wire: dt}}
 	if *adapt != "" {
 		return runAdapt(ctx, edge, s, h.url, specs, *phase, *asJSON, stdout, stderr)
 	}
@@ -354,9 +353,7 @@ type sweepEdge struct {
 	threads  int
 	slowdown float64
 	emulate  bool // run heads through partition.EmulateSlower
-	codec    pipeline.Codec
-	dt       nn.DType
-	hash     string
+	enc      pipeline.RequestEncoder
 	timeout  time.Duration
 	heads    map[string]*nn.Runner
 }
@@ -407,7 +404,7 @@ func (e *sweepEdge) once(ctx context.Context, c partition.Cut, i int) (time.Dura
 		return 0, info, err
 	}
 	if !c.IsEdgeOnly() {
-		if info, err = e.request(ctx, pipeline.CutID(c.Tensors), c.Tensors, outs); err != nil {
+		if info, err = e.request(ctx, c.Tensors, outs); err != nil {
 			return 0, info, err
 		}
 	}
@@ -452,52 +449,28 @@ type reqInfo struct {
 	compute        time.Duration // of which the tail run
 }
 
-func (e *sweepEdge) request(ctx context.Context, cutID string, names []string, outs []*nn.Tensor) (reqInfo, error) {
+func (e *sweepEdge) request(ctx context.Context, names []string, outs []*nn.Tensor) (reqInfo, error) {
 	var info reqInfo
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return info, err
-	}
-	req := &pipeline.Request{ID: hex.EncodeToString(id), Model: e.hash, Cut: cutID, Codec: e.codec,
-		Deadline: time.Now().Add(e.timeout).UnixNano()}
-	for i, t := range outs {
-		var w pipeline.Tensor
-		var err error
-		if t.DType == nn.Float32 && e.dt != nn.Float32 {
-			w, err = pipeline.Quantize(names[i], t, e.dt)
-		} else {
-			w, err = pipeline.FromNN(names[i], t)
-		}
-		if err != nil {
-			return info, err
-		}
-		req.Tensors = append(req.Tensors, w)
-	}
-	data, err := pipeline.EncodeRequest(req)
+	id := pipeline.NewRequestID()
+	enc, err := e.enc.Encode(id, names, outs, time.Now().Add(e.timeout))
 	if err != nil {
 		return info, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	t0 := time.Now()
-	msg, err := e.nc.RequestWithContext(rctx, pipeline.DefaultSubject, data)
+	msg, err := e.nc.RequestWithContext(rctx, pipeline.DefaultSubject, enc.Body)
 	info.roundTrip = time.Since(t0)
 	if err != nil {
 		return info, err
 	}
-	info.sent, info.received = len(data), len(msg.Data)
-	if perr := pipeline.ErrorFromHeaders(msg.Header); perr != nil {
-		return info, perr
-	}
-	rep, err := pipeline.DecodeReply(msg.Data, pipeline.Limits{})
+	info.sent, info.received = len(enc.Body), len(msg.Data)
+	rep, err := pipeline.ReadReply(msg, id, pipeline.Limits{})
 	if err != nil {
 		return info, err
 	}
-	if perr := rep.Err(); perr != nil {
-		return info, perr
-	}
-	if len(rep.Outputs) != len(e.s.prog.Outputs()) {
-		return info, fmt.Errorf("reply has %d outputs, want %d", len(rep.Outputs), len(e.s.prog.Outputs()))
+	if _, err := rep.OutputTensors(e.s.prog.Outputs()); err != nil {
+		return info, err
 	}
 	info.server = time.Duration(rep.QueueNs + rep.DecodeNs + rep.ComputeNs)
 	info.compute = time.Duration(rep.ComputeNs)

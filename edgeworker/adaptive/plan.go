@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
-	"github.com/nats-io/nuid"
 
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
@@ -18,51 +17,12 @@ import (
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
-// WireSize returns the encoder the partitioner sizes cuts with: it builds
-// the request an edge worker with this codec and wire dtype (nn.Undefined
-// or nn.Float32: as computed) sends, with the real tensor names in the
-// worker's order, a request id as long as the worker's and a deadline, and
-// returns its length: the bytes the edge sends for that cut. Tensors the
-// wire cannot carry (int64 shape values) count as their raw bytes plus
-// their name.
+// WireSize returns the encoder the partitioner sizes cuts with: the
+// length of the request an edge worker with this codec and wire dtype
+// (nn.Undefined or nn.Float32: as computed) sends for a cut, built by the
+// same pipeline.RequestEncoder the worker sends with (see its Size).
 func WireSize(modelHash string, codec pipeline.Codec, wire nn.DType) partition.EncodeFunc {
-	return func(names []string, ts []*nn.Tensor) (int, error) {
-		if len(names) != len(ts) {
-			return 0, fmt.Errorf("adaptive: %d names for %d tensors", len(names), len(ts))
-		}
-		// The worker sends its split's head outputs: sorted by name.
-		order := make([]int, len(ts))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return names[order[a]] < names[order[b]] })
-		req := &pipeline.Request{ID: nuid.Next(), Model: modelHash, Cut: pipeline.CutID(names), Codec: codec,
-			Deadline: time.Now().Add(10 * time.Second).UnixNano()}
-		extra := 0
-		for _, i := range order {
-			t, name := ts[i], names[i]
-			var w pipeline.Tensor
-			var err error
-			switch {
-			case t.DType == nn.Float32 && wire != nn.Undefined && wire != nn.Float32:
-				w, err = pipeline.Quantize(name, t, wire)
-			case t.DType == nn.Float32 || t.DType == nn.Int8 || t.DType == nn.Uint8:
-				w, err = pipeline.FromNN(name, t)
-			default:
-				extra += len(name) + t.Len()*t.DType.Size()
-				continue
-			}
-			if err != nil {
-				return 0, err
-			}
-			req.Tensors = append(req.Tensors, w)
-		}
-		b, err := pipeline.EncodeRequest(req)
-		if err != nil {
-			return 0, err
-		}
-		return len(b) + extra, nil
-	}
+	return pipeline.RequestEncoder{Model: modelHash, Codec: codec, Wire: wire}.Size
 }
 
 // MaxProfileBytes caps a fetched profile (a few hundred nodes take tens of

@@ -16,6 +16,7 @@ import (
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/pipetest"
 )
 
 // startCloud starts an in-process nats-server and a cloud worker serving
@@ -66,12 +67,26 @@ func loadModel(t *testing.T, name string) (*nn.Graph, *nn.Program, *nn.Tensor) {
 	return g, whole, &nn.Tensor{DType: nn.Float32, Shape: []int{1, 1, 32, 32}, F32: in.F32[:1024]}
 }
 
-// TestSizesAreWireBytes: for every cut of tinyresnet (single and
-// multi-tensor), the size MeasureSizes reports with WireSize equals the
-// bytes the edge worker split there actually sends for the same input,
-// with and without wire quantization and zstd.
+// TestSizesAreWireBytes: for every cut (single and multi-tensor) of the
+// pipetest model and of tinyresnet (when the references are present), the
+// size MeasureSizes reports with WireSize equals the bytes the edge worker
+// split there actually sends for the same input, with and without wire
+// quantization and zstd.
 func TestSizesAreWireBytes(t *testing.T) {
-	g, whole, x := loadModel(t, "tinyresnet_mnist")
+	t.Run("pipetest", func(t *testing.T) {
+		whole, err := pipetest.Program()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSizesAreWireBytes(t, pipetest.Model(), whole, pipetest.Input(1, 3))
+	})
+	t.Run("tinyresnet", func(t *testing.T) {
+		g, whole, x := loadModel(t, "tinyresnet_mnist")
+		checkSizesAreWireBytes(t, g, whole, x)
+	})
+}
+
+func checkSizesAreWireBytes(t *testing.T, g *nn.Graph, whole *nn.Program, x *nn.Tensor) {
 	nc := startCloud(t, whole)
 	d, err := partition.NewDAG(g)
 	if err != nil {
@@ -95,7 +110,7 @@ func TestSizesAreWireBytes(t *testing.T) {
 	for _, tc := range []struct {
 		codec pipeline.Codec
 		wire  nn.DType
-	}{{pipeline.CodecNone, nn.Undefined}, {pipeline.CodecZstd, nn.Uint8}} {
+	}{{pipeline.CodecNone, nn.Undefined}, {pipeline.CodecZstd, nn.Uint8}, {pipeline.CodecNone, nn.Int8}} {
 		sizes, err := partition.MeasureSizes(d, whole, [][]*nn.Tensor{{x}}, WireSize(hash, tc.codec, tc.wire), cuts, partition.WithRuns(1))
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +124,7 @@ func TestSizesAreWireBytes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("cut %s: %v", c.Name, err)
 			}
-			if got := sizes.Cuts[c.Name]; got != res.WireBytes {
+			if got := sizes.Cuts[c.Name]; got != res.WireBytes || got == 0 {
 				t.Errorf("codec %s wire %v cut %s: MeasureSizes %d bytes, the edge sent %d", tc.codec, tc.wire, c.Name, got, res.WireBytes)
 			}
 		}
