@@ -236,6 +236,7 @@ type convJob struct {
 	per     int // scratch floats per worker
 	dw      dw3Geom
 	dws     dwSmallPlan       // pathDW3 with small planes and Mg 1 when dws.rows > 0
+	tp      tapPlan           // pathDWTaps
 	ws      []*blas.Workspace // GEMM packing memory per worker
 }
 
@@ -262,10 +263,11 @@ const (
 	pathIm2col convPath = iota
 	pathPointwise
 	pathDepthwise
-	pathDW3   // 3x3 direct kernel over a padded copy (conv_dw.go)
-	pathPhase // im2col from phase planes, whole output rows (conv_phase.go)
-	pathTaps  // one accumulating GEMM per kernel tap straight on the planes
-	pathExact // im2col of the output columns only, from the planes (conv_gather.go)
+	pathDW3    // 3x3 direct kernel over a padded copy (conv_dw.go)
+	pathPhase  // im2col from phase planes, whole output rows (conv_phase.go)
+	pathTaps   // one accumulating GEMM per kernel tap straight on the planes
+	pathExact  // im2col of the output columns only, from the planes (conv_gather.go)
+	pathDWTaps // any window over a padded copy, one input channel per group (conv_taps.go)
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -323,6 +325,11 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 					j.dws = p
 				}
 			}
+			break
+		}
+		if l, ok := tapLayout(&g); ok && tapsDW {
+			j.path, j.tp = pathDWTaps, l
+			units = g.N * k.grp
 			break
 		}
 		j.path = pathDepthwise
@@ -392,6 +399,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		l := newPhaseLayout(&g, j.pb/g.OW)
 		j.per = j.Cg*l.planeSize(&g) + j.Mg*l.np
 		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathDWTaps:
+		j.per = j.tp.size()
+		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
 		if j.dws.rows > 0 {
@@ -399,7 +409,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
-	if j.path != pathDW3 && j.path != pathDepthwise {
+	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps {
 		j.ws = rc.gemmWorkspaces(blocks)
 	}
 	if j.P > 0 && units > 0 {
@@ -419,6 +429,13 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		}
 		for u := lo; u < hi; u++ {
 			j.dw3(u/j.k.grp, u%j.k.grp, buf)
+		}
+		return
+	}
+	if j.path == pathDWTaps {
+		buf := j.scratch[worker*j.per : (worker+1)*j.per]
+		for u := lo; u < hi; u++ {
+			j.dwTaps(u/j.k.grp, u%j.k.grp, buf)
 		}
 		return
 	}

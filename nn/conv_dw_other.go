@@ -7,3 +7,6 @@ func dw3PlaneFast(a *dw3Args) bool { return false }
 
 // splitEvenOddFast: no assembly kernel in this build.
 func splitEvenOddFast(x, e, o []float32) int { return 0 }
+
+// tapPlaneFast: no assembly kernel in this build.
+func tapPlaneFast(a *tapArgs, isMax bool) bool { return false }

@@ -75,7 +75,14 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	*j = poolJob{k: k, g: g, x: in[0].F32, y: out[0].F32}
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
-	parallelFor(blocksFor(rc.Threads, planes, work), planes, j)
+	blocks := blocksFor(rc.Threads, planes, work)
+	if k.max && !j.fast2() && tapsPool {
+		if l, ok := tapLayout(&g); ok {
+			j.tp, j.per = l, l.size()
+			j.scratch = rc.ScratchF32(blocks * j.per)
+		}
+	}
+	parallelFor(blocks, planes, j)
 	*j = poolJob{}
 	poolJobs.Put(j)
 	return nil
@@ -87,19 +94,38 @@ type poolJob struct {
 	k    *poolKernel
 	g    geom
 	x, y []float32
+	// MaxPool through the tap kernel (conv_taps.go) when per > 0: the
+	// padded plane of each worker in scratch.
+	tp      tapPlan
+	scratch []float32
+	per     int
+}
+
+// tapsPool lets MaxPool run the tap kernel (a variable so that tests and
+// benchmarks can compare with the row-by-row path).
+var tapsPool = true
+
+// fast2 reports whether the 2x2/2 kernel takes the geometry.
+func (j *poolJob) fast2() bool {
+	g := &j.g
+	return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
+		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
 }
 
 var poolJobs = sync.Pool{New: func() any { return new(poolJob) }}
 
-func (j *poolJob) runRange(lo, hi, _ int) {
+func (j *poolJob) runRange(lo, hi, worker int) {
 	g := &j.g
 	HW, P := g.H*g.W, g.OH*g.OW
-	fast2 := g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
-		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
+	fast2 := j.fast2()
 	for nc := lo; nc < hi; nc++ {
 		xp := j.x[nc*HW : (nc+1)*HW]
 		yp := j.y[nc*P : (nc+1)*P]
 		switch {
+		case j.per > 0:
+			buf := j.scratch[worker*j.per : (worker+1)*j.per]
+			j.tp.padPlane(g, xp, buf, negInf32)
+			tapPlane(&j.tp, yp, buf, g.OH, g.OW, g.OW, nil, 0, 0, 0, true)
 		case j.k.max && fast2:
 			maxPlane2x2(g, xp, yp)
 		case j.k.max:

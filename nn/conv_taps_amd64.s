@@ -1,0 +1,106 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The tap kernels of conv_taps.go: for each output row r and column c,
+// the sum (FMA) or NaN-propagating maximum over the taps of the padded
+// copy at r·rs + off[t] + c. Four rows per pass (four accumulators), 16
+// columns per vector, the last partial vector under mask K1.
+//
+// Registers: AX args, DI y row, SI x window row, CX rows left, BX column
+// bytes, R8 off pointer, R9 w pointer, R10 taps left, R11 rs, R12/R13 tap
+// addresses, R14 ldy, DX ow16, Z28 bias (or -inf), Z29 lo, Z30 hi.
+
+// SUMTAP/MAXTAP combine the vector at address a into accumulator acc
+// (Z8: the tap's weight; MAXTAP uses kreg for the unordered lanes).
+#define SUMTAP(a, acc, kreg) VFMADD231PS a, Z8, acc
+#define SUMTAPM(a, acc, kreg) VMOVUPS.Z a, K1, Z9; VFMADD231PS Z9, Z8, acc
+#define MAXTAP(a, acc, kreg) VMOVUPS a, Z9; VCMPPS $3, Z9, acc, kreg; VMAXPS acc, Z9, acc; VADDPS Z9, acc, kreg, acc
+#define MAXTAPM(a, acc, kreg) VMOVUPS.Z a, K1, Z9; VCMPPS $3, Z9, acc, kreg; VMAXPS acc, Z9, acc; VADDPS Z9, acc, kreg, acc
+
+#define SUMINIT VBROADCASTSS (R9), Z8
+#define MAXINIT
+
+#define SUMEND(acc) VMAXPS acc, Z29, acc; VMINPS acc, Z30, acc
+#define MAXEND(acc)
+
+#define KERNEL(NAME, TAP, TAPM, INIT, END) \
+TEXT NAME(SB), NOSPLIT, $0-8; \
+	MOVQ a+0(FP), AX; \
+	VBROADCASTSS 72(AX), Z28; VBROADCASTSS 76(AX), Z29; VBROADCASTSS 80(AX), Z30; \
+	KMOVW 84(AX), K1; \
+	MOVQ 0(AX), DI; MOVQ 8(AX), SI; MOVQ 16(AX), CX; MOVQ 24(AX), DX; \
+	MOVQ 40(AX), R11; MOVQ 32(AX), R14; \
+rows4: \
+	CMPQ CX, $4; JLT rows1; \
+	XORQ BX, BX; \
+cols4: \
+	CMPQ BX, DX; JGE tail4; \
+	VMOVAPS Z28, Z0; VMOVAPS Z28, Z1; VMOVAPS Z28, Z2; VMOVAPS Z28, Z3; \
+	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
+	LEAQ (SI)(BX*1), R15; \
+t4: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAP((R12), Z0, K2); TAP((R12)(R11*1), Z1, K3); \
+	LEAQ (R12)(R11*2), R13; \
+	TAP((R13), Z2, K4); TAP((R13)(R11*1), Z3, K5); \
+	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t4; \
+	END(Z0); END(Z1); END(Z2); END(Z3); \
+	LEAQ (DI)(BX*1), R13; \
+	VMOVUPS Z0, (R13); VMOVUPS Z1, (R13)(R14*1); LEAQ (R13)(R14*2), R13; \
+	VMOVUPS Z2, (R13); VMOVUPS Z3, (R13)(R14*1); \
+	ADDQ $64, BX; JMP cols4; \
+tail4: \
+	KORTESTW K1, K1; JZ next4; \
+	VMOVAPS Z28, Z0; VMOVAPS Z28, Z1; VMOVAPS Z28, Z2; VMOVAPS Z28, Z3; \
+	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
+	LEAQ (SI)(BX*1), R15; \
+t4m: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAPM((R12), Z0, K2); TAPM((R12)(R11*1), Z1, K3); \
+	LEAQ (R12)(R11*2), R13; \
+	TAPM((R13), Z2, K4); TAPM((R13)(R11*1), Z3, K5); \
+	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t4m; \
+	END(Z0); END(Z1); END(Z2); END(Z3); \
+	LEAQ (DI)(BX*1), R13; \
+	VMOVUPS Z0, K1, (R13); VMOVUPS Z1, K1, (R13)(R14*1); LEAQ (R13)(R14*2), R13; \
+	VMOVUPS Z2, K1, (R13); VMOVUPS Z3, K1, (R13)(R14*1); \
+next4: \
+	LEAQ (DI)(R14*4), DI; LEAQ (SI)(R11*4), SI; SUBQ $4, CX; JMP rows4; \
+rows1: \
+	TESTQ CX, CX; JZ done; \
+	XORQ BX, BX; \
+cols1: \
+	CMPQ BX, DX; JGE tail1; \
+	VMOVAPS Z28, Z0; \
+	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
+	LEAQ (SI)(BX*1), R15; \
+t1: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAP((R12), Z0, K2); \
+	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t1; \
+	END(Z0); \
+	VMOVUPS Z0, (DI)(BX*1); \
+	ADDQ $64, BX; JMP cols1; \
+tail1: \
+	KORTESTW K1, K1; JZ next1; \
+	VMOVAPS Z28, Z0; \
+	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
+	LEAQ (SI)(BX*1), R15; \
+t1m: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAPM((R12), Z0, K2); \
+	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t1m; \
+	END(Z0); \
+	VMOVUPS Z0, K1, (DI)(BX*1); \
+next1: \
+	ADDQ R14, DI; ADDQ R11, SI; DECQ CX; JMP rows1; \
+done: \
+	VZEROUPPER; \
+	RET
+
+// func tapSumAVX512(a *tapArgs)
+KERNEL(·tapSumAVX512, SUMTAP, SUMTAPM, SUMINIT, SUMEND)
+
+// func tapMaxAVX512(a *tapArgs)
+KERNEL(·tapMaxAVX512, MAXTAP, MAXTAPM, MAXINIT, MAXEND)
