@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/natsconn"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
@@ -25,7 +23,7 @@ func init() {
 
 func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cloud", stderr)
-	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
+	nf := addNATSFlags(fs)
 	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
 	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
@@ -37,7 +35,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	codec := fs.String("codec", "none", "reply coding: none or zstd")
 	maxBatch := fs.Int("max-batch", 1, "dynamic batching: run up to this many queued requests for the same cut as one batch (1: off)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--model M] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--creds F | --nkey F | --user U] [--tls-ca F --tls-cert F --tls-key F] [--model M] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {
@@ -65,34 +63,37 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	nc, err := nats.Connect(*url, nats.Name("splitinfer-cloud"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", *url, err)
-	}
-	defer nc.Close()
 	tel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}
 	defer shutdownTelemetry(tel)
-	w, err := cloudworker.New(nc, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
-		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
+	nc, ncfg, err := nf.connect(ctx, "splitinfer-cloud", false, stderr, tel.MeterProvider())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, *url)
+	defer nc.Close()
+	w, err := cloudworker.New(nc.Conn, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
+		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
+	if err == nil {
+		// The endpoint's and micro's subscriptions, refused by the
+		// server's permissions, would leave a worker that never answers.
+		if perr := nc.CheckPermissions(10 * time.Second); perr != nil {
+			_ = w.Stop()
+			err = perr
+		}
+	}
+	if err != nil {
+		if perr := natsconn.PermissionError(nc.Conn); perr != nil {
+			return perr
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, ncfg.RedactedURLs())
 	<-ctx.Done()
 	err = w.Stop()
 	st := w.Stats()
 	fmt.Fprintf(stderr, "splitinfer cloud: drained: %d received, %d computed, %d from the retry cache, %d errors (%d queue full)\n",
 		st.Received, st.Computed, st.Cached, st.Errors, st.QueueFull)
 	return err
-}
-
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
 }

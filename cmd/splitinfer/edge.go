@@ -14,6 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/pipeline/natsconn"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
@@ -27,7 +28,7 @@ func init() {
 
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("edge", stderr)
-	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server URL (env NATS_URL)")
+	nf := addNATSFlags(fs)
 	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
@@ -58,21 +59,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, err)
 		return err
 	}
-	natsOpts := append([]nats.Option{nats.Name("splitinfer-edge"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, ef.natsOptions(sp, stderr)...)
 	set, err := mnist.Test()
 	if err != nil {
 		return err
-	}
-	nc, err := nats.Connect(*url, natsOpts...)
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", *url, err)
-	}
-	defer nc.Close()
-	if *wait > 0 {
-		if err := waitForCloud(ctx, nc, *wait); err != nil && !*ef.fallback {
-			return err
-		}
 	}
 	hash := pipeline.ModelHash(prog.Graph())
 	tel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "", hash, *metricsAddr)
@@ -80,6 +69,18 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer shutdownTelemetry(tel)
+	conn, _, err := nf.connect(ctx, "splitinfer-edge", true, stderr, tel.MeterProvider(),
+		natsconn.WithNATSOptions(ef.natsOptions(sp, stderr)...))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	nc := conn.Conn
+	if *wait > 0 {
+		if err := waitForCloud(ctx, nc, *wait); err != nil && !*ef.fallback {
+			return err
+		}
+	}
 	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider())}
 	var e local.Submitter
 	var plan *cutPlan
@@ -121,6 +122,9 @@ func waitForCloud(ctx context.Context, nc *nats.Conn, d time.Duration) error {
 	for {
 		if _, err := nc.Request(subj, nil, 500*time.Millisecond); err == nil {
 			return nil
+		}
+		if err := natsconn.PermissionError(nc); err != nil {
+			return err // the server's permissions: waiting will not help
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("no %s cloud worker answered a ping within %v", pipeline.ServiceName, d)

@@ -1,0 +1,184 @@
+package natsconn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/internal/natsauth"
+	"github.com/splitinfer/splitinfer/internal/natstest"
+	"github.com/splitinfer/splitinfer/pipeline/natsconn"
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// secureServer runs a nats-server with a generated deployment's TLS and
+// accounts (deploy/nats.conf's settings, on loopback).
+func secureServer(t *testing.T) (*natsauth.Deployment, string) {
+	t.Helper()
+	d, err := natsauth.Generate(t.TempDir(), natsauth.Options{Edges: []string{"edge1", "edge2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	conf := d.Path("nats.conf") // include paths are relative to the including file
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\ninclude %q\n", port, d.AuthConf)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	natstest.StartFile(t, "nats", conf, port)
+	return d, fmt.Sprintf("tls://127.0.0.1:%d", port)
+}
+
+func userConfig(d *natsauth.Deployment, url, name string) natsconn.Config {
+	u, _ := d.User(name)
+	return natsconn.Config{URLs: []string{url}, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA),
+		TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: u.Role == natsauth.RoleEdge}
+}
+
+// TestConnectErrorsNameTheCause: every refused connection ends within 5 s
+// with an error that says why.
+func TestConnectErrorsNameTheCause(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server")
+	}
+	d, url := secureServer(t)
+	other, err := natsauth.Generate(t.TempDir(), natsauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := userConfig(d, url, "edge1")
+	noCreds := good
+	noCreds.NKey, noCreds.PrivateInbox = "", false
+	noCert := good
+	noCert.TLSCert, noCert.TLSKey = "", ""
+	otherCert := good
+	oe, _ := other.User("edge1")
+	otherCert.TLSCert, otherCert.TLSKey = other.Path(oe.Cert), other.Path(oe.Key)
+	otherCA := good
+	otherCA.TLSCA = other.Path(other.CA)
+	plain := good
+	plain.TLSCA, plain.TLSCert, plain.TLSKey = "", "", ""
+	plain.URLs = []string{strings.Replace(url, "tls://", "nats://", 1)}
+	wrongKey := good
+	e2, _ := d.User("edge2")
+	wrongKey.NKey = d.Path(e2.Seed)
+	wrongKey.InboxPrefix = "_INBOX_" + mustUser(t, d, "edge1").Public
+	for _, tc := range []struct {
+		name string
+		cfg  natsconn.Config
+		is   error
+		want []string
+	}{
+		{"no credentials", noCreds, natsconn.ErrAuthorization, []string{"without credentials"}},
+		{"no client certificate", noCert, natsconn.ErrTLS, []string{"no client certificate"}},
+		{"client certificate from another CA", otherCert, natsconn.ErrTLS, []string{"refused", other.Path(oe.Cert)}},
+		{"server certificate not from the CA", otherCA, natsconn.ErrTLS, []string{"splitinfer nats-server", "not signed by a trusted CA", other.Path(other.CA)}},
+		{"system roots only", plain, natsconn.ErrTLS, []string{"not signed by a trusted CA"}},
+	} {
+		start := time.Now()
+		c, err := natsconn.Connect(context.Background(), tc.cfg)
+		took := time.Since(start)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: connected", tc.name)
+			continue
+		}
+		if !errors.Is(err, tc.is) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.is)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", tc.name, err, w)
+			}
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s: error after %v", tc.name, took)
+		}
+		t.Logf("%s (%v): %v", tc.name, took.Round(time.Millisecond), err)
+	}
+
+	c, err := natsconn.Connect(context.Background(), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if want := mustUser(t, d, "edge1").InboxPrefix(); c.InboxPrefix() != want || !strings.HasPrefix(c.NewRespInbox(), want+".") {
+		t.Errorf("inbox prefix %q, want %q", c.InboxPrefix(), want)
+	}
+	if err := c.CheckPermissions(5 * time.Second); err != nil {
+		t.Errorf("edge1 at start: %v", err)
+	}
+}
+
+func mustUser(t *testing.T, d *natsauth.Deployment, name string) natsauth.User {
+	u, ok := d.User(name)
+	if !ok {
+		t.Fatalf("no user %s", name)
+	}
+	return u
+}
+
+// TestPermissionsNameTheSubject: an edge's credentials can neither
+// subscribe to the request subject (alone or in the cloud's queue group)
+// nor publish to another edge's inbox, and CheckPermissions says which
+// subject was refused.
+func TestPermissionsNameTheSubject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server")
+	}
+	d, url := secureServer(t)
+	edge1 := mustUser(t, d, "edge1")
+	for _, tc := range []struct {
+		name, user string
+		do         func(nc *nats.Conn) error
+		subject    string
+	}{
+		{"edge subscribes to requests", "edge2", func(nc *nats.Conn) error {
+			_, err := nc.SubscribeSync("splitinfer.infer")
+			return err
+		}, `"splitinfer.infer"`},
+		{"edge joins the queue group", "edge2", func(nc *nats.Conn) error {
+			_, err := nc.QueueSubscribeSync("splitinfer.infer", "splitinfer")
+			return err
+		}, `using queue "splitinfer"`},
+		{"edge reads another edge's replies", "edge2", func(nc *nats.Conn) error {
+			_, err := nc.SubscribeSync(edge1.InboxPrefix() + ".>")
+			return err
+		}, edge1.InboxPrefix()},
+		{"edge publishes to another edge's inbox", "edge2", func(nc *nats.Conn) error {
+			return nc.Publish(edge1.InboxPrefix()+".x.y", []byte("forged"))
+		}, `Publish to "` + edge1.InboxPrefix()},
+		{"cloud publishes a request", "cloud", func(nc *nats.Conn) error {
+			return nc.Publish("splitinfer.infer", []byte("x"))
+		}, `Publish to "splitinfer.infer"`},
+	} {
+		c, err := natsconn.Connect(context.Background(), userConfig(d, url, tc.user))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := tc.do(c.Conn); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		err = c.CheckPermissions(5 * time.Second)
+		if !errors.Is(err, natsconn.ErrPermission) || !strings.Contains(err.Error(), tc.subject) {
+			t.Errorf("%s: CheckPermissions %v, want a permission violation naming %s", tc.name, err, tc.subject)
+		} else {
+			t.Logf("%s: %v", tc.name, err)
+		}
+		c.Close()
+	}
+}
