@@ -277,13 +277,9 @@ func (d *Deployment) ClusterTLS() string {
 }
 
 func newCA(validFor time.Duration) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, serial, err := newKey()
 	if err != nil {
-		return nil, nil, fmt.Errorf("natsauth: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return nil, nil, fmt.Errorf("natsauth: %w", err)
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -309,13 +305,9 @@ func newCA(validFor time.Duration) (*x509.Certificate, *ecdsa.PrivateKey, error)
 // issue makes a certificate signed by ca: for a server (with hosts, used
 // for both ends of routes and leaf connections) or a client.
 func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string, hosts []string, validFor time.Duration, server bool) ([]byte, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, serial, err := newKey()
 	if err != nil {
-		return nil, nil, fmt.Errorf("natsauth: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return nil, nil, fmt.Errorf("natsauth: %w", err)
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
@@ -354,4 +346,17 @@ func writeCert(certFile string, der []byte, keyFile string, key *ecdsa.PrivateKe
 		return fmt.Errorf("natsauth: %w", err)
 	}
 	return nil
+}
+
+// newKey makes a P-256 key and a random certificate serial number.
+func newKey() (*ecdsa.PrivateKey, *big.Int, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("natsauth: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, nil, fmt.Errorf("natsauth: %w", err)
+	}
+	return key, serial, nil
 }
