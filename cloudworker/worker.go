@@ -232,7 +232,9 @@ func (w *Worker) handle(req micro.Request) {
 	w.received.Add(1)
 	data := req.Data()
 	ctx := trace.Extract(context.Background(), nats.Header(req.Headers()))
-	sopts := []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindServer)}
+	// The process span starts at the message's receipt, the base of every
+	// span time on this side (trace.SpanTime), so its children lie within.
+	sopts := []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindServer), oteltrace.WithTimestamp(trace.SpanTime(now, now))}
 	sampled := oteltrace.SpanContextFromContext(ctx).IsSampled()
 	if sampled {
 		// Attributes at Start, in one slice, when the span will record
@@ -244,11 +246,11 @@ func (w *Worker) handle(req micro.Request) {
 		span.SetAttributes(append(trace.ProcessAttributes(w.cfg.Subject, len(data)), attribute.String(trace.AttrWorkerID, w.id))...)
 	}
 	if req.Reply() == "" {
-		w.finishSpan(span, pipeline.Errorf(pipeline.CodeBadRequest, "request without a reply subject"))
+		w.finishSpan(span, now, time.Now(), pipeline.Errorf(pipeline.CodeBadRequest, "request without a reply subject"))
 		return
 	}
 	if max := w.maxMessage(); len(data) > max {
-		w.rejectNow(ctx, req, span, pipeline.Errorf(pipeline.CodeTooLarge, "message of %d bytes (limit %d)", len(data), max))
+		w.rejectNow(ctx, req, span, now, pipeline.Errorf(pipeline.CodeTooLarge, "message of %d bytes (limit %d)", len(data), max))
 		return
 	}
 	// The stage spans (queue, decode, compute, reply) are made afterwards
@@ -278,7 +280,7 @@ func (w *Worker) handle(req micro.Request) {
 			span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
 		}
 		w.full.Add(1)
-		w.rejectNow(ctx, req, span, rejected)
+		w.rejectNow(ctx, req, span, now, rejected)
 	}
 }
 
@@ -289,21 +291,25 @@ func (w *Worker) maxMessage() int {
 	return pipeline.DefaultLimits.MaxMessageBytes
 }
 
-// rejectNow answers from the handler goroutine with micro's req.Error.
-func (w *Worker) rejectNow(ctx context.Context, req micro.Request, span oteltrace.Span, e *pipeline.Error) {
+// rejectNow answers from the handler goroutine with micro's req.Error;
+// received is when the message arrived.
+func (w *Worker) rejectNow(ctx context.Context, req micro.Request, span oteltrace.Span, received time.Time, e *pipeline.Error) {
 	w.errs.Add(1)
 	w.metrics.Error(ctx, int(e.Code))
 	body, _ := pipeline.EncodeReply(&pipeline.Reply{Code: e.Code, Message: e.Message, Worker: w.id})
+	sent := time.Now() // before the reply goes out: see sendReply
 	_ = req.Error(fmt.Sprint(int(e.Code)), e.Message, body)
-	w.finishSpan(span, e)
+	w.finishSpan(span, received, sent, e)
 }
 
-func (w *Worker) finishSpan(span oteltrace.Span, e *pipeline.Error) {
+// finishSpan ends the process span of a message received at received, at
+// the clock reading end.
+func (w *Worker) finishSpan(span oteltrace.Span, received, end time.Time, e *pipeline.Error) {
 	if e != nil {
 		span.SetAttributes(attribute.Int(trace.AttrErrorCode, int(e.Code)))
 		span.SetStatus(codes.Error, e.Message)
 	}
-	span.End()
+	span.End(oteltrace.WithTimestamp(trace.SpanTime(received, end)))
 }
 
 // runner state of one worker goroutine.
@@ -374,13 +380,13 @@ func (w *Worker) prepare(j *job) *pending {
 	dend := time.Now()
 	decoded := dend.Sub(start)
 	if j.rec {
-		_, qspan := w.tracer.Start(j.ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(j.queued))
-		qspan.End(oteltrace.WithTimestamp(trace.EndTime(j.queued, start)))
-		_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(start))
+		_, qspan := w.tracer.Start(j.ctx, trace.SpanQueueWait, oteltrace.WithTimestamp(trace.SpanTime(j.received, j.queued)))
+		qspan.End(oteltrace.WithTimestamp(trace.SpanTime(j.received, start)))
+		_, dspan := w.tracer.Start(j.ctx, trace.SpanDecode, oteltrace.WithTimestamp(trace.SpanTime(j.received, start)))
 		if err != nil {
 			dspan.SetStatus(codes.Error, pipeline.AsError(err).Message)
 		}
-		dspan.End(oteltrace.WithTimestamp(trace.EndTime(start, dend)))
+		dspan.End(oteltrace.WithTimestamp(trace.SpanTime(j.received, dend)))
 	}
 	if err != nil {
 		e := pipeline.AsError(err)
@@ -504,13 +510,13 @@ func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []
 		if !p.j.rec {
 			continue
 		}
-		_, span := w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
+		_, span := w.tracer.Start(p.j.ctx, trace.SpanCloudCompute, oteltrace.WithTimestamp(trace.SpanTime(p.j.received, t0)), oteltrace.WithAttributes(
 			attribute.Int(trace.AttrNodes, len(split.Tail.NodeIndices())),
 			attribute.String(trace.AttrCutID, split.ID), attribute.Int(trace.AttrBatch, len(ps))))
 		if e != nil {
 			span.SetStatus(codes.Error, e.Message)
 		}
-		span.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
+		span.End(oteltrace.WithTimestamp(trace.SpanTime(p.j.received, t1)))
 	}
 	return outs, dt, e
 }
@@ -601,14 +607,17 @@ func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
 		body, _ = pipeline.EncodeReply(&pipeline.Reply{ID: r.ID, Code: e.Code, Message: e.Message, Worker: w.id})
 	}
 	msg.Data = body
+	// The cloud's spans end as the reply is handed to NATS: the edge may
+	// have it (and end its send span) before PublishMsg returns.
+	sent := time.Now()
 	if err := w.nc.PublishMsg(msg); err != nil && e == nil {
 		e = pipeline.Errorf(pipeline.CodeInternal, "publishing reply: %v", err)
 	}
 	t1 := time.Now()
 	if j.rec {
-		_, rspan := w.tracer.Start(j.ctx, trace.SpanReply, oteltrace.WithTimestamp(t0),
+		_, rspan := w.tracer.Start(j.ctx, trace.SpanReply, oteltrace.WithTimestamp(trace.SpanTime(j.received, t0)),
 			oteltrace.WithAttributes(attribute.Int(trace.AttrWireBytes, len(body))))
-		rspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
+		rspan.End(oteltrace.WithTimestamp(trace.SpanTime(j.received, sent)))
 	}
 	w.metrics.Stage(j.ctx, trace.StageReply, t1.Sub(t0))
 	outcome := trace.OutcomeOK
@@ -616,7 +625,7 @@ func (w *Worker) sendReply(j *job, r *pipeline.Reply) {
 		outcome = trace.OutcomeError
 	}
 	w.metrics.Request(j.ctx, j.cut, outcome, time.Since(j.received))
-	w.finishSpan(j.span, e)
+	w.finishSpan(j.span, j.received, sent, e)
 }
 
 // replyCache keeps the replies of the last n request ids, and the ones

@@ -58,6 +58,8 @@ type Result struct {
 	// request message sent; ReplyBytes the size of the reply.
 	InputBytes, WireBytes, ReplyBytes int
 	Timings                           Timings
+
+	start time.Time // the request's first clock reading, the base of its span times
 }
 
 // Stats are the worker's counters.
@@ -169,7 +171,7 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	start := time.Now()
 	w.requests.Add(1)
 	id := pipeline.NewRequestID()
-	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest)
+	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithTimestamp(trace.SpanTime(start, start)))
 	// The root's attributes are gathered while the request runs and set
 	// once at its end (one SetAttributes: the SDK's cost is per call), and
 	// only when the span records.
@@ -222,13 +224,13 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 		if attrs != nil {
 			span.SetAttributes(*attrs...)
 		}
-		span.End()
+		span.End(oteltrace.WithTimestamp(trace.SpanTime(start, time.Now())))
 	}()
 	deadline := start.Add(w.cfg.Deadline)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	res = &Result{ID: id, Cut: w.split.ID}
+	res = &Result{ID: id, Cut: w.split.ID, start: start}
 	for _, t := range inputs {
 		if t != nil {
 			res.InputBytes += len(t.Bytes())
@@ -318,12 +320,12 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 	t1 := time.Now()
 	res.Timings.EdgeCompute = t1.Sub(t0)
 	if attrs != nil {
-		_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0), oteltrace.WithAttributes(
+		_, hspan := w.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)), oteltrace.WithAttributes(
 			attribute.Int(trace.AttrNodes, w.headNodes)))
 		if err != nil {
 			hspan.SetStatus(codes.Error, err.Error())
 		}
-		hspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
+		hspan.End(oteltrace.WithTimestamp(trace.SpanTime(res.start, t1)))
 	}
 	if err != nil {
 		rs.head = nil
@@ -338,11 +340,11 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 	t1 = time.Now()
 	res.Timings.Encode = t1.Sub(t0)
 	if attrs != nil {
-		_, espan := w.tracer.Start(ctx, trace.SpanEncode, oteltrace.WithTimestamp(t0))
+		_, espan := w.tracer.Start(ctx, trace.SpanEncode, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)))
 		if err != nil {
 			espan.SetStatus(codes.Error, err.Error())
 		}
-		espan.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
+		espan.End(oteltrace.WithTimestamp(trace.SpanTime(res.start, t1)))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("edgeworker: %w", err)
@@ -391,13 +393,13 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 			oteltrace.WithAttributes(append(trace.SendAttributes(w.cfg.Subject, len(body)), attribute.Int(trace.AttrAttempt, attempt))...)}
 	}
 	t0 := time.Now()
-	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, append(sopts, oteltrace.WithTimestamp(t0))...)
+	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, append(sopts, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)))...)
 	var sendEnd time.Time
 	defer func() {
 		if sendEnd.IsZero() {
 			sendEnd = time.Now()
 		}
-		sspan.End(oteltrace.WithTimestamp(trace.EndTime(t0, sendEnd)))
+		sspan.End(oteltrace.WithTimestamp(trace.SpanTime(res.start, sendEnd)))
 	}()
 	msg := &nats.Msg{Subject: w.cfg.Subject, Data: body}
 	if sspan.SpanContext().IsValid() { // also unsampled: the cloud follows the decision
@@ -473,9 +475,10 @@ func (w *Worker) fallback(ctx context.Context, res *Result, inputs []*nn.Tensor,
 		return nil, err
 	}
 	defer func() { w.pool <- rs }()
-	_, fspan := w.tracer.Start(ctx, trace.SpanFallback, oteltrace.WithAttributes(attribute.String("splitinfer.fallback.cause", cause.Error())))
-	defer fspan.End()
 	t0 := time.Now()
+	_, fspan := w.tracer.Start(ctx, trace.SpanFallback, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)),
+		oteltrace.WithAttributes(attribute.String("splitinfer.fallback.cause", cause.Error())))
+	defer func() { fspan.End(oteltrace.WithTimestamp(trace.SpanTime(res.start, time.Now()))) }()
 	if rs.whole == nil {
 		rs.whole = w.split.Whole.NewRunner(w.cfg.Threads)
 	}

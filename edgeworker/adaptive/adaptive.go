@@ -166,7 +166,7 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 	// An edge-only request is a trace too: the request span (cut
 	// edge-only) and its compute span.
 	start := time.Now()
-	ctx, span := e.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithTimestamp(start))
+	ctx, span := e.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithTimestamp(trace.SpanTime(start, start)))
 	var t0, t1 time.Time
 	defer func() {
 		if span.IsRecording() {
@@ -181,8 +181,8 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 				attribute.Int(trace.AttrInputBytes, in), attribute.Float64(trace.AttrRTTms, float64(l.RTT)/1e6),
 				attribute.Float64(trace.AttrBandwidthBps, l.Bandwidth))
 			if !t0.IsZero() {
-				_, cs := e.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(t0))
-				cs.End(oteltrace.WithTimestamp(trace.EndTime(t0, t1)))
+				_, cs := e.tracer.Start(ctx, trace.SpanEdgeCompute, oteltrace.WithTimestamp(trace.SpanTime(start, t0)))
+				cs.End(oteltrace.WithTimestamp(trace.SpanTime(start, t1)))
 			}
 			if err != nil {
 				span.SetStatus(codes.Error, err.Error())
@@ -190,7 +190,7 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 				span.SetAttributes(attribute.Float64(trace.AttrMeasuredMs, float64(res.Timings.Total)/1e6))
 			}
 		}
-		span.End()
+		span.End(oteltrace.WithTimestamp(trace.SpanTime(start, time.Now())))
 	}()
 	var r *nn.Runner
 	select {

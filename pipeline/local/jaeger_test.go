@@ -166,8 +166,14 @@ func TestJaegerPipeline(t *testing.T) {
 	seen := map[string]bool{}
 	var spanStages local.Stages
 	var withBandwidth, unpredicted int
-	var badTraces int
+	var badTraces, overhangs int
 	for _, tr := range traces {
+		// Every child within its parent, on both sides of the wire and
+		// across it, to Jaeger's microsecond.
+		for _, s := range tr.Overhangs() {
+			overhangs++
+			t.Errorf("trace %s: %s [%d, %d] is not within its parent %s", tr.TraceID, s.OperationName, s.StartTime, s.End(), s.Parent())
+		}
 		root := checkTree(t, tr)
 		if root == nil {
 			continue
@@ -203,6 +209,7 @@ func TestJaegerPipeline(t *testing.T) {
 			*v.sum += *v.one / n
 		}
 	}
+	t.Logf("%d of %d traces' spans outside their parents", overhangs, len(traces))
 	if badTraces != 1 {
 		t.Errorf("%d traces of the refused request, want 1", badTraces)
 	}
@@ -384,11 +391,6 @@ func checkAttributes(t *testing.T, tr jaegertest.Trace, root jaegertest.Span, re
 		"messaging.operation.name": "process", "messaging.operation.type": "process", "messaging.message.body.size": wire,
 		trace.AttrRequestID: res.ID, trace.AttrCutID: cut, trace.AttrModelHash: hash,
 	})
-	// Same clock here; the cloud's span may end a little after the reply
-	// reached the edge (it ends once the reply is published).
-	if proc.StartTime < send.StartTime {
-		t.Errorf("cloud span starts at %d, before the NATS request at %d", proc.StartTime, send.StartTime)
-	}
 }
 
 // checkStages compares the request's stage times with its spans'

@@ -36,6 +36,23 @@ func TestModel(t *testing.T) {
 	if len(child) != 1 || child[0].Parent() != "a" || tr.Service(child[0]) != "cloud" {
 		t.Fatalf("child %+v", child)
 	}
+	if o := tr.Overhangs(); len(o) != 0 {
+		t.Errorf("child [20, 30] of [10, 110] overhangs: %v", o)
+	}
+	for _, c := range []struct{ start, dur int64 }{{9, 10}, {100, 11}, {5, 200}} {
+		moved := tr
+		moved.Spans = append([]Span(nil), tr.Spans...)
+		moved.Spans[1].StartTime, moved.Spans[1].Duration = c.start, c.dur
+		if o := moved.Overhangs(); len(o) != 1 || o[0].SpanID != "b" {
+			t.Errorf("child [%d, %d] of [10, 110]: overhangs %v", c.start, c.start+c.dur, o)
+		}
+	}
+	moved := tr
+	moved.Spans = []Span{tr.Spans[1]} // parent absent: not checked
+	moved.Spans[0].StartTime = 0
+	if o := moved.Overhangs(); len(o) != 0 {
+		t.Errorf("child without its parent: overhangs %v", o)
+	}
 	if svcs := tr.Services(); len(svcs) != 2 || !svcs["edge"] || !svcs["cloud"] {
 		t.Errorf("services %v", svcs)
 	}

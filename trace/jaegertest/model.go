@@ -107,3 +107,24 @@ func (t Trace) Roots() []Span {
 	}
 	return out
 }
+
+// End returns the span's end time in microseconds.
+func (s Span) End() int64 { return s.StartTime + s.Duration }
+
+// Overhangs returns t's spans that do not lie within their parent (they
+// start before it or end after it), as a timeline would draw them outside
+// it. A span whose parent is not in t is not checked.
+func (t Trace) Overhangs() []Span {
+	byID := make(map[string]Span, len(t.Spans))
+	for _, s := range t.Spans {
+		byID[s.SpanID] = s
+	}
+	var out []Span
+	for _, s := range t.Spans {
+		p, ok := byID[s.Parent()]
+		if ok && (s.StartTime < p.StartTime || s.End() > p.End()) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
