@@ -18,7 +18,7 @@ import (
 // read-only spans into one byte slice, with the same content as otel-go's
 // exporters produce. Their transform to generated structs and reflective
 // marshalling took ~22µs of CPU per request (9 spans) in the profile of
-// pipeline/local's BenchmarkRunTracing; this encoder ~6µs.
+// system's BenchmarkRunTracing; this encoder ~6µs.
 
 // Field numbers of opentelemetry-proto v1.
 const (

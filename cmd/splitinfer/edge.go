@@ -13,8 +13,8 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
 	"github.com/splitinfer/splitinfer/pipeline/natsconn"
+	"github.com/splitinfer/splitinfer/system"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
@@ -82,7 +82,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider())}
-	var e local.Submitter
+	var e system.Submitter
 	var plan *cutPlan
 	if ef.auto() {
 		plan, err = ef.planCut(ctx, nc, prog, cfg, sp, stderr)
@@ -101,7 +101,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	sum, runErr := local.Drive(ctx, e, set, *ef.n, *ef.concurrency)
+	sum, runErr := system.Drive(ctx, e, set, *ef.n, *ef.concurrency)
 	if plan != nil {
 		sum.Plan = plan.summary(e, *ef.adapt)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
@@ -216,7 +216,7 @@ func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program
 // submitter makes the edge for a planned cut: an adaptive edge with
 // --adapt (probing the cloud's echo endpoint) or for an edge-only choice
 // (it never moves without observations), else an edge worker at the cut.
-func (f *edgeFlags) submitter(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, p *cutPlan, eopts []edgeworker.Option) (local.Submitter, error) {
+func (f *edgeFlags) submitter(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, p *cutPlan, eopts []edgeworker.Option) (system.Submitter, error) {
 	if !*f.adapt && !p.best.Cut.IsEdgeOnly() {
 		cfg.Cut = p.best.Cut.Tensors
 		return edgeworker.New(nc, prog, cfg, eopts...)
@@ -237,8 +237,8 @@ func (f *edgeFlags) submitter(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Co
 }
 
 // summary is the plan as the run summary reports it.
-func (p *cutPlan) summary(e local.Submitter, adapt bool) *local.Plan {
-	s := &local.Plan{Choice: p.best.Cut.Name, PredictedMS: round3(p.best.TotalMS), Link: p.link.String(),
+func (p *cutPlan) summary(e system.Submitter, adapt bool) *system.Plan {
+	s := &system.Plan{Choice: p.best.Cut.Name, PredictedMS: round3(p.best.TotalMS), Link: p.link.String(),
 		DecisionUS: round3(float64(p.decision) / 1e3), Notes: p.notes}
 	if ae, ok := e.(*adaptive.Edge); ok && adapt {
 		s.Adaptive = true
@@ -333,7 +333,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	ccfg := cloudworker.Config{Workers: *workers, Threads: *ef.threads, QueueLen: max(4**workers, 2**ef.concurrency), MaxBatch: *maxBatch}
-	sys, err := local.StartCloud(name, prog, ccfg,
+	sys, err := system.StartCloud(name, prog, ccfg,
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider()), cloudworker.WithMeterProvider(cloudTel.MeterProvider())},
 		ef.natsOptions(sp, stderr)...)
 	if err != nil {
@@ -342,7 +342,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer sys.Close()
 	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider()), edgeworker.WithMeterProvider(edgeTel.MeterProvider())}
 	ecfg.Model = name
-	var edge local.Submitter
+	var edge system.Submitter
 	var plan *cutPlan
 	if ef.auto() {
 		if plan, err = ef.planCut(ctx, sys.EdgeConn(), prog, ecfg, sp, stderr); err != nil {
@@ -357,7 +357,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		edge = sys.Edge
 	}
-	sum, runErr := local.Drive(ctx, edge, set, *ef.n, *ef.concurrency)
+	sum, runErr := system.Drive(ctx, edge, set, *ef.n, *ef.concurrency)
 	if err := sys.Close(); err != nil {
 		fmt.Fprintln(stderr, "splitinfer run: closing:", err)
 	}
@@ -375,7 +375,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // printSummary writes a Drive summary as text or one JSON object.
-func printSummary(w io.Writer, s *local.Summary, asJSON bool) error {
+func printSummary(w io.Writer, s *system.Summary, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(s)
 	}

@@ -11,17 +11,17 @@ import (
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 )
 
 // runJSON runs the command with --json and decodes its summary.
-func runJSON(t *testing.T, args ...string) *local.Summary {
+func runJSON(t *testing.T, args ...string) *system.Summary {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := runMain(context.Background(), append(args, "--json"), &out, &errb); code != 0 {
 		t.Fatalf("%s exited %d: %s", args[0], code, errb.String())
 	}
-	var sum local.Summary
+	var sum system.Summary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -85,7 +85,7 @@ func TestEdgeCutAuto(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, runs := range []int{1, -1} {
-		sys, err := local.StartCloud(name, prog, cloudworker.Config{Workers: 1, ProfileRuns: runs}, nil)
+		sys, err := system.StartCloud(name, prog, cloudworker.Config{Workers: 1, ProfileRuns: runs}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

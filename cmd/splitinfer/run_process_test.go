@@ -23,7 +23,7 @@ import (
 	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 )
 
 // TestRunMatchesEval: `splitinfer run` through the split reports exactly the
@@ -35,7 +35,7 @@ func TestRunMatchesEval(t *testing.T) {
 	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--cut", heuristicCut(t), "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("run exited %d: %s", code, errb.String())
 	}
-	var sum local.Summary
+	var sum system.Summary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 		t.Fatalf("run --json: %v\n%s", err, out.String())
 	}
@@ -179,7 +179,7 @@ func TestProcesses(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatal("edge did not finish")
 	}
-	var sum local.Summary
+	var sum system.Summary
 	if err := json.Unmarshal(edgeOut.Bytes(), &sum); err != nil {
 		t.Fatalf("edge --json: %v\n%s", err, edgeOut.String())
 	}
@@ -211,7 +211,7 @@ func TestProcesses(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("edge 2 did not stop on SIGTERM")
 	}
-	var sum2 local.Summary
+	var sum2 system.Summary
 	if err := json.Unmarshal(edge2Out.Bytes(), &sum2); err != nil {
 		t.Fatalf("edge 2 --json: %v\n%s", err, edge2Out.String())
 	}

@@ -95,7 +95,7 @@ func (e *Edge) worker(c partition.Cut) (*edgeworker.Worker, error) {
 // Infer runs one request at the adapter's current cut and returns the edge
 // worker's result (Cut is partition.EdgeOnly for an edge-only request), as
 // edgeworker.Worker.Infer does: an Edge drives like a Worker (see
-// pipeline/local.Submitter). InferCut tells which cut and whether it moved.
+// system.Submitter). InferCut tells which cut and whether it moved.
 func (e *Edge) Infer(ctx context.Context, inputs ...*nn.Tensor) (*edgeworker.Result, error) {
 	r, err := e.InferCut(ctx, inputs...)
 	if err != nil {

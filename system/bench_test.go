@@ -1,4 +1,4 @@
-package local_test
+package system_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 )
 
 // latencies collects per-request latencies and reports percentiles.
@@ -47,7 +47,7 @@ func (l *latencies) report(b *testing.B) {
 // flight) against one cloud worker.
 func benchSplit(b *testing.B, p *nn.Program, set *mnist.Set, cfg edgeworker.Config, edges, maxBatch int) {
 	cfg.Concurrency = 1
-	sys, err := local.Start("seednet_mnist", p, cloudworker.Config{QueueLen: 4 * edges, MaxBatch: maxBatch}, cfg, nil, nil)
+	sys, err := system.Start("seednet_mnist", p, cloudworker.Config{QueueLen: 4 * edges, MaxBatch: maxBatch}, cfg, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func benchSplit(b *testing.B, p *nn.Program, set *mnist.Set, cfg edgeworker.Conf
 // cut with one edge, sending the activations as computed ("asis") and
 // float32 ones quantized to uint8 with zstd ("8bit+zstd"; int8 activations
 // are only zstd-compressed).
-// Run: go test ./pipeline/local -run '^$' -bench Pipeline -benchtime 2000x
+// Run: go test ./system -run '^$' -bench Pipeline -benchtime 2000x
 func BenchmarkPipeline(b *testing.B) {
 	set, err := mnist.Test()
 	if err != nil {

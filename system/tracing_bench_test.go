@@ -1,6 +1,6 @@
 //go:build linux
 
-package local_test
+package system_test
 
 import (
 	"context"
@@ -20,17 +20,17 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline/link"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 	"github.com/splitinfer/splitinfer/trace"
 	"github.com/splitinfer/splitinfer/trace/jaegertest"
 )
 
 // BenchmarkRunTracing is `splitinfer run` (the all-in-one pipeline driven
-// by local.Drive, one request in flight) with tracing off (no-op
+// by system.Drive, one request in flight) with tracing off (no-op
 // providers) and on (every request sampled, each worker exporting OTLP to
 // the real Jaeger with the default batch settings, as run does with
 // --otlp-endpoint), side by side; it reports requests/s.
-// Run: go test ./pipeline/local -run '^$' -bench RunTracing -benchtime 4000x -count 6
+// Run: go test ./system -run '^$' -bench RunTracing -benchtime 4000x -count 6
 func BenchmarkRunTracing(b *testing.B) {
 	set, err := mnist.Test()
 	if err != nil {
@@ -42,28 +42,28 @@ func BenchmarkRunTracing(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		name := map[bool]string{false: "off", true: "on"}[on]
 		b.Run(name, func(b *testing.B) {
-			var sys *local.System
+			var sys *system.System
 			if on {
 				var edgeTel, cloudTel *trace.Provider
 				sys, edgeTel, cloudTel = tracedSystemDefaults(b, j, p, ccfg)
 				defer cloudTel.Shutdown(context.Background())
 				defer edgeTel.Shutdown(context.Background())
 			} else {
-				sys, err = local.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, nil, nil)
+				sys, err = system.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, nil, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 			}
 			defer sys.Close()
 			ctx := context.Background()
-			if _, err := local.Drive(ctx, sys.Edge, set, 50, 1); err != nil { // warm the runners
+			if _, err := system.Drive(ctx, sys.Edge, set, 50, 1); err != nil { // warm the runners
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			seconds := 0.0
 			for left := b.N; left > 0; {
 				n := min(left, set.Len())
-				sum, err := local.Drive(ctx, sys.Edge, set, n, 1)
+				sum, err := system.Drive(ctx, sys.Edge, set, n, 1)
 				if err != nil || sum.Errors > 0 {
 					b.Fatalf("%v %+v", err, sum.ErrorSamples)
 				}
@@ -90,12 +90,12 @@ func BenchmarkRunTracing(b *testing.B) {
 		ctx := context.Background()
 		type mode struct {
 			name     string
-			sys      *local.System
+			sys      *system.System
 			flush    func() error
 			dur, cpu time.Duration
 		}
 		start := func(name string, eo []edgeworker.Option, co []cloudworker.Option) *mode {
-			sys, err := local.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, co, eo)
+			sys, err := system.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, co, eo)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -135,7 +135,7 @@ func BenchmarkRunTracing(b *testing.B) {
 			return errors.Join(sedgeTel.ForceFlush(ctx), scloudTel.ForceFlush(ctx))
 		}})
 		for _, m := range modes {
-			if _, err := local.Drive(ctx, m.sys.Edge, set, 50, 1); err != nil {
+			if _, err := system.Drive(ctx, m.sys.Edge, set, 50, 1); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -149,7 +149,7 @@ func BenchmarkRunTracing(b *testing.B) {
 			n := min(left, chunk)
 			for _, m := range modes {
 				t0, c0 := time.Now(), processCPU()
-				if s, err := local.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
+				if s, err := system.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
 					b.Fatal(err, s.ErrorSamples)
 				}
 				if m.flush != nil {
@@ -190,7 +190,7 @@ func processCPU() time.Duration {
 
 // tracedSystemDefaults is tracedSystem with the providers as `splitinfer
 // run` makes them (default sampler and batch settings), both over gRPC.
-func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, ccfg cloudworker.Config, opts ...trace.Option) (*local.System, *trace.Provider, *trace.Provider) {
+func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, ccfg cloudworker.Config, opts ...trace.Option) (*system.System, *trace.Provider, *trace.Provider) {
 	tb.Helper()
 	ctx := context.Background()
 	cloudTel, err := trace.New(ctx, append([]trace.Option{trace.WithServiceName(trace.ServiceCloud), trace.WithEndpoint(j.OTLPGRPC), trace.WithWorkerID("local-cloud")}, opts...)...)
@@ -205,7 +205,7 @@ func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cc
 	if !edgeTel.Tracing() || !cloudTel.Tracing() {
 		tb.Fatal("tracing is off")
 	}
-	sys, err := local.Start("seednet_mnist", p, ccfg, edgeworker.Config{},
+	sys, err := system.Start("seednet_mnist", p, ccfg, edgeworker.Config{},
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		[]edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())})
 	if err != nil {
@@ -223,7 +223,7 @@ func tracedSystemDefaults(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cc
 // and exported to the real Jaeger, up at once, driven in alternating
 // chunks of 25 requests (one in flight). Reported per mode: requests/s,
 // this process's CPU per request, and the throughput overhead of tracing.
-// Run: go test ./pipeline/local -run '^$' -bench RunTracingLink -benchtime 300x -count 3
+// Run: go test ./system -run '^$' -bench RunTracingLink -benchtime 300x -count 3
 func BenchmarkRunTracingLink(b *testing.B) {
 	set, err := mnist.Test()
 	if err != nil {
@@ -242,11 +242,11 @@ func BenchmarkRunTracingLink(b *testing.B) {
 			dial := nats.SetCustomDialer(&link.Dialer{Spec: ls})
 			type mode struct {
 				name     string
-				sys      *local.System
+				sys      *system.System
 				flush    func() error
 				dur, cpu time.Duration
 			}
-			off, err := local.StartCloud("seednet_mnist", p, ccfg, nil, dial)
+			off, err := system.StartCloud("seednet_mnist", p, ccfg, nil, dial)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func BenchmarkRunTracingLink(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			on, err := local.StartCloud("seednet_mnist", p, ccfg, []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())}, dial)
+			on, err := system.StartCloud("seednet_mnist", p, ccfg, []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())}, dial)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -274,7 +274,7 @@ func BenchmarkRunTracingLink(b *testing.B) {
 				return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
 			}}}
 			for _, m := range modes {
-				if _, err := local.Drive(ctx, m.sys.Edge, set, 5, 1); err != nil {
+				if _, err := system.Drive(ctx, m.sys.Edge, set, 5, 1); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -284,7 +284,7 @@ func BenchmarkRunTracingLink(b *testing.B) {
 				n := min(left, chunk)
 				for _, m := range modes {
 					t0, c0 := time.Now(), processCPU()
-					if s, err := local.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
+					if s, err := system.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
 						b.Fatal(err, s.ErrorSamples)
 					}
 					if m.flush != nil {

@@ -1,4 +1,4 @@
-package local_test
+package system_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 	"github.com/splitinfer/splitinfer/trace"
 	"github.com/splitinfer/splitinfer/trace/jaegertest"
 )
@@ -25,7 +25,7 @@ import (
 // tracedSystem starts the all-in-one pipeline with one trace.Provider per
 // worker exporting to j: the edge over OTLP/gRPC, the cloud over
 // OTLP/HTTP, as `splitinfer run` does with --otlp-endpoint.
-func tracedSystem(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cloud cloudworker.Config, edge edgeworker.Config) (*local.System, *trace.Provider, *trace.Provider) {
+func tracedSystem(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cloud cloudworker.Config, edge edgeworker.Config) (*system.System, *trace.Provider, *trace.Provider) {
 	tb.Helper()
 	ctx := context.Background()
 	hash := pipeline.ModelHash(p.Graph())
@@ -42,7 +42,7 @@ func tracedSystem(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cloud clou
 		cloudTel.Shutdown(ctx)
 		tb.Fatal(err)
 	}
-	sys, err := local.Start("seednet_mnist", p, cloud, edge,
+	sys, err := system.Start("seednet_mnist", p, cloud, edge,
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		[]edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())})
 	if err != nil {
@@ -97,7 +97,7 @@ func TestJaegerPipeline(t *testing.T) {
 	defer edgeTel.Shutdown(ctx)
 	defer cloudTel.Shutdown(ctx)
 	const n = 20
-	sum, err := local.Drive(ctx, sys.Edge, set, n, 1)
+	sum, err := system.Drive(ctx, sys.Edge, set, n, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestJaegerPipeline(t *testing.T) {
 		byID[r.ID] = r
 	}
 	seen := map[string]bool{}
-	var spanStages local.Stages
+	var spanStages system.Stages
 	var withBandwidth, unpredicted int
 	var badTraces, overhangs int
 	for _, tr := range traces {
@@ -396,7 +396,7 @@ func checkAttributes(t *testing.T, tr jaegertest.Trace, root jaegertest.Span, re
 // checkStages compares the request's stage times with its spans'
 // durations (Jaeger keeps whole microseconds) and returns the stages as the
 // spans give them, in ms.
-func checkStages(t *testing.T, tr jaegertest.Trace, res *edgeworker.Result) local.Stages {
+func checkStages(t *testing.T, tr jaegertest.Trace, res *edgeworker.Result) system.Stages {
 	t.Helper()
 	dur := func(name string) int64 { return tr.Find(name)[0].Duration }
 	tm := res.Timings
@@ -426,7 +426,7 @@ func checkStages(t *testing.T, tr jaegertest.Trace, res *edgeworker.Result) loca
 		t.Errorf("request %s: reply decode %v, span attribute %v ms", res.ID, tm.Decode, replyDecode)
 	}
 	ms := func(us int64) float64 { return float64(us) / 1e3 }
-	return local.Stages{EdgeCompute: ms(dur(trace.SpanEdgeCompute)), Encode: ms(dur(trace.SpanEncode)), Transit: ms(transit),
+	return system.Stages{EdgeCompute: ms(dur(trace.SpanEdgeCompute)), Encode: ms(dur(trace.SpanEncode)), Transit: ms(transit),
 		CloudQueue: ms(queue), CloudDecode: ms(decode), CloudCompute: ms(compute), Decode: replyDecode}
 }
 

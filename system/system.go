@@ -1,9 +1,9 @@
-// Package local runs a whole split pipeline in one process: an embedded
+// Package system runs a whole split pipeline in one process: an embedded
 // nats-server on 127.0.0.1 at a random port, one cloud worker and one edge
 // worker. It also holds the MNIST driver that pushes test images through an
 // edge worker and summarises accuracy, latency percentiles, stage times and
 // bytes, used by both `splitinfer run` and `splitinfer edge`.
-package local
+package system
 
 import (
 	"context"
@@ -62,12 +62,12 @@ func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgewor
 func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts []cloudworker.Option, edgeOpts ...nats.Option) (*System, error) {
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: MaxPayload})
 	if err != nil {
-		return nil, fmt.Errorf("local: nats-server: %w", err)
+		return nil, fmt.Errorf("system: nats-server: %w", err)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		return nil, errors.New("local: embedded nats-server did not start")
+		return nil, errors.New("system: embedded nats-server did not start")
 	}
 	sys := &System{Server: s}
 	fail := func(err error) (*System, error) {
@@ -75,11 +75,11 @@ func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts [
 		return nil, err
 	}
 	if sys.cloudConn, err = nats.Connect(s.ClientURL(), nats.Name("splitinfer-cloud")); err != nil {
-		return fail(fmt.Errorf("local: %w", err))
+		return fail(fmt.Errorf("system: %w", err))
 	}
 	edgeOpts = append([]nats.Option{nats.Name("splitinfer-edge")}, edgeOpts...)
 	if sys.edgeConn, err = nats.Connect(s.ClientURL(), edgeOpts...); err != nil {
-		return fail(fmt.Errorf("local: %w", err))
+		return fail(fmt.Errorf("system: %w", err))
 	}
 	if cloud.Limits.MaxMessageBytes == 0 {
 		cloud.Limits.MaxMessageBytes = MaxPayload
@@ -93,7 +93,7 @@ func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts [
 // StartEdge starts the edge worker (System.Edge) on the edge connection.
 func (s *System) StartEdge(name string, prog *nn.Program, edge edgeworker.Config, eopts []edgeworker.Option) error {
 	if s.Edge != nil {
-		return errors.New("local: the edge worker is already started")
+		return errors.New("system: the edge worker is already started")
 	}
 	if edge.Model == "" {
 		edge.Model = name

@@ -1,14 +1,14 @@
-package local_test
+package system_test
 
 import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 )
 
-func natsConn(t *testing.T, sys *local.System) *nats.Conn {
+func natsConn(t *testing.T, sys *system.System) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(sys.URL())
 	if err != nil {

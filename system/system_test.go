@@ -1,4 +1,4 @@
-package local_test
+package system_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/local"
+	"github.com/splitinfer/splitinfer/system"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -70,12 +70,12 @@ func TestSplitChangesNoPrediction(t *testing.T) {
 		n = 1000
 	}
 	want := wholePredictions(t, p, set, n)
-	sys, err := local.Start("seednet_mnist", p, cloudworker.Config{}, edgeworker.Config{}, nil, nil)
+	sys, err := system.Start("seednet_mnist", p, cloudworker.Config{}, edgeworker.Config{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sys.Close()
-	sum, err := local.Drive(context.Background(), sys.Edge, set, n, 4)
+	sum, err := system.Drive(context.Background(), sys.Edge, set, n, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestSplitChangesNoPrediction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := local.Drive(context.Background(), e, set, 200, 2)
+		s, err := system.Drive(context.Background(), e, set, 200, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
