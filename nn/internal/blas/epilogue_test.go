@@ -36,7 +36,8 @@ func TestSgemmEpilogue(t *testing.T) {
 		t.Run(impl.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(17, 18))
 			sizes := []int{1, 5, 8, 13, 16, 17, 33, 70}
-			shapes := [][3]int{{40, 70, 600}, {193, 37, 257}}
+			// n <= 4 with k past one depth block: the matrix-vector path.
+			shapes := [][3]int{{40, 70, 600}, {193, 37, 257}, {100, 1, 600}, {13, 3, 300}, {8, 4, 513}, {5, 2, 257}, {1000, 1, 1024}}
 			for _, m := range sizes {
 				for _, n := range sizes {
 					for _, k := range []int{1, 9, 31} {

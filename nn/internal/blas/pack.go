@@ -95,6 +95,9 @@ func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda i
 
 // sgemmDriverWS is sgemmDriver with the packing memory s.
 func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+	if pre != nil && !transB && n <= gemvMaxN && sgemvPacked(kern.mr, pre, m, n, k, b, ldb, c, ldc, accumulate, ep) {
+		return
+	}
 	mr, nr := kern.mr, kern.nr
 	mp := roundUp(m, mr)
 	kcMax := min(k, kcF32)
