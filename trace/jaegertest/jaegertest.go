@@ -1,6 +1,7 @@
 // Package jaegertest runs the real Jaeger binary (built by
 // scripts/jaeger-build.sh from the tools module) on free loopback ports for
-// tests, and reads traces back through Jaeger's query API.
+// tests, with its web UI when the built assets are available (UIAssets),
+// and reads traces back through Jaeger's query API.
 package jaegertest
 
 import (
@@ -75,6 +76,33 @@ func Binary() (string, error) {
 	return "", ErrNotFound
 }
 
+// UIAssets locates the Jaeger web UI's built assets (a directory holding
+// index.html): $JAEGER_UI_ASSETS, else ../shared/jaeger-ui/build beside the
+// checkout when present. It returns "" without an error when neither is
+// set up, and an error when JAEGER_UI_ASSETS names no such directory.
+func UIAssets() (string, error) {
+	if dir := os.Getenv("JAEGER_UI_ASSETS"); dir != "" {
+		if !isFile(filepath.Join(dir, "index.html")) {
+			return "", fmt.Errorf("jaegertest: JAEGER_UI_ASSETS=%s holds no index.html", dir)
+		}
+		return filepath.Abs(dir)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", nil
+	}
+	dir := filepath.Join(filepath.Dir(root), "shared", "jaeger-ui", "build")
+	if !isFile(filepath.Join(dir, "index.html")) {
+		return "", nil
+	}
+	return dir, nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func isExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
@@ -92,8 +120,12 @@ type Jaeger struct {
 	// OTLPGRPC and OTLPHTTP are the OTLP receivers' base URLs
 	// (http://127.0.0.1:port), for trace.WithEndpoint.
 	OTLPGRPC, OTLPHTTP string
-	// QueryURL is the query service's base URL (the /api/... endpoints).
+	// QueryURL is the query service's base URL (the /api/... endpoints,
+	// and the web UI's pages when UIAssets is set).
 	QueryURL string
+	// UIAssets is the directory of the web UI's assets Jaeger serves, ""
+	// when it serves only the API (and a placeholder page).
+	UIAssets string
 
 	cmd  *exec.Cmd
 	logs *syncBuffer
@@ -116,11 +148,15 @@ func Start(t testing.TB) *Jaeger {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ui, err := UIAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a freed port can be taken meanwhile: retry
-		j, err := start(ctx, bin, filepath.Join(root, configPath))
+		j, err := start(ctx, bin, filepath.Join(root, configPath), ui)
 		if err == nil {
 			t.Cleanup(func() {
 				if err := j.Stop(); err != nil {
@@ -138,7 +174,7 @@ func Start(t testing.TB) *Jaeger {
 	return nil
 }
 
-func start(ctx context.Context, bin, config string) (*Jaeger, error) {
+func start(ctx context.Context, bin, config, ui string) (*Jaeger, error) {
 	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
@@ -150,11 +186,13 @@ func start(ctx context.Context, bin, config string) (*Jaeger, error) {
 		"JAEGER_QUERY_GRPC_PORT="+strconv.Itoa(ports[3]),
 		"JAEGER_HEALTH_PORT="+strconv.Itoa(ports[4]),
 		"JAEGER_LOG_LEVEL=warn",
+		"JAEGER_UI_ASSETS="+ui,
 	)
 	j := &Jaeger{
 		OTLPGRPC: fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
 		OTLPHTTP: fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
 		QueryURL: fmt.Sprintf("http://127.0.0.1:%d", ports[2]),
+		UIAssets: ui,
 		logs:     &syncBuffer{},
 		done:     make(chan struct{}),
 	}
@@ -292,26 +330,39 @@ func (j *Jaeger) WaitTraces(ctx context.Context, service string, ok func([]Trace
 	}
 }
 
-func (j *Jaeger) get(ctx context.Context, path string, q url.Values, into any) error {
-	u := j.QueryURL + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// Page returns the body of GET path from the query service (a web UI page).
+func (j *Jaeger) Page(ctx context.Context, path string) (string, error) {
+	body, err := j.fetch(ctx, path)
+	return string(body), err
+}
+
+func (j *Jaeger) fetch(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.QueryURL+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("jaegertest: GET %s: %s: %.200s", path, resp.Status, body)
+		return nil, fmt.Errorf("jaegertest: GET %s: %s: %.200s", path, resp.Status, body)
+	}
+	return body, nil
+}
+
+func (j *Jaeger) get(ctx context.Context, path string, q url.Values, into any) error {
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	body, err := j.fetch(ctx, path)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

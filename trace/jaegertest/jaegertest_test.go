@@ -90,6 +90,33 @@ func TestBinary(t *testing.T) {
 	}
 }
 
+func TestUIAssets(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("JAEGER_UI_ASSETS", dir)
+	if _, err := UIAssets(); err == nil {
+		t.Error("JAEGER_UI_ASSETS without index.html: no error")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<html></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UIAssets(); err != nil || got != dir {
+		t.Errorf("JAEGER_UI_ASSETS: UIAssets() = %q, %v; want %q", got, err, dir)
+	}
+	t.Setenv("JAEGER_UI_ASSETS", "")
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(filepath.Dir(root), "shared", "jaeger-ui", "build")
+	want := ""
+	if isFile(filepath.Join(shared, "index.html")) {
+		want = shared
+	}
+	if got, err := UIAssets(); err != nil || got != want {
+		t.Errorf("UIAssets() = %q, %v; want %q", got, err, want)
+	}
+}
+
 func TestInCI(t *testing.T) {
 	for v, want := range map[string]bool{"": false, "false": false, "0": false, "true": true, "1": true} {
 		t.Setenv("CI", v)
@@ -113,6 +140,18 @@ func TestStart(t *testing.T) {
 	if err != nil || len(traces) != 0 {
 		t.Errorf("traces of an unknown service: %v, %v", traces, err)
 	}
+	// The web UI (a single-page app: every page path serves index.html)
+	// when its assets are available, else Jaeger's placeholder page.
+	for _, page := range []string{"/", "/search", "/trace/0123456789abcdef0123456789abcdef"} {
+		body, err := j.Page(t.Context(), page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ui := strings.Contains(body, "<title>Jaeger UI</title>") && strings.Contains(body, `id="jaeger-ui-root"`); ui != (j.UIAssets != "") {
+			t.Errorf("GET %s: the web UI's page %v, with assets %q: %.300s", page, ui, j.UIAssets, body)
+		}
+	}
+	t.Logf("web UI assets: %q", j.UIAssets)
 	if runtime.GOOS == "linux" {
 		ls, err := j.Listeners()
 		if err != nil {
