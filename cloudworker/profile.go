@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
@@ -56,8 +56,8 @@ func (w *Worker) measureProfiles() error {
 		if err != nil {
 			return fmt.Errorf("cloudworker: profiling %s: %w", m.name, err)
 		}
-		p, err := partition.MeasureProfile(m.prog, samples, partition.WithRuns(w.cfg.ProfileRuns),
-			partition.WithThreads(w.cfg.Threads), partition.WithDevice("cloud worker"))
+		p, err := measure.Profile(m.prog, samples, measure.WithRuns(w.cfg.ProfileRuns),
+			measure.WithThreads(w.cfg.Threads), measure.WithDevice("cloud worker"))
 		if err != nil {
 			return fmt.Errorf("cloudworker: profiling %s: %w", m.name, err)
 		}

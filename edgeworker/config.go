@@ -54,7 +54,7 @@ type Config struct {
 	Limits pipeline.Limits
 	// Slowdown, when above 1, emulates an edge that many times slower:
 	// each head run takes Slowdown x its thread CPU time (the worker sleeps
-	// the difference, see partition.EmulateSlower). Default 0: off.
+	// the difference, see EmulateSlower). Default 0: off.
 	Slowdown float64
 }
 

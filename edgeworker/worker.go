@@ -21,7 +21,6 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -313,7 +312,7 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 	}
 	var mid []*nn.Tensor
 	if w.cfg.Slowdown > 1 {
-		_, _, err = partition.EmulateSlower(w.cfg.Slowdown, func() (err error) { mid, err = safeRun(rs.head, inputs); return err })
+		_, _, err = EmulateSlower(w.cfg.Slowdown, func() (err error) { mid, err = safeRun(rs.head, inputs); return err })
 	} else {
 		mid, err = safeRun(rs.head, inputs)
 	}

@@ -188,7 +188,7 @@ func (a *Adapter) ObserveRTT(d time.Duration) {
 func (a *Adapter) observeRTT(sec float64) {
 	a.rttRecent = push3(a.rttRecent, sec)
 	a.rttN++
-	a.rtt += warm(a.cfg.alpha, a.rttN) * (median(a.rttRecent) - a.rtt)
+	a.rtt += warm(a.cfg.alpha, a.rttN) * (Median(a.rttRecent) - a.rtt)
 }
 
 // warm is the EWMA weight of the n-th sample: the initial guess counts as
@@ -260,9 +260,9 @@ func (a *Adapter) Observe(o Observation) (moved bool, err error) {
 			// Level shift: three samples in a row more than twice off the
 			// estimate on the same side. The link changed; start over from
 			// them rather than creep towards them.
-			a.secPerB = median(a.recent)
+			a.secPerB = Median(a.recent)
 		} else {
-			a.secPerB += warm(a.cfg.alpha, a.bwN) * (median(a.recent) - a.secPerB)
+			a.secPerB += warm(a.cfg.alpha, a.bwN) * (Median(a.recent) - a.secPerB)
 		}
 	}
 	if a.since < a.dwell {

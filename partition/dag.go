@@ -131,6 +131,16 @@ func (d *DAG) Graph() *nn.Graph { return d.g }
 // Len is the number of nodes.
 func (d *DAG) Len() int { return len(d.g.Nodes) }
 
+// TensorNames lists every tensor that may cross a cut (the graph inputs and
+// the node outputs), in the DAG's order: the tensors Sizes has entries for.
+func (d *DAG) TensorNames() []string {
+	names := make([]string, len(d.tensors))
+	for i, t := range d.tensors {
+		names[i] = t.name
+	}
+	return names
+}
+
 // Cut is a split of the model: Edge lists the indices (into Graph().Nodes,
 // ascending) of the nodes run on the edge, a set closed under predecessors;
 // Tensors lists the tensors sent to the cloud, in production order (graph

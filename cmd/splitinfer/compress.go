@@ -111,7 +111,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	before, err := measure(ctx, g, test, *testN, *threads)
+	before, err := measureGraph(ctx, g, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("input model: %w", err)
 	}
@@ -170,7 +170,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	rep.BytesAfter = st.Size()
 	rep.ContentHash = nn.Hash(g2)
-	after, err := measure(ctx, g2, test, *testN, *threads)
+	after, err := measureGraph(ctx, g2, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("output model: %w", err)
 	}
@@ -228,8 +228,8 @@ type measured struct {
 	images       int
 }
 
-// measure returns g's MNIST test accuracy, parameter count and MACs per image.
-func measure(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
+// measureGraph returns g's MNIST test accuracy, parameter count and MACs per image.
+func measureGraph(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
 	ins, err := inspectGraph(g, g.Name)
 	if err != nil {
 		return measured{}, err

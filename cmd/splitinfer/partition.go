@@ -23,6 +23,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 )
@@ -65,7 +66,7 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.codec, "codec", "none", "wire codec of activations: none or zstd")
 	fs.StringVar(&f.wireDType, "wire-dtype", "float32", "activations on the wire: float32, or int8/uint8 (quantized for the wire)")
 	def := "wall"
-	if partition.CPUTimeSupported() {
+	if measure.CPUTimeSupported() {
 		def = "cpu"
 	}
 	fs.StringVar(&f.clock, "clock", def, "edge profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
@@ -94,7 +95,7 @@ func (f *costFlags) validate() error {
 	}
 	for _, c := range []struct{ flag, v string }{{"--clock", f.clock}, {"--cloud-clock", f.cloudClock}} {
 		switch {
-		case c.v == "cpu" && !partition.CPUTimeSupported():
+		case c.v == "cpu" && !measure.CPUTimeSupported():
 			return fmt.Errorf("%s cpu: no per-thread CPU clock on this system", c.flag)
 		case c.v == "cpu" && f.threads != 1:
 			return fmt.Errorf("%s cpu needs --threads 1", c.flag)
@@ -192,14 +193,14 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	}
 	s := &costSetup{name: name, graph: g, prog: prog, dag: dag, samples: samples}
 	host, _ := os.Hostname()
-	// measure profiles the model here with the given clock.
-	measure := func(clock string) (*partition.Profile, error) {
+	// profileHere profiles the model here with the given clock.
+	profileHere := func(clock string) (*partition.Profile, error) {
 		fmt.Fprintf(stderr, "profiling %s (%s clock): %d runs over %s, %d thread(s)...\n", s.name, clock, f.runs, what, f.threads)
-		opts := []partition.MeasureOption{partition.WithRuns(f.runs), partition.WithThreads(f.threads), partition.WithDevice(host)}
+		opts := []measure.Option{measure.WithRuns(f.runs), measure.WithThreads(f.threads), measure.WithDevice(host)}
 		if clock == "cpu" {
-			opts = append(opts, partition.WithCPUTime())
+			opts = append(opts, measure.WithCPUTime())
 		}
-		p, err := partition.MeasureProfile(prog, samples, opts...)
+		p, err := measure.Profile(prog, samples, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -208,7 +209,7 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	}
 	load := func(path, side, clock string) (*partition.Profile, error) {
 		if path == "" {
-			p, err := measure(clock)
+			p, err := profileHere(clock)
 			if err != nil {
 				return nil, err
 			}
@@ -239,7 +240,7 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 		return nil, err
 	}
 	if f.cloudProfile == "" {
-		s.remeasureCloud = func() (*partition.Profile, error) { return measure(f.cloudClock) }
+		s.remeasureCloud = func() (*partition.Profile, error) { return profileHere(f.cloudClock) }
 	}
 	if f.slowdown != 1 {
 		edge = edge.Scaled(f.slowdown)
@@ -248,7 +249,7 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	codec, _ := pipeline.ParseCodec(f.codec)
 	dt, _ := wireDType(f.wireDType)
 	enc := adaptive.WireSize(pipeline.ModelHash(g), codec, dt)
-	sizes, err := partition.MeasureSizes(dag, prog, samples, enc, candidateCuts(dag, nil), partition.WithRuns(3))
+	sizes, err := measure.Sizes(dag, prog, samples, enc, candidateCuts(dag, nil), measure.WithRuns(3))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
+	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -352,7 +353,7 @@ type sweepEdge struct {
 	nc       *nats.Conn
 	threads  int
 	slowdown float64
-	emulate  bool // run heads through partition.EmulateSlower
+	emulate  bool // run heads through edgeworker.EmulateSlower
 	enc      pipeline.RequestEncoder
 	timeout  time.Duration
 	heads    map[string]*nn.Runner
@@ -396,7 +397,7 @@ func (e *sweepEdge) once(ctx context.Context, c partition.Cut, i int) (time.Dura
 	var outs []*nn.Tensor
 	run := func() (err error) { outs, err = r.Run(in...); return err }
 	if e.emulate {
-		_, _, err = partition.EmulateSlower(e.slowdown, run)
+		_, _, err = edgeworker.EmulateSlower(e.slowdown, run)
 	} else {
 		err = run()
 	}

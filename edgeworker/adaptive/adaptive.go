@@ -207,7 +207,7 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 	run := func() (err error) { outs, err = r.Run(inputs...); return err }
 	if e.cfg.Slowdown > 1 {
 		// the emulated slower edge runs the whole model slower too
-		_, _, err = partition.EmulateSlower(e.cfg.Slowdown, run)
+		_, _, err = edgeworker.EmulateSlower(e.cfg.Slowdown, run)
 	} else {
 		err = run()
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 )
 
@@ -51,7 +52,7 @@ func TestLinkDrop(t *testing.T) {
 	for _, n := range g.Nodes {
 		edgeP.NodesMS[n.Name], cloudP.NodesMS[n.Name] = 20, 0.05
 	}
-	sizes, err := partition.ShapeSizes(d, whole, []*nn.Tensor{x}, 200, 60)
+	sizes, err := measure.ShapeSizes(d, whole, []*nn.Tensor{x}, 200, 60)
 	if err != nil {
 		t.Fatal(err)
 	}

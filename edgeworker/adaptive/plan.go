@@ -14,6 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
@@ -160,11 +161,11 @@ func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgew
 	var notes []string
 	notes = append(notes, fmt.Sprintf("cloud profile: fetched from a cloud worker (%.2f ms per inference, %s clock, %d runs, %d thread(s))",
 		cloud.TotalMS(), cloud.Clock, cloud.Runs, cloud.Threads))
-	opts := []partition.MeasureOption{partition.WithRuns(s.Runs), partition.WithThreads(cfg.Threads), partition.WithDevice("edge")}
-	if cfg.Threads == 1 && partition.CPUTimeSupported() {
-		opts = append(opts, partition.WithCPUTime())
+	opts := []measure.Option{measure.WithRuns(s.Runs), measure.WithThreads(cfg.Threads), measure.WithDevice("edge")}
+	if cfg.Threads == 1 && measure.CPUTimeSupported() {
+		opts = append(opts, measure.WithCPUTime())
 	}
-	edge, err := partition.MeasureProfile(whole, s.Samples, opts...)
+	edge, err := measure.Profile(whole, s.Samples, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -178,7 +179,7 @@ func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgew
 	if err := d.EnumerateCuts(64, func(c partition.Cut) bool { cuts = append(cuts, c); return true }); err != nil {
 		cuts = d.Prefixes(true)
 	}
-	sizes, err := partition.MeasureSizes(d, whole, s.Samples, WireSize(hash, cfg.Codec, cfg.WireDType), cuts, partition.WithRuns(3))
+	sizes, err := measure.Sizes(d, whole, s.Samples, WireSize(hash, cfg.Codec, cfg.WireDType), cuts, measure.WithRuns(3))
 	if err != nil {
 		return nil, nil, err
 	}

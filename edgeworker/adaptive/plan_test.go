@@ -15,6 +15,7 @@ import (
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/pipetest"
 )
@@ -111,7 +112,7 @@ func checkSizesAreWireBytes(t *testing.T, g *nn.Graph, whole *nn.Program, x *nn.
 		codec pipeline.Codec
 		wire  nn.DType
 	}{{pipeline.CodecNone, nn.Undefined}, {pipeline.CodecZstd, nn.Uint8}, {pipeline.CodecNone, nn.Int8}} {
-		sizes, err := partition.MeasureSizes(d, whole, [][]*nn.Tensor{{x}}, WireSize(hash, tc.codec, tc.wire), cuts, partition.WithRuns(1))
+		sizes, err := measure.Sizes(d, whole, [][]*nn.Tensor{{x}}, WireSize(hash, tc.codec, tc.wire), cuts, measure.WithRuns(1))
 		if err != nil {
 			t.Fatal(err)
 		}

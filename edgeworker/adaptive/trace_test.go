@@ -14,6 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline/pipetest"
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -40,7 +41,7 @@ func TestEdgeOnlyTraced(t *testing.T) {
 	for _, n := range g.Nodes { // a cloud so slow that edge-only wins
 		edgeP.NodesMS[n.Name], cloudP.NodesMS[n.Name] = 0.01, 100
 	}
-	sizes, err := partition.ShapeSizes(d, whole, []*nn.Tensor{x}, 200, 60)
+	sizes, err := measure.ShapeSizes(d, whole, []*nn.Tensor{x}, 200, 60)
 	if err != nil {
 		t.Fatal(err)
 	}

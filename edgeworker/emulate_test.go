@@ -1,11 +1,11 @@
-package partition
+package edgeworker
 
 import (
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/partition"
 )
 
 func spin(d time.Duration) float64 {
@@ -41,29 +41,6 @@ func TestEmulateSlower(t *testing.T) {
 	}
 }
 
-func TestProfileCPUTime(t *testing.T) {
-	if !CPUTimeSupported() {
-		t.Skip("no per-thread CPU clock here")
-	}
-	p, d, sample := refModel(t, "tinyresnet_mnist")
-	prof, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithRuns(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prof.Clock != "thread-cpu" || prof.TotalMS() <= 0 || len(prof.NodesMS) != d.Len() {
-		t.Fatalf("profile %+v", prof)
-	}
-	wall, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithRuns(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// CPU time never much exceeds wall time on one thread
-	t.Logf("tinyresnet: %.3f ms CPU, %.3f ms wall", prof.TotalMS(), wall.TotalMS())
-	if _, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithThreads(2)); !errors.Is(err, ErrProfile) {
-		t.Fatalf("CPU time with 2 threads: %v", err)
-	}
-}
-
 // TestEmulateSlowerSmall: a head of a few tens of microseconds is emulated
 // 4x slower without the timer's overshoot (up to a millisecond with a plain
 // time.Sleep): the median emulated time over 21 runs stays within 0.5 ms
@@ -77,7 +54,7 @@ func TestEmulateSlowerSmall(t *testing.T) {
 		}
 		comp, emu = append(comp, float64(c)), append(emu, float64(e))
 	}
-	c, e := time.Duration(median(comp)), time.Duration(median(emu))
+	c, e := time.Duration(partition.Median(comp)), time.Duration(partition.Median(emu))
 	if e < 3*c || e > 4*c+500*time.Microsecond {
 		t.Fatalf("median emulated %v for a median compute of %v (want about 4x)", e, c)
 	}

@@ -1,18 +1,13 @@
-package partition
+package edgeworker
 
 import (
 	"fmt"
 	"math"
 	"runtime"
 	"time"
-)
 
-// CPUTimeSupported reports whether per-thread CPU time can be measured here
-// (WithCPUTime, EmulateSlower).
-func CPUTimeSupported() bool {
-	_, ok := threadCPU()
-	return ok
-}
+	"github.com/splitinfer/splitinfer/internal/cputime"
+)
 
 // EmulateSlower runs f (single-threaded work, such as a head run with a
 // one-thread runner) as a device factor times slower would: it measures
@@ -23,14 +18,14 @@ func CPUTimeSupported() bool {
 // returns the CPU (or wall) time of f and the emulated duration.
 func EmulateSlower(factor float64, f func() error) (compute, emulated time.Duration, err error) {
 	if !(factor >= 1) || math.IsInf(factor, 0) {
-		return 0, 0, fmt.Errorf("partition: slowdown factor %v, want >= 1", factor)
+		return 0, 0, fmt.Errorf("edgeworker: slowdown factor %v, want >= 1", factor)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	start := time.Now()
-	c0, ok := threadCPU()
+	c0, ok := cputime.Thread()
 	err = f()
-	c1, _ := threadCPU()
+	c1, _ := cputime.Thread()
 	wall := time.Since(start)
 	compute = c1 - c0
 	if !ok {

@@ -1,4 +1,4 @@
-package partition
+package cputime
 
 import (
 	"time"
@@ -6,8 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// threadCPU returns the calling OS thread's CPU time.
-func threadCPU() (time.Duration, bool) {
+// Thread returns the calling OS thread's CPU time.
+func Thread() (time.Duration, bool) {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0, false

@@ -1,6 +1,7 @@
-package partition
+package measure
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -9,11 +10,12 @@ import (
 	"github.com/splitinfer/splitinfer/internal/testref"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
+	"github.com/splitinfer/splitinfer/partition"
 )
 
 // refModel loads a reference model, compiles it and takes the first image
 // of its test input as the sample.
-func refModel(t testing.TB, name string) (*nn.Program, *DAG, []*nn.Tensor) {
+func refModel(t testing.TB, name string) (*nn.Program, *partition.DAG, []*nn.Tensor) {
 	t.Helper()
 	g, err := onnx.Load(testref.Path(t, name+".onnx"))
 	if err != nil {
@@ -23,7 +25,7 @@ func refModel(t testing.TB, name string) (*nn.Program, *DAG, []*nn.Tensor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDAG(g)
+	d, err := partition.NewDAG(g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +38,12 @@ func refModel(t testing.TB, name string) (*nn.Program, *DAG, []*nn.Tensor) {
 	return p, d, []*nn.Tensor{one}
 }
 
-func links() []Link {
-	var ls []Link
+func mbit(f float64) float64 { return f * 1e6 / 8 }
+
+func links() []partition.Link {
+	var ls []partition.Link
 	for _, mb := range []float64{1, 10, 100} {
-		ls = append(ls, Link{Bandwidth: mbit(mb), RTT: 20 * time.Millisecond})
+		ls = append(ls, partition.Link{Bandwidth: mbit(mb), RTT: 20 * time.Millisecond})
 	}
 	return ls
 }
@@ -56,7 +60,7 @@ func TestReferenceModels(t *testing.T) {
 				t.Skip("mobilenet_v2 profiling is slow; runs without -short")
 			}
 			p, d, sample := refModel(t, name)
-			prof, err := MeasureProfile(p, [][]*nn.Tensor{sample}, WithRuns(1))
+			prof, err := Profile(p, [][]*nn.Tensor{sample}, WithRuns(1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +74,7 @@ func TestReferenceModels(t *testing.T) {
 			if got, want := sizes.Bytes[p.Inputs()[0]], sample[0].Len()*4+32; got != want {
 				t.Fatalf("input size %d, want %d", got, want)
 			}
-			m, err := NewModel(d, prof.Scaled(4), prof, sizes)
+			m, err := partition.NewModel(d, prof.Scaled(4), prof, sizes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +130,7 @@ func TestReferenceModels(t *testing.T) {
 	}
 }
 
-func checkSplit(p *nn.Program, c Cut, in *nn.Tensor, whole map[string]*nn.Tensor) error {
+func checkSplit(p *nn.Program, c partition.Cut, in *nn.Tensor, whole map[string]*nn.Tensor) error {
 	head, err := p.Slice(p.Inputs(), c.Tensors)
 	if err != nil {
 		return err
@@ -163,7 +167,7 @@ func BenchmarkBest(b *testing.B) {
 	for _, name := range []string{"seednet_mnist", "tinyresnet_mnist", "mobilenet_v2"} {
 		b.Run(name, func(b *testing.B) {
 			p, d, sample := refModel(b, name)
-			prof := &Profile{NodesMS: map[string]float64{}}
+			prof := &partition.Profile{NodesMS: map[string]float64{}}
 			for i, n := range d.Graph().Nodes {
 				prof.NodesMS[n.Name] = float64(1 + i%7)
 			}
@@ -171,11 +175,11 @@ func BenchmarkBest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m, err := NewModel(d, prof.Scaled(4), prof, sizes)
+			m, err := partition.NewModel(d, prof.Scaled(4), prof, sizes)
 			if err != nil {
 				b.Fatal(err)
 			}
-			l := Link{Bandwidth: mbit(10), RTT: 20 * time.Millisecond}
+			l := partition.Link{Bandwidth: mbit(10), RTT: 20 * time.Millisecond}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Best(l); err != nil {
@@ -183,5 +187,28 @@ func BenchmarkBest(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestProfileCPUTime(t *testing.T) {
+	if !CPUTimeSupported() {
+		t.Skip("no per-thread CPU clock here")
+	}
+	p, d, sample := refModel(t, "tinyresnet_mnist")
+	prof, err := Profile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithRuns(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prof.Clock != "thread-cpu" || prof.TotalMS() <= 0 || len(prof.NodesMS) != d.Len() {
+		t.Fatalf("profile %+v", prof)
+	}
+	wall, err := Profile(p, [][]*nn.Tensor{sample}, WithRuns(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CPU time never much exceeds wall time on one thread
+	t.Logf("tinyresnet: %.3f ms CPU, %.3f ms wall", prof.TotalMS(), wall.TotalMS())
+	if _, err := Profile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithThreads(2)); !errors.Is(err, ErrProfile) {
+		t.Fatalf("CPU time with 2 threads: %v", err)
 	}
 }
