@@ -59,10 +59,16 @@ func applyAct(kind activation, a, b float32, x []float32) {
 			x[i] = sigmoid32(v)
 		}
 	case actHardSigmoid:
+		if hardActFast(x, x, a, b, false) {
+			return
+		}
 		for i, v := range x {
 			x[i] = hardSigmoid32(v, a, b)
 		}
 	case actHardSwish:
+		if hardActFast(x, x, 1.0/6, 0.5, true) {
+			return
+		}
 		for i, v := range x {
 			x[i] = v * hardSigmoid32(v, 1.0/6, 0.5)
 		}

@@ -33,3 +33,17 @@ func addReluFast(dst, a, b []float32) bool {
 	addReluAVX512(&dst[0], &a[0], &b[0], len(dst))
 	return true
 }
+
+//go:noescape
+func hardActAVX512(dst, src *float32, n int, alpha, beta float32, swish bool)
+
+// hardActFast writes HardSigmoid (alpha, beta) of src to dst, or with swish
+// src times it (HardSwish: alpha 1/6, beta 1/2), with the assembly kernel
+// when the CPU has it (len(src) >= len(dst)), and reports whether it did.
+func hardActFast(dst, src []float32, alpha, beta float32, swish bool) bool {
+	if !hasClamp512 || len(dst) == 0 || len(src) < len(dst) {
+		return false
+	}
+	hardActAVX512(&dst[0], &src[0], len(dst), alpha, beta, swish)
+	return true
+}

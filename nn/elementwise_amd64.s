@@ -119,3 +119,55 @@ artail:
 ardone:
 	VZEROUPPER
 	RET
+
+// func hardActAVX512(dst, src *float32, n int, alpha, beta float32, swish bool)
+// dst[i] = t or src[i]·t (swish) with t = min(max(alpha·src[i] + beta, 0), 1)
+// (multiply, then add: the rounding of the Go loop), 16 values per step and
+// a masked tail. NaN stays NaN (the clamp returns its second source, t).
+TEXT ·hardActAVX512(SB), NOSPLIT, $0-33
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS alpha+24(FP), Z28
+	VBROADCASTSS beta+28(FP), Z29
+	MOVBLZX swish+32(FP), DX
+	VXORPS Z30, Z30, Z30
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z31
+hloop:
+	CMPQ CX, $16
+	JLT htail
+	VMOVUPS 0(SI), Z0
+	VMULPS Z0, Z28, Z1
+	VADDPS Z1, Z29, Z1
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	TESTQ DX, DX
+	JZ hstore
+	VMULPS Z0, Z1, Z1
+hstore:
+	VMOVUPS Z1, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP hloop
+htail:
+	TESTQ CX, CX
+	JE hdone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z 0(SI), K1, Z0
+	VMULPS Z0, Z28, Z1
+	VADDPS Z1, Z29, Z1
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	TESTQ DX, DX
+	JZ htstore
+	VMULPS Z0, Z1, Z1
+htstore:
+	VMOVUPS Z1, K1, 0(DI)
+hdone:
+	VZEROUPPER
+	RET

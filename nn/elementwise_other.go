@@ -8,3 +8,6 @@ func clampFast(dst, src []float32, lo, hi float32) bool { return false }
 // addReluFast has no assembly kernel in this build: the caller adds and
 // clamps in Go.
 func addReluFast(dst, a, b []float32) bool { return false }
+
+// hardActFast has no assembly kernel in this build.
+func hardActFast(dst, src []float32, alpha, beta float32, swish bool) bool { return false }

@@ -28,7 +28,7 @@ func TestUnaryOps(t *testing.T) {
 		{"Dropout", nil, func(v float64) float64 { return v }},
 	}
 	for _, c := range cases {
-		for _, shape := range [][]int{{1}, {7}, {2, 3, 5, 5}, {0, 4}} {
+		for _, shape := range [][]int{{1}, {7}, {2, 3, 5, 5}, {0, 4}, {3, 37}} {
 			t.Run(fmt.Sprintf("%s_%v", c.op, shape), func(t *testing.T) {
 				x := randT(r, shape...)
 				for i := range x.F32 {
@@ -41,6 +41,39 @@ func TestUnaryOps(t *testing.T) {
 				}
 				checkClose(t, c.op, got, shape, want)
 			})
+		}
+	}
+}
+
+// TestHardActFastMatchesGo: the assembly HardSigmoid/HardSwish (where the
+// CPU has it) gives the plain-Go loop's values bit for bit, NaN included,
+// over lengths with whole and masked blocks.
+func TestHardActFastMatchesGo(t *testing.T) {
+	r := newRand(12)
+	for _, n := range []int{1, 15, 16, 17, 64, 100} {
+		x := randT(r, n).F32
+		for i := range x {
+			x[i] *= 8
+		}
+		x[n/2] = float32(math.NaN())
+		for _, swish := range []bool{false, true} {
+			a, b := float32(0.2), float32(0.5)
+			if swish {
+				a, b = 1.0/6, 0.5
+			}
+			got := make([]float32, n)
+			if !hardActFast(got, x, a, b, swish) {
+				t.Skip("no assembly kernel")
+			}
+			for i, v := range x {
+				w := hardSigmoid32(v, a, b)
+				if swish {
+					w *= v
+				}
+				if got[i] != w && !(got[i] != got[i] && w != w) {
+					t.Fatalf("n %d swish %v: y[%d] = %v, want %v (x %v)", n, swish, i, got[i], w, v)
+				}
+			}
 		}
 	}
 }

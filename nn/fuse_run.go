@@ -1,6 +1,7 @@
 package nn
 
-// Run-time fusion of an Add followed by a Relu. It is decided per Program
+// Run-time fusion of an element-wise activation into the Conv or Gemm
+// before it, and of an Add followed by a Relu. It is decided per Program
 // when a Runner is made (so per Slice too) and leaves the Graph untouched:
 // ONNX export, hashing, quantization and slicing see the two nodes. An Add
 // is fused with a Relu when the Relu is the only node of the program
@@ -104,5 +105,55 @@ func fuseAddRelu(p *Program) (kerns []Kernel, skip []bool, fusedInto []int) {
 		skip[rk] = true
 		fusedInto[k] = rk
 	}
+	// A Conv or Gemm whose output only an activation reads applies it while
+	// its output block is in cache (FuseActivations folds Relu and Clip into
+	// the graph already; this takes every unary activation, in programs
+	// compiled from any graph, and leaves the graph as ONNX has it for
+	// export, quantization and training).
+	for k, ni := range p.nodes {
+		n := g.Nodes[ni]
+		if skip[k] || kerns[k] != nil || len(n.Outputs) != 1 || (n.Op != "Conv" && n.Op != "Gemm") {
+			continue
+		}
+		mid := n.Outputs[0]
+		rs := readers[mid]
+		if mid == "" || isOut[mid] || len(rs) != 1 || skip[rs[0]] || kerns[rs[0]] != nil {
+			continue
+		}
+		rk := rs[0]
+		r := g.Nodes[p.nodes[rk]]
+		u, ok := p.kernels[p.nodes[rk]].(*unaryKernel)
+		if !ok || len(r.Inputs) != 1 || len(r.Outputs) != 1 || r.Outputs[0] == "" {
+			continue
+		}
+		if f := withActivation(p.kernels[ni], u); f != nil {
+			kerns[k] = f
+			skip[rk] = true
+			fusedInto[k] = rk
+		}
+	}
 	return kerns, skip, fusedInto
+}
+
+// withActivation returns a copy of the Conv or Gemm kernel prod that applies
+// u's activation to its output, or nil when prod has an activation already.
+// The copy shares prod's packed weights.
+func withActivation(prod Kernel, u *unaryKernel) Kernel {
+	switch p := prod.(type) {
+	case *convKernel:
+		if p.act != actNone {
+			return nil
+		}
+		c := *p
+		c.act, c.actA, c.actB = u.kind, u.a, u.b
+		return &c
+	case *gemmKernel:
+		if p.act != actNone {
+			return nil
+		}
+		c := *p
+		c.act, c.actA, c.actB = u.kind, u.a, u.b
+		return &c
+	}
+	return nil
 }

@@ -209,3 +209,89 @@ func TestAddReluFast(t *testing.T) {
 		}
 	}
 }
+
+// TestActivationFusedIntoConvGemm: every unary activation after a Conv
+// (each convolution path: depthwise 5x5, 3x3, pointwise, im2col) or a Gemm
+// is applied by the producer, and the result is bit for bit the unfused
+// pair's (the same element function runs on the same values).
+func TestActivationFusedIntoConvGemm(t *testing.T) {
+	r := newRand(9)
+	acts := []struct {
+		op    string
+		attrs map[string]Attr
+	}{
+		{"HardSwish", nil}, {"HardSigmoid", map[string]Attr{"alpha": fltA(0.3), "beta": fltA(0.4)}},
+		{"Sigmoid", nil}, {"LeakyRelu", map[string]Attr{"alpha": fltA(0.1)}}, {"Relu", nil},
+	}
+	convs := []struct {
+		name       string
+		c, m, k, s int
+		group      int
+	}{
+		{"dw5", 6, 6, 5, 2, 6}, {"dw3", 6, 12, 3, 1, 6}, {"pw", 8, 16, 1, 1, 1}, {"full", 4, 8, 3, 2, 1},
+	}
+	for _, a := range acts {
+		for _, cv := range convs {
+			x := randT(r, 2, cv.c, 11, 13)
+			consts := map[string]*Tensor{"w": randT(r, cv.m, cv.c/cv.group, cv.k, cv.k), "b": randT(r, cv.m)}
+			p := int64(cv.k / 2)
+			g := &Graph{
+				Name:   "convact",
+				Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+				Consts: consts,
+				Nodes: []*Node{
+					{Name: "conv", Op: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: map[string]Attr{
+						"group": intA(int64(cv.group)), "strides": ints(int64(cv.s), int64(cv.s)), "pads": ints(p, p, p, p)}},
+					{Name: "act", Op: a.op, Inputs: []string{"c"}, Outputs: []string{"y"}, Attrs: a.attrs},
+				},
+				Outputs: []ValueInfo{{Name: "y"}},
+			}
+			checkActFused(t, a.op+"_"+cv.name, g, map[string]*Tensor{"x": x}, "c")
+		}
+		// Gemm (transB, bias).
+		x := randT(r, 3, 20)
+		g := &Graph{
+			Name:   "gemmact",
+			Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+			Consts: map[string]*Tensor{"w": randT(r, 7, 20), "b": randT(r, 7)},
+			Nodes: []*Node{
+				{Name: "gemm", Op: "Gemm", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: map[string]Attr{"transB": intA(1)}},
+				{Name: "act", Op: a.op, Inputs: []string{"c"}, Outputs: []string{"y"}, Attrs: a.attrs},
+			},
+			Outputs: []ValueInfo{{Name: "y"}},
+		}
+		checkActFused(t, a.op+"_gemm", g, map[string]*Tensor{"x": x}, "c")
+	}
+}
+
+// checkActFused runs g fused (one node skipped) and as a slice that also
+// returns the producer's output mid (nothing fused), and compares y.
+func checkActFused(t *testing.T, name string, g *Graph, feeds map[string]*Tensor, mid string) {
+	t.Helper()
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, threads := range []int{1, 2} {
+		fr := p.NewRunner(threads)
+		if n := countTrue(fr.skip); n != 1 {
+			t.Fatalf("%s: fused program skips %d nodes, want 1", name, n)
+		}
+		ref, err := p.Slice([]string{"x"}, []string{"y", mid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countTrue(ref.NewRunner(1).skip); n != 0 {
+			t.Fatalf("%s: slice with %s skips %d nodes, want 0", name, mid, n)
+		}
+		want, err := ref.Run(feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fr.Run(feeds["x"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, name, got[0], want["y"])
+	}
+}
