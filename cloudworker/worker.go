@@ -69,6 +69,7 @@ type Worker struct {
 	first    string            // the first model's hash
 
 	received, computed, cached, errs, full, batches atomic.Int64
+	tailNs, tailRuns                                atomic.Int64 // for the 503s' retry hint
 }
 
 type served struct {
@@ -280,6 +281,9 @@ func (w *Worker) handle(req micro.Request) {
 			span.SetAttributes(attribute.Int(trace.AttrQueueDepth, depth))
 		}
 		w.full.Add(1)
+		if !w.stopping {
+			rejected.RetryAfter = w.retryHint()
+		}
 		w.rejectNow(ctx, req, span, now, rejected)
 	}
 }
@@ -297,9 +301,26 @@ func (w *Worker) rejectNow(ctx context.Context, req micro.Request, span oteltrac
 	w.errs.Add(1)
 	w.metrics.Error(ctx, int(e.Code))
 	body, _ := pipeline.EncodeReply(&pipeline.Reply{Code: e.Code, Message: e.Message, Worker: w.id})
+	var ropts []micro.RespondOpt
+	if e.RetryAfter > 0 {
+		ropts = append(ropts, micro.WithHeaders(micro.Headers{pipeline.HeaderRetryAfter: {pipeline.RetryAfterValue(e.RetryAfter)}}))
+	}
 	sent := time.Now() // before the reply goes out: see sendReply
-	_ = req.Error(fmt.Sprint(int(e.Code)), e.Message, body)
+	_ = req.Error(fmt.Sprint(int(e.Code)), e.Message, body, ropts...)
 	w.finishSpan(span, received, sent, e)
+}
+
+// retryHint is how long a full queue should take to drain by half: the
+// mean tail time x QueueLen / (2 x Workers), within 1ms..1s. A 503
+// carries it (pipeline.HeaderRetryAfter) so edges come back when there is
+// room, not at once.
+func (w *Worker) retryHint() time.Duration {
+	mean := time.Millisecond
+	if n := w.tailRuns.Load(); n > 0 {
+		mean = time.Duration(w.tailNs.Load() / n)
+	}
+	hint := mean * time.Duration(w.cfg.QueueLen) / time.Duration(2*w.cfg.Workers)
+	return min(max(hint, time.Millisecond), time.Second)
 }
 
 // finishSpan ends the process span of a message received at received, at
@@ -495,6 +516,8 @@ func (w *Worker) runTail(l *local, split *pipeline.Split, in []*nn.Tensor, ps []
 	outs, err := safeRun(l.runner(w, split), in)
 	t1 := time.Now()
 	dt := t1.Sub(t0)
+	w.tailNs.Add(int64(dt))
+	w.tailRuns.Add(1)
 	var e *pipeline.Error
 	if err != nil {
 		delete(l.runners, split) // a failed run may leave the runner half-planned

@@ -251,6 +251,9 @@ func TestQueueFullRejectsAtOnce(t *testing.T) {
 			code := pipeline.CodeOK
 			if e := pipeline.ErrorFromHeaders(msg.Header); e != nil {
 				code = e.Code
+				if e.Code == pipeline.CodeQueueFull && (e.RetryAfter < time.Millisecond || e.RetryAfter > time.Second) {
+					t.Errorf("503 retry hint %v, want 1ms..1s", e.RetryAfter)
+				}
 			}
 			results <- res{code, time.Since(start)}
 		}()

@@ -36,12 +36,17 @@ type Config struct {
 	// request so a cloud worker does not run a request nobody waits for
 	// (default 10s).
 	Deadline time.Duration
-	// Attempts is how many times a request is sent before giving up
-	// (default 3). Retries keep the request id, so a cloud worker that
-	// already computed it answers from its cache.
+	// Attempts, when positive, bounds how many times a request is sent;
+	// by default (0) retries go on while they fit before the Deadline, so
+	// they outlast a reconnect. Retries keep the request id, so a cloud
+	// worker that already computed it answers from its cache.
 	Attempts int
-	// Backoff is the pause before a retry, doubled each time (default 5ms).
+	// Backoff is the pause after the first failed attempt, doubled each
+	// time up to MaxBackoff and jittered; a 503's retry hint lengthens it
+	// (pipeline.RetryPolicy; default 5ms).
 	Backoff time.Duration
+	// MaxBackoff caps a pause between attempts (default 1s).
+	MaxBackoff time.Duration
 	// Fallback runs the whole model locally when no cloud worker answers
 	// (no responders, timeouts, 503s on every attempt). Default off.
 	Fallback bool
@@ -72,11 +77,11 @@ func (c *Config) withDefaults() Config {
 	if d.Deadline == 0 {
 		d.Deadline = 10 * time.Second
 	}
-	if d.Attempts == 0 {
-		d.Attempts = 3
-	}
 	if d.Backoff == 0 {
 		d.Backoff = 5 * time.Millisecond
+	}
+	if d.MaxBackoff == 0 {
+		d.MaxBackoff = time.Second
 	}
 	if d.Concurrency == 0 {
 		d.Concurrency = runtime.GOMAXPROCS(0)
@@ -95,10 +100,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("edgeworker: invalid subject %q", d.Subject)
 	case d.WireDType != nn.Undefined && d.WireDType != nn.Uint8 && d.WireDType != nn.Int8:
 		return fmt.Errorf("edgeworker: WireDType %v (want uint8, int8 or unset)", d.WireDType)
-	case d.Timeout < 0 || d.Deadline < 0 || d.Backoff < 0:
+	case d.Timeout < 0 || d.Deadline < 0 || d.Backoff < 0 || d.MaxBackoff < 0:
 		return fmt.Errorf("edgeworker: negative duration")
-	case d.Attempts < 1 || d.Attempts > 100:
-		return fmt.Errorf("edgeworker: Attempts %d out of 1..100", d.Attempts)
+	case d.Attempts < 0 || d.Attempts > 10000:
+		return fmt.Errorf("edgeworker: Attempts %d out of 0..10000", d.Attempts)
 	case d.Concurrency < 1 || d.Concurrency > 4096:
 		return fmt.Errorf("edgeworker: Concurrency %d out of 1..4096", d.Concurrency)
 	case d.Threads < 1 || d.Threads > 256:

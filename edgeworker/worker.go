@@ -22,6 +22,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/natsconn"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
@@ -247,30 +248,28 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 		return nil, err
 	}
 
-	// Send, retrying.
+	// Send, retrying while another attempt fits before the deadline.
 	var last error
-	backoff := w.cfg.Backoff
-	for attempt := 1; attempt <= w.cfg.Attempts; attempt++ {
-		if attempt > 1 {
-			w.retries.Add(1)
-			if time.Now().Add(backoff).After(deadline) {
-				break
-			}
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			backoff *= 2
-		}
+	policy := pipeline.RetryPolicy{Base: w.cfg.Backoff, Max: w.cfg.MaxBackoff, Attempts: w.cfg.Attempts}
+	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		reply, retry, err := w.send(ctx, body, attempt, deadline, res)
 		if err == nil {
 			return w.finish(ctx, reply, res)
 		}
 		last = err
-		if !retry || ctx.Err() != nil || !time.Now().Before(deadline) {
+		if !retry || ctx.Err() != nil {
 			break
+		}
+		pause, ok := policy.Pause(attempt, err, time.Now(), deadline)
+		if !ok {
+			break
+		}
+		w.retries.Add(1)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	if ctx.Err() != nil {
@@ -416,6 +415,10 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 			if ctx.Err() != nil {
 				return nil, false, ctx.Err()
+			}
+			if perr := natsconn.PermissionError(w.nc); perr != nil {
+				// The server refused our request or our inbox: no retry helps.
+				return nil, false, perr
 			}
 			return nil, true, fmt.Errorf("%w: attempt %d timed out after %v", ErrNoCloud, attempt, rtt.Round(time.Millisecond))
 		case errors.Is(err, context.Canceled):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -35,6 +36,9 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// RetryAfter is a 503's hint: how long the worker expects to be busy
+	// (HeaderRetryAfter; 0 when it gave none).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -103,5 +107,5 @@ func ErrorFromHeaders(h nats.Header) *Error {
 	if msg == "" {
 		msg = "error " + c
 	}
-	return &Error{Code: Code(code), Message: msg}
+	return &Error{Code: Code(code), Message: msg, RetryAfter: retryAfterHeader(h.Get(HeaderRetryAfter))}
 }

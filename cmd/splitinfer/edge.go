@@ -63,6 +63,10 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := checkN(*ef.n, set.Len()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
+	}
 	hash := pipeline.ModelHash(prog.Graph())
 	tel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "", hash, *metricsAddr)
 	if err != nil {
@@ -110,9 +114,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if errors.Is(runErr, context.Canceled) {
-		return nil // SIGTERM: the images sent were answered and summarised
+		runErr = nil // SIGTERM: the images sent were answered and summarised
 	}
-	return runErr
+	return summaryErr(sum, runErr)
 }
 
 // waitForCloud pings the splitinfer micro service until one answers.

@@ -46,6 +46,7 @@ type edgeFlags struct {
 	fallback    *bool
 	timeout     *time.Duration
 	attempts    *int
+	deadline    *time.Duration
 	threads     *int
 	link        *string
 	slowdown    *float64
@@ -64,7 +65,8 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		wire:        fs.String("wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)"),
 		fallback:    fs.Bool("fallback", defaultFallback, "run the whole model locally when no cloud worker answers"),
 		timeout:     fs.Duration("timeout", 2*time.Second, "timeout of one attempt"),
-		attempts:    fs.Int("attempts", 3, "attempts per request (retries keep the request id)"),
+		attempts:    fs.Int("attempts", 0, "bound on attempts per request (0: retry while an attempt fits before --deadline; retries keep the request id)"),
+		deadline:    fs.Duration("deadline", 10*time.Second, "deadline of a request over all its attempts (it travels to the cloud)"),
 		threads:     fs.Int("threads", 1, "kernel threads per runner"),
 		link:        fs.String("link", "", "emulate a link on the edge's NATS connection: BANDWIDTH/RTT, e.g. 10mbit/20ms (see pipeline/link)"),
 		slowdown:    fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)"),
@@ -89,8 +91,8 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	default:
 		return edgeworker.Config{}, fmt.Errorf("%w: --wire %q: want float32, uint8 or int8", errUsage, *f.wire)
 	}
-	if *f.n < 0 || *f.concurrency < 1 || *f.attempts < 1 || *f.timeout <= 0 || *f.threads < 1 {
-		return edgeworker.Config{}, fmt.Errorf("%w: --n must not be negative; --concurrency, --attempts, --timeout and --threads must be positive", errUsage)
+	if *f.n < 0 || *f.concurrency < 1 || *f.attempts < 0 || *f.timeout <= 0 || *f.deadline <= 0 || *f.threads < 1 {
+		return edgeworker.Config{}, fmt.Errorf("%w: --n and --attempts must not be negative; --concurrency, --timeout, --deadline and --threads must be positive", errUsage)
 	}
 	if *f.slowdown != 0 && !(*f.slowdown >= 1 && *f.slowdown <= 1000) {
 		return edgeworker.Config{}, fmt.Errorf("%w: --edge-slowdown %v: want 0 (off) or 1..1000", errUsage, *f.slowdown)
@@ -102,7 +104,7 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 		return edgeworker.Config{}, fmt.Errorf("%w: --adapt needs --cut auto", errUsage)
 	}
 	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Fallback: *f.fallback, Timeout: *f.timeout,
-		Attempts: *f.attempts, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
+		Attempts: *f.attempts, Deadline: *f.deadline, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
 	if f.auto() {
 		return cfg, nil // the partitioner chooses once the cloud answers (planCut)
 	}
@@ -327,6 +329,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := checkN(*ef.n, set.Len()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return err
+	}
 	sp, err := ef.linkSpec()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -369,9 +375,33 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if errors.Is(runErr, context.Canceled) {
-		return nil // SIGINT/SIGTERM: the images sent were answered and summarised
+		runErr = nil // SIGINT/SIGTERM: the images sent were answered and summarised
 	}
-	return runErr
+	return summaryErr(sum, runErr)
+}
+
+// errInputsFailed reports a run in which some inputs ended in an error (the
+// summary, already printed, lists them): the command exits non-zero.
+var errInputsFailed = errors.New("inputs ended in an error")
+
+// summaryErr is the error a run ends with: runErr, or errInputsFailed with
+// the count when any input ended in an error.
+func summaryErr(sum *local.Summary, runErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	if sum != nil && sum.Errors > 0 {
+		return fmt.Errorf("%d of %d %w", sum.Errors, sum.Images, errInputsFailed)
+	}
+	return nil
+}
+
+// checkN refuses --n above what the data set holds (0 means all of it).
+func checkN(n, have int) error {
+	if n > have {
+		return fmt.Errorf("%w: --n %d: the data set holds %d images", errUsage, n, have)
+	}
+	return nil
 }
 
 // printSummary writes a Drive summary as text or one JSON object.
