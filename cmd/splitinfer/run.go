@@ -386,7 +386,7 @@ var errInputsFailed = errors.New("inputs ended in an error")
 
 // summaryErr is the error a run ends with: runErr, or errInputsFailed with
 // the count when any input ended in an error.
-func summaryErr(sum *local.Summary, runErr error) error {
+func summaryErr(sum *system.Summary, runErr error) error {
 	if runErr != nil {
 		return runErr
 	}
