@@ -107,7 +107,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if b, err := sinf.Encode(&sinf.Model{Graph: g}); err == nil {
 		rep.BytesBefore = int64(len(b)) // built-in model: its size as a .sinf file
 	}
-	test, err := mnist.Test()
+	test, err := mnistTest()
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rep.Steps = append(rep.Steps, "train")
 	}
 	if *quant == "int8" {
-		train, err := mnist.Train()
+		train, err := mnistTrain()
 		if err != nil {
 			return err
 		}

@@ -64,7 +64,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	set, err := mnist.Test()
+	set, err := mnistTest()
 	if err != nil {
 		return err
 	}

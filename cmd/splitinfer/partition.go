@@ -19,7 +19,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
@@ -148,7 +147,7 @@ func sampleInputs(g *nn.Graph, n int) ([][]*nn.Tensor, string, error) {
 		shapes[i] = s
 	}
 	if len(shapes) == 1 && fmt.Sprint(shapes[0]) == "[1 1 32 32]" {
-		if set, err := mnist.Test(); err == nil && set.Len() >= n {
+		if set, err := mnistTest(); err == nil && set.Len() >= n {
 			for i := 0; i < n; i++ {
 				t := nn.New(nn.Float32, shapes[0]...)
 				copy(t.F32, set.Image(i))

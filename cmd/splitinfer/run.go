@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
-	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
@@ -325,7 +324,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer shutdownTelemetry(edgeTel, cloudTel)
-	set, err := mnist.Test()
+	set, err := mnistTest()
 	if err != nil {
 		return err
 	}

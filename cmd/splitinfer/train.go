@@ -70,11 +70,11 @@ func parseArch(arch string, seed uint64) (*train.Net, error) {
 
 // mnistSets loads the training (first limit images if limit > 0) and test sets.
 func mnistSets(limit int) (tr, te train.Dataset, err error) {
-	s, err := mnist.Train()
+	s, err := mnistTrain()
 	if err != nil {
 		return tr, te, err
 	}
-	t, err := mnist.Test()
+	t, err := mnistTest()
 	if err != nil {
 		return tr, te, err
 	}

@@ -14,7 +14,7 @@ import (
 // BenchmarkModel runs the float model and its int8 quantization side by
 // side (one thread): go test -run X -bench Model ./compress/quantize/
 func BenchmarkModel(b *testing.B) {
-	train, err := mnist.Train()
+	train, err := testref.MNISTTrain()
 	if err != nil {
 		b.Fatal(err)
 	}

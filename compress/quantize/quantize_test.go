@@ -20,7 +20,7 @@ import (
 
 func calibSet(t *testing.T, n int) *nn.Tensor {
 	t.Helper()
-	train, err := mnist.Train()
+	train, err := testref.MNISTTrain()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestORTRunsExportedQDQ(t *testing.T) {
 	if err != nil {
 		t.Skip("node not installed")
 	}
-	dataDir, err := mnist.DataDir()
+	dataDir, err := mnist.Locate(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/internal/testref"
 )
 
-var mnistTrain = sync.OnceValues(mnist.Train)
+var mnistTrain = sync.OnceValues(testref.MNISTTrain)
 
 func mnistSubset(t *testing.T, n int) Dataset {
 	t.Helper()

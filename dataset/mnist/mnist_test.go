@@ -1,6 +1,9 @@
 package mnist
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 func TestLoadTest(t *testing.T) {
 	s, err := Test()
@@ -37,7 +40,11 @@ func TestLoadTrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	s, err := Train()
+	dir, err := Locate(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Train(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

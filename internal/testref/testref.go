@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/dataset/mnist"
 )
 
 // RepoRoot returns the directory holding go.mod, searching upward from the
@@ -50,4 +52,15 @@ func Dir(t testing.TB) string {
 func Path(t testing.TB, elem ...string) string {
 	t.Helper()
 	return filepath.Join(append([]string{Dir(t)}, elem...)...)
+}
+
+// MNISTTrain loads the MNIST training split from where mnist.Locate finds
+// it in the test's environment (the GoMNIST module in the module cache, or
+// $SPLITINFER_MNIST_DIR).
+func MNISTTrain() (*mnist.Set, error) {
+	dir, err := mnist.Locate(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return mnist.Train(dir)
 }
