@@ -60,6 +60,9 @@ func readFusedActivation(n *Node) (activation, float32, float32, error) {
 }
 
 func buildConv(bc *BuildContext) (Kernel, error) {
+	if w := bc.InputConst(1); (w != nil && len(w.Shape) == 5) || len(bc.Node.AttrInts("kernel_shape", nil)) == 3 {
+		return buildConvND(bc) // 3-D (ops_nd.go)
+	}
 	w, err := readWinAttrs(bc.Node, false)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,9 @@ func buildPool(bc *BuildContext, isMax bool) (Kernel, error) {
 	if isMax && len(bc.Node.Outputs) > 1 && bc.Node.Outputs[1] != "" {
 		return nil, unsupportedErrf("MaxPool Indices output %q is not supported", bc.Node.Outputs[1])
 	}
+	if len(w.kernel) == 3 {
+		return &poolNDKernel{win: w, max: isMax, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}, nil // ops_nd.go
+	}
 	return &poolKernel{win: w, max: isMax, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}, nil
 }
 
