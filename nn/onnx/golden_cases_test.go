@@ -75,7 +75,9 @@ func opSpecs() []opSpec {
 		return one("PRelu", x4d, consts("s", randT("slope", 3, 1, 1)), []string{"x0", "s"})
 	})
 	add("PReluScalar", 7, 0, func(int) goldenCase { return one("PRelu", x4d, consts("s", f32T([]int{1}, 0.2)), []string{"x0", "s"}) })
-	add("Pow", 7, 0, func(int) goldenCase { return one("Pow", pos, consts("e", f32T([]int{4}, 2, 0.5, -1, 1.5)), []string{"x0", "e"}) })
+	add("Pow", 7, 0, func(int) goldenCase {
+		return one("Pow", pos, consts("e", f32T([]int{4}, 2, 0.5, -1, 1.5)), []string{"x0", "e"})
+	})
 	add("PowInt", 12, 0, func(int) goldenCase { return one("Pow", pos, consts("e", i64T([]int{}, 3)), []string{"x0", "e"}) })
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
 		add(op+"Bcast", 7, 0, func(int) goldenCase {
@@ -314,7 +316,7 @@ func opSpecs() []opSpec {
 			node("Cast", []string{"b"}, []string{"y"}, "to", 1), node("Cast", []string{"i"}, []string{"z"}, "to", 7)}, outputs: []string{"y", "z"}}
 	})
 	add("CastFromInt64", 7, 0, func(int) goldenCase {
-		return goldenCase{inputs: []*nn.Tensor{i64T([]int{3}, -5, 0, 1 << 40)}, nodes: []*nn.Node{node("Cast", []string{"x0"}, []string{"y"}, "to", 1)}}
+		return goldenCase{inputs: []*nn.Tensor{i64T([]int{3}, -5, 0, 1<<40)}, nodes: []*nn.Node{node("Cast", []string{"x0"}, []string{"y"}, "to", 1)}}
 	})
 	add("Expand", 8, 0, func(int) goldenCase {
 		return one("Expand", randT("ex", 3, 1), consts("s", i64T([]int{3}, 2, 1, 4)), []string{"x0", "s"})
@@ -411,8 +413,8 @@ func opSpecs() []opSpec {
 	}
 	up := []float32{1, 1, 2, 1.5}
 	for _, c := range []struct {
-		name string
-		mode string
+		name  string
+		mode  string
 		attrs []any
 	}{
 		{"NearestDefault", "nearest", nil},

@@ -622,4 +622,3 @@ func valueInfoRanks(vis []nn.ValueInfo) map[string]int {
 	}
 	return m
 }
-
