@@ -185,13 +185,7 @@ func (k *convNDKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	for n := 0; n < g.N; n++ {
 		for m := 0; m < M; m++ {
 			yp := y[(n*M+m)*outPlane : (n*M+m+1)*outPlane]
-			b := float32(0)
-			if presentT(in, 2) {
-				b = in[2].F32[m]
-			}
-			for i := range yp {
-				yp[i] = b
-			}
+			fillBias(yp, in, m)
 			gr := m / Mg
 			for c := 0; c < Cg; c++ {
 				xp := x[(n*g.C+gr*Cg+c)*inPlane:]
@@ -227,6 +221,17 @@ func (k *convNDKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 	}
 	return nil
+}
+
+// fillBias sets the output plane of channel m to the optional bias in[2].
+func fillBias(yp []float32, in []*Tensor, m int) {
+	b := float32(0)
+	if presentT(in, 2) {
+		b = in[2].F32[m]
+	}
+	for i := range yp {
+		yp[i] = b
+	}
 }
 
 // poolNDKernel is MaxPool/AveragePool over three spatial dimensions.
@@ -459,13 +464,7 @@ func (k *convTransposeKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	for n := 0; n < g.N; n++ {
 		for m := 0; m < M; m++ {
 			yp := y[(n*M+m)*outPlane : (n*M+m+1)*outPlane]
-			b := float32(0)
-			if presentT(in, 2) {
-				b = in[2].F32[m]
-			}
-			for i := range yp {
-				yp[i] = b
-			}
+			fillBias(yp, in, m)
 			gr, mg := m/Mg, m%Mg
 			for c := 0; c < Cg; c++ {
 				ci := gr*Cg + c
