@@ -83,6 +83,8 @@ type options struct {
 	cpuprofile      string
 	extra           []model // -model files
 	noRefs          bool
+	layers          bool
+	ortScriptAbs    string
 }
 
 // modelFlags collects repeated -model FILE flags.
@@ -122,6 +124,7 @@ func main() {
 	var extra modelFlags
 	flag.Var(&extra, "model", "also time this ONNX model `FILE` (repeatable; input shape from the model, batch replaced; QDQ models run as int8)")
 	flag.BoolVar(&o.noRefs, "no-refs", false, "skip the reference models (time only the -model files)")
+	flag.BoolVar(&o.layers, "layers", false, "print a per-layer comparison with ONNX Runtime's profiler (markdown, stdout) instead of timing whole runs")
 	threads := flag.String("threads", "1,2", "thread counts")
 	batches := flag.String("batches", "1,32", "batch sizes")
 	flag.Parse()
@@ -181,6 +184,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	o.ortScriptAbs = ortScript
 	var all []model
 	if !o.noRefs {
 		for _, m := range models {
@@ -194,13 +198,19 @@ func run(o options) error {
 			continue
 		}
 		path := m.file
-		prog, inShape, err := compile(path, m.precision)
+		g, prog, inShape, err := compile(path, m.precision)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.file, err)
 		}
 		for _, batch := range o.batches {
 			shape := append([]int{batch}, inShape[1:]...)
 			for _, threads := range o.threads {
+				if o.layers {
+					if err := layers(os.Stdout, o, m, g, prog, shape, threads); err != nil {
+						return fmt.Errorf("%s: %w", m.file, err)
+					}
+					continue
+				}
 				c := Case{Model: m.name, Precision: m.precision, Threads: threads, Batch: batch}
 				var errs []error
 				ours, err := timeOurs(prog, shape, threads, o)
@@ -226,6 +236,9 @@ func run(o options) error {
 			}
 		}
 	}
+	if o.layers {
+		return nil
+	}
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
@@ -238,7 +251,7 @@ func run(o options) error {
 
 // compile loads a model (lowering QDQ onto int8 kernels for int8) and
 // returns the program and its declared input shape.
-func compile(path, precision string) (*nn.Program, []int, error) {
+func compile(path, precision string) (*nn.Graph, *nn.Program, []int, error) {
 	var g *nn.Graph
 	var err error
 	if precision == "int8" {
@@ -247,20 +260,20 @@ func compile(path, precision string) (*nn.Program, []int, error) {
 		g, err = onnx.Load(path)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(g.Inputs) != 1 {
-		return nil, nil, fmt.Errorf("want one input, have %d", len(g.Inputs))
+		return nil, nil, nil, fmt.Errorf("want one input, have %d", len(g.Inputs))
 	}
 	shape := g.Inputs[0].Type.Shape
 	if len(shape) < 2 || slices.ContainsFunc(shape[1:], func(d int) bool { return d < 1 }) {
-		return nil, nil, fmt.Errorf("input shape %v: want a static shape after the batch", shape)
+		return nil, nil, nil, fmt.Errorf("input shape %v: want a static shape after the batch", shape)
 	}
 	prog, err := nn.Compile(g)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return prog, shape, nil
+	return g, prog, shape, nil
 }
 
 // timing is the outcome of one side of a case.

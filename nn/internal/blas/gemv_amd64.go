@@ -3,6 +3,9 @@
 package blas
 
 //go:noescape
+func sgemv8AVX512(kb int, a *float32, b *float32, ldb int, out *[8]float32)
+
+//go:noescape
 func sgemvPanelAVX2(kb int, a *float32, astride int, b *float32, ldb int, mask *[8]int32, out *[8]float32)
 
 // gemvMaxN is the most columns of B for which a pre-packed A is multiplied
@@ -40,7 +43,11 @@ func sgemvPacked(mr int, pre []float32, m, n, k int, b []float32, ldb int, c []f
 			acc := accumulate || pc > 0
 			last := pc+kb == k
 			for ir := 0; ir < m; ir += mr {
-				sgemvPanelAVX2(kb, &pre[pc*mp+ir*kb], 4*mr, &b[pc*ldb+j], 4*ldb, mask, &out)
+				if mr == 8 && hasAVX512 {
+					sgemv8AVX512(kb, &pre[pc*mp+ir*kb], &b[pc*ldb+j], 4*ldb, &out)
+				} else {
+					sgemvPanelAVX2(kb, &pre[pc*mp+ir*kb], 4*mr, &b[pc*ldb+j], 4*ldb, mask, &out)
+				}
 				for r := 0; r < min(mr, m-ir); r++ {
 					ci := (ir+r)*ldc + j
 					v := out[r]
