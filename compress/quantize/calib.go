@@ -283,3 +283,22 @@ func sortedNames(m map[string]*stats) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Range returns the calibrated real range [lo, hi] (always containing 0)
+// of the values in batches by method m (pct is the Percentile method's
+// percentile): the calibrator Quantize applies to each activation tensor,
+// for callers that calibrate other groups of values, such as one channel
+// of the activations crossing a cut.
+func Range(m Method, pct float64, batches ...[]float32) (lo, hi float64) {
+	s := newStats()
+	for _, b := range batches {
+		s.observe(b)
+	}
+	if m != MinMax {
+		s.startHist(m)
+		for _, b := range batches {
+			s.fill(m, b)
+		}
+	}
+	return s.rangeFor(m, pct)
+}

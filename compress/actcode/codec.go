@@ -1,0 +1,546 @@
+// Package actcode codes the activations that cross a cut into a few
+// hundred bytes: per-channel quantization to 1-8 bits with a dead zone
+// (post-ReLU zeros stay exact zeros), then a binary range coder whose
+// probabilities are static tables trained on calibration images for that
+// cut, so a message carries no table and no adaptation warm-up.
+//
+// The context of each element's decisions is what the decoder has already
+// seen: its left and upper neighbours and its upper-right neighbour in the
+// same channel, and how many earlier channels are non-zero at the same
+// position (whether the input has a stroke there). Elements are coded
+// channel by channel, rows in order. A zero flag comes first; a non-zero
+// magnitude is then coded in truncated unary ("above k?") and, for a
+// channel that takes negative values, a sign.
+//
+// A Codec is fitted once per cut (Fit), stored with the model
+// (MarshalBinary) and identified on the wire by its Fingerprint, so the
+// edge and the cloud code with the same tables.
+package actcode
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Errors. Callers match them with errors.Is.
+var (
+	ErrFormat = errors.New("actcode: malformed codec")
+	ErrShape  = errors.New("actcode: shape mismatch")
+	ErrData   = errors.New("actcode: malformed message")
+	ErrFit    = errors.New("actcode: cannot fit")
+)
+
+// Context sizes.
+const (
+	nbA   = 4 // left neighbour: 0, 1, >=2, none
+	nbB   = 4 // upper neighbour
+	nbE   = 3 // upper-right neighbour: zero, non-zero, none
+	nbD   = 8 // earlier channels non-zero at the position, bucketed
+	zctx  = nbA * nbB * nbE * nbD
+	nbK   = 4 // magnitude bin: above 1, 2, 3, more
+	nbM   = 5 // a neighbour's magnitude: 0..3, none
+	mctx  = nbK * nbM * nbM
+	sctx  = 3 // the left neighbour's sign: none/zero, +, -
+	maxCh = 1 << 16
+)
+
+// MaxElements bounds a codec's tensor (4M elements).
+const MaxElements = 1 << 22
+
+// Codec quantizes and codes one tensor of a fixed shape: C channels of
+// H x W planes (a rank-2 tensor is C channels of 1 x 1).
+type Codec struct {
+	C, H, W int
+	// MaxLevel is the largest magnitude (2^bits - 1 for a channel of
+	// non-negative values; signed channels use 2^(bits-1) - 1).
+	Bits int
+	// DeadZone is the threshold of magnitude 1, in steps (0.5 rounds).
+	DeadZone float32
+	// Step is each channel's quantization step; Signed marks channels
+	// that take negative values.
+	Step   []float32
+	Signed []bool
+
+	// Probability tables, as logits in 1/16 units (see prob), and the
+	// same as 12-bit probabilities of a 0 decision.
+	zero, mag, sign    []int8
+	pZero, pMag, pSign []uint16
+}
+
+// Elements is the number of values the codec codes.
+func (c *Codec) Elements() int { return c.C * c.H * c.W }
+
+// maxLevel is the largest magnitude of channel ch.
+func (c *Codec) maxLevel(ch int) int {
+	if c.Signed[ch] {
+		return max(1<<(c.Bits-1)-1, 1)
+	}
+	return 1<<c.Bits - 1
+}
+
+// prob turns a stored logit (1/16 units) into P(0) in 1/4096 units.
+func prob(l int8) uint16 {
+	p := 1 / (1 + math.Exp(-float64(l)/16))
+	return uint16(min(max(math.Round(p*probOne), 1), probOne-1))
+}
+
+// logit is prob's inverse, from counts of 0 and 1 decisions (KT prior).
+func logit(n0, n1 float64) int8 {
+	p := (n0 + 0.4) / (n0 + n1 + 0.8)
+	return int8(min(max(math.Round(16*math.Log(p/(1-p))), -127), 127))
+}
+
+func (c *Codec) setProbs() {
+	conv := func(l []int8) []uint16 {
+		p := make([]uint16, len(l))
+		for i, v := range l {
+			p[i] = prob(v)
+		}
+		return p
+	}
+	c.pZero, c.pMag, c.pSign = conv(c.zero), conv(c.mag), conv(c.sign)
+}
+
+// Quantize maps values (C*H*W, channel-major) to signed levels.
+func (c *Codec) Quantize(values []float32, levels []int16) error {
+	n := c.Elements()
+	if len(values) != n || len(levels) != n {
+		return fmt.Errorf("%w: %d values, %d levels for %dx%dx%d", ErrShape, len(values), len(levels), c.C, c.H, c.W)
+	}
+	hw := c.H * c.W
+	for ch := 0; ch < c.C; ch++ {
+		inv := 1 / c.Step[ch]
+		top := float32(c.maxLevel(ch))
+		signed := c.Signed[ch]
+		for i, v := range values[ch*hw : (ch+1)*hw] {
+			neg := v < 0
+			if neg {
+				if !signed {
+					levels[ch*hw+i] = 0
+					continue
+				}
+				v = -v
+			}
+			x := v * inv
+			var l float32
+			if x >= c.DeadZone { // NaN lands on 0
+				l = min(max(float32(math.Round(float64(x))), 1), top)
+			}
+			if neg {
+				l = -l
+			}
+			levels[ch*hw+i] = int16(l)
+		}
+	}
+	return nil
+}
+
+// Dequantize maps levels back to values: level x step.
+func (c *Codec) Dequantize(levels []int16, values []float32) error {
+	n := c.Elements()
+	if len(values) != n || len(levels) != n {
+		return fmt.Errorf("%w: %d levels, %d values for %dx%dx%d", ErrShape, len(levels), len(values), c.C, c.H, c.W)
+	}
+	hw := c.H * c.W
+	for ch := 0; ch < c.C; ch++ {
+		s := c.Step[ch]
+		for i, l := range levels[ch*hw : (ch+1)*hw] {
+			values[ch*hw+i] = float32(l) * s
+		}
+	}
+	return nil
+}
+
+// dBucket buckets the count of earlier non-zero channels.
+var dBucket = func() [256]uint8 {
+	var b [256]uint8
+	for n := range b {
+		switch {
+		case n <= 4:
+			b[n] = uint8(n)
+		case n <= 8:
+			b[n] = 5
+		case n <= 16:
+			b[n] = 6
+		default:
+			b[n] = 7
+		}
+	}
+	return b
+}()
+
+func capA(l int16) int {
+	if l < 0 {
+		l = -l
+	}
+	return int(min(l, 2))
+}
+
+func capM(l int16) int {
+	if l < 0 {
+		l = -l
+	}
+	return int(min(l, 3))
+}
+
+// walker visits elements in coding order and computes their contexts
+// from the levels seen so far; the encoder and the decoder share it.
+type walker struct {
+	c     *Codec
+	count []uint8 // earlier non-zero channels per position (saturating)
+}
+
+func (w *walker) init(c *Codec, scratch []uint8) []uint8 {
+	hw := c.H * c.W
+	if cap(scratch) < hw {
+		scratch = make([]uint8, hw)
+	}
+	w.c, w.count = c, scratch[:hw]
+	clear(w.count)
+	return scratch
+}
+
+// zeroCtx is the zero flag's context of element (y, x) of channel ch,
+// whose plane is lv.
+func (w *walker) zeroCtx(ch int, lv []int16, y, x int) int {
+	W := w.c.W
+	a, b, e := 3, 3, 2
+	if x > 0 {
+		a = capA(lv[y*W+x-1])
+	}
+	if y > 0 {
+		b = capA(lv[(y-1)*W+x])
+		if x+1 < W {
+			e = 0
+			if lv[(y-1)*W+x+1] != 0 {
+				e = 1
+			}
+		}
+	}
+	d := int(dBucket[w.count[y*W+x]])
+	return ch*zctx + ((a*nbB+b)*nbE+e)*nbD + d
+}
+
+// magCtx is the context of magnitude bin k (1-based: "above k?").
+func (w *walker) magCtx(ch int, lv []int16, y, x, k int) int {
+	W := w.c.W
+	a, b := 4, 4
+	if x > 0 {
+		a = capM(lv[y*W+x-1])
+	}
+	if y > 0 {
+		b = capM(lv[(y-1)*W+x])
+	}
+	return ch*mctx + (min(k-1, nbK-1)*nbM+a)*nbM + b
+}
+
+// endChannel counts channel lv's non-zero positions for the next ones.
+func (w *walker) endChannel(lv []int16) {
+	for i, l := range lv {
+		if l != 0 && w.count[i] < 255 {
+			w.count[i]++
+		}
+	}
+}
+
+func (w *walker) signCtx(ch int, lv []int16, y, x int) int {
+	s := 0
+	if x > 0 {
+		switch l := lv[y*w.c.W+x-1]; {
+		case l > 0:
+			s = 1
+		case l < 0:
+			s = 2
+		}
+	}
+	return ch*sctx + s
+}
+
+// Encoder codes messages; it keeps its buffers between calls. Not safe
+// for concurrent use.
+type Encoder struct {
+	c      *Codec
+	levels []int16
+	count  []uint8
+	re     rangeEncoder
+	buf    []byte
+}
+
+// NewEncoder returns an encoder for c.
+func (c *Codec) NewEncoder() *Encoder {
+	return &Encoder{c: c, levels: make([]int16, c.Elements())}
+}
+
+// Encode quantizes values and codes them. The message is valid until the
+// next call.
+func (e *Encoder) Encode(values []float32) ([]byte, error) {
+	if err := e.c.Quantize(values, e.levels); err != nil {
+		return nil, err
+	}
+	return e.EncodeLevels(e.levels)
+}
+
+// EncodeLevels codes levels (as Quantize makes them).
+func (e *Encoder) EncodeLevels(levels []int16) ([]byte, error) {
+	c := e.c
+	e.re.reset(e.buf)
+	var err error
+	e.count, err = c.walk(levels, e.count, func(t int, ctx int, bit bool) {
+		e.re.encode(uint32(c.probs(t)[ctx]), bit)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := e.re.finish()
+	e.buf = e.re.out[:0]
+	return out, nil
+}
+
+// Tables of decisions.
+const (
+	tabZero = iota
+	tabMag
+	tabSign
+)
+
+func (c *Codec) probs(t int) []uint16 {
+	switch t {
+	case tabZero:
+		return c.pZero
+	case tabMag:
+		return c.pMag
+	}
+	return c.pSign
+}
+
+// walk visits levels in coding order and calls emit with each binary
+// decision and its context; the encoder and Fit's counting share it. It
+// returns the count scratch for reuse.
+func (c *Codec) walk(levels []int16, scratch []uint8, emit func(table, ctx int, bit bool)) ([]uint8, error) {
+	if len(levels) != c.Elements() {
+		return scratch, fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
+	}
+	var w walker
+	scratch = w.init(c, scratch)
+	hw := c.H * c.W
+	for ch := 0; ch < c.C; ch++ {
+		lv := levels[ch*hw : (ch+1)*hw]
+		top := c.maxLevel(ch)
+		for y := 0; y < c.H; y++ {
+			for x := 0; x < c.W; x++ {
+				l := lv[y*c.W+x]
+				m := int(l)
+				if m < 0 {
+					m = -m
+				}
+				if m > top || (l < 0 && !c.Signed[ch]) {
+					return scratch, fmt.Errorf("%w: level %d out of range for channel %d", ErrData, l, ch)
+				}
+				emit(tabZero, w.zeroCtx(ch, lv, y, x), m != 0)
+				if m == 0 {
+					continue
+				}
+				for k := 1; k < top; k++ {
+					emit(tabMag, w.magCtx(ch, lv, y, x, k), m > k)
+					if m <= k {
+						break
+					}
+				}
+				if c.Signed[ch] {
+					emit(tabSign, w.signCtx(ch, lv, y, x), l < 0)
+				}
+			}
+		}
+		w.endChannel(lv)
+	}
+	return scratch, nil
+}
+
+// Decoder decodes messages; it keeps its buffers between calls. Not safe
+// for concurrent use.
+type Decoder struct {
+	c      *Codec
+	levels []int16
+	count  []uint8
+	rd     rangeDecoder
+}
+
+// NewDecoder returns a decoder for c.
+func (c *Codec) NewDecoder() *Decoder {
+	return &Decoder{c: c, levels: make([]int16, c.Elements())}
+}
+
+// MaxMessage is the largest message a decoder accepts for c: twice what
+// 8 bits per element would take, plus a margin.
+func (c *Codec) MaxMessage() int { return 2*c.Elements() + 64 }
+
+// Decode decodes msg into values (C*H*W). Its work is bounded by the
+// codec's size whatever msg holds (bytes past its end read as zeros, as
+// the encoder trims them); a message longer than MaxMessage is rejected.
+func (d *Decoder) Decode(msg []byte, values []float32) error {
+	if err := d.DecodeLevels(msg, d.levels); err != nil {
+		return err
+	}
+	return d.c.Dequantize(d.levels, values)
+}
+
+// DecodeLevels decodes msg into levels.
+func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
+	c := d.c
+	if len(levels) != c.Elements() {
+		return fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
+	}
+	if len(msg) > c.MaxMessage() {
+		return fmt.Errorf("%w: %d bytes (at most %d for %d elements)", ErrData, len(msg), c.MaxMessage(), c.Elements())
+	}
+	var w walker
+	d.count = w.init(c, d.count)
+	d.rd.reset(msg)
+	hw := c.H * c.W
+	for ch := 0; ch < c.C; ch++ {
+		lv := levels[ch*hw : (ch+1)*hw]
+		top := c.maxLevel(ch)
+		for y := 0; y < c.H; y++ {
+			for x := 0; x < c.W; x++ {
+				var m int
+				if d.rd.decode(uint32(c.pZero[w.zeroCtx(ch, lv, y, x)])) {
+					m = 1
+					for m < top && d.rd.decode(uint32(c.pMag[w.magCtx(ch, lv, y, x, m)])) {
+						m++
+					}
+					// The sign's context reads only the left neighbour.
+					if c.Signed[ch] && d.rd.decode(uint32(c.pSign[w.signCtx(ch, lv, y, x)])) {
+						m = -m
+					}
+				}
+				lv[y*c.W+x] = int16(m)
+			}
+		}
+		w.endChannel(lv)
+	}
+	return nil
+}
+
+// Fingerprint identifies the codec: the first 4 bytes of the SHA-256 of
+// its binary form. Requests carry it so a worker with other tables
+// rejects them instead of decoding garbage.
+func (c *Codec) Fingerprint() uint32 {
+	b, _ := c.MarshalBinary()
+	h := sha256.Sum256(b)
+	return binary.BigEndian.Uint32(h[:4])
+}
+
+const magic = "SIAC"
+
+// formatVersion is the binary form's version.
+const formatVersion = 1
+
+// MarshalBinary writes the codec: magic, version, shape, bits, dead zone,
+// steps, signed flags and the three tables.
+func (c *Codec) MarshalBinary() ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 32+5*c.C+len(c.zero)+len(c.mag)+len(c.sign))
+	b = append(b, magic...)
+	b = append(b, formatVersion, byte(c.Bits))
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.C))
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.H))
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.W))
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(c.DeadZone))
+	for _, s := range c.Step {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(s))
+	}
+	for _, s := range c.Signed {
+		if s {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	for _, t := range [][]int8{c.zero, c.mag, c.sign} {
+		for _, v := range t {
+			b = append(b, byte(v))
+		}
+	}
+	return b, nil
+}
+
+// Unmarshal reads a codec that MarshalBinary wrote, checking every field
+// and the exact length before allocating anything the length implies.
+func Unmarshal(b []byte) (*Codec, error) {
+	const head = 4 + 2 + 16
+	if len(b) < head || string(b[:4]) != magic {
+		return nil, fmt.Errorf("%w: bad magic or truncated header", ErrFormat)
+	}
+	if b[4] != formatVersion {
+		return nil, fmt.Errorf("%w: version %d (want %d)", ErrFormat, b[4], formatVersion)
+	}
+	c := &Codec{Bits: int(b[5])}
+	u := func(i int) uint64 { return uint64(binary.LittleEndian.Uint32(b[6+4*i:])) }
+	C, H, W := u(0), u(1), u(2)
+	c.DeadZone = math.Float32frombits(uint32(u(3)))
+	if C == 0 || H == 0 || W == 0 || C > maxCh || C*H*W > MaxElements {
+		return nil, fmt.Errorf("%w: shape %dx%dx%d", ErrFormat, C, H, W)
+	}
+	c.C, c.H, c.W = int(C), int(H), int(W)
+	want := head + 5*c.C + c.C*(zctx+mctx+sctx)
+	if len(b) != want {
+		return nil, fmt.Errorf("%w: %d bytes, want %d for %d channels", ErrFormat, len(b), want, c.C)
+	}
+	p := head
+	c.Step = make([]float32, c.C)
+	for i := range c.Step {
+		c.Step[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[p:]))
+		p += 4
+	}
+	c.Signed = make([]bool, c.C)
+	for i := range c.Signed {
+		if b[p] > 1 {
+			return nil, fmt.Errorf("%w: signed flag %d", ErrFormat, b[p])
+		}
+		c.Signed[i] = b[p] == 1
+		p++
+	}
+	read := func(n int) []int8 {
+		t := make([]int8, n)
+		for i := range t {
+			t[i] = int8(b[p+i])
+		}
+		p += n
+		return t
+	}
+	c.zero, c.mag, c.sign = read(c.C*zctx), read(c.C*mctx), read(c.C*sctx)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	c.setProbs()
+	return c, nil
+}
+
+func (c *Codec) validate() error {
+	switch {
+	case c.Bits < 1 || c.Bits > 8:
+		return fmt.Errorf("%w: %d bits (want 1..8)", ErrFormat, c.Bits)
+	case c.C < 1 || c.H < 1 || c.W < 1 || c.C > maxCh || c.C*c.H*c.W > MaxElements:
+		return fmt.Errorf("%w: shape %dx%dx%d", ErrFormat, c.C, c.H, c.W)
+	case !(c.DeadZone >= 0 && c.DeadZone <= 4):
+		return fmt.Errorf("%w: dead zone %v (want 0..4)", ErrFormat, c.DeadZone)
+	case len(c.Step) != c.C || len(c.Signed) != c.C:
+		return fmt.Errorf("%w: %d steps, %d signed flags for %d channels", ErrFormat, len(c.Step), len(c.Signed), c.C)
+	case len(c.zero) != c.C*zctx || len(c.mag) != c.C*mctx || len(c.sign) != c.C*sctx:
+		return fmt.Errorf("%w: table sizes", ErrFormat)
+	}
+	for i, s := range c.Step {
+		if !(s > 0) || math.IsInf(float64(s), 0) {
+			return fmt.Errorf("%w: channel %d step %v", ErrFormat, i, s)
+		}
+		if c.Signed[i] && c.Bits < 2 {
+			return fmt.Errorf("%w: signed channel %d with 1 bit", ErrFormat, i)
+		}
+	}
+	return nil
+}
