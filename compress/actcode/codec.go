@@ -104,11 +104,17 @@ func (c *Codec) setProbs() {
 	c.pZero, c.pMag, c.pSign = conv(c.zero), conv(c.mag), conv(c.sign)
 }
 
+func (c *Codec) checkLen(values []float32, levels []int16) error {
+	if n := c.Elements(); len(values) != n || len(levels) != n {
+		return fmt.Errorf("%w: %d values, %d levels for %dx%dx%d", ErrShape, len(values), len(levels), c.C, c.H, c.W)
+	}
+	return nil
+}
+
 // Quantize maps values (C*H*W, channel-major) to signed levels.
 func (c *Codec) Quantize(values []float32, levels []int16) error {
-	n := c.Elements()
-	if len(values) != n || len(levels) != n {
-		return fmt.Errorf("%w: %d values, %d levels for %dx%dx%d", ErrShape, len(values), len(levels), c.C, c.H, c.W)
+	if err := c.checkLen(values, levels); err != nil {
+		return err
 	}
 	hw := c.H * c.W
 	for ch := 0; ch < c.C; ch++ {
@@ -140,9 +146,8 @@ func (c *Codec) Quantize(values []float32, levels []int16) error {
 
 // Dequantize maps levels back to values: level x step.
 func (c *Codec) Dequantize(levels []int16, values []float32) error {
-	n := c.Elements()
-	if len(values) != n || len(levels) != n {
-		return fmt.Errorf("%w: %d levels, %d values for %dx%dx%d", ErrShape, len(levels), len(values), c.C, c.H, c.W)
+	if err := c.checkLen(values, levels); err != nil {
+		return err
 	}
 	hw := c.H * c.W
 	for ch := 0; ch < c.C; ch++ {
