@@ -58,6 +58,9 @@ type Result struct {
 	// request message sent; ReplyBytes the size of the reply.
 	InputBytes, WireBytes, ReplyBytes int
 	Timings                           Timings
+	// TraceID is the request's trace id (32 hex digits) when the trace is
+	// sampled, else "".
+	TraceID string
 
 	start time.Time // the request's first clock reading, the base of its span times
 }
@@ -231,6 +234,9 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 		deadline = d
 	}
 	res = &Result{ID: id, Cut: w.split.ID, start: start}
+	if sc := span.SpanContext(); sc.IsSampled() {
+		res.TraceID = sc.TraceID().String()
+	}
 	for _, t := range inputs {
 		if t != nil {
 			res.InputBytes += len(t.Bytes())

@@ -181,6 +181,9 @@ type Summary struct {
 	Seconds         float64 `json:"seconds"`
 	// Plan is the partitioner's choice (--cut auto), set by the caller.
 	Plan *Plan `json:"plan,omitempty"`
+	// Traces link the slowest and the median request's traces in
+	// Jaeger's web UI (TraceLinks), set by the caller.
+	Traces []TraceLink `json:"traces,omitempty"`
 	// ErrorSamples holds up to 5 error messages.
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Predictions are the predicted classes (-1 for an error), in image order.
@@ -342,8 +345,14 @@ func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	k := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(k, len(sorted)-1))]
+	return sorted[rank(len(sorted), p)]
+}
+
+// rank is the index of the p-th percentile among n > 0 sorted values, by
+// the nearest-rank method.
+func rank(n int, p float64) int {
+	k := int(math.Ceil(p/100*float64(n))) - 1
+	return max(0, min(k, n-1))
 }
 
 func argmax(v []float32) int {

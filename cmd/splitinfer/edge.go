@@ -109,7 +109,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		sum.Plan = plan.summary(e, *ef.adapt)
 	}
 	sum.Model = name
-	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
+	if err := ef.printSummary(stdout, sum); err != nil {
 		return err
 	}
 	if errors.Is(runErr, context.Canceled) {

@@ -51,6 +51,7 @@ type edgeFlags struct {
 	slowdown    *float64
 	adapt       *bool
 	samples     *int
+	jaegerUI    *string
 }
 
 func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
@@ -71,6 +72,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		slowdown:    fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)"),
 		adapt:       fs.Bool("adapt", false, "with --cut auto: re-choose the cut while running, from the edge's own estimates of the link (hysteresis)"),
 		samples:     fs.Int("samples", 4, "with --cut auto: MNIST test images the edge profiles and sizes the cuts with"),
+		jaegerUI:    fs.String("jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): print the trace URLs of the slowest and the median request"),
 	}
 }
 
@@ -101,6 +103,11 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	}
 	if *f.adapt && !f.auto() {
 		return edgeworker.Config{}, fmt.Errorf("%w: --adapt needs --cut auto", errUsage)
+	}
+	if *f.jaegerUI != "" {
+		if err := system.CheckJaegerUI(*f.jaegerUI); err != nil {
+			return edgeworker.Config{}, fmt.Errorf("%w: --jaeger-ui: %v", errUsage, err)
+		}
 	}
 	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Fallback: *f.fallback, Timeout: *f.timeout,
 		Attempts: *f.attempts, Deadline: *f.deadline, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
@@ -370,7 +377,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		sum.Plan = plan.summary(edge, *ef.adapt)
 	}
 	sum.Model = name
-	if err := printSummary(stdout, sum, *ef.asJSON); err != nil {
+	if err := ef.printSummary(stdout, sum); err != nil {
 		return err
 	}
 	if errors.Is(runErr, context.Canceled) {
@@ -399,6 +406,21 @@ func summaryErr(sum *system.Summary, runErr error) error {
 func checkN(n, have int) error {
 	if n > have {
 		return fmt.Errorf("%w: --n %d: the data set holds %d images", errUsage, n, have)
+	}
+	return nil
+}
+
+// printSummary prints sum (--json), with the trace URLs of the slowest and
+// the median request when --jaeger-ui is set.
+func (f *edgeFlags) printSummary(w io.Writer, sum *system.Summary) error {
+	if *f.jaegerUI != "" {
+		sum.Traces = system.TraceLinks(*f.jaegerUI, sum.Results)
+	}
+	if err := printSummary(w, sum, *f.asJSON); err != nil {
+		return err
+	}
+	if *f.jaegerUI != "" && !*f.asJSON {
+		system.WriteTraceLinks(w, sum.Traces)
 	}
 	return nil
 }

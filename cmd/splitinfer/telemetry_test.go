@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,8 @@ func TestRunOTLPFlags(t *testing.T) {
 		code := runMain(ctx, append([]string{"run", "--cut", cut}, args...), &out, &errb)
 		return code, out.String() + errb.String()
 	}
-	if code, out := run("--n", "5", "--otlp-endpoint", j.OTLPHTTP, "--otlp-protocol", "http/protobuf"); code != 0 {
+	code, out := run("--n", "5", "--otlp-endpoint", j.OTLPHTTP, "--otlp-protocol", "http/protobuf", "--jaeger-ui", j.QueryURL)
+	if code != 0 {
 		t.Fatalf("run exited %d:\n%s", code, out)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -41,14 +43,26 @@ func TestRunOTLPFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := map[string]bool{}
 	for _, tr := range traces {
 		if s := tr.Services(); len(s) != 2 || !s[trace.ServiceCloud] {
 			t.Errorf("trace %s: services %v", tr.TraceID, s)
 		}
+		ids[tr.TraceID] = true
+	}
+	// --jaeger-ui: the slowest and the median request's trace pages.
+	links := regexp.MustCompile(`(?m)^trace +(slowest|median|slowest and median) [0-9.]+ ms +`+regexp.QuoteMeta(j.QueryURL)+`/trace/([0-9a-f]{32})$`).FindAllStringSubmatch(out, -1)
+	if len(links) == 0 || len(links) > 2 {
+		t.Errorf("run --jaeger-ui printed %d trace links, want the slowest and the median:\n%s", len(links), out)
+	}
+	for _, l := range links {
+		if !ids[l[2]] {
+			t.Errorf("run --jaeger-ui links trace %s (%s), which Jaeger does not have", l[2], l[1])
+		}
 	}
 	// Sampling off: run flushes at exit, so nothing more arrives later.
-	if code, out := run("--n", "3", "--otlp-endpoint", j.OTLPGRPC, "--trace-sample", "0"); code != 0 {
-		t.Fatalf("run exited %d:\n%s", code, out)
+	if code, out := run("--n", "3", "--otlp-endpoint", j.OTLPGRPC, "--trace-sample", "0", "--jaeger-ui", j.QueryURL); code != 0 || !strings.Contains(out, "no request was traced") {
+		t.Fatalf("run exited %d, want 0 and no trace links:\n%s", code, out)
 	}
 	if traces, err = j.Traces(wctx, trace.ServiceEdge); err != nil || len(traces) != 5 {
 		t.Errorf("after --trace-sample 0: %d traces (%v), want the first run's 5", len(traces), err)
@@ -56,6 +70,7 @@ func TestRunOTLPFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--otlp-protocol", "thrift"},
 		{"--trace-sample", "1.5"},
+		{"--jaeger-ui", "127.0.0.1:16686"},
 	} {
 		if code, out := run(append([]string{"--n", "1"}, args...)...); code != 2 || !strings.Contains(out, args[0]) {
 			t.Errorf("run %v: exit %d, want 2 naming the flag:\n%s", args, code, out)

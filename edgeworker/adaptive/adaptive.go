@@ -217,6 +217,9 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 		return nil, fmt.Errorf("adaptive: edge-only run: %w", err)
 	}
 	er := &edgeworker.Result{Cut: c.Name}
+	if sc := span.SpanContext(); sc.IsSampled() {
+		er.TraceID = sc.TraceID().String()
+	}
 	for _, t := range outs {
 		er.Outputs = append(er.Outputs, t.Clone())
 	}
