@@ -21,11 +21,12 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline/natsembed"
 )
 
 // MaxPayload is the embedded server's message size limit (NATS's default
 // 1 MiB is too small for early cuts of larger models).
-const MaxPayload = 8 << 20
+const MaxPayload = natsembed.DefaultMaxPayload
 
 // System is a running all-in-one pipeline.
 type System struct {
@@ -60,14 +61,9 @@ func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgewor
 // StartEdge starts one, or another edge (edgeworker/adaptive) can use
 // EdgeConn.
 func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts []cloudworker.Option, edgeOpts ...nats.Option) (*System, error) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: MaxPayload})
+	s, err := natsembed.Start(MaxPayload)
 	if err != nil {
-		return nil, fmt.Errorf("system: nats-server: %w", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		return nil, errors.New("system: embedded nats-server did not start")
+		return nil, fmt.Errorf("system: %w", err)
 	}
 	sys := &System{Server: s}
 	fail := func(err error) (*System, error) {
@@ -125,8 +121,7 @@ func (s *System) Close() error {
 				c.Close()
 			}
 		}
-		s.Server.Shutdown()
-		s.Server.WaitForShutdown()
+		natsembed.Stop(s.Server)
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

@@ -19,6 +19,7 @@ import (
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
+	"github.com/splitinfer/splitinfer/pipeline/natsembed"
 )
 
 func init() {
@@ -307,14 +308,9 @@ type harness struct {
 }
 
 func startHarness(s *costSetup) (*harness, error) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 64 << 20})
+	srv, err := natsembed.Start(64 << 20)
 	if err != nil {
 		return nil, err
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("embedded nats-server did not start")
 	}
 	h := &harness{srv: srv, url: srv.ClientURL()}
 	h.cloud, err = nats.Connect(h.url, nats.MaxReconnects(0))
@@ -342,8 +338,7 @@ func (h *harness) stop() {
 	if h.cloud != nil {
 		h.cloud.Close()
 	}
-	h.srv.Shutdown()
-	h.srv.WaitForShutdown()
+	natsembed.Stop(h.srv)
 }
 
 // sweepEdge is the sweep's edge: it runs the head of a cut, emulates the

@@ -3,10 +3,10 @@ package adaptive
 import (
 	"context"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/pipeline/pipetest"
 	"go.uber.org/goleak"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
@@ -69,15 +69,7 @@ func TestLinkDrop(t *testing.T) {
 		t.Fatalf("test model: best %s on the fast link, %s on the slow one", bestFast.Cut.Name, bestSlow.Cut.Name)
 	}
 
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := pipetest.StartServerMax(t, 1<<20)
 	cloudNC, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)

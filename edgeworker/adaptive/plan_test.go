@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
@@ -24,15 +23,7 @@ import (
 // whole; it returns a connection for the edge.
 func startCloud(t *testing.T, whole *nn.Program) *nats.Conn {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	srv := pipetest.StartServerMax(t, 4<<20)
 	cloudNC, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)

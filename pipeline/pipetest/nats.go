@@ -2,28 +2,29 @@ package pipetest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/splitinfer/splitinfer/pipeline/natsembed"
 )
 
 // StartServer starts an in-process nats-server on 127.0.0.1 at a random
 // port and shuts it down when the test ends.
 func StartServer(t testing.TB) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
+	return StartServerMax(t, 0)
+}
+
+// StartServerMax is StartServer with a message size limit (0: the
+// natsembed default).
+func StartServerMax(t testing.TB, maxPayload int32) *server.Server {
+	t.Helper()
+	s, err := natsembed.Start(maxPayload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
+	t.Cleanup(func() { natsembed.Stop(s) })
 	return s
 }
 
