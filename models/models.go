@@ -15,6 +15,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
+	"github.com/splitinfer/splitinfer/nn/preprocess"
 	"github.com/splitinfer/splitinfer/nn/sinf"
 )
 
@@ -63,23 +64,32 @@ func Bytes(name string) ([]byte, error) {
 }
 
 // Load decodes built-in model name into an optimized graph (see onnx.Decode
-// and sinf.Decode).
+// and sinf.Decode), with MNIST's preprocessing declaration
+// (preprocess.MNIST) and the digits as labels in its metadata.
 // Each call returns a new graph that the caller may modify.
 func Load(name string) (*nn.Graph, error) {
 	b, err := Bytes(name)
 	if err != nil {
 		return nil, err
 	}
+	var g *nn.Graph
 	if sinf.IsSinf(b) {
 		m, err := sinf.Decode(b)
 		if err != nil {
 			return nil, fmt.Errorf("models: %s: %w", name, err)
 		}
-		return m.Graph, nil
-	}
-	g, err := onnx.Decode(b)
-	if err != nil {
+		g = m.Graph
+	} else if g, err = onnx.Decode(b); err != nil {
 		return nil, fmt.Errorf("models: %s: %w", name, err)
+	}
+	// Every built-in model is an MNIST model; the metadata is not part of
+	// the content hash, so the split's identity does not change.
+	if _, ok := g.Meta[preprocess.MetaKey]; !ok {
+		spec, err := preprocess.Parse(preprocess.MNIST)
+		if err != nil {
+			return nil, err
+		}
+		preprocess.Record(g, spec, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
 	}
 	return g, nil
 }

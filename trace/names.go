@@ -29,6 +29,10 @@ const (
 	SpanCloudCompute = "splitinfer.cloud.compute" // cloud: the tail sub-graph
 	SpanReply        = "splitinfer.reply"         // cloud: encode and send the reply
 	SpanFallback     = "splitinfer.edge.fallback" // edge: whole model locally when no cloud answers
+	// A request served by the edge's inference endpoint (edgeworker.Predictor):
+	// the root, above the edge's request span.
+	SpanServe      = "splitinfer.serve"
+	SpanPreprocess = "splitinfer.preprocess" // edge: image decode and preprocessing
 )
 
 // Attribute keys specific to splitinfer (OTel semantic conventions are used
@@ -55,8 +59,9 @@ const (
 	AttrQueueDepth       = "splitinfer.queue.depth"
 	AttrNodes            = "splitinfer.nodes"
 	AttrBatch            = "splitinfer.batch"
-	AttrOutcome          = "splitinfer.outcome" // metrics label: OutcomeOK, OutcomeError, OutcomeFallback
-	AttrStage            = "splitinfer.stage"   // metrics label of MetricStage: Stage* values
+	AttrOutcome          = "splitinfer.outcome"          // metrics label: OutcomeOK, OutcomeError, OutcomeFallback
+	AttrStage            = "splitinfer.stage"            // metrics label of MetricStage: Stage* values
+	AttrServeRequestID   = "splitinfer.serve.request_id" // on SpanServe: the caller's (Open Inference Protocol) request id
 )
 
 // Values of AttrOutcome.
@@ -75,6 +80,7 @@ const (
 	StageDecode       = "decode"
 	StageCloudCompute = "cloud_compute"
 	StageReply        = "reply"
+	StagePreprocess   = "preprocess" // image decode and preprocessing (edge endpoint)
 )
 
 // Metric names (OTel instrument names; Prometheus renders dots as underscores).

@@ -12,13 +12,17 @@ package mnist
 
 import (
 	"bufio"
-	"embed"
+	"bytes"
 	"compress/gzip"
+	"embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,4 +203,26 @@ func readIdx(fsys fs.FS, path string, magic uint32) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("%w: %s: %v", ErrFormat, path, err)
 	}
 	return buf, n, nil
+}
+
+// Gray returns image i as the 28x28 grey image it was made from (the
+// padding removed, values back to 0..255), for writing it as a PNG.
+func (s *Set) Gray(i int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, rawSide, rawSide))
+	src := s.Image(i)
+	for r := 0; r < rawSide; r++ {
+		for c := 0; c < rawSide; c++ {
+			img.Pix[r*rawSide+c] = uint8(math.Round(float64(src[(r+pad)*Cols+pad+c]) * 255))
+		}
+	}
+	return img
+}
+
+// PNG returns image i as a 28x28 grey PNG (see Gray).
+func (s *Set) PNG(i int) ([]byte, error) {
+	var b bytes.Buffer
+	if err := png.Encode(&b, s.Gray(i)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -58,3 +58,23 @@ func TestBadFile(t *testing.T) {
 		t.Fatal("missing file: no error")
 	}
 }
+
+// TestGrayRoundTrip: the 28x28 image a test image came from, preprocessed
+// again, gives exactly the same values.
+func TestGrayRoundTrip(t *testing.T) {
+	set, err := Test()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, i := range []int{0, 1, 9999} {
+		got := Preprocess(set.Gray(i).Pix, 1)
+		for k, v := range set.Image(i) {
+			if got[k] != v {
+				t.Fatalf("image %d value %d: %v, want %v", i, k, got[k], v)
+			}
+		}
+		if b, err := set.PNG(i); err != nil || len(b) < 8 {
+			t.Fatalf("PNG: %d bytes, %v", len(b), err)
+		}
+	}
+}

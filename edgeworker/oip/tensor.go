@@ -1,0 +1,315 @@
+package oip
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// Datatypes of the protocol that map onto splitinfer's tensors (BYTES holds
+// encoded images).
+var datatypes = map[string]nn.DType{
+	"FP32": nn.Float32, "INT8": nn.Int8, "UINT8": nn.Uint8, "INT32": nn.Int32, "INT64": nn.Int64,
+}
+
+// Datatype is the protocol's name of dt.
+func Datatype(dt nn.DType) string {
+	for k, v := range datatypes {
+		if v == dt {
+			return k
+		}
+	}
+	return strings.ToUpper(dt.String())
+}
+
+// maxElements bounds a tensor's declared element count before anything is
+// allocated for it.
+const maxElements = 1 << 26
+
+// wireInput is one input tensor as the protocol carries it, HTTP or gRPC.
+// Exactly one of raw (little-endian values, or for BYTES 4-byte
+// length-prefixed elements) and elems (BYTES elements) is set, or json
+// (the JSON "data" value).
+type wireInput struct {
+	name, datatype string
+	shape          []int64
+	base64         bool // parameters.content_type == "base64": BYTES elements are base64
+	raw            []byte
+	elems          [][]byte
+	json           json.RawMessage
+	hasRaw         bool
+}
+
+func badInput(name, format string, args ...any) error {
+	return &edgeworker.InputError{Input: name, Msg: fmt.Sprintf(format, args...)}
+}
+
+// want describes what the model's input takes, in the protocol's terms.
+func want(vi nn.ValueInfo, images bool) string {
+	s := fmt.Sprintf("%s %s", Datatype(vi.Type.DType), shapeString(vi.Type.Shape))
+	if images {
+		s += " (or BYTES [N] holding PNG/JPEG images)"
+	}
+	return s
+}
+
+func shapeString[T int | int64](s []T) string {
+	p := make([]string, len(s))
+	for i, d := range s {
+		p[i] = strconv.FormatInt(int64(d), 10)
+	}
+	return "[" + strings.Join(p, ",") + "]"
+}
+
+// toInput checks a protocol tensor against the model's input and converts
+// it: BYTES to images, numbers to a tensor.
+func toInput(p *edgeworker.Predictor, in *wireInput) (edgeworker.Input, error) {
+	info := p.Model()
+	idx := p.InputIndex(in.name)
+	if idx < 0 {
+		var names []string
+		for _, v := range info.Inputs {
+			names = append(names, strconv.Quote(v.Name))
+		}
+		return edgeworker.Input{}, badInput(in.name, "unknown input (the model's inputs: %s)", strings.Join(names, ", "))
+	}
+	vi := info.Inputs[idx]
+	images := info.Preprocess != nil && idx == 0
+	n := int64(1)
+	for _, d := range in.shape {
+		if d < 0 || d > maxElements {
+			return edgeworker.Input{}, badInput(in.name, "shape %s has a negative or huge dimension", shapeString(in.shape))
+		}
+		n *= d
+		if n > maxElements {
+			return edgeworker.Input{}, badInput(in.name, "shape %s has over %d elements", shapeString(in.shape), maxElements)
+		}
+	}
+	if in.datatype == "BYTES" {
+		if !images {
+			return edgeworker.Input{}, badInput(in.name, "datatype BYTES, the model wants %s", want(vi, false))
+		}
+		if !(len(in.shape) == 1 || (len(in.shape) == 2 && in.shape[1] == 1)) {
+			return edgeworker.Input{}, badInput(in.name, "BYTES shape %s: want [N] or [N,1], one encoded image per batch row", shapeString(in.shape))
+		}
+		elems, err := in.bytesElems(int(n))
+		if err != nil {
+			return edgeworker.Input{}, err
+		}
+		return edgeworker.Input{Name: in.name, Images: elems}, nil
+	}
+	dt, ok := datatypes[in.datatype]
+	if !ok || (vi.Type.DType != nn.Undefined && dt != vi.Type.DType) {
+		return edgeworker.Input{}, badInput(in.name, "datatype %s, the model wants %s", in.datatype, want(vi, images))
+	}
+	shape := make([]int, len(in.shape))
+	for i, d := range in.shape {
+		shape[i] = int(d)
+	}
+	size := int(n) * dt.Size()
+	var data []byte
+	switch {
+	case in.hasRaw:
+		if len(in.raw) != size {
+			return edgeworker.Input{}, badInput(in.name, "%d bytes of data, shape %s of %s needs %d", len(in.raw), shapeString(in.shape), in.datatype, size)
+		}
+		data = in.raw
+	case in.elems != nil:
+		return edgeworker.Input{}, badInput(in.name, "datatype %s given byte elements", in.datatype)
+	default:
+		var err error
+		if data, err = jsonNumbers(in.name, in.json, dt, int(n)); err != nil {
+			return edgeworker.Input{}, err
+		}
+	}
+	t, err := nn.FromBytes(dt, shape, data)
+	if err != nil {
+		return edgeworker.Input{}, badInput(in.name, "%v", err)
+	}
+	if err := edgeworker.CheckInput(vi, t, false); err != nil {
+		return edgeworker.Input{}, badInput(in.name, "shape %s, the model wants %s", shapeString(in.shape), want(vi, images))
+	}
+	return edgeworker.Input{Name: in.name, Tensor: t}, nil
+}
+
+// bytesElems returns the n BYTES elements of the input.
+func (in *wireInput) bytesElems(n int) ([][]byte, error) {
+	var elems [][]byte
+	switch {
+	case in.hasRaw:
+		for b := in.raw; len(b) > 0; {
+			if len(b) < 4 {
+				return nil, badInput(in.name, "binary BYTES data: truncated length prefix")
+			}
+			l := binary.LittleEndian.Uint32(b)
+			if uint64(l) > uint64(len(b)-4) {
+				return nil, badInput(in.name, "binary BYTES data: element of %d bytes, %d left", l, len(b)-4)
+			}
+			elems = append(elems, b[4:4+l])
+			b = b[4+l:]
+			if len(elems) > n {
+				break
+			}
+		}
+	case in.elems != nil:
+		elems = in.elems
+	default:
+		var err error
+		if elems, err = jsonStrings(in.name, in.json, n); err != nil {
+			return nil, err
+		}
+	}
+	if len(elems) != n {
+		return nil, badInput(in.name, "%d BYTES elements, shape %s needs %d", len(elems), shapeString(in.shape), n)
+	}
+	if in.base64 {
+		for i, e := range elems {
+			d := make([]byte, base64.StdEncoding.DecodedLen(len(e)))
+			k, err := base64.StdEncoding.Decode(d, e)
+			if err != nil {
+				return nil, badInput(in.name, "element %d: content_type base64 but %v", i, err)
+			}
+			elems[i] = d[:k]
+		}
+	}
+	return elems, nil
+}
+
+// jsonTokens walks a JSON "data" value (flat or nested arrays) and calls f
+// for each scalar; it stops with an error after more than n scalars.
+func jsonTokens(name string, raw json.RawMessage, n int, f func(tok json.Token) error) (int, error) {
+	if len(raw) == 0 {
+		return 0, badInput(name, "no data")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	count := 0
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return count, nil
+		}
+		if err != nil {
+			return 0, badInput(name, "malformed data: %v", err)
+		}
+		if _, ok := tok.(json.Delim); ok {
+			continue
+		}
+		if count++; count > n {
+			return count, nil
+		}
+		if err := f(tok); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func jsonNumbers(name string, raw json.RawMessage, dt nn.DType, n int) ([]byte, error) {
+	out := make([]byte, 0, n*dt.Size())
+	count, err := jsonTokens(name, raw, n, func(tok json.Token) error {
+		num, ok := tok.(json.Number)
+		if !ok {
+			return badInput(name, "data holds %v, datatype %s wants numbers", tok, Datatype(dt))
+		}
+		switch dt {
+		case nn.Float32:
+			v, err := strconv.ParseFloat(string(num), 32)
+			if err != nil {
+				return badInput(name, "%s is not an FP32", num)
+			}
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(v)))
+		default:
+			bits := 8 * dt.Size()
+			var v int64
+			var err error
+			if dt == nn.Uint8 {
+				var u uint64
+				u, err = strconv.ParseUint(string(num), 10, 8)
+				v = int64(u)
+			} else {
+				v, err = strconv.ParseInt(string(num), 10, bits)
+			}
+			if err != nil {
+				return badInput(name, "%s is not an %s", num, Datatype(dt))
+			}
+			switch bits {
+			case 8:
+				out = append(out, byte(v))
+			case 32:
+				out = binary.LittleEndian.AppendUint32(out, uint32(v))
+			default:
+				out = binary.LittleEndian.AppendUint64(out, uint64(v))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if count != n {
+		return nil, badInput(name, "data has %s elements, the shape needs %d", countString(count, n), n)
+	}
+	return out, nil
+}
+
+func countString(count, n int) string {
+	if count > n {
+		return "more than " + strconv.Itoa(n)
+	}
+	return strconv.Itoa(count)
+}
+
+func jsonStrings(name string, raw json.RawMessage, n int) ([][]byte, error) {
+	var out [][]byte
+	count, err := jsonTokens(name, raw, n, func(tok json.Token) error {
+		s, ok := tok.(string)
+		if !ok {
+			return badInput(name, "BYTES data holds %v, want strings", tok)
+		}
+		out = append(out, []byte(s))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if count != n {
+		return nil, badInput(name, "data has %s elements, the shape needs %d", countString(count, n), n)
+	}
+	return out, nil
+}
+
+// classStrings renders top-K classes as Triton's classification extension
+// does: "score:index" or "score:index:label".
+func classStrings(classes [][]edgeworker.Class) [][]byte {
+	var out [][]byte
+	for _, row := range classes {
+		for _, c := range row {
+			s := strconv.FormatFloat(float64(c.Score), 'f', 6, 32) + ":" + strconv.Itoa(c.Index)
+			if c.Label != "" {
+				s += ":" + c.Label
+			}
+			out = append(out, []byte(s))
+		}
+	}
+	return out
+}
+
+// lengthPrefixed serialises BYTES elements as the binary extension does.
+func lengthPrefixed(elems [][]byte) []byte {
+	var b []byte
+	for _, e := range elems {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
