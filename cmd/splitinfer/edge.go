@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -20,7 +21,7 @@ import (
 func init() {
 	register(&command{
 		name:    "edge",
-		summary: "run MNIST test images through the split as an edge worker against cloud workers on a NATS server",
+		summary: "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)",
 		run:     runEdge,
 	})
 }
@@ -33,8 +34,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tf := addTelemetryFlags(fs)
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false)
+	sf := addServeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
+		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [--serve ADDR] [--serve-grpc ADDR] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseRunFlags(fs, args); err != nil {
@@ -58,13 +60,17 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, err)
 		return err
 	}
-	set, err := mnistTest()
-	if err != nil {
-		return err
-	}
-	if err := checkN(*ef.n, set.Len()); err != nil {
-		fmt.Fprintln(stderr, err)
-		return err
+	var set *mnist.Set
+	if !sf.active() { // a server reads no test images
+		var err error
+		set, err = mnistTest()
+		if err != nil {
+			return err
+		}
+		if err := checkN(*ef.n, set.Len()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return err
+		}
 	}
 	hash := pipeline.ModelHash(prog.Graph())
 	tel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "", hash, *metricsAddr)
@@ -104,6 +110,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if sf.active() {
+		return sf.serve(ctx, e, prog.Graph(), name, readiness(e), eopts, stderr)
+	}
 	sum, runErr := system.Drive(ctx, e, set, *ef.n, *ef.concurrency)
 	if plan != nil {
 		sum.Plan = plan.summary(e, *ef.adapt)
@@ -116,6 +125,15 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		runErr = nil // SIGTERM: the images sent were answered and summarised
 	}
 	return summaryErr(sum, runErr)
+}
+
+// readiness is the edge's readiness check for the inference endpoint: a
+// cloud worker for the model answers (or the fallback is on).
+func readiness(e system.Submitter) func(context.Context) error {
+	if r, ok := e.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready
+	}
+	return nil
 }
 
 // waitForCloud pings the splitinfer micro service until one answers.

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/preprocess"
 )
 
 func init() {
@@ -44,6 +45,8 @@ type inspectReport struct {
 	Opset          int             `json:"opset"`
 	Inputs         []inspectTensor `json:"inputs"`
 	Outputs        []inspectTensor `json:"outputs"`
+	Preprocess     string          `json:"preprocess,omitempty"` // the image preprocessing the model declares
+	Labels         int             `json:"labels,omitempty"`     // how many class labels it carries
 	Nodes          []inspectNode   `json:"nodes"`
 	TotalParams    int64           `json:"total_params"`
 	TotalNonzero   int64           `json:"total_nonzero_params"`
@@ -125,7 +128,7 @@ func inspectGraph(g *nn.Graph, name string) (*inspectReport, error) {
 	for n, c := range g.Consts {
 		types[n] = c.Type()
 	}
-	rep := &inspectReport{Model: name, Opset: g.Opset}
+	rep := &inspectReport{Model: name, Opset: g.Opset, Preprocess: g.Meta[preprocess.MetaKey], Labels: len(preprocess.Labels(g.Meta[preprocess.LabelsMetaKey]))}
 	for _, in := range g.Inputs {
 		rep.Inputs = append(rep.Inputs, inspectTensor{Name: in.Name, DType: in.Type.DType.String(), Shape: types[in.Name].Shape})
 	}
@@ -174,6 +177,9 @@ func printInspect(w io.Writer, r *inspectReport) error {
 	}
 	for _, o := range r.Outputs {
 		fmt.Fprintf(w, "output %s %s%v\n", o.Name, o.DType, o.Shape)
+	}
+	if r.Preprocess != "" {
+		fmt.Fprintf(w, "preprocess %s (%d labels)\n", r.Preprocess, r.Labels)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
+	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
@@ -301,6 +302,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	metricsAddr := fs.String("metrics-addr", "", "serve the edge worker's Prometheus metrics at http://ADDR/metrics")
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
+	sf := addServeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 		fs.PrintDefaults()
@@ -331,13 +333,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer shutdownTelemetry(edgeTel, cloudTel)
-	set, err := mnistTest()
-	if err != nil {
-		return err
-	}
-	if err := checkN(*ef.n, set.Len()); err != nil {
-		fmt.Fprintln(stderr, err)
-		return err
+	var set *mnist.Set
+	if !sf.active() { // a server reads no test images
+		var err error
+		set, err = mnistTest()
+		if err != nil {
+			return err
+		}
+		if err := checkN(*ef.n, set.Len()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return err
+		}
 	}
 	sp, err := ef.linkSpec()
 	if err != nil {
@@ -368,6 +374,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		edge = sys.Edge
+	}
+	if sf.active() {
+		return sf.serve(ctx, edge, prog.Graph(), name, readiness(edge), eopts, stderr)
 	}
 	sum, runErr := system.Drive(ctx, edge, set, *ef.n, *ef.concurrency)
 	if err := sys.Close(); err != nil {

@@ -160,3 +160,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	<-errs
 	return nil
 }
+
+// ListenAndServe listens on httpAddr (HTTP/REST) and grpcAddr (gRPC), each
+// when not empty, calls onListen (if not nil) with each bound address, and
+// serves until ctx ends, then drains (see Serve).
+func (s *Server) ListenAndServe(ctx context.Context, httpAddr, grpcAddr string, onListen func(kind, addr string)) error {
+	if grpcAddr != "" {
+		return errors.New("oip: gRPC is not served by this build yet")
+	}
+	if httpAddr == "" {
+		return errors.New("oip: no address to serve on")
+	}
+	ln, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		return fmt.Errorf("oip: %w", err)
+	}
+	if onListen != nil {
+		onListen("HTTP", ln.Addr().String())
+	}
+	return s.Serve(ctx, ln)
+}
