@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
@@ -46,6 +47,11 @@ type compressReport struct {
 	Int8Nodes      []string `json:"int8_nodes,omitempty"`
 	FloatNodes     []string `json:"float_nodes,omitempty"`
 	ContentHash    string   `json:"content_hash"`
+	// Activation coding at a cut (--act-bits).
+	ActCut        string              `json:"act_cut,omitempty"`
+	ActUncoded    *actcode.Score      `json:"act_uncoded,omitempty"`
+	ActCandidates []actcode.Candidate `json:"act_candidates,omitempty"`
+	ActChosen     *actcode.Candidate  `json:"act_chosen,omitempty"`
 }
 
 func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +66,8 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	testN := fs.Int("n", 0, "evaluate on the first N test images (default: all 10,000)")
 	threads := fs.Int("eval-threads", runtime.GOMAXPROCS(0), "goroutines for evaluation and calibration")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	var act actFlags
+	act.register(fs)
 	o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
 	fs.IntVar(&o.epochs, "epochs", 0, "fine-tuning (after pruning) or distillation epochs")
 	fs.StringVar(&o.student, "student", "", "distil into a seed network of this architecture (C1,C2,H) instead of fine-tuning the model; the student's defaults are then --epochs 5 --lr-schedule cosine --lr 5e-3 (see README)")
@@ -93,8 +101,8 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *threads < 1 || *testN < 0 {
 		return fmt.Errorf("--eval-threads must be at least 1 and --n not negative")
 	}
-	if *quant == "" && !o.active() {
-		return fmt.Errorf("nothing to do: give --quantize int8 and/or --prune/--prune-channels/--student/--epochs")
+	if *quant == "" && !o.active() && act.bits == "" {
+		return fmt.Errorf("nothing to do: give --quantize int8, --act-bits and/or --prune/--prune-channels/--student/--epochs")
 	}
 
 	g, name, err := loadModel(*model)
@@ -151,6 +159,13 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "int8: %d compute nodes in int8 %v, %d in float32 %v\n", len(res.Int8Nodes), res.Int8Nodes, len(res.FloatNodes), res.FloatNodes)
 	}
 
+	if act.bits != "" {
+		if err := act.attach(g, rep, *threads, stderr); err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, "act-code")
+	}
+
 	if ext == ".sinf" {
 		err = sinf.Save(*out, &sinf.Model{Graph: g, Calibration: calib})
 	} else {
@@ -186,6 +201,11 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if rep.Quantize != "" {
 		fmt.Fprintf(stdout, "int8 nodes   %s\nfloat nodes  %s\ncalibration  %s on %d training images\n",
 			strings.Join(rep.Int8Nodes, " "), strings.Join(rep.FloatNodes, " "), rep.CalibMethod, rep.CalibImages)
+	}
+	if rep.ActChosen != nil {
+		c := rep.ActChosen
+		fmt.Fprintf(stdout, "activations  cut %s: %d bits, dead zone %.2f, %.1f bytes (%.3f bits/element), accuracy %.4f on %d held-back training images (uncoded %.4f)\n",
+			rep.ActCut, c.Bits, c.DeadZone, c.Bytes, c.BitsPerElement, c.Accuracy, c.Images, rep.ActUncoded.Accuracy)
 	}
 	fmt.Fprintf(stdout, "wrote %s (content hash %s)\n", *out, rep.ContentHash)
 	return nil

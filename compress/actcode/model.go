@@ -1,0 +1,154 @@
+package actcode
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// MetaPrefix starts the graph metadata key under which a model carries
+// the codec of one cut (MetaPrefix + the cut tensor's name); .sinf files
+// keep graph metadata, so the tables travel with the model and the edge
+// and the cloud load the same ones. Metadata is not part of the model's
+// content hash: requests carry the codec's Fingerprint besides the hash.
+const MetaPrefix = "splitinfer.actcode:"
+
+// Attach stores c in g's metadata as the codec of cut tensor name.
+func Attach(g *nn.Graph, name string, c *Codec) error {
+	b, err := c.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if g.Meta == nil {
+		g.Meta = map[string]string{}
+	}
+	g.Meta[MetaPrefix+name] = string(b)
+	return nil
+}
+
+// Lookup returns the codec g carries for cut tensor name, or nil when it
+// carries none.
+func Lookup(g *nn.Graph, name string) (*Codec, error) {
+	s, ok := g.Meta[MetaPrefix+name]
+	if !ok {
+		return nil, nil
+	}
+	c, err := Unmarshal([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("cut %q: %w", name, err)
+	}
+	return c, nil
+}
+
+// Cuts lists the cut tensors g carries codecs for.
+func Cuts(g *nn.Graph) []string {
+	var out []string
+	for k := range g.Meta {
+		if name, ok := strings.CutPrefix(k, MetaPrefix); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Plane returns the channel count and plane size a tensor of shape
+// (batch 1) is coded as: [1, C, H, W] and [C, H, W] as C planes of H x W,
+// [1, C] as C planes of 1 x 1, anything else as one channel.
+func Plane(shape []int) (c, h, w int, err error) {
+	s := shape
+	if len(s) >= 2 && s[0] == 1 {
+		s = s[1:]
+	}
+	switch len(s) {
+	case 1:
+		c, h, w = s[0], 1, 1
+	case 3:
+		c, h, w = s[0], s[1], s[2]
+	default:
+		c, h, w = 1, 1, max(nn.NumElements(s), 0)
+	}
+	if c < 1 || h < 1 || w < 1 || c*h*w > MaxElements {
+		return 0, 0, 0, fmt.Errorf("%w: tensor shape %v", ErrShape, shape)
+	}
+	return c, h, w, nil
+}
+
+// RealValues writes t's real values into dst (len t.Len()): float32 as is,
+// int8 and uint8 through their quantization (scale x (q - zero point)).
+func RealValues(t *nn.Tensor, dst []float32) error {
+	if len(dst) != t.Len() {
+		return fmt.Errorf("%w: %d values for a tensor of %d", ErrShape, len(dst), t.Len())
+	}
+	switch t.DType {
+	case nn.Float32:
+		copy(dst, t.F32)
+		return nil
+	case nn.Int8, nn.Uint8:
+	default:
+		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
+	}
+	q := t.Quant
+	if q == nil || len(q.Scale) == 0 {
+		return fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+	}
+	at := quantIndex(q, t.Shape)
+	for i := range dst {
+		k := at(i)
+		v := int32(0)
+		if t.DType == nn.Int8 {
+			v = int32(t.I8[i])
+		} else {
+			v = int32(t.U8[i])
+		}
+		dst[i] = q.Scale[k] * float32(v-q.ZeroPoint[k])
+	}
+	return nil
+}
+
+// SetRealValues writes real values into t, quantizing them with t's own
+// parameters when t is int8 or uint8 (ONNX QuantizeLinear's rounding).
+func SetRealValues(t *nn.Tensor, src []float32) error {
+	if len(src) != t.Len() {
+		return fmt.Errorf("%w: %d values for a tensor of %d", ErrShape, len(src), t.Len())
+	}
+	lo, hi := int32(-128), int32(127)
+	switch t.DType {
+	case nn.Float32:
+		copy(t.F32, src)
+		return nil
+	case nn.Uint8:
+		lo, hi = 0, 255
+	case nn.Int8:
+	default:
+		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
+	}
+	q := t.Quant
+	if q == nil || len(q.Scale) == 0 {
+		return fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+	}
+	at := quantIndex(q, t.Shape)
+	for i, v := range src {
+		k := at(i)
+		r := nn.QuantizeValue(v, q.Scale[k], q.ZeroPoint[k], lo, hi)
+		if t.DType == nn.Int8 {
+			t.I8[i] = int8(r)
+		} else {
+			t.U8[i] = uint8(r)
+		}
+	}
+	return nil
+}
+
+// quantIndex maps an element index to its scale's index.
+func quantIndex(q *nn.Quant, shape []int) func(int) int {
+	if len(q.Scale) == 1 || q.Axis < 0 || q.Axis >= len(shape) {
+		return func(int) int { return 0 }
+	}
+	inner := 1
+	for _, d := range shape[q.Axis+1:] {
+		inner *= d
+	}
+	n := len(q.Scale)
+	return func(i int) int { return (i / inner) % n }
+}
