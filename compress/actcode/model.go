@@ -88,11 +88,10 @@ func RealValues(t *nn.Tensor, dst []float32) error {
 	default:
 		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
 	}
-	q := t.Quant
-	if q == nil || len(q.Scale) == 0 {
-		return fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+	q, at, err := quantIndex(t)
+	if err != nil {
+		return err
 	}
-	at := quantIndex(q, t.Shape)
 	for i := range dst {
 		k := at(i)
 		v := int32(0)
@@ -123,11 +122,10 @@ func SetRealValues(t *nn.Tensor, src []float32) error {
 	default:
 		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
 	}
-	q := t.Quant
-	if q == nil || len(q.Scale) == 0 {
-		return fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+	q, at, err := quantIndex(t)
+	if err != nil {
+		return err
 	}
-	at := quantIndex(q, t.Shape)
 	for i, v := range src {
 		k := at(i)
 		r := nn.QuantizeValue(v, q.Scale[k], q.ZeroPoint[k], lo, hi)
@@ -140,15 +138,20 @@ func SetRealValues(t *nn.Tensor, src []float32) error {
 	return nil
 }
 
-// quantIndex maps an element index to its scale's index.
-func quantIndex(q *nn.Quant, shape []int) func(int) int {
-	if len(q.Scale) == 1 || q.Axis < 0 || q.Axis >= len(shape) {
-		return func(int) int { return 0 }
+// quantIndex returns t's quantization and a map from an element index to
+// its scale's index.
+func quantIndex(t *nn.Tensor) (*nn.Quant, func(int) int, error) {
+	q := t.Quant
+	if q == nil || len(q.Scale) == 0 || len(q.Scale) != len(q.ZeroPoint) {
+		return nil, nil, fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+	}
+	if len(q.Scale) == 1 || q.Axis < 0 || q.Axis >= len(t.Shape) {
+		return q, func(int) int { return 0 }, nil
 	}
 	inner := 1
-	for _, d := range shape[q.Axis+1:] {
+	for _, d := range t.Shape[q.Axis+1:] {
 		inner *= d
 	}
 	n := len(q.Scale)
-	return func(i int) int { return (i / inner) % n }
+	return q, func(i int) int { return (i / inner) % n }, nil
 }
