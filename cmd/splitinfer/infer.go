@@ -64,6 +64,16 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		feeds[i] = t
 	}
+	if g.HasDynamicInputs() {
+		// Shapes computed from the input's (dynamic) shape fold now.
+		types := make([]nn.Type, len(feeds))
+		for i, t := range feeds {
+			types[i] = t.Type()
+		}
+		if g, err = nn.Specialize(g, types); err != nil {
+			return err
+		}
+	}
 	prog, err := nn.Compile(g)
 	if err != nil {
 		return err
@@ -82,10 +92,12 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for i, o := range outs {
 		fmt.Fprintf(stdout, "%s: %v\n", g.Outputs[i].Name, o.Type())
-		if o.DType == nn.Float32 && len(o.Shape) == 2 && o.Shape[1] > 0 {
+		if o.DType == nn.Float32 && len(o.Shape) >= 2 && o.Shape[0] > 0 && o.Len() > 0 {
+			// Scores per row ([N, classes] or [N, classes, 1, 1]).
+			row := o.Len() / o.Shape[0]
 			classes := make([]int, o.Shape[0])
 			for r := range classes {
-				classes[r] = argmaxF32(o.F32[r*o.Shape[1] : (r+1)*o.Shape[1]])
+				classes[r] = argmaxF32(o.F32[r*row : (r+1)*row])
 			}
 			fmt.Fprintf(stdout, "  argmax per row: %v\n", classes)
 		}

@@ -19,6 +19,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
@@ -33,8 +34,11 @@ var (
 	ErrFormat = errors.New("onnx: malformed model")
 	// ErrOpset reports an opset outside MinOpset..MaxOpset.
 	ErrOpset = errors.New("onnx: unsupported opset")
-	// ErrExternalData reports tensors stored outside the model file.
-	ErrExternalData = errors.New("onnx: external data is not supported (save the model with all tensors inside the .onnx file)")
+	// ErrExternalData reports tensors stored outside the model file that
+	// cannot be read: decoded from bytes (only Load knows the model's
+	// directory), a location outside the model's directory, or a file
+	// shorter than the tensor.
+	ErrExternalData = errors.New("onnx: external data")
 	// ErrUnsupported reports a valid ONNX feature the engine does not handle
 	// (sub-graphs, sparse tensors, string tensors, float64, ...).
 	ErrUnsupported = errors.New("onnx: unsupported feature")
@@ -86,14 +90,17 @@ func WithoutOptimize() Option { return func(c *config) { c.optimize = false } }
 func WithMaxSize(n int64) Option { return func(c *config) { c.maxSize = n } }
 
 // Load reads an ONNX model file. By default the graph is optimized with
-// nn.Optimize; pass WithoutOptimize to get it as written.
+// nn.Optimize; pass WithoutOptimize to get it as written. Tensors saved as
+// external data (save_as_external_data) are read from files in the model's
+// directory; a location outside it (absolute, or escaping with ".." or a
+// symbolic link) is refused with ErrExternalData.
 func Load(path string, opts ...Option) (*nn.Graph, error) {
 	c := newConfig(opts)
 	data, err := readFile(path, c.maxSize)
 	if err != nil {
 		return nil, err
 	}
-	g, err := Decode(data, opts...)
+	g, err := decode(data, c, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -127,13 +134,23 @@ func readFile(path string, max int64) ([]byte, error) {
 // graph is optimized with nn.Optimize; pass WithoutOptimize to get it as
 // written.
 func Decode(data []byte, opts ...Option) (*nn.Graph, error) {
-	c := newConfig(opts)
+	return decode(data, newConfig(opts), "")
+}
+
+// decode parses and imports a model; dir is the directory external data
+// is read from ("": external data is refused).
+func decode(data []byte, c config, dir string) (*nn.Graph, error) {
 	if int64(len(data)) > c.maxSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.maxSize)
 	}
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if dir != "" {
+		if err := inlineExternalData(&m, dir, c.maxSize); err != nil {
+			return nil, err
+		}
 	}
 	g, err := fromModel(&m)
 	if err != nil {
@@ -488,7 +505,7 @@ func dtypeToONNX(d nn.DType) (int32, error) {
 // against the data actually present before allocating anything.
 func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL || len(tp.GetExternalData()) > 0 {
-		return nil, ErrExternalData
+		return nil, fmt.Errorf("%w: tensor %q is stored in another file: load the model with Load from its file", ErrExternalData, tp.GetName())
 	}
 	if tp.GetSegment() != nil {
 		return nil, fmt.Errorf("%w: segmented tensor", ErrUnsupported)

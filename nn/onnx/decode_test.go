@@ -1,9 +1,11 @@
 package onnx_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -224,15 +226,62 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-func TestExternalDataMessage(t *testing.T) {
+// TestExternalData: Decode (no directory) refuses external data with a
+// message saying why; Load reads it from the model's directory and refuses
+// locations outside it and files too short.
+func TestExternalData(t *testing.T) {
 	m := tinyModel()
 	m.Graph.Initializer[0].DataLocation = pb.TensorProto_EXTERNAL
 	_, err := onnx.Decode(marshal(t, m))
-	if err == nil || !errors.Is(err, onnx.ErrExternalData) {
+	if err == nil || !errors.Is(err, onnx.ErrExternalData) || !contains(err.Error(), "Load") {
 		t.Fatalf("error %v", err)
 	}
-	if msg := err.Error(); !contains(msg, "external data is not supported") {
-		t.Fatalf("message %q does not say external data is not supported", msg)
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "model")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 0, 16)
+	for _, v := range []float32{9, 1, -2, 3} { // 4 bytes of padding, then B
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	for _, f := range []string{filepath.Join(sub, "w.bin"), filepath.Join(dir, "outside.bin")} {
+		if err := os.WriteFile(f, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "outside.bin"), filepath.Join(sub, "link.bin")); err != nil {
+		t.Fatal(err)
+	}
+	save := func(loc, offset, length string) string {
+		m := tinyModel()
+		b := m.Graph.Initializer[0]
+		b.FloatData = nil
+		b.DataLocation = pb.TensorProto_EXTERNAL
+		b.ExternalData = []*pb.StringStringEntryProto{{Key: "location", Value: loc}, {Key: "offset", Value: offset}, {Key: "length", Value: length}}
+		path := filepath.Join(sub, "m.onnx")
+		if err := os.WriteFile(path, marshal(t, m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	g, err := onnx.Load(save("w.bin", "4", "12"), onnx.WithoutOptimize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(g.Consts["B"].F32); got != "[1 -2 3]" {
+		t.Fatalf("B = %s, want [1 -2 3]", got)
+	}
+	for _, c := range []struct{ loc, offset, length string }{
+		{"../outside.bin", "4", "12"},
+		{filepath.Join(dir, "outside.bin"), "4", "12"},
+		{"link.bin", "4", "12"},
+		{"w.bin", "8", "12"},
+		{"missing.bin", "0", "12"},
+	} {
+		if _, err := onnx.Load(save(c.loc, c.offset, c.length)); !errors.Is(err, onnx.ErrExternalData) {
+			t.Errorf("location %q offset %s: error %v, want ErrExternalData", c.loc, c.offset, err)
+		}
 	}
 }
 
