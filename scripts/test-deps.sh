@@ -14,3 +14,15 @@ bash scripts/jaeger-build.sh >/dev/null
 # clusters, leaf nodes, kills: internal/natstest), from the main go.mod's
 # version, built once into .cache/bin.
 bash scripts/nats-server-build.sh >/dev/null
+
+# Chromium for the browser test of Jaeger's web UI (system's TestJaegerUI):
+# Debian's package, installed only when /usr/bin/chromium is missing.
+if [[ ! -x /usr/bin/chromium ]]; then
+	if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+		echo "test-deps: installing chromium (Debian package) for the Jaeger UI browser test" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+	else
+		echo "test-deps: /usr/bin/chromium is missing and apt-get cannot install it here (not root?); the browser test skips, and fails under CI" >&2
+	fi
+fi

@@ -53,6 +53,49 @@ func tracedSystem(tb testing.TB, j *jaegertest.Jaeger, p *nn.Program, cloud clou
 	return sys, edgeTel, cloudTel
 }
 
+// splitSpans are the spans of an answered split request.
+var splitSpans = []string{trace.SpanEdgeRequest, trace.SpanEdgeCompute, trace.SpanEncode, trace.SpanNATSRequest,
+	trace.SpanCloudProcess, trace.SpanQueueWait, trace.SpanDecode, trace.SpanCloudCompute, trace.SpanReply}
+
+// driveTraced starts the traced all-in-one system (tracedSystem, one
+// cloud worker, closed at cleanup) and drives n MNIST test images through
+// it, one in flight; every one must be answered by the split.
+func driveTraced(t *testing.T, j *jaegertest.Jaeger, n int) (*mnist.Set, *system.System, *system.Summary, *trace.Provider, *trace.Provider) {
+	t.Helper()
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, edgeTel, cloudTel := tracedSystem(t, j, defaultModel(t), cloudworker.Config{Workers: 1}, edgeworker.Config{})
+	t.Cleanup(func() {
+		sys.Close()
+		edgeTel.Shutdown(context.Background())
+		cloudTel.Shutdown(context.Background())
+	})
+	sum, err := system.Drive(context.Background(), sys.Edge, set, n, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Images != n || sum.Errors != 0 || sum.Fallbacks != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	return set, sys, sum, edgeTel, cloudTel
+}
+
+// flushTraced closes sys, so that the cloud's spans have all ended, and
+// exports every span of the providers.
+func flushTraced(t *testing.T, ctx context.Context, sys *system.System, providers ...*trace.Provider) {
+	t.Helper()
+	if err := sys.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range providers {
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // otherModel is the default model with one weight changed: another hash,
 // the same cuts.
 func otherModel(t *testing.T) *nn.Program {
@@ -86,24 +129,9 @@ func otherModel(t *testing.T) *nn.Program {
 // run` averages into its breakdown) equals the exported span's duration.
 func TestJaegerPipeline(t *testing.T) {
 	j := jaegertest.Start(t)
-	p := defaultModel(t)
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys, edgeTel, cloudTel := tracedSystem(t, j, p, cloudworker.Config{Workers: 1}, edgeworker.Config{})
-	defer sys.Close()
-	ctx := context.Background()
-	defer edgeTel.Shutdown(ctx)
-	defer cloudTel.Shutdown(ctx)
 	const n = 20
-	sum, err := system.Drive(ctx, sys.Edge, set, n, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Images != n || sum.Errors != 0 || sum.Fallbacks != 0 {
-		t.Fatalf("summary %+v", sum)
-	}
+	set, sys, sum, edgeTel, cloudTel := driveTraced(t, j, n)
+	ctx := context.Background()
 	// One request the cloud must refuse: same cut, another model hash.
 	nc, err := nats.Connect(sys.URL())
 	if err != nil {
@@ -124,20 +152,11 @@ func TestJaegerPipeline(t *testing.T) {
 		t.Fatalf("request with another model: %v, want a %d error", badErr, pipeline.CodeModelMismatch)
 	}
 
-	if err := sys.Close(); err != nil { // the cloud's spans have all ended
-		t.Fatal(err)
-	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := edgeTel.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := cloudTel.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
+	flushTraced(t, sctx, sys, edgeTel, cloudTel)
 
-	okSpans := []string{trace.SpanEdgeRequest, trace.SpanEdgeCompute, trace.SpanEncode, trace.SpanNATSRequest,
-		trace.SpanCloudProcess, trace.SpanQueueWait, trace.SpanDecode, trace.SpanCloudCompute, trace.SpanReply}
+	okSpans := splitSpans
 	// The refused request has no cloud compute.
 	badSpans := []string{trace.SpanEdgeRequest, trace.SpanEdgeCompute, trace.SpanEncode, trace.SpanNATSRequest,
 		trace.SpanCloudProcess, trace.SpanQueueWait, trace.SpanDecode, trace.SpanReply}
