@@ -74,18 +74,16 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.ReportMetric(float64(b.N)/seconds, "req/s")
 		})
 	}
-	// Pipelines in five modes up at once, driven in alternating chunks of
+	// Pipelines in four modes up at once, driven in alternating chunks of
 	// 250 requests, so load from other processes hits all alike: "off";
 	// "unsampled" (tracing on, sampler never: context in the NATS headers,
-	// non-recording spans); "noexport" (every span recorded, replayed into
-	// the SDK, exported to a no-op exporter); "on" (every span exported to
-	// the real Jaeger, as run does: deferred light spans encoded without
-	// the SDK); "sync" (the same with SDK spans on the request path,
-	// trace.WithSynchronousSpans). The chunks of "on" and "sync" include
+	// non-recording spans); "noexport" (every span recorded by the SDK,
+	// exported to a no-op exporter); "on" (every span exported to the real
+	// Jaeger over OTLP/gRPC, as run does). The chunks of "on" include
 	// flushing the spans, which is conservative. Reported per mode:
 	// requests/s, this process's CPU time per request, and the overhead
 	// over "off"; and Jaeger's CPU time (a separate process on the same
-	// machine here) per request of "on" and "sync".
+	// machine here) per request of "on".
 	b.Run("alternating", func(b *testing.B) {
 		ctx := context.Background()
 		type mode struct {
@@ -102,8 +100,8 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.Cleanup(func() { sys.Close() })
 			return &mode{name: name, sys: sys}
 		}
-		// The providers as run makes them (trace.New: its span processor),
-		// exporting to a no-op exporter.
+		// The providers as run makes them (trace.New: the SDK's batch span
+		// processor), exporting to a no-op exporter.
 		sdk := func(smp sdktrace.Sampler) (oteltrace.TracerProvider, oteltrace.TracerProvider) {
 			var tps [2]oteltrace.TracerProvider
 			for i, name := range []string{trace.ServiceEdge, trace.ServiceCloud} {
@@ -127,12 +125,6 @@ func BenchmarkRunTracing(b *testing.B) {
 		b.Cleanup(func() { on.Close(); edgeTel.Shutdown(ctx); cloudTel.Shutdown(ctx) })
 		modes = append(modes, &mode{name: "on", sys: on, flush: func() error {
 			return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
-		}})
-		// The same with SDK spans on the request path (trace.WithSynchronousSpans).
-		son, sedgeTel, scloudTel := tracedSystemDefaults(b, j, p, ccfg, trace.WithSynchronousSpans(true))
-		b.Cleanup(func() { son.Close(); sedgeTel.Shutdown(ctx); scloudTel.Shutdown(ctx) })
-		modes = append(modes, &mode{name: "sync", sys: son, flush: func() error {
-			return errors.Join(sedgeTel.ForceFlush(ctx), scloudTel.ForceFlush(ctx))
 		}})
 		for _, m := range modes {
 			if _, err := system.Drive(ctx, m.sys.Edge, set, 50, 1); err != nil {

@@ -10,13 +10,13 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-// A worker builds its own Provider from flags and the OTEL_* environment
-// (only cmd reads the environment), records spans and metrics, carries the
-// span context in NATS headers, and shuts down at exit.
+// A worker builds its own Provider from the OTEL_* environment (read by
+// the SDK and the exporters) with flags as overrides, records spans and
+// metrics, carries the span context in NATS headers, and shuts down at
+// exit.
 func Example() {
 	ctx := context.Background()
 	p, err := trace.New(ctx,
-		trace.WithEnv(func(string) (string, bool) { return "", false }), // cmd passes os.LookupEnv
 		trace.WithServiceName(trace.ServiceEdge),
 		trace.WithWorkerID("edge-1"),
 		trace.WithModelHash("sha256:0123"),

@@ -91,6 +91,9 @@ const (
 	MetricErrors     = "splitinfer.errors"           // counter, by code
 	MetricQueueDepth = "splitinfer.queue.depth"      // gauge (cloud)
 	MetricStage      = "splitinfer.stage.duration"   // histogram, ms, by stage
+
+	MetricOTelErrors    = "splitinfer.otel.errors"         // counter: OTel's errors in this process
+	MetricRejectedSpans = "splitinfer.otel.spans.rejected" // counter: spans refused in OTLP partial_success replies
 )
 
 // EndTime is the time to end a span that started at start, so that its

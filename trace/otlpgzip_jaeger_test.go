@@ -22,10 +22,11 @@ func TestJaegerGzip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.protocol, func(t *testing.T) {
-			p, err := New(ctx, envMap(map[string]string{
+			setEnv(t, map[string]string{
 				"OTEL_EXPORTER_OTLP_ENDPOINT": tt.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": tt.protocol,
 				"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip", "OTEL_EXPORTER_OTLP_TIMEOUT": "5000",
-				"OTEL_SERVICE_NAME": tt.service}))
+				"OTEL_SERVICE_NAME": tt.service})
+			p, err := New(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -25,6 +26,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	oteltrace "go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/splitinfer/splitinfer/internal/buildinfo"
 )
 
 // Provider holds one worker's tracer and meter providers, its metrics and
@@ -32,14 +35,13 @@ import (
 // also when both run in one process, so each shows up as its own service.
 // Providers are never installed as the otel globals.
 type Provider struct {
-	tp       oteltrace.TracerProvider
-	mp       metric.MeterProvider
-	sdkTP    *sdktrace.TracerProvider // nil when tracing is off
-	deferred *deferredProvider        // nil when tracing is off or synchronous
-	sdkMP    *sdkmetric.MeterProvider // nil when metrics are off
-	tracer   oteltrace.Tracer
-	metrics  *Metrics
-	res      *resource.Resource
+	tp      oteltrace.TracerProvider
+	mp      metric.MeterProvider
+	sdkTP   *sdktrace.TracerProvider // nil when tracing is off
+	sdkMP   *sdkmetric.MeterProvider // nil when metrics are off
+	tracer  oteltrace.Tracer
+	metrics *Metrics
+	res     *resource.Resource
 
 	promHandler http.Handler
 	srv         *http.Server
@@ -50,55 +52,45 @@ type Provider struct {
 	shutdown bool
 }
 
-// New builds a Provider.
+// New builds a Provider on otel-go's SDK: an sdktrace.TracerProvider
+// with a BatchSpanProcessor and the official OTLP exporters
+// (otlptracegrpc, otlptracehttp), configured from the standard
+// environment by the SDK and the exporters themselves; the options are
+// overrides.
 //
-// Defaults (each overridable by the environment through WithEnv, and by the
-// explicit options, which win):
+// Defaults:
 //
-//   - service.name DefaultServiceName ("splitinfer"); host.name os.Hostname().
+//   - Resource: service.name from WithServiceName (else
+//     DefaultServiceName), service.version from the build info, host.name,
+//     telemetry.sdk.*; OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win
+//     over all of them (resource.WithFromEnv).
 //
 //   - Tracing off: no-op tracer provider, no exporter, near-zero cost. It
 //     is on when an endpoint is given (WithEndpoint,
 //     OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), with
-//     OTEL_TRACES_EXPORTER=otlp or WithTracing(true) (default endpoints
-//     DefaultGRPCEndpoint / DefaultHTTPEndpoint), or with WithSpanExporter.
+//     OTEL_TRACES_EXPORTER=otlp or WithTracing(true) (the exporter's default
+//     endpoint), or with WithSpanExporter; OTEL_TRACES_EXPORTER=none turns
+//     the environment's endpoint off.
 //
-//   - Protocol ProtocolGRPC.
+//   - Protocol ProtocolGRPC unless OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL or
+//     WithProtocol says otherwise. Everything else about the export
+//     (headers, compression, timeout, certificates, INSECURE, retries)
+//     is the exporter's, from its OTEL_EXPORTER_OTLP_* variables.
 //
-//   - OTLP export uncompressed (WithCompression,
-//     OTEL_EXPORTER_OTLP_COMPRESSION=gzip), bounded by 10s per export,
-//     retries included (WithExportTimeout,
-//     OTEL_EXPORTER_OTLP_TIMEOUT), system TLS roots for https endpoints
-//     (WithTLSConfig, OTEL_EXPORTER_OTLP_CERTIFICATE, client certificates
-//     for mTLS), retries on (WithRetry).
+//   - Sampler and batching: the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
+//     (default parentbased_always_on) and OTEL_BSP_*.
 //
-//   - Sampler parentbased_always_on.
-//
-//   - Batch timeout DefaultBatchTimeout; DefaultMaxBatch spans start an
-//     export sooner; at most DefaultMaxQueue spans wait (more are dropped
-//     and reported to otel's error handler).
+//   - Propagation: OTEL_PROPAGATORS (default tracecontext,baggage), used
+//     by Inject and Extract.
 //
 //   - Metrics off (no-op meter provider) unless WithMetricsAddr,
 //     WithPrometheus or WithMetricReader is given.
 //
-//   - Deferred spans: spans are recorded in light structs on the request
-//     path and encoded (or, with WithSpanExporter, replayed into the SDK)
-//     by a background goroutine; WithSynchronousSpans(true) makes them SDK
-//     spans from the start.
-//
 // WithDisabled(true) or OTEL_SDK_DISABLED=true turn both signals off.
-// Spans are exported by this package's own OTLP exporter (gRPC or
-// HTTP/protobuf), which encodes the SDK's spans straight to protobuf
-// (about a quarter of otel-go's exporters' CPU). Like otel-go's exporters
-// it retries retryable failures (HTTP 429, 502, 503, 504; gRPC
-// Unavailable, Aborted, ResourceExhausted with RetryInfo and the like)
-// with exponential backoff and jitter from 100ms up to 5s between tries,
-// honouring Retry-After and RetryInfo, within the export timeout; other
-// failures return at once. The OTEL_EXPORTER_OTLP_* variables WithEnv
-// lists are applied; OTEL_EXPORTER_OTLP_INSECURE only decides TLS for a
-// gRPC endpoint without a scheme, which is plaintext when it is unset.
+// OTel's errors (failed exports, OTLP partial_success replies) go to
+// log/slog's default logger and are counted (see ExportErrors).
 // New returns an error wrapping ErrConfig for bad settings, or the error of
-// binding the metrics address.
+// building the exporter or binding the metrics address.
 func New(ctx context.Context, opts ...Option) (*Provider, error) {
 	var c config
 	for _, o := range opts {
@@ -106,52 +98,50 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			o.apply(&c)
 		}
 	}
-	s, err := resolve(&c)
+	disabled, tracing, protocol, err := c.decide()
 	if err != nil {
+		return nil, err
+	}
+	installErrorHandler()
+	if err := setPropagatorFromEnv(); err != nil {
 		return nil, err
 	}
 	p := &Provider{
 		tp: tracenoop.NewTracerProvider(),
 		mp: metricnoop.NewMeterProvider(),
 	}
-	if s.disabled {
+	if disabled {
 		return p.finish()
 	}
-	if p.res, err = buildResource(ctx, s); err != nil {
+	if p.res, err = buildResource(ctx, &c); err != nil {
 		return nil, err
 	}
-	if s.tracing {
-		exp := s.exporter
+	if tracing {
+		exp := c.exporter
 		if exp == nil {
-			if exp, err = newFastExporter(s); err != nil {
+			if exp, err = newExporter(ctx, &c, protocol); err != nil {
 				return nil, err
 			}
 		}
-		topts := []sdktrace.TracerProviderOption{
-			sdktrace.WithResource(p.res),
-			sdktrace.WithSpanProcessor(newBatcher(exp, s.batchTimeout, s.timeout)),
+		var bopts []sdktrace.BatchSpanProcessorOption
+		if c.batchTimeout > 0 {
+			bopts = append(bopts, sdktrace.WithBatchTimeout(c.batchTimeout))
 		}
-		if s.synchronous {
-			p.sdkTP = sdktrace.NewTracerProvider(append(topts, sdktrace.WithSampler(s.sampler))...)
-			p.tp = p.sdkTP
-		} else {
-			// Deferred spans: the sampling decision and the IDs are made
-			// at Start (deferred.go), the SDK only replays.
-			p.sdkTP = sdktrace.NewTracerProvider(append(topts,
-				sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithIDGenerator(presetIDs{}))...)
-			direct, _ := exp.(*otlpExporter)
-			p.deferred = newDeferred(p.sdkTP, s.sampler, direct, p.res, s.batchTimeout)
-			p.tp = p.deferred
+		topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(p.res), sdktrace.WithBatcher(exp, bopts...)}
+		if c.sampler != nil {
+			topts = append(topts, sdktrace.WithSampler(c.sampler))
 		}
+		p.sdkTP = sdktrace.NewTracerProvider(topts...)
+		p.tp = p.sdkTP
 	}
-	if s.metricsAddr != "" || s.prometheus || len(s.readers) > 0 {
+	if c.metricsAddr != "" || c.prometheus || len(c.readers) > 0 {
 		// Exemplars off: the Prometheus text format does not show them,
 		// and offering every measurement costs on the hot path.
 		mopts := []sdkmetric.Option{sdkmetric.WithResource(p.res), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
-		for _, r := range s.readers {
+		for _, r := range c.readers {
 			mopts = append(mopts, sdkmetric.WithReader(r))
 		}
-		if s.metricsAddr != "" || s.prometheus {
+		if c.metricsAddr != "" || c.prometheus {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			exp, err := otelprom.New(otelprom.WithRegisterer(reg))
@@ -165,8 +155,8 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		p.sdkMP = sdkmetric.NewMeterProvider(mopts...)
 		p.mp = p.sdkMP
 	}
-	if s.metricsAddr != "" {
-		if err := p.serve(s.metricsAddr); err != nil {
+	if c.metricsAddr != "" {
+		if err := p.serve(c.metricsAddr); err != nil {
 			p.shutdownProviders(ctx)
 			return nil, err
 		}
@@ -174,9 +164,57 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 	return p.finish()
 }
 
+// newExporter builds the official OTLP exporter for protocol. The
+// exporter reads its OTEL_EXPORTER_OTLP_* variables itself. An endpoint
+// with a scheme (WithEndpoint, else the environment's) is passed on as a
+// URL option too, so that the scheme alone decides TLS: otel-go lets
+// OTEL_EXPORTER_OTLP_INSECURE override it, where the specification
+// applies INSECURE only to a gRPC endpoint without a scheme.
+func newExporter(ctx context.Context, c *config, protocol string) (sdktrace.SpanExporter, error) {
+	endpoint, signal := c.endpoint, false
+	if endpoint == "" {
+		if endpoint = firstEnv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); endpoint != "" {
+			signal = true
+		} else {
+			endpoint = firstEnv("OTEL_EXPORTER_OTLP_ENDPOINT")
+		}
+	}
+	u, hasScheme, err := endpointURL(endpoint, protocol, signal)
+	if err != nil {
+		return nil, err
+	}
+	var exp sdktrace.SpanExporter
+	if protocol == ProtocolHTTPProtobuf {
+		var o []otlptracehttp.Option
+		switch {
+		case hasScheme:
+			o = append(o, otlptracehttp.WithEndpointURL(u))
+		case c.endpoint != "":
+			o = append(o, otlptracehttp.WithEndpoint(u))
+		}
+		exp, err = otlptracehttp.New(ctx, o...)
+	} else {
+		var o []otlptracegrpc.Option
+		switch {
+		case hasScheme:
+			o = append(o, otlptracegrpc.WithEndpointURL(u))
+		case c.endpoint != "":
+			o = append(o, otlptracegrpc.WithEndpoint(u))
+		}
+		exp, err = otlptracegrpc.New(ctx, o...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trace: OTLP %s exporter: %w", protocol, err)
+	}
+	return exp, nil
+}
+
 func (p *Provider) finish() (*Provider, error) {
 	p.tracer = p.tp.Tracer(ScopeName)
 	m, err := NewMetrics(p.mp)
+	if err == nil {
+		err = registerExportErrorMetrics(p.mp)
+	}
 	if err != nil {
 		p.shutdownProviders(context.Background())
 		p.stopServer(context.Background())
@@ -186,39 +224,45 @@ func (p *Provider) finish() (*Provider, error) {
 	return p, nil
 }
 
-func buildResource(ctx context.Context, s *settings) (*resource.Resource, error) {
-	attrs := append([]attribute.KeyValue(nil), s.envAttrs...)
-	attrs = append(attrs, s.attrs...)
-	attrs = append(attrs, semconv.ServiceName(s.serviceName))
-	if s.serviceVersion != "" {
-		attrs = append(attrs, semconv.ServiceVersion(s.serviceVersion))
+// buildResource merges, later winning: the SDK's and the host's
+// attributes, splitinfer's defaults (service name and version, worker,
+// model) and the environment (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
+func buildResource(ctx context.Context, c *config) (*resource.Resource, error) {
+	name := c.serviceName
+	if name == "" {
+		name = DefaultServiceName
 	}
-	host := ""
-	if s.hostName != nil {
-		host = *s.hostName
-	} else if h, err := os.Hostname(); err == nil {
-		host = h
+	version := c.serviceVersion
+	if version == "" {
+		version = BuildVersion()
 	}
-	if host != "" {
-		attrs = append(attrs, semconv.HostName(host))
+	attrs := append([]attribute.KeyValue(nil), c.attrs...)
+	attrs = append(attrs, semconv.ServiceName(name), semconv.ServiceVersion(version))
+	if c.hostName != nil && *c.hostName != "" {
+		attrs = append(attrs, semconv.HostName(*c.hostName))
 	}
-	if s.workerID != "" {
-		attrs = append(attrs, semconv.ServiceInstanceID(s.workerID), attribute.String(AttrWorkerID, s.workerID))
+	if c.workerID != "" {
+		attrs = append(attrs, semconv.ServiceInstanceID(c.workerID), attribute.String(AttrWorkerID, c.workerID))
 	}
-	if s.modelHash != "" {
-		attrs = append(attrs, attribute.String(AttrModelHash, s.modelHash))
+	if c.modelHash != "" {
+		attrs = append(attrs, attribute.String(AttrModelHash, c.modelHash))
 	}
-	// Later attributes win within one resource.New.
-	r, err := resource.New(ctx,
-		resource.WithSchemaURL(semconv.SchemaURL),
-		resource.WithTelemetrySDK(),
-		resource.WithAttributes(attrs...),
-	)
+	detectors := []resource.Option{resource.WithSchemaURL(semconv.SchemaURL), resource.WithTelemetrySDK()}
+	if c.hostName == nil {
+		detectors = append(detectors, resource.WithHost())
+	}
+	detectors = append(detectors, resource.WithAttributes(attrs...), resource.WithFromEnv())
+	r, err := resource.New(ctx, detectors...)
 	if err != nil {
-		return nil, fmt.Errorf("trace: resource: %w", err)
+		return nil, fmt.Errorf("%w: resource: %v", ErrConfig, err)
 	}
 	return r, nil
 }
+
+// BuildVersion is the service.version New reports by default: the
+// module version from the binary's build info ("(devel)" plus the VCS
+// revision for a build from a work tree).
+func BuildVersion() string { return buildinfo.Read().ServiceVersion() }
 
 func (p *Provider) serve(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -251,8 +295,8 @@ func (p *Provider) Tracer() oteltrace.Tracer { return p.tracer }
 // Metrics returns the worker's instruments (no-ops when metrics are off).
 func (p *Provider) Metrics() *Metrics { return p.metrics }
 
-// Propagator returns the W3C trace-context and baggage propagator used
-// with HeaderCarrier.
+// Propagator returns the propagator used with HeaderCarrier (see
+// Propagator).
 func (p *Provider) Propagator() propagation.TextMapPropagator { return Propagator() }
 
 // Resource returns the resource describing the worker, or nil when the SDK
@@ -275,13 +319,13 @@ func (p *Provider) MetricsAddr() string {
 	return p.srvAddr.String()
 }
 
-// ForceFlush exports the spans finished so far.
+// ForceFlush exports the spans finished so far. A partial_success reply
+// is not an error: it goes to OTel's error handler (logged and counted),
+// as it does for the background exports.
 func (p *Provider) ForceFlush(ctx context.Context) error {
 	var errs []error
-	if p.deferred != nil {
-		errs = append(errs, p.deferred.ForceFlush(ctx))
-	} else if p.sdkTP != nil {
-		errs = append(errs, p.sdkTP.ForceFlush(ctx))
+	if p.sdkTP != nil {
+		errs = append(errs, handlePartialSuccess(p.sdkTP.ForceFlush(ctx)))
 	}
 	if p.sdkMP != nil {
 		errs = append(errs, p.sdkMP.ForceFlush(ctx))
@@ -307,11 +351,6 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 
 func (p *Provider) shutdownProviders(ctx context.Context) []error {
 	var errs []error
-	if p.deferred != nil {
-		if err := p.deferred.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("trace: deferred spans: %w", err))
-		}
-	}
 	if p.sdkTP != nil {
 		if err := p.sdkTP.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("trace: tracer provider shutdown: %w", err))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/splitinfer/splitinfer/trace"
@@ -49,10 +48,10 @@ func (f *telemetryFlags) options() []trace.Option {
 }
 
 // newTelemetry sets up OTel for one service from the OTEL_* environment
-// and the flags (which win), serving Prometheus metrics at metricsAddr
+// (read by otel-go's SDK and exporters) and the flags (which win), serving Prometheus metrics at metricsAddr
 // when it is not empty.
 func newTelemetry(ctx context.Context, tf *telemetryFlags, service, workerID, modelHash, metricsAddr string) (*trace.Provider, error) {
-	opts := []trace.Option{trace.WithEnv(os.LookupEnv), trace.WithServiceName(service), trace.WithModelHash(modelHash)}
+	opts := []trace.Option{trace.WithServiceName(service), trace.WithModelHash(modelHash)}
 	if tf != nil {
 		opts = append(opts, tf.options()...)
 	}
