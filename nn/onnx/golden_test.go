@@ -384,3 +384,27 @@ func updateGoldens(t *testing.T, cases []goldenCase) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteFamilyModels writes the model-family miniatures as ONNX files
+// with their inputs (input_0.pb ...) into $SPLITINFER_WRITE_FAMILIES, for
+// trying them with the splitinfer commands.
+func TestWriteFamilyModels(t *testing.T) {
+	dir := os.Getenv("SPLITINFER_WRITE_FAMILIES")
+	if dir == "" {
+		t.Skip("SPLITINFER_WRITE_FAMILIES not set")
+	}
+	for _, c := range familyCases() {
+		d := filepath.Join(dir, c.name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := onnx.Save(filepath.Join(d, "model.onnx"), c.graph()); err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range c.inputs {
+			if err := onnx.WriteTensor(filepath.Join(d, fmt.Sprintf("input_%d.pb", i)), x); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -240,6 +240,8 @@ func (a *adapter) upgrade(n *nn.Node) []*nn.Node {
 		}
 	case "Upsample":
 		nodes = a.upsample(n)
+	case "ImageScaler":
+		nodes = a.imageScaler(n)
 	case "Resize":
 		a.resize(n)
 	}
@@ -440,6 +442,23 @@ func (a *adapter) coerce2D(n *nn.Node) []*nn.Node {
 	rs := &nn.Node{Name: a.fresh(n.Name + "_reshape"), Op: "Reshape", Inputs: []string{inner, shape}, Outputs: []string{y}, Attrs: map[string]nn.Attr{}}
 	a.ranks[flat], a.ranks[inner] = 2, 2
 	return []*nn.Node{f, sh, n, rs}
+}
+
+// imageScaler maps ImageScaler (experimental, opsets 1 to 9: y = scale·x
+// + bias[c] on N, C, H, W) onto Mul and Add.
+func (a *adapter) imageScaler(n *nn.Node) []*nn.Node {
+	bias := n.Attrs["bias"].Floats
+	if len(bias) == 0 {
+		a.problem(n, "attribute bias is missing")
+		return []*nn.Node{n}
+	}
+	b := &nn.Tensor{DType: nn.Float32, Shape: []int{len(bias), 1, 1}, F32: append([]float32(nil), bias...)}
+	mid := a.fresh(n.Outputs[0] + "_scaled")
+	m := &nn.Node{Name: a.fresh(n.Name + "_mul"), Op: "Mul", Attrs: map[string]nn.Attr{},
+		Inputs: []string{n.Input(0), a.constant(n.Name+"_scale", scalarF32(n.AttrFloat("scale", 1)))}, Outputs: []string{mid}}
+	s := &nn.Node{Name: n.Name, Op: "Add", Attrs: map[string]nn.Attr{},
+		Inputs: []string{mid, a.constant(n.Name+"_bias", b)}, Outputs: []string{n.Outputs[0]}}
+	return []*nn.Node{m, s}
 }
 
 // upsample maps Upsample (scales as attribute at 7, input at 9; nearest or

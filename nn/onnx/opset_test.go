@@ -2,6 +2,7 @@ package onnx_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -135,5 +136,24 @@ func TestUnsupportedListsAll(t *testing.T) {
 	}
 	if len(ue.Problems) != 2 || !strings.Contains(err.Error(), "NoSuchOpA") || !strings.Contains(err.Error(), "NoSuchOpB") {
 		t.Fatalf("problems %v", ue.Problems)
+	}
+}
+
+// TestImageScaler: the experimental ImageScaler of opsets 1 to 9 (Tiny
+// YOLOv2, older zoo models) computes scale·x + bias[channel].
+func TestImageScaler(t *testing.T) {
+	x := nn.New(nn.Float32, 1, 2, 1, 2)
+	copy(x.F32, []float32{1, 2, 3, 4})
+	g := &nn.Graph{
+		Opset:   7,
+		Inputs:  []nn.ValueInfo{{Name: "x", Type: x.Type()}},
+		Outputs: []nn.ValueInfo{{Name: "y"}},
+		Consts:  map[string]*nn.Tensor{},
+		Nodes: []*nn.Node{{Name: "sc", Op: "ImageScaler", Inputs: []string{"x"}, Outputs: []string{"y"},
+			Attrs: map[string]nn.Attr{"scale": {Kind: nn.AttrFloat, Float: 2}, "bias": {Kind: nn.AttrFloats, Floats: []float32{10, 20}}}}},
+	}
+	y := runOpset(t, g, x)[0]
+	if fmt.Sprint(y.F32) != "[12 14 26 28]" {
+		t.Fatalf("y = %v", y.F32)
 	}
 }
