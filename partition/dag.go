@@ -17,6 +17,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -295,4 +296,31 @@ func (d *DAG) Prefixes(singleOnly bool) []Cut {
 		cuts = append(cuts, c)
 	}
 	return cuts
+}
+
+// CandidateCuts lists the cuts worth sizing and showing: every cut of a
+// small graph (up to 64), else the chain of prefix cuts, plus extra (such
+// as the optimum) where they are not among them.
+func (d *DAG) CandidateCuts(extra ...Cut) []Cut {
+	var cuts []Cut
+	if err := d.EnumerateCuts(64, func(c Cut) bool { cuts = append(cuts, c); return true }); err != nil {
+		cuts = d.Prefixes(true)
+	}
+	for _, e := range extra {
+		if !slices.ContainsFunc(cuts, func(c Cut) bool { return c.Name == e.Name }) {
+			cuts = append(cuts, e)
+		}
+	}
+	return cuts
+}
+
+// WithCloud returns the model with another cloud profile (the same edge
+// profile, sizes and MaxBytes), e.g. the cloud measured again.
+func (m *Model) WithCloud(cloud *Profile) (*Model, error) {
+	n, err := NewModel(m.DAG, m.Edge, cloud, m.Sizes)
+	if err != nil {
+		return nil, err
+	}
+	n.MaxBytes = m.MaxBytes
+	return n, nil
 }

@@ -35,6 +35,18 @@ type RequestEncoder struct {
 	Wire nn.DType
 }
 
+// String describes the requests for notes and logs.
+func (e RequestEncoder) String() string {
+	wire, codec := e.Wire, e.Codec
+	if wire == nn.Undefined {
+		wire = nn.Float32
+	}
+	if codec == "" {
+		codec = CodecNone
+	}
+	return fmt.Sprintf("the edge's requests (msgpack, real tensor names, wire %v, codec %s)", wire, codec)
+}
+
 // Encoded is a request message and what it carries.
 type Encoded struct {
 	Body []byte

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"math/rand"
 	"os"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/partition/measure"
@@ -112,67 +110,17 @@ func wireDType(s string) (nn.DType, error) {
 	return nn.Undefined, fmt.Errorf("--wire-dtype %q: want float32, int8 or uint8", s)
 }
 
-// costSetup is everything a cost model of one model needs, and what the
-// user must be told about where the numbers come from.
+// costSetup is a cost model of one model, with what the user must be told
+// about where the numbers come from.
 type costSetup struct {
+	*measure.CostModel
 	name    string // the model file's base name
 	graph   *nn.Graph
 	prog    *nn.Program
-	dag     *partition.DAG
 	samples [][]*nn.Tensor
-	model   *partition.Model
-	notes   []string
-	// remeasureCloud profiles the cloud side again (nil when it comes from a file).
-	remeasureCloud func() (*partition.Profile, error)
 }
 
-// sampleInputs makes n batch-1 inputs for g: MNIST test images when the
-// input is 1x1x32x32, else seeded uniform [0,1) values.
-func sampleInputs(g *nn.Graph, n int) ([][]*nn.Tensor, string, error) {
-	var out [][]*nn.Tensor
-	shapes := make([][]int, len(g.Inputs))
-	for i, in := range g.Inputs {
-		s := append([]int(nil), in.Type.Shape...)
-		for j := range s {
-			if s[j] < 0 {
-				if j != 0 {
-					return nil, "", fmt.Errorf("input %q has a dynamic dimension %d besides the batch", in.Name, j)
-				}
-				s[j] = 1
-			}
-		}
-		if nn.NumElements(s) <= 0 || nn.NumElements(s) > 1<<26 {
-			return nil, "", fmt.Errorf("input %q shape %v is not usable", in.Name, in.Type.Shape)
-		}
-		shapes[i] = s
-	}
-	if len(shapes) == 1 && fmt.Sprint(shapes[0]) == "[1 1 32 32]" {
-		if set, err := mnistTest(); err == nil && set.Len() >= n {
-			for i := 0; i < n; i++ {
-				t := nn.New(nn.Float32, shapes[0]...)
-				copy(t.F32, set.Image(i))
-				out = append(out, []*nn.Tensor{t})
-			}
-			return out, fmt.Sprintf("%d MNIST test images", n), nil
-		}
-	}
-	rng := rand.New(rand.NewSource(1))
-	for i := 0; i < n; i++ {
-		var ins []*nn.Tensor
-		for _, s := range shapes {
-			t := nn.New(nn.Float32, s...)
-			for j := range t.F32 {
-				t.F32[j] = rng.Float32()
-			}
-			ins = append(ins, t)
-		}
-		out = append(out, ins)
-	}
-	return out, fmt.Sprintf("%d seeded random inputs", n), nil
-}
-
-// setup loads the model, measures or reads the profiles, measures the
-// encoded sizes and builds the cost model.
+// setup loads the model and builds its cost model from the flags.
 func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	g, name, err := loadModel(f.model)
 	if err != nil {
@@ -182,107 +130,42 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	dag, err := partition.NewDAG(g)
+	set, _ := mnistTest() // without it the samples are seeded random inputs
+	samples, what, err := measure.SampleInputs(g, f.samples, set)
 	if err != nil {
 		return nil, err
 	}
-	samples, what, err := sampleInputs(g, f.samples)
-	if err != nil {
-		return nil, err
-	}
-	s := &costSetup{name: name, graph: g, prog: prog, dag: dag, samples: samples}
 	host, _ := os.Hostname()
-	// profileHere profiles the model here with the given clock.
-	profileHere := func(clock string) (*partition.Profile, error) {
-		fmt.Fprintf(stderr, "profiling %s (%s clock): %d runs over %s, %d thread(s)...\n", s.name, clock, f.runs, what, f.threads)
-		opts := []measure.Option{measure.WithRuns(f.runs), measure.WithThreads(f.threads), measure.WithDevice(host)}
-		if clock == "cpu" {
-			opts = append(opts, measure.WithCPUTime())
-		}
-		p, err := measure.Profile(prog, samples, opts...)
-		if err != nil {
-			return nil, err
-		}
-		p.Model = s.name
-		return p, nil
-	}
-	load := func(path, side, clock string) (*partition.Profile, error) {
-		if path == "" {
-			p, err := profileHere(clock)
-			if err != nil {
-				return nil, err
-			}
-			s.notes = append(s.notes, fmt.Sprintf("%s profile: measured here (%.2f ms per inference by the %s clock, median of %d runs over %s, %d thread(s))", side, p.TotalMS(), p.Clock, f.runs, what, f.threads))
-			return p, nil
-		}
-		p, err := partition.LoadProfile(path)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.Validate(dag); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		s.notes = append(s.notes, fmt.Sprintf("%s profile: %s (%.2f ms per inference)", side, path, p.TotalMS()))
-		return p, nil
-	}
-	edge, err := load(f.edgeProfile, "edge", f.clock)
-	if err != nil {
-		return nil, err
-	}
-	if f.saveProfile != "" && f.edgeProfile == "" {
-		if err := writeProfile(f.saveProfile, edge); err != nil {
-			return nil, err
-		}
-	}
-	cloud, err := load(f.cloudProfile, "cloud", f.cloudClock)
-	if err != nil {
-		return nil, err
-	}
-	if f.cloudProfile == "" {
-		s.remeasureCloud = func() (*partition.Profile, error) { return profileHere(f.cloudClock) }
-	}
-	if f.slowdown != 1 {
-		edge = edge.Scaled(f.slowdown)
-		s.notes = append(s.notes, fmt.Sprintf("emulated edge: the edge profile x %.3g (%.2f ms per inference)", f.slowdown, edge.TotalMS()))
-	}
 	codec, _ := pipeline.ParseCodec(f.codec)
 	dt, _ := wireDType(f.wireDType)
-	enc := adaptive.WireSize(pipeline.ModelHash(g), codec, dt)
-	sizes, err := measure.Sizes(dag, prog, samples, enc, candidateCuts(dag, nil), measure.WithRuns(3))
+	enc := pipeline.RequestEncoder{Model: pipeline.ModelHash(g), Codec: codec, Wire: dt}
+	cfg := measure.ModelConfig{Samples: samples, SamplesNote: what, Runs: f.runs, Threads: f.threads, Model: name, Device: host,
+		EdgeNote: f.edgeProfile, CloudNote: f.cloudProfile, EdgeCPU: f.clock == "cpu", CloudCPU: f.cloudClock == "cpu",
+		Slowdown: f.slowdown, Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: f.maxBytes, Log: stderr}
+	if cfg.Edge, err = loadProfileFlag(f.edgeProfile); err != nil {
+		return nil, err
+	}
+	if cfg.Cloud, err = loadProfileFlag(f.cloudProfile); err != nil {
+		return nil, err
+	}
+	cm, err := measure.Build(prog, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.notes = append(s.notes, fmt.Sprintf("bytes: the edge's requests (msgpack, real tensor names, wire %s, codec %s) encoded from %s", f.wireDType, codec, what))
-	m, err := partition.NewModel(dag, edge, cloud, sizes)
-	if err != nil {
-		return nil, err
+	if f.saveProfile != "" && cm.EdgeMeasured != nil {
+		if err := writeProfile(f.saveProfile, cm.EdgeMeasured); err != nil {
+			return nil, err
+		}
 	}
-	m.MaxBytes = f.maxBytes
-	if f.maxBytes > 0 {
-		s.notes = append(s.notes, fmt.Sprintf("requests above %d bytes (--max-bytes) are infeasible", f.maxBytes))
-	}
-	s.model = m
-	return s, nil
+	return &costSetup{CostModel: cm, name: name, graph: g, prog: prog, samples: samples}, nil
 }
 
-// refreshCloud measures the cloud profile again (when it is measured here)
-// and rebuilds the cost model with it: the host's load changes over a
-// sweep, and the cloud's speed with it.
-func (s *costSetup) refreshCloud() error {
-	if s.remeasureCloud == nil {
-		return nil
+// loadProfileFlag reads a profile file (nil for no file).
+func loadProfileFlag(path string) (*partition.Profile, error) {
+	if path == "" {
+		return nil, nil
 	}
-	cloud, err := s.remeasureCloud()
-	if err != nil {
-		return err
-	}
-	m, err := partition.NewModel(s.dag, s.model.Edge, cloud, s.model.Sizes)
-	if err != nil {
-		return err
-	}
-	m.MaxBytes = s.model.MaxBytes
-	s.model = m
-	return nil
+	return partition.LoadProfile(path)
 }
 
 func writeProfile(path string, p *partition.Profile) error {
@@ -295,29 +178,6 @@ func writeProfile(path string, p *partition.Profile) error {
 		return err
 	}
 	return out.Close()
-}
-
-// candidateCuts lists the cuts worth showing: every cut of a small graph,
-// else the chain of natural cuts (where the DAG narrows to one tensor),
-// plus extra (the optimum) when it is not among them.
-func candidateCuts(d *partition.DAG, extra []partition.Cut) []partition.Cut {
-	var cuts []partition.Cut
-	if err := d.EnumerateCuts(64, func(c partition.Cut) bool { cuts = append(cuts, c); return true }); err != nil {
-		cuts = d.Prefixes(true)
-	}
-	for _, e := range extra {
-		found := false
-		for _, c := range cuts {
-			if c.Name == e.Name {
-				found = true
-				break
-			}
-		}
-		if !found {
-			cuts = append(cuts, e)
-		}
-	}
-	return cuts
 }
 
 // cutJSON is one cut in --json output.
@@ -376,13 +236,13 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	t0 := time.Now()
-	best, err := s.model.Best(l)
+	best, err := s.Model.Best(l)
 	if err != nil {
 		return err
 	}
 	decision := time.Since(t0)
-	cuts := candidateCuts(s.dag, []partition.Cut{best.Cut})
-	ests, err := s.model.PredictAll(cuts, l)
+	cuts := s.DAG.CandidateCuts(best.Cut)
+	ests, err := s.Model.PredictAll(cuts, l)
 	if err != nil {
 		return err
 	}
@@ -390,7 +250,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err := plotSweep(*plotPath, s, cuts, l, cf.slowdown); err != nil {
 			return fmt.Errorf("plot: %w", err)
 		}
-		s.notes = append(s.notes, "plot: "+*plotPath)
+		s.Notes = append(s.Notes, "plot: "+*plotPath)
 	}
 	if *asJSON {
 		out := struct {
@@ -404,7 +264,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			Notes        []string  `json:"notes"`
 			Cuts         []cutJSON `json:"cuts"`
 		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
-			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.notes}
+			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.Notes}
 		for _, e := range ests {
 			out.Cuts = append(out.Cuts, toCutJSON(e))
 		}
@@ -412,8 +272,8 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "model %s (%d nodes) on %s\n", s.name, s.dag.Len(), l)
-	for _, n := range s.notes {
+	fmt.Fprintf(stdout, "model %s (%d nodes) on %s\n", s.name, s.DAG.Len(), l)
+	for _, n := range s.Notes {
 		fmt.Fprintf(stdout, "  %s\n", n)
 	}
 	w := len("cut")
@@ -495,7 +355,7 @@ func plotSweep(path string, s *costSetup, cuts []partition.Cut, l partition.Link
 		pts := make(plotter.XYs, len(order))
 		bestX, bestY := 0, math.Inf(1)
 		for x, c := range order {
-			e, err := s.model.Predict(c, ll)
+			e, err := s.Model.Predict(c, ll)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/system"
@@ -185,7 +186,8 @@ type cutPlan struct {
 // the cloud workers), its bandwidth the --link spec's or, without one,
 // measured with 64 KiB probes.
 func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, sp *link.Spec, stderr io.Writer) (*cutPlan, error) {
-	samples, what, err := sampleInputs(prog.Graph(), *f.samples)
+	set, _ := mnistTest() // without it the samples are seeded random inputs
+	samples, what, err := measure.SampleInputs(prog.Graph(), *f.samples, set)
 	if err != nil {
 		return nil, err
 	}

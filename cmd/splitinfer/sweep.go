@@ -113,16 +113,16 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer h.stop()
-	s.notes = append(s.notes, fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", *requests, *warmup))
+	s.Notes = append(s.Notes, fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", *requests, *warmup))
 	if cf.cloudProfile == "" {
-		s.notes = append(s.notes, "cloud profile: measured again before each link (the host's load changes)")
+		s.Notes = append(s.Notes, "cloud profile: measured again before each link (the host's load changes)")
 	}
 	emulate := cf.slowdown != 1 || cf.clock == "cpu"
 	if emulate {
-		s.notes = append(s.notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", cf.slowdown))
+		s.Notes = append(s.Notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", cf.slowdown))
 	}
 	if *maxPred > 0 {
-		s.notes = append(s.notes, fmt.Sprintf("cuts predicted slower than %.3gx the choice are not measured", *maxPred))
+		s.Notes = append(s.Notes, fmt.Sprintf("cuts predicted slower than %.3gx the choice are not measured", *maxPred))
 	}
 	codec, _ := pipeline.ParseCodec(cf.codec)
 	dt, _ := wireDType(cf.wireDType)
@@ -154,15 +154,15 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Choice       string      `json:"choice"`
 			Cuts         []sweepCut  `json:"cuts"`
 			Links        []sweepLink `json:"links"`
-		}{Model: s.name, EdgeSlowdown: cf.slowdown, Notes: s.notes, Links: results}
+		}{Model: s.name, EdgeSlowdown: cf.slowdown, Notes: s.Notes, Links: results}
 		// the top-level choice and cuts are the first link's
 		out.Choice, out.Cuts = results[0].Choice, results[0].Cuts
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "model %s (%d nodes)\n", s.name, s.dag.Len())
-	for _, n := range s.notes {
+	fmt.Fprintf(stdout, "model %s (%d nodes)\n", s.name, s.DAG.Len())
+	for _, n := range s.Notes {
 		fmt.Fprintf(stdout, "  %s\n", n)
 	}
 	for _, r := range results {
@@ -193,7 +193,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // sweepOne measures the candidate cuts on one link.
 func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, requests, warmup int, maxPred float64) (sweepLink, error) {
-	if err := s.refreshCloud(); err != nil {
+	if err := s.RemeasureCloud(); err != nil {
 		return sweepLink{}, err
 	}
 	// The round trip the partitioner plans with is measured through the
@@ -204,15 +204,15 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		return sweepLink{}, err
 	}
 	l := partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: rtt}
-	best, err := s.model.Best(l)
+	best, err := s.Model.Best(l)
 	if err != nil {
 		return sweepLink{}, err
 	}
-	cuts := candidateCuts(s.dag, []partition.Cut{best.Cut})
+	cuts := s.DAG.CandidateCuts(best.Cut)
 	res := sweepLink{Link: sp.String(), RTTMeasured: round3(float64(rtt) / 1e6), Choice: best.Cut.Name, ChoicePredict: round3(best.TotalMS), BestMS: math.Inf(1)}
 	var measured []int
 	for i, c := range cuts {
-		est, err := s.model.Predict(c, l)
+		est, err := s.Model.Predict(c, l)
 		if err != nil {
 			return res, err
 		}
@@ -514,7 +514,7 @@ func runAdapt(ctx context.Context, e *sweepEdge, s *costSetup, url string, specs
 	toLink := func(sp link.Spec) partition.Link {
 		return partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: sp.RTT}
 	}
-	a, err := partition.NewAdapter(s.model, toLink(specs[0]))
+	a, err := partition.NewAdapter(s.Model, toLink(specs[0]))
 	if err != nil {
 		return err
 	}
@@ -523,7 +523,7 @@ func runAdapt(ctx context.Context, e *sweepEdge, s *costSetup, url string, specs
 	n := 0
 	for pi, sp := range specs {
 		sh.Set(sp)
-		best, err := s.model.Best(toLink(sp))
+		best, err := s.Model.Best(toLink(sp))
 		if err != nil {
 			return err
 		}
@@ -584,10 +584,10 @@ func runAdapt(ctx context.Context, e *sweepEdge, s *costSetup, url string, specs
 			Notes  []string     `json:"notes"`
 			Phases []adaptPhase `json:"phases"`
 			Steps  []adaptStep  `json:"requests"`
-		}{s.name, s.notes, phases, steps})
+		}{s.name, s.Notes, phases, steps})
 	}
 	fmt.Fprintf(stdout, "model %s, adaptive partitioner, %d requests per link\n", s.name, phase)
-	for _, note := range s.notes {
+	for _, note := range s.Notes {
 		fmt.Fprintf(stdout, "  %s\n", note)
 	}
 	for _, st := range steps {

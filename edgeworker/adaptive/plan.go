@@ -129,19 +129,17 @@ type Setup struct {
 	MaxBytes int
 }
 
-// BuildModel builds the cost model the edge chooses its cut with: the edge
-// profile measured here on the whole model (by the thread's CPU time when
-// the system has per-thread clocks and cfg uses one thread, so that a
-// loaded host does not inflate it; scaled by s.Slowdown), the cloud profile
-// fetched from the cloud workers (FetchProfile), and the encoded sizes of
-// every candidate cut measured with the edge's own encoder (WireSize with
-// cfg's codec and wire dtype). Notes say where each part came from.
+// BuildModel builds the cost model the edge chooses its cut with
+// (measure.Build): the edge profile measured here on the whole model (by
+// the thread's CPU time when the system has per-thread clocks and cfg uses
+// one thread, so that a loaded host does not inflate it; scaled by
+// s.Slowdown), the cloud profile fetched from the cloud workers
+// (FetchProfile), and the encoded sizes of every candidate cut measured
+// with the edge's own encoder (cfg's codec and wire dtype). Notes say
+// where each part came from.
 func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgeworker.Config, s Setup) (*partition.Model, []string, error) {
 	if whole == nil || len(s.Samples) == 0 {
 		return nil, nil, errors.New("adaptive: BuildModel needs a model and samples")
-	}
-	if s.Runs == 0 {
-		s.Runs = 5
 	}
 	if cfg.Subject == "" {
 		cfg.Subject = pipeline.DefaultSubject
@@ -158,43 +156,16 @@ func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgew
 	if err != nil {
 		return nil, nil, err
 	}
-	var notes []string
-	notes = append(notes, fmt.Sprintf("cloud profile: fetched from a cloud worker (%.2f ms per inference, %s clock, %d runs, %d thread(s))",
-		cloud.TotalMS(), cloud.Clock, cloud.Runs, cloud.Threads))
-	opts := []measure.Option{measure.WithRuns(s.Runs), measure.WithThreads(cfg.Threads), measure.WithDevice("edge")}
-	if cfg.Threads == 1 && measure.CPUTimeSupported() {
-		opts = append(opts, measure.WithCPUTime())
+	if s.MaxBytes == 0 && nc != nil {
+		s.MaxBytes = int(nc.MaxPayload())
 	}
-	edge, err := measure.Profile(whole, s.Samples, opts...)
+	enc := pipeline.RequestEncoder{Model: hash, Codec: cfg.Codec, Wire: cfg.WireDType}
+	cm, err := measure.Build(whole, measure.ModelConfig{Samples: s.Samples, Runs: s.Runs, Threads: cfg.Threads, Device: "edge",
+		Cloud: cloud, CloudNote: fmt.Sprintf("fetched from a cloud worker (%d runs, %d thread(s))", cloud.Runs, cloud.Threads),
+		EdgeCPU: cfg.Threads == 1 && measure.CPUTimeSupported(), Slowdown: s.Slowdown,
+		Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: s.MaxBytes})
 	if err != nil {
 		return nil, nil, err
 	}
-	notes = append(notes, fmt.Sprintf("edge profile: measured here (%.2f ms per inference, %s clock, median of %d runs over %d sample(s), %d thread(s))",
-		edge.TotalMS(), edge.Clock, s.Runs, len(s.Samples), cfg.Threads))
-	if s.Slowdown > 1 {
-		edge = edge.Scaled(s.Slowdown)
-		notes = append(notes, fmt.Sprintf("emulated edge: the edge profile x %.3g (%.2f ms per inference)", s.Slowdown, edge.TotalMS()))
-	}
-	var cuts []partition.Cut
-	if err := d.EnumerateCuts(64, func(c partition.Cut) bool { cuts = append(cuts, c); return true }); err != nil {
-		cuts = d.Prefixes(true)
-	}
-	sizes, err := measure.Sizes(d, whole, s.Samples, WireSize(hash, cfg.Codec, cfg.WireDType), cuts, measure.WithRuns(3))
-	if err != nil {
-		return nil, nil, err
-	}
-	codec := cfg.Codec
-	if codec == "" {
-		codec = pipeline.CodecNone
-	}
-	notes = append(notes, fmt.Sprintf("bytes: the edge's requests (codec %s) encoded from the samples, %d candidate cuts", codec, len(cuts)))
-	m, err := partition.NewModel(d, edge, cloud, sizes)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.MaxBytes = s.MaxBytes
-	if m.MaxBytes == 0 {
-		m.MaxBytes = int(nc.MaxPayload())
-	}
-	return m, notes, nil
+	return cm.Model, cm.Notes, nil
 }
