@@ -403,7 +403,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.per = j.Cg*l.planeSize(&g) + j.Mg*l.np
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDWTaps:
-		j.per = j.tp.size()
+		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDW3:
 		j.per = j.dw.size()
@@ -438,7 +438,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 	if j.path == pathDWTaps {
 		buf := j.scratch[worker*j.per : (worker+1)*j.per]
 		for u := lo; u < hi; u++ {
-			j.dwTaps(u/j.k.grp, u%j.k.grp, buf)
+			j.dwTaps(u/j.k.grp, u%j.k.grp, buf, u == lo)
 		}
 		return
 	}

@@ -24,6 +24,9 @@ var convBenches = []convBench{
 	{"mbv2_dw56s2", 1, 96, 112, 112, 96, 3, 2, 96},
 	{"mbv2_pw56", 1, 24, 56, 56, 144, 1, 1, 1},
 	{"mbv2_pw7", 1, 960, 7, 7, 160, 1, 1, 1},
+	{"mbv3_dw5_14s2", 1, 288, 14, 14, 288, 5, 2, 288},
+	{"mbv3_dw5_7", 1, 576, 7, 7, 576, 5, 1, 576},
+	{"mbv3_dw5_14", 1, 240, 14, 14, 240, 5, 1, 240},
 }
 
 func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, threads int) {

@@ -27,7 +27,9 @@ type tapPlan struct {
 	rows, wp, ne int // padded rows used, padded row length, even columns (stride 2)
 	rs           int // floats between the starts of consecutive output rows' windows
 	ntaps        int
+	maxOff       int          // largest off
 	off          [maxTaps]int // per tap, offset in floats from the window start
+	offB         [maxTaps]int // off in bytes (the assembly kernels' unit)
 }
 
 // tapLayout returns the padded layout for g and whether the tap kernel
@@ -53,34 +55,61 @@ func tapLayout(g *geom) (tapPlan, bool) {
 			if g.SW == 2 {
 				c = c%2*l.ne + c/2
 			}
-			l.off[kh*g.KW+kw] = kh*g.DH*l.wp + c
+			t := kh*g.KW + kw
+			l.off[t] = kh*g.DH*l.wp + c
+			l.offB[t] = 4 * l.off[t]
+			l.maxOff = max(l.maxOff, l.off[t])
 		}
 	}
 	return l, true
 }
 
-// size is the scratch the padded copy takes, in floats.
+// size is the padded copy, in floats.
 func (l *tapPlan) size() int { return l.rows * l.wp }
 
+// tapSlack is the floats past the padded copy that the kernels may read
+// (a whole vector at the last column; those lanes are not stored).
+const tapSlack = 16
+
+// scratch is the buffer a padded copy needs: size plus tapSlack.
+func (l *tapPlan) scratch() int { return l.size() + tapSlack }
+
 // padPlane copies the H×W plane x into dst with a border of fill
-// (deinterleaving the columns for stride 2).
-func (l *tapPlan) padPlane(g *geom, x, dst []float32, fill float32) {
+// (deinterleaving the columns for stride 2). With borders false only the
+// input's values are written: dst holds the border of an earlier call
+// with the same plan and fill.
+func (l *tapPlan) padPlane(g *geom, x, dst []float32, fill float32, borders bool) {
 	dst = dst[:l.size()]
 	for r := 0; r < l.rows; r++ {
 		d := dst[r*l.wp : (r+1)*l.wp]
 		ih := r - g.PT
 		if ih < 0 || ih >= g.H {
-			fillF32(d, fill)
+			if borders {
+				fillF32(d, fill)
+			}
 			continue
 		}
 		xr := x[ih*g.W : (ih+1)*g.W]
 		if g.SW == 1 {
-			fillF32(d[:g.PL], fill)
 			copy(d[g.PL:], xr)
-			fillF32(d[g.PL+g.W:], fill)
+			if borders {
+				fillF32(d[:g.PL], fill)
+				fillF32(d[g.PL+g.W:], fill)
+			}
 			continue
 		}
-		deinterleave(d[:l.ne], d[l.ne:], xr, g.PL)
+		if g.W < 32 {
+			// A short row: one Go loop costs less than the kernel calls.
+			for i, v := range xr {
+				pc := i + g.PL
+				d[pc/2+pc%2*l.ne] = v
+			}
+		} else {
+			deinterleave(d[:l.ne], d[l.ne:], xr, g.PL)
+		}
+		if !borders {
+			continue
+		}
 		for pc := 0; pc < g.PL; pc++ {
 			d[pc/2+pc%2*l.ne] = fill
 		}
@@ -119,20 +148,17 @@ func tapPlane(l *tapPlan, y, x []float32, rows, ow, ldy int, w []float32, bias, 
 	if rows <= 0 || ow <= 0 {
 		return
 	}
-	maxOff := 0
-	for _, o := range l.off[:l.ntaps] {
-		maxOff = max(maxOff, o)
-	}
-	if (rows-1)*ldy+ow > len(y) || (rows-1)*l.rs+maxOff+ow > len(x) || (!isMax && len(w) < l.ntaps) {
+	if (rows-1)*ldy+ow > len(y) || (rows-1)*l.rs+l.maxOff+ow > len(x) || (!isMax && len(w) < l.ntaps) {
 		panic("nn: tapPlane out of bounds")
 	}
-	var offB [maxTaps]int
-	for t, o := range l.off[:l.ntaps] {
-		offB[t] = 4 * o
+	if len(x) < (rows-1)*l.rs+l.maxOff+(ow+15)&^15 {
+		// The kernels read whole vectors: x needs tapSlack.
+		tapPlaneGo(l, y, x, rows, ow, ldy, w, bias, lo, hi, isMax)
+		return
 	}
 	a := tapArgs{
 		y: &y[0], x: &x[0], rows: rows, ow16: 4 * (ow &^ 15),
-		ldy: 4 * ldy, rs: 4 * l.rs, ntaps: l.ntaps, off: &offB[0],
+		ldy: 4 * ldy, rs: 4 * l.rs, ntaps: l.ntaps, off: &l.offB[0],
 		bias: bias, lo: lo, hi: hi, mask: 1<<(ow&15) - 1,
 	}
 	if !isMax {
@@ -175,11 +201,12 @@ func tapPlaneGo(l *tapPlan, y, x []float32, rows, ow, ldy int, w []float32, bias
 }
 
 // dwTaps computes the Mg outputs of group gr of image n with the tap
-// kernel, from a padded copy of the group's input plane in buf.
-func (j *convJob) dwTaps(n, gr int, buf []float32) {
+// kernel, from a padded copy of the group's input plane in buf (whose
+// border is in place unless borders).
+func (j *convJob) dwTaps(n, gr int, buf []float32, borders bool) {
 	g := &j.g
 	HW := g.H * g.W
-	j.tp.padPlane(g, j.x[(n*g.C+gr)*HW:(n*g.C+gr+1)*HW], buf, 0)
+	j.tp.padPlane(g, j.x[(n*g.C+gr)*HW:(n*g.C+gr+1)*HW], buf, 0, borders)
 	ep, fused := j.k.epilogue(nil)
 	kt := j.tp.ntaps
 	for m := gr * j.Mg; m < (gr+1)*j.Mg; m++ {

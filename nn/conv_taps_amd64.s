@@ -4,8 +4,11 @@
 
 // The tap kernels of conv_taps.go: for each output row r and column c,
 // the sum (FMA) or NaN-propagating maximum over the taps of the padded
-// copy at r·rs + off[t] + c. Four rows per pass (four accumulators), 16
-// columns per vector, the last partial vector under mask K1.
+// copy at r·rs + off[t] + c. Four rows per pass (four accumulators; with
+// four rows or more the last pass moves up to end at the last row,
+// recomputing some rows, instead of running single rows), 16 columns per
+// vector, the last partial vector stored under mask K1 (its loads are
+// whole: the copy has tapSlack floats after it).
 //
 // Registers: AX args, DI y row, SI x window row, CX rows left, BX column
 // bytes, R8 off pointer, R9 w pointer, R10 taps left, R11 rs, R12/R13 tap
@@ -14,9 +17,7 @@
 // SUMTAP/MAXTAP combine the vector at address a into accumulator acc
 // (Z8: the tap's weight; MAXTAP uses kreg for the unordered lanes).
 #define SUMTAP(a, acc, kreg) VFMADD231PS a, Z8, acc
-#define SUMTAPM(a, acc, kreg) VMOVUPS.Z a, K1, Z9; VFMADD231PS Z9, Z8, acc
 #define MAXTAP(a, acc, kreg) VMOVUPS a, Z9; VCMPPS $3, Z9, acc, kreg; VMAXPS acc, Z9, acc; VADDPS Z9, acc, kreg, acc
-#define MAXTAPM(a, acc, kreg) VMOVUPS.Z a, K1, Z9; VCMPPS $3, Z9, acc, kreg; VMAXPS acc, Z9, acc; VADDPS Z9, acc, kreg, acc
 
 #define SUMINIT VBROADCASTSS (R9), Z8
 #define MAXINIT
@@ -24,15 +25,21 @@
 #define SUMEND(acc) VMAXPS acc, Z29, acc; VMINPS acc, Z30, acc
 #define MAXEND(acc)
 
-#define KERNEL(NAME, TAP, TAPM, INIT, END) \
+#define KERNEL(NAME, TAP, INIT, END) \
 TEXT NAME(SB), NOSPLIT, $0-8; \
 	MOVQ a+0(FP), AX; \
 	VBROADCASTSS 72(AX), Z28; VBROADCASTSS 76(AX), Z29; VBROADCASTSS 80(AX), Z30; \
 	KMOVW 84(AX), K1; \
 	MOVQ 0(AX), DI; MOVQ 8(AX), SI; MOVQ 16(AX), CX; MOVQ 24(AX), DX; \
 	MOVQ 40(AX), R11; MOVQ 32(AX), R14; \
-rows4: \
 	CMPQ CX, $4; JLT rows1; \
+rows4: \
+	TESTQ CX, CX; JLE done; \
+	CMPQ CX, $4; JGE pass4; \
+	MOVQ $4, R12; SUBQ CX, R12; MOVQ R12, R13; \
+	IMULQ R14, R13; SUBQ R13, DI; IMULQ R11, R12; SUBQ R12, SI; \
+	MOVQ $4, CX; \
+pass4: \
 	XORQ BX, BX; \
 cols4: \
 	CMPQ BX, DX; JGE tail4; \
@@ -57,9 +64,9 @@ tail4: \
 	LEAQ (SI)(BX*1), R15; \
 t4m: \
 	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAPM((R12), Z0, K2); TAPM((R12)(R11*1), Z1, K3); \
+	TAP((R12), Z0, K2); TAP((R12)(R11*1), Z1, K3); \
 	LEAQ (R12)(R11*2), R13; \
-	TAPM((R13), Z2, K4); TAPM((R13)(R11*1), Z3, K5); \
+	TAP((R13), Z2, K4); TAP((R13)(R11*1), Z3, K5); \
 	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t4m; \
 	END(Z0); END(Z1); END(Z2); END(Z3); \
 	LEAQ (DI)(BX*1), R13; \
@@ -89,7 +96,7 @@ tail1: \
 	LEAQ (SI)(BX*1), R15; \
 t1m: \
 	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAPM((R12), Z0, K2); \
+	TAP((R12), Z0, K2); \
 	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t1m; \
 	END(Z0); \
 	VMOVUPS Z0, K1, (DI)(BX*1); \
@@ -100,7 +107,7 @@ done: \
 	RET
 
 // func tapSumAVX512(a *tapArgs)
-KERNEL(·tapSumAVX512, SUMTAP, SUMTAPM, SUMINIT, SUMEND)
+KERNEL(·tapSumAVX512, SUMTAP, SUMINIT, SUMEND)
 
 // func tapMaxAVX512(a *tapArgs)
-KERNEL(·tapMaxAVX512, MAXTAP, MAXTAPM, MAXINIT, MAXEND)
+KERNEL(·tapMaxAVX512, MAXTAP, MAXINIT, MAXEND)

@@ -37,7 +37,7 @@ func TestTapPlaneMatchesGo(t *testing.T) {
 					if isMax {
 						x[r.IntN(len(x))] = float32(math.NaN())
 					}
-					pad := make([]float32, l.size())
+					pad := make([]float32, l.scratch())
 					for i := range pad {
 						pad[i] = float32(math.NaN()) // scratch reused: every cell must be written
 					}
@@ -45,7 +45,7 @@ func TestTapPlaneMatchesGo(t *testing.T) {
 					if isMax {
 						fill = -inf
 					}
-					l.padPlane(&g, x, pad, fill)
+					l.padPlane(&g, x, pad, fill, true)
 					w := randT(r, l.ntaps).F32
 					ldy := ow + 3
 					want := make([]float32, (rows-1)*ldy+ow)
@@ -97,8 +97,8 @@ func TestTapPlaneNaNThroughClamp(t *testing.T) {
 	l, _ := tapLayout(&g)
 	x := make([]float32, g.H*g.W)
 	x[2*g.W+5] = float32(math.NaN())
-	pad := make([]float32, l.size())
-	l.padPlane(&g, x, pad, 0)
+	pad := make([]float32, l.scratch())
+	l.padPlane(&g, x, pad, 0, true)
 	w := make([]float32, 25)
 	for i := range w {
 		w[i] = 1

@@ -81,7 +81,7 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	blocks := blocksFor(rc.Threads, planes, work)
 	if k.max && !j.fast2() && tapsPool {
 		if l, ok := tapLayout(&g); ok {
-			j.tp, j.per = l, l.size()
+			j.tp, j.per = l, l.scratch()
 			j.scratch = rc.ScratchF32(blocks * j.per)
 		}
 	}
@@ -127,7 +127,7 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 		switch {
 		case j.per > 0:
 			buf := j.scratch[worker*j.per : (worker+1)*j.per]
-			j.tp.padPlane(g, xp, buf, negInf32)
+			j.tp.padPlane(g, xp, buf, negInf32, nc == lo)
 			tapPlane(&j.tp, yp, buf, g.OH, g.OW, g.OW, nil, 0, 0, 0, true)
 		case j.k.max && fast2:
 			maxPlane2x2(g, xp, yp)
@@ -285,10 +285,7 @@ func (globalAvgKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	sp := len(x) / len(y)
 	for i := range y {
-		var s float32
-		for _, v := range x[i*sp : (i+1)*sp] {
-			s += v
-		}
+		s := sum32(x[i*sp : (i+1)*sp])
 		if sp > 0 {
 			y[i] = s / float32(sp)
 		} else {
@@ -296,4 +293,26 @@ func (globalAvgKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 	}
 	return nil
+}
+
+// sum32 adds up x with eight independent partial sums (one running sum
+// waits for each addition's latency: 4-5x slower on a 56x56 plane).
+func sum32(x []float32) float32 {
+	var s [8]float32
+	for len(x) >= 8 {
+		v := x[:8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+		x = x[8:]
+	}
+	for i, v := range x {
+		s[i] += v
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
