@@ -75,18 +75,16 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer nc.Close()
 	w, err := cloudworker.New(nc.Conn, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
 		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
-	if err == nil {
-		// The endpoint's and micro's subscriptions, refused by the
-		// server's permissions, would leave a worker that never answers.
-		if perr := nc.CheckPermissions(10 * time.Second); perr != nil {
+	// The endpoint's and micro's subscriptions, refused by the server's
+	// permissions, would leave a worker that never answers: fail, naming
+	// the subjects.
+	if perr := nc.CheckPermissions(10 * time.Second); perr != nil && natsconn.PermissionError(nc.Conn) != nil {
+		if err == nil {
 			_ = w.Stop()
-			err = perr
 		}
+		return perr
 	}
 	if err != nil {
-		if perr := natsconn.PermissionError(nc.Conn); perr != nil {
-			return perr
-		}
 		return err
 	}
 	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, ncfg.RedactedURLs())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +14,51 @@ import (
 	"github.com/splitinfer/splitinfer/internal/natstest"
 )
 
-// secureNATS runs nats-server with a generated deployment's TLS and
-// accounts (deploy/nats.conf's settings on a loopback port); it returns the
-// deployment and the client URL.
+// secureNATS runs nats-server with the shipped deploy/nats.conf (its
+// listeners moved to loopback ports) and a generated deployment's
+// secrets/auth.conf; it returns the deployment and the client URL.
 func secureNATS(t *testing.T, opts natsauth.Options) (*natsauth.Deployment, string, *natstest.Server) {
 	t.Helper()
-	d, err := natsauth.Generate(t.TempDir(), opts)
+	dir := t.TempDir()
+	if opts.Mount == "" {
+		opts.Mount = filepath.Join(dir, "secrets")
+	}
+	if len(opts.Leaves) > 0 && opts.LeafListen == "" {
+		opts.LeafListen = fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t))
+		opts.HubLeafURL = "tls://" + opts.LeafListen
+	}
+	d, err := natsauth.Generate(filepath.Join(dir, "secrets"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := natstest.FreePort(t)
-	conf := d.Path("nats.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: 127.0.0.1:%d\nmax_payload: 8MB\ninclude %q\n", port, d.AuthConf)), 0o600); err != nil {
+	conf := shippedConf(t, "nats.conf", map[string]string{
+		"listen: 0.0.0.0:4222": fmt.Sprintf("listen: 127.0.0.1:%d", port),
+		"https: 0.0.0.0:8222":  fmt.Sprintf("https: 127.0.0.1:%d", natstest.FreePort(t)),
+	})
+	file := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return d, fmt.Sprintf("tls://127.0.0.1:%d", port), natstest.StartFile(t, "nats", conf, port)
+	return d, fmt.Sprintf("tls://127.0.0.1:%d", port), natstest.StartFile(t, "nats", file, port)
+}
+
+// shippedConf reads deploy/NAME and makes the replacements (each must
+// apply: the test follows the shipped file).
+func shippedConf(t *testing.T, name string, repl map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for from, to := range repl {
+		if !strings.Contains(s, from) {
+			t.Fatalf("deploy/%s lacks %q", name, from)
+		}
+		s = strings.ReplaceAll(s, from, to)
+	}
+	return s
 }
 
 // userFlags are the connection flags of a deployment's user.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -71,6 +72,9 @@ type Conn struct {
 	cfg *resolved
 	// Events counts disconnects, reconnects and asynchronous errors.
 	disconnects, reconnects, asyncErrs atomic.Int64
+
+	mu         sync.Mutex
+	violations []string // permission violations seen, in order, once each
 }
 
 // Stats are a connection's event counters.
@@ -137,6 +141,9 @@ func Connect(ctx context.Context, cfg Config, opts ...Option) (*Conn, error) {
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			c.asyncErrs.Add(1)
 			count("error")
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				c.recordViolation(permissionDetail(err))
+			}
 			args := []any{"err", explainAsync(err)}
 			if sub != nil {
 				args = append(args, "subject", sub.Subject)
@@ -422,23 +429,74 @@ func permissionDetail(err error) string {
 
 // CheckPermissions makes sure the server accepted the subscriptions made so
 // far (and the publishes flushed so far): it flushes and returns an
-// ErrPermission error naming the subject when the server refused one. Call
-// it once a worker has subscribed, before saying it serves.
+// ErrPermission error naming every subject the server refused. Call it
+// once a worker has subscribed, before saying it serves.
 func (c *Conn) CheckPermissions(timeout time.Duration) error {
-	return CheckPermissions(c.Conn, timeout)
-}
-
-// CheckPermissions is Conn.CheckPermissions for any nats.go connection.
-func CheckPermissions(nc *nats.Conn, timeout time.Duration) error {
-	if err := nc.FlushTimeout(timeout); err != nil {
+	if err := c.FlushTimeout(timeout); err != nil {
 		return fmt.Errorf("natsconn: flushing: %w", err)
 	}
 	// The server answers a refused SUB or PUB with -ERR before the PONG
-	// the flush waits for, and nats.go records it before handling the PONG.
-	if err := PermissionError(nc); err != nil {
-		return err
+	// the flush waits for, and nats.go records the last one before it
+	// handles the PONG; the error handler, which collects them all, runs
+	// on its own goroutine: give it a moment.
+	if last := PermissionError(c.Conn); last != nil {
+		for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if c.hasViolation(permissionDetail(c.LastError())) {
+				break
+			}
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.violations) == 0 {
+			return last
+		}
+		return fmt.Errorf("%w: %s", ErrPermission, joinViolations(c.violations))
 	}
 	return nil
+}
+
+// joinViolations lists the refused operations briefly (subscribe "x"
+// (queue "q"), publish "y"), the first 16 and how many more.
+func joinViolations(vs []string) string {
+	const show = 16
+	short := make([]string, 0, min(len(vs), show))
+	for _, v := range vs[:min(len(vs), show)] {
+		v = strings.Replace(v, "Permissions Violation for Subscription to ", "subscribe ", 1)
+		v = strings.Replace(v, "Permissions Violation for Publish to ", "publish ", 1)
+		if i := strings.Index(v, " using queue "); i >= 0 {
+			v = v[:i] + " (queue " + v[i+len(" using queue "):] + ")"
+		}
+		short = append(short, v)
+	}
+	out := "refused " + strings.Join(short, ", ")
+	if len(vs) > show {
+		out += fmt.Sprintf(" and %d more", len(vs)-show)
+	}
+	return out
+}
+
+func (c *Conn) recordViolation(v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, have := range c.violations {
+		if have == v {
+			return
+		}
+	}
+	if len(c.violations) < 64 {
+		c.violations = append(c.violations, v)
+	}
+}
+
+func (c *Conn) hasViolation(v string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, have := range c.violations {
+		if have == v {
+			return true
+		}
+	}
+	return false
 }
 
 // PermissionError returns nc's last error as an ErrPermission error naming

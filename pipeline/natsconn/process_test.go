@@ -142,21 +142,21 @@ func TestPermissionsNameTheSubject(t *testing.T) {
 		{"edge subscribes to requests", "edge2", func(nc *nats.Conn) error {
 			_, err := nc.SubscribeSync("splitinfer.infer")
 			return err
-		}, `"splitinfer.infer"`},
+		}, `subscribe "splitinfer.infer"`},
 		{"edge joins the queue group", "edge2", func(nc *nats.Conn) error {
 			_, err := nc.QueueSubscribeSync("splitinfer.infer", "splitinfer")
 			return err
-		}, `using queue "splitinfer"`},
+		}, `subscribe "splitinfer.infer" (queue "splitinfer")`},
 		{"edge reads another edge's replies", "edge2", func(nc *nats.Conn) error {
 			_, err := nc.SubscribeSync(edge1.InboxPrefix() + ".>")
 			return err
 		}, edge1.InboxPrefix()},
 		{"edge publishes to another edge's inbox", "edge2", func(nc *nats.Conn) error {
 			return nc.Publish(edge1.InboxPrefix()+".x.y", []byte("forged"))
-		}, `Publish to "` + edge1.InboxPrefix()},
+		}, `publish "` + edge1.InboxPrefix()},
 		{"cloud publishes a request", "cloud", func(nc *nats.Conn) error {
 			return nc.Publish("splitinfer.infer", []byte("x"))
-		}, `Publish to "splitinfer.infer"`},
+		}, `publish "splitinfer.infer"`},
 	} {
 		c, err := natsconn.Connect(context.Background(), userConfig(d, url, tc.user))
 		if err != nil {
