@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,25 +77,14 @@ func freePort(t *testing.T) int { return natstest.FreePort(t) }
 
 // proc is a child process whose output is collected.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
+	syncBuf // its output
+	name    string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	err     error         // its exit status, once done is closed
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) output() string { return p.String() }
 
 func start(t *testing.T, name string, stdout *bytes.Buffer, bin string, args ...string) *proc {
 	t.Helper()
