@@ -10,36 +10,5 @@
 # build cache makes later rebuilds fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-pkg=github.com/jaegertracing/jaeger/cmd/jaeger
-dir=${JAEGER_CACHE_DIR:-$root/.cache/bin}
-bin=$dir/jaeger
-stampfile=$dir/jaeger.stamp
-
-version=$(cd tools && go list -m -f '{{.Version}}' github.com/jaegertracing/jaeger)
-stamp="jaeger $version; $(go env GOVERSION); $(cat tools/go.mod tools/go.sum | sha256sum | cut -d' ' -f1)"
-
-fresh() { [[ -x $bin && -f $stampfile && "$(cat "$stampfile")" == "$stamp" ]]; }
-if fresh; then
-	echo "$bin"
-	exit 0
-fi
-
-mkdir -p "$dir"
-# One build at a time (parallel `make test`s share the cache); whoever waited
-# finds the fresh binary.
-exec 9>"$dir/jaeger.lock"
-flock 9
-if fresh; then
-	echo "$bin"
-	exit 0
-fi
-tmp=$(mktemp "$dir/jaeger.tmp.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-echo "jaeger-build: building $pkg@$version into $bin (minutes on a cold cache)" >&2
-start=$(date +%s)
-(cd tools && GOFLAGS=-mod=readonly go build -trimpath -ldflags='-s -w' -o "$tmp" "$pkg")
-mv -f "$tmp" "$bin"
-printf '%s\n' "$stamp" >"$stampfile"
-echo "jaeger-build: built in $(($(date +%s) - start))s" >&2
-echo "$bin"
+exec bash scripts/gotool-build.sh jaeger tools github.com/jaegertracing/jaeger/cmd/jaeger \
+	github.com/jaegertracing/jaeger "${JAEGER_CACHE_DIR:-}"

@@ -26,3 +26,7 @@ if [[ ! -x /usr/bin/chromium ]]; then
 		echo "test-deps: /usr/bin/chromium is missing and apt-get cannot install it here (not root?); the browser test skips, and fails under CI" >&2
 	fi
 fi
+
+# grpcurl for the Open Inference Protocol's gRPC process test, from its own
+# tools module (tools/grpcurl), built once into .cache/bin.
+bash scripts/grpcurl-build.sh >/dev/null

@@ -377,7 +377,7 @@ func TestOverloadAndDrain(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	go func() { served <- srv.Serve(ctx, ln, nil) }()
 	url := "http://" + ln.Addr().String() + "/v2/models/seednet_mnist_pq8/infer"
 	body := []byte(`{"inputs":[{"name":"input","shape":[1,1,32,32],"datatype":"FP32","data":[` + strings.Repeat("0,", 1023) + `0]}]}`)
 	var wg sync.WaitGroup

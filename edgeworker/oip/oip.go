@@ -22,6 +22,8 @@ import (
 	"net/http"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
@@ -138,26 +140,65 @@ func Status(err error) int {
 	return http.StatusInternalServerError
 }
 
-// Serve serves HTTP on ln until ctx ends, then stops taking requests and
-// answers those in flight (at most Config.DrainTimeout) before it returns.
-// It closes the listener.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
-	errs := make(chan error, 1)
-	go func() { errs <- hs.Serve(ln) }()
+// Serve serves HTTP/REST on httpLn and gRPC on grpcLn (either may be nil)
+// until ctx ends, then stops taking requests and answers those in flight
+// (at most Config.DrainTimeout) before it returns. It closes the listeners.
+func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
+	if httpLn == nil && grpcLn == nil {
+		return errors.New("oip: no listener")
+	}
+	errs := make(chan error, 2)
+	running := 0
+	var hs *http.Server
+	if httpLn != nil {
+		hs = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+		running++
+		go func() {
+			err := hs.Serve(httpLn)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	var gs *grpc.Server
+	if grpcLn != nil {
+		gs = s.GRPCServer()
+		running++
+		go func() { errs <- gs.Serve(grpcLn) }()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errs:
-		return fmt.Errorf("oip: http: %w", err)
+		running--
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.DrainTimeout)
 	defer cancel()
-	if err := hs.Shutdown(dctx); err != nil {
-		return fmt.Errorf("oip: draining http: %w", err)
+	if hs != nil {
+		if e := hs.Shutdown(dctx); e != nil {
+			err = errors.Join(err, fmt.Errorf("oip: draining HTTP: %w", e))
+		}
 	}
-	<-errs
+	if gs != nil {
+		done := make(chan struct{})
+		go func() { gs.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-dctx.Done():
+			gs.Stop()
+			<-done
+		}
+	}
+	for ; running > 0; running-- {
+		if e := <-errs; e != nil {
+			err = errors.Join(err, e)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("oip: %w", err)
+	}
 	return nil
 }
 
@@ -165,18 +206,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // when not empty, calls onListen (if not nil) with each bound address, and
 // serves until ctx ends, then drains (see Serve).
 func (s *Server) ListenAndServe(ctx context.Context, httpAddr, grpcAddr string, onListen func(kind, addr string)) error {
-	if grpcAddr != "" {
-		return errors.New("oip: gRPC is not served by this build yet")
+	var lns [2]net.Listener
+	for i, addr := range []string{httpAddr, grpcAddr} {
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				if l != nil {
+					l.Close()
+				}
+			}
+			return fmt.Errorf("oip: %w", err)
+		}
+		lns[i] = ln
+		if onListen != nil {
+			onListen([]string{"HTTP", "gRPC"}[i], ln.Addr().String())
+		}
 	}
-	if httpAddr == "" {
-		return errors.New("oip: no address to serve on")
-	}
-	ln, err := net.Listen("tcp", httpAddr)
-	if err != nil {
-		return fmt.Errorf("oip: %w", err)
-	}
-	if onListen != nil {
-		onListen("HTTP", ln.Addr().String())
-	}
-	return s.Serve(ctx, ln)
+	return s.Serve(ctx, lns[0], lns[1])
 }
