@@ -12,14 +12,18 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/pipeline/natsembed"
+	"github.com/splitinfer/splitinfer/system"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 func init() {
@@ -56,6 +60,8 @@ type sweepLink struct {
 	CloudOnlyMS      *float64   `json:"cloud_only_ms,omitempty"`
 	CloudOnlySkipped string     `json:"cloud_only_skipped,omitempty"`
 	Cuts             []sweepCut `json:"cuts"`
+	// Traces link one request's trace per measured cut (--jaeger-ui).
+	Traces []system.TraceLink `json:"traces,omitempty"`
 }
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +76,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
 	adapt := fs.String("adapt", "", "instead of sweeping, run the adaptive partitioner while the link changes through these specs (comma-separated), --phase requests each")
 	phase := fs.Int("phase", 30, "requests per link with --adapt")
+	tf := addTelemetryFlags(fs)
+	jaegerUI := fs.String("jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): after measuring a link, send one traced request per measured cut and print its trace URL")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -82,6 +90,14 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := cf.validate(); err != nil {
 		return bad("%v", err)
+	}
+	if err := tf.validate(); err != nil {
+		return bad("%v", err)
+	}
+	if *jaegerUI != "" {
+		if err := system.CheckJaegerUI(*jaegerUI); err != nil {
+			return bad("--jaeger-ui: %v", err)
+		}
 	}
 	list := *links
 	if *adapt != "" {
@@ -108,7 +124,18 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	h, err := startHarness(s)
+	hash := pipeline.ModelHash(s.graph)
+	cloudTel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "sweep-cloud", hash, "")
+	if err != nil {
+		return err
+	}
+	edgeTel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "sweep-edge", hash, "")
+	if err != nil {
+		shutdownTelemetry(cloudTel)
+		return err
+	}
+	defer shutdownTelemetry(edgeTel, cloudTel)
+	h, err := startHarness(s, cloudworker.WithTracerProvider(cloudTel.TracerProvider()))
 	if err != nil {
 		return err
 	}
@@ -127,6 +154,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	codec, _ := pipeline.ParseCodec(cf.codec)
 	dt, _ := wireDType(cf.wireDType)
 	edge := &sweepEdge{s: s, threads: cf.threads, slowdown: cf.slowdown, emulate: emulate, timeout: *timeout,
+		jaegerUI: *jaegerUI, tracerProvider: edgeTel.TracerProvider(),
 		enc: pipeline.RequestEncoder{Model: pipeline.ModelHash(s.graph), Codec: codec, Wire: dt}}
 	if *adapt != "" {
 		return runAdapt(ctx, edge, s, h.url, specs, *phase, *asJSON, stdout, stderr)
@@ -187,6 +215,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "choice %s: measured %.1f ms (predicted %.1f); best measured %s %.1f ms (choice %+.1f%%); edge-only %s, cloud-only %s\n",
 			r.Choice, r.ChoiceMeasured, r.ChoicePredict, r.BestMeasured, r.BestMS, 100*(r.ChoiceMeasured-r.BestMS)/r.BestMS,
 			measuredOr(r.EdgeOnlyMS, "not measured"), measuredOr(r.CloudOnlyMS, cloudOnlyWhy(r.CloudOnlySkipped)))
+		if *jaegerUI != "" {
+			system.WriteTraceLinks(stdout, r.Traces)
+		}
 	}
 	return nil
 }
@@ -256,6 +287,11 @@ func sweepOne(ctx context.Context, e *sweepEdge, s *costSetup, sp link.Spec, req
 		}
 	}
 	e.heads = nil
+	if e.jaegerUI != "" {
+		if res.Traces, err = e.traceCuts(ctx, l, cuts, measured); err != nil {
+			return res, fmt.Errorf("link %s: %w", sp, err)
+		}
+	}
 	for _, i := range measured {
 		c := cuts[i]
 		sort.Float64s(times[i])
@@ -307,7 +343,7 @@ type harness struct {
 	worker *cloudworker.Worker
 }
 
-func startHarness(s *costSetup) (*harness, error) {
+func startHarness(s *costSetup, copts ...cloudworker.Option) (*harness, error) {
 	srv, err := natsembed.Start(64 << 20)
 	if err != nil {
 		return nil, err
@@ -323,7 +359,7 @@ func startHarness(s *costSetup) (*harness, error) {
 		return nil, err
 	}
 	h.worker, err = cloudworker.New(h.cloud, []cloudworker.Model{{Name: s.name, Program: s.prog}},
-		cloudworker.Config{Workers: 1})
+		cloudworker.Config{Workers: 1}, copts...)
 	if err != nil {
 		h.stop()
 		return nil, err
@@ -352,6 +388,11 @@ type sweepEdge struct {
 	enc      pipeline.RequestEncoder
 	timeout  time.Duration
 	heads    map[string]*nn.Runner
+
+	// jaegerUI, when set, makes sweepOne send one traced request per
+	// measured cut through edge workers on tracerProvider (traceCuts).
+	jaegerUI       string
+	tracerProvider oteltrace.TracerProvider
 }
 
 // head returns a runner for the head of cut c, cached by cut name.
@@ -405,6 +446,39 @@ func (e *sweepEdge) once(ctx context.Context, c partition.Cut, i int) (time.Dura
 		}
 	}
 	return time.Since(t0), info, nil
+}
+
+// traceCuts sends one request per cut cuts[i], i in measured, over the
+// link's connection through the edge workers splitinfer's edge runs (so
+// traced as `run` traces them; edge-only stays on the edge), and links
+// the traces in the Jaeger UI.
+func (e *sweepEdge) traceCuts(ctx context.Context, l partition.Link, cuts []partition.Cut, measured []int) ([]system.TraceLink, error) {
+	a, err := partition.NewAdapter(e.s.Model, l)
+	if err != nil {
+		return nil, err
+	}
+	cfg := edgeworker.Config{Model: e.s.name, Codec: e.enc.Codec, WireDType: e.enc.Wire, Timeout: e.timeout, Attempts: 1, Threads: e.threads}
+	if cfg.WireDType == nn.Float32 {
+		cfg.WireDType = nn.Undefined // as computed
+	}
+	if e.emulate && e.slowdown > 1 {
+		cfg.Slowdown = e.slowdown
+	}
+	edge, err := adaptive.New(e.nc, e.s.prog, a, cfg, "", edgeworker.WithTracerProvider(e.tracerProvider))
+	if err != nil {
+		return nil, err
+	}
+	var links []system.TraceLink
+	for _, i := range measured {
+		r, err := edge.InferAt(ctx, cuts[i], e.s.samples[0]...)
+		if err != nil {
+			return nil, fmt.Errorf("traced request at cut %s: %w", cuts[i].Name, err)
+		}
+		if r.TraceID != "" {
+			links = append(links, system.Link(e.jaegerUI, cuts[i].Name, r.Result))
+		}
+	}
+	return links, nil
 }
 
 // echoRTT is the median round trip of n tiny echo requests (after one).

@@ -6,8 +6,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/partition"
+	"github.com/splitinfer/splitinfer/system"
+	"github.com/splitinfer/splitinfer/trace"
+	"github.com/splitinfer/splitinfer/trace/jaegertest"
 )
 
 // TestSweepCommand measures tinyresnet's cuts over the live pipeline on
@@ -122,6 +127,76 @@ func TestSweepAdapt(t *testing.T) {
 	for _, r := range res.Requests {
 		if r.MS <= 0 || r.Cut == "" {
 			t.Errorf("request %+v", r)
+		}
+	}
+}
+
+// TestSweepTraceLinks: with --otlp-endpoint and --jaeger-ui, a sweep sends
+// one traced request per measured cut and links its trace, which Jaeger
+// has: a split cut's crosses to the cloud, edge-only's stays on the edge.
+func TestSweepTraceLinks(t *testing.T) {
+	j := jaegertest.Start(t)
+	var out, errb bytes.Buffer
+	code := runMain(context.Background(), []string{"sweep", "--link", "100mbit/1ms", "--samples", "1", "--runs", "1",
+		"--requests", "1", "--warmup", "0", "--max-predicted", "0", "--otlp-endpoint", j.OTLPGRPC, "--jaeger-ui", j.QueryURL, "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var res struct {
+		Links []struct {
+			Cuts []struct {
+				Name       string
+				MeasuredMS *float64 `json:"measured_ms"`
+			}
+			Traces []system.TraceLink
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(res.Links) != 1 {
+		t.Fatalf("%d links", len(res.Links))
+	}
+	var measured []string
+	for _, c := range res.Links[0].Cuts {
+		if c.MeasuredMS != nil {
+			measured = append(measured, c.Name)
+		}
+	}
+	links := res.Links[0].Traces
+	if len(measured) < 3 || len(links) != len(measured) {
+		t.Fatalf("%d trace links for the %d measured cuts %v: %+v", len(links), len(measured), measured, links)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	byID := map[string]jaegertest.Trace{}
+	if _, err := j.WaitTraces(ctx, trace.ServiceEdge, func(ts []jaegertest.Trace) bool {
+		for _, tr := range ts {
+			byID[tr.TraceID] = tr
+		}
+		for _, l := range links {
+			if _, ok := byID[l.TraceID]; !ok {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range links {
+		tr := byID[l.TraceID]
+		if l.Label != measured[i] || l.URL != system.TraceURL(j.QueryURL, l.TraceID) {
+			t.Errorf("link %d %+v, want cut %s", i, l, measured[i])
+		}
+		wantServices := 2
+		if l.Label == partition.EdgeOnly {
+			wantServices = 1
+		}
+		if s := tr.Services(); len(s) != wantServices || !s[trace.ServiceEdge] {
+			t.Errorf("cut %s: trace %s has services %v", l.Label, l.TraceID, s)
+		}
+		if o := tr.Overhangs(); len(o) != 0 {
+			t.Errorf("cut %s: spans outside their parents %v", l.Label, o)
 		}
 	}
 }

@@ -139,6 +139,23 @@ func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, err
 			}
 		}
 	}
+	out, err := e.InferAt(ctx, c, inputs...)
+	if err != nil || c.IsEdgeOnly() {
+		return out, err
+	}
+	if res := out.Result; !res.Fallback && res.Attempts == 1 {
+		moved, err := e.a.Observe(partition.Observation{Bytes: res.WireBytes + res.ReplyBytes, Network: res.Timings.Transit})
+		if err != nil {
+			return nil, err
+		}
+		out.Moved = moved
+	}
+	return out, nil
+}
+
+// InferAt runs one request split at c, whichever cut the adapter would
+// choose, and tells the adapter nothing (a sweep measures every cut so).
+func (e *Edge) InferAt(ctx context.Context, c partition.Cut, inputs ...*nn.Tensor) (*Result, error) {
 	if c.IsEdgeOnly() {
 		return e.runLocal(ctx, c, inputs)
 	}
@@ -150,15 +167,7 @@ func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	out := &Result{Result: res, CutName: c.Name}
-	if !res.Fallback && res.Attempts == 1 {
-		moved, err := e.a.Observe(partition.Observation{Bytes: res.WireBytes + res.ReplyBytes, Network: res.Timings.Transit})
-		if err != nil {
-			return nil, err
-		}
-		out.Moved = moved
-	}
-	return out, nil
+	return &Result{Result: res, CutName: c.Name}, nil
 }
 
 // runLocal runs the whole model on the edge.

@@ -143,4 +143,21 @@ func TestLinkDrop(t *testing.T) {
 	if a.Moves() != moves {
 		t.Fatalf("the cut moved %d times on the steady slow link", a.Moves()-moves)
 	}
+
+	// InferAt runs the cut it is given and leaves the adapter alone.
+	sh.Set(fast)
+	before := a.Link()
+	res, err := e.InferAt(ctx, bestFast.Cut, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CutName != partition.CloudOnly || res.Cut == partition.EdgeOnly || res.WireBytes == 0 {
+		t.Errorf("InferAt(cloud-only): cut %s (%s), %d bytes sent", res.CutName, res.Cut, res.WireBytes)
+	}
+	if got, ref := res.Outputs[0].F32, want[whole.Outputs()[0]].F32; len(got) != len(ref) || got[0] != ref[0] {
+		t.Errorf("InferAt(cloud-only): output %v, whole model %v", got, ref)
+	}
+	if a.CutID() != partition.EdgeOnly || a.Moves() != moves || a.Link() != before {
+		t.Errorf("InferAt changed the adapter: cut %s, %d moves, link %v (was %v)", a.CutID(), a.Moves()-moves, a.Link(), before)
+	}
 }
