@@ -48,13 +48,16 @@ type Stats struct {
 
 // Worker is a running cloud worker. Make one with New, end it with Stop.
 type Worker struct {
-	cfg     Config
-	nc      *nats.Conn
-	svc     micro.Service
-	id      string
-	models  map[string]*served
-	tracer  oteltrace.Tracer
-	metrics *trace.Metrics
+	cfg    Config
+	nc     *nats.Conn
+	svc    micro.Service
+	id     string
+	models map[string]*served
+	tracer oteltrace.Tracer
+	// processName is the process span's name (trace.ProcessSpanName).
+	processName string
+	unobserve   func() error // ends trace.ObserveNATS
+	metrics     *trace.Metrics
 
 	mu       sync.RWMutex // guards stopping and sends on queue
 	stopping bool
@@ -117,6 +120,10 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 		models:  map[string]*served{},
 		tracer:  o.tp.Tracer(trace.ScopeName),
 		metrics: metrics,
+	}
+	w.processName = trace.ProcessSpanName(w.cfg.Subject)
+	if w.unobserve, err = trace.ObserveNATS(o.mp, nc); err != nil {
+		return nil, fmt.Errorf("cloudworker: %w", err)
 	}
 	w.queue = make(chan *job, w.cfg.QueueLen)
 	w.dedup = newReplyCache(w.cfg.Dedup)
@@ -216,6 +223,7 @@ func (w *Worker) Stop() error {
 		close(w.queue)
 		w.mu.Unlock()
 		w.wg.Wait()
+		_ = w.unobserve()
 		if !w.nc.IsClosed() {
 			if err := w.nc.FlushTimeout(5 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 				errs = append(errs, fmt.Errorf("cloudworker: flushing replies: %w", err))
@@ -224,6 +232,13 @@ func (w *Worker) Stop() error {
 		w.stopErr = errors.Join(errs...)
 	})
 	return w.stopErr
+}
+
+// processAttributes are the process span's attributes for a message of n
+// bytes.
+func (w *Worker) processAttributes(n int) []attribute.KeyValue {
+	return append(trace.ProcessAttributes(w.cfg.Subject, w.cfg.QueueGroup, n, w.nc.ConnectedUrlRedacted()),
+		attribute.String(trace.AttrWorkerID, w.id))
 }
 
 // handle runs on the subscription's goroutine: it only checks the size and
@@ -235,16 +250,16 @@ func (w *Worker) handle(req micro.Request) {
 	ctx := trace.Extract(context.Background(), nats.Header(req.Headers()))
 	// The process span starts at the message's receipt, the base of every
 	// span time on this side (trace.SpanTime), so its children lie within.
-	sopts := []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindServer), oteltrace.WithTimestamp(trace.SpanTime(now, now))}
+	sopts := []oteltrace.SpanStartOption{oteltrace.WithSpanKind(trace.ProcessSpanKind), oteltrace.WithTimestamp(trace.SpanTime(now, now))}
 	sampled := oteltrace.SpanContextFromContext(ctx).IsSampled()
 	if sampled {
 		// Attributes at Start, in one slice, when the span will record
 		// (the sampler follows the edge's decision).
-		sopts = append(sopts, oteltrace.WithAttributes(append(trace.ProcessAttributes(w.cfg.Subject, len(data)), attribute.String(trace.AttrWorkerID, w.id))...))
+		sopts = append(sopts, oteltrace.WithAttributes(w.processAttributes(len(data))...))
 	}
-	ctx, span := w.tracer.Start(ctx, trace.SpanCloudProcess, sopts...)
+	ctx, span := w.tracer.Start(ctx, w.processName, sopts...)
 	if !sampled && span.IsRecording() { // a root here: no context or not from a sampled edge
-		span.SetAttributes(append(trace.ProcessAttributes(w.cfg.Subject, len(data)), attribute.String(trace.AttrWorkerID, w.id))...)
+		span.SetAttributes(w.processAttributes(len(data))...)
 	}
 	if req.Reply() == "" {
 		w.finishSpan(span, now, time.Now(), pipeline.Errorf(pipeline.CodeBadRequest, "request without a reply subject"))

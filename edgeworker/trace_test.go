@@ -68,7 +68,7 @@ func TestTraceAcrossNATS(t *testing.T) {
 		process.SpanContext().TraceID() != root.SpanContext().TraceID() {
 		t.Errorf("cloud process span is not the remote child of the NATS send span")
 	}
-	if send.SpanKind() != oteltrace.SpanKindClient || process.SpanKind() != oteltrace.SpanKindServer {
+	if send.SpanKind() != oteltrace.SpanKindProducer || process.SpanKind() != oteltrace.SpanKindConsumer {
 		t.Errorf("span kinds %v, %v", send.SpanKind(), process.SpanKind())
 	}
 	for _, name := range []string{trace.SpanQueueWait, trace.SpanDecode, trace.SpanCloudCompute, trace.SpanReply} {

@@ -73,16 +73,18 @@ type Stats struct {
 // Worker is an edge worker. It is safe for concurrent use: up to
 // Config.Concurrency calls run their heads at once, others wait.
 type Worker struct {
-	cfg     Config
-	nc      *nats.Conn
-	split   *pipeline.Split
-	hash    string
-	model   string
-	pool    chan *runners
-	tracer  oteltrace.Tracer
-	metrics *trace.Metrics
-	est     estimator
-	enc     pipeline.RequestEncoder
+	cfg    Config
+	nc     *nats.Conn
+	split  *pipeline.Split
+	hash   string
+	model  string
+	pool   chan *runners
+	tracer oteltrace.Tracer
+	// sendName is the NATS request span's name (trace.SendSpanName).
+	sendName string
+	metrics  *trace.Metrics
+	est      estimator
+	enc      pipeline.RequestEncoder
 
 	headNodes int
 
@@ -125,13 +127,18 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	if err != nil {
 		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
+	// The connection's figures for as long as the meter provider lives
+	// (an edge worker has no Stop; workers sharing nc report it once).
+	if _, err := trace.ObserveNATS(o.mp, nc); err != nil {
+		return nil, fmt.Errorf("edgeworker: %w", err)
+	}
 	model := cfg.Model
 	if model == "" {
 		model = whole.Graph().Name
 	}
 	w := &Worker{
 		cfg: cfg, nc: nc, split: split, hash: pipeline.ModelHash(whole.Graph()), model: model,
-		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), metrics: metrics,
+		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), sendName: trace.SendSpanName(cfg.Subject), metrics: metrics,
 		headNodes: len(split.Head.NodeIndices()),
 		enc:       pipeline.RequestEncoder{Model: pipeline.ModelHash(whole.Graph()), Codec: cfg.Codec, Wire: cfg.WireDType},
 	}
@@ -393,11 +400,11 @@ func (w *Worker) send(ctx context.Context, body []byte, attempt int, deadline ti
 	// sampler follows the parent).
 	var sopts []oteltrace.SpanStartOption
 	if oteltrace.SpanFromContext(ctx).IsRecording() {
-		sopts = []oteltrace.SpanStartOption{oteltrace.WithSpanKind(oteltrace.SpanKindClient),
-			oteltrace.WithAttributes(append(trace.SendAttributes(w.cfg.Subject, len(body)), attribute.Int(trace.AttrAttempt, attempt))...)}
+		sopts = []oteltrace.SpanStartOption{oteltrace.WithSpanKind(trace.SendSpanKind),
+			oteltrace.WithAttributes(append(trace.SendAttributes(w.cfg.Subject, len(body), w.nc.ConnectedUrlRedacted()), attribute.Int(trace.AttrAttempt, attempt))...)}
 	}
 	t0 := time.Now()
-	actx, sspan := w.tracer.Start(actx, trace.SpanNATSRequest, append(sopts, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)))...)
+	actx, sspan := w.tracer.Start(actx, w.sendName, append(sopts, oteltrace.WithTimestamp(trace.SpanTime(res.start, t0)))...)
 	var sendEnd time.Time
 	defer func() {
 		if sendEnd.IsZero() {

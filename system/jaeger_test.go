@@ -401,13 +401,13 @@ func checkAttributes(t *testing.T, tr jaegertest.Trace, root jaegertest.Span, re
 	}
 	send, proc := tr.Find(trace.SpanNATSRequest)[0], tr.Find(trace.SpanCloudProcess)[0]
 	wantTags(t, send, map[string]string{
-		"span.kind": "client", "messaging.system": "nats", "messaging.destination.name": pipeline.DefaultSubject,
-		"messaging.operation.name": "send", "messaging.operation.type": "send", "messaging.message.body.size": wire,
+		"span.kind": "producer", "messaging.system": "nats", "messaging.destination.name": pipeline.DefaultSubject,
+		"server.address": "127.0.0.1", "messaging.operation.name": "send", "messaging.operation.type": "send", "messaging.message.body.size": wire,
 		trace.AttrReplyBytes: strconv.Itoa(res.ReplyBytes),
 	})
 	wantTags(t, proc, map[string]string{
-		"span.kind": "server", "messaging.system": "nats", "messaging.destination.name": pipeline.DefaultSubject,
-		"messaging.operation.name": "process", "messaging.operation.type": "process", "messaging.message.body.size": wire,
+		"span.kind": "consumer", "messaging.system": "nats", "messaging.destination.name": pipeline.DefaultSubject,
+		"messaging.consumer.group.name": "splitinfer", "server.address": "127.0.0.1", "messaging.operation.name": "process", "messaging.operation.type": "process", "messaging.message.body.size": wire,
 		trace.AttrRequestID: res.ID, trace.AttrCutID: cut, trace.AttrModelHash: hash,
 	})
 }

@@ -33,7 +33,7 @@ func TestJaegerEndToEnd(t *testing.T) {
 	url := startNATS(t)
 	ctx := context.Background()
 	const (
-		subject   = "splitinfer.test.infer"
+		subject   = "splitinfer.infer" // SpanNATSRequest and SpanCloudProcess are the names on it
 		modelHash = "sha256:0123abcd"
 		requests  = 3
 	)
@@ -61,9 +61,9 @@ func TestJaegerEndToEnd(t *testing.T) {
 	ct := cloud.Tracer()
 	sub, err := cnc.Subscribe(subject, func(m *nats.Msg) {
 		defer handled.Done()
-		pctx, proc := ct.Start(Extract(context.Background(), m.Header), SpanCloudProcess,
-			oteltrace.WithSpanKind(oteltrace.SpanKindServer),
-			oteltrace.WithAttributes(ProcessAttributes(m.Subject, len(m.Data))...))
+		pctx, proc := ct.Start(Extract(context.Background(), m.Header), ProcessSpanName(m.Subject),
+			oteltrace.WithSpanKind(ProcessSpanKind),
+			oteltrace.WithAttributes(ProcessAttributes(m.Subject, "splitinfer", len(m.Data), cnc.ConnectedUrl())...))
 		defer proc.End()
 		for _, name := range []string{SpanQueueWait, SpanDecode, SpanCloudCompute} {
 			_, s := ct.Start(pctx, name)
@@ -107,8 +107,8 @@ func TestJaegerEndToEnd(t *testing.T) {
 		cs.End()
 		_, es := et.Start(rctx, SpanEncode)
 		es.End()
-		sctx, send := et.Start(rctx, SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient),
-			oteltrace.WithAttributes(SendAttributes(subject, 2048+i)...))
+		sctx, send := et.Start(rctx, SendSpanName(subject), oteltrace.WithSpanKind(SendSpanKind),
+			oteltrace.WithAttributes(SendAttributes(subject, 2048+i, enc.ConnectedUrl())...))
 		msg := nats.NewMsg(subject)
 		msg.Data = make([]byte, 2048+i)
 		Inject(sctx, msg.Header)
@@ -248,8 +248,16 @@ func checkTrace(t *testing.T, tr jaegertest.Trace, subject, modelHash string) {
 	if _, ok := root.Tag(AttrWireBytes); !ok {
 		fail("root lacks %s", AttrWireBytes)
 	}
-	wantTags(send, map[string]string{"span.kind": "client", "messaging.system": "nats", "messaging.destination.name": subject, "messaging.operation.type": "send"})
-	wantTags(proc, map[string]string{"span.kind": "server", "messaging.system": "nats", "messaging.destination.name": subject, "messaging.operation.type": "process"})
+	wantTags(send, map[string]string{"span.kind": "producer", "messaging.system": "nats", "messaging.destination.name": subject,
+		"messaging.operation.name": "send", "messaging.operation.type": "send", "server.address": "127.0.0.1"})
+	wantTags(proc, map[string]string{"span.kind": "consumer", "messaging.system": "nats", "messaging.destination.name": subject,
+		"messaging.operation.name": "process", "messaging.operation.type": "process", "messaging.consumer.group.name": "splitinfer",
+		"server.address": "127.0.0.1"})
+	for _, s := range []jaegertest.Span{send, proc} {
+		if p, ok := s.Tag("server.port"); !ok || p == "0" {
+			fail("%q: server.port %q", s.OperationName, p)
+		}
+	}
 	if got, _ := send.Tag("messaging.message.body.size"); got != func() string { v, _ := root.Tag(AttrWireBytes); return v }() {
 		fail("send body size %s differs from the root's wire bytes", got)
 	}

@@ -2,11 +2,13 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -14,8 +16,8 @@ import (
 
 // Histogram bucket boundaries.
 var (
-	// LatencyBucketsMs covers 50µs to 10s, in milliseconds.
-	LatencyBucketsMs = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+	// LatencyBuckets covers 50µs to 10s, in seconds (OTel unit "s").
+	LatencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 	// BytesBuckets covers 64 B to 16 MiB in powers of 4.
 	BytesBuckets = []float64{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
 )
@@ -88,9 +90,9 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	meter := mp.Meter(ScopeName)
 	var err error
 	if m.latency, err = meter.Float64Histogram(MetricLatency,
-		metric.WithUnit("ms"),
+		metric.WithUnit("s"),
 		metric.WithDescription("End-to-end request latency, by cut and outcome."),
-		metric.WithExplicitBucketBoundaries(LatencyBucketsMs...)); err != nil {
+		metric.WithExplicitBucketBoundaries(LatencyBuckets...)); err != nil {
 		return nil, fmt.Errorf("trace: metric %s: %w", MetricLatency, err)
 	}
 	if m.wireBytes, err = meter.Int64Histogram(MetricWireBytes,
@@ -115,9 +117,9 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 		return nil, fmt.Errorf("trace: metric %s: %w", MetricQueueDepth, err)
 	}
 	if m.stage, err = meter.Float64Histogram(MetricStage,
-		metric.WithUnit("ms"),
+		metric.WithUnit("s"),
 		metric.WithDescription("Time per pipeline stage, by stage."),
-		metric.WithExplicitBucketBoundaries(LatencyBucketsMs...)); err != nil {
+		metric.WithExplicitBucketBoundaries(LatencyBuckets...)); err != nil {
 		return nil, fmt.Errorf("trace: metric %s: %w", MetricStage, err)
 	}
 	return m, nil
@@ -133,7 +135,7 @@ func (m *Metrics) Request(ctx context.Context, cut, outcome string, d time.Durat
 		return
 	}
 	set := m.attrs(setKey{kind: setRequest, a: cut, b: outcome})
-	m.latency.Record(ctx, durationMs(d), set)
+	m.latency.Record(ctx, d.Seconds(), set)
 	m.requests.Add(ctx, 1, set)
 }
 
@@ -158,7 +160,7 @@ func (m *Metrics) Stage(ctx context.Context, stage string, d time.Duration) {
 	if !m.Enabled() {
 		return
 	}
-	m.stage.Record(ctx, durationMs(d), m.attrs(setKey{kind: setStage, a: stage}))
+	m.stage.Record(ctx, d.Seconds(), m.attrs(setKey{kind: setStage, a: stage}))
 }
 
 // QueueDepth records the current depth of the cloud worker's queue.
@@ -169,4 +171,62 @@ func (m *Metrics) QueueDepth(ctx context.Context, n int) {
 	m.queueDepth.Record(ctx, int64(n))
 }
 
-func durationMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// observed holds the (meter provider, connection) pairs ObserveNATS
+// reports, so that workers sharing a connection (the adaptive edge's, one
+// per cut) report it once.
+var observed sync.Map // natsKey -> struct{}
+
+type natsKey struct {
+	mp metric.MeterProvider
+	nc *nats.Conn
+}
+
+// ObserveNATS reports nc's state on mp (callbacks read nc.Status and
+// nc.Stats at each collection): MetricNATSConnected (1 while connected),
+// MetricNATSReconnects, and messages and bytes in and out
+// (MetricNATSMessages, MetricNATSBytes by direction). A pair already
+// reported is not reported twice. It returns a function that stops the
+// reporting.
+func ObserveNATS(mp metric.MeterProvider, nc *nats.Conn) (stop func() error, err error) {
+	if _, noop := mp.(metricnoop.MeterProvider); noop || nc == nil {
+		return func() error { return nil }, nil
+	}
+	key := natsKey{mp, nc}
+	if _, dup := observed.LoadOrStore(key, struct{}{}); dup {
+		return func() error { return nil }, nil
+	}
+	meter := mp.Meter(ScopeName)
+	connected, err1 := meter.Int64ObservableGauge(MetricNATSConnected, metric.WithUnit("1"),
+		metric.WithDescription("1 while the NATS connection is connected, 0 while it is reconnecting or closed."))
+	reconnects, err2 := meter.Int64ObservableCounter(MetricNATSReconnects, metric.WithUnit("{reconnect}"),
+		metric.WithDescription("Reconnections of the NATS connection."))
+	msgs, err3 := meter.Int64ObservableCounter(MetricNATSMessages, metric.WithUnit("{message}"),
+		metric.WithDescription("NATS messages, by direction (in, out)."))
+	bytes, err4 := meter.Int64ObservableCounter(MetricNATSBytes, metric.WithUnit("By"),
+		metric.WithDescription("NATS payload bytes, by direction (in, out)."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		observed.Delete(key)
+		return nil, fmt.Errorf("trace: NATS metrics: %w", err)
+	}
+	in := metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrDirection, "in")))
+	out := metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrDirection, "out")))
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		up := int64(0)
+		if nc.Status() == nats.CONNECTED {
+			up = 1
+		}
+		st := nc.Stats()
+		o.ObserveInt64(connected, up)
+		o.ObserveInt64(reconnects, int64(st.Reconnects))
+		o.ObserveInt64(msgs, int64(st.InMsgs), in)
+		o.ObserveInt64(msgs, int64(st.OutMsgs), out)
+		o.ObserveInt64(bytes, int64(st.InBytes), in)
+		o.ObserveInt64(bytes, int64(st.OutBytes), out)
+		return nil
+	}, connected, reconnects, msgs, bytes)
+	if err != nil {
+		observed.Delete(key)
+		return nil, fmt.Errorf("trace: NATS metrics: %w", err)
+	}
+	return func() error { observed.Delete(key); return reg.Unregister() }, nil
+}

@@ -16,14 +16,16 @@ const (
 const ScopeName = "github.com/splitinfer/splitinfer"
 
 // Span names. The edge's request span is the root of each trace; the NATS
-// request span is a client span whose context travels in the message headers,
-// and the cloud's spans are its children.
+// request span is a producer span whose context travels in the message
+// headers, and the cloud's spans are its children. The two messaging spans
+// are named "{operation} {subject}" as the semantic conventions say; the
+// constants are their names on the default subject.
 const (
 	SpanEdgeRequest  = "splitinfer.request"       // edge, root: one per input
 	SpanEdgeCompute  = "splitinfer.edge.compute"  // edge: the head sub-graph
 	SpanEncode       = "splitinfer.encode"        // edge: quantize + msgpack + optional zstd
-	SpanNATSRequest  = "splitinfer.infer send"    // edge: messaging client span (messaging.operation.name=send)
-	SpanCloudProcess = "splitinfer.infer process" // cloud: messaging server span, parent of the rest
+	SpanNATSRequest  = "send splitinfer.infer"    // edge: messaging producer span on the default subject (SendSpanName)
+	SpanCloudProcess = "process splitinfer.infer" // cloud: messaging consumer span on the default subject (ProcessSpanName), parent of the rest
 	SpanQueueWait    = "splitinfer.cloud.queue"   // cloud: time in the bounded queue
 	SpanDecode       = "splitinfer.decode"        // cloud: bounded decode of the request
 	SpanCloudCompute = "splitinfer.cloud.compute" // cloud: the tail sub-graph
@@ -61,6 +63,7 @@ const (
 	AttrBatch            = "splitinfer.batch"
 	AttrOutcome          = "splitinfer.outcome"          // metrics label: OutcomeOK, OutcomeError, OutcomeFallback
 	AttrStage            = "splitinfer.stage"            // metrics label of MetricStage: Stage* values
+	AttrDirection        = "splitinfer.direction"        // metrics label of MetricNATSMessages and MetricNATSBytes: in, out
 	AttrServeRequestID   = "splitinfer.serve.request_id" // on SpanServe: the caller's (Open Inference Protocol) request id
 )
 
@@ -85,12 +88,17 @@ const (
 
 // Metric names (OTel instrument names; Prometheus renders dots as underscores).
 const (
-	MetricLatency    = "splitinfer.request.duration" // histogram, ms, by cut
-	MetricWireBytes  = "splitinfer.wire.bytes"       // histogram, bytes, by cut
+	MetricLatency    = "splitinfer.request.duration" // histogram, s, by cut and outcome
+	MetricWireBytes  = "splitinfer.wire.bytes"       // histogram, By, by cut
 	MetricRequests   = "splitinfer.requests"         // counter, by cut and outcome
 	MetricErrors     = "splitinfer.errors"           // counter, by code
 	MetricQueueDepth = "splitinfer.queue.depth"      // gauge (cloud)
-	MetricStage      = "splitinfer.stage.duration"   // histogram, ms, by stage
+	MetricStage      = "splitinfer.stage.duration"   // histogram, s, by stage
+
+	MetricNATSConnected  = "splitinfer.nats.connected"  // gauge: 1 while the worker's NATS connection is up
+	MetricNATSReconnects = "splitinfer.nats.reconnects" // counter
+	MetricNATSMessages   = "splitinfer.nats.messages"   // counter, by direction
+	MetricNATSBytes      = "splitinfer.nats.bytes"      // counter, By, by direction
 
 	MetricOTelErrors    = "splitinfer.otel.errors"         // counter: OTel's errors in this process
 	MetricRejectedSpans = "splitinfer.otel.spans.rejected" // counter: spans refused in OTLP partial_success replies

@@ -3,7 +3,9 @@ package trace
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -12,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
 // propagator holds the process's propagator: OTEL_PROPAGATORS, read by
@@ -69,26 +72,75 @@ func Extract(ctx context.Context, h nats.Header) context.Context {
 // MessagingSystemNATS is the messaging.system value for NATS.
 const MessagingSystemNATS = "nats"
 
+// SendSpanName is the name of the edge's NATS request span for a
+// subject: "{operation} {destination}" (semantic conventions for
+// messaging spans), e.g. "send splitinfer.infer" (SpanNATSRequest).
+func SendSpanName(subject string) string { return "send " + subject }
+
+// ProcessSpanName is the name of the cloud's process span for a subject,
+// e.g. "process splitinfer.infer" (SpanCloudProcess).
+func ProcessSpanName(subject string) string { return "process " + subject }
+
+// Span kinds of the messaging spans: the send span's context travels in
+// the message (it is the message's creation context), so it is a
+// producer span; the process span is a consumer span.
+const (
+	SendSpanKind    = oteltrace.SpanKindProducer
+	ProcessSpanKind = oteltrace.SpanKindConsumer
+)
+
 // SendAttributes are the OTel messaging attributes of the edge's NATS
-// request span (SpanNATSRequest, kind client).
-func SendAttributes(subject string, bodyBytes int) []attribute.KeyValue {
-	return []attribute.KeyValue{
+// request span (SendSpanName, SendSpanKind). serverURL is the NATS
+// server's URL (nats.Conn.ConnectedUrl), giving server.address and
+// server.port; "" leaves them out.
+func SendAttributes(subject string, bodyBytes int, serverURL string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
 		semconv.MessagingSystemKey.String(MessagingSystemNATS),
 		semconv.MessagingDestinationName(subject),
 		semconv.MessagingOperationName("send"),
 		semconv.MessagingOperationTypeSend,
 		semconv.MessagingMessageBodySize(bodyBytes),
 	}
+	return appendServer(attrs, serverURL)
 }
 
 // ProcessAttributes are the OTel messaging attributes of the cloud's
-// process span (SpanCloudProcess, kind server).
-func ProcessAttributes(subject string, bodyBytes int) []attribute.KeyValue {
-	return []attribute.KeyValue{
+// process span (ProcessSpanName, ProcessSpanKind); group is the queue
+// group (messaging.consumer.group.name).
+func ProcessAttributes(subject, group string, bodyBytes int, serverURL string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
 		semconv.MessagingSystemKey.String(MessagingSystemNATS),
 		semconv.MessagingDestinationName(subject),
 		semconv.MessagingOperationName("process"),
 		semconv.MessagingOperationTypeProcess,
 		semconv.MessagingMessageBodySize(bodyBytes),
 	}
+	if group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(group))
+	}
+	return appendServer(attrs, serverURL)
+}
+
+// appendServer adds server.address and server.port from a NATS URL
+// (nats://host:port).
+func appendServer(attrs []attribute.KeyValue, serverURL string) []attribute.KeyValue {
+	if serverURL == "" {
+		return attrs
+	}
+	hostport := serverURL
+	if _, rest, ok := strings.Cut(serverURL, "://"); ok {
+		hostport = rest
+	}
+	if i := strings.LastIndexByte(hostport, '@'); i >= 0 { // user info
+		hostport = hostport[i+1:]
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return append(attrs, semconv.ServerAddress(hostport))
+	}
+	attrs = append(attrs, semconv.ServerAddress(host))
+	if p, err := strconv.Atoi(port); err == nil {
+		attrs = append(attrs, semconv.ServerPort(p))
+	}
+	return attrs
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -184,12 +185,12 @@ func TestPrometheusScrape(t *testing.T) {
 	for _, want := range []string{
 		`splitinfer_requests_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok"} 2`,
 		`splitinfer_requests_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="5",splitinfer_outcome="error"} 1`,
-		`splitinfer_request_duration_milliseconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="2.5"} 1`,
-		`splitinfer_request_duration_milliseconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="5"} 2`,
-		`splitinfer_request_duration_milliseconds_sum{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok"} 4.5`,
+		`splitinfer_request_duration_seconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="0.0025"} 1`,
+		`splitinfer_request_duration_seconds_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok",le="0.005"} 2`,
+		`splitinfer_request_duration_seconds_sum{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",splitinfer_outcome="ok"} 0.0045`,
 		`splitinfer_wire_bytes_bucket{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_cut_id="3",le="4096"} 1`,
 		`splitinfer_errors_total{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_error_code="503"} 1`,
-		`splitinfer_stage_duration_milliseconds_count{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_stage="encode"} 1`,
+		`splitinfer_stage_duration_seconds_count{otel_scope_name="github.com/splitinfer/splitinfer",otel_scope_schema_url="",otel_scope_version="",splitinfer_stage="encode"} 1`,
 		`service_name="splitinfer-edge"`,
 		`go_goroutines `,
 	} {
@@ -255,11 +256,11 @@ func TestPropagationAcrossProviders(t *testing.T) {
 		t.Fatal(err)
 	}
 	rctx, root := edge.Tracer().Start(ctx, SpanEdgeRequest)
-	sctx, send := edge.Tracer().Start(rctx, SpanNATSRequest, oteltrace.WithSpanKind(oteltrace.SpanKindClient))
+	sctx, send := edge.Tracer().Start(rctx, SpanNATSRequest, oteltrace.WithSpanKind(SendSpanKind))
 	h := map[string][]string{}
 	Inject(sctx, h)
 	cctx := Extract(ctx, map[string][]string{"Traceparent": h["traceparent"]})
-	_, proc := cloud.Tracer().Start(cctx, SpanCloudProcess, oteltrace.WithSpanKind(oteltrace.SpanKindServer))
+	_, proc := cloud.Tracer().Start(cctx, SpanCloudProcess, oteltrace.WithSpanKind(ProcessSpanKind))
 	proc.End()
 	send.End()
 	root.End()
@@ -277,5 +278,63 @@ func TestPropagationAcrossProviders(t *testing.T) {
 	}
 	if len(edgeExp.GetSpans()) != 2 {
 		t.Errorf("edge spans: %d", len(edgeExp.GetSpans()))
+	}
+}
+
+// TestObserveNATS reads the connection's state and counters through a
+// manual reader: connected while open, messages and bytes out, 0 once
+// closed.
+func TestObserveNATS(t *testing.T) {
+	nc, err := nats.Connect(startNATS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	stop, err := ObserveNATS(mp, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for range 3 {
+		if err := nc.Publish("x", make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	collect := func() map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				var dps []metricdata.DataPoint[int64]
+				switch d := m.Data.(type) {
+				case metricdata.Gauge[int64]:
+					dps = d.DataPoints
+				case metricdata.Sum[int64]:
+					dps = d.DataPoints
+				}
+				for _, dp := range dps {
+					dir, _ := dp.Attributes.Value(AttrDirection)
+					got[m.Name+"/"+dir.AsString()] = dp.Value
+				}
+			}
+		}
+		return got
+	}
+	got := collect()
+	if got[MetricNATSConnected+"/"] != 1 || got[MetricNATSMessages+"/out"] != 3 || got[MetricNATSBytes+"/out"] != 300 || got[MetricNATSReconnects+"/"] != 0 {
+		t.Errorf("open connection: %v", got)
+	}
+	nc.Close()
+	if got := collect(); got[MetricNATSConnected+"/"] != 0 {
+		t.Errorf("closed connection: connected = %d", got[MetricNATSConnected+"/"])
 	}
 }
