@@ -24,22 +24,7 @@ import (
 )
 
 // syncBuf is a buffer safe for concurrent writes and reads.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuf = natstest.Buffer
 
 // cloudWorker is `splitinfer cloud` running in the test process.
 type cloudWorker struct {
@@ -165,10 +150,6 @@ func TestDeployPermissions(t *testing.T) {
 		sub  *nats.Subscription
 	}
 	var subs []held
-	cfg := func(name string) natsconn.Config {
-		u, _ := d.User(name)
-		return natsconn.Config{URLs: []string{url}, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA), TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: true}
-	}
 	var edgeSum system.Summary
 	var edgeCode int
 	var edgeErr string
@@ -178,7 +159,7 @@ func TestDeployPermissions(t *testing.T) {
 		edgeSum, edgeCode, edgeErr = edgeRun(t, append(userFlags(d, url, "edge1"), "--n", "1000", "--concurrency", "4", "--cut", heuristicCut(t))...)
 	}()
 	for _, a := range attempts {
-		c, err := natsconn.Connect(context.Background(), cfg("edge2"), natsconn.WithLogger(slog.New(slog.DiscardHandler)))
+		c, err := natsconn.Connect(context.Background(), d.Client("edge2", url), natsconn.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/internal/natsauth"
 	"github.com/splitinfer/splitinfer/internal/natstest"
+	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline/natsconn"
 	"github.com/splitinfer/splitinfer/system"
 )
@@ -28,9 +29,7 @@ import (
 // the workers' stats) to watch a run.
 func observer(t *testing.T, d *natsauth.Deployment, urls ...string) *natsconn.Conn {
 	t.Helper()
-	u, _ := d.User("edge2")
-	c, err := natsconn.Connect(context.Background(), natsconn.Config{URLs: urls, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA),
-		TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: true}, natsconn.WithLogger(slog.New(slog.DiscardHandler)))
+	c, err := natsconn.Connect(context.Background(), d.Client("edge2", urls...), natsconn.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,9 +259,7 @@ func TestLeafNodeSplit(t *testing.T) {
 	natstest.StartFile(t, "leaf", conf, leafPort)
 	leafURL := fmt.Sprintf("tls://127.0.0.1:%d", leafPort)
 
-	u, _ := d.User("edge1")
-	c, err := natsconn.Connect(context.Background(), natsconn.Config{URLs: []string{leafURL}, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA),
-		TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: true}, natsconn.WithLogger(slog.New(slog.DiscardHandler)))
+	c, err := natsconn.Connect(context.Background(), d.Client("edge1", leafURL), natsconn.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,14 +267,7 @@ func TestLeafNodeSplit(t *testing.T) {
 	if err := waitForCloud(context.Background(), c.Conn, 30*time.Second); err != nil {
 		t.Fatalf("through the leaf node: %v", err)
 	}
-	prog, _, err := loadProgram("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := resolveCut(prog, "early")
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, cut := earlyCut(t)
 	e, err := edgeworker.New(c.Conn, prog, edgeworker.Config{Cut: cut, Concurrency: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -347,23 +337,12 @@ func BenchmarkTLSLatency(b *testing.B) {
 			s()
 		}
 	}()
-	prog, _, err := loadProgram("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cut, err := resolveCut(prog, "early")
-	if err != nil {
-		b.Fatal(err)
-	}
+	prog, cut := earlyCut(b)
 	set, err := mnist.Test()
 	if err != nil {
 		b.Fatal(err)
 	}
-	u, _ := d.User("edge1")
-	confs := map[string]natsconn.Config{
-		"plain": {URLs: []string{plainURL}},
-		"tls": {URLs: []string{secureURL}, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA), TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: true},
-	}
+	confs := map[string]natsconn.Config{"plain": {URLs: []string{plainURL}}, "tls": d.Client("edge1", secureURL)}
 	edges := map[string]*edgeworker.Worker{}
 	for name, cfg := range confs {
 		c, err := natsconn.Connect(context.Background(), cfg, natsconn.WithLogger(slog.New(slog.DiscardHandler)))
@@ -417,4 +396,18 @@ func benchSecureNATS(b *testing.B) (*natsauth.Deployment, string) {
 	}
 	natstest.StartFile(b, "secure", file, port)
 	return d, fmt.Sprintf("tls://127.0.0.1:%d", port)
+}
+
+// earlyCut is the built-in model and its "early" cut.
+func earlyCut(tb testing.TB) (*nn.Program, []string) {
+	tb.Helper()
+	prog, _, err := loadProgram("")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cut, err := resolveCut(prog, "early")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return prog, cut
 }

@@ -77,11 +77,11 @@ func freePort(t *testing.T) int { return natstest.FreePort(t) }
 
 // proc is a child process whose output is collected.
 type proc struct {
-	syncBuf // its output
-	name    string
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	err     error         // its exit status, once done is closed
+	natstest.Buffer // its output
+	name            string
+	cmd             *exec.Cmd
+	done            chan struct{} // closed when the process has exited
+	err             error         // its exit status, once done is closed
 }
 
 func (p *proc) output() string { return p.String() }
@@ -351,14 +351,7 @@ func TestMaliciousRequests(t *testing.T) {
 	cloud := start(t, "cloud", nil, si, "cloud", "--nats", url, "--workers", "2")
 	waitServices(t, nc, 1)
 
-	prog, _, err := loadProgram("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := resolveCut(prog, "early")
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, cut := earlyCut(t)
 	split, err := pipeline.NewSplit(prog, cut)
 	if err != nil {
 		t.Fatal(err)

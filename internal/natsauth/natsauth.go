@@ -441,3 +441,11 @@ func newKey() (*ecdsa.PrivateKey, *big.Int, error) {
 	}
 	return key, serial, nil
 }
+
+// Client is the connection configuration of user name at urls: its nkey,
+// its client certificate and the CA; edges take their private inbox.
+func (d *Deployment) Client(name string, urls ...string) natsconn.Config {
+	u, _ := d.User(name)
+	return natsconn.Config{URLs: urls, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA), TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key),
+		PrivateInbox: u.Role == RoleEdge}
+}

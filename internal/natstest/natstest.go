@@ -90,9 +90,9 @@ type Server struct {
 	t    testing.TB
 	bin  string
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards cmd and done
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  Buffer
 	done chan struct{}
 }
 
@@ -118,9 +118,7 @@ func StartFile(t testing.TB, name, file string, port int) *Server {
 	t.Cleanup(func() {
 		s.Kill()
 		if t.Failed() {
-			s.mu.Lock()
 			t.Logf("%s log:\n%s", name, tail(s.out.String(), 4000))
-			s.mu.Unlock()
 		}
 	})
 	return s
@@ -138,11 +136,7 @@ func (s *Server) start() {
 	s.mu.Lock()
 	cmd := exec.Command(s.bin, "-c", s.Conf)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if s.out == nil {
-		s.out = &bytes.Buffer{}
-	}
-	w := &lockedWriter{mu: &s.mu, b: s.out}
-	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Stdout, cmd.Stderr = &s.out, &s.out
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
 		s.t.Fatalf("starting %s: %v", s.Name, err)
@@ -160,8 +154,6 @@ func (s *Server) start() {
 		}
 		select {
 		case <-done:
-			s.mu.Lock()
-			defer s.mu.Unlock()
 			s.t.Fatalf("%s exited at start:\n%s", s.Name, s.out.String())
 		default:
 		}
@@ -172,15 +164,23 @@ func (s *Server) start() {
 	}
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
+// Buffer is a bytes.Buffer safe for concurrent writes and reads: the
+// output of processes and of workers run in the test process.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // Kill ends the server with SIGKILL (no lame duck, no goodbye) and waits.
@@ -203,8 +203,4 @@ func (s *Server) Restart() {
 }
 
 // Log returns the server's output so far.
-func (s *Server) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
+func (s *Server) Log() string { return s.out.String() }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/splitinfer/splitinfer/internal/natsauth"
 	"github.com/splitinfer/splitinfer/internal/natstest"
@@ -35,11 +38,7 @@ func secureServer(t *testing.T) (*natsauth.Deployment, string) {
 	return d, fmt.Sprintf("tls://127.0.0.1:%d", port)
 }
 
-func userConfig(d *natsauth.Deployment, url, name string) natsconn.Config {
-	u, _ := d.User(name)
-	return natsconn.Config{URLs: []string{url}, NKey: d.Path(u.Seed), TLSCA: d.Path(d.CA),
-		TLSCert: d.Path(u.Cert), TLSKey: d.Path(u.Key), PrivateInbox: u.Role == natsauth.RoleEdge}
-}
+func userConfig(d *natsauth.Deployment, url, name string) natsconn.Config { return d.Client(name, url) }
 
 // TestConnectErrorsNameTheCause: every refused connection ends within 5 s
 // with an error that says why.
@@ -173,4 +172,60 @@ func TestPermissionsNameTheSubject(t *testing.T) {
 		}
 		c.Close()
 	}
+}
+
+// TestReconnectEvents: a server killed and restarted on its port: the
+// connection comes back by itself, and the disconnect and reconnect are
+// logged (URL redacted) and counted in Events and the metric.
+func TestReconnectEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server")
+	}
+	port := freePort(t)
+	srv := natstest.Start(t, "nats", fmt.Sprintf("listen: 127.0.0.1:%d\n", port), port)
+	reader := sdkmetric.NewManualReader()
+	var logs natstest.Buffer
+	c, err := natsconn.Connect(context.Background(), natsconn.Config{URLs: []string{fmt.Sprintf("nats://bob:s3cret@127.0.0.1:%d", port)}, ReconnectWait: 50 * time.Millisecond},
+		natsconn.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), natsconn.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv.Restart()
+	for deadline := time.Now().Add(10 * time.Second); c.Events().Reconnects == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect: %+v\n%s", c.Events(), logs.String())
+		}
+	}
+	if err := c.FlushTimeout(5 * time.Second); err != nil {
+		t.Fatalf("after the reconnect: %v", err)
+	}
+	ev := c.Events()
+	if ev.Disconnects < 1 || ev.Reconnects < 1 {
+		t.Errorf("events %+v", ev)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "splitinfer.nats.connection.events" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				v, _ := dp.Attributes.Value("event")
+				counted[v.AsString()] += dp.Value
+			}
+		}
+	}
+	if counted["disconnected"] < 1 || counted["reconnected"] < 1 {
+		t.Errorf("metric splitinfer.nats.connection.events: %v", counted)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "nats disconnected") || !strings.Contains(out, "nats reconnected") || strings.Contains(out, "s3cret") {
+		t.Errorf("logs:\n%s", out)
+	}
+	t.Logf("events %+v, metric %v", ev, counted)
 }
