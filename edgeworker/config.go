@@ -57,9 +57,10 @@ type Config struct {
 	Threads int
 	// Limits bound reply decoding (zero fields: pipeline.DefaultLimits).
 	Limits pipeline.Limits
-	// Slowdown, when above 1, emulates an edge that many times slower:
+	// Slowdown, when 1 or above, emulates an edge that many times slower:
 	// each head run takes Slowdown x its thread CPU time (the worker sleeps
-	// the difference, see EmulateSlower). Default 0: off.
+	// the difference, see EmulateSlower; 1 paces the head by its CPU time,
+	// so host load does not change it). Default 0: off.
 	Slowdown float64
 }
 

@@ -323,7 +323,7 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		rs.head = w.split.Head.NewRunner(w.cfg.Threads)
 	}
 	var mid []*nn.Tensor
-	if w.cfg.Slowdown > 1 {
+	if w.cfg.Slowdown >= 1 {
 		_, _, err = EmulateSlower(w.cfg.Slowdown, func() (err error) { mid, err = safeRun(rs.head, inputs); return err })
 	} else {
 		mid, err = safeRun(rs.head, inputs)

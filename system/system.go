@@ -55,13 +55,14 @@ func Start(name string, prog *nn.Program, cloud cloudworker.Config, edge edgewor
 	return sys, nil
 }
 
-// StartCloud starts the embedded server, the cloud worker and the edge's
+// StartCloud starts the embedded server (its message limit MaxPayload, or
+// cloud.Limits.MaxMessageBytes when larger), the cloud worker and the edge's
 // NATS connection (made with edgeOpts, e.g. nats.SetCustomDialer with a
 // pipeline/link Dialer to emulate the edge's link), but no edge worker:
 // StartEdge starts one, or another edge (edgeworker/adaptive) can use
 // EdgeConn.
 func StartCloud(name string, prog *nn.Program, cloud cloudworker.Config, copts []cloudworker.Option, edgeOpts ...nats.Option) (*System, error) {
-	s, err := natsembed.Start(MaxPayload)
+	s, err := natsembed.Start(int32(max(MaxPayload, cloud.Limits.MaxMessageBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}

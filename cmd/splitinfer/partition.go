@@ -61,7 +61,7 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.runs, "runs", 5, "profiling runs (medians are taken)")
 	fs.IntVar(&f.threads, "threads", 1, "threads per inference when profiling")
 	fs.StringVar(&f.codec, "codec", "none", "wire codec of activations: none or zstd")
-	fs.StringVar(&f.wireDType, "wire-dtype", "float32", "activations on the wire: float32, or int8/uint8 (quantized for the wire)")
+	fs.StringVar(&f.wireDType, "wire", "float32", "activation dtype on the wire: float32 (as computed), uint8 or int8 (quantized, lossy)")
 	def := "wall"
 	if measure.CPUTimeSupported() {
 		def = "cpu"
@@ -87,7 +87,7 @@ func (f *costFlags) validate() error {
 	if _, err := pipeline.ParseCodec(f.codec); err != nil {
 		return fmt.Errorf("--codec: %v", err)
 	}
-	if _, err := wireDType(f.wireDType); err != nil {
+	if _, err := parseWire(f.wireDType); err != nil {
 		return err
 	}
 	for _, c := range []struct{ flag, v string }{{"--clock", f.clock}, {"--cloud-clock", f.cloudClock}} {
@@ -103,11 +103,18 @@ func (f *costFlags) validate() error {
 	return nil
 }
 
-func wireDType(s string) (nn.DType, error) {
-	if d, err := nn.ParseDType(s); err == nil && pipeline.IsWireDType(d) {
-		return d, nil
+// parseWire parses --wire: float32 (as computed: nn.Undefined), uint8 or
+// int8 (float32 activations quantized for the wire).
+func parseWire(s string) (nn.DType, error) {
+	switch s {
+	case "float32", "":
+		return nn.Undefined, nil
+	case "uint8":
+		return nn.Uint8, nil
+	case "int8":
+		return nn.Int8, nil
 	}
-	return nn.Undefined, fmt.Errorf("--wire-dtype %q: want float32, int8 or uint8", s)
+	return nn.Undefined, fmt.Errorf("%w: --wire %q: want float32, uint8 or int8", errUsage, s)
 }
 
 // costSetup is a cost model of one model, with what the user must be told
@@ -137,7 +144,7 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	}
 	host, _ := os.Hostname()
 	codec, _ := pipeline.ParseCodec(f.codec)
-	dt, _ := wireDType(f.wireDType)
+	dt, _ := parseWire(f.wireDType)
 	enc := pipeline.RequestEncoder{Model: pipeline.ModelHash(g), Codec: codec, Wire: dt}
 	cfg := measure.ModelConfig{Samples: samples, SamplesNote: what, Runs: f.runs, Threads: f.threads, Model: name, Device: host,
 		EdgeNote: f.edgeProfile, CloudNote: f.cloudProfile, EdgeCPU: f.clock == "cpu", CloudCPU: f.cloudClock == "cpu",

@@ -73,7 +73,7 @@ func TestPartitionBadFlags(t *testing.T) {
 		{"partition", "extra-argument"},
 		{"partition", "--model", "x.onnx", "--bandwidth", "fast"},
 		{"partition", "--model", "x.onnx", "--edge-slowdown", "0.5"},
-		{"partition", "--model", "x.onnx", "--wire-dtype", "int4"},
+		{"partition", "--model", "x.onnx", "--wire", "int4"},
 		{"partition", "--model", "x.onnx", "--codec", "gzip"},
 	} {
 		var out, errb bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -84,15 +85,9 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	if err != nil {
 		return edgeworker.Config{}, fmt.Errorf("%w: --codec %q: want none or zstd", errUsage, *f.codec)
 	}
-	var wire nn.DType
-	switch *f.wire {
-	case "float32", "":
-	case "uint8":
-		wire = nn.Uint8
-	case "int8":
-		wire = nn.Int8
-	default:
-		return edgeworker.Config{}, fmt.Errorf("%w: --wire %q: want float32, uint8 or int8", errUsage, *f.wire)
+	wire, err := parseWire(*f.wire)
+	if err != nil {
+		return edgeworker.Config{}, err
 	}
 	if *f.n < 0 || *f.concurrency < 1 || *f.attempts < 0 || *f.timeout <= 0 || *f.deadline <= 0 || *f.threads < 1 {
 		return edgeworker.Config{}, fmt.Errorf("%w: --n and --attempts must not be negative; --concurrency, --timeout, --deadline and --threads must be positive", errUsage)
@@ -496,3 +491,5 @@ func parseRunFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

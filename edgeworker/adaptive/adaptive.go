@@ -48,6 +48,7 @@ type Result struct {
 	*edgeworker.Result
 	CutName string
 	Moved   bool // the adapter changed the cut after this request
+	Probed  bool // the link was probed before this request
 }
 
 // New makes an adaptive edge for the compiled whole model. cfg configures
@@ -127,9 +128,12 @@ func (e *Edge) Stats() edgeworker.Stats {
 	return s
 }
 
-// InferCut runs one request at the adapter's current cut.
+// InferCut runs one request at the adapter's current cut (probing the link
+// first when the adapter asks for it) and feeds the request's bytes and
+// network time back to the adapter.
 func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, error) {
 	c := e.a.Next()
+	probed := false
 	if size, need := e.a.NeedProbe(); need && e.probe != "" {
 		// best effort: a failed probe only means no bandwidth sample
 		t0 := time.Now()
@@ -137,14 +141,16 @@ func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, err
 			if _, err := e.a.Observe(partition.Observation{Bytes: size, Network: time.Since(t0)}); err != nil {
 				return nil, err
 			}
+			probed = true
 		}
 	}
 	out, err := e.InferAt(ctx, c, inputs...)
-	if err != nil || c.IsEdgeOnly() {
-		return out, err
+	if err != nil {
+		return nil, err
 	}
-	if res := out.Result; !res.Fallback && res.Attempts == 1 {
-		moved, err := e.a.Observe(partition.Observation{Bytes: res.WireBytes + res.ReplyBytes, Network: res.Timings.Transit})
+	out.Probed = probed
+	if !c.IsEdgeOnly() && !out.Fallback && out.Attempts == 1 {
+		moved, err := e.a.Observe(partition.Observation{Bytes: out.WireBytes + out.ReplyBytes, Network: out.Timings.Transit})
 		if err != nil {
 			return nil, err
 		}
@@ -153,8 +159,9 @@ func (e *Edge) InferCut(ctx context.Context, inputs ...*nn.Tensor) (*Result, err
 	return out, nil
 }
 
-// InferAt runs one request split at c, whichever cut the adapter would
-// choose, and tells the adapter nothing (a sweep measures every cut so).
+// InferAt runs one request at cut c, whatever the adapter's choice, and
+// tells the adapter nothing: an edge worker split at c (made on first
+// use), or the whole model here for edge-only.
 func (e *Edge) InferAt(ctx context.Context, c partition.Cut, inputs ...*nn.Tensor) (*Result, error) {
 	if c.IsEdgeOnly() {
 		return e.runLocal(ctx, c, inputs)
@@ -214,7 +221,7 @@ func (e *Edge) runLocal(ctx context.Context, c partition.Cut, inputs []*nn.Tenso
 	t0 = time.Now()
 	var outs []*nn.Tensor
 	run := func() (err error) { outs, err = r.Run(inputs...); return err }
-	if e.cfg.Slowdown > 1 {
+	if e.cfg.Slowdown >= 1 {
 		// the emulated slower edge runs the whole model slower too
 		_, _, err = edgeworker.EmulateSlower(e.cfg.Slowdown, run)
 	} else {
