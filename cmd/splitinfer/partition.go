@@ -23,6 +23,7 @@ import (
 	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
+	"github.com/splitinfer/splitinfer/system"
 )
 
 func init() {
@@ -187,28 +188,6 @@ func writeProfile(path string, p *partition.Profile) error {
 	return out.Close()
 }
 
-// cutJSON is one cut in --json output.
-type cutJSON struct {
-	Name        string   `json:"name"`
-	Tensors     []string `json:"tensors"`
-	EdgeMS      float64  `json:"edge_ms"`
-	EncodeMS    float64  `json:"encode_ms"`
-	Bytes       int      `json:"bytes"`
-	TransferMS  float64  `json:"transfer_ms"`
-	RTTMS       float64  `json:"rtt_ms"`
-	DecodeMS    float64  `json:"decode_ms"`
-	CloudMS     float64  `json:"cloud_ms"`
-	PredictedMS float64  `json:"predicted_ms"`
-	Infeasible  bool     `json:"infeasible,omitempty"`
-	MeasuredMS  *float64 `json:"measured_ms,omitempty"`
-}
-
-func toCutJSON(e partition.Estimate) cutJSON {
-	r := func(v float64) float64 { return math.Round(v*1000) / 1000 }
-	return cutJSON{Name: e.Cut.Name, Tensors: e.Cut.Tensors, EdgeMS: r(e.EdgeMS), EncodeMS: r(e.EncodeMS), Bytes: e.Bytes,
-		TransferMS: r(e.TransferMS), RTTMS: r(e.RTTMS), DecodeMS: r(e.DecodeMS), CloudMS: r(e.CloudMS), PredictedMS: r(e.TotalMS), Infeasible: e.Infeasible}
-}
-
 func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("partition", stderr)
 	var cf costFlags
@@ -269,11 +248,11 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			ChoiceMS     float64   `json:"choice_predicted_ms"`
 			DecisionUS   float64   `json:"decision_us"`
 			Notes        []string  `json:"notes"`
-			Cuts         []cutJSON `json:"cuts"`
+			Cuts         []system.CutEstimate `json:"cuts"`
 		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
 			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.Notes}
 		for _, e := range ests {
-			out.Cuts = append(out.Cuts, toCutJSON(e))
+			out.Cuts = append(out.Cuts, system.NewCutEstimate(e))
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
