@@ -193,9 +193,9 @@ type PredictRequest struct {
 // Class is one class of a top-K answer: its index, the output's value
 // (the logit as the model gives it) and its label, when the model has one.
 type Class struct {
-	Index int
-	Score float32
-	Label string
+	Index int     `json:"index"`
+	Score float32 `json:"score"`
+	Label string  `json:"label,omitempty"`
 }
 
 // Output is one output of the answer.

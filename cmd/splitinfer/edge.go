@@ -111,7 +111,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if sf.active() {
-		return sf.serve(ctx, e, prog.Graph(), name, readiness(e), eopts, stderr)
+		return sf.serve(ctx, e, prog.Graph(), name, readiness(e), eopts, *ef.concurrency, stdout, stderr)
 	}
 	sum, runErr := system.Drive(ctx, e, set, *ef.n, *ef.concurrency)
 	if plan != nil {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"runtime"
+
 	"errors"
 	"fmt"
+	"github.com/splitinfer/splitinfer/edgeworker"
 	"io"
 	"strings"
 
@@ -32,8 +37,11 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&inputs, "input", "input tensor file (ONNX TensorProto .pb); repeat for each graph input, in order")
 	fs.Var(&outputs, "output", "output tensor file to write; repeat for each graph output, in order (default: print a summary only)")
 	threads := fs.Int("threads", 1, "threads the kernels may use")
+	pf := addPredictFlags(fs)
+	top := fs.Int("top", 5, "with image or directory inputs: the classes to print per file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer infer --model MODEL --input IN.pb [--output OUT.pb]")
+		fmt.Fprintln(stderr, "       splitinfer infer --model MODEL --input IMAGE|DIR [--preprocess P] [--labels FILE] [--top K]   (one JSON line per file)")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -43,9 +51,12 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return errUsage
 	}
-	g, _, err := loadModel(*model)
+	g, name, err := loadModel(*model)
 	if err != nil {
 		return err
+	}
+	if len(inputs) == 1 && len(outputs) == 0 && isFileBatch(inputs[0]) {
+		return inferFiles1(ctx, g, name, pf, inputs[0], *top, *threads, stdout)
 	}
 	if len(inputs) != len(g.Inputs) {
 		return fmt.Errorf("the model takes %d inputs, %d --input files given", len(g.Inputs), len(inputs))
@@ -136,4 +147,35 @@ func argmaxF32(v []float32) int {
 		}
 	}
 	return best
+}
+
+// isFileBatch reports an --input that is a directory or an image: the
+// per-file mode.
+func isFileBatch(path string) bool {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return true
+	}
+	head, err := readHead(path, 64)
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(head, []byte("\xff\xd8\xff"))
+}
+
+// inferFiles1 runs the files of path locally (the whole model, no split),
+// one JSON line each.
+func inferFiles1(ctx context.Context, g *nn.Graph, name string, pf *predictFlags, path string, top, threads int, stdout io.Writer) error {
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return err
+	}
+	w, err := edgeworker.New(nil, prog, edgeworker.Config{Fallback: true, Threads: threads})
+	if err != nil {
+		return err
+	}
+	p, err := pf.predictor(w, g, name, nil)
+	if err != nil {
+		return err
+	}
+	return runFiles(ctx, p, path, top, runtime.GOMAXPROCS(0), stdout)
 }

@@ -373,7 +373,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		edge = sys.Edge
 	}
 	if sf.active() {
-		return sf.serve(ctx, edge, prog.Graph(), name, readiness(edge), eopts, stderr)
+		return sf.serve(ctx, edge, prog.Graph(), name, readiness(edge), eopts, *ef.concurrency, stdout, stderr)
 	}
 	sum, runErr := system.Drive(ctx, edge, set, *ef.n, *ef.concurrency)
 	if err := sys.Close(); err != nil {

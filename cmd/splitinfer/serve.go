@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,32 +14,48 @@ import (
 	"github.com/splitinfer/splitinfer/nn/preprocess"
 )
 
-// serveFlags are the inference endpoint's flags (edge and run).
-type serveFlags struct {
-	http, grpc  *string
+// predictFlags describe the model to applications (edge, run, infer):
+// its name, preprocessing and labels.
+type predictFlags struct {
 	modelName   *string
 	preprocess  *string
 	labels      *string
-	maxBody     *int64
 	maxInFlight *int
 }
 
-func addServeFlags(fs *flag.FlagSet) *serveFlags {
-	return &serveFlags{
-		http:        fs.String("serve", "", "serve the Open Inference Protocol (KServe v2) over HTTP on ADDR (e.g. 127.0.0.1:8000) until SIGTERM, instead of sending MNIST images"),
-		grpc:        fs.String("serve-grpc", "", "serve the Open Inference Protocol over gRPC on ADDR (e.g. 127.0.0.1:8001)"),
-		modelName:   fs.String("model-name", "", "the served model's name (default: the model's name as inspect prints it)"),
+func addPredictFlags(fs *flag.FlagSet) *predictFlags {
+	return &predictFlags{
+		modelName:   fs.String("model-name", "", "the model's name to applications (default: the model's name as inspect prints it)"),
 		preprocess:  fs.String("preprocess", "", "image preprocessing of the model: mnist, imagenet, or a declaration like \""+preprocess.ImageNet+"\" (default: the model's own, recorded in .sinf metadata)"),
 		labels:      fs.String("labels", "", "class labels file, one per line (default: the model's own)"),
-		maxBody:     fs.Int64("max-body", oip.DefaultMaxBodyBytes, "largest request body (HTTP) or message (gRPC) in bytes"),
 		maxInFlight: fs.Int("max-inflight", 64, "requests served at once; more get 503"),
 	}
 }
 
-func (f *serveFlags) active() bool { return *f.http != "" || *f.grpc != "" }
+// serveFlags are the inference endpoint's flags (edge and run).
+type serveFlags struct {
+	*predictFlags
+	http, grpc *string
+	maxBody    *int64
+	input      *string
+	top        *int
+}
+
+func addServeFlags(fs *flag.FlagSet) *serveFlags {
+	return &serveFlags{
+		predictFlags: addPredictFlags(fs),
+		http:         fs.String("serve", "", "serve the Open Inference Protocol (KServe v2) over HTTP on ADDR (e.g. 127.0.0.1:8000) until SIGTERM, instead of sending MNIST images"),
+		grpc:         fs.String("serve-grpc", "", "serve the Open Inference Protocol over gRPC on ADDR (e.g. 127.0.0.1:8001)"),
+		maxBody:      fs.Int64("max-body", oip.DefaultMaxBodyBytes, "largest request body (HTTP) or message (gRPC) in bytes"),
+		input:        fs.String("input", "", "run FILE or the files of DIR (PNG/JPEG images or ONNX TensorProto .pb) through the split instead of MNIST images, one JSON line each"),
+		top:          fs.Int("top", 5, "with --input: the classes to print per file"),
+	}
+}
+
+func (f *serveFlags) active() bool { return *f.http != "" || *f.grpc != "" || *f.input != "" }
 
 // predictorConfig turns the model's flags into a PredictorConfig.
-func (f *serveFlags) predictorConfig(name string) (edgeworker.PredictorConfig, error) {
+func (f *predictFlags) predictorConfig(name string) (edgeworker.PredictorConfig, error) {
 	cfg := edgeworker.PredictorConfig{Name: name, MaxInFlight: *f.maxInFlight}
 	if *f.modelName != "" {
 		cfg.Name = *f.modelName
@@ -64,16 +81,40 @@ func (f *serveFlags) predictorConfig(name string) (edgeworker.PredictorConfig, e
 	return cfg, nil
 }
 
-// serve serves inf for the model g until ctx ends (SIGTERM), then drains.
-func (f *serveFlags) serve(ctx context.Context, inf edgeworker.Inferer, g *nn.Graph, name string,
-	ready func(context.Context) error, eopts []edgeworker.Option, stderr io.Writer) error {
+// predictor makes the Predictor of inf for the model g.
+func (f *predictFlags) predictor(inf edgeworker.Inferer, g *nn.Graph, name string, eopts []edgeworker.Option) (*edgeworker.Predictor, error) {
 	pcfg, err := f.predictorConfig(name)
+	if err != nil {
+		return nil, err
+	}
+	return edgeworker.NewPredictor(inf, g, pcfg, eopts...)
+}
+
+// runFiles runs the files of path through p, concurrency at a time, and
+// prints one JSON line per file; it fails when any file failed.
+func runFiles(ctx context.Context, p *edgeworker.Predictor, path string, top, concurrency int, stdout io.Writer) error {
+	files, err := edgeworker.InputFiles(path)
 	if err != nil {
 		return err
 	}
-	p, err := edgeworker.NewPredictor(inf, g, pcfg, eopts...)
+	enc := json.NewEncoder(stdout)
+	failed := p.PredictFiles(ctx, files, top, concurrency, func(r edgeworker.FileResult) { _ = enc.Encode(r) })
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs failed", failed, len(files))
+	}
+	return nil
+}
+
+// serve serves inf for the model g until ctx ends (SIGTERM), then drains;
+// with --input it runs the files instead.
+func (f *serveFlags) serve(ctx context.Context, inf edgeworker.Inferer, g *nn.Graph, name string,
+	ready func(context.Context) error, eopts []edgeworker.Option, concurrency int, stdout, stderr io.Writer) error {
+	p, err := f.predictor(inf, g, name, eopts)
 	if err != nil {
 		return err
+	}
+	if *f.input != "" {
+		return runFiles(ctx, p, *f.input, *f.top, concurrency, stdout)
 	}
 	srv, err := oip.New(p, oip.Config{MaxBodyBytes: *f.maxBody, Ready: ready})
 	if err != nil {
