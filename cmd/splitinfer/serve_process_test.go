@@ -9,10 +9,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
-	"image"
-	"image/png"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -26,6 +22,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/internal/natstest"
+	"github.com/splitinfer/splitinfer/internal/oiptest"
 )
 
 // TestServeProcesses: a real nats-server, a cloud worker and `edge --serve
@@ -115,7 +112,7 @@ func TestServeProcesses(t *testing.T) {
 		}
 		body := fmt.Sprintf(`{"id":"b%d","inputs":[{"name":"input","shape":[%d],"datatype":"BYTES","parameters":{"content_type":"base64"},"data":[%s]}]}`,
 			lo, batch, strings.Join(data, ","))
-		status, _, resp := httpPost(t, infer, nil, []byte(body))
+		status, _, resp := oiptest.Post(t, infer, nil, []byte(body))
 		var r struct {
 			ID      string `json:"id"`
 			Outputs []struct {
@@ -134,7 +131,7 @@ func TestServeProcesses(t *testing.T) {
 			raw = append(raw, b...)
 		}
 		hdr := fmt.Sprintf(`{"inputs":[{"name":"input","shape":[%d,1],"datatype":"BYTES","parameters":{"binary_data_size":%d}}],"outputs":[{"name":"logits","parameters":{"binary_data":true}}]}`, batch, len(raw))
-		status, h, resp := httpPost(t, infer, map[string]string{"Inference-Header-Content-Length": strconv.Itoa(len(hdr))}, append([]byte(hdr), raw...))
+		status, h, resp := oiptest.Post(t, infer, map[string]string{"Inference-Header-Content-Length": strconv.Itoa(len(hdr))}, append([]byte(hdr), raw...))
 		jl, err := strconv.Atoi(h.Get("Inference-Header-Content-Length"))
 		if status != 200 || err != nil || len(resp)-jl != batch*40 {
 			t.Fatalf("binary batch %d: %d %q (%d bytes)", lo, status, h.Get("Inference-Header-Content-Length"), len(resp))
@@ -188,11 +185,7 @@ func TestServeProcesses(t *testing.T) {
 
 	// Bad requests: each its code and a message naming the cause; the next
 	// valid request succeeds.
-	var bomb bytes.Buffer
-	if err := png.Encode(&bomb, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	bombPNG := setPNGSize(bomb.Bytes(), 20000, 20000)
+	bombPNG := oiptest.BombPNG(t, 20000, 20000)
 	one := func(img []byte) string {
 		return `{"inputs":[{"name":"input","shape":[1],"datatype":"BYTES","parameters":{"content_type":"base64"},"data":["` + base64.StdEncoding.EncodeToString(img) + `"]}]}`
 	}
@@ -210,14 +203,14 @@ func TestServeProcesses(t *testing.T) {
 		{"body over the limit", infer, good + strings.Repeat(" ", maxBody), 413, "over the limit"},
 		{"unknown model", base + "/v2/models/resnet50/infer", good, 404, `unknown model "resnet50"`},
 	} {
-		status, _, resp := httpPost(t, tc.url, nil, []byte(tc.body))
+		status, _, resp := oiptest.Post(t, tc.url, nil, []byte(tc.body))
 		var e struct {
 			Error string `json:"error"`
 		}
 		if err := json.Unmarshal(resp, &e); status != tc.status || err != nil || !strings.Contains(e.Error, tc.msg) {
 			t.Errorf("%s: %d %s, want %d with %q", tc.name, status, resp, tc.status, tc.msg)
 		}
-		if status, _, resp := httpPost(t, infer, nil, []byte(good)); status != 200 {
+		if status, _, resp := oiptest.Post(t, infer, nil, []byte(good)); status != 200 {
 			t.Fatalf("after %s: %d %s", tc.name, status, resp)
 		}
 	}
@@ -268,35 +261,4 @@ func TestServeProcesses(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("edge did not exit within 15s of SIGTERM")
 	}
-}
-
-func httpPost(t *testing.T, url string, hdr map[string]string, body []byte) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
-}
-
-// setPNGSize rewrites a PNG's header to declare w x h pixels (a
-// decompression bomb's header: its data stays one pixel).
-func setPNGSize(p []byte, w, h int) []byte {
-	p = append([]byte(nil), p...)
-	binary.BigEndian.PutUint32(p[16:], uint32(w))
-	binary.BigEndian.PutUint32(p[20:], uint32(h))
-	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
-	return p
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/oip"
 	pb "github.com/splitinfer/splitinfer/edgeworker/oip/inferencepb"
+	"github.com/splitinfer/splitinfer/internal/oiptest"
 )
 
 func grpcClient(t *testing.T, f *fixture) (pb.GRPCInferenceServiceClient, *grpc.ClientConn) {
@@ -99,7 +100,7 @@ func TestGRPC(t *testing.T) {
 			codes.InvalidArgument, `input "input": 8 bytes of data, shape [1,1,32,32] of FP32 needs 4096`},
 		{"non-image", &pb.ModelInferRequest{ModelName: model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "BYTES", Shape: []int64{1}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{[]byte("GIF89a")}}}}},
 			codes.InvalidArgument, "not a PNG or JPEG image"},
-		{"bomb", &pb.ModelInferRequest{ModelName: model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "BYTES", Shape: []int64{1}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{bombPNG(t, 20000, 20000)}}}}},
+		{"bomb", &pb.ModelInferRequest{ModelName: model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "BYTES", Shape: []int64{1}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{oiptest.BombPNG(t, 20000, 20000)}}}}},
 			codes.InvalidArgument, "20000x20000 pixels declared"},
 		{"over the limit", &pb.ModelInferRequest{ModelName: model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "BYTES", Shape: []int64{1}, Contents: &pb.InferTensorContents{BytesContents: [][]byte{make([]byte, 65<<10)}}}}},
 			codes.ResourceExhausted, "larger than max"},

@@ -8,9 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"image"
-	"image/png"
 	"io"
 	"math"
 	"net"
@@ -28,6 +25,7 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/oip"
+	"github.com/splitinfer/splitinfer/internal/oiptest"
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline/pipetest"
@@ -113,27 +111,6 @@ func argmax(v []float32) int {
 		}
 	}
 	return b
-}
-
-func post(t *testing.T, url string, hdr map[string]string, body []byte) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
 }
 
 func get(t *testing.T, url string) (int, []byte) {
@@ -222,7 +199,7 @@ func TestInferImages(t *testing.T) {
 	imgs := f.pngs(t, idx)
 	url := f.url + "/v2/models/seednet_mnist_pq8/infer"
 
-	status, _, body := post(t, url, nil, base64Request(imgs, ""))
+	status, _, body := oiptest.Post(t, url, nil, base64Request(imgs, ""))
 	r := decode(t, body)
 	if status != 200 || r.ID != "req-1" || len(r.Outputs) != 1 || r.Outputs[0].Datatype != "FP32" || fmt.Sprint(r.Outputs[0].Shape) != "[8 10]" {
 		t.Fatalf("base64: %d %s", status, body)
@@ -238,7 +215,7 @@ func TestInferImages(t *testing.T) {
 	}
 
 	// Classification, top 2 with labels.
-	status, _, body = post(t, url, nil, base64Request(imgs[:2], `,"outputs":[{"name":"logits","parameters":{"classification":2}}]`))
+	status, _, body = oiptest.Post(t, url, nil, base64Request(imgs[:2], `,"outputs":[{"name":"logits","parameters":{"classification":2}}]`))
 	r = decode(t, body)
 	var cls []string
 	if status != 200 || json.Unmarshal(r.Outputs[0].Data, &cls) != nil || len(cls) != 4 || r.Outputs[0].Datatype != "BYTES" {
@@ -258,7 +235,7 @@ func TestInferImages(t *testing.T) {
 		bin = append(bin, b...)
 	}
 	hdr := fmt.Sprintf(`{"inputs":[{"name":"input","shape":[%d,1],"datatype":"BYTES","parameters":{"binary_data_size":%d}}],"parameters":{"binary_data_output":true}}`, len(imgs), len(bin))
-	status, h, body := post(t, url, map[string]string{oip.HeaderInferenceLength: strconv.Itoa(len(hdr))}, append([]byte(hdr), bin...))
+	status, h, body := oiptest.Post(t, url, map[string]string{oip.HeaderInferenceLength: strconv.Itoa(len(hdr))}, append([]byte(hdr), bin...))
 	if status != 200 {
 		t.Fatalf("binary: %d %s", status, body)
 	}
@@ -283,24 +260,11 @@ func TestInferImages(t *testing.T) {
 
 	// The model's own tensor, FP32 JSON (nested arrays are fine too).
 	vals, _ := json.Marshal(f.set.Image(0))
-	status, _, body = post(t, url, nil, []byte(`{"inputs":[{"name":"input","shape":[1,1,32,32],"datatype":"FP32","data":[`+string(vals)+`]}]}`))
+	status, _, body = oiptest.Post(t, url, nil, []byte(`{"inputs":[{"name":"input","shape":[1,1,32,32],"datatype":"FP32","data":[`+string(vals)+`]}]}`))
 	r = decode(t, body)
 	if status != 200 || json.Unmarshal(r.Outputs[0].Data, &logits) != nil || argmax(logits) != want[0] {
 		t.Fatalf("FP32: %d %s", status, body)
 	}
-}
-
-// bombPNG is a tiny PNG whose header declares w x h pixels.
-func bombPNG(t *testing.T, w, h int) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	p := b.Bytes()
-	binary.BigEndian.PutUint32(p[16:], uint32(w))
-	binary.BigEndian.PutUint32(p[20:], uint32(h))
-	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
-	return p
 }
 
 func TestBadRequests(t *testing.T) {
@@ -322,21 +286,21 @@ func TestBadRequests(t *testing.T) {
 		{"wrong datatype", url, []byte(`{"inputs":[{"name":"input","shape":[1],"datatype":"FP64","data":[1]}]}`), 400, `input "input": datatype FP64, the model wants FP32 [-1,1,32,32] (or BYTES [N] holding PNG/JPEG images)`},
 		{"non-image BYTES", url, base64Request([][]byte{[]byte("this is not a picture")}, ""), 400, `input "input": image 0: preprocess: not a PNG or JPEG image`},
 		{"bad base64", url, []byte(`{"inputs":[{"name":"input","shape":[1],"datatype":"BYTES","parameters":{"content_type":"base64"},"data":["%%%"]}]}`), 400, "base64"},
-		{"decompression bomb", url, base64Request([][]byte{bombPNG(t, 20000, 20000)}, ""), 400, "image too large: 20000x20000 pixels declared"},
+		{"decompression bomb", url, base64Request([][]byte{oiptest.BombPNG(t, 20000, 20000)}, ""), 400, "image too large: 20000x20000 pixels declared"},
 		{"unknown input", url, []byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`), 400, `input "x": unknown input`},
 		{"unknown output", url, base64Request(f.pngs(t, []int{0}), `,"outputs":[{"name":"probs"}]`), 400, `unknown output "probs"`},
 		{"body over the limit", url, append(atLimit, ' '), 413, "over the limit"},
 		{"unknown model", f.url + "/v2/models/resnet/infer", good, 404, `unknown model "resnet"`},
 		{"body at the limit", url, atLimit, 200, ""},
 	} {
-		status, _, body := post(t, tc.url, nil, tc.body)
+		status, _, body := oiptest.Post(t, tc.url, nil, tc.body)
 		r := decode(t, body)
 		if status != tc.status || !strings.Contains(r.Error, tc.msg) {
 			t.Errorf("%s: %d %q, want %d with %q", tc.name, status, r.Error, tc.status, tc.msg)
 		}
 		if status != 200 {
 			// the next valid request succeeds
-			if status, _, body := post(t, url, nil, good); status != 200 {
+			if status, _, body := oiptest.Post(t, url, nil, good); status != 200 {
 				t.Fatalf("after %s: %d %s", tc.name, status, body)
 			}
 		}
@@ -385,14 +349,14 @@ func TestOverloadAndDrain(t *testing.T) {
 	var firstStatus int
 	go func() {
 		defer wg.Done()
-		firstStatus, _, _ = post(t, url, nil, body)
+		firstStatus, _, _ = oiptest.Post(t, url, nil, body)
 	}()
 	select {
 	case <-inf.entered:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first request never reached the model")
 	}
-	status, _, resp := post(t, url, nil, body)
+	status, _, resp := oiptest.Post(t, url, nil, body)
 	if r := decode(t, resp); status != 503 || !strings.Contains(r.Error, "too many requests in flight") {
 		t.Fatalf("overload: %d %s", status, resp)
 	}

@@ -2,15 +2,14 @@ package preprocess
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"testing"
 
+	"github.com/splitinfer/splitinfer/internal/oiptest"
 	"github.com/splitinfer/splitinfer/nn"
 )
 
@@ -21,16 +20,6 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// BombPNG returns a valid tiny PNG whose header declares w x h pixels.
-func bombPNG(t testing.TB, w, h int) []byte {
-	b := encodePNG(t, image.NewGray(image.Rect(0, 0, 1, 1)))
-	// IHDR: 8 signature, 4 length, 4 "IHDR", 4 width, 4 height, ..., CRC over type+data (17 bytes).
-	binary.BigEndian.PutUint32(b[16:], uint32(w))
-	binary.BigEndian.PutUint32(b[20:], uint32(h))
-	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
-	return b
 }
 
 func TestParseRoundTrip(t *testing.T) {
@@ -153,7 +142,7 @@ func TestDecodeRefuses(t *testing.T) {
 	if _, err := sp.Batch([][]byte{[]byte("hello, not an image")}, Limits{}); !errors.Is(err, ErrNotImage) {
 		t.Fatalf("text: %v", err)
 	}
-	bomb := bombPNG(t, 20000, 20000)
+	bomb := oiptest.BombPNG(t, 20000, 20000)
 	if _, w, h, err := Header(bomb); err != nil || w != 20000 || h != 20000 {
 		t.Fatalf("bomb header %dx%d %v", w, h, err)
 	}
@@ -165,7 +154,7 @@ func TestDecodeRefuses(t *testing.T) {
 	if res > 100 {
 		t.Fatalf("refusing a bomb allocated %v times", res)
 	}
-	if _, err := Decode(bombPNG(t, 64, 64), Limits{MaxPixels: 63 * 64}); !errors.Is(err, ErrTooLarge) {
+	if _, err := Decode(oiptest.BombPNG(t, 64, 64), Limits{MaxPixels: 63 * 64}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("over MaxPixels: %v", err)
 	}
 }
@@ -182,7 +171,7 @@ func TestGraphMeta(t *testing.T) {
 
 func FuzzBatch(f *testing.F) {
 	f.Add(encodePNG(f, image.NewGray(image.Rect(0, 0, 3, 5))))
-	f.Add(bombPNG(f, 1<<20, 1<<20))
+	f.Add(oiptest.BombPNG(f, 1<<20, 1<<20))
 	f.Add([]byte("\xff\xd8\xff"))
 	sp, _ := Parse(MNIST)
 	f.Fuzz(func(t *testing.T, b []byte) {
