@@ -72,7 +72,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
+	defer nc.Close() // on errors; DrainClose below on a stop
 	w, err := cloudworker.New(nc.Conn, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
 		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
 	// The endpoint's and micro's subscriptions, refused by the server's
@@ -90,6 +90,12 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, ncfg.RedactedURLs())
 	<-ctx.Done()
 	err = w.Stop()
+	// Requests that reached this worker's subscription while it stopped
+	// are answered (503: another worker takes the retry) before the
+	// connection goes, not dropped with it.
+	if derr := nc.DrainClose(5 * time.Second); derr != nil && err == nil {
+		err = derr
+	}
 	st := w.Stats()
 	fmt.Fprintf(stderr, "splitinfer cloud: drained: %d received, %d computed, %d from the retry cache, %d errors (%d queue full)\n",
 		st.Received, st.Computed, st.Cached, st.Errors, st.QueueFull)

@@ -75,6 +75,9 @@ type Conn struct {
 
 	mu         sync.Mutex
 	violations []string // permission violations seen, in order, once each
+
+	closed    chan struct{} // closed by the closed handler
+	closeOnce sync.Once
 }
 
 // Stats are a connection's event counters.
@@ -114,7 +117,7 @@ func Connect(ctx context.Context, cfg Config, opts ...Option) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsconn: %w", err)
 	}
-	c := &Conn{cfg: r}
+	c := &Conn{cfg: r, closed: make(chan struct{})}
 	count := func(ev string) {
 		events.Add(context.Background(), 1, metric.WithAttributes(attribute.String("event", ev)))
 	}
@@ -151,6 +154,7 @@ func Connect(ctx context.Context, cfg Config, opts ...Option) (*Conn, error) {
 			log.Error("nats error", args...)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
+			c.closeOnce.Do(func() { close(c.closed) })
 			count("closed")
 			log.Debug("nats connection closed", "last_err", errText(nc.LastError()))
 		}),
@@ -176,6 +180,28 @@ func Connect(ctx context.Context, cfg Config, opts ...Option) (*Conn, error) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// DrainClose drains the connection and closes it: messages its
+// subscriptions have already received are handed to their handlers (a
+// stopping worker answers them, with a 503 if it no longer computes)
+// instead of being dropped with the connection, which would leave their
+// senders waiting for a timeout; pending publishes are flushed. It waits
+// at most timeout, then closes. Safe to call more than once.
+func (c *Conn) DrainClose(timeout time.Duration) error {
+	err := c.Drain()
+	if err == nil {
+		select {
+		case <-c.closed:
+		case <-time.After(timeout):
+			err = fmt.Errorf("natsconn: drain not done after %v", timeout)
+		}
+	}
+	c.Close()
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		err = nil
+	}
+	return err
 }
 
 func errText(err error) string {

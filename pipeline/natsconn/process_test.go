@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +229,53 @@ func TestReconnectEvents(t *testing.T) {
 		t.Errorf("logs:\n%s", out)
 	}
 	t.Logf("events %+v, metric %v", ev, counted)
+}
+
+// TestDrainClose: messages a subscription has received when the
+// connection is closed are handled, not dropped.
+func TestDrainClose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server")
+	}
+	port := freePort(t)
+	natstest.Start(t, "nats", fmt.Sprintf("listen: 127.0.0.1:%d\n", port), port)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	c, err := natsconn.Connect(context.Background(), natsconn.Config{URLs: []string{url}}, natsconn.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int64
+	if _, err := c.Subscribe("work", func(*nats.Msg) { time.Sleep(5 * time.Millisecond); handled.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := 0; i < 50; i++ {
+		if err := pub.Publish("work", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The server has delivered them (the flush's PONG follows them); most
+	// wait in the client when the drain starts.
+	if err := c.FlushTimeout(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DrainClose(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := handled.Load(); n != 50 {
+		t.Errorf("%d of 50 received messages handled before the close", n)
+	}
+	if err := c.DrainClose(time.Second); err != nil {
+		t.Errorf("second DrainClose: %v", err)
+	}
 }
