@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -277,5 +280,85 @@ func TestDrainClose(t *testing.T) {
 	}
 	if err := c.DrainClose(time.Second); err != nil {
 		t.Errorf("second DrainClose: %v", err)
+	}
+}
+
+// TestCredsJWT: a .creds file (user JWT + nkey seed) against a server in
+// operator mode: the user connects with its private inbox (from the
+// JWT's key) and its JWT's permissions apply; a user the account did not
+// sign is refused with an authorization violation naming the file.
+func TestCredsJWT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server")
+	}
+	dir := t.TempDir()
+	op, _ := nkeys.CreateOperator()
+	opPub, _ := op.PublicKey()
+	opJWT, err := jwt.NewOperatorClaims(opPub).Encode(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := nkeys.CreateAccount()
+	accPub, _ := acc.PublicKey()
+	accJWT, err := jwt.NewAccountClaims(accPub).Encode(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := func(name string, signer nkeys.KeyPair) (string, string) {
+		u, _ := nkeys.CreateUser()
+		pub, _ := u.PublicKey()
+		seed, _ := u.Seed()
+		uc := jwt.NewUserClaims(pub)
+		uc.IssuerAccount = accPub
+		uc.Pub.Allow.Add("splitinfer.infer")
+		uc.Sub.Allow.Add(natsconn.InboxPrefixFor(pub) + ".>")
+		ujwt, err := uc.Encode(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := jwt.FormatUserConfig(ujwt, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".creds")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file, pub
+	}
+	good, pub := creds("edge", acc)
+	rogue, _ := nkeys.CreateAccount()
+	bad, _ := creds("rogue", rogue)
+	if err := os.WriteFile(filepath.Join(dir, "op.jwt"), []byte(opJWT), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	natstest.Start(t, "nats", fmt.Sprintf("listen: 127.0.0.1:%d\noperator: %q\nresolver: MEMORY\nresolver_preload: { %s: %q }\n",
+		port, filepath.Join(dir, "op.jwt"), accPub, accJWT), port)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+
+	c, err := natsconn.Connect(context.Background(), natsconn.Config{URLs: []string{url}, Creds: good, PrivateInbox: true}, natsconn.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.InboxPrefix() != natsconn.InboxPrefixFor(pub) {
+		t.Errorf("inbox prefix %q, want %q", c.InboxPrefix(), natsconn.InboxPrefixFor(pub))
+	}
+	if _, err := c.SubscribeSync(c.NewRespInbox()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckPermissions(5 * time.Second); err != nil {
+		t.Errorf("own inbox: %v", err)
+	}
+	if _, err := c.SubscribeSync("splitinfer.infer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckPermissions(5 * time.Second); !errors.Is(err, natsconn.ErrPermission) {
+		t.Errorf("the JWT's permissions: %v", err)
+	}
+	_, err = natsconn.Connect(context.Background(), natsconn.Config{URLs: []string{url}, Creds: bad})
+	if !errors.Is(err, natsconn.ErrAuthorization) || !strings.Contains(err.Error(), bad) {
+		t.Errorf("a user of another account: %v", err)
 	}
 }
