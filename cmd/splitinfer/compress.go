@@ -115,20 +115,34 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if b, err := sinf.Encode(&sinf.Model{Graph: g}); err == nil {
 		rep.BytesBefore = int64(len(b)) // built-in model: its size as a .sinf file
 	}
+	if err := needsData(g, *quant, &o, act.bits); err != nil {
+		return err
+	}
 	test, err := mnistTest()
 	if err != nil {
 		return err
 	}
-	before, err := measureGraph(ctx, g, test, *testN, *threads)
+	before, err := measureAny(ctx, g, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("input model: %w", err)
 	}
 	rep.AccuracyBefore, rep.ParamsBefore, rep.MACsBefore, rep.TestImages = before.acc, before.params, before.macs, before.images
-	fmt.Fprintf(stderr, "%s: accuracy %.4f, %d params, %d MACs/image\n", name, before.acc, before.params, before.macs)
+	if before.acc >= 0 {
+		fmt.Fprintf(stderr, "%s: accuracy %.4f, %d params, %d MACs/image\n", name, before.acc, before.params, before.macs)
+	} else {
+		fmt.Fprintf(stderr, "%s: %d params, %d MACs/image\n", name, before.params, before.macs)
+	}
 
 	// The compression steps, in order. Each takes and returns a graph.
 	var calib *sinf.Calibration
-	if o.active() {
+	switch {
+	case o.graphPruneOnly() && (!mnistShaped(g) || trainerProblems(g) != ""):
+		// Depthwise/grouped convs, BatchNorm, residual spaces: the graph pruner.
+		if g, err = pruneChannelsGraph(g, o.pruneChannels, stderr); err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, "prune-channels")
+	case o.active():
 		if g, err = o.compressGraph(ctx, g, stderr); err != nil {
 			return err
 		}
@@ -185,7 +199,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	rep.BytesAfter = st.Size()
 	rep.ContentHash = nn.Hash(g2)
-	after, err := measureGraph(ctx, g2, test, *testN, *threads)
+	after, err := measureAny(ctx, g2, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("output model: %w", err)
 	}
@@ -197,7 +211,11 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "%-10s %14d %14d\n", "bytes", rep.BytesBefore, rep.BytesAfter)
 	fmt.Fprintf(stdout, "%-10s %14d %14d\n", "params", rep.ParamsBefore, rep.ParamsAfter)
 	fmt.Fprintf(stdout, "%-10s %14d %14d\n", "MACs", rep.MACsBefore, rep.MACsAfter)
-	fmt.Fprintf(stdout, "%-10s %14.4f %14.4f   (MNIST test, %d images)\n", "accuracy", rep.AccuracyBefore, rep.AccuracyAfter, rep.TestImages)
+	if rep.AccuracyBefore >= 0 {
+		fmt.Fprintf(stdout, "%-10s %14.4f %14.4f   (MNIST test, %d images)\n", "accuracy", rep.AccuracyBefore, rep.AccuracyAfter, rep.TestImages)
+	} else {
+		fmt.Fprintf(stdout, "%-10s %14s %14s   (the input is not MNIST-shaped)\n", "accuracy", "n/a", "n/a")
+	}
 	if rep.Quantize != "" {
 		fmt.Fprintf(stdout, "int8 nodes   %s\nfloat nodes  %s\ncalibration  %s on %d training images\n",
 			strings.Join(rep.Int8Nodes, " "), strings.Join(rep.FloatNodes, " "), rep.CalibMethod, rep.CalibImages)

@@ -377,7 +377,7 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 	var teacher *nn.Graph
 	if o.student == "" {
 		if net, err = train.FromGraph(g); err != nil {
-			return nil, fmt.Errorf("fine-tuning needs a float model the trainer supports: %w", err)
+			return nil, fmt.Errorf("fine-tuning needs a float model the trainer supports: %w%s", err, trainerProblems(g))
 		}
 	} else if o.distillFrom == "" {
 		teacher = g

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/splitinfer/splitinfer/compress/prune"
+	"github.com/splitinfer/splitinfer/compress/train"
+	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// Compressing models that are not MNIST classifiers (any model the
+// importer loads): their size and MACs are measured, not their accuracy,
+// and structured channel pruning works on the graph itself (compress/prune)
+// without data. Steps that need data of the model's input (fine-tuning,
+// distillation, int8 calibration, activation codecs) say so.
+
+// mnistShaped reports whether g takes one float32 [N, 1, 32, 32] input,
+// what the MNIST evaluation, calibration and training feed.
+func mnistShaped(g *nn.Graph) bool {
+	if len(g.Inputs) != 1 {
+		return false
+	}
+	in := g.Inputs[0].Type
+	return in.DType == nn.Float32 && len(in.Shape) == 4 && (in.Shape[1] < 0 || in.Shape[1] == 1) &&
+		(in.Shape[2] < 0 || in.Shape[2] == mnist.Rows) && (in.Shape[3] < 0 || in.Shape[3] == mnist.Cols)
+}
+
+// measureAny is measureGraph for MNIST-shaped models; for others it
+// measures parameters and MACs only (acc < 0: not measured).
+func measureAny(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
+	if mnistShaped(g) {
+		return measureGraph(ctx, g, test, n, threads)
+	}
+	ins, err := inspectGraph(g, g.Name)
+	if err != nil {
+		return measured{}, err
+	}
+	return measured{acc: -1, params: ins.TotalParams, macs: ins.TotalMACs}, nil
+}
+
+// needsData reports the first requested step that needs MNIST-shaped
+// input when g does not take it.
+func needsData(g *nn.Graph, quant string, o *compressTrain, actBits string) error {
+	if mnistShaped(g) {
+		return nil
+	}
+	var steps []string
+	if quant != "" {
+		steps = append(steps, "int8 calibration (--quantize)")
+	}
+	if o.epochs > 0 || o.student != "" || o.distillFrom != "" {
+		steps = append(steps, "training (--epochs, --student, --distill-from)")
+	}
+	if o.prune > 0 {
+		steps = append(steps, "magnitude pruning with its evaluation (--prune)")
+	}
+	if actBits != "" {
+		steps = append(steps, "activation codecs (--act-bits)")
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s need images of the model's input, and splitinfer's data is MNIST [N,1,%d,%d] while the model takes %v; --prune-channels alone works on any model",
+		strings.Join(steps, ", "), mnist.Rows, mnist.Cols, g.Inputs[0].Type)
+}
+
+// graphPruneOnly reports whether the compression asked for is channel
+// pruning without training, which the graph pruner does on any model.
+func (o *compressTrain) graphPruneOnly() bool {
+	return o.pruneChannels > 0 && o.prune == 0 && o.epochs == 0 && o.student == "" && o.distillFrom == ""
+}
+
+// pruneChannelsGraph removes channels with compress/prune and reports the
+// spaces pruned and those left alone.
+func pruneChannelsGraph(g *nn.Graph, frac float64, stderr io.Writer) (*nn.Graph, error) {
+	pg, rep, err := prune.Channels(g, frac)
+	if rep != nil {
+		for _, s := range rep.Spaces {
+			fmt.Fprintf(stderr, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
+		}
+		for _, s := range rep.Skipped {
+			fmt.Fprintf(stderr, "prune-channels: kept %s\n", s)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nn.Optimize(pg)
+}
+
+// trainerProblems lists, per node, what the trainer (fine-tuning,
+// pruning with fine-tuning) cannot handle in g yet.
+func trainerProblems(g *nn.Graph) string {
+	ps := train.Unsupported(g)
+	if len(ps) == 0 {
+		return ""
+	}
+	return "\n  " + strings.Join(ps, "\n  ")
+}
