@@ -48,3 +48,63 @@ func (g *Graph) HasDynamicInputs() bool {
 	}
 	return false
 }
+
+// BatchOneInputs returns zero tensors for g's inputs, with dynamic
+// dimensions set to 1.
+func BatchOneInputs(g *Graph) ([]*Tensor, error) {
+	var out []*Tensor
+	for _, in := range g.Inputs {
+		if in.Type.DType == Undefined || in.Type.Shape == nil {
+			return nil, fmt.Errorf("%w: input %q has no declared type", ErrShape, in.Name)
+		}
+		s := append([]int(nil), in.Type.Shape...)
+		for j := range s {
+			if s[j] < 0 {
+				s[j] = 1
+			}
+		}
+		if n := NumElements(s); n < 0 || n > 1<<28 {
+			return nil, fmt.Errorf("%w: input %q shape %v is too large", ErrShape, in.Name, s)
+		}
+		out = append(out, New(in.Type.DType, s...))
+	}
+	return out, nil
+}
+
+// ValueTypes runs the whole graph of p once at batch 1 on zero inputs
+// (BatchOneInputs) and returns the type of every tensor: graph inputs,
+// node outputs and constants.
+func (p *Program) ValueTypes() (map[string]Type, error) {
+	g := p.graph
+	ins, err := BatchOneInputs(g)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o != "" {
+				all = append(all, o)
+			}
+		}
+	}
+	whole, err := p.Slice(p.Inputs(), all)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := whole.NewRunner(1).Run(ins...)
+	if err != nil {
+		return nil, fmt.Errorf("running the model at batch 1: %w", err)
+	}
+	types := make(map[string]Type, len(all)+len(ins)+len(g.Consts))
+	for i, in := range p.Inputs() {
+		types[in] = ins[i].Type()
+	}
+	for i, o := range all {
+		types[o] = Type{DType: vals[i].DType, Shape: append([]int(nil), vals[i].Shape...)}
+	}
+	for n, c := range g.Consts {
+		types[n] = c.Type()
+	}
+	return types, nil
+}

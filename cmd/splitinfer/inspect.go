@@ -98,35 +98,9 @@ func inspectGraph(g *nn.Graph, name string) (*inspectReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	ins, err := batchOneInputs(g)
+	types, err := prog.ValueTypes()
 	if err != nil {
 		return nil, err
-	}
-	var all []string
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			if o != "" {
-				all = append(all, o)
-			}
-		}
-	}
-	whole, err := prog.Slice(prog.Inputs(), all)
-	if err != nil {
-		return nil, err
-	}
-	vals, err := whole.NewRunner(1).Run(ins...)
-	if err != nil {
-		return nil, fmt.Errorf("running the model at batch 1: %w", err)
-	}
-	types := make(map[string]nn.Type, len(all)+len(ins))
-	for i, in := range prog.Inputs() {
-		types[in] = ins[i].Type()
-	}
-	for i, o := range all {
-		types[o] = nn.Type{DType: vals[i].DType, Shape: append([]int(nil), vals[i].Shape...)}
-	}
-	for n, c := range g.Consts {
-		types[n] = c.Type()
 	}
 	rep := &inspectReport{Model: name, Opset: g.Opset, Preprocess: g.Meta[preprocess.MetaKey], Labels: len(preprocess.Labels(g.Meta[preprocess.LabelsMetaKey]))}
 	for _, in := range g.Inputs {

@@ -145,28 +145,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// batchOneInputs returns zero tensors for g's inputs with dynamic
-// dimensions set to 1.
-func batchOneInputs(g *nn.Graph) ([]*nn.Tensor, error) {
-	var out []*nn.Tensor
-	for _, in := range g.Inputs {
-		if in.Type.DType == nn.Undefined || in.Type.Shape == nil {
-			return nil, fmt.Errorf("input %q has no declared type", in.Name)
-		}
-		s := append([]int(nil), in.Type.Shape...)
-		for j := range s {
-			if s[j] < 0 {
-				s[j] = 1
-			}
-		}
-		if n := nn.NumElements(s); n < 0 || n > 1<<28 {
-			return nil, fmt.Errorf("input %q shape %v is too large", in.Name, s)
-		}
-		out = append(out, nn.New(in.Type.DType, s...))
-	}
-	return out, nil
-}
-
 // parseFlags is fs.Parse with flag errors (already printed) as errUsage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

@@ -105,44 +105,13 @@ func valueShapes(g *nn.Graph) (map[string][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ins []*nn.Tensor
-	for _, in := range g.Inputs {
-		if in.Type.Shape == nil || in.Type.DType == nn.Undefined {
-			return nil, fmt.Errorf("prune: input %q has no declared shape", in.Name)
-		}
-		s := append([]int(nil), in.Type.Shape...)
-		for i := range s {
-			if s[i] < 0 {
-				s[i] = 1
-			}
-		}
-		if n := nn.NumElements(s); n < 0 || n > 1<<28 {
-			return nil, fmt.Errorf("prune: input %q shape %v too large", in.Name, s)
-		}
-		ins = append(ins, nn.New(in.Type.DType, s...))
-	}
-	var all []string
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			if o != "" {
-				all = append(all, o)
-			}
-		}
-	}
-	whole, err := prog.Slice(prog.Inputs(), all)
+	types, err := prog.ValueTypes()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("prune: %w", err)
 	}
-	vals, err := whole.NewRunner(1).Run(ins...)
-	if err != nil {
-		return nil, fmt.Errorf("prune: running the model at batch 1: %w", err)
-	}
-	m := make(map[string][]int, len(all)+len(ins))
-	for i, in := range g.Inputs {
-		m[in.Name] = ins[i].Shape
-	}
-	for i, o := range all {
-		m[o] = append([]int(nil), vals[i].Shape...)
+	m := make(map[string][]int, len(types))
+	for k, t := range types {
+		m[k] = t.Shape
 	}
 	return m, nil
 }
