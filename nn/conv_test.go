@@ -77,13 +77,13 @@ var fpConvLadder = []fpConvSpec{
 	{n: 1, c: 24, h: 6, w: 20, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{0, 0, 0, 0}},              // per tap, no padding (C written in place)
 	{n: 1, c: 16, h: 40, w: 40, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // several im2col blocks
 	// The tap kernel (conv_taps.go): any window, one input channel per group.
-	{n: 2, c: 5, h: 14, w: 14, m: 5, kh: 5, kw: 5, group: 5, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true},   // 5x5 (MobileNetV3)
-	{n: 1, c: 4, h: 15, w: 13, m: 4, kh: 5, kw: 5, group: 4, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true},   // 5x5 s2, odd plane
-	{n: 1, c: 3, h: 9, w: 23, m: 6, kh: 7, kw: 7, group: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}},                // 7x7 x2
-	{n: 1, c: 3, h: 12, w: 19, m: 9, kh: 3, kw: 3, group: 3, sh: 2, sw: 2, dh: 2, dw: 2, pads: [4]int{2, 1, 2, 2}, bias: true},   // 3x3 s2 dilated x3
-	{n: 1, c: 2, h: 21, w: 70, m: 2, kh: 4, kw: 2, group: 2, sh: 2, sw: 1, dh: 1, dw: 3, pads: [4]int{1, 0, 2, 1}, bias: true},   // 4x2, wide rows
-	{n: 1, c: 2, h: 11, w: 11, m: 2, kh: 3, kw: 3, group: 2, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // stride 3: row-by-row path
-	{n: 1, c: 2, h: 3, w: 4, m: 2, kh: 5, kw: 5, group: 2, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},                 // plane smaller than the window
+	{n: 2, c: 5, h: 14, w: 14, m: 5, kh: 5, kw: 5, group: 5, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true}, // 5x5 (MobileNetV3)
+	{n: 1, c: 4, h: 15, w: 13, m: 4, kh: 5, kw: 5, group: 4, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true}, // 5x5 s2, odd plane
+	{n: 1, c: 3, h: 9, w: 23, m: 6, kh: 7, kw: 7, group: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}},              // 7x7 x2
+	{n: 1, c: 3, h: 12, w: 19, m: 9, kh: 3, kw: 3, group: 3, sh: 2, sw: 2, dh: 2, dw: 2, pads: [4]int{2, 1, 2, 2}, bias: true}, // 3x3 s2 dilated x3
+	{n: 1, c: 2, h: 21, w: 70, m: 2, kh: 4, kw: 2, group: 2, sh: 2, sw: 1, dh: 1, dw: 3, pads: [4]int{1, 0, 2, 1}, bias: true}, // 4x2, wide rows
+	{n: 1, c: 2, h: 11, w: 11, m: 2, kh: 3, kw: 3, group: 2, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // stride 3: row-by-row path
+	{n: 1, c: 2, h: 3, w: 4, m: 2, kh: 5, kw: 5, group: 2, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},               // plane smaller than the window
 }
 
 func outDim(in, k, s, d, p0, p1 int) int { return (in+p0+p1-((k-1)*d+1))/s + 1 }

@@ -259,6 +259,8 @@ type Runner struct {
 	rc       RunContext
 	observe  Observer
 	share    shareState // buffer reuse between values (share.go)
+	chunk    chunkState // a batch run in chunks of images (batch_chunk.go)
+	chunkJob chunkJob
 }
 
 // NewRunner prepares a runner for p with the given thread budget (<1 means 1).
@@ -349,6 +351,12 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 		if err := r.plan(inputs); err != nil {
 			return nil, err
 		}
+		if err := r.chunk.decide(r, inputs); err != nil {
+			return nil, err
+		}
+	}
+	if r.chunk.on {
+		return r.chunk.run(r, inputs)
 	}
 	for k, ni := range r.p.nodes {
 		if r.skip[k] {

@@ -62,17 +62,17 @@ func TestPoolLadder(t *testing.T) {
 		{2, 16, 32, 32, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 16, 16},
 		{1, 3, 7, 7, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, false, false, 4, 4},
 		{1, 3, 7, 7, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, false, true, 4, 4},
-		{1, 2, 5, 6, 2, 2, 2, 2, 1, 1, [4]int{}, true, false, 3, 3},            // ceil_mode
-		{1, 2, 5, 5, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},   // ceil, last window fits
-		{1, 1, 6, 6, 3, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},   // ceil, windows with padding
-		{2, 2, 9, 8, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}, false, false, 8, 4}, // dilation, odd pads
-		{1, 1, 5, 5, 2, 2, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, false, 3, 3},  // ceil: a 4th window would start in the end padding
-		{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, false, false, 5, 5}, // windows mostly padding
-		{3, 4, 9, 7, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 4, 3},           // 2x2/2 with a last row and column left over
-		{1, 3, 111, 111, 3, 3, 2, 2, 1, 1, [4]int{}, false, false, 55, 55},     // SqueezeNet's 3x3/2: tap kernel, 16-column blocks and tail
-		{1, 2, 56, 56, 3, 3, 2, 2, 1, 1, [4]int{}, true, false, 28, 28},        // ceil_mode past the input (Caffe-style)
+		{1, 2, 5, 6, 2, 2, 2, 2, 1, 1, [4]int{}, true, false, 3, 3},              // ceil_mode
+		{1, 2, 5, 5, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},     // ceil, last window fits
+		{1, 1, 6, 6, 3, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, true, true, 3, 3},     // ceil, windows with padding
+		{2, 2, 9, 8, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}, false, false, 8, 4},   // dilation, odd pads
+		{1, 1, 5, 5, 2, 2, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true, false, 3, 3},    // ceil: a 4th window would start in the end padding
+		{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, false, false, 5, 5},   // windows mostly padding
+		{3, 4, 9, 7, 2, 2, 2, 2, 1, 1, [4]int{}, false, false, 4, 3},             // 2x2/2 with a last row and column left over
+		{1, 3, 111, 111, 3, 3, 2, 2, 1, 1, [4]int{}, false, false, 55, 55},       // SqueezeNet's 3x3/2: tap kernel, 16-column blocks and tail
+		{1, 2, 56, 56, 3, 3, 2, 2, 1, 1, [4]int{}, true, false, 28, 28},          // ceil_mode past the input (Caffe-style)
 		{1, 2, 9, 40, 5, 5, 1, 1, 1, 1, [4]int{2, 2, 2, 2}, false, false, 9, 40}, // 5x5/1 "same"
-		{1, 2, 9, 9, 3, 3, 3, 3, 1, 1, [4]int{}, false, false, 3, 3},           // stride 3: row-by-row path
+		{1, 2, 9, 9, 3, 3, 3, 3, 1, 1, [4]int{}, false, false, 3, 3},             // stride 3: row-by-row path
 	}
 	for _, s := range specs {
 		for _, isMax := range []bool{true, false} {

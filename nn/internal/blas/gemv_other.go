@@ -6,4 +6,5 @@ package blas
 func sgemvPacked(mr int, pre []float32, m, n, k int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep *Epilogue) bool {
 	return false
 }
+
 const gemvMaxN = 0
