@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -341,9 +342,18 @@ func (w *Worker) retryHint() time.Duration {
 // finishSpan ends the process span of a message received at received, at
 // the clock reading end.
 func (w *Worker) finishSpan(span oteltrace.Span, received, end time.Time, e *pipeline.Error) {
+	// Logged in the request's span: the records carry its trace_id.
+	ctx := oteltrace.ContextWithSpan(context.Background(), span)
 	if e != nil {
 		span.SetAttributes(attribute.Int(trace.AttrErrorCode, int(e.Code)))
 		span.SetStatus(codes.Error, e.Message)
+		level := slog.LevelWarn
+		if e.Code == pipeline.CodeQueueFull { // a full queue: backpressure, not a fault; often many
+			level = slog.LevelDebug
+		}
+		slog.Log(ctx, level, "cloud request failed", "worker", w.id, "code", int(e.Code), "err", e.Message)
+	} else if slog.Default().Enabled(ctx, slog.LevelDebug) {
+		slog.DebugContext(ctx, "cloud request", "worker", w.id, "duration_s", end.Sub(received).Seconds())
 	}
 	span.End(oteltrace.WithTimestamp(trace.SpanTime(received, end)))
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -231,6 +232,13 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 			}
 		}
 		w.metrics.Request(ctx, w.split.ID, outcome, time.Since(start))
+		// Logged in the request's span: the records carry its trace_id.
+		if err != nil {
+			slog.WarnContext(ctx, "edge request failed", "request_id", id, "cut", w.split.ID, "err", err)
+		} else if slog.Default().Enabled(ctx, slog.LevelDebug) {
+			slog.DebugContext(ctx, "edge request", "request_id", id, "cut", w.split.ID, "duration_s", time.Since(start).Seconds(),
+				"wire_bytes", res.WireBytes, "attempts", res.Attempts, "fallback", res.Fallback, "cached", res.Cached)
+		}
 		if attrs != nil {
 			span.SetAttributes(*attrs...)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -50,6 +51,34 @@ type Provider struct {
 
 	mu       sync.Mutex
 	shutdown bool
+	ready    func() error // SetReadiness; nil: not ready yet
+}
+
+// SetReadiness sets the check /readyz runs: ready while it returns nil
+// (200), not ready with its error otherwise (503). Until it is set,
+// /readyz answers 503 "starting"; /healthz answers 200 while the process
+// serves at all.
+func (p *Provider) SetReadiness(check func() error) {
+	p.mu.Lock()
+	p.ready = check
+	p.mu.Unlock()
+}
+
+func (p *Provider) serveReady(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	check := p.ready
+	p.mu.Unlock()
+	err := errors.New("starting")
+	if check != nil {
+		err = check()
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
 }
 
 // New builds a Provider on otel-go's SDK: an sdktrace.TracerProvider
@@ -271,6 +300,11 @@ func (p *Provider) serve(addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", p.promHandler)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/readyz", p.serveReady)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	p.srvAddr = ln.Addr()
 	p.srvDone = make(chan struct{})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,5 +337,45 @@ func TestObserveNATS(t *testing.T) {
 	nc.Close()
 	if got := collect(); got[MetricNATSConnected+"/"] != 0 {
 		t.Errorf("closed connection: connected = %d", got[MetricNATSConnected+"/"])
+	}
+}
+
+// TestHealthEndpoints: /healthz answers while serving, /readyz follows
+// SetReadiness (503 until set, then the check's verdict).
+func TestHealthEndpoints(t *testing.T) {
+	ctx := context.Background()
+	p, err := New(ctx, WithMetricsAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + p.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz %d", code)
+	}
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "starting") {
+		t.Errorf("/readyz before SetReadiness: %d %q", code, body)
+	}
+	var up atomic.Bool
+	p.SetReadiness(func() error {
+		if !up.Load() {
+			return errors.New("nats disconnected")
+		}
+		return nil
+	})
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "nats disconnected") {
+		t.Errorf("/readyz not ready: %d %q", code, body)
+	}
+	up.Store(true)
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz ready: %d", code)
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"time"
 
@@ -45,7 +47,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return errUsage
 	}
-	if err := tf.validate(); err != nil {
+	if err := tf.prepare(stderr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return err
 	}
@@ -88,7 +90,11 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, ncfg.RedactedURLs())
+	slog.Info("cloud worker started", "worker", w.ID(), "model", name, "model_hash", hash, "subject", *subject, "version", trace.BuildVersion())
+	tel.SetReadiness(func() error { return natsReady(nc.Conn) })
 	<-ctx.Done()
+	tel.SetReadiness(func() error { return errors.New("draining") })
+	slog.Info("cloud worker draining", "worker", w.ID())
 	err = w.Stop()
 	// Requests that reached this worker's subscription while it stopped
 	// are answered (503: another worker takes the retry) before the
@@ -99,5 +105,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := w.Stats()
 	fmt.Fprintf(stderr, "splitinfer cloud: drained: %d received, %d computed, %d from the retry cache, %d errors (%d queue full)\n",
 		st.Received, st.Computed, st.Cached, st.Errors, st.QueueFull)
+	slog.Info("cloud worker stopped", "worker", w.ID(), "received", st.Received, "computed", st.Computed,
+		"cached", st.Cached, "errors", st.Errors, "queue_full", st.QueueFull)
 	return err
 }

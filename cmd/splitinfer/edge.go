@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,7 +47,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
-	if err := tf.validate(); err != nil {
+	if err := tf.prepare(stderr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return err
 	}
@@ -110,6 +111,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	tel.SetReadiness(edgeReady(nc, readiness(e)))
+	slog.Info("edge worker started", "model", name, "model_hash", hash, "version", trace.BuildVersion())
+	defer slog.Info("edge worker stopped", "model", name)
 	if sf.active() {
 		return sf.serve(ctx, e, prog.Graph(), name, readiness(e), eopts, *ef.concurrency, stdout, stderr)
 	}

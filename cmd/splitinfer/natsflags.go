@@ -67,14 +67,15 @@ func (f *natsFlags) config(name string, privateInbox bool) (natsconn.Config, err
 	return cfg, cfg.Validate()
 }
 
-// connect connects as name, logging connection events to stderr (text
-// slog) and counting them in mp.
+// connect connects as name, logging connection events through slog's
+// default logger and counting them in mp.
 func (f *natsFlags) connect(ctx context.Context, name string, privateInbox bool, stderr io.Writer, mp metric.MeterProvider, extra ...natsconn.Option) (*natsconn.Conn, natsconn.Config, error) {
 	cfg, err := f.config(name, privateInbox)
 	if err != nil {
 		return nil, cfg, err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The process's logger (telemetryFlags.prepare), with the connection's name.
+	log := slog.Default().With("conn", name)
 	opts := append([]natsconn.Option{natsconn.WithLogger(log), natsconn.WithMeterProvider(mp)}, extra...)
 	c, err := natsconn.Connect(ctx, cfg, opts...)
 	if err != nil {

@@ -311,7 +311,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return errUsage
 	}
-	if err := tf.validate(); err != nil {
+	if err := tf.prepare(stderr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return err
 	}

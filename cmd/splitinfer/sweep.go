@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -38,6 +40,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tf := addTelemetryFlags(fs)
 	jaegerUI := fs.String("jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): after measuring a link, send one traced request per measured cut and print its trace URL")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
 		return errUsage
 	}
 	bad := func(format string, a ...any) error {
@@ -50,7 +55,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cf.validate(); err != nil {
 		return bad("%v", err)
 	}
-	if err := tf.validate(); err != nil {
+	if err := tf.prepare(stderr); err != nil {
 		return bad("%v", err)
 	}
 	if *jaegerUI != "" {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/splitinfer/splitinfer/trace"
 )
@@ -12,21 +16,36 @@ import (
 // telemetryFlags are the OpenTelemetry flags of run, edge and cloud. Unset
 // flags leave the setting to the standard OTEL_* environment.
 type telemetryFlags struct {
-	endpoint *string
-	protocol *string
-	sample   *float64
+	endpoint  *string
+	protocol  *string
+	sample    *float64
+	logFormat *string
+	logLevel  *string
 }
 
 func addTelemetryFlags(fs *flag.FlagSet) *telemetryFlags {
 	return &telemetryFlags{
-		endpoint: fs.String("otlp-endpoint", "", "export traces over OTLP to this endpoint, e.g. http://localhost:4317 (gRPC) or http://localhost:4318 (HTTP)\n(default: OTEL_EXPORTER_OTLP_ENDPOINT; without an endpoint tracing is off)"),
-		protocol: fs.String("otlp-protocol", "", "OTLP protocol: grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
-		sample:   fs.Float64("trace-sample", -1, "fraction of requests traced, 0..1; the cloud follows the edge's decision\n(default: OTEL_TRACES_SAMPLER, else every request)"),
+		endpoint:  fs.String("otlp-endpoint", "", "export traces over OTLP to this endpoint, e.g. http://localhost:4317 (gRPC) or http://localhost:4318 (HTTP)\n(default: OTEL_EXPORTER_OTLP_ENDPOINT; without an endpoint tracing is off)"),
+		protocol:  fs.String("otlp-protocol", "", "OTLP protocol: grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
+		sample:    fs.Float64("trace-sample", -1, "fraction of requests traced, 0..1; the cloud follows the edge's decision\n(default: OTEL_TRACES_SAMPLER, else every request)"),
+		logFormat: fs.String("log-format", trace.LogFormatText, "log records on stderr as text or json (one object a line; records of a traced request carry trace_id and span_id)"),
+		logLevel:  fs.String("log-level", "info", "lowest level logged: debug (one record per request), info, warn or error"),
 	}
 }
 
-// validate reports bad flag values as usage errors.
-func (f *telemetryFlags) validate() error {
+// prepare reports bad flag values as usage errors and makes the logging
+// flags' logger on stderr the process's slog default (OTel's errors, the
+// NATS connection's events and the workers' records go through it).
+func (f *telemetryFlags) prepare(stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*f.logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *f.logLevel)
+	}
+	log, err := trace.NewLogger(stderr, *f.logFormat, level)
+	if err != nil {
+		return fmt.Errorf("%w: --log-format %q: want %s or %s", errUsage, *f.logFormat, trace.LogFormatText, trace.LogFormatJSON)
+	}
+	slog.SetDefault(log)
 	switch *f.protocol {
 	case "", trace.ProtocolGRPC, trace.ProtocolHTTPProtobuf:
 	default:
@@ -71,5 +90,26 @@ func shutdownTelemetry(ps ...*trace.Provider) {
 		if p != nil {
 			_ = p.Shutdown(ctx)
 		}
+	}
+}
+
+// natsReady is a worker's readiness while its NATS connection is up.
+func natsReady(nc *nats.Conn) error {
+	if st := nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("nats connection %s", st)
+	}
+	return nil
+}
+
+// edgeReady is the edge's /readyz check: connected, and a cloud worker for
+// the model answers when the edge can tell (ready, bounded by 2s).
+func edgeReady(nc *nats.Conn, ready func(context.Context) error) func() error {
+	return func() error {
+		if err := natsReady(nc); err != nil || ready == nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return ready(ctx)
 	}
 }
