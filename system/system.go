@@ -20,6 +20,7 @@ import (
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline/natsembed"
 )
@@ -283,7 +284,7 @@ feed:
 		}
 		r := o.res
 		s.Results[i] = r
-		pred := argmax(r.Outputs[0].F32)
+		pred := evaluate.Argmax(r.Outputs[0].F32)
 		s.Predictions[i] = pred
 		if pred == int(set.Labels[i]) {
 			s.Correct++
@@ -349,14 +350,4 @@ func percentile(sorted []float64, p float64) float64 {
 func rank(n int, p float64) int {
 	k := int(math.Ceil(p/100*float64(n))) - 1
 	return max(0, min(k, n-1))
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

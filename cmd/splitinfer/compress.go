@@ -14,6 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/nn/sinf"
@@ -272,7 +273,7 @@ func measureGraph(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads 
 	if err != nil {
 		return measured{}, err
 	}
-	ev, err := evaluate(ctx, g, test, n, 100, threads)
+	ev, err := evaluate.MNIST(ctx, g, test, n, 100, threads)
 	if err != nil {
 		return measured{}, err
 	}

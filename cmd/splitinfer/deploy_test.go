@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/natsauth"
 	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/pipeline/natsconn"
@@ -96,7 +97,7 @@ func evalCorrect(t *testing.T, n int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
+	ev, err := evaluate.MNIST(context.Background(), g, testSet(t), n, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/testref"
 )
 
@@ -35,7 +36,7 @@ func TestEvalSeednet(t *testing.T) {
 	if name != "seednet_mnist" {
 		t.Fatalf("default model %q", name)
 	}
-	res, err := evaluate(context.Background(), g, set, 0, 100, 2)
+	res, err := evaluate.MNIST(context.Background(), g, set, 0, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +48,12 @@ func TestEvalSeednet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ort) != len(res.predictions) {
-		t.Fatalf("%d reference predictions, %d ours", len(ort), len(res.predictions))
+	if len(ort) != len(res.Predictions) {
+		t.Fatalf("%d reference predictions, %d ours", len(ort), len(res.Predictions))
 	}
 	agree := 0
 	for i := range ort {
-		if ort[i] == res.predictions[i] {
+		if ort[i] == res.Predictions[i] {
 			agree++
 		}
 	}
@@ -70,7 +71,7 @@ func TestEvalTinyResNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := evaluate(context.Background(), g, set, 0, 250, 2)
+	res, err := evaluate.MNIST(context.Background(), g, set, 0, 250, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestEvalQDQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := evaluate(context.Background(), g, set, 0, 100, 2)
+	res, err := evaluate.MNIST(context.Background(), g, set, 0, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/natsauth"
 	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/nn"
@@ -282,13 +283,13 @@ func TestLeafNodeSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := evaluate(context.Background(), g, set, n, 100, 2)
+	ev, err := evaluate.MNIST(context.Background(), g, set, n, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	diff := 0
 	for i := range n {
-		if sum.Predictions[i] != int(ev.predictions[i]) {
+		if sum.Predictions[i] != int(ev.Predictions[i]) {
 			diff++
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
@@ -108,7 +109,7 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			row := o.Len() / o.Shape[0]
 			classes := make([]int, o.Shape[0])
 			for r := range classes {
-				classes[r] = argmaxF32(o.F32[r*row : (r+1)*row])
+				classes[r] = evaluate.Argmax(o.F32[r*row : (r+1)*row])
 			}
 			fmt.Fprintf(stdout, "  argmax per row: %v\n", classes)
 		}
@@ -136,17 +137,6 @@ func checkInput(vi nn.ValueInfo, t *nn.Tensor) error {
 		}
 	}
 	return nil
-}
-
-// argmaxF32 returns the index of the largest value (the first on ties).
-func argmaxF32(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // isFileBatch reports an --input that is a directory or an image: the

@@ -244,14 +244,14 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *asJSON {
 		out := struct {
-			Model        string    `json:"model"`
-			BandwidthBit float64   `json:"bandwidth_bits_per_s"`
-			RTTMS        float64   `json:"rtt_ms"`
-			EdgeSlowdown float64   `json:"edge_slowdown"`
-			Choice       string    `json:"choice"`
-			ChoiceMS     float64   `json:"choice_predicted_ms"`
-			DecisionUS   float64   `json:"decision_us"`
-			Notes        []string  `json:"notes"`
+			Model        string               `json:"model"`
+			BandwidthBit float64              `json:"bandwidth_bits_per_s"`
+			RTTMS        float64              `json:"rtt_ms"`
+			EdgeSlowdown float64              `json:"edge_slowdown"`
+			Choice       string               `json:"choice"`
+			ChoiceMS     float64              `json:"choice_predicted_ms"`
+			DecisionUS   float64              `json:"decision_us"`
+			Notes        []string             `json:"notes"`
 			Cuts         []system.CutEstimate `json:"cuts"`
 		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
 			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.Notes}

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -49,7 +50,7 @@ func TestRunMatchesEval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
+	ev, err := evaluate.MNIST(context.Background(), g, testSet(t), n, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestProcesses(t *testing.T) {
 	if err := json.Unmarshal(edgeOut.Bytes(), &sum); err != nil {
 		t.Fatalf("edge --json: %v\n%s", err, edgeOut.String())
 	}
-	ev, err := evaluate(context.Background(), g, testSet(t), n, 100, 2)
+	ev, err := evaluate.MNIST(context.Background(), g, testSet(t), n, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/internal/oiptest"
 )
@@ -39,11 +40,11 @@ func TestServeProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := evaluate(context.Background(), g, set, n, 100, 2)
+	ev, err := evaluate.MNIST(context.Background(), g, set, n, 100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ev.predictions
+	want := ev.Predictions
 	dir := t.TempDir()
 	imgDir := filepath.Join(dir, "digits")
 	if err := os.Mkdir(imgDir, 0o755); err != nil {
@@ -99,7 +100,7 @@ func TestServeProcesses(t *testing.T) {
 			t.Fatalf("%s: %d logits for %d images", path, len(logits), batch)
 		}
 		for i := 0; i < batch; i++ {
-			if got := argmaxF32(logits[i*10 : (i+1)*10]); got != int(want[lo+i]) {
+			if got := evaluate.Argmax(logits[i*10 : (i+1)*10]); got != int(want[lo+i]) {
 				t.Errorf("%s: image %d class %d, eval %d", path, lo+i, got, want[lo+i])
 			}
 		}
@@ -172,7 +173,7 @@ func TestServeProcesses(t *testing.T) {
 			t.Fatalf("grpcurl ModelInfer %d: %v %s\n%.500s", lo, err, errb.String(), out)
 		}
 		for i := 0; i < gbatch; i++ {
-			if got := argmaxF32(r.Outputs[0].Contents.FP32[i*10 : (i+1)*10]); got != int(want[lo+i]) {
+			if got := evaluate.Argmax(r.Outputs[0].Contents.FP32[i*10 : (i+1)*10]); got != int(want[lo+i]) {
 				t.Errorf("gRPC: image %d class %d, eval %d", lo+i, got, want[lo+i])
 			}
 		}
