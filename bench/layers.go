@@ -83,6 +83,7 @@ func oursLayers(g *nn.Graph, prog *nn.Program, shape []int, threads, warmup, run
 		// ORT's names: the node's, its outputs', and (after fusion) those
 		// of an activation that alone reads its output.
 		ns := append([]string{n.Name}, n.Outputs...)
+		ns = append(ns, ownEnd)
 		for _, o := range n.Outputs {
 			if rs := readers[o]; len(rs) == 1 && len(rs[0].Inputs) == 1 {
 				ns = append(ns, rs[0].Name)
@@ -93,6 +94,13 @@ func oursLayers(g *nn.Graph, prog *nn.Program, shape []int, threads, warmup, run
 	}
 	return rows, names, nil
 }
+
+// ownEnd separates, in a node's list of names, its own from those of the
+// activation it may have absorbed.
+const ownEnd = "\x00"
+
+// own is the count of a node's own names.
+func own(ns []string) int { return slices.Index(ns, ownEnd) }
 
 type ortNode struct {
 	Name     string  `json:"name"`
@@ -137,7 +145,12 @@ func layers(w io.Writer, o options, m model, g *nn.Graph, prog *nn.Program, shap
 	var extra []layerRow
 	for _, on := range ort {
 		key := strings.TrimSuffix(on.Name, "_nchwc")
-		i := slices.IndexFunc(names, func(ns []string) bool { return slices.Contains(ns, key) })
+		// A node's own name and outputs first, then those of the
+		// activation it absorbed.
+		i := slices.IndexFunc(names, func(ns []string) bool { return slices.Contains(ns[:own(ns)], key) })
+		if i < 0 {
+			i = slices.IndexFunc(names, func(ns []string) bool { return slices.Contains(ns, key) })
+		}
 		if i >= 0 && ours[i].ort < 0 {
 			ours[i].ort = on.MedianUS
 			continue
