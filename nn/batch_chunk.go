@@ -227,18 +227,8 @@ func (j *chunkJob) runRange(lo, hi, worker int) {
 // output dst of n images.
 func copyBatch(dst, o *Tensor, a, n int) {
 	dst.Quant = o.Quant
-	switch {
-	case o.F32 != nil:
-		copy(dst.F32[len(dst.F32)/n*a:], o.F32)
-	case o.I8 != nil:
-		copy(dst.I8[len(dst.I8)/n*a:], o.I8)
-	case o.U8 != nil:
-		copy(dst.U8[len(dst.U8)/n*a:], o.U8)
-	case o.I32 != nil:
-		copy(dst.I32[len(dst.I32)/n*a:], o.I32)
-	case o.I64 != nil:
-		copy(dst.I64[len(dst.I64)/n*a:], o.I64)
-	}
+	d := dst.Bytes()
+	copy(d[len(d)/n*a:], o.Bytes())
 }
 
 // run runs the batch chunk by chunk.
