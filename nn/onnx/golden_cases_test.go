@@ -462,6 +462,42 @@ func opSpecs() []opSpec {
 		add(op+"NoKeep", 11, 0, unaryOp(op, ties, "axis", -1, "keepdims", 0))
 		add(op+"Last", 12, 0, unaryOp(op, ties, "axis", 1, "select_last_index", 1))
 	}
+	// Patterns of PyTorch's converted operator tests.
+	add("ConvDepthwiseMultiplier", 7, 0, func(int) goldenCase {
+		return one("Conv", randT("cg", 1, 4, 5, 5), consts("w", randT("cdm", 8, 1, 3, 3), "b", randT("cdmb", 8)), []string{"x0", "w", "b"}, "group", 4, "strides", ints(2, 1))
+	})
+	add("Conv1DGroups", 7, 0, func(int) goldenCase {
+		return one("Conv", randT("c1g", 2, 4, 9), consts("w", randT("c1gw", 6, 2, 3)), []string{"x0", "w"}, "group", 2, "strides", ints(2), "pads", ints(1, 1))
+	})
+	add("Conv3DDilated", 7, 0, func(int) goldenCase {
+		return one("Conv", randT("c3dd", 1, 2, 5, 6, 6), consts("w", randT("c3dw", 2, 2, 2, 2, 2)), []string{"x0", "w"}, "dilations", ints(2, 1, 2), "strides", ints(1, 2, 1))
+	})
+	add("PixelShuffle", 7, 0, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{randT("ps", 1, 8, 2, 3)}, consts: consts("s1", i64T([]int{6}, 1, 2, 2, 2, 2, 3), "s2", i64T([]int{4}, 1, 2, 4, 6)),
+			nodes: []*nn.Node{node("Reshape", []string{"x0", "s1"}, []string{"a"}), node("Transpose", []string{"a"}, []string{"b"}, "perm", ints(0, 1, 4, 2, 5, 3)),
+				node("Reshape", []string{"b", "s2"}, []string{"y"})}}
+	})
+	add("GLU", 7, 17, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{randT("glu", 2, 6, 3)}, nodes: []*nn.Node{
+			node("Split", []string{"x0"}, []string{"a", "b"}, "axis", 1), node("Sigmoid", []string{"b"}, []string{"sb"}), node("Mul", []string{"a", "sb"}, []string{"y"})}}
+	})
+	add("Softmin", 7, 0, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{x4d}, nodes: []*nn.Node{node("Neg", []string{"x0"}, []string{"n"}), node("Softmax", []string{"n"}, []string{"y"}, "axis", 1)}}
+	})
+	// F.interpolate(scale_factor=2) as PyTorch exports it from opset 11:
+	// sizes from the input's shape (Shape, Slice, Concat), empty scales.
+	add("ResizeTorchSizes", 11, 0, func(v int) goldenCase {
+		cs := consts("st", i64T([]int{1}, 0), "en", i64T([]int{1}, 2), "hw", i64T([]int{2}, 6, 8))
+		ins := []string{"x0", "", "", "sz"}
+		if v < 13 {
+			cs["roi"], cs["sc"] = f32T([]int{0}), f32T([]int{0})
+			ins = []string{"x0", "roi", "sc", "sz"}
+		}
+		return goldenCase{inputs: []*nn.Tensor{xr}, consts: cs, nodes: []*nn.Node{
+			node("Shape", []string{"x0"}, []string{"sh"}), node("Slice", []string{"sh", "st", "en"}, []string{"nc"}),
+			node("Concat", []string{"nc", "hw"}, []string{"sz"}, "axis", 0),
+			node("Resize", ins, []string{"y"}, "mode", "nearest", "coordinate_transformation_mode", "asymmetric", "nearest_mode", "floor")}}
+	})
 	add("Shape", 7, 0, unaryOp("Shape", x4d))
 	add("ShapeStart", 15, 0, unaryOp("Shape", x4d, "start", 1, "end", -1))
 	return specs
