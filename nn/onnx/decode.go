@@ -430,6 +430,9 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (nn.ValueInfo, error) {
 		return v, nil
 	}
 	dt, err := dtypeFromONNX(tt.GetElemType())
+	if tt.GetElemType() == onnxBool {
+		dt, err = nn.Uint8, nil // booleans are uint8 0/1, as in tensorFromProto
+	}
 	if err != nil {
 		return v, fmt.Errorf("%q: %w", v.Name, err)
 	}

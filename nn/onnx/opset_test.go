@@ -8,6 +8,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
+	pb "github.com/splitinfer/splitinfer/nn/onnx/onnxpb"
 )
 
 // runOpset encodes g (old-form nodes at g.Opset), decodes it through the
@@ -155,5 +156,30 @@ func TestImageScaler(t *testing.T) {
 	y := runOpset(t, g, x)[0]
 	if fmt.Sprint(y.F32) != "[12 14 26 28]" {
 		t.Fatalf("y = %v", y.F32)
+	}
+}
+
+// TestBoolInput: a graph input declared BOOL loads as uint8 0/1 and feeds
+// Where.
+func TestBoolInput(t *testing.T) {
+	m := tinyModel()
+	m.Graph.Node = []*pb.NodeProto{{Name: "w", OpType: "Where", Input: []string{"C", "X", "B"}, Output: []string{"Y"}}}
+	m.Graph.Input = append(m.Graph.Input, valueInfo("C", 9, 2, 3))
+	g, err := onnx.Decode(marshal(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := nn.FromFloat32([]float32{10, 20, 30, 40, 50, 60}, 2, 3)
+	c := &nn.Tensor{DType: nn.Uint8, Shape: []int{2, 3}, U8: []uint8{1, 0, 1, 0, 0, 1}}
+	y, err := p.NewRunner(1).Run(x, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(y[0].F32) != "[10 -2 30 1 -2 60]" {
+		t.Fatalf("y = %v", y[0].F32)
 	}
 }
