@@ -43,7 +43,7 @@ type fixture struct {
 
 // newFixture runs the built-in model split between an in-process cloud
 // worker and an edge worker, served over HTTP.
-func newFixture(t *testing.T, cfg oip.Config, pcfg edgeworker.PredictorConfig) *fixture {
+func newFixture(t testing.TB, cfg oip.Config, pcfg edgeworker.PredictorConfig) *fixture {
 	t.Helper()
 	set, err := mnist.Test()
 	if err != nil {
@@ -124,7 +124,7 @@ func get(t *testing.T, url string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func (f *fixture) pngs(t *testing.T, idx []int) [][]byte {
+func (f *fixture) pngs(t testing.TB, idx []int) [][]byte {
 	var out [][]byte
 	for _, k := range idx {
 		b, err := f.set.PNG(k)

@@ -18,23 +18,29 @@ import (
 // headers and body of the answer.
 func Post(t testing.TB, url string, hdr map[string]string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	status, h, b, err := PostWith(http.DefaultClient, url, hdr, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, h, b
+}
+
+// PostWith is Post through client c, returning the error.
+func PostWith(c *http.Client, url string, hdr map[string]string, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return resp.StatusCode, resp.Header, b, err
 }
 
 // BombPNG returns a valid one-pixel PNG whose header declares w x h
