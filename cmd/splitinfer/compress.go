@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
+	"github.com/splitinfer/splitinfer/nn/preprocess"
 	"github.com/splitinfer/splitinfer/nn/sinf"
 )
 
@@ -67,6 +69,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	testN := fs.Int("n", 0, "evaluate on the first N test images (default: all 10,000)")
 	threads := fs.Int("eval-threads", runtime.GOMAXPROCS(0), "goroutines for evaluation and calibration")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	pf := addPrepFlags(fs)
 	var act actFlags
 	act.register(fs)
 	o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
@@ -109,6 +112,19 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	g, name, err := loadModel(*model)
 	if err != nil {
 		return err
+	}
+	// The preprocessing and labels travel with the model: its own, or the flags'.
+	spec, labels, err := preprocess.FromGraph(g)
+	if err != nil {
+		return err
+	}
+	fspec, flabels, err := pf.declaration()
+	if err != nil {
+		return err
+	}
+	spec = cmp.Or(fspec, spec)
+	if flabels != nil {
+		labels = flabels
 	}
 	rep := &compressReport{Model: name, Out: *out}
 	if st, err := os.Stat(*model); err == nil {
@@ -181,6 +197,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rep.Steps = append(rep.Steps, "act-code")
 	}
 
+	preprocess.Record(g, spec, labels)
 	if ext == ".sinf" {
 		err = sinf.Save(*out, &sinf.Model{Graph: g, Calibration: calib})
 	} else {

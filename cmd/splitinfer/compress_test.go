@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/testref"
+	"github.com/splitinfer/splitinfer/nn/preprocess"
 	"github.com/splitinfer/splitinfer/nn/sinf"
 )
 
@@ -119,6 +120,35 @@ func TestCompressDistillDefaults(t *testing.T) {
 		o.distillDefaults(fs)
 		if o.schedule != c.sched || o.lr != c.lr || o.epochs != c.epochs {
 			t.Errorf("%v: --lr-schedule %s --lr %g --epochs %d, want %s %g %d", c.args, o.schedule, o.lr, o.epochs, c.sched, c.lr, c.epochs)
+		}
+	}
+}
+
+// TestCompressRecordsPreprocessing: --preprocess and --labels travel in the
+// written .sinf and in ONNX metadata.
+func TestCompressRecordsPreprocessing(t *testing.T) {
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "labels.txt")
+	if err := os.WriteFile(labels, []byte("zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, second := filepath.Join(dir, "a.sinf"), filepath.Join(dir, "b.onnx")
+	for _, out := range []string{first, second} {
+		args := []string{"compress", "--model", "seednet_mnist", "--out", out, "--quantize", "int8", "--calib", "16", "--n", "100",
+			"--preprocess", "color=gray resize=28x28 pad=2 scale=1/255 interp=nearest", "--labels", labels}
+		var stdout, stderr bytes.Buffer
+		if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	for _, path := range []string{first, second} {
+		g, _, err := loadModel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, lab, err := preprocess.FromGraph(g)
+		if err != nil || spec == nil || spec.Interp != "nearest" || len(lab) != 10 || lab[7] != "seven" {
+			t.Errorf("%s: preprocessing %v, labels %v, %v", path, spec, lab, err)
 		}
 	}
 }

@@ -14,22 +14,71 @@ import (
 	"github.com/splitinfer/splitinfer/nn/preprocess"
 )
 
+// prepFlags declare a model's image preprocessing and labels (for an ONNX
+// file; a .sinf file carries its own).
+type prepFlags struct {
+	preprocess *string
+	labels     *string
+}
+
+func addPrepFlags(fs *flag.FlagSet) *prepFlags {
+	return &prepFlags{
+		preprocess: fs.String("preprocess", "", "image preprocessing of the model: mnist, imagenet, or a declaration like \""+preprocess.ImageNet+"\" (default: the model's own, recorded in .sinf metadata)"),
+		labels:     fs.String("labels", "", "class labels file, one per line (default: the model's own)"),
+	}
+}
+
+// declaration parses the flags (nil, nil when not given).
+func (f *prepFlags) declaration() (*preprocess.Spec, []string, error) {
+	var spec *preprocess.Spec
+	if *f.preprocess != "" {
+		decl := map[string]string{"mnist": preprocess.MNIST, "imagenet": preprocess.ImageNet}[*f.preprocess]
+		if decl == "" {
+			decl = *f.preprocess
+		}
+		var err error
+		if spec, err = preprocess.Parse(decl); err != nil {
+			return nil, nil, fmt.Errorf("%w: --preprocess: %v", errUsage, err)
+		}
+	}
+	var labels []string
+	if *f.labels != "" {
+		b, err := os.ReadFile(*f.labels)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--labels: %w", err)
+		}
+		if labels = preprocess.Labels(string(b)); len(labels) == 0 {
+			return nil, nil, fmt.Errorf("--labels %s: no labels", *f.labels)
+		}
+	}
+	return spec, labels, nil
+}
+
 // predictFlags describe the model to applications (edge, run, infer):
 // its name, preprocessing and labels.
 type predictFlags struct {
+	*prepFlags
 	modelName   *string
-	preprocess  *string
-	labels      *string
 	maxInFlight *int
 }
 
 func addPredictFlags(fs *flag.FlagSet) *predictFlags {
 	return &predictFlags{
+		prepFlags:   addPrepFlags(fs),
 		modelName:   fs.String("model-name", "", "the model's name to applications (default: the model's name as inspect prints it)"),
-		preprocess:  fs.String("preprocess", "", "image preprocessing of the model: mnist, imagenet, or a declaration like \""+preprocess.ImageNet+"\" (default: the model's own, recorded in .sinf metadata)"),
-		labels:      fs.String("labels", "", "class labels file, one per line (default: the model's own)"),
 		maxInFlight: fs.Int("max-inflight", 64, "requests served at once; more get 503"),
 	}
+}
+
+// predictorConfig turns the model's flags into a PredictorConfig.
+func (f *predictFlags) predictorConfig(name string) (edgeworker.PredictorConfig, error) {
+	cfg := edgeworker.PredictorConfig{Name: name, MaxInFlight: *f.maxInFlight}
+	if *f.modelName != "" {
+		cfg.Name = *f.modelName
+	}
+	var err error
+	cfg.Preprocess, cfg.Labels, err = f.declaration()
+	return cfg, err
 }
 
 // serveFlags are the inference endpoint's flags (edge and run).
@@ -53,33 +102,6 @@ func addServeFlags(fs *flag.FlagSet) *serveFlags {
 }
 
 func (f *serveFlags) active() bool { return *f.http != "" || *f.grpc != "" || *f.input != "" }
-
-// predictorConfig turns the model's flags into a PredictorConfig.
-func (f *predictFlags) predictorConfig(name string) (edgeworker.PredictorConfig, error) {
-	cfg := edgeworker.PredictorConfig{Name: name, MaxInFlight: *f.maxInFlight}
-	if *f.modelName != "" {
-		cfg.Name = *f.modelName
-	}
-	if *f.preprocess != "" {
-		decl := map[string]string{"mnist": preprocess.MNIST, "imagenet": preprocess.ImageNet}[*f.preprocess]
-		if decl == "" {
-			decl = *f.preprocess
-		}
-		spec, err := preprocess.Parse(decl)
-		if err != nil {
-			return cfg, fmt.Errorf("%w: --preprocess: %v", errUsage, err)
-		}
-		cfg.Preprocess = spec
-	}
-	if *f.labels != "" {
-		b, err := os.ReadFile(*f.labels)
-		if err != nil {
-			return cfg, fmt.Errorf("--labels: %w", err)
-		}
-		cfg.Labels = preprocess.Labels(string(b))
-	}
-	return cfg, nil
-}
 
 // predictor makes the Predictor of inf for the model g.
 func (f *predictFlags) predictor(inf edgeworker.Inferer, g *nn.Graph, name string, eopts []edgeworker.Option) (*edgeworker.Predictor, error) {
