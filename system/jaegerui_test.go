@@ -45,7 +45,8 @@ func artifactDir(t *testing.T) string {
 // request (the median one, as `run --jaeger-ui` links it) must show both
 // services and the 9 spans, and, with the root span opened, its cut and
 // byte attributes; the search page for splitinfer-edge must list the
-// run's traces. Screenshots are kept in artifactDir. Skipped when the
+// run's traces; System Architecture must draw splitinfer-edge calling
+// splitinfer-cloud once per request. Screenshots are kept in artifactDir. Skipped when the
 // UI's assets are not there (jaegertest.UIAssets).
 func TestJaegerUI(t *testing.T) {
 	j := jaegertest.Start(t)
@@ -196,4 +197,44 @@ func TestJaegerUI(t *testing.T) {
 		t.Errorf("search page lists %d traces, want %d", results, n)
 	}
 	shoot("search.png")
+
+	// System Architecture: the two services, the edge calling the cloud
+	// once per request (the arrow's label; the self-loops count the spans
+	// within each service, 3 and 4 a request).
+	if err := page.Navigate(sctx, j.QueryURL+"/dependencies"); err != nil {
+		t.Fatal(err)
+	}
+	laidOut := `(() => { const l = Array.from(document.querySelectorAll('.DAG--nodeLabel'));
+		return l.length == 2 && l.every(e => e.innerText) && document.querySelectorAll('svg text').length >= 3; })()`
+	wctx, wcancel := context.WithTimeout(sctx, 20*time.Second)
+	defer wcancel()
+	if err := page.WaitFor(wctx, laidOut); err != nil {
+		var html string
+		_ = page.Eval(sctx, "document.querySelector('.plexus') ? document.querySelector('.plexus').outerHTML : document.body.innerText", &html)
+		t.Logf("System Architecture page:\n%.3000s", html)
+		shoot("dependencies-failed.png")
+		t.Fatal(err)
+	}
+	var edgeLabels []string
+	nodes := map[string]float64{} // service: the top of its label
+	if err := page.Eval(sctx, `Object.fromEntries(Array.from(document.querySelectorAll('.DAG--nodeLabel')).map(e => [e.innerText, e.getBoundingClientRect().top]))`, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Eval(sctx, `Array.from(document.querySelectorAll('svg text')).map(e => e.textContent)`, &edgeLabels); err != nil {
+		t.Fatal(err)
+	}
+	shoot("dependencies.png")
+	// The hierarchical layout draws a caller above what it calls.
+	edgeTop, ok1 := nodes[trace.ServiceEdge]
+	cloudTop, ok2 := nodes[trace.ServiceCloud]
+	if len(nodes) != 2 || !ok1 || !ok2 || !(edgeTop < cloudTop) {
+		t.Errorf("System Architecture nodes at %v, want %s above %s", nodes, trace.ServiceEdge, trace.ServiceCloud)
+	}
+	calls := map[string]bool{}
+	for _, l := range edgeLabels {
+		calls[strings.TrimSpace(l)] = true
+	}
+	if want := []string{strconv.Itoa(n), strconv.Itoa(3 * n), strconv.Itoa(4 * n)}; len(calls) != 3 || !calls[want[0]] || !calls[want[1]] || !calls[want[2]] {
+		t.Errorf("System Architecture call counts %q, want %q", edgeLabels, want)
+	}
 }
