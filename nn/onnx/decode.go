@@ -14,6 +14,7 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -430,8 +431,11 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (nn.ValueInfo, error) {
 		return v, nil
 	}
 	dt, err := dtypeFromONNX(tt.GetElemType())
-	if tt.GetElemType() == onnxBool {
+	switch tt.GetElemType() {
+	case onnxBool:
 		dt, err = nn.Uint8, nil // booleans are uint8 0/1, as in tensorFromProto
+	case onnxDouble:
+		dt, err = nn.Float32, nil // computed in float32, as in tensorFromProto
 	}
 	if err != nil {
 		return v, fmt.Errorf("%q: %w", v.Name, err)
@@ -460,12 +464,13 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (nn.ValueInfo, error) {
 
 // ONNX TensorProto data types the engine maps onto its own dtypes.
 const (
-	onnxFloat = 1
-	onnxUint8 = 2
-	onnxInt8  = 3
-	onnxInt32 = 6
-	onnxInt64 = 7
-	onnxBool  = 9
+	onnxFloat  = 1
+	onnxUint8  = 2
+	onnxInt8   = 3
+	onnxInt32  = 6
+	onnxInt64  = 7
+	onnxBool   = 9
+	onnxDouble = 11
 )
 
 func dtypeFromONNX(t int32) (nn.DType, error) {
@@ -512,6 +517,9 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 	}
 	if tp.GetSegment() != nil {
 		return nil, fmt.Errorf("%w: segmented tensor", ErrUnsupported)
+	}
+	if tp.GetDataType() == onnxDouble {
+		return doubleTensor(tp)
 	}
 	isBool := tp.GetDataType() == onnxBool
 	dt, err := dtypeFromONNX(tp.GetDataType())
@@ -602,6 +610,44 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 			}
 			t.U8[i] = uint8(v)
 		}
+	}
+	return t, nil
+}
+
+// doubleTensor reads a float64 tensor as float32 (the engine computes in
+// float32; PyTorch-converted tests and some exporters write doubles).
+func doubleTensor(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
+	shape := make([]int, len(tp.GetDims()))
+	if len(shape) > maxRank {
+		return nil, fmt.Errorf("%w: tensor rank %d", ErrFormat, len(shape))
+	}
+	for i, d := range tp.GetDims() {
+		if d < 0 || d > math.MaxInt32 {
+			return nil, fmt.Errorf("%w: tensor dimension %d is %d", ErrFormat, i, d)
+		}
+		shape[i] = int(d)
+	}
+	n := nn.NumElements(shape)
+	if n < 0 {
+		return nil, fmt.Errorf("%w: tensor shape %v overflows", ErrFormat, shape)
+	}
+	t := &nn.Tensor{DType: nn.Float32, Shape: shape}
+	if raw := tp.GetRawData(); len(raw) > 0 || len(tp.GetDoubleData()) == 0 {
+		if n > len(raw) || len(raw) != 8*n {
+			return nil, fmt.Errorf("%w: double%v needs %d bytes, raw_data has %d", ErrFormat, shape, 8*n, len(raw))
+		}
+		t.F32 = make([]float32, n)
+		for i := range t.F32 {
+			t.F32[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
+		}
+		return t, nil
+	}
+	if len(tp.GetDoubleData()) != n {
+		return nil, fmt.Errorf("%w: double%v needs %d values, the tensor holds %d", ErrFormat, shape, n, len(tp.GetDoubleData()))
+	}
+	t.F32 = make([]float32, n)
+	for i, v := range tp.GetDoubleData() {
+		t.F32[i] = float32(v)
 	}
 	return t, nil
 }

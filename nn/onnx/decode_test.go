@@ -177,8 +177,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"raw size mismatch", func(m *pb.ModelProto) {
 			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 1, Dims: []int64{3}, RawData: make([]byte, 11)}
 		}, onnx.ErrFormat},
-		{"float64 tensor", func(m *pb.ModelProto) {
-			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 11, Dims: []int64{3}, DoubleData: []float64{1, 2, 3}}
+		{"float16 tensor", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 10, Dims: []int64{3}, Int32Data: []int32{1, 2, 3}}
 		}, onnx.ErrUnsupported},
 		{"bool out of range", func(m *pb.ModelProto) {
 			m.Graph.Initializer[0] = &pb.TensorProto{Name: "B", DataType: 9, Dims: []int64{2}, RawData: []byte{0, 2}}
@@ -206,7 +206,7 @@ func TestDecodeErrors(t *testing.T) {
 			m.Graph.Input[0] = valueInfo("X", 1, 2, 3)
 			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[0].Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: -2}
 		}, onnx.ErrFormat},
-		{"bool input", func(m *pb.ModelProto) { m.Graph.Input[0] = valueInfo("X", 9, 3) }, onnx.ErrUnsupported},
+		{"string input", func(m *pb.ModelProto) { m.Graph.Input[0] = valueInfo("X", 8, 3) }, onnx.ErrUnsupported},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -395,5 +395,32 @@ func TestEncodeQuantAndDomains(t *testing.T) {
 	}
 	if q := g2.Consts["b"].Quant; q == nil || fmt.Sprint(q.Scale, q.ZeroPoint) != "[0.125] [0]" {
 		t.Fatalf("b quant %+v", q)
+	}
+}
+
+// TestDoubleTensors: float64 tensors (raw or double_data) and inputs read
+// as float32.
+func TestDoubleTensors(t *testing.T) {
+	raw := binary.LittleEndian.AppendUint64(nil, math.Float64bits(1.5))
+	raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(-2.25))
+	for _, tp := range []*pb.TensorProto{
+		{DataType: 11, Dims: []int64{2}, RawData: raw},
+		{DataType: 11, Dims: []int64{2}, DoubleData: []float64{1.5, -2.25}},
+	} {
+		got, err := onnx.DecodeTensor(marshal(t, tp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DType != nn.Float32 || fmt.Sprint(got.F32) != "[1.5 -2.25]" {
+			t.Fatalf("got %v %v", got.Type(), got.F32)
+		}
+	}
+	if _, err := onnx.DecodeTensor(marshal(t, &pb.TensorProto{DataType: 11, Dims: []int64{3}, RawData: raw})); !errors.Is(err, onnx.ErrFormat) {
+		t.Fatalf("short double tensor: error %v", err)
+	}
+	m := tinyModel()
+	m.Graph.Input[0] = valueInfo("X", 11, -1, 3)
+	if g, err := onnx.Decode(marshal(t, m)); err != nil || g.Inputs[0].Type.DType != nn.Float32 {
+		t.Fatalf("double input: %v", err)
 	}
 }
