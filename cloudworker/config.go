@@ -30,7 +30,8 @@ type Config struct {
 	// (default 4 x Workers); when it is full requests get a 503 at once.
 	QueueLen int
 	// Dedup is how many recent replies are kept by request id so that a
-	// retried request is answered from the cache (default 1024).
+	// retried request is answered from the cache (default 1024; NoDedup
+	// keeps none).
 	Dedup int
 	// MaxCuts bounds the compiled tails kept per model (default 64).
 	MaxCuts int
@@ -104,8 +105,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cloudworker: Threads %d out of 1..256", d.Threads)
 	case d.QueueLen < 1 || d.QueueLen > 1<<20:
 		return fmt.Errorf("cloudworker: QueueLen %d out of 1..1048576", d.QueueLen)
-	case d.Dedup < 0 || d.Dedup > 1<<20:
-		return fmt.Errorf("cloudworker: Dedup %d out of 0..1048576", d.Dedup)
+	case d.Dedup < NoDedup || d.Dedup > 1<<20:
+		return fmt.Errorf("cloudworker: Dedup %d out of -1 (NoDedup)..1048576", d.Dedup)
 	case d.MaxBatch < 0 || d.MaxBatch > 1024:
 		return fmt.Errorf("cloudworker: MaxBatch %d out of 0..1024", d.MaxBatch)
 	case d.ProfileRuns > 1000:
@@ -118,6 +119,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// NoDedup as Config.Dedup turns the reply cache off (0 means the default).
+const NoDedup = -1
 
 // Option configures optional parts of a Worker.
 type Option interface{ apply(*options) }

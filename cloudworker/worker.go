@@ -717,7 +717,7 @@ func (c *replyCache) finish(e *entry, res *result, keep bool) {
 	defer c.mu.Unlock()
 	e.res = res
 	close(e.done)
-	if c.n == 0 {
+	if c.n <= 0 {
 		return
 	}
 	if !keep {

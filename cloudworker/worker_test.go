@@ -397,7 +397,7 @@ func TestConfigValidate(t *testing.T) {
 		{Workers: -1},
 		{Threads: 1000},
 		{QueueLen: -5},
-		{Dedup: -1},
+		{Dedup: -2},
 		{Codec: "lz4"},
 	}
 	for _, c := range bad {

@@ -23,7 +23,7 @@ type Config struct {
 	Subject string
 	// Model names the model in traces (default the graph's name).
 	Model string
-	// Cut lists the tensors the head sends; empty picks pipeline.AutoCut.
+	// Cut lists the tensors the head sends; empty picks pipeline.EarlyCut.
 	Cut []string
 	// Codec compresses the activations (default none).
 	Codec pipeline.Codec

@@ -97,7 +97,7 @@ type runners struct {
 }
 
 // New makes an edge worker for the compiled whole model, split at cfg.Cut
-// (or pipeline.AutoCut). Defaults: see Config; tracing and metrics are off
+// (or pipeline.EarlyCut). Defaults: see Config; tracing and metrics are off
 // unless WithTracerProvider/WithMeterProvider. nc may be nil only with
 // Fallback on (everything then runs locally). The worker does not own nc.
 func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker, error) {
@@ -113,7 +113,7 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	cfg = cfg.withDefaults()
 	cut := cfg.Cut
 	if len(cut) == 0 {
-		c, err := pipeline.AutoCut(whole)
+		c, err := pipeline.EarlyCut(whole)
 		if err != nil {
 			return nil, fmt.Errorf("edgeworker: %w", err)
 		}

@@ -120,12 +120,12 @@ func Cuts(whole *nn.Program) []CutInfo {
 	return out
 }
 
-// AutoCut picks a cut without a cost model: the output of the last pooling
+// EarlyCut picks a cut without a cost model (what `--cut early` means): the output of the last pooling
 // (else convolution or activation) node before the first layer that
 // flattens or pools globally, i.e. after the last early conv/pool block.
 // When the model has no such block it picks the first cut after the input.
 // The partition package makes the measured choice.
-func AutoCut(whole *nn.Program) (string, error) {
+func EarlyCut(whole *nn.Program) (string, error) {
 	cuts := Cuts(whole)
 	if len(cuts) == 0 {
 		return "", fmt.Errorf("%w: model %q has no single-tensor cut", ErrBadRequest, whole.Graph().Name)

@@ -23,9 +23,9 @@ func TestCuts(t *testing.T) {
 	if want := []string{"x", "h1", "h3", "h4"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Cuts = %v, want %v", got, want)
 	}
-	auto, err := pipeline.AutoCut(p)
+	auto, err := pipeline.EarlyCut(p)
 	if err != nil || auto != "h1" {
-		t.Errorf("AutoCut = %q, %v; want h1 (first cut, no conv/pool block)", auto, err)
+		t.Errorf("EarlyCut = %q, %v; want h1 (first cut, no conv/pool block)", auto, err)
 	}
 }
 

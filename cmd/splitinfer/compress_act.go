@@ -69,7 +69,7 @@ func (a *actFlags) attach(g *nn.Graph, rep *compressReport, threads int, stderr 
 	}
 	name := a.cut
 	if name == "early" {
-		if name, err = pipeline.AutoCut(prog); err != nil {
+		if name, err = pipeline.EarlyCut(prog); err != nil {
 			return err
 		}
 	}

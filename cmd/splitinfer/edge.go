@@ -101,7 +101,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			e, err = ef.submitter(nc, prog, cfg, plan, eopts)
 		case errors.Is(err, adaptive.ErrNoProfile):
 			// e.g. cloud workers that publish no profile: the simple heuristic
-			fmt.Fprintf(stderr, "splitinfer edge: no partitioner (%v): cutting by pipeline.AutoCut\n", err)
+			fmt.Fprintf(stderr, "splitinfer edge: no partitioner (%v): cutting by pipeline.EarlyCut\n", err)
 			plan = nil
 			e, err = edgeworker.New(nc, prog, cfg, eopts...)
 		}

@@ -109,7 +109,7 @@ func TestJSONLogTraceIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut, err := pipeline.AutoCut(prog)
+	cut, err := pipeline.EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.edgeProfile, "edge-profile", "", "edge latency profile (JSON); default: measured here")
 	fs.StringVar(&f.cloudProfile, "cloud-profile", "", "cloud latency profile (JSON); default: measured here")
 	fs.StringVar(&f.saveProfile, "save-profile", "", "write the edge profile measured here to this JSON file")
-	fs.Float64Var(&f.slowdown, "edge-slowdown", 1, "emulate an edge F times slower than the edge profile (F >= 1)")
+	fs.Float64Var(&f.slowdown, "edge-slowdown", 0, "emulate an edge F times slower than the edge profile (0: off, else 1..1000)")
 	fs.IntVar(&f.samples, "samples", 4, "sample inputs to profile and size with (MNIST test images, else seeded random)")
 	fs.IntVar(&f.runs, "runs", 5, "profiling runs (medians are taken)")
 	fs.IntVar(&f.threads, "threads", 1, "threads per inference when profiling")
@@ -75,8 +75,8 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 
 func (f *costFlags) validate() error {
 	switch {
-	case !(f.slowdown >= 1) || math.IsInf(f.slowdown, 0):
-		return fmt.Errorf("--edge-slowdown %v: want a finite factor >= 1", f.slowdown)
+	case f.slowdown != 0 && !(f.slowdown >= 1 && f.slowdown <= 1000):
+		return fmt.Errorf("--edge-slowdown %v: want 0 (off) or 1..1000", f.slowdown)
 	case f.samples < 1 || f.samples > 1024:
 		return fmt.Errorf("--samples %d: want 1..1024", f.samples)
 	case f.runs < 1 || f.runs > 1000:
@@ -237,7 +237,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *plotPath != "" {
-		if err := plotSweep(*plotPath, s, cuts, l, cf.slowdown); err != nil {
+		if err := plotSweep(*plotPath, s, cuts, l, max(cf.slowdown, 1)); err != nil {
 			return fmt.Errorf("plot: %w", err)
 		}
 		s.Notes = append(s.Notes, "plot: "+*plotPath)
@@ -253,7 +253,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			DecisionUS   float64              `json:"decision_us"`
 			Notes        []string             `json:"notes"`
 			Cuts         []system.CutEstimate `json:"cuts"`
-		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: cf.slowdown,
+		}{Model: s.name, BandwidthBit: bits, RTTMS: float64(*rtt) / 1e6, EdgeSlowdown: max(cf.slowdown, 1),
 			Choice: best.Cut.Name, ChoiceMS: math.Round(best.TotalMS*1000) / 1000, DecisionUS: float64(decision) / 1e3, Notes: s.Notes}
 		for _, e := range ests {
 			out.Cuts = append(out.Cuts, system.NewCutEstimate(e))

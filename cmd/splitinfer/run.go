@@ -253,12 +253,12 @@ func (p *cutPlan) summary(e system.Submitter, adapt bool) *system.Plan {
 	return s
 }
 
-// resolveCut parses --cut: "early" (pipeline.AutoCut: after the last early
+// resolveCut parses --cut: "early" (pipeline.EarlyCut: after the last early
 // conv/pool block, whatever the link) or comma-separated tensor names.
 // "auto" is the partitioner's and is resolved by planCut, not here.
 func resolveCut(prog *nn.Program, spec string) ([]string, error) {
 	if spec == "" || spec == "early" {
-		c, err := pipeline.AutoCut(prog)
+		c, err := pipeline.EarlyCut(prog)
 		if err != nil {
 			return nil, err
 		}

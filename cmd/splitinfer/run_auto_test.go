@@ -103,7 +103,7 @@ func TestEdgeCutAuto(t *testing.T) {
 	}
 }
 
-// heuristicCut is pipeline.AutoCut's cut of the default model: tests of
+// heuristicCut is pipeline.EarlyCut's cut of the default model: tests of
 // the split pass it, as --cut auto may choose edge-only on loopback.
 func heuristicCut(t *testing.T) string {
 	t.Helper()
@@ -111,7 +111,7 @@ func heuristicCut(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.AutoCut(prog)
+	c, err := pipeline.EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
 	}

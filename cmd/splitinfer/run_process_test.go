@@ -31,7 +31,7 @@ import (
 func TestRunMatchesEval(t *testing.T) {
 	const n = 1000
 	var out, errb bytes.Buffer
-	// the split (AutoCut's cut), not the partitioner's choice (edge-only on loopback)
+	// the split (EarlyCut's cut), not the partitioner's choice (edge-only on loopback)
 	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--cut", heuristicCut(t), "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("run exited %d: %s", code, errb.String())
 	}

@@ -104,7 +104,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		notes = append(notes, "cloud profile: measured again before each link (the host's load changes)")
 	}
 	var slowdown float64
-	if cf.slowdown != 1 || cf.clock == "cpu" {
+	if cf.slowdown > 1 || cf.clock == "cpu" {
 		slowdown = max(cf.slowdown, 1)
 		notes = append(notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", slowdown))
 	}

@@ -24,7 +24,7 @@ func TestRunOTLPFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut, err := pipeline.AutoCut(prog)
+	cut, err := pipeline.EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,10 +243,7 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 				return nil, fmt.Errorf("teacher %s: %w", o.distillFrom, err)
 			}
 			cfg.Teacher = train.ProgramTeacher{Program: prog, Input: net.Input, Threads: o.threads}
-			cfg.Temperature, cfg.Alpha = float32(o.temperature), float32(o.alpha)
-			if o.alpha == 0 {
-				cfg.Teacher = nil // weight 0 on the soft loss: plain training
-			}
+			cfg.Temperature, cfg.Alpha = float32(o.temperature), new(float32(o.alpha))
 		}
 		fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g (%s)\n",
 			net.NumParams(), net.MACs(), trainSet.Len(), o.epochs, o.batch, o.optimizer, o.lr, sched)

@@ -69,11 +69,12 @@ type Config struct {
 	Optimizer Optimizer
 	// Teacher, when set, turns training into knowledge distillation from
 	// its logits with Temperature (default 4) and Alpha, the weight of the
-	// soft loss (default 0.7). The loss is (1-Alpha)·CE(student, label) +
-	// Alpha·T²·KL(softmax(teacher/T) ‖ softmax(student/T)), batch mean.
+	// soft loss (nil: 0.7; an explicit 0 trains on the labels alone). The
+	// loss is (1-Alpha)·CE(student, label) + Alpha·T²·KL(softmax(teacher/T)
+	// ‖ softmax(student/T)), batch mean.
 	Teacher     Teacher
 	Temperature float32
-	Alpha       float32
+	Alpha       *float32
 	// MaxSteps stops after this many optimizer steps in total (0: no limit).
 	MaxSteps int
 	// Schedule of the learning rate (default constant: the optimizer's own
@@ -130,11 +131,15 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 	if cfg.Temperature <= 0 {
 		cfg.Temperature = 4
 	}
-	if cfg.Alpha == 0 {
-		cfg.Alpha = 0.7
+	alpha := float32(0.7)
+	if cfg.Alpha != nil {
+		alpha = *cfg.Alpha
 	}
-	if cfg.Alpha < 0 || cfg.Alpha > 1 {
-		return nil, fmt.Errorf("%w: distillation weight %v outside [0,1]", ErrArg, cfg.Alpha)
+	if alpha < 0 || alpha > 1 {
+		return nil, fmt.Errorf("%w: distillation weight %v outside [0,1]", ErrArg, alpha)
+	}
+	if alpha == 0 {
+		cfg.Teacher = nil // no weight on the soft loss: the teacher's logits are not needed
 	}
 	sched, err := ParseSchedule(string(cfg.Schedule))
 	if err != nil {
@@ -223,7 +228,7 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 							copy(x[s*isz:(s+1)*isz], d.Images[j*isz:(j+1)*isz])
 						}
 						n.forward(ws, m)
-						l, k := n.lossGrad(ws, m, bs, d.Labels, perm[clo:chi], soft, cfg.Temperature, cfg.Alpha)
+						l, k := n.lossGrad(ws, m, bs, d.Labels, perm[clo:chi], soft, cfg.Temperature, alpha)
 						accs[c] = acc{l, k}
 						ws.pgrad = grads[c]
 						for _, g := range ws.pgrad {

@@ -130,7 +130,7 @@ func TestDistillFollowsTeacher(t *testing.T) {
 	student, _ := SeedNet(4, 4, 16, 2)
 	a0 := agree(student)
 	// Pure soft loss (Alpha=1): the labels are not used, only the teacher.
-	st, err := Fit(context.Background(), student, d, Config{Epochs: 3, Batch: 32, Seed: 1, Optimizer: NewAdam(2e-3), Teacher: NetTeacher{Net: teacher}, Alpha: 1})
+	st, err := Fit(context.Background(), student, d, Config{Epochs: 3, Batch: 32, Seed: 1, Optimizer: NewAdam(2e-3), Teacher: NetTeacher{Net: teacher}, Alpha: new(float32(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestDistillFollowsTeacher(t *testing.T) {
 	if a := agree(student); a < 0.45 || a < a0+0.3 {
 		t.Errorf("student agrees with the teacher on %v of samples (from %v)", a, a0)
 	}
-	if _, err := Fit(context.Background(), student, d, Config{Teacher: NetTeacher{Net: teacher}, Alpha: 2}); err == nil {
+	if _, err := Fit(context.Background(), student, d, Config{Teacher: NetTeacher{Net: teacher}, Alpha: new(float32(2))}); err == nil {
 		t.Error("alpha 2: no error")
 	}
 }
