@@ -240,6 +240,7 @@ type convJob struct {
 	dw      dw3Geom
 	dws     dwSmallPlan       // pathDW3 with small planes and Mg 1 when dws.rows > 0
 	tp      tapPlan           // pathDWTaps
+	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
 }
 
@@ -271,6 +272,7 @@ const (
 	pathTaps   // one accumulating GEMM per kernel tap straight on the planes
 	pathExact  // im2col of the output columns only, from the planes (conv_gather.go)
 	pathDWTaps // any window over a padded copy, one input channel per group (conv_taps.go)
+	pathRows   // 1x1 on one pixel: dot products, output channels split among threads
 )
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -385,6 +387,15 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.nPB = (j.P + j.pb - 1) / j.pb
 		units = g.N * k.grp * j.nPB
+		if j.path == pathPointwise && j.P == 1 && rc.Threads > 1 && units < rc.Threads && j.Mg >= 2*rowsMinSlab {
+			// One pixel per image (a classifier or squeeze-and-excitation
+			// layer written as a 1x1 convolution): the work is in the
+			// weights, so the threads share the output channels.
+			j.path = pathRows
+			per := (rc.Threads + units - 1) / units
+			j.mSlab = max(rowsMinSlab, (j.Mg+per-1)/per)
+			units = g.N * k.grp * ((j.Mg + j.mSlab - 1) / j.mSlab)
+		}
 	}
 	blocks := blocksFor(rc.Threads, units, macs)
 	switch j.path {
@@ -440,6 +451,10 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		for u := lo; u < hi; u++ {
 			j.dwTaps(u/j.k.grp, u%j.k.grp, buf, u == lo)
 		}
+		return
+	}
+	if j.path == pathRows {
+		j.rows(lo, hi)
 		return
 	}
 	if j.path == pathDepthwise {
@@ -513,6 +528,31 @@ func (j *convJob) runRange(lo, hi, worker int) {
 				applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
 			}
 		}
+	}
+}
+
+// rowsMinSlab is the fewest output channels of a pathRows unit.
+const rowsMinSlab = 32
+
+// rows computes units [lo, hi) of pathRows: image n, group gr, output
+// channels [m0, m1) of the group, each a dot product of its weights with
+// the image's pixel (one value per input channel).
+func (j *convJob) rows(lo, hi int) {
+	slabs := (j.Mg + j.mSlab - 1) / j.mSlab
+	for u := lo; u < hi; u++ {
+		n, r := u/(j.k.grp*slabs), u%(j.k.grp*slabs)
+		gr, s := r/slabs, r%slabs
+		m0 := gr*j.Mg + s*j.mSlab
+		m1 := min(m0+j.mSlab, (gr+1)*j.Mg)
+		x := j.x[n*j.g.C+gr*j.Cg : n*j.g.C+(gr+1)*j.Cg]
+		y := j.y[n*j.M+m0 : n*j.M+m1]
+		blas.SgemmNT(1, m1-m0, j.K, x, j.K, j.w[m0*j.K:m1*j.K], j.K, y, m1-m0, false)
+		if j.b != nil {
+			for i, b := range j.b[m0:m1] {
+				y[i] += b
+			}
+		}
+		applyAct(j.k.act, j.k.actA, j.k.actB, y)
 	}
 }
 

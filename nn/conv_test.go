@@ -84,6 +84,9 @@ var fpConvLadder = []fpConvSpec{
 	{n: 1, c: 2, h: 21, w: 70, m: 2, kh: 4, kw: 2, group: 2, sh: 2, sw: 1, dh: 1, dw: 3, pads: [4]int{1, 0, 2, 1}, bias: true}, // 4x2, wide rows
 	{n: 1, c: 2, h: 11, w: 11, m: 2, kh: 3, kw: 3, group: 2, sh: 3, sw: 3, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // stride 3: row-by-row path
 	{n: 1, c: 2, h: 3, w: 4, m: 2, kh: 5, kw: 5, group: 2, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},               // plane smaller than the window
+	// 1x1 on one pixel: output channels split among threads (pathRows).
+	{n: 1, c: 96, h: 1, w: 1, m: 200, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},
+	{n: 1, c: 64, h: 1, w: 1, m: 130, kh: 1, kw: 1, group: 2, sh: 1, sw: 1, dh: 1, dw: 1},
 }
 
 func outDim(in, k, s, d, p0, p1 int) int { return (in+p0+p1-((k-1)*d+1))/s + 1 }
