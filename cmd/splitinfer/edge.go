@@ -93,12 +93,12 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(tel.TracerProvider()), edgeworker.WithMeterProvider(tel.MeterProvider())}
 	var e system.Submitter
-	var plan *cutPlan
+	var plan *system.CutPlan
 	if ef.auto() {
 		plan, err = ef.planCut(ctx, nc, prog, cfg, sp, stderr)
 		switch {
 		case err == nil:
-			e, err = ef.submitter(nc, prog, cfg, plan, eopts)
+			e, err = plan.Edge(nc, prog, cfg, eopts)
 		case errors.Is(err, adaptive.ErrNoProfile):
 			// e.g. cloud workers that publish no profile: the simple heuristic
 			fmt.Fprintf(stderr, "splitinfer edge: no partitioner (%v): cutting by pipeline.EarlyCut\n", err)
@@ -119,7 +119,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	sum, runErr := system.Drive(ctx, e, set, *ef.n, *ef.concurrency)
 	if plan != nil {
-		sum.Plan = plan.summary(e, *ef.adapt)
+		sum.Plan = plan.Summary(e)
 	}
 	sum.Model = name
 	if err := ef.printSummary(stdout, sum); err != nil {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -18,10 +17,7 @@ import (
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
-	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/partition"
-	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/system"
@@ -165,92 +161,15 @@ func (f *edgeFlags) natsOptions(sp *link.Spec, stderr io.Writer) []nats.Option {
 	return opts
 }
 
-// cutPlan is the partitioner's choice for --cut auto.
-type cutPlan struct {
-	model    *partition.Model
-	link     partition.Link
-	best     partition.Estimate
-	decision time.Duration
-	notes    []string
-}
-
-// planCut chooses the cut with the partitioner: the cloud worker's
-// published profile, the edge's profile measured here (scaled by
-// --edge-slowdown), the encoded sizes of the edge's requests, and the link:
-// its round trip measured through the edge's connection (echo requests to
-// the cloud workers), its bandwidth the --link spec's or, without one,
-// measured with 64 KiB probes.
-func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, sp *link.Spec, stderr io.Writer) (*cutPlan, error) {
+// planCut chooses the cut with the partitioner (system.PlanCut) from the
+// --samples first MNIST test images (else seeded random inputs) and --link.
+func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, sp *link.Spec, stderr io.Writer) (*system.CutPlan, error) {
 	set, _ := mnistTest() // without it the samples are seeded random inputs
-	samples, what, err := measure.SampleInputs(prog.Graph(), *f.samples, set)
-	if err != nil {
-		return nil, err
+	pc := system.PlanConfig{Samples: *f.samples, Set: set, Slowdown: *f.slowdown, Adapt: *f.adapt, Log: stderr}
+	if sp != nil {
+		pc.Bandwidth = sp.BytesPerSecond()
 	}
-	fmt.Fprintf(stderr, "partitioner: fetching the cloud profile, profiling the edge over %s...\n", what)
-	m, notes, err := adaptive.BuildModel(ctx, nc, prog, cfg, adaptive.Setup{Samples: samples, Slowdown: *f.slowdown})
-	if err != nil {
-		return nil, err
-	}
-	subject := cfg.Subject
-	if subject == "" {
-		subject = pipeline.DefaultSubject
-	}
-	probe := 64 << 10
-	if sp != nil && sp.Bandwidth > 0 {
-		probe = 0
-	}
-	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	l, err := adaptive.MeasureLink(mctx, nc, subject, 5, probe)
-	if err != nil {
-		return nil, err
-	}
-	if probe == 0 {
-		l.Bandwidth = sp.BytesPerSecond()
-		notes = append(notes, fmt.Sprintf("link: bandwidth from --link, round trip %.2f ms measured through the edge's connection", float64(l.RTT)/1e6))
-	} else {
-		notes = append(notes, fmt.Sprintf("link: measured through the edge's connection (echo round trip %.2f ms, 64 KiB probes)", float64(l.RTT)/1e6))
-	}
-	t0 := time.Now()
-	best, err := m.Best(l)
-	if err != nil {
-		return nil, err
-	}
-	return &cutPlan{model: m, link: l, best: best, decision: time.Since(t0), notes: notes}, nil
-}
-
-// submitter makes the edge for a planned cut: an adaptive edge with
-// --adapt (probing the cloud's echo endpoint) or for an edge-only choice
-// (it never moves without observations), else an edge worker at the cut.
-func (f *edgeFlags) submitter(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, p *cutPlan, eopts []edgeworker.Option) (system.Submitter, error) {
-	if !*f.adapt && !p.best.Cut.IsEdgeOnly() {
-		cfg.Cut = p.best.Cut.Tensors
-		return edgeworker.New(nc, prog, cfg, eopts...)
-	}
-	a, err := partition.NewAdapter(p.model, p.link)
-	if err != nil {
-		return nil, err
-	}
-	probe := ""
-	if *f.adapt {
-		subject := cfg.Subject
-		if subject == "" {
-			subject = pipeline.DefaultSubject
-		}
-		probe = pipeline.EchoSubject(subject)
-	}
-	return adaptive.New(nc, prog, a, cfg, probe, eopts...)
-}
-
-// summary is the plan as the run summary reports it.
-func (p *cutPlan) summary(e system.Submitter, adapt bool) *system.Plan {
-	s := &system.Plan{Choice: p.best.Cut.Name, PredictedMS: round3(p.best.TotalMS), Link: p.link.String(),
-		DecisionUS: round3(float64(p.decision) / 1e3), Notes: p.notes}
-	if ae, ok := e.(*adaptive.Edge); ok && adapt {
-		s.Adaptive = true
-		s.Moves = ae.Adapter().Moves()
-	}
-	return s
+	return system.PlanCut(ctx, nc, prog, cfg, pc)
 }
 
 // resolveCut parses --cut: "early" (pipeline.EarlyCut: after the last early
@@ -358,12 +277,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	eopts := []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider()), edgeworker.WithMeterProvider(edgeTel.MeterProvider())}
 	ecfg.Model = name
 	var edge system.Submitter
-	var plan *cutPlan
+	var plan *system.CutPlan
 	if ef.auto() {
 		if plan, err = ef.planCut(ctx, sys.EdgeConn(), prog, ecfg, sp, stderr); err != nil {
 			return err
 		}
-		if edge, err = ef.submitter(sys.EdgeConn(), prog, ecfg, plan, eopts); err != nil {
+		if edge, err = plan.Edge(sys.EdgeConn(), prog, ecfg, eopts); err != nil {
 			return err
 		}
 	} else {
@@ -380,7 +299,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "splitinfer run: closing:", err)
 	}
 	if plan != nil {
-		sum.Plan = plan.summary(edge, *ef.adapt)
+		sum.Plan = plan.Summary(edge)
 	}
 	sum.Model = name
 	if err := ef.printSummary(stdout, sum); err != nil {
@@ -491,5 +410,3 @@ func parseRunFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
-
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
