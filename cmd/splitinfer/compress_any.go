@@ -101,3 +101,43 @@ func trainerProblems(g *nn.Graph) string {
 	}
 	return "\n  " + strings.Join(ps, "\n  ")
 }
+
+// pruneNetChannels removes the fraction frac of conv channels of net. A
+// net with depthwise convs or residual Adds goes through the graph pruner
+// (residual-aware: convs joined by Adds lose the same channels, depthwise
+// convs follow their input) and back into a trainable net; others use the
+// trainer's own chain pruning. It returns the pruned net and the number of
+// channels removed.
+func pruneNetChannels(net *train.Net, frac float64, stderr io.Writer) (*train.Net, int, error) {
+	graphPath := false
+	for _, l := range net.Layers {
+		if l.Depthwise || l.Kind == train.Add {
+			graphPath = true
+		}
+	}
+	if !graphPath {
+		removed, err := net.PruneChannels(frac)
+		return net, removed, err
+	}
+	g, err := net.ToGraph("prune")
+	if err != nil {
+		return nil, 0, err
+	}
+	if g, err = nn.Optimize(g); err != nil {
+		return nil, 0, err
+	}
+	pg, rep, err := prune.Channels(g, frac)
+	if err != nil {
+		return nil, 0, err
+	}
+	removed := 0
+	for _, s := range rep.Spaces {
+		removed += s.Before - s.After
+		fmt.Fprintf(stderr, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
+	}
+	out, err := train.FromGraph(pg)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, removed, nil
+}

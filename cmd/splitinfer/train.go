@@ -44,7 +44,7 @@ func (tf *trainFlags) optimizerFor(lr float64) (train.Optimizer, error) {
 	return nil, fmt.Errorf("unknown --optimizer %q (adam or sgd)", tf.optimizer)
 }
 
-// parseArch builds a fresh network: seednet, tinyresnet, or C1,C2,H (the
+// parseArch builds a fresh network: seednet, tinyresnet, mobilenetv2, or C1,C2,H (the
 // seed network with other widths).
 func parseArch(arch string, seed uint64) (*train.Net, error) {
 	switch arch {
@@ -52,10 +52,12 @@ func parseArch(arch string, seed uint64) (*train.Net, error) {
 		return train.SeedNet(16, 32, 128, seed)
 	case "tinyresnet":
 		return train.TinyResNet(seed)
+	case "mobilenetv2":
+		return train.MobileNetV2(seed)
 	}
 	parts := strings.Split(arch, ",")
 	if len(parts) != 3 {
-		return nil, fmt.Errorf("--arch %q: want seednet, tinyresnet or C1,C2,H", arch)
+		return nil, fmt.Errorf("--arch %q: want seednet, tinyresnet, mobilenetv2 or C1,C2,H", arch)
 	}
 	var w [3]int
 	for i, p := range parts {
@@ -202,7 +204,8 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 		return nil, fmt.Errorf("no model to train")
 	}
 	if o.pruneChannels > 0 {
-		removed, err := net.PruneChannels(o.pruneChannels)
+		var removed int
+		net, removed, err = pruneNetChannels(net, o.pruneChannels, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +264,7 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
-	arch := fs.String("arch", "seednet", "network: seednet, tinyresnet, or C1,C2,H (seed network with conv widths C1, C2 and hidden size H)")
+	arch := fs.String("arch", "seednet", "network: seednet, tinyresnet, mobilenetv2 (depthwise separable inverted residuals, ReLU6), or C1,C2,H (seed network with conv widths C1, C2 and hidden size H)")
 	from := fs.String("from", "", "fine-tune this ONNX model instead of training --arch from scratch")
 	out := fs.String("out", "", "write the trained model here (ONNX)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")

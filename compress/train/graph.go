@@ -72,7 +72,19 @@ func (n *Net) ToGraph(name string) (*nn.Graph, error) {
 			node.Attrs["strides"] = ints(l.SH, l.SW)
 			node.Attrs["pads"] = ints(l.PadT, l.PadL, l.PadB, l.PadR)
 			node.Attrs["dilations"] = ints(1, 1)
-			node.Attrs["group"] = nn.Attr{Kind: nn.AttrInt, Int: 1}
+			grp := 1
+			if l.Depthwise {
+				grp = l.outShape.C
+			}
+			node.Attrs["group"] = nn.Attr{Kind: nn.AttrInt, Int: int64(grp)}
+		case Relu:
+			if l.Max > 0 {
+				node.Op = "Clip"
+				lo, hi := unique(l.Name+".min"), unique(l.Name+".max")
+				g.Consts[lo] = &nn.Tensor{DType: nn.Float32, Shape: []int{}, F32: []float32{0}}
+				g.Consts[hi] = &nn.Tensor{DType: nn.Float32, Shape: []int{}, F32: []float32{l.Max}}
+				node.Inputs = append(node.Inputs, lo, hi)
+			}
 		case Gemm:
 			node.Inputs = append(node.Inputs, pname[l.W], pname[l.B])
 			node.Attrs["transB"] = nn.Attr{Kind: nn.AttrInt, Int: 1}
@@ -155,10 +167,15 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 		producer[v] = l
 		val[nd.Outputs[0]] = v
 		if act := nd.AttrString("activation", ""); act != "" {
-			if act != "Relu" {
+			var hi float32
+			switch {
+			case act == "Relu":
+			case act == "Clip" && nd.AttrFloat("activation_min", -1) == 0 && nd.AttrFloat("activation_max", 0) > 0:
+				hi = nd.AttrFloat("activation_max", 0) // ReLU6
+			default:
 				return fmt.Errorf("%w: node %s has fused activation %s", ErrModel, nd, act)
 			}
-			r := b.add(&Layer{Kind: Relu, In: []int{v}, Name: nd.Name + "_relu"}, out)
+			r := b.add(&Layer{Kind: Relu, In: []int{v}, Name: nd.Name + "_relu", Max: hi}, out)
 			val[nd.Outputs[0]] = r
 		}
 		return nil
@@ -222,11 +239,13 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 				return nil, err
 			}
 			is := net.Values[x]
-			if len(w.Shape) != 4 || w.Shape[1] != is.C {
-				return nil, fmt.Errorf("%w: node %s weight %v for %d input channels (groups=1 only)", ErrModel, nd, w.Shape, is.C)
+			grp := int(nd.AttrInt("group", 1))
+			depthwise := grp > 1 && grp == is.C && len(w.Shape) == 4 && w.Shape[0] == is.C && w.Shape[1] == 1
+			if len(w.Shape) != 4 || (w.Shape[1] != is.C && !depthwise) {
+				return nil, fmt.Errorf("%w: node %s weight %v for %d input channels (groups=1 or depthwise only)", ErrModel, nd, w.Shape, is.C)
 			}
-			if grp := nd.AttrInt("group", 1); grp != 1 {
-				return nil, fmt.Errorf("%w: node %s group %d (training supports groups=1)", ErrModel, nd, grp)
+			if grp != 1 && !depthwise {
+				return nil, fmt.Errorf("%w: node %s group %d (training supports groups=1 and depthwise)", ErrModel, nd, grp)
 			}
 			oc, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
 			sh, sw, pt, pl, pb, pr, err := geom(nd, kh, kw)
@@ -244,7 +263,7 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 				}
 				copy(bias, bt.F32)
 			}
-			l := &Layer{Kind: Conv, In: []int{x}, KH: kh, KW: kw, SH: sh, SW: sw, PadT: pt, PadL: pl, PadB: pb, PadR: pr}
+			l := &Layer{Kind: Conv, In: []int{x}, KH: kh, KW: kw, SH: sh, SW: sw, PadT: pt, PadL: pl, PadB: pb, PadR: pr, Depthwise: depthwise}
 			l.W = newParam(nd.Input(1), w.Shape, w.F32)
 			l.B = newParam(biasName(nd, 2, ".bias"), []int{oc}, bias)
 			if sh <= 0 || sw <= 0 {
@@ -317,12 +336,20 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 			if err := addLayer(l, Shape{out, 1, 1}, nd); err != nil {
 				return nil, err
 			}
-		case "Relu":
+		case "Relu", "Clip":
 			x, err := in(nd, 0)
 			if err != nil {
 				return nil, err
 			}
-			if err := addLayer(&Layer{Kind: Relu, In: []int{x}}, net.Values[x], nd); err != nil {
+			var hi float32
+			if nd.Op == "Clip" {
+				lo, hiT := g.Consts[nd.Input(1)], g.Consts[nd.Input(2)]
+				if lo == nil || hiT == nil || lo.DType != nn.Float32 || hiT.DType != nn.Float32 || lo.Len() != 1 || hiT.Len() != 1 || lo.F32[0] != 0 || !(hiT.F32[0] > 0) {
+					return nil, fmt.Errorf("%w: node %s: only Clip(0, max) with constant bounds (ReLU6) trains", ErrModel, nd)
+				}
+				hi = hiT.F32[0]
+			}
+			if err := addLayer(&Layer{Kind: Relu, In: []int{x}, Max: hi}, net.Values[x], nd); err != nil {
 				return nil, err
 			}
 		case "MaxPool", "AveragePool":

@@ -35,6 +35,9 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 		case Gemm:
 			maxOut = max(maxOut, l.outShape.C)
 		case Conv:
+			if l.Depthwise {
+				continue
+			}
 			group := min(capacity, evalGroup)
 			if train {
 				group = capacity
@@ -75,6 +78,10 @@ func (n *Net) forward(ws *workspace, bs int) {
 		out := ws.act[l.Out][:bs*l.outShape.Size()]
 		switch l.Kind {
 		case Conv:
+			if l.Depthwise {
+				dwForward(l, in, out, bs)
+				break
+			}
 			convForward(l, ws, i, in, out, bs)
 		case Gemm:
 			k, m := l.inShape.Size(), l.outShape.C
@@ -86,6 +93,12 @@ func (n *Net) forward(ws *workspace, bs int) {
 				}
 			}
 		case Relu:
+			if l.Max > 0 {
+				for j, v := range in {
+					out[j] = min(max(v, 0), l.Max)
+				}
+				break
+			}
 			for j, v := range in {
 				out[j] = max(v, 0)
 			}
@@ -135,6 +148,10 @@ func (n *Net) backward(ws *workspace, bs int) {
 		}
 		switch l.Kind {
 		case Conv:
+			if l.Depthwise {
+				dwBackward(l, ws, dy, dx, bs)
+				break
+			}
 			convBackward(l, ws, i, dy, dx, bs)
 		case Gemm:
 			k, m := l.inShape.Size(), l.outShape.C
@@ -158,7 +175,7 @@ func (n *Net) backward(ws *workspace, bs int) {
 			if dx != nil {
 				y := ws.act[l.Out][:len(dy)]
 				for j, g := range dy {
-					if y[j] > 0 {
+					if y[j] > 0 && (l.Max == 0 || y[j] < l.Max) {
 						dx[j] += g
 					}
 				}
@@ -357,6 +374,9 @@ func (n *Net) prepareStep() {
 	for _, l := range n.Layers {
 		switch l.Kind {
 		case Conv:
+			if l.Depthwise {
+				continue
+			}
 			oc, rows := l.outShape.C, l.colRows
 			if len(l.wt) != oc*rows {
 				l.wt = make([]float32, oc*rows)

@@ -91,6 +91,11 @@ type Layer struct {
 	KH, KW, SH, SW         int
 	PadT, PadL, PadB, PadR int
 	CountIncludePad        bool
+	// Depthwise marks a Conv with one group per channel (W is C x 1 x KH
+	// x KW), as MobileNets use.
+	Depthwise bool
+	// Max bounds a Relu from above (ReLU6: 6); 0 means unbounded.
+	Max                    float32
 	W, B                   *Param // Conv: W is OC x C x KH x KW; Gemm: W is out x in
 	inShape, outShape      Shape
 	colRows, outHW         int // conv: C*KH*KW and OH*OW
@@ -195,6 +200,35 @@ func (b *Builder) ConvFull(x, outC, kh, kw, sh, sw, pt, pl, pb, pr int) int {
 	oh := (in.H+pt+pb-kh)/sh + 1
 	ow := (in.W+pl+pr-kw)/sw + 1
 	return b.add(l, Shape{outC, oh, ow})
+}
+
+// DepthwiseConv adds a depthwise convolution (one k x k filter per
+// channel) with stride and symmetric padding pad.
+func (b *Builder) DepthwiseConv(x, k, stride, pad int) int {
+	if !b.check(x) {
+		return -1
+	}
+	in := b.net.Values[x]
+	if k <= 0 || stride <= 0 || pad < 0 {
+		b.err = fmt.Errorf("%w: depthwise conv k=%d s=%d p=%d", ErrArg, k, stride, pad)
+		return -1
+	}
+	idx := len(b.net.Layers)
+	l := &Layer{Kind: Conv, Depthwise: true, In: []int{x}, KH: k, KW: k, SH: stride, SW: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}
+	l.Name = fmt.Sprintf("dwconv%d", idx)
+	l.W = b.param(l.Name+".weight", []int{in.C, 1, k, k}, k*k)
+	l.B = b.param(l.Name+".bias", []int{in.C}, k*k)
+	oh := (in.H+2*pad-k)/stride + 1
+	ow := (in.W+2*pad-k)/stride + 1
+	return b.add(l, Shape{in.C, oh, ow})
+}
+
+// Relu6 adds min(max(x, 0), 6) (Clip 0, 6 in ONNX).
+func (b *Builder) Relu6(x int) int {
+	if !b.check(x) {
+		return -1
+	}
+	return b.add(&Layer{Kind: Relu, In: []int{x}, Max: 6}, b.net.Values[x])
 }
 
 // Gemm adds a fully connected layer y = x·Wᵀ + b with out features. Its
@@ -313,6 +347,12 @@ func (n *Net) prepare() error {
 		l.outShape = n.Values[l.Out]
 		if l.Kind == Conv {
 			l.colRows = l.inShape.C * l.KH * l.KW
+			if l.Depthwise {
+				l.colRows = l.KH * l.KW
+				if l.inShape.C != l.outShape.C {
+					return fmt.Errorf("%w: depthwise conv %s maps %d channels to %d", ErrModel, l.Name, l.inShape.C, l.outShape.C)
+				}
+			}
 			l.outHW = l.outShape.H * l.outShape.W
 			if len(l.W.Data) != l.outShape.C*l.colRows {
 				return fmt.Errorf("%w: conv %s weight size %d, want %d", ErrModel, l.Name, len(l.W.Data), l.outShape.C*l.colRows)
@@ -360,7 +400,7 @@ func (n *Net) MACs() int64 {
 	for _, l := range n.Layers {
 		switch l.Kind {
 		case Conv:
-			s += int64(l.outShape.Size()) * int64(l.colRows)
+			s += int64(l.outShape.Size()) * int64(l.colRows) // colRows is KH*KW for depthwise
 		case Gemm:
 			s += int64(l.outShape.C) * int64(l.inShape.Size())
 		}
@@ -429,4 +469,30 @@ func TinyResNet(seed uint64) (*Net, error) {
 	x = block(x, 32, 64, 2)
 	x = b.Flatten(b.GlobalAvgPool(x))
 	return b.Build(b.Gemm(x, 10))
+}
+
+// MobileNetV2 builds a MobileNetV2-style network for 32x32x1 input:
+// a stem conv 1→16 3x3 stride 2 with ReLU6, inverted residual blocks
+// (1x1 expansion by 4 with ReLU6, 3x3 depthwise with ReLU6, linear 1x1
+// projection, residual Add when the shape is kept) 16→16, 16→24 stride 2,
+// 24→24, 24→32 stride 2, then GlobalAveragePool and fc →10. BatchNorm is
+// folded into the convolutions' biases (as the engine loads such models).
+func MobileNetV2(seed uint64) (*Net, error) {
+	b := NewBuilder(Shape{1, 32, 32}, seed)
+	x := b.Relu6(b.Conv(b.Input(), 16, 3, 2, 1))
+	block := func(x, in, out, stride int) int {
+		e := b.Relu6(b.Conv(x, 4*in, 1, 1, 0))
+		d := b.Relu6(b.DepthwiseConv(e, 3, stride, 1))
+		p := b.Conv(d, out, 1, 1, 0)
+		if stride == 1 && in == out {
+			return b.Add(x, p)
+		}
+		return p
+	}
+	x = block(x, 16, 16, 1)
+	x = block(x, 16, 24, 2)
+	x = block(x, 24, 24, 1)
+	x = block(x, 24, 32, 2)
+	x = b.Gemm(b.Flatten(b.GlobalAvgPool(x)), 10)
+	return b.Build(x)
 }

@@ -10,11 +10,17 @@ import (
 // aside, which it skips).
 var trainable = map[string]bool{
 	"Conv": true, "Gemm": true, "MatMul": true, "Relu": true, "MaxPool": true, "AveragePool": true,
-	"GlobalAveragePool": true, "Add": true, "Flatten": true, "Reshape": true, "Identity": true, "Dropout": true,
+	"GlobalAveragePool": true, "Add": true, "Flatten": true, "Reshape": true, "Identity": true, "Dropout": true, "Clip": true,
+}
+
+// depthwise reports whether Conv n has one filter per input channel.
+func depthwise(g *nn.Graph, n *nn.Node) bool {
+	w := g.Consts[n.Input(1)]
+	return w != nil && len(w.Shape) == 4 && w.Shape[1] == 1 && int64(w.Shape[0]) == n.AttrInt("group", 1)
 }
 
 // Unsupported lists every node of g the trainer cannot handle yet, each
-// with why (FromGraph stops at the first): grouped and depthwise
+// with why (FromGraph stops at the first): grouped (not depthwise)
 // convolutions, dilations, auto_pad, ceil_mode, fused activations other
 // than Relu, BatchNormalization not folded into a Conv, and ops it has no
 // layer for.
@@ -42,10 +48,11 @@ func Unsupported(g *nn.Graph) []string {
 			why = "BatchNormalization that is not folded into a preceding Conv"
 		case !trainable[n.Op]:
 			why = "no training layer for this op"
-		case n.Op == "Conv" && n.AttrInt("group", 1) != 1:
-			why = fmt.Sprintf("grouped or depthwise convolution (group %d)", n.AttrInt("group", 1))
-		case n.AttrString("activation", "") != "" && n.AttrString("activation", "") != "Relu":
-			why = "fused activation " + n.AttrString("activation", "")
+		case n.Op == "Conv" && n.AttrInt("group", 1) != 1 && !depthwise(g, n):
+			why = fmt.Sprintf("grouped convolution (group %d; depthwise ones train)", n.AttrInt("group", 1))
+		case n.AttrString("activation", "") == "Clip" && n.AttrFloat("activation_min", -1) != 0,
+			n.AttrString("activation", "") != "" && n.AttrString("activation", "") != "Relu" && n.AttrString("activation", "") != "Clip":
+			why = "fused activation " + n.AttrString("activation", "") + " (Relu and ReLU6 train)"
 		case n.AttrString("auto_pad", "NOTSET") != "NOTSET" && n.AttrString("auto_pad", "NOTSET") != "":
 			why = "auto_pad " + n.AttrString("auto_pad", "")
 		case n.AttrInt("ceil_mode", 0) != 0:

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"github.com/splitinfer/splitinfer/nn"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -226,5 +227,72 @@ func TestSubsetClamps(t *testing.T) {
 	}
 	if s := d.Subset(0, 5, 0); s.Len() != 0 {
 		t.Errorf("sample size 0: %d samples", s.Len())
+	}
+}
+
+// TestGradientsDepthwiseRelu6: MobileNet layers (depthwise conv with
+// stride and padding, ReLU6, a residual Add around them).
+func TestGradientsDepthwiseRelu6(t *testing.T) {
+	b := NewBuilder(Shape{2, 7, 7}, 4)
+	x := b.Relu6(b.Conv(b.Input(), 3, 3, 1, 1))
+	d := b.Relu6(b.DepthwiseConv(x, 3, 1, 1))
+	x = b.Add(x, b.Conv(d, 3, 1, 1, 0))
+	x = b.DepthwiseConv(x, 3, 2, 1)
+	n, err := b.Build(b.Gemm(b.Flatten(b.GlobalAvgPool(x)), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range n.Params {
+		for i := range p.Data {
+			p.Data[i] *= 4 // activations beyond 6 exercise the clamp
+		}
+	}
+	d2 := randomData(n.Input, 4, 3, 13)
+	checkGradients(t, n, d2, nil, 1, 0)
+}
+
+// TestMobileNetV2GraphRoundTrip: the MobileNetV2-style net exports as
+// depthwise Convs and Clips, the engine computes its logits, and FromGraph
+// reads it back.
+func TestMobileNetV2GraphRoundTrip(t *testing.T) {
+	n, err := MobileNetV2(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := n.ToGraph("mbv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomData(n.Input, 2, 10, 3)
+	want, err := n.Logits(x.Images, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	og, err := nn.Optimize(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nn.Compile(og)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := nn.FromFloat32(x.Images, 2, 1, 32, 32)
+	got, err := p.NewRunner(1).Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(got[0].F32, want); d > 1e-4 {
+		t.Fatalf("engine and trainer differ by %g", d)
+	}
+	back, err := FromGraph(og)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.Logits(x.Images, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(again, want); d > 1e-4 {
+		t.Fatalf("FromGraph round trip differs by %g", d)
 	}
 }
