@@ -6,11 +6,10 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/metric"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	oteltrace "go.opentelemetry.io/otel/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 // Config configures a Worker. Zero fields take the defaults documented on
@@ -123,40 +122,23 @@ func (c Config) Validate() error {
 // NoDedup as Config.Dedup turns the reply cache off (0 means the default).
 const NoDedup = -1
 
-// Option configures optional parts of a Worker.
-type Option interface{ apply(*options) }
+// Option configures optional parts of a Worker: where its spans and
+// metrics go (trace.Providers).
+type Option = trace.ProviderOption
 
+// WithTracerProvider sets where spans go (default a no-op provider).
+func WithTracerProvider(tp oteltrace.TracerProvider) Option { return trace.WithTracerProvider(tp) }
+
+// WithMeterProvider sets where metrics go (default a no-op provider).
+func WithMeterProvider(mp metric.MeterProvider) Option { return trace.WithMeterProvider(mp) }
+
+// options are the providers opts set.
 type options struct {
 	tp oteltrace.TracerProvider
 	mp metric.MeterProvider
 }
 
-type optionFunc func(*options)
-
-func (f optionFunc) apply(o *options) { f(o) }
-
-// WithTracerProvider sets where spans go (default a no-op provider).
-func WithTracerProvider(tp oteltrace.TracerProvider) Option {
-	return optionFunc(func(o *options) {
-		if tp != nil {
-			o.tp = tp
-		}
-	})
-}
-
-// WithMeterProvider sets where metrics go (default a no-op provider).
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(o *options) {
-		if mp != nil {
-			o.mp = mp
-		}
-	})
-}
-
 func newOptions(opts []Option) options {
-	o := options{tp: tracenoop.NewTracerProvider(), mp: metricnoop.NewMeterProvider()}
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
-	return o
+	p := trace.NewProviders(opts...)
+	return options{tp: p.Tracer, mp: p.Meter}
 }

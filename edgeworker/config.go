@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	oteltrace "go.opentelemetry.io/otel/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -118,45 +116,28 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Option configures optional parts of a Worker.
-type Option interface{ apply(*options) }
-
-type options struct {
-	tp oteltrace.TracerProvider
-	mp metric.MeterProvider
-}
-
-type optionFunc func(*options)
-
-func (f optionFunc) apply(o *options) { f(o) }
+// Option configures optional parts of a Worker: where its spans and
+// metrics go (trace.Providers).
+type Option = trace.ProviderOption
 
 // WithTracerProvider sets where spans go (default a no-op provider).
-func WithTracerProvider(tp oteltrace.TracerProvider) Option {
-	return optionFunc(func(o *options) {
-		if tp != nil {
-			o.tp = tp
-		}
-	})
-}
+func WithTracerProvider(tp oteltrace.TracerProvider) Option { return trace.WithTracerProvider(tp) }
 
 // WithMeterProvider sets where metrics go (default a no-op provider).
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(o *options) {
-		if mp != nil {
-			o.mp = mp
-		}
-	})
-}
+func WithMeterProvider(mp metric.MeterProvider) Option { return trace.WithMeterProvider(mp) }
 
 // Tracer returns the tracer (scope trace.ScopeName) that opts configure, a
 // no-op one without WithTracerProvider: for edge work traced outside a
 // Worker, such as the edge-only requests of an adaptive edge.
 func Tracer(opts ...Option) oteltrace.Tracer { return newOptions(opts).tp.Tracer(trace.ScopeName) }
 
+// options are the providers opts set.
+type options struct {
+	tp oteltrace.TracerProvider
+	mp metric.MeterProvider
+}
+
 func newOptions(opts []Option) options {
-	o := options{tp: tracenoop.NewTracerProvider(), mp: metricnoop.NewMeterProvider()}
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
-	return o
+	p := trace.NewProviders(opts...)
+	return options{tp: p.Tracer, mp: p.Meter}
 }
