@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -101,6 +102,7 @@ type Predictor struct {
 	info    ModelInfo
 	cfg     PredictorConfig
 	sem     chan struct{}
+	decode  chan struct{} // bounds the images decoded at once (their memory)
 	tracer  oteltrace.Tracer
 	metrics *trace.Metrics
 }
@@ -154,7 +156,7 @@ func NewPredictor(inf Inferer, g *nn.Graph, cfg PredictorConfig, opts ...Option)
 	if err != nil {
 		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
-	p := &Predictor{inf: inf, cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight),
+	p := &Predictor{inf: inf, cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), decode: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		tracer: o.tp.Tracer(trace.ScopeName), metrics: metrics}
 	p.info = ModelInfo{Name: name, Version: cfg.Version, Hash: pipeline.ModelHash(g),
 		Inputs: append([]nn.ValueInfo(nil), g.Inputs...), Outputs: append([]nn.ValueInfo(nil), g.Outputs...),
@@ -369,7 +371,10 @@ func (p *Predictor) feeds(ins []Input) ([]*nn.Tensor, error) {
 				return nil, inputErr(vi.Name, nil, "%d images: want 1..%d", len(in.Images), p.cfg.MaxBatch)
 			}
 			var err error
-			if t, err = p.info.Preprocess.Batch(in.Images, p.cfg.Limits); err != nil {
+			p.decode <- struct{}{}
+			t, err = p.info.Preprocess.Batch(in.Images, p.cfg.Limits)
+			<-p.decode
+			if err != nil {
 				return nil, inputErr(vi.Name, err, "%v", err)
 			}
 		case in.Tensor != nil:

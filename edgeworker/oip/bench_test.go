@@ -1,10 +1,13 @@
 package oip_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"sync"
@@ -15,6 +18,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/oip"
 	"github.com/splitinfer/splitinfer/internal/oiptest"
+	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/preprocess"
 )
@@ -123,5 +127,64 @@ func BenchmarkPreprocess(b *testing.B) {
 		if _, err := spec.Batch(img, preprocess.Limits{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// instant is an Inferer that answers at once with zero logits: what the
+// endpoint costs on its own, without the model or the split.
+type instant struct{}
+
+func (instant) Infer(_ context.Context, in ...*nn.Tensor) (*edgeworker.Result, error) {
+	return &edgeworker.Result{Outputs: []*nn.Tensor{nn.New(nn.Float32, in[0].Shape[0], 10)}}, nil
+}
+
+// BenchmarkHandler is the endpoint's own cost per request, in process
+// (no sockets, no model): parsing the request, decoding and preprocessing
+// the PNG (or taking the FP32 tensor), writing the response.
+//
+//	go test ./edgeworker/oip -run '^$' -bench Handler
+func BenchmarkHandler(b *testing.B) {
+	f := newFixture(b, oip.Config{}, edgeworker.PredictorConfig{})
+	g, err := models.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := edgeworker.NewPredictor(instant{}, g, edgeworker.PredictorConfig{Name: models.DefaultName})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := oip.New(p, oip.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	png := f.pngs(b, []int{0})
+	raw := binary.LittleEndian.AppendUint32(nil, uint32(len(png[0])))
+	raw = append(raw, png[0]...)
+	bin := fmt.Sprintf(`{"inputs":[{"name":"input","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":%d}}],"parameters":{"binary_data_output":true}}`, len(raw))
+	vals, _ := json.Marshal(f.set.Image(0))
+	for _, tc := range []struct {
+		name string
+		body []byte
+		hdr  string
+	}{
+		{"png-json-base64", base64Request(png, ""), ""},
+		{"png-binary", append([]byte(bin), raw...), strconv.Itoa(len(bin))},
+		{"fp32-json", []byte(`{"inputs":[{"name":"input","shape":[1,1,32,32],"datatype":"FP32","data":` + string(vals) + `}]}`), ""},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/v2/models/seednet_mnist_pq8/infer", bytes.NewReader(tc.body))
+				if tc.hdr != "" {
+					req.Header.Set(oip.HeaderInferenceLength, tc.hdr)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -214,52 +214,85 @@ func jsonTokens(name string, raw json.RawMessage, n int, f func(tok json.Token) 
 	}
 }
 
+// jsonNumbers parses the numbers of a JSON "data" value (flat or nested
+// arrays) into little-endian values of dt. It scans the bytes itself:
+// encoding/json's tokenizer costs an allocation per element.
 func jsonNumbers(name string, raw json.RawMessage, dt nn.DType, n int) ([]byte, error) {
-	out := make([]byte, 0, n*dt.Size())
-	count, err := jsonTokens(name, raw, n, func(tok json.Token) error {
-		num, ok := tok.(json.Number)
-		if !ok {
-			return badInput(name, "data holds %v, datatype %s wants numbers", tok, Datatype(dt))
-		}
-		switch dt {
-		case nn.Float32:
-			v, err := strconv.ParseFloat(string(num), 32)
-			if err != nil {
-				return badInput(name, "%s is not an FP32", num)
+	if len(raw) == 0 {
+		return nil, badInput(name, "no data")
+	}
+	// Capacity from what the body holds (a number and a comma take at least
+	// two bytes), not from what the shape declares.
+	out := make([]byte, 0, min(n, len(raw)/2+1)*dt.Size())
+	count, depth := 0, 0
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '[':
+			depth++
+			i++
+		case c == ']':
+			if depth--; depth < 0 {
+				return nil, badInput(name, "malformed data: unbalanced ']'")
 			}
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(v)))
-		default:
-			bits := 8 * dt.Size()
-			var v int64
+			i++
+		case c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i + 1
+			for j < len(raw) && (raw[j] == '.' || raw[j] == 'e' || raw[j] == 'E' || raw[j] == '+' || raw[j] == '-' || (raw[j] >= '0' && raw[j] <= '9')) {
+				j++
+			}
+			if count++; count > n {
+				return nil, badInput(name, "data has more than %d elements, the shape needs %d", n, n)
+			}
 			var err error
-			if dt == nn.Uint8 {
-				var u uint64
-				u, err = strconv.ParseUint(string(num), 10, 8)
-				v = int64(u)
-			} else {
-				v, err = strconv.ParseInt(string(num), 10, bits)
+			if out, err = appendNumber(out, string(raw[i:j]), dt); err != nil {
+				return nil, badInput(name, "%s", err)
 			}
-			if err != nil {
-				return badInput(name, "%s is not an %s", num, Datatype(dt))
-			}
-			switch bits {
-			case 8:
-				out = append(out, byte(v))
-			case 32:
-				out = binary.LittleEndian.AppendUint32(out, uint32(v))
-			default:
-				out = binary.LittleEndian.AppendUint64(out, uint64(v))
-			}
+			i = j
+		default:
+			end := min(len(raw), i+20)
+			return nil, badInput(name, "data holds %q, datatype %s wants numbers", raw[i:end], Datatype(dt))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	if depth != 0 {
+		return nil, badInput(name, "malformed data: unbalanced '['")
 	}
 	if count != n {
-		return nil, badInput(name, "data has %s elements, the shape needs %d", countString(count, n), n)
+		return nil, badInput(name, "data has %d elements, the shape needs %d", count, n)
 	}
 	return out, nil
+}
+
+// appendNumber appends num as a little-endian value of dt.
+func appendNumber(out []byte, num string, dt nn.DType) ([]byte, error) {
+	if dt == nn.Float32 {
+		v, err := strconv.ParseFloat(num, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not an FP32", num)
+		}
+		return binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(v))), nil
+	}
+	bits := 8 * dt.Size()
+	var v int64
+	var err error
+	if dt == nn.Uint8 {
+		var u uint64
+		u, err = strconv.ParseUint(num, 10, 8)
+		v = int64(u)
+	} else {
+		v, err = strconv.ParseInt(num, 10, bits)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an %s", num, Datatype(dt))
+	}
+	switch bits {
+	case 8:
+		return append(out, byte(v)), nil
+	case 32:
+		return binary.LittleEndian.AppendUint32(out, uint32(v)), nil
+	}
+	return binary.LittleEndian.AppendUint64(out, uint64(v)), nil
 }
 
 func countString(count, n int) string {

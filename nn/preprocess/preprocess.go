@@ -45,8 +45,9 @@ const MNIST = "color=gray resize=28x28 pad=2 scale=1/255"
 // centre crop 224, scaled to [0,1], normalised by ImageNet's mean/std, NCHW.
 const ImageNet = "color=rgb resize=256 interp=bilinear crop=224x224 scale=1/255 mean=0.485,0.456,0.406 std=0.229,0.224,0.225 layout=nchw"
 
-// DefaultMaxPixels bounds an image's width x height (Limits.MaxPixels).
-const DefaultMaxPixels = 4096 * 4096
+// DefaultMaxPixels bounds an image's width x height (Limits.MaxPixels):
+// 4 Mpixels, e.g. 2048x2048, whose float32 RGB planes take 48 MiB.
+const DefaultMaxPixels = 2048 * 2048
 
 // Errors. Callers match them with errors.Is.
 var (
