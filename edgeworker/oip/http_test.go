@@ -392,3 +392,36 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestNotReady: without a cloud worker for the model (and no fallback) the
+// server is live but not ready, and the model is not ready.
+func TestNotReady(t *testing.T) {
+	g, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pipetest.StartServer(t)
+	ew, err := edgeworker.New(pipetest.Connect(t, s), prog, edgeworker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := edgeworker.NewPredictor(ew, g, edgeworker.PredictorConfig{Name: models.DefaultName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := oip.New(p, oip.Config{Ready: ew.Ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	for path, want := range map[string]int{"/v2/health/live": 200, "/v2/health/ready": 503, "/v2/models/seednet_mnist_pq8/ready": 503} {
+		if status, body := get(t, hs.URL+path); status != want {
+			t.Errorf("GET %s = %d %s, want %d", path, status, body, want)
+		}
+	}
+}
