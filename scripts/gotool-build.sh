@@ -5,8 +5,9 @@
 #   scripts/gotool-build.sh NAME MODULE_DIR PACKAGE VERSION_MODULE [CACHE_DIR]
 #
 # prints the binary's path. Cache: CACHE_DIR, default <repo>/.cache/bin
-# (git-ignored). The binary is rebuilt only when MODULE_DIR/go.mod or go.sum
-# or the Go version change (a stamp file records them); builds are
+# (git-ignored). GOTOOL_TAGS, if set, are the build tags. The binary is
+# rebuilt only when MODULE_DIR/go.mod or go.sum, the tags or the Go version
+# change (a stamp file records them); builds are
 # serialised by a lock, so parallel test runs share one build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ bin=$dir/$name
 stampfile=$dir/$name.stamp
 
 version=$(cd "$moddir" && go list -m -f '{{.Version}}' "$vermod")
-stamp="$name $version; $(go env GOVERSION); $(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -d' ' -f1)"
+tags=${GOTOOL_TAGS:-}
+stamp="$name $version${tags:+ tags $tags}; $(go env GOVERSION); $(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -d' ' -f1)"
 
 fresh() { [[ -x $bin && -f $stampfile && "$(cat "$stampfile")" == "$stamp" ]]; }
 if fresh; then
@@ -36,7 +38,7 @@ tmp=$(mktemp "$dir/$name.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 echo "$name-build: building $pkg@$version into $bin" >&2
 start=$(date +%s)
-(cd "$moddir" && GOFLAGS=-mod=readonly go build -trimpath -ldflags='-s -w' -o "$tmp" "$pkg")
+(cd "$moddir" && GOFLAGS=-mod=readonly go build -trimpath ${tags:+-tags "$tags"} -ldflags='-s -w' -o "$tmp" "$pkg")
 mv -f "$tmp" "$bin"
 printf '%s\n' "$stamp" >"$stampfile"
 echo "$name-build: built in $(($(date +%s) - start))s" >&2

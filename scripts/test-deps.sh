@@ -30,3 +30,8 @@ fi
 # grpcurl for the Open Inference Protocol's gRPC process test, from its own
 # tools module (tools/grpcurl), built once into .cache/bin.
 bash scripts/grpcurl-build.sh >/dev/null
+
+# Prometheus for the Grafana dashboard test (cmd/splitinfer's
+# TestPrometheusDashboard), from its own tools module (tools/prometheus),
+# without service discovery plugins, built once into .cache/bin.
+bash scripts/prometheus-build.sh >/dev/null

@@ -196,7 +196,7 @@ func ObserveNATS(mp metric.MeterProvider, nc *nats.Conn) (stop func() error, err
 		return func() error { return nil }, nil
 	}
 	meter := mp.Meter(ScopeName)
-	connected, err1 := meter.Int64ObservableGauge(MetricNATSConnected, metric.WithUnit("1"),
+	connected, err1 := meter.Int64ObservableGauge(MetricNATSConnected, metric.WithUnit("{connection}"),
 		metric.WithDescription("1 while the NATS connection is connected, 0 while it is reconnecting or closed."))
 	reconnects, err2 := meter.Int64ObservableCounter(MetricNATSReconnects, metric.WithUnit("{reconnect}"),
 		metric.WithDescription("Reconnections of the NATS connection."))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,13 +88,18 @@ func mnistSets(limit int) (tr, te train.Dataset, err error) {
 	return tr, train.Dataset{Images: t.Images, Labels: t.Labels}, nil
 }
 
-// progressBar renders training progress on w, at most a few times a second.
+// progressBar renders training progress on w, at most a few times a second,
+// when w is a terminal; elsewhere (a log file, CI) only each epoch's line.
 func progressBar(w io.Writer, quiet bool) func(train.Progress) {
 	if quiet {
 		return nil
 	}
+	tty := isTerminal(w)
 	var last time.Time
 	return func(p train.Progress) {
+		if !tty && !p.EpochDone {
+			return
+		}
 		if !p.EpochDone && time.Since(last) < 250*time.Millisecond && p.Seen < p.Total {
 			return
 		}
@@ -105,7 +111,11 @@ func progressBar(w io.Writer, quiet bool) func(train.Progress) {
 		if fill < width {
 			bar = bar[:fill] + ">" + bar[fill+1:]
 		}
-		fmt.Fprintf(w, "\repoch %d/%d [%s] %5.1f%% loss %.4f acc %.4f %6.0f img/s ETA %s ",
+		cr := "\r"
+		if !tty {
+			cr = ""
+		}
+		fmt.Fprintf(w, cr+"epoch %d/%d [%s] %5.1f%% loss %.4f acc %.4f %6.0f img/s ETA %s ",
 			p.Epoch, p.Epochs, bar, 100*frac, p.Loss, p.Acc, p.ImagesPerSec, p.ETA.Round(time.Second))
 		if p.EpochDone {
 			fmt.Fprintln(w)
@@ -396,4 +406,15 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 	}
 	// The engine's canonical form (activations fused), as loaded models are.
 	return nn.Optimize(out)
+}
+
+// isTerminal reports whether w is a terminal (a character device: progress
+// is drawn only there, not in a pipe, a file or a test's buffer).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

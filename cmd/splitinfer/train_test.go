@@ -49,6 +49,9 @@ func TestTrainCommand(t *testing.T) {
 	if !strings.Contains(stderr.String(), "epoch 2/2") {
 		t.Errorf("no progress bar on stderr: %q", stderr.String())
 	}
+	if strings.Contains(stderr.String(), "\r") {
+		t.Errorf("progress redrawn (\\r) on stderr that is not a terminal: %q", stderr.String())
+	}
 	g, err := onnx.Load(out)
 	if err != nil {
 		t.Fatal(err)
