@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitinfer/splitinfer/internal/natstest"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/trace/jaegertest"
 )
@@ -47,15 +47,7 @@ func prometheusBinary(t *testing.T) string {
 	return p
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t)) }
 
 // dashboardQueries are the PromQL expressions of every panel of the
 // Grafana dashboard, with Grafana's $__rate_interval replaced by rate.
@@ -101,7 +93,7 @@ func TestPrometheusDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut, err := pipeline.AutoCut(prog)
+	cut, err := pipeline.EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
 	}
