@@ -186,24 +186,13 @@ func (o *compressTrain) validate() error {
 	return nil
 }
 
-// trainReport describes what run did.
-type trainReport struct {
-	net                    *train.Net
-	accAfterPrune          float64 // test accuracy right after pruning (before fine-tuning); -1 if no pruning
-	stats                  []train.EpochStats
-	imagesPerSec           float64
-	elapsed                time.Duration
-	trainImages, testCount int
-}
-
 // run applies the options to net (nil: build o.student from scratch, which
-// needs --distill-from or epochs) and returns the result. testSet is used
-// for the accuracy right after pruning.
-func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Graph, trainSet, testSet train.Dataset, stderr io.Writer) (*trainReport, error) {
+// needs --distill-from or epochs) with train.Recipe. testSet is used for
+// the accuracy right after pruning.
+func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Graph, trainSet, testSet train.Dataset, stderr io.Writer) (*train.RecipeReport, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	rep := &trainReport{accAfterPrune: -1}
 	var err error
 	if o.student != "" {
 		if net, err = parseArch(o.student, o.seed); err != nil {
@@ -213,27 +202,7 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 	if net == nil {
 		return nil, fmt.Errorf("no model to train")
 	}
-	if o.pruneChannels > 0 {
-		var removed int
-		net, removed, err = pruneNetChannels(net, o.pruneChannels, stderr)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "structured pruning: removed %d conv channels, %d params, %d MACs/image left\n", removed, net.NumParams(), net.MACs())
-	}
-	if o.prune > 0 {
-		k, err := net.PruneGlobal(o.prune)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "global magnitude pruning: %d weights zeroed (sparsity %.4f)\n", k, net.Sparsity())
-	}
-	if o.prune > 0 || o.pruneChannels > 0 {
-		if rep.accAfterPrune, err = train.Accuracy(net, testSet, o.threads); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "test accuracy after pruning, before fine-tuning: %.4f\n", rep.accAfterPrune)
-	}
+	r := train.Recipe{PruneChannels: o.pruneChannels, Prune: o.prune, Log: stderr}
 	if o.epochs > 0 {
 		opt, err := o.optimizerFor(o.lr)
 		if err != nil {
@@ -243,7 +212,7 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 		if err != nil {
 			return nil, err
 		}
-		cfg := train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt,
+		r.Config = train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt,
 			Schedule: sched, Warmup: o.warmup, Progress: progressBar(stderr, o.quiet)}
 		if o.distillFrom != "" && teacher == nil {
 			if teacher, err = onnx.Load(o.distillFrom); err != nil {
@@ -255,21 +224,12 @@ func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Gra
 			if err != nil {
 				return nil, fmt.Errorf("teacher %s: %w", o.distillFrom, err)
 			}
-			cfg.Teacher = train.ProgramTeacher{Program: prog, Input: net.Input, Threads: o.threads}
-			cfg.Temperature, cfg.Alpha = float32(o.temperature), new(float32(o.alpha))
+			r.Config.Teacher = train.ProgramTeacher{Program: prog, Input: net.Input, Threads: o.threads}
+			r.Config.Temperature, r.Config.Alpha = float32(o.temperature), new(float32(o.alpha))
 		}
-		fmt.Fprintf(stderr, "training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s lr %g (%s)\n",
-			net.NumParams(), net.MACs(), trainSet.Len(), o.epochs, o.batch, o.optimizer, o.lr, sched)
-		t0 := time.Now()
-		if rep.stats, err = train.Fit(ctx, net, trainSet, cfg); err != nil {
-			return nil, err
-		}
-		rep.elapsed = time.Since(t0)
-		rep.trainImages = len(rep.stats) * trainSet.Len()
-		rep.imagesPerSec = float64(rep.trainImages) / rep.elapsed.Seconds()
+		r.TrainNote = fmt.Sprintf("%s lr %g (%s)", o.optimizer, o.lr, sched)
 	}
-	rep.net = net
-	return rep, nil
+	return r.Run(ctx, net, trainSet, testSet)
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -316,7 +276,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	net = rep.net
+	net = rep.Net
 	acc, err := train.Accuracy(net, testSet, o.threads)
 	if err != nil {
 		return err
@@ -337,19 +297,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"params":         net.NumParams(),
 		"nonzero_params": net.NonZeroParams(),
 		"macs":           net.MACs(),
-		"images_per_sec": rep.imagesPerSec,
-		"seconds":        rep.elapsed.Seconds(),
+		"images_per_sec": rep.ImagesPerSec,
+		"seconds":        rep.Elapsed.Seconds(),
 		"out":            *out,
 	}
 	if accBefore >= 0 {
 		res["accuracy_before"] = accBefore
 	}
-	if rep.accAfterPrune >= 0 {
-		res["accuracy_pruned_no_finetune"] = rep.accAfterPrune
+	if rep.AccAfterPrune >= 0 {
+		res["accuracy_pruned_no_finetune"] = rep.AccAfterPrune
 	}
-	if len(rep.stats) > 0 {
-		res["train_loss"] = rep.stats[len(rep.stats)-1].Loss
-		res["train_accuracy"] = rep.stats[len(rep.stats)-1].Acc
+	if len(rep.Stats) > 0 {
+		res["train_loss"] = rep.Stats[len(rep.Stats)-1].Loss
+		res["train_accuracy"] = rep.Stats[len(rep.Stats)-1].Acc
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
@@ -357,13 +317,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if accBefore >= 0 {
 		fmt.Fprintf(stdout, "accuracy before %.4f\n", accBefore)
 	}
-	if rep.accAfterPrune >= 0 {
-		fmt.Fprintf(stdout, "accuracy after pruning, before fine-tuning %.4f\n", rep.accAfterPrune)
+	if rep.AccAfterPrune >= 0 {
+		fmt.Fprintf(stdout, "accuracy after pruning, before fine-tuning %.4f\n", rep.AccAfterPrune)
 	}
 	fmt.Fprintf(stdout, "test accuracy %.4f (MNIST test set, 10000 images)\nparams %d (non-zero %d), MACs/image %d\n",
 		acc, net.NumParams(), net.NonZeroParams(), net.MACs())
-	if rep.trainImages > 0 {
-		fmt.Fprintf(stdout, "training %.0f img/s, %s\n", rep.imagesPerSec, rep.elapsed.Round(time.Second))
+	if rep.TrainImages > 0 {
+		fmt.Fprintf(stdout, "training %.0f img/s, %s\n", rep.ImagesPerSec, rep.Elapsed.Round(time.Second))
 	}
 	fmt.Fprintf(stdout, "saved %s\n", *out)
 	return nil
@@ -400,7 +360,7 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 	if name == "" {
 		name = "compressed"
 	}
-	out, err := rep.net.ToGraph(name)
+	out, err := rep.Net.ToGraph(name)
 	if err != nil {
 		return nil, err
 	}

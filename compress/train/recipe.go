@@ -1,0 +1,130 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/splitinfer/splitinfer/compress/prune"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// Recipe is the training-based compression: structured channel pruning,
+// global magnitude pruning, then fine-tuning or distillation (Epochs of
+// Fit with Config; Config.Teacher set distils).
+type Recipe struct {
+	// PruneChannels removes this fraction of the conv channels
+	// (PruneNetChannels); Prune zeroes this fraction of all weights
+	// (Net.PruneGlobal), the mask kept while fine-tuning.
+	PruneChannels, Prune float64
+	// Config trains the net after pruning when Config.Epochs > 0.
+	Config Config
+	// Log, when not nil, gets a line per step; TrainNote describes the
+	// optimizer in the training line ("adam lr 0.001 (constant)").
+	Log       io.Writer
+	TrainNote string
+}
+
+// RecipeReport is what Run did.
+type RecipeReport struct {
+	Net *Net
+	// AccAfterPrune is the test accuracy right after pruning (before
+	// fine-tuning); -1 without pruning.
+	AccAfterPrune float64
+	Stats         []EpochStats
+	ImagesPerSec  float64
+	Elapsed       time.Duration
+	TrainImages   int
+}
+
+func (r Recipe) logf(format string, a ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", a...)
+	}
+}
+
+// Run applies the recipe to net; testSet gives the accuracy right after
+// pruning.
+func (r Recipe) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (*RecipeReport, error) {
+	if net == nil {
+		return nil, errors.New("train: no model to compress")
+	}
+	rep := &RecipeReport{AccAfterPrune: -1}
+	var err error
+	if r.PruneChannels > 0 {
+		var removed int
+		if net, removed, err = PruneNetChannels(net, r.PruneChannels, r.Log); err != nil {
+			return nil, err
+		}
+		r.logf("structured pruning: removed %d conv channels, %d params, %d MACs/image left", removed, net.NumParams(), net.MACs())
+	}
+	if r.Prune > 0 {
+		k, err := net.PruneGlobal(r.Prune)
+		if err != nil {
+			return nil, err
+		}
+		r.logf("global magnitude pruning: %d weights zeroed (sparsity %.4f)", k, net.Sparsity())
+	}
+	if r.Prune > 0 || r.PruneChannels > 0 {
+		if rep.AccAfterPrune, err = Accuracy(net, testSet, r.Config.Threads); err != nil {
+			return nil, err
+		}
+		r.logf("test accuracy after pruning, before fine-tuning: %.4f", rep.AccAfterPrune)
+	}
+	if r.Config.Epochs > 0 {
+		r.logf("training %d params, %d MACs/image on %d images, %d epochs, batch %d, %s",
+			net.NumParams(), net.MACs(), trainSet.Len(), r.Config.Epochs, r.Config.Batch, r.TrainNote)
+		t0 := time.Now()
+		if rep.Stats, err = Fit(ctx, net, trainSet, r.Config); err != nil {
+			return nil, err
+		}
+		rep.Elapsed = time.Since(t0)
+		rep.TrainImages = len(rep.Stats) * trainSet.Len()
+		rep.ImagesPerSec = float64(rep.TrainImages) / rep.Elapsed.Seconds()
+	}
+	rep.Net = net
+	return rep, nil
+}
+
+// PruneNetChannels removes the fraction frac of conv channels of net. A
+// net with depthwise convs or residual Adds goes through the graph pruner
+// (residual-aware: convs joined by Adds lose the same channels, depthwise
+// convs follow their input) and back into a trainable net; others use the
+// trainer's own chain pruning. It returns the pruned net and the number of
+// channels removed.
+func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) {
+	graphPath := false
+	for _, l := range net.Layers {
+		if l.Depthwise || l.Kind == Add {
+			graphPath = true
+		}
+	}
+	if !graphPath {
+		removed, err := net.PruneChannels(frac)
+		return net, removed, err
+	}
+	g, err := net.ToGraph("prune")
+	if err != nil {
+		return nil, 0, err
+	}
+	if g, err = nn.Optimize(g); err != nil {
+		return nil, 0, err
+	}
+	pg, rep, err := prune.Channels(g, frac)
+	if err != nil {
+		return nil, 0, err
+	}
+	removed := 0
+	for _, s := range rep.Spaces {
+		removed += s.Before - s.After
+		fmt.Fprintf(log, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
+	}
+	out, err := FromGraph(pg)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, removed, nil
+}
