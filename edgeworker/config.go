@@ -60,6 +60,11 @@ type Config struct {
 	// the difference, see EmulateSlower; 1 paces the head by its CPU time,
 	// so host load does not change it). Default 0: off.
 	Slowdown float64
+	// LinkEstimate, when set, is the link estimate the request spans carry
+	// (round trip, bandwidth in bytes per second) instead of the worker's
+	// own: an adaptive edge passes its adapter's, the one that chooses the
+	// cut.
+	LinkEstimate func() (rtt time.Duration, bandwidthBps float64)
 }
 
 func (c *Config) withDefaults() Config {

@@ -189,6 +189,9 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	var attrs *[]attribute.KeyValue
 	if span.IsRecording() {
 		est := w.est.get()
+		if w.cfg.LinkEstimate != nil {
+			est.RTT, est.BandwidthBps = w.cfg.LinkEstimate()
+		}
 		a := make([]attribute.KeyValue, 0, 20)
 		a = append(a, attribute.String(trace.AttrRequestID, id), attribute.String(trace.AttrCutID, w.split.ID),
 			attribute.String(trace.AttrModelHash, w.hash), attribute.String(trace.AttrModelName, w.model),

@@ -85,6 +85,7 @@ func (e *Edge) worker(c partition.Cut) (*edgeworker.Worker, error) {
 	}
 	cfg := e.cfg
 	cfg.Cut = c.Tensors
+	cfg.LinkEstimate = func() (time.Duration, float64) { l := e.a.Link(); return l.RTT, l.Bandwidth }
 	w, err := edgeworker.New(e.nc, e.whole, cfg, e.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("adaptive: cut %s: %w", c.Name, err)

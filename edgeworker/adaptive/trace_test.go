@@ -9,6 +9,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/models"
@@ -92,4 +93,72 @@ func TestEdgeOnlyTraced(t *testing.T) {
 		attrs[trace.AttrMeasuredMs].AsFloat64() != float64(res.Timings.Total)/1e6 {
 		t.Errorf("request span attributes %v", attrs)
 	}
+}
+
+// TestSplitRequestsCarryAdapterLink: a request an adaptive edge sends
+// through an edge worker carries the adapter's link estimate (the one that
+// chooses the cut), not the worker's own.
+func TestSplitRequestsCarryAdapterLink(t *testing.T) {
+	whole, err := pipetest.Program()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := pipetest.Model()
+	d, err := partition.NewDAG(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes, err := measure.ShapeSizes(d, whole, []*nn.Tensor{pipetest.Input(1, 1)}, 200, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeP := &partition.Profile{NodesMS: map[string]float64{}}
+	cloudP := &partition.Profile{NodesMS: map[string]float64{}}
+	for _, n := range g.Nodes {
+		edgeP.NodesMS[n.Name], cloudP.NodesMS[n.Name] = 1, 1
+	}
+	m, err := partition.NewModel(d, edgeP, cloudP, sizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := partition.NewAdapter(m, partition.Link{Bandwidth: 3e6, RTT: 7 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := pipetest.StartServer(t)
+	cw, err := cloudworker.New(pipetest.Connect(t, srv), []cloudworker.Model{{Name: "toy", Program: whole}}, cloudworker.Config{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cw.Stop()
+	nc := pipetest.Connect(t, srv)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	e, err := adaptive.New(nc, whole, a, edgeworker.Config{}, "", edgeworker.WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := d.CutByName(d.Prefixes(true)[1].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.InferAt(context.Background(), cut, pipetest.Input(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	want := a.Link()
+	for _, s := range rec.Ended() {
+		if s.Name() != trace.SpanEdgeRequest {
+			continue
+		}
+		attrs := map[attribute.Key]attribute.Value{}
+		for _, kv := range s.Attributes() {
+			attrs[kv.Key] = kv.Value
+		}
+		if attrs[trace.AttrRTTms].AsFloat64() != float64(want.RTT)/1e6 || attrs[trace.AttrBandwidthBps].AsFloat64() != want.Bandwidth {
+			t.Errorf("request span link %v ms, %v B/s; the adapter's %v", attrs[trace.AttrRTTms], attrs[trace.AttrBandwidthBps], want)
+		}
+		return
+	}
+	t.Fatal("no request span")
 }
