@@ -33,7 +33,6 @@ type fixture struct {
 
 func newFixture(t *testing.T, n int, cfg cloudworker.Config) (*fixture, []*cloudworker.Worker) {
 	t.Helper()
-	pipetest.SetDelay(0)
 	s := pipetest.StartServer(t)
 	prog, err := pipetest.Program()
 	if err != nil {
@@ -231,8 +230,7 @@ func TestErrorReplies(t *testing.T) {
 
 func TestQueueFullRejectsAtOnce(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 1})
-	pipetest.SetDelay(500 * time.Millisecond)
-	defer pipetest.SetDelay(0)
+	pipetest.DelayOf(f.prog.Graph()).Set(500 * time.Millisecond)
 	const n = 6
 	type res struct {
 		code pipeline.Code
@@ -284,8 +282,7 @@ func TestQueueFullRejectsAtOnce(t *testing.T) {
 
 func TestRetryAnsweredOnce(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 2})
-	pipetest.SetDelay(100 * time.Millisecond)
-	defer pipetest.SetDelay(0)
+	pipetest.DelayOf(f.prog.Graph()).Set(100 * time.Millisecond)
 	b := f.request("same-id", 4, nil)
 	var wg sync.WaitGroup
 	replies := make([]*pipeline.Reply, 3)
@@ -325,8 +322,7 @@ func TestRetryAnsweredOnce(t *testing.T) {
 
 func TestStopDrains(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 8})
-	pipetest.SetDelay(100 * time.Millisecond)
-	defer pipetest.SetDelay(0)
+	pipetest.DelayOf(f.prog.Graph()).Set(100 * time.Millisecond)
 	const n = 4
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
@@ -415,8 +411,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDynamicBatching(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 16, MaxBatch: 8})
-	pipetest.SetDelay(200 * time.Millisecond)
-	defer pipetest.SetDelay(0)
+	pipetest.DelayOf(f.prog.Graph()).Set(200 * time.Millisecond)
 	// Requests at two cuts, sent while the worker is busy with the first.
 	cutH4, err := pipeline.NewSplit(f.prog, []string{"h4"})
 	if err != nil {

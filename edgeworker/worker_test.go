@@ -24,8 +24,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func setup(t *testing.T, clouds int, ccfg cloudworker.Config) (*server.Server, *nn.Program, []*cloudworker.Worker) {
 	t.Helper()
-	pipetest.SetDelay(0)
-	t.Cleanup(func() { pipetest.SetDelay(0) })
 	s := pipetest.StartServer(t)
 	prog, err := pipetest.Program()
 	if err != nil {
@@ -151,7 +149,7 @@ func TestFallback(t *testing.T) {
 func TestRetryAfterTimeoutAnsweredFromCache(t *testing.T) {
 	s, prog, ws := setup(t, 1, cloudworker.Config{Workers: 1})
 	nc := pipetest.Connect(t, s)
-	pipetest.SetDelay(300 * time.Millisecond)
+	pipetest.DelayOf(prog.Graph()).Set(300 * time.Millisecond)
 	e, _ := edgeworker.New(nc, prog, edgeworker.Config{Cut: []string{"h3"}, Timeout: 120 * time.Millisecond, Attempts: 10, Backoff: time.Millisecond})
 	res, err := e.Infer(context.Background(), pipetest.Input(3, 5))
 	if err != nil {
@@ -171,7 +169,7 @@ func TestRetryAfterTimeoutAnsweredFromCache(t *testing.T) {
 func TestEveryInputOneOutcome(t *testing.T) {
 	s, prog, ws := setup(t, 2, cloudworker.Config{Workers: 1, QueueLen: 1})
 	nc := pipetest.Connect(t, s)
-	pipetest.SetDelay(5 * time.Millisecond)
+	pipetest.DelayOf(prog.Graph()).Set(5 * time.Millisecond)
 	e, _ := edgeworker.New(nc, prog, edgeworker.Config{Cut: []string{"h3"}, Concurrency: 8, Attempts: 4, Backoff: 2 * time.Millisecond, Fallback: true})
 	const n = 64
 	var wg sync.WaitGroup
@@ -213,7 +211,7 @@ func TestEveryInputOneOutcome(t *testing.T) {
 func TestContextCancel(t *testing.T) {
 	s, prog, _ := setup(t, 1, cloudworker.Config{Workers: 1})
 	nc := pipetest.Connect(t, s)
-	pipetest.SetDelay(500 * time.Millisecond)
+	pipetest.DelayOf(prog.Graph()).Set(500 * time.Millisecond)
 	e, _ := edgeworker.New(nc, prog, edgeworker.Config{Cut: []string{"h3"}, Fallback: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

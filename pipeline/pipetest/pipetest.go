@@ -6,17 +6,39 @@ package pipetest
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
 
-// delay is how long the pipetest.Slow kernel sleeps per run, in nanoseconds.
-var delay atomic.Int64
+// Delay is how long each run of one model's slow node sleeps; tests set
+// it while the model runs (to fill queues, miss deadlines).
+type Delay struct{ ns atomic.Int64 }
 
-// SetDelay sets how long each run of the model's slow node takes.
-func SetDelay(d time.Duration) { delay.Store(int64(d)) }
+// Set sets the delay.
+func (d *Delay) Set(v time.Duration) { d.ns.Store(int64(v)) }
+
+// delays maps the slow node's "delay" attribute to its Delay: each Model
+// has its own, so tests running at once do not slow each other down.
+var (
+	delays  sync.Map // int64 -> *Delay
+	delayID atomic.Int64
+)
+
+// DelayOf returns the delay of a graph made by Model (or of a program
+// compiled from one: DelayOf(p.Graph())).
+func DelayOf(g *nn.Graph) *Delay {
+	for _, n := range g.Nodes {
+		if n.Op == "pipetest.Slow" {
+			if d, ok := delays.Load(n.AttrInt("delay", -1)); ok {
+				return d.(*Delay)
+			}
+		}
+	}
+	panic("pipetest: DelayOf a graph without a pipetest.Slow node from Model")
+}
 
 func init() {
 	nn.Register("pipetest.Scale", func(bc *nn.BuildContext) (nn.Kernel, error) {
@@ -28,7 +50,13 @@ func init() {
 	})
 	nn.Register("pipetest.Relu", func(*nn.BuildContext) (nn.Kernel, error) { return relu{}, nil })
 	nn.Register("pipetest.Add", func(*nn.BuildContext) (nn.Kernel, error) { return add{}, nil })
-	nn.Register("pipetest.Slow", func(*nn.BuildContext) (nn.Kernel, error) { return slow{}, nil })
+	nn.Register("pipetest.Slow", func(bc *nn.BuildContext) (nn.Kernel, error) {
+		d, ok := delays.Load(bc.Node.AttrInt("delay", -1))
+		if !ok {
+			return nil, fmt.Errorf("pipetest.Slow needs the delay attribute of a Model")
+		}
+		return slow{d: d.(*Delay)}, nil
+	})
 	nn.Register("pipetest.Dense", func(bc *nn.BuildContext) (nn.Kernel, error) {
 		w := bc.InputConst(1)
 		if w == nil || w.DType != nn.Float32 || len(w.Shape) != 2 {
@@ -73,11 +101,11 @@ func (relu) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
 	return nil
 }
 
-type slow struct{}
+type slow struct{ d *Delay }
 
 func (slow) OutputTypes(in []nn.Type) ([]nn.Type, error) { return same(in) }
-func (slow) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
-	if d := delay.Load(); d > 0 {
+func (k slow) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	if d := k.d.ns.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
 	}
 	copy(out[0].F32, in[0].F32)
@@ -141,6 +169,8 @@ const (
 // Its single-tensor cuts are x, h1, h3 and h4; h2 alone is not a cut (the
 // skip connection bypasses it), {h1, h2} is.
 func Model() *nn.Graph {
+	id := delayID.Add(1)
+	delays.Store(id, &Delay{})
 	w1, _ := nn.FromFloat32([]float32{1, -2, 0.5, 3}, 4)
 	w2, _ := nn.FromFloat32([]float32{
 		1, 0, -1,
@@ -156,7 +186,8 @@ func Model() *nn.Graph {
 			{Name: "scale", Op: "pipetest.Scale", Inputs: []string{"x", "w1"}, Outputs: []string{"h1"}},
 			{Name: "relu", Op: "pipetest.Relu", Inputs: []string{"h1"}, Outputs: []string{"h2"}},
 			{Name: "add", Op: "pipetest.Add", Inputs: []string{"h2", "h1"}, Outputs: []string{"h3"}},
-			{Name: "slow", Op: "pipetest.Slow", Inputs: []string{"h3"}, Outputs: []string{"h4"}},
+			{Name: "slow", Op: "pipetest.Slow", Inputs: []string{"h3"}, Outputs: []string{"h4"},
+				Attrs: map[string]nn.Attr{"delay": {Kind: nn.AttrInt, Int: id}}},
 			{Name: "dense", Op: "pipetest.Dense", Inputs: []string{"h4", "w2"}, Outputs: []string{"y"}},
 		},
 		Consts: map[string]*nn.Tensor{"w1": w1, "w2": w2},
