@@ -498,6 +498,18 @@ func opSpecs() []opSpec {
 			node("Concat", []string{"nc", "hw"}, []string{"sz"}, "axis", 0),
 			node("Resize", ins, []string{"y"}, "mode", "nearest", "coordinate_transformation_mode", "asymmetric", "nearest_mode", "floor")}}
 	})
+	add("Gelu", 20, 0, unaryOp("Gelu", x234))
+	add("GeluTanh", 20, 0, unaryOp("Gelu", x234, "approximate", "tanh"))
+	add("LayerNormalization", 17, 0, func(int) goldenCase {
+		return one("LayerNormalization", x234, consts("s", randT("lns", 4), "b", randT("lnb", 4)), []string{"x0", "s", "b"}, "epsilon", 1e-3)
+	})
+	add("LayerNormalizationAxis1", 17, 0, func(int) goldenCase {
+		return one("LayerNormalization", x234, consts("s", randT("lns2", 3, 4)), []string{"x0", "s"}, "axis", 1)
+	})
+	xd := randT("d2s", 1, 8, 2, 3)
+	add("DepthToSpace", 7, 0, unaryOp("DepthToSpace", xd, "blocksize", 2))
+	add("DepthToSpaceCRD", 11, 0, unaryOp("DepthToSpace", xd, "blocksize", 2, "mode", "CRD"))
+	add("SpaceToDepth", 7, 0, unaryOp("SpaceToDepth", randT("s2d", 1, 2, 4, 6), "blocksize", 2))
 	add("Shape", 7, 0, unaryOp("Shape", x4d))
 	add("ShapeStart", 15, 0, unaryOp("Shape", x4d, "start", 1, "end", -1))
 	return specs
@@ -508,7 +520,7 @@ func opCases() []goldenCase {
 	var cases []goldenCase
 	for _, s := range opSpecs() {
 		vs := ladder
-		if s.min == 8 || s.min == 10 || s.min == 14 || s.min == 15 || s.min == 19 {
+		if s.min == 8 || s.min == 10 || s.min == 14 || s.min == 15 || s.min == 17 || s.min == 19 || s.min == 20 {
 			vs = append([]int{s.min}, ladder...)
 		}
 		for _, v := range vs {
