@@ -139,3 +139,17 @@ func Argmax(v []float32) int {
 	}
 	return best
 }
+
+// ArgmaxRows returns the Argmax of each row of a float32 [N, ...] tensor
+// (the predicted class of each image of a batch).
+func ArgmaxRows(t *nn.Tensor) []int {
+	if t.DType != nn.Float32 || len(t.Shape) == 0 || t.Shape[0] <= 0 {
+		return nil
+	}
+	row := t.Len() / t.Shape[0]
+	classes := make([]int, t.Shape[0])
+	for r := range classes {
+		classes[r] = Argmax(t.F32[r*row : (r+1)*row])
+	}
+	return classes
+}

@@ -175,3 +175,29 @@ func EarlyCut(whole *nn.Program) (string, error) {
 	}
 	return cuts[0].Tensor, nil
 }
+
+// ResolveCut parses a cut the way users name one: "early" or "" (EarlyCut:
+// after the last early conv/pool block), or comma-separated tensor names
+// that must split the model; the error for a bad cut lists the model's
+// single-tensor cuts.
+func ResolveCut(whole *nn.Program, spec string) ([]string, error) {
+	if spec == "" || spec == "early" {
+		c, err := EarlyCut(whole)
+		if err != nil {
+			return nil, err
+		}
+		return []string{c}, nil
+	}
+	names, err := ParseCutID(spec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := NewSplit(whole, names); err != nil {
+		var cuts []string
+		for _, c := range Cuts(whole) {
+			cuts = append(cuts, c.Tensor)
+		}
+		return nil, fmt.Errorf("%w (single-tensor cuts: %s)", err, strings.Join(cuts, " "))
+	}
+	return names, nil
+}

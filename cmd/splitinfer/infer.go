@@ -106,12 +106,7 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%s: %v\n", g.Outputs[i].Name, o.Type())
 		if o.DType == nn.Float32 && len(o.Shape) >= 2 && o.Shape[0] > 0 && o.Len() > 0 {
 			// Scores per row ([N, classes] or [N, classes, 1, 1]).
-			row := o.Len() / o.Shape[0]
-			classes := make([]int, o.Shape[0])
-			for r := range classes {
-				classes[r] = evaluate.Argmax(o.F32[r*row : (r+1)*row])
-			}
-			fmt.Fprintf(stdout, "  argmax per row: %v\n", classes)
+			fmt.Fprintf(stdout, "  argmax per row: %v\n", evaluate.ArgmaxRows(o))
 		}
 	}
 	return nil

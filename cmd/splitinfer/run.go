@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -171,27 +170,12 @@ func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program
 	return system.PlanCut(ctx, nc, prog, cfg, pc)
 }
 
-// resolveCut parses --cut: "early" (pipeline.EarlyCut: after the last early
-// conv/pool block, whatever the link) or comma-separated tensor names.
-// "auto" is the partitioner's and is resolved by planCut, not here.
+// resolveCut parses --cut (pipeline.ResolveCut); "auto" is the
+// partitioner's and is resolved by planCut, not here.
 func resolveCut(prog *nn.Program, spec string) ([]string, error) {
-	if spec == "" || spec == "early" {
-		c, err := pipeline.EarlyCut(prog)
-		if err != nil {
-			return nil, err
-		}
-		return []string{c}, nil
-	}
-	names, err := pipeline.ParseCutID(spec)
+	names, err := pipeline.ResolveCut(prog, spec)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := pipeline.NewSplit(prog, names); err != nil {
-		var cuts []string
-		for _, c := range pipeline.Cuts(prog) {
-			cuts = append(cuts, c.Tensor)
-		}
-		return nil, fmt.Errorf("--cut %q: %v (single-tensor cuts: %s)", spec, err, strings.Join(cuts, " "))
+		return nil, fmt.Errorf("--cut %q: %w", spec, err)
 	}
 	return names, nil
 }
