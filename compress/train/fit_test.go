@@ -144,3 +144,23 @@ func TestDistillFollowsTeacher(t *testing.T) {
 		t.Error("alpha 2: no error")
 	}
 }
+
+// TestMobileNetV2Learns: the MobileNetV2-style net (depthwise convs, ReLU6,
+// residual Adds) trains on MNIST.
+func TestMobileNetV2Learns(t *testing.T) {
+	d := mnistSubset(t, 512)
+	n, err := MobileNetV2(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Fit(context.Background(), n, d, Config{Epochs: 4, Batch: 16, Seed: 1, Optimizer: NewAdam(2e-3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(st[3].Loss < st[0].Loss*0.75) {
+		t.Errorf("loss %v -> %v: did not drop", st[0].Loss, st[3].Loss)
+	}
+	if acc, err := Accuracy(n, d, 0); err != nil || acc < 0.6 {
+		t.Errorf("training accuracy %v (%v)", acc, err)
+	}
+}
