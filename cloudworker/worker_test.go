@@ -228,22 +228,22 @@ func TestErrorReplies(t *testing.T) {
 	}
 }
 
+// TestQueueFullRejectsAtOnce: with the one worker goroutine held in the
+// tail and the queue full, every further request is answered 503 while the
+// held ones are still running (no timing: the slow node waits on a gate).
 func TestQueueFullRejectsAtOnce(t *testing.T) {
 	f, ws := newFixture(t, 1, cloudworker.Config{Workers: 1, QueueLen: 1})
-	pipetest.DelayOf(f.prog.Graph()).Set(500 * time.Millisecond)
+	gate := pipetest.DelayOf(f.prog.Graph())
+	gate.Hold()
+	defer gate.Release()
 	const n = 6
-	type res struct {
-		code pipeline.Code
-		d    time.Duration
-	}
-	results := make(chan res, n)
+	results := make(chan pipeline.Code, n)
 	for i := 0; i < n; i++ {
 		b := f.request(fmt.Sprint("q", i), i, nil)
 		go func() {
-			start := time.Now()
-			msg, err := f.nc.Request(pipeline.DefaultSubject, b, 10*time.Second)
+			msg, err := f.nc.Request(pipeline.DefaultSubject, b, 30*time.Second)
 			if err != nil {
-				results <- res{code: -1}
+				results <- -1
 				return
 			}
 			code := pipeline.CodeOK
@@ -253,22 +253,32 @@ func TestQueueFullRejectsAtOnce(t *testing.T) {
 					t.Errorf("503 retry hint %v, want 1ms..1s", e.RetryAfter)
 				}
 			}
-			results <- res{code, time.Since(start)}
+			results <- code
 		}()
 	}
-	var ok, full int
-	for i := 0; i < n; i++ {
-		r := <-results
-		switch r.code {
-		case pipeline.CodeOK:
-			ok++
-		case pipeline.CodeQueueFull:
-			full++
-			if r.d > 400*time.Millisecond { // an accepted request takes at least 500ms
-				t.Errorf("503 took %v: not rejected at once", r.d)
+	// Every request reaches the worker; those it rejects are answered
+	// while the accepted ones are held.
+	var full int
+	for deadline := time.Now().Add(20 * time.Second); ws[0].Stats().Received < n || full < int(ws[0].Stats().QueueFull); {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, %d rejections answered while the tail is held", ws[0].Stats(), full)
+		}
+		select {
+		case c := <-results:
+			if c != pipeline.CodeQueueFull {
+				t.Fatalf("outcome %d while the tail is held, want only 503s", c)
 			}
-		default:
-			t.Errorf("unexpected outcome %d", r.code)
+			full++
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	gate.Release()
+	ok := 0
+	for i := full; i < n; i++ {
+		if c := <-results; c == pipeline.CodeOK {
+			ok++
+		} else {
+			t.Errorf("unexpected outcome %d after the release", c)
 		}
 	}
 	// One runs, one waits in the queue; the rest are rejected.

@@ -15,10 +15,28 @@ import (
 
 // Delay is how long each run of one model's slow node sleeps; tests set
 // it while the model runs (to fill queues, miss deadlines).
-type Delay struct{ ns atomic.Int64 }
+type Delay struct {
+	ns   atomic.Int64
+	gate atomic.Pointer[chan struct{}]
+}
 
 // Set sets the delay.
 func (d *Delay) Set(v time.Duration) { d.ns.Store(int64(v)) }
+
+// Hold makes every run of the slow node wait until Release: a test can
+// then tell what happens while requests are being computed without
+// timing anything.
+func (d *Delay) Hold() {
+	g := make(chan struct{})
+	d.gate.Store(&g)
+}
+
+// Release lets the held runs (and later ones) go on.
+func (d *Delay) Release() {
+	if g := d.gate.Swap(nil); g != nil {
+		close(*g)
+	}
+}
 
 // delays maps the slow node's "delay" attribute to its Delay: each Model
 // has its own, so tests running at once do not slow each other down.
@@ -105,6 +123,9 @@ type slow struct{ d *Delay }
 
 func (slow) OutputTypes(in []nn.Type) ([]nn.Type, error) { return same(in) }
 func (k slow) Run(_ *nn.RunContext, in, out []*nn.Tensor) error {
+	if g := k.d.gate.Load(); g != nil {
+		<-*g
+	}
 	if d := k.d.ns.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
 	}
