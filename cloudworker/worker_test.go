@@ -192,13 +192,10 @@ func TestErrorReplies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
+			// An error is a reply, not a timeout: f.call fails if none comes.
 			_, e := f.call(tc.msg)
 			if e == nil || e.Code != tc.code {
 				t.Fatalf("got %v, want code %d", e, tc.code)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("error reply took %v", d)
 			}
 			// The next valid request succeeds.
 			r, e := f.call(f.request("ok-"+tc.name, 1, nil))

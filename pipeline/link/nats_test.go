@@ -45,8 +45,18 @@ func TestNATS(t *testing.T) {
 		}
 		return d
 	})
-	if d, err := cloud.RTT(); err != nil || d > 10*time.Millisecond {
-		t.Errorf("unshaped client RTT %v, %v", d, err)
+	// The unshaped client is not slowed: its best of five round trips is
+	// under the shaped link's 30 ms (best of five, so load does not decide).
+	best := time.Hour
+	for i := 0; i < 5; i++ {
+		d, err := cloud.RTT()
+		if err != nil {
+			t.Fatal(err)
+		}
+		best = min(best, d)
+	}
+	if best >= 30*time.Millisecond {
+		t.Errorf("unshaped client RTT %v, want under the shaped 30 ms", best)
 	}
 	payload := make([]byte, 64<<10)
 	// 64 KiB at 4 Mbit/s = 131 ms, plus the round trip (the bucket may
