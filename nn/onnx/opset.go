@@ -155,7 +155,15 @@ func upgradeGraph(g *nn.Graph, from int, valueRanks map[string]int) []OpProblem 
 		g.Meta[MetaSourceOpset] = strconv.Itoa(from)
 		g.Opset = canonicalOpset(from)
 	}
-	a.problems = append(a.problems, missingKernels(g.Nodes, from)...)
+	reported := map[string]bool{}
+	for _, p := range a.problems {
+		reported[p.Node] = true
+	}
+	for _, p := range missingKernels(g.Nodes, from) {
+		if !reported[p.Node] {
+			a.problems = append(a.problems, p)
+		}
+	}
 	return a.problems
 }
 
