@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/evaluate"
+	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
@@ -140,7 +141,7 @@ func isFileBatch(path string) bool {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return true
 	}
-	head, err := readHead(path, 64)
+	head, err := models.ReadHead(path, 64)
 	if err != nil {
 		return false
 	}

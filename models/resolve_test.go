@@ -1,4 +1,4 @@
-package main
+package models
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"github.com/splitinfer/splitinfer/internal/testref"
 )
 
-func TestLoadModel(t *testing.T) {
+func TestResolve(t *testing.T) {
 	ref, err := os.ReadFile(testref.Path(t, "tinyresnet_mnist.onnx"))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestLoadModel(t *testing.T) {
 		{"no-such-model", "", "neither a readable file nor a built-in model"},
 	}
 	for _, c := range cases {
-		g, name, err := loadModel(c.spec)
+		g, name, err := Resolve(c.spec)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%q: error %v, want %q", c.spec, err, c.err)
@@ -52,7 +52,7 @@ func TestLoadModel(t *testing.T) {
 		}
 	}
 	// A QDQ model is lowered onto the int8 kernels.
-	g, _, err := loadModel(testref.Path(t, "seednet_mnist_int8_qdq_pc.onnx"))
+	g, _, err := Resolve(testref.Path(t, "seednet_mnist_int8_qdq_pc.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
