@@ -14,6 +14,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/compress/quantize"
+	"github.com/splitinfer/splitinfer/compress/train"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
@@ -153,7 +154,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// The compression steps, in order. Each takes and returns a graph.
 	var calib *sinf.Calibration
 	switch {
-	case o.graphPruneOnly() && (!mnistShaped(g) || trainerProblems(g) != ""):
+	case o.graphPruneOnly() && (!mnistShaped(g) || train.Problems(g) != ""):
 		// Depthwise/grouped convs, BatchNorm, residual spaces: the graph pruner.
 		if g, err = pruneChannelsGraph(g, o.pruneChannels, stderr); err != nil {
 			return err

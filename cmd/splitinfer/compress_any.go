@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
-	"github.com/splitinfer/splitinfer/compress/train"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -90,14 +89,4 @@ func pruneChannelsGraph(g *nn.Graph, frac float64, stderr io.Writer) (*nn.Graph,
 		return nil, err
 	}
 	return nn.Optimize(pg)
-}
-
-// trainerProblems lists, per node, what the trainer (fine-tuning,
-// pruning with fine-tuning) cannot handle in g yet.
-func trainerProblems(g *nn.Graph) string {
-	ps := train.Unsupported(g)
-	if len(ps) == 0 {
-		return ""
-	}
-	return "\n  " + strings.Join(ps, "\n  ")
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,42 +32,6 @@ type trainFlags struct {
 	quiet     bool
 	schedule  string // learning-rate schedule: constant or cosine
 	warmup    int    // linear warm-up steps before the cosine decay
-}
-
-func (tf *trainFlags) optimizerFor(lr float64) (train.Optimizer, error) {
-	switch tf.optimizer {
-	case "adam":
-		return train.NewAdam(float32(lr)), nil
-	case "sgd":
-		return train.NewSGD(float32(lr), float32(tf.momentum)), nil
-	}
-	return nil, fmt.Errorf("unknown --optimizer %q (adam or sgd)", tf.optimizer)
-}
-
-// parseArch builds a fresh network: seednet, tinyresnet, mobilenetv2, or C1,C2,H (the
-// seed network with other widths).
-func parseArch(arch string, seed uint64) (*train.Net, error) {
-	switch arch {
-	case "seednet":
-		return train.SeedNet(16, 32, 128, seed)
-	case "tinyresnet":
-		return train.TinyResNet(seed)
-	case "mobilenetv2":
-		return train.MobileNetV2(seed)
-	}
-	parts := strings.Split(arch, ",")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("--arch %q: want seednet, tinyresnet, mobilenetv2 or C1,C2,H", arch)
-	}
-	var w [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || v <= 0 || v > 4096 {
-			return nil, fmt.Errorf("--arch %q: width %q is not a positive integer", arch, p)
-		}
-		w[i] = v
-	}
-	return train.SeedNet(w[0], w[1], w[2], seed)
 }
 
 // mnistSets loads the training (first limit images if limit > 0) and test sets.
@@ -186,50 +149,20 @@ func (o *compressTrain) validate() error {
 	return nil
 }
 
-// run applies the options to net (nil: build o.student from scratch, which
-// needs --distill-from or epochs) with train.Recipe. testSet is used for
-// the accuracy right after pruning.
-func (o *compressTrain) run(ctx context.Context, net *train.Net, teacher *nn.Graph, trainSet, testSet train.Dataset, stderr io.Writer) (*train.RecipeReport, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	var err error
-	if o.student != "" {
-		if net, err = parseArch(o.student, o.seed); err != nil {
-			return nil, err
+// options are the flags as train.Options; a --distill-from model is
+// loaded as the teacher.
+func (o *compressTrain) options(stderr io.Writer) (train.Options, error) {
+	opts := train.Options{LR: o.lr, Optimizer: o.optimizer, Momentum: o.momentum, Schedule: o.schedule, Warmup: o.warmup,
+		Batch: o.batch, Seed: o.seed, Threads: o.threads, Epochs: o.epochs, Prune: o.prune, PruneChannels: o.pruneChannels,
+		Student: o.student, TeacherName: o.distillFrom, Temperature: o.temperature, Alpha: o.alpha,
+		Progress: progressBar(stderr, o.quiet), Log: stderr}
+	if o.distillFrom != "" && o.epochs > 0 {
+		var err error
+		if opts.Teacher, err = onnx.Load(o.distillFrom); err != nil {
+			return opts, err
 		}
 	}
-	if net == nil {
-		return nil, fmt.Errorf("no model to train")
-	}
-	r := train.Recipe{PruneChannels: o.pruneChannels, Prune: o.prune, Log: stderr}
-	if o.epochs > 0 {
-		opt, err := o.optimizerFor(o.lr)
-		if err != nil {
-			return nil, err
-		}
-		sched, err := train.ParseSchedule(o.schedule)
-		if err != nil {
-			return nil, err
-		}
-		r.Config = train.Config{Epochs: o.epochs, Batch: o.batch, Seed: o.seed, Threads: o.threads, Optimizer: opt,
-			Schedule: sched, Warmup: o.warmup, Progress: progressBar(stderr, o.quiet)}
-		if o.distillFrom != "" && teacher == nil {
-			if teacher, err = onnx.Load(o.distillFrom); err != nil {
-				return nil, err
-			}
-		}
-		if teacher != nil {
-			prog, err := nn.Compile(teacher)
-			if err != nil {
-				return nil, fmt.Errorf("teacher %s: %w", o.distillFrom, err)
-			}
-			r.Config.Teacher = train.ProgramTeacher{Program: prog, Input: net.Input, Threads: o.threads}
-			r.Config.Temperature, r.Config.Alpha = float32(o.temperature), new(float32(o.alpha))
-		}
-		r.TrainNote = fmt.Sprintf("%s lr %g (%s)", o.optimizer, o.lr, sched)
-	}
-	return r.Run(ctx, net, trainSet, testSet)
+	return opts, o.validate()
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -269,10 +202,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stderr, "%s: test accuracy %.4f, %d params, %d MACs/image\n", *from, accBefore, net.NumParams(), net.MACs())
-	} else if net, err = parseArch(*arch, o.seed); err != nil {
+	} else if net, err = train.ParseArch(*arch, o.seed); err != nil {
 		return err
 	}
-	rep, err := o.run(ctx, net, nil, trainSet, testSet, stderr)
+	opts, err := o.options(stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := opts.Run(ctx, net, trainSet, testSet)
 	if err != nil {
 		return err
 	}
@@ -330,11 +267,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // compressGraph applies the training-based compression of o to the float
-// model g and returns the new float graph; it is what compress runs before
-// quantizing. Without o.student, g is pruned (o.prune, o.pruneChannels) and
-// fine-tuned for o.epochs. With o.student, a student of that architecture
-// is trained from scratch by distillation from o.distillFrom, or from g
-// itself when o.distillFrom is empty.
+// model g (train.Options.CompressGraph on MNIST); it is what compress runs
+// before quantizing.
 func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr io.Writer) (*nn.Graph, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -343,29 +277,11 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 	if err != nil {
 		return nil, err
 	}
-	var net *train.Net
-	var teacher *nn.Graph
-	if o.student == "" {
-		if net, err = train.FromGraph(g); err != nil {
-			return nil, fmt.Errorf("fine-tuning needs a float model the trainer supports: %w%s", err, trainerProblems(g))
-		}
-	} else if o.distillFrom == "" {
-		teacher = g
-	}
-	rep, err := o.run(ctx, net, teacher, trainSet, testSet, stderr)
+	opts, err := o.options(stderr)
 	if err != nil {
 		return nil, err
 	}
-	name := g.Name
-	if name == "" {
-		name = "compressed"
-	}
-	out, err := rep.Net.ToGraph(name)
-	if err != nil {
-		return nil, err
-	}
-	// The engine's canonical form (activations fused), as loaded models are.
-	return nn.Optimize(out)
+	return opts.CompressGraph(ctx, g, trainSet, testSet)
 }
 
 // isTerminal reports whether w is a terminal (a character device: progress

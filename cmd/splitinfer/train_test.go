@@ -12,23 +12,6 @@ import (
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
-func TestParseArch(t *testing.T) {
-	for arch, params := range map[string]int{"seednet": 268362, "8,16,64": 67498, "4,8,32": 17082} {
-		n, err := parseArch(arch, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n.NumParams() != params {
-			t.Errorf("%s: %d params, want %d", arch, n.NumParams(), params)
-		}
-	}
-	for _, bad := range []string{"", "8,16", "8,x,64", "0,1,2", "resnet50"} {
-		if _, err := parseArch(bad, 1); err == nil {
-			t.Errorf("--arch %q: no error", bad)
-		}
-	}
-}
-
 func TestTrainCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.onnx")
 	var stdout, stderr bytes.Buffer
@@ -75,57 +58,5 @@ func TestTrainCommand(t *testing.T) {
 		if code := runMain(context.Background(), args, &stdout, &stderr); code == 0 {
 			t.Errorf("%v: exit 0", args)
 		}
-	}
-}
-
-func TestCompressGraph(t *testing.T) {
-	teacher, err := parseArch("4,4,16", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := teacher.ToGraph("teacher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	base := compressTrain{trainFlags: trainFlags{lr: 1e-3, batch: 64, seed: 1, optimizer: "adam", limit: 256, quiet: true}, temperature: 4, alpha: 0.7}
-
-	// Pruning with fine-tuning keeps the architecture and the sparsity.
-	o := base
-	o.prune, o.pruneChannels, o.epochs = 0.8, 0.5, 1
-	pg, err := o.compressGraph(context.Background(), g, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := train.FromGraph(pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.MACs() >= teacher.MACs()/2 || n.Sparsity() < 0.79 {
-		t.Errorf("pruned: %d MACs (from %d), sparsity %v", n.MACs(), teacher.MACs(), n.Sparsity())
-	}
-	if !strings.Contains(stderr.String(), "before fine-tuning") {
-		t.Errorf("no pruning report: %q", stderr.String())
-	}
-
-	// A student distilled from the input model.
-	o = base
-	o.student, o.epochs = "2,2,8", 1
-	sg, err := o.compressGraph(context.Background(), g, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := train.FromGraph(sg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want, _ := parseArch("2,2,8", 1); s.NumParams() != want.NumParams() {
-		t.Errorf("student has %d params, want %d", s.NumParams(), want.NumParams())
-	}
-
-	o = base
-	o.student = "2,2,8" // no epochs
-	if _, err := o.compressGraph(context.Background(), g, &stderr); err == nil {
-		t.Error("distillation without epochs: no error")
 	}
 }
