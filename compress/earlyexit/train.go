@@ -1,0 +1,179 @@
+package earlyexit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/splitinfer/splitinfer/compress/actcode"
+	"github.com/splitinfer/splitinfer/compress/train"
+	"github.com/splitinfer/splitinfer/evaluate"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// Data is a labelled batch of model inputs (float32, batch first).
+type Data struct {
+	Images *nn.Tensor
+	Labels []uint8
+}
+
+func (d Data) check(what string) error {
+	if d.Images == nil || d.Images.DType != nn.Float32 || len(d.Images.Shape) < 2 || d.Images.Shape[0] != len(d.Labels) || len(d.Labels) == 0 {
+		return fmt.Errorf("%w: %s images and labels do not match", ErrData, what)
+	}
+	return nil
+}
+
+// Config says how Train trains a head and chooses its threshold. Zero
+// fields take the defaults given.
+type Config struct {
+	// MaxAccuracyDrop is how far below the whole model's accuracy, on the
+	// held-back images, accuracy with early exit may be (default 0.001).
+	MaxAccuracyDrop float64
+	// Epochs of distillation (default 4).
+	Epochs int
+	// Hidden, when positive, puts a hidden layer of that width (and a
+	// ReLU) before the classifier; the default head is linear.
+	Hidden int
+	// Threads for the model runs and training (default GOMAXPROCS).
+	Threads int
+	// Seed of the head's initial weights and shuffling.
+	Seed uint64
+	// Progress, when set, is called as training goes.
+	Progress func(train.Progress)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxAccuracyDrop == 0 {
+		c.MaxAccuracyDrop = 0.001
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 4
+	}
+	return c
+}
+
+// fixedTeacher hands Fit the whole model's logits on the images the
+// features came from (Fit asks for them once, for the whole dataset in
+// order): the student sees the cut's activations, the teacher the images.
+type fixedTeacher []float32
+
+func (t fixedTeacher) Logits(_ []float32, count int) ([]float32, error) {
+	if count <= 0 || len(t)%count != 0 {
+		return nil, fmt.Errorf("%w: %d teacher logits for %d samples", ErrData, len(t), count)
+	}
+	return t, nil
+}
+
+// Train trains an exit head at cut tensor cut of whole (one input, one
+// output of logits) by distillation from whole on fit, and chooses its
+// threshold on held (held-back training images, not the test set). The
+// head is max-pooled 2x2 when the cut is at least 8x8, then a linear
+// classifier (Config.Hidden adds a hidden layer).
+func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, cfg Config) (*Head, error) {
+	cfg = cfg.withDefaults()
+	if err := fit.check("training"); err != nil {
+		return nil, err
+	}
+	if err := held.check("held-back"); err != nil {
+		return nil, err
+	}
+	if cfg.Epochs < 0 || cfg.Hidden < 0 || !(cfg.MaxAccuracyDrop > 0 && cfg.MaxAccuracyDrop < 1) {
+		return nil, fmt.Errorf("%w: epochs %d, hidden %d, accuracy drop %v", ErrData, cfg.Epochs, cfg.Hidden, cfg.MaxAccuracyDrop)
+	}
+	ac, err := actcode.NewCut(whole, cut)
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	in := imageShape(fit.Images)
+	teacher := train.ProgramTeacher{Program: whole, Input: in, Threads: cfg.Threads}
+	soft, err := teacher.Logits(fit.Images.F32, len(fit.Labels))
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: whole model: %w", err)
+	}
+	classes := len(soft) / len(fit.Labels)
+	feats, err := features(ac, fit.Images, cfg.Threads)
+	if err != nil {
+		return nil, err
+	}
+	b := train.NewBuilder(train.Shape{C: ac.C, H: ac.H, W: ac.W}, cfg.Seed+1)
+	x := b.Input()
+	if ac.H >= 8 && ac.W >= 8 {
+		x = b.MaxPool(x, 2, 2)
+	}
+	x = b.Flatten(x)
+	if cfg.Hidden > 0 {
+		x = b.Relu(b.Gemm(x, cfg.Hidden))
+	}
+	net, err := b.Build(b.Gemm(x, classes))
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	_, err = train.Fit(ctx, net, train.Dataset{Images: feats, Labels: fit.Labels}, train.Config{
+		Epochs: cfg.Epochs, Seed: cfg.Seed, Threads: cfg.Threads, Teacher: fixedTeacher(soft),
+		Optimizer: train.NewAdam(2e-3), Schedule: train.ScheduleCosine, Progress: cfg.Progress})
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	feats = nil
+
+	// The threshold, on the held-back images.
+	n := len(held.Labels)
+	hf, err := features(ac, held.Images, cfg.Threads)
+	if err != nil {
+		return nil, err
+	}
+	hl, err := net.Logits(hf, n, cfg.Threads)
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	wl, err := teacher.Logits(held.Images.F32, n)
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: whole model: %w", err)
+	}
+	conf := make([]float32, n)
+	hp, wp := make([]int, n), make([]int, n)
+	for i := 0; i < n; i++ {
+		row := hl[i*classes : (i+1)*classes]
+		conf[i], hp[i] = Confidence(row), evaluate.Argmax(row)
+		wp[i] = evaluate.Argmax(wl[i*classes : (i+1)*classes])
+	}
+	choice, err := ChooseThreshold(conf, hp, wp, held.Labels, cfg.MaxAccuracyDrop)
+	if err != nil {
+		return nil, err
+	}
+	g, err := net.ToGraph(whole.Graph().Name + "-exit")
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	return &Head{Cut: cut, Threshold: choice.Threshold, Graph: g, Choice: choice}, nil
+}
+
+// imageShape is the per-sample shape of a batch of images.
+func imageShape(t *nn.Tensor) train.Shape {
+	s := train.Shape{C: 1, H: 1, W: 1}
+	switch d := t.Shape[1:]; len(d) {
+	case 1:
+		s.C = d[0]
+	case 2:
+		s.H, s.W = d[0], d[1]
+	default:
+		s.C, s.H, s.W = d[0], d[1], nn.NumElements(d[2:])
+	}
+	return s
+}
+
+// features runs the model's head to the cut on images and returns the
+// cut's real values, sample after sample.
+func features(ac *actcode.Cut, images *nn.Tensor, threads int) ([]float32, error) {
+	per := ac.C * ac.H * ac.W
+	out := make([]float32, 0, images.Shape[0]*per)
+	samples, err := ac.Samples(images, threads)
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	for i := range samples {
+		out = append(out, samples[i]...)
+		samples[i] = nil
+	}
+	return out, nil
+}
