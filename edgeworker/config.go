@@ -28,6 +28,10 @@ type Config struct {
 	// WireDType, when nn.Uint8 or nn.Int8, quantizes float32 activations
 	// for the wire (lossy, 4x smaller); the default sends them as computed.
 	WireDType nn.DType
+	// Exit lets the edge answer by itself, sending nothing, when the model
+	// carries an exit head at the cut (compress --exit) and the head's
+	// confidence reaches its threshold. Default off.
+	Exit bool
 	// Timeout bounds one attempt (default 2s).
 	Timeout time.Duration
 	// Deadline bounds a request over all attempts; it travels in the

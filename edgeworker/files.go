@@ -24,8 +24,10 @@ type FileResult struct {
 	Top       []Class `json:"top,omitempty"`
 	LatencyMs float64 `json:"latency_ms"`
 	// Cut is the split's cut, "local" when the whole model ran here.
-	Cut   string `json:"cut,omitempty"`
-	Error string `json:"error,omitempty"`
+	Cut string `json:"cut,omitempty"`
+	// Exited is set when the edge's exit head answered (nothing was sent).
+	Exited bool   `json:"exited,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // InputFiles lists the files of path: path itself, or the regular files
@@ -69,7 +71,7 @@ func (p *Predictor) PredictFile(ctx context.Context, path string, k int) FileRes
 		return fr
 	}
 	fr.Top = resp.Outputs[0].Classes[0]
-	fr.Cut = resp.Result.Cut
+	fr.Cut, fr.Exited = resp.Result.Cut, resp.Result.Exited
 	if resp.Result.Fallback {
 		fr.Cut = "local"
 	}

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
+	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/natsconn"
@@ -41,6 +42,7 @@ type Timings struct {
 	CloudCompute time.Duration // the tail, reported by the cloud worker
 	Decode       time.Duration // decoding the reply
 	Fallback     time.Duration // the whole model locally, when it ran
+	Exit         time.Duration // the exit head, when the model has one at the cut
 	Total        time.Duration
 }
 
@@ -55,6 +57,11 @@ type Result struct {
 	Attempts int    // NATS requests sent
 	Fallback bool   // computed locally because no cloud worker answered
 	Cached   bool   // the cloud answered a retry from its cache
+	// Exited is set when the exit head answered (nothing was sent, the
+	// outputs are the head's logits); ExitConfidence is the head's
+	// confidence whenever it ran.
+	Exited         bool
+	ExitConfidence float32
 	// InputBytes is the size of the model input; WireBytes the size of the
 	// request message sent; ReplyBytes the size of the reply.
 	InputBytes, WireBytes, ReplyBytes int
@@ -86,6 +93,7 @@ type Worker struct {
 	metrics  *trace.Metrics
 	est      estimator
 	enc      pipeline.RequestEncoder
+	exit     *earlyexit.Program // nil: no early exit
 
 	headNodes int
 
@@ -94,6 +102,7 @@ type Worker struct {
 
 type runners struct {
 	head, whole *nn.Runner
+	exit        *earlyexit.Runner
 }
 
 // New makes an edge worker for the compiled whole model, split at cfg.Cut
@@ -123,6 +132,12 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	if err != nil {
 		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
+	var exit *earlyexit.Program
+	if cfg.Exit {
+		if exit, err = exitProgram(split); err != nil {
+			return nil, fmt.Errorf("edgeworker: %w", err)
+		}
+	}
 	o := newOptions(opts)
 	metrics, err := trace.NewMetrics(o.mp)
 	if err != nil {
@@ -146,6 +161,7 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
 	}
+	w.exit = exit
 	if nc != nil && nc.IsConnected() {
 		// The link's round trip, for the estimates on the spans: one PING.
 		t0 := time.Now()
@@ -224,6 +240,8 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 			w.ok.Add(1)
 			if res.Fallback {
 				outcome = trace.OutcomeFallback
+			} else if res.Exited {
+				outcome = trace.OutcomeExit
 			}
 			res.Timings.Total = time.Since(start)
 			if !res.Fallback && !res.Cached && res.Attempts == 1 {
@@ -270,6 +288,9 @@ func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, 
 	body, err := w.headAndEncode(ctx, attrs, id, deadline, inputs, res)
 	if err != nil {
 		return nil, err
+	}
+	if res.Exited {
+		return res, nil
 	}
 
 	// Send, retrying while another attempt fits before the deadline.
@@ -354,6 +375,11 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		return nil, fmt.Errorf("edgeworker: head: %w", err)
 	}
 	w.metrics.Stage(ctx, trace.StageEdgeCompute, res.Timings.EdgeCompute)
+	if w.exit != nil {
+		if err := w.tryExit(rs, mid, attrs, res); err != nil || res.Exited {
+			return nil, err
+		}
+	}
 
 	// Encode.
 	t0 = time.Now()
@@ -381,6 +407,49 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 	w.metrics.Stage(ctx, trace.StageEncode, res.Timings.Encode)
 	w.metrics.WireBytes(ctx, w.split.ID, len(body))
 	return body, nil
+}
+
+// exitProgram compiles the exit head the model carries at the split's
+// cut; nil when it carries none (or the cut is not one tensor).
+func exitProgram(split *pipeline.Split) (*earlyexit.Program, error) {
+	if len(split.Cut) != 1 {
+		return nil, nil
+	}
+	h, err := earlyexit.Lookup(split.Whole.Graph(), split.Cut[0])
+	if h == nil || err != nil {
+		return nil, err
+	}
+	outs := split.Whole.Graph().Outputs
+	if len(outs) != 1 || len(outs[0].Type.Shape) != 2 {
+		return nil, fmt.Errorf("%w: an exit head answers for a model of one [batch, classes] output", earlyexit.ErrShape)
+	}
+	return earlyexit.Compile(h, outs[0].Type.Shape[1])
+}
+
+// tryExit runs the exit head on the head's outputs; when it is confident
+// the result is the head's answer (res.Exited) and nothing is sent.
+func (w *Worker) tryExit(rs *runners, mid []*nn.Tensor, attrs *[]attribute.KeyValue, res *Result) error {
+	if rs.exit == nil {
+		rs.exit = w.exit.NewRunner(w.cfg.Threads)
+	}
+	t0 := time.Now()
+	d, err := rs.exit.Decide(mid[0])
+	res.Timings.Exit = time.Since(t0)
+	if err != nil {
+		rs.exit = nil
+		return fmt.Errorf("edgeworker: %w", err)
+	}
+	res.ExitConfidence = d.Confidence
+	if d.Exit {
+		res.Exited, res.Outputs = true, []*nn.Tensor{d.Logits}
+	}
+	if attrs != nil {
+		*attrs = append(*attrs, attribute.Bool(trace.AttrExited, d.Exit), attribute.Float64(trace.AttrExitConfidence, float64(d.Confidence)))
+		if d.Exit {
+			*attrs = append(*attrs, attribute.Int(trace.AttrWireBytes, 0))
+		}
+	}
+	return nil
 }
 
 // noCloud reports whether err means no cloud worker could take the request.

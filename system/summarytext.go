@@ -32,6 +32,9 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "images      %d   errors %d   fallbacks %d   retries %d\n", s.Images, s.Errors, s.Fallbacks, s.Retries)
 	fmt.Fprintf(w, "accuracy    %.4f (%d/%d)\n", s.Accuracy, s.Correct, s.Images)
+	if s.Exited > 0 {
+		fmt.Fprintf(w, "early exit  %d answered at the edge (%.1f%%), sending nothing; exit head %.3f ms\n", s.Exited, 100*s.ExitRate, s.Stages.Exit)
+	}
 	fmt.Fprintf(w, "latency ms  p50 %.3f   p95 %.3f   p99 %.3f   (mean %.3f, max %.3f)\n",
 		s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Mean, s.Latency.Max)
 	fmt.Fprintf(w, "throughput  %.0f requests/s with %d in flight (%.2f s)\n", s.RequestsPerSec, s.Concurrency, s.Seconds)

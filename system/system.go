@@ -148,6 +148,7 @@ type Stages struct {
 	CloudCompute float64 `json:"cloud_compute"`
 	Decode       float64 `json:"decode"`
 	Fallback     float64 `json:"fallback"`
+	Exit         float64 `json:"exit"` // the exit head, when the model has one at the cut
 }
 
 // Summary is the outcome of a Drive run (the --json object of run and edge).
@@ -159,8 +160,13 @@ type Summary struct {
 	Accuracy  float64 `json:"accuracy"`
 	Errors    int     `json:"errors"`
 	Fallbacks int     `json:"fallbacks"`
-	Retries   int     `json:"retries"`
-	Cut       string  `json:"cut"`
+	// Exited counts the requests the edge's exit head answered (sending
+	// nothing: they count as 0 bytes in BytesPerRequest); ExitRate is
+	// their share of the images.
+	Exited   int     `json:"exited"`
+	ExitRate float64 `json:"exit_rate"`
+	Retries  int     `json:"retries"`
+	Cut      string  `json:"cut"`
 	// Cuts counts the requests answered by cut, when they used more than
 	// one (an adaptive edge).
 	Cuts        map[string]int `json:"cuts,omitempty"`
@@ -292,6 +298,9 @@ feed:
 		if r.Fallback {
 			s.Fallbacks++
 		}
+		if r.Exited {
+			s.Exited++
+		}
 		lat = append(lat, ms(r.Timings.Total))
 		t := r.Timings
 		stages.EdgeCompute += ms(t.EdgeCompute)
@@ -302,6 +311,7 @@ feed:
 		stages.CloudCompute += ms(t.CloudCompute)
 		stages.Decode += ms(t.Decode)
 		stages.Fallback += ms(t.Fallback)
+		stages.Exit += ms(t.Exit)
 		wire += float64(r.WireBytes)
 		reply += float64(r.ReplyBytes)
 		if s.Cuts == nil {
@@ -314,11 +324,12 @@ feed:
 	}
 	if n > 0 {
 		s.Accuracy = float64(s.Correct) / float64(n)
+		s.ExitRate = float64(s.Exited) / float64(n)
 		s.RequestsPerSec = float64(n) / elapsed.Seconds()
 	}
 	if k := float64(len(lat)); k > 0 {
 		for _, p := range []*float64{&stages.EdgeCompute, &stages.Encode, &stages.Transit, &stages.CloudQueue,
-			&stages.CloudDecode, &stages.CloudCompute, &stages.Decode, &stages.Fallback} {
+			&stages.CloudDecode, &stages.CloudCompute, &stages.Decode, &stages.Fallback, &stages.Exit} {
 			*p /= k
 		}
 		s.Stages = stages

@@ -65,6 +65,11 @@ const (
 	AttrStage            = "splitinfer.stage"            // metrics label of MetricStage: Stage* values
 	AttrDirection        = "splitinfer.direction"        // metrics label of MetricNATSMessages and MetricNATSBytes: in, out
 	AttrServeRequestID   = "splitinfer.serve.request_id" // on SpanServe: the caller's (Open Inference Protocol) request id
+	// On the edge's root span when the model has an exit head at the cut:
+	// whether the edge answered by itself (sending nothing), and the
+	// head's confidence.
+	AttrExited         = "splitinfer.exit.exited"
+	AttrExitConfidence = "splitinfer.exit.confidence"
 )
 
 // Values of AttrOutcome.
@@ -72,6 +77,7 @@ const (
 	OutcomeOK       = "ok"
 	OutcomeError    = "error"
 	OutcomeFallback = "fallback" // answered by the edge's local fallback
+	OutcomeExit     = "exit"     // answered by the edge's exit head (compress --exit)
 )
 
 // Values of AttrStage (MetricStage), one per span kind of work.

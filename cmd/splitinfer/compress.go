@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
+	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/compress/train"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
@@ -56,6 +57,9 @@ type compressReport struct {
 	ActUncoded    *actcode.Score      `json:"act_uncoded,omitempty"`
 	ActCandidates []actcode.Candidate `json:"act_candidates,omitempty"`
 	ActChosen     *actcode.Candidate  `json:"act_chosen,omitempty"`
+	// Early-exit head at a cut (--exit), its threshold chosen on held-back images.
+	ExitCut string            `json:"exit_cut,omitempty"`
+	Exit    *earlyexit.Choice `json:"exit,omitempty"`
 }
 
 func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +77,8 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	pf := addPrepFlags(fs)
 	var act actFlags
 	act.register(fs)
+	var exit exitFlags
+	exit.register(fs)
 	o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
 	fs.IntVar(&o.epochs, "epochs", 0, "fine-tuning (after pruning) or distillation epochs")
 	fs.StringVar(&o.student, "student", "", "distil into a seed network of this architecture (C1,C2,H) instead of fine-tuning the model; the student's defaults are then --epochs 5 --lr-schedule cosine --lr 5e-3 (see README)")
@@ -89,6 +95,12 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	o.distillDefaults(fs)
+	exit.maxDrop = exit.drop(fs, act.maxDrop)
+	if exit.cut != "" {
+		if err := exit.check(); err != nil {
+			return err
+		}
+	}
 	ext := strings.ToLower(filepath.Ext(*out))
 	if ext != ".sinf" && ext != ".onnx" {
 		return fmt.Errorf("--out %s: want a .sinf or .onnx file", *out)
@@ -106,8 +118,8 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *threads < 1 || *testN < 0 {
 		return fmt.Errorf("--eval-threads must be at least 1 and --n not negative")
 	}
-	if *quant == "" && !o.active() && act.bits == "" {
-		return fmt.Errorf("nothing to do: give --quantize int8, --act-bits and/or --prune/--prune-channels/--student/--epochs")
+	if *quant == "" && !o.active() && act.bits == "" && exit.cut == "" {
+		return fmt.Errorf("nothing to do: give --quantize int8, --act-bits, --exit and/or --prune/--prune-channels/--student/--epochs")
 	}
 
 	g, name, err := loadModel(*model)
@@ -197,6 +209,12 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		rep.Steps = append(rep.Steps, "act-code")
 	}
+	if exit.cut != "" {
+		if err := exit.attach(ctx, g, rep, *threads, stderr); err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, "exit-head")
+	}
 
 	preprocess.Record(g, spec, labels)
 	if ext == ".sinf" {
@@ -243,6 +261,10 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		c := rep.ActChosen
 		fmt.Fprintf(stdout, "activations  cut %s: %d bits, dead zone %.2f, %.1f bytes (%.3f bits/element), accuracy %.4f on %d held-back training images (uncoded %.4f)\n",
 			rep.ActCut, c.Bits, c.DeadZone, c.Bytes, c.BitsPerElement, c.Accuracy, c.Images, rep.ActUncoded.Accuracy)
+	}
+	if c := rep.Exit; c != nil {
+		fmt.Fprintf(stdout, "early exit   cut %s: threshold %.4f, exits %.1f%% of %d held-back training images at accuracy %.4f (whole model %.4f)\n",
+			rep.ExitCut, c.Threshold, 100*c.ExitRate, c.Images, c.Accuracy, c.WholeAccuracy)
 	}
 	fmt.Fprintf(stdout, "wrote %s (content hash %s)\n", *out, rep.ContentHash)
 	return nil

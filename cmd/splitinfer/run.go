@@ -49,6 +49,7 @@ type edgeFlags struct {
 	adapt       *bool
 	samples     *int
 	jaegerUI    *string
+	earlyExit   *bool
 }
 
 func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
@@ -69,6 +70,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		slowdown:    fs.Float64("edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)"),
 		adapt:       fs.Bool("adapt", false, "with --cut auto: re-choose the cut while running, from the edge's own estimates of the link (hysteresis)"),
 		samples:     fs.Int("samples", 4, "with --cut auto: MNIST test images the edge profiles and sizes the cuts with"),
+		earlyExit:   fs.Bool("early-exit", true, "when the model carries an exit head at the cut (compress --exit): answer at the edge, sending nothing, when the head is confident; false sends every request"),
 		jaegerUI:    fs.String("jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): print the trace URLs of the slowest and the median request"),
 	}
 }
@@ -102,6 +104,7 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 	}
 	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Fallback: *f.fallback, Timeout: *f.timeout,
 		Attempts: *f.attempts, Deadline: *f.deadline, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
+	cfg.Exit = *f.earlyExit
 	if f.auto() {
 		return cfg, nil // the partitioner chooses once the cloud answers (planCut)
 	}
