@@ -3,10 +3,9 @@ package edgeworker
 import (
 	"sync"
 	"time"
-)
 
-// estimateAlpha is the EWMA weight of a new sample.
-const estimateAlpha = 0.2
+	"github.com/splitinfer/splitinfer/partition"
+)
 
 // Estimate is the worker's view of the link and of the next request's
 // latency, written on every request span (trace.AttrBandwidthBps,
@@ -16,8 +15,8 @@ type Estimate struct {
 	// (0 while unknown).
 	BandwidthBps float64
 	// RTT is the round trip of an empty message to the NATS server:
-	// measured once when the worker starts (a PING), lowered when a
-	// request's network time is shorter.
+	// measured when the worker starts (a PING), then learnt from requests
+	// (partition.LinkEstimator).
 	RTT time.Duration
 	// Predicted is the latency predicted for a request of the last wire
 	// size: the EWMAs of the edge compute, encode, cloud (queue, decode,
@@ -26,28 +25,36 @@ type Estimate struct {
 	Predicted time.Duration
 }
 
-// estimator keeps EWMAs of the stage times and of the link.
+// estimator keeps EWMAs of the stage times; the link is estimated by
+// partition's LinkEstimator, the one the adaptive edge's cut choice uses.
 type estimator struct {
-	mu      sync.Mutex
-	n       int
-	rtt     float64 // seconds; 0 unknown
-	secPerB float64 // seconds per byte; 0 unknown
-	bytes   float64 // request + reply bytes of the last request
-	edge    float64 // seconds: edge compute + encode + reply decode
-	cloud   float64 // seconds: queue + decode + compute
+	mu    sync.Mutex
+	link  *partition.LinkEstimator // nil until first used
+	n     int
+	bytes float64 // request + reply bytes of the last request
+	edge  float64 // seconds: edge compute + encode + reply decode
+	cloud float64 // seconds: queue + decode + compute
 }
 
 func ewma(old, v float64, first bool) float64 {
 	if first {
 		return v
 	}
-	return old + estimateAlpha*(v-old)
+	return old + partition.DefaultAlpha*(v-old)
+}
+
+// linkEst returns the link estimator, made on first use (e.mu held).
+func (e *estimator) linkEst() *partition.LinkEstimator {
+	if e.link == nil {
+		e.link = partition.NewLinkEstimator(partition.Link{}, partition.DefaultAlpha, partition.DefaultMinBytes)
+	}
+	return e.link
 }
 
 // setRTT records a measured round trip.
 func (e *estimator) setRTT(d time.Duration) {
 	e.mu.Lock()
-	e.rtt = d.Seconds()
+	e.linkEst().ObserveRTT(d)
 	e.mu.Unlock()
 }
 
@@ -55,13 +62,14 @@ func (e *estimator) setRTT(d time.Duration) {
 func (e *estimator) get() Estimate {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var est Estimate
-	if e.secPerB > 0 {
-		est.BandwidthBps = 1 / e.secPerB
-	}
-	est.RTT = time.Duration(e.rtt * 1e9)
+	l := e.linkEst().Link()
+	est := Estimate{BandwidthBps: l.Bandwidth, RTT: l.RTT}
 	if e.n > 0 {
-		est.Predicted = time.Duration((e.edge + e.cloud + e.rtt + e.bytes*e.secPerB) * 1e9)
+		transfer := 0.0
+		if l.Bandwidth > 0 {
+			transfer = e.bytes / l.Bandwidth
+		}
+		est.Predicted = time.Duration((e.edge+e.cloud+transfer)*1e9) + l.RTT
 	}
 	return est
 }
@@ -75,12 +83,5 @@ func (e *estimator) observe(t Timings, bytes int) {
 	e.edge = ewma(e.edge, (t.EdgeCompute + t.Encode + t.Decode).Seconds(), first)
 	e.cloud = ewma(e.cloud, (t.CloudQueue + t.CloudDecode + t.CloudCompute).Seconds(), first)
 	e.bytes = float64(bytes)
-	net := t.Transit.Seconds()
-	if e.rtt == 0 || net < e.rtt {
-		e.rtt = net // no PING measurement, or the network was faster than it
-	}
-	// The time beyond the round trip is the transfer of the bytes.
-	if extra := net - e.rtt; extra > 0 && bytes > 0 {
-		e.secPerB = ewma(e.secPerB, extra/float64(bytes), e.secPerB == 0)
-	}
+	e.linkEst().Observe(partition.Observation{Bytes: bytes, Network: t.Transit})
 }

@@ -28,17 +28,18 @@ func TestEstimator(t *testing.T) {
 	if d := got.Predicted - 320*time.Microsecond; d < -time.Nanosecond || d > time.Nanosecond {
 		t.Errorf("predicted %v, want 320µs", got.Predicted)
 	}
-	// A faster network than the PING lowers the RTT; no bandwidth sample.
-	tm.Transit = 80 * time.Microsecond
-	e.observe(tm, 10000)
-	if got := e.get(); got.RTT != 80*time.Microsecond || math.Abs(got.BandwidthBps-1e8)/1e8 > 1e-9 {
-		t.Errorf("after a fast request: %+v", got)
+	// A small request is a round-trip sample: median of (100, 80)µs = 90,
+	// averaged half way with the PING (the second sample): 95µs.
+	tm.Transit = 80*time.Microsecond + 100*10*time.Nanosecond // 100 B at 1e8 B/s
+	e.observe(tm, 100)
+	if got := e.get(); got.RTT != 95*time.Microsecond || math.Abs(got.BandwidthBps-1e8)/1e8 > 1e-9 {
+		t.Errorf("after a small request: %+v", got)
 	}
-	// A slower transfer moves the per-byte time by alpha (0.2):
-	// 1e-8 + 0.2*(2e-8 - 1e-8) s/B.
-	tm.Transit = 80*time.Microsecond + 200*time.Microsecond
+	// A slower transfer (2e-8 s/B): median of (1e-8, 2e-8), half way as
+	// the second sample: 1.25e-8 s/B.
+	tm.Transit = 95*time.Microsecond + 200*time.Microsecond
 	e.observe(tm, 10000)
-	if got, want := e.get().BandwidthBps, 1/1.2e-8; math.Abs(got-want)/want > 1e-9 {
+	if got, want := e.get().BandwidthBps, 1/1.25e-8; math.Abs(got-want)/want > 1e-9 {
 		t.Errorf("bandwidth %v, want %v", got, want)
 	}
 }

@@ -2,7 +2,6 @@ package partition
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"time"
 )
@@ -57,13 +56,9 @@ func WithProbe(every, bytes int) AdapterOption {
 	return func(c *adapterConfig) { c.probe, c.probeB = every, bytes }
 }
 
-// Adapter keeps the cut right while the link changes. The initial link is a
-// guess that counts as one sample. It holds EWMA estimates of the link's
-// time per byte (the inverse bandwidth, which is what latency is linear in,
-// so a sudden drop shows at once) and of the round trip. Each sample is the
-// median of the last three, so a lone slow request does not count; three
-// samples in a row more than twice off the estimate on the same side reset
-// it (the link changed). After each observation the adapter re-chooses the
+// Adapter keeps the cut right while the link changes. It estimates the
+// link with a LinkEstimator started from the initial link, a guess that
+// counts as one sample. After each observation the adapter re-chooses the
 // cut when the best cut's predicted gain over the current one passes both
 // hysteresis thresholds and the current cut has been used for the minimum
 // dwell. A move back to the cut just left doubles the dwell (flap damping).
@@ -73,21 +68,16 @@ type Adapter struct {
 	m   *Model
 	cfg adapterConfig
 
-	mu        sync.Mutex
-	secPerB   float64   // EWMA of seconds per byte
-	recent    []float64 // the last three per-byte samples
-	rtt       float64   // EWMA of seconds
-	cur       Estimate
-	since     int // requests since the last move
-	requests  int
-	moves     int
-	unseen    int // requests since the last bandwidth sample
-	nexts     int // Next calls since the last Observe
-	rttN      int
-	rttRecent []float64
-	bwN       int
-	left      string // the cut the last move left
-	dwell     int    // current minimum dwell (grows on reversals)
+	mu       sync.Mutex
+	est      *LinkEstimator
+	cur      Estimate
+	since    int // requests since the last move
+	requests int
+	moves    int
+	unseen   int    // requests since the last bandwidth sample
+	nexts    int    // Next calls since the last Observe
+	left     string // the cut the last move left
+	dwell    int    // current minimum dwell (grows on reversals)
 }
 
 // NewAdapter starts with the best cut for the initial link estimate.
@@ -98,18 +88,14 @@ func NewAdapter(m *Model, initial Link, opts ...AdapterOption) (*Adapter, error)
 	if err := initial.Validate(); err != nil {
 		return nil, err
 	}
-	cfg := adapterConfig{alpha: 0.2, relGain: 0.10, absGain: time.Millisecond, dwell: 5, minBytes: 1024, probe: 10, probeB: 64 << 10}
+	cfg := adapterConfig{alpha: DefaultAlpha, relGain: 0.10, absGain: time.Millisecond, dwell: 5, minBytes: DefaultMinBytes, probe: 10, probeB: 64 << 10}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if !(cfg.alpha > 0 && cfg.alpha <= 1) || cfg.relGain < 0 || cfg.absGain < 0 || cfg.dwell < 0 || cfg.minBytes < 0 || cfg.probe < 1 || cfg.probeB < cfg.minBytes {
 		return nil, fmt.Errorf("partition: invalid adapter options %+v", cfg)
 	}
-	a := &Adapter{m: m, cfg: cfg, secPerB: 1 / initial.Bandwidth, rtt: initial.RTT.Seconds(), dwell: max(cfg.dwell, 1)}
-	// The guess starts the median windows too, so a first sample that is a
-	// spike only moves the estimates half way.
-	a.recent = []float64{a.secPerB}
-	a.rttRecent = []float64{a.rtt}
+	a := &Adapter{m: m, cfg: cfg, est: NewLinkEstimator(initial, cfg.alpha, cfg.minBytes), dwell: max(cfg.dwell, 1)}
 	best, err := m.Best(initial)
 	if err != nil {
 		return nil, err
@@ -126,11 +112,11 @@ func (a *Adapter) Link() Link {
 }
 
 func (a *Adapter) link() Link {
-	bw := 1 / a.secPerB
-	if a.secPerB <= 0 {
-		bw = 1e15
+	l := a.est.Link()
+	if l.Bandwidth <= 0 {
+		l.Bandwidth = 1e15
 	}
-	return Link{Bandwidth: bw, RTT: time.Duration(a.rtt * 1e9)}
+	return l
 }
 
 // Cut returns the cut to use for the next request.
@@ -175,56 +161,9 @@ func (a *Adapter) Moves() int {
 // ObserveRTT feeds a round-trip sample of an (almost) empty message, such
 // as nats.Conn.RTT.
 func (a *Adapter) ObserveRTT(d time.Duration) {
-	if d <= 0 {
-		return
-	}
 	a.mu.Lock()
-	a.observeRTT(d.Seconds())
+	a.est.ObserveRTT(d)
 	a.mu.Unlock()
-}
-
-// observeRTT updates the round-trip EWMA; the first sample replaces the
-// initial guess.
-func (a *Adapter) observeRTT(sec float64) {
-	a.rttRecent = push3(a.rttRecent, sec)
-	a.rttN++
-	a.rtt += warm(a.cfg.alpha, a.rttN) * (Median(a.rttRecent) - a.rtt)
-}
-
-// warm is the EWMA weight of the n-th sample: the initial guess counts as
-// one sample, so early samples average with it before the EWMA takes over.
-func warm(alpha float64, n int) float64 {
-	return math.Max(alpha, 1/float64(n+1))
-}
-
-// minSecPerByte is the time per byte of a 10 Gbit/s link, the fastest the
-// adapter believes in.
-const minSecPerByte = 8 / 10e9
-
-// shifted reports whether the last three samples all lie more than a
-// factor 2 away from est, on the same side.
-func shifted(recent []float64, est float64) bool {
-	if len(recent) < 3 || est <= 0 {
-		return false
-	}
-	above, below := 0, 0
-	for _, v := range recent {
-		switch {
-		case v > 2*est:
-			above++
-		case v < est/2:
-			below++
-		}
-	}
-	return above == 3 || below == 3
-}
-
-// push3 keeps the last three samples.
-func push3(s []float64, v float64) []float64 {
-	if len(s) == 3 {
-		s = append(s[:0], s[1:]...)
-	}
-	return append(s, v)
 }
 
 // Observe feeds one request and reports whether the cut changed. The
@@ -240,30 +179,8 @@ func (a *Adapter) Observe(o Observation) (moved bool, err error) {
 		a.since++ // a caller that does not use Next: one observation, one request
 	}
 	a.nexts = 0
-	if o.Bytes < a.cfg.minBytes {
-		// A small request is a round-trip sample.
-		if sec := o.Network.Seconds() - float64(o.Bytes)*a.secPerB; sec > 0 {
-			a.observeRTT(sec)
-		}
-	} else {
-		spb := (o.Network.Seconds() - a.rtt) / float64(o.Bytes)
-		// A transfer hidden in the round trip's jitter says the link is
-		// fast, not infinitely fast: at most 10 Gbit/s.
-		spb = max(spb, minSecPerByte)
-		// A median of three before the EWMA: one delayed request (a GC
-		// pause, a retransmission) moves nothing, a real change shows after
-		// two requests.
-		a.recent = push3(a.recent, spb)
+	if a.est.Observe(o) {
 		a.unseen = 0
-		a.bwN++
-		if shifted(a.recent, a.secPerB) {
-			// Level shift: three samples in a row more than twice off the
-			// estimate on the same side. The link changed; start over from
-			// them rather than creep towards them.
-			a.secPerB = Median(a.recent)
-		} else {
-			a.secPerB += warm(a.cfg.alpha, a.bwN) * (Median(a.recent) - a.secPerB)
-		}
 	}
 	if a.since < a.dwell {
 		return false, nil
