@@ -44,6 +44,16 @@ type Model struct {
 	// MaxBytes, when positive, is the largest request the transport takes
 	// (NATS max_payload): a cut whose request is larger is infeasible.
 	MaxBytes int
+	// Exits holds, by cut name, the early-exit heads the model carries:
+	// their measured exit rates weigh the network and cloud parts.
+	Exits map[string]Exit
+}
+
+// Exit is an early-exit head at a cut: Rate is the share of requests it
+// answers at the edge (measured on held-back images), HeadMS its edge time.
+type Exit struct {
+	Rate   float64 `json:"rate"`
+	HeadMS float64 `json:"head_ms"`
 }
 
 // NewModel checks the parts of a cost model and returns it.
@@ -88,6 +98,11 @@ type Estimate struct {
 	TotalMS    float64 `json:"predicted_ms"`
 	// Infeasible marks a request bigger than the model's MaxBytes.
 	Infeasible bool `json:"infeasible,omitempty"`
+	// ExitRate is the share of requests the cut's early-exit head answers
+	// at the edge; ExitMS its time. With a head, TotalMS is the expected
+	// latency: the network and cloud parts weighed by 1 - ExitRate.
+	ExitRate float64 `json:"exit_rate,omitempty"`
+	ExitMS   float64 `json:"exit_ms,omitempty"`
 }
 
 // cost is what choices compare: the total, or +Inf for an infeasible cut.
@@ -144,6 +159,14 @@ func (m *Model) Predict(c Cut, l Link) (Estimate, error) {
 		e.QueueMS = float64(m.Queue) / 1e6
 	}
 	e.TotalMS = e.EdgeMS + e.EncodeMS + e.TransferMS + e.RTTMS + e.DecodeMS + e.QueueMS + e.CloudMS
+	if x, ok := m.Exits[c.Name]; ok && !c.IsEdgeOnly() {
+		if !(x.Rate >= 0 && x.Rate <= 1) || !(x.HeadMS >= 0) {
+			return Estimate{}, fmt.Errorf("%w: exit head at %s: rate %v, %v ms", ErrProfile, c.Name, x.Rate, x.HeadMS)
+		}
+		sent := e.EncodeMS + e.TransferMS + e.RTTMS + e.DecodeMS + e.QueueMS + e.CloudMS
+		e.ExitRate, e.ExitMS = x.Rate, x.HeadMS
+		e.TotalMS = e.EdgeMS + x.HeadMS + (1-x.Rate)*sent
+	}
 	e.Infeasible = m.MaxBytes > 0 && e.Bytes > m.MaxBytes // the transport would refuse it
 	return e, nil
 }
@@ -203,6 +226,18 @@ func (m *Model) Best(l Link) (Estimate, error) {
 		}
 		if eo.cost() < best.cost() || best.Infeasible {
 			best = eo
+		}
+	}
+	// The min cut does not see exit heads: their cuts compete as they are.
+	for name := range m.Exits {
+		c, err := m.DAG.CutByName(name)
+		if err != nil {
+			return Estimate{}, err
+		}
+		if e, err := m.Predict(c, l); err != nil {
+			return Estimate{}, err
+		} else if e.cost() < best.cost() {
+			best = e
 		}
 	}
 	if best.Infeasible {
