@@ -19,6 +19,7 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/inspect"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/nn/preprocess"
 	"github.com/splitinfer/splitinfer/nn/sinf"
@@ -309,7 +310,7 @@ type measured struct {
 
 // measureGraph returns g's MNIST test accuracy, parameter count and MACs per image.
 func measureGraph(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
-	ins, err := inspectGraph(g, g.Name)
+	ins, err := inspect.Graph(g, g.Name)
 	if err != nil {
 		return measured{}, err
 	}

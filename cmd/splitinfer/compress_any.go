@@ -9,6 +9,7 @@ import (
 	"github.com/splitinfer/splitinfer/compress/prune"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
 // Compressing models that are not MNIST classifiers (any model the
@@ -34,7 +35,7 @@ func measureAny(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads in
 	if mnistShaped(g) {
 		return measureGraph(ctx, g, test, n, threads)
 	}
-	ins, err := inspectGraph(g, g.Name)
+	ins, err := inspect.Graph(g, g.Name)
 	if err != nil {
 		return measured{}, err
 	}

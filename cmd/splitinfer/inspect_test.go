@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
 	"strings"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/testref"
-	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
 // TestInspectSeednet checks the JSON report of the float seed network against
@@ -19,7 +18,7 @@ func TestInspectSeednet(t *testing.T) {
 	if code := runMain(context.Background(), []string{"inspect", "seednet_mnist", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var rep inspectReport
+	var rep inspect.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -80,22 +79,5 @@ func TestInspectTable(t *testing.T) {
 	}
 	if code := runMain(context.Background(), []string{"inspect", "a", "b"}, &out, &errb); code != 2 {
 		t.Errorf("two models: exit %d, want 2", code)
-	}
-}
-
-func TestNonzero(t *testing.T) {
-	negZero := float32(math.Copysign(0, -1))
-	cases := []struct {
-		t    *nn.Tensor
-		want int64
-	}{
-		{&nn.Tensor{DType: nn.Float32, Shape: []int{4}, F32: []float32{0, negZero, 1, -2}}, 2},
-		{&nn.Tensor{DType: nn.Int8, Shape: []int{3}, I8: []int8{0, -1, 5}}, 2},
-		{&nn.Tensor{DType: nn.Int32, Shape: []int{3}, I32: []int32{256, 0, 1 << 24}}, 2},
-	}
-	for i, c := range cases {
-		if got := nonzero(c.t); got != c.want {
-			t.Errorf("case %d: nonzero = %d, want %d", i, got, c.want)
-		}
 	}
 }
