@@ -266,6 +266,25 @@ func (d *DAG) CutByName(name string) (Cut, error) {
 	return c, nil
 }
 
+// CutAtTensor returns the cut that sends tensor name alone: its producer
+// and the producer's ancestors on the edge. It fails with ErrCut when
+// that cut sends more (the tensor does not separate inputs from outputs).
+func (d *DAG) CutAtTensor(name string) (Cut, error) {
+	ti, ok := d.byName[name]
+	if !ok {
+		return Cut{}, fmt.Errorf("%w: no tensor %q", ErrCut, name)
+	}
+	onEdge := make([]bool, d.Len())
+	if p := d.tensors[ti].producer; p >= 0 {
+		d.closeOver(p, onEdge)
+	}
+	c := d.cutOf(onEdge)
+	if len(c.Tensors) != 1 || c.Tensors[0] != name {
+		return Cut{}, fmt.Errorf("%w: the cut at %q sends %v", ErrCut, name, c.Tensors)
+	}
+	return c, nil
+}
+
 // closeOver marks v and all its ancestors.
 func (d *DAG) closeOver(v int, onEdge []bool) {
 	stack := []int{v}

@@ -16,9 +16,9 @@ func TestExitRateWeighsPrediction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := m.DAG.CutByName("after:n2")
-	if err != nil {
-		t.Fatal(err)
+	c, err := m.DAG.CutAtTensor("t2")
+	if err != nil || c.Name != "after:n2" {
+		t.Fatal(c, err)
 	}
 	plain, err := m.Predict(c, l)
 	if err != nil {

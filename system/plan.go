@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
@@ -62,6 +63,11 @@ func PlanCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworke
 	m, notes, err := adaptive.BuildModel(ctx, nc, prog, cfg, adaptive.Setup{Samples: samples, Slowdown: pc.Slowdown})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Exit {
+		if notes, err = weighExits(m, prog.Graph(), notes); err != nil {
+			return nil, err
+		}
 	}
 	probe := 64 << 10
 	if pc.Bandwidth > 0 {
@@ -123,4 +129,26 @@ func (p *CutPlan) Summary(e Submitter) *Plan {
 		s.Moves = ae.Adapter().Moves()
 	}
 	return s
+}
+
+// weighExits gives the cost model the exit rates of the early-exit heads
+// the model carries (measured on held-back images by compress --exit), so
+// the prediction of their cuts counts the requests answered at the edge.
+func weighExits(m *partition.Model, g *nn.Graph, notes []string) ([]string, error) {
+	for _, name := range earlyexit.Cuts(g) {
+		h, err := earlyexit.Lookup(g, name)
+		if err != nil {
+			return notes, err
+		}
+		c, err := m.DAG.CutAtTensor(name)
+		if err != nil {
+			return notes, fmt.Errorf("exit head: %w", err)
+		}
+		if m.Exits == nil {
+			m.Exits = map[string]partition.Exit{}
+		}
+		m.Exits[c.Name] = partition.Exit{Rate: h.Choice.ExitRate}
+		notes = append(notes, fmt.Sprintf("early exit at %s: %.1f%% of requests answered at the edge (held-back images; the head's time is not profiled)", c.Name, 100*h.Choice.ExitRate))
+	}
+	return notes, nil
 }
