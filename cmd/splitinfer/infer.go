@@ -3,14 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"runtime"
-
-	"errors"
-	"fmt"
-	"github.com/splitinfer/splitinfer/edgeworker"
-	"io"
 	"strings"
+
+	"github.com/splitinfer/splitinfer/edgeworker"
 
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/models"
@@ -60,76 +59,15 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(inputs) == 1 && len(outputs) == 0 && isFileBatch(inputs[0]) {
 		return inferFiles1(ctx, g, name, pf, inputs[0], *top, *threads, stdout)
 	}
-	if len(inputs) != len(g.Inputs) {
-		return fmt.Errorf("the model takes %d inputs, %d --input files given", len(g.Inputs), len(inputs))
-	}
-	if len(outputs) > len(g.Outputs) {
-		return fmt.Errorf("the model has %d outputs, %d --output files given", len(g.Outputs), len(outputs))
-	}
-	feeds := make([]*nn.Tensor, len(inputs))
-	for i, path := range inputs {
-		t, err := onnx.ReadTensor(path)
-		if err != nil {
-			return err
-		}
-		if err := checkInput(g.Inputs[i], t); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		feeds[i] = t
-	}
-	if g.HasDynamicInputs() {
-		// Shapes computed from the input's (dynamic) shape fold now.
-		types := make([]nn.Type, len(feeds))
-		for i, t := range feeds {
-			types[i] = t.Type()
-		}
-		if g, err = nn.Specialize(g, types); err != nil {
-			return err
-		}
-	}
-	prog, err := nn.Compile(g)
+	outs, err := onnx.RunFiles(ctx, g, inputs, outputs, *threads)
 	if err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	outs, err := prog.NewRunner(*threads).Run(feeds...)
-	if err != nil {
-		return err
-	}
-	for i, path := range outputs {
-		if err := onnx.WriteTensor(path, outs[i]); err != nil {
-			return err
-		}
 	}
 	for i, o := range outs {
 		fmt.Fprintf(stdout, "%s: %v\n", g.Outputs[i].Name, o.Type())
 		if o.DType == nn.Float32 && len(o.Shape) >= 2 && o.Shape[0] > 0 && o.Len() > 0 {
 			// Scores per row ([N, classes] or [N, classes, 1, 1]).
 			fmt.Fprintf(stdout, "  argmax per row: %v\n", evaluate.ArgmaxRows(o))
-		}
-	}
-	return nil
-}
-
-var errInputType = errors.New("input does not match the model")
-
-// checkInput compares a tensor with a graph input's declared type (dynamic
-// dimensions match anything).
-func checkInput(vi nn.ValueInfo, t *nn.Tensor) error {
-	if vi.Type.DType != nn.Undefined && vi.Type.DType != t.DType {
-		return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
-	}
-	if vi.Type.Shape == nil {
-		return nil
-	}
-	if len(vi.Type.Shape) != len(t.Shape) {
-		return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
-	}
-	for i, d := range vi.Type.Shape {
-		if d >= 0 && d != t.Shape[i] {
-			return fmt.Errorf("%w: %q wants %v, the file holds %v", errInputType, vi.Name, vi.Type, t.Type())
 		}
 	}
 	return nil
