@@ -79,7 +79,9 @@ type Worker struct {
 type served struct {
 	name, hash string
 	prog       *nn.Program
-	mu         sync.Mutex
+	// compact has the cuts with an activation codec (nil: none).
+	compact *pipeline.CompactCuts
+	mu      sync.Mutex
 	splits     map[string]*pipeline.Split
 }
 
@@ -138,7 +140,11 @@ func New(nc *nats.Conn, models []Model, cfg Config, opts ...Option) (*Worker, er
 		if name == "" {
 			name = m.Program.Graph().Name
 		}
-		w.models[h] = &served{name: name, hash: h, prog: m.Program, splits: map[string]*pipeline.Split{}}
+		compact, err := pipeline.NewCompactCuts(m.Program)
+		if err != nil {
+			return nil, fmt.Errorf("cloudworker: model %q: %w", name, err)
+		}
+		w.models[h] = &served{name: name, hash: h, prog: m.Program, compact: compact, splits: map[string]*pipeline.Split{}}
 		names = append(names, name)
 		hashes = append(hashes, h)
 	}
@@ -422,7 +428,7 @@ func (w *Worker) prepare(j *job) *pending {
 	queued := start.Sub(j.queued)
 	w.metrics.Stage(j.ctx, trace.StageQueue, queued)
 
-	req, err := pipeline.DecodeRequest(j.data, w.cfg.Limits)
+	req, err := w.decode(j)
 	dend := time.Now()
 	decoded := dend.Sub(start)
 	if j.rec {
@@ -475,6 +481,22 @@ func (w *Worker) prepare(j *job) *pending {
 		return nil
 	}
 	return p
+}
+
+// decode decodes j's request: a compact one (wire version 2) against the
+// served models' activation codecs, any other with DecodeRequest.
+func (w *Worker) decode(j *job) (*pipeline.Request, error) {
+	if !pipeline.IsCompact(j.data) {
+		return pipeline.DecodeRequest(j.data, w.cfg.Limits)
+	}
+	return pipeline.DecodeCompactRequest(j.data, w.cfg.Limits, j.received, func(prefix []byte) *pipeline.CompactCuts {
+		for _, m := range w.models {
+			if m.compact != nil && m.compact.Matches(prefix) {
+				return m.compact
+			}
+		}
+		return nil
+	})
 }
 
 // resolve finds p's split and converts its tensors in the tail's input order.

@@ -32,6 +32,12 @@ type Config struct {
 	// carries an exit head at the cut (compress --exit) and the head's
 	// confidence reaches its threshold. Default off.
 	Exit bool
+	// Compact sends the activations of a cut the model carries an
+	// activation codec for (compress/actcode, `compress --act-bits`) as
+	// compact requests: a few bits per element, entropy coded, behind a
+	// 30-byte header. Lossy by the codec's measured accuracy. Default off;
+	// cuts without a codec are sent as computed either way.
+	Compact bool
 	// Timeout bounds one attempt (default 2s).
 	Timeout time.Duration
 	// Deadline bounds a request over all attempts; it travels in the

@@ -65,6 +65,11 @@ type Result struct {
 	// InputBytes is the size of the model input; WireBytes the size of the
 	// request message sent; ReplyBytes the size of the reply.
 	InputBytes, WireBytes, ReplyBytes int
+	// HeaderBytes and PayloadBytes split WireBytes into the message's
+	// header and the activations as sent; Elements counts the activations.
+	HeaderBytes, PayloadBytes, Elements int
+	// Compact is set when the request went compact (wire version 2).
+	Compact bool
 	Timings                           Timings
 	// TraceID is the request's trace id (32 hex digits) when the trace is
 	// sampled, else "".
@@ -158,6 +163,11 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 		headNodes: len(split.Head.NodeIndices()),
 		enc:       pipeline.RequestEncoder{Model: pipeline.ModelHash(whole.Graph()), Codec: cfg.Codec, Wire: cfg.WireDType},
 	}
+	if cfg.Compact {
+		if w.enc.Compact, err = pipeline.NewCompactCuts(whole); err != nil {
+			return nil, fmt.Errorf("edgeworker: %w", err)
+		}
+	}
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
 	}
@@ -197,7 +207,7 @@ func (w *Worker) Stats() Stats {
 func (w *Worker) Infer(ctx context.Context, inputs ...*nn.Tensor) (res *Result, err error) {
 	start := time.Now()
 	w.requests.Add(1)
-	id := pipeline.NewRequestID()
+	id := w.enc.NewID(w.split.ID)
 	ctx, span := w.tracer.Start(ctx, trace.SpanEdgeRequest, oteltrace.WithTimestamp(trace.SpanTime(start, start)))
 	// The root's attributes are gathered while the request runs and set
 	// once at its end (one SetAttributes: the SDK's cost is per call), and
@@ -398,9 +408,16 @@ func (w *Worker) headAndEncode(ctx context.Context, attrs *[]attribute.KeyValue,
 		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
 	res.WireBytes = len(body)
+	res.HeaderBytes, res.PayloadBytes, res.Elements, res.Compact = enc.HeaderBytes, enc.PayloadBytes, enc.Elements, enc.Compact
 	if attrs != nil { // on the request span (the root), next to the cut
+		version := pipeline.Version
+		if enc.Compact {
+			version = pipeline.CompactVersion
+		}
 		*attrs = append(*attrs,
 			attribute.Int(trace.AttrWireBytes, len(body)), attribute.String(trace.AttrCodec, string(w.cfg.Codec)),
+			attribute.Int(trace.AttrHeaderBytes, enc.HeaderBytes), attribute.Int(trace.AttrPayloadBytes, enc.PayloadBytes),
+			attribute.Int(trace.AttrWireVersion, version),
 			attribute.Float64(trace.AttrBitsPerElement, float64(8*len(body))/float64(max(enc.Elements, 1))),
 			attribute.Float64(trace.AttrCompressionRatio, float64(enc.RawBytes)/float64(max(len(body), 1))))
 	}

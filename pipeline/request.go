@@ -33,6 +33,19 @@ type RequestEncoder struct {
 	// the wire (Quantize); nn.Undefined or nn.Float32 sends them as
 	// computed.
 	Wire nn.DType
+	// Compact, when set, sends the activations of the cuts it has a
+	// codec for as compact requests (see DecodeCompactRequest): their
+	// ids must come from NewID.
+	Compact *CompactCuts
+}
+
+// NewID returns a fresh request id of the form this encoder's requests
+// at cut carry: NewCompactID for a compact cut, else NewRequestID.
+func (e RequestEncoder) NewID(cut string) string {
+	if e.Compact.Has(cut) {
+		return NewCompactID()
+	}
+	return NewRequestID()
 }
 
 // String describes the requests for notes and logs.
@@ -55,6 +68,11 @@ type Encoded struct {
 	// RawBytes and Elements are the activations' size as computed and
 	// their element count.
 	RawBytes, Elements int
+	// PayloadBytes are the tensor data as sent, HeaderBytes the rest of
+	// the message (ids, hash, cut, deadline, names, shapes, msgpack).
+	PayloadBytes, HeaderBytes int
+	// Compact is set for a compact request (wire version 2).
+	Compact bool
 }
 
 // Encode turns the activations of one cut, ts[i] named names[i], into the
@@ -69,7 +87,7 @@ func (e RequestEncoder) Encode(id string, names []string, ts []*nn.Tensor, deadl
 // sends for this cut. Tensors the wire cannot carry (such as int64 shape
 // values) count as their raw bytes plus their name.
 func (e RequestEncoder) Size(names []string, ts []*nn.Tensor) (int, error) {
-	enc, err := e.encode(NewRequestID(), names, ts, time.Now().Add(10*time.Second), true)
+	enc, err := e.encode(e.NewID(CutID(names)), names, ts, time.Now().Add(10*time.Second), true)
 	return len(enc.Body) + enc.RawBytes, err
 }
 
@@ -79,6 +97,15 @@ func (e RequestEncoder) Size(names []string, ts []*nn.Tensor) (int, error) {
 func (e RequestEncoder) encode(id string, names []string, ts []*nn.Tensor, deadline time.Time, lenient bool) (Encoded, error) {
 	if len(names) != len(ts) {
 		return Encoded{}, fmt.Errorf("%w: %d names for %d tensors", ErrBadRequest, len(names), len(ts))
+	}
+	if len(names) == 1 && e.Compact != nil {
+		if c, ok := e.Compact.byName[names[0]]; ok {
+			out, err := e.Compact.encodeCompact(c, id, ts[0], deadline)
+			if lenient {
+				out.RawBytes = 0 // every tensor was carried
+			}
+			return out, err
+		}
 	}
 	order := make([]int, len(ts))
 	for i := range order {
@@ -116,11 +143,12 @@ func (e RequestEncoder) encode(id string, names []string, ts []*nn.Tensor, deadl
 		req.Tensors = append(req.Tensors, w)
 	}
 	req.Cut = strings.Join(sorted, ",")
-	body, err := EncodeRequest(req)
+	body, payload, err := encodeRequest(req)
 	if err != nil {
 		return Encoded{}, fmt.Errorf("pipeline: encoding request: %w", err)
 	}
 	out.Body, out.Cut = body, req.Cut
+	out.PayloadBytes, out.HeaderBytes = payload, len(body)-payload
 	if lenient {
 		out.RawBytes = extra
 	}

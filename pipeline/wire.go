@@ -67,6 +67,9 @@ type Request struct {
 	// Deadline is in Unix nanoseconds; 0 means none.
 	Deadline int64    `msgpack:"deadline,omitempty"`
 	Tensors  []Tensor `msgpack:"tensors"`
+	// Compact is set on a request DecodeCompactRequest made (it came as
+	// a compact request; Version is CompactVersion).
+	Compact bool `msgpack:"-"`
 }
 
 // Reply is a cloud worker's answer: the model outputs, or an error code
@@ -170,14 +173,26 @@ func encodeTensors(ts []Tensor, codec Codec) ([]Tensor, error) {
 // EncodeRequest validates r's tensors and encodes r, compressing tensor
 // data with r.Codec. Version is set to the package's Version.
 func EncodeRequest(r *Request) ([]byte, error) {
+	b, _, err := encodeRequest(r)
+	return b, err
+}
+
+// encodeRequest is EncodeRequest that also returns the tensors' data bytes
+// as sent (the payload; the rest of the message is header).
+func encodeRequest(r *Request) ([]byte, int, error) {
 	ts, err := encodeTensors(r.Tensors, r.Codec)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c := *r
 	c.Version = Version
 	c.Tensors = ts
-	return msgpack.Marshal(&c)
+	payload := 0
+	for i := range ts {
+		payload += len(ts[i].Data)
+	}
+	b, err := msgpack.Marshal(&c)
+	return b, payload, err
 }
 
 // EncodeReply validates r's outputs and encodes r, compressing output data

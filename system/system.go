@@ -177,7 +177,18 @@ type Summary struct {
 	// model input's size (1x1x32x32 float32 = 4096); InputBytesUint8 the
 	// raw 8-bit image it comes from (the 32x32 padded image = 1024).
 	BytesPerRequest float64 `json:"bytes_per_request"`
-	ReplyBytes      float64 `json:"reply_bytes"`
+	// HeaderBytes and PayloadBytes split BytesPerRequest into the
+	// message's header (ids, hash, cut, deadline, msgpack framing) and the
+	// activations as sent. BitsPerElement is BytesPerRequest in bits per
+	// activation element, PayloadBitsPerElement the payload's alone. NATS
+	// protocol framing and headers (traceparent when tracing) are not
+	// counted. Compact counts the compact (wire version 2) requests.
+	HeaderBytes           float64 `json:"header_bytes"`
+	PayloadBytes          float64 `json:"payload_bytes"`
+	BitsPerElement        float64 `json:"bits_per_element"`
+	PayloadBitsPerElement float64 `json:"payload_bits_per_element"`
+	Compact               int     `json:"compact_requests"`
+	ReplyBytes            float64 `json:"reply_bytes"`
 	InputBytes      int     `json:"input_bytes"`
 	InputBytesUint8 int     `json:"input_bytes_uint8"`
 	RequestsPerSec  float64 `json:"requests_per_s"`
@@ -278,7 +289,7 @@ feed:
 		Retries: int(st.Retries), Predictions: make([]int, n), Results: make([]*edgeworker.Result, n)}
 	var lat []float64
 	var stages Stages
-	var wire, reply float64
+	var wire, reply, header, payload, elems float64
 	for i, o := range outs {
 		s.Predictions[i] = -1
 		if o.err != nil {
@@ -314,6 +325,12 @@ feed:
 		stages.Exit += ms(t.Exit)
 		wire += float64(r.WireBytes)
 		reply += float64(r.ReplyBytes)
+		header += float64(r.HeaderBytes)
+		payload += float64(r.PayloadBytes)
+		elems += float64(r.Elements)
+		if r.Compact {
+			s.Compact++
+		}
 		if s.Cuts == nil {
 			s.Cuts = map[string]int{}
 		}
@@ -335,6 +352,10 @@ feed:
 		s.Stages = stages
 		s.BytesPerRequest = wire / k
 		s.ReplyBytes = reply / k
+		s.HeaderBytes, s.PayloadBytes = header/k, payload/k
+		if elems > 0 {
+			s.BitsPerElement, s.PayloadBitsPerElement = 8*wire/elems, 8*payload/elems
+		}
 		sort.Float64s(lat)
 		sum := 0.0
 		for _, v := range lat {

@@ -47,6 +47,13 @@ const (
 	AttrRequestID        = "splitinfer.request.id"
 	AttrInputBytes       = "splitinfer.input.bytes"
 	AttrWireBytes        = "splitinfer.wire.bytes"
+	// The request's header (ids, hash, cut, deadline, framing) and
+	// payload (the activations as sent) bytes; they add up to the wire
+	// bytes.
+	AttrHeaderBytes  = "splitinfer.wire.header_bytes"
+	AttrPayloadBytes = "splitinfer.wire.payload_bytes"
+	// AttrWireVersion is 2 for a compact request, 1 otherwise.
+	AttrWireVersion = "splitinfer.wire.version"
 	AttrReplyBytes       = "splitinfer.reply.bytes"     // on the NATS request span
 	AttrReplyDecodeMs    = "splitinfer.reply.decode_ms" // on the NATS request span: the edge's decode of the reply
 	AttrBitsPerElement   = "splitinfer.wire.bits_per_element"

@@ -39,6 +39,7 @@ type edgeFlags struct {
 	asJSON      *bool
 	codec       *string
 	wire        *string
+	compact     *bool
 	fallback    *bool
 	timeout     *time.Duration
 	attempts    *int
@@ -61,6 +62,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		asJSON:      fs.Bool("json", false, "print one JSON object"),
 		codec:       fs.String("codec", "none", "activation coding on the wire: none or zstd"),
 		wire:        fs.String("wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)"),
+		compact:     fs.Bool("compact", true, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); false sends the activations as computed"),
 		fallback:    fs.Bool("fallback", defaultFallback, "run the whole model locally when no cloud worker answers"),
 		timeout:     fs.Duration("timeout", 2*time.Second, "timeout of one attempt"),
 		attempts:    fs.Int("attempts", 0, "bound on attempts per request (0: retry while an attempt fits before --deadline; retries keep the request id)"),
@@ -102,7 +104,7 @@ func (f *edgeFlags) config(prog *nn.Program) (edgeworker.Config, error) {
 			return edgeworker.Config{}, fmt.Errorf("%w: --jaeger-ui: %v", errUsage, err)
 		}
 	}
-	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Fallback: *f.fallback, Timeout: *f.timeout,
+	cfg := edgeworker.Config{Codec: codec, WireDType: wire, Compact: *f.compact, Fallback: *f.fallback, Timeout: *f.timeout,
 		Attempts: *f.attempts, Deadline: *f.deadline, Concurrency: *f.concurrency, Threads: *f.threads, Slowdown: *f.slowdown}
 	cfg.Exit = *f.earlyExit
 	if f.auto() {
