@@ -82,7 +82,7 @@ type served struct {
 	// compact has the cuts with an activation codec (nil: none).
 	compact *pipeline.CompactCuts
 	mu      sync.Mutex
-	splits     map[string]*pipeline.Split
+	splits  map[string]*pipeline.Split
 }
 
 type job struct {

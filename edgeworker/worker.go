@@ -70,7 +70,7 @@ type Result struct {
 	HeaderBytes, PayloadBytes, Elements int
 	// Compact is set when the request went compact (wire version 2).
 	Compact bool
-	Timings                           Timings
+	Timings Timings
 	// TraceID is the request's trace id (32 hex digits) when the trace is
 	// sampled, else "".
 	TraceID string

@@ -36,7 +36,7 @@ func newCompactFixture(t testing.TB, n int) *compactFixture {
 	if err != nil || cc == nil {
 		t.Fatalf("NewCompactCuts: %v, %v (the bundled model carries a codec)", cc, err)
 	}
-	cut, err := AutoCut(prog)
+	cut, err := EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,10 +189,10 @@ type Summary struct {
 	PayloadBitsPerElement float64 `json:"payload_bits_per_element"`
 	Compact               int     `json:"compact_requests"`
 	ReplyBytes            float64 `json:"reply_bytes"`
-	InputBytes      int     `json:"input_bytes"`
-	InputBytesUint8 int     `json:"input_bytes_uint8"`
-	RequestsPerSec  float64 `json:"requests_per_s"`
-	Seconds         float64 `json:"seconds"`
+	InputBytes            int     `json:"input_bytes"`
+	InputBytesUint8       int     `json:"input_bytes_uint8"`
+	RequestsPerSec        float64 `json:"requests_per_s"`
+	Seconds               float64 `json:"seconds"`
 	// Plan is the partitioner's choice (--cut auto), set by the caller.
 	Plan *Plan `json:"plan,omitempty"`
 	// Traces link the slowest and the median request's traces in

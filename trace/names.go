@@ -47,13 +47,6 @@ const (
 	AttrRequestID        = "splitinfer.request.id"
 	AttrInputBytes       = "splitinfer.input.bytes"
 	AttrWireBytes        = "splitinfer.wire.bytes"
-	// The request's header (ids, hash, cut, deadline, framing) and
-	// payload (the activations as sent) bytes; they add up to the wire
-	// bytes.
-	AttrHeaderBytes  = "splitinfer.wire.header_bytes"
-	AttrPayloadBytes = "splitinfer.wire.payload_bytes"
-	// AttrWireVersion is 2 for a compact request, 1 otherwise.
-	AttrWireVersion = "splitinfer.wire.version"
 	AttrReplyBytes       = "splitinfer.reply.bytes"     // on the NATS request span
 	AttrReplyDecodeMs    = "splitinfer.reply.decode_ms" // on the NATS request span: the edge's decode of the reply
 	AttrBitsPerElement   = "splitinfer.wire.bits_per_element"
@@ -124,3 +117,13 @@ const (
 // would otherwise make a span disagree with the stage time splitinfer
 // reports for the same two clock readings.
 func EndTime(start, end time.Time) time.Time { return start.Add(end.Sub(start)) }
+
+// Attributes of the request's size on the edge's root span, beside
+// AttrWireBytes: its header (ids, hash, cut, deadline, framing) and
+// payload (the activations as sent) bytes, which add up to it, and the
+// wire version (2 for a compact request, 1 otherwise).
+const (
+	AttrHeaderBytes  = "splitinfer.wire.header_bytes"
+	AttrPayloadBytes = "splitinfer.wire.payload_bytes"
+	AttrWireVersion  = "splitinfer.wire.version"
+)

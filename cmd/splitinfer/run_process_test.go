@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,13 +27,16 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-// TestRunMatchesEval: `splitinfer run` through the split reports exactly the
-// accuracy `splitinfer eval` computes for the same images and model.
+// TestRunMatchesEval: `splitinfer run --compact=false` through the split
+// reports exactly the accuracy `splitinfer eval` computes for the same
+// images and model; by default (compact requests through the bundled
+// model's activation codec) it sends at most 248 bytes a request (the mean
+// MNIST PNG) within 0.5 points of it.
 func TestRunMatchesEval(t *testing.T) {
 	const n = 1000
 	var out, errb bytes.Buffer
 	// the split (EarlyCut's cut), not the partitioner's choice (edge-only on loopback)
-	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--cut", heuristicCut(t), "--json"}, &out, &errb); code != 0 {
+	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--cut", heuristicCut(t), "--compact=false", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("run exited %d: %s", code, errb.String())
 	}
 	var sum system.Summary
@@ -54,8 +58,26 @@ func TestRunMatchesEval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Images != n || sum.Errors != 0 || sum.Correct != ev.Correct || sum.Accuracy != ev.Accuracy {
-		t.Errorf("run: %d/%d correct (accuracy %v, %d errors); eval: %d/%d (%v)", sum.Correct, sum.Images, sum.Accuracy, sum.Errors, ev.Correct, ev.Images, ev.Accuracy)
+	if sum.Images != n || sum.Errors != 0 || sum.Correct != ev.Correct || sum.Accuracy != ev.Accuracy || sum.Compact != 0 {
+		t.Errorf("run: %d/%d correct (accuracy %v, %d errors, %d compact); eval: %d/%d (%v)", sum.Correct, sum.Images, sum.Accuracy, sum.Errors, sum.Compact, ev.Correct, ev.Images, ev.Accuracy)
+	}
+
+	out.Reset()
+	if code := runMain(context.Background(), []string{"run", "--n", fmt.Sprint(n), "--concurrency", "4", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("run exited %d: %s", code, errb.String())
+	}
+	raw = nil
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || json.Unmarshal(out.Bytes(), &raw) != nil {
+		t.Fatalf("run --json: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"header_bytes", "payload_bytes", "bits_per_element", "accuracy"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("run --json lacks %q", k)
+		}
+	}
+	if sum.Errors != 0 || sum.Compact != n || sum.BytesPerRequest > 248 || math.Abs(sum.HeaderBytes+sum.PayloadBytes-sum.BytesPerRequest) > 1e-6 || sum.Accuracy < ev.Accuracy-0.005 {
+		t.Errorf("compact run: %d errors, %d compact, %.1f bytes (%.1f header + %.1f payload), accuracy %.4f (eval %.4f)",
+			sum.Errors, sum.Compact, sum.BytesPerRequest, sum.HeaderBytes, sum.PayloadBytes, sum.Accuracy, ev.Accuracy)
 	}
 }
 
@@ -148,7 +170,7 @@ func TestProcesses(t *testing.T) {
 	const n = 10000
 	var edgeOut bytes.Buffer
 	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8", "--cut", heuristicCut(t),
-		"--edge-slowdown", "10", "--timeout", "1s", "--attempts", "5", "--json")
+		"--compact=false", "--edge-slowdown", "10", "--timeout", "1s", "--attempts", "5", "--json")
 	// Kill cloud A once both workers have answered some requests.
 	waitComputed(t, nc, 2, 100)
 	if err := cloudA.cmd.Process.Signal(syscall.SIGKILL); err != nil {

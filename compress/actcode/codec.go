@@ -66,9 +66,16 @@ type Codec struct {
 
 	// Probability tables, as logits in 1/16 units (see prob), and the
 	// same as 12-bit probabilities of a 0 decision.
-	zero, mag, sign    []int8
-	pZero, pMag, pSign []uint16
+	zero, mag, sign []int8
+	// p holds the three tables' probabilities one after the other: a
+	// decision's context indexes it (see walk).
+	p []uint16
 }
+
+// magOff and signOff are where the magnitude and sign contexts start in
+// the concatenated tables.
+func (c *Codec) magOff() int  { return c.C * zctx }
+func (c *Codec) signOff() int { return c.C * (zctx + mctx) }
 
 // Elements is the number of values the codec codes.
 func (c *Codec) Elements() int { return c.C * c.H * c.W }
@@ -94,14 +101,12 @@ func logit(n0, n1 float64) int8 {
 }
 
 func (c *Codec) setProbs() {
-	conv := func(l []int8) []uint16 {
-		p := make([]uint16, len(l))
-		for i, v := range l {
-			p[i] = prob(v)
+	c.p = make([]uint16, 0, len(c.zero)+len(c.mag)+len(c.sign))
+	for _, t := range [][]int8{c.zero, c.mag, c.sign} {
+		for _, v := range t {
+			c.p = append(c.p, prob(v))
 		}
-		return p
 	}
-	c.pZero, c.pMag, c.pSign = conv(c.zero), conv(c.mag), conv(c.sign)
 }
 
 func (c *Codec) checkLen(values []float32, levels []int16) error {
@@ -133,7 +138,8 @@ func (c *Codec) Quantize(values []float32, levels []int16) error {
 			x := v * inv
 			var l float32
 			if x >= c.DeadZone { // NaN lands on 0
-				l = min(max(float32(math.Round(float64(x))), 1), top)
+				// x + 0.5 is exact in float64: math.Round for x >= 0.
+				l = min(max(float32(int64(float64(x)+0.5)), 1), top)
 			}
 			if neg {
 				l = -l
@@ -267,9 +273,10 @@ func (w *walker) signCtx(ch int, lv []int16, y, x int) int {
 // Encoder codes messages; it keeps its buffers between calls. Not safe
 // for concurrent use.
 type Encoder struct {
-	c      *Codec
-	levels []int16
-	count  []uint8
+	c         *Codec
+	levels    []int16
+	count     []uint8
+	decisions []uint32
 	re     rangeEncoder
 	buf    []byte
 }
@@ -293,40 +300,33 @@ func (e *Encoder) EncodeLevels(levels []int16) ([]byte, error) {
 	c := e.c
 	e.re.reset(e.buf)
 	var err error
-	e.count, err = c.walk(levels, e.count, func(t int, ctx int, bit bool) {
-		e.re.encode(uint32(c.probs(t)[ctx]), bit)
-	})
+	e.count, e.decisions, err = c.walk(levels, e.count, e.decisions[:0])
 	if err != nil {
 		return nil, err
+	}
+	p := c.p
+	for _, d := range e.decisions {
+		e.re.encode(uint32(p[d>>1]), d&1 != 0)
 	}
 	out := e.re.finish()
 	e.buf = e.re.out[:0]
 	return out, nil
 }
 
-// Tables of decisions.
-const (
-	tabZero = iota
-	tabMag
-	tabSign
-)
-
-func (c *Codec) probs(t int) []uint16 {
-	switch t {
-	case tabZero:
-		return c.pZero
-	case tabMag:
-		return c.pMag
-	}
-	return c.pSign
-}
-
-// walk visits levels in coding order and calls emit with each binary
-// decision and its context; the encoder and Fit's counting share it. It
-// returns the count scratch for reuse.
-func (c *Codec) walk(levels []int16, scratch []uint8, emit func(table, ctx int, bit bool)) ([]uint8, error) {
+// walk visits levels in coding order and appends each binary decision to
+// out as context<<1 | bit, the context indexing the concatenated tables;
+// the encoder and Fit's counting share it. It returns the count scratch
+// and out for reuse.
+func (c *Codec) walk(levels []int16, scratch []uint8, out []uint32) ([]uint8, []uint32, error) {
 	if len(levels) != c.Elements() {
-		return scratch, fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
+		return scratch, out, fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
+	}
+	magOff, signOff := uint32(c.magOff()), uint32(c.signOff())
+	dec := func(ctx uint32, bit bool) uint32 {
+		if bit {
+			return ctx<<1 | 1
+		}
+		return ctx << 1
 	}
 	var w walker
 	scratch = w.init(c, scratch)
@@ -342,26 +342,26 @@ func (c *Codec) walk(levels []int16, scratch []uint8, emit func(table, ctx int, 
 					m = -m
 				}
 				if m > top || (l < 0 && !c.Signed[ch]) {
-					return scratch, fmt.Errorf("%w: level %d out of range for channel %d", ErrData, l, ch)
+					return scratch, out, fmt.Errorf("%w: level %d out of range for channel %d", ErrData, l, ch)
 				}
-				emit(tabZero, w.zeroCtx(ch, lv, y, x), m != 0)
+				out = append(out, dec(uint32(w.zeroCtx(ch, lv, y, x)), m != 0))
 				if m == 0 {
 					continue
 				}
 				for k := 1; k < top; k++ {
-					emit(tabMag, w.magCtx(ch, lv, y, x, k), m > k)
+					out = append(out, dec(magOff+uint32(w.magCtx(ch, lv, y, x, k)), m > k))
 					if m <= k {
 						break
 					}
 				}
 				if c.Signed[ch] {
-					emit(tabSign, w.signCtx(ch, lv, y, x), l < 0)
+					out = append(out, dec(signOff+uint32(w.signCtx(ch, lv, y, x)), l < 0))
 				}
 			}
 		}
 		w.endChannel(lv)
 	}
-	return scratch, nil
+	return scratch, out, nil
 }
 
 // Decoder decodes messages; it keeps its buffers between calls. Not safe
@@ -404,6 +404,7 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 	var w walker
 	d.count = w.init(c, d.count)
 	d.rd.reset(msg)
+	p, magOff, signOff := c.p, c.magOff(), c.signOff()
 	hw := c.H * c.W
 	for ch := 0; ch < c.C; ch++ {
 		lv := levels[ch*hw : (ch+1)*hw]
@@ -411,13 +412,13 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 		for y := 0; y < c.H; y++ {
 			for x := 0; x < c.W; x++ {
 				var m int
-				if d.rd.decode(uint32(c.pZero[w.zeroCtx(ch, lv, y, x)])) {
+				if d.rd.decode(uint32(p[w.zeroCtx(ch, lv, y, x)])) {
 					m = 1
-					for m < top && d.rd.decode(uint32(c.pMag[w.magCtx(ch, lv, y, x, m)])) {
+					for m < top && d.rd.decode(uint32(p[magOff+w.magCtx(ch, lv, y, x, m)])) {
 						m++
 					}
 					// The sign's context reads only the left neighbour.
-					if c.Signed[ch] && d.rd.decode(uint32(c.pSign[w.signCtx(ch, lv, y, x)])) {
+					if c.Signed[ch] && d.rd.decode(uint32(p[signOff+w.signCtx(ch, lv, y, x)])) {
 						m = -m
 					}
 				}

@@ -79,26 +79,20 @@ func Fit(samples [][]float32, c, h, w int, cfg FitConfig) (*Codec, error) {
 			cd.Step[ch] = float32(clip / float64(cd.maxLevel(ch)))
 		}
 	}
-	var counts [3][][2]float64
-	counts[tabZero] = make([][2]float64, c*zctx)
-	counts[tabMag] = make([][2]float64, c*mctx)
-	counts[tabSign] = make([][2]float64, c*sctx)
+	counts := make([][2]float64, c*(zctx+mctx+sctx))
 	levels := make([]int16, n)
 	var scratch []uint8
-	count := func(t, ctx int, bit bool) {
-		if bit {
-			counts[t][ctx][1]++
-		} else {
-			counts[t][ctx][0]++
-		}
-	}
+	var decisions []uint32
 	for _, s := range samples {
 		if err := cd.Quantize(s, levels); err != nil {
 			return nil, err
 		}
 		var err error
-		if scratch, err = cd.walk(levels, scratch, count); err != nil {
+		if scratch, decisions, err = cd.walk(levels, scratch, decisions[:0]); err != nil {
 			return nil, err
+		}
+		for _, d := range decisions {
+			counts[d>>1][d&1]++
 		}
 	}
 	table := func(cs [][2]float64) []int8 {
@@ -108,7 +102,7 @@ func Fit(samples [][]float32, c, h, w int, cfg FitConfig) (*Codec, error) {
 		}
 		return t
 	}
-	cd.zero, cd.mag, cd.sign = table(counts[tabZero]), table(counts[tabMag]), table(counts[tabSign])
+	cd.zero, cd.mag, cd.sign = table(counts[:cd.magOff()]), table(counts[cd.magOff():cd.signOff()]), table(counts[cd.signOff():])
 	cd.setProbs()
 	return cd, cd.validate()
 }
