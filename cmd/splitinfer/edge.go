@@ -34,7 +34,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
-	ef := addEdgeFlags(fs, false)
+	ef := addEdgeFlags(fs, false, false)
 	sf := addServeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [--serve ADDR] [--serve-grpc ADDR] [flags]")

@@ -53,7 +53,10 @@ type edgeFlags struct {
 	earlyExit   *bool
 }
 
-func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
+// addEdgeFlags registers the edge's flags. defaultCompact is --compact's
+// default: on for run, which measures the split, off for edge, whose
+// applications get the model's own predictions unless they ask.
+func addEdgeFlags(fs *flag.FlagSet, defaultFallback, defaultCompact bool) *edgeFlags {
 	return &edgeFlags{
 		model:       fs.String("model", "", "model file or built-in model name (default: the built-in default model)"),
 		n:           fs.Int("n", 1000, "number of MNIST test images (at most 10,000)"),
@@ -62,7 +65,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback bool) *edgeFlags {
 		asJSON:      fs.Bool("json", false, "print one JSON object"),
 		codec:       fs.String("codec", "none", "activation coding on the wire: none or zstd"),
 		wire:        fs.String("wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)"),
-		compact:     fs.Bool("compact", true, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); false sends the activations as computed"),
+		compact:     fs.Bool("compact", defaultCompact, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); false sends the activations as computed"),
 		fallback:    fs.Bool("fallback", defaultFallback, "run the whole model locally when no cloud worker answers"),
 		timeout:     fs.Duration("timeout", 2*time.Second, "timeout of one attempt"),
 		attempts:    fs.Int("attempts", 0, "bound on attempts per request (0: retry while an attempt fits before --deadline; retries keep the request id)"),
@@ -200,7 +203,7 @@ func loadProgram(spec string) (*nn.Program, string, error) {
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
-	ef := addEdgeFlags(fs, false)
+	ef := addEdgeFlags(fs, false, true)
 	workers := fs.Int("cloud-workers", runtime.GOMAXPROCS(0), "goroutines of the cloud worker")
 	maxBatch := fs.Int("max-batch", 1, "cloud dynamic batching: up to this many queued requests per tail run (1: off)")
 	metricsAddr := fs.String("metrics-addr", "", "serve the edge worker's Prometheus metrics at http://ADDR/metrics")

@@ -170,7 +170,7 @@ func TestProcesses(t *testing.T) {
 	const n = 10000
 	var edgeOut bytes.Buffer
 	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8", "--cut", heuristicCut(t),
-		"--compact=false", "--edge-slowdown", "10", "--timeout", "1s", "--attempts", "5", "--json")
+		"--edge-slowdown", "10", "--timeout", "1s", "--attempts", "5", "--json")
 	// Kill cloud A once both workers have answered some requests.
 	waitComputed(t, nc, 2, 100)
 	if err := cloudA.cmd.Process.Signal(syscall.SIGKILL); err != nil {

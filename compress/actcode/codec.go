@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // Errors. Callers match them with errors.Is.
@@ -35,14 +36,18 @@ var (
 
 // Context sizes.
 const (
-	nbA   = 4 // left neighbour: 0, 1, >=2, none
-	nbB   = 4 // upper neighbour
-	nbE   = 3 // upper-right neighbour: zero, non-zero, none
-	nbD   = 8 // earlier channels non-zero at the position, bucketed
-	zctx  = nbA * nbB * nbE * nbD
-	nbK   = 4 // magnitude bin: above 1, 2, 3, more
-	nbM   = 5 // a neighbour's magnitude: 0..3, none
-	mctx  = nbK * nbM * nbM
+	nbA  = 4 // left neighbour: 0, 1, >=2, none
+	nbB  = 4 // upper neighbour
+	nbE  = 3 // upper-right neighbour: zero, non-zero, none
+	nbD  = 8 // earlier channels non-zero at the position, bucketed
+	zctx = nbA * nbB * nbE * nbD
+	nbK  = 4 // magnitude bin: above 1, 2, 3, 4 (unary; then the escape)
+	nbM  = 5 // a neighbour's magnitude: 0..3, none
+	// Magnitudes above nbK are coded as Exp-Golomb of m - nbK - 1: a
+	// unary prefix of up to 8 bins with a context each, then its raw bits
+	// (one context of their own); they follow the unary contexts.
+	nbEsc = 9
+	mctx  = nbK*nbM*nbM + nbEsc + 1
 	sctx  = 3 // the left neighbour's sign: none/zero, +, -
 	maxCh = 1 << 16
 )
@@ -245,8 +250,12 @@ func (w *walker) magCtx(ch int, lv []int16, y, x, k int) int {
 	if y > 0 {
 		b = capM(lv[(y-1)*W+x])
 	}
-	return ch*mctx + (min(k-1, nbK-1)*nbM+a)*nbM + b
+	return ch*mctx + ((k-1)*nbM+a)*nbM + b
 }
+
+// escPrefix is the longest Exp-Golomb prefix a channel of largest
+// magnitude top needs (its escapes code 1..top-nbK).
+func escPrefix(top int) int { return max(bits.Len(uint(top-nbK))-1, 0) }
 
 // endChannel counts channel lv's non-zero positions for the next ones.
 func (w *walker) endChannel(lv []int16) {
@@ -277,8 +286,8 @@ type Encoder struct {
 	levels    []int16
 	count     []uint8
 	decisions []uint32
-	re     rangeEncoder
-	buf    []byte
+	re        rangeEncoder
+	buf       []byte
 }
 
 // NewEncoder returns an encoder for c.
@@ -348,10 +357,24 @@ func (c *Codec) walk(levels []int16, scratch []uint8, out []uint32) ([]uint8, []
 				if m == 0 {
 					continue
 				}
-				for k := 1; k < top; k++ {
+				for k := 1; k < top && k <= nbK; k++ {
 					out = append(out, dec(magOff+uint32(w.magCtx(ch, lv, y, x, k)), m > k))
 					if m <= k {
 						break
+					}
+				}
+				if m > nbK {
+					esc := magOff + uint32(ch*mctx+nbK*nbM*nbM)
+					v := m - nbK // 1..top-nbK
+					n, maxN := bits.Len(uint(v))-1, escPrefix(top)
+					for i := 0; i < n; i++ {
+						out = append(out, dec(esc+uint32(i), true))
+					}
+					if n < maxN {
+						out = append(out, dec(esc+uint32(n), false))
+					}
+					for i := n - 1; i >= 0; i-- {
+						out = append(out, dec(esc+nbEsc, v>>i&1 != 0))
 					}
 				}
 				if c.Signed[ch] {
@@ -414,8 +437,23 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 				var m int
 				if d.rd.decode(uint32(p[w.zeroCtx(ch, lv, y, x)])) {
 					m = 1
-					for m < top && d.rd.decode(uint32(p[magOff+w.magCtx(ch, lv, y, x, m)])) {
+					for m < top && m <= nbK && d.rd.decode(uint32(p[magOff+w.magCtx(ch, lv, y, x, m)])) {
 						m++
+					}
+					if m > nbK {
+						esc := magOff + ch*mctx + nbK*nbM*nbM
+						n, maxN := 0, escPrefix(top)
+						for n < maxN && d.rd.decode(uint32(p[esc+n])) {
+							n++
+						}
+						v := 1
+						for i := 0; i < n; i++ {
+							v <<= 1
+							if d.rd.decode(uint32(p[esc+nbEsc])) {
+								v |= 1
+							}
+						}
+						m = min(nbK+v, top) // garbage may code past top
 					}
 					// The sign's context reads only the left neighbour.
 					if c.Signed[ch] && d.rd.decode(uint32(p[signOff+w.signCtx(ch, lv, y, x)])) {
@@ -442,7 +480,7 @@ func (c *Codec) Fingerprint() uint32 {
 const magic = "SIAC"
 
 // formatVersion is the binary form's version.
-const formatVersion = 1
+const formatVersion = 2
 
 // MarshalBinary writes the codec: magic, version, shape, bits, dead zone,
 // steps, signed flags and the three tables.
