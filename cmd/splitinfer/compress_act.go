@@ -73,10 +73,6 @@ func (a *actFlags) attach(g *nn.Graph, rep *compressReport, threads int, stderr 
 			return err
 		}
 	}
-	cut, err := actcode.NewCut(prog, name)
-	if err != nil {
-		return err
-	}
 	train, err := mnistTrain()
 	if err != nil {
 		return err
@@ -93,19 +89,12 @@ func (a *actFlags) attach(g *nn.Graph, rep *compressReport, threads int, stderr 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "activation codec at %s (%dx%dx%d): fitting on %d training images, scoring on the last %d\n", name, cut.C, cut.H, cut.W, a.fitN, a.heldN)
-	tu, err := cut.Tune(fit, held, train.Labels[n-a.heldN:], cfg)
-	if err != nil {
-		return err
+	tu, err := actcode.TuneAndAttach(g, prog, name, fit, held, train.Labels[n-a.heldN:], cfg, stderr)
+	if tu != nil {
+		rep.ActCut, rep.ActUncoded, rep.ActCandidates = name, &tu.Uncoded, tu.Candidates
+		if tu.Chosen >= 0 {
+			rep.ActChosen = &tu.Candidates[tu.Chosen]
+		}
 	}
-	rep.ActCut, rep.ActUncoded, rep.ActCandidates = name, &tu.Uncoded, tu.Candidates
-	for _, c := range tu.Candidates {
-		fmt.Fprintf(stderr, "  %d bits, dead zone %.2f: %.1f bytes, %.3f bits/element, accuracy %.4f (uncoded %.4f)\n",
-			c.Bits, c.DeadZone, c.Bytes, c.BitsPerElement, c.Accuracy, tu.Uncoded.Accuracy)
-	}
-	if tu.Chosen < 0 {
-		return fmt.Errorf("no activation codec at %s keeps the accuracy within %v of %.4f", name, cfg.MaxAccuracyDrop, tu.Uncoded.Accuracy)
-	}
-	rep.ActChosen = &tu.Candidates[tu.Chosen]
-	return actcode.Attach(g, name, rep.ActChosen.Codec)
+	return err
 }
