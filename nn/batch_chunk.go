@@ -223,10 +223,9 @@ func (j *chunkJob) runRange(lo, hi, worker int) {
 	}
 }
 
-// copyBatch writes chunk o (images from a on) into the whole batch's
-// output dst of n images.
+// copyBatch writes chunk o's data (images from a on) into the whole
+// batch's output dst of n images.
 func copyBatch(dst, o *Tensor, a, n int) {
-	dst.Quant = o.Quant
 	d := dst.Bytes()
 	copy(d[len(d)/n*a:], o.Bytes())
 }
@@ -245,12 +244,16 @@ func (cs *chunkState) run(r *Runner, inputs []*Tensor) ([]*Tensor, error) {
 	}
 	j.err = j.err[:len(cs.subs)]
 	clear(j.err)
-	parallelFor(len(cs.subs), cs.n/cs.c, j)
+	r.rc.parallelFor(len(cs.subs), cs.n/cs.c, j)
 	clear(j.inputs)
 	for _, err := range j.err {
 		if err != nil {
 			return nil, err
 		}
+	}
+	// Set here, not by each chunk's copy: those run at once.
+	for i, o := range cs.subs[0].outs {
+		cs.outs[i].Quant = o.Quant
 	}
 	copy(r.outs, cs.outs)
 	return r.outs, nil

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"sync"
-
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
 
@@ -275,8 +273,6 @@ const (
 	pathRows   // 1x1 on one pixel: dot products, output channels split among threads
 )
 
-var convJobs = sync.Pool{New: func() any { return new(convJob) }}
-
 // convBlockFloats bounds the working set of one unit of a GEMM-based
 // convolution: K × pb floats of im2col patches for the general path,
 // (C/group + M/group) × pb floats of input and output for 1x1. It keeps the
@@ -306,7 +302,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if g.N < 0 {
 		return shapeErrf("Conv input has dynamic shape %v", in[0].Shape)
 	}
-	j := convJobs.Get().(*convJob)
+	j := &rc.kernelJobs().conv
 	*j = convJob{k: k, g: g, x: in[0].F32, w: in[1].F32, y: out[0].F32}
 	if presentT(in, 2) {
 		j.b = in[2].F32
@@ -427,10 +423,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.ws = rc.gemmWorkspaces(blocks)
 	}
 	if j.P > 0 && units > 0 {
-		parallelFor(blocks, units, j)
+		rc.parallelFor(blocks, units, j)
 	}
 	*j = convJob{}
-	convJobs.Put(j)
 	return nil
 }
 
@@ -518,7 +513,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		if pa != nil {
 			blas.SgemmPackedEpWS(j.ws[worker], pa, ncol, b, ldb, c, ldc, false, ep)
 		} else {
-			blas.SgemmEp(j.Mg, ncol, j.K, w, j.K, b, ldb, c, ldc, false, ep)
+			blas.SgemmEpWS(j.ws[worker], j.Mg, ncol, j.K, w, j.K, b, ldb, c, ldc, false, ep)
 		}
 		if j.path == pathPhase && ph.wq != g.OW {
 			compactRows(g, &ph, c, j.Mg, y, j.P, p0/g.OW)

@@ -223,6 +223,34 @@ type RunContext struct {
 	i32     []int32
 	i8      []int8
 	gemmWS  []*blas.Workspace // per participant of a fan-out (conv.go)
+	jobs    *runJobs
+}
+
+// runJobs holds one job of each parallel kernel and the fork-join state of
+// a RunContext's fan-outs, reused by its runs: a sync.Pool would hand them
+// between threads (two sub-runners run at once) and miss, allocating.
+type runJobs struct {
+	par    parCall
+	conv   convJob
+	gemm   gemmJob
+	pool   poolJob
+	q8Conv q8ConvJob
+	q8C1   q8C1Job
+	q8Quad q8QuadJob
+	q8DW   q8DWJob
+}
+
+// kernelJobs returns rc's jobs (made on first use).
+func (rc *RunContext) kernelJobs() *runJobs {
+	if rc.jobs == nil {
+		rc.jobs = new(runJobs)
+	}
+	return rc.jobs
+}
+
+// parallelFor is the package's parallelFor with rc's fork-join state.
+func (rc *RunContext) parallelFor(blocks, n int, job rangeJob) {
+	parallelForOn(&rc.kernelJobs().par, blocks, n, job)
 }
 
 // ScratchF32 returns a scratch slice of n float32s, reused across calls and

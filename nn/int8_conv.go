@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"sync"
 	"unsafe"
 
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
@@ -263,7 +262,7 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	units *= rowBlocks
 	blocks := blocksFor(rc.Threads, units, work)
 	rows := (oh + rowBlocks - 1) / rowBlocks
-	j := q8ConvJobs.Get().(*q8ConvJob)
+	j := &rc.kernelJobs().q8Conv
 	*j = q8ConvJob{k: k, x: x, y: y, rowBlocks: rowBlocks,
 		colsPer: rows * ow * kk, accPer: (k.cout / k.group) * rows * ow}
 	if k.nhwc {
@@ -274,13 +273,10 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	j.cols = rc.ScratchI8(blocks * j.colsPer)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
-	parallelFor(blocks, units, j)
+	rc.parallelFor(blocks, units, j)
 	*j = q8ConvJob{}
-	q8ConvJobs.Put(j)
 	return nil
 }
-
-var q8ConvJobs = sync.Pool{New: func() any { return new(q8ConvJob) }}
 
 type q8ConvJob struct {
 	k               *q8Conv
@@ -355,14 +351,11 @@ func (k *q8Conv) runC1(rc *RunContext, x, y *Tensor) {
 	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*9/4)
 	ld := w + k.pl + k.pr
 	per := (h+k.pt+k.pb)*ld + 64 // slack: the kernel loads 32 bytes per row
-	j := q8C1Jobs.Get().(*q8C1Job)
+	j := &rc.kernelJobs().q8C1
 	*j = q8C1Job{k: k, x: x, y: y, rowBlocks: rowBlocks, ld: ld, per: per, pad: rc.ScratchI8(blocks * per)}
-	parallelFor(blocks, units, j)
+	rc.parallelFor(blocks, units, j)
 	*j = q8C1Job{}
-	q8C1Jobs.Put(j)
 }
-
-var q8C1Jobs = sync.Pool{New: func() any { return new(q8C1Job) }}
 
 type q8C1Job struct {
 	k         *q8Conv
@@ -417,18 +410,15 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
 	plane := (h + k.pt + k.pb) * wp * k.cinG
-	j := q8QuadJobs.Get().(*q8QuadJob)
+	j := &rc.kernelJobs().q8Quad
 	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane,
 		i8Per:  plane + blas.S8QuadLen(rows*ow, k.kernelPixels),
 		accPer: (k.cout/k.group)*rows*ow + k.kh*k.kw}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
-	parallelFor(blocks, units, j)
+	rc.parallelFor(blocks, units, j)
 	*j = q8QuadJob{}
-	q8QuadJobs.Put(j)
 }
-
-var q8QuadJobs = sync.Pool{New: func() any { return new(q8QuadJob) }}
 
 type q8QuadJob struct {
 	k             *q8Conv
@@ -770,14 +760,11 @@ func (k *q8Conv) runDepthwise(rc *RunContext, x, y *Tensor) {
 	oh, ow := y.Shape[2], y.Shape[3]
 	units := nb * c
 	blocks := blocksFor(rc.Threads, units, int64(units)*int64(oh*ow)*int64(k.kh*k.kw))
-	j := q8DWJobs.Get().(*q8DWJob)
+	j := &rc.kernelJobs().q8DW
 	*j = q8DWJob{k: k, x: x, y: y, acc: rc.ScratchI32(blocks * ow)}
-	parallelFor(blocks, units, j)
+	rc.parallelFor(blocks, units, j)
 	*j = q8DWJob{}
-	q8DWJobs.Put(j)
 }
-
-var q8DWJobs = sync.Pool{New: func() any { return new(q8DWJob) }}
 
 type q8DWJob struct {
 	k    *q8Conv

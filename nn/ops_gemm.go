@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"sync"
-
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
 
@@ -126,14 +124,13 @@ type gemmJob struct {
 	lda, ldb   int
 	cr, cc     int // C rows, cols (after promotion to 2-D), 0 when absent
 	byCols     bool
-	slab       int // rows or columns per unit
+	slab       int               // rows or columns per unit
+	ws         []*blas.Workspace // GEMM packing memory per worker
 }
 
 // gemmSlab is the number of rows or columns of Y in one unit of parallel
 // work. A variable so that benchmarks can compare slab sizes.
 var gemmSlab = 64
-
-var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
 
 func (k *gemmKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	var types [3]Type
@@ -146,7 +143,7 @@ func (k *gemmKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if err != nil {
 		return err
 	}
-	j := gemmJobs.Get().(*gemmJob)
+	j := &rc.kernelJobs().gemm
 	*j = gemmJob{k: k, m: m, n: n, kk: kk, a: in[0].F32, b: in[1].F32, y: out[0].F32, lda: kk, ldb: n}
 	if k.transB {
 		j.ldb = kk
@@ -188,14 +185,15 @@ func (k *gemmKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		side = n
 	}
 	units := (side + j.slab - 1) / j.slab
-	parallelFor(blocksFor(rc.Threads, units, work), units, j)
+	blocks := blocksFor(rc.Threads, units, work)
+	j.ws = rc.gemmWorkspaces(blocks)
+	rc.parallelFor(blocks, units, j)
 	*j = gemmJob{}
-	gemmJobs.Put(j)
 	return nil
 }
 
 // runRange computes the row (or column, byCols) slabs [lo, hi) of Y.
-func (j *gemmJob) runRange(lo, hi, _ int) {
+func (j *gemmJob) runRange(lo, hi, worker int) {
 	lo, hi = lo*j.slab, hi*j.slab
 	r0, r1, c0, c1 := lo, min(hi, j.m), 0, j.n
 	if j.byCols {
@@ -207,9 +205,9 @@ func (j *gemmJob) runRange(lo, hi, _ int) {
 	a := j.a[r0*j.lda:]
 	y := j.y[r0*j.n+c0:]
 	if j.k.transB {
-		blas.SgemmNT(r1-r0, c1-c0, j.kk, a, j.lda, j.b[c0*j.ldb:], j.ldb, y, j.n, false)
+		blas.SgemmNTWS(j.ws[worker], r1-r0, c1-c0, j.kk, a, j.lda, j.b[c0*j.ldb:], j.ldb, y, j.n, false)
 	} else {
-		blas.Sgemm(r1-r0, c1-c0, j.kk, a, j.lda, j.b[c0:], j.ldb, y, j.n, false)
+		blas.SgemmWS(j.ws[worker], r1-r0, c1-c0, j.kk, a, j.lda, j.b[c0:], j.ldb, y, j.n, false)
 	}
 	alpha, beta := j.k.alpha, j.k.beta
 	for r := r0; r < r1; r++ {
@@ -388,6 +386,7 @@ func (matMulKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if total*m*n != len(y.F32) {
 		return shapeErrf("MatMul output has %d values, want %d", len(y.F32), total*m*n)
 	}
+	ws := rc.gemmWorkspaces(1)[0]
 	var idx [maxBroadcastRank]int
 	for t := 0; t < total; t++ {
 		oa, ob := 0, 0
@@ -395,7 +394,7 @@ func (matMulKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			oa += idx[i] * sa[i]
 			ob += idx[i] * sb[i]
 		}
-		blas.Sgemm(m, n, k, a.F32[oa:], k, b.F32[ob:], n, y.F32[t*m*n:], n, false)
+		blas.SgemmWS(ws, m, n, k, a.F32[oa:], k, b.F32[ob:], n, y.F32[t*m*n:], n, false)
 		for i := rank - 1; i >= 0; i-- {
 			idx[i]++
 			if idx[i] < dims[i] {

@@ -19,7 +19,8 @@ import (
 // Workers are started on demand and exit after workerIdle without work, so
 // tests checking for leaked goroutines see none once the engine is idle. In
 // steady state a call allocates nothing: the job is an interface holding a
-// pointer the caller owns, and the shared call state comes from a sync.Pool.
+// pointer the caller owns, and the shared call state (parCall) is the
+// caller's too: each RunContext has one (RunContext.parallelFor).
 
 // rangeJob is work over items [lo, hi); worker is the participant number in
 // [0, blocks): 0 for the calling goroutine.
@@ -52,10 +53,9 @@ const chunksPerBlock = 4
 // maxChunks bounds the chunk count (it shares a word with the generation).
 const maxChunks = 1 << 15
 
-// parCall is the shared state of one parallelFor call. The caller owns it
-// between Get and Put; workers reach it through tasks, which may arrive
-// after the call is over, so every access by a worker is guarded by a
-// generation check.
+// parCall is the shared state of a caller's parallelForOn calls, one at a
+// time; workers reach it through tasks, which may arrive after the call is
+// over, so every access by a worker is guarded by a generation check.
 type parCall struct {
 	job    rangeJob
 	n      int
@@ -80,11 +80,16 @@ var workers struct {
 	mu    sync.Mutex
 	alive int
 	ch    chan parTask
+	// timers holds the idle timers of exited workers for the next ones to
+	// start with, so that the first fan-out after an idle pause (a server
+	// between requests) allocates nothing.
+	timers []*time.Timer
 }
 
-var callPool = sync.Pool{New: func() any { return new(parCall) }}
-
-func init() { workers.ch = make(chan parTask, 256) }
+func init() {
+	workers.ch = make(chan parTask, 256)
+	workers.timers = make([]*time.Timer, 0, 64)
+}
 
 // blocksFor is how many participants to use for n items of total work under
 // a budget of threads goroutines: 1 when the work is too small to share.
@@ -105,10 +110,12 @@ func blocksFor(threads, n int, work int64) int {
 	return b
 }
 
-// parallelFor runs job over [0, n) with up to blocks participants
+// parallelForOn runs job over [0, n) with up to blocks participants
 // (blocks <= 1 runs it inline on the calling goroutine as one range). The
-// caller takes part and returns when every item is done.
-func parallelFor(blocks, n int, job rangeJob) {
+// caller takes part and returns when every item is done. c is the call's
+// state: the caller's for good (tasks of its earlier calls may still reach
+// it), used by one call at a time.
+func parallelForOn(c *parCall, blocks, n int, job rangeJob) {
 	if n <= 0 {
 		return
 	}
@@ -120,7 +127,6 @@ func parallelFor(blocks, n int, job rangeJob) {
 		return
 	}
 	chunks := min(n, blocks*chunksPerBlock, maxChunks-1)
-	c := callPool.Get().(*parCall)
 	c.job, c.n, c.chunks = job, n, chunks
 	c.gen++
 	c.wg.Add(chunks)
@@ -143,7 +149,6 @@ func parallelFor(blocks, n int, job rangeJob) {
 	}
 	c.wg.Wait()
 	c.job = nil
-	callPool.Put(c)
 }
 
 // work claims and runs chunks of generation gen until none is left. A task
@@ -170,9 +175,21 @@ func (c *parCall) work(gen uint32, worker int) {
 	}
 }
 
+// idleTimer returns a kept idle timer or a new one.
+func idleTimer() *time.Timer {
+	workers.mu.Lock()
+	defer workers.mu.Unlock()
+	if n := len(workers.timers); n > 0 {
+		t := workers.timers[n-1]
+		workers.timers = workers.timers[:n-1]
+		return t
+	}
+	return time.NewTimer(workerIdle)
+}
+
+// workerLoop takes no arguments: a go statement with arguments allocates.
 func workerLoop() {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
+	t := idleTimer()
 	for {
 		// Poll for a while before parking (see workerSpin).
 		for t0 := time.Now(); time.Since(t0) < workerSpin; {
@@ -198,6 +215,7 @@ func workerLoop() {
 				continue
 			}
 			workers.alive--
+			workers.timers = append(workers.timers, t)
 			workers.mu.Unlock()
 			return
 		}

@@ -27,8 +27,9 @@ func BenchmarkParallelFor(b *testing.B) {
 		for _, blocks := range []int{1, 2} {
 			b.Run(fmt.Sprintf("items%d/blocks%d", n, blocks), func(b *testing.B) {
 				j := &spinJob{out: make([]float32, n)}
+				rc := new(RunContext)
 				for i := 0; i < b.N; i++ {
-					parallelFor(blocks, n, j)
+					rc.parallelFor(blocks, n, j)
 				}
 			})
 		}

@@ -31,7 +31,7 @@ func (c *countJob) runRange(lo, hi, worker int) {
 func TestParallelForCoversEachItemOnce(t *testing.T) {
 	for _, tc := range []struct{ blocks, n int }{{1, 10}, {2, 10}, {3, 10}, {4, 3}, {8, 1000}, {5, 0}, {2, 1 << 20}} {
 		c := &countJob{hits: make([]atomic.Int32, tc.n)}
-		parallelFor(tc.blocks, tc.n, c)
+		new(RunContext).parallelFor(tc.blocks, tc.n, c)
 		for i := range c.hits {
 			if h := c.hits[i].Load(); h != 1 {
 				t.Fatalf("blocks=%d n=%d: item %d visited %d times", tc.blocks, tc.n, i, h)
@@ -73,7 +73,7 @@ func TestParallelForLateWorkers(t *testing.T) {
 	gate := &gateJob{release: make(chan struct{})}
 	done := make(chan struct{})
 	go func() {
-		parallelFor(3, 3, gate)
+		new(RunContext).parallelFor(3, 3, gate)
 		close(done)
 	}()
 	deadline := time.Now().Add(5 * time.Second)
@@ -85,7 +85,7 @@ func TestParallelForLateWorkers(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	c := &countJob{hits: make([]atomic.Int32, 100)}
-	parallelFor(3, 100, c) // both workers are stuck in gate
+	new(RunContext).parallelFor(3, 100, c) // both workers are stuck in gate
 	ranges := c.ranges.Load()
 	if m := c.maxBl.Load(); m != 0 || int(ranges) != 3*chunksPerBlock {
 		t.Fatalf("caller alone should have run all %d chunks: %d ranges, largest participant %d", 3*chunksPerBlock, ranges, m)

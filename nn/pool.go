@@ -2,7 +2,6 @@ package nn
 
 import (
 	"math"
-	"sync"
 )
 
 // Pooling on float32, 1-D and 2-D: MaxPool (kernel_shape, strides, pads,
@@ -74,7 +73,7 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if g.N < 0 {
 		return shapeErrf("%s input has dynamic shape %v", k.win.op, in[0].Shape)
 	}
-	j := poolJobs.Get().(*poolJob)
+	j := &rc.kernelJobs().pool
 	*j = poolJob{k: k, g: g, x: in[0].F32, y: out[0].F32}
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
@@ -85,9 +84,8 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			j.scratch = rc.ScratchF32(blocks * j.per)
 		}
 	}
-	parallelFor(blocks, planes, j)
+	rc.parallelFor(blocks, planes, j)
 	*j = poolJob{}
-	poolJobs.Put(j)
 	return nil
 }
 
@@ -114,8 +112,6 @@ func (j *poolJob) fast2() bool {
 	return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
 		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
 }
-
-var poolJobs = sync.Pool{New: func() any { return new(poolJob) }}
 
 func (j *poolJob) runRange(lo, hi, worker int) {
 	g := &j.g

@@ -30,18 +30,28 @@ import "math"
 // Sgemm computes C = A·B (accumulate=false) or C += A·B (accumulate=true),
 // where A is m×k (lda), B is k×n (ldb) and C is m×n (ldc).
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmOp(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, nil)
+	sgemmOp(nil, m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, nil)
+}
+
+// SgemmWS is Sgemm with the packing memory of ws (see Workspace).
+func SgemmWS(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemmOp(ws, m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, nil)
 }
 
 // SgemmEp is Sgemm followed by the epilogue ep (bias per row of C, i.e. per
 // output channel of a convolution, and a clamp), applied while the tile is
 // in registers.
 func SgemmEp(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
-	ep.check(m)
-	sgemmOp(m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, &ep)
+	SgemmEpWS(nil, m, n, k, a, lda, b, ldb, c, ldc, accumulate, ep)
 }
 
-func sgemmOp(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+// SgemmEpWS is SgemmEp with the packing memory of ws (nil: a sync.Pool's).
+func SgemmEpWS(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, ep Epilogue) {
+	ep.check(m)
+	sgemmOp(ws, m, n, k, a, lda, b, ldb, false, c, ldc, accumulate, &ep)
+}
+
+func sgemmOp(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	if transB {
 		checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
 	} else {
@@ -57,14 +67,19 @@ func sgemmOp(m, n, k int, a []float32, lda int, b []float32, ldb int, transB boo
 		ep.apply(m, n, c, ldc)
 		return
 	}
-	sgemmFast(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
+	sgemmFast(ws, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 // SgemmNT computes C = A·Bᵀ (or C += A·Bᵀ), where A is m×k (lda), B is n×k
 // (ldb) and C is m×n (ldc): the layout of a fully connected layer whose
 // weights are stored out×in.
 func SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	sgemmOp(m, n, k, a, lda, b, ldb, true, c, ldc, accumulate, nil)
+	sgemmOp(nil, m, n, k, a, lda, b, ldb, true, c, ldc, accumulate, nil)
+}
+
+// SgemmNTWS is SgemmNT with the packing memory of ws (see Workspace).
+func SgemmNTWS(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemmOp(ws, m, n, k, a, lda, b, ldb, true, c, ldc, accumulate, nil)
 }
 
 // GemmS8 computes C = A·Bᵀ in int32, where A is m×k int8 (lda), B is n×k

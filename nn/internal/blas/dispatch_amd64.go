@@ -75,7 +75,7 @@ func f32Kernels() []*f32Kernel {
 // packing B (a matrix-vector product for batch 1).
 const smallM = 4
 
-func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+func sgemmFast(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	kern := f32Kern
 	if kern == nil {
 		sgemmGoOp(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
@@ -87,7 +87,7 @@ func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB b
 		ep.apply(m, n, c, ldc)
 		return
 	}
-	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
+	sgemmDriver(ws, kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {

@@ -5,7 +5,7 @@ package blas
 // f32Kernels lists the assembly kernels this build can run: none.
 func f32Kernels() []*f32Kernel { return nil }
 
-func sgemmFast(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+func sgemmFast(_ *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	sgemmGoOp(m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate)
 	ep.apply(m, n, c, ldc)
 }

@@ -24,7 +24,7 @@ func epImpls() []epImpl {
 	for _, kern := range f32Kernels() {
 		impls = append(impls, epImpl{kern.name, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, ep Epilogue) {
 			ep.check(m)
-			sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, false, c, ldc, acc, &ep)
+			sgemmDriver(nil, kern, nil, m, n, k, a, lda, b, ldb, false, c, ldc, acc, &ep)
 		}})
 	}
 	return impls

@@ -70,7 +70,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // sgemmPacked computes C (=|+=) A·op(B) with kern, op(B) = Bᵀ when transB
 // (B is then n×k). Dimensions are validated by the caller and positive.
 func sgemmPacked(kern *f32Kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool) {
-	sgemmDriver(kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, nil)
+	sgemmDriver(nil, kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, nil)
 }
 
 // packAllA packs the whole m×k A for kern: block pc (of kcF32 depth) starts
@@ -85,9 +85,14 @@ func packAllA(kern *f32Kernel, m, k int, a []float32, lda int) []float32 {
 	return dst
 }
 
-// sgemmDriver is sgemmPacked with an optional A already packed by packAllA
-// and an optional epilogue (validated by the caller).
-func sgemmDriver(kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+// sgemmDriver is sgemmPacked with an optional A already packed by packAllA,
+// an optional epilogue (validated by the caller) and the packing memory of
+// ws, or from f32Pool when ws is nil.
+func sgemmDriver(ws *Workspace, kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
+	if ws != nil {
+		sgemmDriverWS(&ws.s, kern, pre, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
+		return
+	}
 	s := f32Pool.Get().(*f32Scratch)
 	sgemmDriverWS(s, kern, pre, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 	f32Pool.Put(s)

@@ -53,7 +53,7 @@ func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int,
 }
 
 // Workspace is packing memory for the float32 GEMM. The entry points taking
-// one (SgemmPackedWS, SgemmPackedEpWS) use it instead of the package's
+// one (those named ...WS) use it instead of the package's
 // sync.Pool, which can miss (and allocate) when calls move between
 // goroutines or OS threads; a caller keeping one Workspace per goroutine
 // allocates nothing once they have grown. The zero value is ready to use; a
@@ -112,11 +112,7 @@ func sgemmPackedOp(pa *PackedA, n int, b []float32, ldb int, transB bool, c []fl
 		ep.apply(m, n, c, ldc)
 		return
 	}
-	if ws != nil {
-		sgemmDriverWS(&ws.s, pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
-		return
-	}
-	sgemmDriver(pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
+	sgemmDriver(ws, pa.kern, pa.data, m, n, k, nil, 0, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
 // String describes the packing, for logs.
