@@ -1,13 +1,10 @@
 package nn_test
 
 import (
-	"path/filepath"
 	"runtime"
 	"testing"
 
-	"github.com/splitinfer/splitinfer/internal/testref"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
 // BenchmarkModelBatch1 runs each reference model, optimized as loaded, on
@@ -19,14 +16,7 @@ import (
 //	go test -run X -bench ModelBatch1 -count 5 ./nn/
 func BenchmarkModelBatch1(b *testing.B) {
 	for _, m := range []string{"seednet_mnist", "tinyresnet_mnist", "mobilenet_v2"} {
-		g, err := onnx.Load(testref.Path(b, m+".onnx"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		in, err := onnx.ReadTensor(filepath.Join(testref.Path(b, m, "test_data_set_0"), "input_0.pb"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		g, in := loadRef(b, m)
 		x := firstImage(in)
 		p, err := nn.Compile(g)
 		if err != nil {

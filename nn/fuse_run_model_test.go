@@ -2,12 +2,9 @@ package nn_test
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 
-	"github.com/splitinfer/splitinfer/internal/testref"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
 // TestAddReluFusionTinyResNet: the residual Add+Relu pairs of tinyresnet run
@@ -15,14 +12,7 @@ import (
 // them unfused, and the logits agree bit for bit.
 func TestAddReluFusionTinyResNet(t *testing.T) {
 	m := "tinyresnet_mnist"
-	g, err := onnx.Load(testref.Path(t, m+".onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := onnx.ReadTensor(filepath.Join(testref.Path(t, m, "test_data_set_0"), "input_0.pb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, in := loadRef(t, m)
 	p, err := nn.Compile(g)
 	if err != nil {
 		t.Fatal(err)

@@ -75,17 +75,7 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 		batches []int
 	}
 	ref := func(name string) func(t *testing.T) (*nn.Graph, *nn.Tensor) {
-		return func(t *testing.T) (*nn.Graph, *nn.Tensor) {
-			g, err := onnx.Load(testref.Path(t, name+".onnx"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := onnx.ReadTensor(filepath.Join(testref.Path(t, name, "test_data_set_0"), "input_0.pb"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return g, in
-		}
+		return func(t *testing.T) (*nn.Graph, *nn.Tensor) { return loadRef(t, name) }
 	}
 	zoo := func(build func(int) *nn.Graph) func(t *testing.T) (*nn.Graph, *nn.Tensor) {
 		return func(t *testing.T) (*nn.Graph, *nn.Tensor) {
@@ -154,6 +144,21 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 			t.Errorf("run after the workers went idle allocates %v times", a)
 		}
 	})
+}
+
+// loadRef loads reference model name as optimized by onnx.Load and its ONNX
+// Runtime test input.
+func loadRef(t testing.TB, name string) (*nn.Graph, *nn.Tensor) {
+	t.Helper()
+	g, err := onnx.Load(testref.Path(t, name+".onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := onnx.ReadTensor(filepath.Join(testref.Path(t, name, "test_data_set_0"), "input_0.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, in
 }
 
 // batchOf returns n images cycled from the images of in.
