@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
@@ -87,7 +85,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer conn.Close()
 	nc := conn.Conn
 	if *wait > 0 {
-		if err := waitForCloud(ctx, nc, *wait); err != nil && !*ef.fallback {
+		if err := edgeworker.WaitForCloud(ctx, nc, *wait); err != nil && !*ef.fallback {
 			return err
 		}
 	}
@@ -138,26 +136,4 @@ func readiness(e system.Submitter) func(context.Context) error {
 		return r.Ready
 	}
 	return nil
-}
-
-// waitForCloud pings the splitinfer micro service until one answers.
-func waitForCloud(ctx context.Context, nc *nats.Conn, d time.Duration) error {
-	subj := "$SRV.PING." + pipeline.ServiceName
-	deadline := time.Now().Add(d)
-	for {
-		if _, err := nc.Request(subj, nil, 500*time.Millisecond); err == nil {
-			return nil
-		}
-		if err := natsconn.PermissionError(nc); err != nil {
-			return err // the server's permissions: waiting will not help
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no %s cloud worker answered a ping within %v", pipeline.ServiceName, d)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

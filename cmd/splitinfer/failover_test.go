@@ -265,7 +265,7 @@ func TestLeafNodeSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := waitForCloud(context.Background(), c.Conn, 30*time.Second); err != nil {
+	if err := edgeworker.WaitForCloud(context.Background(), c.Conn, 30*time.Second); err != nil {
 		t.Fatalf("through the leaf node: %v", err)
 	}
 	prog, cut := earlyCut(t)
@@ -351,7 +351,7 @@ func BenchmarkTLSLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer c.Close()
-		if err := waitForCloud(context.Background(), c.Conn, 30*time.Second); err != nil {
+		if err := edgeworker.WaitForCloud(context.Background(), c.Conn, 30*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		if edges[name], err = edgeworker.New(c.Conn, prog, edgeworker.Config{Cut: cut, Concurrency: 1}); err != nil {
