@@ -33,8 +33,10 @@ type PlanConfig struct {
 	// Adapt makes Edge an adaptive edge that re-chooses the cut as the
 	// link changes.
 	Adapt bool
-	// Log, when not nil, gets a progress line.
-	Log io.Writer
+	// Log, when not nil, gets a progress line; Progress, when set, the
+	// edge profiling's sample runs.
+	Log      io.Writer
+	Progress func(done, total int)
 }
 
 // CutPlan is the partitioner's choice for an edge.
@@ -60,7 +62,7 @@ func PlanCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworke
 	if pc.Log != nil {
 		fmt.Fprintf(pc.Log, "partitioner: fetching the cloud profile, profiling the edge over %s...\n", what)
 	}
-	m, notes, err := adaptive.BuildModel(ctx, nc, prog, cfg, adaptive.Setup{Samples: samples, Slowdown: pc.Slowdown})
+	m, notes, err := adaptive.BuildModel(ctx, nc, prog, cfg, adaptive.Setup{Samples: samples, Slowdown: pc.Slowdown, Progress: pc.Progress})
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,9 @@ type SweepConfig struct {
 	TraceOptions []edgeworker.Option
 	// Log, when not nil, gets progress lines.
 	Log io.Writer
+	// Progress, when set, gets the requests sent so far on the link being
+	// swept after each one.
+	Progress func(done, total int)
 }
 
 // SweepCut is one cut of a swept link.
@@ -280,12 +283,18 @@ func (s *sweeper) sweepLink(ctx context.Context, sp link.Spec) (SweepLink, error
 	times := make([][]float64, len(cuts))
 	server := make([][]float64, len(cuts))
 	compute := make([][]float64, len(cuts))
-	n := 0
+	n, total := 0, s.cfg.Requests*len(measured)*(s.cfg.Warmup+1)
 	for r := 0; r < s.cfg.Requests; r++ {
 		for _, i := range measured {
 			for k := 0; k <= s.cfg.Warmup; k++ {
+				if ctx.Err() != nil {
+					return res, fmt.Errorf("link %s: %w", sp, ctx.Err())
+				}
 				out, err := e.InferAt(ctx, cuts[i], s.cfg.Samples[n%len(s.cfg.Samples)]...)
 				n++
+				if s.cfg.Progress != nil {
+					s.cfg.Progress(n, total)
+				}
 				if err != nil {
 					return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
 				}

@@ -189,7 +189,8 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		opts := []quantize.Option{quantize.WithMethod(m), quantize.WithPercentile(*pct), quantize.WithThreads(*threads),
-			quantize.WithSource(fmt.Sprintf("mnist-train[0:%d]", *calibN))}
+			quantize.WithSource(fmt.Sprintf("mnist-train[0:%d]", *calibN)),
+			quantize.WithContext(ctx), quantize.WithProgress(progress(stderr, "calibrating"))}
 		if *floatNodes != "" {
 			opts = append(opts, quantize.WithFloatNodes(strings.Split(*floatNodes, ",")...))
 		}

@@ -120,7 +120,7 @@ type costSetup struct {
 }
 
 // setup loads the model and builds its cost model from the flags.
-func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
+func (f *costFlags) setup(ctx context.Context, stderr io.Writer) (*costSetup, error) {
 	g, name, err := loadModel(f.model)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,8 @@ func (f *costFlags) setup(stderr io.Writer) (*costSetup, error) {
 	enc := pipeline.RequestEncoder{Model: pipeline.ModelHash(g), Codec: codec, Wire: dt}
 	cfg := measure.ModelConfig{Samples: samples, SamplesNote: what, Runs: f.runs, Threads: f.threads, Model: name, Device: host,
 		EdgeNote: f.edgeProfile, CloudNote: f.cloudProfile, EdgeCPU: f.clock == "cpu", CloudCPU: f.cloudClock == "cpu",
-		Slowdown: f.slowdown, Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: f.maxBytes, Log: stderr}
+		Slowdown: f.slowdown, Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: f.maxBytes, Log: stderr,
+		Context: ctx, Progress: progress(stderr, "profiling")}
 	if cfg.Edge, err = loadProfileFlag(f.edgeProfile); err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errUsage
 	}
 	l := partition.Link{Bandwidth: bits / 8, RTT: *rtt}
-	s, err := cf.setup(stderr)
+	s, err := cf.setup(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,8 @@ func (f *edgeFlags) natsOptions(sp *link.Spec, stderr io.Writer) []nats.Option {
 // --samples first MNIST test images (else seeded random inputs) and --link.
 func (f *edgeFlags) planCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, sp *link.Spec, stderr io.Writer) (*system.CutPlan, error) {
 	set, _ := mnistTest() // without it the samples are seeded random inputs
-	pc := system.PlanConfig{Samples: *f.samples, Set: set, Slowdown: *f.slowdown, Adapt: *f.adapt, Log: stderr}
+	pc := system.PlanConfig{Samples: *f.samples, Set: set, Slowdown: *f.slowdown, Adapt: *f.adapt, Log: stderr,
+		Progress: progress(stderr, "profiling")}
 	if sp != nil {
 		pc.Bandwidth = sp.BytesPerSecond()
 	}

@@ -84,7 +84,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *requests < 1 || *warmup < 0 || *maxPred < 0 || *timeout <= 0 {
 		return bad("--requests >= 1, --warmup >= 0, --max-predicted >= 0 and --timeout > 0 please")
 	}
-	s, err := cf.setup(stderr)
+	s, err := cf.setup(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := system.SweepConfig{Name: s.name, Program: s.prog, Cost: s.CostModel, Samples: s.samples, Links: specs,
 		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Threads: cf.threads, Slowdown: slowdown, Concurrency: 1,
 			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
-		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, Phase: *phase, Log: stderr,
+		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
 		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		JaegerUI:     *jaegerUI, TraceOptions: []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}}
 	type report interface {

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/splitinfer/splitinfer/compress/train"
@@ -49,41 +47,6 @@ func mnistSets(limit int) (tr, te train.Dataset, err error) {
 		tr = tr.Subset(0, limit, mnist.Pixels)
 	}
 	return tr, train.Dataset{Images: t.Images, Labels: t.Labels}, nil
-}
-
-// progressBar renders training progress on w, at most a few times a second,
-// when w is a terminal; elsewhere (a log file, CI) only each epoch's line.
-func progressBar(w io.Writer, quiet bool) func(train.Progress) {
-	if quiet {
-		return nil
-	}
-	tty := isTerminal(w)
-	var last time.Time
-	return func(p train.Progress) {
-		if !tty && !p.EpochDone {
-			return
-		}
-		if !p.EpochDone && time.Since(last) < 250*time.Millisecond && p.Seen < p.Total {
-			return
-		}
-		last = time.Now()
-		const width = 30
-		frac := float64(p.Seen) / float64(p.Total)
-		fill := int(frac * width)
-		bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-		if fill < width {
-			bar = bar[:fill] + ">" + bar[fill+1:]
-		}
-		cr := "\r"
-		if !tty {
-			cr = ""
-		}
-		fmt.Fprintf(w, cr+"epoch %d/%d [%s] %5.1f%% loss %.4f acc %.4f %6.0f img/s ETA %s ",
-			p.Epoch, p.Epochs, bar, 100*frac, p.Loss, p.Acc, p.ImagesPerSec, p.ETA.Round(time.Second))
-		if p.EpochDone {
-			fmt.Fprintln(w)
-		}
-	}
 }
 
 // compressTrain holds the training-based compression options shared by
@@ -282,15 +245,4 @@ func (o *compressTrain) compressGraph(ctx context.Context, g *nn.Graph, stderr i
 		return nil, err
 	}
 	return opts.CompressGraph(ctx, g, trainSet, testSet)
-}
-
-// isTerminal reports whether w is a terminal (a character device: progress
-// is drawn only there, not in a pipe, a file or a test's buffer).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -15,6 +15,7 @@
 package quantize
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -37,6 +38,8 @@ type config struct {
 	batch      int
 	threads    int
 	source     string
+	ctx        context.Context
+	progress   func(done, total int)
 }
 
 // Option configures Quantize.
@@ -66,6 +69,14 @@ func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
 
 // WithSource records where the calibration inputs came from.
 func WithSource(s string) Option { return func(c *config) { c.source = s } }
+
+// WithContext makes calibration stop between batches, with ctx.Err()
+// wrapped, when ctx is done.
+func WithContext(ctx context.Context) Option { return func(c *config) { c.ctx = ctx } }
+
+// WithProgress has calibration report the inputs run so far (over all
+// passes) after each batch.
+func WithProgress(f func(done, total int)) Option { return func(c *config) { c.progress = f } }
 
 // Result is a quantized model.
 type Result struct {
@@ -315,8 +326,15 @@ func calibrate(g *nn.Graph, calib *nn.Tensor, tensors []string, c *config) (map[
 	n := calib.Shape[0]
 	per := calib.Len() / n
 	r := sub.NewRunner(c.threads)
+	passes, done := 1, 0
+	if c.method != MinMax {
+		passes = 2
+	}
 	pass := func(f func(name string, v []float32)) error {
 		for lo := 0; lo < n; lo += c.batch {
+			if c.ctx != nil && c.ctx.Err() != nil {
+				return fmt.Errorf("quantize: calibration: %w", c.ctx.Err())
+			}
 			hi := min(lo+c.batch, n)
 			shape := append([]int{hi - lo}, calib.Shape[1:]...)
 			x, err := nn.FromFloat32(calib.F32[lo*per:hi*per], shape...)
@@ -335,6 +353,10 @@ func calibrate(g *nn.Graph, calib *nn.Tensor, tensors []string, c *config) (map[
 					return fmt.Errorf("%w: tensor %q is %v, not float32", ErrModel, t, res[i].DType)
 				}
 				f(t, res[i].F32)
+			}
+			done += hi - lo
+			if c.progress != nil {
+				c.progress(done, passes*n)
 			}
 		}
 		return nil

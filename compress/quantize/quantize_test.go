@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -394,5 +395,29 @@ func TestORTRunsExportedQDQ(t *testing.T) {
 		if math.Abs(ours-ort) > 0.0005+1e-9 {
 			t.Errorf("%s: ONNX Runtime %.4f, splitinfer %.4f", c.model, ort, ours)
 		}
+	}
+}
+
+// TestCalibrationProgressAndCancel: calibration reports every input of both
+// passes (Entropy makes two) and stops, with ctx.Err(), once ctx is done.
+func TestCalibrationProgressAndCancel(t *testing.T) {
+	g, err := onnx.Load(testref.Path(t, "seednet_mnist.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib := calibSet(t, 100)
+	var last, total, calls int
+	if _, err := Quantize(g, calib, WithMethod(Entropy), WithBatchSize(50), WithContext(context.Background()),
+		WithProgress(func(d, n int) { last, total, calls = d, n, calls+1 })); err != nil {
+		t.Fatal(err)
+	}
+	if last != 200 || total != 200 || calls != 4 {
+		t.Errorf("progress ended at %d/%d after %d calls, want 200/200 after 4", last, total, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	_, err = Quantize(g, calib, WithBatchSize(50), WithContext(ctx), WithProgress(func(int, int) { calls++; cancel() }))
+	if !errors.Is(err, context.Canceled) || calls != 1 {
+		t.Errorf("cancelled after the first batch: err %v after %d batches, want context.Canceled after 1", err, calls)
 	}
 }

@@ -127,6 +127,8 @@ type Setup struct {
 	// MaxBytes is the largest request the transport takes (0: nc's
 	// MaxPayload).
 	MaxBytes int
+	// Progress, when set, gets the edge profiling's sample runs.
+	Progress func(done, total int)
 }
 
 // BuildModel builds the cost model the edge chooses its cut with
@@ -163,7 +165,7 @@ func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgew
 	cm, err := measure.Build(whole, measure.ModelConfig{Samples: s.Samples, Runs: s.Runs, Threads: cfg.Threads, Device: "edge",
 		Cloud: cloud, CloudNote: fmt.Sprintf("fetched from a cloud worker (%d runs, %d thread(s))", cloud.Runs, cloud.Threads),
 		EdgeCPU: cfg.Threads == 1 && measure.CPUTimeSupported(), Slowdown: s.Slowdown,
-		Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: s.MaxBytes})
+		Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: s.MaxBytes, Context: ctx, Progress: s.Progress})
 	if err != nil {
 		return nil, nil, err
 	}

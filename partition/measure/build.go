@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -38,6 +39,10 @@ type ModelConfig struct {
 	MaxBytes int
 	// Log, when not nil, gets a line before each profiling.
 	Log io.Writer
+	// Context, when set, stops profiling between samples when done
+	// (ctx.Err() wrapped); Progress gets each profiling's sample runs.
+	Context  context.Context
+	Progress func(done, total int)
 }
 
 // CostModel is a built cost model with what it was built from.
@@ -130,7 +135,8 @@ func (c *CostModel) profile(side string, given *partition.Profile, note string, 
 
 func (c *CostModel) measure(cpu bool) (*partition.Profile, error) {
 	clock := "wall"
-	opts := []Option{WithRuns(c.cfg.Runs), WithThreads(c.cfg.Threads), WithDevice(c.cfg.Device)}
+	opts := []Option{WithRuns(c.cfg.Runs), WithThreads(c.cfg.Threads), WithDevice(c.cfg.Device),
+		WithContext(c.cfg.Context), WithProgress(c.cfg.Progress)}
 	if cpu {
 		clock = "cpu"
 		opts = append(opts, WithCPUTime())

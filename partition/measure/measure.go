@@ -6,6 +6,7 @@
 package measure
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"time"
@@ -26,6 +27,8 @@ type measureConfig struct {
 	runs, warmup, threads int
 	device                string
 	cpu                   bool
+	ctx                   context.Context
+	progress              func(done, total int)
 }
 
 // Option configures Profile and Sizes.
@@ -45,6 +48,16 @@ func WithThreads(n int) Option { return func(c *measureConfig) { c.threads = n }
 // not inflate the profile. It needs one thread (WithThreads(1)) and Linux;
 // elsewhere Profile fails.
 func WithCPUTime() Option { return func(c *measureConfig) { c.cpu = true } }
+
+// WithContext makes Profile stop between samples, with ctx.Err() wrapped,
+// when ctx is done.
+func WithContext(ctx context.Context) Option { return func(c *measureConfig) { c.ctx = ctx } }
+
+// WithProgress has Profile report the sample runs done (warm-up included)
+// after each.
+func WithProgress(f func(done, total int)) Option {
+	return func(c *measureConfig) { c.progress = f }
+}
 
 // WithDevice names the device in the profile.
 func WithDevice(name string) Option { return func(c *measureConfig) { c.device = name } }
@@ -104,9 +117,15 @@ func Profile(prog *nn.Program, samples [][]*nn.Tensor, opts ...Option) (*partiti
 			acc[i] = 0
 		}
 		for si, in := range samples {
+			if cfg.ctx != nil && cfg.ctx.Err() != nil {
+				return nil, fmt.Errorf("measure: profiling: %w", cfg.ctx.Err())
+			}
 			lastCPU, _ = cputime.Thread()
 			if _, err := r.Run(in...); err != nil {
 				return nil, fmt.Errorf("measure: profiling sample %d: %w", si, err)
+			}
+			if cfg.progress != nil {
+				cfg.progress(run*len(samples)+si+1, (cfg.warmup+cfg.runs)*len(samples))
 			}
 		}
 		if run < cfg.warmup {

@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -210,5 +211,25 @@ func TestProfileCPUTime(t *testing.T) {
 	t.Logf("tinyresnet: %.3f ms CPU, %.3f ms wall", prof.TotalMS(), wall.TotalMS())
 	if _, err := Profile(p, [][]*nn.Tensor{sample}, WithCPUTime(), WithThreads(2)); !errors.Is(err, ErrProfile) {
 		t.Fatalf("CPU time with 2 threads: %v", err)
+	}
+}
+
+// TestProfileProgressAndCancel: Profile reports each sample run (warm-up
+// included) and stops, with ctx.Err(), once ctx is done.
+func TestProfileProgressAndCancel(t *testing.T) {
+	p, _, sample := refModel(t, "tinyresnet_mnist")
+	samples := [][]*nn.Tensor{sample, sample}
+	var last, total int
+	if _, err := Profile(p, samples, WithRuns(2), WithProgress(func(d, n int) { last, total = d, n })); err != nil {
+		t.Fatal(err)
+	}
+	if last != 6 || total != 6 { // (1 warm-up + 2 runs) x 2 samples
+		t.Errorf("progress ended at %d/%d, want 6/6", last, total)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err := Profile(p, samples, WithContext(ctx), WithProgress(func(int, int) { calls++; cancel() }))
+	if !errors.Is(err, context.Canceled) || calls != 1 {
+		t.Errorf("cancelled after the first sample: err %v after %d runs, want context.Canceled after 1", err, calls)
 	}
 }
