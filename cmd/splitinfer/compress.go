@@ -19,7 +19,6 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/nn/inspect"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/nn/preprocess"
 	"github.com/splitinfer/splitinfer/nn/sinf"
@@ -153,21 +152,21 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	before, err := measureAny(ctx, g, test, *testN, *threads)
+	before, err := evaluate.Measure(ctx, g, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("input model: %w", err)
 	}
-	rep.AccuracyBefore, rep.ParamsBefore, rep.MACsBefore, rep.TestImages = before.acc, before.params, before.macs, before.images
-	if before.acc >= 0 {
-		fmt.Fprintf(stderr, "%s: accuracy %.4f, %d params, %d MACs/image\n", name, before.acc, before.params, before.macs)
+	rep.AccuracyBefore, rep.ParamsBefore, rep.MACsBefore, rep.TestImages = before.Accuracy, before.Params, before.MACs, before.Images
+	if before.Accuracy >= 0 {
+		fmt.Fprintf(stderr, "%s: accuracy %.4f, %d params, %d MACs/image\n", name, before.Accuracy, before.Params, before.MACs)
 	} else {
-		fmt.Fprintf(stderr, "%s: %d params, %d MACs/image\n", name, before.params, before.macs)
+		fmt.Fprintf(stderr, "%s: %d params, %d MACs/image\n", name, before.Params, before.MACs)
 	}
 
 	// The compression steps, in order. Each takes and returns a graph.
 	var calib *sinf.Calibration
 	switch {
-	case o.graphPruneOnly() && (!mnistShaped(g) || train.Problems(g) != ""):
+	case o.graphPruneOnly() && (!evaluate.MNISTShaped(g) || train.Problems(g) != ""):
 		// Depthwise/grouped convs, BatchNorm, residual spaces: the graph pruner.
 		if g, err = pruneChannelsGraph(g, o.pruneChannels, stderr); err != nil {
 			return err
@@ -238,11 +237,11 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	rep.BytesAfter = st.Size()
 	rep.ContentHash = nn.Hash(g2)
-	after, err := measureAny(ctx, g2, test, *testN, *threads)
+	after, err := evaluate.Measure(ctx, g2, test, *testN, *threads)
 	if err != nil {
 		return fmt.Errorf("output model: %w", err)
 	}
-	rep.AccuracyAfter, rep.ParamsAfter, rep.MACsAfter = after.acc, after.params, after.macs
+	rep.AccuracyAfter, rep.ParamsAfter, rep.MACsAfter = after.Accuracy, after.Params, after.MACs
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
@@ -301,23 +300,4 @@ func (o *compressTrain) distillDefaults(fs *flag.FlagSet) {
 	if !given["epochs"] && !given["finetune-epochs"] {
 		o.epochs = distillEpochs
 	}
-}
-
-type measured struct {
-	acc          float64
-	params, macs int64
-	images       int
-}
-
-// measureGraph returns g's MNIST test accuracy, parameter count and MACs per image.
-func measureGraph(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
-	ins, err := inspect.Graph(g, g.Name)
-	if err != nil {
-		return measured{}, err
-	}
-	ev, err := evaluate.MNIST(ctx, g, test, n, 100, threads)
-	if err != nil {
-		return measured{}, err
-	}
-	return measured{acc: ev.Accuracy, params: ins.TotalParams, macs: ins.TotalMACs, images: ev.Images}, nil
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
 // Compressing models that are not MNIST classifiers (any model the
@@ -18,34 +17,10 @@ import (
 // without data. Steps that need data of the model's input (fine-tuning,
 // distillation, int8 calibration, activation codecs) say so.
 
-// mnistShaped reports whether g takes one float32 [N, 1, 32, 32] input,
-// what the MNIST evaluation, calibration and training feed.
-func mnistShaped(g *nn.Graph) bool {
-	if len(g.Inputs) != 1 {
-		return false
-	}
-	in := g.Inputs[0].Type
-	return in.DType == nn.Float32 && len(in.Shape) == 4 && (in.Shape[1] < 0 || in.Shape[1] == 1) &&
-		(in.Shape[2] < 0 || in.Shape[2] == mnist.Rows) && (in.Shape[3] < 0 || in.Shape[3] == mnist.Cols)
-}
-
-// measureAny is measureGraph for MNIST-shaped models; for others it
-// measures parameters and MACs only (acc < 0: not measured).
-func measureAny(ctx context.Context, g *nn.Graph, test *mnist.Set, n, threads int) (measured, error) {
-	if mnistShaped(g) {
-		return measureGraph(ctx, g, test, n, threads)
-	}
-	ins, err := inspect.Graph(g, g.Name)
-	if err != nil {
-		return measured{}, err
-	}
-	return measured{acc: -1, params: ins.TotalParams, macs: ins.TotalMACs}, nil
-}
-
 // needsData reports the first requested step that needs MNIST-shaped
 // input when g does not take it.
 func needsData(g *nn.Graph, quant string, o *compressTrain, actBits string) error {
-	if mnistShaped(g) {
+	if evaluate.MNISTShaped(g) {
 		return nil
 	}
 	var steps []string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
@@ -60,7 +61,7 @@ func (e *exitFlags) check() error {
 // attach trains the exit head on g (the compressed model, as the edge
 // will run it) and stores it in g.
 func (e *exitFlags) attach(ctx context.Context, g *nn.Graph, rep *compressReport, threads int, stderr io.Writer) error {
-	if !mnistShaped(g) {
+	if !evaluate.MNISTShaped(g) {
 		return fmt.Errorf("an early-exit head (--exit) needs images of the model's input, and splitinfer's data is MNIST [N,1,%d,%d] while the model takes %v", mnist.Rows, mnist.Cols, g.Inputs[0].Type)
 	}
 	prog, err := nn.Compile(g)
