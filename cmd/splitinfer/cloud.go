@@ -26,7 +26,7 @@ func init() {
 func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cloud", stderr)
 	nf := addNATSFlags(fs)
-	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
+	model := modelFlag(fs)
 	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)

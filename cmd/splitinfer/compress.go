@@ -73,7 +73,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	floatNodes := fs.String("float-nodes", "", "comma-separated nodes to keep in float32")
 	testN := fs.Int("n", 0, "evaluate on the first N test images (default: all 10,000)")
 	threads := fs.Int("eval-threads", runtime.GOMAXPROCS(0), "goroutines for evaluation and calibration")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	asJSON := jsonFlag(fs)
 	pf := addPrepFlags(fs)
 	var act actFlags
 	act.register(fs)

@@ -20,11 +20,11 @@ func init() {
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
-	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
+	model := modelFlag(fs)
 	n := fs.Int("n", 0, "evaluate the first N test images (default: all 10,000)")
 	batch := fs.Int("batch", 100, "images per run")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "goroutines, each running whole batches")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	asJSON := jsonFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: splitinfer eval [--model MODEL] [--n N] [--batch B] [--threads T] [--json]")
 		fs.PrintDefaults()

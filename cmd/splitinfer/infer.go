@@ -33,7 +33,7 @@ func (s *inferFiles) Set(v string) error { *s = append(*s, v); return nil }
 
 func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("infer", stderr)
-	model := fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
+	model := modelFlag(fs)
 	var inputs, outputs inferFiles
 	fs.Var(&inputs, "input", "input tensor file (ONNX TensorProto .pb); repeat for each graph input, in order")
 	fs.Var(&outputs, "output", "output tensor file to write; repeat for each graph output, in order (default: print a summary only)")

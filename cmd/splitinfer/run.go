@@ -58,11 +58,11 @@ type edgeFlags struct {
 // applications get the model's own predictions unless they ask.
 func addEdgeFlags(fs *flag.FlagSet, defaultFallback, defaultCompact bool) *edgeFlags {
 	return &edgeFlags{
-		model:       fs.String("model", "", "model file or built-in model name (default: the built-in default model)"),
+		model:       modelFlag(fs),
 		n:           fs.Int("n", 1000, "number of MNIST test images (at most 10,000)"),
 		cut:         fs.String("cut", "early", "early (after the early conv/pool blocks: the int8 convs on the edge), auto (the partitioner chooses from measured profiles and the link), or the tensor(s) to cut at, comma-separated (see 'splitinfer partition')"),
 		concurrency: fs.Int("concurrency", 1, "requests in flight (concurrent edges)"),
-		asJSON:      fs.Bool("json", false, "print one JSON object"),
+		asJSON:      jsonFlag(fs),
 		codec:       fs.String("codec", "none", "activation coding on the wire: none or zstd"),
 		wire:        fs.String("wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)"),
 		compact:     fs.Bool("compact", defaultCompact, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); false sends the activations as computed"),
