@@ -54,12 +54,7 @@ func (o *compressTrain) graphPruneOnly() bool {
 func pruneChannelsGraph(g *nn.Graph, frac float64, stderr io.Writer) (*nn.Graph, error) {
 	pg, rep, err := prune.Channels(g, frac)
 	if rep != nil {
-		for _, s := range rep.Spaces {
-			fmt.Fprintf(stderr, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
-		}
-		for _, s := range rep.Skipped {
-			fmt.Fprintf(stderr, "prune-channels: kept %s\n", s)
-		}
+		rep.Log(stderr, true)
 	}
 	if err != nil {
 		return nil, err

@@ -7,8 +7,10 @@ package prune
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -446,4 +448,29 @@ func selectAxis(t *nn.Tensor, axis int, idx []int) *nn.Tensor {
 		}
 	}
 	return out
+}
+
+// Removed counts the channels removed over all spaces.
+func (r *Report) Removed() int {
+	n := 0
+	for _, s := range r.Spaces {
+		n += s.Before - s.After
+	}
+	return n
+}
+
+// Log writes a line per space pruned to w (nil: nowhere) and, with kept,
+// a line per space left alone.
+func (r *Report) Log(w io.Writer, kept bool) {
+	if w == nil {
+		return
+	}
+	for _, s := range r.Spaces {
+		fmt.Fprintf(w, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
+	}
+	if kept {
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "prune-channels: kept %s\n", s)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
@@ -141,4 +142,26 @@ func TestChannelsNothing(t *testing.T) {
 	if !errors.Is(err, prune.ErrNothing) || len(rep.Skipped) == 0 {
 		t.Fatalf("error %v, report %+v", err, rep)
 	}
+}
+
+// TestReportLog: Removed sums the spaces; Log writes a line per space and,
+// with kept, per space left alone; a nil writer is nowhere.
+func TestReportLog(t *testing.T) {
+	rep := &prune.Report{Spaces: []prune.Space{{Producers: []string{"expand"}, Before: 16, After: 8}, {Producers: []string{"stem", "project"}, Before: 8, After: 4}},
+		Skipped: []string{"head (graph output)"}}
+	if rep.Removed() != 12 {
+		t.Errorf("removed %d, want 12", rep.Removed())
+	}
+	var b strings.Builder
+	rep.Log(&b, true)
+	want := "prune-channels: 16 -> 8 channels of expand\nprune-channels: 8 -> 4 channels of stem, project\nprune-channels: kept head (graph output)\n"
+	if b.String() != want {
+		t.Errorf("log %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	rep.Log(&b, false)
+	if strings.Contains(b.String(), "kept") {
+		t.Errorf("log without kept: %q", b.String())
+	}
+	rep.Log(nil, true)
 }

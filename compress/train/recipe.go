@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
@@ -117,14 +116,10 @@ func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	removed := 0
-	for _, s := range rep.Spaces {
-		removed += s.Before - s.After
-		fmt.Fprintf(log, "prune-channels: %d -> %d channels of %s\n", s.Before, s.After, strings.Join(s.Producers, ", "))
-	}
+	rep.Log(log, false)
 	out, err := FromGraph(pg)
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, removed, nil
+	return out, rep.Removed(), nil
 }
