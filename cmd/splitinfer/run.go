@@ -19,7 +19,6 @@ import (
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/system"
-	"github.com/splitinfer/splitinfer/trace"
 )
 
 func init() {
@@ -231,16 +230,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	hash := pipeline.ModelHash(prog.Graph())
-	cloudTel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "local-cloud", hash, *cloudMetricsAddr)
+	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "local", hash, *metricsAddr, *cloudMetricsAddr)
 	if err != nil {
 		return err
 	}
-	edgeTel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "local-edge", hash, *metricsAddr)
-	if err != nil {
-		shutdownTelemetry(cloudTel)
-		return err
-	}
-	defer shutdownTelemetry(edgeTel, cloudTel)
+	defer shutdown()
 	var set *mnist.Set
 	if !sf.active() { // a server reads no test images
 		var err error

@@ -14,7 +14,6 @@ import (
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/system"
-	"github.com/splitinfer/splitinfer/trace"
 )
 
 func init() {
@@ -89,16 +88,11 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	hash := pipeline.ModelHash(s.graph)
-	cloudTel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "sweep-cloud", hash, "")
+	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "sweep", hash, "", "")
 	if err != nil {
 		return err
 	}
-	edgeTel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "sweep-edge", hash, "")
-	if err != nil {
-		shutdownTelemetry(cloudTel)
-		return err
-	}
-	defer shutdownTelemetry(edgeTel, cloudTel)
+	defer shutdown()
 	notes := []string{fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", *requests, *warmup)}
 	if cf.cloudProfile == "" {
 		notes = append(notes, "cloud profile: measured again before each link (the host's load changes)")

@@ -83,6 +83,22 @@ func newTelemetry(ctx context.Context, tf *telemetryFlags, service, workerID, mo
 	return trace.New(ctx, opts...)
 }
 
+// newTelemetryPair sets up OTel for the edge and the cloud of one process
+// (run, sweep): workers "<prefix>-edge" and "<prefix>-cloud", each with
+// its metrics address. shutdown ends both.
+func newTelemetryPair(ctx context.Context, tf *telemetryFlags, prefix, modelHash, edgeMetrics, cloudMetrics string) (edge, cloud *trace.Provider, shutdown func(), err error) {
+	cloud, err = newTelemetry(ctx, tf, trace.ServiceCloud, prefix+"-cloud", modelHash, cloudMetrics)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	edge, err = newTelemetry(ctx, tf, trace.ServiceEdge, prefix+"-edge", modelHash, edgeMetrics)
+	if err != nil {
+		shutdownTelemetry(cloud)
+		return nil, nil, nil, err
+	}
+	return edge, cloud, func() { shutdownTelemetry(edge, cloud) }, nil
+}
+
 func shutdownTelemetry(ps ...*trace.Provider) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
