@@ -1,8 +1,10 @@
 package edgeworker
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +30,24 @@ type FileResult struct {
 	// Exited is set when the edge's exit head answered (nothing was sent).
 	Exited bool   `json:"exited,omitempty"`
 	Error  string `json:"error,omitempty"`
+}
+
+// IsFileInput reports whether path is a directory or a PNG/JPEG image (by
+// its first bytes): an input of the per-file mode (PredictFiles), not a
+// tensor file of every model input.
+func IsFileInput(path string) bool {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	return bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(head, []byte("\xff\xd8\xff"))
 }
 
 // InputFiles lists the files of path: path itself, or the regular files

@@ -96,7 +96,7 @@ func Resolve(spec string) (*nn.Graph, string, error) {
 			}
 		}
 	}
-	head, err := ReadHead(spec, 64)
+	head, err := readHead(spec, 64)
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,9 +111,9 @@ func Resolve(spec string) (*nn.Graph, string, error) {
 	return nil, "", fmt.Errorf("model %q: unknown format (known: %s)", spec, strings.Join(known, ", "))
 }
 
-// ReadHead returns the first n bytes of the file at path (fewer if it is
+// readHead returns the first n bytes of the file at path (fewer if it is
 // shorter): what format sniffing looks at.
-func ReadHead(path string, n int) ([]byte, error) {
+func readHead(path string, n int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

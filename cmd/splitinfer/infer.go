@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 
 	"github.com/splitinfer/splitinfer/edgeworker"
 
 	"github.com/splitinfer/splitinfer/evaluate"
-	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
@@ -56,7 +53,7 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if len(inputs) == 1 && len(outputs) == 0 && isFileBatch(inputs[0]) {
+	if len(inputs) == 1 && len(outputs) == 0 && edgeworker.IsFileInput(inputs[0]) {
 		return inferFiles1(ctx, g, name, pf, inputs[0], *top, *threads, stdout)
 	}
 	outs, err := onnx.RunFiles(ctx, g, inputs, outputs, *threads)
@@ -71,19 +68,6 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
-}
-
-// isFileBatch reports an --input that is a directory or an image: the
-// per-file mode.
-func isFileBatch(path string) bool {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return true
-	}
-	head, err := models.ReadHead(path, 64)
-	if err != nil {
-		return false
-	}
-	return bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(head, []byte("\xff\xd8\xff"))
 }
 
 // inferFiles1 runs the files of path locally (the whole model, no split),
