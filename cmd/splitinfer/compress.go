@@ -271,18 +271,6 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// The training defaults of a student distilled from scratch (--student).
-// PyTorch's reference schedule (constant lr 1e-3, 3 epochs) under-trains the
-// 8,16,64 student: cosine decay from 5e-3 gave a higher accuracy on each of
-// eight seeds, at 3 and at 5 epochs (README, "Training, pruning and
-// distillation in Go"). Cosine at 1e-3 alone was worse, hence both. With 5
-// epochs every seed passed PyTorch's 0.9806 (3 epochs: 6 of 8).
-const (
-	distillSchedule = "cosine"
-	distillLR       = 5e-3
-	distillEpochs   = 5
-)
-
 // distillDefaults applies the student's defaults to the flags of fs
 // (parsed) that were not given. Fine-tuning keeps the plain defaults.
 func (o *compressTrain) distillDefaults(fs *flag.FlagSet) {
@@ -292,12 +280,12 @@ func (o *compressTrain) distillDefaults(fs *flag.FlagSet) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !given["lr-schedule"] {
-		o.schedule = distillSchedule
+		o.schedule = train.StudentSchedule
 	}
 	if !given["lr"] {
-		o.lr = distillLR
+		o.lr = train.StudentLR
 	}
 	if !given["epochs"] && !given["finetune-epochs"] {
-		o.epochs = distillEpochs
+		o.epochs = train.StudentEpochs
 	}
 }
