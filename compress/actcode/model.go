@@ -1,6 +1,7 @@
 package actcode
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -14,7 +15,9 @@ import (
 // content hash: requests carry the codec's Fingerprint besides the hash.
 const MetaPrefix = "splitinfer.actcode:"
 
-// Attach stores c in g's metadata as the codec of cut tensor name.
+// Attach stores c in g's metadata as the codec of cut tensor name, as
+// base64 of MarshalBinary: metadata is text (ONNX metadata_props are
+// UTF-8 strings), so the model still exports to ONNX.
 func Attach(g *nn.Graph, name string, c *Codec) error {
 	b, err := c.MarshalBinary()
 	if err != nil {
@@ -23,7 +26,7 @@ func Attach(g *nn.Graph, name string, c *Codec) error {
 	if g.Meta == nil {
 		g.Meta = map[string]string{}
 	}
-	g.Meta[MetaPrefix+name] = string(b)
+	g.Meta[MetaPrefix+name] = base64.StdEncoding.EncodeToString(b)
 	return nil
 }
 
@@ -34,7 +37,11 @@ func Lookup(g *nn.Graph, name string) (*Codec, error) {
 	if !ok {
 		return nil, nil
 	}
-	c, err := Unmarshal([]byte(s))
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("cut %q: %w: codec metadata is not base64: %v", name, ErrFormat, err)
+	}
+	c, err := Unmarshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("cut %q: %w", name, err)
 	}

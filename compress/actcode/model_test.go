@@ -1,11 +1,13 @@
 package actcode
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
 	"github.com/splitinfer/splitinfer/nn/sinf"
 )
 
@@ -94,5 +96,45 @@ func TestTuneBuiltin(t *testing.T) {
 	}
 	if c, err := Lookup(m.Graph, "other"); c != nil || err != nil {
 		t.Errorf("Lookup of a cut without codec: %v, %v", c, err)
+	}
+}
+
+// TestBuiltinCodecExportsToONNX: the bundled model's codec is text in its
+// metadata, so the model exports to ONNX (whose metadata values are UTF-8
+// strings) and the codec comes back from the ONNX file unchanged, with the
+// model's content hash.
+func TestBuiltinCodecExportsToONNX(t *testing.T) {
+	g, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuts := Cuts(g)
+	if len(cuts) == 0 {
+		t.Fatal("the bundled model carries no activation codec")
+	}
+	b, err := onnx.Encode(g)
+	if err != nil {
+		t.Fatalf("ONNX export of the bundled model: %v", err)
+	}
+	back, err := onnx.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nn.Hash(back) != nn.Hash(g) {
+		t.Errorf("content hash %s after the ONNX round trip, want %s", nn.Hash(back), nn.Hash(g))
+	}
+	for _, cut := range cuts {
+		want, err := Lookup(g, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Lookup(back, cut)
+		if err != nil || got == nil || got.Fingerprint() != want.Fingerprint() {
+			t.Errorf("cut %s: codec after the ONNX round trip %v, %v; want fingerprint %x", cut, got, err, want.Fingerprint())
+		}
+	}
+	g.Meta[MetaPrefix+cuts[0]] = "not base64!"
+	if _, err := Lookup(g, cuts[0]); !errors.Is(err, ErrFormat) {
+		t.Errorf("Lookup of a non-base64 codec: %v, want ErrFormat", err)
 	}
 }

@@ -95,11 +95,11 @@ type Layer struct {
 	// x KW), as MobileNets use.
 	Depthwise bool
 	// Max bounds a Relu from above (ReLU6: 6); 0 means unbounded.
-	Max                    float32
-	W, B                   *Param // Conv: W is OC x C x KH x KW; Gemm: W is out x in
-	inShape, outShape      Shape
-	colRows, outHW         int // conv: C*KH*KW and OH*OW
-	wt                     []float32
+	Max               float32
+	W, B              *Param // Conv: W is OC x C x KH x KW; Gemm: W is out x in
+	inShape, outShape Shape
+	colRows, outHW    int // conv: C*KH*KW and OH*OW
+	wt                []float32
 }
 
 // Net is a trainable network: a DAG of layers in topological order over
