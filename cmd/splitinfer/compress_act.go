@@ -8,9 +8,7 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
-	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/pipeline"
 )
 
 // actFlags are compress's flags for coding the activations at a cut.
@@ -63,33 +61,12 @@ func (a *actFlags) attach(g *nn.Graph, rep *compressReport, threads int, stderr 
 		return err
 	}
 	cfg.Threads = threads
-	prog, err := nn.Compile(g)
+	d, err := loadFitHeld(g, a.cut, a.fitN, a.heldN)
 	if err != nil {
 		return err
 	}
-	name := a.cut
-	if name == "early" {
-		if name, err = pipeline.EarlyCut(prog); err != nil {
-			return err
-		}
-	}
-	train, err := mnistTrain()
-	if err != nil {
-		return err
-	}
-	images := func(lo, hi int) (*nn.Tensor, error) {
-		return nn.FromFloat32(train.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-	}
-	fit, err := images(0, a.fitN)
-	if err != nil {
-		return err
-	}
-	n := train.Len()
-	held, err := images(n-a.heldN, n)
-	if err != nil {
-		return err
-	}
-	tu, err := actcode.TuneAndAttach(g, prog, name, fit, held, train.Labels[n-a.heldN:], cfg, stderr)
+	name := d.cut
+	tu, err := actcode.TuneAndAttach(g, d.prog, name, d.fit, d.held, d.heldLabels, cfg, stderr)
 	if tu != nil {
 		rep.ActCut, rep.ActUncoded, rep.ActCandidates = name, &tu.Uncoded, tu.Candidates
 		if tu.Chosen >= 0 {

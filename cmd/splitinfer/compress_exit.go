@@ -10,7 +10,6 @@ import (
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/pipeline"
 )
 
 // exitFlags are compress's flags for an early-exit head at a cut.
@@ -64,35 +63,15 @@ func (e *exitFlags) attach(ctx context.Context, g *nn.Graph, rep *compressReport
 	if !evaluate.MNISTShaped(g) {
 		return fmt.Errorf("an early-exit head (--exit) needs images of the model's input, and splitinfer's data is MNIST [N,1,%d,%d] while the model takes %v", mnist.Rows, mnist.Cols, g.Inputs[0].Type)
 	}
-	prog, err := nn.Compile(g)
+	d, err := loadFitHeld(g, e.cut, e.fitN, e.heldN)
 	if err != nil {
 		return err
 	}
-	name := e.cut
-	if name == "early" {
-		if name, err = pipeline.EarlyCut(prog); err != nil {
-			return err
-		}
-	}
-	train, err := mnistTrain()
-	if err != nil {
-		return err
-	}
-	data := func(lo, hi int) (earlyexit.Data, error) {
-		x, err := nn.FromFloat32(train.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-		return earlyexit.Data{Images: x, Labels: train.Labels[lo:hi]}, err
-	}
-	fit, err := data(0, e.fitN)
-	if err != nil {
-		return err
-	}
-	n := train.Len()
-	held, err := data(n-e.heldN, n)
-	if err != nil {
-		return err
-	}
+	name := d.cut
+	fit := earlyexit.Data{Images: d.fit, Labels: d.fitLabels}
+	held := earlyexit.Data{Images: d.held, Labels: d.heldLabels}
 	fmt.Fprintf(stderr, "exit head at %s: distilling on %d training images, choosing the threshold on the last %d (accuracy drop at most %v)\n", name, e.fitN, e.heldN, e.maxDrop)
-	h, err := earlyexit.Train(ctx, prog, name, fit, held, earlyexit.Config{MaxAccuracyDrop: e.maxDrop, Epochs: e.epochs,
+	h, err := earlyexit.Train(ctx, d.prog, name, fit, held, earlyexit.Config{MaxAccuracyDrop: e.maxDrop, Epochs: e.epochs,
 		Hidden: e.hidden, Threads: threads})
 	if err != nil {
 		return err
