@@ -5,7 +5,7 @@
 // usage: node ort.js MODEL THREADS SHAPE_JSON WARMUP MAX_RUNS BUDGET_MS
 // SHAPE_JSON is the full input shape including the batch, e.g. [1,1,32,32].
 'use strict';
-const ort = require('onnxruntime-node');
+const { ort, open, randomFeeds } = require('./ortsession');
 
 async function main() {
   const [model, threads, shapeJSON, warmup, maxRuns, budgetMs] = process.argv.slice(2);
@@ -13,17 +13,8 @@ async function main() {
     throw new Error('usage: node ort.js MODEL THREADS SHAPE_JSON WARMUP MAX_RUNS BUDGET_MS');
   }
   const shape = JSON.parse(shapeJSON);
-  const session = await ort.InferenceSession.create(model, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: Number(threads),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  });
-  const size = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = Math.random();
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, shape) };
+  const session = await open(model, threads);
+  const feeds = randomFeeds(session, shape);
 
   const elapsedMs = (since) => Number(process.hrtime.bigint() - since) / 1e6;
   let start = process.hrtime.bigint();

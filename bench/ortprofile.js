@@ -9,7 +9,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const ort = require('onnxruntime-node');
+const { ort, open, randomFeeds } = require('./ortsession');
 
 async function main() {
   const [model, threads, shapeJSON, warmup, runs, prefix] = process.argv.slice(2);
@@ -17,19 +17,8 @@ async function main() {
     throw new Error('usage: node ortprofile.js MODEL THREADS SHAPE_JSON WARMUP RUNS PREFIX');
   }
   const shape = JSON.parse(shapeJSON);
-  const session = await ort.InferenceSession.create(model, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: Number(threads),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    enableProfiling: true,
-    profileFilePrefix: prefix,
-  });
-  const size = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = Math.random();
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, shape) };
+  const session = await open(model, threads, { enableProfiling: true, profileFilePrefix: prefix });
+  const feeds = randomFeeds(session, shape);
   const total = Number(warmup) + Number(runs);
   for (let i = 0; i < total; i++) await session.run(feeds);
   session.endProfiling();
