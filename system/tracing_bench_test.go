@@ -86,19 +86,13 @@ func BenchmarkRunTracing(b *testing.B) {
 	// machine here) per request of "on".
 	b.Run("alternating", func(b *testing.B) {
 		ctx := context.Background()
-		type mode struct {
-			name     string
-			sys      *system.System
-			flush    func() error
-			dur, cpu time.Duration
-		}
-		start := func(name string, eo []edgeworker.Option, co []cloudworker.Option) *mode {
+		start := func(name string, eo []edgeworker.Option, co []cloudworker.Option) *tracingMode {
 			sys, err := system.Start("seednet_mnist", p, ccfg, edgeworker.Config{}, co, eo)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { sys.Close() })
-			return &mode{name: name, sys: sys}
+			return &tracingMode{name: name, sys: sys}
 		}
 		// The providers as run makes them (trace.New: the SDK's batch span
 		// processor), exporting to a no-op exporter.
@@ -114,7 +108,7 @@ func BenchmarkRunTracing(b *testing.B) {
 			}
 			return tps[0], tps[1]
 		}
-		modes := []*mode{start("off", nil, nil)}
+		modes := []*tracingMode{start("off", nil, nil)}
 		ue, uc := sdk(sdktrace.ParentBased(sdktrace.NeverSample()))
 		modes = append(modes, start("unsampled", []edgeworker.Option{edgeworker.WithTracerProvider(ue)},
 			[]cloudworker.Option{cloudworker.WithTracerProvider(uc)}))
@@ -123,7 +117,7 @@ func BenchmarkRunTracing(b *testing.B) {
 			[]cloudworker.Option{cloudworker.WithTracerProvider(nc)}))
 		on, edgeTel, cloudTel := tracedSystemDefaults(b, j, p, ccfg)
 		b.Cleanup(func() { on.Close(); edgeTel.Shutdown(ctx); cloudTel.Shutdown(ctx) })
-		modes = append(modes, &mode{name: "on", sys: on, flush: func() error {
+		modes = append(modes, &tracingMode{name: "on", sys: on, flush: func() error {
 			return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
 		}})
 		for _, m := range modes {
@@ -137,23 +131,7 @@ func BenchmarkRunTracing(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
-		for left := b.N; left > 0; {
-			n := min(left, chunk)
-			for _, m := range modes {
-				t0, c0 := time.Now(), processCPU()
-				if s, err := system.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
-					b.Fatal(err, s.ErrorSamples)
-				}
-				if m.flush != nil {
-					if err := m.flush(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				m.dur += time.Since(t0)
-				m.cpu += processCPU() - c0
-			}
-			left -= n
-		}
+		alternate(ctx, b, set, modes, chunk)
 		b.StopTimer()
 		j1, err := j.CPUTime()
 		if err != nil {
@@ -232,12 +210,6 @@ func BenchmarkRunTracingLink(b *testing.B) {
 		b.Run(strings.ReplaceAll(spec, "/", "_"), func(b *testing.B) {
 			ctx := context.Background()
 			dial := nats.SetCustomDialer(&link.Dialer{Spec: ls})
-			type mode struct {
-				name     string
-				sys      *system.System
-				flush    func() error
-				dur, cpu time.Duration
-			}
 			off, err := system.StartCloud("seednet_mnist", p, ccfg, nil, dial)
 			if err != nil {
 				b.Fatal(err)
@@ -262,7 +234,7 @@ func BenchmarkRunTracingLink(b *testing.B) {
 			if err := on.StartEdge("seednet_mnist", p, edgeworker.Config{}, []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}); err != nil {
 				b.Fatal(err)
 			}
-			modes := []*mode{{name: "off", sys: off}, {name: "on", sys: on, flush: func() error {
+			modes := []*tracingMode{{name: "off", sys: off}, {name: "on", sys: on, flush: func() error {
 				return errors.Join(edgeTel.ForceFlush(ctx), cloudTel.ForceFlush(ctx))
 			}}}
 			for _, m := range modes {
@@ -272,23 +244,7 @@ func BenchmarkRunTracingLink(b *testing.B) {
 			}
 			const chunk = 25
 			b.ResetTimer()
-			for left := b.N; left > 0; {
-				n := min(left, chunk)
-				for _, m := range modes {
-					t0, c0 := time.Now(), processCPU()
-					if s, err := system.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
-						b.Fatal(err, s.ErrorSamples)
-					}
-					if m.flush != nil {
-						if err := m.flush(); err != nil {
-							b.Fatal(err)
-						}
-					}
-					m.dur += time.Since(t0)
-					m.cpu += processCPU() - c0
-				}
-				left -= n
-			}
+			alternate(ctx, b, set, modes, chunk)
 			b.StopTimer()
 			for _, m := range modes {
 				b.ReportMetric(float64(b.N)/m.dur.Seconds(), m.name+"-req/s")
@@ -296,5 +252,38 @@ func BenchmarkRunTracingLink(b *testing.B) {
 			}
 			b.ReportMetric(100*(modes[1].dur.Seconds()/modes[0].dur.Seconds()-1), "on-overhead-%")
 		})
+	}
+}
+
+// tracingMode is one pipeline of a side-by-side tracing benchmark: flush,
+// when set, runs after each chunk (exporting its spans); dur and cpu add up
+// each chunk's wall and process CPU time.
+type tracingMode struct {
+	name     string
+	sys      *system.System
+	flush    func() error
+	dur, cpu time.Duration
+}
+
+// alternate drives b.N requests (one in flight) through every mode in
+// turn, chunk requests at a time, so that load on the machine falls on
+// all modes alike.
+func alternate(ctx context.Context, b *testing.B, set *mnist.Set, modes []*tracingMode, chunk int) {
+	for left := b.N; left > 0; {
+		n := min(left, chunk)
+		for _, m := range modes {
+			t0, c0 := time.Now(), processCPU()
+			if s, err := system.Drive(ctx, m.sys.Edge, set, n, 1); err != nil || s.Errors > 0 {
+				b.Fatal(err, s.ErrorSamples)
+			}
+			if m.flush != nil {
+				if err := m.flush(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m.dur += time.Since(t0)
+			m.cpu += processCPU() - c0
+		}
+		left -= n
 	}
 }
