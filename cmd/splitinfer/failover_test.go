@@ -158,7 +158,8 @@ func TestClusterFailover(t *testing.T) {
 			cloudB := startCloud(t, append(userFlags(d, urls[1], "cloud"), "--workers", "2")...)
 			obs := observer(t, d, urls[1])
 			// The edge knows only nats-c; it learns the others from the
-			// cluster. Slowed down 20x so the kill lands mid-run.
+			// cluster. Its connection has a 10 ms round trip (--link), so the run
+			// takes seconds on any machine and the kill lands mid-run.
 			var sum system.Summary
 			var code int
 			var stderr string
@@ -167,7 +168,7 @@ func TestClusterFailover(t *testing.T) {
 			go func() {
 				defer close(done)
 				sum, code, stderr = edgeRun(t, append(userFlags(d, urls[2], "edge1"), "--n", "3000", "--concurrency", "8", "--cut", cut,
-					"--edge-slowdown", "20", "--timeout", "1s", "--wait", "30s")...)
+					"--link", "100mbit/10ms", "--timeout", "1s", "--wait", "30s")...)
 			}()
 			waitHandled(t, obs, before+500)
 			servers[victim.server].Kill()
@@ -208,11 +209,18 @@ func TestServerRestart(t *testing.T) {
 	go func() {
 		defer close(done)
 		sum, code, stderr = edgeRun(t, append(userFlags(d, url, "edge1"), "--n", "3000", "--concurrency", "8", "--cut", heuristicCut(t),
-			"--edge-slowdown", "10", "--timeout", "1s")...)
+			"--link", "100mbit/10ms", "--timeout", "1s")...)
 	}()
+	// The edge's connection has a 10 ms round trip (--link), so the run
+	// takes seconds on any machine and the kill lands mid-run.
 	waitHandled(t, obs, 500)
 	srv.Kill()
 	killed := time.Now()
+	select {
+	case <-done:
+		t.Fatal("the edge finished at the kill: the test proves nothing")
+	default:
+	}
 	time.Sleep(2 * time.Second)
 	srv.Restart()
 	t.Logf("server down %v", time.Since(killed).Round(10*time.Millisecond))
