@@ -170,7 +170,7 @@ func TestProcesses(t *testing.T) {
 	const n = 10000
 	var edgeOut bytes.Buffer
 	edge := start(t, "edge", &edgeOut, si, "edge", "--nats", url, "--n", fmt.Sprint(n), "--concurrency", "8", "--cut", heuristicCut(t),
-		"--edge-slowdown", "10", "--timeout", "1s", "--attempts", "5", "--json")
+		"--edge-slowdown", "10", "--timeout", "1s", "--json")
 	// Kill cloud A once both workers have answered some requests.
 	waitComputed(t, nc, 2, 100)
 	if err := cloudA.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -185,7 +185,7 @@ func TestProcesses(t *testing.T) {
 	select {
 	case <-edge.done:
 		if edge.err != nil {
-			t.Fatalf("edge: %v", edge.err)
+			t.Fatalf("edge: %v\n%s", edge.err, edgeOut.String())
 		}
 	case <-time.After(3 * time.Minute):
 		t.Fatal("edge did not finish")
