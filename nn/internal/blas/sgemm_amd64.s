@@ -533,4 +533,3 @@ write:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
-

@@ -1,6 +1,7 @@
 // Command asmgen writes the unrolled amd64 micro-kernels of package blas
-// (sgemm_amd64.s, gemms8_amd64.s, dot_amd64.s). Run it with go generate
-// in nn/internal/blas; the output is committed.
+// (sgemm_amd64.s, sgemm_edge_amd64.s, sgemm_taps_amd64.s, gemms8_amd64.s,
+// dot_amd64.s). Run it with go generate in nn/internal/blas; the output is
+// committed.
 package main
 
 import (
@@ -27,18 +28,29 @@ func (a *asm) header() {
 }
 
 func main() {
+	for name, text := range generate() {
+		if err := os.WriteFile(name, text, 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// generate returns the text of each file asmgen writes, by name.
+func generate() map[string][]byte {
+	files := make(map[string][]byte)
 	for name, gen := range map[string]func(*asm){
-		"sgemm_amd64.s":  sgemm,
-		"gemms8_amd64.s": gemmS8,
-		"dot_amd64.s":    dot,
+		"sgemm_amd64.s":      sgemm,
+		"sgemm_edge_amd64.s": sgemmEdge,
+		"sgemm_taps_amd64.s": sgemmTaps,
+		"gemms8_amd64.s":     gemmS8,
+		"dot_amd64.s":        dot,
 	} {
 		var a asm
 		a.header()
 		gen(&a)
-		if err := os.WriteFile(name, a.Bytes(), 0o644); err != nil {
-			log.Fatal(err)
-		}
+		files[name] = append(bytes.TrimRight(a.Bytes(), "\n"), '\n')
 	}
+	return files
 }
 
 // f32Prologue loads the arguments shared by the float32 micro-kernels.
@@ -53,53 +65,88 @@ func f32Prologue(a *asm) {
 	a.l("\tSHLQ $2, R8")
 }
 
-// f32Store writes rows of accumulators (regs[r] holds row r, one register
-// per width chunk of size bytes) to C: it adds C first when acc is set, then
-// applies the epilogue when ep is not nil (C = min(max(C + bias[r], lo), hi),
-// NaN kept), using the free registers lo, hi and tmp.
-func f32Store(a *asm, rows [][]string, size int, lo, hi, tmp string, avx512 bool) {
+// chunk is one accumulator register of a row of C and the mask register
+// its columns of C are read and written under ("" for all of them).
+type chunk struct{ reg, mask string }
+
+// plain returns chunks for regs with no mask.
+func plain(regs ...string) []chunk {
+	cs := make([]chunk, len(regs))
+	for i, r := range regs {
+		cs[i] = chunk{reg: r}
+	}
+	return cs
+}
+
+// stdFrame is the argument offsets of acc and ep in the float32 kernels'
+// common signature (k, a, b, ldb, c, ldc, acc, ep).
+var stdFrame = frame{acc: 48, ep: 56}
+
+// frame holds the argument offsets f32Store reads.
+type frame struct{ acc, ep int }
+
+// f32Store writes rows of accumulators (rows[r] holds row r, one chunk per
+// width of size bytes) to C: it adds C first when acc is set, then applies
+// the epilogue when ep is not nil (C = min(max(C + bias[r], lo), hi), NaN
+// kept), using the free registers lo, hi and tmp. Masked chunks (AVX-512)
+// read C zero-filled under their mask into Z16, Z17, ... and are stored
+// under it.
+func f32Store(a *asm, rows [][]chunk, size int, lo, hi, tmp string, avx512 bool, fr frame) {
 	a.l("store:")
-	a.l("\tMOVBLZX acc+48(FP), AX")
+	a.l("\tMOVBLZX acc+%d(FP), AX", fr.acc)
 	a.l("\tTESTQ AX, AX")
 	a.l("\tJE noacc")
 	a.l("\tMOVQ DX, R10")
-	for r, regs := range rows {
-		for i, reg := range regs {
-			a.l("\tVADDPS %d(R10), %s, %s", i*size, reg, reg)
+	for r, row := range rows {
+		var masked []int
+		for i, c := range row {
+			if c.mask == "" {
+				a.l("\tVADDPS %d(R10), %s, %s", i*size, c.reg, c.reg)
+			} else {
+				a.l("\tVMOVUPS.Z %d(R10), %s, Z%d", i*size, c.mask, 16+len(masked))
+				masked = append(masked, i)
+			}
+		}
+		for j, i := range masked {
+			a.l("\tVADDPS Z%d, %s, %s", 16+j, row[i].reg, row[i].reg)
 		}
 		if r < len(rows)-1 {
 			a.l("\tADDQ R8, R10")
 		}
 	}
 	a.l("noacc:")
-	a.l("\tMOVQ ep+56(FP), R11")
+	a.l("\tMOVQ ep+%d(FP), R11", fr.ep)
 	a.l("\tTESTQ R11, R11")
 	a.l("\tJE write")
 	a.l("\tMOVQ 0(R11), R12")
 	a.l("\tVBROADCASTSS 8(R11), %s", lo)
 	a.l("\tVBROADCASTSS 12(R11), %s", hi)
-	for r, regs := range rows {
+	for r, row := range rows {
 		if avx512 {
-			for _, reg := range regs {
-				a.l("\tVADDPS.BCST %d(R12), %s, %s", 4*r, reg, reg)
+			for _, c := range row {
+				a.l("\tVADDPS.BCST %d(R12), %s, %s", 4*r, c.reg, c.reg)
 			}
 		} else {
 			a.l("\tVBROADCASTSS %d(R12), %s", 4*r, tmp)
-			for _, reg := range regs {
-				a.l("\tVADDPS %s, %s, %s", tmp, reg, reg)
+			for _, c := range row {
+				a.l("\tVADDPS %s, %s, %s", tmp, c.reg, c.reg)
 			}
 		}
-		for _, reg := range regs {
+		for _, c := range row {
 			// Intel VMAXPS/VMINPS return the second source when either
 			// is NaN: keep the accumulator there.
-			a.l("\tVMAXPS %s, %s, %s", reg, lo, reg)
-			a.l("\tVMINPS %s, %s, %s", reg, hi, reg)
+			a.l("\tVMAXPS %s, %s, %s", c.reg, lo, c.reg)
+			a.l("\tVMINPS %s, %s, %s", c.reg, hi, c.reg)
 		}
 	}
 	a.l("write:")
-	for r, regs := range rows {
-		for i, reg := range regs {
-			a.l("\tVMOVUPS %s, %d(DX)", reg, i*size)
+	for r, row := range rows {
+		for i, c := range row {
+			if c.mask == "" {
+				a.l("\tVMOVUPS %s, %d(DX)", c.reg, i*size)
+			} else {
+				a.l("\tVMOVUPS %s, %s, %d(DX)", c.reg, c.mask, i*size)
+			}
 		}
 		if r < len(rows)-1 {
 			a.l("\tADDQ R8, DX")
@@ -118,10 +165,10 @@ func sgemm(a *asm) {
 	a.l("// k rows of 16 values ldb floats apart (16 when packed); ep: see f32Ep.")
 	a.l("TEXT ·sgemmKern16x16AVX512(SB), NOSPLIT, $0-64")
 	f32Prologue(a)
-	var rows [][]string
+	var rows [][]chunk
 	for r := 0; r < 16; r++ {
 		a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
-		rows = append(rows, []string{fmt.Sprintf("Z%d", r)})
+		rows = append(rows, plain(fmt.Sprintf("Z%d", r)))
 	}
 	a.l("\tCMPQ CX, $2")
 	a.l("\tJL tail")
@@ -146,7 +193,7 @@ func sgemm(a *asm) {
 	for r := 0; r < 16; r++ {
 		a.l("\tVFMADD231PS.BCST %d(SI), Z16, Z%d", 4*r, r)
 	}
-	f32Store(a, rows, 64, "Z30", "Z31", "", true)
+	f32Store(a, rows, 64, "Z30", "Z31", "", true, stdFrame)
 
 	avx512Wide(a, 8)
 
@@ -160,7 +207,7 @@ func sgemm(a *asm) {
 	for r := 0; r < 6; r++ {
 		a.l("\tVXORPS Y%d, Y%d, Y%d", 2*r, 2*r, 2*r)
 		a.l("\tVXORPS Y%d, Y%d, Y%d", 2*r+1, 2*r+1, 2*r+1)
-		rows = append(rows, []string{fmt.Sprintf("Y%d", 2*r), fmt.Sprintf("Y%d", 2*r+1)})
+		rows = append(rows, plain(fmt.Sprintf("Y%d", 2*r), fmt.Sprintf("Y%d", 2*r+1)))
 	}
 	a.l("\tTESTQ CX, CX")
 	a.l("\tJE store")
@@ -177,7 +224,7 @@ func sgemm(a *asm) {
 	a.l("\tADDQ R9, DI")
 	a.l("\tDECQ CX")
 	a.l("\tJNZ loop")
-	f32Store(a, rows, 32, "Y14", "Y15", "Y13", false)
+	f32Store(a, rows, 32, "Y14", "Y15", "Y13", false, stdFrame)
 }
 
 func gemmS8(a *asm) {
@@ -257,120 +304,201 @@ func gemmS8(a *asm) {
 	a.l("\tRET")
 }
 
+// dot4 is a kernel of dot products of x with four rows of y, ldy apart,
+// over blocks of step bytes of x and of each row. Its frame is (count int,
+// x, y *T, ldy int, out *[N]T): CX counts the blocks, SI walks x, DI row 0,
+// R8-R10 hold the byte offsets of rows 1-3, DX is out.
+type dot4 struct {
+	name, count string   // symbol; name of the block-count argument
+	doc         []string // comment lines after the signature
+	sig         string   // the Go signature's parameters
+	ldyShift    int      // log2 of an element's size (scales ldy to bytes)
+	setup       func()   // clears the accumulators (and loads constants)
+	load        func()   // loads the block of x
+	row         func(r int, addr string)
+	step        int
+	done        func(r int) // combines and stores row r
+}
+
+func (d dot4) write(a *asm) {
+	a.l("// func %s(%s)", d.name, d.sig)
+	for _, c := range d.doc {
+		a.l("// %s", c)
+	}
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-40", d.name)
+	a.l("\tMOVQ %s+0(FP), CX", d.count)
+	a.l("\tMOVQ x+8(FP), SI")
+	a.l("\tMOVQ y+16(FP), DI")
+	a.l("\tMOVQ ldy+24(FP), R8")
+	if d.ldyShift > 0 {
+		a.l("\tSHLQ $%d, R8", d.ldyShift)
+	}
+	a.l("\tLEAQ (R8)(R8*1), R9")
+	a.l("\tLEAQ (R9)(R8*1), R10")
+	a.l("\tMOVQ out+32(FP), DX")
+	d.setup()
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE done")
+	a.l("loop:")
+	d.load()
+	for r, addr := range []string{"(DI)", "(DI)(R8*1)", "(DI)(R9*1)", "(DI)(R10*1)"} {
+		d.row(r, addr)
+	}
+	a.l("\tADDQ $%d, SI", d.step)
+	a.l("\tADDQ $%d, DI", d.step)
+	a.l("\tDECQ CX")
+	a.l("\tJNZ loop")
+	a.l("done:")
+	for r := 0; r < 4; r++ {
+		d.done(r)
+	}
+	a.l("\tVZEROUPPER")
+	a.l("\tRET")
+	a.l("")
+}
+
+// zeroRegs writes the zeroing of registers prefix0 .. prefix(n-1) with op.
+func zeroRegs(a *asm, op, prefix string, n int) {
+	for r := 0; r < n; r++ {
+		a.l("\t%s %[2]s%[3]d, %[2]s%[3]d, %[2]s%[3]d", op, prefix, r)
+	}
+}
+
 func dot(a *asm) {
-	rowAddr := []string{"(DI)", "(DI)(R8*1)", "(DI)(R9*1)", "(DI)(R10*1)"}
-	a.l("// func sdot4AVX2(k16 int, x, y *float32, ldy int, out *[32]float32)")
-	a.l("// Partial dot products of x with rows y, y+ldy, y+2ldy, y+3ldy over 16*k16")
-	a.l("// elements: out[8r:8r+8] holds the lanes of row r (summed by the caller).")
-	a.l("TEXT ·sdot4AVX2(SB), NOSPLIT, $0-40")
-	a.l("\tMOVQ k16+0(FP), CX")
-	a.l("\tMOVQ x+8(FP), SI")
-	a.l("\tMOVQ y+16(FP), DI")
-	a.l("\tMOVQ ldy+24(FP), R8")
-	a.l("\tSHLQ $2, R8")
-	a.l("\tLEAQ (R8)(R8*1), R9")
-	a.l("\tLEAQ (R9)(R8*1), R10")
-	a.l("\tMOVQ out+32(FP), DX")
-	for r := 0; r < 8; r++ {
-		a.l("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
-	a.l("\tTESTQ CX, CX")
-	a.l("\tJE done")
-	a.l("loop:")
-	a.l("\tVMOVUPS (SI), Y8")
-	a.l("\tVMOVUPS 32(SI), Y9")
-	for r, addr := range rowAddr {
-		a.l("\tVFMADD231PS %s, Y8, Y%d", addr, 2*r)
-		a.l("\tVFMADD231PS 32%s, Y9, Y%d", addr, 2*r+1)
-	}
-	a.l("\tADDQ $64, SI")
-	a.l("\tADDQ $64, DI")
-	a.l("\tDECQ CX")
-	a.l("\tJNZ loop")
-	a.l("done:")
-	for r := 0; r < 4; r++ {
-		a.l("\tVADDPS Y%d, Y%d, Y%d", 2*r+1, 2*r, 2*r)
-		a.l("\tVMOVUPS Y%d, %d(DX)", 2*r, 32*r)
-	}
-	a.l("\tVZEROUPPER")
-	a.l("\tRET")
-	a.l("")
+	dot4{
+		name: "sdot4AVX2", count: "k16", ldyShift: 2, step: 64,
+		sig: "k16 int, x, y *float32, ldy int, out *[32]float32",
+		doc: []string{
+			"Partial dot products of x with rows y, y+ldy, y+2ldy, y+3ldy over 16*k16",
+			"elements: out[8r:8r+8] holds the lanes of row r (summed by the caller).",
+		},
+		setup: func() { zeroRegs(a, "VXORPS", "Y", 8) },
+		load: func() {
+			a.l("\tVMOVUPS (SI), Y8")
+			a.l("\tVMOVUPS 32(SI), Y9")
+		},
+		row: func(r int, addr string) {
+			a.l("\tVFMADD231PS %s, Y8, Y%d", addr, 2*r)
+			a.l("\tVFMADD231PS 32%s, Y9, Y%d", addr, 2*r+1)
+		},
+		done: func(r int) {
+			a.l("\tVADDPS Y%d, Y%d, Y%d", 2*r+1, 2*r, 2*r)
+			a.l("\tVMOVUPS Y%d, %d(DX)", 2*r, 32*r)
+		},
+	}.write(a)
 
-	a.l("// func dotS8x4AVX2(k16 int, x, y *int8, ldy int, out *[32]int32)")
-	a.l("// Dot products of the int8 x with the int8 rows y, y+ldy, y+2ldy, y+3ldy")
-	a.l("// over 16*k16 bytes, widened to int16 (VPMOVSXBW) for an exact VPMADDWD:")
-	a.l("// out[8r:8r+8] holds the lanes of row r (summed by the caller).")
-	a.l("TEXT ·dotS8x4AVX2(SB), NOSPLIT, $0-40")
-	a.l("\tMOVQ k16+0(FP), CX")
-	a.l("\tMOVQ x+8(FP), SI")
-	a.l("\tMOVQ y+16(FP), DI")
-	a.l("\tMOVQ ldy+24(FP), R8")
-	a.l("\tLEAQ (R8)(R8*1), R9")
-	a.l("\tLEAQ (R9)(R8*1), R10")
-	a.l("\tMOVQ out+32(FP), DX")
-	for r := 0; r < 4; r++ {
-		a.l("\tVPXOR Y%d, Y%d, Y%d", r, r, r)
-	}
-	a.l("\tTESTQ CX, CX")
-	a.l("\tJE done")
-	a.l("loop:")
-	a.l("\tVPMOVSXBW (SI), Y8")
-	for r, addr := range rowAddr {
-		a.l("\tVPMOVSXBW %s, Y%d", addr, 9+r)
-		a.l("\tVPMADDWD Y%d, Y8, Y%d", 9+r, 9+r)
-		a.l("\tVPADDD Y%d, Y%d, Y%d", 9+r, r, r)
-	}
-	a.l("\tADDQ $16, SI")
-	a.l("\tADDQ $16, DI")
-	a.l("\tDECQ CX")
-	a.l("\tJNZ loop")
-	a.l("done:")
-	for r := 0; r < 4; r++ {
-		a.l("\tVMOVDQU Y%d, %d(DX)", r, 32*r)
-	}
-	a.l("\tVZEROUPPER")
-	a.l("\tRET")
-	a.l("")
+	dot4{
+		name: "dotS8x4AVX2", count: "k16", step: 16,
+		sig: "k16 int, x, y *int8, ldy int, out *[32]int32",
+		doc: []string{
+			"Dot products of the int8 x with the int8 rows y, y+ldy, y+2ldy, y+3ldy",
+			"over 16*k16 bytes, widened to int16 (VPMOVSXBW) for an exact VPMADDWD:",
+			"out[8r:8r+8] holds the lanes of row r (summed by the caller).",
+		},
+		setup: func() { zeroRegs(a, "VPXOR", "Y", 4) },
+		load:  func() { a.l("\tVPMOVSXBW (SI), Y8") },
+		row: func(r int, addr string) {
+			a.l("\tVPMOVSXBW %s, Y%d", addr, 9+r)
+			a.l("\tVPMADDWD Y%d, Y8, Y%d", 9+r, 9+r)
+			a.l("\tVPADDD Y%d, Y%d, Y%d", 9+r, r, r)
+		},
+		done: func(r int) { a.l("\tVMOVDQU Y%d, %d(DX)", r, 32*r) },
+	}.write(a)
 
-	a.l("// func dotS8x4VNNI(k64 int, x *byte, y *int8, ldy int, out *[64]int32)")
-	a.l("// Dot products of x (int8 biased to u8 by +128) with the int8 rows y, y+ldy,")
-	a.l("// y+2ldy, y+3ldy over 64*k64 bytes, bias removed: out[16r:16r+16] holds the")
-	a.l("// lanes of row r (summed by the caller). The bias term 128·Σy comes from a")
-	a.l("// second VPDPBUSD against a vector of ones.")
-	a.l("TEXT ·dotS8x4VNNI(SB), NOSPLIT, $0-40")
-	a.l("\tMOVQ k64+0(FP), CX")
-	a.l("\tMOVQ x+8(FP), SI")
-	a.l("\tMOVQ y+16(FP), DI")
-	a.l("\tMOVQ ldy+24(FP), R8")
-	a.l("\tLEAQ (R8)(R8*1), R9")
-	a.l("\tLEAQ (R9)(R8*1), R10")
-	a.l("\tMOVQ out+32(FP), DX")
-	a.l("\tMOVL $0x01010101, AX")
-	a.l("\tVPBROADCASTD AX, Z15")
-	for r := 0; r < 8; r++ {
-		a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+	dot4{
+		name: "dotS8x4VNNI", count: "k64", step: 64,
+		sig: "k64 int, x *byte, y *int8, ldy int, out *[64]int32",
+		doc: []string{
+			"Dot products of x (int8 biased to u8 by +128) with the int8 rows y, y+ldy,",
+			"y+2ldy, y+3ldy over 64*k64 bytes, bias removed: out[16r:16r+16] holds the",
+			"lanes of row r (summed by the caller). The bias term 128·Σy comes from a",
+			"second VPDPBUSD against a vector of ones.",
+		},
+		setup: func() {
+			a.l("\tMOVL $0x01010101, AX")
+			a.l("\tVPBROADCASTD AX, Z15")
+			zeroRegs(a, "VPXORD", "Z", 8)
+		},
+		load: func() { a.l("\tVMOVDQU32 (SI), Z8") },
+		row: func(r int, addr string) {
+			a.l("\tVMOVDQU32 %s, Z%d", addr, 9+r)
+			a.l("\tVPDPBUSD Z%d, Z8, Z%d", 9+r, r)
+			a.l("\tVPDPBUSD Z%d, Z15, Z%d", 9+r, 4+r)
+		},
+		done: func(r int) {
+			a.l("\tVPSLLD $7, Z%d, Z%d", 4+r, 4+r)
+			a.l("\tVPSUBD Z%d, Z%d, Z%d", 4+r, r, r)
+			a.l("\tVMOVDQU32 Z%d, %d(DX)", r, 64*r)
+		},
+	}.write(a)
+}
+
+// bcast is an mr-row AVX-512 float32 kernel that, per k, loads one B
+// vector per 16 columns and broadcasts one A value per row into a register
+// feeding one FMA per B vector: the 8x32 tile and its edge and multi-tap
+// variants. Row r accumulates in Z(nv·r) .. Z(nv·r+nv-1), B is in Z24 and
+// Z25, the broadcasts rotate over Z26-Z29.
+type bcast struct {
+	mr    int
+	bMask []string // per B vector, the mask its load is under ("" none)
+	cMask []string // per B vector, the mask C is read and written under
+}
+
+func (kn bcast) acc(r, v int) string { return fmt.Sprintf("Z%d", len(kn.bMask)*r+v) }
+
+func (kn bcast) rows() [][]chunk {
+	rows := make([][]chunk, kn.mr)
+	for r := range rows {
+		for v, m := range kn.cMask {
+			rows[r] = append(rows[r], chunk{reg: kn.acc(r, v), mask: m})
+		}
 	}
-	a.l("\tTESTQ CX, CX")
-	a.l("\tJE done")
+	return rows
+}
+
+func (kn bcast) zero(a *asm) {
+	for r := 0; r < kn.mr; r++ {
+		for v := range kn.bMask {
+			a.l("\tVPXORD %[1]s, %[1]s, %[1]s", kn.acc(r, v))
+		}
+	}
+}
+
+// loop writes the k loop: CX counts k, SI walks the packed A panel, DI the
+// rows of B R9 bytes apart.
+func (kn bcast) loop(a *asm) {
 	a.l("loop:")
-	a.l("\tVMOVDQU32 (SI), Z8")
-	for r, addr := range rowAddr {
-		a.l("\tVMOVDQU32 %s, Z%d", addr, 9+r)
-		a.l("\tVPDPBUSD Z%d, Z8, Z%d", 9+r, r)
-		a.l("\tVPDPBUSD Z%d, Z15, Z%d", 9+r, 4+r)
+	for v, m := range kn.bMask {
+		addr := "(DI)"
+		if v > 0 {
+			addr = fmt.Sprintf("%d(DI)", 64*v)
+		}
+		if m == "" {
+			a.l("\tVMOVUPS %s, Z%d", addr, 24+v)
+		} else {
+			a.l("\tVMOVUPS.Z %s, %s, Z%d", addr, m, 24+v)
+		}
 	}
-	a.l("\tADDQ $64, SI")
-	a.l("\tADDQ $64, DI")
+	for r := 0; r < kn.mr; r++ {
+		br := 26 + r%4
+		a.l("\tVBROADCASTSS %d(SI), Z%d", 4*r, br)
+		for v := range kn.bMask {
+			a.l("\tVFMADD231PS Z%d, Z%d, %s", 24+v, br, kn.acc(r, v))
+		}
+	}
+	a.l("\tADDQ $%d, SI", 4*kn.mr)
+	a.l("\tADDQ R9, DI")
 	a.l("\tDECQ CX")
 	a.l("\tJNZ loop")
-	a.l("done:")
-	for r := 0; r < 4; r++ {
-		a.l("\tVPSLLD $7, Z%d, Z%d", 4+r, 4+r)
-		a.l("\tVPSUBD Z%d, Z%d, Z%d", 4+r, r, r)
-		a.l("\tVMOVDQU32 Z%d, %d(DX)", r, 64*r)
-	}
-	a.l("\tVZEROUPPER")
-	a.l("\tRET")
+}
+
+// body writes the kernel after its prologue: zero, k loop, store.
+func (kn bcast) body(a *asm, fr frame) {
+	kn.zero(a)
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE store")
+	kn.loop(a)
+	f32Store(a, kn.rows(), 64, "Z30", "Z31", "", true, fr)
 }
 
 // avx512Wide writes an mr×32 AVX-512 kernel: two B vectors per k, one
@@ -382,27 +510,71 @@ func avx512Wide(a *asm, mr int) {
 	a.l("// k rows of 32 values ldb floats apart (32 when packed); ep: see f32Ep.")
 	a.l("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	f32Prologue(a)
-	var rows [][]string
-	for r := 0; r < mr; r++ {
-		r0, r1 := fmt.Sprintf("Z%d", 2*r), fmt.Sprintf("Z%d", 2*r+1)
-		a.l("\tVPXORD %s, %s, %s", r0, r0, r0)
-		a.l("\tVPXORD %s, %s, %s", r1, r1, r1)
-		rows = append(rows, []string{r0, r1})
+	bcast{mr: mr, bMask: []string{"", ""}, cMask: []string{"", ""}}.body(a, stdFrame)
+}
+
+func sgemmEdge(a *asm) {
+	a.l("// Column-edge float32 micro-kernels for the 8x32 AVX-512 tile: the last,")
+	a.l("// partial column panel of a GEMM is computed and stored with masks straight")
+	a.l("// into C (no scratch tile, no Go loop). b is a packed panel (32 floats a row,")
+	a.l("// zero past the edge), so its loads are unmasked; C is read and written only")
+	a.l("// under the mask.")
+	a.l("")
+	edge := func(cMask []string, doc ...string) {
+		name := fmt.Sprintf("sgemmKern8x%dEdgeAVX512", 16*len(cMask))
+		a.l("// func %s(k int, a, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep, mask uint32)", name)
+		for _, d := range doc {
+			a.l("// %s", d)
+		}
+		a.l("TEXT ·%s(SB), NOSPLIT, $0-68", name)
+		f32Prologue(a)
+		a.l("\tMOVL mask+64(FP), AX")
+		a.l("\tKMOVW AX, K1")
+		bcast{mr: 8, bMask: make([]string, len(cMask)), cMask: cMask}.body(a, stdFrame)
 	}
-	a.l("\tTESTQ CX, CX")
+	edge([]string{"K1"}, "C[8xn] (=|+=) A·B for n <= 16 columns, the ones where mask is set.")
+	edge([]string{"", "K1"},
+		"C[8x(16+n)] (=|+=) A·B for 16 < n+16 < 32 columns: the first 16 columns",
+		"in full, the next ones where mask (16 bits) is set.")
+}
+
+func sgemmTaps(a *asm) {
+	a.l("// func sgemmKern8x32TapsAVX512(k, ntaps int, a **float32, boff *int, b *float32, ldb int, c *float32, ldc int, acc bool, ep *f32Ep, mask uint32)")
+	a.l("// C[8x32] (=|+=) Σ_t A_t·B_t: a[t] points at tap t's packed 8-row panel (k")
+	a.l("// groups of 8), B_t holds k rows of 32 values ldb floats apart starting")
+	a.l("// boff[t] bytes after b, read in place. The accumulators stay in registers")
+	a.l("// across taps. mask: low 16 bits select the columns 0-15 loaded and")
+	a.l("// stored, high 16 bits columns 16-31 (masked-out B values load as zero")
+	a.l("// and fault-free). ep: see f32Ep.")
+	a.l("TEXT ·sgemmKern8x32TapsAVX512(SB), NOSPLIT, $0-84")
+	a.l("\tMOVQ ldb+40(FP), R9")
+	a.l("\tSHLQ $2, R9")
+	a.l("\tMOVQ c+48(FP), DX")
+	a.l("\tMOVQ ldc+56(FP), R8")
+	a.l("\tSHLQ $2, R8")
+	a.l("\tMOVL mask+80(FP), AX")
+	a.l("\tKMOVW AX, K1")
+	a.l("\tSHRL $16, AX")
+	a.l("\tKMOVW AX, K2")
+	kn := bcast{mr: 8, bMask: []string{"K1", "K2"}, cMask: []string{"K1", "K2"}}
+	kn.zero(a)
+	a.l("\tMOVQ ntaps+8(FP), R13")
+	a.l("\tMOVQ a+16(FP), BX")
+	a.l("\tMOVQ boff+24(FP), R11")
+	a.l("\tTESTQ R13, R13")
 	a.l("\tJE store")
-	a.l("loop:")
-	a.l("\tVMOVUPS (DI), Z24")
-	a.l("\tVMOVUPS 64(DI), Z25")
-	for r := 0; r < mr; r++ {
-		br := 26 + r%4
-		a.l("\tVBROADCASTSS %d(SI), Z%d", 4*r, br)
-		a.l("\tVFMADD231PS Z24, Z%d, Z%d", br, 2*r)
-		a.l("\tVFMADD231PS Z25, Z%d, Z%d", br, 2*r+1)
-	}
-	a.l("\tADDQ $%d, SI", 4*mr)
-	a.l("\tADDQ R9, DI")
-	a.l("\tDECQ CX")
-	a.l("\tJNZ loop")
-	f32Store(a, rows, 64, "Z30", "Z31", "", true)
+	a.l("tap:")
+	a.l("\tMOVQ k+0(FP), CX")
+	a.l("\tMOVQ (BX), SI")
+	a.l("\tMOVQ b+32(FP), DI")
+	a.l("\tADDQ (R11), DI")
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE nexttap")
+	kn.loop(a)
+	a.l("nexttap:")
+	a.l("\tADDQ $8, BX")
+	a.l("\tADDQ $8, R11")
+	a.l("\tDECQ R13")
+	a.l("\tJNZ tap")
+	f32Store(a, kn.rows(), 64, "Z30", "Z31", "", true, frame{acc: 64, ep: 72})
 }
