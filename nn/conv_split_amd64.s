@@ -1,42 +1,44 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
-// Index vectors of VPERMI2PS: even and odd elements of 32 floats.
-DATA splitEven<>+0(SB)/4, $0
-DATA splitEven<>+4(SB)/4, $2
-DATA splitEven<>+8(SB)/4, $4
-DATA splitEven<>+12(SB)/4, $6
-DATA splitEven<>+16(SB)/4, $8
-DATA splitEven<>+20(SB)/4, $10
-DATA splitEven<>+24(SB)/4, $12
-DATA splitEven<>+28(SB)/4, $14
-DATA splitEven<>+32(SB)/4, $16
-DATA splitEven<>+36(SB)/4, $18
-DATA splitEven<>+40(SB)/4, $20
-DATA splitEven<>+44(SB)/4, $22
-DATA splitEven<>+48(SB)/4, $24
-DATA splitEven<>+52(SB)/4, $26
-DATA splitEven<>+56(SB)/4, $28
-DATA splitEven<>+60(SB)/4, $30
-DATA splitOdd<>+0(SB)/4, $1
-DATA splitOdd<>+4(SB)/4, $3
-DATA splitOdd<>+8(SB)/4, $5
-DATA splitOdd<>+12(SB)/4, $7
-DATA splitOdd<>+16(SB)/4, $9
-DATA splitOdd<>+20(SB)/4, $11
-DATA splitOdd<>+24(SB)/4, $13
-DATA splitOdd<>+28(SB)/4, $15
-DATA splitOdd<>+32(SB)/4, $17
-DATA splitOdd<>+36(SB)/4, $19
-DATA splitOdd<>+40(SB)/4, $21
-DATA splitOdd<>+44(SB)/4, $23
-DATA splitOdd<>+48(SB)/4, $25
-DATA splitOdd<>+52(SB)/4, $27
-DATA splitOdd<>+56(SB)/4, $29
-DATA splitOdd<>+60(SB)/4, $31
-GLOBL splitEven<>(SB), RODATA|NOPTR, $64
-GLOBL splitOdd<>(SB), RODATA|NOPTR, $64
+// evenOddIdx: the index vectors of VPERMI2PS that gather the even and the
+// odd elements of a pair of vectors (32 floats), at +0 and +64; also used
+// by maxPool2x2AVX512.
+DATA ·evenOddIdx+0(SB)/4, $0
+DATA ·evenOddIdx+4(SB)/4, $2
+DATA ·evenOddIdx+8(SB)/4, $4
+DATA ·evenOddIdx+12(SB)/4, $6
+DATA ·evenOddIdx+16(SB)/4, $8
+DATA ·evenOddIdx+20(SB)/4, $10
+DATA ·evenOddIdx+24(SB)/4, $12
+DATA ·evenOddIdx+28(SB)/4, $14
+DATA ·evenOddIdx+32(SB)/4, $16
+DATA ·evenOddIdx+36(SB)/4, $18
+DATA ·evenOddIdx+40(SB)/4, $20
+DATA ·evenOddIdx+44(SB)/4, $22
+DATA ·evenOddIdx+48(SB)/4, $24
+DATA ·evenOddIdx+52(SB)/4, $26
+DATA ·evenOddIdx+56(SB)/4, $28
+DATA ·evenOddIdx+60(SB)/4, $30
+DATA ·evenOddIdx+64(SB)/4, $1
+DATA ·evenOddIdx+68(SB)/4, $3
+DATA ·evenOddIdx+72(SB)/4, $5
+DATA ·evenOddIdx+76(SB)/4, $7
+DATA ·evenOddIdx+80(SB)/4, $9
+DATA ·evenOddIdx+84(SB)/4, $11
+DATA ·evenOddIdx+88(SB)/4, $13
+DATA ·evenOddIdx+92(SB)/4, $15
+DATA ·evenOddIdx+96(SB)/4, $17
+DATA ·evenOddIdx+100(SB)/4, $19
+DATA ·evenOddIdx+104(SB)/4, $21
+DATA ·evenOddIdx+108(SB)/4, $23
+DATA ·evenOddIdx+112(SB)/4, $25
+DATA ·evenOddIdx+116(SB)/4, $27
+DATA ·evenOddIdx+120(SB)/4, $29
+DATA ·evenOddIdx+124(SB)/4, $31
+GLOBL ·evenOddIdx(SB), RODATA|NOPTR, $128
 
 // func splitEvenOddAVX512(x, e, o *float32, blocks int)
 // e[i] = x[2i], o[i] = x[2i+1] for i < 16·blocks.
@@ -45,8 +47,8 @@ TEXT ·splitEvenOddAVX512(SB), NOSPLIT, $0-32
 	MOVQ e+8(FP), DI
 	MOVQ o+16(FP), DX
 	MOVQ blocks+24(FP), CX
-	VMOVUPS splitEven<>(SB), Z30
-	VMOVUPS splitOdd<>(SB), Z31
+	VMOVUPS ·evenOddIdx+0(SB), Z30
+	VMOVUPS ·evenOddIdx+64(SB), Z31
 	TESTQ CX, CX
 	JZ done
 loop:
@@ -76,29 +78,23 @@ TEXT ·splitEvenOddTailAVX512(SB), NOSPLIT, $0-32
 	MOVQ o+16(FP), DX
 	MOVQ n+24(FP), BX
 	MOVQ BX, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	LOWMASK(AX)
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
 	LEAQ 1(BX), CX
 	SHRQ $1, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	LOWMASK(AX)
 	KMOVW AX, K3
 	MOVQ BX, CX
 	SHRQ $1, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
+	LOWMASK(AX)
 	KMOVW AX, K4
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z 64(SI), K2, Z1
-	VMOVUPS splitEven<>(SB), Z2
+	VMOVUPS ·evenOddIdx+0(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
-	VMOVUPS splitOdd<>(SB), Z3
+	VMOVUPS ·evenOddIdx+64(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS Z2, K3, (DI)
 	VMOVUPS Z3, K4, (DX)
