@@ -77,8 +77,8 @@ func (e *exitFlags) attach(ctx context.Context, g *nn.Graph, rep *compressReport
 		return err
 	}
 	c := h.Choice
-	fmt.Fprintf(stderr, "  threshold %.4f: exits %.1f%% of held-back images, accuracy %.4f (whole model %.4f, head alone %.4f)\n",
-		c.Threshold, 100*c.ExitRate, c.Accuracy, c.WholeAccuracy, c.HeadAccuracy)
+	fmt.Fprintf(stderr, "  threshold %.4f: exits %.1f%% of held-back images, accuracy %.4f (whole model %.4f, split %.4f, head alone %.4f)\n",
+		c.Threshold, 100*c.ExitRate, c.Accuracy, c.WholeAccuracy, c.SplitAccuracy, c.HeadAccuracy)
 	rep.ExitCut, rep.Exit = name, &c
 	return earlyexit.Attach(g, h)
 }

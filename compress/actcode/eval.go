@@ -135,9 +135,16 @@ type Score struct {
 // Evaluate codes the cut tensor of each image with cd (nil: sends it
 // unchanged) and runs the tail on what the decoder makes of it.
 func (c *Cut) Evaluate(cd *Codec, images *nn.Tensor, labels []uint8, threads int) (Score, error) {
+	s, _, err := c.Predict(cd, images, labels, threads)
+	return s, err
+}
+
+// Predict is Evaluate that also returns the tail's top class for each
+// image: what the cloud answers when fed what the wire carries.
+func (c *Cut) Predict(cd *Codec, images *nn.Tensor, labels []uint8, threads int) (Score, []int, error) {
 	n := images.Shape[0]
 	if len(labels) != n {
-		return Score{}, fmt.Errorf("%w: %d labels for %d images", ErrShape, len(labels), n)
+		return Score{}, nil, fmt.Errorf("%w: %d labels for %d images", ErrShape, len(labels), n)
 	}
 	var enc *Encoder
 	var dec *Decoder
@@ -147,6 +154,7 @@ func (c *Cut) Evaluate(cd *Codec, images *nn.Tensor, labels []uint8, threads int
 	}
 	tail := c.Tail.NewRunner(threads)
 	var s Score
+	pred := make([]int, n)
 	total := 0
 	err := runBatches(c.Head, images, threads, func(lo int, t *nn.Tensor) error {
 		for i := 0; cd != nil && i < t.Shape[0]; i++ {
@@ -173,14 +181,15 @@ func (c *Cut) Evaluate(cd *Codec, images *nn.Tensor, labels []uint8, threads int
 		classes := out[0].Len() / t.Shape[0]
 		for i := 0; i < t.Shape[0]; i++ {
 			row := out[0].F32[i*classes : (i+1)*classes]
-			if slices.Index(row, slices.Max(row)) == int(labels[lo+i]) {
+			pred[lo+i] = slices.Index(row, slices.Max(row))
+			if pred[lo+i] == int(labels[lo+i]) {
 				s.Accuracy++
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return Score{}, err
+		return Score{}, nil, err
 	}
 	s.Images = n
 	s.Accuracy /= float64(max(n, 1))
@@ -188,5 +197,5 @@ func (c *Cut) Evaluate(cd *Codec, images *nn.Tensor, labels []uint8, threads int
 		s.Bytes = float64(total) / float64(max(n, 1))
 		s.BitsPerElement = 8 * s.Bytes / float64(c.C*c.H*c.W)
 	}
-	return s, nil
+	return s, pred, nil
 }

@@ -54,10 +54,13 @@ type Choice struct {
 	// ExitRate is the share of them the head answers.
 	ExitRate float64 `json:"exit_rate"`
 	// Accuracy is the accuracy with early exit (the head's answer where it
-	// exits, the whole model's elsewhere); WholeAccuracy the whole model's;
-	// HeadAccuracy the head's alone on every image.
+	// exits, the split's elsewhere); WholeAccuracy the whole (unsplit)
+	// model's; SplitAccuracy the split's without early exit (below
+	// WholeAccuracy when the cut's codec loses some); HeadAccuracy the
+	// head's alone on every image.
 	Accuracy      float64 `json:"accuracy"`
 	WholeAccuracy float64 `json:"whole_accuracy"`
+	SplitAccuracy float64 `json:"split_accuracy"`
 	HeadAccuracy  float64 `json:"head_accuracy"`
 }
 
@@ -77,19 +80,38 @@ func Confidence(z []float32) float32 {
 	return float32(1 / s)
 }
 
+// Held is what a threshold is chosen from: for each held-back image, the
+// head's confidence and class, the class the split answers when the head
+// does not exit (the cloud fed what the wire carries: decoded low-bit
+// activations when the cut has a codec), and the whole (unsplit) model's
+// class, the accuracy reference.
+type Held struct {
+	Conf        []float32
+	Head, Split []int
+	// Whole, when nil, is Split (the split changes no prediction).
+	Whole  []int
+	Labels []uint8
+}
+
 // ChooseThreshold picks the lowest confidence threshold (the most exits)
-// whose accuracy with early exit, on held-back images, is at most maxDrop
-// below the whole model's. conf, headPred and wholePred hold the head's
-// confidence and class and the whole model's class for each image. A
-// threshold above every confidence (no exit) is returned when none fits.
-func ChooseThreshold(conf []float32, headPred, wholePred []int, labels []uint8, maxDrop float64) (Choice, error) {
+// whose accuracy with early exit on the held-back images (the head's class
+// where it exits, the split's elsewhere) is at most maxDrop below the
+// whole model's. A threshold above every confidence (no exit) is returned
+// when none fits.
+func ChooseThreshold(h Held, maxDrop float64) (Choice, error) {
+	labels := h.Labels
+	if h.Whole == nil {
+		h.Whole = h.Split
+	}
 	n := len(labels)
-	if n == 0 || len(conf) != n || len(headPred) != n || len(wholePred) != n {
-		return Choice{}, fmt.Errorf("%w: %d confidences, %d head and %d whole predictions for %d labels", ErrData, len(conf), len(headPred), len(wholePred), n)
+	if n == 0 || len(h.Conf) != n || len(h.Head) != n || len(h.Split) != n || len(h.Whole) != n {
+		return Choice{}, fmt.Errorf("%w: %d confidences, %d head, %d split and %d whole predictions for %d labels",
+			ErrData, len(h.Conf), len(h.Head), len(h.Split), len(h.Whole), n)
 	}
 	if !(maxDrop >= 0 && maxDrop < 1) {
 		return Choice{}, fmt.Errorf("%w: accuracy drop %v (want [0, 1))", ErrData, maxDrop)
 	}
+	conf := h.Conf
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -101,18 +123,19 @@ func ChooseThreshold(conf []float32, headPred, wholePred []int, labels []uint8, 
 		}
 		return 0
 	}
-	whole, head := 0, 0
+	whole, split, head := 0, 0, 0
 	for i := range labels {
-		whole += hit(wholePred, i)
-		head += hit(headPred, i)
+		whole += hit(h.Whole, i)
+		split += hit(h.Split, i)
+		head += hit(h.Head, i)
 	}
 	// need: the fewest correct answers within maxDrop (a small epsilon
 	// keeps a drop of exactly maxDrop on the right side of rounding).
 	need := float64(whole) - maxDrop*float64(n) - 1e-9
-	best, correct, bestCorrect := 0, whole, whole
+	best, correct, bestCorrect := 0, split, split
 	for k := 1; k <= n; k++ {
 		i := order[k-1]
-		correct += hit(headPred, i) - hit(wholePred, i)
+		correct += hit(h.Head, i) - hit(h.Split, i)
 		// A threshold exits all images of equal confidence together.
 		if k < n && conf[order[k]] == conf[i] {
 			continue
@@ -122,7 +145,8 @@ func ChooseThreshold(conf []float32, headPred, wholePred []int, labels []uint8, 
 		}
 	}
 	c := Choice{Images: n, ExitRate: float64(best) / float64(n), Accuracy: float64(bestCorrect) / float64(n),
-		WholeAccuracy: float64(whole) / float64(n), HeadAccuracy: float64(head) / float64(n)}
+		WholeAccuracy: float64(whole) / float64(n), SplitAccuracy: float64(split) / float64(n),
+		HeadAccuracy: float64(head) / float64(n)}
 	if best == 0 {
 		c.Threshold = math.Nextafter32(1, 2) // above any probability: never exits
 	} else {
@@ -171,12 +195,17 @@ func Cuts(g *nn.Graph) []string {
 	return out
 }
 
-// The metadata value: base64 (metadata is text in ONNX) of version 1,
+// The metadata value: base64 (metadata is text in ONNX) of version 2,
 // threshold, the choice's figures, then the head graph as a .sinf file
-// (checksummed, bounded on decode).
-const formatVersion = 1
+// (checksummed, bounded on decode). Version 1 had no SplitAccuracy.
+const formatVersion = 2
 
-const fixedLen = 1 + 4 + 8 + 4*8
+func fixedLen(version byte) int {
+	if version == 1 {
+		return 1 + 4 + 8 + 4*8
+	}
+	return 1 + 4 + 8 + 5*8
+}
 
 // MarshalBinary encodes h as its metadata value (text).
 func (h *Head) MarshalBinary() (string, error) {
@@ -187,11 +216,11 @@ func (h *Head) MarshalBinary() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("earlyexit: %w", err)
 	}
-	b := make([]byte, 0, fixedLen+len(g))
+	b := make([]byte, 0, fixedLen(formatVersion)+len(g))
 	b = append(b, formatVersion)
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(h.Threshold))
 	b = binary.LittleEndian.AppendUint64(b, uint64(h.Choice.Images))
-	for _, f := range []float64{h.Choice.ExitRate, h.Choice.Accuracy, h.Choice.WholeAccuracy, h.Choice.HeadAccuracy} {
+	for _, f := range []float64{h.Choice.ExitRate, h.Choice.Accuracy, h.Choice.WholeAccuracy, h.Choice.HeadAccuracy, h.Choice.SplitAccuracy} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 	}
 	b = append(b, g...)
@@ -205,7 +234,7 @@ func Unmarshal(s string) (*Head, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	if len(b) < fixedLen || b[0] != formatVersion {
+	if len(b) == 0 || (b[0] != 1 && b[0] != formatVersion) || len(b) < fixedLen(b[0]) {
 		return nil, fmt.Errorf("%w: %d bytes, version %d", ErrFormat, len(b), firstByte(b))
 	}
 	h := &Head{Threshold: math.Float32frombits(binary.LittleEndian.Uint32(b[1:]))}
@@ -215,9 +244,16 @@ func Unmarshal(s string) (*Head, error) {
 	}
 	h.Choice.Images = int(images)
 	off := 13
-	for _, f := range []*float64{&h.Choice.ExitRate, &h.Choice.Accuracy, &h.Choice.WholeAccuracy, &h.Choice.HeadAccuracy} {
+	fields := []*float64{&h.Choice.ExitRate, &h.Choice.Accuracy, &h.Choice.WholeAccuracy, &h.Choice.HeadAccuracy, &h.Choice.SplitAccuracy}
+	if b[0] == 1 {
+		fields = fields[:4]
+	}
+	for _, f := range fields {
 		*f = math.Float64frombits(binary.LittleEndian.Uint64(b[off:]))
 		off += 8
+	}
+	if b[0] == 1 {
+		h.Choice.SplitAccuracy = h.Choice.WholeAccuracy // version 1 chose against the whole model
 	}
 	h.Choice.Threshold = h.Threshold
 	if math.IsNaN(float64(h.Threshold)) {

@@ -66,8 +66,9 @@ func (t fixedTeacher) Logits(_ []float32, count int) ([]float32, error) {
 
 // Train trains an exit head at cut tensor cut of whole (one input, one
 // output of logits) by distillation from whole on fit, and chooses its
-// threshold on held (held-back training images, not the test set). The
-// head is max-pooled 2x2 when the cut is at least 8x8, then a linear
+// threshold on held (held-back training images, not the test set): the
+// requests it does not answer go through the cut's activation codec when
+// whole's graph carries one (actcode.Lookup). The head is max-pooled 2x2 when the cut is at least 8x8, then a linear
 // classifier (Config.Hidden adds a hidden layer).
 func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, cfg Config) (*Head, error) {
 	cfg = cfg.withDefaults()
@@ -130,14 +131,27 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 	if err != nil {
 		return nil, fmt.Errorf("earlyexit: whole model: %w", err)
 	}
-	conf := make([]float32, n)
-	hp, wp := make([]int, n), make([]int, n)
+	hd := Held{Conf: make([]float32, n), Head: make([]int, n), Whole: make([]int, n), Labels: held.Labels}
 	for i := 0; i < n; i++ {
 		row := hl[i*classes : (i+1)*classes]
-		conf[i], hp[i] = Confidence(row), evaluate.Argmax(row)
-		wp[i] = evaluate.Argmax(wl[i*classes : (i+1)*classes])
+		hd.Conf[i], hd.Head[i] = Confidence(row), evaluate.Argmax(row)
+		hd.Whole[i] = evaluate.Argmax(wl[i*classes : (i+1)*classes])
 	}
-	choice, err := ChooseThreshold(conf, hp, wp, held.Labels, cfg.MaxAccuracyDrop)
+	// The requests the head does not answer cross the cut: through the
+	// cut's activation codec when the model carries one (compact
+	// requests), so the threshold is chosen against what the cloud
+	// answers from the decoded activations.
+	codec, err := actcode.Lookup(whole.Graph(), cut)
+	if err != nil {
+		return nil, fmt.Errorf("earlyexit: %w", err)
+	}
+	hd.Split = hd.Whole
+	if codec != nil {
+		if _, hd.Split, err = ac.Predict(codec, held.Images, held.Labels, cfg.Threads); err != nil {
+			return nil, fmt.Errorf("earlyexit: split through the codec: %w", err)
+		}
+	}
+	choice, err := ChooseThreshold(hd, cfg.MaxAccuracyDrop)
 	if err != nil {
 		return nil, err
 	}
