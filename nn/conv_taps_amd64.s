@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // The tap kernels of conv_taps.go: for each output row r and column c,
 // the sum (FMA) or NaN-propagating maximum over the taps of the padded
@@ -25,6 +26,40 @@
 #define SUMEND(acc) VMAXPS acc, Z29, acc; VMINPS acc, Z30, acc
 #define MAXEND(acc)
 
+// TAPSTART points R8/R9/R10 at the offsets, weights and count of the taps
+// and R15 at column BX of the window; TAPNEXT(LBL) steps to the next tap.
+// PASS4/PASS1(LBL, ST, TAP, INIT, END) compute 16 columns at BX of four
+// rows (one row) from Z28, the taps' loop at label LBL, and store them with
+// ST under K1 (STOREV or STOREVK of simd_amd64.h).
+#define TAPSTART \
+	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
+	LEAQ (SI)(BX*1), R15
+#define TAPNEXT(LBL) ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ LBL
+
+#define PASS4(LBL, ST, TAP, INIT, END) \
+	VMOVAPS Z28, Z0; VMOVAPS Z28, Z1; VMOVAPS Z28, Z2; VMOVAPS Z28, Z3; \
+	TAPSTART; \
+LBL: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAP((R12), Z0, K2); TAP((R12)(R11*1), Z1, K3); \
+	LEAQ (R12)(R11*2), R13; \
+	TAP((R13), Z2, K4); TAP((R13)(R11*1), Z3, K5); \
+	TAPNEXT(LBL); \
+	END(Z0); END(Z1); END(Z2); END(Z3); \
+	LEAQ (DI)(BX*1), R13; \
+	ST(Z0, K1, (R13)); ST(Z1, K1, (R13)(R14*1)); LEAQ (R13)(R14*2), R13; \
+	ST(Z2, K1, (R13)); ST(Z3, K1, (R13)(R14*1))
+
+#define PASS1(LBL, ST, TAP, INIT, END) \
+	VMOVAPS Z28, Z0; \
+	TAPSTART; \
+LBL: \
+	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
+	TAP((R12), Z0, K2); \
+	TAPNEXT(LBL); \
+	END(Z0); \
+	ST(Z0, K1, (DI)(BX*1))
+
 #define KERNEL(NAME, TAP, INIT, END) \
 TEXT NAME(SB), NOSPLIT, $0-8; \
 	MOVQ a+0(FP), AX; \
@@ -43,35 +78,11 @@ pass4: \
 	XORQ BX, BX; \
 cols4: \
 	CMPQ BX, DX; JGE tail4; \
-	VMOVAPS Z28, Z0; VMOVAPS Z28, Z1; VMOVAPS Z28, Z2; VMOVAPS Z28, Z3; \
-	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
-	LEAQ (SI)(BX*1), R15; \
-t4: \
-	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAP((R12), Z0, K2); TAP((R12)(R11*1), Z1, K3); \
-	LEAQ (R12)(R11*2), R13; \
-	TAP((R13), Z2, K4); TAP((R13)(R11*1), Z3, K5); \
-	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t4; \
-	END(Z0); END(Z1); END(Z2); END(Z3); \
-	LEAQ (DI)(BX*1), R13; \
-	VMOVUPS Z0, (R13); VMOVUPS Z1, (R13)(R14*1); LEAQ (R13)(R14*2), R13; \
-	VMOVUPS Z2, (R13); VMOVUPS Z3, (R13)(R14*1); \
+	PASS4(t4, STOREV, TAP, INIT, END); \
 	ADDQ $64, BX; JMP cols4; \
 tail4: \
 	KORTESTW K1, K1; JZ next4; \
-	VMOVAPS Z28, Z0; VMOVAPS Z28, Z1; VMOVAPS Z28, Z2; VMOVAPS Z28, Z3; \
-	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
-	LEAQ (SI)(BX*1), R15; \
-t4m: \
-	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAP((R12), Z0, K2); TAP((R12)(R11*1), Z1, K3); \
-	LEAQ (R12)(R11*2), R13; \
-	TAP((R13), Z2, K4); TAP((R13)(R11*1), Z3, K5); \
-	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t4m; \
-	END(Z0); END(Z1); END(Z2); END(Z3); \
-	LEAQ (DI)(BX*1), R13; \
-	VMOVUPS Z0, K1, (R13); VMOVUPS Z1, K1, (R13)(R14*1); LEAQ (R13)(R14*2), R13; \
-	VMOVUPS Z2, K1, (R13); VMOVUPS Z3, K1, (R13)(R14*1); \
+	PASS4(t4m, STOREVK, TAP, INIT, END); \
 next4: \
 	LEAQ (DI)(R14*4), DI; LEAQ (SI)(R11*4), SI; SUBQ $4, CX; JMP rows4; \
 rows1: \
@@ -79,27 +90,11 @@ rows1: \
 	XORQ BX, BX; \
 cols1: \
 	CMPQ BX, DX; JGE tail1; \
-	VMOVAPS Z28, Z0; \
-	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
-	LEAQ (SI)(BX*1), R15; \
-t1: \
-	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAP((R12), Z0, K2); \
-	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t1; \
-	END(Z0); \
-	VMOVUPS Z0, (DI)(BX*1); \
+	PASS1(t1, STOREV, TAP, INIT, END); \
 	ADDQ $64, BX; JMP cols1; \
 tail1: \
 	KORTESTW K1, K1; JZ next1; \
-	VMOVAPS Z28, Z0; \
-	MOVQ 56(AX), R8; MOVQ 64(AX), R9; MOVQ 48(AX), R10; \
-	LEAQ (SI)(BX*1), R15; \
-t1m: \
-	MOVQ (R8), R12; ADDQ R15, R12; INIT; \
-	TAP((R12), Z0, K2); \
-	ADDQ $8, R8; ADDQ $4, R9; DECQ R10; JNZ t1m; \
-	END(Z0); \
-	VMOVUPS Z0, K1, (DI)(BX*1); \
+	PASS1(t1m, STOREVK, TAP, INIT, END); \
 next1: \
 	ADDQ R14, DI; ADDQ R11, SI; DECQ CX; JMP rows1; \
 done: \
