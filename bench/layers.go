@@ -132,7 +132,7 @@ func ortLayers(node, script, model string, shape []int, threads, warmup, runs in
 
 // layers prints the per-layer comparison of one case to w.
 func layers(w io.Writer, o options, m model, g *nn.Graph, prog *nn.Program, shape []int, threads int) error {
-	runs := 50
+	runs := min(50, o.maxRuns)
 	ours, names, err := oursLayers(g, prog, shape, threads, o.warmup, runs)
 	if err != nil {
 		return err

@@ -26,6 +26,11 @@ func TestGemmLadder(t *testing.T) {
 		{64, 96, 80, false, false, 1, 1, []int{96}},  // large enough to fan out by rows
 		{2, 300, 400, false, true, 1, 1, []int{300}}, // few rows: fans out by columns
 		{150, 20, 90, false, true, 1, 1, []int{20}},  // more rows than columns: fans out by row slabs
+		// Constant B is packed once (the first run below): a batch of
+		// images across micro-tile edges, both layouts of B.
+		{16, 128, 2048, false, true, 1, 1, []int{128}},
+		{33, 70, 300, false, false, 0.5, 1, []int{70}},
+		{130, 33, 17, true, true, 1, 2, []int{1, 33}},
 	}
 	for _, s := range specs {
 		for _, threads := range []int{1, 4} {

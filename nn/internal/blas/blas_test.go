@@ -39,6 +39,12 @@ func f32Impls() []f32Impl {
 		{"packedA-nt", true, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 			SgemmPackedNT(PackA(m, k, a, lda), n, b, ldb, c, ldc, acc)
 		}},
+		{"packedB", false, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			SgemmPackedBWS(nil, m, a, lda, PackB(k, n, b, ldb, false), c, ldc, acc)
+		}},
+		{"packedB-nt", true, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			SgemmPackedBWS(new(Workspace), m, a, lda, PackB(k, n, b, ldb, true), c, ldc, acc)
+		}},
 	}
 	for _, kern := range f32Kernels() {
 		impls = append(impls,

@@ -103,15 +103,23 @@ func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a
 	if pre != nil && !transB && n <= gemvMaxN && sgemvPacked(kern.mr, pre, m, n, k, b, ldb, c, ldc, accumulate, ep) {
 		return
 	}
+	sgemmDriverB(s, kern, pre, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
+}
+
+// sgemmDriverB is sgemmDriverWS with an optional B already packed by
+// packAllB (then b is not read).
+func sgemmDriverB(s *f32Scratch, kern *f32Kernel, pre, preB []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
 	mr, nr := kern.mr, kern.nr
 	mp := roundUp(m, mr)
 	kcMax := min(k, kcF32)
 	s.a = growF32(s.a, min(roundUp(m, mr), mcF32)*kcMax)
-	s.b = growF32(s.b, min(roundUp(n, nr), ncF32)*kcMax)
+	if preB == nil {
+		s.b = growF32(s.b, min(roundUp(n, nr), ncF32)*kcMax)
+	}
 	tile := s.tile[:mr*nr]
 	// A k×n B whose panels serve few A panels is read in place: packing
 	// would copy it for little reuse.
-	direct := !transB && m <= directBMaxM
+	direct := !transB && m <= directBMaxM && preB == nil
 	for jc := 0; jc < n; jc += ncF32 {
 		nb := min(ncF32, n-jc)
 		for pc := 0; pc < k; pc += kcF32 {
@@ -122,7 +130,10 @@ func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a
 				kep = &s.ep
 				kep.lo, kep.hi = ep.Lo, ep.Hi
 			}
+			sb := s.b
 			switch {
+			case preB != nil:
+				sb = preB[jc*k+pc*roundUp(nb, nr):]
 			case transB:
 				packBT(s.b, b, ldb, jc, pc, nb, kb, nr)
 			case direct:
@@ -144,7 +155,7 @@ func sgemmDriverWS(s *f32Scratch, kern *f32Kernel, pre []float32, m, n, k int, a
 				}
 				for jr := 0; jr < nb; jr += nr {
 					nrr := min(nr, nb-jr)
-					bp, bs := &s.b[jr*kb], nr
+					bp, bs := &sb[jr*kb], nr
 					if direct && nrr == nr {
 						bp, bs = &b[pc*ldb+jc+jr], ldb
 					}
@@ -243,6 +254,26 @@ func packA8(panel, a []float32, base, lda, kb int) {
 		d := panel[8*p : 8*p+8]
 		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = v, a1[p], a2[p], a3[p], a4[p], a5[p], a6[p], a7[p]
 	}
+}
+
+// packAllB packs the whole k×n op(B) for kern (B is n×k when transB):
+// block (jc, pc) of sgemmDriverB starts at jc·k + pc·roundUp(nb, nr) and
+// holds its nr-column panels as packBN writes them.
+func packAllB(kern *f32Kernel, n, k int, b []float32, ldb int, transB bool) []float32 {
+	dst := make([]float32, roundUp(n, kern.nr)*k)
+	for jc := 0; jc < n; jc += ncF32 {
+		nb := min(ncF32, n-jc)
+		for pc := 0; pc < k; pc += kcF32 {
+			kb := min(kcF32, k-pc)
+			d := dst[jc*k+pc*roundUp(nb, kern.nr):]
+			if transB {
+				packBT(d, b, ldb, jc, pc, nb, kb, kern.nr)
+			} else {
+				packBN(d, b, ldb, jc, pc, nb, kb, kern.nr)
+			}
+		}
+	}
+	return dst
 }
 
 // packBN packs columns jc..jc+nb, depth pc..pc+kb of a k×n B into nr-column

@@ -193,3 +193,84 @@ func GemmS8Packed(pa *PackedS8, n int, b []int8, ldb int, c []int32, ldc int) {
 	}
 	gemmS8Driver(pa.kern, pa.data, pa.init, m, n, k, nil, 0, b, ldb, c, ldc)
 }
+
+// PackedB is a float32 k×n matrix packed for the B operand of
+// SgemmPackedBWS: the weights of a fully connected layer, multiplied by a
+// batch of activations as A (rows = images), as MLAS's packed-B GEMM does.
+// It is read-only after PackB and safe for concurrent use.
+type PackedB struct {
+	k, n int
+	kern *f32Kernel // nil: dense k×n copy for the plain-Go path
+	data []float32
+}
+
+// PackB packs op(B) (k×n; B is n×k with stride ldb when transB, else k×n)
+// for the micro-kernel of this CPU.
+func PackB(k, n int, b []float32, ldb int, transB bool) *PackedB {
+	rows, cols := k, n
+	if transB {
+		rows, cols = n, k
+	}
+	switch {
+	case k < 0 || n < 0:
+		panic("blas: negative dimension")
+	case rows > 1 && ldb < cols:
+		panic("blas: bad ldb")
+	case rows > 0 && cols > 0 && len(b) < (rows-1)*ldb+cols:
+		panic("blas: insufficient length of b")
+	}
+	p := &PackedB{k: k, n: n, kern: f32Kern}
+	if k == 0 || n == 0 {
+		return p
+	}
+	if p.kern != nil {
+		p.data = packAllB(p.kern, n, k, b, ldb, transB)
+		return p
+	}
+	p.data = make([]float32, k*n)
+	for i := 0; i < k; i++ {
+		for j := 0; j < n; j++ {
+			if transB {
+				p.data[i*n+j] = b[j*ldb+i]
+			} else {
+				p.data[i*n+j] = b[i*ldb+j]
+			}
+		}
+	}
+	return p
+}
+
+// Rows returns k.
+func (p *PackedB) Rows() int { return p.k }
+
+// Cols returns n.
+func (p *PackedB) Cols() int { return p.n }
+
+// SgemmPackedBWS computes C = A·B (or C += A·B) with B packed by PackB: A is
+// m×k (lda), C is m×n (ldc), and ws the packing memory of A (nil: a
+// sync.Pool's).
+func SgemmPackedBWS(ws *Workspace, m int, a []float32, lda int, pb *PackedB, c []float32, ldc int, accumulate bool) {
+	n, k := pb.n, pb.k
+	checkDims(m, n, k, len(a), lda, k, len(pb.data), n, n, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			zeroC(m, n, c, ldc)
+		}
+		return
+	}
+	if pb.kern == nil {
+		sgemmGoOp(m, n, k, a, lda, pb.data, n, false, c, ldc, accumulate)
+		return
+	}
+	var s *f32Scratch
+	if ws != nil {
+		s = &ws.s
+	} else {
+		s = f32Pool.Get().(*f32Scratch)
+		defer f32Pool.Put(s)
+	}
+	sgemmDriverB(s, pb.kern, nil, pb.data, m, n, k, a, lda, nil, 0, false, c, ldc, accumulate, nil)
+}
