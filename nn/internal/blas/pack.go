@@ -89,13 +89,9 @@ func packAllA(kern *f32Kernel, m, k int, a []float32, lda int) []float32 {
 // an optional epilogue (validated by the caller) and the packing memory of
 // ws, or from f32Pool when ws is nil.
 func sgemmDriver(ws *Workspace, kern *f32Kernel, pre []float32, m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int, accumulate bool, ep *Epilogue) {
-	if ws != nil {
-		sgemmDriverWS(&ws.s, kern, pre, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
-		return
-	}
-	s := f32Pool.Get().(*f32Scratch)
+	s := ws.scratch()
 	sgemmDriverWS(s, kern, pre, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
-	f32Pool.Put(s)
+	ws.release(s)
 }
 
 // sgemmDriverWS is sgemmDriver with the packing memory s.

@@ -16,14 +16,7 @@ type PackedA struct {
 
 // PackA packs the m×k matrix A (stride lda) for the micro-kernel of this CPU.
 func PackA(m, k int, a []float32, lda int) *PackedA {
-	switch {
-	case m < 0 || k < 0:
-		panic("blas: negative dimension")
-	case m > 1 && lda < k:
-		panic("blas: bad lda")
-	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
-		panic("blas: insufficient length of a")
-	}
+	checkOperand(m, k, len(a), lda, "a")
 	p := &PackedA{m: m, k: k, kern: f32Kern}
 	if m == 0 || k == 0 {
 		return p
@@ -37,6 +30,35 @@ func PackA(m, k int, a []float32, lda int) *PackedA {
 		copy(p.data[i*k:i*k+k], a[i*lda:i*lda+k])
 	}
 	return p
+}
+
+// checkOperand validates a rows×cols matrix name with stride ld in a slice
+// of length l.
+func checkOperand(rows, cols, l, ld int, name string) {
+	switch {
+	case rows < 0 || cols < 0:
+		panic("blas: negative dimension")
+	case rows > 1 && ld < cols:
+		panic("blas: bad ld" + name)
+	case rows > 0 && cols > 0 && l < (rows-1)*ld+cols:
+		panic("blas: insufficient length of " + name)
+	}
+}
+
+// scratch returns the packing memory of ws, or of f32Pool when ws is nil
+// (hand it back with release).
+func (ws *Workspace) scratch() *f32Scratch {
+	if ws != nil {
+		return &ws.s
+	}
+	return f32Pool.Get().(*f32Scratch)
+}
+
+// release returns s, from ws.scratch, to f32Pool when it came from there.
+func (ws *Workspace) release(s *f32Scratch) {
+	if ws == nil {
+		f32Pool.Put(s)
+	}
 }
 
 // Rows returns m.
@@ -207,17 +229,10 @@ type PackedB struct {
 // PackB packs op(B) (k×n; B is n×k with stride ldb when transB, else k×n)
 // for the micro-kernel of this CPU.
 func PackB(k, n int, b []float32, ldb int, transB bool) *PackedB {
-	rows, cols := k, n
 	if transB {
-		rows, cols = n, k
-	}
-	switch {
-	case k < 0 || n < 0:
-		panic("blas: negative dimension")
-	case rows > 1 && ldb < cols:
-		panic("blas: bad ldb")
-	case rows > 0 && cols > 0 && len(b) < (rows-1)*ldb+cols:
-		panic("blas: insufficient length of b")
+		checkOperand(n, k, len(b), ldb, "b")
+	} else {
+		checkOperand(k, n, len(b), ldb, "b")
 	}
 	p := &PackedB{k: k, n: n, kern: f32Kern}
 	if k == 0 || n == 0 {
@@ -265,12 +280,7 @@ func SgemmPackedBWS(ws *Workspace, m int, a []float32, lda int, pb *PackedB, c [
 		sgemmGoOp(m, n, k, a, lda, pb.data, n, false, c, ldc, accumulate)
 		return
 	}
-	var s *f32Scratch
-	if ws != nil {
-		s = &ws.s
-	} else {
-		s = f32Pool.Get().(*f32Scratch)
-		defer f32Pool.Put(s)
-	}
+	s := ws.scratch()
+	defer ws.release(s)
 	sgemmDriverB(s, pb.kern, nil, pb.data, m, n, k, a, lda, nil, 0, false, c, ldc, accumulate, nil)
 }

@@ -28,13 +28,8 @@ func SgemmTapsEpWS(ws *Workspace, taps []*PackedA, off []int, n int, b []float32
 		return
 	}
 	if k > 0 {
-		var s *f32Scratch
-		if ws != nil {
-			s = &ws.s
-		} else {
-			s = f32Pool.Get().(*f32Scratch)
-			defer f32Pool.Put(s)
-		}
+		s := ws.scratch()
+		defer ws.release(s)
 		if sgemmTapsFast(s, taps, off, n, b, ldb, c, ldc, &ep) {
 			return
 		}
