@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
+	"github.com/splitinfer/splitinfer/compress/recipe"
 	"github.com/splitinfer/splitinfer/system"
 )
 
@@ -30,7 +31,7 @@ func TestCompressExit(t *testing.T) {
 		if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
 		}
-		var rep compressReport
+		var rep recipe.Report
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatal(err)
 		}

@@ -111,15 +111,18 @@ func TestCompressDistillDefaults(t *testing.T) {
 		{[]string{"--student", "8,16,64", "--lr", "1e-3", "--lr-schedule", "constant", "--finetune-epochs", "3"}, "constant", 1e-3, 3},
 	} {
 		fs := flag.NewFlagSet("compress", flag.ContinueOnError)
-		o := compressTrain{trainFlags: trainFlags{schedule: "constant"}}
-		fs.StringVar(&o.student, "student", "", "")
-		o.register(fs)
+		var tf trainFlags
+		tf.register(fs, "", 0)
+		fs.StringVar(&tf.opts.Student, "student", "", "")
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatal(err)
 		}
-		o.distillDefaults(fs)
-		if o.schedule != c.sched || o.lr != c.lr || o.epochs != c.epochs {
-			t.Errorf("%v: --lr-schedule %s --lr %g --epochs %d, want %s %g %d", c.args, o.schedule, o.lr, o.epochs, c.sched, c.lr, c.epochs)
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		o := &tf.opts
+		distillDefaults(o, given)
+		if o.Schedule != c.sched || o.LR != c.lr || o.Epochs != c.epochs {
+			t.Errorf("%v: --lr-schedule %s --lr %g --epochs %d, want %s %g %d", c.args, o.Schedule, o.LR, o.Epochs, c.sched, c.lr, c.epochs)
 		}
 	}
 }

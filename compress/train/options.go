@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
 // Options are the training-based compression options that the CLI's train
@@ -91,6 +92,41 @@ func ParseArch(arch string, seed uint64) (*Net, error) {
 		w[i] = v
 	}
 	return SeedNet(w[0], w[1], w[2], seed)
+}
+
+// Validate checks the options (the CLI's flag names in the messages).
+func (o *Options) Validate() error {
+	switch {
+	case !(o.Prune >= 0 && o.Prune < 1):
+		return fmt.Errorf("--prune %v: want a fraction in [0,1)", o.Prune)
+	case !(o.PruneChannels >= 0 && o.PruneChannels < 1):
+		return fmt.Errorf("--prune-channels %v: want a fraction in [0,1)", o.PruneChannels)
+	case o.Epochs < 0, o.Batch <= 0, !(o.LR > 0):
+		return fmt.Errorf("epochs %d, batch %d, lr %v: want epochs >= 0, batch > 0, lr > 0", o.Epochs, o.Batch, o.LR)
+	case o.TeacherName != "" && !(o.Temperature > 0 && o.Alpha >= 0 && o.Alpha <= 1):
+		return fmt.Errorf("--temperature %v --alpha %v: want T > 0 and alpha in [0,1]", o.Temperature, o.Alpha)
+	case o.Optimizer != "adam" && o.Optimizer != "sgd":
+		return fmt.Errorf("unknown --optimizer %q (adam or sgd)", o.Optimizer)
+	case o.Warmup < 0:
+		return fmt.Errorf("--warmup-steps %d: want >= 0", o.Warmup)
+	case (o.TeacherName != "" || o.Student != "") && o.Epochs == 0:
+		return errors.New("distillation needs at least one epoch of training")
+	}
+	if _, err := ParseSchedule(o.Schedule); err != nil {
+		return fmt.Errorf("--lr-schedule: %w", err)
+	}
+	return nil
+}
+
+// LoadTeacher loads the ONNX file TeacherName as the Teacher when training
+// will run and no Teacher is set.
+func (o *Options) LoadTeacher() error {
+	if o.TeacherName == "" || o.Teacher != nil || o.Epochs == 0 {
+		return nil
+	}
+	var err error
+	o.Teacher, err = onnx.Load(o.TeacherName)
+	return err
 }
 
 // Run applies the options to net (nil: build o.Student from scratch) with

@@ -1,18 +1,19 @@
-package main
+package recipe
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/splitinfer/splitinfer/compress/actcode"
+	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
-// TestCompressPruneChannelsAnyModel: --prune-channels works on a model
+// TestCompressPruneChannelsAnyModel: channel pruning works on a model
 // that is not an MNIST classifier (RGB input, depthwise conv, ReLU6 as
 // Clip, a residual Add), reports MACs before and after, and a step that
 // needs data says so.
@@ -47,14 +48,13 @@ func TestCompressPruneChannelsAnyModel(t *testing.T) {
 	if err := onnx.Save(model, g); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	out := filepath.Join(dir, "m.sinf")
-	if err := runCompress(context.Background(), []string{"--model", model, "--out", out, "--prune-channels", "0.5", "--json"}, &stdout, &stderr); err != nil {
+	cfg := Config{Model: model, Out: out, Threads: 1, Log: &stderr}
+	cfg.Train.PruneChannels = 0.5
+	rep, err := Compress(context.Background(), cfg)
+	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
-	}
-	var rep compressReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatal(err)
 	}
 	if !(rep.MACsAfter > 0 && rep.MACsAfter < rep.MACsBefore*6/10) || rep.ParamsAfter >= rep.ParamsBefore {
 		t.Fatalf("MACs %d -> %d, params %d -> %d", rep.MACsBefore, rep.MACsAfter, rep.ParamsBefore, rep.ParamsAfter)
@@ -62,8 +62,48 @@ func TestCompressPruneChannelsAnyModel(t *testing.T) {
 	if !strings.Contains(stderr.String(), "8 -> 4 channels of c1, pw") {
 		t.Fatalf("stderr %s", stderr.String())
 	}
-	err := runCompress(context.Background(), []string{"--model", model, "--out", out, "--quantize", "int8"}, &stdout, &stderr)
+	cfg = Config{Model: model, Out: out, Threads: 1, Quantize: "int8", CalibImages: 16}
+	_, err = Compress(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "int8 calibration") {
 		t.Fatalf("quantizing an RGB model: error %v", err)
+	}
+}
+
+// TestValidate: each bad configuration is refused before any model is
+// loaded, with a message naming the setting.
+func TestValidate(t *testing.T) {
+	ok := Config{Model: "m", Out: "x.sinf", Threads: 1, Quantize: "int8", CalibImages: 16}
+	for _, c := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) {}, ""},
+		{func(c *Config) { c.Out = "x.bin" }, ".sinf or .onnx"},
+		{func(c *Config) { c.Quantize = "int4" }, "only int8"},
+		{func(c *Config) { c.CalibImages = 0 }, "--calib 0"},
+		{func(c *Config) { c.Threads = 0 }, "--eval-threads"},
+		{func(c *Config) { c.Quantize = "" }, "nothing to do"},
+		{func(c *Config) { c.Act = &Act{Fit: 50000, Held: 20000, Tune: actcode.TuneConfig{MaxAccuracyDrop: 0.01}} }, "60000 together"},
+		{func(c *Config) { c.Act = &Act{Fit: 1, Held: 1} }, "--max-accuracy-drop"},
+		{func(c *Config) { c.Exit = &Exit{Fit: 1, Held: 1, Head: earlyexit.Config{MaxAccuracyDrop: 0.01}} }, "--exit-epochs 0"},
+	} {
+		cfg := ok
+		c.edit(&cfg)
+		err := cfg.Validate()
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", cfg, err, c.want)
+		}
+	}
+	var a Act
+	if err := a.ParseBits("2,3", "0.5,1"); err != nil || len(a.Tune.Bits) != 2 || len(a.Tune.DeadZones) != 2 {
+		t.Errorf("ParseBits: %v %+v", err, a.Tune)
+	}
+	for _, bad := range [][2]string{{"9", "0.5"}, {"x", "0.5"}, {"2", "0"}, {"2", "5"}} {
+		if err := new(Act).ParseBits(bad[0], bad[1]); err == nil {
+			t.Errorf("ParseBits(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+	if err := new(Act).ParseBits("auto", "0.5"); err != nil {
+		t.Error(err)
 	}
 }
