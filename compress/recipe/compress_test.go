@@ -83,7 +83,9 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.CalibImages = 0 }, "--calib 0"},
 		{func(c *Config) { c.Threads = 0 }, "--eval-threads"},
 		{func(c *Config) { c.Quantize = "" }, "nothing to do"},
-		{func(c *Config) { c.Act = &Act{Fit: 50000, Held: 20000, Tune: actcode.TuneConfig{MaxAccuracyDrop: 0.01}} }, "60000 together"},
+		{func(c *Config) {
+			c.Act = &Act{Fit: 50000, Held: 20000, Tune: actcode.TuneConfig{MaxAccuracyDrop: 0.01}}
+		}, "60000 together"},
 		{func(c *Config) { c.Act = &Act{Fit: 1, Held: 1} }, "--max-accuracy-drop"},
 		{func(c *Config) { c.Exit = &Exit{Fit: 1, Held: 1, Head: earlyexit.Config{MaxAccuracyDrop: 0.01}} }, "--exit-epochs 0"},
 	} {
