@@ -161,12 +161,9 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 		cfg: cfg, nc: nc, split: split, hash: pipeline.ModelHash(whole.Graph()), model: model,
 		pool: make(chan *runners, cfg.Concurrency), tracer: o.tp.Tracer(trace.ScopeName), sendName: trace.SendSpanName(cfg.Subject), metrics: metrics,
 		headNodes: len(split.Head.NodeIndices()),
-		enc:       pipeline.RequestEncoder{Model: pipeline.ModelHash(whole.Graph()), Codec: cfg.Codec, Wire: cfg.WireDType},
 	}
-	if cfg.Compact {
-		if w.enc.Compact, err = pipeline.NewCompactCuts(whole); err != nil {
-			return nil, fmt.Errorf("edgeworker: %w", err)
-		}
+	if w.enc, err = pipeline.NewRequestEncoder(whole, cfg.Codec, cfg.WireDType, cfg.Compact); err != nil {
+		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}

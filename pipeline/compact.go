@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -54,9 +56,11 @@ type compactRequest struct {
 // compactFields is the length of a compact request's array.
 const compactFields = 7
 
-// CompactCuts are the cuts of one model that carry an activation codec,
-// with what the edge and the cloud need to code them. Safe for concurrent
-// use.
+// CompactCuts are the cuts of one model that carry a compact coding,
+// with what the edge and the cloud need to code them: the cuts with an
+// activation codec (compress/actcode), and the model input as an image
+// (see newImageCoding) when the model declares its preprocessing. Safe for
+// concurrent use.
 type CompactCuts struct {
 	hash   string
 	prefix string // the hash's first CompactHashBytes bytes
@@ -67,10 +71,31 @@ type CompactCuts struct {
 type compactCut struct {
 	index int
 	name  string
-	codec *actcode.Codec
-	fp    uint32
+	// coding codes the cut's tensor; fp identifies it on the wire.
+	coding cutCoding
+	fp     uint32
 	// like is the cut tensor at batch 1 (dtype, shape, quantization).
-	like       *nn.Tensor
+	like *nn.Tensor
+}
+
+// cutCoding is how a compact cut's tensor (batch 1) becomes a payload and
+// back.
+type cutCoding interface {
+	// encode codes t; errInexact when the coding cannot carry t exactly
+	// and the tensor should go as computed instead.
+	encode(t *nn.Tensor) ([]byte, error)
+	// decode makes the cut's tensor from an untrusted payload.
+	decode(data []byte, like *nn.Tensor) (*nn.Tensor, error)
+	// what names the coding in errors.
+	what() string
+}
+
+// errInexact reports a tensor a lossless coding cannot carry.
+var errInexact = errors.New("pipeline: the tensor is not exactly what the coding carries")
+
+// actCoding is an activation codec's coding, with per-goroutine coders.
+type actCoding struct {
+	codec      *actcode.Codec
 	encs, decs sync.Pool
 }
 
@@ -80,13 +105,50 @@ type cutCoder struct {
 	vals []float32
 }
 
-// NewCompactCuts finds the activation codecs whole carries (see
-// actcode.Attach) and indexes their cuts. It returns nil, nil for a model
-// without any.
+func newActCoding(codec *actcode.Codec) *actCoding {
+	a := &actCoding{codec: codec}
+	a.encs.New = func() any { return &cutCoder{enc: codec.NewEncoder(), vals: make([]float32, codec.Elements())} }
+	a.decs.New = func() any { return &cutCoder{dec: codec.NewDecoder(), vals: make([]float32, codec.Elements())} }
+	return a
+}
+
+func (a *actCoding) what() string { return "activation codec" }
+
+func (a *actCoding) encode(t *nn.Tensor) ([]byte, error) {
+	cd := a.encs.Get().(*cutCoder)
+	defer a.encs.Put(cd)
+	if err := actcode.RealValues(t, cd.vals); err != nil {
+		return nil, err
+	}
+	return cd.enc.Encode(cd.vals)
+}
+
+func (a *actCoding) decode(data []byte, like *nn.Tensor) (*nn.Tensor, error) {
+	cd := a.decs.Get().(*cutCoder)
+	defer a.decs.Put(cd)
+	if err := cd.dec.Decode(data, cd.vals); err != nil {
+		return nil, err
+	}
+	t := nn.New(like.DType, like.Shape...)
+	t.Quant = like.Quant
+	if err := actcode.SetRealValues(t, cd.vals); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	return t, nil
+}
+
+// NewCompactCuts finds the compact codings whole carries: the activation
+// codecs (see actcode.Attach) and its input as an image (when it declares
+// its preprocessing, see newImageCoding), and indexes their cuts. It
+// returns nil, nil for a model without any.
 func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 	g := whole.Graph()
+	img, err := newImageCoding(whole)
+	if err != nil {
+		return nil, err
+	}
 	names := actcode.Cuts(g)
-	if len(names) == 0 {
+	if len(names) == 0 && img == nil {
 		return nil, nil
 	}
 	hash, err := hex.DecodeString(ModelHash(g))
@@ -98,6 +160,10 @@ func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 	index := map[string]int{}
 	for i, c := range Cuts(whole) {
 		index[c.Tensor] = i
+	}
+	add := func(c *compactCut) { cc.byName[c.name], cc.byIdx[c.index] = c, c }
+	if img != nil {
+		add(img)
 	}
 	for _, name := range names {
 		i, ok := index[name]
@@ -115,10 +181,7 @@ func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 		if cut.C != codec.C || cut.H != codec.H || cut.W != codec.W {
 			return nil, fmt.Errorf("%w: activation codec of %q is %dx%dx%d, the tensor %v", ErrBadRequest, name, codec.C, codec.H, codec.W, cut.Example.Shape)
 		}
-		c := &compactCut{index: i, name: name, codec: codec, fp: codec.Fingerprint(), like: cut.Example}
-		c.encs.New = func() any { return &cutCoder{enc: codec.NewEncoder(), vals: make([]float32, codec.Elements())} }
-		c.decs.New = func() any { return &cutCoder{dec: codec.NewDecoder(), vals: make([]float32, codec.Elements())} }
-		cc.byName[name], cc.byIdx[i] = c, c
+		add(&compactCut{index: i, name: name, coding: newActCoding(codec), fp: codec.Fingerprint(), like: cut.Example})
 	}
 	return cc, nil
 }
@@ -130,6 +193,25 @@ func (cc *CompactCuts) Has(cut string) bool {
 	}
 	_, ok := cc.byName[cut]
 	return ok
+}
+
+// Names lists the cuts with a compact coding, in cut order, each with
+// its coding ("input (image)", "pool2 (activation codec)").
+func (cc *CompactCuts) Names() []string {
+	if cc == nil {
+		return nil
+	}
+	idx := make([]int, 0, len(cc.byIdx))
+	for i := range cc.byIdx {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	out := make([]string, len(idx))
+	for k, i := range idx {
+		c := cc.byIdx[i]
+		out[k] = fmt.Sprintf("%s (%s)", c.name, c.coding.what())
+	}
+	return out
 }
 
 // Model is the full content hash of the model.
@@ -153,15 +235,13 @@ func (cc *CompactCuts) encodeCompact(c *compactCut, id string, t *nn.Tensor, dea
 	if err != nil || len(idb) != compactIDBytes {
 		return Encoded{}, fmt.Errorf("%w: compact request id %q (want %d hex bytes, see NewCompactID)", ErrBadRequest, id, compactIDBytes)
 	}
-	if t == nil || t.DType != c.like.DType || t.Len() != c.codec.Elements() {
-		return Encoded{}, fmt.Errorf("%w: cut %q: activations %v, the codec takes %v", ErrBadRequest, c.name, typeOf(t), c.like.Type())
+	if t == nil || t.DType != c.like.DType || t.Len() != c.like.Len() {
+		return Encoded{}, fmt.Errorf("%w: cut %q: activations %v, the %s takes %v", ErrBadRequest, c.name, typeOf(t), c.coding.what(), c.like.Type())
 	}
-	cd := c.encs.Get().(*cutCoder)
-	defer c.encs.Put(cd)
-	if err := actcode.RealValues(t, cd.vals); err != nil {
-		return Encoded{}, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
+	data, err := c.coding.encode(t)
+	if errors.Is(err, errInexact) {
+		return Encoded{}, err
 	}
-	data, err := cd.enc.Encode(cd.vals)
 	if err != nil {
 		return Encoded{}, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
 	}
@@ -231,20 +311,17 @@ func DecodeCompactRequest(b []byte, lim Limits, now time.Time, model func(prefix
 	}
 	c, ok := cc.byIdx[r.Cut]
 	if !ok {
-		return nil, fmt.Errorf("%w: cut index %d has no activation codec in model %.16s", ErrBadRequest, r.Cut, cc.hash)
+		return nil, fmt.Errorf("%w: cut index %d has no compact coding in model %.16s", ErrBadRequest, r.Cut, cc.hash)
 	}
 	if r.Codec != c.fp {
-		return nil, Errorf(CodeModelMismatch, "activation codec %08x for cut %q, this worker has %08x: edge and cloud loaded different codec tables", r.Codec, c.name, c.fp)
+		return nil, Errorf(CodeModelMismatch, "%s %08x for cut %q, this worker has %08x: edge and cloud loaded different codec tables", c.coding.what(), r.Codec, c.name, c.fp)
 	}
-	cd := c.decs.Get().(*cutCoder)
-	defer c.decs.Put(cd)
-	if err := cd.dec.Decode(r.Data, cd.vals); err != nil {
-		return nil, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
-	}
-	t := nn.New(c.like.DType, c.like.Shape...)
-	t.Quant = c.like.Quant
-	if err := actcode.SetRealValues(t, cd.vals); err != nil {
+	t, err := c.coding.decode(r.Data, c.like)
+	if errors.Is(err, ErrInternal) {
 		return nil, fmt.Errorf("%w: cut %q: %v", ErrInternal, c.name, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
 	}
 	wt, err := FromNN(c.name, t)
 	if err != nil {

@@ -178,7 +178,7 @@ func TestCompactRequestRejects(t *testing.T) {
 	}{
 		{"other model", remarshal(func(c *compactRequest) { c.Model = []byte("12345678") }), Limits{}, CodeModelMismatch, "not served"},
 		{"other codec tables", remarshal(func(c *compactRequest) { c.Codec++ }), Limits{}, CodeModelMismatch, "codec"},
-		{"cut without codec", remarshal(func(c *compactRequest) { c.Cut = 0 }), Limits{}, CodeBadRequest, "no activation codec"},
+		{"cut without codec", remarshal(func(c *compactRequest) { c.Cut = 1 }), Limits{}, CodeBadRequest, "no compact coding"},
 		{"version", remarshal(func(c *compactRequest) { c.Version = 3 }), Limits{}, CodeBadRequest, "version"},
 		{"short id", remarshal(func(c *compactRequest) { c.ID = c.ID[:3] }), Limits{}, CodeBadRequest, "id"},
 		{"short hash", remarshal(func(c *compactRequest) { c.Model = c.Model[:4] }), Limits{}, CodeBadRequest, "prefix"},
@@ -225,6 +225,9 @@ func FuzzDecodeCompactRequest(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(enc.Body)
+	}
+	for _, b := range imageRequests(f, fx, 3) {
+		f.Add(b)
 	}
 	f.Add([]byte{0x97, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -39,6 +39,21 @@ type RequestEncoder struct {
 	Compact *CompactCuts
 }
 
+// NewRequestEncoder returns the encoder an edge sends whole's requests
+// with: tensors as computed with codec and wire (see RequestEncoder), and
+// with compact the model's compact codings (NewCompactCuts) at the cuts
+// that have one.
+func NewRequestEncoder(whole *nn.Program, codec Codec, wire nn.DType, compact bool) (RequestEncoder, error) {
+	e := RequestEncoder{Model: ModelHash(whole.Graph()), Codec: codec, Wire: wire}
+	if compact {
+		var err error
+		if e.Compact, err = NewCompactCuts(whole); err != nil {
+			return RequestEncoder{}, err
+		}
+	}
+	return e, nil
+}
+
 // NewID returns a fresh request id of the form this encoder's requests
 // at cut carry: NewCompactID for a compact cut, else NewRequestID.
 func (e RequestEncoder) NewID(cut string) string {
@@ -57,7 +72,11 @@ func (e RequestEncoder) String() string {
 	if codec == "" {
 		codec = CodecNone
 	}
-	return fmt.Sprintf("the edge's requests (msgpack, real tensor names, wire %v, codec %s)", wire, codec)
+	s := fmt.Sprintf("the edge's requests (msgpack, real tensor names, wire %v, codec %s)", wire, codec)
+	if names := e.Compact.Names(); len(names) > 0 {
+		s += fmt.Sprintf(", compact at %s", strings.Join(names, ", "))
+	}
+	return s
 }
 
 // Encoded is a request message and what it carries.
@@ -104,7 +123,9 @@ func (e RequestEncoder) encode(id string, names []string, ts []*nn.Tensor, deadl
 			if lenient {
 				out.RawBytes = 0 // every tensor was carried
 			}
-			return out, err
+			if !errors.Is(err, errInexact) { // else it goes as computed
+				return out, err
+			}
 		}
 	}
 	order := make([]int, len(ts))

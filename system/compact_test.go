@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,4 +97,46 @@ func TestCompactSplit(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != pipeline.CodeModelMismatch || !strings.Contains(pe.Message, "codec") {
 		t.Errorf("edge and cloud with different codec tables: %v, want a 409 naming the codec", err)
 	}
+}
+
+// TestImageCutSplit: cloud-only with compact requests sends each MNIST
+// input as a PNG through the live path, and the cloud, decoding it with
+// the model's declared preprocessing, predicts exactly what the unsplit
+// model does.
+func TestImageCutSplit(t *testing.T) {
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := defaultModel(t)
+	const n = 300
+	in := p.Inputs()[0]
+	sys, err := system.Start("seednet_mnist", p, cloudworker.Config{}, edgeworker.Config{Compact: true, Cut: []string{in}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	sum, err := system.Drive(context.Background(), sys.Edge, set, n, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Errors != 0 || sum.Compact != n || sum.BytesPerRequest > 400 {
+		t.Fatalf("summary: %d errors, %d of %d compact, %.1f bytes per request", sum.Errors, sum.Compact, n, sum.BytesPerRequest)
+	}
+	r := p.NewRunner(1)
+	correct := 0
+	for i := 0; i < n; i++ {
+		x, _ := nn.FromFloat32(set.Image(i), 1, 1, mnist.Rows, mnist.Cols)
+		out, err := r.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row := out[0].F32; slices.Index(row, slices.Max(row)) == int(set.Labels[i]) {
+			correct++
+		}
+	}
+	if want := float64(correct) / n; sum.Accuracy != want {
+		t.Errorf("accuracy through the PNG cut %.4f, unsplit %.4f", sum.Accuracy, want)
+	}
+	t.Logf("input as PNG: %.1f bytes per request (%.1f header), accuracy %.4f on %d images", sum.BytesPerRequest, sum.HeaderBytes, sum.Accuracy, n)
 }

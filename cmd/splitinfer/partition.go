@@ -41,6 +41,7 @@ type costFlags struct {
 	clock        string
 	cloudClock   string
 	maxBytes     int
+	compact      bool
 }
 
 func (f *costFlags) register(fs *flag.FlagSet) {
@@ -60,6 +61,7 @@ func (f *costFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&f.clock, "clock", def, "edge profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
 	fs.StringVar(&f.cloudClock, "cloud-clock", "wall", "cloud profile clock: wall (what requests will see) or cpu")
+	fs.BoolVar(&f.compact, "compact", true, "size (and sweep sends) compact requests where the model has a compact coding: its activation codecs, the input as a PNG (see run --compact)")
 	fs.IntVar(&f.maxBytes, "max-bytes", 1<<20, "largest request the transport takes (NATS max_payload; 0: no limit): bigger cuts are infeasible")
 }
 
@@ -137,7 +139,10 @@ func (f *costFlags) setup(ctx context.Context, stderr io.Writer) (*costSetup, er
 	host, _ := os.Hostname()
 	codec, _ := pipeline.ParseCodec(f.codec)
 	dt, _ := parseWire(f.wireDType)
-	enc := pipeline.RequestEncoder{Model: pipeline.ModelHash(g), Codec: codec, Wire: dt}
+	enc, err := pipeline.NewRequestEncoder(prog, codec, dt, f.compact)
+	if err != nil {
+		return nil, err
+	}
 	cfg := measure.ModelConfig{Samples: samples, SamplesNote: what, Runs: f.runs, Threads: f.threads, Model: name, Device: host,
 		EdgeNote: f.edgeProfile, CloudNote: f.cloudProfile, EdgeCPU: f.clock == "cpu", CloudCPU: f.cloudClock == "cpu",
 		Slowdown: f.slowdown, Encode: enc.Size, EncodeNote: enc.String(), MaxBytes: f.maxBytes, Log: stderr,

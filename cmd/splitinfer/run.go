@@ -64,7 +64,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback, defaultCompact bool) *edgeF
 		asJSON:      jsonFlag(fs),
 		codec:       fs.String("codec", "none", "activation coding on the wire: none or zstd"),
 		wire:        fs.String("wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)"),
-		compact:     fs.Bool("compact", defaultCompact, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); false sends the activations as computed"),
+		compact:     fs.Bool("compact", defaultCompact, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); at the input of a model that declares its preprocessing, send the image as a PNG (lossless); false sends the activations as computed"),
 		fallback:    fs.Bool("fallback", defaultFallback, "run the whole model locally when no cloud worker answers"),
 		timeout:     fs.Duration("timeout", 2*time.Second, "timeout of one attempt"),
 		attempts:    fs.Int("attempts", 0, "bound on attempts per request (0: retry while an attempt fits before --deadline; retries keep the request id)"),

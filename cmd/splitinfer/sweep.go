@@ -109,7 +109,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	codec, _ := pipeline.ParseCodec(cf.codec)
 	dt, _ := parseWire(cf.wireDType)
 	cfg := system.SweepConfig{Name: s.name, Program: s.prog, Cost: s.CostModel, Samples: s.samples, Links: specs,
-		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Threads: cf.threads, Slowdown: slowdown, Concurrency: 1,
+		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cf.compact, Threads: cf.threads, Slowdown: slowdown, Concurrency: 1,
 			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
 		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
 		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},

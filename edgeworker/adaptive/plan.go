@@ -161,7 +161,10 @@ func BuildModel(ctx context.Context, nc *nats.Conn, whole *nn.Program, cfg edgew
 	if s.MaxBytes == 0 && nc != nil {
 		s.MaxBytes = int(nc.MaxPayload())
 	}
-	enc := pipeline.RequestEncoder{Model: hash, Codec: cfg.Codec, Wire: cfg.WireDType}
+	enc, err := pipeline.NewRequestEncoder(whole, cfg.Codec, cfg.WireDType, cfg.Compact)
+	if err != nil {
+		return nil, nil, err
+	}
 	cm, err := measure.Build(whole, measure.ModelConfig{Samples: s.Samples, Runs: s.Runs, Threads: cfg.Threads, Device: "edge",
 		Cloud: cloud, CloudNote: fmt.Sprintf("fetched from a cloud worker (%d runs, %d thread(s))", cloud.Runs, cloud.Threads),
 		EdgeCPU: cfg.Threads == 1 && measure.CPUTimeSupported(), Slowdown: s.Slowdown,

@@ -400,14 +400,6 @@ func (s *Spec) Image(img image.Image, dst []float32) {
 	}
 	ow, oh := cw+2*s.Pad, ch+2*s.Pad
 	for k := 0; k < c; k++ {
-		mean, std := 0.0, 1.0
-		if len(s.Mean) > 0 {
-			mean = s.Mean[k]
-		}
-		if len(s.Std) > 0 {
-			std = s.Std[k]
-		}
-		norm := len(s.Mean) > 0 || len(s.Std) > 0
 		for y := 0; y < oh; y++ {
 			for x := 0; x < ow; x++ {
 				sx, sy := x-s.Pad+x0, y-s.Pad+y0
@@ -415,14 +407,7 @@ func (s *Spec) Image(img image.Image, dst []float32) {
 				if x >= s.Pad && x < s.Pad+cw && y >= s.Pad && y < s.Pad+ch && sx >= 0 && sx < w && sy >= 0 && sy < h {
 					p = pl[k*w*h+sy*w+sx]
 				}
-				if s.Divide != 0 {
-					p /= float32(s.Divide)
-				} else if s.Scale != 1 && s.Scale != 0 {
-					p *= float32(s.Scale)
-				}
-				if norm {
-					p = float32((float64(p) - mean) / std)
-				}
+				p = s.pixel(p, k)
 				if s.Layout == "nhwc" {
 					dst[(y*ow+x)*c+k] = p
 				} else {
@@ -551,4 +536,139 @@ func Record(g *nn.Graph, spec *Spec, labels []string) {
 	if len(labels) > 0 {
 		g.Meta[LabelsMetaKey] = strings.Join(labels, "\n")
 	}
+}
+
+// ImageSize is the size of the image the declaration brings its input
+// to before padding (after resize and crop): the size ToImage gives. It
+// fails when that depends on the image (resize=N without crop).
+func (s *Spec) ImageSize() (w, h int, err error) {
+	if w, h = s.size(0, 0); w == 0 || h == 0 {
+		return 0, 0, fmt.Errorf("%w: the image size depends on the image (resize=N needs crop)", ErrSpec)
+	}
+	return w, h, nil
+}
+
+// Sized is the declaration for images already brought to ImageSize
+// (what ToImage gives): the same pixel steps (padding, scale, mean/std,
+// layout) with resize and crop done, so Sized().Image(ToImage(x)) is x
+// again for an exact x.
+func (s *Spec) Sized() (*Spec, error) {
+	w, h, err := s.ImageSize()
+	if err != nil {
+		return nil, err
+	}
+	c := *s
+	c.ResizeShort, c.ResizeW, c.ResizeH, c.CropW, c.CropH = 0, w, h, 0, 0
+	return &c, nil
+}
+
+// pixel is the value the declaration makes of pixel value p (0..255) of
+// channel k, as Image computes it.
+func (s *Spec) pixel(p float32, k int) float32 {
+	if s.Divide != 0 {
+		p /= float32(s.Divide)
+	} else if s.Scale != 1 && s.Scale != 0 {
+		p *= float32(s.Scale)
+	}
+	if len(s.Mean) > 0 || len(s.Std) > 0 {
+		mean, std := 0.0, 1.0
+		if len(s.Mean) > 0 {
+			mean = s.Mean[k]
+		}
+		if len(s.Std) > 0 {
+			std = s.Std[k]
+		}
+		p = float32((float64(p) - mean) / std)
+	}
+	return p
+}
+
+// unpixel inverts pixel: the pixel value (rounded, clamped to 0..255)
+// that gives v.
+func (s *Spec) unpixel(v float32, k int) uint8 {
+	x := float64(v)
+	if len(s.Mean) > 0 || len(s.Std) > 0 {
+		mean, std := 0.0, 1.0
+		if len(s.Mean) > 0 {
+			mean = s.Mean[k]
+		}
+		if len(s.Std) > 0 {
+			std = s.Std[k]
+		}
+		x = x*std + mean
+	}
+	if s.Divide != 0 {
+		x *= s.Divide
+	} else if s.Scale != 1 && s.Scale != 0 {
+		x /= s.Scale
+	}
+	return uint8(math.Round(math.Max(0, math.Min(255, x))))
+}
+
+// ToImage turns one input (x: the product of Shape() values, as Image
+// writes them) back into the 8-bit image of ImageSize the declaration
+// makes it from: padding dropped, mean/std and scale undone, rounded to
+// 0..255 (an *image.Gray for color=gray, else an *image.NRGBA in the
+// declaration's channel order undone). exact reports whether
+// Sized().Image of that image gives x bit for bit, padding included:
+// then sending the image instead of x loses nothing.
+func (s *Spec) ToImage(x []float32) (img image.Image, exact bool, err error) {
+	shape, err := s.Shape()
+	if err != nil {
+		return nil, false, err
+	}
+	if len(x) != nn.NumElements(shape) {
+		return nil, false, fmt.Errorf("%w: %d values, the declaration %q gives %v", ErrShape, len(x), s, shape)
+	}
+	w, h, _ := s.ImageSize()
+	c := s.Color.Channels()
+	ow, oh := w+2*s.Pad, h+2*s.Pad
+	at := func(k, y, x int) int {
+		if s.Layout == "nhwc" {
+			return (y*ow+x)*c + k
+		}
+		return k*oh*ow + y*ow + x
+	}
+	exact = true
+	for k := 0; k < c; k++ {
+		black := s.pixel(0, k)
+		for y := 0; y < oh; y++ {
+			for xx := 0; xx < ow; xx++ {
+				if (xx < s.Pad || xx >= s.Pad+w || y < s.Pad || y >= s.Pad+h) && x[at(k, y, xx)] != black {
+					exact = false
+				}
+			}
+		}
+	}
+	// value returns channel k of image pixel (px, py) and notes whether
+	// it is exact.
+	value := func(k, px, py int) uint8 {
+		v := x[at(k, py+s.Pad, px+s.Pad)]
+		p := s.unpixel(v, k)
+		if s.pixel(float32(p), k) != v {
+			exact = false
+		}
+		return p
+	}
+	if s.Color == Gray {
+		g := image.NewGray(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for xx := 0; xx < w; xx++ {
+				g.Pix[y*g.Stride+xx] = value(0, xx, y)
+			}
+		}
+		return g, exact, nil
+	}
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	r, b := 0, 2
+	if s.Color == BGR {
+		r, b = 2, 0
+	}
+	for y := 0; y < h; y++ {
+		for xx := 0; xx < w; xx++ {
+			o := y*m.Stride + 4*xx
+			m.Pix[o+0], m.Pix[o+1], m.Pix[o+2], m.Pix[o+3] = value(r, xx, y), value(1, xx, y), value(b, xx, y), 255
+		}
+	}
+	return m, exact, nil
 }

@@ -181,3 +181,64 @@ func FuzzBatch(f *testing.F) {
 		}
 	})
 }
+
+// TestToImageRoundTrip: ToImage inverts the declaration on what it
+// produced (exact), for grey and colour, nchw and nhwc, and says when a
+// tensor is not an 8-bit image's.
+func TestToImageRoundTrip(t *testing.T) {
+	// images at the resize's size: resampling makes values between
+	// pixel values, which no 8-bit image gives exactly
+	for _, c := range []struct {
+		decl string
+		w, h int
+	}{{MNIST, 28, 28}, {ImageNet, 256, 300}, {"color=bgr resize=7x5 pad=1 scale=0.5 layout=nhwc", 7, 5}, {"color=rgb crop=6x4 mean=1,2,3", 9, 9}} {
+		decl := c.decl
+		sp, err := Parse(decl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := image.NewNRGBA(image.Rect(0, 0, c.w, c.h))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(i*31 + i/7)
+			if i%4 == 3 {
+				img.Pix[i] = 255
+			}
+		}
+		x, err := sp.Batch([][]byte{encodePNG(t, img)}, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, exact, err := sp.ToImage(x.F32)
+		if err != nil || !exact {
+			t.Fatalf("%q: ToImage: exact %v, %v", decl, exact, err)
+		}
+		w, h, _ := sp.ImageSize()
+		if b := back.Bounds(); b.Dx() != w || b.Dy() != h {
+			t.Fatalf("%q: image %v, want %dx%d", decl, b, w, h)
+		}
+		sized, err := sp.Sized()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := sized.Batch([][]byte{encodePNG(t, back)}, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range x.F32 {
+			if again.F32[i] != v {
+				t.Fatalf("%q: value %d: %v after the round trip, want %v", decl, i, again.F32[i], v)
+			}
+		}
+		x.F32[len(x.F32)/2] += 1e-3
+		if _, exact, _ := sp.ToImage(x.F32); exact {
+			t.Fatalf("%q: a perturbed tensor is exact", decl)
+		}
+		if _, _, err := sp.ToImage(x.F32[1:]); !errors.Is(err, ErrShape) {
+			t.Fatalf("%q: short input: %v, want ErrShape", decl, err)
+		}
+	}
+	sp, _ := Parse("color=rgb resize=256")
+	if _, _, err := sp.ToImage(nil); !errors.Is(err, ErrSpec) {
+		t.Fatalf("resize=N without crop: %v, want ErrSpec", err)
+	}
+}
