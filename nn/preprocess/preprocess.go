@@ -570,31 +570,29 @@ func (s *Spec) pixel(p float32, k int) float32 {
 	} else if s.Scale != 1 && s.Scale != 0 {
 		p *= float32(s.Scale)
 	}
-	if len(s.Mean) > 0 || len(s.Std) > 0 {
-		mean, std := 0.0, 1.0
-		if len(s.Mean) > 0 {
-			mean = s.Mean[k]
-		}
-		if len(s.Std) > 0 {
-			std = s.Std[k]
-		}
+	if mean, std, ok := s.norm(k); ok {
 		p = float32((float64(p) - mean) / std)
 	}
 	return p
+}
+
+// norm is channel k's mean and std, ok when the declaration normalises.
+func (s *Spec) norm(k int) (mean, std float64, ok bool) {
+	mean, std = 0, 1
+	if len(s.Mean) > 0 {
+		mean = s.Mean[k]
+	}
+	if len(s.Std) > 0 {
+		std = s.Std[k]
+	}
+	return mean, std, len(s.Mean) > 0 || len(s.Std) > 0
 }
 
 // unpixel inverts pixel: the pixel value (rounded, clamped to 0..255)
 // that gives v.
 func (s *Spec) unpixel(v float32, k int) uint8 {
 	x := float64(v)
-	if len(s.Mean) > 0 || len(s.Std) > 0 {
-		mean, std := 0.0, 1.0
-		if len(s.Mean) > 0 {
-			mean = s.Mean[k]
-		}
-		if len(s.Std) > 0 {
-			std = s.Std[k]
-		}
+	if mean, std, ok := s.norm(k); ok {
 		x = x*std + mean
 	}
 	if s.Divide != 0 {
