@@ -1,6 +1,37 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
+
+// MAP(BODY4, BODY1, BODYM, STEP) is the loop of an elementwise kernel over
+// CX floats: BODY4 does 64 of them (Z0-Z3), BODY1 16 (Z0), BODYM the last
+// CX < 16 under the mask K1; STEP(n) advances its pointers by n bytes.
+#define MAP(BODY4, BODY1, BODYM, STEP) \
+	CMPQ CX, $64; JLT tail16; \
+loop64: \
+	BODY4; \
+	STEP(256); SUBQ $64, CX; CMPQ CX, $64; JGE loop64; \
+tail16: \
+	CMPQ CX, $16; JLT tail; \
+	BODY1; \
+	STEP(64); SUBQ $16, CX; JMP tail16; \
+tail: \
+	TESTQ CX, CX; JE done; \
+	LOWMASK(AX); KMOVW AX, K1; \
+	BODYM; \
+done: \
+	VZEROUPPER; \
+	RET
+
+#define STORE4 VMOVUPS Z0, 0(DI); VMOVUPS Z1, 64(DI); VMOVUPS Z2, 128(DI); VMOVUPS Z3, 192(DI)
+
+#define CLAMP4 \
+	VMAXPS 0(SI), Z30, Z0; VMAXPS 64(SI), Z30, Z1; VMAXPS 128(SI), Z30, Z2; VMAXPS 192(SI), Z30, Z3; \
+	VMINPS Z0, Z31, Z0; VMINPS Z1, Z31, Z1; VMINPS Z2, Z31, Z2; VMINPS Z3, Z31, Z3; \
+	STORE4
+#define CLAMP1 VMAXPS 0(SI), Z30, Z0; VMINPS Z0, Z31, Z0; VMOVUPS Z0, 0(DI)
+#define CLAMPM VMOVUPS.Z 0(SI), K1, Z0; VMAXPS Z0, Z30, Z0; VMINPS Z0, Z31, Z0; VMOVUPS Z0, K1, 0(DI)
+#define CLAMPSTEP(n) ADDQ $n, SI; ADDQ $n, DI
 
 // func clampAVX512(dst, src *float32, n int, lo, hi float32)
 // dst[i] = min(max(src[i], lo), hi) for i < n, 64 values per step, then 16,
@@ -12,50 +43,18 @@ TEXT ·clampAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+16(FP), CX
 	VBROADCASTSS lo+24(FP), Z30
 	VBROADCASTSS hi+28(FP), Z31
-	CMPQ CX, $64
-	JLT tail16
-loop64:
-	VMAXPS 0(SI), Z30, Z0
-	VMAXPS 64(SI), Z30, Z1
-	VMAXPS 128(SI), Z30, Z2
-	VMAXPS 192(SI), Z30, Z3
-	VMINPS Z0, Z31, Z0
-	VMINPS Z1, Z31, Z1
-	VMINPS Z2, Z31, Z2
-	VMINPS Z3, Z31, Z3
-	VMOVUPS Z0, 0(DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $64, CX
-	CMPQ CX, $64
-	JGE loop64
-tail16:
-	CMPQ CX, $16
-	JLT tail
-	VMAXPS 0(SI), Z30, Z0
-	VMINPS Z0, Z31, Z0
-	VMOVUPS Z0, 0(DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP tail16
-tail:
-	TESTQ CX, CX
-	JE done
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
-	VMOVUPS.Z 0(SI), K1, Z0
-	VMAXPS Z0, Z30, Z0
-	VMINPS Z0, Z31, Z0
-	VMOVUPS Z0, K1, 0(DI)
-done:
-	VZEROUPPER
-	RET
+	MAP(CLAMP4, CLAMP1, CLAMPM, CLAMPSTEP)
+
+#define ADDRELU4 \
+	VMOVUPS 0(SI), Z0; VMOVUPS 64(SI), Z1; VMOVUPS 128(SI), Z2; VMOVUPS 192(SI), Z3; \
+	VADDPS 0(DX), Z0, Z0; VADDPS 64(DX), Z1, Z1; VADDPS 128(DX), Z2, Z2; VADDPS 192(DX), Z3, Z3; \
+	VMAXPS Z0, Z30, Z0; VMAXPS Z1, Z30, Z1; VMAXPS Z2, Z30, Z2; VMAXPS Z3, Z30, Z3; \
+	STORE4
+#define ADDRELU1 VMOVUPS 0(SI), Z0; VADDPS 0(DX), Z0, Z0; VMAXPS Z0, Z30, Z0; VMOVUPS Z0, 0(DI)
+#define ADDRELUM \
+	VMOVUPS.Z 0(SI), K1, Z0; VMOVUPS.Z 0(DX), K1, Z1; VADDPS Z1, Z0, Z0; \
+	VMAXPS Z0, Z30, Z0; VMOVUPS Z0, K1, 0(DI)
+#define ADDRELUSTEP(n) ADDQ $n, SI; ADDQ $n, DX; ADDQ $n, DI
 
 // func addReluAVX512(dst, a, b *float32, n int)
 // dst[i] = relu(a[i] + b[i]) for i < n with the clamp of clampAVX512 (lo 0,
@@ -67,58 +66,7 @@ TEXT ·addReluAVX512(SB), NOSPLIT, $0-32
 	MOVQ b+16(FP), DX
 	MOVQ n+24(FP), CX
 	VPXORD Z30, Z30, Z30
-	CMPQ CX, $64
-	JLT artail16
-arloop64:
-	VMOVUPS 0(SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VADDPS 0(DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS 192(DX), Z3, Z3
-	VMAXPS Z0, Z30, Z0
-	VMAXPS Z1, Z30, Z1
-	VMAXPS Z2, Z30, Z2
-	VMAXPS Z3, Z30, Z3
-	VMOVUPS Z0, 0(DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DX
-	ADDQ $256, DI
-	SUBQ $64, CX
-	CMPQ CX, $64
-	JGE arloop64
-artail16:
-	CMPQ CX, $16
-	JLT artail
-	VMOVUPS 0(SI), Z0
-	VADDPS 0(DX), Z0, Z0
-	VMAXPS Z0, Z30, Z0
-	VMOVUPS Z0, 0(DI)
-	ADDQ $64, SI
-	ADDQ $64, DX
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP artail16
-artail:
-	TESTQ CX, CX
-	JE ardone
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
-	VMOVUPS.Z 0(SI), K1, Z0
-	VMOVUPS.Z 0(DX), K1, Z1
-	VADDPS Z1, Z0, Z0
-	VMAXPS Z0, Z30, Z0
-	VMOVUPS Z0, K1, 0(DI)
-ardone:
-	VZEROUPPER
-	RET
+	MAP(ADDRELU4, ADDRELU1, ADDRELUM, ADDRELUSTEP)
 
 // func hardActAVX512(dst, src *float32, n int, alpha, beta float32, swish bool)
 // dst[i] = t or src[i]·t (swish) with t = min(max(alpha·src[i] + beta, 0), 1)
@@ -154,9 +102,7 @@ hstore:
 htail:
 	TESTQ CX, CX
 	JE hdone
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
+	LOWMASK(AX)
 	KMOVW AX, K1
 	VMOVUPS.Z 0(SI), K1, Z0
 	VMULPS Z0, Z28, Z1
