@@ -238,6 +238,7 @@ type runJobs struct {
 	q8C1   q8C1Job
 	q8Quad q8QuadJob
 	q8DW   q8DWJob
+	q8DWS  q8DWSJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

@@ -52,6 +52,8 @@ type q8Conv struct {
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
+	dwTaps       [][2]int // SIMD depthwise entries (ky, first kx), int8_dw.go; nil without it
+	dwW          []int32  // their weight pairs per channel
 }
 
 func q8Ints(n *Node, name string, def ...int) ([]int, error) {
@@ -178,6 +180,7 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 		}
 	}
 	k.depthwise = k.cinG == 1 && k.group == k.cout
+	k.dwSetup()
 	if !k.depthwise {
 		coutG := k.cout / k.group
 		wp := k.w
@@ -482,12 +485,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 // q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
 // of rows of wp pixels padded with zp: t[((iy+pt)·wp + ix+pl)·cn + c].
 func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
-	if len(t) > 0 { // fill by doubling copies
-		t[0] = zp
-		for f := 1; f < len(t); f *= 2 {
-			copy(t[f:], t[:f])
-		}
-	}
+	q8Fill(t, zp)
 	done := q8NHWCRowsFast(x, h, w, cn, pt, pl, wp, t) // pixels [0, done) of every row
 	if done == w {
 		return
@@ -526,7 +524,7 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 // saturation is skipped: it could not change anything.
 func (k *q8Conv) requantRow(acc []int32, dst []int8, c int) {
 	dst = dst[:len(acc)]
-	if k.laneOK[c] && q8RequantFast(acc, dst, &k.lanes[c], &k.lohi) {
+	if k.laneOK[c] && (q8RequantFast(acc, dst, &k.lanes[c], &k.lohi) || q8RequantAVX2Lane(acc, dst, &k.lanes[c], &k.lohi)) {
 		return
 	}
 	k.requantRowGo(acc, dst, c)
@@ -756,6 +754,10 @@ func q8EdgeRow(row, line []int8, ix0, dw int, pad int8) {
 // int32 (windows inside the image without bounds tests, 3x3 unrolled;
 // border windows read x_zp for padding) and requantized by requantRow.
 func (k *q8Conv) runDepthwise(rc *RunContext, x, y *Tensor) {
+	if k.dwTaps != nil {
+		k.runDepthwiseSIMD(rc, x, y)
+		return
+	}
 	nb, c := x.Shape[0], x.Shape[1]
 	oh, ow := y.Shape[2], y.Shape[3]
 	units := nb * c

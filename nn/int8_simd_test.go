@@ -95,6 +95,9 @@ func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase, tweak func(*q
 				if k := p.kernels[0].(*q8Conv); k.c1 && k.c1shift32 == (tweak != nil) {
 					t.Fatalf("direct kernel: shift32 %v with tweak %v", k.c1shift32, tweak != nil)
 				}
+				if k := p.kernels[0].(*q8Conv); k.depthwise && (k.dwTaps != nil) != (q8HasAVX2 && k.sw <= 2) {
+					t.Fatalf("SIMD depthwise path %v on a CPU with AVX2 %v, stride %d", k.dwTaps != nil, q8HasAVX2, k.sw)
+				}
 				run := p.NewRunner(threads)
 				for rep := 0; rep < 2; rep++ { // warm run reuses the scratch
 					out, err := run.Run(x)
@@ -121,6 +124,7 @@ func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase, tweak func(*q
 // lengths around the 16-lane step, shifts 1..52 and extreme values.
 func TestQ8RequantLanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
+	avx2 := 0
 	for trial := 0; trial < 300; trial++ {
 		n := trial % 41
 		real := math.Ldexp(0.5+r.Float64()*0.5, -r.IntN(40))
@@ -167,6 +171,22 @@ func TestQ8RequantLanes(t *testing.T) {
 		if got[n] != 55 {
 			t.Fatalf("trial %d: wrote past the end", trial)
 		}
+		// The AVX2 kernel directly (requantRow prefers AVX-512).
+		clear(got[:n])
+		if q8RequantAVX2Lane(acc, got[:n], &l, &k.lohi) {
+			for i, a := range acc {
+				if want := q8Clamp(int64(yz)+m.apply(int64(a)+corr), lo, hi); got[i] != want {
+					t.Fatalf("AVX2 trial %d (m %d s %d corr %d zp %d) acc %d: got %d, want %d", trial, m.M, m.S, corr, yz, a, got[i], want)
+				}
+			}
+			avx2++
+		}
+		if got[n] != 55 {
+			t.Fatalf("trial %d: AVX2 wrote past the end", trial)
+		}
+	}
+	if q8HasAVX2 && avx2 < 100 {
+		t.Fatalf("the AVX2 kernel ran %d times", avx2)
 	}
 }
 
@@ -209,4 +229,31 @@ func TestQ8QuantizeFast(t *testing.T) {
 			t.Fatalf("trial %d: wrote past the end", trial)
 		}
 	}
+}
+
+// TestQ8DepthwiseLadder runs depthwise shapes (the SIMD row kernel where
+// the CPU has it, the plain loop otherwise): kernels 1x1 to 7x7 and
+// rectangular, strides 1 to 3, dilations, asymmetric pads, widths around
+// the 16-output block, several images and threads.
+func TestQ8DepthwiseLadder(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var cases []q8ConvCase
+	for i, w := range []int{1, 2, 7, 15, 16, 17, 31, 33, 40} {
+		for _, ks := range [][2]int{{1, 1}, {3, 3}, {5, 5}, {7, 7}, {3, 5}, {2, 4}} {
+			for _, s := range []int{1, 2, 3} {
+				d := 1 + (i+ks[0]+s)%2*(1-s/3)
+				c := q8ConvCase{n: 1 + i%2, cin: 3 + i%4, h: 3 + (i*5)%11, w: w, kh: ks[0], kw: ks[1], sh: s, sw: s, dh: d, dw: d,
+					pt: ks[0] / 2, pl: ks[1]/2 + i%2, pb: (ks[0] - 1) / 2, pr: i % 3, relu: i%2 == 0, perTensor: s == 3}
+				c.cout, c.group = c.cin, c.cin
+				if (c.h+c.pt+c.pb-(c.dh*(c.kh-1)+1)) < 0 || (c.w+c.pl+c.pr-(c.dw*(c.kw-1)+1)) < 0 {
+					continue
+				}
+				cases = append(cases, c)
+			}
+		}
+	}
+	cases = append(cases, // large enough to be shared among threads
+		q8ConvCase{n: 2, cin: 24, h: 28, w: 28, cout: 24, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 24, relu: true},
+		q8ConvCase{n: 1, cin: 16, h: 56, w: 56, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 0, pl: 0, pb: 1, pr: 1, group: 16})
+	q8CheckLadder(t, r, cases, nil)
 }

@@ -1,0 +1,64 @@
+//go:build amd64 && !purego
+
+package nn
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// AVX2 paths of the int8 kernels (int8_avx2_amd64.s): the requantization
+// and depthwise kernels on CPUs without AVX-512 VNNI (GODEBUG=cpu.avx512f=off
+// times them on one that has it), and the depthwise kernel everywhere.
+
+var q8HasAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func q8RequantAVX2(acc *int32, n int, dst *int8, p *q8Lane, lohi *[2]int64)
+
+// q8RequantAVX2Lane requantizes acc into dst with the AVX2 kernel when the
+// CPU has it and the lane shifts by 32 or more, and reports whether it did.
+// A partial last block of 8 goes through a copy on the stack.
+func q8RequantAVX2Lane(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool {
+	if !q8HasAVX2 || p.Shift < 32 || len(acc) == 0 || len(dst) < len(acc) {
+		return false
+	}
+	n8 := len(acc) &^ 7
+	if n8 > 0 {
+		q8RequantAVX2(unsafe.SliceData(acc), n8, unsafe.SliceData(dst), p, lohi)
+	}
+	if n8 < len(acc) {
+		var a [8]int32
+		var d [8]int8
+		copy(a[:], acc[n8:])
+		q8RequantAVX2(&a[0], 8, &d[0], p, lohi)
+		copy(dst[n8:len(acc)], d[:])
+	}
+	return true
+}
+
+// q8DWArgs are the arguments of q8DepthwiseRowAVX2 (offsets used by the
+// assembly: keep the order).
+type q8DWArgs struct {
+	src  *int8  // padded plane at the output row's first input byte
+	offs *int32 // entry byte offsets from src
+	wts  *int32 // entry weight pairs: uint16(w0) | uint16(w1)<<16
+	nent int
+	acc  *int32 // roundUp(n, 16) sums
+	n    int    // outputs
+	step int    // input bytes per output: 1 or 2
+}
+
+//go:noescape
+func q8DepthwiseRowAVX2(a *q8DWArgs)
+
+// q8DWRow computes n outputs of one depthwise row into acc (at least
+// roundUp(n, 16) long) with the entries offs/wts; src must hold every
+// byte the blocks of 16 read (q8DWSlack past the last row's end).
+func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
+	a := q8DWArgs{src: &src[0], offs: &offs[0], wts: &wts[0], nent: len(offs), acc: &acc[0], n: n, step: step}
+	q8DepthwiseRowAVX2(&a)
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(q8DWArgs{}.step)-48]

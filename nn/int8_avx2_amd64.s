@@ -1,0 +1,142 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 int8 kernels (int8_avx2_amd64.go), for CPUs without the AVX-512
+// ones of int8_simd_amd64.s and for the kernels that have no AVX-512 form.
+// Every one is exact: the plain-Go code is the reference.
+
+// func q8RequantAVX2(acc *int32, n int, dst *int8, p *q8Lane, lohi *[2]int64)
+// Requantizes n (a multiple of 8) accumulators of one channel whose lane
+// shifts by 32 or more (int8.go, q8Lane): acc' = acc + init, x = acc'·m
+// (exact int64, VPMULDQ on even and odd dwords), x + hz + (x>>63); the
+// high dwords of those sums (x >> 32, which fit int32) are blended into
+// dword order and shifted arithmetically by Shift − 32 (floor divisions
+// compose), narrowed with signed saturation (clamping to [lo, hi] after it
+// is the same as before) and clamped as bytes.
+TEXT ·q8RequantAVX2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ dst+16(FP), DI
+	MOVQ p+24(FP), R8
+	MOVQ lohi+32(FP), R9
+	VPBROADCASTD 0(R8), Y10  // init
+	VPBROADCASTD 4(R8), Y11  // m
+	VPBROADCASTQ 8(R8), Y12  // hz
+	MOVQ 24(R8), AX          // Shift − 32
+	MOVQ AX, X13
+	MOVQ 0(R9), AX
+	MOVQ AX, X14
+	VPBROADCASTB X14, X14    // lo bytes
+	MOVQ 8(R9), AX
+	MOVQ AX, X15
+	VPBROADCASTB X15, X15    // hi bytes
+	VPXOR Y9, Y9, Y9
+	SHRQ $3, CX
+	JZ rdone
+rloop:
+	VMOVDQU (SI), Y0
+	VPADDD Y10, Y0, Y0
+	VPSHUFD $0xb1, Y0, Y1
+	VPMULDQ Y11, Y0, Y2
+	VPMULDQ Y11, Y1, Y3
+	VPCMPGTQ Y2, Y9, Y4
+	VPCMPGTQ Y3, Y9, Y5
+	VPADDQ Y12, Y2, Y2
+	VPADDQ Y12, Y3, Y3
+	VPADDQ Y4, Y2, Y2
+	VPADDQ Y5, Y3, Y3
+	VPSHUFD $0xb1, Y2, Y2
+	VPBLENDD $0xaa, Y3, Y2, Y2
+	VPSRAD X13, Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKSSWB X2, X2, X2
+	VPMAXSB X14, X2, X2
+	VPMINSB X15, X2, X2
+	MOVQ X2, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ rloop
+rdone:
+	VZEROUPPER
+	RET
+
+// func q8DepthwiseRowAVX2(a *q8DWArgs)
+// One output row of a depthwise convolution of one channel, as int32 sums
+// in blocks of 16 outputs, from a plane padded with x_zp. Each entry is a
+// byte offset from the row's base and two int16 weights (w0, w1) for the
+// bytes at off and off+1 (two horizontally adjacent taps, or one tap and
+// a zero weight). Sixteen input bytes widened to int16 (VPMOVSXBW) times
+// the weight pair (VPMADDWD) give eight sums of two products each:
+//   - stride 1: the load at off gives the even outputs, the load at off+1
+//     the odd ones; the two accumulators are interleaved at the end;
+//   - stride 2: the load at off gives outputs 0-7, the one at off+16
+//     outputs 8-15.
+// Products fit int16·int16 and the sums wrap like the reference's int32.
+TEXT ·q8DepthwiseRowAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI  // src
+	MOVQ 8(AX), R8  // offsets (int32)
+	MOVQ 16(AX), R12 // weight pairs (int32)
+	MOVQ 24(AX), R9 // entries
+	MOVQ 32(AX), DI // acc
+	MOVQ 40(AX), CX // outputs
+	CMPQ 48(AX), $2
+	JEQ s2block
+s1block:
+	CMPQ CX, $0
+	JLE dwdone
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	XORQ R10, R10
+s1ent:
+	MOVLQSX (R8)(R10*4), BX
+	VPBROADCASTD (R12)(R10*4), Y2
+	VPMOVSXBW (SI)(BX*1), Y3
+	VPMOVSXBW 1(SI)(BX*1), Y4
+	VPMADDWD Y2, Y3, Y3
+	VPMADDWD Y2, Y4, Y4
+	VPADDD Y3, Y0, Y0
+	VPADDD Y4, Y1, Y1
+	INCQ R10
+	CMPQ R10, R9
+	JLT s1ent
+	VPUNPCKLDQ Y1, Y0, Y2
+	VPUNPCKHDQ Y1, Y0, Y3
+	VPERM2I128 $0x20, Y3, Y2, Y4
+	VPERM2I128 $0x31, Y3, Y2, Y5
+	VMOVDQU Y4, (DI)
+	VMOVDQU Y5, 32(DI)
+	ADDQ $16, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP s1block
+s2block:
+	CMPQ CX, $0
+	JLE dwdone
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	XORQ R10, R10
+s2ent:
+	MOVLQSX (R8)(R10*4), BX
+	VPBROADCASTD (R12)(R10*4), Y2
+	VPMOVSXBW (SI)(BX*1), Y3
+	VPMOVSXBW 16(SI)(BX*1), Y4
+	VPMADDWD Y2, Y3, Y3
+	VPMADDWD Y2, Y4, Y4
+	VPADDD Y3, Y0, Y0
+	VPADDD Y4, Y1, Y1
+	INCQ R10
+	CMPQ R10, R9
+	JLT s2ent
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP s2block
+dwdone:
+	VZEROUPPER
+	RET

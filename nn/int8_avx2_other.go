@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package nn
+
+// q8HasAVX2 is false: no assembly in this build.
+const q8HasAVX2 = false
+
+// q8RequantAVX2Lane: no assembly kernel in this build.
+func q8RequantAVX2Lane(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool { return false }
+
+// q8DWRow is never called in this build (q8HasAVX2 is false).
+func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
+	panic("nn: q8 depthwise kernel without assembly")
+}
