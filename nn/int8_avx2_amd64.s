@@ -75,34 +75,39 @@ rdone:
 //   - stride 2: the load at off gives outputs 0-7, the one at off+16
 //     outputs 8-15.
 // Products fit int16·int16 and the sums wrap like the reference's int32.
+// DWSUM sums the R9 entries (offsets at R8, weight pairs at R12) of the
+// block at SI into Y0 (loads at off) and Y1 (loads at off+second).
+#define DWSUM(second, loop) \
+	VPXOR Y0, Y0, Y0 \
+	VPXOR Y1, Y1, Y1 \
+	XORQ R10, R10 \
+loop: \
+	MOVLQSX (R8)(R10*4), BX \
+	VPBROADCASTD (R12)(R10*4), Y2 \
+	VPMOVSXBW (SI)(BX*1), Y3 \
+	VPMOVSXBW second(SI)(BX*1), Y4 \
+	VPMADDWD Y2, Y3, Y3 \
+	VPMADDWD Y2, Y4, Y4 \
+	VPADDD Y3, Y0, Y0 \
+	VPADDD Y4, Y1, Y1 \
+	INCQ R10 \
+	CMPQ R10, R9 \
+	JLT loop
+
 TEXT ·q8DepthwiseRowAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
-	MOVQ 0(AX), SI  // src
-	MOVQ 8(AX), R8  // offsets (int32)
+	MOVQ 0(AX), SI   // src
+	MOVQ 8(AX), R8   // offsets (int32)
 	MOVQ 16(AX), R12 // weight pairs (int32)
-	MOVQ 24(AX), R9 // entries
-	MOVQ 32(AX), DI // acc
-	MOVQ 40(AX), CX // outputs
+	MOVQ 24(AX), R9  // entries
+	MOVQ 32(AX), DI  // acc
+	MOVQ 40(AX), CX  // outputs
 	CMPQ 48(AX), $2
 	JEQ s2block
 s1block:
 	CMPQ CX, $0
 	JLE dwdone
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	XORQ R10, R10
-s1ent:
-	MOVLQSX (R8)(R10*4), BX
-	VPBROADCASTD (R12)(R10*4), Y2
-	VPMOVSXBW (SI)(BX*1), Y3
-	VPMOVSXBW 1(SI)(BX*1), Y4
-	VPMADDWD Y2, Y3, Y3
-	VPMADDWD Y2, Y4, Y4
-	VPADDD Y3, Y0, Y0
-	VPADDD Y4, Y1, Y1
-	INCQ R10
-	CMPQ R10, R9
-	JLT s1ent
+	DWSUM(1, s1ent)
 	VPUNPCKLDQ Y1, Y0, Y2
 	VPUNPCKHDQ Y1, Y0, Y3
 	VPERM2I128 $0x20, Y3, Y2, Y4
@@ -116,21 +121,7 @@ s1ent:
 s2block:
 	CMPQ CX, $0
 	JLE dwdone
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	XORQ R10, R10
-s2ent:
-	MOVLQSX (R8)(R10*4), BX
-	VPBROADCASTD (R12)(R10*4), Y2
-	VPMOVSXBW (SI)(BX*1), Y3
-	VPMOVSXBW 16(SI)(BX*1), Y4
-	VPMADDWD Y2, Y3, Y3
-	VPMADDWD Y2, Y4, Y4
-	VPADDD Y3, Y0, Y0
-	VPADDD Y4, Y1, Y1
-	INCQ R10
-	CMPQ R10, R9
-	JLT s2ent
+	DWSUM(16, s2ent)
 	VMOVDQU Y0, (DI)
 	VMOVDQU Y1, 32(DI)
 	ADDQ $32, SI
