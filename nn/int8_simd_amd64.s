@@ -130,6 +130,29 @@ ftail:
 	VMOVDQU8 X2, K1, (DI)
 	JMP done
 
+// C1CHANS(LBL, REQ) is q8Conv3x3C1AVX512's loop over the output channels
+// (label LBL) for one chunk: acc = init + the three VPDPBUSD, then REQ
+// loads the channel's shift and requantizes and stores the chunk at R11
+// (C1REQ: REQ16, C1REQF: REQ16F); then on to the next chunk.
+#define C1CHANS(LBL, REQ) \
+LBL: \
+	VPBROADCASTD 0(R8), Z0; \
+	VPDPBUSD.BCST 0(R10), Z16, Z0; \
+	VPDPBUSD.BCST 4(R10), Z17, Z0; \
+	VPDPBUSD.BCST 8(R10), Z18, Z0; \
+	VPBROADCASTD 4(R8), Z21; \
+	VPBROADCASTQ 8(R8), Z22; \
+	REQ; \
+	ADDQ 72(AX), R11; \
+	ADDQ $32, R8; \
+	ADDQ $12, R10; \
+	DECQ R13; \
+	JNZ LBL; \
+	ADDQ $16, R12; \
+	JMP chunk
+#define C1REQ VPBROADCASTQ 16(R8), Z23; REQ16; VPMOVQB Z2, K1, (R11); VPMOVQB Z3, K2, 8(R11)
+#define C1REQF VPBROADCASTD 24(R8), Z23; REQ16F; VMOVDQU8 X2, K1, (R11)
+
 // func q8Conv3x3C1AVX512(a *q8C1Args)
 // One output row of a 3x3 stride-1 convolution of a single input channel
 // into nc output channels, from a padded plane (rows of ld bytes, x_zp
@@ -197,41 +220,8 @@ setmask:
 	LEAQ (DI)(R12*1), R11
 	TESTQ R14, R14
 	JNE chanf
-chan:
-	VPBROADCASTD 0(R8), Z0
-	VPDPBUSD.BCST 0(R10), Z16, Z0
-	VPDPBUSD.BCST 4(R10), Z17, Z0
-	VPDPBUSD.BCST 8(R10), Z18, Z0
-	VPBROADCASTD 4(R8), Z21
-	VPBROADCASTQ 8(R8), Z22
-	VPBROADCASTQ 16(R8), Z23
-	REQ16
-	VPMOVQB Z2, K1, (R11)
-	VPMOVQB Z3, K2, 8(R11)
-	ADDQ 72(AX), R11
-	ADDQ $32, R8
-	ADDQ $12, R10
-	DECQ R13
-	JNZ chan
-	ADDQ $16, R12
-	JMP chunk
-chanf:
-	VPBROADCASTD 0(R8), Z0
-	VPDPBUSD.BCST 0(R10), Z16, Z0
-	VPDPBUSD.BCST 4(R10), Z17, Z0
-	VPDPBUSD.BCST 8(R10), Z18, Z0
-	VPBROADCASTD 4(R8), Z21
-	VPBROADCASTQ 8(R8), Z22
-	VPBROADCASTD 24(R8), Z23
-	REQ16F
-	VMOVDQU8 X2, K1, (R11)
-	ADDQ 72(AX), R11
-	ADDQ $32, R8
-	ADDQ $12, R10
-	DECQ R13
-	JNZ chanf
-	ADDQ $16, R12
-	JMP chunk
+	C1CHANS(chan, C1REQ)
+	C1CHANS(chanf, C1REQF)
 done:
 	VZEROUPPER
 	RET
