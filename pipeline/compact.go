@@ -100,15 +100,14 @@ type actCoding struct {
 }
 
 type cutCoder struct {
-	enc  *actcode.Encoder
-	dec  *actcode.Decoder
-	vals []float32
+	enc *actcode.Encoder
+	dec *actcode.Decoder
 }
 
 func newActCoding(codec *actcode.Codec) *actCoding {
 	a := &actCoding{codec: codec}
-	a.encs.New = func() any { return &cutCoder{enc: codec.NewEncoder(), vals: make([]float32, codec.Elements())} }
-	a.decs.New = func() any { return &cutCoder{dec: codec.NewDecoder(), vals: make([]float32, codec.Elements())} }
+	a.encs.New = func() any { return &cutCoder{enc: codec.NewEncoder()} }
+	a.decs.New = func() any { return &cutCoder{dec: codec.NewDecoder()} }
 	return a
 }
 
@@ -117,22 +116,16 @@ func (a *actCoding) what() string { return "activation codec" }
 func (a *actCoding) encode(t *nn.Tensor) ([]byte, error) {
 	cd := a.encs.Get().(*cutCoder)
 	defer a.encs.Put(cd)
-	if err := actcode.RealValues(t, cd.vals); err != nil {
-		return nil, err
-	}
-	return cd.enc.Encode(cd.vals)
+	return cd.enc.EncodeTensor(t)
 }
 
 func (a *actCoding) decode(data []byte, like *nn.Tensor) (*nn.Tensor, error) {
 	cd := a.decs.Get().(*cutCoder)
 	defer a.decs.Put(cd)
-	if err := cd.dec.Decode(data, cd.vals); err != nil {
-		return nil, err
-	}
 	t := nn.New(like.DType, like.Shape...)
 	t.Quant = like.Quant
-	if err := actcode.SetRealValues(t, cd.vals); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	if err := cd.dec.DecodeTensor(data, t); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

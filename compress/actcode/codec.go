@@ -24,6 +24,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
+
+	"github.com/splitinfer/splitinfer/nn"
 )
 
 // Errors. Callers match them with errors.Is.
@@ -128,31 +131,35 @@ func (c *Codec) Quantize(values []float32, levels []int16) error {
 	}
 	hw := c.H * c.W
 	for ch := 0; ch < c.C; ch++ {
-		inv := 1 / c.Step[ch]
-		top := float32(c.maxLevel(ch))
-		signed := c.Signed[ch]
+		inv, top, signed := 1/c.Step[ch], float32(c.maxLevel(ch)), c.Signed[ch]
+		lv := levels[ch*hw : (ch+1)*hw]
 		for i, v := range values[ch*hw : (ch+1)*hw] {
-			neg := v < 0
-			if neg {
-				if !signed {
-					levels[ch*hw+i] = 0
-					continue
-				}
-				v = -v
-			}
-			x := v * inv
-			var l float32
-			if x >= c.DeadZone { // NaN lands on 0
-				// x + 0.5 is exact in float64: math.Round for x >= 0.
-				l = min(max(float32(int64(float64(x)+0.5)), 1), top)
-			}
-			if neg {
-				l = -l
-			}
-			levels[ch*hw+i] = int16(l)
+			lv[i] = c.level(v, inv, top, signed)
 		}
 	}
 	return nil
+}
+
+// level is value v's level in a channel of step 1/inv, largest magnitude
+// top, signed or not.
+func (c *Codec) level(v, inv, top float32, signed bool) int16 {
+	neg := v < 0
+	if neg {
+		if !signed {
+			return 0
+		}
+		v = -v
+	}
+	x := v * inv
+	var l float32
+	if x >= c.DeadZone { // NaN lands on 0
+		// x + 0.5 is exact in float64: math.Round for x >= 0.
+		l = min(max(float32(int64(float64(x)+0.5)), 1), top)
+	}
+	if neg {
+		l = -l
+	}
+	return int16(l)
 }
 
 // Dequantize maps levels back to values: level x step.
@@ -188,69 +195,95 @@ var dBucket = func() [256]uint8 {
 	return b
 }()
 
-func capA(l int16) int {
+// catA and catM are a level's zero-flag and magnitude context categories
+// (capped magnitudes); a neighbour outside the plane is nbA-1 and nbM-1.
+func catA(l int16) uint8 {
 	if l < 0 {
 		l = -l
 	}
-	return int(min(l, 2))
+	return uint8(min(l, 2))
 }
 
-func capM(l int16) int {
+func catM(l int16) uint8 {
 	if l < 0 {
 		l = -l
 	}
-	return int(min(l, 3))
+	return uint8(min(l, 3))
 }
 
-// walker visits elements in coding order and computes their contexts
-// from the levels seen so far; the encoder and the decoder share it.
-type walker struct {
-	c     *Codec
-	count []uint8 // earlier non-zero channels per position (saturating)
-}
-
-func (w *walker) init(c *Codec, scratch []uint8) []uint8 {
-	hw := c.H * c.W
-	if cap(scratch) < hw {
-		scratch = make([]uint8, hw)
-	}
-	w.c, w.count = c, scratch[:hw]
-	clear(w.count)
-	return scratch
-}
-
-// zeroCtx is the zero flag's context of element (y, x) of channel ch,
-// whose plane is lv.
-func (w *walker) zeroCtx(ch int, lv []int16, y, x int) int {
-	W := w.c.W
-	a, b, e := 3, 3, 2
-	if x > 0 {
-		a = capA(lv[y*W+x-1])
-	}
-	if y > 0 {
-		b = capA(lv[(y-1)*W+x])
-		if x+1 < W {
-			e = 0
-			if lv[(y-1)*W+x+1] != 0 {
-				e = 1
+// zeroTab maps the left, upper and upper-right neighbours' zero
+// categories (nbA-1 for none) to their part of a zero-flag context.
+var zeroTab = func() (t [nbA * nbA * nbA]uint16) {
+	for a := 0; a < nbA; a++ {
+		for b := 0; b < nbB; b++ {
+			for e := 0; e < nbA; e++ {
+				ec := min(e, 1) // zero, non-zero
+				if e == nbA-1 {
+					ec = 2 // none
+				}
+				t[(a*nbA+b)*nbA+e] = uint16(((a*nbB+b)*nbE + ec) * nbD)
 			}
 		}
 	}
-	d := int(dBucket[w.count[y*W+x]])
-	return ch*zctx + ((a*nbB+b)*nbE+e)*nbD + d
+	return t
+}()
+
+// walker visits elements in coding order and computes their contexts
+// from the levels seen so far; the encoder and the decoder share it. It
+// keeps the current channel's categories in planes padded with a row
+// above and a column either side that read as "none", so a context is a
+// few loads with no bounds tests: element (y, x) is at (y+1)*pw + x+1.
+type walker struct {
+	c     *Codec
+	count []uint8 // earlier non-zero channels per position (saturating)
+	za    []uint8 // zero categories, padded
+	zm    []uint8 // magnitude categories, padded
+	pw    int
+}
+
+// walkScratch is a walker's reusable memory.
+type walkScratch struct{ count, za, zm []uint8 }
+
+func grow(b []uint8, n int) []uint8 {
+	if cap(b) < n {
+		return make([]uint8, n)
+	}
+	return b[:n]
+}
+
+func (w *walker) init(c *Codec, s *walkScratch) {
+	hw, pw := c.H*c.W, c.W+2
+	np := (c.H + 1) * pw
+	s.count, s.za, s.zm = grow(s.count, hw), grow(s.za, np), grow(s.zm, np)
+	*w = walker{c: c, count: s.count, za: s.za, zm: s.zm, pw: pw}
+	clear(w.count)
+	// Only the border is read before it is written (elements are
+	// written in coding order before their right and lower neighbours
+	// read them), so only the border needs its "none".
+	for i := 0; i < pw; i++ {
+		w.za[i], w.zm[i] = nbA-1, nbM-1
+	}
+	for y := 1; y <= c.H; y++ {
+		w.za[y*pw], w.zm[y*pw] = nbA-1, nbM-1
+		w.za[y*pw+pw-1], w.zm[y*pw+pw-1] = nbA-1, nbM-1
+	}
+}
+
+// zeroCtx is the zero flag's context of the element at padded index p
+// and plane index i of channel ch.
+func (w *walker) zeroCtx(ch, p, i int) int {
+	za, pw := w.za, w.pw
+	return ch*zctx + int(zeroTab[(int(za[p-1])*nbA+int(za[p-pw]))*nbA+int(za[p-pw+1])]) + int(dBucket[w.count[i]])
 }
 
 // magCtx is the context of magnitude bin k (1-based: "above k?").
-func (w *walker) magCtx(ch int, lv []int16, y, x, k int) int {
-	W := w.c.W
-	a, b := 4, 4
-	if x > 0 {
-		a = capM(lv[y*W+x-1])
-	}
-	if y > 0 {
-		b = capM(lv[(y-1)*W+x])
-	}
-	return ch*mctx + ((k-1)*nbM+a)*nbM + b
+func (w *walker) magCtx(ch, p, k int) int {
+	return ch*mctx + ((k-1)*nbM+int(w.zm[p-1]))*nbM + int(w.zm[p-w.pw])
+}
+
+// set records the level of the element at padded index p.
+func (w *walker) set(p int, l int16) {
+	w.za[p], w.zm[p] = catA(l), catM(l)
 }
 
 // escPrefix is the longest Exp-Golomb prefix a channel of largest
@@ -266,6 +299,7 @@ func (w *walker) endChannel(lv []int16) {
 	}
 }
 
+// signCtx is the sign's context: the left neighbour's sign.
 func (w *walker) signCtx(ch int, lv []int16, y, x int) int {
 	s := 0
 	if x > 0 {
@@ -282,12 +316,16 @@ func (w *walker) signCtx(ch int, lv []int16, y, x int) int {
 // Encoder codes messages; it keeps its buffers between calls. Not safe
 // for concurrent use.
 type Encoder struct {
-	c         *Codec
-	levels    []int16
-	count     []uint8
-	decisions []uint32
-	re        rangeEncoder
-	buf       []byte
+	c       *Codec
+	levels  []int16
+	scratch walkScratch
+	re      rangeEncoder
+	buf     []byte
+	// EncodeTensor's table of each channel's levels by stored value, for
+	// the tensors lutFor matches.
+	lut    []int16
+	lutFor quantKey
+	vals   []float32
 }
 
 // NewEncoder returns an encoder for c.
@@ -304,61 +342,171 @@ func (e *Encoder) Encode(values []float32) ([]byte, error) {
 	return e.EncodeLevels(e.levels)
 }
 
+// EncodeTensor codes t, a tensor of the codec's elements (channel-major):
+// Encode of its real values (RealValues). An int8 or uint8 tensor whose
+// quantization is per tensor or per channel has 256 values a channel, so
+// the encoder maps them to levels through a table it keeps for t's
+// parameters instead of computing each real value.
+func (e *Encoder) EncodeTensor(t *nn.Tensor) ([]byte, error) {
+	c := e.c
+	if t == nil || t.Len() != c.Elements() {
+		return nil, fmt.Errorf("%w: tensor of %d elements for %d", ErrShape, tensorLen(t), c.Elements())
+	}
+	if t.DType == nn.Float32 {
+		return e.Encode(t.F32)
+	}
+	if !e.lutFor.matches(t) {
+		if !e.buildTable(t) {
+			if e.vals == nil {
+				e.vals = make([]float32, c.Elements())
+			}
+			if err := RealValues(t, e.vals); err != nil {
+				return nil, err
+			}
+			return e.Encode(e.vals)
+		}
+	}
+	hw := c.H * c.W
+	for ch := 0; ch < c.C; ch++ {
+		lut := e.lut[ch*256 : (ch+1)*256]
+		lv := e.levels[ch*hw : (ch+1)*hw]
+		if t.DType == nn.Int8 {
+			for i, v := range t.I8[ch*hw : (ch+1)*hw] {
+				lv[i] = lut[uint8(v)]
+			}
+			continue
+		}
+		for i, v := range t.U8[ch*hw : (ch+1)*hw] {
+			lv[i] = lut[v]
+		}
+	}
+	return e.EncodeLevels(e.levels)
+}
+
+// buildTable fills the table of each channel's levels by stored value
+// (indexed by the value's byte) for t when each channel has one scale and
+// zero point in t, and reports whether it could.
+func (e *Encoder) buildTable(t *nn.Tensor) bool {
+	c := e.c
+	scale, zp, ok := channelQuant(t, c.C, c.H*c.W)
+	if !ok {
+		e.lutFor = quantKey{}
+		return false
+	}
+	e.lut = slices.Grow(e.lut[:0], c.C*256)[:c.C*256]
+	for ch := 0; ch < c.C; ch++ {
+		inv, top, signed := 1/c.Step[ch], float32(c.maxLevel(ch)), c.Signed[ch]
+		for b := 0; b < 256; b++ {
+			q := int32(b) // uint8
+			if t.DType == nn.Int8 {
+				q = int32(int8(b))
+			}
+			// As RealValues then Quantize compute it.
+			e.lut[ch*256+b] = c.level(scale[ch]*float32(q-zp[ch]), inv, top, signed)
+		}
+	}
+	e.lutFor.set(t)
+	return true
+}
+
+// quantKey is the dtype and quantization a table was built for (a copy:
+// tensors of one cut carry equal parameters, not the same pointer).
+type quantKey struct {
+	ok    bool
+	dtype nn.DType
+	axis  int
+	scale []float32
+	zp    []int32
+}
+
+func (k *quantKey) matches(t *nn.Tensor) bool {
+	q := t.Quant
+	return k.ok && q != nil && t.DType == k.dtype && q.Axis == k.axis &&
+		slices.Equal(q.Scale, k.scale) && slices.Equal(q.ZeroPoint, k.zp)
+}
+
+func (k *quantKey) set(t *nn.Tensor) {
+	q := t.Quant
+	*k = quantKey{ok: true, dtype: t.DType, axis: q.Axis,
+		scale: append(k.scale[:0], q.Scale...), zp: append(k.zp[:0], q.ZeroPoint...)}
+}
+
+// channelQuant returns each of c channels' scale and zero point in t (an
+// int8 or uint8 tensor of c planes of hw elements), or false when t's
+// quantization runs split a channel.
+func channelQuant(t *nn.Tensor, c, hw int) ([]float32, []int32, bool) {
+	scale, zp := make([]float32, c), make([]int32, c)
+	aligned := true
+	err := quantRuns(t, func(lo, hi int, s float32, z int32) {
+		if lo%hw != 0 || hi%hw != 0 {
+			aligned = false
+			return
+		}
+		for ch := lo / hw; ch < hi/hw; ch++ {
+			scale[ch], zp[ch] = s, z
+		}
+	})
+	return scale, zp, err == nil && aligned
+}
+
 // EncodeLevels codes levels (as Quantize makes them).
 func (e *Encoder) EncodeLevels(levels []int16) ([]byte, error) {
 	c := e.c
 	e.re.reset(e.buf)
 	var err error
-	e.count, e.decisions, err = c.walk(levels, e.count, e.decisions[:0])
-	if err != nil {
+	if _, err = c.walk(levels, &e.scratch, nil, &e.re); err != nil {
 		return nil, err
-	}
-	p := c.p
-	for _, d := range e.decisions {
-		e.re.encode(uint32(p[d>>1]), d&1 != 0)
 	}
 	out := e.re.finish()
 	e.buf = e.re.out[:0]
 	return out, nil
 }
 
-// walk visits levels in coding order and appends each binary decision to
-// out as context<<1 | bit, the context indexing the concatenated tables;
-// the encoder and Fit's counting share it. It returns the count scratch
-// and out for reuse.
-func (c *Codec) walk(levels []int16, scratch []uint8, out []uint32) ([]uint8, []uint32, error) {
+// walk visits levels in coding order and codes each binary decision with
+// re or, when re is nil, appends it to out as context<<1 | bit, the
+// context indexing the concatenated tables (Fit counts them); the
+// encoder and Fit share it. It returns out for reuse.
+func (c *Codec) walk(levels []int16, scratch *walkScratch, out []uint32, re *rangeEncoder) ([]uint32, error) {
 	if len(levels) != c.Elements() {
-		return scratch, out, fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
+		return out, fmt.Errorf("%w: %d levels for %d elements", ErrShape, len(levels), c.Elements())
 	}
 	magOff, signOff := uint32(c.magOff()), uint32(c.signOff())
-	dec := func(ctx uint32, bit bool) uint32 {
-		if bit {
-			return ctx<<1 | 1
+	probs := c.p
+	emit := func(ctx uint32, bit bool) {
+		if re != nil {
+			re.encode(uint32(probs[ctx]), bit)
+			return
 		}
-		return ctx << 1
+		d := ctx << 1
+		if bit {
+			d |= 1
+		}
+		out = append(out, d)
 	}
 	var w walker
-	scratch = w.init(c, scratch)
+	w.init(c, scratch)
 	hw := c.H * c.W
 	for ch := 0; ch < c.C; ch++ {
 		lv := levels[ch*hw : (ch+1)*hw]
 		top := c.maxLevel(ch)
 		for y := 0; y < c.H; y++ {
 			for x := 0; x < c.W; x++ {
-				l := lv[y*c.W+x]
+				i, p := y*c.W+x, (y+1)*w.pw+x+1
+				l := lv[i]
 				m := int(l)
 				if m < 0 {
 					m = -m
 				}
 				if m > top || (l < 0 && !c.Signed[ch]) {
-					return scratch, out, fmt.Errorf("%w: level %d out of range for channel %d", ErrData, l, ch)
+					return out, fmt.Errorf("%w: level %d out of range for channel %d", ErrData, l, ch)
 				}
-				out = append(out, dec(uint32(w.zeroCtx(ch, lv, y, x)), m != 0))
+				emit(uint32(w.zeroCtx(ch, p, i)), m != 0)
+				w.set(p, l)
 				if m == 0 {
 					continue
 				}
 				for k := 1; k < top && k <= nbK; k++ {
-					out = append(out, dec(magOff+uint32(w.magCtx(ch, lv, y, x, k)), m > k))
+					emit(magOff+uint32(w.magCtx(ch, p, k)), m > k)
 					if m <= k {
 						break
 					}
@@ -368,32 +516,37 @@ func (c *Codec) walk(levels []int16, scratch []uint8, out []uint32) ([]uint8, []
 					v := m - nbK // 1..top-nbK
 					n, maxN := bits.Len(uint(v))-1, escPrefix(top)
 					for i := 0; i < n; i++ {
-						out = append(out, dec(esc+uint32(i), true))
+						emit(esc+uint32(i), true)
 					}
 					if n < maxN {
-						out = append(out, dec(esc+uint32(n), false))
+						emit(esc+uint32(n), false)
 					}
 					for i := n - 1; i >= 0; i-- {
-						out = append(out, dec(esc+nbEsc, v>>i&1 != 0))
+						emit(esc+nbEsc, v>>i&1 != 0)
 					}
 				}
 				if c.Signed[ch] {
-					out = append(out, dec(signOff+uint32(w.signCtx(ch, lv, y, x)), l < 0))
+					emit(signOff+uint32(w.signCtx(ch, lv, y, x)), l < 0)
 				}
 			}
 		}
 		w.endChannel(lv)
 	}
-	return scratch, out, nil
+	return out, nil
 }
 
 // Decoder decodes messages; it keeps its buffers between calls. Not safe
 // for concurrent use.
 type Decoder struct {
-	c      *Codec
-	levels []int16
-	count  []uint8
-	rd     rangeDecoder
+	c       *Codec
+	levels  []int16
+	scratch walkScratch
+	rd      rangeDecoder
+	// DecodeTensor's table of each channel's levels in a quantized
+	// tensor's dtype, for the tensors lutFor matches.
+	lut    []int16
+	lutFor quantKey
+	vals   []float32
 }
 
 // NewDecoder returns a decoder for c.
@@ -415,6 +568,92 @@ func (d *Decoder) Decode(msg []byte, values []float32) error {
 	return d.c.Dequantize(d.levels, values)
 }
 
+// DecodeTensor decodes msg into t, a tensor of the codec's elements
+// (channel-major): float32 gets the values Decode gives, int8 and uint8
+// their quantization with t's own parameters, as SetRealValues makes it.
+// A channel has few levels, so when t's quantization is per tensor or
+// per channel the decoder maps levels through a table it keeps for t's
+// parameters instead of quantizing each value.
+func (d *Decoder) DecodeTensor(msg []byte, t *nn.Tensor) error {
+	c := d.c
+	if t == nil || t.Len() != c.Elements() {
+		return fmt.Errorf("%w: tensor of %d elements for %d", ErrShape, tensorLen(t), c.Elements())
+	}
+	if err := d.DecodeLevels(msg, d.levels); err != nil {
+		return err
+	}
+	if t.DType == nn.Float32 {
+		return c.Dequantize(d.levels, t.F32)
+	}
+	if !d.lutFor.matches(t) {
+		if !d.buildTable(t) {
+			// Quantization runs that split channels: value by value.
+			if d.vals == nil {
+				d.vals = make([]float32, c.Elements())
+			}
+			if err := c.Dequantize(d.levels, d.vals); err != nil {
+				return err
+			}
+			return SetRealValues(t, d.vals)
+		}
+	}
+	hw, span := c.H*c.W, d.lutSpan()
+	for ch := 0; ch < c.C; ch++ {
+		lut := d.lut[ch*span : (ch+1)*span]
+		mid := span / 2
+		lv := d.levels[ch*hw : (ch+1)*hw]
+		if t.DType == nn.Int8 {
+			out := t.I8[ch*hw : (ch+1)*hw]
+			for i, l := range lv {
+				out[i] = int8(lut[mid+int(l)])
+			}
+			continue
+		}
+		out := t.U8[ch*hw : (ch+1)*hw]
+		for i, l := range lv {
+			out[i] = uint8(lut[mid+int(l)])
+		}
+	}
+	return nil
+}
+
+// lutSpan is the table's entries per channel: levels -top..top.
+func (d *Decoder) lutSpan() int { return 2*(1<<d.c.Bits-1) + 1 }
+
+// buildTable fills the table for t (int8 or uint8) when each channel has
+// one scale and zero point in t, and reports whether it could.
+func (d *Decoder) buildTable(t *nn.Tensor) bool {
+	c := d.c
+	span := d.lutSpan()
+	scale, zp, ok := channelQuant(t, c.C, c.H*c.W)
+	if !ok {
+		d.lutFor = quantKey{}
+		return false
+	}
+	lo, hi := int32(-128), int32(127)
+	if t.DType == nn.Uint8 {
+		lo, hi = 0, 255
+	}
+	d.lut = slices.Grow(d.lut[:0], c.C*span)[:c.C*span]
+	mid := span / 2
+	for ch := 0; ch < c.C; ch++ {
+		for l := -mid; l <= mid; l++ {
+			// As Dequantize then SetRealValues compute it.
+			v := float32(int16(l)) * c.Step[ch]
+			d.lut[ch*span+mid+l] = int16(nn.QuantizeValue(v, scale[ch], zp[ch], lo, hi))
+		}
+	}
+	d.lutFor.set(t)
+	return true
+}
+
+func tensorLen(t *nn.Tensor) int {
+	if t == nil {
+		return 0
+	}
+	return t.Len()
+}
+
 // DecodeLevels decodes msg into levels.
 func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 	c := d.c
@@ -425,7 +664,7 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 		return fmt.Errorf("%w: %d bytes (at most %d for %d elements)", ErrData, len(msg), c.MaxMessage(), c.Elements())
 	}
 	var w walker
-	d.count = w.init(c, d.count)
+	w.init(c, &d.scratch)
 	d.rd.reset(msg)
 	p, magOff, signOff := c.p, c.magOff(), c.signOff()
 	hw := c.H * c.W
@@ -434,10 +673,11 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 		top := c.maxLevel(ch)
 		for y := 0; y < c.H; y++ {
 			for x := 0; x < c.W; x++ {
+				i, pi := y*c.W+x, (y+1)*w.pw+x+1
 				var m int
-				if d.rd.decode(uint32(p[w.zeroCtx(ch, lv, y, x)])) {
+				if d.rd.decode(uint32(p[w.zeroCtx(ch, pi, i)])) {
 					m = 1
-					for m < top && m <= nbK && d.rd.decode(uint32(p[magOff+w.magCtx(ch, lv, y, x, m)])) {
+					for m < top && m <= nbK && d.rd.decode(uint32(p[magOff+w.magCtx(ch, pi, m)])) {
 						m++
 					}
 					if m > nbK {
@@ -460,7 +700,8 @@ func (d *Decoder) DecodeLevels(msg []byte, levels []int16) error {
 						m = -m
 					}
 				}
-				lv[y*c.W+x] = int16(m)
+				lv[i] = int16(m)
+				w.set(pi, lv[i])
 			}
 		}
 		w.endChannel(lv)

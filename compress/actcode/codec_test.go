@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/nn"
 )
 
 // synthetic makes post-ReLU-like activations: blobs of positive values on
@@ -281,4 +283,76 @@ func FuzzUnmarshal(f *testing.F) {
 		lv := make([]int16, c.Elements())
 		_ = c.NewDecoder().DecodeLevels([]byte{1, 2, 3}, lv)
 	})
+}
+
+// TestTensorCoding: EncodeTensor codes what RealValues then Encode code,
+// and DecodeTensor gives what Decode then SetRealValues give, for each
+// dtype and quantization layout (per channel, per tensor, and runs that
+// split channels, which take the value-by-value path).
+func TestTensorCoding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const c, h, w = 4, 3, 5
+	train := synthetic(rng, 100, c, h, w, true)
+	cd, err := Fit(train, c, h, w, FitConfig{Bits: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perChannel := &nn.Quant{Axis: 1, Scale: []float32{0.01, 0.02, 0.05, 0.1}, ZeroPoint: []int32{0, 3, -2, 10}}
+	perTensor := &nn.Quant{Axis: -1, Scale: []float32{0.03}, ZeroPoint: []int32{5}}
+	perRow := &nn.Quant{Axis: 2, Scale: []float32{0.01, 0.04, 0.08}, ZeroPoint: []int32{0, 1, 2}}
+	cases := []struct {
+		name  string
+		dtype nn.DType
+		q     *nn.Quant
+	}{
+		{"float32", nn.Float32, nil},
+		{"int8 per channel", nn.Int8, perChannel},
+		{"int8 per tensor", nn.Int8, perTensor},
+		{"uint8 per channel", nn.Uint8, perChannel},
+		{"int8 per row", nn.Int8, perRow},
+	}
+	enc, dec := cd.NewEncoder(), cd.NewDecoder()
+	vals := make([]float32, cd.Elements())
+	for _, tc := range cases {
+		for _, s := range synthetic(rng, 5, c, h, w, true) {
+			src := nn.New(tc.dtype, 1, c, h, w)
+			src.Quant = tc.q
+			if err := SetRealValues(src, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := RealValues(src, vals); err != nil {
+				t.Fatal(err)
+			}
+			m, err := enc.Encode(vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := append([]byte(nil), m...)
+			if got, err := enc.EncodeTensor(src); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("%s: EncodeTensor %x (%v), Encode %x", tc.name, got, err, msg)
+			}
+			want := nn.New(tc.dtype, 1, c, h, w)
+			want.Quant = tc.q
+			if err := cd.NewDecoder().Decode(msg, vals); err != nil {
+				t.Fatal(err)
+			}
+			if err := SetRealValues(want, vals); err != nil {
+				t.Fatal(err)
+			}
+			got := nn.New(tc.dtype, 1, c, h, w)
+			got.Quant = tc.q
+			if err := dec.DecodeTensor(msg, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s: %v, want %v", tc.name, got.Bytes(), want.Bytes())
+			}
+		}
+	}
+	if err := dec.DecodeTensor(nil, nn.New(nn.Int8, 1, 2)); !errors.Is(err, ErrShape) {
+		t.Errorf("decode, wrong size: %v", err)
+	}
+	if _, err := enc.EncodeTensor(nn.New(nn.Int8, 1, 2)); !errors.Is(err, ErrShape) {
+		t.Errorf("encode, wrong size: %v", err)
+	}
 }

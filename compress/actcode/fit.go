@@ -81,14 +81,14 @@ func Fit(samples [][]float32, c, h, w int, cfg FitConfig) (*Codec, error) {
 	}
 	counts := make([][2]float64, c*(zctx+mctx+sctx))
 	levels := make([]int16, n)
-	var scratch []uint8
+	var scratch walkScratch
 	var decisions []uint32
 	for _, s := range samples {
 		if err := cd.Quantize(s, levels); err != nil {
 			return nil, err
 		}
 		var err error
-		if scratch, decisions, err = cd.walk(levels, scratch, decisions[:0]); err != nil {
+		if decisions, err = cd.walk(levels, &scratch, decisions[:0], nil); err != nil {
 			return nil, err
 		}
 		for _, d := range decisions {

@@ -87,29 +87,21 @@ func RealValues(t *nn.Tensor, dst []float32) error {
 	if len(dst) != t.Len() {
 		return fmt.Errorf("%w: %d values for a tensor of %d", ErrShape, len(dst), t.Len())
 	}
-	switch t.DType {
-	case nn.Float32:
+	if t.DType == nn.Float32 {
 		copy(dst, t.F32)
 		return nil
-	case nn.Int8, nn.Uint8:
-	default:
-		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
 	}
-	q, at, err := quantIndex(t)
-	if err != nil {
-		return err
-	}
-	for i := range dst {
-		k := at(i)
-		v := int32(0)
+	return quantRuns(t, func(lo, hi int, scale float32, zp int32) {
 		if t.DType == nn.Int8 {
-			v = int32(t.I8[i])
-		} else {
-			v = int32(t.U8[i])
+			for i, v := range t.I8[lo:hi] {
+				dst[lo+i] = scale * float32(int32(v)-zp)
+			}
+			return
 		}
-		dst[i] = q.Scale[k] * float32(v-q.ZeroPoint[k])
-	}
-	return nil
+		for i, v := range t.U8[lo:hi] {
+			dst[lo+i] = scale * float32(int32(v)-zp)
+		}
+	})
 }
 
 // SetRealValues writes real values into t, quantizing them with t's own
@@ -118,47 +110,48 @@ func SetRealValues(t *nn.Tensor, src []float32) error {
 	if len(src) != t.Len() {
 		return fmt.Errorf("%w: %d values for a tensor of %d", ErrShape, len(src), t.Len())
 	}
-	lo, hi := int32(-128), int32(127)
-	switch t.DType {
-	case nn.Float32:
+	if t.DType == nn.Float32 {
 		copy(t.F32, src)
 		return nil
-	case nn.Uint8:
-		lo, hi = 0, 255
-	case nn.Int8:
-	default:
-		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
 	}
-	q, at, err := quantIndex(t)
-	if err != nil {
-		return err
-	}
-	for i, v := range src {
-		k := at(i)
-		r := nn.QuantizeValue(v, q.Scale[k], q.ZeroPoint[k], lo, hi)
+	return quantRuns(t, func(lo, hi int, scale float32, zp int32) {
 		if t.DType == nn.Int8 {
-			t.I8[i] = int8(r)
-		} else {
-			t.U8[i] = uint8(r)
+			for i, v := range src[lo:hi] {
+				t.I8[lo+i] = int8(nn.QuantizeValue(v, scale, zp, -128, 127))
+			}
+			return
 		}
-	}
-	return nil
+		for i, v := range src[lo:hi] {
+			t.U8[lo+i] = uint8(nn.QuantizeValue(v, scale, zp, 0, 255))
+		}
+	})
 }
 
-// quantIndex returns t's quantization and a map from an element index to
-// its scale's index.
-func quantIndex(t *nn.Tensor) (*nn.Quant, func(int) int, error) {
+// quantRuns calls f for each run of t's elements [lo, hi) that share a
+// scale and zero point (int8 and uint8 tensors only): the whole tensor
+// for per-tensor quantization, each slice along the axis otherwise.
+func quantRuns(t *nn.Tensor, f func(lo, hi int, scale float32, zp int32)) error {
+	if t.DType != nn.Int8 && t.DType != nn.Uint8 {
+		return fmt.Errorf("%w: dtype %v", ErrShape, t.DType)
+	}
 	q := t.Quant
 	if q == nil || len(q.Scale) == 0 || len(q.Scale) != len(q.ZeroPoint) {
-		return nil, nil, fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
+		return fmt.Errorf("%w: %v tensor without quantization parameters", ErrShape, t.DType)
 	}
+	n := t.Len()
 	if len(q.Scale) == 1 || q.Axis < 0 || q.Axis >= len(t.Shape) {
-		return q, func(int) int { return 0 }, nil
+		f(0, n, q.Scale[0], q.ZeroPoint[0])
+		return nil
 	}
 	inner := 1
 	for _, d := range t.Shape[q.Axis+1:] {
 		inner *= d
 	}
-	n := len(q.Scale)
-	return q, func(i int) int { return (i / inner) % n }, nil
+	if inner == 0 {
+		return nil
+	}
+	for lo, k := 0, 0; lo < n; lo, k = lo+inner, (k+1)%len(q.Scale) {
+		f(lo, min(lo+inner, n), q.Scale[k], q.ZeroPoint[k])
+	}
+	return nil
 }
