@@ -3,6 +3,7 @@ package edgeworker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -169,4 +170,20 @@ func (p *Predictor) PredictFiles(ctx context.Context, files []string, k, concurr
 	}
 	wg.Wait()
 	return failed
+}
+
+// RunFiles runs FILE or the files of DIR at path through p (PredictFiles),
+// concurrency at a time, and writes one JSON line per file to w; it fails
+// when any file failed.
+func (p *Predictor) RunFiles(ctx context.Context, path string, k, concurrency int, w io.Writer) error {
+	files, err := InputFiles(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	failed := p.PredictFiles(ctx, files, k, concurrency, func(r FileResult) { _ = enc.Encode(r) })
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs failed", failed, len(files))
+	}
+	return nil
 }

@@ -40,15 +40,10 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--creds F | --nkey F | --user U] [--tls-ca F --tls-cert F --tls-key F] [--model M] [flags]")
 		fs.PrintDefaults()
 	}
-	if err := parseRunFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
-	}
 	if err := tf.prepare(stderr); err != nil {
-		fmt.Fprintln(stderr, err)
 		return err
 	}
 	c, err := pipeline.ParseCodec(*codec)
@@ -70,7 +65,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer shutdownTelemetry(tel)
-	nc, ncfg, err := nf.connect(ctx, "splitinfer-cloud", false, stderr, tel.MeterProvider())
+	nc, ncfg, err := nf.connect(ctx, "splitinfer-cloud", false, tel.MeterProvider())
 	if err != nil {
 		return err
 	}

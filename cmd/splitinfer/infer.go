@@ -85,5 +85,5 @@ func inferFiles1(ctx context.Context, g *nn.Graph, name string, pf *predictFlags
 	if err != nil {
 		return err
 	}
-	return runFiles(ctx, p, path, top, runtime.GOMAXPROCS(0), stdout)
+	return p.RunFiles(ctx, path, top, runtime.GOMAXPROCS(0), stdout)
 }

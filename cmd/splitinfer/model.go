@@ -12,13 +12,18 @@ import (
 // loadModel resolves a MODEL argument (models.Resolve).
 func loadModel(spec string) (*nn.Graph, string, error) { return models.Resolve(spec) }
 
-// modelFlag registers --model, the model most commands take.
-func modelFlag(fs *flag.FlagSet) *string {
-	return fs.String("model", "", "model file or built-in model name (default: the built-in default model)")
-}
+// The usages of --model, the model most commands take, and --json for
+// commands that print one JSON object.
+const (
+	modelUsage = "model file or built-in model name (default: the built-in default model)"
+	jsonUsage  = "print one JSON object"
+)
 
-// jsonFlag registers --json for commands that print one JSON object.
-func jsonFlag(fs *flag.FlagSet) *bool { return fs.Bool("json", false, "print one JSON object") }
+// modelFlag registers --model.
+func modelFlag(fs *flag.FlagSet) *string { return fs.String("model", "", modelUsage) }
+
+// jsonFlag registers --json.
+func jsonFlag(fs *flag.FlagSet) *bool { return fs.Bool("json", false, jsonUsage) }
 
 // parseInterleaved parses flags that may come before or after positional
 // arguments ("inspect model.onnx --json") and returns the positionals. A

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -69,7 +68,7 @@ func (f *natsFlags) config(name string, privateInbox bool) (natsconn.Config, err
 
 // connect connects as name, logging connection events through slog's
 // default logger and counting them in mp.
-func (f *natsFlags) connect(ctx context.Context, name string, privateInbox bool, stderr io.Writer, mp metric.MeterProvider, extra ...natsconn.Option) (*natsconn.Conn, natsconn.Config, error) {
+func (f *natsFlags) connect(ctx context.Context, name string, privateInbox bool, mp metric.MeterProvider, extra ...natsconn.Option) (*natsconn.Conn, natsconn.Config, error) {
 	cfg, err := f.config(name, privateInbox)
 	if err != nil {
 		return nil, cfg, err

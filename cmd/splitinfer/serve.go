@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -32,12 +31,8 @@ func addPrepFlags(fs *flag.FlagSet) *prepFlags {
 func (f *prepFlags) declaration() (*preprocess.Spec, []string, error) {
 	var spec *preprocess.Spec
 	if *f.preprocess != "" {
-		decl := map[string]string{"mnist": preprocess.MNIST, "imagenet": preprocess.ImageNet}[*f.preprocess]
-		if decl == "" {
-			decl = *f.preprocess
-		}
 		var err error
-		if spec, err = preprocess.Parse(decl); err != nil {
+		if spec, err = preprocess.Parse(*f.preprocess); err != nil {
 			return nil, nil, fmt.Errorf("%w: --preprocess: %v", errUsage, err)
 		}
 	}
@@ -112,21 +107,6 @@ func (f *predictFlags) predictor(inf edgeworker.Inferer, g *nn.Graph, name strin
 	return edgeworker.NewPredictor(inf, g, pcfg, eopts...)
 }
 
-// runFiles runs the files of path through p, concurrency at a time, and
-// prints one JSON line per file; it fails when any file failed.
-func runFiles(ctx context.Context, p *edgeworker.Predictor, path string, top, concurrency int, stdout io.Writer) error {
-	files, err := edgeworker.InputFiles(path)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(stdout)
-	failed := p.PredictFiles(ctx, files, top, concurrency, func(r edgeworker.FileResult) { _ = enc.Encode(r) })
-	if failed > 0 {
-		return fmt.Errorf("%d of %d inputs failed", failed, len(files))
-	}
-	return nil
-}
-
 // serve serves inf for the model g until ctx ends (SIGTERM), then drains;
 // with --input it runs the files instead.
 func (f *serveFlags) serve(ctx context.Context, inf edgeworker.Inferer, g *nn.Graph, name string,
@@ -136,7 +116,7 @@ func (f *serveFlags) serve(ctx context.Context, inf edgeworker.Inferer, g *nn.Gr
 		return err
 	}
 	if *f.input != "" {
-		return runFiles(ctx, p, *f.input, *f.top, concurrency, stdout)
+		return p.RunFiles(ctx, *f.input, *f.top, concurrency, stdout)
 	}
 	srv, err := oip.New(p, oip.Config{MaxBodyBytes: *f.maxBody, Ready: ready})
 	if err != nil {

@@ -54,7 +54,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cf.validate(); err != nil {
 		return bad("%v", err)
 	}
-	if err := tf.prepare(stderr); err != nil {
+	if err := tf.check(stderr); err != nil {
 		return bad("%v", err)
 	}
 	if *jaegerUI != "" {

@@ -33,10 +33,19 @@ func addTelemetryFlags(fs *flag.FlagSet) *telemetryFlags {
 	}
 }
 
-// prepare reports bad flag values as usage errors and makes the logging
-// flags' logger on stderr the process's slog default (OTel's errors, the
-// NATS connection's events and the workers' records go through it).
+// prepare reports bad flag values as usage errors (printed on stderr) and
+// makes the logging flags' logger on stderr the process's slog default
+// (OTel's errors, the NATS connection's events and the workers' records
+// go through it).
 func (f *telemetryFlags) prepare(stderr io.Writer) error {
+	err := f.check(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+	}
+	return err
+}
+
+func (f *telemetryFlags) check(stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*f.logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *f.logLevel)

@@ -45,6 +45,9 @@ const MNIST = "color=gray resize=28x28 pad=2 scale=1/255"
 // centre crop 224, scaled to [0,1], normalised by ImageNet's mean/std, NCHW.
 const ImageNet = "color=rgb resize=256 interp=bilinear crop=224x224 scale=1/255 mean=0.485,0.456,0.406 std=0.229,0.224,0.225 layout=nchw"
 
+// named are the declarations Parse takes by name.
+var named = map[string]string{"mnist": MNIST, "imagenet": ImageNet}
+
 // DefaultMaxPixels bounds an image's width x height (Limits.MaxPixels):
 // 4 Mpixels, e.g. 2048x2048, whose float32 RGB planes take 48 MiB.
 const DefaultMaxPixels = 2048 * 2048
@@ -101,11 +104,15 @@ type Spec struct {
 }
 
 // Parse reads a declaration: space- or comma-separated key=value pairs,
-// e.g. MNIST and ImageNet. Keys: color (gray, rgb, bgr), resize (N: the
+// e.g. MNIST and ImageNet, which it also takes by name ("mnist",
+// "imagenet"). Keys: color (gray, rgb, bgr), resize (N: the
 // shorter side; WxH: exactly), interp (bilinear, nearest), crop (N or WxH),
 // pad, scale (a number or 1/N), mean and std (one value per channel,
 // comma-separated), layout (nchw, nhwc).
 func Parse(s string) (*Spec, error) {
+	if decl, ok := named[s]; ok {
+		s = decl
+	}
 	sp := &Spec{Color: RGB, Interp: "bilinear", Layout: "nchw", Scale: 1}
 	for _, f := range strings.Fields(s) {
 		k, v, ok := strings.Cut(f, "=")

@@ -35,6 +35,17 @@ func TestParseRoundTrip(t *testing.T) {
 	}
 }
 
+// TestParseNamed: the named declarations parse as their text.
+func TestParseNamed(t *testing.T) {
+	for name, decl := range map[string]string{"mnist": MNIST, "imagenet": ImageNet} {
+		a, err := Parse(name)
+		b, _ := Parse(decl)
+		if err != nil || a.String() != b.String() {
+			t.Errorf("%s: %v, %v; want %v", name, a, err, b)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, s := range []string{"color=cmyk resize=2x2", "resize=0", "pad=-1 crop=2", "bogus=1 crop=2", "mean=1,2 crop=2", "color=gray", "scale=1/0 crop=2", "std=0,1,1 crop=2", "crop"} {
 		if _, err := Parse(s); !errors.Is(err, ErrSpec) {
