@@ -38,6 +38,11 @@ type Config struct {
 	// 30-byte header. Lossy by the codec's measured accuracy. Default off;
 	// cuts without a codec are sent as computed either way.
 	Compact bool
+	// CodecBits, with Compact, sends the activation codec of this many
+	// bits among those the model's tuning record keeps (compress
+	// --act-bits with several widths) instead of the one compress chose
+	// (0, the default). A width the model lacks fails each request.
+	CodecBits int
 	// Timeout bounds one attempt (default 2s).
 	Timeout time.Duration
 	// Deadline bounds a request over all attempts; it travels in the
@@ -122,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("edgeworker: Concurrency %d out of 1..4096", d.Concurrency)
 	case d.Threads < 1 || d.Threads > 256:
 		return fmt.Errorf("edgeworker: Threads %d out of 1..256", d.Threads)
+	case d.CodecBits < 0 || d.CodecBits > 8:
+		return fmt.Errorf("edgeworker: CodecBits %d out of 0..8", d.CodecBits)
 	case d.Slowdown != 0 && !(d.Slowdown >= 1 && d.Slowdown <= 1000):
 		return fmt.Errorf("edgeworker: Slowdown %v (want 0 or 1..1000)", d.Slowdown)
 	}

@@ -165,6 +165,7 @@ func New(nc *nats.Conn, whole *nn.Program, cfg Config, opts ...Option) (*Worker,
 	if w.enc, err = pipeline.NewRequestEncoder(whole, cfg.Codec, cfg.WireDType, cfg.Compact); err != nil {
 		return nil, fmt.Errorf("edgeworker: %w", err)
 	}
+	w.enc.Bits = cfg.CodecBits
 	for i := 0; i < cfg.Concurrency; i++ {
 		w.pool <- &runners{}
 	}

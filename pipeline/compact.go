@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -71,11 +73,35 @@ type CompactCuts struct {
 type compactCut struct {
 	index int
 	name  string
-	// coding codes the cut's tensor; fp identifies it on the wire.
+	// coding codes the cut's tensor by default; fp identifies it on the
+	// wire.
 	coding cutCoding
 	fp     uint32
+	// byBits holds the activation codecs of every width the model's
+	// tuning record keeps and the default's (RequestEncoder.Bits picks
+	// one; nil for a coding without widths, the image), byFP every
+	// coding of the cut by fingerprint (the default's included).
+	byBits map[int]fpCoding
+	byFP   map[uint32]cutCoding
 	// like is the cut tensor at batch 1 (dtype, shape, quantization).
 	like *nn.Tensor
+}
+
+// fpCoding is a coding with its fingerprint.
+type fpCoding struct {
+	cutCoding
+	fp uint32
+}
+
+// pick returns the coding for a request with bits (0: the default).
+func (c *compactCut) pick(bits int) (cutCoding, uint32, error) {
+	if bits == 0 || c.byBits == nil { // the default, or a coding without widths
+		return c.coding, c.fp, nil
+	}
+	if k, ok := c.byBits[bits]; ok {
+		return k.cutCoding, k.fp, nil
+	}
+	return nil, 0, fmt.Errorf("%w: cut %q has no %d-bit activation codec (the model's tuning record has %v)", ErrBadRequest, c.name, bits, slices.Sorted(maps.Keys(c.byBits)))
 }
 
 // cutCoding is how a compact cut's tensor (batch 1) becomes a payload and
@@ -154,7 +180,13 @@ func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 	for i, c := range Cuts(whole) {
 		index[c.Tensor] = i
 	}
-	add := func(c *compactCut) { cc.byName[c.name], cc.byIdx[c.index] = c, c }
+	add := func(c *compactCut) {
+		c.byFP = map[uint32]cutCoding{c.fp: c.coding}
+		for _, k := range c.byBits {
+			c.byFP[k.fp] = k.cutCoding
+		}
+		cc.byName[c.name], cc.byIdx[c.index] = c, c
+	}
 	if img != nil {
 		add(img)
 	}
@@ -174,7 +206,23 @@ func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 		if cut.C != codec.C || cut.H != codec.H || cut.W != codec.W {
 			return nil, fmt.Errorf("%w: activation codec of %q is %dx%dx%d, the tensor %v", ErrBadRequest, name, codec.C, codec.H, codec.W, cut.Example.Shape)
 		}
-		add(&compactCut{index: i, name: name, coding: newActCoding(codec), fp: codec.Fingerprint(), like: cut.Example})
+		c := &compactCut{index: i, name: name, coding: newActCoding(codec), fp: codec.Fingerprint(), like: cut.Example}
+		c.byBits = map[int]fpCoding{codec.Bits: {cutCoding: c.coding, fp: c.fp}}
+		_, widths, err := actcode.LookupRecord(g, name)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		for _, w := range widths {
+			if w.C != codec.C || w.H != codec.H || w.W != codec.W {
+				return nil, fmt.Errorf("%w: %d-bit activation codec of %q is %dx%dx%d, the tensor %v", ErrBadRequest, w.Bits, name, w.C, w.H, w.W, cut.Example.Shape)
+			}
+			k := fpCoding{fp: w.Fingerprint(), cutCoding: newActCoding(w)}
+			if k.fp == c.fp {
+				k.cutCoding = c.coding // one set of coders for the default's width
+			}
+			c.byBits[w.Bits] = k
+		}
+		add(c)
 	}
 	return cc, nil
 }
@@ -207,6 +255,17 @@ func (cc *CompactCuts) Names() []string {
 	return out
 }
 
+// fingerprints lists the cut's codings' fingerprints, the default first.
+func (c *compactCut) fingerprints() string {
+	s := fmt.Sprintf("%08x", c.fp)
+	for _, fp := range slices.Sorted(maps.Keys(c.byFP)) {
+		if fp != c.fp {
+			s += fmt.Sprintf(", %08x", fp)
+		}
+	}
+	return s
+}
+
 // Model is the full content hash of the model.
 func (cc *CompactCuts) Model() string { return cc.hash }
 
@@ -223,7 +282,7 @@ func NewCompactID() string {
 }
 
 // encodeCompact codes t, the activations at cut c, into a compact request.
-func (cc *CompactCuts) encodeCompact(c *compactCut, id string, t *nn.Tensor, deadline time.Time) (Encoded, error) {
+func (cc *CompactCuts) encodeCompact(c *compactCut, bits int, id string, t *nn.Tensor, deadline time.Time) (Encoded, error) {
 	idb, err := hex.DecodeString(id)
 	if err != nil || len(idb) != compactIDBytes {
 		return Encoded{}, fmt.Errorf("%w: compact request id %q (want %d hex bytes, see NewCompactID)", ErrBadRequest, id, compactIDBytes)
@@ -231,14 +290,18 @@ func (cc *CompactCuts) encodeCompact(c *compactCut, id string, t *nn.Tensor, dea
 	if t == nil || t.DType != c.like.DType || t.Len() != c.like.Len() {
 		return Encoded{}, fmt.Errorf("%w: cut %q: activations %v, the %s takes %v", ErrBadRequest, c.name, typeOf(t), c.coding.what(), c.like.Type())
 	}
-	data, err := c.coding.encode(t)
+	coding, fp, err := c.pick(bits)
+	if err != nil {
+		return Encoded{}, err
+	}
+	data, err := coding.encode(t)
 	if errors.Is(err, errInexact) {
 		return Encoded{}, err
 	}
 	if err != nil {
 		return Encoded{}, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
 	}
-	req := compactRequest{Version: CompactVersion, ID: idb, Model: []byte(cc.prefix), Cut: c.index, Codec: c.fp, Data: data}
+	req := compactRequest{Version: CompactVersion, ID: idb, Model: []byte(cc.prefix), Cut: c.index, Codec: fp, Data: data}
 	if !deadline.IsZero() {
 		req.Budget = max(int64(math.Ceil(float64(time.Until(deadline))/float64(time.Millisecond))), 1)
 	}
@@ -306,10 +369,11 @@ func DecodeCompactRequest(b []byte, lim Limits, now time.Time, model func(prefix
 	if !ok {
 		return nil, fmt.Errorf("%w: cut index %d has no compact coding in model %.16s", ErrBadRequest, r.Cut, cc.hash)
 	}
-	if r.Codec != c.fp {
-		return nil, Errorf(CodeModelMismatch, "%s %08x for cut %q, this worker has %08x: edge and cloud loaded different codec tables", c.coding.what(), r.Codec, c.name, c.fp)
+	coding, ok := c.byFP[r.Codec]
+	if !ok {
+		return nil, Errorf(CodeModelMismatch, "%s %08x for cut %q, this worker has %s: edge and cloud loaded different codec tables", c.coding.what(), r.Codec, c.name, c.fingerprints())
 	}
-	t, err := c.coding.decode(r.Data, c.like)
+	t, err := coding.decode(r.Data, c.like)
 	if errors.Is(err, ErrInternal) {
 		return nil, fmt.Errorf("%w: cut %q: %v", ErrInternal, c.name, err)
 	}

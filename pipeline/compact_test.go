@@ -246,3 +246,72 @@ func FuzzDecodeCompactRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestCompactWidths: a model whose tuning record keeps several widths
+// lets the edge send any of them (RequestEncoder.Bits) and the cloud
+// decode each by its fingerprint; a width the record lacks is refused.
+func TestCompactWidths(t *testing.T) {
+	g, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := EarlyCut(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := func(lo, hi int) *nn.Tensor {
+		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
+		return t
+	}
+	if _, err := actcode.TuneAndAttach(g, prog, cut, x(0, 200), x(200, 300), set.Labels[200:300],
+		actcode.TuneConfig{Bits: []int{2, 4}, MaxAccuracyDrop: 0.5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	prog, err = nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := NewCompactCuts(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, codecs, err := actcode.LookupRecord(g, cut)
+	if err != nil || len(codecs) != 2 {
+		t.Fatalf("record: %d codecs, %v", len(codecs), err)
+	}
+	split, err := NewSplit(prog, []string{cut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, err := split.Head.NewRunner(1).Run(x(0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func([]byte) *CompactCuts { return cc }
+	for i, bits := range []int{2, 4} {
+		e := RequestEncoder{Model: ModelHash(g), Compact: cc, Bits: bits}
+		enc, err := e.Encode(NewCompactID(), []string{cut}, mid, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r compactRequest
+		if err := msgpack.Unmarshal(enc.Body, &r); err != nil || r.Codec != codecs[i].Fingerprint() {
+			t.Fatalf("%d bits: fingerprint %08x, want %08x (%v)", bits, r.Codec, codecs[i].Fingerprint(), err)
+		}
+		if _, err := DecodeCompactRequest(enc.Body, Limits{}, time.Now(), lookup); err != nil {
+			t.Fatalf("%d bits: %v", bits, err)
+		}
+	}
+	e := RequestEncoder{Model: ModelHash(g), Compact: cc, Bits: 3}
+	if _, err := e.Encode(NewCompactID(), []string{cut}, mid, time.Time{}); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "[2 4]") {
+		t.Errorf("3 bits: %v, want a 400 listing the widths", err)
+	}
+}

@@ -37,6 +37,10 @@ type RequestEncoder struct {
 	// codec for as compact requests (see DecodeCompactRequest): their
 	// ids must come from NewID.
 	Compact *CompactCuts
+	// Bits, when not 0, picks the activation codec of that width among
+	// those the model's tuning record keeps (actcode.Record) instead of
+	// the one compress chose; the input's image coding has no width.
+	Bits int
 }
 
 // NewRequestEncoder returns the encoder an edge sends whole's requests
@@ -119,7 +123,7 @@ func (e RequestEncoder) encode(id string, names []string, ts []*nn.Tensor, deadl
 	}
 	if len(names) == 1 && e.Compact != nil {
 		if c, ok := e.Compact.byName[names[0]]; ok {
-			out, err := e.Compact.encodeCompact(c, id, ts[0], deadline)
+			out, err := e.Compact.encodeCompact(c, e.Bits, id, ts[0], deadline)
 			if lenient {
 				out.RawBytes = 0 // every tensor was carried
 			}

@@ -2,6 +2,7 @@ package actcode
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -42,6 +43,26 @@ func TestTuneAndAttach(t *testing.T) {
 	c, err := Lookup(g, cutName)
 	if err != nil || c == nil || c.Fingerprint() != tu.Candidates[tu.Chosen].Codec.Fingerprint() {
 		t.Fatalf("chosen codec not attached: %v, %v", c, err)
+	}
+	rec, codecs, err := LookupRecord(g, cutName)
+	if err != nil || rec == nil || len(rec.Widths) != 2 || rec.Widths[0].Bits != 4 || rec.Widths[1].Bits != 8 ||
+		rec.HeldImages != 200 || rec.Uncoded != tu.Uncoded.Accuracy {
+		t.Fatalf("tuning record %+v, %v", rec, err)
+	}
+	for i, w := range rec.Widths {
+		var c Candidate
+		for _, k := range tu.Candidates {
+			if k.Bits == w.Bits {
+				c = k
+			}
+		}
+		if w.Accuracy != c.Accuracy || w.Bytes != c.Bytes || codecs[i].Fingerprint() != c.Codec.Fingerprint() {
+			t.Errorf("%d bits: recorded %+v, tuned %+v", w.Bits, w, c.Score)
+		}
+	}
+	g.Meta[TuningMetaPrefix+cutName] = `{"held_images":1,"uncoded_accuracy":2,"widths":[]}`
+	if _, _, err := LookupRecord(g, cutName); !errors.Is(err, ErrFormat) {
+		t.Errorf("accuracy 2: %v, want ErrFormat", err)
 	}
 	if !strings.Contains(log.String(), "fitting on 300 training images, scoring on the last 200") ||
 		strings.Count(log.String(), " bits, dead zone ") != 2 {
