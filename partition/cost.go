@@ -47,6 +47,13 @@ type Model struct {
 	// Exits holds, by cut name, the early-exit heads the model carries:
 	// their measured exit rates weigh the network and cloud parts.
 	Exits map[string]Exit
+	// Codings holds, by cut name, the ways each cut can be sent besides
+	// as computed (activation codecs of several widths, the input as an
+	// image), for Candidates; Accuracy is the model's own on the
+	// held-back images the codings' accuracies were measured on (0:
+	// unknown).
+	Codings  map[string][]Coding
+	Accuracy float64
 }
 
 // Exit is an early-exit head at a cut: Rate is the share of requests it
