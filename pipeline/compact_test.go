@@ -23,7 +23,8 @@ type compactFixture struct {
 	heads []*nn.Tensor
 }
 
-func newCompactFixture(t testing.TB, n int) *compactFixture {
+// defaultModel is the bundled model (a copy of its graph) and its program.
+func defaultModel(t testing.TB) (*nn.Graph, *nn.Program) {
 	g, err := models.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +33,11 @@ func newCompactFixture(t testing.TB, n int) *compactFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, prog
+}
+
+func newCompactFixture(t testing.TB, n int) *compactFixture {
+	_, prog := defaultModel(t)
 	cc, err := NewCompactCuts(prog)
 	if err != nil || cc == nil {
 		t.Fatalf("NewCompactCuts: %v, %v (the bundled model carries a codec)", cc, err)
@@ -251,14 +257,7 @@ func FuzzDecodeCompactRequest(f *testing.F) {
 // lets the edge send any of them (RequestEncoder.Bits) and the cloud
 // decode each by its fingerprint; a width the record lacks is refused.
 func TestCompactWidths(t *testing.T) {
-	g, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, prog := defaultModel(t)
 	cut, err := EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
