@@ -29,6 +29,10 @@ type convKernel struct {
 	act  activation
 	actA float32
 	actB float32
+	// residual makes the kernel add input convResidual (a tensor of the
+	// output's shape) to each output block before the activation: a
+	// following Add fused at run time (fuse_run.go).
+	residual bool
 	// generic forces im2col + GEMM for every shape (benchmarks and tests
 	// compare the fast paths with it).
 	generic bool
@@ -153,6 +157,9 @@ func (k *convKernel) packedFor(w []float32, gr int) *blas.PackedA {
 // run applyAct after the GEMM).
 func (k *convKernel) epilogue(bias []float32) (blas.Epilogue, bool) {
 	ep := blas.NoClamp(bias)
+	if k.residual {
+		return ep, false // the activation follows the residual (finish)
+	}
 	switch k.act {
 	case actNone:
 		return ep, true
@@ -209,7 +216,11 @@ func (k *convKernel) OutputTypes(in []Type) ([]Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Type{{DType: Float32, Shape: g.outShape(in[1].Shape[0])}}, nil
+	y := Type{DType: Float32, Shape: g.outShape(in[1].Shape[0])}
+	if k.residual && (len(in) <= convResidual || in[convResidual].DType != Float32 || !sameShape(in[convResidual].Shape, y.Shape)) {
+		return nil, shapeErrf("Conv residual input %v does not match the output %v", in[min(convResidual, len(in)-1)], y)
+	}
+	return []Type{y}, nil
 }
 
 // MACs is N·M·OH·OW·(C/group)·KH·KW (a dynamic batch counts as 1).
@@ -228,6 +239,7 @@ type convJob struct {
 	g       geom
 	x, w, b []float32
 	y       []float32
+	r       []float32 // the residual added before the activation (convKernel.residual), or nil
 	scratch []float32
 	M, Mg   int // output channels, per group
 	Cg, K   int // input channels per group, Cg·KH·KW
@@ -306,6 +318,12 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	*j = convJob{k: k, g: g, x: in[0].F32, w: in[1].F32, y: out[0].F32}
 	if presentT(in, 2) {
 		j.b = in[2].F32
+	}
+	if k.residual {
+		if !presentT(in, convResidual) || len(in[convResidual].F32) != len(j.y) {
+			return shapeErrf("Conv residual input does not match the output %v", out[0].Shape)
+		}
+		j.r = in[convResidual].F32
 	}
 	ws := in[1].Shape
 	j.M, j.Cg = ws[0], ws[1]
@@ -485,7 +503,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 			j.runTaps(x, y, gr, p0/g.OW, np/g.OW, col, ep, j.ws[worker])
 			if !fused {
 				for m := 0; m < j.Mg; m++ {
-					applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
+					j.finish(yoff+m*j.P+p0, np)
 				}
 			}
 			continue
@@ -520,10 +538,27 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		}
 		if !fused {
 			for m := 0; m < j.Mg; m++ {
-				applyAct(j.k.act, j.k.actA, j.k.actB, y[m*j.P+p0:m*j.P+p1])
+				j.finish(yoff+m*j.P+p0, np)
 			}
 		}
 	}
+}
+
+// convResidual is the input index of the residual of a convKernel with
+// residual set (after X, W and the optional bias).
+const convResidual = 3
+
+// finish applies what the epilogue left to outputs [off, off+n) of j.y,
+// while they are in cache: the residual of a fused Add, then the
+// activation, with the element functions of the separate Add and
+// activation kernels (so the result is theirs bit for bit).
+func (j *convJob) finish(off, n int) {
+	y := j.y[off : off+n]
+	if j.r != nil {
+		addActTo(j.k.act, j.k.actA, j.k.actB, y, y, j.r[off:off+n])
+		return
+	}
+	applyAct(j.k.act, j.k.actA, j.k.actB, y)
 }
 
 // rowsMinSlab is the fewest output channels of a pathRows unit.
@@ -547,7 +582,7 @@ func (j *convJob) rows(lo, hi int) {
 				y[i] += b
 			}
 		}
-		applyAct(j.k.act, j.k.actA, j.k.actB, y)
+		j.finish(n*j.M+m0, m1-m0)
 	}
 }
 
@@ -629,7 +664,7 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 		y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
 		dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
 		if !fused {
-			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+			j.finish((n*j.M+m)*j.P, j.P)
 		}
 	}
 }
@@ -650,7 +685,7 @@ func (j *convJob) dwSmall(lo, hi int, buf []float32) {
 		y := j.y[lo*j.P : end*j.P]
 		j.dws.run(j.x[lo*HW:end*HW], y, j.w[c0*9:(c0+end-lo)*9], b, end-lo, ep.Lo, ep.Hi, buf)
 		if !fused {
-			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+			j.finish(lo*j.P, len(y))
 		}
 		lo = end
 	}
@@ -734,7 +769,7 @@ func (j *convJob) depthwise(n, m int) {
 		} else {
 			dwRowGeneric(g, yr, x, w, ih0)
 		}
-		applyAct(j.k.act, j.k.actA, j.k.actB, yr)
+		j.finish((n*j.M+m)*j.P+oh*g.OW, g.OW)
 	}
 }
 

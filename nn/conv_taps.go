@@ -217,7 +217,7 @@ func (j *convJob) dwTaps(n, gr int, buf []float32, borders bool) {
 		y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
 		tapPlane(&j.tp, y, buf, g.OH, g.OW, g.OW, j.w[m*kt:(m+1)*kt], bias, ep.Lo, ep.Hi, false)
 		if !fused {
-			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+			j.finish((n*j.M+m)*j.P, j.P)
 		}
 	}
 }

@@ -99,6 +99,19 @@ func applyActTo(kind activation, a, b float32, dst, src []float32) {
 	}
 }
 
+// addActTo writes the activation of x[i] + r[i] to dst[i] (dst may be x)
+// with the element functions of the separate Add and activation kernels,
+// so the result is theirs bit for bit.
+func addActTo(kind activation, a, b float32, dst, x, r []float32) {
+	if kind == actRelu && addReluFast(dst, x, r) {
+		return
+	}
+	binLine(opAdd, dst, x, r, 1, 1)
+	if kind != actNone {
+		applyActTo(kind, a, b, dst, dst)
+	}
+}
+
 // biasAct adds bias to x and applies the activation in the same pass.
 func biasAct(kind activation, a, b float32, x []float32, bias float32) {
 	switch kind {

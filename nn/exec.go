@@ -274,11 +274,16 @@ type Observer func(node *Node, d time.Duration)
 type Runner struct {
 	p        *Program
 	slot     map[string]int
-	vals     []*Tensor   // by slot
-	nodeIn   [][]int     // per program node: input slots (-1 for absent)
-	nodeOut  [][]int     // per program node: output slots
-	kern     []Kernel    // per program node: the kernel run (fuse_run.go)
-	skip     []bool      // per program node: absorbed by a fused kernel before it
+	vals     []*Tensor // by slot
+	baseIn   [][]int   // per program node: input slots (-1 for absent)
+	baseOut  [][]int   // per program node: output slots
+	nodeIn   [][]int   // per program node: the input slots of the kernel run (fuse_run.go)
+	nodeOut  [][]int   // per program node: the output slots of the kernel run
+	kern     []Kernel  // per program node: the kernel run
+	skip     []bool    // per program node: absorbed by a fused kernel, or a Concat written in place
+	report   []int     // per program node: the graph node the observer is told about
+	views    []concatView
+	fx       fuseIndex
 	inTen    [][]*Tensor // per node scratch views
 	outTen   [][]*Tensor
 	inSlots  []int
@@ -327,27 +332,18 @@ func (p *Program) NewRunner(threads int) *Runner {
 		for j, o := range n.Outputs {
 			outs[j] = id(o)
 		}
-		r.nodeIn = append(r.nodeIn, ins)
-		r.nodeOut = append(r.nodeOut, outs)
-		r.inTen = append(r.inTen, make([]*Tensor, len(ins)))
-		r.outTen = append(r.outTen, make([]*Tensor, len(outs)))
+		r.baseIn = append(r.baseIn, ins)
+		r.baseOut = append(r.baseOut, outs)
 	}
 	for _, o := range p.outputs {
 		r.outSlots = append(r.outSlots, id(o))
 	}
 	r.outs = make([]*Tensor, len(r.outSlots))
-	fused, skip, into := fuseAddRelu(p)
-	r.skip = skip
-	r.kern = make([]Kernel, len(p.nodes))
-	for k, ni := range p.nodes {
-		r.kern[k] = p.kernels[ni]
-		if fused[k] != nil {
-			r.kern[k] = fused[k]
-			r.nodeOut[k] = r.nodeOut[into[k]]
-			r.outTen[k] = r.outTen[into[k]]
-		}
-	}
-	r.share.init(r)
+	n := len(p.nodes)
+	r.nodeIn, r.nodeOut = make([][]int, n), make([][]int, n)
+	r.inTen, r.outTen = make([][]*Tensor, n), make([][]*Tensor, n)
+	r.kern, r.skip, r.report = make([]Kernel, n), make([]bool, n), make([]int, n)
+	r.fx = newFuseIndex(r)
 	return r
 }
 
@@ -389,7 +385,7 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	for k, ni := range r.p.nodes {
 		if r.skip[k] {
-			// Computed by the fused kernel of an earlier node.
+			// Computed by a fused kernel, or a Concat written in place.
 			if r.observe != nil {
 				r.observe(r.p.graph.Nodes[ni], 0)
 			}
@@ -428,7 +424,7 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("nn: node %s: %w", r.p.graph.Nodes[ni], err)
 		}
 		if r.observe != nil {
-			r.observe(r.p.graph.Nodes[ni], time.Since(t0))
+			r.observe(r.p.graph.Nodes[r.report[k]], time.Since(t0))
 		}
 	}
 	for i, s := range r.outSlots {
@@ -437,20 +433,18 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	return r.outs, nil
 }
 
-// plan computes every node's output types for the current input shapes and
-// (re)allocates the output tensors.
+// plan computes every value's type for the current input shapes, decides
+// which nodes run fused (fuse_run.go), and (re)allocates the outputs.
 func (r *Runner) plan(inputs []*Tensor) error {
 	r.shapes = make([][]int, len(inputs))
 	for i, t := range inputs {
 		r.shapes[i] = append([]int(nil), t.Shape...)
 	}
+	r.share.forget(r)
 	for k, ni := range r.p.nodes {
-		if r.skip[k] {
-			continue
-		}
 		n := r.p.graph.Nodes[ni]
-		types := make([]Type, len(r.nodeIn[k]))
-		for j, s := range r.nodeIn[k] {
+		types := make([]Type, len(r.baseIn[k]))
+		for j, s := range r.baseIn[k] {
 			if s < 0 {
 				continue
 			}
@@ -460,15 +454,14 @@ func (r *Runner) plan(inputs []*Tensor) error {
 			}
 			types[j] = v.Type()
 		}
-		outT, err := r.kern[k].OutputTypes(types)
+		outT, err := r.p.kernels[ni].OutputTypes(types)
 		if err != nil {
 			return fmt.Errorf("nn: node %s: %w", n, err)
 		}
-		if len(outT) < len(r.nodeOut[k]) {
-			return fmt.Errorf("%w: node %s yields %d outputs, graph wants %d", ErrGraph, n, len(outT), len(r.nodeOut[k]))
+		if len(outT) < len(r.baseOut[k]) {
+			return fmt.Errorf("%w: node %s yields %d outputs, graph wants %d", ErrGraph, n, len(outT), len(r.baseOut[k]))
 		}
-		_, alias := r.kern[k].(Aliaser)
-		for j, s := range r.nodeOut[k] {
+		for j, s := range r.baseOut[k] {
 			if s < 0 {
 				continue
 			}
@@ -477,16 +470,31 @@ func (r *Runner) plan(inputs []*Tensor) error {
 				v = &Tensor{DType: outT[j].DType}
 				r.vals[s] = v
 			}
-			switch {
-			case alias && j == 0:
-				v.Shape = append(v.Shape[:0], outT[j].Shape...)
-			case v.DType == Float32 && r.share.shareable[s]:
-				// Storage comes from the shared buffers below.
-				v.Shape = append(v.Shape[:0], outT[j].Shape...)
-			default:
-				v.Resize(outT[j].Shape)
+			v.Shape = append(v.Shape[:0], outT[j].Shape...)
+		}
+	}
+	r.fuse()
+	r.share.init(r)
+	// Storage of the values the shared buffers do not hold.
+	for k := range r.kern {
+		if len(r.inTen[k]) != len(r.nodeIn[k]) {
+			r.inTen[k] = make([]*Tensor, len(r.nodeIn[k]))
+		}
+		if len(r.outTen[k]) != len(r.nodeOut[k]) {
+			r.outTen[k] = make([]*Tensor, len(r.nodeOut[k]))
+		}
+		if r.skip[k] {
+			continue
+		}
+		_, alias := r.kern[k].(Aliaser)
+		for j, s := range r.nodeOut[k] {
+			if s >= 0 && !(alias && j == 0) {
+				r.share.allocate(r, s)
 			}
 		}
+	}
+	for _, v := range r.views {
+		r.share.allocate(r, v.parent)
 	}
 	r.share.assign(r)
 	return nil

@@ -1,13 +1,22 @@
 package nn
 
-// Run-time fusion of an element-wise activation into the Conv or Gemm
-// before it, and of an Add followed by a Relu. It is decided per Program
-// when a Runner is made (so per Slice too) and leaves the Graph untouched:
-// ONNX export, hashing, quantization and slicing see the two nodes. An Add
-// is fused with a Relu when the Relu is the only node of the program
-// reading the Add's output and that output is not a program output; the
-// Add then writes the Relu's output tensor directly and the Relu node is
-// skipped.
+// Run-time fusion. A Runner decides per plan (when the shapes entering the
+// program change, so per Program and per Slice too) which nodes run fused,
+// and leaves the Graph untouched: ONNX export, hashing, quantization and
+// slicing see every node. It fuses, where the intermediate values are read
+// by the next node only and are not program outputs:
+//   - a Conv followed by an Add of a tensor of its output's shape (a
+//     residual connection), and by an activation after the Add: the Conv
+//     adds the residual to each output block while it is in cache
+//     (convKernel.residual), then applies the activation;
+//   - an Add followed by a Relu (addReluKernel);
+//   - a Conv or Gemm followed by an element-wise activation;
+//   - a Concat whose inputs' producers can write straight into its output:
+//     their outputs become views of the Concat's output (share.go) and the
+//     Concat does not run.
+//
+// Fused kernels use the element functions of the separate kernels, so the
+// results are bit for bit the unfused ones.
 
 // addReluChunk is how many values the fused kernel adds before clamping
 // them, so the clamp reads from L1.
@@ -36,14 +45,9 @@ func (k *addReluKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	n := len(y.F32)
 	if len(a.F32) == n && len(b.F32) == n && sameShape(a.Shape, b.Shape) {
-		if addReluFast(y.F32, a.F32, b.F32) {
-			return nil
-		}
 		for off := 0; off < n; off += addReluChunk {
 			end := min(off+addReluChunk, n)
-			yc := y.F32[off:end]
-			binLine(opAdd, yc, a.F32[off:end], b.F32[off:end], 1, 1)
-			applyActTo(actRelu, 0, 0, yc, yc)
+			addActTo(actRelu, 0, 0, y.F32[off:end], a.F32[off:end], b.F32[off:end])
 		}
 		return nil
 	}
@@ -57,82 +61,222 @@ func (k *addReluKernel) Run(rc *RunContext, in, out []*Tensor) error {
 // MACs counts one operation per output element for each of the two nodes.
 func (k *addReluKernel) MACs(in, out []Type) int64 { return 2 * elemCount(out) }
 
-// fuseAddRelu returns, per position in p.nodes, the fused kernel replacing
-// an Add (nil elsewhere) and whether the node is a Relu absorbed by the Add
-// before it; fusedInto[k] is the position of that Relu for a fused Add.
-func fuseAddRelu(p *Program) (kerns []Kernel, skip []bool, fusedInto []int) {
-	g := p.graph
-	pos := make(map[int]int, len(p.nodes))
-	for k, ni := range p.nodes {
-		pos[ni] = k
+// fuseIndex is what the fusion decisions need of the program's structure,
+// by slot: the reading positions and the producing position.
+type fuseIndex struct {
+	readers [][]int // by slot: positions reading it, once per input naming it
+	prodAt  []int   // by slot: the position producing it, -1 if none
+	pinned  []bool  // by slot: a program output or input
+}
+
+func newFuseIndex(r *Runner) fuseIndex {
+	n := len(r.vals)
+	fx := fuseIndex{readers: make([][]int, n), prodAt: make([]int, n), pinned: make([]bool, n)}
+	for s := range fx.prodAt {
+		fx.prodAt[s] = -1
 	}
-	readers := make(map[string][]int)
-	for k, ni := range p.nodes {
-		for _, in := range g.Nodes[ni].Inputs {
-			if in != "" {
-				readers[in] = append(readers[in], k)
+	for k := range r.baseIn {
+		for _, s := range r.baseIn[k] {
+			if s >= 0 {
+				fx.readers[s] = append(fx.readers[s], k)
+			}
+		}
+		for _, s := range r.baseOut[k] {
+			if s >= 0 {
+				fx.prodAt[s] = k
 			}
 		}
 	}
-	isOut := make(map[string]bool, len(p.outputs))
-	for _, o := range p.outputs {
-		isOut[o] = true
+	for _, s := range r.outSlots {
+		fx.pinned[s] = true
 	}
-	kerns = make([]Kernel, len(p.nodes))
-	skip = make([]bool, len(p.nodes))
-	fusedInto = make([]int, len(p.nodes))
+	for _, s := range r.inSlots {
+		fx.pinned[s] = true
+	}
+	return fx
+}
+
+// soleReader returns the one position reading slot s, when s is not
+// pinned and exactly one input of one node names it.
+func (fx *fuseIndex) soleReader(s int) (int, bool) {
+	if s < 0 || fx.pinned[s] || len(fx.readers[s]) != 1 {
+		return 0, false
+	}
+	return fx.readers[s][0], true
+}
+
+// concatView makes slot a view of values [off, off+len) of slot parent.
+type concatView struct{ slot, parent, off int }
+
+// fuse decides which nodes run fused for the shapes in r.vals (set for
+// every value by plan) and points the runner's per-position kernels,
+// slots, skips and Concat views at the result.
+func (r *Runner) fuse() {
+	p := r.p
 	for k, ni := range p.nodes {
-		fusedInto[k] = -1
-		n := g.Nodes[ni]
-		add, ok := p.kernels[ni].(*binaryKernel)
-		if !ok || add.op != opAdd || n.Op != "Add" || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+		r.kern[k], r.skip[k], r.report[k] = p.kernels[ni], false, ni
+		r.nodeIn[k], r.nodeOut[k] = r.baseIn[k], r.baseOut[k]
+	}
+	r.views = r.views[:0]
+	fx := &r.fx
+	// replaced reports whether position k already runs another kernel.
+	replaced := func(k int) bool { return r.skip[k] || r.kern[k] != p.kernels[p.nodes[k]] }
+	// soleUnary returns the activation that alone reads slot s.
+	soleUnary := func(s int) (int, *unaryKernel) {
+		k, ok := fx.soleReader(s)
+		if !ok || replaced(k) || len(r.baseIn[k]) != 1 || len(r.baseOut[k]) != 1 || r.baseOut[k][0] < 0 {
+			return 0, nil
+		}
+		u, _ := r.kern[k].(*unaryKernel)
+		return k, u
+	}
+	f32 := func(s int) *Tensor {
+		if v := r.vals[s]; v != nil && v.DType == Float32 {
+			return v
+		}
+		return nil
+	}
+	// Conv, Add of a residual [, activation].
+	for k := range r.kern {
+		cv, ok := r.kern[k].(*convKernel)
+		if !ok || replaced(k) || cv.act != actNone || len(r.baseOut[k]) != 1 || len(r.baseIn[k]) > convResidual {
 			continue
 		}
-		mid := n.Outputs[0]
-		rs := readers[mid]
-		if mid == "" || isOut[mid] || len(rs) != 1 {
+		mid := r.baseOut[k][0]
+		ka, ok := fx.soleReader(mid)
+		if !ok || replaced(ka) || len(r.baseIn[ka]) != 2 || len(r.baseOut[ka]) != 1 || r.baseOut[ka][0] < 0 {
 			continue
 		}
-		rk := rs[0]
-		r := g.Nodes[p.nodes[rk]]
-		if r.Op != "Relu" || len(r.Inputs) != 1 || len(r.Outputs) != 1 || r.Outputs[0] == "" || skip[rk] {
+		if add, ok := r.kern[ka].(*binaryKernel); !ok || add.op != opAdd {
 			continue
 		}
-		if u, ok := p.kernels[p.nodes[rk]].(*unaryKernel); !ok || u.kind != actRelu {
+		res := r.baseIn[ka][0]
+		if res == mid {
+			res = r.baseIn[ka][1]
+		}
+		sum := r.baseOut[ka][0]
+		vm, vr, vs := f32(mid), f32(max(res, 0)), f32(sum)
+		if res < 0 || res == mid || vm == nil || vr == nil || vs == nil || !sameShape(vm.Shape, vr.Shape) || !sameShape(vm.Shape, vs.Shape) {
 			continue
 		}
-		kerns[k] = &addReluKernel{add: add, relu: p.kernels[p.nodes[rk]]}
-		skip[rk] = true
-		fusedInto[k] = rk
+		c := *cv
+		c.residual = true
+		last := ka
+		if kr, u := soleUnary(sum); u != nil && f32(r.baseOut[kr][0]) != nil {
+			c.act, c.actA, c.actB = u.kind, u.a, u.b
+			last = kr
+		}
+		ins := make([]int, convResidual+1)
+		for i := range ins[:convResidual] {
+			ins[i] = -1
+		}
+		copy(ins, r.baseIn[k])
+		ins[convResidual] = res
+		// Run at the Conv's place when the residual is computed by then,
+		// else at the Add's (the Conv's only reader).
+		at := k
+		if fx.prodAt[res] > k {
+			at = ka
+		}
+		for _, q := range []int{k, ka, last} {
+			r.skip[q] = q != at
+		}
+		r.kern[at], r.nodeIn[at], r.nodeOut[at], r.report[at] = &c, ins, r.baseOut[last], p.nodes[k]
+	}
+	// Add, Relu.
+	for k := range r.kern {
+		add, ok := r.kern[k].(*binaryKernel)
+		if !ok || replaced(k) || add.op != opAdd || len(r.baseIn[k]) != 2 || len(r.baseOut[k]) != 1 {
+			continue
+		}
+		kr, u := soleUnary(r.baseOut[k][0])
+		if u == nil || u.kind != actRelu {
+			continue
+		}
+		r.kern[k] = &addReluKernel{add: add, relu: u}
+		r.nodeOut[k] = r.baseOut[kr]
+		r.skip[kr] = true
 	}
 	// A Conv or Gemm whose output only an activation reads applies it while
 	// its output block is in cache (FuseActivations folds Relu and Clip into
 	// the graph already; this takes every unary activation, in programs
 	// compiled from any graph, and leaves the graph as ONNX has it for
 	// export, quantization and training).
-	for k, ni := range p.nodes {
-		n := g.Nodes[ni]
-		if skip[k] || kerns[k] != nil || len(n.Outputs) != 1 || (n.Op != "Conv" && n.Op != "Gemm") {
+	for k := range r.kern {
+		if replaced(k) || len(r.baseOut[k]) != 1 {
 			continue
 		}
-		mid := n.Outputs[0]
-		rs := readers[mid]
-		if mid == "" || isOut[mid] || len(rs) != 1 || skip[rs[0]] || kerns[rs[0]] != nil {
+		kr, u := soleUnary(r.baseOut[k][0])
+		if u == nil {
 			continue
 		}
-		rk := rs[0]
-		r := g.Nodes[p.nodes[rk]]
-		u, ok := p.kernels[p.nodes[rk]].(*unaryKernel)
-		if !ok || len(r.Inputs) != 1 || len(r.Outputs) != 1 || r.Outputs[0] == "" {
-			continue
-		}
-		if f := withActivation(p.kernels[ni], u); f != nil {
-			kerns[k] = f
-			skip[rk] = true
-			fusedInto[k] = rk
+		if f := withActivation(r.kern[k], u); f != nil {
+			r.kern[k] = f
+			r.nodeOut[k] = r.baseOut[kr]
+			r.skip[kr] = true
 		}
 	}
-	return kerns, skip, fusedInto
+	r.fuseConcats()
+}
+
+// fuseConcats lets each Concat whose inputs are contiguous blocks of its
+// output (the dimensions before the axis are 1: batch 1 on the channel
+// axis) have its inputs' producers write into those blocks: each input
+// becomes a view of the output, and the Concat is skipped. Every input must
+// be a float32 value computed by a kernel of this run (not an alias, not
+// a view already), read by the Concat only, and named once.
+func (r *Runner) fuseConcats() {
+	writer := make([]int, len(r.vals)) // by slot: the position computing it, -1 if none
+	for s := range writer {
+		writer[s] = -1
+	}
+	for k := range r.kern {
+		if r.skip[k] {
+			continue
+		}
+		if _, alias := r.kern[k].(Aliaser); alias {
+			continue
+		}
+		for _, s := range r.nodeOut[k] {
+			if s >= 0 {
+				writer[s] = k
+			}
+		}
+	}
+	for k := range r.kern {
+		ck, ok := r.kern[k].(*concatKernel)
+		if !ok || r.skip[k] || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] < 0 {
+			continue
+		}
+		out := r.vals[r.nodeOut[k][0]]
+		if out == nil || out.DType != Float32 {
+			continue
+		}
+		ax := ck.axis
+		if ax < 0 {
+			ax += len(out.Shape)
+		}
+		if ax < 0 || ax >= len(out.Shape) || NumElements(out.Shape[:ax]) != 1 {
+			continue
+		}
+		fits := len(r.nodeIn[k]) > 0
+		for _, s := range r.nodeIn[k] {
+			v := r.vals[max(s, 0)]
+			if at, ok := r.fx.soleReader(s); !ok || at != k || writer[s] < 0 || v == nil || v.DType != Float32 {
+				fits = false
+				break
+			}
+		}
+		if !fits {
+			continue
+		}
+		off := 0
+		for _, s := range r.nodeIn[k] {
+			r.views = append(r.views, concatView{slot: s, parent: r.nodeOut[k][0], off: off})
+			off += NumElements(r.vals[s].Shape)
+		}
+		r.skip[k] = true
+	}
 }
 
 // withActivation returns a copy of the Conv or Gemm kernel prod that applies

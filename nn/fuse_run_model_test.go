@@ -3,12 +3,13 @@ package nn_test
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
 
 // TestAddReluFusionTinyResNet: the residual Add+Relu pairs of tinyresnet run
-// fused in the whole program; a slice that also returns the Add outputs runs
+// fused into the Conv before them in the whole program; a slice that also returns the Add outputs runs
 // them unfused, and the logits agree bit for bit.
 func TestAddReluFusionTinyResNet(t *testing.T) {
 	m := "tinyresnet_mnist"
@@ -37,9 +38,24 @@ func TestAddReluFusionTinyResNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := p.NewRunner(1).Run(x)
+	fr := p.NewRunner(1)
+	if _, err := fr.Run(x); err != nil {
+		t.Fatal(err)
+	}
+	// Every Add runs inside the Conv before it (the observer is told it
+	// took no time), and so does its Relu.
+	ran := map[string]bool{}
+	fr.SetObserver(func(n *nn.Node, d time.Duration) {
+		if d > 0 {
+			ran[n.Op] = true
+		}
+	})
+	got, err := fr.Run(x)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ran["Add"] || ran["Relu"] || !ran["Conv"] {
+		t.Fatalf("ops that ran a kernel: %v, want Conv and neither Add nor Relu", ran)
 	}
 	for i, v := range got[0].F32 {
 		if math.Float32bits(v) != math.Float32bits(want[0].F32[i]) {

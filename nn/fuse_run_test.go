@@ -40,6 +40,10 @@ func TestAddReluFusedBitForBit(t *testing.T) {
 	feeds := map[string]*Tensor{"a": a, "b": b, "c": c}
 
 	fusedR := p.NewRunner(1)
+	got, err := fusedR.Run(a, b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n := countTrue(fusedR.skip); n != 2 {
 		t.Fatalf("fused program skips %d Relus, want 2", n)
 	}
@@ -49,14 +53,10 @@ func TestAddReluFusedBitForBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := countTrue(ref.NewRunner(1).skip); n != 0 {
+	if n := countTrue(ranRunner(t, ref, a, b, c).skip); n != 0 {
 		t.Fatalf("slice with the Add outputs skips %d Relus, want 0", n)
 	}
 	want, err := ref.Run(feeds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fusedR.Run(a, b, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,8 @@ func TestAddReluNotFusedWhenShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := p.NewRunner(1)
+	rd := newRand(3)
+	r := ranRunner(t, p, randT(rd, 1, 3, 50, 50), randT(rd, 1, 3, 50, 50), randT(rd, 1, 3, 1, 1))
 	if r.skip[1] || !r.skip[3] {
 		t.Fatalf("skip = %v, want only relu2 absorbed", r.skip)
 	}
@@ -125,6 +126,17 @@ func TestAddReluNotFusedWhenShared(t *testing.T) {
 	if _, err := pi.Run(map[string]*Tensor{"a": {DType: Int64, Shape: []int{2}, I64: []int64{-5, 3}}}); err == nil {
 		t.Fatal("Relu on int64 through the fused kernel: no error")
 	}
+}
+
+// ranRunner returns a runner of p that has run once on in (fusion is
+// decided when a runner plans for its input shapes).
+func ranRunner(t *testing.T, p *Program, in ...*Tensor) *Runner {
+	t.Helper()
+	r := p.NewRunner(1)
+	if _, err := r.Run(in...); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func countTrue(b []bool) int {
@@ -274,6 +286,10 @@ func checkActFused(t *testing.T, name string, g *Graph, feeds map[string]*Tensor
 	}
 	for _, threads := range []int{1, 2} {
 		fr := p.NewRunner(threads)
+		got, err := fr.Run(feeds["x"])
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n := countTrue(fr.skip); n != 1 {
 			t.Fatalf("%s: fused program skips %d nodes, want 1", name, n)
 		}
@@ -281,17 +297,210 @@ func checkActFused(t *testing.T, name string, g *Graph, feeds map[string]*Tensor
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := countTrue(ref.NewRunner(1).skip); n != 0 {
+		if n := countTrue(ranRunner(t, ref, feeds["x"]).skip); n != 0 {
 			t.Fatalf("%s: slice with %s skips %d nodes, want 0", name, mid, n)
 		}
 		want, err := ref.Run(feeds)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := fr.Run(feeds["x"])
+		sameBits(t, name, got[0], want["y"])
+	}
+}
+
+// TestResidualFusedIntoConv: a Conv whose output only an Add reads, the
+// Add's other operand having the output's shape (a residual connection),
+// adds it per output block, with the activation after the Add applied too;
+// on every convolution path, at 1 and 2 threads, with the residual computed
+// before the Conv (fused at the Conv's place) or after it (at the Add's),
+// bit for bit the unfused nodes' result. A residual that broadcasts is not
+// fused.
+func TestResidualFusedIntoConv(t *testing.T) {
+	r := newRand(11)
+	convs := []struct {
+		name       string
+		c, m, k, s int
+		group      int
+		h, w       int
+	}{
+		{"dw5", 6, 6, 5, 1, 6, 11, 13}, {"dw3", 6, 6, 3, 1, 6, 11, 13}, {"dw3x2", 6, 12, 3, 1, 6, 11, 13},
+		{"pw", 8, 16, 1, 1, 1, 11, 13}, {"full", 4, 8, 3, 1, 1, 11, 13}, {"s2", 4, 8, 3, 2, 1, 11, 13},
+		{"pixel", 96, 80, 1, 1, 1, 1, 1}, {"wide", 16, 16, 3, 1, 1, 30, 30}, {"dwsmall", 32, 32, 3, 1, 32, 7, 7},
+	}
+	acts := []string{"", "Relu", "HardSwish"}
+	for _, cv := range convs {
+		for _, act := range acts {
+			for _, late := range []bool{false, true} {
+				name := cv.name + "_" + act
+				if late {
+					name += "_late"
+				}
+				x := randT(r, 2, cv.c, cv.h, cv.w)
+				pad := int64(cv.k / 2)
+				oh, ow := (cv.h+2*int(pad)-cv.k)/cv.s+1, (cv.w+2*int(pad)-cv.k)/cv.s+1
+				// The residual is computed from x by a Relu (an input of
+				// the program would do too; a computed one exercises the
+				// buffer sharing), before or after the Conv in node order.
+				g := &Graph{
+					Name:   "convadd",
+					Inputs: []ValueInfo{{Name: "x", Type: x.Type()}, {Name: "z", Type: Type{DType: Float32, Shape: []int{2, cv.m, oh, ow}}}},
+					Consts: map[string]*Tensor{"w": randT(r, cv.m, cv.c/cv.group, cv.k, cv.k), "b": randT(r, cv.m)},
+				}
+				conv := &Node{Name: "conv", Op: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: map[string]Attr{
+					"group": intA(int64(cv.group)), "strides": ints(int64(cv.s), int64(cv.s)), "pads": ints(pad, pad, pad, pad)}}
+				res := &Node{Name: "res", Op: "Sigmoid", Inputs: []string{"z"}, Outputs: []string{"rz"}}
+				add := &Node{Name: "add", Op: "Add", Inputs: []string{"rz", "c"}, Outputs: []string{"s"}}
+				if late {
+					g.Nodes = []*Node{conv, res, add}
+				} else {
+					g.Nodes = []*Node{res, conv, add}
+				}
+				mid, skips := []string{"c"}, 2
+				if act != "" {
+					g.Nodes = append(g.Nodes, &Node{Name: "act", Op: act, Inputs: []string{"s"}, Outputs: []string{"y"}})
+					mid, skips = []string{"c", "s"}, 3
+				} else {
+					add.Outputs[0] = "y"
+				}
+				g.Outputs = []ValueInfo{{Name: "y"}}
+				z := randT(r, 2, cv.m, oh, ow)
+				checkFused(t, name, g, []*Tensor{x, z}, mid, skips-1)
+			}
+		}
+	}
+	// A residual that broadcasts ([1, M, 1, 1]): the Add runs.
+	x := randT(r, 1, 4, 9, 9)
+	g := &Graph{
+		Name:   "convbias",
+		Inputs: []ValueInfo{{Name: "x", Type: x.Type()}, {Name: "z", Type: Type{DType: Float32, Shape: []int{1, 8, 1, 1}}}},
+		Consts: map[string]*Tensor{"w": randT(r, 8, 4, 1, 1)},
+		Nodes: []*Node{
+			{Name: "conv", Op: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}},
+			{Name: "add", Op: "Add", Inputs: []string{"c", "z"}, Outputs: []string{"y"}},
+		},
+		Outputs: []ValueInfo{{Name: "y"}},
+	}
+	checkFused(t, "broadcast", g, []*Tensor{x, randT(r, 1, 8, 1, 1)}, []string{"c"}, 0)
+}
+
+// checkFused runs g (inputs in) fused, expecting skips nodes skipped at 1
+// and 2 threads, and as a slice that also returns the intermediate values
+// mid (nothing fused), and compares the output bit for bit.
+func checkFused(t *testing.T, name string, g *Graph, in []*Tensor, mid []string, skips int) {
+	t.Helper()
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	ref, err := p.Slice(p.Inputs(), append(append([]string(nil), p.Outputs()...), mid...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := ranRunner(t, ref, in...)
+	if n := countTrue(rr.skip); n != 0 {
+		t.Fatalf("%s: slice with %v skips %d nodes, want 0", name, mid, n)
+	}
+	want, err := rr.Run(in...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{1, 2} {
+		fr := p.NewRunner(threads)
+		for run := 0; run < 2; run++ {
+			got, err := fr.Run(in...)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if n := countTrue(fr.skip); n != skips {
+				t.Fatalf("%s: fused program skips %d nodes, want %d", name, n, skips)
+			}
+			sameBits(t, name, got[0], want[0])
+		}
+	}
+}
+
+// fireGraph is a SqueezeNet fire module: a squeeze conv read by two expand
+// convs, whose outputs a Concat joins on the channel axis, read by a 1x1
+// conv; the expand 3x3 conv also has a residual Add into it.
+func fireGraph(r interface{ NormFloat64() float64 }, batch int) (*Graph, *Tensor) {
+	x := &Tensor{DType: Float32, Shape: []int{batch, 8, 9, 9}, F32: make([]float32, batch*8*81)}
+	for i := range x.F32 {
+		x.F32[i] = float32(r.NormFloat64())
+	}
+	rt := func(shape ...int) *Tensor {
+		t := &Tensor{DType: Float32, Shape: shape, F32: make([]float32, NumElements(shape))}
+		for i := range t.F32 {
+			t.F32[i] = float32(r.NormFloat64())
+		}
+		return t
+	}
+	relu := map[string]Attr{"activation": {Kind: AttrString, Str: "Relu"}}
+	g := &Graph{
+		Name:   "fire",
+		Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+		Consts: map[string]*Tensor{
+			"ws": rt(4, 8, 1, 1), "we1": rt(6, 4, 1, 1), "we3": rt(5, 4, 3, 3), "wo": rt(3, 11, 1, 1),
+		},
+		Nodes: []*Node{
+			{Name: "squeeze", Op: "Conv", Inputs: []string{"x", "ws"}, Outputs: []string{"s"}, Attrs: relu},
+			{Name: "e1", Op: "Conv", Inputs: []string{"s", "we1"}, Outputs: []string{"e1"}},
+			{Name: "e1act", Op: "Relu", Inputs: []string{"e1"}, Outputs: []string{"a1"}},
+			{Name: "e3", Op: "Conv", Inputs: []string{"s", "we3"}, Outputs: []string{"e3"}, Attrs: map[string]Attr{"pads": ints(1, 1, 1, 1)}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"a1", "e3"}, Outputs: []string{"cat"}, Attrs: map[string]Attr{"axis": intA(1)}},
+			{Name: "out", Op: "Conv", Inputs: []string{"cat", "wo"}, Outputs: []string{"y"}},
+		},
+		Outputs: []ValueInfo{{Name: "y"}},
+	}
+	return g, x
+}
+
+// TestConcatInPlace: the producers of a Concat's inputs write into its
+// output and the Concat is skipped, at batch 1; at batch 2 (the inputs are
+// not contiguous blocks of the output) it copies. Both agree bit for bit
+// with the unfused program, with poisoned shared buffers.
+func TestConcatInPlace(t *testing.T) {
+	r := newRand(5)
+	for _, batch := range []int{1, 2} {
+		g, x := fireGraph(r, batch)
+		skips := 1 // the Relu after e1
+		if batch == 1 {
+			skips = 2 // and the Concat
+		}
+		checkFused(t, "fire", g, []*Tensor{x}, []string{"e1", "a1", "e3"}, skips)
+		// The Concat's output as a program output (its storage is pinned)
+		// and as the input of an in-place Concat's reader.
+		g.Outputs = append(g.Outputs, ValueInfo{Name: "cat"})
+		p, err := Compile(g)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameBits(t, name, got[0], want["y"])
+		ref, err := p.Slice(p.Inputs(), []string{"y", "cat", "a1", "e3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := ranRunner(t, ref, x).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr := ranRunner(t, p, x)
+		if n := countTrue(fr.skip); n != skips {
+			t.Fatalf("batch %d, Concat output pinned: %d nodes skipped, want %d", batch, n, skips)
+		}
+		got, err := fr.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "y", got[0], want[0])
+		sameBits(t, "cat", got[1], want[1])
 	}
+	// A Concat input that is a program input, or read twice, is copied.
+	g, x := fireGraph(r, 1)
+	g.Nodes[4].Inputs = []string{"a1", "e3", "a1"}
+	g.Consts["wo"] = randT(newRand(1), 3, 17, 1, 1)
+	checkFused(t, "twice", g, []*Tensor{x}, []string{"e1", "a1", "e3"}, 1)
+	g, x = fireGraph(r, 1)
+	g.Nodes[4].Inputs = []string{"x", "e3"}
+	g.Nodes = append(g.Nodes[:1], g.Nodes[3:]...)
+	g.Consts["wo"] = randT(newRand(1), 3, 13, 1, 1)
+	checkFused(t, "input", g, []*Tensor{x}, []string{"e3"}, 0)
 }

@@ -21,7 +21,11 @@ import (
 //     one group that lives until the last reader of either;
 //   - program inputs, constants and program outputs are never shared
 //     (Run's results stay valid until the next Run, as documented);
-//   - other dtypes (int8, int32, int64, uint8) keep their own storage.
+//   - other dtypes (int8, int32, int64, uint8) keep their own storage;
+//   - the inputs of a Concat written in place (fuse_run.go) are views of
+//     its output, which is one group with them: its storage is taken when
+//     the first of them is computed and lives until the last reader of the
+//     output.
 //
 // Kernels must write every element of their outputs and must not read an
 // output before writing it: with sharing an output starts out holding
@@ -39,8 +43,30 @@ type shareState struct {
 	root      []int  // by slot: the slot whose storage it uses (aliases)
 	lastUse   []int  // by root slot: the last node index that reads it
 	// From the shapes (assign):
-	buf  []int       // by root slot: shared buffer index, -1 if none
-	bufs [][]float32 // the shared buffers
+	buf      []int       // by root slot: shared buffer index, -1 if none
+	bufs     [][]float32 // the shared buffers
+	borrowed []bool      // by slot: storage from a shared buffer or a view
+}
+
+// forget detaches every value from the storage the last plan lent it, so
+// that a value which now has its own storage does not grow into a shared
+// buffer or another value's view.
+func (sh *shareState) forget(r *Runner) {
+	for s, b := range sh.borrowed {
+		if b && r.vals[s] != nil {
+			r.vals[s].F32 = nil
+		}
+	}
+}
+
+// allocate gives value s its own storage unless the shared buffers or a
+// view provide it (assign).
+func (sh *shareState) allocate(r *Runner, s int) {
+	v := r.vals[s]
+	if v.DType == Float32 && (sh.shareable[s] || sh.root[s] != s) {
+		return
+	}
+	v.Resize(v.Shape)
 }
 
 // init derives from the program which slots may share storage.
@@ -55,6 +81,10 @@ func (sh *shareState) init(r *Runner) {
 		sh.lastUse[s] = -1
 	}
 	produced := make([]bool, n)
+	for _, v := range r.views {
+		sh.root[v.slot] = v.parent
+		produced[v.parent] = true
+	}
 	for k := range r.kern {
 		if r.skip[k] {
 			continue
@@ -76,8 +106,8 @@ func (sh *shareState) init(r *Runner) {
 				}
 			}
 			produced[s] = true
-			if sh.lastUse[s] < k {
-				sh.lastUse[s] = k // an output nobody reads dies at once
+			if rt := sh.root[s]; sh.lastUse[rt] < k {
+				sh.lastUse[rt] = k // an output nobody reads dies at once
 			}
 		}
 	}
@@ -142,10 +172,15 @@ func (sh *shareState) assign(r *Runner) {
 			continue
 		}
 		for _, s := range r.nodeOut[k] {
-			if s < 0 || !sh.shareable[s] || r.vals[s] == nil || r.vals[s].DType != Float32 {
+			if s < 0 {
 				continue
 			}
-			sh.buf[s] = take(NumElements(r.vals[s].Shape))
+			// A view's group takes its storage with its first member.
+			rt := sh.root[s]
+			if !sh.shareable[rt] || sh.buf[rt] >= 0 || r.vals[rt] == nil || r.vals[rt].DType != Float32 {
+				continue
+			}
+			sh.buf[rt] = take(NumElements(r.vals[rt].Shape))
 		}
 		for _, s := range r.nodeIn[k] {
 			if s >= 0 {
@@ -167,18 +202,25 @@ func (sh *shareState) assign(r *Runner) {
 		}
 	}
 	sh.bufs = sh.bufs[:len(size)]
+	sh.borrowed = slices.Grow(sh.borrowed[:0], len(sh.buf))[:len(sh.buf)]
 	for s, b := range sh.buf {
+		sh.borrowed[s] = b >= 0
 		if b >= 0 {
 			v := r.vals[s]
 			v.F32 = sh.bufs[b][:NumElements(v.Shape)]
 		}
+	}
+	for _, cv := range r.views {
+		v := r.vals[cv.slot]
+		v.F32 = r.vals[cv.parent].F32[cv.off : cv.off+NumElements(v.Shape)]
+		sh.borrowed[cv.slot] = true
 	}
 }
 
 // poison fills the shared outputs of node k with NaN.
 func (sh *shareState) poison(r *Runner, k int) {
 	for _, s := range r.nodeOut[k] {
-		if s >= 0 && sh.buf[s] >= 0 {
+		if s >= 0 && sh.buf[sh.root[s]] >= 0 {
 			fillNaN(r.vals[s].F32)
 		}
 	}
