@@ -62,3 +62,14 @@ func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(q8DWArgs{}.step)-48]
+
+//go:noescape
+func q8PairsGatherAVX2(a *q8GatherArgs)
+
+// q8PairsPanel writes one panel of GemmS8Pairs's layout from the int16
+// channel-last plane src (bytes; see q8GatherArgs, cq = channel pairs per
+// tap); the caller guarantees every offset is inside src and q8HasAVX2.
+func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
+	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
+	q8PairsGatherAVX2(&a)
+}

@@ -131,3 +131,40 @@ s2block:
 dwdone:
 	VZEROUPPER
 	RET
+
+// func q8PairsGatherAVX2(a *q8GatherArgs)
+// Writes one 16-pixel panel of patches in blas.GemmS8Pairs's layout from a
+// channel-last int16 plane: for each tap and each channel pair, the
+// dword at src + idx[j] + taps[t] + 4·pair for the 16 pixels j (two
+// VPGATHERDD of 8), 64 bytes per group.
+TEXT ·q8PairsGatherAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI   // src
+	MOVQ 8(AX), BX   // idx
+	VMOVDQU 0(BX), Y8
+	VMOVDQU 32(BX), Y9
+	MOVQ 16(AX), R8  // taps
+	MOVQ 24(AX), R9  // taps count
+	MOVQ 32(AX), R10 // pairs per tap
+	MOVQ 40(AX), DI  // dst
+	VPCMPEQD Y15, Y15, Y15
+gtap:
+	MOVLQSX (R8), DX
+	LEAQ (SI)(DX*1), R11
+	MOVQ R10, CX
+gpair:
+	VMOVDQA Y15, Y2
+	VMOVDQA Y15, Y3
+	VPGATHERDD Y2, (R11)(Y8*1), Y0
+	VPGATHERDD Y3, (R11)(Y9*1), Y1
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	ADDQ $4, R11
+	ADDQ $64, DI
+	DECQ CX
+	JNZ gpair
+	ADDQ $4, R8
+	DECQ R9
+	JNZ gtap
+	VZEROUPPER
+	RET

@@ -12,3 +12,8 @@ func q8RequantAVX2Lane(acc []int32, dst []int8, p *q8Lane, lohi *[2]int64) bool 
 func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
 	panic("nn: q8 depthwise kernel without assembly")
 }
+
+// q8PairsPanel is never called in this build (q8HasAVX2 is false).
+func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
+	panic("nn: q8 pairs gather kernel without assembly")
+}

@@ -52,6 +52,8 @@ type q8Conv struct {
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
+	pairs        bool     // like quad, in blas.GemmS8Pairs's layout from an int16 plane of pcn channels (AVX2)
+	pcn          int      // channels per pixel of that plane: cinG rounded up to even
 	dwTaps       [][2]int // SIMD depthwise entries (ky, first kx), int8_dw.go; nil without it
 	dwW          []int32  // their weight pairs per channel
 }
@@ -210,6 +212,9 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	for _, pa := range k.packed {
 		k.quad = k.quad && blas.S8Quad(pa)
 	}
+	if !k.quad && !k.c1 && !k.depthwise && q8HasAVX2 {
+		k.pairsSetup()
+	}
 	k.quant = k.y.quant()
 	return k, nil
 }
@@ -249,7 +254,7 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 		k.runC1(rc, x, y)
 		return nil
 	}
-	if k.quad {
+	if k.quad || k.pairs {
 		k.runQuad(rc, x, y)
 		return nil
 	}
@@ -395,11 +400,12 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 }
 
 // runQuad runs a grouped or plain conv with at least 4 input channels per
-// group (a multiple of 4) through blas.GemmS8Quad: per (image, group,
-// block of output rows) the group's channels are copied channel-last into
-// a plane padded with x_zp, each 16-pixel panel of patches is gathered in
-// the GEMM's packed layout (q8QuadPanel), and the accumulators are
-// requantized row by row.
+// group (a multiple of 4) through blas.GemmS8Quad, or any such conv through
+// blas.GemmS8Pairs (k.pairs): per (image, group, block of output rows) the
+// group's channels are copied channel-last into a plane padded with x_zp
+// (int16 for pairs), each 16-pixel panel of patches is gathered in the
+// GEMM's packed layout (q8QuadPanel, q8PairsPanel), and the accumulators
+// are requantized row by row.
 func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	oh, ow := y.Shape[2], y.Shape[3]
@@ -412,10 +418,14 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels)/4) // see runC1
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
-	plane := (h + k.pt + k.pb) * wp * k.cinG
+	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(rows*ow, k.kernelPixels)
+	if k.pairs {
+		cn, esz, blen = k.pcn, 2, blas.S8PairsLen(rows*ow, k.kh*k.kw*k.pcn)
+	}
+	plane := (h + k.pt + k.pb) * wp * cn * esz
 	j := &rc.kernelJobs().q8Quad
-	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane,
-		i8Per:  plane + blas.S8QuadLen(rows*ow, k.kernelPixels),
+	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz,
+		i8Per:  plane + blen,
 		accPer: (k.cout/k.group)*rows*ow + k.kh*k.kw}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
@@ -428,6 +438,7 @@ type q8QuadJob struct {
 	x, y          *Tensor
 	rowBlocks     int
 	wp, plane     int
+	cn, esz       int // plane channels per pixel, bytes per element
 	i8Per, accPer int
 	i8            []int8
 	acc           []int32
@@ -437,17 +448,22 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 	k := j.k
 	cin, h, w := j.x.Shape[1], j.x.Shape[2], j.x.Shape[3]
 	oh, ow := j.y.Shape[2], j.y.Shape[3]
-	coutG, kk, cn, wp := k.cout/k.group, k.kernelPixels, k.cinG, j.wp
+	coutG, cg, wp := k.cout/k.group, k.cinG, j.wp
+	px := j.cn * j.esz // bytes per plane pixel
 	scr := j.i8[worker*j.i8Per : (worker+1)*j.i8Per]
 	t, bq := scr[:j.plane], q8Bytes(scr[j.plane:])
 	ai := j.acc[worker*j.accPer : (worker+1)*j.accPer]
 	taps, acc := ai[:k.kh*k.kw], ai[k.kh*k.kw:]
 	for ky := 0; ky < k.kh; ky++ {
 		for kx := 0; kx < k.kw; kx++ {
-			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * cn)
+			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * px)
 		}
 	}
-	kg := (kk + 3) / 4
+	// Bytes per panel: 64 per group of 4 k (quad) or 2 k (pairs).
+	panel := (k.kernelPixels + 3) / 4 * 64
+	if k.pairs {
+		panel = (len(taps)*j.cn + 1) / 2 * 64
+	}
 	prev := -1
 	for u := lo; u < hi; u++ {
 		rb, bg := u%j.rowBlocks, u/j.rowBlocks
@@ -458,7 +474,12 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			continue
 		}
 		if bg != prev {
-			q8PadNHWC(j.x.I8[(b*cin+g*cn)*h*w:(b*cin+(g+1)*cn)*h*w], h, w, cn, k.pt, k.pl, wp, int8(k.x.Zero), t)
+			xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
+			if k.pairs {
+				q8PadNHWC16(xg, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t))
+			} else {
+				q8PadNHWC(xg, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t)
+			}
 			prev = bg
 		}
 		var idx [16]int32
@@ -467,12 +488,21 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 				idx[i] = 0
 				if p := p0 + i; p < pp {
 					oy, ox := oy0+p/ow, p%ow
-					idx[i] = int32((oy*k.sh*wp + ox*k.sw) * cn)
+					idx[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
 				}
 			}
-			q8QuadPanel(t, &idx, taps, cn/4, bq[p0/16*kg*64:(p0/16+1)*kg*64])
+			dst := bq[p0/16*panel : (p0/16+1)*panel]
+			if k.pairs {
+				q8PairsPanel(t, &idx, taps, j.cn/2, dst)
+			} else {
+				q8QuadPanel(t, &idx, taps, j.cn/4, dst)
+			}
 		}
-		blas.GemmS8Quad(k.packed[g], pp, bq, acc, pp)
+		if k.pairs {
+			blas.GemmS8Pairs(k.packed[g], pp, bq, acc, pp)
+		} else {
+			blas.GemmS8Quad(k.packed[g], pp, bq, acc, pp)
+		}
 		p := oh * ow
 		for co := 0; co < coutG; co++ {
 			c := g*coutG + co
@@ -480,6 +510,32 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			k.requantRow(acc[co*pp:co*pp+pp], dst, c)
 		}
 	}
+}
+
+// pairsSetup selects the pairs path (runQuad with k.pairs) when the int8
+// GEMM packs for the AVX2 kernel: the weights are reordered to (kH, kW, C)
+// per output channel with C rounded up to even (a zero weight for the
+// padding channel, whose plane values are then multiplied by 0).
+func (k *q8Conv) pairsSetup() {
+	cp := (k.cinG + 1) &^ 1
+	khw := k.kh * k.kw
+	kk, kp := k.kernelPixels, khw*cp
+	coutG := k.cout / k.group
+	wp := make([]int8, k.cout*kp)
+	for co := 0; co < k.cout; co++ {
+		for c := 0; c < k.cinG; c++ {
+			for t := 0; t < khw; t++ {
+				wp[co*kp+t*cp+c] = k.w[co*kk+c*khw+t]
+			}
+		}
+	}
+	packed := make([]*blas.PackedS8, k.group)
+	for g := range packed {
+		if packed[g] = blas.PackS8(coutG, kp, wp[g*coutG*kp:], kp); !blas.S8Pairs(packed[g]) {
+			return
+		}
+	}
+	k.pairs, k.pcn, k.packed = true, cp, packed
 }
 
 // q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
@@ -517,6 +573,26 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 			}
 		}
 	}
+}
+
+// q8PadNHWC16 is q8PadNHWC into an int16 plane of cp >= cn channels per
+// pixel (the channels past cn hold zp too).
+func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
+	q8Fill(t, zp)
+	for c := 0; c < cn; c++ {
+		for iy := 0; iy < h; iy++ {
+			src := x[c*h*w+iy*w : c*h*w+iy*w+w]
+			row := t[((iy+pt)*wp+pl)*cp+c:]
+			for ix, v := range src {
+				row[ix*cp] = int16(v)
+			}
+		}
+	}
+}
+
+// q8Int16s views bytes (an even count) as int16s.
+func q8Int16s(s []int8) []int16 {
+	return unsafe.Slice((*int16)(unsafe.Pointer(unsafe.SliceData(s))), len(s)/2)
 }
 
 // requantRow turns one channel's accumulators into int8 (int8.go rules).

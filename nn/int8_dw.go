@@ -97,7 +97,7 @@ func (j *q8DWSJob) runRange(lo, hi, worker int) {
 }
 
 // q8Fill sets every element of t to v (doubling copies).
-func q8Fill(t []int8, v int8) {
+func q8Fill[T int8 | int16](t []T, v T) {
 	if len(t) == 0 {
 		return
 	}

@@ -168,7 +168,12 @@ func PackS8(m, k int, a []int8, lda int) *PackedS8 {
 	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
 		panic("blas: insufficient length of a")
 	}
-	p := &PackedS8{m: m, k: k, kern: s8Kern}
+	return packS8With(s8Kern, m, k, a, lda)
+}
+
+// packS8With is PackS8 for the micro-kernel kern (nil: plain Go).
+func packS8With(kern *s8Kernel, m, k int, a []int8, lda int) *PackedS8 {
+	p := &PackedS8{m: m, k: k, kern: kern}
 	if m == 0 || k == 0 {
 		return p
 	}
