@@ -49,22 +49,7 @@ func TestGemmS8QuadMatchesReference(t *testing.T) {
 					c[i] = -7
 				}
 				GemmS8Quad(pa, n, quadPack(b, n, k, byte(m+n+k)), c, ldc)
-				want := make([]int32, m*n)
-				gemmS8Ref(m, n, k, a, k, b, k, want, n)
-				for i := 0; i < m; i++ {
-					for j := 0; j < ldc; j++ {
-						got := c[i*ldc+j]
-						if j >= n {
-							if got != -7 {
-								t.Fatalf("m%d n%d k%d: wrote padding C[%d,%d]", m, n, k, i, j)
-							}
-							continue
-						}
-						if got != want[i*n+j] {
-							t.Fatalf("m%d n%d k%d: C[%d,%d] = %d, want %d", m, n, k, i, j, got, want[i*n+j])
-						}
-					}
-				}
+				checkS8Panels(t, m, n, k, a, b, c, ldc)
 			}
 		}
 	}
@@ -119,27 +104,34 @@ func TestGemmS8PairsMatchesReference(t *testing.T) {
 						c[i] = -7
 					}
 					GemmS8Pairs(pa, n, pairsPack(b, n, k, int16(m+n+k)), c, ldc)
-					want := make([]int32, m*n)
-					gemmS8Ref(m, n, k, a, k, b, k, want, n)
-					for i := 0; i < m; i++ {
-						for j := 0; j < ldc; j++ {
-							got := c[i*ldc+j]
-							if j >= n {
-								if got != -7 {
-									t.Fatalf("m%d n%d k%d: wrote padding C[%d,%d]", m, n, k, i, j)
-								}
-								continue
-							}
-							if got != want[i*n+j] {
-								t.Fatalf("m%d n%d k%d: C[%d,%d] = %d, want %d", m, n, k, i, j, got, want[i*n+j])
-							}
-						}
-					}
+					checkS8Panels(t, m, n, k, a, b, c, ldc)
 				}
 			}
 		}
 	}
 	if len(s8Kernels()) > 0 && ran == 0 {
 		t.Fatal("the AVX2 kernel never ran")
+	}
+}
+
+// checkS8Panels compares C (ldc, columns past n preset to -7) with the
+// reference A·Bᵀ.
+func checkS8Panels(t *testing.T, m, n, k int, a, b []int8, c []int32, ldc int) {
+	t.Helper()
+	want := make([]int32, m*n)
+	gemmS8Ref(m, n, k, a, k, b, k, want, n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc; j++ {
+			got := c[i*ldc+j]
+			if j >= n {
+				if got != -7 {
+					t.Fatalf("m%d n%d k%d: wrote padding C[%d,%d]", m, n, k, i, j)
+				}
+				continue
+			}
+			if got != want[i*n+j] {
+				t.Fatalf("m%d n%d k%d: C[%d,%d] = %d, want %d", m, n, k, i, j, got, want[i*n+j])
+			}
+		}
 	}
 }
