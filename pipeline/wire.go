@@ -36,6 +36,21 @@ func ParseCodec(s string) (Codec, error) {
 	return "", fmt.Errorf("%w: unknown codec %q", ErrBadRequest, s)
 }
 
+// ParseWire parses a wire dtype: "float32" or "" (the activations as
+// computed: nn.Undefined), "uint8" or "int8" (float32 activations
+// quantized for the wire, lossy).
+func ParseWire(s string) (nn.DType, error) {
+	switch s {
+	case "float32", "":
+		return nn.Undefined, nil
+	case "uint8":
+		return nn.Uint8, nil
+	case "int8":
+		return nn.Int8, nil
+	}
+	return nn.Undefined, fmt.Errorf("%w: wire dtype %q: want float32, uint8 or int8", ErrBadRequest, s)
+}
+
 // Tensor is a tensor on the wire. Data holds the elements little-endian in
 // row-major order; its length is the product of Shape times the dtype size
 // (before the message's codec is applied).

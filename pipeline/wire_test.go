@@ -379,3 +379,14 @@ func TestAsErrorKeepsDetail(t *testing.T) {
 		t.Error("an unwrapped *Error is not returned as is")
 	}
 }
+
+func TestParseWire(t *testing.T) {
+	for s, want := range map[string]nn.DType{"": nn.Undefined, "float32": nn.Undefined, "uint8": nn.Uint8, "int8": nn.Int8} {
+		if got, err := ParseWire(s); err != nil || got != want {
+			t.Errorf("ParseWire(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	if _, err := ParseWire("int4"); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("ParseWire(int4): %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -130,6 +132,38 @@ type SweepReport struct {
 // (the cost model marks the ones above its MaxBytes infeasible).
 const sweepMaxPayload = 64 << 20
 
+// ParseLinks parses the links of a sweep: link specs (link.Parse),
+// comma-separated, each with a finite bandwidth.
+func ParseLinks(list string) ([]link.Spec, error) {
+	var specs []link.Spec
+	for _, s := range strings.Split(list, ",") {
+		sp, err := link.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("--link: %v", err)
+		}
+		if sp.Bandwidth == 0 {
+			return nil, fmt.Errorf("--link %q: the sweep needs a finite bandwidth", s)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+// notes are the cost model's notes and how the sweep measures.
+func (cfg SweepConfig) notes() []string {
+	notes := append(slices.Clone(cfg.Cost.Notes), fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", cfg.Requests, cfg.Warmup))
+	if cfg.Cost.CloudMeasuredHere() {
+		notes = append(notes, "cloud profile: measured again before each link (the host's load changes)")
+	}
+	if sd := cfg.Edge.Slowdown; sd >= 1 {
+		notes = append(notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", sd))
+	}
+	if cfg.MaxPredicted > 0 {
+		notes = append(notes, fmt.Sprintf("cuts predicted slower than %.3gx the choice are not measured", cfg.MaxPredicted))
+	}
+	return notes
+}
+
 // sweeper is the live pipeline a sweep or an adaptive run measures: the
 // embedded system with one cloud worker on an unshaped connection; each
 // link gets an edge on its own shaped connection.
@@ -141,6 +175,11 @@ type sweeper struct {
 func startSweeper(cfg SweepConfig) (*sweeper, error) {
 	if cfg.Program == nil || cfg.Cost == nil || len(cfg.Samples) == 0 || len(cfg.Links) == 0 {
 		return nil, errors.New("system: a sweep needs a model, its cost model, samples and links")
+	}
+	for _, sp := range cfg.Links {
+		if sp.Bandwidth == 0 {
+			return nil, fmt.Errorf("system: link %q: the sweep needs a finite bandwidth", sp)
+		}
 	}
 	sys, err := StartCloud(cfg.Name, cfg.Program, cloudworker.Config{Workers: 1, Limits: pipeline.Limits{MaxMessageBytes: sweepMaxPayload}}, cfg.CloudOptions)
 	if err != nil {
@@ -217,7 +256,7 @@ func Sweep(ctx context.Context, cfg SweepConfig) (*SweepReport, error) {
 		return nil, err
 	}
 	defer s.sys.Close()
-	rep := &SweepReport{Model: cfg.Name, EdgeSlowdown: cfg.Edge.Slowdown, Notes: cfg.Cost.Notes, nodes: cfg.Cost.DAG.Len(), traced: cfg.JaegerUI != ""}
+	rep := &SweepReport{Model: cfg.Name, EdgeSlowdown: cfg.Edge.Slowdown, Notes: cfg.notes(), nodes: cfg.Cost.DAG.Len(), traced: cfg.JaegerUI != ""}
 	for _, sp := range cfg.Links {
 		s.logf("sweeping %s...", sp)
 		res, err := s.sweepLink(ctx, sp)
@@ -458,7 +497,7 @@ func Adapt(ctx context.Context, cfg SweepConfig) (*AdaptReport, error) {
 	}
 	defer nc.Close()
 	a := e.Adapter()
-	rep := &AdaptReport{Model: cfg.Name, Notes: cfg.Cost.Notes, phase: cfg.Phase}
+	rep := &AdaptReport{Model: cfg.Name, Notes: cfg.notes(), phase: cfg.Phase}
 	n := 0
 	for pi, sp := range cfg.Links {
 		sh.Set(sp)

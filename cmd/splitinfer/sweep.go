@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/link"
 	"github.com/splitinfer/splitinfer/system"
 )
 
@@ -26,8 +21,7 @@ func init() {
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
-	var cf costFlags
-	cf.register(fs)
+	cc := addCostFlags(fs)
 	links := fs.String("link", "1mbit/20ms,10mbit/20ms,100mbit/20ms", "emulated edge links, comma-separated (BANDWIDTH/RTT)")
 	requests := fs.Int("requests", 5, "passes over the cuts: measured requests per cut (the median is reported)")
 	warmup := fs.Int("warmup", 1, "unmeasured requests before each measured one (warm caches)")
@@ -38,20 +32,14 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	phase := fs.Int("phase", 30, "requests per link with --adapt")
 	tf := addTelemetryFlags(fs)
 	jaegerUI := fs.String("jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): after measuring a link, send one traced request per measured cut and print its trace URL")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	bad := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "splitinfer sweep: "+format+"\n", a...)
-		return errUsage
+	bad := badUsage("sweep", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return bad("unexpected arguments %v", fs.Args())
 	}
-	if err := cf.validate(); err != nil {
+	if err := cc.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	if err := tf.check(stderr); err != nil {
@@ -69,56 +57,40 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return bad("--phase must be at least 1")
 		}
 	}
-	var specs []link.Spec
-	for _, s := range strings.Split(list, ",") {
-		sp, err := link.Parse(s)
-		if err != nil {
-			return bad("--link: %v", err)
-		}
-		if sp.Bandwidth == 0 {
-			return bad("--link %q: the sweep needs a finite bandwidth", s)
-		}
-		specs = append(specs, sp)
+	specs, err := system.ParseLinks(list)
+	if err != nil {
+		return bad("%v", err)
 	}
 	if *requests < 1 || *warmup < 0 || *maxPred < 0 || *timeout <= 0 {
 		return bad("--requests >= 1, --warmup >= 0, --max-predicted >= 0 and --timeout > 0 please")
 	}
-	s, err := cf.setup(ctx, stderr)
+	s, err := buildCost(ctx, cc, stderr)
 	if err != nil {
 		return err
 	}
-	hash := pipeline.ModelHash(s.graph)
-	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "sweep", hash, "", "")
+	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "sweep", pipeline.ModelHash(s.Program.Graph()), "", "")
 	if err != nil {
 		return err
 	}
 	defer shutdown()
-	notes := []string{fmt.Sprintf("live pipeline: in-process nats-server, one cloud worker (unshaped connection), the edge's connection shaped by --link; %d passes over the cuts, each with %d warm-up and 1 measured request per cut, median", *requests, *warmup)}
-	if cf.cloudProfile == "" {
-		notes = append(notes, "cloud profile: measured again before each link (the host's load changes)")
-	}
+	// With the CPU clock the emulated edge takes F x its thread CPU time
+	// (F at least 1), so host load does not change it.
 	var slowdown float64
-	if cf.slowdown > 1 || cf.clock == "cpu" {
-		slowdown = max(cf.slowdown, 1)
-		notes = append(notes, fmt.Sprintf("edge: each head run takes %.3g x its thread CPU time (the edge sleeps the difference after computing), so host load does not change the emulated edge", slowdown))
+	if cc.Slowdown > 1 || cc.EdgeClock == "cpu" {
+		slowdown = max(cc.Slowdown, 1)
 	}
-	if *maxPred > 0 {
-		notes = append(notes, fmt.Sprintf("cuts predicted slower than %.3gx the choice are not measured", *maxPred))
-	}
-	s.Notes = append(s.Notes, notes...)
-	codec, _ := pipeline.ParseCodec(cf.codec)
-	dt, _ := parseWire(cf.wireDType)
-	cfg := system.SweepConfig{Name: s.name, Program: s.prog, Cost: s.CostModel, Samples: s.samples, Links: specs,
-		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cf.compact, Threads: cf.threads, Slowdown: slowdown, Concurrency: 1,
+	codec, _ := pipeline.ParseCodec(cc.Codec)
+	dt, _ := pipeline.ParseWire(cc.Wire)
+	cfg := system.SweepConfig{Name: s.Name, Program: s.Program, Cost: s.CostModel, Samples: s.Samples, Links: specs,
+		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cc.Compact, Threads: cc.Threads, Slowdown: slowdown, Concurrency: 1,
 			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
 		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
 		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		JaegerUI:     *jaegerUI, TraceOptions: []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}}
-	type report interface {
+	var rep interface {
 		WriteJSON(io.Writer) error
 		WriteText(io.Writer)
 	}
-	var rep report
 	if *adapt != "" {
 		rep, err = system.Adapt(ctx, cfg)
 	} else {
@@ -133,3 +105,4 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rep.WriteText(stdout)
 	return nil
 }
+
