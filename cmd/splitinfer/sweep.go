@@ -105,4 +105,3 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rep.WriteText(stdout)
 	return nil
 }
-
