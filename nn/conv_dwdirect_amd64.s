@@ -1,0 +1,165 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// 3x3 convolution of one input plane straight from the unpadded plane
+// (conv_dwdirect.go): per 16-output block, masks (per tap column and the
+// store) drop the lanes whose input column is outside the plane, and the
+// window rows outside the image are skipped (bits of dwDirectArgs.on), so
+// no padded copy is made. Registers: Z0-Z8 the weights, Z9 bias, Z10/Z11
+// the clamp, R8-R15 and DX the nine taps' input rows, DI the output row,
+// BX the output byte offset in the row, CX the block's masks.
+
+// LOADTAPS sets the tap pointers from x (8(AX)) and off (64(AX)...).
+#define LOADTAPS \
+	MOVQ 8(AX), SI; \
+	MOVQ 64(AX), R8; ADDQ SI, R8; \
+	MOVQ 72(AX), R9; ADDQ SI, R9; \
+	MOVQ 80(AX), R10; ADDQ SI, R10; \
+	MOVQ 88(AX), R11; ADDQ SI, R11; \
+	MOVQ 96(AX), R12; ADDQ SI, R12; \
+	MOVQ 104(AX), R13; ADDQ SI, R13; \
+	MOVQ 112(AX), R14; ADDQ SI, R14; \
+	MOVQ 120(AX), R15; ADDQ SI, R15; \
+	MOVQ 128(AX), DX; ADDQ SI, DX
+
+#define LOADW \
+	VBROADCASTSS 136(AX), Z0; \
+	VBROADCASTSS 140(AX), Z1; \
+	VBROADCASTSS 144(AX), Z2; \
+	VBROADCASTSS 148(AX), Z3; \
+	VBROADCASTSS 152(AX), Z4; \
+	VBROADCASTSS 156(AX), Z5; \
+	VBROADCASTSS 160(AX), Z6; \
+	VBROADCASTSS 164(AX), Z7; \
+	VBROADCASTSS 168(AX), Z8; \
+	VBROADCASTSS 172(AX), Z9; \
+	VBROADCASTSS 176(AX), Z10; \
+	VBROADCASTSS 180(AX), Z11
+
+// NEXTROW moves the output and the taps one row on.
+#define NEXTROW \
+	ADDQ 32(AX), DI; \
+	ADDQ 40(AX), R8; ADDQ 40(AX), R9; ADDQ 40(AX), R10; \
+	ADDQ 40(AX), R11; ADDQ 40(AX), R12; ADDQ 40(AX), R13; \
+	ADDQ 40(AX), R14; ADDQ 40(AX), R15; ADDQ 40(AX), DX
+
+// STOREBLOCK sums the three row accumulators, clamps and stores the lanes
+// of K7.
+#define STOREBLOCK \
+	VADDPS Z13, Z12, Z12; \
+	VADDPS Z14, Z12, Z12; \
+	VMAXPS Z12, Z10, Z12; \
+	VMINPS Z12, Z11, Z12; \
+	VMOVUPS Z12, K7, (DI)(BX*1)
+
+// TAP1 adds tap row pointer r times weight w to acc over the lanes of k
+// (stride 1: input byte offset = output byte offset).
+#define TAP1(r, w, k, acc) VFMADD231PS (r)(BX*1), w, k, acc
+
+// func dwDirect1AVX512(a *dwDirectArgs)
+TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	LOADW
+	LOADTAPS
+	MOVQ 0(AX), DI
+	MOVQ 16(AX), SI
+row1:
+	XORQ BX, BX
+	MOVQ 56(AX), CX
+block1:
+	KMOVW 0(CX), K1
+	KMOVW 4(CX), K2
+	KMOVW 8(CX), K3
+	KMOVW 12(CX), K7
+	VMOVAPS Z9, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	TESTB $1, 48(AX)
+	JZ kh1s1
+	TAP1(R8, Z0, K1, Z12)
+	TAP1(R9, Z1, K2, Z12)
+	TAP1(R10, Z2, K3, Z12)
+kh1s1:
+	TESTB $2, 48(AX)
+	JZ kh2s1
+	TAP1(R11, Z3, K1, Z13)
+	TAP1(R12, Z4, K2, Z13)
+	TAP1(R13, Z5, K3, Z13)
+kh2s1:
+	TESTB $4, 48(AX)
+	JZ sum1
+	TAP1(R14, Z6, K1, Z14)
+	TAP1(R15, Z7, K2, Z14)
+	TAP1(DX, Z8, K3, Z14)
+sum1:
+	STOREBLOCK
+	ADDQ $64, BX
+	ADDQ $16, CX
+	CMPQ BX, 24(AX)
+	JLT block1
+	NEXTROW
+	DECQ SI
+	JNZ row1
+	VZEROUPPER
+	RET
+
+// TAP2 adds tap row pointer r times weight w to acc (stride 2): the 32
+// input lanes from 2·BX (lanes of klo and khi, the others zero) are
+// loaded, and their even lanes gathered (Z20 holds the indices).
+#define TAP2(r, w, klo, khi, t0, t1, acc) \
+	VMOVUPS.Z (r)(BX*2), klo, t0; \
+	VMOVUPS.Z 64(r)(BX*2), khi, t1; \
+	VPERMT2PS t1, Z20, t0; \
+	VFMADD231PS t0, w, acc
+
+// func dwDirect2AVX512(a *dwDirectArgs)
+TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	LOADW
+	VMOVUPS ·evenOddIdx(SB), Z20
+	LOADTAPS
+	MOVQ 0(AX), DI
+	MOVQ 16(AX), SI
+row2:
+	XORQ BX, BX
+	MOVQ 56(AX), CX
+block2:
+	KMOVW 0(CX), K1
+	KMOVW 2(CX), K2
+	KMOVW 4(CX), K3
+	KMOVW 6(CX), K4
+	KMOVW 8(CX), K5
+	KMOVW 10(CX), K6
+	KMOVW 12(CX), K7
+	VMOVAPS Z9, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	TESTB $1, 48(AX)
+	JZ kh1s2
+	TAP2(R8, Z0, K1, K2, Z15, Z16, Z12)
+	TAP2(R9, Z1, K3, K4, Z17, Z18, Z12)
+	TAP2(R10, Z2, K5, K6, Z19, Z21, Z12)
+kh1s2:
+	TESTB $2, 48(AX)
+	JZ kh2s2
+	TAP2(R11, Z3, K1, K2, Z15, Z16, Z13)
+	TAP2(R12, Z4, K3, K4, Z17, Z18, Z13)
+	TAP2(R13, Z5, K5, K6, Z19, Z21, Z13)
+kh2s2:
+	TESTB $4, 48(AX)
+	JZ sum2
+	TAP2(R14, Z6, K1, K2, Z15, Z16, Z14)
+	TAP2(R15, Z7, K3, K4, Z17, Z18, Z14)
+	TAP2(DX, Z8, K5, K6, Z19, Z21, Z14)
+sum2:
+	STOREBLOCK
+	ADDQ $64, BX
+	ADDQ $16, CX
+	CMPQ BX, 24(AX)
+	JLT block2
+	NEXTROW
+	DECQ SI
+	JNZ row2
+	VZEROUPPER
+	RET

@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package nn
+
+// dwDirectHave: no direct kernel in this build (dw3 keeps the padded copy).
+var dwDirectHave = false
+
+func dwDirectRun(a *dwDirectArgs, s int) { panic("nn: no dwDirect kernel") }

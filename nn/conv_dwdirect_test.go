@@ -1,0 +1,91 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestDWDirectLadder compares pathDWDirect (the small-plane kernel off, so
+// that every 3x3 depthwise geometry takes it) with the reference
+// convolution over a ladder of widths around the 16-lane blocks, both
+// strides along each axis, symmetric, asymmetric and wide pads, dilations,
+// depthwise multipliers and a clamp.
+func TestDWDirectLadder(t *testing.T) {
+	if !dwDirectHave {
+		t.Skip("no direct depthwise kernel in this build")
+	}
+	savedSmall := dwSmallOn
+	dwSmallOn = false
+	defer func() { dwSmallOn = savedSmall }()
+	r := newRand(18)
+	pads := [][4]int{{1, 1, 1, 1}, {0, 0, 1, 1}, {2, 0, 0, 2}, {0, 0, 0, 0}, {3, 3, 3, 3}}
+	strides := [][2]int{{1, 1}, {2, 2}, {1, 2}, {2, 1}}
+	i := 0
+	for _, w := range []int{1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 113} {
+		for _, st := range strides {
+			for _, p := range pads {
+				i++
+				h := []int{1, 4, 9}[i%3]
+				d := 1 + i%2
+				mg := 1 + (i/2)%dwDirectMaxMg
+				c := 2
+				oh := outDim(h, 3, st[0], d, p[0], p[2])
+				ow := outDim(w, 3, st[1], d, p[1], p[3])
+				if h+p[0]+p[2] < 2*d+1 || w+p[1]+p[3] < 2*d+1 {
+					continue
+				}
+				name := fmt.Sprintf("w%d_h%d_s%v_p%v_d%d_mg%d", w, h, st, p, d, mg)
+				x := randT(r, 1, c, h, w)
+				wt := randT(r, c*mg, 1, 3, 3)
+				b := randT(r, c*mg)
+				attrs := map[string]Attr{
+					"group":     intA(int64(c)),
+					"strides":   ints(int64(st[0]), int64(st[1])),
+					"dilations": ints(int64(d), int64(d)),
+					"pads":      ints(int64(p[0]), int64(p[1]), int64(p[2]), int64(p[3])),
+				}
+				want := convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
+				g := geom{KH: 3, KW: 3, SH: st[0], SW: st[1], DH: d, DW: d, H: h, W: w, OH: oh, OW: ow, PT: p[0], PL: p[1]}
+				var plan dwDirectPlan
+				if !dwDirectLayout(&g, &plan) {
+					t.Fatalf("%s: dwDirectLayout rejected the geometry", name)
+				}
+				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
+				checkClose(t, name, got, []int{1, c * mg, oh, ow}, want)
+				attrs["activation"] = strA("Clip")
+				attrs["activation_min"] = fltA(-0.5)
+				attrs["activation_max"] = fltA(0.75)
+				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 2}.mustRun(t)[0]
+				for i, v := range want {
+					want[i] = math.Min(math.Max(v, -0.5), 0.75)
+				}
+				checkClose(t, name+"_clip", got, []int{1, c * mg, oh, ow}, want)
+			}
+		}
+	}
+}
+
+// BenchmarkDWDirect compares, on MobileNetV2's large depthwise layers, dw3
+// over a padded copy ("old") with pathDWDirect ("new"), one thread.
+func BenchmarkDWDirect(b *testing.B) {
+	for _, cb := range []convBench{
+		{"96x112x112s2", 1, 96, 112, 112, 96, 3, 2, 96},
+		{"32x112x112s1", 1, 32, 112, 112, 32, 3, 1, 32},
+		{"144x56x56s2", 1, 144, 56, 56, 144, 3, 2, 144},
+		{"144x56x56s1", 1, 144, 56, 56, 144, 3, 1, 144},
+	} {
+		for _, on := range []bool{false, true} {
+			name := cb.name + "/old"
+			if on {
+				name = cb.name + "/new"
+			}
+			b.Run(name, func(b *testing.B) {
+				saved := dwDirectOn
+				dwDirectOn = on
+				defer func() { dwDirectOn = saved }()
+				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}
