@@ -463,13 +463,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
-	if j.path == pathDWDirect {
-		for u := lo; u < hi; u++ {
-			j.dwDirect(u/j.k.grp, u%j.k.grp)
-		}
-		return
-	}
-	if j.path == pathDW3 {
+	if j.path == pathDW3 || j.path == pathDWDirect {
 		buf := j.scratch[worker*j.per : (worker+1)*j.per]
 		if j.dws.rows > 0 {
 			j.dwSmall(lo, hi, buf)
@@ -671,11 +665,16 @@ func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, 
 }
 
 // dw3 computes the Mg outputs of group gr of image n with the direct 3x3
-// kernel, from a padded copy of the group's input plane in buf.
+// kernel: pathDW3 from a padded copy of the group's input plane in buf,
+// pathDWDirect straight from the plane.
 func (j *convJob) dw3(n, gr int, buf []float32) {
 	g := &j.g
 	HW := g.H * g.W
-	j.dw.padPlane(g, j.x[(n*g.C+gr)*HW:(n*g.C+gr+1)*HW], buf)
+	x := j.x[(n*g.C+gr)*HW : (n*g.C+gr+1)*HW]
+	direct := j.path == pathDWDirect
+	if !direct {
+		j.dw.padPlane(g, x, buf)
+	}
 	ep, fused := j.k.epilogue(nil)
 	for m := gr * j.Mg; m < (gr+1)*j.Mg; m++ {
 		var bias float32
@@ -683,7 +682,11 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 			bias = j.b[m]
 		}
 		y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
-		dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
+		if direct {
+			dwDirectPlane(g, &j.dd, y, x, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
+		} else {
+			dw3Plane(y, buf, g.OH, g.OW, g.OW, j.dw.rs, &j.dw.off, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
+		}
 		if !fused {
 			j.finish((n*j.M+m)*j.P, j.P)
 		}

@@ -135,23 +135,3 @@ func dwDirectPlane(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi flo
 		dwDirectRun(&a, g.SW)
 	}
 }
-
-// dwDirect computes the Mg outputs of group gr of image n with
-// dwDirectPlane.
-func (j *convJob) dwDirect(n, gr int) {
-	g := &j.g
-	HW := g.H * g.W
-	x := j.x[(n*g.C+gr)*HW : (n*g.C+gr+1)*HW]
-	ep, fused := j.k.epilogue(nil)
-	for m := gr * j.Mg; m < (gr+1)*j.Mg; m++ {
-		var bias float32
-		if j.b != nil {
-			bias = j.b[m]
-		}
-		y := j.y[(n*j.M+m)*j.P : (n*j.M+m+1)*j.P]
-		dwDirectPlane(g, &j.dd, y, x, j.w[m*9:m*9+9], bias, ep.Lo, ep.Hi)
-		if !fused {
-			applyAct(j.k.act, j.k.actA, j.k.actB, y)
-		}
-	}
-}

@@ -57,6 +57,15 @@
 // (stride 1: input byte offset = output byte offset).
 #define TAP1(r, w, k, acc) VFMADD231PS (r)(BX*1), w, k, acc
 
+// ROW1 adds window row kh (bit b of on; taps ra-rc, weights wa-wc) to acc.
+#define ROW1(b, skip, ra, rb, rc, wa, wb, wc, acc) \
+	TESTB $b, 48(AX); \
+	JZ skip; \
+	TAP1(ra, wa, K1, acc); \
+	TAP1(rb, wb, K2, acc); \
+	TAP1(rc, wc, K3, acc); \
+skip:
+
 // func dwDirect1AVX512(a *dwDirectArgs)
 TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
@@ -75,24 +84,9 @@ block1:
 	VMOVAPS Z9, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
-	TESTB $1, 48(AX)
-	JZ kh1s1
-	TAP1(R8, Z0, K1, Z12)
-	TAP1(R9, Z1, K2, Z12)
-	TAP1(R10, Z2, K3, Z12)
-kh1s1:
-	TESTB $2, 48(AX)
-	JZ kh2s1
-	TAP1(R11, Z3, K1, Z13)
-	TAP1(R12, Z4, K2, Z13)
-	TAP1(R13, Z5, K3, Z13)
-kh2s1:
-	TESTB $4, 48(AX)
-	JZ sum1
-	TAP1(R14, Z6, K1, Z14)
-	TAP1(R15, Z7, K2, Z14)
-	TAP1(DX, Z8, K3, Z14)
-sum1:
+	ROW1(1, kh1s1, R8, R9, R10, Z0, Z1, Z2, Z12)
+	ROW1(2, kh2s1, R11, R12, R13, Z3, Z4, Z5, Z13)
+	ROW1(4, sum1, R14, R15, DX, Z6, Z7, Z8, Z14)
 	STOREBLOCK
 	ADDQ $64, BX
 	ADDQ $16, CX
@@ -112,6 +106,15 @@ sum1:
 	VMOVUPS.Z 64(r)(BX*2), khi, t1; \
 	VPERMT2PS t1, Z20, t0; \
 	VFMADD231PS t0, w, acc
+
+// ROW2 is ROW1 for stride 2.
+#define ROW2(b, skip, ra, rb, rc, wa, wb, wc, acc) \
+	TESTB $b, 48(AX); \
+	JZ skip; \
+	TAP2(ra, wa, K1, K2, Z15, Z16, acc); \
+	TAP2(rb, wb, K3, K4, Z17, Z18, acc); \
+	TAP2(rc, wc, K5, K6, Z19, Z21, acc); \
+skip:
 
 // func dwDirect2AVX512(a *dwDirectArgs)
 TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
@@ -135,24 +138,9 @@ block2:
 	VMOVAPS Z9, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
-	TESTB $1, 48(AX)
-	JZ kh1s2
-	TAP2(R8, Z0, K1, K2, Z15, Z16, Z12)
-	TAP2(R9, Z1, K3, K4, Z17, Z18, Z12)
-	TAP2(R10, Z2, K5, K6, Z19, Z21, Z12)
-kh1s2:
-	TESTB $2, 48(AX)
-	JZ kh2s2
-	TAP2(R11, Z3, K1, K2, Z15, Z16, Z13)
-	TAP2(R12, Z4, K3, K4, Z17, Z18, Z13)
-	TAP2(R13, Z5, K5, K6, Z19, Z21, Z13)
-kh2s2:
-	TESTB $4, 48(AX)
-	JZ sum2
-	TAP2(R14, Z6, K1, K2, Z15, Z16, Z14)
-	TAP2(R15, Z7, K3, K4, Z17, Z18, Z14)
-	TAP2(DX, Z8, K5, K6, Z19, Z21, Z14)
-sum2:
+	ROW2(1, kh1s2, R8, R9, R10, Z0, Z1, Z2, Z12)
+	ROW2(2, kh2s2, R11, R12, R13, Z3, Z4, Z5, Z13)
+	ROW2(4, sum2, R14, R15, DX, Z6, Z7, Z8, Z14)
 	STOREBLOCK
 	ADDQ $64, BX
 	ADDQ $16, CX

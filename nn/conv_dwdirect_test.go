@@ -69,23 +69,10 @@ func TestDWDirectLadder(t *testing.T) {
 // BenchmarkDWDirect compares, on MobileNetV2's large depthwise layers, dw3
 // over a padded copy ("old") with pathDWDirect ("new"), one thread.
 func BenchmarkDWDirect(b *testing.B) {
-	for _, cb := range []convBench{
+	benchPathToggle(b, &dwDirectOn, []convBench{
 		{"96x112x112s2", 1, 96, 112, 112, 96, 3, 2, 96},
 		{"32x112x112s1", 1, 32, 112, 112, 32, 3, 1, 32},
 		{"144x56x56s2", 1, 144, 56, 56, 144, 3, 2, 144},
 		{"144x56x56s1", 1, 144, 56, 56, 144, 3, 1, 144},
-	} {
-		for _, on := range []bool{false, true} {
-			name := cb.name + "/old"
-			if on {
-				name = cb.name + "/new"
-			}
-			b.Run(name, func(b *testing.B) {
-				saved := dwDirectOn
-				dwDirectOn = on
-				defer func() { dwDirectOn = saved }()
-				benchConvKernel(b, cb, false, actRelu, 1)
-			})
-		}
-	}
+	})
 }
