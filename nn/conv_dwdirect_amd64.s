@@ -53,6 +53,42 @@
 	VMINPS Z12, Z11, Z12; \
 	VMOVUPS Z12, K7, (DI)(BX*1)
 
+// DWKERNEL is a kernel's loop over rows and 16-output blocks, with ROW
+// (ROW1 or ROW2) adding one window row; each block loads its masks into
+// K1-K7 (see dwDirectPlan: tap column kw at K(2kw+1), K(2kw+2); the store
+// at K7).
+#define DWKERNEL(ROW, row, block, skip0, skip1, skip2) \
+	LOADTAPS; \
+	MOVQ 0(AX), DI; \
+	MOVQ 16(AX), SI; \
+row: \
+	XORQ BX, BX; \
+	MOVQ 56(AX), CX; \
+block: \
+	KMOVW 0(CX), K1; \
+	KMOVW 2(CX), K2; \
+	KMOVW 4(CX), K3; \
+	KMOVW 6(CX), K4; \
+	KMOVW 8(CX), K5; \
+	KMOVW 10(CX), K6; \
+	KMOVW 12(CX), K7; \
+	VMOVAPS Z9, Z12; \
+	VXORPS Z13, Z13, Z13; \
+	VXORPS Z14, Z14, Z14; \
+	ROW(1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12); \
+	ROW(2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13); \
+	ROW(4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14); \
+	STOREBLOCK; \
+	ADDQ $64, BX; \
+	ADDQ $16, CX; \
+	CMPQ BX, 24(AX); \
+	JLT block; \
+	NEXTROW; \
+	DECQ SI; \
+	JNZ row; \
+	VZEROUPPER; \
+	RET
+
 // TAP1 adds tap row pointer r times weight w to acc over the lanes of k
 // (stride 1: input byte offset = output byte offset).
 #define TAP1(r, w, k, acc) VFMADD231PS (r)(BX*1), w, k, acc
@@ -62,41 +98,9 @@
 	TESTB $b, 48(AX); \
 	JZ skip; \
 	TAP1(ra, wa, K1, acc); \
-	TAP1(rb, wb, K2, acc); \
-	TAP1(rc, wc, K3, acc); \
+	TAP1(rb, wb, K3, acc); \
+	TAP1(rc, wc, K5, acc); \
 skip:
-
-// func dwDirect1AVX512(a *dwDirectArgs)
-TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	LOADW
-	LOADTAPS
-	MOVQ 0(AX), DI
-	MOVQ 16(AX), SI
-row1:
-	XORQ BX, BX
-	MOVQ 56(AX), CX
-block1:
-	KMOVW 0(CX), K1
-	KMOVW 4(CX), K2
-	KMOVW 8(CX), K3
-	KMOVW 12(CX), K7
-	VMOVAPS Z9, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	ROW1(1, kh1s1, R8, R9, R10, Z0, Z1, Z2, Z12)
-	ROW1(2, kh2s1, R11, R12, R13, Z3, Z4, Z5, Z13)
-	ROW1(4, sum1, R14, R15, DX, Z6, Z7, Z8, Z14)
-	STOREBLOCK
-	ADDQ $64, BX
-	ADDQ $16, CX
-	CMPQ BX, 24(AX)
-	JLT block1
-	NEXTROW
-	DECQ SI
-	JNZ row1
-	VZEROUPPER
-	RET
 
 // TAP2 adds tap row pointer r times weight w to acc (stride 2): the 32
 // input lanes from 2·BX (lanes of klo and khi, the others zero) are
@@ -116,38 +120,15 @@ block1:
 	TAP2(rc, wc, K5, K6, Z19, Z21, acc); \
 skip:
 
+// func dwDirect1AVX512(a *dwDirectArgs)
+TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	LOADW
+	DWKERNEL(ROW1, row1, block1, kh0s1, kh1s1, kh2s1)
+
 // func dwDirect2AVX512(a *dwDirectArgs)
 TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	LOADW
 	VMOVUPS ·evenOddIdx(SB), Z20
-	LOADTAPS
-	MOVQ 0(AX), DI
-	MOVQ 16(AX), SI
-row2:
-	XORQ BX, BX
-	MOVQ 56(AX), CX
-block2:
-	KMOVW 0(CX), K1
-	KMOVW 2(CX), K2
-	KMOVW 4(CX), K3
-	KMOVW 6(CX), K4
-	KMOVW 8(CX), K5
-	KMOVW 10(CX), K6
-	KMOVW 12(CX), K7
-	VMOVAPS Z9, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	ROW2(1, kh1s2, R8, R9, R10, Z0, Z1, Z2, Z12)
-	ROW2(2, kh2s2, R11, R12, R13, Z3, Z4, Z5, Z13)
-	ROW2(4, sum2, R14, R15, DX, Z6, Z7, Z8, Z14)
-	STOREBLOCK
-	ADDQ $64, BX
-	ADDQ $16, CX
-	CMPQ BX, 24(AX)
-	JLT block2
-	NEXTROW
-	DECQ SI
-	JNZ row2
-	VZEROUPPER
-	RET
+	DWKERNEL(ROW2, row2, block2, kh0s2, kh1s2, kh2s2)
