@@ -47,3 +47,51 @@ func hardActFast(dst, src []float32, alpha, beta float32, swish bool) bool {
 	hardActAVX512(&dst[0], &src[0], len(dst), alpha, beta, swish)
 	return true
 }
+
+//go:noescape
+func addAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func mulAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func addScalarAVX512(dst, src *float32, n int, v float32)
+
+//go:noescape
+func mulScalarAVX512(dst, src *float32, n int, v float32)
+
+// binLineAsm lets binLineFast use the assembly kernels (tests turn it off
+// to compare them with the Go loops).
+var binLineAsm = hasClamp512
+
+// binLineFast computes binLine's float32 Add and Mul, with strides 1 and 1
+// or one operand a scalar (stride 0), with an assembly kernel when the CPU
+// has it, and reports whether it did. Addition and multiplication commute
+// in IEEE arithmetic, so a scalar a is b's scalar.
+func binLineFast(op binOp, y, a, b []float32, sa, sb int) bool {
+	n := len(y)
+	if !binLineAsm || n == 0 || (op != opAdd && op != opMul) {
+		return false
+	}
+	switch {
+	case sa == 1 && sb == 1 && len(a) >= n && len(b) >= n:
+		if op == opAdd {
+			addAVX512(&y[0], &a[0], &b[0], n)
+		} else {
+			mulAVX512(&y[0], &a[0], &b[0], n)
+		}
+	case (sa == 1 && sb == 0 && len(a) >= n && len(b) > 0) || (sa == 0 && sb == 1 && len(b) >= n && len(a) > 0):
+		src, v := a, b[0]
+		if sa == 0 {
+			src, v = b, a[0]
+		}
+		if op == opAdd {
+			addScalarAVX512(&y[0], &src[0], n, v)
+		} else {
+			mulScalarAVX512(&y[0], &src[0], n, v)
+		}
+	default:
+		return false
+	}
+	return true
+}

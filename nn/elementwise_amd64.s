@@ -117,3 +117,67 @@ htstore:
 hdone:
 	VZEROUPPER
 	RET
+
+// BIN4(OP), BIN1(OP), BINM(OP): dst = a OP b over 64, 16 or the masked
+// tail of floats (OP a packed AVX-512 instruction; a at SI, b at DX).
+#define BIN4(OP) \
+	VMOVUPS 0(SI), Z0; VMOVUPS 64(SI), Z1; VMOVUPS 128(SI), Z2; VMOVUPS 192(SI), Z3; \
+	OP 0(DX), Z0, Z0; OP 64(DX), Z1, Z1; OP 128(DX), Z2, Z2; OP 192(DX), Z3, Z3; \
+	STORE4
+#define BIN1(OP) VMOVUPS 0(SI), Z0; OP 0(DX), Z0, Z0; VMOVUPS Z0, 0(DI)
+#define BINM(OP) VMOVUPS.Z 0(SI), K1, Z0; VMOVUPS.Z 0(DX), K1, Z1; OP Z1, Z0, Z0; VMOVUPS Z0, K1, 0(DI)
+#define ADD4 BIN4(VADDPS)
+#define ADD1 BIN1(VADDPS)
+#define ADDM BINM(VADDPS)
+#define MUL4 BIN4(VMULPS)
+#define MUL1 BIN1(VMULPS)
+#define MULM BINM(VMULPS)
+
+// func addAVX512(dst, a, b *float32, n int)
+// dst[i] = a[i] + b[i] for i < n.
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	MAP(ADD4, ADD1, ADDM, ADDRELUSTEP)
+
+// func mulAVX512(dst, a, b *float32, n int)
+// dst[i] = a[i] · b[i] for i < n.
+TEXT ·mulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	MAP(MUL4, MUL1, MULM, ADDRELUSTEP)
+
+// SCALAR4(OP), SCALAR1(OP), SCALARM(OP): dst = src OP v (v in Z30).
+#define SCALAR4(OP) \
+	OP 0(SI), Z30, Z0; OP 64(SI), Z30, Z1; OP 128(SI), Z30, Z2; OP 192(SI), Z30, Z3; \
+	STORE4
+#define SCALAR1(OP) OP 0(SI), Z30, Z0; VMOVUPS Z0, 0(DI)
+#define SCALARM(OP) VMOVUPS.Z 0(SI), K1, Z0; OP Z0, Z30, Z0; VMOVUPS Z0, K1, 0(DI)
+#define ADDS4 SCALAR4(VADDPS)
+#define ADDS1 SCALAR1(VADDPS)
+#define ADDSM SCALARM(VADDPS)
+#define MULS4 SCALAR4(VMULPS)
+#define MULS1 SCALAR1(VMULPS)
+#define MULSM SCALARM(VMULPS)
+
+// func addScalarAVX512(dst, src *float32, n int, v float32)
+// dst[i] = src[i] + v for i < n.
+TEXT ·addScalarAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS v+24(FP), Z30
+	MAP(ADDS4, ADDS1, ADDSM, CLAMPSTEP)
+
+// func mulScalarAVX512(dst, src *float32, n int, v float32)
+// dst[i] = src[i] · v for i < n (a squeeze-and-excitation channel scale).
+TEXT ·mulScalarAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS v+24(FP), Z30
+	MAP(MULS4, MULS1, MULSM, CLAMPSTEP)

@@ -217,6 +217,9 @@ func binLine[T numeric](op binOp, y, a, b []T, sa, sb int) {
 	if n == 0 {
 		return
 	}
+	if yf, ok := any(y).([]float32); ok && binLineFast(op, yf, any(a).([]float32), any(b).([]float32), sa, sb) {
+		return
+	}
 	switch {
 	case sa == 1 && sb == 1:
 		a, b = a[:n], b[:n]

@@ -11,3 +11,9 @@ func addReluFast(dst, a, b []float32) bool { return false }
 
 // hardActFast has no assembly kernel in this build.
 func hardActFast(dst, src []float32, alpha, beta float32, swish bool) bool { return false }
+
+// binLineAsm is false: there are no assembly binary kernels in this build.
+var binLineAsm = false
+
+// binLineFast has no assembly kernel in this build.
+func binLineFast(op binOp, y, a, b []float32, sa, sb int) bool { return false }

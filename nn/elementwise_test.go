@@ -205,3 +205,64 @@ func TestBinaryInt64AndErrors(t *testing.T) {
 		t.Fatalf("Relu int64: err = %v", err)
 	}
 }
+
+// TestBinLineFast checks the assembly Add and Mul lines (same-shape and
+// scalar operands) against the Go loops over a ladder of lengths and
+// offsets, with NaN, infinities and signed zeros, in place and out of
+// place, and that nothing past the end is written.
+func TestBinLineFast(t *testing.T) {
+	if !binLineFast(opAdd, make([]float32, 1), make([]float32, 1), make([]float32, 1), 1, 1) {
+		t.Skip("no assembly binary kernels in this build")
+	}
+	r := newRand(13)
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	fill := func(s []float32) {
+		for i := range s {
+			if r.IntN(6) == 0 {
+				s[i] = special[r.IntN(len(special))]
+			} else {
+				s[i] = float32(r.NormFloat64() * 4)
+			}
+		}
+	}
+	strides := [][2]int{{1, 1}, {1, 0}, {0, 1}}
+	for _, op := range []binOp{opAdd, opMul, opSub} {
+		for _, st := range strides {
+			for n := 0; n <= 150; n++ {
+				for off := 0; off < 3; off++ {
+					for _, inPlace := range []bool{false, true} {
+						a := make([]float32, off+n+5)
+						b := make([]float32, off+n+5)
+						fill(a)
+						fill(b)
+						sa, sb := a[off:], b[off:]
+						want := make([]float32, n)
+						binLineAsm = false
+						binLine(op, want, sa, sb, st[0], st[1])
+						binLineAsm = true
+						dst := make([]float32, off+n+5)
+						if inPlace && st[0] == 1 {
+							dst = a
+						}
+						sentinel := float32(-123.5)
+						for i := off + n; i < len(dst); i++ {
+							dst[i] = sentinel
+						}
+						binLine(op, dst[off:off+n], sa, sb, st[0], st[1])
+						for i := range want {
+							g, w := dst[off+i], want[i]
+							if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+								t.Fatalf("%s strides %v n=%d off=%d inPlace=%v: [%d] = %v, want %v", binNames[op], st, n, off, inPlace, i, g, w)
+							}
+						}
+						for i := off + n; i < len(dst); i++ {
+							if dst[i] != sentinel {
+								t.Fatalf("%s n=%d off=%d: wrote past the end at %d", binNames[op], n, off, i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
