@@ -23,6 +23,14 @@ done: \
 	VZEROUPPER; \
 	RET
 
+// BINARGS loads the arguments (dst, a, b *float32, n int) of a binary
+// kernel: DI, SI, DX, CX.
+#define BINARGS MOVQ dst+0(FP), DI; MOVQ a+8(FP), SI; MOVQ b+16(FP), DX; MOVQ n+24(FP), CX
+
+// SCALARARGS loads the arguments (dst, src *float32, n int, v float32) of a
+// kernel with a scalar operand: DI, SI, CX, and v in every lane of Z30.
+#define SCALARARGS MOVQ dst+0(FP), DI; MOVQ src+8(FP), SI; MOVQ n+16(FP), CX; VBROADCASTSS v+24(FP), Z30
+
 #define STORE4 VMOVUPS Z0, 0(DI); VMOVUPS Z1, 64(DI); VMOVUPS Z2, 128(DI); VMOVUPS Z3, 192(DI)
 
 #define CLAMP4 \
@@ -61,10 +69,7 @@ TEXT ·clampAVX512(SB), NOSPLIT, $0-32
 // hi +Inf, which the minimum leaves unchanged): a NaN sum stays NaN and a
 // -0 sum stays -0, as the separate Add and Relu kernels give.
 TEXT ·addReluAVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
+	BINARGS
 	VPXORD Z30, Z30, Z30
 	MAP(ADDRELU4, ADDRELU1, ADDRELUM, ADDRELUSTEP)
 
@@ -136,19 +141,13 @@ hdone:
 // func addAVX512(dst, a, b *float32, n int)
 // dst[i] = a[i] + b[i] for i < n.
 TEXT ·addAVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
+	BINARGS
 	MAP(ADD4, ADD1, ADDM, ADDRELUSTEP)
 
 // func mulAVX512(dst, a, b *float32, n int)
 // dst[i] = a[i] · b[i] for i < n.
 TEXT ·mulAVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
+	BINARGS
 	MAP(MUL4, MUL1, MULM, ADDRELUSTEP)
 
 // SCALAR4(OP), SCALAR1(OP), SCALARM(OP): dst = src OP v (v in Z30).
@@ -167,17 +166,11 @@ TEXT ·mulAVX512(SB), NOSPLIT, $0-32
 // func addScalarAVX512(dst, src *float32, n int, v float32)
 // dst[i] = src[i] + v for i < n.
 TEXT ·addScalarAVX512(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	VBROADCASTSS v+24(FP), Z30
+	SCALARARGS
 	MAP(ADDS4, ADDS1, ADDSM, CLAMPSTEP)
 
 // func mulScalarAVX512(dst, src *float32, n int, v float32)
 // dst[i] = src[i] · v for i < n (a squeeze-and-excitation channel scale).
 TEXT ·mulScalarAVX512(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	VBROADCASTSS v+24(FP), Z30
+	SCALARARGS
 	MAP(MULS4, MULS1, MULSM, CLAMPSTEP)

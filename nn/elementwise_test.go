@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -214,52 +215,76 @@ func TestBinLineFast(t *testing.T) {
 	if !binLineFast(opAdd, make([]float32, 1), make([]float32, 1), make([]float32, 1), 1, 1) {
 		t.Skip("no assembly binary kernels in this build")
 	}
-	r := newRand(13)
-	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
-	fill := func(s []float32) {
-		for i := range s {
-			if r.IntN(6) == 0 {
-				s[i] = special[r.IntN(len(special))]
-			} else {
-				s[i] = float32(r.NormFloat64() * 4)
-			}
+	defer func() { binLineAsm = true }()
+	for _, op := range []binOp{opAdd, opMul, opSub} {
+		for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
+			checkLines(t, 13, 150, st[0] == 1, func(want, a, b []float32) {
+				binLineAsm = false
+				binLine(op, want, a, b, st[0], st[1])
+				binLineAsm = true
+			}, func(dst, a, b []float32) {
+				binLine(op, dst, a, b, st[0], st[1])
+			})
 		}
 	}
-	strides := [][2]int{{1, 1}, {1, 0}, {0, 1}}
-	for _, op := range []binOp{opAdd, opMul, opSub} {
-		for _, st := range strides {
-			for n := 0; n <= 150; n++ {
-				for off := 0; off < 3; off++ {
-					for _, inPlace := range []bool{false, true} {
-						a := make([]float32, off+n+5)
-						b := make([]float32, off+n+5)
-						fill(a)
-						fill(b)
-						sa, sb := a[off:], b[off:]
-						want := make([]float32, n)
-						binLineAsm = false
-						binLine(op, want, sa, sb, st[0], st[1])
-						binLineAsm = true
-						dst := make([]float32, off+n+5)
-						if inPlace && st[0] == 1 {
-							dst = a
-						}
-						sentinel := float32(-123.5)
-						for i := off + n; i < len(dst); i++ {
-							dst[i] = sentinel
-						}
-						binLine(op, dst[off:off+n], sa, sb, st[0], st[1])
-						for i := range want {
-							g, w := dst[off+i], want[i]
-							if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-								t.Fatalf("%s strides %v n=%d off=%d inPlace=%v: [%d] = %v, want %v", binNames[op], st, n, off, inPlace, i, g, w)
-							}
-						}
-						for i := off + n; i < len(dst); i++ {
-							if dst[i] != sentinel {
-								t.Fatalf("%s n=%d off=%d: wrote past the end at %d", binNames[op], n, off, i)
-							}
-						}
+}
+
+// fillSpecial fills s with normal values and, one in six, a NaN, an
+// infinity or a signed zero.
+func fillSpecial(r *rand.Rand, s []float32) {
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for i := range s {
+		if r.IntN(6) == 0 {
+			s[i] = special[r.IntN(len(special))]
+		} else {
+			s[i] = float32(r.NormFloat64() * 4)
+		}
+	}
+}
+
+// checkLines compares got with want (the Go reference) over lengths 0 to
+// maxN at offsets 0 to 2, out of place and, when inPlace, with dst = a, on
+// values with NaN, infinities, signed zeros and exact cancellations (b = -a
+// every seventh value), and checks that nothing past the end is written.
+// a and b hold at least len(dst) values.
+func checkLines(t *testing.T, seed uint64, maxN int, inPlace bool, want, got func(dst, a, b []float32)) {
+	t.Helper()
+	r := newRand(seed)
+	for n := 0; n <= maxN; n++ {
+		for off := 0; off < 3; off++ {
+			for _, same := range []bool{false, true} {
+				if same && !inPlace {
+					continue
+				}
+				a := make([]float32, off+n+5)
+				b := make([]float32, off+n+5)
+				fillSpecial(r, a)
+				fillSpecial(r, b)
+				for i := 0; i < n; i += 7 {
+					b[off+i] = -a[off+i]
+				}
+				w := make([]float32, n)
+				want(w, a[off:], b[off:])
+				dst := make([]float32, off+n+5)
+				if same {
+					dst = a
+				}
+				sentinel := float32(-123.5)
+				for i := off + n; i < len(dst); i++ {
+					dst[i] = sentinel
+				}
+				got(dst[off:off+n], a[off:], b[off:])
+				for i := range w {
+					// Any NaN matches a NaN (payloads may differ between the
+					// assembly and the Go reference, e.g. under -race).
+					g := dst[off+i]
+					if math.Float32bits(g) != math.Float32bits(w[i]) && !(g != g && w[i] != w[i]) {
+						t.Fatalf("n=%d off=%d in place %v: [%d] = %v, want %v", n, off, same, i, g, w[i])
+					}
+				}
+				for i := off + n; i < len(dst); i++ {
+					if dst[i] != sentinel {
+						t.Fatalf("n=%d off=%d: wrote past the end at %d", n, off, i)
 					}
 				}
 			}

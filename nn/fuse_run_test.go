@@ -169,57 +169,14 @@ func TestAddReluFast(t *testing.T) {
 	if !addReluFast(make([]float32, 1), make([]float32, 1), make([]float32, 1)) {
 		t.Skip("no assembly add-relu in this build")
 	}
-	r := newRand(9)
-	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
-	fill := func(s []float32) {
-		for i := range s {
-			if r.IntN(6) == 0 {
-				s[i] = special[r.IntN(len(special))]
-			} else {
-				s[i] = float32(r.NormFloat64() * 4)
-			}
+	checkLines(t, 9, 200, true, func(want, a, b []float32) {
+		binLine(opAdd, want, a, b, 1, 1)
+		applyActTo(actRelu, 0, 0, want, want)
+	}, func(dst, a, b []float32) {
+		if len(dst) > 0 && !addReluFast(dst, a, b) {
+			t.Fatal("addReluFast declined")
 		}
-	}
-	for n := 0; n <= 200; n++ {
-		for off := 0; off < 3; off++ {
-			for _, inPlace := range []bool{false, true} {
-				a := make([]float32, off+n+5)
-				b := make([]float32, off+n+5)
-				fill(a)
-				fill(b)
-				for i := 0; i < n; i += 7 { // exact cancellations
-					b[off+i] = -a[off+i]
-				}
-				want := make([]float32, n)
-				binLine(opAdd, want, a[off:off+n], b[off:off+n], 1, 1)
-				applyActTo(actRelu, 0, 0, want, want)
-				dst := make([]float32, off+n+5)
-				if inPlace {
-					dst = a
-				}
-				sentinel := float32(-123.5)
-				for i := off + n; i < len(dst); i++ {
-					dst[i] = sentinel
-				}
-				if n > 0 && !addReluFast(dst[off:off+n], a[off:], b[off:]) {
-					t.Fatal("addReluFast declined")
-				}
-				for i := range want {
-					// Any NaN matches a NaN (payloads may differ between the
-					// assembly and the Go reference, e.g. under -race).
-					g, w := dst[off+i], want[i]
-					if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-						t.Fatalf("n=%d off=%d inPlace=%v: [%d] = %v, want %v", n, off, inPlace, i, g, w)
-					}
-				}
-				for i := off + n; i < len(dst); i++ {
-					if dst[i] != sentinel {
-						t.Fatalf("n=%d off=%d: wrote past the end at %d", n, off, i)
-					}
-				}
-			}
-		}
-	}
+	})
 }
 
 // TestActivationFusedIntoConvGemm: every unary activation after a Conv
