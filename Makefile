@@ -14,13 +14,15 @@ test-deps:
 # test also builds the engine for other CPUs (arm64, 386: the pure-Go
 # paths) and runs the engine's tests with -tags purego (no assembly) and
 # nnpoison (shared activation buffers filled with NaN before each kernel,
-# which catches a kernel that leaves part of its output unwritten).
+# which catches a kernel that leaves part of its output unwritten), and
+# the int8 tests with AVX-512 switched off (the AVX2 paths).
 test: test-deps
 	$(GO) vet ./...
 	GOARCH=arm64 $(GO) build ./nn/... ./dataset/... ./models/...
 	GOARCH=386 $(GO) build ./nn/... ./dataset/... ./models/...
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -tags purego,nnpoison ./nn/ ./nn/internal/blas/ ./nn/onnx/
+	GODEBUG=cpu.avx512f=off $(GO) test -count=1 -run 'Q8|Int8|S8|AVX' ./nn/ ./nn/internal/blas/
 
 # jaeger builds the pinned Jaeger (tools/go.mod) into .cache/bin once;
 # jaeger-run runs it on 127.0.0.1 only (OTLP 4317/4318, query API 16686).

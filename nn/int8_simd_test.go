@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -264,4 +266,19 @@ func TestQ8DepthwiseLadder(t *testing.T) {
 		q8ConvCase{n: 2, cin: 24, h: 28, w: 28, cout: 24, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 24, relu: true},
 		q8ConvCase{n: 1, cin: 16, h: 56, w: 56, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 0, pl: 0, pb: 1, pr: 1, group: 16})
 	q8CheckLadder(t, r, cases, nil)
+}
+
+// TestQ8AVX512Off checks that GODEBUG=cpu.avx512f=off (which `make test`
+// sets for a run of the int8 tests) switches the AVX-512 paths off, so
+// that run tests the AVX2 ones.
+func TestQ8AVX512Off(t *testing.T) {
+	if !strings.Contains(os.Getenv("GODEBUG"), "cpu.avx512f=off") {
+		t.Skip("GODEBUG=cpu.avx512f=off not set")
+	}
+	if q8HasAVX512 {
+		t.Fatal("the AVX-512 int8 paths are on")
+	}
+	if q8HasAVX2 && !q8GemmPairs {
+		t.Fatal("the int8 GEMM does not pack for the AVX2 kernel")
+	}
 }
