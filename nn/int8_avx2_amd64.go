@@ -73,3 +73,6 @@ func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) 
 	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
 	q8PairsGatherAVX2(&a)
 }
+
+//go:noescape
+func q8MaxPool2x2AVX2(src *int8, ld int, dst *int8, ow, rows int)

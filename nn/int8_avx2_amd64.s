@@ -168,3 +168,56 @@ gpair:
 	JNZ gtap
 	VZEROUPPER
 	RET
+
+// func q8MaxPool2x2AVX2(src *int8, ld int, dst *int8, ow, rows int)
+// int8 max pool 2x2 stride 2 over the first ow &^ 7 outputs of each row:
+// output row i (ow bytes apart at dst) from input rows 2i and 2i+1 (ld
+// bytes apart). Per 16 (then 8) outputs: the max of the two rows, then of
+// each byte pair (VPSRLW brings the odd bytes down), the even bytes packed.
+TEXT ·q8MaxPool2x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), SI
+	MOVQ ld+8(FP), BX
+	MOVQ dst+16(FP), DI
+	MOVQ ow+24(FP), R8
+	MOVQ rows+32(FP), R9
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $8, Y15, Y15 // 0x00ff words
+prow:
+	TESTQ R9, R9
+	JE pdone
+	XORQ R10, R10
+p16:
+	LEAQ 16(R10), AX
+	CMPQ AX, R8
+	JGT p8
+	LEAQ (SI)(R10*2), R11
+	VMOVDQU (R11), Y0
+	VPMAXSB (R11)(BX*1), Y0, Y0
+	VPSRLW $8, Y0, Y1
+	VPMAXSB Y1, Y0, Y0
+	VPAND Y15, Y0, Y0
+	VPACKUSWB Y0, Y0, Y0
+	VPERMQ $0x08, Y0, Y0
+	VMOVDQU X0, (DI)(R10*1)
+	MOVQ AX, R10
+	JMP p16
+p8:
+	LEAQ 8(R10), AX
+	CMPQ AX, R8
+	JGT pnext
+	LEAQ (SI)(R10*2), R11
+	VMOVDQU (R11), X0
+	VPMAXSB (R11)(BX*1), X0, X0
+	VPSRLW $8, X0, X1
+	VPMAXSB X1, X0, X0
+	VPAND X15, X0, X0
+	VPACKUSWB X0, X0, X0
+	MOVQ X0, (DI)(R10*1)
+pnext:
+	LEAQ (SI)(BX*2), SI
+	ADDQ R8, DI
+	DECQ R9
+	JMP prow
+pdone:
+	VZEROUPPER
+	RET

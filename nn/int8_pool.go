@@ -98,7 +98,8 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 	if k.kh == 2 && k.kw == 2 && k.sh == 2 && k.sw == 2 && k.dh == 1 && k.dw == 1 && k.pt == 0 && k.pl == 0 &&
 		2*oh <= h && 2*ow <= w {
 		// The common 2x2/2 pool: every window is inside; branch-free max.
-		if q8MaxPool2x2Fast(x.I8, y.I8, nc, h, w, oh, ow) {
+		done := q8MaxPool2x2Fast(x.I8, y.I8, nc, h, w, oh, ow) // outputs of each row
+		if done == ow {
 			return nil
 		}
 		for c := 0; c < nc; c++ {
@@ -108,7 +109,7 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 				r0 := plane[2*oy*w : 2*oy*w+w]
 				r1 := plane[(2*oy+1)*w : (2*oy+1)*w+w]
 				d := dst[oy*ow : oy*ow+ow]
-				for ox := range d {
+				for ox := done; ox < ow; ox++ {
 					d[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
 				}
 			}

@@ -84,19 +84,28 @@ func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int)
 func q8MaxPool2x2AVX512(src *int8, ld int, dst *int8, ow, rows int)
 
 // q8MaxPool2x2Fast pools the nc planes (h×w) of x into y (oh×ow, 2·oh <= h,
-// 2·ow <= w) with the assembly kernel when the CPU has it.
-func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool {
-	if !q8HasAVX512 || nc*oh*ow == 0 || len(x) < nc*h*w || len(y) < nc*oh*ow {
-		return false
+// 2·ow <= w) with an assembly kernel when the CPU has one, and returns how
+// many outputs of each row it wrote (0 without the CPU feature).
+func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) int {
+	if nc*oh*ow == 0 || len(x) < nc*h*w || len(y) < nc*oh*ow {
+		return 0
+	}
+	kern, done := q8MaxPool2x2AVX512, ow
+	switch {
+	case q8HasAVX512:
+	case q8HasAVX2 && ow >= 8:
+		kern, done = q8MaxPool2x2AVX2, ow&^7
+	default:
+		return 0
 	}
 	if h == 2*oh { // input row pairs are contiguous across planes
-		q8MaxPool2x2AVX512(&x[0], w, &y[0], ow, nc*oh)
-		return true
+		kern(&x[0], w, &y[0], ow, nc*oh)
+		return done
 	}
 	for c := 0; c < nc; c++ {
-		q8MaxPool2x2AVX512(&x[c*h*w], w, &y[c*oh*ow], ow, oh)
+		kern(&x[c*h*w], w, &y[c*oh*ow], ow, oh)
 	}
-	return true
+	return done
 }
 
 // q8GatherArgs are the arguments of q8QuadGatherAVX512 (offsets used by

@@ -16,7 +16,7 @@ func (k *q8Conv) c1Rows(pad []int8, ld, oy0, oy1, ow int, y []int8, ystride int)
 }
 
 // q8MaxPool2x2Fast: no assembly kernel in this build.
-func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) bool { return false }
+func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) int { return 0 }
 
 // q8QuadPanel is never called in this build (q8HasAVX512 is false).
 func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
