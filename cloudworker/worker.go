@@ -483,7 +483,7 @@ func (w *Worker) prepare(j *job) *pending {
 	return p
 }
 
-// decode decodes j's request: a compact one (wire version 2) against the
+// decode decodes j's request: a compact one (wire version 3) against the
 // served models' activation codecs, any other with DecodeRequest.
 func (w *Worker) decode(j *job) (*pipeline.Request, error) {
 	if !pipeline.IsCompact(j.data) {

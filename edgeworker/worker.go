@@ -68,7 +68,7 @@ type Result struct {
 	// HeaderBytes and PayloadBytes split WireBytes into the message's
 	// header and the activations as sent; Elements counts the activations.
 	HeaderBytes, PayloadBytes, Elements int
-	// Compact is set when the request went compact (wire version 2).
+	// Compact is set when the request went compact (wire version 3).
 	Compact bool
 	Timings Timings
 	// TraceID is the request's trace id (32 hex digits) when the trace is

@@ -3,11 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -19,44 +19,89 @@ import (
 	"github.com/splitinfer/splitinfer/nn"
 )
 
-// Compact requests (wire version 2) carry the activations of a cut the
+// Compact requests (wire version 3) carry the activations of a cut the
 // model has an activation codec for (compress/actcode, stored in the
 // model's metadata) in a few hundred bytes: a msgpack array of fixed
 // fields, with no field the cloud knows from the model and the cut.
 //
-//	[2, id (8 bytes), model (first 8 bytes of the content hash),
-//	 cut (index in Cuts), codec (fingerprint), budget (ms to the deadline,
-//	 0: none), data (the coded activations)]
+//	[3, tag (18 bytes: id (8) | model (first 6 bytes of the content
+//	 hash) | codec (fingerprint, 4)), cut (index in Cuts), budget (the
+//	 time to the deadline as a budget code, 0: none), data (the coded
+//	 activations)]
 //
-// The deadline travels as the time left (as gRPC's grpc-timeout does), so
-// it needs no synchronised clocks and fits in 3 bytes; the cloud counts it
-// from the message's arrival.
+// The three identifiers share one binary field (msgpack spends 2 bytes
+// a field on them otherwise). The deadline travels as the time left (as
+// gRPC's grpc-timeout does), so it needs no synchronised clocks, in one
+// byte: a code of a scale that grows by 10% a step (see budgetMs),
+// rounded down, so the cloud never thinks it has more time than the edge
+// gave; the cloud counts it from the message's arrival.
 
 // CompactVersion is the wire version of compact requests.
-const CompactVersion = 2
+const CompactVersion = 3
 
 // CompactHashBytes is how many bytes of the model hash a compact request
-// carries: 64 bits, so two models a cloud serves collide with
-// probability about 2^-64.
-const CompactHashBytes = 8
+// carries: 48 bits. The prefix only picks among the models one cloud
+// serves (two of them collide with probability about 2^-48) and the
+// codec fingerprint beside it must match too; it is not a security
+// boundary (credentials and permissions are).
+const CompactHashBytes = 6
 
-// compactIDBytes is the length of a compact request id.
+// compactIDBytes is the length of a compact request id: 64 bits, as
+// the cloud's retry dedup keys on it (shorter ids would collide within
+// its window across many edges).
 const compactIDBytes = 8
+
+// compactTagBytes is the length of the tag: id, model prefix, codec.
+const compactTagBytes = compactIDBytes + CompactHashBytes + 4
 
 // compactRequest is the fixed struct compact requests decode into.
 type compactRequest struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Version  int
-	ID       []byte
-	Model    []byte
+	Tag      []byte
 	Cut      int
-	Codec    uint32
-	Budget   int64
+	Budget   int
 	Data     []byte
 }
 
+// newTag joins a compact request's identifiers into its tag.
+func newTag(id, model []byte, codec uint32) []byte {
+	tag := make([]byte, 0, compactTagBytes)
+	tag = append(append(tag, id...), model...)
+	return binary.BigEndian.AppendUint32(tag, codec)
+}
+
+// The tag's parts (its length checked).
+func (r *compactRequest) id() []byte { return r.Tag[:compactIDBytes] }
+func (r *compactRequest) model() []byte {
+	return r.Tag[compactIDBytes : compactIDBytes+CompactHashBytes]
+}
+func (r *compactRequest) codec() uint32 {
+	return binary.BigEndian.Uint32(r.Tag[compactIDBytes+CompactHashBytes:])
+}
+
+// budgetMs[k] is the time budget code k stands for, in milliseconds: 0
+// none, then 1, 2, ... ms up to where 10% is more than 1 ms, then 10%
+// more a step, to about 7 minutes at 127 (msgpack's largest one-byte
+// integer). Longer budgets are sent as the largest.
+var budgetMs = func() (t [128]int64) {
+	for k := 1; k < len(t); k++ {
+		t[k] = max(t[k-1]+1, t[k-1]*11/10)
+	}
+	return t
+}()
+
+// budgetCode is the code of the largest budget not above d (at least 1
+// ms: a deadline that has passed still sends 1 ms, and the cloud answers
+// it with a deadline error).
+func budgetCode(d time.Duration) int {
+	ms := max(int64(d/time.Millisecond), 1)
+	k, _ := slices.BinarySearch(budgetMs[:], ms+1) // first code above ms
+	return k - 1
+}
+
 // compactFields is the length of a compact request's array.
-const compactFields = 7
+const compactFields = 5
 
 // CompactCuts are the cuts of one model that carry a compact coding,
 // with what the edge and the cloud need to code them: the cuts with an
@@ -301,13 +346,13 @@ func (cc *CompactCuts) encodeCompact(c *compactCut, bits int, id string, t *nn.T
 	if err != nil {
 		return Encoded{}, fmt.Errorf("%w: cut %q: %v", ErrBadRequest, c.name, err)
 	}
-	req := compactRequest{Version: CompactVersion, ID: idb, Model: []byte(cc.prefix), Cut: c.index, Codec: fp, Data: data}
+	req := compactRequest{Version: CompactVersion, Tag: newTag(idb, []byte(cc.prefix), fp), Cut: c.index, Data: data}
 	if !deadline.IsZero() {
-		req.Budget = max(int64(math.Ceil(float64(time.Until(deadline))/float64(time.Millisecond))), 1)
+		req.Budget = budgetCode(time.Until(deadline))
 	}
 	var buf bytes.Buffer
 	me := msgpack.NewEncoder(&buf)
-	me.UseCompactInts(true) // the budget in 3 bytes, not 9
+	me.UseCompactInts(true) // small integers in one byte
 	err = me.Encode(&req)
 	body := buf.Bytes()
 	if err != nil {
@@ -354,24 +399,23 @@ func DecodeCompactRequest(b []byte, lim Limits, now time.Time, model func(prefix
 	switch {
 	case r.Version != CompactVersion:
 		return nil, fmt.Errorf("%w: compact wire version %d, want %d", ErrBadRequest, r.Version, CompactVersion)
-	case len(r.ID) != compactIDBytes:
-		return nil, fmt.Errorf("%w: compact request id of %d bytes (want %d)", ErrBadRequest, len(r.ID), compactIDBytes)
-	case len(r.Model) != CompactHashBytes:
-		return nil, fmt.Errorf("%w: model hash prefix of %d bytes (want %d)", ErrBadRequest, len(r.Model), CompactHashBytes)
-	case r.Budget < 0:
-		return nil, fmt.Errorf("%w: negative deadline budget %d ms", ErrBadRequest, r.Budget)
+	case len(r.Tag) != compactTagBytes:
+		return nil, fmt.Errorf("%w: compact request tag of %d bytes (want %d)", ErrBadRequest, len(r.Tag), compactTagBytes)
+	case r.Budget < 0 || r.Budget >= len(budgetMs):
+		return nil, fmt.Errorf("%w: deadline budget code %d (want 0..%d)", ErrBadRequest, r.Budget, len(budgetMs)-1)
 	}
-	cc := model(r.Model)
+	prefix, fp := r.model(), r.codec()
+	cc := model(prefix)
 	if cc == nil {
-		return nil, fmt.Errorf("%w: model %x... is not served here", ErrModelMismatch, r.Model)
+		return nil, fmt.Errorf("%w: model %x... is not served here", ErrModelMismatch, prefix)
 	}
 	c, ok := cc.byIdx[r.Cut]
 	if !ok {
 		return nil, fmt.Errorf("%w: cut index %d has no compact coding in model %.16s", ErrBadRequest, r.Cut, cc.hash)
 	}
-	coding, ok := c.byFP[r.Codec]
+	coding, ok := c.byFP[fp]
 	if !ok {
-		return nil, Errorf(CodeModelMismatch, "%s %08x for cut %q, this worker has %s: edge and cloud loaded different codec tables", c.coding.what(), r.Codec, c.name, c.fingerprints())
+		return nil, Errorf(CodeModelMismatch, "%s %08x for cut %q, this worker has %s: edge and cloud loaded different codec tables", c.coding.what(), fp, c.name, c.fingerprints())
 	}
 	t, err := coding.decode(r.Data, c.like)
 	if errors.Is(err, ErrInternal) {
@@ -384,10 +428,10 @@ func DecodeCompactRequest(b []byte, lim Limits, now time.Time, model func(prefix
 	if err != nil {
 		return nil, err
 	}
-	req := &Request{Version: CompactVersion, ID: hex.EncodeToString(r.ID), Model: cc.hash, Cut: c.name,
+	req := &Request{Version: CompactVersion, ID: hex.EncodeToString(r.id()), Model: cc.hash, Cut: c.name,
 		Codec: CodecNone, Tensors: []Tensor{wt}, Compact: true}
 	if r.Budget > 0 {
-		req.Deadline = now.Add(time.Duration(min(r.Budget, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond).UnixNano()
+		req.Deadline = now.Add(time.Duration(budgetMs[r.Budget]) * time.Millisecond).UnixNano()
 	}
 	return req, nil
 }

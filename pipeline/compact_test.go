@@ -77,7 +77,7 @@ func (f *compactFixture) lookup(prefix []byte) *CompactCuts {
 	return nil
 }
 
-// TestCompactRequest: a compact request is a 33-byte header and the coded
+// TestCompactRequest: a compact request is a 26-byte header and the coded
 // activations; Size is what Encode sends; the cloud's decode gives the
 // model's full hash, the cut's tensor name and the activations the codec
 // reconstructs, in the cut's int8 quantization; the deadline travels as
@@ -102,7 +102,7 @@ func TestCompactRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.Compact || got.HeaderBytes != 33 || got.PayloadBytes+got.HeaderBytes != len(got.Body) || got.Elements != 2048 {
+		if !got.Compact || got.HeaderBytes != 26 || got.PayloadBytes+got.HeaderBytes != len(got.Body) || got.Elements != 2048 {
 			t.Fatalf("image %d: compact %v, header %d + payload %d for %d bytes, %d elements", i, got.Compact, got.HeaderBytes, got.PayloadBytes, len(got.Body), got.Elements)
 		}
 		if n, err := e.Size([]string{f.cut}, []*nn.Tensor{h}); err != nil || n != len(got.Body) {
@@ -153,6 +153,30 @@ func TestCompactRequest(t *testing.T) {
 	}
 }
 
+// TestBudgetCode: a deadline travels in one byte as the largest budget
+// not above the time left, within 10% of it (or 1 ms), up to the scale's
+// end.
+func TestBudgetCode(t *testing.T) {
+	for _, d := range []time.Duration{-time.Second, 0, time.Millisecond, 7 * time.Millisecond, 30 * time.Millisecond,
+		999 * time.Millisecond, 10 * time.Second, time.Minute, time.Hour} {
+		k := budgetCode(d)
+		if k < 1 || k >= len(budgetMs) {
+			t.Fatalf("%v: code %d", d, k)
+		}
+		got := time.Duration(budgetMs[k]) * time.Millisecond
+		want := max(d, time.Millisecond)
+		if end := time.Duration(budgetMs[len(budgetMs)-1]) * time.Millisecond; want > end {
+			want = end
+		}
+		if got > want || (got < want-want/10 && want-got > time.Millisecond) {
+			t.Errorf("%v: code %d stands for %v", d, k, got)
+		}
+	}
+	if end := time.Duration(budgetMs[len(budgetMs)-1]) * time.Millisecond; end < 5*time.Minute {
+		t.Errorf("the scale ends at %v", end)
+	}
+}
+
 // TestCompactRequestRejects: each way a compact request can be wrong gets
 // its code and a message naming the cause.
 func TestCompactRequestRejects(t *testing.T) {
@@ -182,13 +206,13 @@ func TestCompactRequestRejects(t *testing.T) {
 		code Code
 		msg  string
 	}{
-		{"other model", remarshal(func(c *compactRequest) { c.Model = []byte("12345678") }), Limits{}, CodeModelMismatch, "not served"},
-		{"other codec tables", remarshal(func(c *compactRequest) { c.Codec++ }), Limits{}, CodeModelMismatch, "codec"},
+		{"other model", remarshal(func(c *compactRequest) { c.Tag = newTag(c.id(), []byte("123456"), c.codec()) }), Limits{}, CodeModelMismatch, "not served"},
+		{"other codec tables", remarshal(func(c *compactRequest) { c.Tag = newTag(c.id(), c.model(), c.codec()+1) }), Limits{}, CodeModelMismatch, "codec"},
 		{"cut without codec", remarshal(func(c *compactRequest) { c.Cut = 1 }), Limits{}, CodeBadRequest, "no compact coding"},
-		{"version", remarshal(func(c *compactRequest) { c.Version = 3 }), Limits{}, CodeBadRequest, "version"},
-		{"short id", remarshal(func(c *compactRequest) { c.ID = c.ID[:3] }), Limits{}, CodeBadRequest, "id"},
-		{"short hash", remarshal(func(c *compactRequest) { c.Model = c.Model[:4] }), Limits{}, CodeBadRequest, "prefix"},
+		{"version", remarshal(func(c *compactRequest) { c.Version = 2 }), Limits{}, CodeBadRequest, "version"},
+		{"short tag", remarshal(func(c *compactRequest) { c.Tag = c.Tag[:17] }), Limits{}, CodeBadRequest, "tag"},
 		{"negative budget", remarshal(func(c *compactRequest) { c.Budget = -1 }), Limits{}, CodeBadRequest, "budget"},
+		{"budget code past the scale", remarshal(func(c *compactRequest) { c.Budget = 128 }), Limits{}, CodeBadRequest, "budget"},
 		{"oversized data", remarshal(func(c *compactRequest) { c.Data = make([]byte, 5000) }), Limits{}, CodeBadRequest, "bytes"},
 		{"truncated", good.Body[:len(good.Body)-3], Limits{}, CodeBadRequest, "msgpack"},
 		{"trailing", append(append([]byte(nil), good.Body...), 0), Limits{}, CodeBadRequest, "trailing"},
@@ -302,8 +326,8 @@ func TestCompactWidths(t *testing.T) {
 			t.Fatal(err)
 		}
 		var r compactRequest
-		if err := msgpack.Unmarshal(enc.Body, &r); err != nil || r.Codec != codecs[i].Fingerprint() {
-			t.Fatalf("%d bits: fingerprint %08x, want %08x (%v)", bits, r.Codec, codecs[i].Fingerprint(), err)
+		if err := msgpack.Unmarshal(enc.Body, &r); err != nil || r.codec() != codecs[i].Fingerprint() {
+			t.Fatalf("%d bits: fingerprint %08x, want %08x (%v)", bits, r.codec(), codecs[i].Fingerprint(), err)
 		}
 		if _, err := DecodeCompactRequest(enc.Body, Limits{}, time.Now(), lookup); err != nil {
 			t.Fatalf("%d bits: %v", bits, err)

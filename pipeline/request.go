@@ -94,7 +94,7 @@ type Encoded struct {
 	// PayloadBytes are the tensor data as sent, HeaderBytes the rest of
 	// the message (ids, hash, cut, deadline, names, shapes, msgpack).
 	PayloadBytes, HeaderBytes int
-	// Compact is set for a compact request (wire version 2).
+	// Compact is set for a compact request (wire version 3).
 	Compact bool
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // TestCompactSplit runs the bundled model's early cut with compact
-// requests: every request is compact, a 33-byte header and its payload,
+// requests: every request is compact, a 26-byte header and its payload,
 // well under the 248 bytes of the mean MNIST PNG; every prediction is the
 // one the tail makes from the codec's reconstruction (actcode.Evaluate).
 // A cloud whose model carries other codec tables answers 409 naming them.
@@ -39,7 +39,7 @@ func TestCompactSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Errors != 0 || sum.Compact != n || sum.HeaderBytes != 33 || sum.BytesPerRequest > 248 ||
+	if sum.Errors != 0 || sum.Compact != n || sum.HeaderBytes != 26 || sum.BytesPerRequest > 248 ||
 		math.Abs(sum.HeaderBytes+sum.PayloadBytes-sum.BytesPerRequest) > 1e-9 || math.Abs(sum.BitsPerElement-8*sum.BytesPerRequest/2048) > 1e-9 {
 		t.Fatalf("summary: %d errors, %d compact, %.1f bytes = %.1f header + %.1f payload, %.3f bits/element",
 			sum.Errors, sum.Compact, sum.BytesPerRequest, sum.HeaderBytes, sum.PayloadBytes, sum.BitsPerElement)

@@ -182,7 +182,7 @@ type Summary struct {
 	// activations as sent. BitsPerElement is BytesPerRequest in bits per
 	// activation element, PayloadBitsPerElement the payload's alone. NATS
 	// protocol framing and headers (traceparent when tracing) are not
-	// counted. Compact counts the compact (wire version 2) requests.
+	// counted. Compact counts the compact (wire version 3) requests.
 	HeaderBytes           float64 `json:"header_bytes"`
 	PayloadBytes          float64 `json:"payload_bytes"`
 	BitsPerElement        float64 `json:"bits_per_element"`
