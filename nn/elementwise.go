@@ -185,12 +185,27 @@ type clipKernel struct {
 	min, max float32
 }
 
+// buildClip returns a unaryKernel when the bounds are attributes or
+// constant scalars (ReLU6 as PyTorch exports it), which run-time fusion
+// folds into a Conv or Gemm before it like any activation.
 func buildClip(bc *BuildContext) (Kernel, error) {
 	k := &clipKernel{
 		min: attrFloatAny(bc.Node, "min", float32(math.Inf(-1))),
 		max: attrFloatAny(bc.Node, "max", float32(math.Inf(1))),
 	}
-	return k, nil
+	bounds := []*float32{&k.min, &k.max}
+	for i, b := range bounds {
+		name := bc.Node.Input(i + 1)
+		if name == "" {
+			continue
+		}
+		c := bc.Const(name)
+		if c == nil || c.DType != Float32 || len(c.F32) != 1 || NumElements(c.Shape) != 1 {
+			return k, nil // bounds computed at run time
+		}
+		*b = c.F32[0]
+	}
+	return &unaryKernel{op: "Clip", kind: actClip, a: k.min, b: k.max}, nil
 }
 
 func (k *clipKernel) OutputTypes(in []Type) ([]Type, error) {

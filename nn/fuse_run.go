@@ -121,10 +121,11 @@ func (r *Runner) fuse() {
 	fx := &r.fx
 	// replaced reports whether position k already runs another kernel.
 	replaced := func(k int) bool { return r.skip[k] || r.kern[k] != p.kernels[p.nodes[k]] }
-	// soleUnary returns the activation that alone reads slot s.
+	// soleUnary returns the activation that alone reads slot s (as its
+	// input 0; a Clip's other inputs are its constant bounds).
 	soleUnary := func(s int) (int, *unaryKernel) {
 		k, ok := fx.soleReader(s)
-		if !ok || replaced(k) || len(r.baseIn[k]) != 1 || len(r.baseOut[k]) != 1 || r.baseOut[k][0] < 0 {
+		if !ok || replaced(k) || r.baseIn[k][0] != s || len(r.baseOut[k]) != 1 || r.baseOut[k][0] < 0 {
 			return 0, nil
 		}
 		u, _ := r.kern[k].(*unaryKernel)

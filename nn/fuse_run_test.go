@@ -191,6 +191,7 @@ func TestActivationFusedIntoConvGemm(t *testing.T) {
 	}{
 		{"HardSwish", nil}, {"HardSigmoid", map[string]Attr{"alpha": fltA(0.3), "beta": fltA(0.4)}},
 		{"Sigmoid", nil}, {"LeakyRelu", map[string]Attr{"alpha": fltA(0.1)}}, {"Relu", nil},
+		{"Clip", map[string]Attr{"min": fltA(-0.5), "max": fltA(0.75)}},
 	}
 	convs := []struct {
 		name       string
@@ -284,7 +285,7 @@ func TestResidualFusedIntoConv(t *testing.T) {
 		{"pw", 8, 16, 1, 1, 1, 11, 13}, {"full", 4, 8, 3, 1, 1, 11, 13}, {"s2", 4, 8, 3, 2, 1, 11, 13},
 		{"pixel", 96, 80, 1, 1, 1, 1, 1}, {"wide", 16, 16, 3, 1, 1, 30, 30}, {"dwsmall", 32, 32, 3, 1, 32, 7, 7},
 	}
-	acts := []string{"", "Relu", "HardSwish"}
+	acts := []string{"", "Relu", "HardSwish", "Clip"}
 	for _, cv := range convs {
 		for _, act := range acts {
 			for _, late := range []bool{false, true} {
@@ -314,7 +315,13 @@ func TestResidualFusedIntoConv(t *testing.T) {
 				}
 				mid, skips := []string{"c"}, 2
 				if act != "" {
-					g.Nodes = append(g.Nodes, &Node{Name: "act", Op: act, Inputs: []string{"s"}, Outputs: []string{"y"}})
+					an := &Node{Name: "act", Op: act, Inputs: []string{"s"}, Outputs: []string{"y"}}
+					if act == "Clip" {
+						// ReLU6 as PyTorch exports it: bounds as constant inputs.
+						an.Inputs = append(an.Inputs, "lo", "hi")
+						g.Consts["lo"], g.Consts["hi"] = &Tensor{DType: Float32, F32: []float32{-0.5}}, &Tensor{DType: Float32, F32: []float32{0.75}}
+					}
+					g.Nodes = append(g.Nodes, an)
 					mid, skips = []string{"c", "s"}, 3
 				} else {
 					add.Outputs[0] = "y"
