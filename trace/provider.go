@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -411,4 +412,33 @@ func (p *Provider) stopServer(ctx context.Context) error {
 		return fmt.Errorf("trace: metrics server shutdown: %w", err)
 	}
 	return nil
+}
+
+// Probe checks the health endpoint a Provider serves at addr (host:port
+// or a URL; its WithMetricsAddr): /readyz, or /healthz with live. It
+// returns the answer's body when the status is 200, else an error naming
+// the path, the status and the body.
+func Probe(ctx context.Context, addr string, live bool) (string, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	path := "/readyz"
+	if live {
+		path = "/healthz"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(addr, "/")+path, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	msg := strings.TrimSpace(string(body))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s: %s", path, resp.Status, msg)
+	}
+	return msg, nil
 }

@@ -2,25 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"runtime"
-	"time"
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/pipeline"
-	"github.com/splitinfer/splitinfer/pipeline/natsconn"
+	"github.com/splitinfer/splitinfer/system"
 	"github.com/splitinfer/splitinfer/trace"
 )
 
 func init() {
-	register(&command{
-		name:    "cloud",
-		summary: "serve model tails as a cloud worker on a NATS server (drains on SIGTERM)",
-		run:     runCloud,
-	})
+	register("cloud", "serve model tails as a cloud worker on a NATS server (drains on SIGTERM)", runCloud)
 }
 
 func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,8 +52,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	hash := pipeline.ModelHash(prog.Graph())
-	tel, err := newTelemetry(ctx, tf, trace.ServiceCloud, "", hash, *metricsAddr)
+	tel, err := tf.provider(ctx, trace.ServiceCloud, "", pipeline.ModelHash(prog.Graph()), *metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -69,38 +61,8 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer nc.Close() // on errors; DrainClose below on a stop
-	w, err := cloudworker.New(nc.Conn, []cloudworker.Model{{Name: name, Program: prog}}, cfg,
-		cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider()))
-	// The endpoint's and micro's subscriptions, refused by the server's
-	// permissions, would leave a worker that never answers: fail, naming
-	// the subjects.
-	if perr := nc.CheckPermissions(10 * time.Second); perr != nil && natsconn.PermissionError(nc.Conn) != nil {
-		if err == nil {
-			_ = w.Stop()
-		}
-		return perr
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "splitinfer cloud: worker %s serving %s (hash %.12s) on %s at %s\n", w.ID(), name, hash, *subject, ncfg.RedactedURLs())
-	slog.Info("cloud worker started", "worker", w.ID(), "model", name, "model_hash", hash, "subject", *subject, "version", trace.BuildVersion())
-	tel.SetReadiness(func() error { return natsReady(nc.Conn) })
-	<-ctx.Done()
-	tel.SetReadiness(func() error { return errors.New("draining") })
-	slog.Info("cloud worker draining", "worker", w.ID())
-	err = w.Stop()
-	// Requests that reached this worker's subscription while it stopped
-	// are answered (503: another worker takes the retry) before the
-	// connection goes, not dropped with it.
-	if derr := nc.DrainClose(5 * time.Second); derr != nil && err == nil {
-		err = derr
-	}
-	st := w.Stats()
-	fmt.Fprintf(stderr, "splitinfer cloud: drained: %d received, %d computed, %d from the retry cache, %d errors (%d queue full)\n",
-		st.Received, st.Computed, st.Cached, st.Errors, st.QueueFull)
-	slog.Info("cloud worker stopped", "worker", w.ID(), "received", st.Received, "computed", st.Computed,
-		"cached", st.Cached, "errors", st.Errors, "queue_full", st.QueueFull)
-	return err
+	defer nc.Close() // on errors; Serve drains it on a stop
+	cs := system.CloudServe{Name: name, Program: prog, Config: cfg, SetReadiness: tel.SetReadiness, Out: stderr,
+		Options: []cloudworker.Option{cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider())}}
+	return cs.Serve(ctx, nc, ncfg.RedactedURLs())
 }

@@ -15,13 +15,7 @@ import (
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
-func init() {
-	register(&command{
-		name:    "compress",
-		summary: "compress a model (pruning, distillation, int8 quantization) and report before/after",
-		run:     runCompress,
-	})
-}
+func init() { register("compress", "compress a model (pruning, distillation, int8 quantization) and report before/after", runCompress) }
 
 // exitDefaultDrop is --max-accuracy-drop's default for the exit head (the
 // flag's own default is the activation codec's).

@@ -14,13 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register(&command{
-		name:    "edge",
-		summary: "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)",
-		run:     runEdge,
-	})
-}
+func init() { register("edge", "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)", runEdge) }
 
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("edge", stderr)
@@ -47,7 +41,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	s.Config.Subject, s.EarlyCutWithoutProfile = *subject, true
 	hash := pipeline.ModelHash(s.Program.Graph())
-	tel, err := newTelemetry(ctx, tf, trace.ServiceEdge, "", hash, *metricsAddr)
+	tel, err := tf.provider(ctx, trace.ServiceEdge, "", hash, *metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -67,17 +61,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	tel.SetReadiness(edgeReady(conn.Conn, readiness(e)))
+	tel.SetReadiness(system.EdgeReady(conn.Conn, e))
 	slog.Info("edge worker started", "model", s.Name, "model_hash", hash, "version", trace.BuildVersion())
 	defer slog.Info("edge worker stopped", "model", s.Name)
 	return ef.finish(ctx, s, sf, e, plan, stdout, stderr)
-}
-
-// readiness is the edge's readiness check for the inference endpoint: a
-// cloud worker for the model answers (or the fallback is on).
-func readiness(e system.Submitter) func(context.Context) error {
-	if r, ok := e.(interface{ Ready(context.Context) error }); ok {
-		return r.Ready
-	}
-	return nil
 }

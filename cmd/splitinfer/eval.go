@@ -10,13 +10,7 @@ import (
 	"github.com/splitinfer/splitinfer/evaluate"
 )
 
-func init() {
-	register(&command{
-		name:    "eval",
-		summary: "accuracy of a model on the MNIST test set",
-		run:     runEval,
-	})
-}
+func init() { register("eval", "accuracy of a model on the MNIST test set", runEval) }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)

@@ -14,13 +14,7 @@ import (
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
-func init() {
-	register(&command{
-		name:    "infer",
-		summary: "run a model on ONNX TensorProto input files and write its outputs",
-		run:     runInfer,
-	})
-}
+func init() { register("infer", "run a model on ONNX TensorProto input files and write its outputs", runInfer) }
 
 // inferFiles is a repeatable string flag.
 type inferFiles []string

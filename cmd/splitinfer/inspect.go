@@ -9,13 +9,7 @@ import (
 	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
-func init() {
-	register(&command{
-		name:    "inspect",
-		summary: "list a model's nodes: op, output shapes, parameters, MACs, activation sizes",
-		run:     runInspect,
-	})
-}
+func init() { register("inspect", "list a model's nodes: op, output shapes, parameters, MACs, activation sizes", runInspect) }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("inspect", stderr)

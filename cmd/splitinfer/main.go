@@ -27,7 +27,9 @@ type command struct {
 
 var commands = map[string]*command{}
 
-func register(c *command) { commands[c.name] = c }
+func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	commands[name] = &command{name: name, summary: summary, run: run}
+}
 
 // errUsage marks a usage error already explained to the user (exit code 2).
 var errUsage = errors.New("usage")

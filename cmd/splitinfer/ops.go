@@ -5,16 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/splitinfer/splitinfer/internal/buildinfo"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 func init() {
-	register(&command{name: "version", summary: "print the module version, VCS revision and Go version", run: runVersion})
-	register(&command{name: "health", summary: "check a worker's /readyz (or /healthz) on its --metrics-addr: exit 0 when it answers 200", run: runHealth})
+	register("version", "print the module version, VCS revision and Go version", runVersion)
+	register("health", "check a worker's /readyz (or /healthz) on its --metrics-addr: exit 0 when it answers 200", runHealth)
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,17 +30,7 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(bi)
 	}
-	rev := bi.Revision
-	if rev == "" {
-		rev = "unknown (built without VCS stamping)"
-	} else if bi.Modified {
-		rev += " (modified)"
-	}
-	module := bi.Module
-	if module == "" {
-		module = "github.com/splitinfer/splitinfer"
-	}
-	fmt.Fprintf(stdout, "splitinfer %s\nmodule:   %s\nrevision: %s\ngo:       %s\n", bi.Version, module, rev, bi.GoVersion)
+	bi.WriteText(stdout)
 	return nil
 }
 
@@ -62,29 +51,11 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errUsage
 	}
-	addr := fs.Arg(0)
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	path := "/readyz"
-	if *live {
-		path = "/healthz"
-	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(addr, "/")+path, nil)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	msg, err := trace.Probe(ctx, fs.Arg(0), *live)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	msg := strings.TrimSpace(string(body))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", path, resp.Status, msg)
 	}
 	fmt.Fprintln(stdout, msg)
 	return nil

@@ -15,13 +15,7 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() {
-	register(&command{
-		name:    "partition",
-		summary: "predict the latency of every cut of a model on a link and choose one",
-		run:     runPartition,
-	})
-}
+func init() { register("partition", "predict the latency of every cut of a model on a link and choose one", runPartition) }
 
 // addCostFlags registers the flags partition and sweep share, into the
 // cost model's configuration: the model, where the profiles come from,

@@ -20,13 +20,7 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register(&command{
-		name:    "run",
-		summary: "run MNIST test images through the split on one machine (embedded NATS, cloud and edge workers)",
-		run:     runRun,
-	})
-}
+func init() { register("run", "run MNIST test images through the split on one machine (embedded NATS, cloud and edge workers)", runRun) }
 
 // edgeFlags are the flags that run and edge share, most of them straight
 // into the edge's configuration.
@@ -161,7 +155,7 @@ func (s *edgeSetup) natsOptions(stderr io.Writer) []nats.Option {
 // through e and prints the summary.
 func (f *edgeFlags) finish(ctx context.Context, s *edgeSetup, sf *serveFlags, e system.Submitter, plan *system.CutPlan, stdout, stderr io.Writer) error {
 	if sf.active() {
-		return sf.serve(ctx, e, s.Program.Graph(), s.Name, readiness(e), s.Options, s.Config.Concurrency, stdout, stderr)
+		return sf.serve(ctx, e, s.Program.Graph(), s.Name, system.Readiness(e), s.Options, s.Config.Concurrency, stdout, stderr)
 	}
 	sum, runErr := system.RunImages(ctx, e, plan, s.Name, s.set, f.n, s.Config.Concurrency)
 	if err := sum.Write(stdout, f.asJSON, f.jaegerUI); err != nil {
@@ -217,7 +211,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "local", pipeline.ModelHash(s.Program.Graph()), *metricsAddr, *cloudMetricsAddr)
+	edgeTel, cloudTel, shutdown, err := tf.pair(ctx, "local", pipeline.ModelHash(s.Program.Graph()), *metricsAddr, *cloudMetricsAddr)
 	if err != nil {
 		return err
 	}

@@ -11,13 +11,7 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() {
-	register(&command{
-		name:    "sweep",
-		summary: "measure every cut over the live pipeline on an emulated link, against the prediction",
-		run:     runSweep,
-	})
-}
+func init() { register("sweep", "measure every cut over the live pipeline on an emulated link, against the prediction", runSweep) }
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
@@ -68,7 +62,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	edgeTel, cloudTel, shutdown, err := newTelemetryPair(ctx, tf, "sweep", pipeline.ModelHash(s.Program.Graph()), "", "")
+	edgeTel, cloudTel, shutdown, err := tf.pair(ctx, "sweep", pipeline.ModelHash(s.Program.Graph()), "", "")
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,7 @@ import (
 	"github.com/splitinfer/splitinfer/compress/train"
 )
 
-func init() {
-	register(&command{name: "train", summary: "train a CNN on MNIST in Go and save it as ONNX", run: runTrain})
-}
+func init() { register("train", "train a CNN on MNIST in Go and save it as ONNX", runTrain) }
 
 // trainFlags are the training flags train and compress share: pruning,
 // fine-tuning and distillation, into train.Options.

@@ -5,6 +5,8 @@
 package buildinfo
 
 import (
+	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 )
@@ -65,4 +67,19 @@ func (i Info) ServiceVersion() string {
 		v += "-dirty"
 	}
 	return v
+}
+
+// WriteText prints the information as splitinfer version does.
+func (i Info) WriteText(w io.Writer) {
+	rev := i.Revision
+	if rev == "" {
+		rev = "unknown (built without VCS stamping)"
+	} else if i.Modified {
+		rev += " (modified)"
+	}
+	module := i.Module
+	if module == "" {
+		module = "github.com/splitinfer/splitinfer"
+	}
+	fmt.Fprintf(w, "splitinfer %s\nmodule:   %s\nrevision: %s\ngo:       %s\n", i.Version, module, rev, i.GoVersion)
 }
