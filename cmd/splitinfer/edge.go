@@ -14,7 +14,9 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() { register("edge", "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)", runEdge) }
+func init() {
+	register("edge", "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)", runEdge)
+}
 
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("edge", stderr)

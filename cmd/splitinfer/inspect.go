@@ -9,7 +9,9 @@ import (
 	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
-func init() { register("inspect", "list a model's nodes: op, output shapes, parameters, MACs, activation sizes", runInspect) }
+func init() {
+	register("inspect", "list a model's nodes: op, output shapes, parameters, MACs, activation sizes", runInspect)
+}
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("inspect", stderr)

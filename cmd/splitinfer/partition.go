@@ -15,7 +15,9 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() { register("partition", "predict the latency of every cut of a model on a link and choose one", runPartition) }
+func init() {
+	register("partition", "predict the latency of every cut of a model on a link and choose one", runPartition)
+}
 
 // addCostFlags registers the flags partition and sweep share, into the
 // cost model's configuration: the model, where the profiles come from,

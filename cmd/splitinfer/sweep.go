@@ -11,7 +11,9 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() { register("sweep", "measure every cut over the live pipeline on an emulated link, against the prediction", runSweep) }
+func init() {
+	register("sweep", "measure every cut over the live pipeline on an emulated link, against the prediction", runSweep)
+}
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
