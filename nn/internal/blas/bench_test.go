@@ -159,3 +159,26 @@ func BenchmarkEpilogue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRowTiles compares, on shallow products (MobileNetV2's pointwise
+// convolutions with 16 to 32 input channels), the driver's tile order: B
+// micro-panel outer ("cols", C written as mb row streams) or C row panel
+// outer ("rows", rowTilesMaxK).
+func BenchmarkRowTiles(b *testing.B) {
+	for _, s := range [][3]int{{96, 12544, 16}, {144, 3136, 24}, {192, 784, 32}, {64, 3136, 48}} {
+		m, n, k := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(3, 4))
+		pa, bm, c := PackA(m, k, randF32(r, m*k), k), randF32(r, k*n), make([]float32, m*n)
+		for _, order := range []string{"cols", "rows"} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", order, m, n, k), func(b *testing.B) {
+				saved := rowTilesMaxK
+				rowTilesMaxK = 0
+				if order == "rows" {
+					rowTilesMaxK = k
+				}
+				defer func() { rowTilesMaxK = saved }()
+				loop(b, 2*float64(m*n*k), "GFLOP/s", func() { SgemmPacked(pa, n, bm, n, c, n, false) })
+			})
+		}
+	}
+}

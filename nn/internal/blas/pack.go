@@ -149,51 +149,68 @@ func sgemmDriverB(s *f32Scratch, kern *f32Kernel, pre, preB []float32, m, n, k i
 				} else {
 					packA(pa, a, lda, ic, pc, mb, kb, mr)
 				}
-				for jr := 0; jr < nb; jr += nr {
+				tileAt := func(jr, ir int) {
 					nrr := min(nr, nb-jr)
 					bp, bs := &sb[jr*kb], nr
 					if direct && nrr == nr {
 						bp, bs = &b[pc*ldb+jc+jr], ldb
 					}
+					mrr := min(mr, mb-ir)
+					ap := &pa[ir*kb]
+					ci := (ic+ir)*ldc + jc + jr
+					if mrr == mr && (nrr == nr || kern.edge != nil) {
+						if kep != nil {
+							kep.bias = &zeroBias[0]
+							if ep.Bias != nil {
+								kep.bias = &ep.Bias[ic+ir]
+							}
+						}
+						if nrr == nr {
+							kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc, kep)
+						} else {
+							kern.edge(kb, ap, bp, bs, &c[ci], ldc, acc, kep, nrr)
+						}
+						return
+					}
+					kern.micro(kb, ap, bp, bs, &tile[0], nr, false, nil)
+					for r := 0; r < mrr; r++ {
+						cr := c[ci+r*ldc : ci+r*ldc+nrr]
+						tr := tile[r*nr : r*nr+nrr]
+						if acc {
+							for j, v := range tr {
+								cr[j] += v
+							}
+						} else {
+							copy(cr, tr)
+						}
+						if kep != nil {
+							ep.applyRow(cr, ic+ir+r)
+						}
+					}
+				}
+				if kb <= rowTilesMaxK {
+					// Shallow products: a row panel of C at a time, so
+					// that C is written as mr streams, not mb.
 					for ir := 0; ir < mb; ir += mr {
-						mrr := min(mr, mb-ir)
-						ap := &pa[ir*kb]
-						ci := (ic+ir)*ldc + jc + jr
-						if mrr == mr && (nrr == nr || kern.edge != nil) {
-							if kep != nil {
-								kep.bias = &zeroBias[0]
-								if ep.Bias != nil {
-									kep.bias = &ep.Bias[ic+ir]
-								}
-							}
-							if nrr == nr {
-								kern.micro(kb, ap, bp, bs, &c[ci], ldc, acc, kep)
-							} else {
-								kern.edge(kb, ap, bp, bs, &c[ci], ldc, acc, kep, nrr)
-							}
-							continue
+						for jr := 0; jr < nb; jr += nr {
+							tileAt(jr, ir)
 						}
-						kern.micro(kb, ap, bp, bs, &tile[0], nr, false, nil)
-						for r := 0; r < mrr; r++ {
-							cr := c[ci+r*ldc : ci+r*ldc+nrr]
-							tr := tile[r*nr : r*nr+nrr]
-							if acc {
-								for j, v := range tr {
-									cr[j] += v
-								}
-							} else {
-								copy(cr, tr)
-							}
-							if kep != nil {
-								ep.applyRow(cr, ic+ir+r)
-							}
-						}
+					}
+					continue
+				}
+				for jr := 0; jr < nb; jr += nr {
+					for ir := 0; ir < mb; ir += mr {
+						tileAt(jr, ir)
 					}
 				}
 			}
 		}
 	}
 }
+
+// rowTilesMaxK is the deepest block for which the driver runs the tiles of
+// C row panel by row panel (a variable so that benchmarks can compare).
+var rowTilesMaxK = 32
 
 // packA packs rows ic..ic+mb, depth pc..pc+kb of A into mr-row panels:
 // panel q starts at q*mr*kb and holds, for each p, mr consecutive values.
