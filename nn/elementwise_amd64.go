@@ -95,3 +95,15 @@ func binLineFast(op binOp, y, a, b []float32, sa, sb int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func sumAVX512(x *float32, n int) float32
+
+// sumFast returns the sum of x by the assembly kernel when the CPU has it
+// and x fills a vector, and reports whether it did.
+func sumFast(x []float32) (float32, bool) {
+	if !binLineAsm || len(x) < 16 {
+		return 0, false
+	}
+	return sumAVX512(&x[0], len(x)), true
+}

@@ -174,3 +174,55 @@ TEXT ·addScalarAVX512(SB), NOSPLIT, $0-28
 TEXT ·mulScalarAVX512(SB), NOSPLIT, $0-28
 	SCALARARGS
 	MAP(MULS4, MULS1, MULSM, CLAMPSTEP)
+
+// func sumAVX512(x *float32, n int) float32
+// The sum of x[:n] in four 16-lane partial sums (64 values per step, then
+// 16, then a masked tail), added together at the end: the order of a
+// pairwise-blocked sum, not of a running one.
+TEXT ·sumAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ CX, $64
+	JLT sum16
+sum64:
+	VADDPS 0(SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	ADDQ $256, SI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE sum64
+sum16:
+	CMPQ CX, $16
+	JLT sumtail
+	VADDPS 0(SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP sum16
+sumtail:
+	TESTQ CX, CX
+	JE sumreduce
+	LOWMASK(AX)
+	KMOVW AX, K1
+	VMOVUPS.Z 0(SI), K1, Z4
+	VADDPS Z4, Z1, Z1
+sumreduce:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET

@@ -17,3 +17,6 @@ var binLineAsm = false
 
 // binLineFast has no assembly kernel in this build.
 func binLineFast(op binOp, y, a, b []float32, sa, sb int) bool { return false }
+
+// sumFast has no assembly kernel in this build.
+func sumFast(x []float32) (float32, bool) { return 0, false }

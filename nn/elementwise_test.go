@@ -291,3 +291,49 @@ func checkLines(t *testing.T, seed uint64, maxN int, inPlace bool, want, got fun
 		}
 	}
 }
+
+// TestSumFast checks the assembly sum over a ladder of lengths and offsets:
+// exactly on small integers (every order of addition gives the same), within
+// rounding of the float64 sum on normal values, and NaN and infinities
+// propagated.
+func TestSumFast(t *testing.T) {
+	if _, ok := sumFast(make([]float32, 16)); !ok {
+		t.Skip("no assembly sum in this build")
+	}
+	r := newRand(17)
+	for n := 16; n <= 300; n++ {
+		for off := 0; off < 3; off++ {
+			x := make([]float32, off+n+3)
+			for i := range x {
+				x[i] = float32(r.IntN(200) - 100)
+			}
+			for i := off + n; i < len(x); i++ {
+				x[i] = float32(math.NaN()) // past the end: must not be read
+			}
+			var want, abs float64
+			for _, v := range x[off : off+n] {
+				want += float64(v)
+			}
+			if got, _ := sumFast(x[off : off+n]); float64(got) != want {
+				t.Fatalf("n=%d off=%d integers: %v, want %v", n, off, got, want)
+			}
+			want, abs = 0, 0
+			for i := off; i < off+n; i++ {
+				x[i] = float32(r.NormFloat64())
+				want += float64(x[i])
+				abs += math.Abs(float64(x[i]))
+			}
+			if got, _ := sumFast(x[off : off+n]); math.Abs(float64(got)-want) > 1e-6*abs {
+				t.Fatalf("n=%d off=%d: %v, want %v", n, off, got, want)
+			}
+			x[off+r.IntN(n)] = float32(math.Inf(1))
+			if got, _ := sumFast(x[off : off+n]); !math.IsInf(float64(got), 1) {
+				t.Fatalf("n=%d off=%d: sum with +Inf is %v", n, off, got)
+			}
+			x[off+r.IntN(n)] = float32(math.NaN())
+			if got, _ := sumFast(x[off : off+n]); got == got {
+				t.Fatalf("n=%d off=%d: sum with NaN is %v", n, off, got)
+			}
+		}
+	}
+}
