@@ -387,7 +387,7 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 		if r.skip[k] {
 			// Computed by a fused kernel, or a Concat written in place.
 			if r.observe != nil {
-				r.observe(r.p.graph.Nodes[ni], 0)
+				r.observe(r.p.graph.Nodes[r.report[k]], 0)
 			}
 			continue
 		}

@@ -182,7 +182,10 @@ func (r *Runner) fuse() {
 		for _, q := range []int{k, ka, last} {
 			r.skip[q] = q != at
 		}
-		r.kern[at], r.nodeIn[at], r.nodeOut[at], r.report[at] = &c, ins, r.baseOut[last], p.nodes[k]
+		r.kern[at], r.nodeIn[at], r.nodeOut[at] = &c, ins, r.baseOut[last]
+		// The observer hears of the Conv where it runs (and of the Add
+		// as skipped at the Conv's place).
+		r.report[at], r.report[k] = p.nodes[k], p.nodes[at]
 	}
 	// Add, Relu.
 	for k := range r.kern {

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // addReluGraph: y = relu(relu(a + b) + c), the residual pattern of ResNets,
@@ -370,6 +371,8 @@ func checkFused(t *testing.T, name string, g *Graph, in []*Tensor, mid []string,
 	}
 	for _, threads := range []int{1, 2} {
 		fr := p.NewRunner(threads)
+		heard := map[*Node]int{}
+		fr.SetObserver(func(n *Node, d time.Duration) { heard[n]++ })
 		for run := 0; run < 2; run++ {
 			got, err := fr.Run(in...)
 			if err != nil {
@@ -379,6 +382,13 @@ func checkFused(t *testing.T, name string, g *Graph, in []*Tensor, mid []string,
 				t.Fatalf("%s: fused program skips %d nodes, want %d", name, n, skips)
 			}
 			sameBits(t, name, got[0], want[0])
+		}
+		// The observer hears of every node once a run (per chunk of a
+		// batch), fused or not.
+		for _, n := range p.Nodes() {
+			if heard[n] == 0 || heard[n] != heard[p.Nodes()[0]] {
+				t.Fatalf("%s: observer heard of %s %d times, of %s %d", name, n.Name, heard[n], p.Nodes()[0].Name, heard[p.Nodes()[0]])
+			}
 		}
 	}
 }
