@@ -333,13 +333,14 @@ func (d *DAG) CandidateCuts(extra ...Cut) []Cut {
 	return cuts
 }
 
-// WithCloud returns the model with another cloud profile (the same edge
-// profile, sizes and MaxBytes), e.g. the cloud measured again.
+// WithCloud returns the model with another cloud profile (everything
+// else the same: edge profile, sizes, MaxBytes, exits, codings), e.g. the
+// cloud measured again.
 func (m *Model) WithCloud(cloud *Profile) (*Model, error) {
-	n, err := NewModel(m.DAG, m.Edge, cloud, m.Sizes)
-	if err != nil {
-		return nil, err
+	if err := cloud.Validate(m.DAG); err != nil {
+		return nil, fmt.Errorf("cloud: %w", err)
 	}
-	n.MaxBytes = m.MaxBytes
-	return n, nil
+	n := *m
+	n.Cloud = cloud
+	return &n, nil
 }

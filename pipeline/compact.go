@@ -311,6 +311,37 @@ func (c *compactCut) fingerprints() string {
 	return s
 }
 
+// CompactCut describes a cut with a compact coding.
+type CompactCut struct {
+	// Tensor is the cut tensor; Image is set for the input sent as an
+	// image (no widths).
+	Tensor string
+	Image  bool
+	// Widths are the activation codec's bit widths the edge can pick
+	// (RequestEncoder.Bits), Default the one it sends by default.
+	Widths  []int
+	Default int
+}
+
+// Cuts describes the cuts with a compact coding, in cut order.
+func (cc *CompactCuts) Cuts() []CompactCut {
+	if cc == nil {
+		return nil
+	}
+	var out []CompactCut
+	for _, i := range slices.Sorted(maps.Keys(cc.byIdx)) {
+		c := cc.byIdx[i]
+		d := CompactCut{Tensor: c.name, Widths: slices.Sorted(maps.Keys(c.byBits))}
+		if a, ok := c.coding.(*actCoding); ok {
+			d.Default = a.codec.Bits
+		} else {
+			d.Image = true
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // Model is the full content hash of the model.
 func (cc *CompactCuts) Model() string { return cc.hash }
 

@@ -39,6 +39,9 @@ type CostConfig struct {
 	// as the edge will send them.
 	Codec, Wire string
 	Compact     bool
+	// MaxAccuracyDrop is the budget of the joint choice of cut and coding
+	// (with Compact, the codings of AddCodings).
+	MaxAccuracyDrop float64
 	// MaxBytes is the largest request the transport takes (0: no limit).
 	MaxBytes int
 	// Log gets a line before each profiling; Progress its sample runs.
@@ -59,6 +62,8 @@ func (c *CostConfig) Validate() error {
 		return fmt.Errorf("--threads %d: want >= 1", c.Threads)
 	case c.MaxBytes < 0:
 		return fmt.Errorf("--max-bytes %d: want >= 0", c.MaxBytes)
+	case !(c.MaxAccuracyDrop >= 0 && c.MaxAccuracyDrop < 1):
+		return fmt.Errorf("--max-accuracy-drop %v: want 0 <= drop < 1", c.MaxAccuracyDrop)
 	}
 	if _, err := pipeline.ParseCodec(c.Codec); err != nil {
 		return fmt.Errorf("--codec: %v", err)
@@ -89,7 +94,8 @@ type Cost struct {
 }
 
 // BuildCost loads the model of cfg and builds its cost model
-// (measure.Build) with the requests sized by the edge's own encoder.
+// (measure.Build) with the requests sized by the edge's own encoder and,
+// with Compact, every coding of its compact cuts (AddCodings).
 func BuildCost(ctx context.Context, cfg CostConfig) (*Cost, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -126,6 +132,11 @@ func BuildCost(ctx context.Context, cfg CostConfig) (*Cost, error) {
 	cm, err := measure.Build(prog, mc)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Compact {
+		if err := AddCodings(cm, prog, samples, codec, wire); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.SaveProfile != "" && cm.EdgeMeasured != nil {
 		if err := writeProfile(cfg.SaveProfile, cm.EdgeMeasured); err != nil {

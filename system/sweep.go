@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -68,6 +69,10 @@ type SweepConfig struct {
 	// slower than this many times the choice (0: measure all).
 	Requests, Warmup int
 	MaxPredicted     float64
+	// MaxAccuracyDrop is the accuracy budget of the joint choice of cut
+	// and coding when the cost model has codings (AddCodings): every
+	// candidate within it is measured and the best one found.
+	MaxAccuracyDrop float64
 	// Phase is Adapt's number of requests per link.
 	Phase int
 	// CloudOptions configure the cloud worker (e.g. its tracer provider).
@@ -112,6 +117,14 @@ type SweepLink struct {
 	Cuts             []SweepCut `json:"cuts"`
 	// Traces link one request's trace per measured cut (JaegerUI).
 	Traces []TraceLink `json:"traces,omitempty"`
+	// With codings, the cut and the coding are chosen and measured
+	// together: ChoiceCoding and BestCoding are the codings of Choice and
+	// BestMeasured, PNGMS the input sent as a PNG, and Candidates every
+	// cut with every coding.
+	ChoiceCoding string              `json:"choice_coding,omitempty"`
+	BestCoding   string              `json:"best_measured_coding,omitempty"`
+	PNGMS        *float64            `json:"png_ms,omitempty"`
+	Candidates   []CandidateEstimate `json:"candidates,omitempty"`
 }
 
 // SweepReport is a sweep's result; the top-level choice and cuts are the
@@ -126,6 +139,8 @@ type SweepReport struct {
 
 	nodes  int
 	traced bool
+	// maxDrop and accuracy head the candidates tables.
+	maxDrop, accuracy float64
 }
 
 // sweepMaxPayload lets the sweep's server carry the requests of any cut
@@ -204,11 +219,16 @@ func (s *sweeper) edge(sh *link.Shaper, initial partition.Link) (*adaptive.Edge,
 
 // edgeOn makes an adaptive edge on nc whose edge workers take opts.
 func (s *sweeper) edgeOn(nc *nats.Conn, initial partition.Link, opts ...edgeworker.Option) (*adaptive.Edge, error) {
+	return s.edgeWith(nc, initial, s.cfg.Edge, opts...)
+}
+
+// edgeWith makes an adaptive edge on nc whose edge workers take ecfg and
+// opts.
+func (s *sweeper) edgeWith(nc *nats.Conn, initial partition.Link, ecfg edgeworker.Config, opts ...edgeworker.Option) (*adaptive.Edge, error) {
 	a, err := partition.NewAdapter(s.cfg.Cost.Model, initial)
 	if err != nil {
 		return nil, err
 	}
-	ecfg := s.cfg.Edge
 	ecfg.Model = s.cfg.Name
 	return adaptive.New(nc, s.cfg.Program, a, ecfg, pipeline.EchoSubject(pipeline.DefaultSubject), opts...)
 }
@@ -221,14 +241,23 @@ func (s *sweeper) traceCuts(ctx context.Context, nc *nats.Conn, l partition.Link
 	if err != nil {
 		return nil, err
 	}
+	return s.traceEach(measured, func(i int) (string, *adaptive.Result, error) {
+		r, err := e.InferAt(ctx, cuts[i], s.cfg.Samples[0]...)
+		return cuts[i].Name, r, err
+	})
+}
+
+// traceEach sends one traced request per measured item and links the
+// sampled ones' traces.
+func (s *sweeper) traceEach(measured []int, send func(i int) (string, *adaptive.Result, error)) ([]TraceLink, error) {
 	var links []TraceLink
 	for _, i := range measured {
-		r, err := e.InferAt(ctx, cuts[i], s.cfg.Samples[0]...)
+		name, r, err := send(i)
 		if err != nil {
-			return nil, fmt.Errorf("traced request at cut %s: %w", cuts[i].Name, err)
+			return nil, fmt.Errorf("traced request at %s: %w", name, err)
 		}
 		if r.TraceID != "" {
-			links = append(links, Link(s.cfg.JaegerUI, cuts[i].Name, r.Result))
+			links = append(links, Link(s.cfg.JaegerUI, name, r.Result))
 		}
 	}
 	return links, nil
@@ -256,7 +285,8 @@ func Sweep(ctx context.Context, cfg SweepConfig) (*SweepReport, error) {
 		return nil, err
 	}
 	defer s.sys.Close()
-	rep := &SweepReport{Model: cfg.Name, EdgeSlowdown: cfg.Edge.Slowdown, Notes: cfg.notes(), nodes: cfg.Cost.DAG.Len(), traced: cfg.JaegerUI != ""}
+	rep := &SweepReport{Model: cfg.Name, EdgeSlowdown: cfg.Edge.Slowdown, Notes: cfg.notes(), nodes: cfg.Cost.DAG.Len(), traced: cfg.JaegerUI != "",
+		maxDrop: cfg.MaxAccuracyDrop, accuracy: cfg.Cost.Model.Accuracy}
 	for _, sp := range cfg.Links {
 		s.logf("sweeping %s...", sp)
 		res, err := s.sweepLink(ctx, sp)
@@ -288,6 +318,9 @@ func (s *sweeper) sweepLink(ctx context.Context, sp link.Spec) (SweepLink, error
 		return SweepLink{}, err
 	}
 	l := partition.Link{Bandwidth: sp.BytesPerSecond(), RTT: lk.RTT}
+	if len(cm.Model.Codings) > 0 {
+		return s.sweepCandidates(ctx, sp, nc, l)
+	}
 	best, err := cm.Model.Best(l)
 	if err != nil {
 		return SweepLink{}, err
@@ -315,36 +348,18 @@ func (s *sweeper) sweepLink(ctx context.Context, sp link.Spec) (SweepLink, error
 		}
 		res.Cuts = append(res.Cuts, sc)
 	}
-	// Passes over the cuts, so that a change of the host's load touches
-	// every cut alike; in each pass a cut gets warm-up requests first (a
-	// deployed edge sends one cut again and again: caches are warm) and
-	// then one measured request.
-	times := make([][]float64, len(cuts))
-	server := make([][]float64, len(cuts))
-	compute := make([][]float64, len(cuts))
-	n, total := 0, s.cfg.Requests*len(measured)*(s.cfg.Warmup+1)
-	for r := 0; r < s.cfg.Requests; r++ {
-		for _, i := range measured {
-			for k := 0; k <= s.cfg.Warmup; k++ {
-				if ctx.Err() != nil {
-					return res, fmt.Errorf("link %s: %w", sp, ctx.Err())
-				}
-				out, err := e.InferAt(ctx, cuts[i], s.cfg.Samples[n%len(s.cfg.Samples)]...)
-				n++
-				if s.cfg.Progress != nil {
-					s.cfg.Progress(n, total)
-				}
-				if err != nil {
-					return res, fmt.Errorf("link %s, cut %s: %w", sp, cuts[i].Name, err)
-				}
-				if k == s.cfg.Warmup {
-					tm := out.Timings
-					times[i] = append(times[i], ms(tm.Total))
-					server[i] = append(server[i], ms(tm.CloudQueue+tm.CloudDecode+tm.CloudCompute))
-					compute[i] = append(compute[i], ms(tm.CloudCompute))
-				}
-			}
+	times, err := s.passes(ctx, sp, measured, func(i int, in []*nn.Tensor) (*adaptive.Result, error) {
+		return e.InferAt(ctx, cuts[i], in...)
+	})
+	if err != nil {
+		return res, err
+	}
+	med := func(i int, f func(edgeworker.Timings) time.Duration) float64 {
+		var v []float64
+		for _, tm := range times[i] {
+			v = append(v, ms(f(tm)))
 		}
+		return round3(partition.Median(v))
 	}
 	if s.cfg.JaegerUI != "" {
 		if res.Traces, err = s.traceCuts(ctx, nc, l, cuts, measured); err != nil {
@@ -353,10 +368,10 @@ func (s *sweeper) sweepLink(ctx context.Context, sp link.Spec) (SweepLink, error
 	}
 	for _, i := range measured {
 		c := cuts[i]
-		m := round3(partition.Median(times[i]))
+		m := med(i, totalTime)
 		res.Cuts[i].MeasuredMS = &m
-		res.Cuts[i].CloudMeasuredMS = round3(partition.Median(server[i]))
-		res.Cuts[i].CloudComputeMS = round3(partition.Median(compute[i]))
+		res.Cuts[i].CloudMeasuredMS = med(i, cloudTime)
+		res.Cuts[i].CloudComputeMS = med(i, func(tm edgeworker.Timings) time.Duration { return tm.CloudCompute })
 		if m < res.BestMS {
 			res.BestMS, res.BestMeasured = m, c.Name
 		}
@@ -367,6 +382,148 @@ func (s *sweeper) sweepLink(ctx context.Context, sp link.Spec) (SweepLink, error
 			res.CloudOnlyMS = &m
 		}
 		if c.Name == best.Cut.Name {
+			res.ChoiceMeasured = m
+		}
+	}
+	return res, nil
+}
+
+func totalTime(tm edgeworker.Timings) time.Duration { return tm.Total }
+func cloudTime(tm edgeworker.Timings) time.Duration {
+	return tm.CloudQueue + tm.CloudDecode + tm.CloudCompute
+}
+
+// passes sends the measured items (indices) Requests passes over them,
+// so that a change of the host's load touches every item alike; in each
+// pass an item gets Warmup requests first (a deployed edge sends one cut
+// again and again: caches are warm) and then one measured request. It
+// returns the measured requests' timings by item.
+func (s *sweeper) passes(ctx context.Context, sp link.Spec, measured []int, send func(i int, in []*nn.Tensor) (*adaptive.Result, error)) (map[int][]edgeworker.Timings, error) {
+	times := map[int][]edgeworker.Timings{}
+	n, total := 0, s.cfg.Requests*len(measured)*(s.cfg.Warmup+1)
+	for r := 0; r < s.cfg.Requests; r++ {
+		for _, i := range measured {
+			for k := 0; k <= s.cfg.Warmup; k++ {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("link %s: %w", sp, ctx.Err())
+				}
+				out, err := send(i, s.cfg.Samples[n%len(s.cfg.Samples)])
+				n++
+				if s.cfg.Progress != nil {
+					s.cfg.Progress(n, total)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("link %s, candidate %d: %w", sp, i, err)
+				}
+				if k == s.cfg.Warmup {
+					times[i] = append(times[i], out.Timings)
+				}
+			}
+		}
+	}
+	return times, nil
+}
+
+// sweepCandidates measures every cut with every coding it can be sent
+// with (the cost model's codings, AddCodings) on one link: the joint
+// choice of cut and coding within MaxAccuracyDrop against the best
+// measured candidate within it.
+func (s *sweeper) sweepCandidates(ctx context.Context, sp link.Spec, nc *nats.Conn, l partition.Link) (SweepLink, error) {
+	cm := s.cfg.Cost
+	cuts := cm.DAG.CandidateCuts()
+	cands, chosen, err := cm.Model.Candidates(cuts, l, s.cfg.MaxAccuracyDrop)
+	if err != nil {
+		return SweepLink{}, err
+	}
+	if chosen < 0 {
+		return SweepLink{}, fmt.Errorf("link %s: no cut and coding within the accuracy budget %v", sp, s.cfg.MaxAccuracyDrop)
+	}
+	choice := cands[chosen]
+	res := SweepLink{Link: sp.String(), RTTMeasured: round3(float64(l.RTT) / 1e6), Choice: choice.Cut.Name, ChoiceCoding: choice.Coding.Name,
+		ChoicePredict: round3(choice.TotalMS), BestMS: math.Inf(1)}
+	// One adaptive edge per way of sending: cuts with codings get an
+	// edge worker that sends the coding, the others the configured one.
+	edges := map[string]*adaptive.Edge{}
+	edgeFor := func(c partition.Candidate, traced bool) (*adaptive.Edge, error) {
+		ecfg, key := s.cfg.Edge, fmt.Sprint("default ", traced)
+		if len(cm.Model.Codings[c.Cut.Name]) > 0 {
+			ecfg.Compact, ecfg.CodecBits = c.Coding.Compact, c.Coding.Bits
+			key = fmt.Sprint(ecfg.Compact, ecfg.CodecBits, traced)
+		}
+		if e, ok := edges[key]; ok {
+			return e, nil
+		}
+		var opts []edgeworker.Option
+		if traced {
+			opts = s.cfg.TraceOptions
+		}
+		e, err := s.edgeWith(nc, l, ecfg, opts...)
+		edges[key] = e
+		return e, err
+	}
+	var measured []int
+	for i, c := range cands {
+		ce := NewCandidateEstimate(c)
+		trivial := c.Cut.IsEdgeOnly() || c.Cut.IsCloudOnly() || i == chosen
+		switch {
+		case c.Infeasible:
+			ce.Skipped = "too big"
+		case !c.Within:
+			ce.Skipped = "over budget"
+		case s.cfg.MaxPredicted > 0 && !trivial && c.TotalMS > s.cfg.MaxPredicted*choice.TotalMS:
+			ce.Skipped = "skipped"
+		default:
+			measured = append(measured, i)
+		}
+		res.Candidates = append(res.Candidates, ce)
+	}
+	times, err := s.passes(ctx, sp, measured, func(i int, in []*nn.Tensor) (*adaptive.Result, error) {
+		e, err := edgeFor(cands[i], false)
+		if err != nil {
+			return nil, err
+		}
+		return e.InferAt(ctx, cands[i].Cut, in...)
+	})
+	if err != nil {
+		return res, err
+	}
+	if s.cfg.JaegerUI != "" {
+		res.Traces, err = s.traceEach(measured, func(i int) (string, *adaptive.Result, error) {
+			name := cands[i].Key()
+			if cands[i].Cut.IsEdgeOnly() {
+				name = partition.EdgeOnly // no coding
+			}
+			e, err := edgeFor(cands[i], true)
+			if err != nil {
+				return name, nil, err
+			}
+			r, err := e.InferAt(ctx, cands[i].Cut, s.cfg.Samples[0]...)
+			return name, r, err
+		})
+		if err != nil {
+			return res, fmt.Errorf("link %s: %w", sp, err)
+		}
+	}
+	for _, i := range measured {
+		var v []float64
+		for _, tm := range times[i] {
+			v = append(v, ms(tm.Total))
+		}
+		m := round3(partition.Median(v))
+		c := cands[i]
+		res.Candidates[i].MeasuredMS = &m
+		if m < res.BestMS {
+			res.BestMS, res.BestMeasured, res.BestCoding = m, c.Cut.Name, c.Coding.Name
+		}
+		switch {
+		case c.Cut.IsEdgeOnly():
+			res.EdgeOnlyMS = &m
+		case c.Cut.IsCloudOnly() && c.Coding.Name == PNGCoding:
+			res.PNGMS = &m
+		case c.Cut.IsCloudOnly() && c.Coding.Name == partition.AsComputed:
+			res.CloudOnlyMS = &m
+		}
+		if i == chosen {
 			res.ChoiceMeasured = m
 		}
 	}
@@ -387,6 +544,16 @@ func (r *SweepReport) WriteText(w io.Writer) {
 	writeHeader(w, fmt.Sprintf("model %s (%d nodes)", r.Model, r.nodes), r.Notes)
 	for _, l := range r.Links {
 		fmt.Fprintf(w, "\nlink %s (round trip measured through the live path: %.1f ms)\n", l.Link, l.RTTMeasured)
+		if len(l.Candidates) > 0 {
+			writeCandidates(w, l.Candidates, l.Choice+" / "+l.ChoiceCoding, r.maxDrop, r.accuracy)
+			fmt.Fprintf(w, "choice %s / %s: measured %.1f ms (predicted %.1f); best measured %s / %s %.1f ms (choice %+.1f%%); edge-only %s, PNG %s, cloud-only as computed %s\n",
+				l.Choice, l.ChoiceCoding, l.ChoiceMeasured, l.ChoicePredict, l.BestMeasured, l.BestCoding, l.BestMS, 100*(l.ChoiceMeasured-l.BestMS)/l.BestMS,
+				measuredOr(l.EdgeOnlyMS, "not measured"), measuredOr(l.PNGMS, "not measured"), measuredOr(l.CloudOnlyMS, "not measured"))
+			if r.traced {
+				WriteTraceLinks(w, l.Traces)
+			}
+			continue
+		}
 		nw := len("cut")
 		for _, c := range l.Cuts {
 			nw = max(nw, len(c.Name))

@@ -41,6 +41,7 @@ func addCostFlags(fs *flag.FlagSet) *system.CostConfig {
 	fs.StringVar(&c.EdgeClock, "clock", def, "edge profile clock: cpu (the thread's CPU time: steady on a loaded host; one thread) or wall")
 	fs.StringVar(&c.CloudClock, "cloud-clock", "wall", "cloud profile clock: wall (what requests will see) or cpu")
 	fs.BoolVar(&c.Compact, "compact", true, "size (and sweep sends) compact requests where the model has a compact coding: its activation codecs, the input as a PNG (see run --compact)")
+	fs.Float64Var(&c.MaxAccuracyDrop, "max-accuracy-drop", 0.002, "with --compact, choose the cut and its coding together among those within this accuracy of the model's on held-back images (the codecs' tuning records)")
 	fs.IntVar(&c.MaxBytes, "max-bytes", 1<<20, "largest request the transport takes (NATS max_payload; 0: no limit): bigger cuts are infeasible")
 	return c
 }
@@ -90,7 +91,7 @@ func runPartition(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	rep, err := system.Predict(s.Name, s.CostModel, partition.Link{Bandwidth: bits / 8, RTT: *rtt}, cc.Slowdown, *plotPath)
+	rep, err := system.Predict(s.Name, s.CostModel, partition.Link{Bandwidth: bits / 8, RTT: *rtt}, cc.Slowdown, *plotPath, cc.MaxAccuracyDrop)
 	if err != nil {
 		return err
 	}

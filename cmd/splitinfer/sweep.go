@@ -80,7 +80,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := system.SweepConfig{Name: s.Name, Program: s.Program, Cost: s.CostModel, Samples: s.Samples, Links: specs,
 		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cc.Compact, Threads: cc.Threads, Slowdown: slowdown, Concurrency: 1,
 			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
-		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
+		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, MaxAccuracyDrop: cc.MaxAccuracyDrop, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
 		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		JaegerUI:     *jaegerUI, TraceOptions: []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}}
 	var rep interface {

@@ -148,6 +148,11 @@ func TestSweepTraceLinks(t *testing.T) {
 				Name       string
 				MeasuredMS *float64 `json:"measured_ms"`
 			}
+			// the bundled model has codings: every cut with each
+			Candidates []struct {
+				Cut, Coding string
+				MeasuredMS  *float64 `json:"measured_ms"`
+			}
 			Traces []system.TraceLink
 		}
 	}
@@ -161,6 +166,15 @@ func TestSweepTraceLinks(t *testing.T) {
 	for _, c := range res.Links[0].Cuts {
 		if c.MeasuredMS != nil {
 			measured = append(measured, c.Name)
+		}
+	}
+	for _, c := range res.Links[0].Candidates {
+		switch {
+		case c.MeasuredMS == nil:
+		case c.Cut == partition.EdgeOnly:
+			measured = append(measured, c.Cut)
+		default:
+			measured = append(measured, c.Cut+" / "+c.Coding)
 		}
 	}
 	links := res.Links[0].Traces
