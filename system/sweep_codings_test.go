@@ -8,7 +8,6 @@ import (
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
-	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
@@ -29,14 +28,8 @@ func TestSweepJointChoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := defaultModel(t)
+	g := prog.Graph() // a graph of its own: the codecs go into its metadata
 	cut, err := pipeline.EarlyCut(prog)
 	if err != nil {
 		t.Fatal(err)
