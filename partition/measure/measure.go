@@ -232,7 +232,10 @@ func Sizes(d *partition.DAG, prog *nn.Program, samples [][]*nn.Tensor, enc parti
 	ns := len(samples)
 	s.Reply = (replySum + ns - 1) / ns
 	for i, n := range names {
-		s.Bytes[n] = (sum[i] + ns - 1) / ns
+		// A compact request (pipeline's wire v2) can be smaller than the
+		// empty request Overhead measures: its share is then 0, and the
+		// cut's own size (Cuts) is what predictions use.
+		s.Bytes[n] = max((sum[i]+ns-1)/ns, 0)
 		s.EncodeMS[n] = partition.Median(times[i])
 	}
 	for ci, c := range cuts {
