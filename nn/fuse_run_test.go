@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"sync"
 	"testing"
 	"time"
 )
@@ -372,7 +373,8 @@ func checkFused(t *testing.T, name string, g *Graph, in []*Tensor, mid []string,
 	for _, threads := range []int{1, 2} {
 		fr := p.NewRunner(threads)
 		heard := map[*Node]int{}
-		fr.SetObserver(func(n *Node, d time.Duration) { heard[n]++ })
+		var mu sync.Mutex // batch chunks run on two threads
+		fr.SetObserver(func(n *Node, d time.Duration) { mu.Lock(); heard[n]++; mu.Unlock() })
 		for run := 0; run < 2; run++ {
 			got, err := fr.Run(in...)
 			if err != nil {
