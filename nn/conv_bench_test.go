@@ -50,16 +50,7 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 	relued := []*Tensor{New(Float32, ot[0].Shape...)}
 	b.SetBytes(0)
 	b.ReportMetric(float64(k.MACs([]Type{x.Type(), w.Type()}, nil)), "MACs/op")
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	b.ResetTimer()
-	c0 := ThreadCPUSeconds()
-	defer func() {
-		if c1 := ThreadCPUSeconds(); threads == 1 && c1 > 0 {
-			b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
-		}
-	}()
-	for i := 0; i < b.N; i++ {
+	benchCPU(b, threads == 1, func() {
 		if err := k.Run(rc, in, out); err != nil {
 			b.Fatal(err)
 		}
@@ -67,6 +58,21 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 			// The unfused baseline: a separate Relu pass.
 			_ = relu.Run(rc, out, relued)
 		}
+	})
+}
+
+// benchCPU runs f b.N times on a locked OS thread and, with cpu (the work
+// runs on this thread), reports the thread CPU time per call as cpu-µs/op.
+func benchCPU(b *testing.B, cpu bool, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	c0 := ThreadCPUSeconds()
+	for i := 0; i < b.N; i++ {
+		f()
+	}
+	if c1 := ThreadCPUSeconds(); cpu && c1 > 0 {
+		b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
 	}
 }
 

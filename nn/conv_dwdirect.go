@@ -116,14 +116,28 @@ func dwDirectLayout(g *geom, p *dwDirectPlan) bool {
 // dwDirectPlane computes the output plane y (OH×OW) of the input plane x
 // (H×W) with the 3x3 weights w, one kernel call per run of rows of p.
 func dwDirectPlane(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi float32) {
-	if len(y) < g.OH*g.OW || len(x) < g.H*g.W || len(w) < 9 {
+	if len(w) < 9 {
+		panic("nn: dwDirectPlane out of bounds")
+	}
+	dwDirectRows(g, p, y, x, w, bias, lo, hi, false)
+}
+
+// dwMaxPlane is dwDirectPlane for a 3x3 max pool: padding never wins, a
+// window wholly in the padding gives -inf, a NaN in a window gives NaN.
+func dwMaxPlane(g *geom, p *dwDirectPlan, y, x []float32) {
+	dwDirectRows(g, p, y, x, nil, negInf32, negInf32, posInf32, true)
+}
+
+// dwDirectRows runs the kernel over the runs of rows of p.
+func dwDirectRows(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi float32, isMax bool) {
+	if len(y) < g.OH*g.OW || len(x) < g.H*g.W {
 		panic("nn: dwDirectPlane out of bounds")
 	}
 	a := dwDirectArgs{
 		x: &x[0], end: 64 * p.blocks, ldy: 4 * g.OW, rs: 4 * g.SH * g.W,
 		masks: &p.masks[0], bias: bias, lo: lo, hi: hi,
 	}
-	copy(a.w[:], w[:9])
+	copy(a.w[:], w)
 	for _, run := range p.runs[:p.nruns] {
 		ih0 := run.oh*g.SH - g.PT
 		for kh := 0; kh < 3; kh++ {
@@ -132,6 +146,6 @@ func dwDirectPlane(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi flo
 			}
 		}
 		a.y, a.rows, a.on = &y[run.oh*g.OW], run.rows, run.on
-		dwDirectRun(&a, g.SW)
+		dwDirectRun(&a, g.SW, isMax)
 	}
 }

@@ -10,16 +10,28 @@ func dwDirect1AVX512(a *dwDirectArgs)
 //go:noescape
 func dwDirect2AVX512(a *dwDirectArgs)
 
+//go:noescape
+func dwMax1AVX512(a *dwDirectArgs)
+
+//go:noescape
+func dwMax2AVX512(a *dwDirectArgs)
+
 // dwDirectHave: the kernels need AVX-512F (masked loads, vpermt2ps).
 var dwDirectHave = hasDW512
 
-// dwDirectRun runs the kernel of stride s along the row.
-func dwDirectRun(a *dwDirectArgs, s int) {
-	if s == 2 {
+// dwDirectRun runs the kernel of stride s along the row: the convolution,
+// or with isMax the max pool.
+func dwDirectRun(a *dwDirectArgs, s int, isMax bool) {
+	switch {
+	case isMax && s == 2:
+		dwMax2AVX512(a)
+	case isMax:
+		dwMax1AVX512(a)
+	case s == 2:
 		dwDirect2AVX512(a)
-		return
+	default:
+		dwDirect1AVX512(a)
 	}
-	dwDirect1AVX512(a)
 }
 
 // Offsets the assembly kernels rely on.

@@ -2,13 +2,14 @@
 
 #include "textflag.h"
 
-// 3x3 convolution of one input plane straight from the unpadded plane
-// (conv_dwdirect.go): per 16-output block, masks (per tap column and the
-// store) drop the lanes whose input column is outside the plane, and the
-// window rows outside the image are skipped (bits of dwDirectArgs.on), so
-// no padded copy is made. Registers: Z0-Z8 the weights, Z9 bias, Z10/Z11
-// the clamp, R8-R15 and DX the nine taps' input rows, DI the output row,
-// BX the output byte offset in the row, CX the block's masks.
+// 3x3 convolution (and 3x3 max pooling) of one input plane straight from
+// the unpadded plane (conv_dwdirect.go): per 16-output block, masks (per
+// tap column and the store) drop the lanes whose input column is outside
+// the plane, and the window rows outside the image are skipped (bits of
+// dwDirectArgs.on), so no padded copy is made. Registers: Z0-Z8 the
+// weights, Z9 bias (-inf for max), Z10/Z11 the clamp, R8-R15 and DX the
+// nine taps' input rows, DI the output row, BX the output byte offset in
+// the row, CX the block's masks, Z12-Z14 one accumulator per window row.
 
 // LOADTAPS sets the tap pointers from x (8(AX)) and off (64(AX)...).
 #define LOADTAPS \
@@ -44,20 +45,30 @@
 	ADDQ 40(AX), R11; ADDQ 40(AX), R12; ADDQ 40(AX), R13; \
 	ADDQ 40(AX), R14; ADDQ 40(AX), R15; ADDQ 40(AX), DX
 
-// STOREBLOCK sums the three row accumulators, clamps and stores the lanes
-// of K7.
+// INITSUM and SUMROWS start and combine the three row accumulators of a
+// convolution; INITMAX and MAXROWS those of a max pool.
+#define INITSUM VMOVAPS Z9, Z12; VXORPS Z13, Z13, Z13; VXORPS Z14, Z14, Z14
+#define SUMROWS VADDPS Z13, Z12, Z12; VADDPS Z14, Z12, Z12
+#define INITMAX VMOVAPS Z9, Z12; VMOVAPS Z9, Z13; VMOVAPS Z9, Z14
+#define MAXROWS MAXNAN(Z13, Z12); MAXNAN(Z14, Z12)
+
+// MAXNAN sets acc = max(acc, x), NaN where either is NaN (as MaxPool
+// propagates it): VMAXPS keeps acc's NaN, the masked add brings x's. K7
+// is free until STOREBLOCK loads the store mask.
+#define MAXNAN(x, acc) VCMPPS $3, x, acc, K7; VMAXPS acc, x, acc; VADDPS x, acc, K7, acc
+
+// STOREBLOCK clamps Z12 and stores the lanes of the block's store mask.
 #define STOREBLOCK \
-	VADDPS Z13, Z12, Z12; \
-	VADDPS Z14, Z12, Z12; \
+	KMOVW 12(CX), K7; \
 	VMAXPS Z12, Z10, Z12; \
 	VMINPS Z12, Z11, Z12; \
 	VMOVUPS Z12, K7, (DI)(BX*1)
 
 // DWKERNEL is a kernel's loop over rows and 16-output blocks, with ROW
-// (ROW1 or ROW2) adding one window row; each block loads its masks into
-// K1-K7 (see dwDirectPlan: tap column kw at K(2kw+1), K(2kw+2); the store
-// at K7).
-#define DWKERNEL(ROW, row, block, skip0, skip1, skip2) \
+// (ROW1 or ROW2) adding one window row by TAP; each block loads its masks
+// into K1-K6 (see dwDirectPlan: tap column kw at K(2kw+1), K(2kw+2)), and
+// the store mask into K7 at the end.
+#define DWKERNEL(ROW, TAP, INIT, COMBINE, row, block, skip0, skip1, skip2) \
 	LOADTAPS; \
 	MOVQ 0(AX), DI; \
 	MOVQ 16(AX), SI; \
@@ -71,13 +82,11 @@ block: \
 	KMOVW 6(CX), K4; \
 	KMOVW 8(CX), K5; \
 	KMOVW 10(CX), K6; \
-	KMOVW 12(CX), K7; \
-	VMOVAPS Z9, Z12; \
-	VXORPS Z13, Z13, Z13; \
-	VXORPS Z14, Z14, Z14; \
-	ROW(1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12); \
-	ROW(2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13); \
-	ROW(4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14); \
+	INIT; \
+	ROW(TAP, 1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12); \
+	ROW(TAP, 2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13); \
+	ROW(TAP, 4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14); \
+	COMBINE; \
 	STOREBLOCK; \
 	ADDQ $64, BX; \
 	ADDQ $16, CX; \
@@ -93,13 +102,19 @@ block: \
 // (stride 1: input byte offset = output byte offset).
 #define TAP1(r, w, k, acc) VFMADD231PS (r)(BX*1), w, k, acc
 
+// TAPMAX1 is TAP1 for a max pool: the masked-off lanes read -inf (Z9).
+#define TAPMAX1(r, w, k, acc) \
+	VMOVAPS Z9, Z15; \
+	VMOVUPS (r)(BX*1), k, Z15; \
+	MAXNAN(Z15, acc)
+
 // ROW1 adds window row kh (bit b of on; taps ra-rc, weights wa-wc) to acc.
-#define ROW1(b, skip, ra, rb, rc, wa, wb, wc, acc) \
+#define ROW1(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
 	TESTB $b, 48(AX); \
 	JZ skip; \
-	TAP1(ra, wa, K1, acc); \
-	TAP1(rb, wb, K3, acc); \
-	TAP1(rc, wc, K5, acc); \
+	TAP(ra, wa, K1, acc); \
+	TAP(rb, wb, K3, acc); \
+	TAP(rc, wc, K5, acc); \
 skip:
 
 // TAP2 adds tap row pointer r times weight w to acc (stride 2): the 32
@@ -111,24 +126,46 @@ skip:
 	VPERMT2PS t1, Z20, t0; \
 	VFMADD231PS t0, w, acc
 
+// TAPMAX2 is TAP2 for a max pool: the masked-off lanes hold -inf (Z9).
+#define TAPMAX2(r, w, klo, khi, t0, t1, acc) \
+	VMOVAPS Z9, t0; \
+	VMOVAPS Z9, t1; \
+	VMOVUPS (r)(BX*2), klo, t0; \
+	VMOVUPS 64(r)(BX*2), khi, t1; \
+	VPERMT2PS t1, Z20, t0; \
+	MAXNAN(t0, acc)
+
 // ROW2 is ROW1 for stride 2.
-#define ROW2(b, skip, ra, rb, rc, wa, wb, wc, acc) \
+#define ROW2(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
 	TESTB $b, 48(AX); \
 	JZ skip; \
-	TAP2(ra, wa, K1, K2, Z15, Z16, acc); \
-	TAP2(rb, wb, K3, K4, Z17, Z18, acc); \
-	TAP2(rc, wc, K5, K6, Z19, Z21, acc); \
+	TAP(ra, wa, K1, K2, Z15, Z16, acc); \
+	TAP(rb, wb, K3, K4, Z17, Z18, acc); \
+	TAP(rc, wc, K5, K6, Z19, Z21, acc); \
 skip:
 
 // func dwDirect1AVX512(a *dwDirectArgs)
 TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	LOADW
-	DWKERNEL(ROW1, row1, block1, kh0s1, kh1s1, kh2s1)
+	DWKERNEL(ROW1, TAP1, INITSUM, SUMROWS, row1, block1, kh0s1, kh1s1, kh2s1)
 
 // func dwDirect2AVX512(a *dwDirectArgs)
 TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	LOADW
 	VMOVUPS ·evenOddIdx(SB), Z20
-	DWKERNEL(ROW2, row2, block2, kh0s2, kh1s2, kh2s2)
+	DWKERNEL(ROW2, TAP2, INITSUM, SUMROWS, row2, block2, kh0s2, kh1s2, kh2s2)
+
+// func dwMax1AVX512(a *dwDirectArgs)
+TEXT ·dwMax1AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	LOADW
+	DWKERNEL(ROW1, TAPMAX1, INITMAX, MAXROWS, rowm1, blockm1, kh0m1, kh1m1, kh2m1)
+
+// func dwMax2AVX512(a *dwDirectArgs)
+TEXT ·dwMax2AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	LOADW
+	VMOVUPS ·evenOddIdx(SB), Z20
+	DWKERNEL(ROW2, TAPMAX2, INITMAX, MAXROWS, rowm2, blockm2, kh0m2, kh1m2, kh2m2)

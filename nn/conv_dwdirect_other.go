@@ -5,4 +5,4 @@ package nn
 // dwDirectHave: no direct kernel in this build (dw3 keeps the padded copy).
 var dwDirectHave = false
 
-func dwDirectRun(a *dwDirectArgs, s int) { panic("nn: no dwDirect kernel") }
+func dwDirectRun(a *dwDirectArgs, s int, isMax bool) { panic("nn: no dwDirect kernel") }

@@ -7,10 +7,11 @@ import (
 )
 
 // TestDWDirectLadder compares pathDWDirect (the small-plane kernel off, so
-// that every 3x3 depthwise geometry takes it) with the reference
-// convolution over a ladder of widths around the 16-lane blocks, both
-// strides along each axis, symmetric, asymmetric and wide pads, dilations,
-// depthwise multipliers and a clamp.
+// that every 3x3 depthwise geometry takes it) and the 3x3 MaxPool on the
+// same kernels with the reference convolution and pooling over a ladder of
+// widths around the 16-lane blocks, both strides along each axis,
+// symmetric, asymmetric and wide pads, dilations, depthwise multipliers, a
+// clamp, and a NaN in the pooled input.
 func TestDWDirectLadder(t *testing.T) {
 	if !dwDirectHave {
 		t.Skip("no direct depthwise kernel in this build")
@@ -61,6 +62,17 @@ func TestDWDirectLadder(t *testing.T) {
 					want[i] = math.Min(math.Max(v, -0.5), 0.75)
 				}
 				checkClose(t, name+"_clip", got, []int{1, c * mg, oh, ow}, want)
+				// MaxPool over the same windows, a NaN in one of them.
+				pa := map[string]Attr{
+					"kernel_shape": ints(3, 3),
+					"strides":      attrs["strides"],
+					"dilations":    attrs["dilations"],
+					"pads":         attrs["pads"],
+				}
+				x.F32[i%len(x.F32)] = float32(math.NaN())
+				got = opCase{op: "MaxPool", attrs: pa, inputs: []*Tensor{x}}.mustRun(t)[0]
+				wantMax := poolRef(x, true, false, 3, 3, st[0], st[1], d, d, p[0], p[1], p[2], p[3], oh, ow)
+				checkClose(t, name+"_max", got, []int{1, c, oh, ow}, wantMax)
 			}
 		}
 	}
@@ -75,4 +87,44 @@ func BenchmarkDWDirect(b *testing.B) {
 		{"144x56x56s2", 1, 144, 56, 56, 144, 3, 2, 144},
 		{"144x56x56s1", 1, 144, 56, 56, 144, 3, 1, 144},
 	})
+}
+
+// BenchmarkMaxPoolDirect compares, on SqueezeNet's and ResNet's 3x3
+// stride-2 max pools, the tap kernel over a padded copy ("old") with the
+// direct kernel ("new"), one thread, in cpu-µs.
+func BenchmarkMaxPoolDirect(b *testing.B) {
+	for _, s := range []struct {
+		name       string
+		c, h, pads int
+	}{{"64x111x111", 64, 111, 0}, {"128x55x55", 128, 55, 0}, {"64x112x112p1", 64, 112, 1}} {
+		for _, on := range []bool{false, true} {
+			name := s.name + "/old"
+			if on {
+				name = s.name + "/new"
+			}
+			b.Run(name, func(b *testing.B) {
+				saved := dwMaxOn
+				dwMaxOn = on
+				defer func() { dwMaxOn = saved }()
+				x := randT(newRand(3), 1, s.c, s.h, s.h)
+				p := int64(s.pads)
+				k, err := buildPool(&BuildContext{Node: &Node{Op: "MaxPool", Attrs: map[string]Attr{
+					"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(p, p, p, p)}}}, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ot, err := k.OutputTypes([]Type{x.Type()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := []*Tensor{New(Float32, ot[0].Shape...)}
+				rc := &RunContext{Threads: 1}
+				benchCPU(b, true, func() {
+					if err := k.Run(rc, []*Tensor{x}, out); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+		}
+	}
 }

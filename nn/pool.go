@@ -78,7 +78,10 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
 	blocks := blocksFor(rc.Threads, planes, work)
-	if k.max && !j.fast2() && tapsPool {
+	if k.max && !j.fast2() && dwMaxOn && dwDirectLayout(&g, &j.dd) {
+		// 3x3 windows straight from the plane (conv_dwdirect.go).
+		j.direct = true
+	} else if k.max && !j.fast2() && tapsPool {
 		if l, ok := tapLayout(&g); ok {
 			j.tp, j.per = l, l.scratch()
 			j.scratch = rc.ScratchF32(blocks * j.per)
@@ -100,7 +103,14 @@ type poolJob struct {
 	tp      tapPlan
 	scratch []float32
 	per     int
+	// 3x3 MaxPool by the direct kernel when direct.
+	dd     dwDirectPlan
+	direct bool
 }
+
+// dwMaxOn lets 3x3 MaxPool run the direct kernel (a variable so that tests
+// and benchmarks can compare with the tap kernel).
+var dwMaxOn = true
 
 // tapsPool lets MaxPool run the tap kernel (a variable so that tests and
 // benchmarks can compare with the row-by-row path).
@@ -121,6 +131,8 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 		xp := j.x[nc*HW : (nc+1)*HW]
 		yp := j.y[nc*P : (nc+1)*P]
 		switch {
+		case j.direct:
+			dwMaxPlane(g, &j.dd, yp, xp)
 		case j.per > 0:
 			buf := j.scratch[worker*j.per : (worker+1)*j.per]
 			j.tp.padPlane(g, xp, buf, negInf32, nc == lo)
