@@ -12,6 +12,7 @@ import (
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/compress/recipe"
 	"github.com/splitinfer/splitinfer/compress/train"
+	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
@@ -91,7 +92,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if cfg.Preprocess, cfg.Labels, err = pf.declaration(); err != nil {
 		return err
 	}
-	cfg.Progress = progress(stderr, "calibrating")
+	cfg.Progress = progress.Bar(stderr, "calibrating")
 	rep, err := recipe.Compress(ctx, cfg)
 	if err != nil {
 		return err

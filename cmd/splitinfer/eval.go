@@ -23,16 +23,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: splitinfer eval [--model MODEL] [--n N] [--batch B] [--threads T] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	if err := parseModelArg(fs, args, model); err != nil {
 		return err
-	}
-	if len(pos) > 1 || (len(pos) == 1 && *model != "") {
-		fs.Usage()
-		return errUsage
-	}
-	if len(pos) == 1 {
-		*model = pos[0]
 	}
 	if *batch < 1 || *threads < 1 || *n < 0 {
 		fmt.Fprintln(stderr, "splitinfer eval: --batch and --threads must be at least 1, --n not negative")

@@ -21,19 +21,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: splitinfer inspect [MODEL] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	if err := parseModelArg(fs, args, model); err != nil {
 		return err
 	}
-	spec := *model
-	switch {
-	case len(pos) > 1 || (len(pos) == 1 && spec != ""):
-		fs.Usage()
-		return errUsage
-	case len(pos) == 1:
-		spec = pos[0]
-	}
-	g, name, err := loadModel(spec)
+	g, name, err := loadModel(*model)
 	if err != nil {
 		return err
 	}

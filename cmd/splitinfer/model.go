@@ -25,22 +25,28 @@ func modelFlag(fs *flag.FlagSet) *string { return fs.String("model", "", modelUs
 // jsonFlag registers --json.
 func jsonFlag(fs *flag.FlagSet) *bool { return fs.Bool("json", false, jsonUsage) }
 
-// parseInterleaved parses flags that may come before or after positional
-// arguments ("inspect model.onnx --json") and returns the positionals. A
-// flag error (already printed by the flag set) becomes errUsage.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+// parseModelArg parses flags that may come before or after the MODEL
+// argument ("inspect model.onnx --json"), which stands for --model. A flag
+// error (already printed by the flag set) becomes errUsage.
+func parseModelArg(fs *flag.FlagSet, args []string, model *string) error {
 	var pos []string
 	for {
 		if err := parseFlags(fs, args); err != nil {
-			return nil, err
+			return err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		if args = fs.Args(); len(args) == 0 {
+			break
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos, args = append(pos, args[0]), args[1:]
 	}
+	if len(pos) > 1 || (len(pos) == 1 && *model != "") {
+		fs.Usage()
+		return errUsage
+	}
+	if len(pos) == 1 {
+		*model = pos[0]
+	}
+	return nil
 }
 
 // parseFlags is fs.Parse with flag errors (already printed) as errUsage.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/partition/measure"
@@ -50,7 +51,7 @@ func addCostFlags(fs *flag.FlagSet) *system.CostConfig {
 // test set and profiling progress drawn on stderr.
 func buildCost(ctx context.Context, c *system.CostConfig, stderr io.Writer) (*system.Cost, error) {
 	c.Set, _ = mnistTest() // without it the samples are seeded random inputs
-	c.Log, c.Progress = stderr, progress(stderr, "profiling")
+	c.Log, c.Progress = stderr, progress.Bar(stderr, "profiling")
 	return system.BuildCost(ctx, *c)
 }
 

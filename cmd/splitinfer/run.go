@@ -13,6 +13,7 @@ import (
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/link"
@@ -83,7 +84,7 @@ func (f *edgeFlags) setup(sf *serveFlags, stderr io.Writer) (*edgeSetup, error) 
 	if f.cut == "auto" { // the partitioner chooses once the cloud answers
 		set, _ := mnistTest() // without it the samples are seeded random inputs
 		s.Plan = &system.PlanConfig{Samples: f.samples, Set: set, Slowdown: f.cfg.Slowdown, Adapt: f.adapt, Log: stderr,
-			Progress: progress(stderr, "profiling")}
+			Progress: progress.Bar(stderr, "profiling")}
 		if s.link != nil {
 			s.Plan.Bandwidth = s.link.BytesPerSecond()
 		}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/oip"
@@ -15,97 +15,73 @@ import (
 
 // prepFlags declare a model's image preprocessing and labels (for an ONNX
 // file; a .sinf file carries its own).
-type prepFlags struct {
-	preprocess *string
-	labels     *string
-}
+type prepFlags struct{ preprocess, labels string }
 
 func addPrepFlags(fs *flag.FlagSet) *prepFlags {
-	return &prepFlags{
-		preprocess: fs.String("preprocess", "", "image preprocessing of the model: mnist, imagenet, or a declaration like \""+preprocess.ImageNet+"\" (default: the model's own, recorded in .sinf metadata)"),
-		labels:     fs.String("labels", "", "class labels file, one per line (default: the model's own)"),
-	}
+	f := &prepFlags{}
+	fs.StringVar(&f.preprocess, "preprocess", "", "image preprocessing of the model: mnist, imagenet, or a declaration like \""+preprocess.ImageNet+"\" (default: the model's own, recorded in .sinf metadata)")
+	fs.StringVar(&f.labels, "labels", "", "class labels file, one per line (default: the model's own)")
+	return f
 }
 
 // declaration parses the flags (nil, nil when not given).
-func (f *prepFlags) declaration() (*preprocess.Spec, []string, error) {
-	var spec *preprocess.Spec
-	if *f.preprocess != "" {
-		var err error
-		if spec, err = preprocess.Parse(*f.preprocess); err != nil {
+func (f *prepFlags) declaration() (spec *preprocess.Spec, labels []string, err error) {
+	if f.preprocess != "" {
+		if spec, err = preprocess.Parse(f.preprocess); err != nil {
 			return nil, nil, fmt.Errorf("%w: --preprocess: %v", errUsage, err)
 		}
 	}
-	var labels []string
-	if *f.labels != "" {
-		b, err := os.ReadFile(*f.labels)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--labels: %w", err)
-		}
-		if labels = preprocess.Labels(string(b)); len(labels) == 0 {
-			return nil, nil, fmt.Errorf("--labels %s: no labels", *f.labels)
-		}
+	if f.labels != "" {
+		labels, err = preprocess.LoadLabels(f.labels)
 	}
-	return spec, labels, nil
+	return spec, labels, err
 }
 
 // predictFlags describe the model to applications (edge, run, infer):
 // its name, preprocessing and labels.
 type predictFlags struct {
 	*prepFlags
-	modelName   *string
-	maxInFlight *int
+	cfg edgeworker.PredictorConfig
 }
 
 func addPredictFlags(fs *flag.FlagSet) *predictFlags {
-	return &predictFlags{
-		prepFlags:   addPrepFlags(fs),
-		modelName:   fs.String("model-name", "", "the model's name to applications (default: the model's name as inspect prints it)"),
-		maxInFlight: fs.Int("max-inflight", 64, "requests served at once; more get 503"),
-	}
+	f := &predictFlags{prepFlags: addPrepFlags(fs)}
+	fs.StringVar(&f.cfg.Name, "model-name", "", "the model's name to applications (default: the model's name as inspect prints it)")
+	fs.IntVar(&f.cfg.MaxInFlight, "max-inflight", 64, "requests served at once; more get 503")
+	return f
 }
 
-// predictorConfig turns the model's flags into a PredictorConfig.
-func (f *predictFlags) predictorConfig(name string) (edgeworker.PredictorConfig, error) {
-	cfg := edgeworker.PredictorConfig{Name: name, MaxInFlight: *f.maxInFlight}
-	if *f.modelName != "" {
-		cfg.Name = *f.modelName
-	}
+// predictor makes the Predictor of inf for the model g, named name unless
+// --model-name says otherwise.
+func (f *predictFlags) predictor(inf edgeworker.Inferer, g *nn.Graph, name string, eopts []edgeworker.Option) (*edgeworker.Predictor, error) {
+	cfg := f.cfg
+	cfg.Name = cmp.Or(cfg.Name, name)
 	var err error
-	cfg.Preprocess, cfg.Labels, err = f.declaration()
-	return cfg, err
+	if cfg.Preprocess, cfg.Labels, err = f.declaration(); err != nil {
+		return nil, err
+	}
+	return edgeworker.NewPredictor(inf, g, cfg, eopts...)
 }
 
 // serveFlags are the inference endpoint's flags (edge and run).
 type serveFlags struct {
 	*predictFlags
-	http, grpc *string
-	maxBody    *int64
-	input      *string
-	top        *int
+	http, grpc, input string
+	top               int
+	oip               oip.Config
 }
 
 func addServeFlags(fs *flag.FlagSet) *serveFlags {
-	return &serveFlags{
-		predictFlags: addPredictFlags(fs),
-		http:         fs.String("serve", "", "serve the Open Inference Protocol (KServe v2) over HTTP on ADDR (e.g. 127.0.0.1:8000) until SIGTERM, instead of sending MNIST images"),
-		grpc:         fs.String("serve-grpc", "", "serve the Open Inference Protocol over gRPC on ADDR (e.g. 127.0.0.1:8001)"),
-		maxBody:      fs.Int64("max-body", oip.DefaultMaxBodyBytes, "largest request body (HTTP) or message (gRPC) in bytes"),
-		input:        fs.String("input", "", "run FILE or the files of DIR (PNG/JPEG images or ONNX TensorProto .pb) through the split instead of MNIST images, one JSON line each"),
-		top:          fs.Int("top", 5, "with --input: the classes to print per file"),
-	}
+	f := &serveFlags{predictFlags: addPredictFlags(fs)}
+	fs.StringVar(&f.http, "serve", "", "serve the Open Inference Protocol (KServe v2) over HTTP on ADDR (e.g. 127.0.0.1:8000) until SIGTERM, instead of sending MNIST images")
+	fs.StringVar(&f.grpc, "serve-grpc", "", "serve the Open Inference Protocol over gRPC on ADDR (e.g. 127.0.0.1:8001)")
+	fs.Int64Var(&f.oip.MaxBodyBytes, "max-body", oip.DefaultMaxBodyBytes, "largest request body (HTTP) or message (gRPC) in bytes")
+	fs.StringVar(&f.input, "input", "", "run FILE or the files of DIR (PNG/JPEG images or ONNX TensorProto .pb) through the split instead of MNIST images, one JSON line each")
+	fs.IntVar(&f.top, "top", 5, "with --input: the classes to print per file")
+	return f
 }
 
-func (f *serveFlags) active() bool { return *f.http != "" || *f.grpc != "" || *f.input != "" }
-
-// predictor makes the Predictor of inf for the model g.
-func (f *predictFlags) predictor(inf edgeworker.Inferer, g *nn.Graph, name string, eopts []edgeworker.Option) (*edgeworker.Predictor, error) {
-	pcfg, err := f.predictorConfig(name)
-	if err != nil {
-		return nil, err
-	}
-	return edgeworker.NewPredictor(inf, g, pcfg, eopts...)
-}
+func (f *serveFlags) active() bool { return f.http != "" || f.grpc != "" || f.input != "" }
 
 // serve serves inf for the model g until ctx ends (SIGTERM), then drains;
 // with --input it runs the files instead.
@@ -115,14 +91,16 @@ func (f *serveFlags) serve(ctx context.Context, inf edgeworker.Inferer, g *nn.Gr
 	if err != nil {
 		return err
 	}
-	if *f.input != "" {
-		return p.RunFiles(ctx, *f.input, *f.top, concurrency, stdout)
+	if f.input != "" {
+		return p.RunFiles(ctx, f.input, f.top, concurrency, stdout)
 	}
-	srv, err := oip.New(p, oip.Config{MaxBodyBytes: *f.maxBody, Ready: ready})
+	cfg := f.oip
+	cfg.Ready = ready
+	srv, err := oip.New(p, cfg)
 	if err != nil {
 		return err
 	}
-	return srv.ListenAndServe(ctx, *f.http, *f.grpc, func(kind, addr string) {
+	return srv.ListenAndServe(ctx, f.http, f.grpc, func(kind, addr string) {
 		fmt.Fprintf(stderr, "splitinfer: serving model %q over %s on %s\n", p.Model().Name, kind, addr)
 	})
 }

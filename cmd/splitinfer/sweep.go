@@ -7,6 +7,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/edgeworker"
+	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/system"
 )
@@ -80,7 +81,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := system.SweepConfig{Name: s.Name, Program: s.Program, Cost: s.CostModel, Samples: s.Samples, Links: specs,
 		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cc.Compact, Threads: cc.Threads, Slowdown: slowdown, Concurrency: 1,
 			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
-		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, MaxAccuracyDrop: cc.MaxAccuracyDrop, Phase: *phase, Log: stderr, Progress: progress(stderr, "requests"),
+		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, MaxAccuracyDrop: cc.MaxAccuracyDrop, Phase: *phase, Log: stderr, Progress: progress.Bar(stderr, "requests"),
 		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
 		JaegerUI:     *jaegerUI, TraceOptions: []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}}
 	var rep interface {

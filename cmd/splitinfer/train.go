@@ -9,6 +9,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/recipe"
 	"github.com/splitinfer/splitinfer/compress/train"
+	"github.com/splitinfer/splitinfer/internal/progress"
 )
 
 func init() { register("train", "train a CNN on MNIST in Go and save it as ONNX", runTrain) }
@@ -47,7 +48,7 @@ func (t *trainFlags) register(fs *flag.FlagSet, epochsUsage string, epochs int) 
 // options are the parsed flags, drawing progress and logging on stderr.
 func (t *trainFlags) options(stderr io.Writer) train.Options {
 	o := t.opts
-	o.Progress, o.Log = progressBar(stderr, t.quiet), stderr
+	o.Progress, o.Log = progress.Training(stderr, t.quiet), stderr
 	return o
 }
 

@@ -22,6 +22,7 @@ import (
 	_ "image/jpeg" // registers the JPEG decoder
 	_ "image/png"  // registers the PNG decoder
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -529,6 +530,20 @@ func Labels(text string) []string {
 		return nil
 	}
 	return strings.Split(text, "\n")
+}
+
+// LoadLabels reads a labels file, one label a line (Labels); a file
+// without labels is an error.
+func LoadLabels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	labels := Labels(string(b))
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("labels %s: no labels", path)
+	}
+	return labels, nil
 }
 
 // Record writes the declaration and labels into g's metadata (a nil spec

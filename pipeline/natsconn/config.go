@@ -337,6 +337,27 @@ func ContextPath(name string) (string, error) {
 	return filepath.Join(dir, "nats", "context", name+".json"), nil
 }
 
+// Resolve completes c as a command line gives it: the natscli context
+// contextName (when not "") fills what c leaves unset, a client with an
+// identity and no inbox prefix gets a private inbox when privateInbox
+// (an edge), and the result is validated.
+func (c Config) Resolve(contextName string, privateInbox bool) (Config, error) {
+	if contextName != "" {
+		var err error
+		if c, err = c.WithContext(contextName); err != nil {
+			return c, err
+		}
+	}
+	if privateInbox && c.InboxPrefix == "" {
+		id, err := c.Identity()
+		if err != nil {
+			return c, err
+		}
+		c.PrivateInbox = id != ""
+	}
+	return c, c.Validate()
+}
+
 // WithContext fills c's empty fields from natscli context name (its
 // server URLs, user, password, creds, nkey, TLS files and inbox prefix);
 // fields already set win.

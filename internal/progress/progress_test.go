@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 // terminal (a pipe, a log, this buffer), and its bar fills with the fraction.
 func TestProgressOnlyOnTerminal(t *testing.T) {
 	var b bytes.Buffer
-	if f := progress(&b, "profiling"); f != nil {
+	if f := Bar(&b, "profiling"); f != nil {
 		t.Error("progress callback for a non-terminal")
 	}
 	for frac, want := range map[float64]string{0: ">" + spaces(29), 0.5: "===============>" + spaces(14), 1: "=============================="} {

@@ -1,4 +1,9 @@
-package main
+// Package progress draws the long commands' progress (train, compress's
+// calibration, profiling, sweep) on a terminal: the libraries report
+// progress through a callback in their config, and these callbacks draw
+// it as a bar redrawn in place at most a few times a second, only when
+// the writer is a terminal.
+package progress
 
 import (
 	"fmt"
@@ -9,12 +14,6 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/train"
 )
-
-// The one progress helper of the long commands (train, compress's
-// calibration, profiling, sweep): the libraries report progress through a
-// callback in their config, and the commands draw it here, as a bar
-// redrawn in place at most a few times a second, only when stderr is a
-// terminal.
 
 // isTerminal reports whether w is a terminal (a character device: progress
 // is drawn only there, not in a pipe, a file or a test's buffer).
@@ -38,10 +37,10 @@ func bar(frac float64) string {
 	return b
 }
 
-// progress returns a callback drawing "label [bar] pct" on w for a
+// Bar returns a callback drawing "label [bar] pct" on w for a
 // library's Progress(done, total), or nil when w is not a terminal. The
 // line is ended when done reaches total.
-func progress(w io.Writer, label string) func(done, total int) {
+func Bar(w io.Writer, label string) func(done, total int) {
 	if !isTerminal(w) {
 		return nil
 	}
@@ -59,9 +58,9 @@ func progress(w io.Writer, label string) func(done, total int) {
 	}
 }
 
-// progressBar renders training progress on w, at most a few times a second,
+// Training renders training progress on w, at most a few times a second,
 // when w is a terminal; elsewhere (a log file, CI) only each epoch's line.
-func progressBar(w io.Writer, quiet bool) func(train.Progress) {
+func Training(w io.Writer, quiet bool) func(train.Progress) {
 	if quiet {
 		return nil
 	}
