@@ -29,31 +29,38 @@ func WidthCoding(bits int) string { return fmt.Sprintf("%d bits", bits) }
 // for the report in cm.Notes. A model without compact codings is left as
 // it is.
 func AddCodings(cm *measure.CostModel, prog *nn.Program, samples [][]*nn.Tensor, codec pipeline.Codec, wire nn.DType) error {
+	notes, err := ModelCodings(cm.Model, prog, samples, codec, wire)
+	cm.Notes = append(cm.Notes, notes...)
+	return err
+}
+
+// ModelCodings is AddCodings on a partition.Model (an edge's, made by
+// adaptive.BuildModel); it returns the notes.
+func ModelCodings(m *partition.Model, prog *nn.Program, samples [][]*nn.Tensor, codec pipeline.Codec, wire nn.DType) ([]string, error) {
 	plain, err := pipeline.NewRequestEncoder(prog, codec, wire, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	compact, err := pipeline.NewRequestEncoder(prog, codec, wire, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cuts := compact.Compact.Cuts()
 	if len(cuts) == 0 || len(samples) == 0 {
-		return nil
+		return nil, nil
 	}
 	g := prog.Graph()
-	m := cm.Model
 	m.Codings = map[string][]partition.Coding{}
 	accuracy := -1.0
 	var notes []string
 	for _, cc := range cuts {
-		c, err := cm.DAG.CutAtTensor(cc.Tensor)
+		c, err := m.DAG.CutAtTensor(cc.Tensor)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rec, _, err := actcode.LookupRecord(g, cc.Tensor)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if rec != nil && accuracy < 0 {
 			accuracy = rec.Uncoded
@@ -85,7 +92,7 @@ func AddCodings(cm *measure.CostModel, prog *nn.Program, samples [][]*nn.Tensor,
 		}
 		head, err := prog.Slice(prog.Inputs(), []string{cc.Tensor})
 		if err != nil {
-			return fmt.Errorf("system: codings at %s: %w", cc.Tensor, err)
+			return nil, fmt.Errorf("system: codings at %s: %w", cc.Tensor, err)
 		}
 		r := head.NewRunner(1)
 		bytes := make([]int, len(ways))
@@ -94,7 +101,7 @@ func AddCodings(cm *measure.CostModel, prog *nn.Program, samples [][]*nn.Tensor,
 		for _, in := range samples {
 			out, err := r.Run(in...)
 			if err != nil {
-				return fmt.Errorf("system: codings at %s: %w", cc.Tensor, err)
+				return nil, fmt.Errorf("system: codings at %s: %w", cc.Tensor, err)
 			}
 			elements = out[0].Len()
 			for i, w := range ways {
@@ -104,7 +111,7 @@ func AddCodings(cm *measure.CostModel, prog *nn.Program, samples [][]*nn.Tensor,
 					enc, err := w.enc.Encode(id, []string{cc.Tensor}, out, time.Now().Add(10*time.Second))
 					times[i] = append(times[i], float64(time.Since(t0))/1e6)
 					if err != nil {
-						return fmt.Errorf("system: coding %s at %s: %w", w.coding.Name, cc.Tensor, err)
+						return nil, fmt.Errorf("system: coding %s at %s: %w", w.coding.Name, cc.Tensor, err)
 					}
 					if k == 0 {
 						bytes[i] += len(enc.Body)
@@ -134,6 +141,5 @@ func AddCodings(cm *measure.CostModel, prog *nn.Program, samples [][]*nn.Tensor,
 		m.Codings[name] = ks
 	}
 	notes = append(notes, fmt.Sprintf("codings: as computed, the input as PNG and each activation codec width the model keeps, at %d cut(s), bytes and encode times from the samples", len(cuts)))
-	cm.Notes = append(cm.Notes, notes...)
-	return nil
+	return notes, nil
 }

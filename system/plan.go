@@ -33,6 +33,10 @@ type PlanConfig struct {
 	// Adapt makes Edge an adaptive edge that re-chooses the cut as the
 	// link changes.
 	Adapt bool
+	// MaxAccuracyDrop is the accuracy budget of the joint choice of cut
+	// and coding (ModelCodings) a compact edge without Adapt makes
+	// (default 0.002).
+	MaxAccuracyDrop float64
 	// Log, when not nil, gets a progress line; Progress, when set, the
 	// edge profiling's sample runs.
 	Log      io.Writer
@@ -46,7 +50,11 @@ type CutPlan struct {
 	Best     partition.Estimate
 	Decision time.Duration
 	Notes    []string
-	adapt    bool
+	// Coding is how the chosen cut is sent when the cut and its coding
+	// were chosen together (a compact edge whose model has compact
+	// codings); nil otherwise.
+	Coding *partition.Coding
+	adapt  bool
 }
 
 // PlanCut chooses the cut with the partitioner: the cloud worker's
@@ -92,7 +100,29 @@ func PlanCut(ctx context.Context, nc *nats.Conn, prog *nn.Program, cfg edgeworke
 	if err != nil {
 		return nil, err
 	}
-	return &CutPlan{Model: m, Link: l, Best: best, Decision: time.Since(t0), Notes: notes, adapt: pc.Adapt}, nil
+	plan := &CutPlan{Model: m, Link: l, Best: best, Notes: notes, adapt: pc.Adapt}
+	if cfg.Compact && !pc.Adapt {
+		more, err := ModelCodings(m, prog, samples, cfg.Codec, cfg.WireDType)
+		if err != nil {
+			return nil, err
+		}
+		plan.Notes = append(plan.Notes, more...)
+		if len(m.Codings) > 0 {
+			drop := pc.MaxAccuracyDrop
+			if drop == 0 {
+				drop = 0.002
+			}
+			cands, chosen, err := m.Candidates(m.DAG.CandidateCuts(best.Cut), l, drop)
+			if err != nil {
+				return nil, err
+			}
+			if chosen >= 0 {
+				plan.Best, plan.Coding = cands[chosen].Estimate, &cands[chosen].Coding
+			}
+		}
+	}
+	plan.Decision = time.Since(t0)
+	return plan, nil
 }
 
 func subjectOf(cfg edgeworker.Config) string {
@@ -108,6 +138,9 @@ func subjectOf(cfg edgeworker.Config) string {
 func (p *CutPlan) Edge(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, eopts []edgeworker.Option) (Submitter, error) {
 	if !p.adapt && !p.Best.Cut.IsEdgeOnly() {
 		cfg.Cut = p.Best.Cut.Tensors
+		if p.Coding != nil && len(p.Model.Codings[p.Best.Cut.Name]) > 0 {
+			cfg.Compact, cfg.CodecBits = p.Coding.Compact, p.Coding.Bits
+		}
 		return edgeworker.New(nc, prog, cfg, eopts...)
 	}
 	a, err := partition.NewAdapter(p.Model, p.Link)
@@ -126,6 +159,9 @@ func (p *CutPlan) Edge(nc *nats.Conn, prog *nn.Program, cfg edgeworker.Config, e
 func (p *CutPlan) Summary(e Submitter) *Plan {
 	s := &Plan{Choice: p.Best.Cut.Name, PredictedMS: round3(p.Best.TotalMS), Link: p.Link.String(),
 		DecisionUS: round3(float64(p.Decision) / 1e3), Notes: p.Notes}
+	if p.Coding != nil {
+		s.Coding = p.Coding.Name
+	}
 	if ae, ok := e.(*adaptive.Edge); ok && p.adapt {
 		s.Adaptive = true
 		s.Moves = ae.Adapter().Moves()

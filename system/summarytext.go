@@ -11,8 +11,12 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "model       %s (hash %.12s)\n", s.Model, s.ModelHash)
 	fmt.Fprintf(w, "cut         %s\n", s.Cut)
 	if p := s.Plan; p != nil {
+		choice := p.Choice
+		if p.Coding != "" {
+			choice += " / " + p.Coding
+		}
 		fmt.Fprintf(w, "partition   chose %s: predicted %.2f ms, measured p50 %.2f ms (prediction %+.1f%%), mean %.2f ms; link %s; decided in %.0f us\n",
-			p.Choice, p.PredictedMS, s.Latency.P50, 100*(p.PredictedMS-s.Latency.P50)/s.Latency.P50, s.Latency.Mean, p.Link, p.DecisionUS)
+			choice, p.PredictedMS, s.Latency.P50, 100*(p.PredictedMS-s.Latency.P50)/s.Latency.P50, s.Latency.Mean, p.Link, p.DecisionUS)
 		if p.Adaptive {
 			fmt.Fprintf(w, "            adaptive: %d moves\n", p.Moves)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
@@ -15,15 +16,9 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-// TestSweepJointChoice sweeps the bundled model with codecs of several
-// widths over the live pipeline on an emulated 1 Mbit/s, 20 ms link:
-// every cut with every coding within the accuracy budget is measured,
-// the codec over the budget is not, and the joint choice of cut and
-// coding measures within 5% of the best measured candidate. Robust to
-// host load: where the choice sends, the link's round trip and transfer
-// dominate (the edge's time is emulated, sleeping), and the runner-up is
-// predicted at least 25% slower.
-func TestSweepJointChoice(t *testing.T) {
+// codecsModel is the bundled model with activation codecs of 1, 2 and 4
+// bits at its early cut (a tuning record), and the MNIST test set.
+func codecsModel(t *testing.T) (*nn.Program, *mnist.Set) {
 	set, err := mnist.Test()
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +42,20 @@ func TestSweepJointChoice(t *testing.T) {
 	if prog, err = nn.Compile(g); err != nil {
 		t.Fatal(err)
 	}
+	return prog, set
+}
+
+// TestSweepJointChoice sweeps the bundled model with codecs of several
+// widths over the live pipeline on an emulated 1 Mbit/s, 20 ms link:
+// every cut with every coding within the accuracy budget is measured,
+// the codec over the budget is not, and the joint choice of cut and
+// coding measures within 5% of the best measured candidate. Robust to
+// host load: where the choice sends, the link's round trip and transfer
+// dominate (the edge's time is emulated, sleeping), and the runner-up is
+// predicted at least 25% slower.
+func TestSweepJointChoice(t *testing.T) {
+	prog, set := codecsModel(t)
+	g := prog.Graph()
 	samples, what, err := measure.SampleInputs(g, 4, set)
 	if err != nil {
 		t.Fatal(err)
@@ -119,5 +128,41 @@ func TestSweepJointChoice(t *testing.T) {
 				t.Errorf("the PNG (%.2f ms) is not faster than the float32 input (%.2f ms) at 1 Mbit/s", *l.PNGMS, *l.CloudOnlyMS)
 			}
 		})
+	}
+}
+
+// TestPlanJointChoice: run --cut auto's plan with a compact edge chooses
+// the cut and its coding together, and the edge it makes sends that
+// coding: with a 1000x slower edge on 1 Mbit/s, the input as a PNG.
+func TestPlanJointChoice(t *testing.T) {
+	prog, set := codecsModel(t)
+	sys, err := system.StartCloud("seednet", prog, cloudworker.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	nc := natsConn(t, sys)
+	cfg := edgeworker.Config{Compact: true, Slowdown: 1000, Concurrency: 1}
+	plan, err := system.PlanCut(context.Background(), nc, prog, cfg, system.PlanConfig{Samples: 4, Set: set, Slowdown: 1000, Bandwidth: 1e6 / 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Coding == nil || plan.Coding.Name != system.PNGCoding || !plan.Best.Cut.IsCloudOnly() {
+		t.Fatalf("plan %s with %+v, want cloud-only as PNG", plan.Best.Cut.Name, plan.Coding)
+	}
+	if s := plan.Summary(nil); s.Coding != system.PNGCoding {
+		t.Errorf("summary coding %q", s.Coding)
+	}
+	e, err := plan.Edge(nc, prog, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := nn.FromFloat32(set.Image(0), 1, 1, mnist.Rows, mnist.Cols)
+	res, err := e.Infer(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Compact || res.WireBytes > 400 {
+		t.Errorf("request: compact %v, %d bytes; want the PNG", res.Compact, res.WireBytes)
 	}
 }

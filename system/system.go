@@ -211,7 +211,10 @@ type Summary struct {
 // Plan is the partitioner's choice of the cut, as the summary reports it
 // next to the measured latency.
 type Plan struct {
-	Choice      string   `json:"choice"`
+	Choice string `json:"choice"`
+	// Coding is how the choice is sent, when the cut and its coding were
+	// chosen together.
+	Coding      string   `json:"coding,omitempty"`
 	PredictedMS float64  `json:"predicted_ms"`
 	Link        string   `json:"link"`
 	DecisionUS  float64  `json:"decision_us"`

@@ -31,6 +31,7 @@ type edgeFlags struct {
 	cfg                                     edgeworker.Config
 	model, cut, codec, wire, link, jaegerUI string
 	n, samples                              int
+	maxDrop                                 float64
 	asJSON, adapt                           bool
 }
 
@@ -57,6 +58,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback, defaultCompact bool) *edgeF
 	fs.Float64Var(&c.Slowdown, "edge-slowdown", 0, "emulate an edge F times slower: each head run takes F x its thread CPU time (0: off)")
 	fs.BoolVar(&f.adapt, "adapt", false, "with --cut auto: re-choose the cut while running, from the edge's own estimates of the link (hysteresis)")
 	fs.IntVar(&f.samples, "samples", 4, "with --cut auto: MNIST test images the edge profiles and sizes the cuts with")
+	fs.Float64Var(&f.maxDrop, "max-accuracy-drop", 0.002, "with --cut auto and --compact: choose the cut and its coding together among those within this accuracy of the model's on held-back images")
 	fs.BoolVar(&c.Exit, "early-exit", true, "when the model carries an exit head at the cut (compress --exit): answer at the edge, sending nothing, when the head is confident; false sends every request")
 	fs.StringVar(&f.jaegerUI, "jaeger-ui", "", "base URL of the Jaeger web UI the traces go to (e.g. http://127.0.0.1:16686): print the trace URLs of the slowest and the median request")
 	return f
@@ -83,7 +85,7 @@ func (f *edgeFlags) setup(sf *serveFlags, stderr io.Writer) (*edgeSetup, error) 
 	}
 	if f.cut == "auto" { // the partitioner chooses once the cloud answers
 		set, _ := mnistTest() // without it the samples are seeded random inputs
-		s.Plan = &system.PlanConfig{Samples: f.samples, Set: set, Slowdown: f.cfg.Slowdown, Adapt: f.adapt, Log: stderr,
+		s.Plan = &system.PlanConfig{Samples: f.samples, Set: set, Slowdown: f.cfg.Slowdown, Adapt: f.adapt, MaxAccuracyDrop: f.maxDrop, Log: stderr,
 			Progress: progress.Bar(stderr, "profiling")}
 		if s.link != nil {
 			s.Plan.Bandwidth = s.link.BytesPerSecond()
@@ -122,6 +124,8 @@ func (f *edgeFlags) check() (*edgeSetup, error) {
 		return nil, fmt.Errorf("%w: --edge-slowdown %v: want 0 (off) or 1..1000", errUsage, c.Slowdown)
 	case f.samples < 1 || f.samples > 1024:
 		return nil, fmt.Errorf("%w: --samples %d: want 1..1024", errUsage, f.samples)
+	case !(f.maxDrop > 0 && f.maxDrop < 1):
+		return nil, fmt.Errorf("%w: --max-accuracy-drop %v: want a value in (0, 1)", errUsage, f.maxDrop)
 	case f.adapt && f.cut != "auto":
 		return nil, fmt.Errorf("%w: --adapt needs --cut auto", errUsage)
 	}
