@@ -97,6 +97,9 @@ func (m *Model) Candidates(cuts []Cut, l Link, maxDrop float64) ([]Candidate, in
 				return nil, -1, err
 			}
 			k := Coding{Name: AsComputed, Bytes: e.Bytes, EncodeMS: e.EncodeMS, DecodeMS: e.DecodeMS, Accuracy: m.Accuracy}
+			for _, t := range c.Tensors {
+				k.Elements += m.Sizes.Elements[t]
+			}
 			if m.Accuracy <= 0 {
 				k.Accuracy = -1
 			}

@@ -24,10 +24,16 @@ func TestCandidatesJointChoice(t *testing.T) {
 			{Name: "1 bits", Compact: true, Bits: 1, Bytes: 90, Elements: 25000, EncodeMS: 0.05, DecodeMS: 0.05, Accuracy: 0.95},
 		},
 	}
+	m.Sizes.Elements = map[string]int{"t3": 1000}
 	cuts := m.DAG.Prefixes(false)
 	cands, chosen, err := m.Candidates(cuts, l, 0.002)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range cands {
+		if c.Cut.Name == "after:n3" && (c.Coding.Name != AsComputed || c.BitsPerElement != 8*float64(c.Bytes)/1000 || c.Accuracy != 0.99) {
+			t.Errorf("after:n3 as computed: %+v, %.3f bits/element", c.Coding, c.BitsPerElement)
+		}
 	}
 	if len(cands) != len(cuts)+2 { // a cut's codings replace its requests as computed
 		t.Fatalf("%d candidates for %d cuts, one with 3 codings", len(cands), len(cuts))

@@ -167,4 +167,7 @@ type Sizes struct {
 	// Cuts holds the measured size of whole requests by cut name; when
 	// present it replaces the per-tensor sum for that cut.
 	Cuts map[string]int `json:"cuts,omitempty"`
+	// Elements is each tensor's element count (one sample), for bits per
+	// element.
+	Elements map[string]int `json:"elements,omitempty"`
 }

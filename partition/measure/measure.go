@@ -169,7 +169,7 @@ func Sizes(d *partition.DAG, prog *nn.Program, samples [][]*nn.Tensor, enc parti
 	if err != nil {
 		return nil, fmt.Errorf("measure: %w", err)
 	}
-	s := &partition.Sizes{Bytes: map[string]int{}, EncodeMS: map[string]float64{}, Cuts: map[string]int{}}
+	s := &partition.Sizes{Bytes: map[string]int{}, EncodeMS: map[string]float64{}, Cuts: map[string]int{}, Elements: map[string]int{}}
 	if n, err := enc(nil, nil); err == nil {
 		s.Overhead = n
 	}
@@ -188,6 +188,7 @@ func Sizes(d *partition.DAG, prog *nn.Program, samples [][]*nn.Tensor, enc parti
 			return nil, fmt.Errorf("measure: sizing sample %d: %w", si, err)
 		}
 		for i, t := range outs {
+			s.Elements[names[i]] = t.Len()
 			for k := 0; k < cfg.runs; k++ {
 				t0 := time.Now()
 				n, err := enc(names[i:i+1], []*nn.Tensor{t})
