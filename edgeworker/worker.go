@@ -110,6 +110,16 @@ type runners struct {
 	exit        *earlyexit.Runner
 }
 
+// NewLocal makes an edge worker that runs all of the model g here (no
+// split, no NATS: Fallback on), with threads kernel threads.
+func NewLocal(g *nn.Graph, threads int) (*Worker, error) {
+	prog, err := nn.Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	return New(nil, prog, Config{Fallback: true, Threads: threads})
+}
+
 // New makes an edge worker for the compiled whole model, split at cfg.Cut
 // (or pipeline.EarlyCut). Defaults: see Config; tracing and metrics are off
 // unless WithTracerProvider/WithMeterProvider. nc may be nil only with

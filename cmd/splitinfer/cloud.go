@@ -29,10 +29,7 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 1, "kernel threads per runner")
 	codec := fs.String("codec", "none", "reply coding: none or zstd")
 	maxBatch := fs.Int("max-batch", 1, "dynamic batching: run up to this many queued requests for the same cut as one batch (1: off)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer cloud --nats URL [--creds F | --nkey F | --user U] [--tls-ca F --tls-cert F --tls-key F] [--model M] [flags]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer cloud --nats URL [--creds F | --nkey F | --user U] [--tls-ca F --tls-cert F --tls-key F] [--model M] [flags]")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}

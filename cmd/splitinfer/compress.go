@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -54,10 +53,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var tf trainFlags
 	tf.register(fs, "fine-tuning (after pruning) or distillation epochs", 0)
 	fs.StringVar(&tf.opts.Student, "student", "", "distil into a seed network of this architecture (C1,C2,H) instead of fine-tuning the model; the student's defaults are then --epochs 5 --lr-schedule cosine --lr 5e-3 (see README)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer compress --model IN --out OUT [--prune S] [--epochs E] [--quantize int8] [--calib N] [--calib-method minmax|percentile|entropy] [--json]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer compress --model IN --out OUT [--prune S] [--epochs E] [--quantize int8] [--calib N] [--calib-method minmax|percentile|entropy] [--json]")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -27,10 +26,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false, false)
 	sf := addServeFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [--serve ADDR] [--serve-grpc ADDR] [flags]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer edge --nats URL [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [--serve ADDR] [--serve-grpc ADDR] [flags]")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}

@@ -19,10 +19,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	batch := fs.Int("batch", 100, "images per run")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "goroutines, each running whole batches")
 	asJSON := jsonFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer eval [--model MODEL] [--n N] [--batch B] [--threads T] [--json]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer eval [--model MODEL] [--n N] [--batch B] [--threads T] [--json]")
 	if err := parseModelArg(fs, args, model); err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 1, "threads the kernels may use")
 	pf := addPredictFlags(fs)
 	top := fs.Int("top", 5, "with image or directory inputs: the classes to print per file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer infer --model MODEL --input IN.pb [--output OUT.pb]")
-		fmt.Fprintln(stderr, "       splitinfer infer --model MODEL --input IMAGE|DIR [--preprocess P] [--labels FILE] [--top K]   (one JSON line per file)")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer infer --model MODEL --input IN.pb [--output OUT.pb]", "       splitinfer infer --model MODEL --input IMAGE|DIR [--preprocess P] [--labels FILE] [--top K]   (one JSON line per file)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +46,16 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(inputs) == 1 && len(outputs) == 0 && edgeworker.IsFileInput(inputs[0]) {
-		return inferFiles1(ctx, g, name, pf, inputs[0], *top, *threads, stdout)
+		// The files run locally (the whole model, no split), one JSON line each.
+		w, err := edgeworker.NewLocal(g, *threads)
+		if err != nil {
+			return err
+		}
+		p, err := pf.predictor(w, g, name, nil)
+		if err != nil {
+			return err
+		}
+		return p.RunFiles(ctx, inputs[0], *top, runtime.GOMAXPROCS(0), stdout)
 	}
 	outs, err := onnx.RunFiles(ctx, g, inputs, outputs, *threads)
 	if err != nil {
@@ -64,22 +69,4 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
-}
-
-// inferFiles1 runs the files of path locally (the whole model, no split),
-// one JSON line each.
-func inferFiles1(ctx context.Context, g *nn.Graph, name string, pf *predictFlags, path string, top, threads int, stdout io.Writer) error {
-	prog, err := nn.Compile(g)
-	if err != nil {
-		return err
-	}
-	w, err := edgeworker.New(nil, prog, edgeworker.Config{Fallback: true, Threads: threads})
-	if err != nil {
-		return err
-	}
-	p, err := pf.predictor(w, g, name, nil)
-	if err != nil {
-		return err
-	}
-	return p.RunFiles(ctx, path, top, runtime.GOMAXPROCS(0), stdout)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/splitinfer/splitinfer/nn/inspect"
@@ -17,10 +16,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("inspect", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	model := fs.String("model", "", "model file or built-in model name (or give it as the argument; default: the built-in default model)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer inspect [MODEL] [--json]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer inspect [MODEL] [--json]")
 	if err := parseModelArg(fs, args, model); err != nil {
 		return err
 	}

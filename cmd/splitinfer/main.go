@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -85,4 +86,12 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("splitinfer "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// setUsage makes fs's usage the lines given, then the flags' defaults.
+func setUsage(fs *flag.FlagSet, stderr io.Writer, lines ...string) {
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, strings.Join(lines, "\n"))
+		fs.PrintDefaults()
+	}
 }

@@ -40,10 +40,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("health", stderr)
 	live := fs.Bool("live", false, "check /healthz (the process serves) instead of /readyz (the worker is ready)")
 	timeout := fs.Duration("timeout", 3*time.Second, "bound of the check")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer health [--live] [--timeout D] ADDR   (ADDR: a worker's --metrics-addr, host:port)")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer health [--live] [--timeout D] ADDR   (ADDR: a worker's --metrics-addr, host:port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -200,10 +200,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cloudMetricsAddr := fs.String("cloud-metrics-addr", "", "serve the cloud worker's Prometheus metrics at http://ADDR/metrics")
 	tf := addTelemetryFlags(fs)
 	sf := addServeFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: splitinfer run [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, "usage: splitinfer run [--model M] [--n N] [--cut early|auto|NAME] [--adapt] [--link BANDWIDTH/RTT] [--edge-slowdown F] [--concurrency C] [--json] [flags]")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
