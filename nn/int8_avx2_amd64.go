@@ -76,3 +76,22 @@ func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) 
 
 //go:noescape
 func q8MaxPool2x2AVX2(src *int8, ld int, dst *int8, ow, rows int)
+
+//go:noescape
+func q8QuantizeAVX2(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
+
+// q8QuantizeAVX2Tail runs q8QuantizeAVX2 over x (any length): a partial
+// last block of 8 goes through a copy on the stack.
+func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) {
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		q8QuantizeAVX2(&x[0], n8, dst, scale, zero, lo, hi)
+	}
+	if n8 < len(x) {
+		var a [8]float32
+		var d [8]byte
+		copy(a[:], x[n8:])
+		q8QuantizeAVX2(&a[0], 8, unsafe.Pointer(&d[0]), scale, zero, lo, hi)
+		copy(unsafe.Slice((*byte)(unsafe.Add(dst, n8)), len(x)-n8), d[:])
+	}
+}

@@ -221,3 +221,58 @@ pnext:
 pdone:
 	VZEROUPPER
 	RET
+
+// BCASTAX broadcasts the dword in AX (through the xmm x) to the ymm y.
+#define BCASTAX(x, y) \
+	MOVL AX, x \
+	VPBROADCASTD x, y
+
+// q8LowBytes picks byte 0 of each dword of a 128-bit lane into its first 4 bytes.
+DATA q8LowBytes<>+0(SB)/8, $0x808080800c080400
+DATA q8LowBytes<>+8(SB)/8, $0x8080808080808080
+GLOBL q8LowBytes<>(SB), RODATA|NOPTR, $16
+
+// func q8QuantizeAVX2(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
+// q8QuantizeAVX512 for n (a multiple of 8) values, 8 at a time: the same
+// division, NaN -> 0, ±2^20 clamp, round half to even, zero point and
+// [lo, hi] clamp; the low bytes of the 8 dwords are stored.
+TEXT ·q8QuantizeAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VBROADCASTSS scale+24(FP), Y10
+	MOVL zero+28(FP), AX
+	BCASTAX(X11, Y11)
+	MOVL lo+32(FP), AX
+	BCASTAX(X12, Y12)
+	MOVL hi+36(FP), AX
+	BCASTAX(X13, Y13)
+	MOVL $0x49800000, AX // 2^20
+	BCASTAX(X14, Y14)
+	MOVL $0xc9800000, AX // -2^20
+	BCASTAX(X15, Y15)
+	VBROADCASTI128 q8LowBytes<>(SB), Y9
+	SHRQ $3, CX
+	JZ qdone
+qloop:
+	VMOVUPS (SI), Y0
+	VDIVPS Y10, Y0, Y0
+	VCMPPS $3, Y0, Y0, Y1
+	VPANDN Y0, Y1, Y0
+	VMINPS Y14, Y0, Y0
+	VMAXPS Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD Y11, Y0, Y0
+	VPMAXSD Y12, Y0, Y0
+	VPMINSD Y13, Y0, Y0
+	VPSHUFB Y9, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPUNPCKLDQ X1, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ qloop
+qdone:
+	VZEROUPPER
+	RET

@@ -2,6 +2,8 @@
 
 package nn
 
+import "unsafe"
+
 // q8HasAVX2 is false: no assembly in this build.
 const q8HasAVX2 = false
 
@@ -16,4 +18,9 @@ func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
 // q8PairsPanel is never called in this build (q8HasAVX2 is false).
 func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
 	panic("nn: q8 pairs gather kernel without assembly")
+}
+
+// q8QuantizeAVX2Tail is never called in this build (q8HasAVX2 is false).
+func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) {
+	panic("nn: q8 quantize kernel without assembly")
 }

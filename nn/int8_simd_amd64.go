@@ -133,13 +133,19 @@ func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
 func q8QuantizeAVX512(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
 
 // q8QuantizeFast quantizes x into dst (int8 or uint8 bytes, len(x) of
-// them) like QuantizeValue when the CPU has AVX-512.
+// them) like QuantizeValue when the CPU has AVX-512 or AVX2.
 func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool {
-	if !q8HasAVX512 || len(x) == 0 {
+	switch {
+	case len(x) == 0:
 		return false
+	case q8HasAVX512:
+		q8QuantizeAVX512(&x[0], len(x), dst, scale, zero, lo, hi)
+		return true
+	case q8HasAVX2:
+		q8QuantizeAVX2Tail(x, dst, scale, zero, lo, hi)
+		return true
 	}
-	q8QuantizeAVX512(&x[0], len(x), dst, scale, zero, lo, hi)
-	return true
+	return false
 }
 
 //go:noescape

@@ -204,9 +204,19 @@ func TestQ8RequantLanes(t *testing.T) {
 // it) with QuantizeValue on ties, NaN, infinities, huge values and random
 // ones, int8 and uint8, lengths around the 16-lane step.
 func TestQ8QuantizeFast(t *testing.T) {
-	if !q8HasAVX512 {
+	if !q8HasAVX2 {
 		t.Skip("no assembly kernel in this build")
 	}
+	t.Run("fast", func(t *testing.T) { testQ8Quantize(t, q8QuantizeFast) })
+	t.Run("avx2", func(t *testing.T) {
+		testQ8Quantize(t, func(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool {
+			q8QuantizeAVX2Tail(x, dst, scale, zero, lo, hi)
+			return true
+		})
+	})
+}
+
+func testQ8Quantize(t *testing.T, quantize func(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) bool) {
 	r := rand.New(rand.NewPCG(15, 16))
 	special := []float32{0, float32(math.Copysign(0, -1)), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, float32(math.NaN()),
 		float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 3e9, -3e9, 127.5, -128.5, 255.5, 1e-40}
@@ -227,7 +237,7 @@ func TestQ8QuantizeFast(t *testing.T) {
 		}
 		got := make([]byte, n+1)
 		got[n] = 0xa5
-		if n > 0 && !q8QuantizeFast(x, unsafe.Pointer(&got[0]), scale, zero, lo, hi) {
+		if n > 0 && !quantize(x, unsafe.Pointer(&got[0]), scale, zero, lo, hi) {
 			t.Fatal("fast path refused")
 		}
 		for i, v := range x {
