@@ -15,6 +15,7 @@ import (
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
 //	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
 //	DQ(x) -> Reshape/Flatten -> Q                     => the same op on int8 [+ RequantizeInt8]
+//	DQ(x) -> HardSwish/Sigmoid/... -> Q               => LookupInt8 (a 256-entry table, int8_lookup.go)
 //	Q(DQ(x))                                          => x, or RequantizeInt8(x)
 //
 // Activations must be int8 or uint8 (ONNX Runtime's default; shifted to
@@ -103,6 +104,10 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.globalAvg(n)
 		case "QuantizeLinear":
 			ok, err = l.requant(n)
+		default:
+			if q8LookupOps[n.Op] {
+				ok, err = l.lookup(n)
+			}
 		}
 		if err != nil {
 			return false, fmt.Errorf("nn: lowering %s: %w", n, err)

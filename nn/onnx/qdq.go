@@ -120,7 +120,7 @@ func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 			return qparams{}, fmt.Errorf("%w: no quantization known for %q", nn.ErrQuant, name)
 		}
 		switch n.Op {
-		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8":
+		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8":
 			return attrParams(n, "y")
 		case "QuantizeLinear":
 			s, z := e.g.Consts[n.Input(1)], e.g.Consts[n.Input(2)]
@@ -277,6 +277,19 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		}
 		dx, xf := e.dq(n.Input(0), xp)
 		op := &nn.Node{Name: n.Name, Op: "GlobalAveragePool", Inputs: []string{xf}}
+		return append([]*nn.Node{dx}, e.finish(n, op, yp)...), nil
+	case "LookupInt8":
+		xp, err := attrParams(n, "x")
+		if err != nil {
+			return nil, err
+		}
+		yp, err := attrParams(n, "y")
+		if err != nil {
+			return nil, err
+		}
+		dx, xf := e.dq(n.Input(0), xp)
+		name, attrs := nn.LookupFloatOp(n)
+		op := &nn.Node{Name: n.Name, Op: name, Inputs: []string{xf}, Attrs: attrs}
 		return append([]*nn.Node{dx}, e.finish(n, op, yp)...), nil
 	case "RequantizeInt8":
 		xp, err := attrParams(n, "x")

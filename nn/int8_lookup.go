@@ -1,0 +1,141 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+)
+
+// LookupInt8 is an elementwise op on int8 activations by a 256-entry
+// table: LowerQDQ turns DequantizeLinear -> f -> QuantizeLinear, for an
+// elementwise float op f of one input (HardSwish, Sigmoid, ...), into it,
+// the table holding Q(f(DQ(v))) for every int8 v, computed by f's own
+// kernel. The float path runs three kernels over the tensor; this one
+// reads one byte per element.
+//
+// Inputs: x int8; table int8 constant [256] indexed by uint8(x).
+// Attributes: y_scale, y_zero_point (the output's quantization), x_scale,
+// x_zero_point, op (the float op, for export) and that op's attributes
+// under "op_" + name.
+// Output: int8 of x's shape with Quant{y_scale, y_zero_point}.
+
+func init() { Register("LookupInt8", q8BuildLookup) }
+
+// q8LookupOps are the float ops LowerQDQ folds into a table: elementwise,
+// one input, attributes only.
+var q8LookupOps = map[string]bool{
+	"HardSwish": true, "HardSigmoid": true, "Sigmoid": true, "Tanh": true, "LeakyRelu": true, "Elu": true,
+	"Selu": true, "Softplus": true, "Gelu": true, "Exp": true, "Neg": true, "Abs": true, "Sqrt": true,
+}
+
+type q8Lookup struct {
+	table [256]int8
+	quant *Quant
+}
+
+func q8BuildLookup(bc *BuildContext) (Kernel, error) {
+	t := bc.InputConst(1)
+	if t == nil || t.DType != Int8 || t.Len() != 256 {
+		return nil, fmt.Errorf("%w: LookupInt8 needs a constant int8 [256] table", ErrGraph)
+	}
+	y, err := q8Attr(bc.Node, "y")
+	if err != nil {
+		return nil, err
+	}
+	k := &q8Lookup{quant: y.quant()}
+	copy(k.table[:], t.I8)
+	return k, nil
+}
+
+func (k *q8Lookup) OutputTypes(in []Type) ([]Type, error) {
+	if in[0].DType != Int8 {
+		return nil, fmt.Errorf("%w: LookupInt8 input %v", ErrDType, in[0].DType)
+	}
+	return []Type{{DType: Int8, Shape: in[0].Shape}}, nil
+}
+
+func (k *q8Lookup) Run(_ *RunContext, in, out []*Tensor) error {
+	x, y := in[0].I8, out[0].I8
+	out[0].Quant = k.quant
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = k.table[uint8(v)]
+	}
+	return nil
+}
+
+// MACs counts one operation per element.
+func (k *q8Lookup) MACs(in, out []Type) int64 {
+	if len(out) == 0 {
+		return 0
+	}
+	return int64(NumElements(out[0].Shape))
+}
+
+// q8LookupTable evaluates the float op n (attributes only) with its own
+// kernel on the 256 dequantized int8 values (x params) and quantizes the
+// results (y params): entry uint8(v) is Q(f(DQ(v))).
+func q8LookupTable(n *Node, x, y q8Params) (*Tensor, error) {
+	in := New(Float32, 256)
+	for i := range in.F32 {
+		in.F32[i] = float32(int32(int8(i))-x.Zero) * x.Scale
+	}
+	g := &Graph{Inputs: []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{256}}}}, Outputs: []ValueInfo{{Name: "y"}},
+		Nodes: []*Node{{Name: "f", Op: n.Op, Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: n.Attrs}}}
+	p, err := Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.NewRunner(1).Run(in)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != 1 || out[0].DType != Float32 || len(out[0].F32) != 256 {
+		return nil, fmt.Errorf("%w: %s is not elementwise", ErrGraph, n.Op)
+	}
+	t := New(Int8, 256)
+	for i, v := range out[0].F32 {
+		t.I8[i] = int8(QuantizeValue(v, y.Scale, y.Zero, -128, 127))
+	}
+	return t, nil
+}
+
+// lookup lowers DQ(x) -> f -> Q (f in q8LookupOps) to LookupInt8.
+func (l *q8Lowerer) lookup(n *Node) (bool, error) {
+	if len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+		return false, nil
+	}
+	xq, xp, ok := l.actDQ(n.Input(0))
+	if !ok {
+		return false, nil
+	}
+	q, act, yp, ok := l.outQ(n.Outputs[0])
+	if !ok || act.any() {
+		return false, nil
+	}
+	table, err := q8LookupTable(n, xp, yp)
+	if err != nil {
+		return false, nil // left in float
+	}
+	tname := l.name(n.Name + "/table")
+	l.g.Consts[tname] = table
+	attrs := map[string]Attr{"op": {Kind: AttrString, Str: n.Op}}
+	for name, a := range n.Attrs {
+		attrs["op_"+name] = a
+	}
+	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
+	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
+	l.replace(n, []*Node{{Name: n.Name, Op: "LookupInt8", Inputs: []string{xq, tname}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
+	return true, nil
+}
+
+// LookupFloatOp returns the float op a LookupInt8 node stands for, with its
+// attributes (for export as DequantizeLinear -> op -> QuantizeLinear).
+func LookupFloatOp(n *Node) (op string, attrs map[string]Attr) {
+	attrs = map[string]Attr{}
+	for name, a := range n.Attrs {
+		if s, ok := strings.CutPrefix(name, "op_"); ok {
+			attrs[s] = a
+		}
+	}
+	return n.AttrString("op", ""), attrs
+}

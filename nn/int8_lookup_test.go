@@ -1,0 +1,77 @@
+package nn
+
+import (
+	"testing"
+)
+
+// TestLowerQDQLookup lowers DQ -> f -> Q for several elementwise ops to
+// LookupInt8 and checks it equals the float path on every int8 input
+// value (the input graph quantizes a ramp covering all 256 codes).
+func TestLowerQDQLookup(t *testing.T) {
+	for _, tc := range []struct {
+		op    string
+		attrs map[string]Attr
+	}{
+		{"HardSwish", nil},
+		{"HardSigmoid", map[string]Attr{"alpha": {Kind: AttrFloat, Float: 0.25}, "beta": {Kind: AttrFloat, Float: 0.4}}},
+		{"Sigmoid", nil},
+		{"LeakyRelu", map[string]Attr{"alpha": {Kind: AttrFloat, Float: 0.3}}},
+		{"Tanh", nil},
+	} {
+		t.Run(tc.op, func(t *testing.T) {
+			g := &Graph{
+				Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{1, 256}}}},
+				Outputs: []ValueInfo{{Name: "out"}},
+				Consts: map[string]*Tensor{
+					"xs": {DType: Float32, Shape: []int{}, F32: []float32{0.05}}, "xz": {DType: Int8, Shape: []int{}, I8: []int8{-20}},
+					"ys": {DType: Float32, Shape: []int{}, F32: []float32{0.031}}, "yz": {DType: Int8, Shape: []int{}, I8: []int8{5}},
+				},
+				Opset: 17,
+				Nodes: []*Node{
+					{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
+					{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
+					{Name: "f", Op: tc.op, Inputs: []string{"xd"}, Outputs: []string{"fy"}, Attrs: tc.attrs},
+					{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"fy", "ys", "yz"}, Outputs: []string{"yq"}},
+					{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
+				},
+			}
+			low, err := LowerQDQ(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := map[string]int{}
+			for _, n := range low.Nodes {
+				ops[n.Op]++
+			}
+			if ops["LookupInt8"] != 1 || ops[tc.op] != 0 {
+				t.Fatalf("lowered ops %v", ops)
+			}
+			x := New(Float32, 1, 256)
+			for i := range x.F32 {
+				x.F32[i] = (float32(i) - 128 + 20) * 0.05 // every int8 code once
+			}
+			run := func(g *Graph) []float32 {
+				p, err := Compile(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := p.NewRunner(1).Run(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append([]float32(nil), out[0].F32...)
+			}
+			want, got := run(g), run(low)
+			distinct := map[float32]bool{}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("input %v: lookup %v, float path %v", x.F32[i], got[i], want[i])
+				}
+				distinct[got[i]] = true
+			}
+			if len(distinct) < 16 {
+				t.Fatalf("only %d distinct outputs: the fixture saturates", len(distinct))
+			}
+		})
+	}
+}
