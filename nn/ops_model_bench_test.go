@@ -61,7 +61,7 @@ func BenchmarkModel(b *testing.B) {
 // TestModelWarmRunAllocatesNothing checks that warm runs allocate nothing
 // at 1 and 2 threads and batches 1, 4 and 32 (whole, chunked, or chunks
 // shared among sub-runners): the reference models (mobilenet_v2 at batches
-// 1 and 4, not in -short) and the SqueezeNet- and MobileNetV3-style models
+// 1 and 4, not in -short), the int8 ones, and the SqueezeNet- and MobileNetV3-style models
 // of internal/cnnzoo at 64x64. Kernels take their scratch from the
 // Runner's RunContext, and a fan-out after the package workers went idle
 // restarts them without allocating (the last case).
@@ -86,9 +86,21 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 			return build(64), in
 		}
 	}
+	refQ := func(name string) func(t *testing.T) (*nn.Graph, *nn.Tensor) {
+		return func(t *testing.T) (*nn.Graph, *nn.Tensor) {
+			_, in := loadRef(t, name)
+			g, err := onnx.LoadQDQ(testref.Path(t, name+"_int8_qdq_pc.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g, in
+		}
+	}
 	models := []model{
 		{"seednet_mnist", ref("seednet_mnist"), []int{1, 4, 32}},
 		{"tinyresnet_mnist", ref("tinyresnet_mnist"), []int{1, 4, 32}},
+		{"seednet_mnist_int8", refQ("seednet_mnist"), []int{1, 4, 32}},
+		{"tinyresnet_mnist_int8", refQ("tinyresnet_mnist"), []int{1, 4, 32}},
 		{"squeezenet_style", zoo(cnnzoo.SqueezeNet), []int{1, 4, 32}},
 		{"mobilenetv3_style", zoo(cnnzoo.MobileNetV3), []int{1, 4, 32}},
 	}
