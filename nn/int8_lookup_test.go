@@ -50,18 +50,7 @@ func TestLowerQDQLookup(t *testing.T) {
 			for i := range x.F32 {
 				x.F32[i] = (float32(i) - 128 + 20) * 0.05 // every int8 code once
 			}
-			run := func(g *Graph) []float32 {
-				p, err := Compile(g)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := p.NewRunner(1).Run(x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return append([]float32(nil), out[0].F32...)
-			}
-			want, got := run(g), run(low)
+			want, got := q8RunFloat(t, g, x), q8RunFloat(t, low, x)
 			distinct := map[float32]bool{}
 			for i := range want {
 				if got[i] != want[i] {

@@ -98,18 +98,7 @@ func TestLowerQDQ(t *testing.T) {
 	for i := range x.F32 {
 		x.F32[i] = r.Float32()
 	}
-	run := func(g *Graph) []float32 {
-		p, err := Compile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.NewRunner(1).Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), out[0].F32...)
-	}
-	want, got := run(g), run(low)
+	want, got := q8RunFloat(t, g, x), q8RunFloat(t, low, x)
 	var maxd float64
 	for i := range want {
 		maxd = math.Max(maxd, math.Abs(float64(want[i]-got[i])))
@@ -250,4 +239,19 @@ func TestLowerQDQNoPanic(t *testing.T) {
 	if lowered == 0 {
 		t.Fatal("no damaged graph reached the lowering")
 	}
+}
+
+// q8RunFloat compiles g, runs it on x with one thread and returns a copy
+// of its first (float) output.
+func q8RunFloat(t *testing.T, g *Graph, x *Tensor) []float32 {
+	t.Helper()
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]float32(nil), out[0].F32...)
 }

@@ -267,30 +267,10 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		op := &nn.Node{Name: n.Name, Op: "MaxPool", Inputs: []string{xf}, Attrs: n.Attrs}
 		return append([]*nn.Node{dx}, e.finish(n, op, p)...), nil
 	case "QLinearGlobalAveragePoolInt8":
-		xp, err := attrParams(n, "x")
-		if err != nil {
-			return nil, err
-		}
-		yp, err := attrParams(n, "y")
-		if err != nil {
-			return nil, err
-		}
-		dx, xf := e.dq(n.Input(0), xp)
-		op := &nn.Node{Name: n.Name, Op: "GlobalAveragePool", Inputs: []string{xf}}
-		return append([]*nn.Node{dx}, e.finish(n, op, yp)...), nil
+		return e.unary(n, "GlobalAveragePool", nil)
 	case "LookupInt8":
-		xp, err := attrParams(n, "x")
-		if err != nil {
-			return nil, err
-		}
-		yp, err := attrParams(n, "y")
-		if err != nil {
-			return nil, err
-		}
-		dx, xf := e.dq(n.Input(0), xp)
-		name, attrs := nn.LookupFloatOp(n)
-		op := &nn.Node{Name: n.Name, Op: name, Inputs: []string{xf}, Attrs: attrs}
-		return append([]*nn.Node{dx}, e.finish(n, op, yp)...), nil
+		op, attrs := nn.LookupFloatOp(n)
+		return e.unary(n, op, attrs)
 	case "RequantizeInt8":
 		xp, err := attrParams(n, "x")
 		if err != nil {
@@ -314,6 +294,22 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		return nil, fmt.Errorf("%w: no QDQ form for %s", nn.ErrUnsupported, n.Op)
 	}
 	return []*nn.Node{n}, nil
+}
+
+// unary exports n (int8 x -> y with x_* and y_* attributes) as
+// DequantizeLinear -> op (attrs) -> QuantizeLinear.
+func (e *qdqExporter) unary(n *nn.Node, op string, attrs map[string]nn.Attr) ([]*nn.Node, error) {
+	xp, err := attrParams(n, "x")
+	if err != nil {
+		return nil, err
+	}
+	yp, err := attrParams(n, "y")
+	if err != nil {
+		return nil, err
+	}
+	dx, xf := e.dq(n.Input(0), xp)
+	f := &nn.Node{Name: n.Name, Op: op, Inputs: []string{xf}, Attrs: attrs}
+	return append([]*nn.Node{dx}, e.finish(n, f, yp)...), nil
 }
 
 // finish gives op a float output, adds the fused Relu and quantizes into

@@ -172,18 +172,7 @@ func TestExportQDQRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run := func(g *nn.Graph) []float32 {
-				p, err := nn.Compile(g)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := p.NewRunner(1).Run(x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return append([]float32(nil), out[0].F32...)
-			}
-			a, b := run(g), run(g2)
+			a, b := runFloat(t, g, x), runFloat(t, g2, x)
 			for i := range a {
 				if a[i] != b[i] {
 					t.Fatalf("logit %d: %v before export, %v after", i, a[i], b[i])
@@ -241,21 +230,25 @@ func TestExportQDQLookup(t *testing.T) {
 	for i := range x.F32 {
 		x.F32[i] = float32(i-32) * 0.3
 	}
-	run := func(g *nn.Graph) []float32 {
-		p, err := nn.Compile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.NewRunner(1).Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), out[0].F32...)
-	}
-	a, b, f := run(low), run(low2), run(g)
+	a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
 	for i := range a {
 		if a[i] != b[i] || a[i] != f[i] {
 			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
 		}
 	}
+}
+
+// runFloat compiles g, runs it on x with one thread and returns a copy of
+// its first (float) output.
+func runFloat(t *testing.T, g *nn.Graph, x *nn.Tensor) []float32 {
+	t.Helper()
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]float32(nil), out[0].F32...)
 }
