@@ -249,7 +249,8 @@ type convJob struct {
 	per     int // scratch floats per worker
 	dw      dw3Geom
 	dws     dwSmallPlan       // pathDW3 with small planes and Mg 1 when dws.rows > 0
-	dd      dwDirectPlan      // pathDWDirect
+	dd      dwDirectPlan      // pathDWDirect, pathDWMulti
+	zb      []float32         // pathDWMulti without a bias: Mg zeros
 	tp      tapPlan           // pathDWTaps
 	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
@@ -285,9 +286,15 @@ const (
 	pathDWTaps   // any window over a padded copy, one input channel per group (conv_taps.go)
 	pathRows     // 1x1 on one pixel: dot products, output channels split among threads
 	pathDWDirect // 3x3, one input channel per group, straight from the unpadded plane (conv_dwdirect.go)
+	pathDWMulti  // pathDWDirect with many outputs per group, all from one load of the inputs (conv_dwmulti.go)
 )
 
-// dwDirectMaxMg is the most outputs per group of pathDWDirect.
+// dwMultiOn lets pathDWMulti replace pathDW3 (a variable so that benchmarks
+// and tests can compare).
+var dwMultiOn = true
+
+// dwDirectMaxMg is the most outputs per group of pathDWDirect (more run
+// pathDWMulti).
 const dwDirectMaxMg = 2
 
 // dwDirectOn lets pathDWDirect replace pathDW3's padded copy (a variable so
@@ -353,11 +360,19 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 					j.dws = p
 				}
 			}
-			// With several outputs per input plane the padded copy is
-			// shared by them (seednet's first layer, 16 outputs: 106
-			// against 115 cpu-µs at batch 16).
-			if j.dws.rows == 0 && j.Mg <= dwDirectMaxMg && dwDirectOn && dwDirectLayout(&g, &j.dd) {
-				j.path = pathDWDirect
+			// With several outputs per input plane, pathDWMulti loads the
+			// inputs once for all of them.
+			if j.dws.rows == 0 && dwDirectOn && dwDirectLayout(&g, &j.dd) {
+				switch {
+				case j.Mg <= dwDirectMaxMg:
+					j.path = pathDWDirect
+				case dwMultiOn:
+					j.path = pathDWMulti
+					if j.b == nil {
+						j.zb = rc.ScratchF32(j.Mg)
+						clear(j.zb)
+					}
+				}
 			}
 			break
 		}
@@ -452,7 +467,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
-	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect {
+	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect && j.path != pathDWMulti {
 		j.ws = rc.gemmWorkspaces(blocks)
 	}
 	if j.P > 0 && units > 0 {
@@ -463,7 +478,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
-	if j.path == pathDW3 || j.path == pathDWDirect {
+	if j.path == pathDW3 || j.path == pathDWDirect || j.path == pathDWMulti {
 		buf := j.scratch[worker*j.per : (worker+1)*j.per]
 		if j.dws.rows > 0 {
 			j.dwSmall(lo, hi, buf)
@@ -666,16 +681,28 @@ func (j *convJob) runTaps(x, y []float32, gr, oh0, rows int, scratch []float32, 
 
 // dw3 computes the Mg outputs of group gr of image n with the direct 3x3
 // kernel: pathDW3 from a padded copy of the group's input plane in buf,
-// pathDWDirect straight from the plane.
+// pathDWDirect and pathDWMulti straight from the plane.
 func (j *convJob) dw3(n, gr int, buf []float32) {
 	g := &j.g
 	HW := g.H * g.W
 	x := j.x[(n*g.C+gr)*HW : (n*g.C+gr+1)*HW]
 	direct := j.path == pathDWDirect
+	ep, fused := j.k.epilogue(nil)
+	if j.path == pathDWMulti {
+		bias := j.zb
+		if j.b != nil {
+			bias = j.b[gr*j.Mg : (gr+1)*j.Mg]
+		}
+		y := j.y[(n*j.M+gr*j.Mg)*j.P : (n*j.M+(gr+1)*j.Mg)*j.P]
+		dwMultiPlanes(g, &j.dd, y, x, j.w[gr*j.Mg*9:(gr+1)*j.Mg*9], bias, j.Mg, ep.Lo, ep.Hi)
+		if !fused {
+			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+		}
+		return
+	}
 	if !direct {
 		j.dw.padPlane(g, x, buf)
 	}
-	ep, fused := j.k.epilogue(nil)
 	for m := gr * j.Mg; m < (gr+1)*j.Mg; m++ {
 		var bias float32
 		if j.b != nil {

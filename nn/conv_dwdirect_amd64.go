@@ -39,3 +39,22 @@ var _ = [1]struct{}{}[unsafe.Offsetof(dwDirectArgs{}.masks)-56]
 var _ = [1]struct{}{}[unsafe.Offsetof(dwDirectArgs{}.off)-64]
 var _ = [1]struct{}{}[unsafe.Offsetof(dwDirectArgs{}.w)-136]
 var _ = [1]struct{}{}[unsafe.Offsetof(dwDirectArgs{}.bias)-172]
+
+//go:noescape
+func dwMulti1AVX512(a *dwMultiArgs)
+
+//go:noescape
+func dwMulti2AVX512(a *dwMultiArgs)
+
+// dwMultiRun runs the many-output kernel of stride s along the row.
+func dwMultiRun(a *dwMultiArgs, s int) {
+	if s == 2 {
+		dwMulti2AVX512(a)
+		return
+	}
+	dwMulti1AVX512(a)
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.w)-96]
+var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.lo)-120]
+var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.ps)-128]

@@ -6,3 +6,5 @@ package nn
 var dwDirectHave = false
 
 func dwDirectRun(a *dwDirectArgs, s int, isMax bool) { panic("nn: no dwDirect kernel") }
+
+func dwMultiRun(a *dwMultiArgs, s int) { panic("nn: no dwMulti kernel") }

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestDWDirectLadder compares pathDWDirect (the small-plane kernel off, so
-// that every 3x3 depthwise geometry takes it) and the 3x3 MaxPool on the
-// same kernels with the reference convolution and pooling over a ladder of
+// TestDWDirectLadder compares pathDWDirect and pathDWMulti (the
+// small-plane kernel off, so that every 3x3 depthwise geometry takes them)
+// and the 3x3 MaxPool on the same kernels with the reference convolution and pooling over a ladder of
 // widths around the 16-lane blocks, both strides along each axis,
 // symmetric, asymmetric and wide pads, dilations, depthwise multipliers, a
 // clamp, and a NaN in the pooled input.
@@ -29,7 +29,7 @@ func TestDWDirectLadder(t *testing.T) {
 				i++
 				h := []int{1, 4, 9}[i%3]
 				d := 1 + i%2
-				mg := 1 + (i/2)%dwDirectMaxMg
+				mg := []int{1, dwDirectMaxMg, dwDirectMaxMg + 1, 16}[(i/2)%4] // pathDWDirect, then pathDWMulti
 				c := 2
 				oh := outDim(h, 3, st[0], d, p[0], p[2])
 				ow := outDim(w, 3, st[1], d, p[1], p[3])
@@ -54,10 +54,12 @@ func TestDWDirectLadder(t *testing.T) {
 				}
 				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
 				checkClose(t, name, got, []int{1, c * mg, oh, ow}, want)
+				// No bias, a fused clamp, two threads.
 				attrs["activation"] = strA("Clip")
 				attrs["activation_min"] = fltA(-0.5)
 				attrs["activation_max"] = fltA(0.75)
-				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 2}.mustRun(t)[0]
+				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
+				want = convRef(x, wt, nil, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
 				for i, v := range want {
 					want[i] = math.Min(math.Max(v, -0.5), 0.75)
 				}
@@ -127,4 +129,14 @@ func BenchmarkMaxPoolDirect(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkDWMulti compares, on first layers of one-channel images
+// (seednet's 16 outputs at batch 16, tinyresnet's stem), pathDW3 over a
+// padded copy ("old") with pathDWMulti ("new"), one thread.
+func BenchmarkDWMulti(b *testing.B) {
+	benchPathToggle(b, &dwMultiOn, []convBench{
+		{"seednet_conv1_b16", 16, 1, 32, 32, 16, 3, 1, 1},
+		{"1to32_112s2", 1, 1, 224, 224, 32, 3, 2, 1},
+	})
 }
