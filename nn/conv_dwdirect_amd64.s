@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dwdirect_amd64.h"
 
 // 3x3 convolution (and 3x3 max pooling) of one input plane straight from
 // the unpadded plane (conv_dwdirect.go): per 16-output block, masks (per
@@ -73,25 +74,16 @@
 	MOVQ 0(AX), DI; \
 	MOVQ 16(AX), SI; \
 row: \
-	XORQ BX, BX; \
-	MOVQ 56(AX), CX; \
+	ROWSTART; \
 block: \
-	KMOVW 0(CX), K1; \
-	KMOVW 2(CX), K2; \
-	KMOVW 4(CX), K3; \
-	KMOVW 6(CX), K4; \
-	KMOVW 8(CX), K5; \
-	KMOVW 10(CX), K6; \
+	TAPMASKS; \
 	INIT; \
 	ROW(TAP, 1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12); \
 	ROW(TAP, 2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13); \
 	ROW(TAP, 4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14); \
 	COMBINE; \
 	STOREBLOCK; \
-	ADDQ $64, BX; \
-	ADDQ $16, CX; \
-	CMPQ BX, 24(AX); \
-	JLT block; \
+	NEXTBLOCK(block); \
 	NEXTROW; \
 	DECQ SI; \
 	JNZ row; \

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dwdirect_amd64.h"
 
 // 3x3 convolution of one input plane into several output planes (conv_dwmulti.go):
 // per 16-output block the nine taps' inputs are loaded once (zero in the
@@ -12,6 +13,9 @@
 // the output row of channel 0; per channel R13 its output row, R14 its
 // weights, R15 its bias, DX the channels left.
 
+// ZERO3 clears z0-z2 (a window row in the padding).
+#define ZERO3(z0, z1, z2) VXORPS z0, z0, z0; VXORPS z1, z1, z1; VXORPS z2, z2, z2
+
 // ROWIN1 loads window row kh (bit b of on, base r) into z0-z2 (stride 1).
 #define ROWIN1(b, skip, done, r, z0, z1, z2) \
 	TESTB $b, 48(AX); \
@@ -22,9 +26,7 @@
 	VMOVUPS.Z (R12)(R11*2), K5, z2; \
 	JMP done; \
 skip: \
-	VXORPS z0, z0, z0; \
-	VXORPS z1, z1, z1; \
-	VXORPS z2, z2, z2; \
+	ZERO3(z0, z1, z2); \
 done:
 
 // EVEN loads the 32 input lanes at a (masks klo, khi; zero elsewhere) and
@@ -44,9 +46,7 @@ done:
 	EVEN((R12)(R11*2), 64(R12)(R11*2), K5, K6, z2); \
 	JMP done; \
 skip: \
-	VXORPS z0, z0, z0; \
-	VXORPS z1, z1, z1; \
-	VXORPS z2, z2, z2; \
+	ZERO3(z0, z1, z2); \
 done:
 
 // DWMULTI is a kernel's loop over rows, 16-output blocks and output
@@ -63,15 +63,9 @@ done:
 	MOVQ 0(AX), DI; \
 	MOVQ 16(AX), SI; \
 row: \
-	XORQ BX, BX; \
-	MOVQ 56(AX), CX; \
+	ROWSTART; \
 block: \
-	KMOVW 0(CX), K1; \
-	KMOVW 2(CX), K2; \
-	KMOVW 4(CX), K3; \
-	KMOVW 6(CX), K4; \
-	KMOVW 8(CX), K5; \
-	KMOVW 10(CX), K6; \
+	TAPMASKS; \
 	KMOVW 12(CX), K7; \
 	ROWIN(1, s0, d0, R8, Z0, Z1, Z2); \
 	ROWIN(2, s1, d1, R9, Z3, Z4, Z5); \
@@ -100,10 +94,7 @@ ch: \
 	ADDQ $4, R15; \
 	DECQ DX; \
 	JNZ ch; \
-	ADDQ $64, BX; \
-	ADDQ $16, CX; \
-	CMPQ BX, 24(AX); \
-	JLT block; \
+	NEXTBLOCK(block); \
 	ADDQ 32(AX), DI; \
 	ADDQ 40(AX), R8; \
 	ADDQ 40(AX), R9; \
