@@ -12,10 +12,8 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register("cloud", "serve model tails as a cloud worker on a NATS server (drains on SIGTERM)", runCloud)
-}
-
+// runCloud serves the model as a cloud worker (system.CloudServe) until
+// SIGTERM, then drains.
 func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cloud", stderr)
 	nf := addNATSFlags(fs)

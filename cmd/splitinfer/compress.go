@@ -15,10 +15,6 @@ import (
 	"github.com/splitinfer/splitinfer/pipeline"
 )
 
-func init() {
-	register("compress", "compress a model (pruning, distillation, int8 quantization) and report before/after", runCompress)
-}
-
 // exitDefaultDrop is --max-accuracy-drop's default for the exit head (the
 // flag's own default is the activation codec's).
 const exitDefaultDrop = 0.001

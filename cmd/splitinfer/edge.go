@@ -13,10 +13,9 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register("edge", "an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)", runEdge)
-}
-
+// runEdge is the edge against a NATS server: MNIST test images through the
+// split (system.RunImages), the Open Inference Protocol (--serve), or
+// files (--input).
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("edge", stderr)
 	nf := addNATSFlags(fs)

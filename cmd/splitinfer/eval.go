@@ -10,8 +10,6 @@ import (
 	"github.com/splitinfer/splitinfer/evaluate"
 )
 
-func init() { register("eval", "accuracy of a model on the MNIST test set", runEval) }
-
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	model := modelFlag(fs)

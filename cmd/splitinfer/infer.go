@@ -14,10 +14,6 @@ import (
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
-func init() {
-	register("infer", "run a model on ONNX TensorProto input files and write its outputs", runInfer)
-}
-
 // inferFiles is a repeatable string flag.
 type inferFiles []string
 

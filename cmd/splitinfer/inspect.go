@@ -8,10 +8,6 @@ import (
 	"github.com/splitinfer/splitinfer/nn/inspect"
 )
 
-func init() {
-	register("inspect", "list a model's nodes: op, output shapes, parameters, MACs, activation sizes", runInspect)
-}
-
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("inspect", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")

@@ -18,18 +18,26 @@ import (
 	"syscall"
 )
 
-// command is one subcommand. Each lives in its own file and registers
-// itself from init, so subcommands can be added without touching main.
+// command is one subcommand, each in a file of its own.
 type command struct {
-	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = map[string]*command{}
-
-func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
-	commands[name] = &command{name: name, summary: summary, run: run}
+// commands are the subcommands by name.
+var commands = map[string]command{
+	"cloud":     {"serve model tails as a cloud worker on a NATS server (drains on SIGTERM)", runCloud},
+	"compress":  {"compress a model (pruning, distillation, int8 quantization) and report before/after", runCompress},
+	"edge":      {"an edge worker against cloud workers on a NATS server: MNIST test images through the split, or serve the Open Inference Protocol (--serve)", runEdge},
+	"eval":      {"accuracy of a model on the MNIST test set", runEval},
+	"health":    {"check a worker's /readyz (or /healthz) on its --metrics-addr: exit 0 when it answers 200", runHealth},
+	"infer":     {"run a model on ONNX TensorProto input files and write its outputs", runInfer},
+	"inspect":   {"list a model's nodes: op, output shapes, parameters, MACs, activation sizes", runInspect},
+	"partition": {"predict the latency of every cut of a model on a link and choose one", runPartition},
+	"run":       {"run MNIST test images through the split on one machine (embedded NATS, cloud and edge workers)", runRun},
+	"sweep":     {"measure every cut over the live pipeline on an emulated link, against the prediction", runSweep},
+	"train":     {"train a CNN on MNIST in Go and save it as ONNX", runTrain},
+	"version":   {"print the module version, VCS revision and Go version", runVersion},
 }
 
 // errUsage marks a usage error already explained to the user (exit code 2).
@@ -62,7 +70,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
-		fmt.Fprintf(stderr, "splitinfer %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "splitinfer %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0

@@ -11,11 +11,6 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register("version", "print the module version, VCS revision and Go version", runVersion)
-	register("health", "check a worker's /readyz (or /healthz) on its --metrics-addr: exit 0 when it answers 200", runHealth)
-}
-
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")

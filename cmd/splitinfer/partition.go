@@ -16,10 +16,6 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() {
-	register("partition", "predict the latency of every cut of a model on a link and choose one", runPartition)
-}
-
 // addCostFlags registers the flags partition and sweep share, into the
 // cost model's configuration: the model, where the profiles come from,
 // the emulated edge and the wire format.

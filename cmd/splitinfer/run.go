@@ -21,10 +21,6 @@ import (
 	"github.com/splitinfer/splitinfer/trace"
 )
 
-func init() {
-	register("run", "run MNIST test images through the split on one machine (embedded NATS, cloud and edge workers)", runRun)
-}
-
 // edgeFlags are the flags that run and edge share, most of them straight
 // into the edge's configuration.
 type edgeFlags struct {

@@ -12,10 +12,8 @@ import (
 	"github.com/splitinfer/splitinfer/system"
 )
 
-func init() {
-	register("sweep", "measure every cut over the live pipeline on an emulated link, against the prediction", runSweep)
-}
-
+// runSweep measures the cuts over the live pipeline (system.Sweep), or the
+// adaptive partitioner as the link changes (--adapt).
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sweep", stderr)
 	cc := addCostFlags(fs)

@@ -12,8 +12,6 @@ import (
 	"github.com/splitinfer/splitinfer/internal/progress"
 )
 
-func init() { register("train", "train a CNN on MNIST in Go and save it as ONNX", runTrain) }
-
 // trainFlags are the training flags train and compress share: pruning,
 // fine-tuning and distillation, into train.Options.
 type trainFlags struct {
