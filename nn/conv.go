@@ -696,7 +696,7 @@ func (j *convJob) dw3(n, gr int, buf []float32) {
 		y := j.y[(n*j.M+gr*j.Mg)*j.P : (n*j.M+(gr+1)*j.Mg)*j.P]
 		dwMultiPlanes(g, &j.dd, y, x, j.w[gr*j.Mg*9:(gr+1)*j.Mg*9], bias, j.Mg, ep.Lo, ep.Hi)
 		if !fused {
-			applyAct(j.k.act, j.k.actA, j.k.actB, y)
+			j.finish((n*j.M+gr*j.Mg)*j.P, j.Mg*j.P)
 		}
 		return
 	}
