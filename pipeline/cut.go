@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/splitinfer/splitinfer/compress/bottleneck"
 	"github.com/splitinfer/splitinfer/nn"
 )
 
@@ -120,7 +121,9 @@ func Cuts(whole *nn.Program) []CutInfo {
 	return out
 }
 
-// EarlyCut picks a cut without a cost model (what `--cut early` means): the output of the last pooling
+// EarlyCut picks a cut without a cost model (what `--cut early` means):
+// a model's learned bottleneck (compress/bottleneck) when it has one,
+// else the output of the last pooling
 // (else convolution or activation) node before the first layer that
 // flattens or pools globally, i.e. after the last early conv/pool block.
 // When the model has no such block it picks the first cut after the input.
@@ -131,6 +134,13 @@ func EarlyCut(whole *nn.Program) (string, error) {
 		return "", fmt.Errorf("%w: model %q has no single-tensor cut", ErrBadRequest, whole.Graph().Name)
 	}
 	g := whole.Graph()
+	if b := bottleneck.Tensor(g); b != "" {
+		for _, c := range cuts {
+			if c.Tensor == b {
+				return b, nil // the model's learned bottleneck
+			}
+		}
+	}
 	stop := len(g.Nodes)
 	for _, ni := range whole.NodeIndices() {
 		switch g.Nodes[ni].Op {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/splitinfer/splitinfer/compress/bottleneck"
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/compress/recipe"
 	"github.com/splitinfer/splitinfer/compress/train"
@@ -46,6 +47,10 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&exit.Held, "exit-held", 10000, "held-back training images the exit threshold is chosen on (the last N)")
 	fs.IntVar(&exit.Head.Epochs, "exit-epochs", 4, "distillation epochs of the exit head")
 	fs.IntVar(&exit.Head.Hidden, "exit-hidden", 0, "width of a hidden layer in the exit head (0: linear)")
+	bneck := recipe.Bottleneck{}
+	bneckSpec := fs.String("bottleneck", "", "insert a learned bottleneck CUT:CHANNELS (e.g. early:8) in a float model: narrowing and widening 1x1 convs distilled from the model; the narrow tensor becomes the early cut (then --quantize, --act-bits)")
+	fs.IntVar(&bneck.Fit, "bottleneck-fit", 20000, "training images the bottleneck is distilled on (the first N)")
+	fs.IntVar(&bneck.Config.Epochs, "bottleneck-epochs", 3, "distillation epochs of the bottleneck")
 	var tf trainFlags
 	tf.register(fs, "fine-tuning (after pruning) or distillation epochs", 0)
 	fs.StringVar(&tf.opts.Student, "student", "", "distil into a seed network of this architecture (C1,C2,H) instead of fine-tuning the model; the student's defaults are then --epochs 5 --lr-schedule cosine --lr 5e-3 (see README)")
@@ -73,6 +78,12 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		cfg.Act = &act
+	}
+	if *bneckSpec != "" {
+		if bneck.Cut, bneck.Config.Channels, err = bottleneck.ParseSpec(*bneckSpec); err != nil {
+			return err
+		}
+		cfg.Bottleneck = &bneck
 	}
 	if exit.Cut != "" {
 		exit.Head.MaxAccuracyDrop = exitDefaultDrop

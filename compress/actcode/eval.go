@@ -115,6 +115,22 @@ func (c *Cut) Samples(images *nn.Tensor, threads int) ([][]float32, error) {
 	return out, err
 }
 
+// Features is Samples end to end in one slice, sample after sample (a
+// training set of the cut's activations).
+func (c *Cut) Features(images *nn.Tensor, threads int) ([]float32, error) {
+	per := c.C * c.H * c.W
+	out := make([]float32, 0, images.Shape[0]*per)
+	samples, err := c.Samples(images, threads)
+	if err != nil {
+		return nil, err
+	}
+	for i := range samples {
+		out = append(out, samples[i]...)
+		samples[i] = nil
+	}
+	return out, nil
+}
+
 // Fit fits a codec at the cut from samples (see Samples).
 func (c *Cut) Fit(samples [][]float32, cfg FitConfig) (*Codec, error) {
 	return Fit(samples, c.C, c.H, c.W, cfg)

@@ -52,18 +52,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// fixedTeacher hands Fit the whole model's logits on the images the
-// features came from (Fit asks for them once, for the whole dataset in
-// order): the student sees the cut's activations, the teacher the images.
-type fixedTeacher []float32
-
-func (t fixedTeacher) Logits(_ []float32, count int) ([]float32, error) {
-	if count <= 0 || len(t)%count != 0 {
-		return nil, fmt.Errorf("%w: %d teacher logits for %d samples", ErrData, len(t), count)
-	}
-	return t, nil
-}
-
 // Train trains an exit head at cut tensor cut of whole (one input, one
 // output of logits) by distillation from whole on fit, and chooses its
 // threshold on held (held-back training images, not the test set): the
@@ -92,9 +80,9 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 		return nil, fmt.Errorf("earlyexit: whole model: %w", err)
 	}
 	classes := len(soft) / len(fit.Labels)
-	feats, err := features(ac, fit.Images, cfg.Threads)
+	feats, err := ac.Features(fit.Images, cfg.Threads)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
 	b := train.NewBuilder(train.Shape{C: ac.C, H: ac.H, W: ac.W}, cfg.Seed+1)
 	x := b.Input()
@@ -110,7 +98,7 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
 	_, err = train.Fit(ctx, net, train.Dataset{Images: feats, Labels: fit.Labels}, train.Config{
-		Epochs: cfg.Epochs, Seed: cfg.Seed, Threads: cfg.Threads, Teacher: fixedTeacher(soft),
+		Epochs: cfg.Epochs, Seed: cfg.Seed, Threads: cfg.Threads, Teacher: train.FixedTeacher(soft),
 		Optimizer: train.NewAdam(2e-3), Schedule: train.ScheduleCosine, Progress: cfg.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("earlyexit: %w", err)
@@ -119,9 +107,9 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 
 	// The threshold, on the held-back images.
 	n := len(held.Labels)
-	hf, err := features(ac, held.Images, cfg.Threads)
+	hf, err := ac.Features(held.Images, cfg.Threads)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
 	hl, err := net.Logits(hf, n, cfg.Threads)
 	if err != nil {
@@ -174,20 +162,4 @@ func imageShape(t *nn.Tensor) train.Shape {
 		s.C, s.H, s.W = d[0], d[1], nn.NumElements(d[2:])
 	}
 	return s
-}
-
-// features runs the model's head to the cut on images and returns the
-// cut's real values, sample after sample.
-func features(ac *actcode.Cut, images *nn.Tensor, threads int) ([]float32, error) {
-	per := ac.C * ac.H * ac.W
-	out := make([]float32, 0, images.Shape[0]*per)
-	samples, err := ac.Samples(images, threads)
-	if err != nil {
-		return nil, fmt.Errorf("earlyexit: %w", err)
-	}
-	for i := range samples {
-		out = append(out, samples[i]...)
-		samples[i] = nil
-	}
-	return out, nil
 }

@@ -1,10 +1,11 @@
-package earlyexit
+package earlyexit_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
+	. "github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"

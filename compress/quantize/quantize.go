@@ -462,7 +462,7 @@ func insertQDQ(g *nn.Graph, p *plan, params map[string]qp) (*nn.Graph, error) {
 		z := fresh(t + "_zero_point")
 		q.Consts[s] = &nn.Tensor{DType: nn.Float32, Shape: []int{}, F32: []float32{pr.scale}}
 		q.Consts[z] = &nn.Tensor{DType: nn.Int8, Shape: []int{}, I8: []int8{int8(pr.zero)}}
-		tq := fresh(t + "_QuantizeLinear_Output")
+		tq := fresh(QuantizedName(t))
 		src, dst := t, ""
 		if isOut[t] {
 			// The graph output keeps its name: the producer writes a
@@ -505,3 +505,7 @@ func (r *Result) Summary() []sinf.Range {
 	sort.Slice(out, func(i, j int) bool { return out[i].Tensor < out[j].Tensor })
 	return out
 }
+
+// QuantizedName is the int8 tensor Quantize makes of float activation t
+// (what a cut at t becomes in the quantized model).
+func QuantizedName(t string) string { return t + "_QuantizeLinear_Output" }

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
+	"github.com/splitinfer/splitinfer/compress/bottleneck"
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/compress/prune"
 	"github.com/splitinfer/splitinfer/compress/quantize"
@@ -55,8 +56,8 @@ func (d Data) train() (*mnist.Set, error) {
 
 // Config is one Compress run. The steps run in this order: training-based
 // compression (Train) or, on models the trainer does not take, the graph
-// channel pruner; int8 quantization; the activation codec (Act); the
-// early-exit head (Exit).
+// channel pruner; a learned bottleneck (Bottleneck); int8 quantization;
+// the activation codec (Act); the early-exit head (Exit).
 type Config struct {
 	// Model is the input (models.Resolve: a file or a built-in name); Out
 	// the written model, .sinf or .onnx (ONNX QDQ).
@@ -77,9 +78,11 @@ type Config struct {
 	CalibMethod quantize.Method
 	Percentile  float64
 	FloatNodes  []string
-	// Act fits an activation codec, Exit an early-exit head (nil: none).
-	Act  *Act
-	Exit *Exit
+	// Bottleneck inserts a learned bottleneck, Act fits an activation
+	// codec, Exit an early-exit head (nil: none).
+	Bottleneck *Bottleneck
+	Act        *Act
+	Exit       *Exit
 	// TestImages is how many test images measure accuracy (0: all);
 	// Threads the goroutines of evaluation and calibration.
 	TestImages, Threads int
@@ -99,6 +102,14 @@ type Act struct {
 	Cut       string
 	Fit, Held int
 	Tune      actcode.TuneConfig
+}
+
+// Bottleneck is the learned bottleneck step (compress/bottleneck): Config.
+// Channels channels at Cut, distilled on the first Fit training images.
+type Bottleneck struct {
+	Cut    string
+	Fit    int
+	Config bottleneck.Config
 }
 
 // Exit is the early-exit head step: a head at Cut distilled on the first
@@ -129,6 +140,8 @@ type Report struct {
 	Int8Nodes      []string `json:"int8_nodes,omitempty"`
 	FloatNodes     []string `json:"float_nodes,omitempty"`
 	ContentHash    string   `json:"content_hash"`
+	// The learned bottleneck (Bottleneck).
+	Bottleneck *bottleneck.Report `json:"bottleneck,omitempty"`
 	// Activation coding at a cut (Act).
 	ActCut        string              `json:"act_cut,omitempty"`
 	ActUncoded    *actcode.Score      `json:"act_uncoded,omitempty"`
@@ -140,7 +153,7 @@ type Report struct {
 }
 
 // ErrNothingToDo is Validate's error for a Config without a step.
-var ErrNothingToDo = errors.New("nothing to do: give --quantize int8, --act-bits, --exit and/or --prune/--prune-channels/--student/--epochs")
+var ErrNothingToDo = errors.New("nothing to do: give --quantize int8, --act-bits, --exit, --bottleneck and/or --prune/--prune-channels/--student/--epochs")
 
 // TrainActive reports whether training-based compression was asked for.
 func (c *Config) TrainActive() bool {
@@ -167,8 +180,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--calib %d: want 1..60000 training images", c.CalibImages)
 	case c.Threads < 1 || c.TestImages < 0:
 		return fmt.Errorf("--eval-threads must be at least 1 and --n not negative")
-	case c.Quantize == "" && !c.TrainActive() && c.Act == nil && c.Exit == nil:
+	case c.Quantize == "" && !c.TrainActive() && c.Act == nil && c.Exit == nil && c.Bottleneck == nil:
 		return ErrNothingToDo
+	}
+	if b := c.Bottleneck; b != nil && (b.Fit < 1 || b.Fit > 60000 || b.Config.Channels < 1 || b.Config.Epochs < 0) {
+		return fmt.Errorf("--bottleneck-fit %d, channels %d, --bottleneck-epochs %d: want 1..60000 images, at least one channel and epochs not negative", b.Fit, b.Config.Channels, b.Config.Epochs)
 	}
 	if a := c.Act; a != nil {
 		if err := checkFitHeld("--act-fit", "--act-held", a.Fit, a.Held, a.Tune.MaxAccuracyDrop); err != nil {
@@ -269,6 +285,12 @@ func Compress(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Steps = append(rep.Steps, "train")
 	}
+	if cfg.Bottleneck != nil {
+		if g, err = cfg.insertBottleneck(ctx, g, rep); err != nil {
+			return nil, err
+		}
+		rep.Steps = append(rep.Steps, "bottleneck")
+	}
 	if cfg.Quantize == "int8" {
 		if g, calib, err = cfg.quantize(ctx, g, rep); err != nil {
 			return nil, err
@@ -340,6 +362,9 @@ func (c *Config) needsData(g *nn.Graph) error {
 	if c.Exit != nil {
 		steps = append(steps, "an early-exit head (--exit)")
 	}
+	if c.Bottleneck != nil {
+		steps = append(steps, "a learned bottleneck (--bottleneck)")
+	}
 	if len(steps) == 0 {
 		return nil
 	}
@@ -388,6 +413,10 @@ func (c *Config) quantize(ctx context.Context, g *nn.Graph, rep *Report) (*nn.Gr
 	rep.Quantize, rep.CalibMethod, rep.CalibImages = "int8", string(c.CalibMethod), n
 	rep.Int8Nodes, rep.FloatNodes = res.Int8Nodes, res.FloatNodes
 	c.logf("int8: %d compute nodes in int8 %v, %d in float32 %v", len(res.Int8Nodes), res.Int8Nodes, len(res.FloatNodes), res.FloatNodes)
+	// A bottleneck's cut is now its int8 tensor.
+	if t := bottleneck.Tensor(res.Graph); t != "" {
+		bottleneck.Rename(res.Graph, quantize.QuantizedName(t))
+	}
 	return res.Graph, res.Calibration, nil
 }
 
@@ -426,10 +455,31 @@ func (c *Config) loadFitHeld(g *nn.Graph, cut string, fitN, heldN int) (*fitHeld
 	if d.fit, err = images(0, fitN); err != nil {
 		return nil, err
 	}
-	if d.held, err = images(n-heldN, n); err != nil {
-		return nil, err
+	if heldN > 0 {
+		if d.held, err = images(n-heldN, n); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
+}
+
+// insertBottleneck returns g with the learned bottleneck of c.Bottleneck.
+func (c *Config) insertBottleneck(ctx context.Context, g *nn.Graph, rep *Report) (*nn.Graph, error) {
+	b := c.Bottleneck
+	d, err := c.loadFitHeld(g, b.Cut, b.Fit, 0)
+	if err != nil {
+		return nil, err
+	}
+	cfg := b.Config
+	cfg.Threads = c.Threads
+	c.logf("bottleneck at %s: %d channels, distilled on %d training images", d.cut, cfg.Channels, b.Fit)
+	out, br, err := bottleneck.Insert(ctx, g, d.cut, d.fit.Images, d.fit.Labels, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.logf("  new cut %s: %d values a sample (was %d), training accuracy %.4f", br.Tensor, br.Elements, br.From*br.Elements/br.Channels, br.TrainAccuracy)
+	rep.Bottleneck = br
+	return out, nil
 }
 
 // attachCodec fits the codec candidates on g and stores the chosen one in g.

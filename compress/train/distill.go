@@ -13,6 +13,20 @@ type Teacher interface {
 	Logits(x []float32, count int) ([]float32, error)
 }
 
+// FixedTeacher hands Fit logits computed beforehand, count x classes for
+// the whole dataset in order (Fit asks for them once): the student may
+// then see other inputs than the teacher did, such as a cut's activations
+// where the teacher saw the images.
+type FixedTeacher []float32
+
+// Logits implements Teacher.
+func (t FixedTeacher) Logits(_ []float32, count int) ([]float32, error) {
+	if count <= 0 || len(t)%count != 0 {
+		return nil, fmt.Errorf("%w: %d teacher logits for %d samples", ErrArg, len(t), count)
+	}
+	return []float32(t), nil
+}
+
 // NetTeacher uses a trainable Net as a teacher.
 type NetTeacher struct {
 	Net     *Net

@@ -314,6 +314,36 @@ func (b *Builder) Flatten(x int) int {
 	return b.add(&Layer{Kind: Flatten, In: []int{x}}, Shape{b.net.Values[x].Size(), 1, 1})
 }
 
+// Append adds n's layers (its weights copied) with n's input fed by value
+// x, which must have n's input shape, and returns the value of n's output:
+// a trained net continues a new one (a bottleneck before a model's tail).
+func (b *Builder) Append(x int, n *Net) int {
+	if !b.check(x) {
+		return -1
+	}
+	if b.net.Values[x] != n.Input {
+		b.err = fmt.Errorf("%w: appending a net of input %v to a value of shape %v", ErrArg, n.Input, b.net.Values[x])
+		return -1
+	}
+	c := n.Clone()
+	for _, p := range c.Params {
+		p.index = len(b.net.Params)
+		b.net.Params = append(b.net.Params, p)
+	}
+	val := make([]int, len(c.Values))
+	val[0] = x
+	for _, l := range c.Layers {
+		for i, in := range l.In {
+			l.In[i] = val[in]
+		}
+		old := l.Out // add renumbers it
+		if val[old] = b.add(l, c.Values[old]); val[old] < 0 {
+			return -1
+		}
+	}
+	return val[c.Output]
+}
+
 // Build finishes the net with output value out.
 func (b *Builder) Build(out int) (*Net, error) {
 	if b.err != nil {

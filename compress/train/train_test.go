@@ -296,3 +296,49 @@ func TestMobileNetV2GraphRoundTrip(t *testing.T) {
 		t.Fatalf("FromGraph round trip differs by %g", d)
 	}
 }
+
+// TestAppend: a net appended after the input of a new builder computes
+// what it computes alone (layers, weights and value numbering carried
+// over), and continues after new layers; a shape mismatch is an error.
+func TestAppend(t *testing.T) {
+	tail, err := SeedNet(4, 8, 16, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBuilder(tail.Input, 1)
+	same, err := b.Build(b.Append(b.Input(), tail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 2*tail.Input.Size())
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	want, err := tail.Logits(x, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := same.Logits(x, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("logit %d: %v appended, %v alone", i, got[i], want[i])
+		}
+	}
+	if same.NumParams() != tail.NumParams() || len(same.Layers) != len(tail.Layers) {
+		t.Errorf("%d params in %d layers, want %d in %d", same.NumParams(), len(same.Layers), tail.NumParams(), len(tail.Layers))
+	}
+	// After a 1x1 conv to the tail's input shape.
+	b = NewBuilder(Shape{C: 2, H: 32, W: 32}, 1)
+	longer, err := b.Build(b.Append(b.Conv(b.Input(), 1, 1, 1, 0), tail))
+	if err != nil || len(longer.Layers) != len(tail.Layers)+1 {
+		t.Fatalf("after a conv: %v", err)
+	}
+	b = NewBuilder(Shape{C: 2, H: 32, W: 32}, 1)
+	if _, err := b.Build(b.Append(b.Input(), tail)); err == nil {
+		t.Error("appending to a value of another shape: no error")
+	}
+}
