@@ -7,8 +7,7 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	. "github.com/splitinfer/splitinfer/compress/bottleneck"
-	"github.com/splitinfer/splitinfer/dataset/mnist"
-	"github.com/splitinfer/splitinfer/models"
+	"github.com/splitinfer/splitinfer/internal/earlysplit"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
@@ -18,28 +17,12 @@ import (
 // is recorded as the model's early cut, drops the old cut's codec, and,
 // distilled briefly, keeps most of the accuracy on held-out images.
 func TestInsert(t *testing.T) {
-	g, err := models.Load("seednet_mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := pipeline.EarlyCut(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := func(lo, hi int) *nn.Tensor {
-		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-		return t
-	}
+	g, prog, cut := earlysplit.Load(t, "seednet_mnist")
+	x := func(lo, hi int) (*nn.Tensor, []uint8) { return earlysplit.Images(t, lo, hi) }
 	g.Meta[actcode.MetaPrefix+cut] = "stale"
-	out, rep, err := Insert(context.Background(), g, cut, x(0, 3000), set.Labels[:3000], Config{Channels: 8, Epochs: 2, Threads: 2, Seed: 1})
+	fit, fitLabels := x(0, 3000)
+	held, heldLabels := x(5000, 6000)
+	out, rep, err := Insert(context.Background(), g, cut, fit, fitLabels, Config{Channels: 8, Epochs: 2, Threads: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +51,11 @@ func TestInsert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := old.Evaluate(nil, x(5000, 6000), set.Labels[5000:6000], 2)
+	before, err := old.Evaluate(nil, held, heldLabels, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := narrow.Evaluate(nil, x(5000, 6000), set.Labels[5000:6000], 2)
+	after, err := narrow.Evaluate(nil, held, heldLabels, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +64,7 @@ func TestInsert(t *testing.T) {
 	}
 	t.Logf("accuracy %.4f -> %.4f, %+v", before.Accuracy, after.Accuracy, rep)
 
-	if _, _, err := Insert(context.Background(), g, cut, x(0, 10), set.Labels[:10], Config{Channels: 32}); !errors.Is(err, ErrArg) {
+	if _, _, err := Insert(context.Background(), g, cut, fit, fitLabels, Config{Channels: 32}); !errors.Is(err, ErrArg) {
 		t.Errorf("as many channels as the cut: %v", err)
 	}
 }

@@ -6,10 +6,9 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	. "github.com/splitinfer/splitinfer/compress/earlyexit"
-	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/internal/earlysplit"
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
-	"github.com/splitinfer/splitinfer/pipeline"
 )
 
 // TestTrainThroughCodec: with a codec at the cut, the threshold is chosen
@@ -17,25 +16,10 @@ import (
 // choice's split accuracy is the codec's, and the accuracy with early exit
 // stays within the budget of the whole model's.
 func TestTrainThroughCodec(t *testing.T) {
-	g, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := pipeline.EarlyCut(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, prog, cut := earlysplit.Load(t, models.DefaultName)
 	data := func(lo, hi int) Data {
-		x, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-		return Data{Images: x, Labels: set.Labels[lo:hi]}
+		x, labels := earlysplit.Images(t, lo, hi)
+		return Data{Images: x, Labels: labels}
 	}
 	fit, held := data(0, 1500), data(1500, 2500)
 	ac, err := actcode.NewCut(prog, cut)
