@@ -6,27 +6,15 @@ import (
 
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/compress/train"
+	"github.com/splitinfer/splitinfer/internal/earlysplit"
 	"github.com/splitinfer/splitinfer/models"
-	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
-	"github.com/splitinfer/splitinfer/pipeline"
 )
 
 // TestWeighExits: the exit rate a model's head carries reaches the cost
 // model under the partitioner's name of the head's cut.
 func TestWeighExits(t *testing.T) {
-	g, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := pipeline.EarlyCut(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, _, cut := earlysplit.Load(t, models.DefaultName)
 	b := train.NewBuilder(train.Shape{C: 32, H: 8, W: 8}, 1)
 	net, err := b.Build(b.Gemm(b.Flatten(b.Input()), 10))
 	if err != nil {
