@@ -281,6 +281,7 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	j.cols = rc.ScratchI8(blocks * j.colsPer)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
+	j.ws = rc.gemmWorkspaces(blocks)
 	rc.parallelFor(blocks, units, j)
 	*j = q8ConvJob{}
 	return nil
@@ -293,6 +294,7 @@ type q8ConvJob struct {
 	acc             []int32
 	rowBlocks       int
 	colsPer, accPer int
+	ws              []*blas.Workspace // GEMM scratch per worker
 }
 
 func (j *q8ConvJob) runRange(lo, hi, worker int) {
@@ -319,7 +321,7 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 			// patch matrix itself.
 			t := cols[:h*w*k.cinG]
 			k.toNHWC(xg, h, w, oy0, oy1, t)
-			blas.GemmS8Packed(k.packed[g], pp, t[oy0*w*k.cinG:], kk, acc, pp)
+			blas.GemmS8PackedWS(j.ws[worker], k.packed[g], pp, t[oy0*w*k.cinG:], kk, acc, pp)
 			for co := 0; co < coutG; co++ {
 				c := g*coutG + co
 				dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
@@ -334,7 +336,7 @@ func (j *q8ConvJob) runRange(lo, hi, worker int) {
 		} else {
 			k.im2col(xg, h, w, oy0, oy1, ow, cols)
 		}
-		blas.GemmS8Packed(k.packed[g], pp, cols, kk, acc, pp)
+		blas.GemmS8PackedWS(j.ws[worker], k.packed[g], pp, cols, kk, acc, pp)
 		for co := 0; co < coutG; co++ {
 			c := g*coutG + co
 			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
@@ -429,6 +431,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 		accPer: (k.cout/k.group)*rows*ow + k.kh*k.kw}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
+	j.ws = rc.gemmWorkspaces(blocks)
 	rc.parallelFor(blocks, units, j)
 	*j = q8QuadJob{}
 }
@@ -442,6 +445,7 @@ type q8QuadJob struct {
 	i8Per, accPer int
 	i8            []int8
 	acc           []int32
+	ws            []*blas.Workspace // GEMM scratch per worker
 }
 
 func (j *q8QuadJob) runRange(lo, hi, worker int) {
@@ -499,9 +503,9 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			}
 		}
 		if k.pairs {
-			blas.GemmS8Pairs(k.packed[g], pp, bq, acc, pp)
+			blas.GemmS8Pairs(j.ws[worker], k.packed[g], pp, bq, acc, pp)
 		} else {
-			blas.GemmS8Quad(k.packed[g], pp, bq, acc, pp)
+			blas.GemmS8Quad(j.ws[worker], k.packed[g], pp, bq, acc, pp)
 		}
 		p := oh * ow
 		for co := 0; co < coutG; co++ {

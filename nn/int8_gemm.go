@@ -100,7 +100,7 @@ func (g *q8Gemm) Run(rc *RunContext, in, out []*Tensor) error {
 	y.Quant = g.quant
 	m := x.Len() / g.k
 	acc := rc.ScratchI32(m * g.n) // [N × M]: acc[j*m+i] = Σ_p w[j,p]·x[i,p]
-	blas.GemmS8Packed(g.packed, m, x.I8, g.k, acc, m)
+	blas.GemmS8PackedWS(rc.gemmWorkspaces(1)[0], g.packed, m, x.I8, g.k, acc, m)
 	yz := int64(g.y.Zero)
 	for j := 0; j < g.n; j++ {
 		row := acc[j*m : (j+1)*m]

@@ -97,7 +97,7 @@ func GemmS8(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc in
 		}
 		return
 	}
-	gemmS8Fast(m, n, k, a, lda, b, ldb, c, ldc)
+	gemmS8Fast(nil, m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // checkDims validates a GEMM call: A is m×k with stride lda in a slice of

@@ -90,12 +90,12 @@ func sgemmFast(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ld
 	sgemmDriver(ws, kern, nil, m, n, k, a, lda, b, ldb, transB, c, ldc, accumulate, ep)
 }
 
-func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+func gemmS8Fast(ws *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	kern := s8Kern
 	if m < smallM {
 		switch {
 		case hasVNNI:
-			gemmS8Small(m, n, k, a, lda, b, ldb, c, ldc)
+			gemmS8Small(ws, m, n, k, a, lda, b, ldb, c, ldc)
 			return
 		case hasAVX2:
 			gemmS8SmallAVX2(m, n, k, a, lda, b, ldb, c, ldc)
@@ -106,7 +106,7 @@ func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ld
 		gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	gemmS8Packed(kern, m, n, k, a, lda, b, ldb, c, ldc)
+	gemmS8Driver(ws, kern, nil, nil, m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 func pickS8() *s8Kernel {

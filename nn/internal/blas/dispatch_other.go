@@ -10,7 +10,7 @@ func sgemmFast(_ *Workspace, m, n, k int, a []float32, lda int, b []float32, ldb
 	ep.apply(m, n, c, ldc)
 }
 
-func gemmS8Fast(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+func gemmS8Fast(_ *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
 }
 

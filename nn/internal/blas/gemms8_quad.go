@@ -29,13 +29,13 @@ func S8Quad(pa *PackedS8) bool {
 
 // GemmS8Quad computes C = A·Bᵀ in int32 with A packed by PackS8 and the
 // n×pa.Cols() B quad-packed in bq (S8QuadLen bytes). C is pa.Rows()×n
-// (ldc). It panics, like the other entry points, on bad dimensions or when
-// S8Quad(pa) is false.
-func GemmS8Quad(pa *PackedS8, n int, bq []byte, c []int32, ldc int) {
+// (ldc), ws its scratch (nil: blas's pool). It panics, like the other
+// entry points, on bad dimensions or when S8Quad(pa) is false.
+func GemmS8Quad(ws *Workspace, pa *PackedS8, n int, bq []byte, c []int32, ldc int) {
 	if !S8Quad(pa) {
 		panic("blas: GemmS8Quad without a VNNI-packed A")
 	}
-	gemmS8Panels(pa, n, bq, S8QuadLen(n, pa.k), c, ldc)
+	gemmS8Panels(ws, pa, n, bq, S8QuadLen(n, pa.k), c, ldc)
 }
 
 // Pair-packed B operands for GemmS8Pairs, the same for the AVX2 int8
@@ -57,15 +57,15 @@ func S8Pairs(pa *PackedS8) bool {
 
 // GemmS8Pairs is GemmS8Quad for a pair-packed B in bp (S8PairsLen bytes,
 // the int16s in machine order); it panics when S8Pairs(pa) is false.
-func GemmS8Pairs(pa *PackedS8, n int, bp []byte, c []int32, ldc int) {
+func GemmS8Pairs(ws *Workspace, pa *PackedS8, n int, bp []byte, c []int32, ldc int) {
 	if !S8Pairs(pa) {
 		panic("blas: GemmS8Pairs without a pair-packed A")
 	}
-	gemmS8Panels(pa, n, bp, S8PairsLen(n, pa.k), c, ldc)
+	gemmS8Panels(ws, pa, n, bp, S8PairsLen(n, pa.k), c, ldc)
 }
 
 // gemmS8Panels runs pa's micro-kernel over the B panels in b (need bytes).
-func gemmS8Panels(pa *PackedS8, n int, b []byte, need int, c []int32, ldc int) {
+func gemmS8Panels(ws *Workspace, pa *PackedS8, n int, b []byte, need int, c []int32, ldc int) {
 	m, k := pa.m, pa.k
 	switch {
 	case n < 0:
@@ -83,7 +83,7 @@ func gemmS8Panels(pa *PackedS8, n int, b []byte, need int, c []int32, ldc int) {
 	kern := pa.kern
 	mr, nr := kern.mr, kern.nr
 	l := s8Geometry(kern, m, k)
-	sc := s8Pool.Get().(*s8Scratch)
+	sc := s8Get(ws)
 	tile := sc.tile[:]
 	for jr := 0; jr < n; jr += nr {
 		cols := min(nr, n-jr)
@@ -102,5 +102,5 @@ func gemmS8Panels(pa *PackedS8, n int, b []byte, need int, c []int32, ldc int) {
 			}
 		}
 	}
-	s8Pool.Put(sc)
+	s8Put(ws, sc)
 }

@@ -41,7 +41,7 @@ func TestGemmS8QuadMatchesReference(t *testing.T) {
 				for i := range c {
 					c[i] = -7
 				}
-				GemmS8Quad(pa, n, quadPack(b, n, k, byte(m+n+k)), c, ldc)
+				GemmS8Quad(nil, pa, n, quadPack(b, n, k, byte(m+n+k)), c, ldc)
 				checkS8Panels(t, m, n, k, a, b, c, ldc)
 			}
 		}
@@ -90,7 +90,7 @@ func TestGemmS8PairsMatchesReference(t *testing.T) {
 					for i := range c {
 						c[i] = -7
 					}
-					GemmS8Pairs(pa, n, pairsPack(b, n, k, int16(m+n+k)), c, ldc)
+					GemmS8Pairs(new(Workspace), pa, n, pairsPack(b, n, k, int16(m+n+k)), c, ldc)
 					checkS8Panels(t, m, n, k, a, b, c, ldc)
 				}
 			}

@@ -39,6 +39,21 @@ type s8Scratch struct {
 
 var s8Pool = sync.Pool{New: func() any { return new(s8Scratch) }}
 
+// s8Get returns ws's int8 scratch, or one from the pool when ws is nil
+// (s8Put puts it back).
+func s8Get(ws *Workspace) *s8Scratch {
+	if ws != nil {
+		return &ws.q
+	}
+	return s8Pool.Get().(*s8Scratch)
+}
+
+func s8Put(ws *Workspace, s *s8Scratch) {
+	if ws == nil {
+		s8Pool.Put(s)
+	}
+}
+
 func growBytes(s []byte, n int) []byte {
 	if cap(s) < n {
 		return make([]byte, n)
@@ -85,18 +100,18 @@ func packAllS8(kern *s8Kernel, l s8Layout, pa []byte, init []int32, m, k int, a 
 // gemmS8Packed computes C = A·Bᵀ with kern. Dimensions are validated by the
 // caller and positive.
 func gemmS8Packed(kern *s8Kernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
-	gemmS8Driver(kern, nil, nil, m, n, k, a, lda, b, ldb, c, ldc)
+	gemmS8Driver(nil, kern, nil, nil, m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // gemmS8Driver is gemmS8Packed with an optional A already packed by
-// packAllS8 (preA, preInit).
-func gemmS8Driver(kern *s8Kernel, preA []byte, preInit []int32, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+// packAllS8 (preA, preInit) and the scratch of ws (nil: blas's pool).
+func gemmS8Driver(ws *Workspace, kern *s8Kernel, preA []byte, preInit []int32, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	l := s8Geometry(kern, m, k)
 	ncb := max(nr, s8BlockBytes/(l.kp*l.esize)/nr*nr)
 	ncb = min(ncb, roundUp(n, nr))
 
-	s := s8Pool.Get().(*s8Scratch)
+	s := s8Get(ws)
 	s.b = growBytes(s.b, ncb/nr*l.panelB)
 	pa, init := preA, preInit
 	if pa == nil {
@@ -137,7 +152,7 @@ func gemmS8Driver(kern *s8Kernel, preA []byte, preInit []int32, m, n, k int, a [
 			}
 		}
 	}
-	s8Pool.Put(s)
+	s8Put(ws, s)
 }
 
 // packAS8Quad packs rows i0..i0+rows of A (k-contiguous) as groups of 4 k:

@@ -80,7 +80,10 @@ func SgemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int,
 // goroutines or OS threads; a caller keeping one Workspace per goroutine
 // allocates nothing once they have grown. The zero value is ready to use; a
 // Workspace must not be used by two calls at once.
-type Workspace struct{ s f32Scratch }
+type Workspace struct {
+	s f32Scratch
+	q s8Scratch
+}
 
 // SgemmPackedWS is SgemmPacked with the packing memory of ws.
 func SgemmPackedWS(ws *Workspace, pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
@@ -203,6 +206,12 @@ func (p *PackedS8) Cols() int { return p.k }
 // int8 (ldb), C is m×n (ldc). Bit-exact like GemmS8. Split the work across
 // goroutines by rows of B (columns of C).
 func GemmS8Packed(pa *PackedS8, n int, b []int8, ldb int, c []int32, ldc int) {
+	GemmS8PackedWS(nil, pa, n, b, ldb, c, ldc)
+}
+
+// GemmS8PackedWS is GemmS8Packed with the scratch memory of ws (nil: a
+// pool shared by goroutines, which allocates after a GC empties it).
+func GemmS8PackedWS(ws *Workspace, pa *PackedS8, n int, b []int8, ldb int, c []int32, ldc int) {
 	m, k := pa.m, pa.k
 	checkDims(m, n, k, m*k, k, n, len(b), ldb, k, len(c), ldc)
 	if m == 0 || n == 0 {
@@ -215,10 +224,10 @@ func GemmS8Packed(pa *PackedS8, n int, b []int8, ldb int, c []int32, ldc int) {
 		return
 	}
 	if pa.dense != nil {
-		gemmS8Fast(m, n, k, pa.dense, k, b, ldb, c, ldc)
+		gemmS8Fast(ws, m, n, k, pa.dense, k, b, ldb, c, ldc)
 		return
 	}
-	gemmS8Driver(pa.kern, pa.data, pa.init, m, n, k, nil, 0, b, ldb, c, ldc)
+	gemmS8Driver(ws, pa.kern, pa.data, pa.init, m, n, k, nil, 0, b, ldb, c, ldc)
 }
 
 // PackedB is a float32 k×n matrix packed for the B operand of

@@ -61,9 +61,9 @@ func sgemmNTSmall(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 
 // gemmS8Small computes C = A·Bᵀ as VNNI dot products, four rows of B per
 // assembly call, A's row biased to u8 once. Needs AVX-512 VNNI.
-func gemmS8Small(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+func gemmS8Small(ws *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	k64 := k / 64
-	s := s8Pool.Get().(*s8Scratch)
+	s := s8Get(ws)
 	s.a = growBytes(s.a, max(1, 64*k64))
 	xb := s.a
 	var out [64]int32
@@ -97,7 +97,7 @@ func gemmS8Small(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, l
 			gemmS8Go(1, n-j, k, ai, k, b[j*ldb:], ldb, ci[j:], n-j)
 		}
 	}
-	s8Pool.Put(s)
+	s8Put(ws, s)
 }
 
 // gemmS8SmallAVX2 computes C = A·Bᵀ as AVX2 dot products (int8 widened to

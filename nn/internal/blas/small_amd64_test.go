@@ -27,7 +27,10 @@ func TestGemmS8Small(t *testing.T) {
 		t.Skip("no AVX-512 VNNI")
 	}
 	r := rand.New(rand.NewPCG(11, 12))
-	impl := s8Impl{"s8-small", gemmS8Small}
+	ws := new(Workspace) // and the pool in TestGemmS8
+	impl := s8Impl{"s8-small", func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+		gemmS8Small(ws, m, n, k, a, lda, b, ldb, c, ldc)
+	}}
 	for _, m := range []int{1, 2, 3} {
 		for _, n := range []int{1, 3, 4, 5, 8, 17, 130} {
 			for _, k := range []int{1, 63, 64, 65, 130, 2048} {
