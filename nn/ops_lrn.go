@@ -148,16 +148,7 @@ func (k *instanceNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
 type logSoftmaxKernel struct{ axis int }
 
 func (k *logSoftmaxKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("LogSoftmax", in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32("LogSoftmax", in, 0); err != nil {
-		return nil, err
-	}
-	if _, err := normAxis("LogSoftmax", k.axis, len(in[0].Shape), false); err != nil {
-		return nil, err
-	}
-	return []Type{in[0]}, nil
+	return alongAxisTypes("LogSoftmax", k.axis, in)
 }
 
 // MACs counts a few operations per element as one.

@@ -88,13 +88,19 @@ func buildSoftmax(bc *BuildContext) (Kernel, error) {
 }
 
 func (k *softmaxKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("Softmax", in, 1); err != nil {
+	return alongAxisTypes("Softmax", k.axis, in)
+}
+
+// alongAxisTypes are the output types of a float32 op along an axis of its
+// one input that keeps the input's type (Softmax, LogSoftmax).
+func alongAxisTypes(op string, axis int, in []Type) ([]Type, error) {
+	if err := needInputs(op, in, 1); err != nil {
 		return nil, err
 	}
-	if err := needF32("Softmax", in, 0); err != nil {
+	if err := needF32(op, in, 0); err != nil {
 		return nil, err
 	}
-	if _, err := normAxis("Softmax", k.axis, len(in[0].Shape), false); err != nil {
+	if _, err := normAxis(op, axis, len(in[0].Shape), false); err != nil {
 		return nil, err
 	}
 	return []Type{in[0]}, nil

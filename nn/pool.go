@@ -197,19 +197,29 @@ func maxPlane(g *geom, x, y []float32) {
 	}
 	for oh := 0; oh < g.OH; oh++ {
 		yr := y[oh*g.OW : (oh+1)*g.OW]
-		for kh := 0; kh < g.KH; kh++ {
-			ih := oh*g.SH - g.PT + kh*g.DH
-			if ih < 0 || ih >= g.H {
-				continue
+		g.eachTap(x, oh, func(xr []float32, off, lo, hi int) {
+			for o := lo; o < hi; o++ {
+				yr[o] = max(yr[o], xr[o*g.SW+off])
 			}
-			xr := x[ih*g.W : (ih+1)*g.W]
-			for kw := 0; kw < g.KW; kw++ {
-				off := kw*g.DW - g.PL
-				lo, hi := validRange(g.W, g.OW, g.SW, off)
-				for o := lo; o < hi; o++ {
-					yr[o] = max(yr[o], xr[o*g.SW+off])
-				}
-			}
+		})
+	}
+}
+
+// eachTap calls tap for each window tap (kh, kw) of output row oh whose
+// input row is inside the input: xr is that row of the plane x, off the
+// tap's column offset and [lo, hi) the output columns it reads inside xr
+// (at o*SW+off).
+func (g *geom) eachTap(x []float32, oh int, tap func(xr []float32, off, lo, hi int)) {
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PT + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		xr := x[ih*g.W : (ih+1)*g.W]
+		for kw := 0; kw < g.KW; kw++ {
+			off := kw*g.DW - g.PL
+			lo, hi := validRange(g.W, g.OW, g.SW, off)
+			tap(xr, off, lo, hi)
 		}
 	}
 }
@@ -221,20 +231,11 @@ func (k *poolKernel) avgPlane(g *geom, x, y []float32) {
 	clear(y)
 	for oh := 0; oh < g.OH; oh++ {
 		yr := y[oh*g.OW : (oh+1)*g.OW]
-		for kh := 0; kh < g.KH; kh++ {
-			ih := oh*g.SH - g.PT + kh*g.DH
-			if ih < 0 || ih >= g.H {
-				continue
+		g.eachTap(x, oh, func(xr []float32, off, lo, hi int) {
+			for o := lo; o < hi; o++ {
+				yr[o] += xr[o*g.SW+off]
 			}
-			xr := x[ih*g.W : (ih+1)*g.W]
-			for kw := 0; kw < g.KW; kw++ {
-				off := kw*g.DW - g.PL
-				lo, hi := validRange(g.W, g.OW, g.SW, off)
-				for o := lo; o < hi; o++ {
-					yr[o] += xr[o*g.SW+off]
-				}
-			}
-		}
+		})
 		rows := windowCount(oh, g.SH, g.PT, g.KH, g.DH, g.H, g.PB, k.includePad)
 		for o := range yr {
 			cols := windowCount(o, g.SW, g.PL, g.KW, g.DW, g.W, g.PR, k.includePad)

@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/splitinfer/splitinfer/internal/enum"
 	"github.com/splitinfer/splitinfer/nn"
 )
 
@@ -27,11 +28,8 @@ const (
 
 // ParseCodec accepts "none", "" (none) and "zstd".
 func ParseCodec(s string) (Codec, error) {
-	switch Codec(s) {
-	case "", CodecNone:
-		return CodecNone, nil
-	case CodecZstd:
-		return CodecZstd, nil
+	if v, ok := enum.Parse(s, CodecNone, CodecZstd); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("%w: unknown codec %q", ErrBadRequest, s)
 }

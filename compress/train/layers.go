@@ -225,76 +225,75 @@ func (n *Net) backward(ws *workspace, bs int) {
 // im2col writes the patches of one sample x (C x H x W) into col: C*KH*KW
 // rows of OH*OW values, row r starting at col[r*ld].
 func im2col(l *Layer, x, col []float32, ld int) {
-	in, out := l.inShape, l.outShape
-	oh, ow := out.H, out.W
-	r := 0
-	for c := 0; c < in.C; c++ {
+	in, oh, ow := l.inShape, l.outShape.H, l.outShape.W
+	eachPatchRow(l, func(r, c, ky, kx int) {
 		plane := x[c*in.H*in.W : (c+1)*in.H*in.W]
-		for ky := 0; ky < l.KH; ky++ {
-			for kx := 0; kx < l.KW; kx++ {
-				dst := col[r*ld : r*ld+oh*ow]
-				r++
-				for y := 0; y < oh; y++ {
-					iy := y*l.SH - l.PadT + ky
-					drow := dst[y*ow : (y+1)*ow]
-					if iy < 0 || iy >= in.H {
-						clear(drow)
-						continue
+		dst := col[r*ld : r*ld+oh*ow]
+		for y := 0; y < oh; y++ {
+			iy := y*l.SH - l.PadT + ky
+			drow := dst[y*ow : (y+1)*ow]
+			if iy < 0 || iy >= in.H {
+				clear(drow)
+				continue
+			}
+			src := plane[iy*in.W : (iy+1)*in.W]
+			if l.SW == 1 {
+				// contiguous run: ix = x - PadL + kx
+				off := kx - l.PadL
+				for xx := range drow {
+					ix := xx + off
+					if ix >= 0 && ix < in.W {
+						drow[xx] = src[ix]
+					} else {
+						drow[xx] = 0
 					}
-					src := plane[iy*in.W : (iy+1)*in.W]
-					if l.SW == 1 {
-						// contiguous run: ix = x - PadL + kx
-						off := kx - l.PadL
-						for xx := range drow {
-							ix := xx + off
-							if ix >= 0 && ix < in.W {
-								drow[xx] = src[ix]
-							} else {
-								drow[xx] = 0
-							}
-						}
-						continue
-					}
-					for xx := range drow {
-						ix := xx*l.SW - l.PadL + kx
-						if ix >= 0 && ix < in.W {
-							drow[xx] = src[ix]
-						} else {
-							drow[xx] = 0
-						}
-					}
+				}
+				continue
+			}
+			for xx := range drow {
+				ix := xx*l.SW - l.PadL + kx
+				if ix >= 0 && ix < in.W {
+					drow[xx] = src[ix]
+				} else {
+					drow[xx] = 0
 				}
 			}
 		}
-	}
+	})
 }
 
 // col2im accumulates col (C*KH*KW rows of OH*OW, row r at col[r*ld]) into
 // dx (C x H x W).
 func col2im(l *Layer, col, dx []float32, ld int) {
-	in, out := l.inShape, l.outShape
-	oh, ow := out.H, out.W
-	r := 0
-	for c := 0; c < in.C; c++ {
+	in, oh, ow := l.inShape, l.outShape.H, l.outShape.W
+	eachPatchRow(l, func(r, c, ky, kx int) {
 		plane := dx[c*in.H*in.W : (c+1)*in.H*in.W]
+		src := col[r*ld : r*ld+oh*ow]
+		for y := 0; y < oh; y++ {
+			iy := y*l.SH - l.PadT + ky
+			if iy < 0 || iy >= in.H {
+				continue
+			}
+			drow := plane[iy*in.W : (iy+1)*in.W]
+			for xx, g := range src[y*ow : (y+1)*ow] {
+				ix := xx*l.SW - l.PadL + kx
+				if ix >= 0 && ix < in.W {
+					drow[ix] += g
+				}
+			}
+		}
+	})
+}
+
+// eachPatchRow calls row for each row r of a conv layer's patch matrix:
+// input channel c and kernel tap (ky, kx), in im2col's order.
+func eachPatchRow(l *Layer, row func(r, c, ky, kx int)) {
+	r := 0
+	for c := 0; c < l.inShape.C; c++ {
 		for ky := 0; ky < l.KH; ky++ {
 			for kx := 0; kx < l.KW; kx++ {
-				src := col[r*ld : r*ld+oh*ow]
+				row(r, c, ky, kx)
 				r++
-				for y := 0; y < oh; y++ {
-					iy := y*l.SH - l.PadT + ky
-					if iy < 0 || iy >= in.H {
-						continue
-					}
-					drow := plane[iy*in.W : (iy+1)*in.W]
-					srow := src[y*ow : (y+1)*ow]
-					for xx, g := range srow {
-						ix := xx*l.SW - l.PadL + kx
-						if ix >= 0 && ix < in.W {
-							drow[ix] += g
-						}
-					}
-				}
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/splitinfer/splitinfer/internal/enum"
 )
 
 // Schedule is how the learning rate changes over a Fit run.
@@ -20,11 +22,8 @@ const (
 
 // ParseSchedule accepts "constant" (or "") and "cosine".
 func ParseSchedule(s string) (Schedule, error) {
-	switch Schedule(s) {
-	case "", ScheduleConstant:
-		return ScheduleConstant, nil
-	case ScheduleCosine:
-		return ScheduleCosine, nil
+	if v, ok := enum.Parse(s, ScheduleConstant, ScheduleCosine); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("%w: learning-rate schedule %q (constant or cosine)", ErrArg, s)
 }

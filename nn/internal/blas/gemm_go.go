@@ -75,18 +75,7 @@ func sgemmNTGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []floa
 		ci := c[i*ldc : i*ldc+n]
 		j := 0
 		for ; j+4 <= n; j += 4 {
-			b0 := b[j*ldb : j*ldb+k]
-			b1 := b[(j+1)*ldb : (j+1)*ldb+k]
-			b2 := b[(j+2)*ldb : (j+2)*ldb+k]
-			b3 := b[(j+3)*ldb : (j+3)*ldb+k]
-			b0, b1, b2, b3 = b0[:len(ai)], b1[:len(ai)], b2[:len(ai)], b3[:len(ai)]
-			var s0, s1, s2, s3 float32
-			for p, av := range ai {
-				s0 += av * b0[p]
-				s1 += av * b1[p]
-				s2 += av * b2[p]
-				s3 += av * b3[p]
-			}
+			s0, s1, s2, s3 := dot4[float32, float32](ai, b[j*ldb:], ldb)
 			if accumulate {
 				ci[j] += s0
 				ci[j+1] += s1
@@ -105,6 +94,22 @@ func sgemmNTGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []floa
 			}
 		}
 	}
+}
+
+// dot4 is the dot products of a with four rows of b (ldb apart), each
+// summed in S in a's order: float32 for sgemmNTGo, int32 (exact) for
+// gemmS8Go.
+func dot4[T int8 | float32, S int32 | float32](a, b []T, ldb int) (s0, s1, s2, s3 S) {
+	k := len(a)
+	b0, b1, b2, b3 := b[:k], b[ldb:ldb+k], b[2*ldb:2*ldb+k], b[3*ldb:3*ldb+k]
+	for p, av := range a {
+		x := S(av)
+		s0 += x * S(b0[p])
+		s1 += x * S(b1[p])
+		s2 += x * S(b2[p])
+		s3 += x * S(b3[p])
+	}
+	return s0, s1, s2, s3
 }
 
 // sdotGo is a dot product with four independent partial sums.
@@ -132,20 +137,7 @@ func gemmS8Go(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc 
 		ci := c[i*ldc : i*ldc+n]
 		j := 0
 		for ; j+4 <= n; j += 4 {
-			b0 := b[j*ldb : j*ldb+k]
-			b1 := b[(j+1)*ldb : (j+1)*ldb+k]
-			b2 := b[(j+2)*ldb : (j+2)*ldb+k]
-			b3 := b[(j+3)*ldb : (j+3)*ldb+k]
-			b0, b1, b2, b3 = b0[:len(ai)], b1[:len(ai)], b2[:len(ai)], b3[:len(ai)]
-			var s0, s1, s2, s3 int32
-			for p, av := range ai {
-				x := int32(av)
-				s0 += x * int32(b0[p])
-				s1 += x * int32(b1[p])
-				s2 += x * int32(b2[p])
-				s3 += x * int32(b3[p])
-			}
-			ci[j], ci[j+1], ci[j+2], ci[j+3] = s0, s1, s2, s3
+			ci[j], ci[j+1], ci[j+2], ci[j+3] = dot4[int8, int32](ai, b[j*ldb:], ldb)
 		}
 		for ; j < n; j++ {
 			bj := b[j*ldb : j*ldb+k]
