@@ -33,6 +33,11 @@ type convKernel struct {
 	// output's shape) to each output block before the activation: a
 	// following Add fused at run time (fuse_run.go).
 	residual bool
+	// scaled makes the kernel multiply each input channel c of image n by
+	// input convScale's value n·C+c (a [N, C, 1, 1] tensor) as it reads
+	// it: a squeeze-and-excitation Mul before a 1x1 convolution, fused at
+	// run time. Only pathPointwise takes it (pointwise).
+	scaled bool
 	// generic forces im2col + GEMM for every shape (benchmarks and tests
 	// compare the fast paths with it).
 	generic bool
@@ -240,6 +245,7 @@ type convJob struct {
 	x, w, b []float32
 	y       []float32
 	r       []float32 // the residual added before the activation (convKernel.residual), or nil
+	s       []float32 // the per-channel input scales (convKernel.scaled), or nil
 	scratch []float32
 	M, Mg   int // output channels, per group
 	Cg, K   int // input channels per group, Cg·KH·KW
@@ -341,6 +347,12 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.r = in[convResidual].F32
 	}
+	if k.scaled {
+		if !presentT(in, convScale) || len(in[convScale].F32) != g.N*g.C || !k.pointwise(&g) || g.C != in[1].Shape[1]*k.grp || in[1].Shape[1] < 2 {
+			return shapeErrf("Conv input scales do not match a 1x1 convolution of %v", in[0].Shape)
+		}
+		j.s = in[convScale].F32
+	}
 	ws := in[1].Shape
 	j.M, j.Cg = ws[0], ws[1]
 	j.Mg = j.M / k.grp
@@ -386,7 +398,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	case j.P == 0:
 		units = 0
 	default:
-		if !k.generic && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 {
+		if k.pointwise(&g) {
 			j.path = pathPointwise
 		}
 		j.pb = j.P
@@ -431,7 +443,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.nPB = (j.P + j.pb - 1) / j.pb
 		units = g.N * k.grp * j.nPB
-		if j.path == pathPointwise && j.P == 1 && rc.Threads > 1 && units < rc.Threads && j.Mg >= 2*rowsMinSlab {
+		if j.path == pathPointwise && j.P == 1 && rc.Threads > 1 && units < rc.Threads && j.Mg >= 2*rowsMinSlab && !k.scaled {
 			// One pixel per image (a classifier or squeeze-and-excitation
 			// layer written as a 1x1 convolution): the work is in the
 			// weights, so the threads share the output channels.
@@ -443,6 +455,11 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	blocks := blocksFor(rc.Threads, units, macs)
 	switch j.path {
+	case pathPointwise:
+		if j.s != nil {
+			j.per = j.Cg * j.pb // the scaled input block
+			j.scratch = rc.ScratchF32(blocks * j.per)
+		}
 	case pathIm2col:
 		j.per = j.K * j.pb
 		j.scratch = rc.ScratchF32(blocks * j.per)
@@ -507,7 +524,7 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		return
 	}
 	var col []float32
-	if j.path == pathIm2col || j.path == pathPhase || j.path == pathTaps || j.path == pathExact {
+	if j.path == pathIm2col || j.path == pathPhase || j.path == pathTaps || j.path == pathExact || j.s != nil {
 		col = j.scratch[worker*j.per : (worker+1)*j.per]
 	}
 	g := &j.g
@@ -542,6 +559,15 @@ func (j *convJob) runRange(lo, hi, worker int) {
 		c, ldc, ncol := y[p0:], j.P, np
 		var ph phaseLayout
 		switch j.path {
+		case pathPointwise:
+			if j.s != nil {
+				// The squeeze-and-excitation Mul, on the block only.
+				sc := j.s[n*g.C+gr*j.Cg : n*g.C+(gr+1)*j.Cg]
+				for c := range sc {
+					binLine(opMul, col[c*np:(c+1)*np], x[c*HW+p0:c*HW+p1], sc[c:c+1], 1, 0)
+				}
+				b, ldb = col[:j.Cg*np], np
+			}
 		case pathIm2col:
 			b, ldb = col[:j.K*np], np
 			im2col(g, x, j.Cg, p0, p1, b)
@@ -574,9 +600,19 @@ func (j *convJob) runRange(lo, hi, worker int) {
 	}
 }
 
-// convResidual is the input index of the residual of a convKernel with
-// residual set (after X, W and the optional bias).
-const convResidual = 3
+// convResidual and convScale are the input indices of the residual of a
+// convKernel with residual set and of the scales of one with scaled set
+// (after X, W and the optional bias; absent inputs are nil).
+const (
+	convResidual = 3
+	convScale    = 4
+)
+
+// pointwise reports whether the convolution runs pathPointwise (a 1x1
+// stride-1 unpadded convolution: a GEMM straight on the input).
+func (k *convKernel) pointwise(g *geom) bool {
+	return !k.generic && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0
+}
 
 // finish applies what the epilogue left to outputs [off, off+n) of j.y,
 // while they are in cache: the residual of a fused Add, then the

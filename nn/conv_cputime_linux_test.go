@@ -15,3 +15,13 @@ func ThreadCPUSeconds() float64 {
 	}
 	return float64(ts.Nano()) / 1e9
 }
+
+// ProcessCPUSeconds returns the CPU time of the process, all threads
+// (getrusage), or 0 when unavailable.
+func ProcessCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}

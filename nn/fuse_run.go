@@ -18,6 +18,10 @@ package nn
 // Fused kernels use the element functions of the separate kernels, so the
 // results are bit for bit the unfused ones.
 
+// runFusion switches the fusions of whole blocks on and off (benchmarks
+// compare them: BenchmarkRunFusion).
+var runFusion = struct{ residual, scale, concat bool }{true, true, true}
+
 // addReluChunk is how many values the fused kernel adds before clamping
 // them, so the clamp reads from L1.
 const addReluChunk = 2048
@@ -137,10 +141,49 @@ func (r *Runner) fuse() {
 		}
 		return nil
 	}
+	// convInputs returns a copy of position k's inputs with room for input
+	// i of a fused Conv (absent inputs -1).
+	convInputs := func(k, i int) []int {
+		ins := make([]int, max(len(r.nodeIn[k]), i+1))
+		for j := range ins {
+			ins[j] = -1
+		}
+		copy(ins, r.nodeIn[k])
+		return ins
+	}
+	// Mul of a tensor by per-channel scales (squeeze-and-excitation), a 1x1
+	// Conv reading only the product: the Conv scales each input block.
+	for k := range r.kern {
+		mul, ok := r.kern[k].(*binaryKernel)
+		if !ok || !runFusion.scale || replaced(k) || mul.op != opMul || len(r.baseIn[k]) != 2 || len(r.baseOut[k]) != 1 {
+			continue
+		}
+		prod := r.baseOut[k][0]
+		kc, ok := fx.soleReader(prod)
+		cv, isConv := r.kern[kc].(*convKernel)
+		if !ok || !isConv || replaced(kc) || r.baseIn[kc][0] != prod {
+			continue
+		}
+		x, sc := r.baseIn[k][0], r.baseIn[k][1]
+		if vx := f32(max(x, 0)); vx == nil || len(vx.Shape) != 4 || NumElements(vx.Shape) < 2*NumElements(r.vals[max(sc, 0)].Shape) {
+			x, sc = sc, x
+		}
+		vx, vs, vp := f32(max(x, 0)), f32(max(sc, 0)), f32(prod)
+		if x < 0 || sc < 0 || vx == nil || vs == nil || vp == nil || len(vx.Shape) != 4 || !sameShape(vx.Shape, vp.Shape) ||
+			!sameShape(vs.Shape, []int{vx.Shape[0], vx.Shape[1], 1, 1}) || !takesScales(cv, vx, r.vals[r.baseIn[kc][1]]) {
+			continue
+		}
+		c := *cv
+		c.scaled = true
+		ins := convInputs(kc, convScale)
+		ins[0], ins[convScale] = x, sc
+		r.kern[kc], r.nodeIn[kc] = &c, ins
+		r.skip[k] = true
+	}
 	// Conv, Add of a residual [, activation].
 	for k := range r.kern {
 		cv, ok := r.kern[k].(*convKernel)
-		if !ok || replaced(k) || cv.act != actNone || len(r.baseOut[k]) != 1 || len(r.baseIn[k]) > convResidual {
+		if !ok || !runFusion.residual || r.skip[k] || cv.act != actNone || cv.residual || len(r.baseOut[k]) != 1 {
 			continue
 		}
 		mid := r.baseOut[k][0]
@@ -167,11 +210,7 @@ func (r *Runner) fuse() {
 			c.act, c.actA, c.actB = u.kind, u.a, u.b
 			last = kr
 		}
-		ins := make([]int, convResidual+1)
-		for i := range ins[:convResidual] {
-			ins[i] = -1
-		}
-		copy(ins, r.baseIn[k])
+		ins := convInputs(k, convResidual)
 		ins[convResidual] = res
 		// Run at the Conv's place when the residual is computed by then,
 		// else at the Add's (the Conv's only reader).
@@ -207,7 +246,7 @@ func (r *Runner) fuse() {
 	// compiled from any graph, and leaves the graph as ONNX has it for
 	// export, quantization and training).
 	for k := range r.kern {
-		if replaced(k) || len(r.baseOut[k]) != 1 {
+		if r.skip[k] || len(r.baseOut[k]) != 1 || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] != r.baseOut[k][0] {
 			continue
 		}
 		kr, u := soleUnary(r.baseOut[k][0])
@@ -249,7 +288,7 @@ func (r *Runner) fuseConcats() {
 	}
 	for k := range r.kern {
 		ck, ok := r.kern[k].(*concatKernel)
-		if !ok || r.skip[k] || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] < 0 {
+		if !ok || !runFusion.concat || r.skip[k] || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] < 0 {
 			continue
 		}
 		out := r.vals[r.nodeOut[k][0]]
@@ -283,13 +322,24 @@ func (r *Runner) fuseConcats() {
 	}
 }
 
+// takesScales reports whether Conv kernel cv, on input x and weights w,
+// runs pathPointwise with two input channels per group or more and more
+// than one output pixel (not pathRows): what convKernel.scaled requires.
+func takesScales(cv *convKernel, x, w *Tensor) bool {
+	if w == nil || w.DType != Float32 || len(w.Shape) != 4 || len(x.Shape) != 4 {
+		return false
+	}
+	g, err := cv.geometry([]Type{x.Type(), w.Type()})
+	return err == nil && cv.pointwise(&g) && w.Shape[1] >= 2 && g.OH*g.OW >= 2
+}
+
 // withActivation returns a copy of the Conv or Gemm kernel prod that applies
 // u's activation to its output, or nil when prod has an activation already.
 // The copy shares prod's packed weights.
 func withActivation(prod Kernel, u *unaryKernel) Kernel {
 	switch p := prod.(type) {
 	case *convKernel:
-		if p.act != actNone {
+		if p.act != actNone || p.residual {
 			return nil
 		}
 		c := *p

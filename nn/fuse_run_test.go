@@ -363,15 +363,17 @@ func checkFused(t *testing.T, name string, g *Graph, in []*Tensor, mid []string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr := ranRunner(t, ref, in...)
-	if n := countTrue(rr.skip); n != 0 {
-		t.Fatalf("%s: slice with %v skips %d nodes, want 0", name, mid, n)
-	}
-	want, err := rr.Run(in...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, threads := range []int{1, 2} {
+		// The reference at the same thread count (a 1x1 Conv on one pixel
+		// takes other kernels with two threads).
+		rr := ref.NewRunner(threads)
+		want, err := rr.Run(in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countTrue(rr.skip); n != 0 {
+			t.Fatalf("%s: slice with %v skips %d nodes, want 0", name, mid, n)
+		}
 		fr := p.NewRunner(threads)
 		heard := map[*Node]int{}
 		var mu sync.Mutex // batch chunks run on two threads
@@ -480,4 +482,62 @@ func TestConcatInPlace(t *testing.T) {
 	g.Nodes = append(g.Nodes[:1], g.Nodes[3:]...)
 	g.Consts["wo"] = randT(newRand(1), 3, 13, 1, 1)
 	checkFused(t, "input", g, []*Tensor{x}, []string{"e3"}, 0)
+}
+
+// TestSEMulFusedIntoConv: a squeeze-and-excitation Mul (a tensor times its
+// per-channel scales) read only by a 1x1 Conv runs inside the Conv, which
+// scales each input block as it reads it, also with a residual Add after
+// the Conv and with groups; bit for bit the unfused nodes' result. Scales
+// that broadcast over the batch, a 3x3 Conv and one-pixel planes are not
+// fused.
+func TestSEMulFusedIntoConv(t *testing.T) {
+	r := newRand(21)
+	cases := []struct {
+		name                string
+		n, c, m, h, w, k, g int
+		swap, residual      bool
+		scaleN              int // batch of the scales
+		fused               bool
+	}{
+		{"pw", 2, 8, 6, 7, 9, 1, 1, false, false, 2, true},
+		{"pw swapped", 2, 8, 6, 7, 9, 1, 1, true, false, 2, true},
+		{"pw residual", 2, 8, 6, 7, 9, 1, 1, false, true, 2, true},
+		{"pw groups", 1, 8, 6, 5, 5, 1, 2, false, true, 1, true},
+		{"big", 1, 48, 40, 20, 20, 1, 1, false, true, 1, true},
+		{"broadcast", 2, 8, 6, 7, 9, 1, 1, false, false, 1, false},
+		{"3x3", 1, 8, 6, 7, 9, 3, 1, false, false, 1, false},
+		{"pixel", 1, 64, 96, 1, 1, 1, 1, false, false, 1, false},
+	}
+	for _, tc := range cases {
+		x := randT(r, tc.n, tc.c, tc.h, tc.w)
+		z := randT(r, tc.scaleN, tc.c, 1, 1)
+		oh, ow := tc.h-tc.k+1, tc.w-tc.k+1
+		g := &Graph{
+			Name:   "se",
+			Inputs: []ValueInfo{{Name: "x", Type: x.Type()}, {Name: "z", Type: z.Type()}},
+			Consts: map[string]*Tensor{"w": randT(r, tc.m, tc.c/tc.g, tc.k, tc.k), "b": randT(r, tc.m)},
+			Nodes: []*Node{
+				{Name: "h", Op: "Relu", Inputs: []string{"x"}, Outputs: []string{"h"}},
+				{Name: "s", Op: "Sigmoid", Inputs: []string{"z"}, Outputs: []string{"s"}},
+				{Name: "mul", Op: "Mul", Inputs: []string{"h", "s"}, Outputs: []string{"hs"}},
+				{Name: "conv", Op: "Conv", Inputs: []string{"hs", "w", "b"}, Outputs: []string{"y"}, Attrs: map[string]Attr{"group": intA(int64(tc.g))}},
+			},
+			Outputs: []ValueInfo{{Name: "y"}},
+		}
+		if tc.swap {
+			g.Nodes[2].Inputs = []string{"s", "h"}
+		}
+		in, mid, skips := []*Tensor{x, z}, []string{"hs"}, 0
+		if tc.fused {
+			skips = 1
+		}
+		if tc.residual {
+			rr := randT(r, tc.n, tc.m, oh, ow)
+			g.Inputs = append(g.Inputs, ValueInfo{Name: "rr", Type: rr.Type()})
+			g.Nodes[3].Outputs[0] = "c"
+			g.Nodes = append(g.Nodes, &Node{Name: "add", Op: "Add", Inputs: []string{"c", "rr"}, Outputs: []string{"y"}})
+			in, mid, skips = append(in, rr), append(mid, "c"), skips+1
+		}
+		checkFused(t, tc.name, g, in, mid, skips)
+	}
 }
