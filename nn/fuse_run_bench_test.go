@@ -26,13 +26,7 @@ func BenchmarkRunFusion(b *testing.B) {
 		}
 	}
 	zoo := func(build func(int) *nn.Graph) func(b *testing.B) (*nn.Graph, *nn.Tensor) {
-		return func(b *testing.B) (*nn.Graph, *nn.Tensor) {
-			in := nn.New(nn.Float32, 1, 3, 224, 224)
-			for i := range in.F32 {
-				in.F32[i] = float32(i%29) / 29
-			}
-			return build(224), in
-		}
+		return func(b *testing.B) (*nn.Graph, *nn.Tensor) { return zooModel(build, 224) }
 	}
 	models := []model{
 		{"tinyresnet_mnist", ref("tinyresnet_mnist")},

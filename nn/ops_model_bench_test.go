@@ -78,13 +78,7 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 		return func(t *testing.T) (*nn.Graph, *nn.Tensor) { return loadRef(t, name) }
 	}
 	zoo := func(build func(int) *nn.Graph) func(t *testing.T) (*nn.Graph, *nn.Tensor) {
-		return func(t *testing.T) (*nn.Graph, *nn.Tensor) {
-			in := nn.New(nn.Float32, 1, 3, 64, 64)
-			for i := range in.F32 {
-				in.F32[i] = float32(i%29) / 29
-			}
-			return build(64), in
-		}
+		return func(t *testing.T) (*nn.Graph, *nn.Tensor) { return zooModel(build, 64) }
 	}
 	refQ := func(name string) func(t *testing.T) (*nn.Graph, *nn.Tensor) {
 		return func(t *testing.T) (*nn.Graph, *nn.Tensor) {
@@ -180,4 +174,14 @@ func batchOf(in *nn.Tensor, n int) *nn.Tensor {
 		x.F32[i] = in.F32[i%len(in.F32)]
 	}
 	return x
+}
+
+// zooModel builds an internal/cnnzoo model for size x size RGB images and
+// an input image for it (a fixed ramp).
+func zooModel(build func(int) *nn.Graph, size int) (*nn.Graph, *nn.Tensor) {
+	in := nn.New(nn.Float32, 1, 3, size, size)
+	for i := range in.F32 {
+		in.F32[i] = float32(i%29) / 29
+	}
+	return build(size), in
 }
