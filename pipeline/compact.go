@@ -267,6 +267,11 @@ func NewCompactCuts(whole *nn.Program) (*CompactCuts, error) {
 			}
 			c.byBits[w.Bits] = k
 		}
+		if img != nil && name == img.name {
+			// Codecs at the input quantize the image: they join the PNG,
+			// which stays the default (lossless).
+			c.coding, c.fp = img.coding, img.fp
+		}
 		add(c)
 	}
 	return cc, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -151,5 +152,66 @@ func TestImageCutRejects(t *testing.T) {
 		if e == nil || e.Code != CodeBadRequest || !strings.Contains(e.Message, tc.msg) {
 			t.Errorf("%s: %v, want a 400 mentioning %q", tc.name, err, tc.msg)
 		}
+	}
+}
+
+// TestImageCutWithCodecs: activation codecs fitted at the input quantize
+// the image: they join the PNG at the input cut, which stays the default
+// (lossless), and the edge picks a width with Bits.
+func TestImageCutWithCodecs(t *testing.T) {
+	g, prog := defaultModel(t)
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := func(lo, hi int) *nn.Tensor {
+		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
+		return t
+	}
+	in := prog.Inputs()[0]
+	if _, err := actcode.TuneAndAttach(g, prog, in, x(0, 200), x(200, 300), set.Labels[200:300],
+		actcode.TuneConfig{Bits: []int{1, 2}, MaxAccuracyDrop: 0.5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	prog, err = nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := NewCompactCuts(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuts := cc.Cuts()
+	if len(cuts) < 1 || cuts[0].Tensor != in || !cuts[0].Image || len(cuts[0].Widths) != 2 {
+		t.Fatalf("compact cuts %+v, want the input as an image with widths [1 2]", cuts)
+	}
+	lookup := func([]byte) *CompactCuts { return cc }
+	one := x(0, 1)
+	sizes := map[int]int{}
+	for _, bits := range []int{0, 1, 2} {
+		e := RequestEncoder{Model: ModelHash(g), Compact: cc, Bits: bits}
+		enc, err := e.Encode(NewCompactID(), []string{in}, []*nn.Tensor{one}, time.Time{})
+		if err != nil || !enc.Compact {
+			t.Fatalf("%d bits: compact %v, %v", bits, enc.Compact, err)
+		}
+		var r compactRequest
+		if err := msgpack.Unmarshal(enc.Body, &r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.DecodeConfig(bytes.NewReader(r.Data)); (err == nil) != (bits == 0) {
+			t.Errorf("%d bits: payload a PNG: %v", bits, err == nil)
+		}
+		req, err := DecodeCompactRequest(enc.Body, Limits{}, time.Now(), lookup)
+		if err != nil {
+			t.Fatalf("%d bits: %v", bits, err)
+		}
+		back, _ := req.Tensors[0].ToNN()
+		if bits == 0 && back.F32[300] != one.F32[300] {
+			t.Errorf("the PNG is not lossless")
+		}
+		sizes[bits] = len(enc.Body)
+	}
+	if !(sizes[1] < sizes[2] && sizes[2] < sizes[0]) {
+		t.Errorf("request bytes by width %v: want 1 bit < 2 bits < the PNG", sizes)
 	}
 }

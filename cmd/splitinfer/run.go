@@ -44,6 +44,7 @@ func addEdgeFlags(fs *flag.FlagSet, defaultFallback, defaultCompact bool) *edgeF
 	fs.BoolVar(&f.asJSON, "json", false, jsonUsage)
 	fs.StringVar(&f.codec, "codec", "none", "activation coding on the wire: none or zstd")
 	fs.StringVar(&f.wire, "wire", "float32", "activation dtype on the wire: float32 (exact), uint8 or int8 (quantized, lossy)")
+	fs.IntVar(&c.CodecBits, "codec-bits", 0, "with --compact: send the activation codec of this many bits among those the model's tuning record keeps (compress --act-bits with several widths; at the input they quantize the image) instead of the default (0)")
 	fs.BoolVar(&c.Compact, "compact", defaultCompact, "at a cut the model carries an activation codec for (compress --act-bits): send compact requests (a few bits per element, entropy coded; lossy by the codec's measured accuracy); at the input of a model that declares its preprocessing, send the image as a PNG (lossless); false sends the activations as computed")
 	fs.BoolVar(&c.Fallback, "fallback", defaultFallback, "run the whole model locally when no cloud worker answers")
 	fs.DurationVar(&c.Timeout, "timeout", 2*time.Second, "timeout of one attempt")
