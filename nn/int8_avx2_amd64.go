@@ -95,3 +95,22 @@ func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo
 		copy(unsafe.Slice((*byte)(unsafe.Add(dst, n8)), len(x)-n8), d[:])
 	}
 }
+
+//go:noescape
+func q8PairRowAVX2(a, b *int8, n int, dst *byte, stride int)
+
+// q8PairRow writes (a[i], b[i]) as int16 pairs to dst[i·cp] and dst[i·cp+1]
+// for every i < len(a) (a channel pair of a channel-last int16 plane with
+// cp channels per pixel); the caller guarantees q8HasAVX2.
+func q8PairRow(a, b []int8, dst []int16, cp int) {
+	n := len(a)
+	b = b[:n]
+	n16 := n &^ 15
+	if n16 > 0 {
+		_ = dst[(n16-1)*cp+1]
+		q8PairRowAVX2(&a[0], &b[0], n16, (*byte)(unsafe.Pointer(&dst[0])), 2*cp)
+	}
+	for i := n16; i < n; i++ {
+		dst[i*cp], dst[i*cp+1] = int16(a[i]), int16(b[i])
+	}
+}

@@ -276,3 +276,56 @@ qloop:
 qdone:
 	VZEROUPPER
 	RET
+
+// PAIRS4 stores the 4 dwords of x at DI, DI+BX, ... and advances DI.
+#define PAIRS4(x) \
+	VMOVD x, (DI) \
+	ADDQ BX, DI \
+	VPEXTRD $1, x, (DI) \
+	ADDQ BX, DI \
+	VPEXTRD $2, x, (DI) \
+	ADDQ BX, DI \
+	VPEXTRD $3, x, (DI) \
+	ADDQ BX, DI
+
+// func q8PairRowAVX2(a, b *int8, n int, dst *byte, stride int)
+// Writes the int16 pairs (a[i], b[i]) of n (a multiple of 16) pixels as
+// dwords stride bytes apart from dst: the channel pairs of a channel-last
+// int16 plane (q8PadNHWC16). Contiguous (stride 4) rows take two stores
+// per 16 pixels, others one dword store per pixel.
+TEXT ·q8PairRowAVX2(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), R8
+	MOVQ n+16(FP), CX
+	MOVQ dst+24(FP), DI
+	MOVQ stride+32(FP), BX
+	SHRQ $4, CX
+	JZ prdone
+prloop:
+	VMOVDQU (SI), X0
+	VMOVDQU (R8), X1
+	VPUNPCKLBW X1, X0, X2
+	VPUNPCKHBW X1, X0, X3
+	VPMOVSXBW X2, Y2
+	VPMOVSXBW X3, Y3
+	CMPQ BX, $4
+	JNE prscatter
+	VMOVDQU Y2, (DI)
+	VMOVDQU Y3, 32(DI)
+	ADDQ $64, DI
+	JMP prnext
+prscatter:
+	PAIRS4(X2)
+	VEXTRACTI128 $1, Y2, X4
+	PAIRS4(X4)
+	PAIRS4(X3)
+	VEXTRACTI128 $1, Y3, X4
+	PAIRS4(X4)
+prnext:
+	ADDQ $16, SI
+	ADDQ $16, R8
+	DECQ CX
+	JNZ prloop
+prdone:
+	VZEROUPPER
+	RET

@@ -24,3 +24,8 @@ func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) 
 func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) {
 	panic("nn: q8 quantize kernel without assembly")
 }
+
+// q8PairRow is never called in this build (q8HasAVX2 is false).
+func q8PairRow(a, b []int8, dst []int16, cp int) {
+	panic("nn: q8 pair kernel without assembly")
+}

@@ -580,16 +580,17 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 }
 
 // q8PadNHWC16 is q8PadNHWC into an int16 plane of cp >= cn channels per
-// pixel (the channels past cn hold zp too).
+// pixel (cp even), written a channel pair at a time by q8PairRow (AVX2):
+// an odd last channel is paired with itself, its copy landing in the
+// padding channel, whose weights are 0.
 func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
 	q8Fill(t, zp)
-	for c := 0; c < cn; c++ {
+	for c := 0; c < cn; c += 2 {
+		c1 := min(c+1, cn-1)
 		for iy := 0; iy < h; iy++ {
-			src := x[c*h*w+iy*w : c*h*w+iy*w+w]
-			row := t[((iy+pt)*wp+pl)*cp+c:]
-			for ix, v := range src {
-				row[ix*cp] = int16(v)
-			}
+			a := x[c*h*w+iy*w : c*h*w+iy*w+w]
+			b := x[c1*h*w+iy*w : c1*h*w+iy*w+w]
+			q8PairRow(a, b, t[((iy+pt)*wp+pl)*cp+c:], cp)
 		}
 	}
 }
