@@ -5,6 +5,7 @@ package evaluate
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -152,4 +153,16 @@ func ArgmaxRows(t *nn.Tensor) []int {
 		classes[r] = Argmax(t.F32[r*row : (r+1)*row])
 	}
 	return classes
+}
+
+// WriteOutputs prints each output of g in outs, its type and, for float32
+// scores per row ([N, classes] or [N, classes, 1, 1]), the argmax of each
+// row (infer's summary).
+func WriteOutputs(w io.Writer, g *nn.Graph, outs []*nn.Tensor) {
+	for i, o := range outs {
+		fmt.Fprintf(w, "%s: %v\n", g.Outputs[i].Name, o.Type())
+		if o.DType == nn.Float32 && len(o.Shape) >= 2 && o.Shape[0] > 0 && o.Len() > 0 {
+			fmt.Fprintf(w, "  argmax per row: %v\n", ArgmaxRows(o))
+		}
+	}
 }

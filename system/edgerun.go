@@ -13,6 +13,7 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/edgeworker/adaptive"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/pipeline/link"
 )
 
 // ErrInputsFailed reports a run in which some inputs ended in an error
@@ -93,4 +94,19 @@ func (s *Summary) Write(w io.Writer, asJSON bool, jaegerUI string) error {
 		WriteTraceLinks(w, s.Traces)
 	}
 	return nil
+}
+
+// EmulationOptions are the edge connection's options for an emulated link
+// (sp, nil for none: a shaped dialer); log is told what is emulated, the
+// link and an edge slowdown times slower.
+func EmulationOptions(sp *link.Spec, slowdown float64, log io.Writer) []nats.Option {
+	var opts []nats.Option
+	if sp != nil {
+		opts = append(opts, nats.SetCustomDialer(&link.Dialer{Spec: *sp}))
+		fmt.Fprintf(log, "edge link emulated: %s (token bucket and RTT/2 delay each way on the edge's NATS connection)\n", *sp)
+	}
+	if slowdown > 1 {
+		fmt.Fprintf(log, "edge emulated %gx slower: each head run takes %g x its thread CPU time\n", slowdown, slowdown)
+	}
+	return opts
 }

@@ -43,7 +43,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer shutdownTelemetry(tel)
-	conn, _, err := nf.connect(ctx, "splitinfer-edge", true, tel.MeterProvider(), natsconn.WithNATSOptions(s.natsOptions(stderr)...))
+	conn, _, err := nf.connect(ctx, "splitinfer-edge", true, tel.MeterProvider(), natsconn.WithNATSOptions(system.EmulationOptions(s.link, s.Config.Slowdown, stderr)...))
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/splitinfer/splitinfer/edgeworker"
 
 	"github.com/splitinfer/splitinfer/evaluate"
-	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
@@ -57,12 +55,6 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	for i, o := range outs {
-		fmt.Fprintf(stdout, "%s: %v\n", g.Outputs[i].Name, o.Type())
-		if o.DType == nn.Float32 && len(o.Shape) >= 2 && o.Shape[0] > 0 && o.Len() > 0 {
-			// Scores per row ([N, classes] or [N, classes, 1, 1]).
-			fmt.Fprintf(stdout, "  argmax per row: %v\n", evaluate.ArgmaxRows(o))
-		}
-	}
+	evaluate.WriteOutputs(stdout, g, outs)
 	return nil
 }

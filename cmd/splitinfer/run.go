@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/splitinfer/splitinfer/cloudworker"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/edgeworker"
@@ -141,20 +139,6 @@ func (f *edgeFlags) check() (*edgeSetup, error) {
 	return s, nil
 }
 
-// natsOptions are the edge connection's options for --link: the shaped
-// dialer, said on stderr.
-func (s *edgeSetup) natsOptions(stderr io.Writer) []nats.Option {
-	var opts []nats.Option
-	if s.link != nil {
-		opts = append(opts, nats.SetCustomDialer(&link.Dialer{Spec: *s.link}))
-		fmt.Fprintf(stderr, "edge link emulated: %s (token bucket and RTT/2 delay each way on the edge's NATS connection)\n", *s.link)
-	}
-	if sd := s.Config.Slowdown; sd > 1 {
-		fmt.Fprintf(stderr, "edge emulated %gx slower: each head run takes %g x its thread CPU time\n", sd, sd)
-	}
-	return opts
-}
-
 // finish serves (--serve, --serve-grpc, --input) or runs the test images
 // through e and prints the summary.
 func (f *edgeFlags) finish(ctx context.Context, s *edgeSetup, sf *serveFlags, e system.Submitter, plan *system.CutPlan, stdout, stderr io.Writer) error {
@@ -220,7 +204,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ccfg := cloudworker.Config{Workers: *workers, Threads: s.Config.Threads, QueueLen: max(4**workers, 2*s.Config.Concurrency), MaxBatch: *maxBatch}
 	sys, err := system.StartCloud(s.Name, s.Program, ccfg,
 		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider()), cloudworker.WithMeterProvider(cloudTel.MeterProvider())},
-		s.natsOptions(stderr)...)
+		system.EmulationOptions(s.link, s.Config.Slowdown, stderr)...)
 	if err != nil {
 		return err
 	}
