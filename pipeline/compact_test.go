@@ -286,26 +286,7 @@ func TestCompactWidths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := func(lo, hi int) *nn.Tensor {
-		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-		return t
-	}
-	if _, err := actcode.TuneAndAttach(g, prog, cut, x(0, 200), x(200, 300), set.Labels[200:300],
-		actcode.TuneConfig{Bits: []int{2, 4}, MaxAccuracyDrop: 0.5}, nil); err != nil {
-		t.Fatal(err)
-	}
-	prog, err = nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := NewCompactCuts(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, cc, x := attachCodecs(t, g, prog, cut, 2, 4)
 	_, codecs, err := actcode.LookupRecord(g, cut)
 	if err != nil || len(codecs) != 2 {
 		t.Fatalf("record: %d codecs, %v", len(codecs), err)
@@ -337,4 +318,31 @@ func TestCompactWidths(t *testing.T) {
 	if _, err := e.Encode(NewCompactID(), []string{cut}, mid, time.Time{}); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "[2 4]") {
 		t.Errorf("3 bits: %v, want a 400 listing the widths", err)
 	}
+}
+
+// attachCodecs tunes codecs of the given widths at cut of g (prog is g
+// compiled) on MNIST test images (a fixture) and returns g compiled
+// again, its compact cuts and a batch maker for MNIST test images.
+func attachCodecs(t *testing.T, g *nn.Graph, prog *nn.Program, cut string, bits ...int) (*nn.Program, *CompactCuts, func(lo, hi int) *nn.Tensor) {
+	t.Helper()
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := func(lo, hi int) *nn.Tensor {
+		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
+		return t
+	}
+	if _, err := actcode.TuneAndAttach(g, prog, cut, x(0, 200), x(200, 300), set.Labels[200:300],
+		actcode.TuneConfig{Bits: bits, MaxAccuracyDrop: 0.5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if prog, err = nn.Compile(g); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := NewCompactCuts(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog, cc, x
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/dataset/mnist"
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -160,27 +159,8 @@ func TestImageCutRejects(t *testing.T) {
 // (lossless), and the edge picks a width with Bits.
 func TestImageCutWithCodecs(t *testing.T) {
 	g, prog := defaultModel(t)
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := func(lo, hi int) *nn.Tensor {
-		t, _ := nn.FromFloat32(set.Batch(lo, hi), hi-lo, 1, mnist.Rows, mnist.Cols)
-		return t
-	}
 	in := prog.Inputs()[0]
-	if _, err := actcode.TuneAndAttach(g, prog, in, x(0, 200), x(200, 300), set.Labels[200:300],
-		actcode.TuneConfig{Bits: []int{1, 2}, MaxAccuracyDrop: 0.5}, nil); err != nil {
-		t.Fatal(err)
-	}
-	prog, err = nn.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := NewCompactCuts(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, cc, x := attachCodecs(t, g, prog, in, 1, 2)
 	cuts := cc.Cuts()
 	if len(cuts) < 1 || cuts[0].Tensor != in || !cuts[0].Image || len(cuts[0].Widths) != 2 {
 		t.Fatalf("compact cuts %+v, want the input as an image with widths [1 2]", cuts)
