@@ -256,7 +256,8 @@ type convJob struct {
 	dw      dw3Geom
 	dws     dwSmallPlan       // pathDW3 with small planes and Mg 1 when dws.rows > 0
 	dd      dwDirectPlan      // pathDWDirect, pathDWMulti
-	zb      []float32         // pathDWMulti without a bias: Mg zeros
+	zb      []float32         // pathDWMulti and pathDWWin without a bias: zeros
+	dwin    dwWinPlan         // pathDWWin
 	tp      tapPlan           // pathDWTaps
 	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
@@ -293,7 +294,13 @@ const (
 	pathRows     // 1x1 on one pixel: dot products, output channels split among threads
 	pathDWDirect // 3x3, one input channel per group, straight from the unpadded plane (conv_dwdirect.go)
 	pathDWMulti  // pathDWDirect with many outputs per group, all from one load of the inputs (conv_dwmulti.go)
+	pathDWWin    // any window up to 7x7, one output per input channel, straight from the planes (conv_dwwin.go)
 )
+
+// dwWinOn lets pathDWWin replace pathDWTaps where it pays, dwWinAny for
+// every geometry it takes (variables so that benchmarks and tests can
+// compare).
+var dwWinOn, dwWinAny = true, false
 
 // dwMultiOn lets pathDWMulti replace pathDW3 (a variable so that benchmarks
 // and tests can compare).
@@ -385,6 +392,19 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 						clear(j.zb)
 					}
 				}
+			}
+			break
+		}
+		// pathDWWin's generic tap loop beats the padded copy only where
+		// the copy is the larger part: stride 2 onto planes of one block
+		// a row (MobileNetV3's 5x5 s2 14->7: 124 against 86 cpu-µs; at
+		// 56->28 it loses, 125 against 149: BenchmarkDWWin).
+		if j.Mg == 1 && (dwWinAny || g.SW == 2 && g.OW <= 16) && dwWinOn && dwWinLayout(&g, &j.dwin) {
+			j.path = pathDWWin
+			units = g.N * k.grp
+			if j.b == nil {
+				j.zb = rc.ScratchF32(k.grp)
+				clear(j.zb)
 			}
 			break
 		}
@@ -484,7 +504,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
-	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect && j.path != pathDWMulti {
+	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect && j.path != pathDWMulti && j.path != pathDWWin {
 		j.ws = rc.gemmWorkspaces(blocks)
 	}
 	if j.P > 0 && units > 0 {
@@ -495,6 +515,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathDWWin {
+		j.dwWin(lo, hi)
+		return
+	}
 	if j.path == pathDW3 || j.path == pathDWDirect || j.path == pathDWMulti {
 		buf := j.scratch[worker*j.per : (worker+1)*j.per]
 		if j.dws.rows > 0 {

@@ -58,3 +58,22 @@ func dwMultiRun(a *dwMultiArgs, s int) {
 var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.w)-96]
 var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.lo)-120]
 var _ = [1]struct{}{}[unsafe.Offsetof(dwMultiArgs{}.ps)-128]
+
+//go:noescape
+func dwWin1AVX512(a *dwWinArgs)
+
+//go:noescape
+func dwWin2AVX512(a *dwWinArgs)
+
+// dwWinRun runs the any-window kernel of stride s along the row.
+func dwWinRun(a *dwWinArgs, s int) {
+	if s == 2 {
+		dwWin2AVX512(a)
+		return
+	}
+	dwWin1AVX512(a)
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(dwWinArgs{}.off)-104]
+var _ = [1]struct{}{}[unsafe.Offsetof(dwWinArgs{}.lo)-128]
+var _ = [1]struct{}{}[unsafe.Offsetof(dwWinArgs{}.ldy)-160]

@@ -8,3 +8,5 @@ var dwDirectHave = false
 func dwDirectRun(a *dwDirectArgs, s int, isMax bool) { panic("nn: no dwDirect kernel") }
 
 func dwMultiRun(a *dwMultiArgs, s int) { panic("nn: no dwMulti kernel") }
+
+func dwWinRun(a *dwWinArgs, s int) { panic("nn: no dwWin kernel") }

@@ -140,3 +140,80 @@ func BenchmarkDWMulti(b *testing.B) {
 		{"1to32_112s2", 1, 1, 224, 224, 32, 3, 2, 1},
 	})
 }
+
+// TestDWWinLadder compares the pathDWWin kernels (depthwise, any window up
+// to 7x7; forced for every geometry) with the reference convolution over windows, widths around the 16-lane
+// blocks, both strides along each axis, pads and dilations, with a bias
+// and a clamp and without.
+func TestDWWinLadder(t *testing.T) {
+	if !dwDirectHave {
+		t.Skip("no direct depthwise kernel in this build")
+	}
+	saved := dwWinAny
+	dwWinAny = true
+	defer func() { dwWinAny = saved }()
+	r := newRand(19)
+	wins := [][2]int{{5, 5}, {7, 7}, {1, 1}, {2, 4}, {5, 3}, {3, 3}, {7, 2}}
+	strides := [][2]int{{1, 1}, {2, 2}, {2, 1}, {1, 2}}
+	i := 0
+	for _, w := range []int{1, 3, 14, 16, 17, 33, 70} {
+		for _, win := range wins {
+			for _, st := range strides {
+				i++
+				h := []int{1, 5, 12}[i%3]
+				d := 1 + i%2
+				pw := (win[1] - 1) * d / 2
+				ph := (win[0] - 1) * d / 2
+				pads := [4]int{ph, pw, ph + i%2, pw}
+				if h+pads[0]+pads[2] < (win[0]-1)*d+1 || w+pads[1]+pads[3] < (win[1]-1)*d+1 {
+					continue
+				}
+				oh := outDim(h, win[0], st[0], d, pads[0], pads[2])
+				ow := outDim(w, win[1], st[1], d, pads[1], pads[3])
+				g := geom{KH: win[0], KW: win[1], SH: st[0], SW: st[1], DH: d, DW: d, H: h, W: w, OH: oh, OW: ow, PT: pads[0], PL: pads[1]}
+				var plan dwWinPlan
+				name := fmt.Sprintf("w%d_h%d_k%v_s%v_d%d", w, h, win, st, d)
+				if !dwWinLayout(&g, &plan) {
+					t.Fatalf("%s: dwWinLayout rejected the geometry", name)
+				}
+				c := 3
+				x := randT(r, 2, c, h, w)
+				wt := randT(r, c, 1, win[0], win[1])
+				b := randT(r, c)
+				attrs := map[string]Attr{
+					"group":     intA(int64(c)),
+					"strides":   ints(int64(st[0]), int64(st[1])),
+					"dilations": ints(int64(d), int64(d)),
+					"pads":      ints(int64(pads[0]), int64(pads[1]), int64(pads[2]), int64(pads[3])),
+				}
+				want := convRef(x, wt, b, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
+				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
+				checkClose(t, name, got, []int{2, c, oh, ow}, want)
+				attrs["activation"] = strA("Clip")
+				attrs["activation_min"] = fltA(-0.5)
+				attrs["activation_max"] = fltA(0.75)
+				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
+				want = convRef(x, wt, nil, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
+				for i, v := range want {
+					want[i] = math.Min(math.Max(v, -0.5), 0.75)
+				}
+				checkClose(t, name+"_clip", got, []int{2, c, oh, ow}, want)
+			}
+		}
+	}
+}
+
+// BenchmarkDWWin compares, on MobileNetV3's 5x5 depthwise layers, the tap
+// kernel over a padded copy ("old") with pathDWWin ("new"), one thread.
+func BenchmarkDWWin(b *testing.B) {
+	saved := dwWinAny
+	dwWinAny = true
+	defer func() { dwWinAny = saved }()
+	benchPathToggle(b, &dwWinOn, []convBench{
+		{"mbv3_dw5_14s2", 1, 288, 14, 14, 288, 5, 2, 288},
+		{"mbv3_dw5_7", 1, 576, 7, 7, 576, 5, 1, 576},
+		{"mbv3_dw5_14", 1, 240, 14, 14, 240, 5, 1, 240},
+		{"dw5_56s2", 1, 64, 56, 56, 64, 5, 2, 64},
+		{"dw7_56", 1, 64, 56, 56, 64, 7, 1, 64},
+	})
+}
