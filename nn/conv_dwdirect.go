@@ -86,31 +86,34 @@ func dwDirectLayout(g *geom, p *dwDirectPlan) bool {
 		p.nruns++
 	}
 	p.blocks = (g.OW + 15) / 16
-	in := func(col int) bool { return col >= 0 && col < g.W }
 	for b := 0; b < p.blocks; b++ {
 		m := p.masks[8*b : 8*b+8]
 		clear(m)
-		for i := 0; i < 16; i++ {
-			if 16*b+i < g.OW {
-				m[6] |= 1 << i
-			}
-			for kw := 0; kw < 3; kw++ {
-				if g.SW == 1 {
-					if in(16*b + i + kw*g.DW - g.PL) {
-						m[2*kw] |= 1 << i
-					}
-					continue
-				}
-				if in(32*b + i + kw*g.DW - g.PL) {
-					m[2*kw] |= 1 << i
-				}
-				if in(32*b + 16 + i + kw*g.DW - g.PL) {
-					m[2*kw+1] |= 1 << i
-				}
-			}
+		for kw := 0; kw < 3; kw++ {
+			m[6], m[2*kw], m[2*kw+1] = blockMasks(g, b, kw)
 		}
 	}
 	return true
+}
+
+// blockMasks returns, for the 16-output block b of a row, the output lanes
+// inside the row and the input lanes of tap column kw inside the plane:
+// stride 1 the 16 lanes read (lo), stride 2 the 32 (lo, hi).
+func blockMasks(g *geom, b, kw int) (store, lo, hi uint16) {
+	in := func(col int) bool { return col >= 0 && col < g.W }
+	for i := 0; i < 16; i++ {
+		if 16*b+i < g.OW {
+			store |= 1 << i
+		}
+		c := g.SW*16*b + i + kw*g.DW - g.PL
+		if in(c) {
+			lo |= 1 << i
+		}
+		if g.SW == 2 && in(c+16) {
+			hi |= 1 << i
+		}
+	}
+	return store, lo, hi
 }
 
 // dwDirectPlane computes the output plane y (OH×OW) of the input plane x

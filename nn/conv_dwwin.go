@@ -54,23 +54,11 @@ func dwWinLayout(g *geom, p *dwWinPlan) bool {
 		return false
 	}
 	p.blocks = (g.OW + 15) / 16
-	in := func(col int) bool { return col >= 0 && col < g.W }
 	for b := 0; b < p.blocks; b++ {
 		m := p.masks[16*b : 16*b+16]
 		clear(m)
-		for i := 0; i < 16; i++ {
-			if 16*b+i < g.OW {
-				m[7] |= 1 << i
-			}
-			for kw := 0; kw < g.KW; kw++ {
-				c := g.SW*16*b + i + kw*g.DW - g.PL
-				if in(c) {
-					m[kw] |= 1 << i
-				}
-				if g.SW == 2 && in(c+16) {
-					m[8+kw] |= 1 << i
-				}
-			}
+		for kw := 0; kw < g.KW; kw++ {
+			m[7], m[kw], m[8+kw] = blockMasks(g, b, kw)
 		}
 	}
 	for oh := 0; oh < g.OH; oh++ {
