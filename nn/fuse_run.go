@@ -1,5 +1,7 @@
 package nn
 
+import "reflect"
+
 // Run-time fusion. A Runner decides per plan (when the shapes entering the
 // program change, so per Program and per Slice too) which nodes run fused,
 // and leaves the Graph untouched: ONNX export, hashing, quantization and
@@ -124,7 +126,16 @@ func (r *Runner) fuse() {
 	r.views = r.views[:0]
 	fx := &r.fx
 	// replaced reports whether position k already runs another kernel.
-	replaced := func(k int) bool { return r.skip[k] || r.kern[k] != p.kernels[p.nodes[k]] }
+	// Fusion replaces only with the engine's own (pointer) kernels, so a
+	// kernel of a type that is not comparable (an op registered with a
+	// slice in its struct) is replaced exactly when its type changed.
+	replaced := func(k int) bool {
+		orig := p.kernels[p.nodes[k]]
+		if t := reflect.TypeOf(orig); t != nil && !t.Comparable() {
+			return r.skip[k] || reflect.TypeOf(r.kern[k]) != t
+		}
+		return r.skip[k] || r.kern[k] != orig
+	}
 	// soleUnary returns the activation that alone reads slot s (as its
 	// input 0; a Clip's other inputs are its constant bounds).
 	soleUnary := func(s int) (int, *unaryKernel) {
