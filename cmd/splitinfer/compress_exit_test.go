@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/compress/recipe"
 	"github.com/splitinfer/splitinfer/system"
@@ -62,5 +64,42 @@ func TestCompressExit(t *testing.T) {
 	}
 	if on.Accuracy < off.Accuracy-0.03 {
 		t.Errorf("accuracy with early exit %.4f, without %.4f", on.Accuracy, off.Accuracy)
+	}
+}
+
+// TestCompressExitWithCodec: with codecs and an exit head at one cut,
+// compress chooses them together: the stored codec is one of the tuned
+// candidates, the stored threshold the report's, and the pipeline (the
+// head where it exits, the split through the codec elsewhere) stays within
+// the budget on the held-back images.
+func TestCompressExitWithCodec(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "joint.sinf")
+	args := []string{"compress", "--model", "seednet_mnist_pq8", "--out", out, "--act-bits", "1,3", "--act-fit", "1000", "--act-held", "1000",
+		"--exit", "early", "--exit-fit", "3000", "--exit-held", "1000", "--exit-epochs", "2", "--max-accuracy-drop", "0.01", "--n", "100", "--json"}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep recipe.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := loadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := actcode.Lookup(g, rep.ActCut)
+	if err != nil || codec == nil || rep.ActChosen == nil || codec.Bits != rep.ActChosen.Bits {
+		t.Fatalf("stored codec %v (%v), chosen %+v", codec, err, rep.ActChosen)
+	}
+	h, err := earlyexit.Lookup(g, rep.ExitCut)
+	if err != nil || h == nil || rep.Exit == nil || h.Threshold != rep.Exit.Threshold || rep.ExitCut != rep.ActCut {
+		t.Fatalf("head %v (%v), report %+v", h, err, rep.Exit)
+	}
+	if c := rep.Exit; c.Accuracy < c.WholeAccuracy-0.01-1e-9 {
+		t.Errorf("accuracy with exit %.4f, whole %.4f", c.Accuracy, c.WholeAccuracy)
+	}
+	if !strings.Contains(stderr.String(), "chosen together") {
+		t.Errorf("log does not say the codec and the threshold were chosen together:\n%s", stderr.String())
 	}
 }

@@ -104,27 +104,11 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
 	feats = nil
-
-	// The threshold, on the held-back images.
-	n := len(held.Labels)
-	hf, err := ac.Features(held.Images, cfg.Threads)
+	g, err := net.ToGraph(whole.Graph().Name + "-exit")
 	if err != nil {
 		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
-	hl, err := net.Logits(hf, n, cfg.Threads)
-	if err != nil {
-		return nil, fmt.Errorf("earlyexit: %w", err)
-	}
-	wl, err := teacher.Logits(held.Images.F32, n)
-	if err != nil {
-		return nil, fmt.Errorf("earlyexit: whole model: %w", err)
-	}
-	hd := Held{Conf: make([]float32, n), Head: make([]int, n), Whole: make([]int, n), Labels: held.Labels}
-	for i := 0; i < n; i++ {
-		row := hl[i*classes : (i+1)*classes]
-		hd.Conf[i], hd.Head[i] = Confidence(row), evaluate.Argmax(row)
-		hd.Whole[i] = evaluate.Argmax(wl[i*classes : (i+1)*classes])
-	}
+	h := &Head{Cut: cut, Graph: g}
 	// The requests the head does not answer cross the cut: through the
 	// cut's activation codec when the model carries one (compact
 	// requests), so the threshold is chosen against what the cloud
@@ -133,21 +117,66 @@ func Train(ctx context.Context, whole *nn.Program, cut string, fit, held Data, c
 	if err != nil {
 		return nil, fmt.Errorf("earlyexit: %w", err)
 	}
-	hd.Split = hd.Whole
-	if codec != nil {
-		if _, hd.Split, err = ac.Predict(codec, held.Images, held.Labels, cfg.Threads); err != nil {
-			return nil, fmt.Errorf("earlyexit: split through the codec: %w", err)
-		}
-	}
-	choice, err := ChooseThreshold(hd, cfg.MaxAccuracyDrop)
+	choice, err := Rechoose(whole, h, held, codec, cfg.MaxAccuracyDrop, cfg.Threads)
 	if err != nil {
 		return nil, err
 	}
-	g, err := net.ToGraph(whole.Graph().Name + "-exit")
-	if err != nil {
-		return nil, fmt.Errorf("earlyexit: %w", err)
+	h.Threshold, h.Choice = choice.Threshold, choice
+	return h, nil
+}
+
+// Rechoose chooses head h's threshold (ChooseThreshold) on held-back
+// images held, the requests it does not answer crossing the cut through
+// codec (nil: the activations as computed): what a model with h and
+// codec at h.Cut does.
+func Rechoose(whole *nn.Program, h *Head, held Data, codec *actcode.Codec, maxDrop float64, threads int) (Choice, error) {
+	if err := held.check("held-back"); err != nil {
+		return Choice{}, err
 	}
-	return &Head{Cut: cut, Threshold: choice.Threshold, Graph: g, Choice: choice}, nil
+	ac, err := actcode.NewCut(whole, h.Cut)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: %w", err)
+	}
+	prog, err := nn.Compile(h.Graph)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: head: %w", err)
+	}
+	n := len(held.Labels)
+	hf, err := ac.Features(held.Images, threads)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: %w", err)
+	}
+	ft, err := nn.FromFloat32(hf, n, ac.C, ac.H, ac.W)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: %w", err)
+	}
+	teacher := train.ProgramTeacher{Program: prog, Input: train.Shape{C: ac.C, H: ac.H, W: ac.W}, Threads: threads}
+	hl, err := teacher.Logits(ft.F32, n)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: head: %w", err)
+	}
+	whole0 := train.ProgramTeacher{Program: whole, Input: imageShape(held.Images), Threads: threads}
+	wl, err := whole0.Logits(held.Images.F32, n)
+	if err != nil {
+		return Choice{}, fmt.Errorf("earlyexit: whole model: %w", err)
+	}
+	classes := len(wl) / n
+	if len(hl) != len(wl) {
+		return Choice{}, fmt.Errorf("%w: the head gives %d logits, the model %d", ErrShape, len(hl)/n, classes)
+	}
+	hd := Held{Conf: make([]float32, n), Head: make([]int, n), Whole: make([]int, n), Labels: held.Labels}
+	for i := 0; i < n; i++ {
+		row := hl[i*classes : (i+1)*classes]
+		hd.Conf[i], hd.Head[i] = Confidence(row), evaluate.Argmax(row)
+		hd.Whole[i] = evaluate.Argmax(wl[i*classes : (i+1)*classes])
+	}
+	hd.Split = hd.Whole
+	if codec != nil {
+		if _, hd.Split, err = ac.Predict(codec, held.Images, held.Labels, threads); err != nil {
+			return Choice{}, fmt.Errorf("earlyexit: split through the codec: %w", err)
+		}
+	}
+	return ChooseThreshold(hd, maxDrop)
 }
 
 // imageShape is the per-sample shape of a batch of images.

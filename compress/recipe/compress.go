@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -519,8 +520,50 @@ func (c *Config) attachExit(ctx context.Context, g *nn.Graph, rep *Report) error
 	ch := h.Choice
 	c.logf("  threshold %.4f: exits %.1f%% of held-back images, accuracy %.4f (whole model %.4f, split %.4f, head alone %.4f)",
 		ch.Threshold, 100*ch.ExitRate, ch.Accuracy, ch.WholeAccuracy, ch.SplitAccuracy, ch.HeadAccuracy)
+	if rep.ActCut == d.cut && len(rep.ActCandidates) > 1 {
+		if err := c.chooseCodecWithExit(g, d, h, rep); err != nil {
+			return err
+		}
+		ch = h.Choice
+	}
 	rep.ExitCut, rep.Exit = d.cut, &ch
 	return earlyexit.Attach(g, h)
+}
+
+// chooseCodecWithExit chooses the activation codec and the exit threshold
+// together when both sit at one cut: the requests the head answers send
+// nothing, so the codec that sends the fewest bytes over all requests may
+// be a wider one that lets more requests exit within the accuracy budget
+// (a narrow codec's loss can leave no threshold within it). Among the
+// tuned candidates whose threshold keeps the whole pipeline within the
+// exit's budget, the one with the fewest payload bytes per request over
+// all requests is stored in g with its threshold in h; when none does,
+// the first choices stand.
+func (c *Config) chooseCodecWithExit(g *nn.Graph, d *fitHeld, h *earlyexit.Head, rep *Report) error {
+	drop := c.Exit.Head.MaxAccuracyDrop
+	best, bestBytes := -1, math.Inf(1)
+	var bestChoice earlyexit.Choice
+	for i, cand := range rep.ActCandidates {
+		ch, err := earlyexit.Rechoose(d.prog, h, d.held, cand.Codec, drop, c.Threads)
+		if err != nil {
+			return err
+		}
+		sent := (1 - ch.ExitRate) * cand.Bytes
+		ok := ch.Accuracy >= ch.WholeAccuracy-drop-1e-9
+		c.logf("  with the %d-bit codec (dead zone %.2f): exits %.1f%%, accuracy %.4f, %.1f payload bytes per request over all%s",
+			cand.Bits, cand.DeadZone, 100*ch.ExitRate, ch.Accuracy, sent, map[bool]string{true: "", false: " (over the budget)"}[ok])
+		if ok && sent < bestBytes {
+			best, bestBytes, bestChoice = i, sent, ch
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	cand := &rep.ActCandidates[best]
+	c.logf("  chosen together: the %d-bit codec, threshold %.4f", cand.Bits, bestChoice.Threshold)
+	rep.ActChosen = cand
+	h.Threshold, h.Choice = bestChoice.Threshold, bestChoice
+	return actcode.Attach(g, d.cut, cand.Codec)
 }
 
 // WriteText prints the report as a before/after table.
