@@ -323,7 +323,7 @@ func TestCompactWidths(t *testing.T) {
 // attachCodecs tunes codecs of the given widths at cut of g (prog is g
 // compiled) on MNIST test images (a fixture) and returns g compiled
 // again, its compact cuts and a batch maker for MNIST test images.
-func attachCodecs(t *testing.T, g *nn.Graph, prog *nn.Program, cut string, bits ...int) (*nn.Program, *CompactCuts, func(lo, hi int) *nn.Tensor) {
+func attachCodecs(t testing.TB, g *nn.Graph, prog *nn.Program, cut string, bits ...int) (*nn.Program, *CompactCuts, func(lo, hi int) *nn.Tensor) {
 	t.Helper()
 	set, err := mnist.Test()
 	if err != nil {
