@@ -11,6 +11,7 @@ import (
 	"github.com/splitinfer/splitinfer/compress/actcode"
 	"github.com/splitinfer/splitinfer/compress/earlyexit"
 	"github.com/splitinfer/splitinfer/compress/recipe"
+	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/system"
 )
 
@@ -27,20 +28,8 @@ func TestCompressExit(t *testing.T) {
 		if out == onnxOut {
 			model = "seednet_mnist"
 		}
-		args := []string{"compress", "--model", model, "--out", out, "--exit", "early", "--exit-fit", "3000",
-			"--exit-held", "1000", "--exit-epochs", "2", "--max-accuracy-drop", "0.01", "--n", "100", "--json"}
-		var stdout, stderr bytes.Buffer
-		if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
-		}
-		var rep recipe.Report
-		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-			t.Fatal(err)
-		}
-		g, _, err := loadModel(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, g, _ := compressModel(t, out, "--model", model, "--exit", "early", "--exit-fit", "3000",
+			"--exit-held", "1000", "--exit-epochs", "2", "--max-accuracy-drop", "0.01", "--n", "100")
 		h, err := earlyexit.Lookup(g, rep.ExitCut)
 		if err != nil || h == nil || rep.Exit == nil || h.Threshold != rep.Exit.Threshold || rep.Exit.Images != 1000 {
 			t.Fatalf("%s: head %v (%v), report %+v", out, h, err, rep.Exit)
@@ -73,21 +62,9 @@ func TestCompressExit(t *testing.T) {
 // head where it exits, the split through the codec elsewhere) stays within
 // the budget on the held-back images.
 func TestCompressExitWithCodec(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "joint.sinf")
-	args := []string{"compress", "--model", "seednet_mnist_pq8", "--out", out, "--act-bits", "1,3", "--act-fit", "1000", "--act-held", "1000",
-		"--exit", "early", "--exit-fit", "3000", "--exit-held", "1000", "--exit-epochs", "2", "--max-accuracy-drop", "0.01", "--n", "100", "--json"}
-	var stdout, stderr bytes.Buffer
-	if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	var rep recipe.Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
-	g, _, err := loadModel(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep, g, log := compressModel(t, filepath.Join(t.TempDir(), "joint.sinf"), "--model", "seednet_mnist_pq8", "--act-bits", "1,3",
+		"--act-fit", "1000", "--act-held", "1000", "--exit", "early", "--exit-fit", "3000", "--exit-held", "1000", "--exit-epochs", "2",
+		"--max-accuracy-drop", "0.01", "--n", "100")
 	codec, err := actcode.Lookup(g, rep.ActCut)
 	if err != nil || codec == nil || rep.ActChosen == nil || codec.Bits != rep.ActChosen.Bits {
 		t.Fatalf("stored codec %v (%v), chosen %+v", codec, err, rep.ActChosen)
@@ -99,7 +76,27 @@ func TestCompressExitWithCodec(t *testing.T) {
 	if c := rep.Exit; c.Accuracy < c.WholeAccuracy-0.01-1e-9 {
 		t.Errorf("accuracy with exit %.4f, whole %.4f", c.Accuracy, c.WholeAccuracy)
 	}
-	if !strings.Contains(stderr.String(), "chosen together") {
-		t.Errorf("log does not say the codec and the threshold were chosen together:\n%s", stderr.String())
+	if !strings.Contains(log, "chosen together") {
+		t.Errorf("log does not say the codec and the threshold were chosen together:\n%s", log)
 	}
+}
+
+// compressModel runs compress --json with args writing out and returns
+// its report, the written model and its log.
+func compressModel(t *testing.T, out string, args ...string) (recipe.Report, *nn.Graph, string) {
+	t.Helper()
+	args = append([]string{"compress", "--out", out, "--json"}, args...)
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+	}
+	var rep recipe.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := loadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, g, stderr.String()
 }
