@@ -33,6 +33,7 @@ const (
 	actSigmoid
 	actHardSigmoid
 	actHardSwish
+	actSwish // x·sigmoid(x) (SiLU): a Sigmoid and a Mul fused at run time
 )
 
 // applyAct applies activation kind with parameters a, b (Clip: min, max;
@@ -55,6 +56,9 @@ func applyAct(kind activation, a, b float32, x []float32) {
 			x[i] = max(v, 0) + a*min(v, 0)
 		}
 	case actSigmoid:
+		if sigmoidFast(x, x) {
+			return
+		}
 		for i, v := range x {
 			x[i] = sigmoid32(v)
 		}
@@ -64,6 +68,13 @@ func applyAct(kind activation, a, b float32, x []float32) {
 		}
 		for i, v := range x {
 			x[i] = hardSigmoid32(v, a, b)
+		}
+	case actSwish:
+		if swishFast(x, x) {
+			return
+		}
+		for i, v := range x {
+			x[i] = v * sigmoid32(v)
 		}
 	case actHardSwish:
 		if hardActFast(x, x, 1.0/6, 0.5, true) {

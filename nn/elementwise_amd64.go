@@ -107,3 +107,28 @@ func sumFast(x []float32) (float32, bool) {
 	}
 	return sumAVX512(&x[0], len(x)), true
 }
+
+//go:noescape
+func sigmoidAVX512(dst, src *float32, n int, swish bool)
+
+// sigmoidFast writes the logistic of src to dst (len(src) >= len(dst)) with
+// the assembly kernel when the CPU has it, and reports whether it did. It
+// is within a few ulp of the exact value, as sigmoid32 is, not bit for bit
+// the same: a Runner uses one of the two for every element.
+func sigmoidFast(dst, src []float32) bool {
+	if !binLineAsm || len(dst) == 0 || len(src) < len(dst) {
+		return false
+	}
+	sigmoidAVX512(&dst[0], &src[0], len(dst), false)
+	return true
+}
+
+// swishFast writes src[i]·sigmoid(src[i]) to dst[i] as sigmoidFast and a
+// Mul would, in one pass, and reports whether it did.
+func swishFast(dst, src []float32) bool {
+	if !binLineAsm || len(dst) == 0 || len(src) < len(dst) {
+		return false
+	}
+	sigmoidAVX512(&dst[0], &src[0], len(dst), true)
+	return true
+}

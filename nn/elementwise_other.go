@@ -20,3 +20,9 @@ func binLineFast(op binOp, y, a, b []float32, sa, sb int) bool { return false }
 
 // sumFast has no assembly kernel in this build.
 func sumFast(x []float32) (float32, bool) { return 0, false }
+
+// sigmoidFast has no assembly kernel in this build.
+func sigmoidFast(dst, src []float32) bool { return false }
+
+// swishFast has no assembly kernel in this build.
+func swishFast(dst, src []float32) bool { return false }

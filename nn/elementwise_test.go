@@ -337,3 +337,51 @@ func TestSumFast(t *testing.T) {
 		}
 	}
 }
+
+// TestSigmoidFast checks the assembly logistic against the float64 one
+// within 4 ulp over [-110, 110] (both tails, where it rounds to 0 and 1),
+// at every length up to 40 and offset (masked tails), with NaN and
+// infinities, and that nothing past the end is written.
+func TestSigmoidFast(t *testing.T) {
+	if !sigmoidFast(make([]float32, 1), make([]float32, 1)) {
+		t.Skip("no assembly sigmoid in this build")
+	}
+	ref := func(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+	check := func(x []float32) {
+		t.Helper()
+		got := make([]float32, len(x)+3)
+		for i := len(x); i < len(got); i++ {
+			got[i] = -7
+		}
+		sigmoidFast(got[:len(x)], x)
+		for i, v := range x {
+			w := ref(v)
+			if v != v {
+				if got[i] == got[i] {
+					t.Fatalf("sigmoid(NaN) = %v", got[i])
+				}
+				continue
+			}
+			ulp := math.Abs(float64(math.Nextafter32(w, 2) - w))
+			if d := math.Abs(float64(got[i] - w)); d > 4*ulp && d > 1e-38 {
+				t.Fatalf("sigmoid(%v) = %v, want %v (%.1f ulp)", v, got[i], w, d/ulp)
+			}
+		}
+		for i := len(x); i < len(got); i++ {
+			if got[i] != -7 {
+				t.Fatalf("len %d: wrote past the end", len(x))
+			}
+		}
+	}
+	var x []float32
+	for v := -110.0; v <= 110; v += 0.0137 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-30, -1e-30)
+	check(x)
+	for n := 1; n <= 40; n++ {
+		for off := 0; off < 3; off++ {
+			check(x[off*997 : off*997+n])
+		}
+	}
+}

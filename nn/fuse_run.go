@@ -12,7 +12,8 @@ import "reflect"
 //     adds the residual to each output block while it is in cache
 //     (convKernel.residual), then applies the activation;
 //   - an Add followed by a Relu (addReluKernel);
-//   - a Conv or Gemm followed by an element-wise activation;
+//   - a Conv or Gemm followed by an element-wise activation, or by a
+//     Sigmoid and a Mul computing x·sigmoid(x) (SiLU);
 //   - a Concat whose inputs' producers can write straight into its output:
 //     their outputs become views of the Concat's output (share.go) and the
 //     Concat does not run.
@@ -251,6 +252,20 @@ func (r *Runner) fuse() {
 		r.nodeOut[k] = r.baseOut[kr]
 		r.skip[kr] = true
 	}
+	// A Conv or Gemm whose output only a Sigmoid and a Mul of the two read
+	// (SiLU as PyTorch exports it) computes x·sigmoid(x) itself.
+	for k := range r.kern {
+		if r.skip[k] || len(r.baseOut[k]) != 1 || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] != r.baseOut[k][0] {
+			continue
+		}
+		if ks, km, ok := r.swishAfter(r.baseOut[k][0]); ok {
+			if f := withActivation(r.kern[k], &unaryKernel{op: "Swish", kind: actSwish}); f != nil {
+				r.kern[k] = f
+				r.nodeOut[k] = r.baseOut[km]
+				r.skip[ks], r.skip[km] = true, true
+			}
+		}
+	}
 	// A Conv or Gemm whose output only an activation reads applies it while
 	// its output block is in cache (FuseActivations folds Relu and Clip into
 	// the graph already; this takes every unary activation, in programs
@@ -271,6 +286,40 @@ func (r *Runner) fuse() {
 		}
 	}
 	r.fuseConcats()
+}
+
+// swishAfter returns the positions of the Sigmoid and the Mul computing
+// c·sigmoid(c) when they are the only readers of slot c, the Mul the only
+// reader of the Sigmoid, and all three values float32 of one shape.
+func (r *Runner) swishAfter(c int) (ks, km int, ok bool) {
+	rs := r.fx.readers[c]
+	if r.fx.pinned[c] || len(rs) != 2 {
+		return 0, 0, false
+	}
+	ks, km = rs[0], rs[1]
+	if _, isMul := r.kern[ks].(*binaryKernel); isMul {
+		ks, km = km, ks
+	}
+	u, isU := r.kern[ks].(*unaryKernel)
+	mul, isMul := r.kern[km].(*binaryKernel)
+	if !isU || !isMul || u.kind != actSigmoid || mul.op != opMul || r.skip[ks] || r.skip[km] ||
+		r.baseIn[ks][0] != c || len(r.baseOut[ks]) != 1 || len(r.baseIn[km]) != 2 || len(r.baseOut[km]) != 1 || r.baseOut[km][0] < 0 {
+		return 0, 0, false
+	}
+	sig := r.baseOut[ks][0]
+	if at, ok := r.fx.soleReader(sig); !ok || at != km {
+		return 0, 0, false
+	}
+	if in := r.baseIn[km]; !(in[0] == c && in[1] == sig) && !(in[0] == sig && in[1] == c) {
+		return 0, 0, false
+	}
+	vc, vs, vy := r.vals[c], r.vals[sig], r.vals[r.baseOut[km][0]]
+	for _, v := range []*Tensor{vc, vs, vy} {
+		if v == nil || v.DType != Float32 || !sameShape(v.Shape, vc.Shape) {
+			return 0, 0, false
+		}
+	}
+	return ks, km, true
 }
 
 // fuseConcats lets each Concat whose inputs are contiguous blocks of its

@@ -541,3 +541,47 @@ func TestSEMulFusedIntoConv(t *testing.T) {
 		checkFused(t, tc.name, g, in, mid, skips)
 	}
 }
+
+// TestSwishFusedIntoConvGemm: x·sigmoid(x) after a Conv or a Gemm (SiLU as
+// PyTorch exports it: a Sigmoid and a Mul both reading the output) runs in
+// the producer, bit for bit the separate Sigmoid and Mul, with the Mul's
+// operands in either order; not when the Sigmoid's output is read again.
+func TestSwishFusedIntoConvGemm(t *testing.T) {
+	r := newRand(23)
+	for _, swap := range []bool{false, true} {
+		x := randT(r, 2, 6, 9, 11)
+		mulIn := []string{"c", "s"}
+		if swap {
+			mulIn = []string{"s", "c"}
+		}
+		g := &Graph{
+			Name:   "silu",
+			Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+			Consts: map[string]*Tensor{"w": randT(r, 8, 6, 3, 3), "b": randT(r, 8)},
+			Nodes: []*Node{
+				{Name: "conv", Op: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: map[string]Attr{"pads": ints(1, 1, 1, 1)}},
+				{Name: "sig", Op: "Sigmoid", Inputs: []string{"c"}, Outputs: []string{"s"}},
+				{Name: "mul", Op: "Mul", Inputs: mulIn, Outputs: []string{"y"}},
+			},
+			Outputs: []ValueInfo{{Name: "y"}},
+		}
+		checkFused(t, "conv silu", g, []*Tensor{x}, []string{"c", "s"}, 2)
+		xg := randT(r, 3, 20)
+		gg := &Graph{
+			Name:   "gemmsilu",
+			Inputs: []ValueInfo{{Name: "x", Type: xg.Type()}},
+			Consts: map[string]*Tensor{"w": randT(r, 7, 20), "b": randT(r, 7)},
+			Nodes: []*Node{
+				{Name: "gemm", Op: "Gemm", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: map[string]Attr{"transB": intA(1)}},
+				{Name: "sig", Op: "Sigmoid", Inputs: []string{"c"}, Outputs: []string{"s"}},
+				{Name: "mul", Op: "Mul", Inputs: mulIn, Outputs: []string{"y"}},
+			},
+			Outputs: []ValueInfo{{Name: "y"}},
+		}
+		checkFused(t, "gemm silu", gg, []*Tensor{xg}, []string{"c", "s"}, 2)
+		// The Sigmoid's output read by a second node: nothing fused.
+		g.Nodes = append(g.Nodes, &Node{Name: "relu", Op: "Relu", Inputs: []string{"s"}, Outputs: []string{"z"}})
+		g.Outputs = append(g.Outputs, ValueInfo{Name: "z"})
+		checkFused(t, "shared sigmoid", g, []*Tensor{x}, []string{"c", "s"}, 0)
+	}
+}
