@@ -96,7 +96,7 @@ func Insert(ctx context.Context, g *nn.Graph, cut string, images *nn.Tensor, lab
 		return nil, nil, fmt.Errorf("bottleneck: %w", err)
 	}
 	if ac.Example.DType != nn.Float32 || len(ac.Example.Shape) != 4 {
-		return nil, nil, fmt.Errorf("%w: cut %q is %v; the bottleneck trains a float32 model at a [batch, C, H, W] cut (insert it before --quantize)", ErrArg, cut, ac.Example.Type())
+		return nil, nil, fmt.Errorf("%w: cut %q is %v; the bottleneck trains a float32 model at a [batch, C, H, W] cut: give the float model (for the built-in one, seednet_mnist) and --quantize int8 after it", ErrArg, cut, ac.Example.Type())
 	}
 	if cfg.Channels < 1 || cfg.Channels >= ac.C {
 		return nil, nil, fmt.Errorf("%w: %d channels at a cut of %d (want 1..%d)", ErrArg, cfg.Channels, ac.C, ac.C-1)
