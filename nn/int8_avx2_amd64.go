@@ -64,17 +64,6 @@ func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
 var _ = [1]struct{}{}[unsafe.Offsetof(q8DWArgs{}.step)-48]
 
 //go:noescape
-func q8PairsGatherAVX2(a *q8GatherArgs)
-
-// q8PairsPanel writes one panel of GemmS8Pairs's layout from the int16
-// channel-last plane src (bytes; see q8GatherArgs, cq = channel pairs per
-// tap); the caller guarantees every offset is inside src and q8HasAVX2.
-func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
-	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
-	q8PairsGatherAVX2(&a)
-}
-
-//go:noescape
 func q8MaxPool2x2AVX2(src *int8, ld int, dst *int8, ow, rows int)
 
 //go:noescape
@@ -114,3 +103,29 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 		dst[i*cp], dst[i*cp+1] = int16(a[i]), int16(b[i])
 	}
 }
+
+// q8ImplArgs are the arguments of q8ImplicitAVX2 (offsets used by the
+// assembly: keep the order).
+type q8ImplArgs struct {
+	src  *int8     // int16 channel-last plane (bytes)
+	pix  *[8]int32 // byte offset of each pixel's window (tap 0, channel 0)
+	taps *int32    // byte offset of each tap from the window origin
+	ntap int
+	cq   int    // channel pairs per tap
+	w    *int16 // ntap·cq groups of 8 channels × 2 int16
+	acc  *int32 // row of channel 0 at the tile's first pixel
+	ld   int    // bytes between channel rows
+}
+
+//go:noescape
+func q8ImplicitAVX2(a *q8ImplArgs)
+
+// q8ImplTile computes one 8x8 tile (q8ImplArgs); the caller guarantees
+// every offset is inside src, 8 rows of 8 int32 at acc (ld ints apart) and
+// q8HasAVX2.
+func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc []int32, ld int) {
+	a := q8ImplArgs{src: &src[0], pix: pix, taps: &taps[0], ntap: len(taps), cq: cq, w: &w[0], acc: &acc[0], ld: 4 * ld}
+	q8ImplicitAVX2(&a)
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(q8ImplArgs{}.ld)-56]

@@ -132,43 +132,6 @@ dwdone:
 	VZEROUPPER
 	RET
 
-// func q8PairsGatherAVX2(a *q8GatherArgs)
-// Writes one 16-pixel panel of patches in blas.GemmS8Pairs's layout from a
-// channel-last int16 plane: for each tap and each channel pair, the
-// dword at src + idx[j] + taps[t] + 4·pair for the 16 pixels j (two
-// VPGATHERDD of 8), 64 bytes per group.
-TEXT ·q8PairsGatherAVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), SI   // src
-	MOVQ 8(AX), BX   // idx
-	VMOVDQU 0(BX), Y8
-	VMOVDQU 32(BX), Y9
-	MOVQ 16(AX), R8  // taps
-	MOVQ 24(AX), R9  // taps count
-	MOVQ 32(AX), R10 // pairs per tap
-	MOVQ 40(AX), DI  // dst
-	VPCMPEQD Y15, Y15, Y15
-gtap:
-	MOVLQSX (R8), DX
-	LEAQ (SI)(DX*1), R11
-	MOVQ R10, CX
-gpair:
-	VMOVDQA Y15, Y2
-	VMOVDQA Y15, Y3
-	VPGATHERDD Y2, (R11)(Y8*1), Y0
-	VPGATHERDD Y3, (R11)(Y9*1), Y1
-	VMOVDQU Y0, (DI)
-	VMOVDQU Y1, 32(DI)
-	ADDQ $4, R11
-	ADDQ $64, DI
-	DECQ CX
-	JNZ gpair
-	ADDQ $4, R8
-	DECQ R9
-	JNZ gtap
-	VZEROUPPER
-	RET
-
 // func q8MaxPool2x2AVX2(src *int8, ld int, dst *int8, ow, rows int)
 // int8 max pool 2x2 stride 2 over the first ow &^ 7 outputs of each row:
 // output row i (ow bytes apart at dst) from input rows 2i and 2i+1 (ld
@@ -327,5 +290,112 @@ prnext:
 	DECQ CX
 	JNZ prloop
 prdone:
+	VZEROUPPER
+	RET
+
+// IMPL1 adds pixel p's products to its accumulator: the dword (int16
+// pair) of the pixel's plane at pointer reg + DX, broadcast, times the
+// weight pairs of 8 output channels in Y8.
+#define IMPL1(reg, acc) \
+	VPBROADCASTD (reg)(DX*1), Y9 \
+	VPMADDWD Y8, Y9, Y9 \
+	VPADDD Y9, acc, acc
+
+// func q8ImplicitAVX2(a *q8ImplArgs)
+// An 8 pixel x 8 output channel tile of an int8 convolution as an
+// implicit GEMM: the activations are broadcast straight from the int16
+// channel-last plane (pixel p's channel pair q of tap t at src + pix[p] +
+// taps[t] + 4q), the weights are 8 channels' int16 pairs per (tap, pair)
+// (VPMADDWD, exact). The tile is transposed (8x8 dwords) and stored as 8
+// rows of 8 accumulators, ld bytes apart: row c holds channel c's pixels.
+TEXT ·q8ImplicitAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), DX  // src
+	MOVQ 8(AX), BX  // pix
+	MOVLQSX 0(BX), R8
+	MOVLQSX 4(BX), R9
+	MOVLQSX 8(BX), R10
+	MOVLQSX 12(BX), R11
+	MOVLQSX 16(BX), R12
+	MOVLQSX 20(BX), R13
+	MOVLQSX 24(BX), R14
+	MOVLQSX 28(BX), R15
+	ADDQ DX, R8
+	ADDQ DX, R9
+	ADDQ DX, R10
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	ADDQ DX, R14
+	ADDQ DX, R15
+	MOVQ 16(AX), SI // taps
+	MOVQ 24(AX), CX // taps count
+	MOVQ 40(AX), DI // weights
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+itap:
+	MOVLQSX (SI), DX
+	MOVQ 32(AX), BX // channel pairs
+ipair:
+	VMOVDQU (DI), Y8
+	IMPL1(R8, Y0)
+	IMPL1(R9, Y1)
+	IMPL1(R10, Y2)
+	IMPL1(R11, Y3)
+	IMPL1(R12, Y4)
+	IMPL1(R13, Y5)
+	IMPL1(R14, Y6)
+	IMPL1(R15, Y7)
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ ipair
+	ADDQ $4, SI
+	DECQ CX
+	JNZ itap
+	// Transpose: Y0-Y7 hold pixels, their lanes channels.
+	VPUNPCKLDQ Y1, Y0, Y8
+	VPUNPCKHDQ Y1, Y0, Y9
+	VPUNPCKLDQ Y3, Y2, Y10
+	VPUNPCKHDQ Y3, Y2, Y11
+	VPUNPCKLDQ Y5, Y4, Y12
+	VPUNPCKHDQ Y5, Y4, Y13
+	VPUNPCKLDQ Y7, Y6, Y14
+	VPUNPCKHDQ Y7, Y6, Y15
+	VPUNPCKLQDQ Y10, Y8, Y0
+	VPUNPCKHQDQ Y10, Y8, Y1
+	VPUNPCKLQDQ Y11, Y9, Y2
+	VPUNPCKHQDQ Y11, Y9, Y3
+	VPUNPCKLQDQ Y14, Y12, Y4
+	VPUNPCKHQDQ Y14, Y12, Y5
+	VPUNPCKLQDQ Y15, Y13, Y6
+	VPUNPCKHQDQ Y15, Y13, Y7
+	MOVQ 48(AX), DI // acc
+	MOVQ 56(AX), BX // ld
+	VPERM2I128 $0x20, Y4, Y0, Y8
+	VMOVDQU Y8, (DI)
+	VPERM2I128 $0x20, Y5, Y1, Y8
+	VMOVDQU Y8, (DI)(BX*1)
+	LEAQ (DI)(BX*2), DI
+	VPERM2I128 $0x20, Y6, Y2, Y8
+	VMOVDQU Y8, (DI)
+	VPERM2I128 $0x20, Y7, Y3, Y8
+	VMOVDQU Y8, (DI)(BX*1)
+	LEAQ (DI)(BX*2), DI
+	VPERM2I128 $0x31, Y4, Y0, Y8
+	VMOVDQU Y8, (DI)
+	VPERM2I128 $0x31, Y5, Y1, Y8
+	VMOVDQU Y8, (DI)(BX*1)
+	LEAQ (DI)(BX*2), DI
+	VPERM2I128 $0x31, Y6, Y2, Y8
+	VMOVDQU Y8, (DI)
+	VPERM2I128 $0x31, Y7, Y3, Y8
+	VMOVDQU Y8, (DI)(BX*1)
 	VZEROUPPER
 	RET

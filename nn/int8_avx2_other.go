@@ -15,11 +15,6 @@ func q8DWRow(src []int8, offs, wts []int32, acc []int32, n, step int) {
 	panic("nn: q8 depthwise kernel without assembly")
 }
 
-// q8PairsPanel is never called in this build (q8HasAVX2 is false).
-func q8PairsPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
-	panic("nn: q8 pairs gather kernel without assembly")
-}
-
 // q8QuantizeAVX2Tail is never called in this build (q8HasAVX2 is false).
 func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi int32) {
 	panic("nn: q8 quantize kernel without assembly")
@@ -28,4 +23,9 @@ func q8QuantizeAVX2Tail(x []float32, dst unsafe.Pointer, scale float32, zero, lo
 // q8PairRow is never called in this build (q8HasAVX2 is false).
 func q8PairRow(a, b []int8, dst []int16, cp int) {
 	panic("nn: q8 pair kernel without assembly")
+}
+
+// q8ImplTile is never called in this build (q8HasAVX2 is false).
+func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc []int32, ld int) {
+	panic("nn: q8 implicit GEMM kernel without assembly")
 }

@@ -52,8 +52,9 @@ type q8Conv struct {
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
-	pairs        bool     // like quad, in blas.GemmS8Pairs's layout from an int16 plane of pcn channels (AVX2)
+	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTile, AVX2)
 	pcn          int      // channels per pixel of that plane: cinG rounded up to even
+	implW        []int16  // pairs path weights (pairsSetup)
 	dwTaps       [][2]int // SIMD depthwise entries (ky, first kx), int8_dw.go; nil without it
 	dwW          []int32  // their weight pairs per channel
 }
@@ -212,7 +213,7 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	for _, pa := range k.packed {
 		k.quad = k.quad && blas.S8Quad(pa)
 	}
-	if !k.quad && !k.c1 && !k.depthwise && q8HasAVX2 {
+	if !k.quad && !k.c1 && !k.depthwise && q8HasAVX2 && !blas.S8VNNI() {
 		k.pairsSetup()
 	}
 	k.quant = k.y.quant()
@@ -402,12 +403,13 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 }
 
 // runQuad runs a grouped or plain conv with at least 4 input channels per
-// group (a multiple of 4) through blas.GemmS8Quad, or any such conv through
-// blas.GemmS8Pairs (k.pairs): per (image, group, block of output rows) the
-// group's channels are copied channel-last into a plane padded with x_zp
-// (int16 for pairs), each 16-pixel panel of patches is gathered in the
-// GEMM's packed layout (q8QuadPanel, q8PairsPanel), and the accumulators
-// are requantized row by row.
+// group (a multiple of 4) through blas.GemmS8Quad, or any conv on AVX2
+// without VNNI as an implicit GEMM (k.pairs, implRows): per (image, group,
+// block of output rows) the group's channels are copied channel-last into
+// a plane padded with x_zp (int16 for pairs); each 16-pixel panel of
+// patches is gathered in the GEMM's packed layout (q8QuadPanel) or the
+// tiles read the plane directly; the accumulators are requantized row by
+// row.
 func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	oh, ow := y.Shape[2], y.Shape[3]
@@ -421,14 +423,17 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
 	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(rows*ow, k.kernelPixels)
+	accPer := (k.cout/k.group)*rows*ow + k.kh*k.kw
 	if k.pairs {
-		cn, esz, blen = k.pcn, 2, blas.S8PairsLen(rows*ow, k.kh*k.kw*k.pcn)
+		// No patch panels; channel rows of whole 8x8 tiles.
+		cn, esz, blen = k.pcn, 2, 0
+		accPer = roundUp8(k.cout/k.group)*roundUp8(rows*ow) + k.kh*k.kw
 	}
 	plane := (h + k.pt + k.pb) * wp * cn * esz
 	j := &rc.kernelJobs().q8Quad
 	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz,
 		i8Per:  plane + blen,
-		accPer: (k.cout/k.group)*rows*ow + k.kh*k.kw}
+		accPer: accPer}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
 	j.ws = rc.gemmWorkspaces(blocks)
@@ -463,11 +468,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * px)
 		}
 	}
-	// Bytes per panel: 64 per group of 4 k (quad) or 2 k (pairs).
-	panel := (k.kernelPixels + 3) / 4 * 64
-	if k.pairs {
-		panel = (len(taps)*j.cn + 1) / 2 * 64
-	}
+	panel := (k.kernelPixels + 3) / 4 * 64 // bytes per quad panel: 64 per group of 4 k
 	prev := -1
 	for u := lo; u < hi; u++ {
 		rb, bg := u%j.rowBlocks, u/j.rowBlocks
@@ -486,60 +487,59 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			}
 			prev = bg
 		}
-		var idx [16]int32
-		for p0 := 0; p0 < pp; p0 += 16 {
-			for i := range idx {
-				idx[i] = 0
-				if p := p0 + i; p < pp {
-					oy, ox := oy0+p/ow, p%ow
-					idx[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
-				}
-			}
-			dst := bq[p0/16*panel : (p0/16+1)*panel]
-			if k.pairs {
-				q8PairsPanel(t, &idx, taps, j.cn/2, dst)
-			} else {
-				q8QuadPanel(t, &idx, taps, j.cn/4, dst)
-			}
-		}
+		ld := pp // accumulator row length
 		if k.pairs {
-			blas.GemmS8Pairs(j.ws[worker], k.packed[g], pp, bq, acc, pp)
+			ld = roundUp8(pp)
+			k.implRows(t, taps, px, oy0, pp, ow, wp, g, acc, ld)
 		} else {
+			var idx [16]int32
+			for p0 := 0; p0 < pp; p0 += 16 {
+				for i := range idx {
+					idx[i] = 0
+					if p := p0 + i; p < pp {
+						oy, ox := oy0+p/ow, p%ow
+						idx[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
+					}
+				}
+				q8QuadPanel(t, &idx, taps, j.cn/4, bq[p0/16*panel:(p0/16+1)*panel])
+			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], pp, bq, acc, pp)
 		}
 		p := oh * ow
 		for co := 0; co < coutG; co++ {
 			c := g*coutG + co
 			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
-			k.requantRow(acc[co*pp:co*pp+pp], dst, c)
+			k.requantRow(acc[co*ld:co*ld+pp], dst, c)
 		}
 	}
 }
 
-// pairsSetup selects the pairs path (runQuad with k.pairs) when the int8
-// GEMM packs for the AVX2 kernel: the weights are reordered to (kH, kW, C)
-// per output channel with C rounded up to even (a zero weight for the
-// padding channel, whose plane values are then multiplied by 0).
+// pairsSetup selects the pairs path (runQuad with k.pairs, AVX2): the
+// weights become, per group and block of 8 output channels, int16 pairs
+// of (kH, kW, C) with C rounded up to even (a zero weight for the padding
+// channel, whose plane values are then multiplied by 0) and the channels
+// past the group's zero, in q8ImplTile's layout.
 func (k *q8Conv) pairsSetup() {
 	cp := (k.cinG + 1) &^ 1
 	khw := k.kh * k.kw
-	kk, kp := k.kernelPixels, khw*cp
+	kk := k.kernelPixels
 	coutG := k.cout / k.group
-	wp := make([]int8, k.cout*kp)
-	for co := 0; co < k.cout; co++ {
-		for c := 0; c < k.cinG; c++ {
-			for t := 0; t < khw; t++ {
-				wp[co*kp+t*cp+c] = k.w[co*kk+c*khw+t]
+	blocks := (coutG + 7) / 8
+	groups := khw * cp / 2 // k pairs
+	k.implW = make([]int16, k.group*blocks*groups*16)
+	for g := 0; g < k.group; g++ {
+		for co := 0; co < coutG; co++ {
+			wc := k.w[(g*coutG+co)*kk : (g*coutG+co+1)*kk]
+			blk := k.implW[((g*blocks)+co/8)*groups*16:]
+			for c := 0; c < k.cinG; c++ {
+				for t := 0; t < khw; t++ {
+					q := t*cp + c // k index
+					blk[(q/2)*16+(co%8)*2+q%2] = int16(wc[c*khw+t])
+				}
 			}
 		}
 	}
-	packed := make([]*blas.PackedS8, k.group)
-	for g := range packed {
-		if packed[g] = blas.PackS8(coutG, kp, wp[g*coutG*kp:], kp); !blas.S8Pairs(packed[g]) {
-			return
-		}
-	}
-	k.pairs, k.pcn, k.packed = true, cp, packed
+	k.pairs, k.pcn = true, cp
 }
 
 // q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
@@ -578,6 +578,32 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 		}
 	}
 }
+
+// implRows computes the accumulators of the pp pixels from output row oy0
+// of group g into acc (channel rows ld >= roundUp8(pp) apart) by
+// q8ImplTile, 8 pixels by 8 channels at a time, from the int16 plane t
+// (px bytes per pixel, rows of wp pixels).
+func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, acc []int32, ld int) {
+	coutG := k.cout / k.group
+	groups := len(taps) * k.pcn / 2
+	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
+	var pix [8]int32
+	for p0 := 0; p0 < pp; p0 += 8 {
+		for i := range pix {
+			pix[i] = 0
+			if p := p0 + i; p < pp {
+				oy, ox := oy0+p/ow, p%ow
+				pix[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
+			}
+		}
+		for cb := 0; cb < coutG; cb += 8 {
+			q8ImplTile(t, &pix, taps, k.pcn/2, wg[cb/8*groups*16:], acc[cb*ld+p0:], ld)
+		}
+	}
+}
+
+// roundUp8 rounds n up to a multiple of 8.
+func roundUp8(n int) int { return (n + 7) &^ 7 }
 
 // q8PadNHWC16 is q8PadNHWC into an int16 plane of cp >= cn channels per
 // pixel (cp even), written a channel pair at a time by q8PairRow (AVX2):

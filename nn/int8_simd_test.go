@@ -50,9 +50,6 @@ func TestQ8DirectC1Ladder(t *testing.T) {
 	})
 }
 
-// q8GemmPairs: the int8 GEMM packs for the AVX2 (int16 pairs) kernel.
-var q8GemmPairs = blas.S8Pairs(blas.PackS8(4, 4, make([]int8, 16), 4))
-
 // TestQ8QuadLadder runs shapes of the gathered-patch path (4·i input
 // channels per group): strides, dilations, asymmetric pads, groups, output
 // sizes around the 16-pixel panel, several images and threads.
@@ -102,8 +99,8 @@ func q8CheckLadder(t *testing.T, r *rand.Rand, cases []q8ConvCase, tweak func(*q
 				if k := p.kernels[0].(*q8Conv); k.c1 && k.c1shift32 == (tweak != nil) {
 					t.Fatalf("direct kernel: shift32 %v with tweak %v", k.c1shift32, tweak != nil)
 				}
-				if k := p.kernels[0].(*q8Conv); !k.depthwise && k.pairs != (q8HasAVX2 && q8GemmPairs && !k.quad && !k.c1 && k.cout/k.group >= 4) {
-					t.Fatalf("pairs path %v on a CPU with AVX2 %v, pair-packed GEMM %v", k.pairs, q8HasAVX2, q8GemmPairs)
+				if k := p.kernels[0].(*q8Conv); !k.depthwise && k.pairs != (q8HasAVX2 && !blas.S8VNNI() && !k.quad && !k.c1) {
+					t.Fatalf("pairs path %v on a CPU with AVX2 %v, VNNI GEMM %v", k.pairs, q8HasAVX2, blas.S8VNNI())
 				}
 				if k := p.kernels[0].(*q8Conv); k.depthwise && (k.dwTaps != nil) != (q8HasAVX2 && k.sw <= 2) {
 					t.Fatalf("SIMD depthwise path %v on a CPU with AVX2 %v, stride %d", k.dwTaps != nil, q8HasAVX2, k.sw)
@@ -288,7 +285,7 @@ func TestQ8AVX512Off(t *testing.T) {
 	if q8HasAVX512 {
 		t.Fatal("the AVX-512 int8 paths are on")
 	}
-	if q8HasAVX2 && !q8GemmPairs {
-		t.Fatal("the int8 GEMM does not pack for the AVX2 kernel")
+	if blas.S8VNNI() {
+		t.Fatal("the int8 GEMM uses the AVX-512 VNNI kernel")
 	}
 }

@@ -38,31 +38,8 @@ func GemmS8Quad(ws *Workspace, pa *PackedS8, n int, bq []byte, c []int32, ldc in
 	gemmS8Panels(ws, pa, n, bq, S8QuadLen(n, pa.k), c, ldc)
 }
 
-// Pair-packed B operands for GemmS8Pairs, the same for the AVX2 int8
-// micro-kernel (groups of 2 k widened to int16, VPMADDWD): panels of
-// S8QuadCols columns; a panel holds ceil(k/2) groups of S8QuadCols×2
-// int16s; int16 2·j+q of group g of panel P is B[16P+j, 2g+q] (not
-// biased). Padded depth and columns are read but do not matter, as above.
-
-// S8PairsLen returns the byte length of the pair-packed layout of an n×k B.
-func S8PairsLen(n, k int) int {
-	return (n + S8QuadCols - 1) / S8QuadCols * ((k + 1) / 2) * S8QuadCols * 4
-}
-
-// S8Pairs reports whether GemmS8Pairs can run with pa on this CPU (the
-// AVX2 kernel packed pa). When it is false, use GemmS8Packed.
-func S8Pairs(pa *PackedS8) bool {
-	return pa != nil && pa.kern != nil && !pa.kern.vnni && pa.kern.nr == S8QuadCols && pa.data != nil
-}
-
-// GemmS8Pairs is GemmS8Quad for a pair-packed B in bp (S8PairsLen bytes,
-// the int16s in machine order); it panics when S8Pairs(pa) is false.
-func GemmS8Pairs(ws *Workspace, pa *PackedS8, n int, bp []byte, c []int32, ldc int) {
-	if !S8Pairs(pa) {
-		panic("blas: GemmS8Pairs without a pair-packed A")
-	}
-	gemmS8Panels(ws, pa, n, bp, S8PairsLen(n, pa.k), c, ldc)
-}
+// S8VNNI reports whether the int8 GEMM uses the AVX-512 VNNI kernel.
+func S8VNNI() bool { return s8Kern != nil && s8Kern.vnni }
 
 // gemmS8Panels runs pa's micro-kernel over the B panels in b (need bytes).
 func gemmS8Panels(ws *Workspace, pa *PackedS8, n int, b []byte, need int, c []int32, ldc int) {

@@ -1,7 +1,6 @@
 package blas
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 )
@@ -45,59 +44,6 @@ func TestGemmS8QuadMatchesReference(t *testing.T) {
 				checkS8Panels(t, m, n, k, a, b, c, ldc)
 			}
 		}
-	}
-}
-
-// pairsPack writes the n×k B into the pair layout (S8PairsLen), padding
-// with varying junk.
-func pairsPack(b []int8, n, k int, junk int16) []byte {
-	kg := (k + 1) / 2
-	dst := make([]int16, S8PairsLen(n, k)/2)
-	for i := range dst {
-		dst[i] = junk + int16(i)
-	}
-	for j := 0; j < n; j++ {
-		for p := 0; p < k; p++ {
-			dst[(j/16)*kg*32+(p/2)*32+(j%16)*2+p%2] = int16(b[j*k+p])
-		}
-	}
-	out := make([]byte, 2*len(dst))
-	for i, v := range dst {
-		binary.LittleEndian.PutUint16(out[2*i:], uint16(v))
-	}
-	return out
-}
-
-func TestGemmS8PairsMatchesReference(t *testing.T) {
-	r := rand.New(rand.NewPCG(13, 14))
-	ran := 0
-	for _, kern := range s8Kernels() {
-		for _, m := range []int{4, 5, 6, 7, 13, 32} {
-			for _, n := range []int{1, 15, 16, 17, 40} {
-				for _, k := range []int{1, 2, 3, 9, 18, 144, 151} {
-					// Extremes in half the cases: the int16 pairs must not saturate.
-					a, b := randS8(r, m*k, 3*(k%2)), randS8(r, n*k, 3*(k%2))
-					pa := packS8With(kern, m, k, a, k)
-					if !S8Pairs(pa) {
-						if !kern.vnni {
-							t.Fatalf("%s m%d k%d: not pair-packed", kern.name, m, k)
-						}
-						continue
-					}
-					ran++
-					ldc := n + 3
-					c := make([]int32, m*ldc)
-					for i := range c {
-						c[i] = -7
-					}
-					GemmS8Pairs(new(Workspace), pa, n, pairsPack(b, n, k, int16(m+n+k)), c, ldc)
-					checkS8Panels(t, m, n, k, a, b, c, ldc)
-				}
-			}
-		}
-	}
-	if len(s8Kernels()) > 0 && ran == 0 {
-		t.Fatal("the AVX2 kernel never ran")
 	}
 }
 
