@@ -494,13 +494,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		} else {
 			var idx [16]int32
 			for p0 := 0; p0 < pp; p0 += 16 {
-				for i := range idx {
-					idx[i] = 0
-					if p := p0 + i; p < pp {
-						oy, ox := oy0+p/ow, p%ow
-						idx[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
-					}
-				}
+				k.windowOffsets(idx[:], p0, pp, oy0, ow, wp, px)
 				q8QuadPanel(t, &idx, taps, j.cn/4, bq[p0/16*panel:(p0/16+1)*panel])
 			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], pp, bq, acc, pp)
@@ -589,15 +583,22 @@ func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, ac
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
 	var pix [8]int32
 	for p0 := 0; p0 < pp; p0 += 8 {
-		for i := range pix {
-			pix[i] = 0
-			if p := p0 + i; p < pp {
-				oy, ox := oy0+p/ow, p%ow
-				pix[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
-			}
-		}
+		k.windowOffsets(pix[:], p0, pp, oy0, ow, wp, px)
 		for cb := 0; cb < coutG; cb += 8 {
 			q8ImplTile(t, &pix, taps, k.pcn/2, wg[cb/8*groups*16:], acc[cb*ld+p0:], ld)
+		}
+	}
+}
+
+// windowOffsets sets off[i] to the plane byte offset of the window of
+// pixel p0+i (pixels counted from output row oy0, ow per row; planes of
+// rows of wp pixels of px bytes), 0 past pp.
+func (k *q8Conv) windowOffsets(off []int32, p0, pp, oy0, ow, wp, px int) {
+	for i := range off {
+		off[i] = 0
+		if p := p0 + i; p < pp {
+			oy, ox := oy0+p/ow, p%ow
+			off[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
 		}
 	}
 }
