@@ -374,6 +374,7 @@ func (r *Runner) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	if replan {
 		if err := r.plan(inputs); err != nil {
+			r.shapes = nil // half planned: plan again on the next run
 			return nil, err
 		}
 		if err := r.chunk.decide(r, inputs); err != nil {

@@ -585,3 +585,35 @@ func TestSwishFusedIntoConvGemm(t *testing.T) {
 		checkFused(t, "shared sigmoid", g, []*Tensor{x}, []string{"c", "s"}, 0)
 	}
 }
+
+// TestRunnerReplansAfterBadShapes: a run whose shapes fail to plan returns
+// an error each time it is repeated (the runner does not run half
+// planned), and the runner then runs good shapes, fused, as a fresh one.
+func TestRunnerReplansAfterBadShapes(t *testing.T) {
+	r := newRand(29)
+	g, x := fireGraph(r, 1)
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := p.NewRunner(1).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want0 := want[0].Clone()
+	run := p.NewRunner(1)
+	if _, err := run.Run(x); err != nil {
+		t.Fatal(err)
+	}
+	bad := randT(r, 1, 5, 9, 9) // 5 channels for weights of 8
+	for i := 0; i < 2; i++ {
+		if _, err := run.Run(bad); err == nil {
+			t.Fatalf("run %d on %v: no error", i, bad.Shape)
+		}
+	}
+	got, err := run.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, "after bad shapes", got[0], want0)
+}
