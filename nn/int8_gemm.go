@@ -18,6 +18,10 @@ import (
 
 func init() { Register("QLinearGemmInt8", q8BuildGemm) }
 
+// q8GemvRows: inputs of fewer rows run as dot products (blas.GemmS8 with
+// the activations as A, below its packing threshold).
+const q8GemvRows = 4
+
 type q8Gemm struct {
 	x, y   q8Params
 	lo, hi int32
@@ -99,9 +103,22 @@ func (g *q8Gemm) Run(rc *RunContext, in, out []*Tensor) error {
 	x, y := in[0], out[0]
 	y.Quant = g.quant
 	m := x.Len() / g.k
-	acc := rc.ScratchI32(m * g.n) // [N × M]: acc[j*m+i] = Σ_p w[j,p]·x[i,p]
-	blas.GemmS8PackedWS(rc.gemmWorkspaces(1)[0], g.packed, m, x.I8, g.k, acc, m)
+	acc := rc.ScratchI32(m * g.n)
+	ws := rc.gemmWorkspaces(1)[0]
 	yz := int64(g.y.Zero)
+	if m < q8GemvRows {
+		// A few rows: dot products of each row with the weight rows
+		// (acc[i*n+j]); the packed GEMM would compute whole 16-column
+		// tiles for them.
+		blas.GemmS8WS(ws, m, g.n, g.k, x.I8, g.k, g.w, g.k, acc, g.n)
+		for i, a := range acc {
+			j := i % g.n
+			y.I8[i] = q8Clamp(yz+g.mult[j].apply(int64(a)+g.corr[j]), g.lo, g.hi)
+		}
+		return nil
+	}
+	// acc[j*m+i] = Σ_p w[j,p]·x[i,p] ([N × M])
+	blas.GemmS8PackedWS(ws, g.packed, m, x.I8, g.k, acc, m)
 	for j := 0; j < g.n; j++ {
 		row := acc[j*m : (j+1)*m]
 		mu, corr := g.mult[j], g.corr[j]

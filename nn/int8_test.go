@@ -283,7 +283,7 @@ func TestQLinearConvInt8MatchesReference(t *testing.T) {
 
 func TestQLinearGemmInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, sz := range [][3]int{{1, 1, 1}, {1, 10, 128}, {8, 128, 2048}, {3, 7, 5}, {17, 33, 65}, {2, 64, 10}} {
+	for _, sz := range [][3]int{{1, 1, 1}, {1, 10, 128}, {8, 128, 2048}, {3, 7, 5}, {17, 33, 65}, {2, 64, 10}, {1, 130, 2050}, {3, 5, 33}, {4, 9, 70}} {
 		m, n, k := sz[0], sz[1], sz[2]
 		t.Run(fmt.Sprintf("m%d_n%d_k%d", m, n, k), func(t *testing.T) {
 			x := make([]int8, m*k)

@@ -87,6 +87,11 @@ func SgemmNTWS(ws *Workspace, m, n, k int, a []float32, lda int, b []float32, ld
 // layout of int8 dot products (weights × im2col patches). Sums wrap modulo
 // 2³² exactly like the reference; every path is bit-exact.
 func GemmS8(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	GemmS8WS(nil, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// GemmS8WS is GemmS8 with the scratch memory of ws (nil: blas's pool).
+func GemmS8WS(ws *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	checkDims(m, n, k, len(a), lda, n, len(b), ldb, k, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
@@ -97,7 +102,7 @@ func GemmS8(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc in
 		}
 		return
 	}
-	gemmS8Fast(nil, m, n, k, a, lda, b, ldb, c, ldc)
+	gemmS8Fast(ws, m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // checkDims validates a GEMM call: A is m×k with stride lda in a slice of
