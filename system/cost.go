@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/models"
 	"github.com/splitinfer/splitinfer/nn"
 	"github.com/splitinfer/splitinfer/partition"
 	"github.com/splitinfer/splitinfer/partition/measure"
 	"github.com/splitinfer/splitinfer/pipeline"
+	"github.com/splitinfer/splitinfer/pipeline/link"
 )
 
 // CostConfig is how `splitinfer partition` and `splitinfer sweep` build a
@@ -91,6 +94,27 @@ type Cost struct {
 	Name    string
 	Program *nn.Program
 	Samples [][]*nn.Tensor
+	Config  CostConfig
+}
+
+// SweepConfig is the sweep of this cost model over links: its edges send
+// the requests as they were sized (codec, wire dtype, compact), with the
+// profiling threads, one at a time, each bounded by timeout without a
+// retry. With the CPU clock (or a slowdown) the edge emulates the profile:
+// each head run takes Slowdown (at least 1) x its thread CPU time, so the
+// host's load does not change the emulated edge.
+func (c *Cost) SweepConfig(links []link.Spec, timeout time.Duration) SweepConfig {
+	cfg := c.Config
+	var slowdown float64
+	if cfg.Slowdown > 1 || cfg.EdgeClock == "cpu" {
+		slowdown = max(cfg.Slowdown, 1)
+	}
+	codec, _ := pipeline.ParseCodec(cfg.Codec)
+	wire, _ := pipeline.ParseWire(cfg.Wire)
+	return SweepConfig{Name: c.Name, Program: c.Program, Cost: c.CostModel, Samples: c.Samples, Links: links,
+		Edge: edgeworker.Config{Codec: codec, WireDType: wire, Compact: cfg.Compact, Threads: cfg.Threads, Slowdown: slowdown,
+			Concurrency: 1, Timeout: timeout, Deadline: timeout, Attempts: 1},
+		MaxAccuracyDrop: cfg.MaxAccuracyDrop}
 }
 
 // BuildCost loads the model of cfg and builds its cost model
@@ -143,7 +167,7 @@ func BuildCost(ctx context.Context, cfg CostConfig) (*Cost, error) {
 			return nil, err
 		}
 	}
-	return &Cost{CostModel: cm, Name: name, Program: prog, Samples: samples}, nil
+	return &Cost{CostModel: cm, Name: name, Program: prog, Samples: samples, Config: cfg}, nil
 }
 
 // loadProfile reads a profile file (nil for no file).

@@ -16,11 +16,8 @@ import (
 // SIGTERM, then drains.
 func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cloud", stderr)
-	nf := addNATSFlags(fs)
+	wf := addWorkerFlags(fs, "endpoint subject")
 	model := modelFlag(fs)
-	subject := fs.String("subject", pipeline.DefaultSubject, "endpoint subject")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
-	tf := addTelemetryFlags(fs)
 	queue := fs.String("queue-group", "splitinfer", "queue group shared by the workers")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines running tails")
 	queueLen := fs.Int("queue", 0, "bounded queue length (default 4 x workers); a full queue answers 503")
@@ -31,14 +28,14 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if err := tf.prepare(stderr); err != nil {
+	if err := wf.tel.prepare(stderr); err != nil {
 		return err
 	}
 	c, err := pipeline.ParseCodec(*codec)
 	if err != nil {
 		return fmt.Errorf("%w: --codec %q", errUsage, *codec)
 	}
-	cfg := cloudworker.Config{Subject: *subject, QueueGroup: *queue, Workers: *workers, QueueLen: *queueLen, Threads: *threads, Codec: c, MaxBatch: *maxBatch}
+	cfg := cloudworker.Config{Subject: wf.subject, QueueGroup: *queue, Workers: *workers, QueueLen: *queueLen, Threads: *threads, Codec: c, MaxBatch: *maxBatch}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return errUsage
@@ -47,17 +44,12 @@ func runCloud(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tel, err := tf.provider(ctx, trace.ServiceCloud, "", pipeline.ModelHash(prog.Graph()), *metricsAddr)
+	tel, nc, ncfg, stop, err := wf.start(ctx, trace.ServiceCloud, "splitinfer-cloud", pipeline.ModelHash(prog.Graph()), false)
 	if err != nil {
 		return err
 	}
-	defer shutdownTelemetry(tel)
-	nc, ncfg, err := nf.connect(ctx, "splitinfer-cloud", false, tel.MeterProvider())
-	if err != nil {
-		return err
-	}
-	defer nc.Close() // on errors; Serve drains it on a stop
+	defer stop() // the connection on errors; Serve drains it on a stop
 	cs := system.CloudServe{Name: name, Program: prog, Config: cfg, SetReadiness: tel.SetReadiness, Out: stderr,
-		Options: []cloudworker.Option{cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider())}}
+		Options: cloudOptions(tel)}
 	return cs.Serve(ctx, nc, ncfg.RedactedURLs())
 }

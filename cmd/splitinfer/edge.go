@@ -18,10 +18,7 @@ import (
 // files (--input).
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("edge", stderr)
-	nf := addNATSFlags(fs)
-	subject := fs.String("subject", pipeline.DefaultSubject, "cloud workers' subject")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
-	tf := addTelemetryFlags(fs)
+	wf := addWorkerFlags(fs, "cloud workers' subject")
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a cloud worker to answer a ping before starting (0: don't wait)")
 	ef := addEdgeFlags(fs, false, false)
 	sf := addServeFlags(fs)
@@ -29,25 +26,21 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if err := tf.prepare(stderr); err != nil {
+	if err := wf.tel.prepare(stderr); err != nil {
 		return err
 	}
 	s, err := ef.setup(sf, stderr)
 	if err != nil {
 		return err
 	}
-	s.Config.Subject, s.EarlyCutWithoutProfile = *subject, true
+	s.Config.Subject, s.EarlyCutWithoutProfile = wf.subject, true
 	hash := pipeline.ModelHash(s.Program.Graph())
-	tel, err := tf.provider(ctx, trace.ServiceEdge, "", hash, *metricsAddr)
+	tel, conn, _, stop, err := wf.start(ctx, trace.ServiceEdge, "splitinfer-edge", hash, true,
+		natsconn.WithNATSOptions(system.EmulationOptions(s.link, s.Config.Slowdown, stderr)...))
 	if err != nil {
 		return err
 	}
-	defer shutdownTelemetry(tel)
-	conn, _, err := nf.connect(ctx, "splitinfer-edge", true, tel.MeterProvider(), natsconn.WithNATSOptions(system.EmulationOptions(s.link, s.Config.Slowdown, stderr)...))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+	defer stop()
 	if *wait > 0 {
 		if err := edgeworker.WaitForCloud(ctx, conn.Conn, *wait); err != nil && !s.Config.Fallback {
 			return err

@@ -10,7 +10,9 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/pipeline/natsconn"
+	"github.com/splitinfer/splitinfer/trace"
 )
 
 // natsFlags are the connection flags of the commands that connect to a NATS
@@ -60,4 +62,33 @@ func (f *natsFlags) connect(ctx context.Context, name string, privateInbox bool,
 		return nil, cfg, fmt.Errorf("%w", err)
 	}
 	return c, cfg, nil
+}
+
+// workerFlags are the flags of a worker on a NATS server (cloud, edge): the
+// connection, the workers' subject, the metrics address and telemetry.
+type workerFlags struct {
+	*natsFlags
+	tel                  *telemetryFlags
+	subject, metricsAddr string
+}
+
+func addWorkerFlags(fs *flag.FlagSet, subjectUsage string) *workerFlags {
+	w := &workerFlags{natsFlags: addNATSFlags(fs)}
+	fs.StringVar(&w.subject, "subject", pipeline.DefaultSubject, subjectUsage)
+	fs.StringVar(&w.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics")
+	w.tel = addTelemetryFlags(fs)
+	return w
+}
+
+// start sets up the worker's telemetry (service, model hash) and connects
+// as name (connect); stop closes the connection, then the telemetry.
+func (w *workerFlags) start(ctx context.Context, service, name, hash string, privateInbox bool, opts ...natsconn.Option) (tel *trace.Provider, conn *natsconn.Conn, cfg natsconn.Config, stop func(), err error) {
+	if tel, err = w.tel.provider(ctx, service, "", hash, w.metricsAddr); err != nil {
+		return nil, nil, cfg, nil, err
+	}
+	if conn, cfg, err = w.connect(ctx, name, privateInbox, tel.MeterProvider(), opts...); err != nil {
+		shutdownTelemetry(tel)
+		return nil, nil, cfg, nil, err
+	}
+	return tel, conn, cfg, func() { conn.Close(); shutdownTelemetry(tel) }, nil
 }

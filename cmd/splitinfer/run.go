@@ -203,7 +203,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer shutdown()
 	ccfg := cloudworker.Config{Workers: *workers, Threads: s.Config.Threads, QueueLen: max(4**workers, 2*s.Config.Concurrency), MaxBatch: *maxBatch}
 	sys, err := system.StartCloud(s.Name, s.Program, ccfg,
-		[]cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider()), cloudworker.WithMeterProvider(cloudTel.MeterProvider())},
+		cloudOptions(cloudTel),
 		system.EmulationOptions(s.link, s.Config.Slowdown, stderr)...)
 	if err != nil {
 		return err
@@ -219,6 +219,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return ef.finish(ctx, s, sf, e, plan, stdout, stderr)
+}
+
+// cloudOptions are the cloud worker's options for the telemetry tel.
+func cloudOptions(tel *trace.Provider) []cloudworker.Option {
+	return []cloudworker.Option{cloudworker.WithTracerProvider(tel.TracerProvider()), cloudworker.WithMeterProvider(tel.MeterProvider())}
 }
 
 // edgeOptions are the edge worker's options for the telemetry tel.

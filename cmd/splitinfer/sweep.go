@@ -5,8 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/splitinfer/splitinfer/cloudworker"
-	"github.com/splitinfer/splitinfer/edgeworker"
 	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/pipeline"
 	"github.com/splitinfer/splitinfer/system"
@@ -68,20 +66,10 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer shutdown()
-	// With the CPU clock the emulated edge takes F x its thread CPU time
-	// (F at least 1), so host load does not change it.
-	var slowdown float64
-	if cc.Slowdown > 1 || cc.EdgeClock == "cpu" {
-		slowdown = max(cc.Slowdown, 1)
-	}
-	codec, _ := pipeline.ParseCodec(cc.Codec)
-	dt, _ := pipeline.ParseWire(cc.Wire)
-	cfg := system.SweepConfig{Name: s.Name, Program: s.Program, Cost: s.CostModel, Samples: s.Samples, Links: specs,
-		Edge: edgeworker.Config{Codec: codec, WireDType: dt, Compact: cc.Compact, Threads: cc.Threads, Slowdown: slowdown, Concurrency: 1,
-			Timeout: *timeout, Deadline: *timeout, Attempts: 1},
-		Requests: *requests, Warmup: *warmup, MaxPredicted: *maxPred, MaxAccuracyDrop: cc.MaxAccuracyDrop, Phase: *phase, Log: stderr, Progress: progress.Bar(stderr, "requests"),
-		CloudOptions: []cloudworker.Option{cloudworker.WithTracerProvider(cloudTel.TracerProvider())},
-		JaegerUI:     *jaegerUI, TraceOptions: []edgeworker.Option{edgeworker.WithTracerProvider(edgeTel.TracerProvider())}}
+	cfg := s.SweepConfig(specs, *timeout)
+	cfg.Requests, cfg.Warmup, cfg.MaxPredicted, cfg.Phase, cfg.JaegerUI = *requests, *warmup, *maxPred, *phase, *jaegerUI
+	cfg.Log, cfg.Progress = stderr, progress.Bar(stderr, "requests")
+	cfg.CloudOptions, cfg.TraceOptions = cloudOptions(cloudTel), edgeOptions(edgeTel)
 	var rep interface {
 		WriteJSON(io.Writer) error
 		WriteText(io.Writer)
