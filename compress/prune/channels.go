@@ -36,7 +36,10 @@ type Space struct {
 
 // Channels returns a copy of g in which each channel space loses the
 // fraction frac of its channels with the smallest L1 norm of the filters
-// producing them. A space is the output channels of one or more Convs
+// producing them (Li et al. 2017, "Pruning Filters for Efficient
+// ConvNets"), each filter taken as it is with the BatchNormalization that
+// follows it folded in (scaled by |γ|/σ, the BatchNorm-scale criterion of
+// Network Slimming, Liu et al. 2017, times the filter's L1 norm). A space is the output channels of one or more Convs
 // (group 1) together with everything that must keep the same channel
 // count: channel-wise ops (activations, pools, BatchNormalization, per-
 // channel constants), depthwise Convs (their filters and group shrink
@@ -337,10 +340,13 @@ func (p *planner) prune(ts []string, frac float64) (Space, bool) {
 			return Space{}, false
 		}
 		per := w.Len() / C
+		gain := p.bnGain(n, C)
 		for c := 0; c < C; c++ {
+			var l1 float64
 			for _, v := range w.F32[c*per : (c+1)*per] {
-				score[c] += math.Abs(float64(v))
+				l1 += math.Abs(float64(v))
 			}
+			score[c] += l1 * gain[c]
 		}
 		sp.Producers = append(sp.Producers, n.Name)
 	}
@@ -420,6 +426,34 @@ func (p *planner) prune(ts []string, frac float64) (Space, bool) {
 		}
 	}
 	return sp, true
+}
+
+// bnGain is, per output channel of conv n, the factor |γ|/sqrt(σ²+ε) of
+// the BatchNormalization that alone reads its output (1 without one), so
+// that a filter scores as it would with the BatchNorm folded into it: a
+// BatchNorm makes the filter's own scale meaningless.
+func (p *planner) bnGain(n *nn.Node, C int) []float64 {
+	gain := make([]float64, C)
+	for c := range gain {
+		gain[c] = 1
+	}
+	cons := p.g.Consumers()[n.Outputs[0]]
+	if len(cons) != 1 {
+		return gain
+	}
+	bn := p.g.Nodes[cons[0]]
+	if bn.Op != "BatchNormalization" {
+		return gain
+	}
+	scale, vr := p.g.Consts[bn.Input(1)], p.g.Consts[bn.Input(4)]
+	if scale == nil || vr == nil || len(scale.F32) != C || len(vr.F32) != C {
+		return gain
+	}
+	eps := float64(bn.AttrFloat("epsilon", 1e-5))
+	for c := range gain {
+		gain[c] = math.Abs(float64(scale.F32[c])) / math.Sqrt(float64(vr.F32[c])+eps)
+	}
+	return gain
 }
 
 // sliceConst replaces constant input i of n (if present and of size C

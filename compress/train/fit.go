@@ -187,6 +187,12 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 			grads[c][i] = make([]float32, len(p.Data))
 		}
 	}
+	// BatchNorm statistics of each chunk, for the running statistics.
+	bnStats := make([][][]float32, maxChunks)
+	for c := range bnStats {
+		bnStats[c] = newBNStats(n)
+	}
+	sizes := make([]int, maxChunks)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xdada))
 	var stats []EpochStats
 	start := time.Now()
@@ -227,6 +233,8 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 							j := perm[clo+s]
 							copy(x[s*isz:(s+1)*isz], d.Images[j*isz:(j+1)*isz])
 						}
+						ws.bn = bnStats[c]
+						sizes[c] = m
 						n.forward(ws, m)
 						l, k := n.lossGrad(ws, m, bs, d.Labels, perm[clo:chi], soft, cfg.Temperature, alpha)
 						accs[c] = acc{l, k}
@@ -257,6 +265,7 @@ func Fit(ctx context.Context, n *Net, d Dataset, cfg Config) ([]EpochStats, erro
 			}
 			cfg.Optimizer.Step(n.Params)
 			n.ApplyMasks()
+			n.updateRunningStats(bnStats[:chunks], sizes[:chunks])
 			steps++
 			for _, a := range accs[:chunks] {
 				lossSum += a.loss

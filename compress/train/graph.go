@@ -99,6 +99,12 @@ func (n *Net) ToGraph(name string) (*nn.Graph, error) {
 			}
 		case Flatten:
 			node.Attrs["axis"] = nn.Attr{Kind: nn.AttrInt, Int: 1}
+		case BatchNorm:
+			mean, vr := unique(l.Name+".running_mean"), unique(l.Name+".running_var")
+			g.Consts[mean] = &nn.Tensor{DType: nn.Float32, Shape: []int{len(l.RunMean)}, F32: append([]float32(nil), l.RunMean...)}
+			g.Consts[vr] = &nn.Tensor{DType: nn.Float32, Shape: []int{len(l.RunVar)}, F32: append([]float32(nil), l.RunVar...)}
+			node.Inputs = append(node.Inputs, pname[l.W], pname[l.B], mean, vr)
+			node.Attrs["epsilon"] = nn.Attr{Kind: nn.AttrFloat, Float: l.Eps}
 		}
 		g.Nodes = append(g.Nodes, node)
 	}
@@ -380,6 +386,31 @@ func FromGraph(g *nn.Graph) (*Net, error) {
 			l.Name = nd.Name
 			producer[v] = l
 			val[nd.Outputs[0]] = v
+		case "BatchNormalization":
+			x, err := in(nd, 0)
+			if err != nil {
+				return nil, err
+			}
+			if len(nd.Outputs) > 1 && nd.Outputs[1] != "" || nd.AttrInt("training_mode", 0) != 0 {
+				return nil, fmt.Errorf("%w: node %s is a BatchNormalization in training mode", ErrModel, nd)
+			}
+			c := net.Values[x].C
+			var ts [4]*nn.Tensor
+			for i := range ts {
+				if ts[i], err = constF32(nd.Input(i + 1)); err != nil {
+					return nil, err
+				}
+				if ts[i].Len() != c {
+					return nil, fmt.Errorf("%w: node %s input %d has %d values for %d channels", ErrModel, nd, i+1, ts[i].Len(), c)
+				}
+			}
+			l := &Layer{Kind: BatchNorm, In: []int{x}, Eps: nd.AttrFloat("epsilon", bnEps),
+				RunMean: append([]float32(nil), ts[2].F32...), RunVar: append([]float32(nil), ts[3].F32...)}
+			l.W = newParam(nd.Input(1), []int{c}, ts[0].F32)
+			l.B = newParam(nd.Input(2), []int{c}, ts[1].F32)
+			if err := addLayer(l, net.Values[x], nd); err != nil {
+				return nil, err
+			}
 		case "GlobalAveragePool":
 			x, err := in(nd, 0)
 			if err != nil {

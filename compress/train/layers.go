@@ -15,6 +15,7 @@ type workspace struct {
 	pgrad [][]float32 // per param
 	col   [][]float32 // per layer: conv im2col of every sample
 	arg   [][]int32   // per layer: maxpool argmax
+	bn    [][]float32 // per layer: BatchNorm statistics of the chunk (training)
 	dcol  []float32
 	tmp   []float32 // conv GEMM output / gathered output gradient
 	dyt   []float32 // transposed output gradient of a Gemm
@@ -51,6 +52,9 @@ func newWorkspace(n *Net, capacity int, train bool) *workspace {
 				ws.arg[i] = make([]int32, capacity*l.outShape.Size())
 			}
 		}
+	}
+	if train {
+		ws.bn = newBNStats(n)
 	}
 	ws.tmp = make([]float32, maxTmp)
 	if train {
@@ -127,6 +131,8 @@ func (n *Net) forward(ws *workspace, bs int) {
 			}
 		case Flatten:
 			copy(out, in)
+		case BatchNorm:
+			bnForward(l, ws, i, in, out, bs)
 		}
 	}
 }
@@ -218,6 +224,8 @@ func (n *Net) backward(ws *workspace, bs int) {
 					dx[j] += g
 				}
 			}
+		case BatchNorm:
+			bnBackward(l, ws, i, dy, dx, bs)
 		}
 	}
 }

@@ -31,6 +31,8 @@ type Options struct {
 	// Prune zeroes this fraction of all weights; PruneChannels removes this
 	// fraction of the conv channels.
 	Prune, PruneChannels float64
+	// BatchNorm is Recipe.BatchNorm: "auto" (or ""), "on" or "off".
+	BatchNorm string
 	// Student, when set, is the architecture (ParseArch) trained from
 	// scratch by distillation instead of the given net.
 	Student string
@@ -144,7 +146,12 @@ func (o Options) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (
 	if net == nil {
 		return nil, errors.New("no model to train")
 	}
-	r := Recipe{PruneChannels: o.PruneChannels, Prune: o.Prune, Log: o.Log}
+	switch o.BatchNorm {
+	case "", BatchNormAuto, BatchNormOn, BatchNormOff:
+	default:
+		return nil, fmt.Errorf("%w: BatchNorm mode %q (auto, on or off)", ErrArg, o.BatchNorm)
+	}
+	r := Recipe{PruneChannels: o.PruneChannels, Prune: o.Prune, BatchNorm: o.BatchNorm, Log: o.Log}
 	if o.Epochs > 0 {
 		opt, err := NewOptimizer(o.Optimizer, o.LR, o.Momentum)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
-	"github.com/splitinfer/splitinfer/nn"
 )
 
 // Recipe is the training-based compression: structured channel pruning,
@@ -21,6 +20,12 @@ type Recipe struct {
 	PruneChannels, Prune float64
 	// Config trains the net after pruning when Config.Epochs > 0.
 	Config Config
+	// BatchNorm says whether fine-tuning after channel pruning puts a
+	// BatchNorm after each conv that has none (Net.InsertBatchNorms):
+	// BatchNormOn, BatchNormOff, or BatchNormAuto ("") for nets with
+	// depthwise convs or residual Adds, the MobileNets and ResNets that
+	// are trained with BatchNorm and loaded with it folded.
+	BatchNorm string
 	// Log, when not nil, gets a line per step; TrainNote describes the
 	// optimizer in the training line ("adam lr 0.001 (constant)").
 	Log       io.Writer
@@ -59,6 +64,16 @@ func (r Recipe) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (*
 			return nil, err
 		}
 		r.logf("structured pruning: removed %d conv channels, %d params, %d MACs/image left", removed, net.NumParams(), net.MACs())
+		if r.Config.Epochs > 0 && r.insertBN(net) {
+			k, err := net.InsertBatchNorms(trainSet, bnSamples)
+			if err != nil {
+				return nil, err
+			}
+			r.logf("fine-tuning with a BatchNorm after %d convs (folded back on export)", k)
+		}
+		if net.RecalibrateBatchNorm(trainSet, bnSamples) {
+			r.logf("BatchNorm statistics re-estimated on %d training images", min(bnSamples, trainSet.Len()))
+		}
 	}
 	if r.Prune > 0 {
 		k, err := net.PruneGlobal(r.Prune)
@@ -88,16 +103,46 @@ func (r Recipe) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (*
 	return rep, nil
 }
 
+// bnSamples is how many training images estimate BatchNorm statistics.
+const bnSamples = 2048
+
+// BatchNorm modes of Recipe.
+const (
+	BatchNormAuto = "auto"
+	BatchNormOn   = "on"
+	BatchNormOff  = "off"
+)
+
+// insertBN applies r.BatchNorm to net.
+func (r Recipe) insertBN(net *Net) bool {
+	switch r.BatchNorm {
+	case BatchNormOn:
+		return true
+	case BatchNormOff:
+		return false
+	}
+	deep := false
+	for _, l := range net.Layers {
+		if l.Kind == BatchNorm {
+			return false
+		}
+		if l.Depthwise || l.Kind == Add {
+			deep = true
+		}
+	}
+	return deep
+}
+
 // PruneNetChannels removes the fraction frac of conv channels of net. A
-// net with depthwise convs or residual Adds goes through the graph pruner
-// (residual-aware: convs joined by Adds lose the same channels, depthwise
-// convs follow their input) and back into a trainable net; others use the
-// trainer's own chain pruning. It returns the pruned net and the number of
+// net with depthwise convs, residual Adds or BatchNorms goes through the
+// graph pruner (residual-aware: convs joined by Adds lose the same
+// channels, depthwise convs and BatchNorms follow their input) and back
+// into a trainable net; others use the trainer's own chain pruning. It returns the pruned net and the number of
 // channels removed.
 func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) {
 	graphPath := false
 	for _, l := range net.Layers {
-		if l.Depthwise || l.Kind == Add {
+		if l.Depthwise || l.Kind == Add || l.Kind == BatchNorm {
 			graphPath = true
 		}
 	}
@@ -105,11 +150,10 @@ func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) 
 		removed, err := net.PruneChannels(frac)
 		return net, removed, err
 	}
+	// The graph as the trainer wrote it, BatchNorms unfolded, so that the
+	// pruned net trains with them.
 	g, err := net.ToGraph("prune")
 	if err != nil {
-		return nil, 0, err
-	}
-	if g, err = nn.Optimize(g); err != nil {
 		return nil, 0, err
 	}
 	pg, rep, err := prune.Channels(g, frac)

@@ -11,6 +11,7 @@ import (
 var trainable = map[string]bool{
 	"Conv": true, "Gemm": true, "MatMul": true, "Relu": true, "MaxPool": true, "AveragePool": true,
 	"GlobalAveragePool": true, "Add": true, "Flatten": true, "Reshape": true, "Identity": true, "Dropout": true, "Clip": true,
+	"BatchNormalization": true,
 }
 
 // depthwise reports whether Conv n has one filter per input channel.
@@ -22,7 +23,7 @@ func depthwise(g *nn.Graph, n *nn.Node) bool {
 // Unsupported lists every node of g the trainer cannot handle yet, each
 // with why (FromGraph stops at the first): grouped (not depthwise)
 // convolutions, dilations, auto_pad, ceil_mode, fused activations other
-// than Relu, BatchNormalization not folded into a Conv, and ops it has no
+// than Relu, BatchNormalization in training mode, and ops it has no
 // layer for.
 func Unsupported(g *nn.Graph) []string {
 	var out []string
@@ -44,8 +45,8 @@ func Unsupported(g *nn.Graph) []string {
 		}
 		why := ""
 		switch {
-		case n.Op == "BatchNormalization":
-			why = "BatchNormalization that is not folded into a preceding Conv"
+		case n.Op == "BatchNormalization" && (n.AttrInt("training_mode", 0) != 0 || len(n.Outputs) > 1 && n.Outputs[1] != ""):
+			why = "BatchNormalization in training mode"
 		case !trainable[n.Op]:
 			why = "no training layer for this op"
 		case n.Op == "Conv" && n.AttrInt("group", 1) != 1 && !depthwise(g, n):

@@ -342,3 +342,85 @@ func TestAppend(t *testing.T) {
 		t.Error("appending to a value of another shape: no error")
 	}
 }
+
+// TestGradientsBatchNorm: BatchNorm in training mode (batch statistics)
+// after a conv and a depthwise conv, with a residual Add around it.
+func TestGradientsBatchNorm(t *testing.T) {
+	b := NewBuilder(Shape{2, 6, 6}, 5)
+	x := b.BatchNorm(b.Conv(b.Input(), 3, 3, 1, 1))
+	d := b.BatchNorm(b.DepthwiseConv(x, 3, 1, 1))
+	x = b.Add(x, d)
+	n, err := b.Build(b.Gemm(b.Flatten(b.GlobalAvgPool(x)), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range n.Layers {
+		if l.Kind == BatchNorm {
+			for c := range l.W.Data {
+				l.W.Data[c] = 0.5 + 0.3*float32(c) // not the identity
+				l.B.Data[c] = 0.1 * float32(c)
+			}
+		}
+	}
+	checkGradients(t, n, randomData(n.Input, 5, 3, 17), nil, 1, 0)
+}
+
+// TestBatchNormInference: in inference a BatchNorm uses its running
+// statistics, which Fit moves towards the data's, and the graph it
+// exports computes the same logits in the engine (folded into the conv).
+func TestBatchNormInference(t *testing.T) {
+	b := NewBuilder(Shape{1, 5, 5}, 3)
+	x := b.Relu(b.BatchNorm(b.Conv(b.Input(), 4, 3, 1, 1)))
+	n, err := b.Build(b.Gemm(b.Flatten(x), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomData(n.Input, 64, 3, 5)
+	for i := range d.Images {
+		d.Images[i] = 3*d.Images[i] + 2 // statistics far from (0, 1)
+	}
+	if _, err := Fit(context.Background(), n, d, Config{Epochs: 8, Batch: 32, Seed: 1, Optimizer: NewSGD(1e-4, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	bn := n.Layers[1]
+	if bn.Kind != BatchNorm || bn.RunVar[0] < 1.3 || math.Abs(float64(bn.RunMean[0])) < 0.1 {
+		t.Fatalf("running statistics did not move: mean %v var %v", bn.RunMean, bn.RunVar)
+	}
+	want, err := n.Logits(d.Images, d.Len(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := n.ToGraph("bn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	og, err := nn.Optimize(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range og.Nodes {
+		if nd.Op == "BatchNormalization" {
+			t.Errorf("BatchNormalization %s not folded", nd.Name)
+		}
+	}
+	p, err := nn.Compile(og)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := nn.FromFloat32(d.Images, d.Len(), 1, 5, 5)
+	got, err := p.NewRunner(1).Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if df := maxDiff(got[0].F32, want); df > 1e-4 {
+		t.Fatalf("engine and trainer differ by %g", df)
+	}
+	back, err := FromGraph(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := back.Logits(d.Images, d.Len(), 1)
+	if df := maxDiff(again, want); df > 1e-5 || back.Layers[1].Kind != BatchNorm {
+		t.Fatalf("FromGraph of the unfolded graph differs by %g (layer %v)", df, back.Layers[1].Kind)
+	}
+}
