@@ -10,6 +10,17 @@ import (
 // ladder is the opsets each op is written at (those in its range).
 var ladder = []int{7, 9, 11, 12, 13, 18, 21}
 
+// notAt6 are the specs of opset 7 that have no opset-6 form (the others
+// are also written at opset 6, in its form where it differs).
+var notAt6 = map[string]string{
+	"PRelu":             "PRelu-6 takes a slope of size 1 only",
+	"AveragePoolPad1":   "count_include_pad is from opset 7",
+	"AveragePool3DPad1": "count_include_pad is from opset 7",
+	"Upsamplenearest":   "Upsample is from opset 7",
+	"Upsamplelinear":    "Upsample is from opset 7",
+	"GemmTransA":        "Gemm-6 broadcasts C of shape (N) or (1) only",
+}
+
 // opSpec builds one op's graph at opset v, in the form that opset defines.
 type opSpec struct {
 	name     string
@@ -44,6 +55,15 @@ func axesForm(v, from int, ins []string, name string, vals []int64, cs map[strin
 	return append(ins, "c_"+name), attrs
 }
 
+// avgPool is AveragePool with count_include_pad inc (the attribute left
+// out where it is 0, as opset 6 has no such attribute).
+func avgPool(x *nn.Tensor, inc int, attrs ...any) func(int) goldenCase {
+	if inc != 0 {
+		attrs = append(attrs, "count_include_pad", inc)
+	}
+	return unaryOp("AveragePool", x, attrs...)
+}
+
 func opSpecs() []opSpec {
 	x234 := randT("x234", 2, 3, 4)
 	x4d := randT("x4d", 2, 3, 4, 5)
@@ -75,13 +95,27 @@ func opSpecs() []opSpec {
 		return one("PRelu", x4d, consts("s", randT("slope", 3, 1, 1)), []string{"x0", "s"})
 	})
 	add("PReluScalar", 7, 0, func(int) goldenCase { return one("PRelu", x4d, consts("s", f32T([]int{1}, 0.2)), []string{"x0", "s"}) })
-	add("Pow", 7, 0, func(int) goldenCase {
-		return one("Pow", pos, consts("e", f32T([]int{4}, 2, 0.5, -1, 1.5)), []string{"x0", "e"})
+	add("Pow", 7, 0, func(v int) goldenCase {
+		var attrs []any
+		if v < 7 {
+			attrs = []any{"broadcast", 1}
+		}
+		return one("Pow", pos, consts("e", f32T([]int{4}, 2, 0.5, -1, 1.5)), []string{"x0", "e"}, attrs...)
 	})
 	add("PowInt", 12, 0, func(int) goldenCase { return one("Pow", pos, consts("e", i64T([]int{}, 3)), []string{"x0", "e"}) })
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
-		add(op+"Bcast", 7, 0, func(int) goldenCase {
+		add(op+"Bcast", 7, 0, func(v int) goldenCase {
+			if v < 7 { // legacy broadcast: B's shape at A's axis 1
+				return goldenCase{inputs: []*nn.Tensor{x234, posT("b31", 3)}, nodes: []*nn.Node{node(op, []string{"x0", "x1"}, []string{"y"}, "broadcast", 1, "axis", 1)}}
+			}
 			return goldenCase{inputs: []*nn.Tensor{x234, posT("b31", 3, 1)}, nodes: []*nn.Node{node(op, []string{"x0", "x1"}, []string{"y"})}}
+		})
+		add(op+"BcastTail", 7, 0, func(v int) goldenCase {
+			var attrs []any
+			if v < 7 { // legacy broadcast of a suffix
+				attrs = []any{"broadcast", 1}
+			}
+			return goldenCase{inputs: []*nn.Tensor{x234, posT("b4", 4)}, nodes: []*nn.Node{node(op, []string{"x0", "x1"}, []string{"y"}, attrs...)}}
 		})
 	}
 	// Comparisons, Where (bool values go through Cast).
@@ -90,16 +124,24 @@ func opSpecs() []opSpec {
 		if op == "Equal" {
 			min = 11 // Equal on float
 		}
-		add(op, min, 0, func(int) goldenCase {
+		add(op, min, 0, func(v int) goldenCase {
 			b := randT("cmp", 3, 1)
 			b.F32[1] = x234.F32[4]
+			var attrs []any
+			if v < 7 {
+				b.Shape, attrs = []int{3}, []any{"broadcast", 1, "axis", 1}
+			}
 			return goldenCase{inputs: []*nn.Tensor{x234, b}, nodes: []*nn.Node{
-				node(op, []string{"x0", "x1"}, []string{"c"}), node("Cast", []string{"c"}, []string{"y"}, "to", 1)}}
+				node(op, []string{"x0", "x1"}, []string{"c"}, attrs...), node("Cast", []string{"c"}, []string{"y"}, "to", 1)}}
 		})
 	}
-	add("EqualInt64", 7, 0, func(int) goldenCase {
+	add("EqualInt64", 7, 0, func(v int) goldenCase {
+		var attrs []any
+		if v < 7 {
+			attrs = []any{"broadcast", 1}
+		}
 		return goldenCase{inputs: []*nn.Tensor{i64T([]int{2, 3}, 1, 2, 3, 4, 5, 6), i64T([]int{3}, 1, 5, 3)}, nodes: []*nn.Node{
-			node("Equal", []string{"x0", "x1"}, []string{"c"}), node("Cast", []string{"c"}, []string{"y"}, "to", 7)}}
+			node("Equal", []string{"x0", "x1"}, []string{"c"}, attrs...), node("Cast", []string{"c"}, []string{"y"}, "to", 7)}}
 	})
 	add("Where", 9, 0, func(int) goldenCase {
 		return goldenCase{inputs: []*nn.Tensor{x234, randT("w2", 3, 4)}, nodes: []*nn.Node{
@@ -148,11 +190,16 @@ func opSpecs() []opSpec {
 		if v < 9 {
 			attrs = append(attrs, "spatial", 1, "momentum", 0.9)
 		}
+		if v < 7 {
+			attrs = append(attrs, "is_test", 1)
+		}
 		return one("BatchNormalization", x4d, bnConsts(), []string{"x0", "s", "b", "m", "var"}, attrs...)
 	})
 	add("Dropout", 7, 0, func(v int) goldenCase {
 		c := goldenCase{inputs: []*nn.Tensor{x234}, consts: map[string]*nn.Tensor{}}
-		if v < 12 {
+		if v < 7 {
+			c.nodes = []*nn.Node{node("Dropout", []string{"x0"}, []string{"d", "mask"}, "ratio", 0.3, "is_test", 1)}
+		} else if v < 12 {
 			c.nodes = []*nn.Node{node("Dropout", []string{"x0"}, []string{"d", "mask"}, "ratio", 0.3)}
 		} else {
 			c.consts["r"] = f32T([]int{}, 0.3)
@@ -231,17 +278,21 @@ func opSpecs() []opSpec {
 	})
 	for _, inc := range []int{0, 1} {
 		sfx := fmt.Sprintf("Pad%d", inc)
-		add("AveragePool"+sfx, 7, 0, unaryOp("AveragePool", xp, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "count_include_pad", inc))
+		add("AveragePool"+sfx, 7, 0, avgPool(xp, inc, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1)))
 		add("AveragePoolCeil"+sfx, 10, 0, unaryOp("AveragePool", randT("pool6", 1, 2, 6, 6), "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(1, 0, 1, 0), "ceil_mode", 1, "count_include_pad", inc))
-		add("AveragePool3D"+sfx, 7, 0, unaryOp("AveragePool", x3d, "kernel_shape", ints(2, 3, 3), "strides", ints(2, 2, 2), "pads", ints(1, 1, 1, 0, 1, 1), "count_include_pad", inc))
+		add("AveragePool3D"+sfx, 7, 0, avgPool(x3d, inc, "kernel_shape", ints(2, 3, 3), "strides", ints(2, 2, 2), "pads", ints(1, 1, 1, 0, 1, 1)))
 	}
 	add("AveragePool1D", 7, 0, unaryOp("AveragePool", randT("p1", 1, 3, 9), "kernel_shape", ints(4), "strides", ints(3), "pads", ints(2, 1)))
 	add("GlobalAveragePool", 7, 0, unaryOp("GlobalAveragePool", x4d))
 	add("GlobalMaxPool", 7, 0, unaryOp("GlobalMaxPool", x4d))
 	add("GlobalAveragePool3D", 7, 0, unaryOp("GlobalAveragePool", x3d))
 	// Linear algebra and shapes.
-	add("Gemm", 7, 0, func(int) goldenCase {
-		return one("Gemm", randT("ga", 2, 4), consts("w", randT("gw", 3, 4), "c", randT("gc", 3)), []string{"x0", "w", "c"}, "transB", 1, "alpha", 0.5, "beta", 2.0)
+	add("Gemm", 7, 0, func(v int) goldenCase {
+		attrs := []any{"transB", 1, "alpha", 0.5, "beta", 2.0}
+		if v < 7 {
+			attrs = append(attrs, "broadcast", 1)
+		}
+		return one("Gemm", randT("ga", 2, 4), consts("w", randT("gw", 3, 4), "c", randT("gc", 3)), []string{"x0", "w", "c"}, attrs...)
 	})
 	add("GemmTransA", 7, 0, func(int) goldenCase {
 		return one("Gemm", randT("gta", 4, 2), consts("w", randT("gw2", 4, 3), "c", randT("gc2", 2, 1)), []string{"x0", "w", "c"}, "transA", 1)
@@ -512,7 +563,7 @@ func opSpecs() []opSpec {
 	add("SpaceToDepth", 7, 0, unaryOp("SpaceToDepth", randT("s2d", 1, 2, 4, 6), "blocksize", 2))
 	add("Shape", 7, 0, unaryOp("Shape", x4d))
 	add("ShapeStart", 15, 0, unaryOp("Shape", x4d, "start", 1, "end", -1))
-	return specs
+	return append(specs, extraSpecs()...)
 }
 
 // opCases expands every spec over the ladder and adds the model patterns.
@@ -520,15 +571,23 @@ func opCases() []goldenCase {
 	var cases []goldenCase
 	for _, s := range opSpecs() {
 		vs := ladder
+		if _, no := notAt6[s.name]; s.min == 7 && !no {
+			vs = append([]int{6}, ladder...)
+		}
 		if s.min == 8 || s.min == 10 || s.min == 14 || s.min == 15 || s.min == 17 || s.min == 19 || s.min == 20 {
 			vs = append([]int{s.min}, ladder...)
 		}
 		for _, v := range vs {
-			if v < s.min || (s.max > 0 && v > s.max) {
+			if (v < s.min && v != 6) || (s.max > 0 && v > s.max) {
 				continue
 			}
 			c := s.build(v)
 			c.name, c.opset = fmt.Sprintf("%s_v%d", s.name, v), v
+			if v == 6 {
+				f := s.build(7)
+				f.opset = 7
+				c.ortForm = &f
+			}
 			cases = append(cases, c)
 		}
 	}

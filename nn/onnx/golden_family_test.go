@@ -2,6 +2,7 @@ package onnx_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -12,12 +13,14 @@ import (
 
 // netBuilder appends nodes and random constants to a case.
 type netBuilder struct {
-	c    goldenCase
-	seed int
+	c     goldenCase
+	seed  int
+	opset int
 }
 
-func newNet(x *nn.Tensor) *netBuilder {
-	return &netBuilder{c: goldenCase{inputs: []*nn.Tensor{x}, consts: map[string]*nn.Tensor{}}}
+// newNet starts a net at opset v on input x.
+func newNet(v int, x *nn.Tensor) *netBuilder {
+	return &netBuilder{c: goldenCase{inputs: []*nn.Tensor{x}, consts: map[string]*nn.Tensor{}}, opset: v}
 }
 
 func (b *netBuilder) name(p string) string {
@@ -69,7 +72,11 @@ func (b *netBuilder) gemm(x string, n, k int) string {
 	for i := range w.F32 {
 		w.F32[i] *= 0.2
 	}
-	return b.op("Gemm", []string{x, b.konst(w), b.konst(randT(b.name("fb"), n))}, "transB", 1)
+	attrs := []any{"transB", 1}
+	if b.opset < 7 {
+		attrs = append(attrs, "broadcast", 1)
+	}
+	return b.op("Gemm", []string{x, b.konst(w), b.konst(randT(b.name("fb"), n))}, attrs...)
 }
 
 func (b *netBuilder) done(name string, v int, y string) goldenCase {
@@ -80,6 +87,9 @@ func (b *netBuilder) done(name string, v int, y string) goldenCase {
 }
 
 func (b *netBuilder) dropout(x string, v int) string {
+	if v < 7 {
+		return b.op("Dropout", []string{x}, "ratio", 0.5, "is_test", 1)
+	}
 	if v < 12 {
 		return b.op("Dropout", []string{x}, "ratio", 0.5)
 	}
@@ -109,8 +119,8 @@ func familyCases() []goldenCase {
 	var cs []goldenCase
 	// AlexNet / CaffeNet (zoo: opsets 3 to 9) and ZFNet: Conv+bias, Relu,
 	// LRN, MaxPool, Reshape, Gemm, Dropout, Softmax.
-	for _, v := range []int{7, 8, 9, 12} {
-		b := newNet(randT("alex", 1, 3, 27, 27))
+	for _, v := range []int{6, 7, 8, 9, 12} {
+		b := newNet(v, randT("alex", 1, 3, 27, 27))
 		t := b.op("Relu", []string{b.conv("x0", 8, 3, 5, "strides", ints(2, 2), "pads", ints(2, 2, 2, 2))})
 		t = b.op("LRN", []string{t}, "size", 5, "alpha", 1e-4, "beta", 0.75, "bias", 1.0)
 		t = b.op("MaxPool", []string{t}, "kernel_shape", ints(3, 3), "strides", ints(2, 2))
@@ -122,7 +132,7 @@ func familyCases() []goldenCase {
 		t = b.op("Softmax", []string{b.gemm(t, 10, 16)})
 		cs = append(cs, b.done(fmt.Sprintf("family_AlexNet_v%d", v), v, t))
 
-		b = newNet(randT("zf", 1, 3, 29, 29))
+		b = newNet(v, randT("zf", 1, 3, 29, 29))
 		t = b.op("Relu", []string{b.conv("x0", 6, 3, 7, "strides", ints(2, 2), "pads", ints(1, 1, 1, 1))})
 		t = b.op("MaxPool", []string{t}, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(0, 0, 1, 1))
 		t = b.op("LRN", []string{t}, "size", 3, "alpha", 5e-5, "beta", 0.75, "bias", 1.0)
@@ -132,8 +142,8 @@ func familyCases() []goldenCase {
 		cs = append(cs, b.done(fmt.Sprintf("family_ZFNet_v%d", v), v, t))
 	}
 	// VGG (zoo 7 to 9; vgg-bn with BatchNormalization) with PyTorch's flatten.
-	for _, v := range []int{7, 9, 12, 13} {
-		b := newNet(randT("vgg", 1, 3, 8, 8))
+	for _, v := range []int{6, 7, 9, 12, 13} {
+		b := newNet(v, randT("vgg", 1, 3, 8, 8))
 		t := b.op("Relu", []string{b.bn(b.conv("x0", 4, 3, 3, "pads", ints(1, 1, 1, 1)), 4, v)})
 		t = b.op("Relu", []string{b.conv(t, 4, 4, 3, "pads", ints(1, 1, 1, 1))})
 		t = b.op("MaxPool", []string{t}, "kernel_shape", ints(2, 2), "strides", ints(2, 2))
@@ -143,8 +153,8 @@ func familyCases() []goldenCase {
 	}
 	// GoogLeNet / Inception v1-v2: LRN, an inception block (1x1, 3x3, 5x5,
 	// pool branches) joined by Concat, AveragePool, Dropout, Softmax.
-	for _, v := range []int{7, 8, 9, 11} {
-		b := newNet(randT("goog", 1, 3, 16, 16))
+	for _, v := range []int{6, 7, 8, 9, 11} {
+		b := newNet(v, randT("goog", 1, 3, 16, 16))
 		t := b.op("Relu", []string{b.conv("x0", 8, 3, 7, "strides", ints(2, 2), "pads", ints(3, 3, 3, 3))})
 		t = b.op("MaxPool", []string{t}, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(0, 0, 1, 1))
 		t = b.op("LRN", []string{t}, "size", 5, "alpha", 1e-4, "beta", 0.75, "bias", 1.0)
@@ -161,7 +171,7 @@ func familyCases() []goldenCase {
 	// Inception v3 (PyTorch, opset 9+): AveragePool 3x3 s1 p1 with
 	// count_include_pad, asymmetric 1x7/7x1 convs.
 	for _, v := range []int{9, 11} {
-		b := newNet(randT("incv3", 1, 4, 9, 9))
+		b := newNet(v, randT("incv3", 1, 4, 9, 9))
 		t := b.op("Relu", []string{b.bn(b.conv("x0", 4, 4, 3), 4, v)})
 		a := b.op("AveragePool", []string{t}, "kernel_shape", ints(3, 3), "strides", ints(1, 1), "pads", ints(1, 1, 1, 1), "count_include_pad", 1)
 		w17 := randT(b.name("w"), 4, 4, 1, 7)
@@ -175,8 +185,8 @@ func familyCases() []goldenCase {
 	// ResNet (v1 zoo at opset 7/8 with BatchNormalization spatial, Sum or
 	// Add residuals; v2 PyTorch at 9+): stem, basic and downsampling
 	// blocks, GlobalAveragePool, Flatten, Gemm.
-	for _, v := range []int{7, 8, 9, 12, 13} {
-		b := newNet(randT("res", 1, 3, 16, 16))
+	for _, v := range []int{6, 7, 8, 9, 12, 13} {
+		b := newNet(v, randT("res", 1, 3, 16, 16))
 		t := b.op("Relu", []string{b.bn(b.conv("x0", 4, 3, 7, "strides", ints(2, 2), "pads", ints(3, 3, 3, 3)), 4, v)})
 		t = b.op("MaxPool", []string{t}, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1))
 		r := b.op("Relu", []string{b.bn(b.conv(t, 4, 4, 3, "pads", ints(1, 1, 1, 1)), 4, v)})
@@ -195,8 +205,8 @@ func familyCases() []goldenCase {
 	}
 	// DenseNet (zoo opset 7 to 9): BN-Relu-Conv dense layers joined by
 	// Concat, transition with AveragePool, classifier as a 1x1 Conv.
-	for _, v := range []int{7, 9, 12} {
-		b := newNet(randT("dense", 1, 3, 12, 12))
+	for _, v := range []int{6, 7, 9, 12} {
+		b := newNet(v, randT("dense", 1, 3, 12, 12))
 		t := b.conv("x0", 6, 3, 3, "strides", ints(2, 2), "pads", ints(1, 1, 1, 1))
 		for i := 0; i < 2; i++ {
 			c := 6 + 3*i
@@ -214,8 +224,8 @@ func familyCases() []goldenCase {
 	// ShuffleNet (zoo v1 opset 7-9, v2 PyTorch 10+): grouped 1x1 convs,
 	// channel shuffle by Reshape-Transpose-Reshape, depthwise 3x3, an
 	// AveragePool shortcut joined by Concat.
-	for _, v := range []int{7, 9, 11, 13} {
-		b := newNet(randT("shuf", 1, 8, 8, 8))
+	for _, v := range []int{6, 7, 9, 11, 13} {
+		b := newNet(v, randT("shuf", 1, 8, 8, 8))
 		t := b.op("Relu", []string{b.bn(b.conv("x0", 8, 8, 1, "group", 2), 8, v)})
 		t = b.op("Reshape", []string{t, b.konst(i64T([]int{5}, 1, 2, 4, 8, 8))})
 		t = b.op("Transpose", []string{t}, "perm", ints(0, 2, 1, 3, 4))
@@ -230,8 +240,8 @@ func familyCases() []goldenCase {
 	// SqueezeNet 1.0/1.1 (zoo opset 7-9, PyTorch 12+ with ceil_mode
 	// MaxPool): fire modules, Dropout, 1x1 Conv classifier,
 	// GlobalAveragePool, Softmax over [1, C, 1, 1] (2-D coercion at axis 1).
-	for _, v := range []int{7, 9, 11, 12, 13} {
-		b := newNet(randT("sq", 1, 3, 17, 17))
+	for _, v := range []int{6, 7, 9, 11, 12, 13} {
+		b := newNet(v, randT("sq", 1, 3, 17, 17))
 		t := b.op("Relu", []string{b.conv("x0", 8, 3, 3, "strides", ints(2, 2))})
 		pool := []any{"kernel_shape", ints(3, 3), "strides", ints(2, 2)}
 		if v >= 10 {
@@ -249,7 +259,7 @@ func familyCases() []goldenCase {
 	// MobileNetV2 (PyTorch, opset 9+ with Clip as ReLU6: attributes before
 	// 11, inputs after): inverted residuals with depthwise convs and Adds.
 	for _, v := range []int{9, 11, 12, 13} {
-		b := newNet(randT("mb", 1, 3, 12, 12))
+		b := newNet(v, randT("mb", 1, 3, 12, 12))
 		relu6 := func(x string) string {
 			if v < 11 {
 				return b.op("Clip", []string{x}, "min", 0.0, "max", 6.0)
@@ -267,7 +277,7 @@ func familyCases() []goldenCase {
 	}
 	// FCN / U-Net style decoders: ConvTranspose, Upsample/Resize, Concat skip.
 	for _, v := range []int{9, 11, 13} {
-		b := newNet(randT("fcn", 1, 3, 8, 8))
+		b := newNet(v, randT("fcn", 1, 3, 8, 8))
 		e := b.op("Relu", []string{b.conv("x0", 4, 3, 3, "pads", ints(1, 1, 1, 1))})
 		d := b.op("MaxPool", []string{e}, "kernel_shape", ints(2, 2), "strides", ints(2, 2))
 		d = b.op("Relu", []string{b.conv(d, 4, 4, 3, "pads", ints(1, 1, 1, 1))})
@@ -286,6 +296,21 @@ func familyCases() []goldenCase {
 		t := b.op("Concat", []string{e, u, r}, "axis", 1)
 		t = b.conv(t, 2, 10, 1)
 		cs = append(cs, b.done(fmt.Sprintf("family_FCN_v%d", v), v, t))
+	}
+	// The zoo's opset-6 files (caffe2 exports) take ORT's outputs for the
+	// same net at opset 7 (see goldenCase.ortForm).
+	byName := map[string]int{}
+	for i, c := range cs {
+		byName[c.name] = i
+	}
+	for i, c := range cs {
+		if c.opset == 6 {
+			twin, ok := byName[strings.TrimSuffix(c.name, "_v6")+"_v7"]
+			if !ok {
+				panic(c.name + " has no opset-7 twin")
+			}
+			cs[i].ortForm = &cs[twin]
+		}
 	}
 	return cs
 }
