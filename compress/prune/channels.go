@@ -48,11 +48,15 @@ type Space struct {
 // readers of a space lose the matching inputs: a Conv's weight columns, or
 // a Gemm's weight blocks after a Flatten. Spaces read by anything else
 // (Concat, graph outputs, grouped convs, reshapes) are left alone and
-// listed in Report.Skipped. Pass g as loaded (optimized: BatchNorm folded
-// and activations fused), with a declared input shape.
-func Channels(g *nn.Graph, frac float64) (*nn.Graph, *Report, error) {
+// listed in Report.Skipped. Pass g with a declared input shape, as loaded
+// (BatchNorm folded and activations fused) or with its BatchNorms.
+func Channels(g *nn.Graph, frac float64, opts ...Option) (*nn.Graph, *Report, error) {
 	if !(frac > 0 && frac < 1) {
 		return nil, nil, fmt.Errorf("prune: fraction %g, want 0 < f < 1", frac)
+	}
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
 	}
 	shapes, err := valueShapes(g)
 	if err != nil {
@@ -61,6 +65,11 @@ func Channels(g *nn.Graph, frac float64) (*nn.Graph, *Report, error) {
 	c := g.Clone()
 	p := &planner{g: c, shapes: shapes, parent: map[string]string{}, barred: map[string]string{}}
 	p.build()
+	if cfg.samples != nil {
+		if p.means, p.sd, err = readerStats(g, p.readers, cfg.samples); err != nil {
+			return nil, nil, err
+		}
+	}
 	rep := &Report{}
 	spaces := map[string][]string{} // root -> tensors
 	for t := range p.parent {
@@ -95,6 +104,7 @@ func Channels(g *nn.Graph, frac float64) (*nn.Graph, *Report, error) {
 			rep.Spaces = append(rep.Spaces, sp)
 		}
 	}
+	rep.Skipped = append(rep.Skipped, p.grouped...)
 	if len(rep.Spaces) == 0 {
 		return nil, rep, ErrNothing
 	}
@@ -126,11 +136,16 @@ func valueShapes(g *nn.Graph) (map[string][]int, error) {
 type planner struct {
 	g      *nn.Graph
 	shapes map[string][]int
+	// means holds, per tensor a reader reads, its mean over the samples
+	// per channel and position (C x spatial), and sd its standard
+	// deviation per channel, when samples were given.
+	means, sd map[string][]float64
 	parent map[string]string
 	barred map[string]string // root -> why the space cannot be pruned
 	// per tensor: the nodes that produce its channels (Conv group 1), and
 	// the nodes whose parameters follow them.
 	producers []*nn.Node
+	grouped   []string // why each grouped (not depthwise) conv keeps its channels
 	followers []follow
 	readers   []read
 }
@@ -247,6 +262,7 @@ func (p *planner) build() {
 				p.add(x)
 				p.bar(x, fmt.Sprintf("read by grouped convolution %s", n.Name))
 				p.bar(y, fmt.Sprintf("made by grouped convolution %s", n.Name))
+				p.grouped = append(p.grouped, fmt.Sprintf("output channels of [%s]: a grouped convolution (group %d), not pruned", n.Name, grp))
 			}
 		case channelWise[n.Op] && len(n.Outputs) >= 1:
 			p.union(x, y)
@@ -350,6 +366,9 @@ func (p *planner) prune(ts []string, frac float64) (Space, bool) {
 		}
 		sp.Producers = append(sp.Producers, n.Name)
 	}
+	if rs := p.readerScores(in, C); rs != nil {
+		score = rs
+	}
 	keepN := C - int(math.Floor(frac*float64(C)))
 	if keepN < 1 {
 		keepN = 1
@@ -397,6 +416,7 @@ func (p *planner) prune(ts []string, frac float64) (Space, bool) {
 		if !in[r.tensor] {
 			continue
 		}
+		p.compensate(r, C, keep)
 		n := r.n
 		if n.Op == "Conv" {
 			p.sliceConst(n, 1, 1, C, keep)
@@ -506,5 +526,266 @@ func (r *Report) Log(w io.Writer, kept bool) {
 		for _, s := range r.Skipped {
 			fmt.Fprintf(w, "prune-channels: kept %s\n", s)
 		}
+	}
+}
+
+// Option configures Channels.
+type Option func(*config)
+
+type config struct{ samples *nn.Tensor }
+
+// WithSamples gives Channels a batch of the model's input: the mean of
+// each removed channel over it, as the layers reading the channel see it,
+// is folded into their biases (mean replacement, Evci et al. 2018), so
+// that pruning removes what a channel varies, not its average (a channel
+// whose filter is weak but whose bias is large feeds a constant to the
+// next layer).
+func WithSamples(x *nn.Tensor) Option { return func(c *config) { c.samples = x } }
+
+// readerStats runs g on x and returns, for every tensor a reader reads,
+// its mean over the batch (per channel and spatial position) and its
+// standard deviation per channel.
+func readerStats(g *nn.Graph, readers []read, x *nn.Tensor) (means, sds map[string][]float64, err error) {
+	c := g.Clone()
+	c.Outputs = nil
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range readers {
+		if !seen[r.tensor] {
+			seen[r.tensor] = true
+			names = append(names, r.tensor)
+			c.Outputs = append(c.Outputs, nn.ValueInfo{Name: r.tensor})
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	prog, err := nn.Compile(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("prune: samples: %w", err)
+	}
+	outs, err := prog.NewRunner(1).Run(x)
+	if err != nil {
+		return nil, nil, fmt.Errorf("prune: samples: %w", err)
+	}
+	means, sds = map[string][]float64{}, map[string][]float64{}
+	for i, t := range outs {
+		if t.DType != nn.Float32 || len(t.Shape) < 2 {
+			continue
+		}
+		n, C := t.Shape[0], t.Shape[1]
+		per := t.Len() / max(n, 1)
+		block := per / max(C, 1)
+		m := make([]float64, per)
+		sq := make([]float64, C)
+		sum := make([]float64, C)
+		for s := 0; s < n; s++ {
+			for j, v := range t.F32[s*per : (s+1)*per] {
+				m[j] += float64(v)
+				sum[j/block] += float64(v)
+				sq[j/block] += float64(v) * float64(v)
+			}
+		}
+		for j := range m {
+			m[j] /= float64(n)
+		}
+		sd := make([]float64, C)
+		cnt := float64(n * block)
+		for c := range sd {
+			mu := sum[c] / cnt
+			sd[c] = math.Sqrt(max(sq[c]/cnt-mu*mu, 0))
+		}
+		means[names[i]], sds[names[i]] = m, sd
+	}
+	return means, sds, nil
+}
+
+// readerScores scores the C channels of the space made of the tensors
+// in, when samples were given: what removing channel c (replaced by its
+// mean) changes in the readers' outputs, sd(c) times the L1 norm of the
+// readers' weights on c. It returns nil without samples.
+func (p *planner) readerScores(in map[string]bool, C int) []float64 {
+	if p.sd == nil {
+		return nil
+	}
+	score := make([]float64, C)
+	found := false
+	for _, r := range p.readers {
+		sd := p.sd[r.tensor]
+		if !in[r.tensor] || len(sd) != C {
+			continue
+		}
+		var w *nn.Tensor
+		var colL1 func(c int) float64
+		if r.n.Op == "Conv" {
+			w = p.g.Consts[r.n.Input(1)]
+			if w == nil || len(w.Shape) < 3 || w.Shape[1] != C {
+				continue
+			}
+			out, per := w.Shape[0], w.Len()/(w.Shape[0]*C)
+			colL1 = func(c int) float64 {
+				var s float64
+				for o := 0; o < out; o++ {
+					for _, v := range w.F32[(o*C+c)*per : (o*C+c+1)*per] {
+						s += math.Abs(float64(v))
+					}
+				}
+				return s
+			}
+		} else {
+			gm := p.g.Nodes[p.g.Consumers()[r.n.Outputs[0]][0]]
+			w = p.g.Consts[gm.Input(1)]
+			if w == nil || len(w.Shape) != 2 || w.Len()%C != 0 {
+				continue
+			}
+			rows, cols := w.Shape[0], w.Shape[1]
+			transB := gm.AttrInt("transB", 0) != 0
+			k := cols
+			if !transB {
+				k = rows
+			}
+			block := k / C
+			alpha := math.Abs(float64(gm.AttrFloat("alpha", 1)))
+			colL1 = func(c int) float64 {
+				var s float64
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						in := j
+						if !transB {
+							in = i
+						}
+						if in/block == c {
+							s += math.Abs(float64(w.F32[i*cols+j]))
+						}
+					}
+				}
+				return alpha * s
+			}
+		}
+		found = true
+		for c := 0; c < C; c++ {
+			score[c] += sd[c] * colL1(c)
+		}
+	}
+	if !found {
+		return nil
+	}
+	return score
+}
+
+// compensate folds the means of the channels of r.tensor not in keep
+// (out of C) into the bias of the layer reading them: a Conv (group 1;
+// its padded borders see zeros, which this ignores) or the Gemm after a
+// Flatten.
+func (p *planner) compensate(r read, C int, keep []int) {
+	mean := p.means[r.tensor]
+	if mean == nil || len(mean)%C != 0 {
+		return
+	}
+	block := len(mean) / C
+	kept := make([]bool, C)
+	for _, k := range keep {
+		kept[k] = true
+	}
+	n := r.n
+	var w *nn.Tensor
+	var bias int // input index of the bias
+	var scale float64 = 1
+	var out int
+	var weight func(o, col int) float64 // weight of output o on input column col (channel c, position j: c*block+j)
+	if n.Op == "Conv" {
+		w = p.g.Consts[n.Input(1)]
+		if w == nil || len(w.Shape) < 3 || w.Shape[1] != C {
+			return
+		}
+		out, bias = w.Shape[0], 2
+		per := w.Len() / (out * C)
+		// A channel's mean over positions times the filter's sum.
+		chMean := make([]float64, C)
+		for c := 0; c < C; c++ {
+			for j := 0; j < block; j++ {
+				chMean[c] += mean[c*block+j]
+			}
+			chMean[c] /= float64(block)
+		}
+		mean, block = chMean, 1
+		weight = func(o, c int) float64 {
+			var s float64
+			for _, v := range w.F32[(o*C+c)*per : (o*C+c+1)*per] {
+				s += float64(v)
+			}
+			return s
+		}
+	} else {
+		gm := p.g.Nodes[p.g.Consumers()[n.Outputs[0]][0]]
+		w = p.g.Consts[gm.Input(1)]
+		beta := float64(gm.AttrFloat("beta", 1))
+		if w == nil || len(w.Shape) != 2 || beta == 0 {
+			return
+		}
+		k := C * block
+		transB := gm.AttrInt("transB", 0) != 0
+		if transB {
+			out = w.Shape[0]
+		} else {
+			out = w.Shape[1]
+		}
+		if (transB && w.Shape[1] != k) || (!transB && w.Shape[0] != k) {
+			return
+		}
+		scale = float64(gm.AttrFloat("alpha", 1)) / beta
+		weight = func(o, col int) float64 {
+			if transB {
+				return float64(w.F32[o*k+col])
+			}
+			return float64(w.F32[col*out+o])
+		}
+		n, bias = gm, 2
+	}
+	delta := make([]float32, out)
+	any := false
+	for c := 0; c < C; c++ {
+		if kept[c] {
+			continue
+		}
+		for j := 0; j < block; j++ {
+			m := mean[c*block+j]
+			if m == 0 {
+				continue
+			}
+			any = true
+			for o := 0; o < out; o++ {
+				delta[o] += float32(scale * m * weight(o, c*block+j))
+			}
+		}
+	}
+	if !any {
+		return
+	}
+	name := n.Input(bias)
+	b := p.g.Consts[name]
+	switch {
+	case name == "":
+		for len(n.Inputs) <= bias {
+			n.Inputs = append(n.Inputs, "")
+		}
+		name = n.Name + "_mean_replacement"
+		for p.g.Consts[name] != nil {
+			name += "_"
+		}
+		n.Inputs[bias] = name
+		if n.Op == "Gemm" {
+			n.Attrs["beta"] = nn.Attr{Kind: nn.AttrFloat, Float: 1}
+			for o := range delta {
+				delta[o] = float32(float64(delta[o]) / scale * float64(n.AttrFloat("alpha", 1)))
+			}
+		}
+		p.g.Consts[name] = &nn.Tensor{DType: nn.Float32, Shape: []int{out}, F32: delta}
+	case b != nil && b.DType == nn.Float32 && b.Len() == out && len(b.F32) == out:
+		nb := &nn.Tensor{DType: nn.Float32, Shape: append([]int(nil), b.Shape...), F32: append([]float32(nil), b.F32...)}
+		for o := range delta {
+			nb.F32[o] += delta[o]
+		}
+		p.g.Consts[name] = nb
 	}
 }

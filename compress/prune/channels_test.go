@@ -165,3 +165,48 @@ func TestReportLog(t *testing.T) {
 	}
 	rep.Log(nil, true)
 }
+
+// TestChannelsWithSamples: channels whose filters are zero but whose
+// biases are not feed constants to the layers reading them. Scored on
+// samples they are the ones to go (they vary not at all), and their means
+// move into the readers' biases (mean replacement), so the output stays;
+// without samples the same channels go and the constants are lost.
+func TestChannelsWithSamples(t *testing.T) {
+	g := mobileNetV2Block()
+	for _, name := range []string{"be", "bd"} {
+		b := g.Consts[name]
+		for c := 1; c < b.Len(); c += 2 {
+			b.F32[c] = 0.3 + 0.1*float32(c%5) // odd channels: constant, non-zero
+		}
+	}
+	x := nn.New(nn.Float32, 4, 3, 8, 8)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%17)/8 - 1
+	}
+	want := run(t, g, x)
+	maxDiff := func(pg *nn.Graph) float64 {
+		got := run(t, pg, x)
+		d := 0.0
+		for i := range want.F32 {
+			d = max(d, math.Abs(float64(got.F32[i]-want.F32[i])))
+		}
+		return d
+	}
+	pg, rep, err := prune.Channels(g, 0.5, prune.WithSamples(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(pg); d > 1e-5 {
+		t.Errorf("with samples: output moved by %g (spaces %v)", d, rep.Spaces)
+	}
+	if s := pg.Consts[pg.Node("project").Input(1)].Shape; fmt.Sprint(s) != "[4 8 1 1]" {
+		t.Errorf("project weights %v", s)
+	}
+	blind, _, err := prune.Channels(g, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(blind); d < 1e-3 {
+		t.Errorf("without samples the constants should be lost, output moved by %g only", d)
+	}
+}

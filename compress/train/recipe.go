@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/splitinfer/splitinfer/compress/prune"
+	"github.com/splitinfer/splitinfer/nn"
 )
 
 // Recipe is the training-based compression: structured channel pruning,
@@ -60,7 +61,7 @@ func (r Recipe) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (*
 	var err error
 	if r.PruneChannels > 0 {
 		var removed int
-		if net, removed, err = PruneNetChannels(net, r.PruneChannels, r.Log); err != nil {
+		if net, removed, err = PruneNetChannels(net, r.PruneChannels, r.Log, trainSet.Subset(0, meanSamples, net.Input.Size())); err != nil {
 			return nil, err
 		}
 		r.logf("structured pruning: removed %d conv channels, %d params, %d MACs/image left", removed, net.NumParams(), net.MACs())
@@ -103,8 +104,12 @@ func (r Recipe) Run(ctx context.Context, net *Net, trainSet, testSet Dataset) (*
 	return rep, nil
 }
 
-// bnSamples is how many training images estimate BatchNorm statistics.
-const bnSamples = 2048
+// bnSamples is how many training images estimate BatchNorm statistics,
+// meanSamples the means of pruned channels.
+const (
+	bnSamples   = 2048
+	meanSamples = 512
+)
 
 // BatchNorm modes of Recipe.
 const (
@@ -137,9 +142,11 @@ func (r Recipe) insertBN(net *Net) bool {
 // net with depthwise convs, residual Adds or BatchNorms goes through the
 // graph pruner (residual-aware: convs joined by Adds lose the same
 // channels, depthwise convs and BatchNorms follow their input) and back
-// into a trainable net; others use the trainer's own chain pruning. It returns the pruned net and the number of
+// into a trainable net, with the mean over samples (if any) of each
+// removed channel folded into the biases of its readers
+// (prune.WithSamples); others use the trainer's own chain pruning. It returns the pruned net and the number of
 // channels removed.
-func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) {
+func PruneNetChannels(net *Net, frac float64, log io.Writer, samples Dataset) (*Net, int, error) {
 	graphPath := false
 	for _, l := range net.Layers {
 		if l.Depthwise || l.Kind == Add || l.Kind == BatchNorm {
@@ -156,7 +163,15 @@ func PruneNetChannels(net *Net, frac float64, log io.Writer) (*Net, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	pg, rep, err := prune.Channels(g, frac)
+	var opts []prune.Option
+	if samples.Len() > 0 {
+		x, err := nn.FromFloat32(samples.Images, samples.Len(), net.Input.C, net.Input.H, net.Input.W)
+		if err != nil {
+			return nil, 0, err
+		}
+		opts = append(opts, prune.WithSamples(x))
+	}
+	pg, rep, err := prune.Channels(g, frac, opts...)
 	if err != nil {
 		return nil, 0, err
 	}
