@@ -12,7 +12,7 @@ func init() {
 		return &instanceNormKernel{eps: float64(attrFloatAny(bc.Node, "epsilon", 1e-5))}, nil
 	})
 	Register("LogSoftmax", func(bc *BuildContext) (Kernel, error) {
-		return &logSoftmaxKernel{axis: int(bc.Node.AttrInt("axis", -1))}, nil
+		return &axisKernel{op: "LogSoftmax", axis: int(bc.Node.AttrInt("axis", -1)), run: logSoftmaxLine}, nil
 	})
 	Register("GlobalMaxPool", func(bc *BuildContext) (Kernel, error) { return globalMaxKernel{}, nil })
 }
@@ -143,43 +143,22 @@ func (k *instanceNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	return nil
 }
 
-// logSoftmaxKernel is LogSoftmax along one axis (opset 13 semantics; the
-// importer maps older models' 2-D coercion onto it).
-type logSoftmaxKernel struct{ axis int }
-
-func (k *logSoftmaxKernel) OutputTypes(in []Type) ([]Type, error) {
-	return alongAxisTypes("LogSoftmax", k.axis, in)
-}
-
-// MACs counts a few operations per element as one.
-func (k *logSoftmaxKernel) MACs(in, out []Type) int64 { return elemCount(out) }
-
-func (k *logSoftmaxKernel) Run(rc *RunContext, in, out []*Tensor) error {
-	s := in[0].Shape
-	ax, err := normAxis("LogSoftmax", k.axis, len(s), false)
-	if err != nil {
-		return err
+// logSoftmaxLine is LogSoftmax of one line of n values inner apart
+// (opset 13 semantics along one axis; the importer maps older models' 2-D
+// coercion onto it).
+func logSoftmaxLine(x, y []float32, n, inner int) {
+	m := math.Inf(-1)
+	for j := 0; j < n; j++ {
+		m = math.Max(m, float64(x[j*inner]))
 	}
-	outer, n, inner := NumElements(s[:ax]), s[ax], NumElements(s[ax+1:])
-	x, y := in[0].F32, out[0].F32
-	for o := 0; o < outer; o++ {
-		for i := 0; i < inner; i++ {
-			base := o*n*inner + i
-			m := math.Inf(-1)
-			for j := 0; j < n; j++ {
-				m = math.Max(m, float64(x[base+j*inner]))
-			}
-			var sum float64
-			for j := 0; j < n; j++ {
-				sum += math.Exp(float64(x[base+j*inner]) - m)
-			}
-			l := m + math.Log(sum)
-			for j := 0; j < n; j++ {
-				y[base+j*inner] = float32(float64(x[base+j*inner]) - l)
-			}
-		}
+	var sum float64
+	for j := 0; j < n; j++ {
+		sum += math.Exp(float64(x[j*inner]) - m)
 	}
-	return nil
+	l := m + math.Log(sum)
+	for j := 0; j < n; j++ {
+		y[j*inner] = float32(float64(x[j*inner]) - l)
+	}
 }
 
 // globalMaxKernel is GlobalMaxPool over every spatial dimension.

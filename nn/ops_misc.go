@@ -91,17 +91,11 @@ type axisKernel struct {
 }
 
 func (k *axisKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs(k.op, in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32(k.op, in, 0); err != nil {
-		return nil, err
-	}
-	if _, err := normAxis(k.op, k.axis, len(in[0].Shape), false); err != nil {
-		return nil, err
-	}
-	return []Type{in[0]}, nil
+	return alongAxisTypes(k.op, k.axis, in)
 }
+
+// MACs counts a few operations per element as one.
+func (k *axisKernel) MACs(in, out []Type) int64 { return elemCount(out) }
 
 func (k *axisKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	s := in[0].Shape
@@ -157,10 +151,7 @@ func lpNormalize(x, y []float32, n, inner int, p int64) {
 type globalLpKernel struct{ p float64 }
 
 func (k *globalLpKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("GlobalLpPool", in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32("GlobalLpPool", in, 0); err != nil {
+	if err := needOneF32("GlobalLpPool", in); err != nil {
 		return nil, err
 	}
 	s := in[0].Shape
@@ -191,10 +182,7 @@ func (k *globalLpKernel) Run(rc *RunContext, in, out []*Tensor) error {
 type mvnKernel struct{ axes []int }
 
 func (k *mvnKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("MeanVarianceNormalization", in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32("MeanVarianceNormalization", in, 0); err != nil {
+	if err := needOneF32("MeanVarianceNormalization", in); err != nil {
 		return nil, err
 	}
 	for _, a := range k.axes {
@@ -325,10 +313,7 @@ type topKKernel struct {
 }
 
 func (k *topKKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("TopK", in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32("TopK", in, 0); err != nil {
+	if err := needOneF32("TopK", in); err != nil {
 		return nil, err
 	}
 	s := in[0].Shape
@@ -452,10 +437,7 @@ func (k *gatherElemsKernel) Run(rc *RunContext, in, out []*Tensor) error {
 type triluKernel struct{ upper bool }
 
 func (k *triluKernel) OutputTypes(in []Type) ([]Type, error) {
-	if err := needInputs("Trilu", in, 1); err != nil {
-		return nil, err
-	}
-	if err := needF32("Trilu", in, 0); err != nil {
+	if err := needOneF32("Trilu", in); err != nil {
 		return nil, err
 	}
 	if len(in[0].Shape) < 2 {
@@ -490,4 +472,12 @@ func (k *triluKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 	}
 	return nil
+}
+
+// needOneF32 checks that input 0 is present and float32.
+func needOneF32(op string, in []Type) error {
+	if err := needInputs(op, in, 1); err != nil {
+		return err
+	}
+	return needF32(op, in, 0)
 }
