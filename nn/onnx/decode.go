@@ -247,6 +247,9 @@ func fromModel(m *onnxpb.ModelProto) (*nn.Graph, error) {
 			return nil, fmt.Errorf("graph output: %w", err)
 		}
 		g.Outputs = append(g.Outputs, v)
+		if et := vi.GetType().GetTensorType().GetElemType(); et == onnxBool || et == onnxDouble {
+			g.Meta[MetaOutputElemType+v.Name] = strconv.FormatInt(int64(et), 10)
+		}
 	}
 	if len(g.Outputs) == 0 {
 		return nil, fmt.Errorf("%w: graph has no outputs", ErrFormat)

@@ -2,8 +2,13 @@ package onnx
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/splitinfer/splitinfer/nn/onnx/onnxpb"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -53,11 +58,43 @@ func RunFiles(ctx context.Context, g *nn.Graph, inputs, outputs []string, thread
 		return nil, err
 	}
 	for i, path := range outputs {
-		if err := WriteTensor(path, outs[i]); err != nil {
+		if err := writeOutput(path, g, g.Outputs[i].Name, outs[i]); err != nil {
 			return nil, err
 		}
 	}
 	return outs, nil
+}
+
+// MetaOutputElemType + an output's name is the graph metadata key holding
+// the ONNX element type the model declares for that output when the engine
+// computes it in another one: bool (held as uint8 0/1) and double (held
+// as float32).
+const MetaOutputElemType = "splitinfer.onnx_elem_type."
+
+// writeOutput writes output name of g as a TensorProto file, in the
+// element type the model declares for it (MetaOutputElemType).
+func writeOutput(path string, g *nn.Graph, name string, t *nn.Tensor) error {
+	et := g.Meta[MetaOutputElemType+name]
+	switch {
+	case et == strconv.Itoa(onnxBool) && t.DType == nn.Uint8:
+		tp, err := tensorProto("", t)
+		if err != nil {
+			return err
+		}
+		tp.DataType = onnxBool
+		return writeProto(path, tp)
+	case et == strconv.Itoa(onnxDouble) && t.DType == nn.Float32:
+		tp := &onnxpb.TensorProto{DataType: onnxDouble}
+		for _, d := range t.Shape {
+			tp.Dims = append(tp.Dims, int64(d))
+		}
+		tp.RawData = make([]byte, 8*len(t.F32))
+		for i, v := range t.F32 {
+			binary.LittleEndian.PutUint64(tp.RawData[8*i:], math.Float64bits(float64(v)))
+		}
+		return writeProto(path, tp)
+	}
+	return WriteTensor(path, t)
 }
 
 // ErrInputType reports an input tensor whose type the model does not take.

@@ -49,9 +49,17 @@ func EncodeTensor(name string, t *nn.Tensor) ([]byte, error) {
 
 // WriteTensor writes t to path as a serialized ONNX TensorProto (no name).
 func WriteTensor(path string, t *nn.Tensor) error {
-	data, err := EncodeTensor("", t)
+	tp, err := tensorProto("", t)
 	if err != nil {
 		return err
+	}
+	return writeProto(path, tp)
+}
+
+func writeProto(path string, tp *onnxpb.TensorProto) error {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(tp)
+	if err != nil {
+		return fmt.Errorf("onnx: %w", err)
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("onnx: %w", err)
