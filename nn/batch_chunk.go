@@ -38,6 +38,10 @@ func batchSeparable(n *Node, isConst func(string) bool, rank int) bool {
 		if (n.Op == "QuantizeLinear" || n.Op == "DequantizeLinear") && n.AttrInt("axis", 1) == 0 {
 			return false
 		}
+		// MaxPool's indices count from the batch's first image.
+		if n.Op == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != "" {
+			return false
+		}
 		return true
 	case "Concat", "Softmax", "LogSoftmax":
 		a := n.AttrInt("axis", 1)

@@ -481,3 +481,67 @@ func needOneF32(op string, in []Type) error {
 	}
 	return needF32(op, in, 0)
 }
+
+// maxPoolIdxKernel is a 1-D or 2-D MaxPool that also writes the Indices
+// output: the flat index of each maximum in the input tensor, row-major
+// ((n*C+c)*H+h)*W+w, or column-major with storage_order 1 (h + w*H within
+// the plane); the first maximum of a window wins, as in ONNX Runtime.
+type maxPoolIdxKernel struct {
+	poolKernel
+	colMajor bool
+}
+
+func (k *maxPoolIdxKernel) OutputTypes(in []Type) ([]Type, error) {
+	t, err := k.poolKernel.OutputTypes(in)
+	if err != nil {
+		return nil, err
+	}
+	return []Type{t[0], {DType: Int64, Shape: t[0].Shape}}, nil
+}
+
+func (k *maxPoolIdxKernel) Run(rc *RunContext, in, out []*Tensor) error {
+	g, err := k.geometry([]Type{in[0].Type()})
+	if err != nil {
+		return err
+	}
+	if g.N < 0 {
+		return shapeErrf("MaxPool input has dynamic shape %v", in[0].Shape)
+	}
+	HW, P := g.H*g.W, g.OH*g.OW
+	for nc := 0; nc < g.N*g.C; nc++ {
+		x := in[0].F32[nc*HW : (nc+1)*HW]
+		for oy := 0; oy < g.OH; oy++ {
+			for ox := 0; ox < g.OW; ox++ {
+				best, bi := float32(math.Inf(-1)), -1
+				for ky := 0; ky < g.KH; ky++ {
+					iy := oy*g.SH - g.PT + ky*g.DH
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					for kx := 0; kx < g.KW; kx++ {
+						ix := ox*g.SW - g.PL + kx*g.DW
+						if ix < 0 || ix >= g.W {
+							continue
+						}
+						if v := x[iy*g.W+ix]; bi < 0 || v > best {
+							best, bi = v, iy*g.W+ix
+						}
+					}
+				}
+				o := nc*P + oy*g.OW + ox
+				out[0].F32[o] = best
+				idx := int64(-1)
+				if bi >= 0 {
+					idx = int64(nc*HW + bi)
+					if k.colMajor {
+						idx = int64(nc*HW + bi/g.W + (bi%g.W)*g.H)
+					}
+				}
+				if len(out) > 1 && out[1] != nil {
+					out[1].I64[o] = idx
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -5,8 +5,8 @@ import (
 )
 
 // Pooling on float32, 1-D and 2-D: MaxPool (kernel_shape, strides, pads,
-// dilations, auto_pad, ceil_mode; only the values output, the Indices output
-// is rejected; NaN in a window propagates, as in the ONNX reference
+// dilations, auto_pad, ceil_mode; the Indices output of 1-D and 2-D
+// pools by a plain kernel, maxPoolIdxKernel; NaN in a window propagates, as in the ONNX reference
 // implementation), AveragePool (count_include_pad, ceil_mode, dilations) and
 // GlobalAveragePool (any spatial rank).
 
@@ -28,7 +28,10 @@ func buildPool(bc *BuildContext, isMax bool) (Kernel, error) {
 		return nil, err
 	}
 	if isMax && len(bc.Node.Outputs) > 1 && bc.Node.Outputs[1] != "" {
-		return nil, unsupportedErrf("MaxPool Indices output %q is not supported", bc.Node.Outputs[1])
+		if len(w.kernel) > 2 {
+			return nil, unsupportedErrf("MaxPool Indices output %q of a %d-D pool", bc.Node.Outputs[1], len(w.kernel))
+		}
+		return &maxPoolIdxKernel{poolKernel{win: w, max: true}, bc.Node.AttrInt("storage_order", 0) != 0}, nil // ops_misc.go
 	}
 	if len(w.kernel) == 3 {
 		return &poolNDKernel{win: w, max: isMax, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}, nil // ops_nd.go

@@ -96,6 +96,16 @@ func extraSpecs() []opSpec {
 			node("Mul", []string{"y", "fi"}, []string{"z"})}, outputs: []string{"y", "z"}}
 	})
 	xp := randT("mpi", 2, 2, 5, 5)
+	// MaxPool's indices (flattened NCHW; storage_order 1 is column-major).
+	add("MaxPoolIndices", 8, 0, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{xp}, nodes: []*nn.Node{node("MaxPool", []string{"x0"}, []string{"y", "i"}, "kernel_shape", ints(3, 3), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1))}, outputs: []string{"y", "i"}}
+	})
+	add("MaxPoolIndicesColMajor", 8, 0, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{randT("mpc", 1, 2, 4, 6)}, nodes: []*nn.Node{node("MaxPool", []string{"x0"}, []string{"y", "i"}, "kernel_shape", ints(2, 2), "strides", ints(2, 2), "storage_order", 1)}, outputs: []string{"y", "i"}}
+	})
+	add("MaxPoolIndices1D", 8, 0, func(int) goldenCase {
+		return goldenCase{inputs: []*nn.Tensor{randT("mp1", 2, 3, 9)}, nodes: []*nn.Node{node("MaxPool", []string{"x0"}, []string{"y", "i"}, "kernel_shape", ints(3), "strides", ints(2))}, outputs: []string{"y", "i"}}
+	})
 	// Lp pooling and normalization.
 	add("GlobalLpPool", 7, 0, unaryOp("GlobalLpPool", xp, "p", 2))
 	add("GlobalLpPool3", 7, 0, unaryOp("GlobalLpPool", xp, "p", 3))
