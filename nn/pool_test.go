@@ -175,7 +175,7 @@ func TestPoolErrors(t *testing.T) {
 		{"too big", "MaxPool", randT(r, 1, 1, 2, 2), map[string]Attr{"kernel_shape": ints(3, 3)}, 1, ErrShape},
 		{"rank", "AveragePool", randT(r, 4, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 1, ErrShape},
 		{"kernel rank", "AveragePool", randT(r, 1, 1, 4, 4), map[string]Attr{"kernel_shape": ints(2)}, 1, ErrShape},
-		{"indices", "MaxPool", randT(r, 1, 1, 4, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 2, ErrUnsupported},
+		{"3-D indices", "MaxPool", randT(r, 1, 1, 4, 4, 4), map[string]Attr{"kernel_shape": ints(2, 2, 2)}, 2, ErrUnsupported},
 		{"dtype", "MaxPool", i64T([]int{1, 1, 2, 2}, 1, 2, 3, 4), map[string]Attr{"kernel_shape": ints(2, 2)}, 1, ErrDType},
 		{"gap rank", "GlobalAveragePool", randT(r, 4), nil, 1, ErrShape},
 	}
