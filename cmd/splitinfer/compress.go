@@ -11,7 +11,6 @@ import (
 	"github.com/splitinfer/splitinfer/compress/bottleneck"
 	"github.com/splitinfer/splitinfer/compress/quantize"
 	"github.com/splitinfer/splitinfer/compress/recipe"
-	"github.com/splitinfer/splitinfer/compress/train"
 	"github.com/splitinfer/splitinfer/internal/progress"
 	"github.com/splitinfer/splitinfer/pipeline"
 )
@@ -64,7 +63,7 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	distillDefaults(&tf.opts, given)
+	tf.opts.ApplyDefaults(func(name string) bool { return given[name] })
 	cfg.Train, cfg.TrainLimit = tf.options(stderr), tf.limit
 	var err error
 	if cfg.CalibMethod, err = quantize.ParseMethod(*method); err != nil {
@@ -107,19 +106,3 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// distillDefaults applies the student's defaults to the options whose
-// flags were not given. Fine-tuning keeps the plain defaults.
-func distillDefaults(o *train.Options, given map[string]bool) {
-	if o.Student == "" {
-		return
-	}
-	if !given["lr-schedule"] {
-		o.Schedule = train.StudentSchedule
-	}
-	if !given["lr"] {
-		o.LR = train.StudentLR
-	}
-	if !given["epochs"] && !given["finetune-epochs"] {
-		o.Epochs = train.StudentEpochs
-	}
-}

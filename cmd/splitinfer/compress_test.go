@@ -109,6 +109,9 @@ func TestCompressDistillDefaults(t *testing.T) {
 		{[]string{"--student", "8,16,64", "--lr-schedule", "constant"}, "constant", 5e-3, 5},
 		{[]string{"--student", "8,16,64", "--lr", "1e-3"}, "cosine", 1e-3, 5},
 		{[]string{"--student", "8,16,64", "--lr", "1e-3", "--lr-schedule", "constant", "--finetune-epochs", "3"}, "constant", 1e-3, 3},
+		{[]string{"--prune-channels", "0.5"}, "constant", 1e-3, 0}, // no fine-tuning
+		{[]string{"--prune-channels", "0.5", "--epochs", "1"}, "cosine", 5e-3, 1},
+		{[]string{"--prune-channels", "0.5", "--epochs", "1", "--lr", "1e-3"}, "cosine", 1e-3, 1},
 	} {
 		fs := flag.NewFlagSet("compress", flag.ContinueOnError)
 		var tf trainFlags
@@ -120,7 +123,7 @@ func TestCompressDistillDefaults(t *testing.T) {
 		given := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 		o := &tf.opts
-		distillDefaults(o, given)
+		o.ApplyDefaults(func(name string) bool { return given[name] })
 		if o.Schedule != c.sched || o.LR != c.lr || o.Epochs != c.epochs {
 			t.Errorf("%v: --lr-schedule %s --lr %g --epochs %d, want %s %g %d", c.args, o.Schedule, o.LR, o.Epochs, c.sched, c.lr, c.epochs)
 		}
