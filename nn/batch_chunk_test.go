@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // TestBatchChunksMatchWholeBatch: a batch run in chunks of images (one
@@ -49,7 +51,7 @@ func TestBatchChunksMatchWholeBatch(t *testing.T) {
 					checkClose(t, "chunked", got[0], want.Shape, want64)
 					// Warm runs allocate nothing.
 					if !raceEnabled {
-						if a := testing.AllocsPerRun(3, func() { _, _ = run.Run(x) }); a != 0 {
+						if a := allocstest.Steady(3, func() { _, _ = run.Run(x) }); a != 0 {
 							t.Fatalf("warm chunked run allocates %v times", a)
 						}
 					}

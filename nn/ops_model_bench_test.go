@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 	"github.com/splitinfer/splitinfer/internal/cnnzoo"
 	"github.com/splitinfer/splitinfer/internal/testref"
 	"github.com/splitinfer/splitinfer/nn"
@@ -123,7 +124,7 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 					for range 3 {
 						run()
 					}
-					if a := testing.AllocsPerRun(5, run); a != 0 {
+					if a := allocstest.Steady(5, run); a != 0 {
 						t.Errorf("batch %d, %d threads: warm run allocates %v times", batch, threads, a)
 					}
 				}
@@ -146,7 +147,7 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 			}
 		}
 		run()
-		if a := testing.AllocsPerRun(3, run); a != 0 {
+		if a := allocstest.Steady(3, run); a != 0 {
 			t.Errorf("run after the workers went idle allocates %v times", a)
 		}
 	})

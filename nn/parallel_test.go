@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // countJob records which items were visited, how many ranges ran and the
@@ -152,7 +154,7 @@ func TestParallelConvAllocatesNothingAndWorkersExit(t *testing.T) {
 	if raceEnabled {
 		t.Log("race detector on: allocation count not checked")
 	}
-	allocs := testing.AllocsPerRun(10, func() {
+	allocs := allocstest.Steady(10, func() {
 		if _, err := run.Run(x); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // shareGraph: a chain of Relus with a Reshape view whose source is read
@@ -84,7 +86,7 @@ func TestRunnerSharesBuffersNoAllocs(t *testing.T) {
 	if _, err := r.Run(x); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(20, func() { r.Run(x) }); n != 0 {
+	if n := allocstest.Steady(20, func() { r.Run(x) }); n != 0 {
 		t.Errorf("warm run allocates %v times", n)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // ladder holds sizes around every micro-tile edge (6, 16) and primes.
@@ -214,18 +216,18 @@ func TestSgemmNoAllocs(t *testing.T) {
 	m, n, k := 32, 256, 144
 	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 	Sgemm(m, n, k, a, k, b, n, c, n, false) // warm the pool
-	if got := testing.AllocsPerRun(20, func() { Sgemm(m, n, k, a, k, b, n, c, n, false) }); got != 0 {
+	if got := allocstest.Steady(20, func() { Sgemm(m, n, k, a, k, b, n, c, n, false) }); got != 0 {
 		t.Errorf("Sgemm allocates %v per call", got)
 	}
-	if got := testing.AllocsPerRun(20, func() { SgemmNT(m, k, n, c, n, b, n, a, k, false) }); got != 0 {
+	if got := allocstest.Steady(20, func() { SgemmNT(m, k, n, c, n, b, n, a, k, false) }); got != 0 {
 		t.Errorf("SgemmNT allocates %v per call", got)
 	}
 	pa := PackA(m, k, a, k)
-	if got := testing.AllocsPerRun(20, func() { SgemmPacked(pa, n, b, n, c, n, false) }); got != 0 {
+	if got := allocstest.Steady(20, func() { SgemmPacked(pa, n, b, n, c, n, false) }); got != 0 {
 		t.Errorf("SgemmPacked allocates %v per call", got)
 	}
 	// Batch 1 (the dot-product path).
-	if got := testing.AllocsPerRun(20, func() { SgemmNT(1, 128, 144, a, 144, b, 144, c, 128, false) }); got != 0 {
+	if got := allocstest.Steady(20, func() { SgemmNT(1, 128, 144, a, 144, b, 144, c, 128, false) }); got != 0 {
 		t.Errorf("SgemmNT m=1 allocates %v per call", got)
 	}
 }

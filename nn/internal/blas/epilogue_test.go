@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 type epImpl struct {
@@ -125,11 +127,11 @@ func TestEpilogueNoAllocs(t *testing.T) {
 	a, b, c, bias := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n), make([]float32, m)
 	ep := Epilogue{Bias: bias, Lo: 0, Hi: 6}
 	SgemmEp(m, n, k, a, k, b, n, c, n, false, ep)
-	if got := testing.AllocsPerRun(20, func() { SgemmEp(m, n, k, a, k, b, n, c, n, false, ep) }); got != 0 {
+	if got := allocstest.Steady(20, func() { SgemmEp(m, n, k, a, k, b, n, c, n, false, ep) }); got != 0 {
 		t.Errorf("SgemmEp allocates %v per call", got)
 	}
 	pa := PackA(m, k, a, k)
-	if got := testing.AllocsPerRun(20, func() { SgemmPackedEp(pa, n, b, n, c, n, false, ep) }); got != 0 {
+	if got := allocstest.Steady(20, func() { SgemmPackedEp(pa, n, b, n, c, n, false, ep) }); got != 0 {
 		t.Errorf("SgemmPackedEp allocates %v per call", got)
 	}
 }

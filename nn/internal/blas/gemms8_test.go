@@ -3,6 +3,8 @@ package blas
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 type s8Impl struct {
@@ -118,14 +120,14 @@ func TestGemmS8NoAllocs(t *testing.T) {
 	m, n, k := 32, 256, 144
 	a, b, c := make([]int8, m*k), make([]int8, n*k), make([]int32, m*n)
 	GemmS8(m, n, k, a, k, b, k, c, n)
-	if got := testing.AllocsPerRun(20, func() { GemmS8(m, n, k, a, k, b, k, c, n) }); got != 0 {
+	if got := allocstest.Steady(20, func() { GemmS8(m, n, k, a, k, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8 allocates %v per call", got)
 	}
-	if got := testing.AllocsPerRun(20, func() { GemmS8(1, n, k, a, k, b, k, c, n) }); got != 0 {
+	if got := allocstest.Steady(20, func() { GemmS8(1, n, k, a, k, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8 m=1 allocates %v per call", got)
 	}
 	pa := PackS8(m, k, a, k)
-	if got := testing.AllocsPerRun(20, func() { GemmS8Packed(pa, n, b, k, c, n) }); got != 0 {
+	if got := allocstest.Steady(20, func() { GemmS8Packed(pa, n, b, k, c, n) }); got != 0 {
 		t.Errorf("GemmS8Packed allocates %v per call", got)
 	}
 }

@@ -3,6 +3,8 @@ package blas
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // testWS is the workspace of the SgemmPackedEpWS case of TestSgemmEpilogue.
@@ -27,7 +29,7 @@ func TestWorkspaceMatchesPool(t *testing.T) {
 	}
 	done := make(chan float64)
 	go func() {
-		done <- testing.AllocsPerRun(5, func() {
+		done <- allocstest.Steady(5, func() {
 			SgemmPackedEpWS(&ws, pa, n, b, n, got, n, true, NoClamp(nil))
 		})
 	}()
