@@ -129,3 +129,38 @@ func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc 
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(q8ImplArgs{}.ld)-56]
+
+// q8AddLane holds QLinearAddInt8's constants for q8AddAVX2 (offsets used
+// by the assembly: keep the order).
+type q8AddLane struct {
+	ma, mb, c0, hz int64
+	shl            int64 // 32 − s
+	lo, hi         int64
+}
+
+//go:noescape
+func q8AddAVX2(a, b *int8, n int, y *int8, p *q8AddLane)
+
+// q8AddFast runs q8AddAVX2 over a, b into y when the CPU has AVX2 and the
+// shift s is in [10, 32] (see the kernel), and reports whether it did. A
+// partial last block of 8 goes through copies on the stack.
+func q8AddFast(a, b, y []int8, ma, mb, c0, hz int64, s uint8, lo, hi int32) bool {
+	if !q8HasAVX2 || s < 10 || s > 32 || len(a) == 0 {
+		return false
+	}
+	p := q8AddLane{ma: ma, mb: mb, c0: c0, hz: hz, shl: 32 - int64(s), lo: int64(lo), hi: int64(hi)}
+	n8 := len(a) &^ 7
+	if n8 > 0 {
+		q8AddAVX2(&a[0], &b[0], n8, &y[0], &p)
+	}
+	if n8 < len(a) {
+		var ta, tb, ty [8]int8
+		copy(ta[:], a[n8:])
+		copy(tb[:], b[n8:])
+		q8AddAVX2(&ta[0], &tb[0], 8, &ty[0], &p)
+		copy(y[n8:len(a)], ty[:])
+	}
+	return true
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(q8AddLane{}.hi)-48]

@@ -399,3 +399,67 @@ ipair:
 	VMOVDQU Y8, (DI)(BX*1)
 	VZEROUPPER
 	RET
+
+// func q8AddAVX2(a, b *int8, n int, y *int8, p *q8AddLane)
+// QLinearAddInt8 for n (a multiple of 8) elements whose shift s is in
+// [10, 32]: v = a·ma + b·mb + c0 (exact int64, VPMULDQ on even and odd
+// dwords), v + hz + (v>>63) shifted left by 32 − s (exact: |v| < 2^41),
+// whose high dword is the floor of the sum over 2^s; narrowed with signed
+// saturation and clamped to [lo, hi] as bytes.
+TEXT ·q8AddAVX2(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), R8
+	MOVQ n+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ p+32(FP), AX
+	VPBROADCASTQ 0(AX), Y10  // ma
+	VPBROADCASTQ 8(AX), Y11  // mb
+	VPBROADCASTQ 16(AX), Y12 // c0
+	VPBROADCASTQ 24(AX), Y13 // hz
+	MOVQ 32(AX), X14         // 32 − s
+	MOVQ 40(AX), BX
+	MOVQ BX, X15
+	VPBROADCASTB X15, X15    // lo bytes
+	MOVQ 48(AX), BX
+	MOVQ BX, X8
+	VPBROADCASTB X8, X8      // hi bytes
+	VPXOR Y9, Y9, Y9
+	SHRQ $3, CX
+	JZ adone
+aloop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD (R8), Y1
+	VPSHUFD $0xb1, Y0, Y2
+	VPSHUFD $0xb1, Y1, Y3
+	VPMULDQ Y10, Y0, Y0
+	VPMULDQ Y11, Y1, Y1
+	VPMULDQ Y10, Y2, Y2
+	VPMULDQ Y11, Y3, Y3
+	VPADDQ Y1, Y0, Y0
+	VPADDQ Y3, Y2, Y2
+	VPADDQ Y12, Y0, Y0
+	VPADDQ Y12, Y2, Y2
+	VPCMPGTQ Y0, Y9, Y4
+	VPCMPGTQ Y2, Y9, Y5
+	VPADDQ Y13, Y0, Y0
+	VPADDQ Y13, Y2, Y2
+	VPADDQ Y4, Y0, Y0
+	VPADDQ Y5, Y2, Y2
+	VPSLLQ X14, Y0, Y0
+	VPSLLQ X14, Y2, Y2
+	VPSHUFD $0xb1, Y0, Y0
+	VPBLENDD $0xaa, Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKSSWB X0, X0, X0
+	VPMAXSB X15, X0, X0
+	VPMINSB X8, X0, X0
+	MOVQ X0, (DI)
+	ADDQ $8, SI
+	ADDQ $8, R8
+	ADDQ $8, DI
+	DECQ CX
+	JNZ aloop
+adone:
+	VZEROUPPER
+	RET

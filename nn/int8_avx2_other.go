@@ -29,3 +29,6 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc []int32, ld int) {
 	panic("nn: q8 implicit GEMM kernel without assembly")
 }
+
+// q8AddFast: no assembly kernel in this build.
+func q8AddFast(a, b, y []int8, ma, mb, c0, hz int64, s uint8, lo, hi int32) bool { return false }

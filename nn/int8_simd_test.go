@@ -289,3 +289,56 @@ func TestQ8AVX512Off(t *testing.T) {
 		t.Fatal("the int8 GEMM uses the AVX-512 VNNI kernel")
 	}
 }
+
+// TestQ8AddFast compares the AVX2 QLinearAddInt8 kernel with the plain
+// arithmetic over random scales (shifts around its [10, 32] range), zero
+// points, extreme inputs, ReLU bounds and lengths around the 8-lane step.
+func TestQ8AddFast(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	ran := 0
+	for trial := 0; trial < 400; trial++ {
+		n := trial % 37
+		if trial%50 == 0 {
+			n = 1000
+		}
+		sa := float32(math.Ldexp(0.5+r.Float64(), r.IntN(13)-6))
+		sb := float32(math.Ldexp(0.5+r.Float64(), r.IntN(13)-6))
+		sy := float32(math.Ldexp(0.5+r.Float64(), r.IntN(5)-2))
+		ma, mb, s, err := q8AddMultipliers(sa, sb, sy)
+		if err != nil {
+			continue
+		}
+		za, zb, zy := int64(r.IntN(256)-128), int64(r.IntN(256)-128), int64(r.IntN(256)-128)
+		lo, hi := int32(-128), int32(127)
+		if trial%3 == 0 {
+			lo = int32(zy)
+		}
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(r.IntN(256)-128), int8(r.IntN(256)-128)
+			if i%5 == 0 {
+				a[i], b[i] = []int8{-128, 127}[r.IntN(2)], []int8{-128, 127}[r.IntN(2)]
+			}
+		}
+		got := make([]int8, n+1)
+		got[n] = 55
+		c0 := -za*ma - zb*mb
+		hz := int64(1)<<(s-1) + zy<<s
+		if !q8AddFast(a, b, got[:n], ma, mb, c0, hz, s, lo, hi) {
+			continue
+		}
+		ran++
+		for i := range a {
+			v := (int64(a[i])-za)*ma + (int64(b[i])-zb)*mb
+			if want := q8Clamp(zy+q8RoundShift(v, s), lo, hi); got[i] != want {
+				t.Fatalf("trial %d (ma %d mb %d s %d, zps %d %d %d) a %d b %d: got %d, want %d", trial, ma, mb, s, za, zb, zy, a[i], b[i], got[i], want)
+			}
+		}
+		if got[n] != 55 {
+			t.Fatalf("trial %d: wrote past the end", trial)
+		}
+	}
+	if q8HasAVX2 && ran < 100 {
+		t.Fatalf("the AVX2 kernel ran %d times", ran)
+	}
+}
