@@ -424,3 +424,61 @@ func TestBatchNormInference(t *testing.T) {
 		t.Fatalf("FromGraph of the unfolded graph differs by %g (layer %v)", df, back.Layers[1].Kind)
 	}
 }
+
+// TestInsertBatchNorms: BatchNorms inserted after the convs of a net are
+// the identity in inference (on the data they were fitted to, and on any
+// other), fold away in the exported graph, and RecalibrateBatchNorm
+// re-estimates their statistics from the data.
+func TestInsertBatchNorms(t *testing.T) {
+	b := NewBuilder(Shape{2, 6, 6}, 3)
+	x := b.Relu(b.Conv(b.Input(), 4, 3, 1, 1))
+	x = b.Add(x, b.Conv(x, 4, 1, 1, 0))
+	n, err := b.Build(b.Gemm(b.Flatten(b.GlobalAvgPool(x)), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomData(n.Input, 64, 3, 11)
+	want, _ := n.Logits(d.Images, d.Len(), 1)
+	k, err := n.InsertBatchNorms(d, 64)
+	if err != nil || k != 2 {
+		t.Fatalf("inserted %d (%v), want 2", k, err)
+	}
+	got, _ := n.Logits(d.Images, d.Len(), 1)
+	if df := maxDiff(got, want); df > 1e-4 {
+		t.Fatalf("inference moved by %g", df)
+	}
+	g, err := n.ToGraph("bn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	og, err := nn.Optimize(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range og.Nodes {
+		if nd.Op == "BatchNormalization" {
+			t.Errorf("BatchNormalization %s left in the optimized graph", nd.Name)
+		}
+	}
+	var bns []*Layer
+	for _, l := range n.Layers {
+		if l.Kind == BatchNorm {
+			bns = append(bns, l)
+		}
+	}
+	fitted := [][]float32{append([]float32(nil), bns[0].RunMean...), append([]float32(nil), bns[0].RunVar...)}
+	for _, l := range bns {
+		clear(l.RunMean)
+		for c := range l.RunVar {
+			l.RunVar[c] = 1
+		}
+	}
+	if !n.RecalibrateBatchNorm(d, 64) {
+		t.Fatal("no BatchNorm found")
+	}
+	for c := range fitted[0] {
+		if math.Abs(float64(bns[0].RunMean[c]-fitted[0][c])) > 1e-4 || math.Abs(float64(bns[0].RunVar[c]/fitted[1][c]-1)) > 0.01 {
+			t.Errorf("channel %d: recalibrated mean %v var %v, fitted %v %v", c, bns[0].RunMean[c], bns[0].RunVar[c], fitted[0][c], fitted[1][c])
+		}
+	}
+}
