@@ -66,36 +66,12 @@ func gemmS8Small(ws *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb in
 	s := s8Get(ws)
 	s.a = growBytes(s.a, max(1, 64*k64))
 	xb := s.a
-	var out [64]int32
 	for i := 0; i < m; i++ {
 		ai := a[i*lda : i*lda+k]
 		for p, v := range s8Bytes(ai[:64*k64]) {
 			xb[p] = v ^ 0x80
 		}
-		ci := c[i*ldc : i*ldc+n]
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			var sum [4]int32
-			if k64 > 0 {
-				_ = b[(j+3)*ldb+64*k64-1] // the four rows are in range
-				dotS8x4VNNI(k64, &xb[0], &b[j*ldb], ldb, &out)
-				for r := range sum {
-					for _, v := range out[16*r : 16*r+16] {
-						sum[r] += v
-					}
-				}
-			}
-			for r := range sum {
-				bt := b[(j+r)*ldb+64*k64 : (j+r)*ldb+k]
-				for p, bv := range bt {
-					sum[r] += int32(ai[64*k64+p]) * int32(bv)
-				}
-			}
-			ci[j], ci[j+1], ci[j+2], ci[j+3] = sum[0], sum[1], sum[2], sum[3]
-		}
-		if j < n {
-			gemmS8Go(1, n-j, k, ai, k, b[j*ldb:], ldb, ci[j:], n-j)
-		}
+		s8DotRow(n, k, 64*k64, xb, ai, b, ldb, c[i*ldc:i*ldc+n])
 	}
 	s8Put(ws, s)
 }
@@ -104,32 +80,47 @@ func gemmS8Small(ws *Workspace, m, n, k int, a []int8, lda int, b []int8, ldb in
 // int16, exact), four rows of B per assembly call. Needs AVX2.
 func gemmS8SmallAVX2(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	k16 := k / 16
-	var out [32]int32
 	for i := 0; i < m; i++ {
 		ai := a[i*lda : i*lda+k]
-		ci := c[i*ldc : i*ldc+n]
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			var sum [4]int32
-			if k16 > 0 {
-				_ = b[(j+3)*ldb+16*k16-1] // the four rows are in range
-				dotS8x4AVX2(k16, &ai[0], &b[j*ldb], ldb, &out)
-				for r := range sum {
-					for _, v := range out[8*r : 8*r+8] {
-						sum[r] += v
-					}
-				}
+		s8DotRow(n, k, 16*k16, nil, ai, b, ldb, c[i*ldc:i*ldc+n])
+	}
+}
+
+// s8DotRow computes one row ci of C = A·Bᵀ from row ai of A, four rows of
+// B per assembly call over the first kv elements: by VNNI from xb (ai biased
+// to u8) when xb is given, else by AVX2. The rest of k, and the last n%4
+// columns, are summed here.
+func s8DotRow(n, k, kv int, xb []byte, ai, b []int8, ldb int, ci []int32) {
+	var out [64]int32
+	lanes := 8
+	if xb != nil {
+		lanes = 16
+	}
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		var sum [4]int32
+		if kv > 0 {
+			_ = b[(j+3)*ldb+kv-1] // the four rows are in range
+			if xb != nil {
+				dotS8x4VNNI(kv/64, &xb[0], &b[j*ldb], ldb, &out)
+			} else {
+				dotS8x4AVX2(kv/16, &ai[0], &b[j*ldb], ldb, (*[32]int32)(out[:32]))
 			}
 			for r := range sum {
-				bt := b[(j+r)*ldb+16*k16 : (j+r)*ldb+k]
-				for p, bv := range bt {
-					sum[r] += int32(ai[16*k16+p]) * int32(bv)
+				for _, v := range out[lanes*r : lanes*r+lanes] {
+					sum[r] += v
 				}
 			}
-			ci[j], ci[j+1], ci[j+2], ci[j+3] = sum[0], sum[1], sum[2], sum[3]
 		}
-		if j < n {
-			gemmS8Go(1, n-j, k, ai, k, b[j*ldb:], ldb, ci[j:], n-j)
+		for r := range sum {
+			bt := b[(j+r)*ldb+kv : (j+r)*ldb+k]
+			for p, bv := range bt {
+				sum[r] += int32(ai[kv+p]) * int32(bv)
+			}
 		}
+		ci[j], ci[j+1], ci[j+2], ci[j+3] = sum[0], sum[1], sum[2], sum[3]
+	}
+	if j < n {
+		gemmS8Go(1, n-j, k, ai, k, b[j*ldb:], ldb, ci[j:], n-j)
 	}
 }
