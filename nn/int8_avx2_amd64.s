@@ -2,6 +2,13 @@
 
 #include "textflag.h"
 
+// BCASTB broadcasts the low byte of the quadword at mem to every byte of X
+// (the clamp bounds), through the scratch register R.
+#define BCASTB(mem, R, X) \
+	MOVQ mem, R; \
+	MOVQ R, X; \
+	VPBROADCASTB X, X
+
 // AVX2 int8 kernels (int8_avx2_amd64.go), for CPUs without the AVX-512
 // ones of int8_simd_amd64.s and for the kernels that have no AVX-512 form.
 // Every one is exact: the plain-Go code is the reference.
@@ -25,12 +32,8 @@ TEXT ·q8RequantAVX2(SB), NOSPLIT, $0-40
 	VPBROADCASTQ 8(R8), Y12  // hz
 	MOVQ 24(R8), AX          // Shift − 32
 	MOVQ AX, X13
-	MOVQ 0(R9), AX
-	MOVQ AX, X14
-	VPBROADCASTB X14, X14    // lo bytes
-	MOVQ 8(R9), AX
-	MOVQ AX, X15
-	VPBROADCASTB X15, X15    // hi bytes
+	BCASTB(0(R9), AX, X14)   // lo bytes
+	BCASTB(8(R9), AX, X15)   // hi bytes
 	VPXOR Y9, Y9, Y9
 	SHRQ $3, CX
 	JZ rdone
@@ -137,6 +140,18 @@ dwdone:
 // output row i (ow bytes apart at dst) from input rows 2i and 2i+1 (ld
 // bytes apart). Per 16 (then 8) outputs: the max of the two rows, then of
 // each byte pair (VPSRLW brings the odd bytes down), the even bytes packed.
+// POOLPAIR takes the max of input rows 2i and 2i+1 at column 2·R10 into
+// V0, then of its byte pairs, and packs the even bytes (V1 scratch, VM the
+// 0x00ff words); the Y form does 16 outputs, the X form 8.
+#define POOLPAIR(V0, V1, VM) \
+	LEAQ (SI)(R10*2), R11; \
+	VMOVDQU (R11), V0; \
+	VPMAXSB (R11)(BX*1), V0, V0; \
+	VPSRLW $8, V0, V1; \
+	VPMAXSB V1, V0, V0; \
+	VPAND VM, V0, V0; \
+	VPACKUSWB V0, V0, V0
+
 TEXT ·q8MaxPool2x2AVX2(SB), NOSPLIT, $0-40
 	MOVQ src+0(FP), SI
 	MOVQ ld+8(FP), BX
@@ -153,13 +168,7 @@ p16:
 	LEAQ 16(R10), AX
 	CMPQ AX, R8
 	JGT p8
-	LEAQ (SI)(R10*2), R11
-	VMOVDQU (R11), Y0
-	VPMAXSB (R11)(BX*1), Y0, Y0
-	VPSRLW $8, Y0, Y1
-	VPMAXSB Y1, Y0, Y0
-	VPAND Y15, Y0, Y0
-	VPACKUSWB Y0, Y0, Y0
+	POOLPAIR(Y0, Y1, Y15)
 	VPERMQ $0x08, Y0, Y0
 	VMOVDQU X0, (DI)(R10*1)
 	MOVQ AX, R10
@@ -168,13 +177,7 @@ p8:
 	LEAQ 8(R10), AX
 	CMPQ AX, R8
 	JGT pnext
-	LEAQ (SI)(R10*2), R11
-	VMOVDQU (R11), X0
-	VPMAXSB (R11)(BX*1), X0, X0
-	VPSRLW $8, X0, X1
-	VPMAXSB X1, X0, X0
-	VPAND X15, X0, X0
-	VPACKUSWB X0, X0, X0
+	POOLPAIR(X0, X1, X15)
 	MOVQ X0, (DI)(R10*1)
 pnext:
 	LEAQ (SI)(BX*2), SI
@@ -417,12 +420,8 @@ TEXT ·q8AddAVX2(SB), NOSPLIT, $0-40
 	VPBROADCASTQ 16(AX), Y12 // c0
 	VPBROADCASTQ 24(AX), Y13 // hz
 	MOVQ 32(AX), X14         // 32 − s
-	MOVQ 40(AX), BX
-	MOVQ BX, X15
-	VPBROADCASTB X15, X15    // lo bytes
-	MOVQ 48(AX), BX
-	MOVQ BX, X8
-	VPBROADCASTB X8, X8      // hi bytes
+	BCASTB(40(AX), BX, X15)  // lo bytes
+	BCASTB(48(AX), BX, X8)   // hi bytes
 	VPXOR Y9, Y9, Y9
 	SHRQ $3, CX
 	JZ adone
