@@ -25,7 +25,10 @@
 	MOVQ 120(AX), R15; ADDQ SI, R15; \
 	MOVQ 128(AX), DX; ADDQ SI, DX
 
+// LOADW takes the kernel's one argument (a *dwDirectArgs) into AX and
+// broadcasts its weights.
 #define LOADW \
+	MOVQ a+0(FP), AX; \
 	VBROADCASTSS 136(AX), Z0; \
 	VBROADCASTSS 140(AX), Z1; \
 	VBROADCASTSS 144(AX), Z2; \
@@ -138,26 +141,22 @@ skip:
 
 // func dwDirect1AVX512(a *dwDirectArgs)
 TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
 	LOADW
 	DWKERNEL(ROW1, TAP1, INITSUM, SUMROWS, row1, block1, kh0s1, kh1s1, kh2s1)
 
 // func dwDirect2AVX512(a *dwDirectArgs)
 TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
 	LOADW
 	VMOVUPS ·evenOddIdx(SB), Z20
 	DWKERNEL(ROW2, TAP2, INITSUM, SUMROWS, row2, block2, kh0s2, kh1s2, kh2s2)
 
 // func dwMax1AVX512(a *dwDirectArgs)
 TEXT ·dwMax1AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
 	LOADW
 	DWKERNEL(ROW1, TAPMAX1, INITMAX, MAXROWS, rowm1, blockm1, kh0m1, kh1m1, kh2m1)
 
 // func dwMax2AVX512(a *dwDirectArgs)
 TEXT ·dwMax2AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
 	LOADW
 	VMOVUPS ·evenOddIdx(SB), Z20
 	DWKERNEL(ROW2, TAPMAX2, INITMAX, MAXROWS, rowm2, blockm2, kh0m2, kh1m2, kh2m2)
