@@ -105,4 +105,3 @@ func runCompress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rep.WriteText(stdout)
 	return nil
 }
-

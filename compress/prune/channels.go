@@ -140,8 +140,8 @@ type planner struct {
 	// per channel and position (C x spatial), and sd its standard
 	// deviation per channel, when samples were given.
 	means, sd map[string][]float64
-	parent map[string]string
-	barred map[string]string // root -> why the space cannot be pruned
+	parent    map[string]string
+	barred    map[string]string // root -> why the space cannot be pruned
 	// per tensor: the nodes that produce its channels (Conv group 1), and
 	// the nodes whose parameters follow them.
 	producers []*nn.Node
