@@ -450,14 +450,14 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			// share of the GEMM (8x8 output: 80 columns for 64).
 			// Only where the assembly im2colExact takes the geometry: its
 			// Go fallback copies row by row and loses to the plane GEMMs.
-			if im2colExactAsm && g.OW < exactMaxOW && im2colExactFits(&g) && (g.W+g.PL+g.PR+g.SW-1)/g.SW != g.OW {
-				j.path = pathExact
-			}
 			rows := max(j.pb/g.OW, 1)
+			wq := (g.W + g.PL + g.PR + g.SW - 1) / g.SW
 			if phaseBlockFloats > 0 {
 				// Keep patches and GEMM result of a block in L2.
-				wq := (g.W + g.PL + g.PR + g.SW - 1) / g.SW
 				rows = min(rows, max(phaseBlockFloats/((j.K+j.Mg)*wq), 1))
+			}
+			if im2colExactAsm && g.OW < exactMaxOW && im2colExactFits(&g) && wq != g.OW && !(j.path == pathTaps && g.SH == 1 && g.SW == 1 && exactSavesNoPanel(rows, wq, g.OW)) {
+				j.path = pathExact
 			}
 			j.pb = min(rows*g.OW, j.P)
 		}
@@ -680,6 +680,24 @@ func (j *convJob) rows(lo, hi int) {
 // and pathTaps (where im2colExactFits: at most 16). A variable so that
 // benchmarks can compare (0 turns pathExact off).
 var exactMaxOW = 24
+
+// exactSavesNoPanel reports whether the GEMM over a block of rows output
+// rows in plane coordinates ((rows-1)·wq + ow columns) fills no more
+// 32-column panels than the exact columns (rows·ow) would: at stride 1
+// pathExact's patch copy then buys nothing over pathTaps, which reads the
+// planes in place (14x14 and 7x7 outputs of 3x3 convolutions: 7 and 2
+// panels either way, 3-9% faster as taps in BenchmarkConvExactPanels; an
+// 8x8 output takes 3 panels in plane coordinates and 2 exact). At stride
+// 2 pathExact stays: the taps then read four phase planes (a 3x3 s2
+// 16->32 layer on 28x28: 23 against 30 cpu-µs).
+func exactSavesNoPanel(rows, wq, ow int) bool {
+	const panel = 32
+	return exactPanelRule && ((rows-1)*wq+ow+panel-1)/panel <= (rows*ow+panel-1)/panel
+}
+
+// exactPanelRule enables exactSavesNoPanel (a variable so that benchmarks
+// can compare).
+var exactPanelRule = true
 
 // tapRowMinOW is the output width from which pathTaps runs one GEMM per
 // output row straight into the output instead of one GEMM over the rows in

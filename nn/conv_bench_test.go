@@ -178,3 +178,24 @@ func BenchmarkConvPhase(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvExactPanels compares pathExact against pathTaps where the
+// plane coordinates fill no more GEMM panels than the exact columns
+// (exactPanelRule), on small stride-1 layers (14x14, 7x7) and a stride-2
+// one (which the rule leaves to pathExact).
+func BenchmarkConvExactPanels(b *testing.B) {
+	for _, cb := range []convBench{
+		{"c32_14", 1, 32, 14, 14, 32, 3, 1, 1},
+		{"c64_7", 1, 64, 7, 7, 64, 3, 1, 1},
+		{"c16_28s2", 1, 16, 28, 28, 32, 3, 2, 1},
+	} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/rule=%v", cb.name, on), func(b *testing.B) {
+				saved := exactPanelRule
+				exactPanelRule = on
+				defer func() { exactPanelRule = saved }()
+				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}

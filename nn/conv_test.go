@@ -403,10 +403,11 @@ func FuzzConv(f *testing.F) {
 
 // TestConvTapRows runs per-tap convolutions (stride 1 and 2) both ways:
 // one GEMM per output row written straight into the output, and one GEMM
-// over the rows in plane coordinates followed by compactRows.
+// over the rows in plane coordinates followed by compactRows; and with
+// exactPanelRule off and on (7x7 and 14x14 outputs: pathExact or pathTaps).
 func TestConvTapRows(t *testing.T) {
-	saved := tapRowMinOW
-	defer func() { tapRowMinOW = saved }()
+	saved, savedRule := tapRowMinOW, exactPanelRule
+	defer func() { tapRowMinOW, exactPanelRule = saved, savedRule }()
 	r := newRand(11)
 	specs := append([]fpConvSpec{
 		{n: 1, c: 16, h: 28, w: 28, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // tinyresnet l1
@@ -417,6 +418,8 @@ func TestConvTapRows(t *testing.T) {
 		{n: 1, c: 3, h: 37, w: 65, m: 16, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // RGB stem (tapsMinCg)
 		{n: 2, c: 5, h: 9, w: 11, m: 8, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 0, 1, 2}, bias: true},    // narrow: pathExact
 		{n: 1, c: 64, h: 8, w: 8, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // tinyresnet l3 (pathExact)
+		{n: 1, c: 64, h: 7, w: 7, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},   // 7x7 (exactPanelRule: pathTaps)
+		{n: 2, c: 32, h: 14, w: 14, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},             // 14x14 (exactPanelRule: pathTaps)
 		{n: 1, c: 32, h: 16, w: 16, m: 64, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},             // stride 2 narrow
 	}, fpConvLadder[17:]...)
 	for _, s := range specs {
@@ -443,11 +446,13 @@ func TestConvTapRows(t *testing.T) {
 		}
 		for _, minOW := range []int{1, math.MaxInt} {
 			for _, threads := range []int{1, 2} {
-				t.Run(fmt.Sprintf("%v_min%d_t%d", s, minOW, threads), func(t *testing.T) {
-					tapRowMinOW = minOW
-					got := opCase{op: "Conv", attrs: attrs, inputs: ins, threads: threads, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
-					checkClose(t, "conv", got, []int{s.n, s.m, oh, ow}, want)
-				})
+				for _, rule := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%v_min%d_t%d_rule%v", s, minOW, threads, rule), func(t *testing.T) {
+						tapRowMinOW, exactPanelRule = minOW, rule
+						got := opCase{op: "Conv", attrs: attrs, inputs: ins, threads: threads, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
+						checkClose(t, "conv", got, []int{s.n, s.m, oh, ow}, want)
+					})
+				}
 			}
 		}
 	}
