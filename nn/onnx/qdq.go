@@ -112,6 +112,16 @@ func attrParams(n *nn.Node, prefix string) (qparams, error) {
 	return qparams{scale: a.Float, zero: int32(n.AttrInt(prefix+"_zero_point", 0))}, nil
 }
 
+// pairParams reads the quantizations of two operands (prefixes a and b).
+func pairParams(n *nn.Node, a, b string) (qparams, qparams, error) {
+	pa, err := attrParams(n, a)
+	if err != nil {
+		return qparams{}, qparams{}, err
+	}
+	pb, err := attrParams(n, b)
+	return pa, pb, err
+}
+
 // paramsOf finds the quantization of int8 tensor name from its producer.
 func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 	for depth := 0; depth < 1000; depth++ {
@@ -205,11 +215,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 	}
 	switch n.Op {
 	case "QLinearConvInt8", "QLinearGemmInt8":
-		xp, err := attrParams(n, "x")
-		if err != nil {
-			return nil, err
-		}
-		yp, err := attrParams(n, "y")
+		xp, yp, err := pairParams(n, "x", "y")
 		if err != nil {
 			return nil, err
 		}
@@ -242,11 +248,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		}
 		return append(nodes, e.finish(n, op, yp)...), nil
 	case "QLinearAddInt8":
-		ap, err := attrParams(n, "a")
-		if err != nil {
-			return nil, err
-		}
-		bp, err := attrParams(n, "b")
+		ap, bp, err := pairParams(n, "a", "b")
 		if err != nil {
 			return nil, err
 		}
@@ -272,11 +274,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		op, attrs := nn.LookupFloatOp(n)
 		return e.unary(n, op, attrs)
 	case "RequantizeInt8":
-		xp, err := attrParams(n, "x")
-		if err != nil {
-			return nil, err
-		}
-		yp, err := attrParams(n, "y")
+		xp, yp, err := pairParams(n, "x", "y")
 		if err != nil {
 			return nil, err
 		}
@@ -299,11 +297,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 // unary exports n (int8 x -> y with x_* and y_* attributes) as
 // DequantizeLinear -> op (attrs) -> QuantizeLinear.
 func (e *qdqExporter) unary(n *nn.Node, op string, attrs map[string]nn.Attr) ([]*nn.Node, error) {
-	xp, err := attrParams(n, "x")
-	if err != nil {
-		return nil, err
-	}
-	yp, err := attrParams(n, "y")
+	xp, yp, err := pairParams(n, "x", "y")
 	if err != nil {
 		return nil, err
 	}
