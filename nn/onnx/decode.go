@@ -534,20 +534,9 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	dims := tp.GetDims()
-	if len(dims) > maxRank {
-		return nil, fmt.Errorf("%w: tensor rank %d", ErrFormat, len(dims))
-	}
-	shape := make([]int, len(dims))
-	for i, d := range dims {
-		if d < 0 || d > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: tensor dimension %d is %d", ErrFormat, i, d)
-		}
-		shape[i] = int(d)
-	}
-	n := nn.NumElements(shape)
-	if n < 0 {
-		return nil, fmt.Errorf("%w: tensor shape %v overflows", ErrFormat, shape)
+	shape, n, err := tensorShape(tp)
+	if err != nil {
+		return nil, err
 	}
 	if raw := tp.GetRawData(); len(raw) > 0 || (n == 0 && !hasTypedData(tp)) {
 		if n > len(raw) || n*dt.Size() != len(raw) {
@@ -617,22 +606,33 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
 	return t, nil
 }
 
-// doubleTensor reads a float64 tensor as float32 (the engine computes in
-// float32; PyTorch-converted tests and some exporters write doubles).
-func doubleTensor(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
-	shape := make([]int, len(tp.GetDims()))
-	if len(shape) > maxRank {
-		return nil, fmt.Errorf("%w: tensor rank %d", ErrFormat, len(shape))
+// tensorShape reads tp's dimensions, bounded: rank at most maxRank, each
+// dimension in [0, MaxInt32], and an element count n that does not
+// overflow.
+func tensorShape(tp *onnxpb.TensorProto) (shape []int, n int, err error) {
+	dims := tp.GetDims()
+	if len(dims) > maxRank {
+		return nil, 0, fmt.Errorf("%w: tensor rank %d", ErrFormat, len(dims))
 	}
-	for i, d := range tp.GetDims() {
+	shape = make([]int, len(dims))
+	for i, d := range dims {
 		if d < 0 || d > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: tensor dimension %d is %d", ErrFormat, i, d)
+			return nil, 0, fmt.Errorf("%w: tensor dimension %d is %d", ErrFormat, i, d)
 		}
 		shape[i] = int(d)
 	}
-	n := nn.NumElements(shape)
-	if n < 0 {
-		return nil, fmt.Errorf("%w: tensor shape %v overflows", ErrFormat, shape)
+	if n = nn.NumElements(shape); n < 0 {
+		return nil, 0, fmt.Errorf("%w: tensor shape %v overflows", ErrFormat, shape)
+	}
+	return shape, n, nil
+}
+
+// doubleTensor reads a float64 tensor as float32 (the engine computes in
+// float32; PyTorch-converted tests and some exporters write doubles).
+func doubleTensor(tp *onnxpb.TensorProto) (*nn.Tensor, error) {
+	shape, n, err := tensorShape(tp)
+	if err != nil {
+		return nil, err
 	}
 	t := &nn.Tensor{DType: nn.Float32, Shape: shape}
 	if raw := tp.GetRawData(); len(raw) > 0 || len(tp.GetDoubleData()) == 0 {
