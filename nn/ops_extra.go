@@ -84,16 +84,8 @@ func (k *layerNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	for r := 0; r < rows; r++ {
 		xs, ys := x[r*inner:(r+1)*inner], y[r*inner:(r+1)*inner]
-		var sum, sq float64
-		for _, v := range xs {
-			sum += float64(v)
-		}
-		mean := sum / float64(inner)
-		for _, v := range xs {
-			d := float64(v) - mean
-			sq += d * d
-		}
-		inv := 1 / math.Sqrt(sq/float64(inner)+k.eps)
+		mean, std := meanStd(xs, k.eps)
+		inv := 1 / std
 		for i, v := range xs {
 			o := (float64(v) - mean) * inv * float64(sc[i])
 			if b != nil {

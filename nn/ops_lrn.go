@@ -124,16 +124,8 @@ func (k *instanceNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		for ch := 0; ch < c; ch++ {
 			off := (b*c + ch) * inner
 			xs, ys := x[off:off+inner], y[off:off+inner]
-			var sum, sq float64
-			for _, v := range xs {
-				sum += float64(v)
-			}
-			mean := sum / float64(inner)
-			for _, v := range xs {
-				d := float64(v) - mean
-				sq += d * d
-			}
-			a := float64(in[1].F32[ch]) / math.Sqrt(sq/float64(inner)+k.eps)
+			mean, std := meanStd(xs, k.eps)
+			a := float64(in[1].F32[ch]) / std
 			bb := float64(in[2].F32[ch])
 			for i, v := range xs {
 				ys[i] = float32((float64(v)-mean)*a + bb)
@@ -141,6 +133,21 @@ func (k *instanceNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 	}
 	return nil
+}
+
+// meanStd is the mean of xs and sqrt(variance + eps), in float64 (two
+// passes: the mean, then the squared deviations from it).
+func meanStd(xs []float32, eps float64) (mean, std float64) {
+	var sum, sq float64
+	for _, v := range xs {
+		sum += float64(v)
+	}
+	mean = sum / float64(len(xs))
+	for _, v := range xs {
+		d := float64(v) - mean
+		sq += d * d
+	}
+	return mean, math.Sqrt(sq/float64(len(xs)) + eps)
 }
 
 // logSoftmaxLine is LogSoftmax of one line of n values inner apart
