@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/splitinfer/splitinfer/evaluate"
 )
 
 // chunkSize is how many samples of a mini-batch one worker runs at a time.
@@ -325,7 +327,7 @@ func (n *Net) lossGrad(ws *workspace, m, bs int, labels []uint8, idx []int, soft
 		g := grad[s*k : (s+1)*k]
 		y := int(labels[idx[s]])
 		lse := logSoftmax(z, 1, p)
-		if argmax(z) == y {
+		if evaluate.Argmax(z) == y {
 			correct++
 		}
 		ce := -(float64(z[y]) - lse)
@@ -376,16 +378,6 @@ func logSoftmax(z []float32, T float32, p []float32) float64 {
 	return float64(mx) + math.Log(s)
 }
 
-func argmax(z []float32) int {
-	b := 0
-	for j, v := range z {
-		if v > z[b] {
-			b = j
-		}
-	}
-	return b
-}
-
 // Logits runs the net on count samples of x and returns count x Classes()
 // logits, using threads goroutines (<=0: GOMAXPROCS).
 func (n *Net) Logits(x []float32, count, threads int) ([]float32, error) {
@@ -430,7 +422,7 @@ func Accuracy(n *Net, d Dataset, threads int) (float64, error) {
 func accuracyOf(logits []float32, labels []uint8, k int) float64 {
 	c := 0
 	for i, y := range labels {
-		if argmax(logits[i*k:(i+1)*k]) == int(y) {
+		if evaluate.Argmax(logits[i*k:(i+1)*k]) == int(y) {
 			c++
 		}
 	}

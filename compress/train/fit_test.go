@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/splitinfer/splitinfer/dataset/mnist"
+	"github.com/splitinfer/splitinfer/evaluate"
 	"github.com/splitinfer/splitinfer/internal/testref"
 )
 
@@ -121,7 +122,7 @@ func TestDistillFollowsTeacher(t *testing.T) {
 		sl, _ := n.Logits(d.Images, d.Len(), 0)
 		c := 0
 		for i := 0; i < d.Len(); i++ {
-			if argmax(sl[i*10:(i+1)*10]) == argmax(tl[i*10:(i+1)*10]) {
+			if evaluate.Argmax(sl[i*10:(i+1)*10]) == evaluate.Argmax(tl[i*10:(i+1)*10]) {
 				c++
 			}
 		}
