@@ -461,6 +461,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			}
 			j.pb = min(rows*g.OW, j.P)
 		}
+		j.pb = j.balancedBlock(g.N*k.grp, g.OW, rc.Threads, macs)
 		j.nPB = (j.P + j.pb - 1) / j.pb
 		units = g.N * k.grp * j.nPB
 		if j.path == pathPointwise && j.P == 1 && rc.Threads > 1 && units < rc.Threads && j.Mg >= 2*rowsMinSlab && !k.scaled {
@@ -1011,4 +1012,29 @@ func dw3x3Row(g *geom, yr, x, w []float32) {
 		}
 		yr[o] += s
 	}
+}
+
+// balancedBlock returns the column block of a GEMM-based path, at most
+// j.pb, with the planes cut into equal blocks: cutting P into blocks of
+// j.pb leaves a short last one (MobileNetV2's 56x56 1x1 layers ran as 3120
+// and 16 columns), which a second thread finishes long before the first.
+// With a thread budget and few units, the block count is also raised to a
+// multiple of the threads so that every participant gets an equal share.
+// The phase paths cut whole output rows (ow columns), the others multiples
+// of 16 columns.
+func (j *convJob) balancedBlock(ng, ow, threads int, macs int64) int {
+	unit := 16
+	switch j.path {
+	case pathPhase, pathExact, pathTaps:
+		unit = ow
+	}
+	nb := (j.P + j.pb - 1) / j.pb
+	if threads > 1 && macs >= 2*minParallelWork && ng*nb < 4*threads {
+		for (ng*nb)%threads != 0 {
+			nb++
+		}
+	}
+	pb := (j.P + nb - 1) / nb
+	pb = (pb + unit - 1) / unit * unit
+	return max(min(pb, j.P), 1)
 }
