@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/splitinfer/splitinfer/nn"
@@ -44,18 +45,34 @@ func oursLayers(g *nn.Graph, prog *nn.Program, shape []int, threads, warmup, run
 			return nil, nil, err
 		}
 	}
+	// A batch run in chunks of images tells the observer of each node once
+	// per chunk, from several goroutines at once when the chunks share the
+	// threads: a node's time in a run is the sum over its chunks, divided
+	// by the chunks that ran side by side.
+	var mu sync.Mutex
 	times := map[*nn.Node][]float64{}
+	run := map[*nn.Node]float64{}
+	calls := map[*nn.Node]int{}
 	var order []*nn.Node
 	runner.SetObserver(func(n *nn.Node, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
 		if _, ok := times[n]; !ok {
 			order = append(order, n)
+			times[n] = nil
 		}
-		times[n] = append(times[n], float64(d.Nanoseconds())/1e3)
+		run[n] += float64(d.Nanoseconds()) / 1e3
+		calls[n]++
 	})
 	for i := 0; i < runs; i++ {
 		if _, err := runner.Run(x); err != nil {
 			return nil, nil, err
 		}
+		for n, us := range run {
+			times[n] = append(times[n], us/float64(min(threads, calls[n])))
+		}
+		clear(run)
+		clear(calls)
 	}
 	readers := map[string][]*nn.Node{}
 	for _, n := range g.Nodes {
