@@ -6,6 +6,11 @@
 //   - mobilenetv3_style.onnx: MobileNetV3-Small (3x3 and 5x5 depthwise,
 //     HardSwish, squeeze-and-excitation with HardSigmoid and Mul, residual
 //     Add), 3x224x224;
+//   - resnet18_style, regnetx_style (grouped 3x3 convolutions),
+//     efficientnetb0_style (SiLU, 5x5 depthwise, Sigmoid squeeze-and-
+//     excitation) and shufflenetv2_style (Split, Concat, channel shuffle by
+//     Reshape-Transpose-Reshape), 3x224x224; `make bench` times the first
+//     two families, these on demand (`make bench BENCH_MODELS=...`);
 //   - and, with -int8, each one quantized by compress/quantize and saved in
 //     QDQ form as NAME_int8_qdq.onnx.
 //
@@ -34,8 +39,12 @@ func main() {
 		fatal(err)
 	}
 	for name, build := range map[string]func() *nn.Graph{
-		"squeezenet_style":  func() *nn.Graph { return cnnzoo.SqueezeNet(224) },
-		"mobilenetv3_style": func() *nn.Graph { return cnnzoo.MobileNetV3(224) },
+		"squeezenet_style":     func() *nn.Graph { return cnnzoo.SqueezeNet(224) },
+		"mobilenetv3_style":    func() *nn.Graph { return cnnzoo.MobileNetV3(224) },
+		"resnet18_style":       func() *nn.Graph { return cnnzoo.ResNet18(224) },
+		"regnetx_style":        func() *nn.Graph { return cnnzoo.RegNetX(224) },
+		"efficientnetb0_style": func() *nn.Graph { return cnnzoo.EfficientNetB0(224) },
+		"shufflenetv2_style":   func() *nn.Graph { return cnnzoo.ShuffleNetV2(224) },
 	} {
 		g := build()
 		path := filepath.Join(*out, name+".onnx")

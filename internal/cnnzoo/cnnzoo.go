@@ -174,3 +174,161 @@ func MobileNetV3(size int) *nn.Graph {
 	x = b.node("Flatten", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, x)
 	return b.finish(x)
 }
+
+// ints64 adds an int64 constant (a shape, a split).
+func (b *builder) ints64(v ...int64) string {
+	t := nn.New(nn.Int64, len(v))
+	copy(t.I64, v)
+	name := b.name("i")
+	b.g.Consts[name] = t
+	return name
+}
+
+// silu adds x·sigmoid(x) (Swish, as EfficientNet writes it in ONNX).
+func (b *builder) silu(x string) string {
+	return b.node("Mul", nil, x, b.node("Sigmoid", nil, x))
+}
+
+// head adds the global average pool, flatten and 1000-class Gemm.
+func (b *builder) head(x string, c int) *nn.Graph {
+	x = b.node("GlobalAveragePool", nil, x)
+	x = b.node("Flatten", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, x)
+	w := b.konst(math.Sqrt(6/float64(c)), 1000, c)
+	bias := b.konst(0.1, 1000)
+	x = b.node("Gemm", map[string]nn.Attr{"transB": {Kind: nn.AttrInt, Int: 1}}, x, w, bias)
+	return b.finish(x)
+}
+
+// maxPoolPadded adds a k x k MaxPool of stride s padded by k/2 (ResNet's).
+func (b *builder) maxPoolPadded(x string, k, s int) string {
+	p := int64(k / 2)
+	return b.node("MaxPool", map[string]nn.Attr{"kernel_shape": ints(int64(k), int64(k)), "strides": ints(int64(s), int64(s)), "pads": ints(p, p, p, p)}, x)
+}
+
+// ResNet18 is ResNet-18 (7x7 stride-2 stem, max pool, basic blocks of two
+// 3x3 convolutions with residual Adds and 1x1 stride-2 projections; batch
+// norms folded) with 1000 classes on size x size RGB images (224 as
+// published).
+func ResNet18(size int) *nn.Graph {
+	b, x := newBuilder("resnet18_style", []int{-1, 3, size, size})
+	x = b.act(b.conv(x, 3, 64, 7, 2, 1), "relu")
+	x = b.maxPoolPadded(x, 3, 2)
+	c := 64
+	for _, st := range []struct{ out, stride int }{{64, 1}, {64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2}, {512, 1}} {
+		h := b.act(b.conv(x, c, st.out, 3, st.stride, 1), "relu")
+		h = b.conv(h, st.out, st.out, 3, 1, 1)
+		sc := x
+		if st.stride != 1 || c != st.out {
+			sc = b.conv(x, c, st.out, 1, st.stride, 1)
+		}
+		x = b.act(b.node("Add", nil, h, sc), "relu")
+		c = st.out
+	}
+	return b.head(x, c)
+}
+
+// RegNetX is RegNetX-400MF (a 3x3 stride-2 stem, then stages of bottleneck
+// blocks whose 3x3 convolutions are grouped with 16 channels a group,
+// residual Adds) with 1000 classes on size x size RGB images (224 as
+// published).
+func RegNetX(size int) *nn.Graph {
+	b, x := newBuilder("regnetx_style", []int{-1, 3, size, size})
+	x = b.act(b.conv(x, 3, 32, 3, 2, 1), "relu")
+	c := 32
+	for _, st := range []struct{ width, depth int }{{32, 1}, {64, 2}, {160, 7}, {384, 12}} {
+		for i := 0; i < st.depth; i++ {
+			stride := 1
+			if i == 0 {
+				stride = 2
+			}
+			h := b.act(b.conv(x, c, st.width, 1, 1, 1), "relu")
+			h = b.act(b.conv(h, st.width, st.width, 3, stride, st.width/16), "relu")
+			h = b.conv(h, st.width, st.width, 1, 1, 1)
+			sc := x
+			if stride != 1 || c != st.width {
+				sc = b.conv(x, c, st.width, 1, stride, 1)
+			}
+			x = b.act(b.node("Add", nil, h, sc), "relu")
+			c = st.width
+		}
+	}
+	return b.head(x, c)
+}
+
+// EfficientNetB0 is EfficientNet-B0 (MBConv blocks: 1x1 expansion, 3x3 or
+// 5x5 depthwise, squeeze-and-excitation with Sigmoid, 1x1 projection,
+// residual Adds; SiLU written as x·sigmoid(x); batch norms folded) with
+// 1000 classes on size x size RGB images (224 as published).
+func EfficientNetB0(size int) *nn.Graph {
+	b, x := newBuilder("efficientnetb0_style", []int{-1, 3, size, size})
+	x = b.silu(b.conv(x, 3, 32, 3, 2, 1))
+	c := 32
+	for _, st := range []struct{ exp, k, stride, out, repeat int }{
+		{1, 3, 1, 16, 1}, {6, 3, 2, 24, 2}, {6, 5, 2, 40, 2}, {6, 3, 2, 80, 3},
+		{6, 5, 1, 112, 3}, {6, 5, 2, 192, 4}, {6, 3, 1, 320, 1},
+	} {
+		for i := 0; i < st.repeat; i++ {
+			stride := st.stride
+			if i > 0 {
+				stride = 1
+			}
+			in, h := x, x
+			e := c * st.exp
+			if st.exp != 1 {
+				h = b.silu(b.conv(h, c, e, 1, 1, 1))
+			}
+			h = b.silu(b.conv(h, e, e, st.k, stride, e))
+			s := b.node("GlobalAveragePool", nil, h)
+			s = b.silu(b.conv(s, e, max(1, c/4), 1, 1, 1))
+			s = b.node("Sigmoid", nil, b.conv(s, max(1, c/4), e, 1, 1, 1))
+			h = b.node("Mul", nil, h, s)
+			h = b.conv(h, e, st.out, 1, 1, 1)
+			if stride == 1 && c == st.out {
+				h = b.node("Add", nil, h, in)
+			}
+			x, c = h, st.out
+		}
+	}
+	x = b.silu(b.conv(x, c, 1280, 1, 1, 1))
+	return b.head(x, 1280)
+}
+
+// ShuffleNetV2 is ShuffleNetV2 1.0x (channel split, 1x1 and 3x3 depthwise
+// branches joined by Concat, then a channel shuffle written as
+// Reshape-Transpose-Reshape; batch norms folded) with 1000 classes on
+// size x size RGB images (224 as published).
+func ShuffleNetV2(size int) *nn.Graph {
+	b, x := newBuilder("shufflenetv2_style", []int{-1, 3, size, size})
+	x = b.act(b.conv(x, 3, 24, 3, 2, 1), "relu")
+	x = b.maxPoolPadded(x, 3, 2)
+	c, hw := 24, (size+1)/2
+	hw = (hw + 1) / 2
+	shuffle := func(x string, ch, hw int) string {
+		x = b.node("Reshape", nil, x, b.ints64(-1, 2, int64(ch/2), int64(hw), int64(hw)))
+		x = b.node("Transpose", map[string]nn.Attr{"perm": ints(0, 2, 1, 3, 4)}, x)
+		return b.node("Reshape", nil, x, b.ints64(-1, int64(ch), int64(hw), int64(hw)))
+	}
+	branch := func(x string, cin, cout, stride int) string {
+		h := b.act(b.conv(x, cin, cout, 1, 1, 1), "relu")
+		h = b.conv(h, cout, cout, 3, stride, cout)
+		return b.act(b.conv(h, cout, cout, 1, 1, 1), "relu")
+	}
+	for _, st := range []struct{ out, repeat int }{{116, 4}, {232, 8}, {464, 4}} {
+		half := st.out / 2
+		// The stride-2 unit: both branches see the whole input.
+		left := b.act(b.conv(b.conv(x, c, c, 3, 2, c), c, half, 1, 1, 1), "relu")
+		right := branch(x, c, half, 2)
+		hw = (hw + 1) / 2
+		x = shuffle(b.node("Concat", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, left, right), st.out, hw)
+		c = st.out
+		for i := 1; i < st.repeat; i++ {
+			name := b.name("Split")
+			b.g.Nodes = append(b.g.Nodes, &nn.Node{Name: name, Op: "Split", Inputs: []string{x, b.ints64(int64(half), int64(half))},
+				Outputs: []string{name + "_a", name + "_b"}, Attrs: map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}})
+			right := branch(name+"_b", half, half, 1)
+			x = shuffle(b.node("Concat", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, name+"_a", right), c, hw)
+		}
+	}
+	x = b.act(b.conv(x, c, 1024, 1, 1, 1), "relu")
+	return b.head(x, 1024)
+}
