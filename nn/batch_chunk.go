@@ -43,7 +43,11 @@ func batchSeparable(n *Node, isConst func(string) bool, rank int) bool {
 			return false
 		}
 		return true
-	case "Concat", "Softmax", "LogSoftmax":
+	case "Transpose":
+		// The batch stays the first dimension (a channel shuffle).
+		p := n.AttrInts("perm", nil)
+		return len(p) > 0 && p[0] == 0
+	case "Concat", "Split", "Softmax", "LogSoftmax":
 		a := n.AttrInt("axis", 1)
 		return a >= 1 || a < 0 && int(-a) < rank
 	case "Flatten":

@@ -98,6 +98,10 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 		{"tinyresnet_mnist_int8", refQ("tinyresnet_mnist"), []int{1, 4, 32}},
 		{"squeezenet_style", zoo(cnnzoo.SqueezeNet), []int{1, 4, 32}},
 		{"mobilenetv3_style", zoo(cnnzoo.MobileNetV3), []int{1, 4, 32}},
+		{"resnet18_style", zoo(cnnzoo.ResNet18), []int{1, 4}},
+		{"regnetx_style", zoo(cnnzoo.RegNetX), []int{1, 4}},
+		{"efficientnetb0_style", zoo(cnnzoo.EfficientNetB0), []int{1, 4}},
+		{"shufflenetv2_style", zoo(cnnzoo.ShuffleNetV2), []int{1, 4, 32}},
 	}
 	if !testing.Short() {
 		models = append(models, model{"mobilenet_v2", ref("mobilenet_v2"), []int{1, 4}})

@@ -427,21 +427,74 @@ func (k *transposeKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if err != nil {
 		return err
 	}
+	xs, ys := coalescePerm(x.Shape, &p, &r)
 	switch x.DType {
 	case Float32:
-		transposeT(x.F32, y.F32, x.Shape, y.Shape, &p, r)
+		transposeT(x.F32, y.F32, xs[:r], ys[:r], &p, r)
 	case Int64:
-		transposeT(x.I64, y.I64, x.Shape, y.Shape, &p, r)
+		transposeT(x.I64, y.I64, xs[:r], ys[:r], &p, r)
 	case Int32:
-		transposeT(x.I32, y.I32, x.Shape, y.Shape, &p, r)
+		transposeT(x.I32, y.I32, xs[:r], ys[:r], &p, r)
 	case Int8:
-		transposeT(x.I8, y.I8, x.Shape, y.Shape, &p, r)
+		transposeT(x.I8, y.I8, xs[:r], ys[:r], &p, r)
 	case Uint8:
-		transposeT(x.U8, y.U8, x.Shape, y.Shape, &p, r)
+		transposeT(x.U8, y.U8, xs[:r], ys[:r], &p, r)
 	default:
 		return dtypeErrf("Transpose on %v", x.DType)
 	}
 	return nil
+}
+
+// coalescePerm simplifies the transpose of a tensor of shape xs by *p (of
+// rank *r) to an equal one of fewer dimensions: it drops dimensions of size
+// 1 and merges output dimensions that are adjacent in the input too. A
+// channel shuffle (shape [N, 2, C/2, H, W], perm 0,2,1,3,4) becomes
+// [2, C/2, HW] by 1,0,2, whose rows of HW values are plain copies. It
+// returns the input and output shapes and updates *p and *r.
+func coalescePerm(shape []int, p *[maxBroadcastRank]int, r *int) (xs, ys [maxBroadcastRank]int) {
+	// Drop size-1 dimensions, renumbering the rest.
+	var idx [maxBroadcastRank]int
+	n := 0
+	for i := 0; i < *r; i++ {
+		idx[i] = n
+		if shape[i] != 1 {
+			xs[n] = shape[i]
+			n++
+		}
+	}
+	m := 0
+	for i := 0; i < *r; i++ {
+		if shape[p[i]] != 1 {
+			p[m] = idx[p[i]]
+			m++
+		}
+	}
+	// Merge output neighbours j, j+1 that read input dims a, a+1.
+	for j := 0; j+1 < m; {
+		a := p[j]
+		if p[j+1] != a+1 {
+			j++
+			continue
+		}
+		xs[a] *= xs[a+1]
+		copy(xs[a+1:n], xs[a+2:n])
+		n--
+		copy(p[j+1:m], p[j+2:m])
+		m--
+		for i := 0; i < m; i++ {
+			if p[i] > a {
+				p[i]--
+			}
+		}
+	}
+	if n == 0 {
+		xs[0], p[0], n = 1, 0, 1
+	}
+	for i := 0; i < n; i++ {
+		ys[i] = xs[p[i]]
+	}
+	*r = n
+	return xs, ys
 }
 
 func transposeT[E any](x, y []E, xs, ys []int, p *[maxBroadcastRank]int, r int) {
@@ -467,8 +520,12 @@ func transposeT[E any](x, y []E, xs, ys []int, p *[maxBroadcastRank]int, r int) 
 	off := 0
 	for o := 0; o < len(y); o += last {
 		row := y[o : o+last]
-		for i := range row {
-			row[i] = x[off+i*ls]
+		if ls == 1 {
+			copy(row, x[off:off+last])
+		} else {
+			for i := range row {
+				row[i] = x[off+i*ls]
+			}
 		}
 		// Advance the odometer over the outer output dims.
 		for d := r - 2; d >= 0; d-- {

@@ -158,6 +158,22 @@ func TestTranspose(t *testing.T) {
 		{[]int{2, 3, 4, 5}, []int64{3, 1, 0, 2}},
 		{[]int{7}, nil},
 		{[]int{1, 4, 1}, []int64{2, 0, 1}},
+		// Coalesced: a channel shuffle, merged runs, size-1 dimensions.
+		{[]int{2, 2, 3, 4, 5}, []int64{0, 2, 1, 3, 4}},
+		{[]int{2, 3, 4, 5, 6}, []int64{0, 3, 4, 1, 2}},
+		{[]int{1, 3, 1, 4}, []int64{3, 2, 1, 0}},
+		{[]int{4, 1, 1}, []int64{1, 2, 0}},
+		{[]int{1, 1}, []int64{1, 0}},
+	}
+	// Every permutation of a rank-4 shape with a size-1 dimension.
+	for _, p := range [][]int64{{0, 1, 2, 3}, {0, 1, 3, 2}, {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {0, 3, 2, 1},
+		{1, 0, 2, 3}, {1, 0, 3, 2}, {1, 2, 0, 3}, {1, 2, 3, 0}, {1, 3, 0, 2}, {1, 3, 2, 0},
+		{2, 0, 1, 3}, {2, 0, 3, 1}, {2, 1, 0, 3}, {2, 1, 3, 0}, {2, 3, 0, 1}, {2, 3, 1, 0},
+		{3, 0, 1, 2}, {3, 0, 2, 1}, {3, 1, 0, 2}, {3, 1, 2, 0}, {3, 2, 0, 1}, {3, 2, 1, 0}} {
+		cases = append(cases, struct {
+			shape []int
+			perm  []int64
+		}{[]int{2, 1, 3, 4}, p})
 	}
 	for _, c := range cases {
 		x := randT(r, c.shape...)

@@ -1,0 +1,85 @@
+package nn_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/cnnzoo"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// TestZooBatchMatchesImages runs each internal/cnnzoo family on a batch of
+// 4 different images, on 1 and 2 threads, and checks every image's output
+// against the image run alone: the batch paths (chunks of images, channel
+// shuffles, splits, grouped and depthwise convolutions) give the single
+// image's result.
+func TestZooBatchMatchesImages(t *testing.T) {
+	for _, m := range []struct {
+		name  string
+		build func(int) *nn.Graph
+	}{
+		{"resnet18_style", cnnzoo.ResNet18},
+		{"regnetx_style", cnnzoo.RegNetX},
+		{"efficientnetb0_style", cnnzoo.EfficientNetB0},
+		{"shufflenetv2_style", cnnzoo.ShuffleNetV2},
+		{"squeezenet_style", cnnzoo.SqueezeNet},
+		{"mobilenetv3_style", cnnzoo.MobileNetV3},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			const size, batch = 64, 4
+			p, err := nn.Compile(m.build(size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := nn.New(nn.Float32, batch, 3, size, size)
+			for i := range x.F32 {
+				x.F32[i] = float32((i*7+i/(3*size*size))%31) / 31
+			}
+			per := len(x.F32) / batch
+			want := make([][]float32, batch)
+			one := p.NewRunner(1)
+			for b := range want {
+				img, err := nn.FromFloat32(x.F32[b*per:(b+1)*per], 1, 3, size, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := one.Run(img)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[b] = append([]float32(nil), out[0].F32...)
+			}
+			for _, threads := range []int{1, 2} {
+				out, err := p.NewRunner(threads).Run(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := out[0].F32
+				if len(got) != batch*len(want[0]) {
+					t.Fatalf("%d threads: %d outputs, want %d", threads, len(got), batch*len(want[0]))
+				}
+				for b := range want {
+					if err := closeTo(got[b*len(want[b]):(b+1)*len(want[b])], want[b], 1e-4); err != nil {
+						t.Errorf("%d threads, image %d: %v", threads, b, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// closeTo reports the first element of got farther than tol (relative to
+// the largest magnitude of want) from want.
+func closeTo(got, want []float32, tol float64) error {
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= tol*math.Max(scale, 1)) {
+			return fmt.Errorf("element %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	return nil
+}
