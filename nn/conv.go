@@ -48,6 +48,8 @@ type convKernel struct {
 	// taps holds, per group, the weights of each kernel tap (Mg×Cg)
 	// packed for pathTaps.
 	taps [][]*blas.PackedA
+	// pw holds constant 1x1 weights packed for pathPW (conv_pw.go).
+	pw   *pwWeights
 	wptr *float32
 	wlen int
 }
@@ -103,6 +105,9 @@ func (k *convKernel) pack(w *Tensor) {
 	}
 	k.wptr, k.wlen = &w.F32[0], len(w.F32)
 	cg, kt := w.Shape[1], kk/w.Shape[1]
+	if kt == 1 && k.grp == 1 {
+		k.pw = newPWWeights(m, kk, w.F32)
+	}
 	if kt < 2 || mg > tapMaxM {
 		return
 	}
@@ -165,19 +170,11 @@ func (k *convKernel) epilogue(bias []float32) (blas.Epilogue, bool) {
 	if k.residual {
 		return ep, false // the activation follows the residual (finish)
 	}
-	switch k.act {
-	case actNone:
-		return ep, true
-	case actRelu:
-		ep.Lo = 0
-		return ep, true
-	case actClip:
-		if k.actA <= k.actB {
-			ep.Lo, ep.Hi = k.actA, k.actB
-			return ep, true
-		}
+	lo, hi, ok := k.clampBounds()
+	if ok {
+		ep.Lo, ep.Hi = lo, hi
 	}
-	return ep, false
+	return ep, ok
 }
 
 // geometry validates x and w and resolves the window.
@@ -295,6 +292,7 @@ const (
 	pathDWDirect // 3x3, one input channel per group, straight from the unpadded plane (conv_dwdirect.go)
 	pathDWMulti  // pathDWDirect with many outputs per group, all from one load of the inputs (conv_dwmulti.go)
 	pathDWWin    // any window up to 7x7, one output per input channel, straight from the planes (conv_dwwin.go)
+	pathPW       // 1x1 on a small plane, vector lanes across output channels (conv_pw.go)
 )
 
 // dwWinOn lets pathDWWin replace pathDWTaps where it pays, dwWinAny for
@@ -420,6 +418,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	default:
 		if k.pointwise(&g) {
 			j.path = pathPointwise
+			if n, ok := j.pwPlan(rc.Threads, macs); ok {
+				units = n
+				break
+			}
 		}
 		j.pb = j.P
 		per := j.K
@@ -516,6 +518,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathPW {
+		j.pwRun(lo, hi)
+		return
+	}
 	if j.path == pathDWWin {
 		j.dwWin(lo, hi)
 		return

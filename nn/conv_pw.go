@@ -1,0 +1,200 @@
+package nn
+
+import (
+	"math"
+	"sync"
+)
+
+// pathPW: a 1x1 convolution on a small plane as out^T = x^T·w^T, the
+// vector lanes across output channels (the formulation of MLAS's NCHWc
+// pointwise kernel), instead of pathPointwise's GEMM with the lanes across
+// pixels. A 7x7 plane fills 49 of the 64 columns of two 32-wide GEMM tiles
+// and a 14x14 one 196 of 224; channel counts are multiples of 16, so here
+// no lane is wasted. The inputs are read in place (each kernel call
+// broadcasts pwRows consecutive pixels of every input channel) and the
+// weights are packed once per layer into panels of up to pwPanel channels;
+// the store scatters each accumulator to its channels' NCHW planes, with
+// the bias, the fused residual and the clamp on the way.
+
+const (
+	pwRows  = 7  // output pixels per kernel call (7x7, 14x14, 28x28 planes: no remainder)
+	pwPanel = 48 // output channels per weight panel (three vectors)
+)
+
+// pwOn enables pathPW, pwAny for every layer it can take (not only where
+// pwPays); pwMaxP is the largest plane (output pixels) that takes it:
+// beyond, pathPointwise's tiles are full and its GEMM faster (variables so
+// that benchmarks and tests can compare).
+var (
+	pwOn, pwAny = true, false
+	pwMaxP      = 196
+)
+
+// pwPays reports whether pathPW beats pathPointwise on a plane of p pixels
+// with c input channels: the scattered store costs about as much as 20
+// input channels, so it takes deep layers, and shallower ones only where
+// the GEMM wastes most lanes (BenchmarkConvPW, cpu-µs: 960->320 on 7x7 372
+// -> 282, 160->960 181 -> 154; on 14x14 576->96 247 -> 210, but 96->576
+// 216 -> 248 and 384->64 99 -> 103).
+func pwPays(p, c int) bool {
+	return pwAny || p <= pwMaxP && (p <= 49 && c >= 64 || c >= 512)
+}
+
+// pwWeights are the constant weights (M×C) of a 1x1 convolution, packed
+// for pathPW on first use (layers on large planes never need them) and
+// shared by the kernel's copies (fused variants).
+type pwWeights struct {
+	panels func() []float32
+}
+
+// newPWWeights returns the lazily packed weights of m output channels
+// (a multiple of 16) by k inputs, or nil when pathPW cannot take them.
+func newPWWeights(m, k int, w []float32) *pwWeights {
+	if !pwHave || m%16 != 0 || k == 0 || len(w) != m*k {
+		return nil
+	}
+	return &pwWeights{panels: sync.OnceValue(func() []float32 { return packPW(m, k, w) })}
+}
+
+// packPW packs the m×k weights w into panels of pwPanel output channels
+// (the last may have 16 or 32): the panel of channels [m0, m0+cw) starts
+// at m0·k and holds, per input channel c, the cw weights w[m0.., c].
+func packPW(m, k int, w []float32) []float32 {
+	d := make([]float32, m*k)
+	for m0 := 0; m0 < m; m0 += pwPanel {
+		cw := min(pwPanel, m-m0)
+		panel := d[m0*k : (m0+cw)*k]
+		for i := 0; i < cw; i++ {
+			row := w[(m0+i)*k : (m0+i+1)*k]
+			for c, v := range row {
+				panel[c*cw+i] = v
+			}
+		}
+	}
+	return d
+}
+
+// pwArgs is the argument block of the kernels (offsets checked in
+// conv_pw_amd64.go): one call computes pixels [p0, p0+pwRows) of 16·nv
+// output channels.
+type pwArgs struct {
+	x     *float32  // input channel 0 at pixel p0
+	ldx   int       // bytes between input channels
+	w     *float32  // the weight panel
+	k     int       // input channels (at least 1)
+	y     *float32  // output: the panel's first channel at pixel p0
+	r     *float32  // the residual at y's position, or nil
+	bias  *float32  // 16·nv biases
+	lo    float32   // clamp
+	hi    float32   //
+	ldy16 int       // bytes between the output's 16-channel vectors
+	idx   [16]int32 // bytes from a vector's first channel to each of its 16
+}
+
+// pwZeros serves layers without a bias.
+var pwZeros [pwPanel]float32
+
+// pwTileRef is the plain-Go reference of the kernels: pixels [0, rows) of
+// x (channel c at x[c·ldx:]) times the k×cw panel w into y (channel i at
+// y[i·ldy:]), adding bias, r (laid out as y, or nil) and clamping to
+// [lo, hi] with NaN kept, as the kernels do.
+func pwTileRef(x []float32, ldx, k int, w []float32, cw int, y, r []float32, ldy int, bias []float32, lo, hi float32, rows int) {
+	for i := 0; i < cw; i++ {
+		for p := 0; p < rows; p++ {
+			var s float32
+			for c := 0; c < k; c++ {
+				s = float32(math.FMA(float64(x[c*ldx+p]), float64(w[c*cw+i]), float64(s)))
+			}
+			s += bias[i]
+			if r != nil {
+				s += r[i*ldy+p]
+			}
+			y[i*ldy+p] = min(max(s, lo), hi)
+		}
+	}
+}
+
+// clampBounds returns the clamp that the fused activation is, if it is
+// one (none, Relu, Clip with min <= max).
+func (k *convKernel) clampBounds() (lo, hi float32, ok bool) {
+	switch k.act {
+	case actNone:
+		return negInf32, posInf32, true
+	case actRelu:
+		return 0, posInf32, true
+	case actClip:
+		if k.actA <= k.actB {
+			return k.actA, k.actB, true
+		}
+	}
+	return negInf32, posInf32, false
+}
+
+// pwPlan makes j a pathPW job when the layer suits it (1x1 stride 1
+// unpadded, one group, constant weights packed, no input scales, a plane
+// of at least pwRows pixels where pwPays) and returns its units: (image, channel
+// panel, pixel block). With several threads and few panels the plane is
+// cut into blocks of whole kernel rows.
+func (j *convJob) pwPlan(threads int, macs int64) (units int, ok bool) {
+	k := j.k
+	if !pwOn || k.pw == nil || k.grp != 1 || j.s != nil || j.P < pwRows || !pwPays(j.P, j.Cg) || k.packedFor(j.w, 0) == nil {
+		return 0, false
+	}
+	j.path = pathPW
+	nq := (j.M + pwPanel - 1) / pwPanel
+	j.pb, j.nPB = j.P, 1
+	// Blocks of whole tiles only: a plane with a remainder ends in a tile
+	// that overlaps the one before, which must stay in the same unit.
+	if ng := j.g.N * nq; threads > 1 && macs >= 2*minParallelWork && ng < 4*threads && j.P%pwRows == 0 {
+		tiles := j.P / pwRows
+		nb := min(tiles, (4*threads+ng-1)/ng)
+		j.pb = (tiles + nb - 1) / nb * pwRows
+		j.nPB = (j.P + j.pb - 1) / j.pb
+	}
+	return j.g.N * nq * j.nPB, true
+}
+
+// pwRun computes units [lo, hi) of pathPW.
+func (j *convJob) pwRun(lo, hi int) {
+	P, M, C := j.P, j.M, j.Cg
+	panels := j.k.pw.panels()
+	nq := (M + pwPanel - 1) / pwPanel
+	var a pwArgs
+	a.ldx, a.k, a.ldy16 = 4*P, C, 64*P
+	for i := range a.idx {
+		a.idx[i] = int32(4 * i * P)
+	}
+	var clamped bool
+	a.lo, a.hi, clamped = j.k.clampBounds()
+	for u := lo; u < hi; u++ {
+		n, rest := u/(nq*j.nPB), u%(nq*j.nPB)
+		m0, b := rest/j.nPB*pwPanel, rest%j.nPB
+		cw := min(pwPanel, M-m0)
+		a.w = &panels[m0*C]
+		a.bias = &pwZeros[0]
+		if j.b != nil {
+			a.bias = &j.b[m0]
+		}
+		p0, p1 := b*j.pb, min(b*j.pb+j.pb, P)
+		x := j.x[n*C*P : (n+1)*C*P]
+		yoff := (n*M + m0) * P
+		y := j.y[yoff : yoff+cw*P]
+		var r []float32
+		if j.r != nil {
+			r = j.r[yoff : yoff+cw*P]
+		}
+		for p := p0; p < p1; p += pwRows {
+			p = min(p, P-pwRows) // the last tile of a plane with a remainder
+			a.x, a.y = &x[p], &y[p]
+			if r != nil {
+				a.r = &r[p]
+			}
+			pwTile(&a, cw/16)
+		}
+		if !clamped {
+			for i := 0; i < cw; i++ {
+				applyAct(j.k.act, j.k.actA, j.k.actB, y[i*P+p0:i*P+p1])
+			}
+		}
+	}
+}

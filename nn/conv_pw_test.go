@@ -1,0 +1,232 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestPWTileLadder checks the pathPW kernels against pwTileRef over a
+// ladder of depths, plane widths, tile positions and channel vectors, with
+// and without a residual and a clamp, including NaN inputs; pixels outside
+// the tile must stay untouched.
+func TestPWTileLadder(t *testing.T) {
+	if !pwHave {
+		t.Skip("no pathPW kernel in this build")
+	}
+	r := newRand(7)
+	const sentinel = 12345
+	i := 0
+	for _, k := range []int{1, 2, 3, 5, 16, 17, 64, 161} {
+		for _, p := range []int{7, 9, 49, 50} {
+			for nv := 1; nv <= 3; nv++ {
+				i++
+				cw := 16 * nv
+				p0 := []int{0, p - pwRows, (p - pwRows) / 2}[i%3]
+				x := randT(r, k, p).F32
+				w := randT(r, k, cw).F32
+				bias := randT(r, cw).F32
+				var res []float32
+				if i%2 == 0 {
+					res = randT(r, cw, p).F32
+				}
+				lo, hi := negInf32, posInf32
+				switch i % 3 {
+				case 1:
+					lo = 0
+				case 2:
+					lo, hi = -0.25, 0.5
+				}
+				if i%5 == 0 {
+					x[(k-1)*p+p0+3] = float32(math.NaN())
+				}
+				want := make([]float32, cw*p)
+				got := make([]float32, cw*p)
+				for j := range want {
+					want[j], got[j] = sentinel, sentinel
+				}
+				var rt []float32
+				if res != nil {
+					rt = res[p0:]
+				}
+				pwTileRef(x[p0:], p, k, w, cw, want[p0:], rt, p, bias, lo, hi, pwRows)
+				a := pwArgs{x: &x[p0], ldx: 4 * p, w: &w[0], k: k, y: &got[p0], bias: &bias[0], lo: lo, hi: hi, ldy16: 64 * p}
+				if res != nil {
+					a.r = &res[p0]
+				}
+				for l := range a.idx {
+					a.idx[l] = int32(4 * l * p)
+				}
+				pwTile(&a, nv)
+				name := fmt.Sprintf("k%d_p%d_nv%d_at%d_res%v_lo%v", k, p, nv, p0, res != nil, lo)
+				for j, wv := range want {
+					gv := got[j]
+					if math.IsNaN(float64(wv)) != math.IsNaN(float64(gv)) || math.Abs(float64(gv-wv)) > 1e-5*math.Max(1, math.Abs(float64(wv))) {
+						t.Fatalf("%s: [%d] = %v, want %v", name, j, gv, wv)
+					}
+				}
+			}
+		}
+	}
+}
+
+// runConvPW runs a 1x1 convolution kernel (weights packed as Compile
+// packs them) with pathPW on or off.
+func runConvPW(t testing.TB, on bool, act activation, a, b float32, threads int, x, w, bias, res *Tensor) *Tensor {
+	t.Helper()
+	saved := pwOn
+	pwOn = on
+	defer func() { pwOn = saved }()
+	k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: act, actA: a, actB: b, residual: res != nil}
+	k.pack(w)
+	in := []*Tensor{x, w, bias, res}
+	out := New(Float32, x.Shape[0], w.Shape[0], x.Shape[2], x.Shape[3])
+	for i := range out.F32 {
+		out.F32[i] = float32(math.NaN()) // kernels must write every output
+	}
+	if err := k.Run(&RunContext{Threads: threads}, in, []*Tensor{out}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestConvPWMatchesGEMM compares pathPW with pathPointwise over planes
+// with and without a remainder of whole tiles, channel counts with every
+// last-panel width, batches, biases, fused residuals and activations (a
+// clamp in the kernel, Sigmoid after it), on one and two threads.
+func TestConvPWMatchesGEMM(t *testing.T) {
+	if !pwHave {
+		t.Skip("no pathPW kernel in this build")
+	}
+	pwAny = true // every layer below takes pathPW
+	defer func() { pwAny = false }()
+	r := newRand(8)
+	acts := []struct {
+		act  activation
+		a, b float32
+	}{{actNone, 0, 0}, {actRelu, 0, 0}, {actClip, 0, 6}, {actSigmoid, 0, 0}, {actClip, 1, -1}}
+	i := 0
+	for _, hw := range [][2]int{{7, 7}, {14, 14}, {3, 3}, {5, 10}, {1, 7}} {
+		for _, m := range []int{16, 32, 48, 64, 96, 160, 320} {
+			i++
+			n := 1 + i%2
+			c := []int{3, 16, 96, 160}[i%4]
+			x := randT(r, n, c, hw[0], hw[1])
+			w := randT(r, m, c, 1, 1)
+			var bias, res *Tensor
+			if i%3 != 0 {
+				bias = randT(r, m)
+			}
+			if i%2 == 0 {
+				res = randT(r, n, m, hw[0], hw[1])
+			}
+			ac := acts[i%len(acts)]
+			threads := 1 + i%2
+			name := fmt.Sprintf("n%d_c%d_m%d_%dx%d_act%d_t%d_res%v", n, c, m, hw[0], hw[1], ac.act, threads, res != nil)
+			// The plan takes the layer.
+			k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1}
+			k.pack(w)
+			g, err := k.geometry([]Type{x.Type(), w.Type()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := convJob{k: k, g: g, w: w.F32, M: m, Cg: c, Mg: m, K: c, P: hw[0] * hw[1]}
+			if _, ok := j.pwPlan(threads, 1<<30); !ok {
+				t.Fatalf("%s: pwPlan declined", name)
+			}
+			got := runConvPW(t, true, ac.act, ac.a, ac.b, threads, x, w, bias, res)
+			want := runConvPW(t, false, ac.act, ac.a, ac.b, 1, x, w, bias, res)
+			checkClose(t, name, got, want.Shape, toF64(want.F32))
+		}
+	}
+}
+
+// TestConvPWPlan checks which layers pathPW takes: deep 1x1 layers on
+// 7x7 and 14x14 planes; not planes below one tile or above pwMaxP, shallow
+// layers on 14x14, channel counts not a multiple of 16, groups.
+func TestConvPWPlan(t *testing.T) {
+	if !pwHave {
+		t.Skip("no pathPW kernel in this build")
+	}
+	r := newRand(9)
+	for _, c := range []struct {
+		name            string
+		m, c, grp, h, w int
+		want            bool
+	}{
+		{"deep_7x7", 320, 960, 1, 7, 7, true},
+		{"shallow_7x7", 960, 160, 1, 7, 7, true},
+		{"deep_14x14", 96, 576, 1, 14, 14, true},
+		{"small_plane", 32, 512, 1, 2, 3, false},
+		{"large_plane", 32, 512, 1, 28, 28, false},
+		{"shallow_14x14", 64, 384, 1, 14, 14, false},
+		{"m24", 24, 128, 1, 7, 7, false},
+		{"grouped", 32, 128, 2, 7, 7, false},
+	} {
+		x := randT(r, 1, c.c, c.h, c.w)
+		w := randT(r, c.m, c.c/c.grp, 1, 1)
+		k := &convKernel{win: winAttrs{op: "Conv"}, grp: c.grp}
+		k.pack(w)
+		g, err := k.geometry([]Type{x.Type(), w.Type()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := convJob{k: k, g: g, w: w.F32, M: c.m, Cg: c.c / c.grp, Mg: c.m / c.grp, P: c.h * c.w}
+		if _, ok := j.pwPlan(1, 1<<30); ok != c.want {
+			t.Errorf("%s: pwPlan took the layer: %v, want %v", c.name, ok, c.want)
+		}
+	}
+}
+
+// BenchmarkConvPW compares pathPointwise ("gemm") with pathPW ("pw") on
+// MobileNetV2's 1x1 layers on 7x7, 14x14 and 28x28 planes (with their
+// fused residuals and ReLU6), at 1 and 2 threads.
+func BenchmarkConvPW(b *testing.B) {
+	pwAny = true
+	defer func() { pwAny = false }()
+	for _, s := range []struct {
+		c, hw, m int
+		act      activation
+		res      bool
+	}{
+		{960, 7, 320, actNone, false},
+		{320, 7, 1280, actClip, false},
+		{960, 7, 160, actNone, true},
+		{160, 7, 960, actClip, false},
+		{576, 14, 96, actNone, true},
+		{96, 14, 576, actClip, false},
+		{384, 14, 64, actNone, true},
+		{64, 14, 384, actClip, false},
+		{192, 28, 64, actNone, false},
+		{32, 28, 192, actClip, false},
+	} {
+		r := newRand(10)
+		x := randT(r, 1, s.c, s.hw, s.hw)
+		w := randT(r, s.m, s.c, 1, 1)
+		bias := randT(r, s.m)
+		var res *Tensor
+		if s.res {
+			res = randT(r, 1, s.m, s.hw, s.hw)
+		}
+		for _, threads := range []int{1, 2} {
+			for _, on := range []bool{false, true} {
+				name := map[bool]string{false: "gemm", true: "pw"}[on]
+				b.Run(fmt.Sprintf("%d_%dx%d_%d/%s/t%d", s.c, s.hw, s.hw, s.m, name, threads), func(b *testing.B) {
+					saved := pwOn
+					pwOn = on
+					defer func() { pwOn = saved }()
+					k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: s.act, actA: 0, actB: 6, residual: s.res}
+					k.pack(w)
+					in := []*Tensor{x, w, bias, res}
+					out := []*Tensor{New(Float32, 1, s.m, s.hw, s.hw)}
+					rc := &RunContext{Threads: threads}
+					benchCPU(b, threads == 1, func() {
+						if err := k.Run(rc, in, out); err != nil {
+							b.Fatal(err)
+						}
+					})
+				})
+			}
+		}
+	}
+}
