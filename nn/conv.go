@@ -49,9 +49,11 @@ type convKernel struct {
 	// packed for pathTaps.
 	taps [][]*blas.PackedA
 	// pw holds constant 1x1 weights packed for pathPW (conv_pw.go).
-	pw   *pwWeights
-	wptr *float32
-	wlen int
+	pw *pwWeights
+	// nchwc holds the weights packed for pathNCHWc (conv_nchwc.go).
+	nchwc []float32
+	wptr  *float32
+	wlen  int
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -104,6 +106,7 @@ func (k *convKernel) pack(w *Tensor) {
 		k.packed[gr] = blas.PackA(mg, kk, w.F32[gr*mg*kk:(gr+1)*mg*kk], kk)
 	}
 	k.wptr, k.wlen = &w.F32[0], len(w.F32)
+	k.packNCHWc(w)
 	cg, kt := w.Shape[1], kk/w.Shape[1]
 	if kt == 1 && k.grp == 1 {
 		k.pw = newPWWeights(m, kk, w.F32)
@@ -258,6 +261,7 @@ type convJob struct {
 	tp      tapPlan           // pathDWTaps
 	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
+	nc      nchwcPlan         // pathNCHWc
 }
 
 // gemmWorkspaces returns n GEMM workspaces owned by rc, one per participant
@@ -293,6 +297,7 @@ const (
 	pathDWMulti  // pathDWDirect with many outputs per group, all from one load of the inputs (conv_dwmulti.go)
 	pathDWWin    // any window up to 7x7, one output per input channel, straight from the planes (conv_dwwin.go)
 	pathPW       // 1x1 on a small plane, vector lanes across output channels (conv_pw.go)
+	pathNCHWc    // direct, vectors across 16 output channels (conv_nchwc.go)
 )
 
 // dwWinOn lets pathDWWin replace pathDWTaps where it pays, dwWinAny for
@@ -415,6 +420,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		units = g.N * j.M
 	case j.P == 0:
 		units = 0
+	case !k.pointwise(&g) && k.nchwcFits(&g, j.w, j.Cg, j.Mg):
+		j.path = pathNCHWc
+		units = j.nchwcPlanRun(rc.Threads, macs)
 	default:
 		if k.pointwise(&g) {
 			j.path = pathPointwise
@@ -497,6 +505,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		l := newPhaseLayout(&g, j.pb/g.OW)
 		j.per = j.Cg*l.planeSize(&g) + j.Mg*l.np
 		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathNCHWc:
+		j.per = j.nc.scratch(j.Cg)
+		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDWTaps:
 		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)
@@ -518,6 +529,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathNCHWc {
+		j.nchwc(lo, hi, j.scratch[worker*j.per:(worker+1)*j.per])
+		return
+	}
 	if j.path == pathPW {
 		j.pwRun(lo, hi)
 		return

@@ -1,0 +1,213 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestNCHWcTileMatchesRef checks the kernels against nchwcTileRef for every
+// block count, stride and pixel count, with windows, dilations and channel
+// strides of several sizes.
+func TestNCHWcTileMatchesRef(t *testing.T) {
+	r := newRand(181)
+	for f := 1; f <= 4; f++ {
+		for s := 1; s <= 2; s++ {
+			for n := 1; n <= nchwcMaxPixels(f); n++ {
+				cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
+				d := 1 + n%2
+				xcs := 37 + n
+				drow := d * (n*s + kw*d + 3)
+				c := nchwcCall{f: f, n: n, s: s, cg: cg, kh: kh, kw: kw, xcs: xcs*kh*d + 5, drow: drow, dcol: d, wbs: cg * kh * kw * 16, ldt: 16 * ((n + 15) &^ 15)}
+				c.x = randT(r, c.xcs*cg).F32
+				c.w = randT(r, f*c.wbs).F32
+				want := make([]float32, f*c.ldt)
+				got := make([]float32, f*c.ldt)
+				c.tile = want
+				nchwcTileRef(&c)
+				c.tile = got
+				nchwcTile(&c)
+				for b := 0; b < f; b++ {
+					for i := 0; i < n*16; i++ {
+						g, w := got[b*c.ldt+i], want[b*c.ldt+i]
+						if math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(cg*kh*kw)) {
+							t.Fatalf("f%d s%d n%d (cg %d, %dx%d): block %d [%d] = %v, want %v", f, s, n, cg, kh, kw, b, i, g, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNCHWcStoreMatchesRef checks the transposing store against
+// nchwcStoreRef for every pixel and channel count, with and without a
+// residual, and that the clamp passes NaN through as the element kernels do.
+func TestNCHWcStoreMatchesRef(t *testing.T) {
+	r := newRand(182)
+	tile := randT(r, 256).F32
+	tile[3*16+2] = float32(math.NaN())
+	bias := randT(r, 16).F32
+	const ldy = 21
+	res := randT(r, 16*ldy).F32
+	for n := 1; n <= 16; n++ {
+		for m := 1; m <= 16; m++ {
+			for _, withR := range []bool{false, true} {
+				s := nchwcStoreCall{tile: tile, bias: bias[:m], ldy: ldy, n: n, m: m, lo: -0.25, hi: 0.5}
+				if withR {
+					s.r = res
+				}
+				want := make([]float32, 16*ldy)
+				got := make([]float32, 16*ldy)
+				for i := range want {
+					want[i], got[i] = 7, 7
+				}
+				s.y = want
+				nchwcStoreRef(&s)
+				s.y = got
+				nchwcStoreTile(&s)
+				for i := range want {
+					if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+						t.Fatalf("n%d m%d r%v: [%d] = %v, want %v", n, m, withR, i, got[i], want[i])
+					}
+				}
+				if n > 3 && m > 2 && !math.IsNaN(float64(got[2*ldy+3])) {
+					t.Fatalf("n%d m%d: NaN clamped to %v", n, m, got[2*ldy+3])
+				}
+			}
+		}
+	}
+}
+
+// nchwcLadder are geometries pathNCHWc takes: windows 1 to 7, strides 1 and
+// 2, dilation, pads, odd planes, groups, Mg not a multiple of 16.
+var nchwcLadder = []fpConvSpec{
+	{n: 1, c: 16, h: 32, w: 32, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 2, c: 16, h: 14, w: 14, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 16, h: 32, w: 32, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 64, h: 8, w: 8, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 32, h: 16, w: 16, m: 64, kh: 1, kw: 1, group: 1, sh: 2, sw: 2, dh: 1, dw: 1},
+	{n: 1, c: 5, h: 13, w: 11, m: 20, kh: 5, kw: 5, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
+	{n: 1, c: 4, h: 17, w: 15, m: 70, kh: 7, kw: 7, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}, bias: true},
+	{n: 2, c: 8, h: 12, w: 19, m: 33, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}, bias: true},
+	{n: 1, c: 12, h: 9, w: 10, m: 36, kh: 3, kw: 2, group: 2, sh: 2, sw: 1, dh: 1, dw: 2, pads: [4]int{0, 1, 2, 0}, bias: true},
+	{n: 1, c: 6, h: 40, w: 45, m: 48, kh: 4, kw: 6, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 3, 2, 2}},
+	{n: 3, c: 24, h: 7, w: 7, m: 17, kh: 2, kw: 2, group: 1, sh: 1, sw: 1, dh: 1, dw: 1},
+	{n: 1, c: 8, h: 5, w: 70, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+}
+
+// TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
+// against convRef, plain and with the fused residual and activations.
+func TestConvNCHWcLadder(t *testing.T) {
+	savedForce, savedAsm := nchwcForce, nchwcAsm
+	defer func() { nchwcForce, nchwcAsm = savedForce, savedAsm }()
+	nchwcForce = true
+	for _, s := range nchwcLadder {
+		for _, threads := range []int{1, 3} {
+			for _, asm := range []bool{true, false} {
+				if asm && !nchwcHave {
+					continue
+				}
+				nchwcAsm = asm
+				t.Run(fmt.Sprintf("%v_t%d_asm%v", s, threads, asm), func(t *testing.T) {
+					testConvNCHWc(t, s, threads)
+				})
+			}
+		}
+	}
+}
+
+func testConvNCHWc(t *testing.T, s fpConvSpec, threads int) {
+	rr := newRand(uint64(s.c*1000 + s.m))
+	x := randT(rr, s.n, s.c, s.h, s.w)
+	w := randT(rr, s.m, s.c/s.group, s.kh, s.kw)
+	var b *Tensor
+	if s.bias {
+		b = randT(rr, s.m)
+	}
+	oh := outDim(s.h, s.kh, s.sh, s.dh, s.pads[0], s.pads[2])
+	ow := outDim(s.w, s.kw, s.sw, s.dw, s.pads[1], s.pads[3])
+	res := randT(rr, s.n, s.m, oh, ow)
+	want := convRef(x, w, b, s.group, s.sh, s.sw, s.dh, s.dw, s.pads[0], s.pads[1], oh, ow)
+	terms := float64(s.c / s.group * s.kh * s.kw)
+	for _, tc := range []struct {
+		act      activation
+		residual bool
+	}{{actNone, false}, {actRelu, false}, {actClip, true}, {actRelu, true}, {actHardSwish, true}, {actLeaky, false}} {
+		k := &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, dilations: []int{s.dh, s.dw}, pads: []int{s.pads[0], s.pads[1], s.pads[2], s.pads[3]}},
+			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual}
+		if tc.act == actLeaky {
+			k.actA = 0.1
+		}
+		k.pack(w)
+		in := []*Tensor{x, w, b}
+		if tc.residual {
+			in = append(in, res)
+		}
+		types := make([]Type, len(in))
+		for i, v := range in {
+			if v != nil {
+				types[i] = v.Type()
+			}
+		}
+		g, err := k.geometry(types[:3])
+		if b == nil {
+			g, err = k.geometry(types[:2])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !k.nchwcFits(&g, w.F32, s.c/s.group, s.m/s.group) {
+			t.Fatalf("pathNCHWc does not take %v", s)
+		}
+		out := New(Float32, s.n, s.m, oh, ow)
+		for i := range out.F32 {
+			out.F32[i] = float32(math.NaN())
+		}
+		if err := k.Run(&RunContext{Threads: threads}, in, []*Tensor{out}); err != nil {
+			t.Fatal(err)
+		}
+		wa := make([]float64, len(want))
+		for i, v := range want {
+			if tc.residual {
+				v += float64(res.F32[i])
+			}
+			wa[i] = float64(actRef(tc.act, k.actA, k.actB, v))
+		}
+		checkCloseScaled(t, fmt.Sprintf("act %d residual %v", tc.act, tc.residual), out, []int{s.n, s.m, oh, ow}, wa, terms)
+	}
+}
+
+// actRef applies activation kind to v (in float32, as the kernels do).
+func actRef(kind activation, a, b float32, v float64) float64 {
+	if kind == actNone {
+		return v
+	}
+	x := []float32{float32(v)}
+	applyAct(kind, a, b, x)
+	return float64(x[0])
+}
+
+// BenchmarkConvNCHWc compares pathNCHWc with the GEMM paths it replaces on
+// the reference models' dense layers.
+func BenchmarkConvNCHWc(b *testing.B) {
+	for _, cb := range []convBench{
+		{"tinyres_c16_32", 1, 16, 32, 32, 16, 3, 1, 1},
+		{"tinyres_c16_32s2", 1, 16, 32, 32, 32, 3, 2, 1},
+		{"tinyres_c32_16", 1, 32, 16, 16, 32, 3, 1, 1},
+		{"tinyres_c32_16s2", 1, 32, 16, 16, 64, 3, 2, 1},
+		{"tinyres_c64_8", 1, 64, 8, 8, 64, 3, 1, 1},
+		{"tinyres_sc16_32", 1, 16, 32, 32, 32, 1, 2, 1},
+		{"seednet_conv2_14", 1, 16, 14, 14, 32, 3, 1, 1},
+		{"mbv2_stem", 1, 3, 224, 224, 32, 3, 2, 1},
+	} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/nchwc=%v", cb.name, on), func(b *testing.B) {
+				saved := nchwcOn
+				nchwcOn = on
+				defer func() { nchwcOn = saved }()
+				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}
