@@ -239,6 +239,7 @@ type runJobs struct {
 	q8Quad q8QuadJob
 	q8DW   q8DWJob
 	q8DWS  q8DWSJob
+	q8Max  q8MaxJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

@@ -164,3 +164,34 @@ func q8AddFast(a, b, y []int8, ma, mb, c0, hz int64, s uint8, lo, hi int32) bool
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(q8AddLane{}.hi)-48]
+
+//go:noescape
+func q8MaxAVX2(dst, a, b *int8, n int)
+
+// q8MaxBytes writes max(a[i], b[i]) to dst[i] for i < len(dst) (a and b
+// at least as long; dst may be a or b).
+func q8MaxBytes(dst, a, b []int8) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	n32 := 0
+	if q8HasAVX2 {
+		if n32 = len(dst) &^ 31; n32 > 0 {
+			q8MaxAVX2(unsafe.SliceData(dst), unsafe.SliceData(a), unsafe.SliceData(b), n32)
+		}
+	}
+	q8MaxBytesGo(dst[n32:], a[n32:], b[n32:])
+}
+
+//go:noescape
+func q8EvensAVX2(dst, src *int8, n int)
+
+// q8Evens writes src[2i] to dst[i] for i < len(dst) (src at least
+// 2·len(dst)-1 long).
+func q8Evens(dst, src []int8) {
+	n16 := 0
+	if q8HasAVX2 && len(src) >= 2*len(dst) {
+		if n16 = len(dst) &^ 15; n16 > 0 {
+			q8EvensAVX2(unsafe.SliceData(dst), unsafe.SliceData(src), n16)
+		}
+	}
+	q8EvensGo(dst[n16:], src[2*n16:])
+}

@@ -462,3 +462,51 @@ aloop:
 adone:
 	VZEROUPPER
 	RET
+
+// func q8MaxAVX2(dst, a, b *int8, n int)
+// dst[i] = max(a[i], b[i]) (signed) for n bytes, a multiple of 32.
+TEXT ·q8MaxAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+q8max_loop:
+	CMPQ AX, CX
+	JGE  q8max_done
+	VMOVDQU (SI)(AX*1), Y0
+	VPMAXSB (DX)(AX*1), Y0, Y0
+	VMOVDQU Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP  q8max_loop
+q8max_done:
+	VZEROUPPER
+	RET
+
+// Even bytes of each 16-byte lane to its low 8 bytes.
+DATA q8evenShuf<>+0(SB)/8, $0x0e0c0a0806040200
+DATA q8evenShuf<>+8(SB)/8, $0x8080808080808080
+DATA q8evenShuf<>+16(SB)/8, $0x0e0c0a0806040200
+DATA q8evenShuf<>+24(SB)/8, $0x8080808080808080
+GLOBL q8evenShuf<>(SB), RODATA|NOPTR, $32
+
+// func q8EvensAVX2(dst, src *int8, n int)
+// dst[i] = src[2i] for i < n, a multiple of 16 (reads 2n bytes of src).
+TEXT ·q8EvensAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVDQU q8evenShuf<>(SB), Y1
+	XORQ AX, AX
+q8even_loop:
+	CMPQ AX, CX
+	JGE  q8even_done
+	VMOVDQU (SI)(AX*2), Y0
+	VPSHUFB Y1, Y0, Y0
+	VPERMQ  $0x08, Y0, Y0 // quadwords 0 and 2
+	VMOVDQU X0, (DI)(AX*1)
+	ADDQ $16, AX
+	JMP  q8even_loop
+q8even_done:
+	VZEROUPPER
+	RET

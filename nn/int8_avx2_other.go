@@ -32,3 +32,9 @@ func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc 
 
 // q8AddFast: no assembly kernel in this build.
 func q8AddFast(a, b, y []int8, ma, mb, c0, hz int64, s uint8, lo, hi int32) bool { return false }
+
+// q8MaxBytes writes max(a[i], b[i]) to dst[i] for i < len(dst).
+func q8MaxBytes(dst, a, b []int8) { q8MaxBytesGo(dst, a, b) }
+
+// q8Evens writes src[2i] to dst[i] for i < len(dst).
+func q8Evens(dst, src []int8) { q8EvensGo(dst, src) }

@@ -90,7 +90,7 @@ func (k *q8MaxPool) OutputTypes(in []Type) ([]Type, error) {
 	return []Type{{DType: Int8, Shape: []int{x.Shape[0], x.Shape[1], oh, ow}}}, nil
 }
 
-func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
+func (k *q8MaxPool) Run(rc *RunContext, in, out []*Tensor) error {
 	x, y := in[0], out[0]
 	y.Quant = x.Quant
 	nc, h, w := x.Shape[0]*x.Shape[1], x.Shape[2], x.Shape[3]
@@ -116,31 +116,100 @@ func (k *q8MaxPool) Run(_ *RunContext, in, out []*Tensor) error {
 		}
 		return nil
 	}
-	for c := 0; c < nc; c++ {
-		plane := x.I8[c*h*w : (c+1)*h*w]
-		dst := y.I8[c*oh*ow : (c+1)*oh*ow]
+	j := &rc.kernelJobs().q8Max
+	*j = q8MaxJob{k: k, x: x.I8, y: y.I8, h: h, w: w, oh: oh, ow: ow}
+	blocks := blocksFor(rc.Threads, nc, int64(nc)*int64(oh*ow)*int64(k.kh*k.kw))
+	j.rows = rc.ScratchI8(2 * blocks * w)
+	rc.parallelFor(blocks, nc, j)
+	*j = q8MaxJob{}
+	return nil
+}
+
+// q8MaxJob is a general MaxPoolInt8 run over planes, shared among
+// goroutines. Each output row takes the maximum of its window's input rows
+// into a row of scratch, then the maximum of kw taps at every column into
+// a second (both vector maxima of whole rows, q8MaxBytes), and picks every
+// sw-th column: a few vector instructions per row instead of kh·kw
+// compares per output.
+type q8MaxJob struct {
+	k            *q8MaxPool
+	x, y         []int8
+	h, w, oh, ow int
+	rows         []int8 // 2·w per worker
+}
+
+func (j *q8MaxJob) runRange(lo, hi, worker int) {
+	k, h, w, oh, ow := j.k, j.h, j.w, j.oh, j.ow
+	row := j.rows[2*worker*w : (2*worker+1)*w]
+	taps := j.rows[(2*worker+1)*w : (2*worker+2)*w]
+	// Output columns [oxLo, oxHi) read only columns inside the row; the
+	// window starting at column i covers [i, i+span).
+	span := (k.kw-1)*k.dw + 1
+	oxLo := min((k.pl+k.sw-1)/k.sw, ow)
+	oxHi := oxLo
+	if last := w - span + k.pl; last >= 0 {
+		oxHi = max(oxLo, min(ow, last/k.sw+1))
+	}
+	for c := lo; c < hi; c++ {
+		plane := j.x[c*h*w : (c+1)*h*w]
+		dst := j.y[c*oh*ow : (c+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
-			iy0 := oy*k.sh - k.pt
-			for ox := 0; ox < ow; ox++ {
-				ix0 := ox*k.sw - k.pl
-				m := int8(math.MinInt8)
-				for ky := 0; ky < k.kh; ky++ {
-					iy := iy0 + ky*k.dh
-					if iy < 0 || iy >= h {
-						continue
-					}
-					for kx := 0; kx < k.kw; kx++ {
-						ix := ix0 + kx*k.dw
-						if ix >= 0 && ix < w {
-							m = max(m, plane[iy*w+ix])
-						}
+			d := dst[oy*ow : oy*ow+ow]
+			first := true
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh - k.pt + ky*k.dh
+				if iy < 0 || iy >= h {
+					continue
+				}
+				src := plane[iy*w : iy*w+w]
+				if first {
+					copy(row, src)
+					first = false
+				} else {
+					q8MaxBytes(row, row, src)
+				}
+			}
+			if first {
+				// Every window row is padding.
+				for i := range d {
+					d[i] = math.MinInt8
+				}
+				continue
+			}
+			j.rowMax(row, d, 0, oxLo)
+			if oxHi > oxLo {
+				n := w - span + 1
+				t := taps[:n]
+				copy(t, row[:n])
+				for kx := 1; kx < k.kw; kx++ {
+					q8MaxBytes(t, t, row[kx*k.dw:])
+				}
+				if src := t[oxLo*k.sw-k.pl:]; k.sw == 2 {
+					q8Evens(d[oxLo:oxHi], src)
+				} else {
+					for i := range d[oxLo:oxHi] {
+						d[oxLo+i] = src[i*k.sw]
 					}
 				}
-				dst[oy*ow+ox] = m
 			}
+			j.rowMax(row, d, oxHi, ow)
 		}
 	}
-	return nil
+}
+
+// rowMax writes the window maxima of row for output columns [lo, hi),
+// skipping taps outside the row (padding never wins).
+func (j *q8MaxJob) rowMax(row, d []int8, lo, hi int) {
+	k := j.k
+	for ox := lo; ox < hi; ox++ {
+		m := int8(math.MinInt8)
+		for kx := 0; kx < k.kw; kx++ {
+			if ix := ox*k.sw - k.pl + kx*k.dw; ix >= 0 && ix < len(row) {
+				m = max(m, row[ix])
+			}
+		}
+		d[ox] = m
+	}
 }
 
 type q8Add struct {
@@ -359,4 +428,19 @@ func (k *q8GlobalAvg) MACs(in, out []Type) int64 {
 		return 0
 	}
 	return int64(NumElements(in[0].Shape))
+}
+
+// q8MaxBytesGo is the plain-Go q8MaxBytes.
+func q8MaxBytesGo(dst, a, b []int8) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = max(a[i], b[i])
+	}
+}
+
+// q8EvensGo is the plain-Go q8Evens.
+func q8EvensGo(dst, src []int8) {
+	for i := range dst {
+		dst[i] = src[2*i]
+	}
 }

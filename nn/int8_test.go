@@ -764,3 +764,75 @@ func TestInt8KernelsNoPanic(t *testing.T) {
 		t.Fatal("the random cases never reach the kernels")
 	}
 }
+
+// TestMaxPoolInt8Geometries checks the general MaxPoolInt8 path against a
+// per-tap reference over kernels, strides, dilations, pads, ceil mode and
+// odd planes, on 1 and 2 threads.
+func TestMaxPoolInt8Geometries(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	type geo struct{ h, w, kh, kw, s, d, pt, pl, pb, pr, ceil int }
+	var cases []geo
+	for _, k := range []int{1, 2, 3, 5} {
+		for _, s := range []int{1, 2, 3} {
+			for _, d := range []int{1, 2} {
+				for _, p := range []int{0, 1, 2} {
+					if p >= k*d {
+						continue
+					}
+					for _, hw := range [][2]int{{7, 9}, {16, 13}} {
+						if (k-1)*d+1 > hw[0]+2*p {
+							continue
+						}
+						cases = append(cases, geo{hw[0], hw[1], k, k, s, d, p, p, p, p, (k + s) % 2})
+					}
+				}
+			}
+		}
+	}
+	cases = append(cases, geo{112, 112, 3, 3, 2, 1, 1, 1, 1, 1, 0}, geo{5, 6, 3, 2, 1, 1, 2, 0, 0, 1, 1})
+	for _, c := range cases {
+		x := make([]int8, 2*3*c.h*c.w)
+		for i := range x {
+			x[i] = int8(r.IntN(256) - 128)
+		}
+		xt := &Tensor{DType: Int8, Shape: []int{2, 3, c.h, c.w}, I8: x, Quant: &Quant{Scale: []float32{0.1}, ZeroPoint: []int32{0}}}
+		g := &Graph{Inputs: []ValueInfo{{Name: "x"}}, Outputs: []ValueInfo{{Name: "y"}},
+			Nodes: []*Node{{Name: "p", Op: "MaxPoolInt8", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: map[string]Attr{
+				"kernel_shape": ints(int64(c.kh), int64(c.kw)),
+				"strides":      ints(int64(c.s), int64(c.s)),
+				"dilations":    ints(int64(c.d), int64(c.d)),
+				"pads":         ints(int64(c.pt), int64(c.pl), int64(c.pb), int64(c.pr)),
+				"ceil_mode":    {Kind: AttrInt, Int: int64(c.ceil)},
+			}}}}
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			out, err := p.NewRunner(threads).Run(xt)
+			if err != nil {
+				t.Fatalf("%+v: %v", c, err)
+			}
+			y := out[0]
+			oh, ow := y.Shape[2], y.Shape[3]
+			for pl := 0; pl < 6; pl++ {
+				for oy := 0; oy < oh; oy++ {
+					for ox := 0; ox < ow; ox++ {
+						m := math.MinInt8
+						for ky := 0; ky < c.kh; ky++ {
+							for kx := 0; kx < c.kw; kx++ {
+								iy, ix := oy*c.s-c.pt+ky*c.d, ox*c.s-c.pl+kx*c.d
+								if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
+									m = max(m, int(x[(pl*c.h+iy)*c.w+ix]))
+								}
+							}
+						}
+						if got := int(y.I8[(pl*oh+oy)*ow+ox]); got != m {
+							t.Fatalf("%+v, %d threads: pool (%d,%d,%d) = %d, want %d", c, threads, pl, oy, ox, got, m)
+						}
+					}
+				}
+			}
+		}
+	}
+}
