@@ -836,3 +836,28 @@ func TestMaxPoolInt8Geometries(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8MaxBytesEvens checks the vector byte maximum and stride-2 pick
+// against plain loops over a ladder of lengths.
+func TestQ8MaxBytesEvens(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := 0; n <= 100; n++ {
+		a, b := make([]int8, 2*n+1), make([]int8, 2*n+1)
+		for i := range a {
+			a[i], b[i] = int8(r.IntN(256)-128), int8(r.IntN(256)-128)
+		}
+		got := make([]int8, n)
+		q8MaxBytes(got, a, b)
+		for i := range got {
+			if got[i] != max(a[i], b[i]) {
+				t.Fatalf("n=%d: max[%d] = %d, want %d", n, i, got[i], max(a[i], b[i]))
+			}
+		}
+		q8Evens(got, a)
+		for i := range got {
+			if got[i] != a[2*i] {
+				t.Fatalf("n=%d: evens[%d] = %d, want %d", n, i, got[i], a[2*i])
+			}
+		}
+	}
+}
