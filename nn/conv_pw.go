@@ -13,8 +13,9 @@ import (
 // no lane is wasted. The inputs are read in place (each kernel call
 // broadcasts pwRows consecutive pixels of every input channel) and the
 // weights are packed once per layer into panels of up to pwPanel channels;
-// the store scatters each accumulator to its channels' NCHW planes, with
-// the bias, the fused residual and the clamp on the way.
+// the store transposes the tile in registers into rows of the channels'
+// NCHW planes, with the bias, the fused residual and the clamp on the way
+// (scattered stores cost up to a quarter more on 14x14 planes).
 
 const (
 	pwRows  = 7  // output pixels per kernel call (7x7, 14x14, 28x28 planes: no remainder)
@@ -31,13 +32,13 @@ var (
 )
 
 // pwPays reports whether pathPW beats pathPointwise on a plane of p pixels
-// with c input channels: the scattered store costs about as much as 20
-// input channels, so it takes deep layers, and shallower ones only where
-// the GEMM wastes most lanes (BenchmarkConvPW, cpu-µs: 960->320 on 7x7 372
-// -> 282, 160->960 181 -> 154; on 14x14 576->96 247 -> 210, but 96->576
-// 216 -> 248 and 384->64 99 -> 103).
+// with c input channels. BenchmarkConvPW, cpu-µs, GEMM -> pathPW: on 7x7
+// 960->320 391 -> 273, 320->1280 477 -> 364, 160->960 176 -> 139, 32->192
+// 8.5 -> 6.8; on 14x14 576->96 238 -> 195, 96->576 217 -> 205, 64->384 98
+// -> 94, 32->192 even; on 28x28 the GEMM's tiles are nearly full and it
+// wins (192->64 175 against 192).
 func pwPays(p, c int) bool {
-	return pwAny || p <= pwMaxP && (p <= 49 && c >= 64 || c >= 512)
+	return pwAny || p <= pwMaxP && (p <= 49 || c >= 32)
 }
 
 // pwWeights are the constant weights (M×C) of a 1x1 convolution, packed
@@ -78,17 +79,16 @@ func packPW(m, k int, w []float32) []float32 {
 // conv_pw_amd64.go): one call computes pixels [p0, p0+pwRows) of 16·nv
 // output channels.
 type pwArgs struct {
-	x     *float32  // input channel 0 at pixel p0
-	ldx   int       // bytes between input channels
-	w     *float32  // the weight panel
-	k     int       // input channels (at least 1)
-	y     *float32  // output: the panel's first channel at pixel p0
-	r     *float32  // the residual at y's position, or nil
-	bias  *float32  // 16·nv biases
-	lo    float32   // clamp
-	hi    float32   //
-	ldy16 int       // bytes between the output's 16-channel vectors
-	idx   [16]int32 // bytes from a vector's first channel to each of its 16
+	x    *float32 // input channel 0 at pixel p0
+	ldx  int      // bytes between input channels
+	w    *float32 // the weight panel
+	k    int      // input channels (at least 1)
+	y    *float32 // output: the panel's first channel at pixel p0
+	r    *float32 // the residual at y's position, or nil
+	bias *float32 // 16·nv biases
+	lo   float32  // clamp
+	hi   float32  //
+	ldy  int      // bytes between output channels
 }
 
 // pwZeros serves layers without a bias.
@@ -132,8 +132,8 @@ func (k *convKernel) clampBounds() (lo, hi float32, ok bool) {
 
 // pwPlan makes j a pathPW job when the layer suits it (1x1 stride 1
 // unpadded, one group, constant weights packed, no input scales, a plane
-// of at least pwRows pixels where pwPays) and returns its units: (image, channel
-// panel, pixel block). With several threads and few panels the plane is
+// of at least pwRows pixels where pwPays) and returns its units: (channel panel,
+// image, pixel block). With several threads and few panels the plane is
 // cut into blocks of whole kernel rows.
 func (j *convJob) pwPlan(threads int, macs int64) (units int, ok bool) {
 	k := j.k
@@ -158,17 +158,15 @@ func (j *convJob) pwPlan(threads int, macs int64) (units int, ok bool) {
 func (j *convJob) pwRun(lo, hi int) {
 	P, M, C := j.P, j.M, j.Cg
 	panels := j.k.pw.panels()
-	nq := (M + pwPanel - 1) / pwPanel
 	var a pwArgs
-	a.ldx, a.k, a.ldy16 = 4*P, C, 64*P
-	for i := range a.idx {
-		a.idx[i] = int32(4 * i * P)
-	}
+	a.ldx, a.k, a.ldy = 4*P, C, 4*P
 	var clamped bool
 	a.lo, a.hi, clamped = j.k.clampBounds()
 	for u := lo; u < hi; u++ {
-		n, rest := u/(nq*j.nPB), u%(nq*j.nPB)
-		m0, b := rest/j.nPB*pwPanel, rest%j.nPB
+		// Images inside channel panels: a panel's weights serve every
+		// image of a batch while in cache.
+		q, rest := u/(j.g.N*j.nPB), u%(j.g.N*j.nPB)
+		m0, n, b := q*pwPanel, rest/j.nPB, rest%j.nPB
 		cw := min(pwPanel, M-m0)
 		a.w = &panels[m0*C]
 		a.bias = &pwZeros[0]

@@ -13,7 +13,7 @@ func pwKern2AVX512(a *pwArgs)
 //go:noescape
 func pwKern3AVX512(a *pwArgs)
 
-// pwHave: the kernels need AVX-512F (gathers and scatters).
+// pwHave: the kernels need AVX-512F (masked moves, two-table permutes).
 var pwHave = hasDW512
 
 // pwTile runs the kernel for nv (1 to 3) output vectors.
@@ -31,5 +31,4 @@ func pwTile(a *pwArgs, nv int) {
 // Offsets the assembly kernels rely on.
 var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.bias)-48]
 var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.lo)-56]
-var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.ldy16)-64]
-var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.idx)-72]
+var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.ldy)-64]

@@ -8,16 +8,18 @@
 // is wasted on a 7x7 or 14x14 plane. Per input channel it loads nv weight
 // vectors (the packed panel: k rows of nv·16 floats), broadcasts the seven
 // pixels' inputs (read in place from the NCHW planes) and runs 7·nv FMAs.
-// The store adds the bias (a vector over channels), the residual (gathered
-// from NCHW), clamps and scatters each accumulator to its 16 channels'
-// planes.
+// The store adds the bias (a vector over channels), transposes each
+// vector's seven accumulators in registers into the 16 channels' rows of 7
+// pixels, adds the residual, clamps and stores the rows with a 7-lane mask.
 //
 // Registers: AX the *pwArgs, SI the input row (pixel p0 of the current
 // channel), R9 the input channel stride, DI the weights, CX the depth left;
 // accumulators Z0 up (row r, vector v: Z(nv·r+v)), weights Z28-Z30,
-// broadcasts Z31. Store: biases Z21-Z23, channel offsets Z24, clamp Z25/Z26,
-// gathered residual Z27, output vector bases R10-R12, residual bases
-// R13/R14/BX.
+// broadcasts Z31. Store: biases Z21-Z23, then the lane permutations
+// Z24/Z23; clamp Z25/Z26; transposition temporaries Z21, Z22, Z27-Z29;
+// Z30/Z31 the halves stored and the residual loaded; K2 the 7-pixel mask;
+// R10 the output row of the channel stored (R13 the residual's), R8 one
+// channel's stride, R11 four, R12 twelve.
 
 // PWLOAD takes the arguments.
 #define PWLOAD \
@@ -49,88 +51,118 @@
 	VFMADD231PS Z29, Z31, a1; \
 	VFMADD231PS Z30, Z31, a2
 
-// PWEPI loads what every store needs: clamp, channel offsets, the output
-// base of vector 0 (R10) and the vector stride (R8).
+// PWEPI loads what every store needs: clamp, mask, lane permutation A,
+// the output (R10) and residual (R13) bases and the channel strides.
 #define PWEPI \
 	VBROADCASTSS 56(AX), Z25; \
 	VBROADCASTSS 60(AX), Z26; \
-	VMOVDQU32 72(AX), Z24; \
+	MOVL $0x7f, BX; \
+	KMOVW BX, K2; \
+	VMOVDQU32 pwPermA<>(SB), Z24; \
 	MOVQ 48(AX), DX; \
 	MOVQ 32(AX), R10; \
+	MOVQ 40(AX), R13; \
 	MOVQ 64(AX), R8; \
-	MOVQ 40(AX), R13
+	LEAQ (R8*4), R11; \
+	LEAQ (R11)(R11*2), R12
 
-// PWOUT stores accumulator acc (pixel at byte offset off, bias vector b)
-// to the 16 channels' planes from base yb; PWOUTR first adds the residual
-// gathered from base rb at the same offsets.
-//
-// STOREn(OUT) stores the 7·n accumulators of an n-vector kernel with OUT
-// (PWOUT or PWOUTR): row r at byte offset 4r, vector v from bases
-// R10/R11/R12 (output) and R13/R14/BX (residual).
-#define PWOUT(acc, b, off, yb, rb) \
-	VADDPS b, acc, acc; \
-	VMAXPS acc, Z25, acc; \
-	VMINPS acc, Z26, acc; \
-	KXNORW K0, K0, K1; \
-	VSCATTERDPS acc, K1, off(yb)(Z24*1)
+// PWOUT clamps w, whose low half is pixels p0..p0+7 of one channel and
+// high half those of another, and stores the first 7 of each at ca and cb;
+// PWOUTR first adds the residual rows at ra and rb.
+#define PWOUT(w, ca, cb, ra, rb) \
+	VMAXPS w, Z25, w; \
+	VMINPS w, Z26, w; \
+	VMOVUPS w, K2, ca; \
+	VEXTRACTF64X4 $1, w, Y30; \
+	VMOVUPS Z30, K2, cb
 
-#define PWOUTR(acc, b, off, yb, rb) \
-	VADDPS b, acc, acc; \
-	KXNORW K0, K0, K1; \
-	VGATHERDPS off(rb)(Z24*1), K1, Z27; \
-	VADDPS Z27, acc, acc; \
-	VMAXPS acc, Z25, acc; \
-	VMINPS acc, Z26, acc; \
-	KXNORW K0, K0, K1; \
-	VSCATTERDPS acc, K1, off(yb)(Z24*1)
+#define PWOUTR(w, ca, cb, ra, rb) \
+	VMOVUPS.Z ra, K2, Z30; \
+	VMOVUPS.Z rb, K2, Z31; \
+	VINSERTF64X4 $1, Y31, Z30, Z30; \
+	VADDPS Z30, w, w; \
+	PWOUT(w, ca, cb, ra, rb)
 
-#define STORE3(OUT) \
-	OUT(Z0, Z21, 0, R10, R13); \
-	OUT(Z1, Z22, 0, R11, R14); \
-	OUT(Z2, Z23, 0, R12, BX); \
-	OUT(Z3, Z21, 4, R10, R13); \
-	OUT(Z4, Z22, 4, R11, R14); \
-	OUT(Z5, Z23, 4, R12, BX); \
-	OUT(Z6, Z21, 8, R10, R13); \
-	OUT(Z7, Z22, 8, R11, R14); \
-	OUT(Z8, Z23, 8, R12, BX); \
-	OUT(Z9, Z21, 12, R10, R13); \
-	OUT(Z10, Z22, 12, R11, R14); \
-	OUT(Z11, Z23, 12, R12, BX); \
-	OUT(Z12, Z21, 16, R10, R13); \
-	OUT(Z13, Z22, 16, R11, R14); \
-	OUT(Z14, Z23, 16, R12, BX); \
-	OUT(Z15, Z21, 20, R10, R13); \
-	OUT(Z16, Z22, 20, R11, R14); \
-	OUT(Z17, Z23, 20, R12, BX); \
-	OUT(Z18, Z21, 24, R10, R13); \
-	OUT(Z19, Z22, 24, R11, R14); \
-	OUT(Z20, Z23, 24, R12, BX)
+// PWPAIR takes u = channels 4L+j, rows 0-3 (128-bit lane L) and u4 = the
+// same channels' rows 4-7, and stores channels j and 4+j (a permuted copy
+// in Z28) and 8+j and 12+j (u permuted in place); then the next j.
+#define PWPAIR(OUT, u, u4) \
+	VMOVAPS u, Z28; \
+	VPERMT2PS u4, Z24, Z28; \
+	VPERMT2PS u4, Z23, u; \
+	OUT(Z28, (R10), (R10)(R11*1), (R13), (R13)(R11*1)); \
+	OUT(u, (R10)(R11*2), (R10)(R12*1), (R13)(R11*2), (R13)(R12*1)); \
+	ADDQ R8, R10; \
+	ADDQ R8, R13
 
-#define STORE2(OUT) \
-	OUT(Z0, Z21, 0, R10, R13); \
-	OUT(Z1, Z22, 0, R11, R14); \
-	OUT(Z2, Z21, 4, R10, R13); \
-	OUT(Z3, Z22, 4, R11, R14); \
-	OUT(Z4, Z21, 8, R10, R13); \
-	OUT(Z5, Z22, 8, R11, R14); \
-	OUT(Z6, Z21, 12, R10, R13); \
-	OUT(Z7, Z22, 12, R11, R14); \
-	OUT(Z8, Z21, 16, R10, R13); \
-	OUT(Z9, Z22, 16, R11, R14); \
-	OUT(Z10, Z21, 20, R10, R13); \
-	OUT(Z11, Z22, 20, R11, R14); \
-	OUT(Z12, Z21, 24, R10, R13); \
-	OUT(Z13, Z22, 24, R11, R14)
+// PWVEC stores one vector's accumulators a0-a6 (pixels p0..p0+6 of 16
+// channels): 4x4 transposes within 128-bit lanes (row 7 repeats row 6),
+// then PWPAIR per channel j of a lane; R10/R13 move on to the next vector.
+#define PWVEC(OUT, a0, a1, a2, a3, a4, a5, a6) \
+	VUNPCKLPS a1, a0, Z21; \
+	VUNPCKHPS a1, a0, a0; \
+	VUNPCKLPS a3, a2, Z22; \
+	VUNPCKHPS a3, a2, a2; \
+	VUNPCKLPS a5, a4, Z27; \
+	VUNPCKHPS a5, a4, a4; \
+	VUNPCKLPS a6, a6, Z28; \
+	VUNPCKHPS a6, a6, a6; \
+	VUNPCKLPD Z22, Z21, a1; \
+	VUNPCKHPD Z22, Z21, Z21; \
+	VUNPCKLPD a2, a0, a3; \
+	VUNPCKHPD a2, a0, a0; \
+	VUNPCKLPD Z28, Z27, a5; \
+	VUNPCKHPD Z28, Z27, Z27; \
+	VUNPCKLPD a6, a4, Z29; \
+	VUNPCKHPD a6, a4, a4; \
+	PWPAIR(OUT, a1, a5); \
+	PWPAIR(OUT, Z21, Z27); \
+	PWPAIR(OUT, a3, Z29); \
+	PWPAIR(OUT, a0, a4); \
+	ADDQ R12, R10; \
+	ADDQ R12, R13
 
-#define STORE1(OUT) \
-	OUT(Z0, Z21, 0, R10, R13); \
-	OUT(Z1, Z21, 4, R10, R13); \
-	OUT(Z2, Z21, 8, R10, R13); \
-	OUT(Z3, Z21, 12, R10, R13); \
-	OUT(Z4, Z21, 16, R10, R13); \
-	OUT(Z5, Z21, 20, R10, R13); \
-	OUT(Z6, Z21, 24, R10, R13)
+// ADDB7 adds bias vector b to the seven accumulators of one vector.
+#define ADDB7(b, a0, a1, a2, a3, a4, a5, a6) \
+	VADDPS b, a0, a0; VADDPS b, a1, a1; VADDPS b, a2, a2; VADDPS b, a3, a3; \
+	VADDPS b, a4, a4; VADDPS b, a5, a5; VADDPS b, a6, a6
+
+// Lane permutations of PWPAIR: 128-bit lanes (0, 0', 1, 1') and (2, 2', 3, 3')
+// of u and u4.
+DATA pwPermA<>+0(SB)/4, $0
+DATA pwPermA<>+4(SB)/4, $1
+DATA pwPermA<>+8(SB)/4, $2
+DATA pwPermA<>+12(SB)/4, $3
+DATA pwPermA<>+16(SB)/4, $16
+DATA pwPermA<>+20(SB)/4, $17
+DATA pwPermA<>+24(SB)/4, $18
+DATA pwPermA<>+28(SB)/4, $19
+DATA pwPermA<>+32(SB)/4, $4
+DATA pwPermA<>+36(SB)/4, $5
+DATA pwPermA<>+40(SB)/4, $6
+DATA pwPermA<>+44(SB)/4, $7
+DATA pwPermA<>+48(SB)/4, $20
+DATA pwPermA<>+52(SB)/4, $21
+DATA pwPermA<>+56(SB)/4, $22
+DATA pwPermA<>+60(SB)/4, $23
+GLOBL pwPermA<>(SB), RODATA|NOPTR, $64
+DATA pwPermB<>+0(SB)/4, $8
+DATA pwPermB<>+4(SB)/4, $9
+DATA pwPermB<>+8(SB)/4, $10
+DATA pwPermB<>+12(SB)/4, $11
+DATA pwPermB<>+16(SB)/4, $24
+DATA pwPermB<>+20(SB)/4, $25
+DATA pwPermB<>+24(SB)/4, $26
+DATA pwPermB<>+28(SB)/4, $27
+DATA pwPermB<>+32(SB)/4, $12
+DATA pwPermB<>+36(SB)/4, $13
+DATA pwPermB<>+40(SB)/4, $14
+DATA pwPermB<>+44(SB)/4, $15
+DATA pwPermB<>+48(SB)/4, $28
+DATA pwPermB<>+52(SB)/4, $29
+DATA pwPermB<>+56(SB)/4, $30
+DATA pwPermB<>+60(SB)/4, $31
+GLOBL pwPermB<>(SB), RODATA|NOPTR, $64
 
 // func pwKern3AVX512(a *pwArgs)
 TEXT ·pwKern3AVX512(SB), NOSPLIT, $0-8
@@ -157,17 +189,21 @@ loop3:
 	VMOVUPS 0(DX), Z21
 	VMOVUPS 64(DX), Z22
 	VMOVUPS 128(DX), Z23
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
+	ADDB7(Z21, Z0, Z3, Z6, Z9, Z12, Z15, Z18)
+	ADDB7(Z22, Z1, Z4, Z7, Z10, Z13, Z16, Z19)
+	ADDB7(Z23, Z2, Z5, Z8, Z11, Z14, Z17, Z20)
+	VMOVDQU32 pwPermB<>(SB), Z23
 	TESTQ R13, R13
 	JZ plain3
-	LEAQ (R13)(R8*1), R14
-	LEAQ (R14)(R8*1), BX
-	STORE3(PWOUTR)
+	PWVEC(PWOUTR, Z0, Z3, Z6, Z9, Z12, Z15, Z18)
+	PWVEC(PWOUTR, Z1, Z4, Z7, Z10, Z13, Z16, Z19)
+	PWVEC(PWOUTR, Z2, Z5, Z8, Z11, Z14, Z17, Z20)
 	VZEROUPPER
 	RET
 plain3:
-	STORE3(PWOUT)
+	PWVEC(PWOUT, Z0, Z3, Z6, Z9, Z12, Z15, Z18)
+	PWVEC(PWOUT, Z1, Z4, Z7, Z10, Z13, Z16, Z19)
+	PWVEC(PWOUT, Z2, Z5, Z8, Z11, Z14, Z17, Z20)
 	VZEROUPPER
 	RET
 
@@ -193,15 +229,18 @@ loop2:
 	PWEPI
 	VMOVUPS 0(DX), Z21
 	VMOVUPS 64(DX), Z22
-	LEAQ (R10)(R8*1), R11
+	ADDB7(Z21, Z0, Z2, Z4, Z6, Z8, Z10, Z12)
+	ADDB7(Z22, Z1, Z3, Z5, Z7, Z9, Z11, Z13)
+	VMOVDQU32 pwPermB<>(SB), Z23
 	TESTQ R13, R13
 	JZ plain2
-	LEAQ (R13)(R8*1), R14
-	STORE2(PWOUTR)
+	PWVEC(PWOUTR, Z0, Z2, Z4, Z6, Z8, Z10, Z12)
+	PWVEC(PWOUTR, Z1, Z3, Z5, Z7, Z9, Z11, Z13)
 	VZEROUPPER
 	RET
 plain2:
-	STORE2(PWOUT)
+	PWVEC(PWOUT, Z0, Z2, Z4, Z6, Z8, Z10, Z12)
+	PWVEC(PWOUT, Z1, Z3, Z5, Z7, Z9, Z11, Z13)
 	VZEROUPPER
 	RET
 
@@ -224,12 +263,14 @@ loop1:
 	JNZ loop1
 	PWEPI
 	VMOVUPS 0(DX), Z21
+	ADDB7(Z21, Z0, Z1, Z2, Z3, Z4, Z5, Z6)
+	VMOVDQU32 pwPermB<>(SB), Z23
 	TESTQ R13, R13
 	JZ plain1
-	STORE1(PWOUTR)
+	PWVEC(PWOUTR, Z0, Z1, Z2, Z3, Z4, Z5, Z6)
 	VZEROUPPER
 	RET
 plain1:
-	STORE1(PWOUT)
+	PWVEC(PWOUT, Z0, Z1, Z2, Z3, Z4, Z5, Z6)
 	VZEROUPPER
 	RET

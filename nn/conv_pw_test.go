@@ -50,12 +50,9 @@ func TestPWTileLadder(t *testing.T) {
 					rt = res[p0:]
 				}
 				pwTileRef(x[p0:], p, k, w, cw, want[p0:], rt, p, bias, lo, hi, pwRows)
-				a := pwArgs{x: &x[p0], ldx: 4 * p, w: &w[0], k: k, y: &got[p0], bias: &bias[0], lo: lo, hi: hi, ldy16: 64 * p}
+				a := pwArgs{x: &x[p0], ldx: 4 * p, w: &w[0], k: k, y: &got[p0], bias: &bias[0], lo: lo, hi: hi, ldy: 4 * p}
 				if res != nil {
 					a.r = &res[p0]
-				}
-				for l := range a.idx {
-					a.idx[l] = int32(4 * l * p)
 				}
 				pwTile(&a, nv)
 				name := fmt.Sprintf("k%d_p%d_nv%d_at%d_res%v_lo%v", k, p, nv, p0, res != nil, lo)
@@ -141,8 +138,8 @@ func TestConvPWMatchesGEMM(t *testing.T) {
 	}
 }
 
-// TestConvPWPlan checks which layers pathPW takes: deep 1x1 layers on
-// 7x7 and 14x14 planes; not planes below one tile or above pwMaxP, shallow
+// TestConvPWPlan checks which layers pathPW takes: 1x1 layers on 7x7 and
+// 14x14 planes; not planes below one tile or above pwMaxP, very shallow
 // layers on 14x14, channel counts not a multiple of 16, groups.
 func TestConvPWPlan(t *testing.T) {
 	if !pwHave {
@@ -159,7 +156,8 @@ func TestConvPWPlan(t *testing.T) {
 		{"deep_14x14", 96, 576, 1, 14, 14, true},
 		{"small_plane", 32, 512, 1, 2, 3, false},
 		{"large_plane", 32, 512, 1, 28, 28, false},
-		{"shallow_14x14", 64, 384, 1, 14, 14, false},
+		{"shallow_14x14", 64, 384, 1, 14, 14, true},
+		{"shallower_14x14", 192, 16, 1, 14, 14, false},
 		{"m24", 24, 128, 1, 7, 7, false},
 		{"grouped", 32, 128, 2, 7, 7, false},
 	} {
@@ -197,6 +195,9 @@ func BenchmarkConvPW(b *testing.B) {
 		{96, 14, 576, actClip, false},
 		{384, 14, 64, actNone, true},
 		{64, 14, 384, actClip, false},
+		{32, 7, 192, actClip, false},
+		{32, 14, 192, actClip, false},
+		{48, 14, 288, actClip, false},
 		{192, 28, 64, actNone, false},
 		{32, 28, 192, actClip, false},
 	} {
