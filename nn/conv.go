@@ -51,7 +51,7 @@ type convKernel struct {
 	// pw holds constant 1x1 weights packed for pathPW (conv_pw.go).
 	pw *pwWeights
 	// nchwc holds the weights packed for pathNCHWc (conv_nchwc.go).
-	nchwc []float32
+	nchwc *nchwcWeights
 	wptr  *float32
 	wlen  int
 }
@@ -506,8 +506,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.per = j.Cg*l.planeSize(&g) + j.Mg*l.np
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathNCHWc:
-		j.per = j.nc.scratch(j.Cg)
-		j.scratch = rc.ScratchF32(blocks * j.per)
+		j.nchwcScratch(rc, blocks)
 	case pathDWTaps:
 		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)

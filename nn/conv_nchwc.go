@@ -17,7 +17,10 @@ package nn
 // instead). Only the assembly kernels make it pay: without them Run keeps
 // the GEMM paths (tests force the path with the Go reference).
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // nchwcOn lets pathNCHWc replace the GEMM paths where nchwcFits (a
 // variable so that benchmarks and tests can compare); nchwcForce takes it
@@ -33,28 +36,43 @@ var nchwcMinCg, nchwcMinMg = 4, 16
 // they stay in L2 beside the weights.
 const nchwcCopyFloats = 1 << 15
 
-// packNCHWc packs the weights w (M, Cg, KH, KW) for pathNCHWc as
-// [group][block of 16 outputs][Cg][KH][KW][16], zero past Mg.
+// nchwcWeights are constant weights packed for pathNCHWc on first use
+// (layers pathNCHWc never takes never need them) and shared by the
+// kernel's copies (fused variants).
+type nchwcWeights struct {
+	packed func() []float32
+}
+
+// packNCHWc sets k.nchwc for the weights w (M, Cg, KH, KW) when pathNCHWc
+// may take them.
 func (k *convKernel) packNCHWc(w *Tensor) {
 	if len(w.Shape) != 4 {
 		return
 	}
 	m, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-	mg := m / k.grp
-	if cg < nchwcMinCg || mg < nchwcMinMg {
+	if cg < nchwcMinCg || m/k.grp < nchwcMinMg {
 		return
 	}
-	mb, taps := (mg+15)/16, cg*kh*kw
-	k.nchwc = make([]float32, k.grp*mb*taps*16)
-	for gr := 0; gr < k.grp; gr++ {
+	grp, f := k.grp, w.F32
+	k.nchwc = &nchwcWeights{packed: sync.OnceValue(func() []float32 { return packNCHWc(f, grp, m, cg*kh*kw) })}
+}
+
+// packNCHWc packs the weights w of m outputs in grp groups, taps
+// (Cg·KH·KW) each, as [group][block of 16 outputs][Cg][KH][KW][16], zero
+// past the group's last output.
+func packNCHWc(w []float32, grp, m, taps int) []float32 {
+	mg := m / grp
+	mb := (mg + 15) / 16
+	p := make([]float32, grp*mb*taps*16)
+	for gr := 0; gr < grp; gr++ {
 		for o := 0; o < mg; o++ {
-			dst := k.nchwc[(gr*mb+o/16)*taps*16+o%16:]
-			src := w.F32[(gr*mg+o)*taps : (gr*mg+o+1)*taps]
-			for t, v := range src {
+			dst := p[(gr*mb+o/16)*taps*16+o%16:]
+			for t, v := range w[(gr*mg+o)*taps : (gr*mg+o+1)*taps] {
 				dst[t*16] = v
 			}
 		}
 	}
+	return p
 }
 
 // nchwcFits reports whether pathNCHWc takes g with Cg input and Mg output
@@ -73,19 +91,20 @@ func (k *convKernel) nchwcFits(g *geom, w []float32, cg, mg int) bool {
 // (1x1 ones it always takes): BenchmarkConvNCHWc measured tinyresnet's 3x3
 // s2 layers 12% slower than pathExact (a variable so that benchmarks can
 // compare).
-var nchwcStride2 = false
+var nchwcStride2 = true
 
 // nchwcPlan is the blocking of one pathNCHWc run.
 type nchwcPlan struct {
-	mb    int  // 16-channel output blocks per group
-	fb    int  // blocks per kernel call (the last call of a group takes the rest)
-	nb    int  // output columns per kernel call
-	pad   bool // read a zero-padded copy of the input rows
-	wp    int  // row width of the padded copy
-	rows  int  // output rows per unit
-	nrb   int  // row blocks per plane
-	inRow int  // input rows of a unit's padded copy
-	ntile int  // pixels of a tile block (nb rounded up to 16)
+	mb    int       // 16-channel output blocks per group
+	fb    int       // blocks per kernel call (the last call of a group takes the rest)
+	nb    int       // output columns per kernel call
+	pad   bool      // read a zero-padded copy of the input rows
+	wp    int       // row width of the padded copy
+	rows  int       // output rows per unit
+	nrb   int       // row blocks per plane
+	inRow int       // input rows of a unit's padded copy
+	ntile int       // pixels of a tile block (nb rounded up to 16)
+	bias  []float32 // per group, the bias padded to mb blocks
 }
 
 // nchwcBlocking returns the blocks per call and columns per call for mb
@@ -143,26 +162,42 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	return ng * p.nrb
 }
 
-// scratch is the floats of one worker: a zero bias, a tile, the padded rows.
+// scratch is the floats of one worker: a tile, the padded rows.
 func (p *nchwcPlan) scratch(cg int) int {
-	n := 16 + p.fb*p.ntile*16
+	n := p.fb * p.ntile * 16
 	if p.pad {
 		n += cg * p.inRow * p.wp
 	}
 	return n
 }
 
+// nchwcScratch takes the scratch of blocks workers from rc, with the bias
+// of every group padded to whole blocks after it (zeros without a bias).
+func (j *convJob) nchwcScratch(rc *RunContext, blocks int) {
+	j.per = j.nc.scratch(j.Cg)
+	nb := j.k.grp * j.nc.mb * 16
+	j.scratch = rc.ScratchF32(blocks*j.per + nb)
+	b := j.scratch[blocks*j.per:]
+	clear(b)
+	if j.b != nil {
+		for gr := 0; gr < j.k.grp; gr++ {
+			copy(b[gr*j.nc.mb*16:], j.b[gr*j.Mg:(gr+1)*j.Mg])
+		}
+	}
+	j.nc.bias = b
+}
+
 // nchwc computes units [lo, hi) of pathNCHWc with the worker's scratch buf.
 func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	g := &j.g
 	p := &j.nc
-	zb := buf[:16]
-	clear(zb)
-	tile := buf[16 : 16+p.fb*p.ntile*16]
-	padded := buf[16+len(tile):]
+	tile := buf[:p.fb*p.ntile*16]
+	padded := buf[len(tile):]
 	HW := g.H * g.W
 	taps := j.K
+	w := j.k.nchwc.packed()
 	lo32, hi32, fused := j.nchwcClamp()
+	full, rem := g.OW/p.nb, g.OW%p.nb
 	for u := lo; u < hi; u++ {
 		n, r := u/(j.k.grp*p.nrb), u%(j.k.grp*p.nrb)
 		gr, rb := r/p.nrb, r%p.nrb
@@ -180,20 +215,32 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		} else {
 			xs = x[oh0*g.SH*g.W:]
 		}
-		c := nchwcCall{s: g.SW, cg: j.Cg, kh: g.KH, kw: g.KW, xcs: cs, drow: g.DH * rs, dcol: g.DW, wbs: taps * 16, ldt: p.ntile * 16}
-		wg := j.k.nchwc[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
-		yg := (n*j.M + gr*j.Mg) * j.P
-		for oh := oh0; oh < oh1; oh++ {
-			xr := xs[(oh-oh0)*g.SH*rs:]
-			for ow0 := 0; ow0 < g.OW; ow0 += p.nb {
-				c.n = min(p.nb, g.OW-ow0)
-				c.x = xr[ow0*g.SW:]
-				for m0 := 0; m0 < p.mb; m0 += p.fb {
-					c.f = min(p.fb, p.mb-m0)
-					c.w = wg[m0*taps*16:]
-					c.tile = tile
-					nchwcTile(&c)
-					j.nchwcStore(tile, yg, gr, m0, c.f, oh*g.OW+ow0, c.n, zb, lo32, hi32, fused)
+		a := nchwcRows{c: nchwcCall{s: g.SW, cg: j.Cg, kh: g.KH, kw: g.KW, xcs: cs, drow: g.DH * rs, dcol: g.DW, wbs: taps * 16, ldt: p.ntile * 16, tile: tile},
+			rows: oh1 - oh0, xrs: g.SH * rs, ldy: j.P, yrs: g.OW, lo: lo32, hi: hi32}
+		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
+		yg := (n*j.M+gr*j.Mg)*j.P + oh0*g.OW
+		for m0 := 0; m0 < p.mb; m0 += p.fb {
+			a.c.f = min(p.fb, p.mb-m0)
+			a.c.w = wg[m0*taps*16:]
+			a.bias = p.bias[(gr*p.mb+m0)*16:]
+			a.mlast = min(16, j.Mg-(m0+a.c.f-1)*16)
+			yo := yg + m0*16*j.P
+			for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
+				if part.n == 0 || part.chunks == 0 {
+					continue
+				}
+				a.c.n, a.chunks = part.n, part.chunks
+				a.c.x = xs[part.col*g.SW:]
+				a.y = j.y[yo+part.col:]
+				a.r = nil
+				if fused && j.r != nil {
+					a.r = j.r[yo+part.col:]
+				}
+				nchwcRun(&a)
+			}
+			if !fused {
+				for m := m0 * 16; m < min((m0+a.c.f)*16, j.Mg); m++ {
+					j.finish(yg+m*j.P, (oh1-oh0)*g.OW)
 				}
 			}
 		}
@@ -217,50 +264,24 @@ func (j *convJob) nchwcClamp() (lo, hi float32, fused bool) {
 	return lo, hi, false
 }
 
-// nchwcStore writes blocks [m0, m0+f) of the group's tile for pixels [p0,
-// p0+n) of the plane into the output, yg being the group's first output.
-func (j *convJob) nchwcStore(tile []float32, yg, gr, m0, f, p0, n int, zb []float32, lo, hi float32, fused bool) {
-	p := &j.nc
-	for b := 0; b < f; b++ {
-		o := (m0 + b) * 16 // the block's first output in the group
-		mc := min(16, j.Mg-o)
-		bias := zb
-		if j.b != nil {
-			bias = j.b[gr*j.Mg+o : gr*j.Mg+o+mc]
-		}
-		for q := 0; q < n; q += 16 {
-			nq := min(16, n-q)
-			off := yg + o*j.P + p0 + q
-			s := nchwcStoreCall{tile: tile[(b*p.ntile+q)*16 : (b*p.ntile+q+16)*16], y: j.y[off:], bias: bias, ldy: j.P, n: nq, m: mc, lo: lo, hi: hi}
-			if fused && j.r != nil {
-				s.r = j.r[off:]
-			}
-			nchwcStoreTile(&s)
-			if !fused {
-				for m := 0; m < mc; m++ {
-					j.finish(off+m*j.P, nq)
-				}
-			}
-		}
-	}
-}
-
 // nchwcPadRows copies rows [ih0, ih0+in) of the cg planes x (rows outside
 // the image as zeros) into dst, rows wp wide with g.PL zeros before each.
 func nchwcPadRows(g *geom, x, dst []float32, cg, ih0, in, wp int) {
+	clear(dst[:cg*in*wp])
+	r0, r1 := max(ih0, 0), min(ih0+in, g.H) // the rows inside the image
+	if r0 >= r1 {
+		return
+	}
 	HW := g.H * g.W
 	for c := 0; c < cg; c++ {
-		for r := 0; r < in; r++ {
-			d := dst[(c*in+r)*wp : (c*in+r+1)*wp]
-			ih := ih0 + r
-			if ih < 0 || ih >= g.H {
-				clear(d)
-				continue
-			}
-			clear(d[:g.PL])
-			copy(d[g.PL:g.PL+g.W], x[c*HW+ih*g.W:c*HW+(ih+1)*g.W])
-			clear(d[g.PL+g.W:])
-		}
+		copyRowsStrided(dst[(c*in+r0-ih0)*wp+g.PL:], x[c*HW+r0*g.W:], r1-r0, g.W, g.W, wp)
+	}
+}
+
+// copyRowsGo copies rows of w floats from src (ss apart) to dst (ds apart).
+func copyRowsGo(dst, src []float32, rows, w, ss, ds int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ds:r*ds+w], src[r*ss:r*ss+w])
 	}
 }
 
@@ -321,6 +342,47 @@ func nchwcStoreRef(s *nchwcStoreCall) {
 				v += s.r[m*s.ldy+q]
 			}
 			y[q] = min(max(v, s.lo), s.hi)
+		}
+	}
+}
+
+// nchwcRows is the contract of the assembly kernels: for output rows
+// i < rows and chunks h < chunks of c.n pixels, the sums of c (c.x
+// advanced by i·xrs + h·c.n·c.s) stored by nchwcStoreRef into
+// y[i·yrs + h·c.n + b·16·ldy ...] for each block b < c.f, with the bias
+// bias[b·16 ...], residual r at the same offsets as y (nil: none), the
+// clamp [lo, hi], and 16 channels per block but mlast in the last.
+type nchwcRows struct {
+	c            nchwcCall
+	chunks, rows int
+	xrs          int
+	y, r, bias   []float32
+	ldy, yrs     int
+	mlast        int
+	lo, hi       float32
+}
+
+// nchwcRowsRef is the reference of the kernels.
+func nchwcRowsRef(a *nchwcRows) {
+	c := a.c
+	for i := 0; i < a.rows; i++ {
+		for h := 0; h < a.chunks; h++ {
+			c.x = a.c.x[i*a.xrs+h*c.n*c.s:]
+			nchwcTileRef(&c)
+			for b := 0; b < c.f; b++ {
+				m := 16
+				if b == c.f-1 {
+					m = a.mlast
+				}
+				for q := 0; q < c.n; q += 16 {
+					o := i*a.yrs + h*c.n + b*16*a.ldy + q
+					s := nchwcStoreCall{tile: c.tile[b*c.ldt+q*16:], y: a.y[o:], bias: a.bias[b*16:], ldy: a.ldy, n: min(16, c.n-q), m: m, lo: a.lo, hi: a.hi}
+					if a.r != nil {
+						s.r = a.r[o:]
+					}
+					nchwcStoreRef(&s)
+				}
+			}
 		}
 	}
 }

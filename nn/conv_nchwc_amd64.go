@@ -9,83 +9,74 @@ import "unsafe"
 // nchwcHave: the kernels need AVX-512F.
 var nchwcHave = hasDW512
 
-// nchwcAsm lets nchwcTile and nchwcStoreTile run the assembly (a variable
-// so that tests can run the Go references through the same driver).
+// nchwcAsm lets nchwcRun run the assembly (a variable so that tests can run
+// the Go reference through the same driver).
 var nchwcAsm = true
 
-// nchwcArgs is nchwcCall for the assembly kernels, strides in bytes; the
-// field offsets are fixed by conv_nchwc_amd64.s.
+// nchwcArgs is nchwcRows for the assembly kernels, strides in bytes, with
+// room for the kernels' loop state; the field offsets are fixed by
+// conv_nchwc_amd64.s (nchwcgen's o* constants).
 type nchwcArgs struct {
-	x, w, tile      *float32
-	cg, kh, kw      int
-	xcs, drow, dcol int
-	wbs, n, ldt     int
+	x, w, tile        *float32
+	cg, kh, kw        int
+	xcs, drow, dcol   int
+	wbs, n, ldt       int
+	chunks, rows, xrs int
+	y, r, bias        *float32
+	ldy, yrs, mlast   int
+	lo, hi            float32
+	state             [12]int
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.n)-80]
-var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.ldt)-88]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.y)-120]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.lo)-168]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-176]
 
-// nchwcTile runs one kernel call.
-func nchwcTile(c *nchwcCall) {
-	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) {
-		nchwcTileRef(c)
+// nchwcRun runs one kernel call.
+func nchwcRun(a *nchwcRows) {
+	c := &a.c
+	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.s < 1 || c.s > 2 {
+		nchwcRowsRef(a)
 		return
 	}
-	// The last reads, which the slices must hold.
-	_ = c.x[(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol+(c.n-1)*c.s]
+	// The last elements read and written, which the slices must hold.
+	last := (a.rows-1)*a.yrs + a.chunks*c.n - 1 + ((c.f-1)*16+a.mlast-1)*a.ldy
+	_ = a.y[last]
+	args := nchwcArgs{x: &c.x[0], w: &c.w[0], tile: &c.tile[0], cg: c.cg, kh: c.kh, kw: c.kw,
+		xcs: 4 * c.xcs, drow: 4 * c.drow, dcol: 4 * c.dcol, wbs: 4 * c.wbs, n: c.n, ldt: 4 * c.ldt,
+		chunks: a.chunks, rows: a.rows, xrs: 4 * a.xrs, y: &a.y[0], bias: &a.bias[0],
+		ldy: 4 * a.ldy, yrs: 4 * a.yrs, mlast: a.mlast, lo: a.lo, hi: a.hi}
+	_ = c.x[(a.rows-1)*a.xrs+(a.chunks*c.n-1)*c.s+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
 	_ = c.w[(c.f-1)*c.wbs+c.cg*c.kh*c.kw*16-1]
-	_ = c.tile[(c.f-1)*c.ldt+c.n*16-1]
-	a := nchwcArgs{x: &c.x[0], w: &c.w[0], tile: &c.tile[0], cg: c.cg, kh: c.kh, kw: c.kw,
-		xcs: 4 * c.xcs, drow: 4 * c.drow, dcol: 4 * c.dcol, wbs: 4 * c.wbs, n: c.n, ldt: 4 * c.ldt}
+	_ = c.tile[(c.f-1)*c.ldt+(c.n+15)/16*256-1]
+	_ = a.bias[c.f*16-1]
+	if c.ldt < (c.n+15)/16*256 {
+		panic("nn: nchwc tile blocks overlap")
+	}
+	if a.r != nil {
+		_ = a.r[last]
+		args.r = &a.r[0]
+	}
 	switch c.f<<2 | c.s {
 	case 1<<2 | 1:
-		nchwcF1S1AVX512(&a)
+		nchwcF1S1AVX512(&args)
 	case 1<<2 | 2:
-		nchwcF1S2AVX512(&a)
+		nchwcF1S2AVX512(&args)
 	case 2<<2 | 1:
-		nchwcF2S1AVX512(&a)
+		nchwcF2S1AVX512(&args)
 	case 2<<2 | 2:
-		nchwcF2S2AVX512(&a)
+		nchwcF2S2AVX512(&args)
 	case 3<<2 | 1:
-		nchwcF3S1AVX512(&a)
+		nchwcF3S1AVX512(&args)
 	case 3<<2 | 2:
-		nchwcF3S2AVX512(&a)
+		nchwcF3S2AVX512(&args)
 	case 4<<2 | 1:
-		nchwcF4S1AVX512(&a)
+		nchwcF4S1AVX512(&args)
 	default:
-		nchwcF4S2AVX512(&a)
+		nchwcF4S2AVX512(&args)
 	}
 }
-
-// nchwcStoreArgs is nchwcStoreCall for the assembly (ldy in bytes; r nil
-// for none); the field offsets are fixed by conv_nchwc_amd64.s.
-type nchwcStoreArgs struct {
-	tile, y, r, bias *float32
-	ldy, n, m        int
-	lo, hi           float32
-}
-
-var _ = [1]struct{}{}[unsafe.Offsetof(nchwcStoreArgs{}.lo)-56]
-
-// nchwcStoreTile runs one store.
-func nchwcStoreTile(s *nchwcStoreCall) {
-	if !nchwcHave || !nchwcAsm {
-		nchwcStoreRef(s)
-		return
-	}
-	_ = s.tile[255]
-	_ = s.y[(s.m-1)*s.ldy+s.n-1]
-	_ = s.bias[s.m-1]
-	a := nchwcStoreArgs{tile: &s.tile[0], y: &s.y[0], bias: &s.bias[0], ldy: 4 * s.ldy, n: s.n, m: s.m, lo: s.lo, hi: s.hi}
-	if s.r != nil {
-		_ = s.r[(s.m-1)*s.ldy+s.n-1]
-		a.r = &s.r[0]
-	}
-	nchwcStoreAVX512(&a)
-}
-
-//go:noescape
-func nchwcStoreAVX512(a *nchwcStoreArgs)
 
 //go:noescape
 func nchwcF1S1AVX512(a *nchwcArgs)
@@ -110,3 +101,21 @@ func nchwcF4S1AVX512(a *nchwcArgs)
 
 //go:noescape
 func nchwcF4S2AVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcCopyRowsAVX512(src, dst *float32, rows, w, ss, ds int)
+
+// copyRowsStrided copies rows of w floats from src (ss apart) to dst (ds
+// apart): short rows cost memmove a call each.
+func copyRowsStrided(dst, src []float32, rows, w, ss, ds int) {
+	if rows <= 0 || w <= 0 {
+		return
+	}
+	_ = src[(rows-1)*ss+w-1]
+	_ = dst[(rows-1)*ds+w-1]
+	if !nchwcHave {
+		copyRowsGo(dst, src, rows, w, ss, ds)
+		return
+	}
+	nchwcCopyRowsAVX512(&src[0], &dst[0], rows, w, 4*ss, 4*ds)
+}

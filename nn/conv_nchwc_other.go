@@ -7,6 +7,8 @@ const nchwcHave = false
 
 var nchwcAsm = false
 
-func nchwcTile(c *nchwcCall) { nchwcTileRef(c) }
+func nchwcRun(a *nchwcRows) { nchwcRowsRef(a) }
 
-func nchwcStoreTile(s *nchwcStoreCall) { nchwcStoreRef(s) }
+func copyRowsStrided(dst, src []float32, rows, w, ss, ds int) {
+	copyRowsGo(dst, src, rows, w, ss, ds)
+}

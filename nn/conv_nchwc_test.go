@@ -6,73 +6,54 @@ import (
 	"testing"
 )
 
-// TestNCHWcTileMatchesRef checks the kernels against nchwcTileRef for every
-// block count, stride and pixel count, with windows, dilations and channel
-// strides of several sizes.
-func TestNCHWcTileMatchesRef(t *testing.T) {
+// TestNCHWcRowsMatchesRef checks the kernels against nchwcRowsRef for
+// every block count, stride and pixel count, over several rows and chunks,
+// with windows, dilations, channel counts of the last block, residuals and a
+// NaN input (which the clamp passes through, as the element kernels do),
+// and that they write nothing else.
+func TestNCHWcRowsMatchesRef(t *testing.T) {
+	if !nchwcHave {
+		t.Skip("no assembly kernels")
+	}
+	savedAsm := nchwcAsm
+	defer func() { nchwcAsm = savedAsm }()
 	r := newRand(181)
 	for f := 1; f <= 4; f++ {
 		for s := 1; s <= 2; s++ {
 			for n := 1; n <= nchwcMaxPixels(f); n++ {
 				cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
 				d := 1 + n%2
-				xcs := 37 + n
-				drow := d * (n*s + kw*d + 3)
-				c := nchwcCall{f: f, n: n, s: s, cg: cg, kh: kh, kw: kw, xcs: xcs*kh*d + 5, drow: drow, dcol: d, wbs: cg * kh * kw * 16, ldt: 16 * ((n + 15) &^ 15)}
+				chunks, rows := 1+n%3, 1+(n+f)%3
+				rowW := chunks*n*s + kw*d + 3
+				inRows := rows*2 + kh*d
+				c := nchwcCall{f: f, n: n, s: s, cg: cg, kh: kh, kw: kw, xcs: rowW*inRows + 5, drow: d * rowW, dcol: d, wbs: cg * kh * kw * 16, ldt: 16 * ((n + 15) &^ 15)}
 				c.x = randT(r, c.xcs*cg).F32
+				c.x[rowW+1] = float32(math.NaN())
 				c.w = randT(r, f*c.wbs).F32
-				want := make([]float32, f*c.ldt)
-				got := make([]float32, f*c.ldt)
-				c.tile = want
-				nchwcTileRef(&c)
-				c.tile = got
-				nchwcTile(&c)
-				for b := 0; b < f; b++ {
-					for i := 0; i < n*16; i++ {
-						g, w := got[b*c.ldt+i], want[b*c.ldt+i]
-						if math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(cg*kh*kw)) {
-							t.Fatalf("f%d s%d n%d (cg %d, %dx%d): block %d [%d] = %v, want %v", f, s, n, cg, kh, kw, b, i, g, w)
-						}
+				yrs := chunks*n + 3
+				ldy := yrs*rows + 1
+				a := nchwcRows{c: c, chunks: chunks, rows: rows, xrs: 2 * rowW, ldy: ldy, yrs: yrs, mlast: 1 + (n*5+f+s)%16, lo: -0.5, hi: 0.75}
+				a.bias = randT(r, 16*f).F32
+				var res []float32
+				if n%2 == 1 {
+					res = randT(r, 16*f*ldy).F32
+				}
+				var out [2][]float32
+				for i, asm := range []bool{false, true} {
+					nchwcAsm = asm
+					out[i] = make([]float32, 16*f*ldy)
+					for j := range out[i] {
+						out[i][j] = 7
 					}
+					a.c.tile = make([]float32, f*c.ldt)
+					a.y, a.r = out[i], res
+					nchwcRun(&a)
 				}
-			}
-		}
-	}
-}
-
-// TestNCHWcStoreMatchesRef checks the transposing store against
-// nchwcStoreRef for every pixel and channel count, with and without a
-// residual, and that the clamp passes NaN through as the element kernels do.
-func TestNCHWcStoreMatchesRef(t *testing.T) {
-	r := newRand(182)
-	tile := randT(r, 256).F32
-	tile[3*16+2] = float32(math.NaN())
-	bias := randT(r, 16).F32
-	const ldy = 21
-	res := randT(r, 16*ldy).F32
-	for n := 1; n <= 16; n++ {
-		for m := 1; m <= 16; m++ {
-			for _, withR := range []bool{false, true} {
-				s := nchwcStoreCall{tile: tile, bias: bias[:m], ldy: ldy, n: n, m: m, lo: -0.25, hi: 0.5}
-				if withR {
-					s.r = res
-				}
-				want := make([]float32, 16*ldy)
-				got := make([]float32, 16*ldy)
-				for i := range want {
-					want[i], got[i] = 7, 7
-				}
-				s.y = want
-				nchwcStoreRef(&s)
-				s.y = got
-				nchwcStoreTile(&s)
-				for i := range want {
-					if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
-						t.Fatalf("n%d m%d r%v: [%d] = %v, want %v", n, m, withR, i, got[i], want[i])
+				for i, w := range out[0] {
+					g := out[1][i]
+					if math.IsNaN(float64(w)) != math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(cg*kh*kw)) {
+						t.Fatalf("f%d s%d n%d (cg %d, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", f, s, n, cg, kh, kw, chunks, rows, a.mlast, i, g, w)
 					}
-				}
-				if n > 3 && m > 2 && !math.IsNaN(float64(got[2*ldy+3])) {
-					t.Fatalf("n%d m%d: NaN clamped to %v", n, m, got[2*ldy+3])
 				}
 			}
 		}

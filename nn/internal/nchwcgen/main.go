@@ -42,101 +42,182 @@ func generate() []byte {
 	a.l("")
 	a.l(`#include "textflag.h"`)
 	a.l("")
-	a.l("// Registers of the tile kernels: AX the args (nchwcArgs), SI the input")
-	a.l("// channel, R10 the window row, R11 the tap, DI the weights, BX the bytes")
-	a.l("// between weight blocks (R14 three times that), CX, R12, R13 the channels,")
-	a.l("// rows and columns left; Z0-Z27 the sums (pixel p, block f in Z(p·F+f)),")
-	a.l("// Z28-Z31 the weights of the tap's blocks.")
+	a.l("// One kernel per count F of 16-channel blocks and stride S runs the")
+	a.l("// contract of nchwcRows (conv_nchwc.go): for every output row and chunk")
+	a.l("// of n pixels, the sums of the chunk (compute, unrolled per n), then the")
+	a.l("// store of each block (transpose, bias, residual, clamp). The loop state")
+	a.l("// lives in the args (nchwcArgs), AX throughout.")
+	a.l("//")
+	a.l("// Compute: SI the input channel, R10 the window row, R11 the tap, DI the")
+	a.l("// weights, BX the bytes between weight blocks (R14 three times that),")
+	a.l("// CX, R12, R13 the channels, rows and columns left; Z0-Z27 the sums")
+	a.l("// (pixel p, block f in Z(p·F+f)), Z28-Z31 the tap's weights.")
+	a.l("//")
+	a.l("// Store: SI the tile's 16 pixels, DI and R8 the output and residual of")
+	a.l("// the block's 16 pixels, R10 and R11 the channel's, BX the bias, DX the")
+	a.l("// bytes between channels, R9 the pixels left, CX the block's channels,")
+	a.l("// K1 the pixels' mask. The transpose: 16 rows in Z0-Z15; unpack pairs of")
+	a.l("// rows (ps, then pd), so that Z(4a+e) holds, in 128-bit lane k, element")
+	a.l("// 4k+e of rows 4a..4a+3; then two rounds of 128-bit lane shuffles gather")
+	a.l("// element e of all rows.")
 	for f := 1; f <= 4; f++ {
 		for s := 1; s <= 2; s++ {
-			tile(&a, f, s)
+			kernel(&a, f, s)
 		}
 	}
-	store(&a)
+	copyRows(&a)
 	return append(bytes.TrimRight(a.Bytes(), "\n"), '\n')
 }
 
-// tile writes nchwcF<f>S<s>AVX512: f blocks of 16 output channels, stride s.
-func tile(a *asm, f, s int) {
+// Offsets in nchwcArgs (checked by conv_nchwc_amd64.go).
+const (
+	oX, oW, oTile, oCg, oKh, oKw        = 0, 8, 16, 24, 32, 40
+	oXcs, oDrow, oDcol, oWbs, oN, oLdt  = 48, 56, 64, 72, 80, 88
+	oChunks, oRows, oXrs, oY, oR, oBias = 96, 104, 112, 120, 128, 136
+	oLdy, oYrs, oMlast, oLo, oHi        = 144, 152, 160, 168, 172
+	oRowsLeft, oChunksLeft, oXrow       = 176, 184, 192
+	oYrow, oRrow, oXcur, oYcur, oRcur   = 200, 208, 216, 224, 232
+	oBlocksLeft, oSaved                 = 240, 248
+)
+
+// kernel writes nchwcF<f>S<s>AVX512: f blocks of 16 output channels, stride s.
+func kernel(a *asm, f, s int) {
 	name := fmt.Sprintf("F%dS%d", f, s)
 	a.l("")
 	a.l("// func nchwc%sAVX512(a *nchwcArgs)", name)
 	a.l("TEXT ·nchwc%sAVX512(SB), NOSPLIT, $0-8", name)
 	a.l("\tMOVQ a+0(FP), AX")
-	a.l("\tMOVQ 80(AX), DX")
+	a.l("\tMOVQ %d(AX), DX", oRows)
+	a.l("\tMOVQ DX, %d(AX)", oRowsLeft)
+	a.l("\tMOVQ %d(AX), DX", oX)
+	a.l("\tMOVQ DX, %d(AX)", oXrow)
+	a.l("\tMOVQ %d(AX), DX", oY)
+	a.l("\tMOVQ DX, %d(AX)", oYrow)
+	a.l("\tMOVQ %d(AX), DX", oR)
+	a.l("\tMOVQ DX, %d(AX)", oRrow)
+	a.l("%srow:", name)
+	a.l("\tMOVQ %d(AX), DX", oChunks)
+	a.l("\tMOVQ DX, %d(AX)", oChunksLeft)
+	a.l("\tMOVQ %d(AX), DX", oXrow)
+	a.l("\tMOVQ DX, %d(AX)", oXcur)
+	a.l("\tMOVQ %d(AX), DX", oYrow)
+	a.l("\tMOVQ DX, %d(AX)", oYcur)
+	a.l("\tMOVQ %d(AX), DX", oRrow)
+	a.l("\tMOVQ DX, %d(AX)", oRcur)
+	a.l("%schunk:", name)
+	a.l("\tMOVQ %d(AX), DX", oN)
 	np := maxPixels(f)
 	for n := 1; n <= np; n++ {
 		a.l("\tCMPQ DX, $%d", n)
 		a.l("\tJEQ %sn%d", name, n)
 	}
-	a.l("\tRET")
+	a.l("\tJMP %sdone", name)
 	for n := 1; n <= np; n++ {
-		lbl := fmt.Sprintf("%sn%d", name, n)
-		a.l("")
-		a.l("%s:", lbl)
-		for r := 0; r < n*f; r++ {
-			a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
-		}
-		a.l("\tMOVQ 0(AX), SI")
-		a.l("\tMOVQ 8(AX), DI")
-		a.l("\tMOVQ 72(AX), BX")
-		if f == 4 {
-			a.l("\tLEAQ (BX)(BX*2), R14")
-		}
-		a.l("\tMOVQ 24(AX), CX")
-		a.l("%sc:", lbl)
-		a.l("\tMOVQ SI, R10")
-		a.l("\tMOVQ 32(AX), R12")
-		a.l("%sh:", lbl)
-		a.l("\tMOVQ R10, R11")
-		a.l("\tMOVQ 40(AX), R13")
-		a.l("%sw:", lbl)
-		wsrc := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)", "(DI)(R14*1)"}
+		compute(a, fmt.Sprintf("%sn%d", name, n), f, s, n)
+		a.l("\tJMP %sstore", name)
+	}
+	storeBlocks(a, name, f)
+	// Next chunk, next row.
+	a.l("\tMOVQ %d(AX), DX", oN)
+	a.l("\tSHLQ $2, DX")
+	a.l("\tADDQ DX, %d(AX)", oYcur)
+	a.l("\tCMPQ %d(AX), $0", oRcur)
+	a.l("\tJEQ %snorc", name)
+	a.l("\tADDQ DX, %d(AX)", oRcur)
+	a.l("%snorc:", name)
+	if s == 2 {
+		a.l("\tSHLQ $1, DX")
+	}
+	a.l("\tADDQ DX, %d(AX)", oXcur)
+	a.l("\tDECQ %d(AX)", oChunksLeft)
+	a.l("\tJNZ %schunk", name)
+	a.l("\tMOVQ %d(AX), DX", oXrs)
+	a.l("\tADDQ DX, %d(AX)", oXrow)
+	a.l("\tMOVQ %d(AX), DX", oYrs)
+	a.l("\tADDQ DX, %d(AX)", oYrow)
+	a.l("\tCMPQ %d(AX), $0", oRrow)
+	a.l("\tJEQ %snorr", name)
+	a.l("\tADDQ DX, %d(AX)", oRrow)
+	a.l("%snorr:", name)
+	a.l("\tDECQ %d(AX)", oRowsLeft)
+	a.l("\tJNZ %srow", name)
+	a.l("%sdone:", name)
+	a.l("\tVZEROUPPER")
+	a.l("\tRET")
+}
+
+// compute writes the sums of one chunk of n pixels into the tile.
+func compute(a *asm, lbl string, f, s, n int) {
+	a.l("%s:", lbl)
+	for r := 0; r < n*f; r++ {
+		a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	a.l("\tMOVQ %d(AX), SI", oXcur)
+	a.l("\tMOVQ %d(AX), DI", oW)
+	a.l("\tMOVQ %d(AX), BX", oWbs)
+	if f == 4 {
+		a.l("\tLEAQ (BX)(BX*2), R14")
+	}
+	a.l("\tMOVQ %d(AX), CX", oCg)
+	a.l("%sc:", lbl)
+	a.l("\tMOVQ SI, R10")
+	a.l("\tMOVQ %d(AX), R12", oKh)
+	a.l("%sh:", lbl)
+	a.l("\tMOVQ R10, R11")
+	a.l("\tMOVQ %d(AX), R13", oKw)
+	a.l("%sw:", lbl)
+	wsrc := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)", "(DI)(R14*1)"}
+	for b := 0; b < f; b++ {
+		a.l("\tVMOVUPS %s, Z%d", wsrc[b], 28+b)
+	}
+	for p := 0; p < n; p++ {
 		for b := 0; b < f; b++ {
-			a.l("\tVMOVUPS %s, Z%d", wsrc[b], 28+b)
+			a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", 4*s*p, 28+b, p*f+b)
+		}
+	}
+	a.l("\tADDQ $64, DI")
+	a.l("\tADDQ %d(AX), R11", oDcol)
+	a.l("\tDECQ R13")
+	a.l("\tJNZ %sw", lbl)
+	a.l("\tADDQ %d(AX), R10", oDrow)
+	a.l("\tDECQ R12")
+	a.l("\tJNZ %sh", lbl)
+	a.l("\tADDQ %d(AX), SI", oXcs)
+	a.l("\tDECQ CX")
+	a.l("\tJNZ %sc", lbl)
+	a.l("\tMOVQ %d(AX), DI", oTile)
+	a.l("\tMOVQ %d(AX), BX", oLdt)
+	for b := 0; b < f; b++ {
+		if b > 0 {
+			a.l("\tADDQ BX, DI")
 		}
 		for p := 0; p < n; p++ {
-			for b := 0; b < f; b++ {
-				a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", 4*s*p, 28+b, p*f+b)
-			}
+			a.l("\tVMOVUPS Z%d, %d(DI)", p*f+b, 64*p)
 		}
-		a.l("\tADDQ $64, DI")
-		a.l("\tADDQ 64(AX), R11")
-		a.l("\tDECQ R13")
-		a.l("\tJNZ %sw", lbl)
-		a.l("\tADDQ 56(AX), R10")
-		a.l("\tDECQ R12")
-		a.l("\tJNZ %sh", lbl)
-		a.l("\tADDQ 48(AX), SI")
-		a.l("\tDECQ CX")
-		a.l("\tJNZ %sc", lbl)
-		a.l("\tMOVQ 16(AX), DI")
-		a.l("\tMOVQ 88(AX), BX")
-		for b := 0; b < f; b++ {
-			if b > 0 {
-				a.l("\tADDQ BX, DI")
-			}
-			for p := 0; p < n; p++ {
-				a.l("\tVMOVUPS Z%d, %d(DI)", p*f+b, 64*p)
-			}
-		}
-		a.l("\tVZEROUPPER")
-		a.l("\tRET")
 	}
 }
 
-// store writes nchwcStoreAVX512: a 16x16 tile (rows: pixels, columns:
-// channels) transposed in registers, then per channel the bias, the
-// residual, the clamp and a store of the row's first n pixels.
-func store(a *asm) {
-	a.l("")
-	a.l("// func nchwcStoreAVX512(a *nchwcStoreArgs)")
-	a.l("// The transpose: 16 rows in Z0-Z15; unpack pairs of rows (ps, then pd),")
-	a.l("// so that Z(4a+e) holds, in 128-bit lane k, element 4k+e of rows 4a..4a+3;")
-	a.l("// then two rounds of 128-bit lane shuffles gather element e of all rows.")
-	a.l("TEXT ·nchwcStoreAVX512(SB), NOSPLIT, $0-8")
-	a.l("\tMOVQ a+0(FP), AX")
-	a.l("\tMOVQ 0(AX), SI")
+// storeBlocks writes the store of the chunk's f blocks from the tile.
+func storeBlocks(a *asm, name string, f int) {
+	a.l("%sstore:", name)
+	a.l("\tMOVQ $%d, %d(AX)", f, oBlocksLeft)
+	a.l("\tMOVQ %d(AX), SI", oTile)
+	a.l("\tMOVQ %d(AX), DI", oYcur)
+	a.l("\tMOVQ %d(AX), R8", oRcur)
+	a.l("\tMOVQ %d(AX), BX", oBias)
+	a.l("\tMOVQ %d(AX), DX", oLdy)
+	a.l("%sblock:", name)
+	a.l("\tMOVQ SI, %d(AX)", oSaved)
+	a.l("\tMOVQ DI, %d(AX)", oSaved+8)
+	a.l("\tMOVQ R8, %d(AX)", oSaved+16)
+	a.l("\tMOVQ %d(AX), R9", oN)
+	a.l("%shalf:", name)
+	// Channels of this block: 16, or mlast for the last.
+	a.l("\tMOVQ $16, CX")
+	a.l("\tCMPQ %d(AX), $1", oBlocksLeft)
+	a.l("\tJNE %sfull", name)
+	a.l("\tMOVQ %d(AX), CX", oMlast)
+	a.l("%sfull:", name)
 	for p := 0; p < 16; p++ {
 		a.l("\tVMOVUPS %d(SI), Z%d", 64*p, p)
 	}
@@ -163,36 +244,105 @@ func store(a *asm) {
 		a.l("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 28+e, 20+e, 4+e)
 		a.l("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 28+e, 20+e, 12+e)
 	}
-	a.l("\tMOVQ 40(AX), CX")
-	a.l("\tMOVQ $1, DX")
-	a.l("\tSHLQ CX, DX")
-	a.l("\tDECQ DX")
-	a.l("\tKMOVW DX, K1")
-	a.l("\tVBROADCASTSS 56(AX), Z16")
-	a.l("\tVBROADCASTSS 60(AX), Z17")
-	a.l("\tMOVQ 8(AX), DI")
-	a.l("\tMOVQ 16(AX), R8")
-	a.l("\tMOVQ 24(AX), BX")
-	a.l("\tMOVQ 32(AX), DX")
-	a.l("\tMOVQ 48(AX), CX")
+	// The mask of min(R9, 16) pixels.
+	a.l("\tMOVQ $0xffff, R10")
+	a.l("\tCMPQ R9, $16")
+	a.l("\tJGE %smask", name)
+	a.l("\tMOVQ CX, R11")
+	a.l("\tMOVQ R9, CX")
+	a.l("\tMOVQ $1, R10")
+	a.l("\tSHLQ CX, R10")
+	a.l("\tDECQ R10")
+	a.l("\tMOVQ R11, CX")
+	a.l("%smask:", name)
+	a.l("\tKMOVW R10, K1")
+	a.l("\tVBROADCASTSS %d(AX), Z16", oLo)
+	a.l("\tVBROADCASTSS %d(AX), Z17", oHi)
+	a.l("\tMOVQ DI, R10")
+	a.l("\tMOVQ R8, R11")
 	for m := 0; m < 16; m++ {
 		a.l("\tVADDPS.BCST %d(BX), Z%d, Z%d", 4*m, m, m)
-		a.l("\tTESTQ R8, R8")
-		a.l("\tJZ storeNR%d", m)
-		a.l("\tVMOVUPS.Z (R8), K1, Z18")
+		a.l("\tTESTQ R11, R11")
+		a.l("\tJZ %snr%d", name, m)
+		a.l("\tVMOVUPS.Z (R11), K1, Z18")
 		a.l("\tVADDPS Z18, Z%d, Z%d", m, m)
-		a.l("\tADDQ DX, R8")
-		a.l("storeNR%d:", m)
+		a.l("\tADDQ DX, R11")
+		a.l("%snr%d:", name, m)
 		a.l("\tVMAXPS Z%d, Z16, Z%d", m, m)
 		a.l("\tVMINPS Z%d, Z17, Z%d", m, m)
-		a.l("\tVMOVUPS Z%d, K1, (DI)", m)
+		a.l("\tVMOVUPS Z%d, K1, (R10)", m)
 		if m < 15 {
-			a.l("\tADDQ DX, DI")
+			a.l("\tADDQ DX, R10")
 			a.l("\tCMPQ CX, $%d", m+1)
-			a.l("\tJEQ storeDone")
+			a.l("\tJEQ %sstored", name)
 		}
 	}
-	a.l("storeDone:")
+	a.l("%sstored:", name)
+	a.l("\tADDQ $1024, SI")
+	a.l("\tADDQ $64, DI")
+	a.l("\tTESTQ R8, R8")
+	a.l("\tJZ %snrh", name)
+	a.l("\tADDQ $64, R8")
+	a.l("%snrh:", name)
+	a.l("\tSUBQ $16, R9")
+	a.l("\tJG %shalf", name)
+	// Next block: tile + ldt, output and residual 16 channels on, bias + 16.
+	a.l("\tMOVQ %d(AX), SI", oSaved)
+	a.l("\tMOVQ %d(AX), DI", oSaved+8)
+	a.l("\tMOVQ %d(AX), R8", oSaved+16)
+	a.l("\tADDQ %d(AX), SI", oLdt)
+	a.l("\tMOVQ DX, R10")
+	a.l("\tSHLQ $4, R10")
+	a.l("\tADDQ R10, DI")
+	a.l("\tTESTQ R8, R8")
+	a.l("\tJZ %snrb", name)
+	a.l("\tADDQ R10, R8")
+	a.l("%snrb:", name)
+	a.l("\tADDQ $64, BX")
+	a.l("\tDECQ %d(AX)", oBlocksLeft)
+	a.l("\tJNZ %sblock", name)
+}
+
+// copyRows writes nchwcCopyRowsAVX512: rows of w floats from src (rows ss
+// bytes apart) to dst (ds bytes apart), full vectors then a masked tail.
+func copyRows(a *asm) {
+	a.l("")
+	a.l("// func nchwcCopyRowsAVX512(src, dst *float32, rows, w, ss, ds int)")
+	a.l("TEXT ·nchwcCopyRowsAVX512(SB), NOSPLIT, $0-48")
+	a.l("\tMOVQ src+0(FP), SI")
+	a.l("\tMOVQ dst+8(FP), DI")
+	a.l("\tMOVQ rows+16(FP), DX")
+	a.l("\tMOVQ w+24(FP), CX")
+	a.l("\tMOVQ ss+32(FP), R8")
+	a.l("\tMOVQ ds+40(FP), R9")
+	a.l("\tMOVQ CX, R10")
+	a.l("\tSHRQ $4, R10")
+	a.l("\tANDQ $15, CX")
+	a.l("\tMOVQ $1, R11")
+	a.l("\tSHLQ CX, R11")
+	a.l("\tDECQ R11")
+	a.l("\tKMOVW R11, K1")
+	a.l("\tTESTQ DX, DX")
+	a.l("\tJZ copyDone")
+	a.l("copyRow:")
+	a.l("\tXORQ BX, BX")
+	a.l("\tMOVQ R10, R12")
+	a.l("\tTESTQ R12, R12")
+	a.l("\tJZ copyTail")
+	a.l("copyFull:")
+	a.l("\tVMOVUPS (SI)(BX*1), Z0")
+	a.l("\tVMOVUPS Z0, (DI)(BX*1)")
+	a.l("\tADDQ $64, BX")
+	a.l("\tDECQ R12")
+	a.l("\tJNZ copyFull")
+	a.l("copyTail:")
+	a.l("\tVMOVUPS.Z (SI)(BX*1), K1, Z0")
+	a.l("\tVMOVUPS Z0, K1, (DI)(BX*1)")
+	a.l("\tADDQ R8, SI")
+	a.l("\tADDQ R9, DI")
+	a.l("\tDECQ DX")
+	a.l("\tJNZ copyRow")
+	a.l("copyDone:")
 	a.l("\tVZEROUPPER")
 	a.l("\tRET")
 }
