@@ -119,29 +119,36 @@ func (k *q8MaxPool) Run(rc *RunContext, in, out []*Tensor) error {
 	j := &rc.kernelJobs().q8Max
 	*j = q8MaxJob{k: k, x: x.I8, y: y.I8, h: h, w: w, oh: oh, ow: ow}
 	blocks := blocksFor(rc.Threads, nc, int64(nc)*int64(oh*ow)*int64(k.kh*k.kw))
-	j.rows = rc.ScratchI8(2 * blocks * w)
+	j.rows = rc.ScratchI8(2 * blocks * ((oh-1)*k.sh + 1) * w)
 	rc.parallelFor(blocks, nc, j)
 	*j = q8MaxJob{}
 	return nil
 }
 
 // q8MaxJob is a general MaxPoolInt8 run over planes, shared among
-// goroutines. Each output row takes the maximum of its window's input rows
-// into a row of scratch, then the maximum of kw taps at every column into
-// a second (both vector maxima of whole rows, q8MaxBytes), and picks every
-// sw-th column: a few vector instructions per row instead of kh·kw
-// compares per output.
+// goroutines, in vector maxima of long byte runs (q8MaxBytes): the maxima
+// over each window's rows into v (one call per kernel row covers the whole
+// plane, at stride 1 down the rows), then over kw taps at every column of
+// v taken as one flat run into t (columns that straddle rows are never
+// read), then every sw-th column of t. Small planes (Inception's 28x28 and
+// 14x14 pools) then cost a few calls each instead of kh·kw compares per
+// output.
 type q8MaxJob struct {
 	k            *q8MaxPool
 	x, y         []int8
 	h, w, oh, ow int
-	rows         []int8 // 2·w per worker
+	rows         []int8 // 2·oh·w per worker
 }
 
 func (j *q8MaxJob) runRange(lo, hi, worker int) {
 	k, h, w, oh, ow := j.k, j.h, j.w, j.oh, j.ow
-	row := j.rows[2*worker*w : (2*worker+1)*w]
-	taps := j.rows[(2*worker+1)*w : (2*worker+2)*w]
+	// The vertical maxima are taken at stride 1, for virtual rows r whose
+	// window reads input rows r - pt + ky·dh; output row oy is virtual row
+	// oy·sh. Whole-plane runs beat a call per needed row even at stride 2.
+	nv := (oh-1)*k.sh + 1
+	n := nv * w
+	v := j.rows[2*worker*n : (2*worker+1)*n]
+	t := j.rows[(2*worker+1)*n : (2*worker+2)*n]
 	// Output columns [oxLo, oxHi) read only columns inside the row; the
 	// window starting at column i covers [i, i+span).
 	span := (k.kw-1)*k.dw + 1
@@ -153,40 +160,38 @@ func (j *q8MaxJob) runRange(lo, hi, worker int) {
 	for c := lo; c < hi; c++ {
 		plane := j.x[c*h*w : (c+1)*h*w]
 		dst := j.y[c*oh*ow : (c+1)*oh*ow]
+		// Padding never wins: rows outside the input leave MinInt8.
+		v[0] = math.MinInt8
+		for f := 1; f < n; f *= 2 {
+			copy(v[f:], v[:f])
+		}
+		for ky := 0; ky < k.kh; ky++ {
+			off := ky*k.dh - k.pt // input row of virtual row r: r + off
+			r0, r1 := max(0, -off), min(nv, h-off)
+			if r0 < r1 {
+				q8MaxBytes(v[r0*w:r1*w], v[r0*w:r1*w], plane[(r0+off)*w:])
+			}
+		}
+		if oxHi > oxLo {
+			m := n - span + 1
+			copy(t[:m], v[:m])
+			for kx := 1; kx < k.kw; kx++ {
+				q8MaxBytes(t[:m], t[:m], v[kx*k.dw:])
+			}
+		}
 		for oy := 0; oy < oh; oy++ {
-			d := dst[oy*ow : oy*ow+ow]
-			first := true
-			for ky := 0; ky < k.kh; ky++ {
-				iy := oy*k.sh - k.pt + ky*k.dh
-				if iy < 0 || iy >= h {
-					continue
-				}
-				src := plane[iy*w : iy*w+w]
-				if first {
-					copy(row, src)
-					first = false
-				} else {
-					q8MaxBytes(row, row, src)
-				}
-			}
-			if first {
-				// Every window row is padding.
-				for i := range d {
-					d[i] = math.MinInt8
-				}
-				continue
-			}
+			r := oy * k.sh
+			row := v[r*w : (r+1)*w]
+			d := dst[oy*ow : (oy+1)*ow]
 			j.rowMax(row, d, 0, oxLo)
 			if oxHi > oxLo {
-				n := w - span + 1
-				t := taps[:n]
-				copy(t, row[:n])
-				for kx := 1; kx < k.kw; kx++ {
-					q8MaxBytes(t, t, row[kx*k.dw:])
-				}
-				if src := t[oxLo*k.sw-k.pl:]; k.sw == 2 {
+				src := t[r*w+oxLo*k.sw-k.pl:]
+				switch k.sw {
+				case 1:
+					copy(d[oxLo:oxHi], src)
+				case 2:
 					q8Evens(d[oxLo:oxHi], src)
-				} else {
+				default:
 					for i := range d[oxLo:oxHi] {
 						d[oxLo+i] = src[i*k.sw]
 					}

@@ -9,7 +9,10 @@
 //   - resnet18_style, regnetx_style (grouped 3x3 convolutions),
 //     efficientnetb0_style (SiLU, 5x5 depthwise, Sigmoid squeeze-and-
 //     excitation) and shufflenetv2_style (Split, Concat, channel shuffle by
-//     Reshape-Transpose-Reshape), 3x224x224; `make bench` times the first
+//     Reshape-Transpose-Reshape), densenet_style (pre-activation batch
+//     norms, growing Concats), inception_style (GoogLeNet's four-branch
+//     modules), 3x224x224, and vgg_style (VGG-11 for CIFAR), 3x32x32;
+//     `make bench` times the first
 //     two families, these on demand (`make bench BENCH_MODELS=...`);
 //   - and, with -int8, each one quantized by compress/quantize and saved in
 //     QDQ form as NAME_int8_qdq.onnx.
@@ -45,6 +48,9 @@ func main() {
 		"regnetx_style":        func() *nn.Graph { return cnnzoo.RegNetX(224) },
 		"efficientnetb0_style": func() *nn.Graph { return cnnzoo.EfficientNetB0(224) },
 		"shufflenetv2_style":   func() *nn.Graph { return cnnzoo.ShuffleNetV2(224) },
+		"densenet_style":       func() *nn.Graph { return cnnzoo.DenseNet(224) },
+		"inception_style":      func() *nn.Graph { return cnnzoo.Inception(224) },
+		"vgg_style":            func() *nn.Graph { return cnnzoo.VGG(32) },
 	} {
 		g := build()
 		path := filepath.Join(*out, name+".onnx")
@@ -55,7 +61,7 @@ func main() {
 		if !*int8 {
 			continue
 		}
-		calib := nn.New(nn.Float32, 8, 3, 224, 224)
+		calib := nn.New(nn.Float32, append([]int{8}, g.Inputs[0].Type.Shape[1:]...)...)
 		r := rand.New(rand.NewPCG(3, 4))
 		for i := range calib.F32 {
 			calib.F32[i] = r.Float32()

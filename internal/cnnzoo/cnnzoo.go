@@ -332,3 +332,106 @@ func ShuffleNetV2(size int) *nn.Graph {
 	x = b.act(b.conv(x, c, 1024, 1, 1, 1), "relu")
 	return b.head(x, 1024)
 }
+
+// batchNorm adds an inference BatchNormalization of c channels (not folded:
+// DenseNet's pre-activation order puts it before the convolution).
+func (b *builder) batchNorm(x string, c int) string {
+	scale := b.konst(0.5, c)
+	for i := range b.g.Consts[scale].F32 {
+		b.g.Consts[scale].F32[i] += 1
+	}
+	mean := b.konst(0.1, c)
+	v := b.konst(0.5, c)
+	for i := range b.g.Consts[v].F32 {
+		b.g.Consts[v].F32[i] += 1
+	}
+	return b.node("BatchNormalization", map[string]nn.Attr{"epsilon": {Kind: nn.AttrFloat, Float: 1e-5}}, x, scale, b.konst(0.1, c), mean, v)
+}
+
+// DenseNet is a DenseNet-BC (growth rate 32, blocks of 6, 12 and 24
+// layers with 4x bottlenecks, compression 0.5; each layer is BN-ReLU-1x1
+// conv-BN-ReLU-3x3 conv, its output concatenated to its input; transitions
+// are BN-ReLU-1x1 conv-2x2 average pool) with 1000 classes on size x size
+// RGB images (224 as published for DenseNet-121, whose last block is cut
+// here to keep the benchmark short).
+func DenseNet(size int) *nn.Graph {
+	b, x := newBuilder("densenet_style", []int{-1, 3, size, size})
+	x = b.act(b.conv(x, 3, 64, 7, 2, 1), "relu")
+	x = b.maxPoolPadded(x, 3, 2)
+	c := 64
+	for i, layers := range []int{6, 12, 24} {
+		for l := 0; l < layers; l++ {
+			h := b.act(b.batchNorm(x, c), "relu")
+			h = b.conv(h, c, 128, 1, 1, 1)
+			h = b.act(b.batchNorm(h, 128), "relu")
+			h = b.conv(h, 128, 32, 3, 1, 1)
+			x = b.node("Concat", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, x, h)
+			c += 32
+		}
+		if i < 2 {
+			x = b.act(b.batchNorm(x, c), "relu")
+			x = b.conv(x, c, c/2, 1, 1, 1)
+			x = b.pool("AveragePool", x, 2, 2)
+			c /= 2
+		}
+	}
+	x = b.act(b.batchNorm(x, c), "relu")
+	return b.head(x, c)
+}
+
+// Inception is GoogLeNet (Inception v1: branches of 1x1, 1x1-3x3, 1x1-5x5
+// and 3x3 max pool-1x1 convolutions joined by Concat, ReLU after every
+// convolution) with 1000 classes on size x size RGB images (224 as
+// published).
+func Inception(size int) *nn.Graph {
+	b, x := newBuilder("inception_style", []int{-1, 3, size, size})
+	x = b.act(b.conv(x, 3, 64, 7, 2, 1), "relu")
+	x = b.maxPoolPadded(x, 3, 2)
+	x = b.act(b.conv(x, 64, 64, 1, 1, 1), "relu")
+	x = b.act(b.conv(x, 64, 192, 3, 1, 1), "relu")
+	x = b.maxPoolPadded(x, 3, 2)
+	c := 192
+	module := func(c1, r3, c3, r5, c5, pp int) {
+		a := b.act(b.conv(x, c, c1, 1, 1, 1), "relu")
+		t := b.act(b.conv(b.act(b.conv(x, c, r3, 1, 1, 1), "relu"), r3, c3, 3, 1, 1), "relu")
+		f := b.act(b.conv(b.act(b.conv(x, c, r5, 1, 1, 1), "relu"), r5, c5, 5, 1, 1), "relu")
+		p := b.act(b.conv(b.maxPoolPadded(x, 3, 1), c, pp, 1, 1, 1), "relu")
+		x = b.node("Concat", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, a, t, f, p)
+		c = c1 + c3 + c5 + pp
+	}
+	module(64, 96, 128, 16, 32, 32)
+	module(128, 128, 192, 32, 96, 64)
+	x = b.maxPoolPadded(x, 3, 2)
+	module(192, 96, 208, 16, 48, 64)
+	module(160, 112, 224, 24, 64, 64)
+	module(128, 128, 256, 24, 64, 64)
+	module(112, 144, 288, 32, 64, 64)
+	module(256, 160, 320, 32, 128, 128)
+	x = b.maxPoolPadded(x, 3, 2)
+	module(256, 160, 320, 32, 128, 128)
+	module(384, 192, 384, 48, 128, 128)
+	return b.head(x, c)
+}
+
+// VGG is VGG-11 with batch norms folded, for 32x32 images (CIFAR: 3x3
+// convolutions of 64 to 512 channels, 2x2 max pools, a 512-wide classifier
+// with 10 classes) on size x size RGB images.
+func VGG(size int) *nn.Graph {
+	b, x := newBuilder("vgg_style", []int{-1, 3, size, size})
+	c := 3
+	for _, v := range []int{64, -1, 128, -1, 256, 256, -1, 512, 512, -1, 512, 512, -1} {
+		if v < 0 {
+			x = b.pool("MaxPool", x, 2, 2)
+			continue
+		}
+		x = b.act(b.conv(x, c, v, 3, 1, 1), "relu")
+		c = v
+	}
+	x = b.node("Flatten", map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}, x)
+	n := c * (size / 32) * (size / 32)
+	w := b.konst(math.Sqrt(6/float64(n)), 512, n)
+	x = b.act(b.node("Gemm", map[string]nn.Attr{"transB": {Kind: nn.AttrInt, Int: 1}}, x, w, b.konst(0.1, 512)), "relu")
+	w2 := b.konst(math.Sqrt(6/512.0), 10, 512)
+	x = b.node("Gemm", map[string]nn.Attr{"transB": {Kind: nn.AttrInt, Int: 1}}, x, w2, b.konst(0.1, 10))
+	return b.finish(x)
+}
