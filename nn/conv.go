@@ -41,6 +41,8 @@ type convKernel struct {
 	// generic forces im2col + GEMM for every shape (benchmarks and tests
 	// compare the fast paths with it).
 	generic bool
+	// dwc holds depthwise weights packed for pathDWC (packDWC).
+	dwc []float32
 	// packed holds the constant weights of each group packed for the GEMM
 	// (nil when the weights are computed, or for the direct paths); wptr
 	// and wlen identify the tensor they were packed from.
@@ -97,6 +99,12 @@ func (k *convKernel) pack(w *Tensor) {
 		return
 	}
 	m := w.Shape[0]
+	if len(w.Shape) == 4 && w.Shape[1] == 1 && m == k.grp && len(w.F32) == NumElements(w.Shape) {
+		k.dwc = make([]float32, (m+15)/16*16*len(w.F32)/m)
+		packDWC(k.dwc, w.F32, m, len(w.F32)/m)
+		k.wptr, k.wlen = &w.F32[0], len(w.F32)
+		return
+	}
 	if m%k.grp != 0 || w.Shape[1] == 1 || len(w.F32) != NumElements(w.Shape) {
 		return
 	}
@@ -259,6 +267,8 @@ type convJob struct {
 	zb      []float32         // pathDWMulti and pathDWWin without a bias: zeros
 	dwin    dwWinPlan         // pathDWWin
 	tp      tapPlan           // pathDWTaps
+	dwcp    dwcPlan           // pathDWC
+	wc      []float32         // pathDWC: the packed weights
 	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
 	nc      nchwcPlan         // pathNCHWc
@@ -298,6 +308,7 @@ const (
 	pathDWWin    // any window up to 7x7, one output per input channel, straight from the planes (conv_dwwin.go)
 	pathPW       // 1x1 on a small plane, vector lanes across output channels (conv_pw.go)
 	pathNCHWc    // direct, vectors across 16 output channels (conv_nchwc.go)
+	pathDWC      // any window, one output per input channel, on channel-blocked tiles (conv_dwc.go)
 )
 
 // dwWinOn lets pathDWWin replace pathDWTaps where it pays, dwWinAny for
@@ -372,6 +383,11 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	var units int
 	switch {
 	case j.Cg == 1 && !k.generic:
+		if j.Mg == 1 && dwcLayout(&g, j.M, &j.dwcp) && (dwcAny || dwcHave && dwcOn && dwcPays(&g)) {
+			j.path = pathDWC
+			units = g.N * j.dwcp.blocks
+			break
+		}
 		if l, ok := dw3Layout(&g); ok {
 			// One unit per input plane: its padded copy serves the
 			// group's Mg outputs.
@@ -510,6 +526,16 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	case pathDWTaps:
 		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)
+	case pathDWC:
+		j.per = j.dwcp.tileFloats() + 16*j.P
+		kt := g.KH * g.KW
+		if j.wc = k.dwcWeights(j.w); j.wc == nil {
+			j.scratch = rc.ScratchF32(blocks*j.per + j.dwcp.blocks*16*kt)
+			j.wc = j.scratch[blocks*j.per:]
+			packDWC(j.wc, j.w, j.M, kt)
+		} else {
+			j.scratch = rc.ScratchF32(blocks * j.per)
+		}
 	case pathDW3:
 		j.per = j.dw.size()
 		if j.dws.rows > 0 {
@@ -517,7 +543,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		}
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	}
-	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect && j.path != pathDWMulti && j.path != pathDWWin {
+	if j.path != pathDW3 && j.path != pathDepthwise && j.path != pathDWTaps && j.path != pathDWDirect && j.path != pathDWMulti && j.path != pathDWWin && j.path != pathDWC {
 		j.ws = rc.gemmWorkspaces(blocks)
 	}
 	if j.P > 0 && units > 0 {
@@ -528,6 +554,10 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 }
 
 func (j *convJob) runRange(lo, hi, worker int) {
+	if j.path == pathDWC {
+		j.dwc(lo, hi, j.scratch[worker*j.per:(worker+1)*j.per])
+		return
+	}
 	if j.path == pathNCHWc {
 		j.nchwc(lo, hi, j.scratch[worker*j.per:(worker+1)*j.per])
 		return

@@ -157,6 +157,9 @@ func TestDwSmallLayoutRejects(t *testing.T) {
 // TestDwSmallConvRun runs depthwise Convs that take the kernel through
 // Conv.Run (batches, threads, the unfused Clip) against the reference.
 func TestDwSmallConvRun(t *testing.T) {
+	saved := dwcOn
+	dwcOn = false // the 7x7 and 14x14 s2 planes would take pathDWC
+	defer func() { dwcOn = saved }()
 	r := newRand(12)
 	specs := []fpConvSpec{
 		{n: 3, c: 37, h: 14, w: 14, m: 37, kh: 3, kw: 3, group: 37, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},

@@ -16,9 +16,9 @@ func TestDWDirectLadder(t *testing.T) {
 	if !dwDirectHave {
 		t.Skip("no direct depthwise kernel in this build")
 	}
-	savedSmall := dwSmallOn
-	dwSmallOn = false
-	defer func() { dwSmallOn = savedSmall }()
+	savedSmall, savedDWC := dwSmallOn, dwcOn
+	dwSmallOn, dwcOn = false, false
+	defer func() { dwSmallOn, dwcOn = savedSmall, savedDWC }()
 	r := newRand(18)
 	pads := [][4]int{{1, 1, 1, 1}, {0, 0, 1, 1}, {2, 0, 0, 2}, {0, 0, 0, 0}, {3, 3, 3, 3}}
 	strides := [][2]int{{1, 1}, {2, 2}, {1, 2}, {2, 1}}
@@ -149,9 +149,9 @@ func TestDWWinLadder(t *testing.T) {
 	if !dwDirectHave {
 		t.Skip("no direct depthwise kernel in this build")
 	}
-	saved := dwWinAny
-	dwWinAny = true
-	defer func() { dwWinAny = saved }()
+	saved, savedDWC := dwWinAny, dwcOn
+	dwWinAny, dwcOn = true, false
+	defer func() { dwWinAny, dwcOn = saved, savedDWC }()
 	r := newRand(19)
 	wins := [][2]int{{5, 5}, {7, 7}, {1, 1}, {2, 4}, {5, 3}, {3, 3}, {7, 2}}
 	strides := [][2]int{{1, 1}, {2, 2}, {2, 1}, {1, 2}}
@@ -206,9 +206,9 @@ func TestDWWinLadder(t *testing.T) {
 // BenchmarkDWWin compares, on MobileNetV3's 5x5 depthwise layers, the tap
 // kernel over a padded copy ("old") with pathDWWin ("new"), one thread.
 func BenchmarkDWWin(b *testing.B) {
-	saved := dwWinAny
-	dwWinAny = true
-	defer func() { dwWinAny = saved }()
+	saved, savedDWC := dwWinAny, dwcOn
+	dwWinAny, dwcOn = true, false
+	defer func() { dwWinAny, dwcOn = saved, savedDWC }()
 	benchPathToggle(b, &dwWinOn, []convBench{
 		{"mbv3_dw5_14s2", 1, 288, 14, 14, 288, 5, 2, 288},
 		{"mbv3_dw5_7", 1, 576, 7, 7, 576, 5, 1, 576},

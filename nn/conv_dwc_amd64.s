@@ -1,0 +1,207 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Depthwise convolution on channel-blocked tiles (conv_dwc.go): 16 channels
+// side by side in one vector, so a small plane (7x7, 14x14) wastes no lanes.
+// dwcTr16AVX512 moves a 16x16 block between planes and the [pixel][16]
+// layout; dwc1/dwc2AVX512 compute output rows from a padded tile, up to 8
+// output pixels at a time, each window tap one weight vector load and one
+// FMA (memory source) per pixel.
+
+// The compute kernels. dwcArgs (offsets fixed by conv_dwc_amd64.go): 0 t
+// (the tile), 8 w (16 floats per tap), 16 bias (16 floats), 24 o (16 floats
+// per output pixel), 32 output rows, 40 output columns, 48 kh, 56 kw, 64
+// bytes between output rows' window origins, 72 between window rows, 80
+// between window columns, 88 lo, 92 hi. Registers: AX the args, R8 the row's
+// window origin, SI the block's, DI the output, BX rows left, CX columns
+// left in the row, R9 the window row, R10 the tap, R11 window rows left, DX
+// taps left in the window row, R12 the weights; Z0-Z7 the sums, Z28/Z29
+// the clamp, Z30 the bias, Z31 the tap's weights.
+
+#define I1 VMOVAPS Z30, Z0
+#define I2 I1; VMOVAPS Z30, Z1
+#define I3 I2; VMOVAPS Z30, Z2
+#define I4 I3; VMOVAPS Z30, Z3
+#define I5 I4; VMOVAPS Z30, Z4
+#define I6 I5; VMOVAPS Z30, Z5
+#define I7 I6; VMOVAPS Z30, Z6
+#define I8 I7; VMOVAPS Z30, Z7
+
+#define F1(S) VFMADD231PS (R10), Z31, Z0
+#define F2(S) F1(S); VFMADD231PS (1*S)(R10), Z31, Z1
+#define F3(S) F2(S); VFMADD231PS (2*S)(R10), Z31, Z2
+#define F4(S) F3(S); VFMADD231PS (3*S)(R10), Z31, Z3
+#define F5(S) F4(S); VFMADD231PS (4*S)(R10), Z31, Z4
+#define F6(S) F5(S); VFMADD231PS (5*S)(R10), Z31, Z5
+#define F7(S) F6(S); VFMADD231PS (6*S)(R10), Z31, Z6
+#define F8(S) F7(S); VFMADD231PS (7*S)(R10), Z31, Z7
+
+#define CS(z, off) VMAXPS z, Z28, z; VMINPS z, Z29, z; VMOVUPS z, off(DI)
+#define S1 CS(Z0, 0)
+#define S2 S1; CS(Z1, 64)
+#define S3 S2; CS(Z2, 128)
+#define S4 S3; CS(Z3, 192)
+#define S5 S4; CS(Z4, 256)
+#define S6 S5; CS(Z5, 320)
+#define S7 S6; CS(Z6, 384)
+#define S8 S7; CS(Z7, 448)
+
+// DWCBLOCK computes N output pixels of the row from window origin SI.
+#define DWCBLOCK(N, INIT, FMAS, STORE, khl, kwl) \
+	INIT; \
+	MOVQ 8(AX), R12; \
+	MOVQ SI, R9; \
+	MOVQ 48(AX), R11; \
+khl: \
+	MOVQ R9, R10; \
+	MOVQ 56(AX), DX; \
+kwl: \
+	VMOVUPS (R12), Z31; \
+	FMAS; \
+	ADDQ $64, R12; \
+	ADDQ 80(AX), R10; \
+	DECQ DX; \
+	JNZ kwl; \
+	ADDQ 72(AX), R9; \
+	DECQ R11; \
+	JNZ khl; \
+	STORE; \
+	ADDQ $(N*64), DI; \
+	SUBQ $N, CX; \
+	JMP next
+
+// DWC is the kernel of pixel step S bytes (64 per stride unit).
+#define DWC(S) \
+	MOVQ a+0(FP), AX; \
+	VBROADCASTSS 88(AX), Z28; \
+	VBROADCASTSS 92(AX), Z29; \
+	MOVQ 16(AX), R8; \
+	VMOVUPS (R8), Z30; \
+	MOVQ 24(AX), DI; \
+	MOVQ 0(AX), R8; \
+	MOVQ 32(AX), BX; \
+row: \
+	MOVQ R8, SI; \
+	MOVQ 40(AX), CX; \
+pix: \
+	CMPQ CX, $8; \
+	JGE b8; \
+	CMPQ CX, $4; \
+	JGT b567; \
+	JEQ b4; \
+	CMPQ CX, $2; \
+	JGT b3; \
+	JEQ b2; \
+	JMP b1; \
+b567: \
+	CMPQ CX, $6; \
+	JGT b7; \
+	JEQ b6; \
+	JMP b5; \
+b8: \
+	DWCBLOCK(8, I8, F8(S), S8, kh8, kw8); \
+b7: \
+	DWCBLOCK(7, I7, F7(S), S7, kh7, kw7); \
+b6: \
+	DWCBLOCK(6, I6, F6(S), S6, kh6, kw6); \
+b5: \
+	DWCBLOCK(5, I5, F5(S), S5, kh5, kw5); \
+b4: \
+	DWCBLOCK(4, I4, F4(S), S4, kh4, kw4); \
+b3: \
+	DWCBLOCK(3, I3, F3(S), S3, kh3, kw3); \
+b2: \
+	DWCBLOCK(2, I2, F2(S), S2, kh2, kw2); \
+b1: \
+	DWCBLOCK(1, I1, F1(S), S1, kh1, kw1); \
+next: \
+	ADDQ $(8*S), SI; \
+	TESTQ CX, CX; \
+	JG pix; \
+	ADDQ 64(AX), R8; \
+	DECQ BX; \
+	JNZ row; \
+	VZEROUPPER; \
+	RET
+
+// func dwc1AVX512(a *dwcArgs)
+TEXT ·dwc1AVX512(SB), NOSPLIT, $0-8
+	DWC(64)
+
+// func dwc2AVX512(a *dwcArgs)
+TEXT ·dwc2AVX512(SB), NOSPLIT, $0-8
+	DWC(128)
+
+// dwcTr16AVX512(dst, ldd, src, lds, nr, nc, smask): dst[c·ldd + r] =
+// src[r·lds + c] (ldd, lds in bytes) for rows r < nr of src (the others
+// read as zero) and columns c < nc, storing only the lanes r of smask.
+TEXT ·dwcTr16AVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ nr+32(FP), BX
+	MOVQ nc+40(FP), CX
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+	KMOVW DX, K1
+	MOVQ smask+48(FP), DX
+	KMOVW DX, K2
+	MOVQ nc+40(FP), DX
+	VXORPS Z0, Z0, Z0; VXORPS Z1, Z1, Z1; VXORPS Z2, Z2, Z2; VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4; VXORPS Z5, Z5, Z5; VXORPS Z6, Z6, Z6; VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8; VXORPS Z9, Z9, Z9; VXORPS Z10, Z10, Z10; VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12; VXORPS Z13, Z13, Z13; VXORPS Z14, Z14, Z14; VXORPS Z15, Z15, Z15
+#define TRLOAD(z, n) VMOVUPS.Z (SI), K1, z; CMPQ BX, $n; JLE transpose; ADDQ R9, SI
+	TRLOAD(Z0, 1); TRLOAD(Z1, 2); TRLOAD(Z2, 3); TRLOAD(Z3, 4)
+	TRLOAD(Z4, 5); TRLOAD(Z5, 6); TRLOAD(Z6, 7); TRLOAD(Z7, 8)
+	TRLOAD(Z8, 9); TRLOAD(Z9, 10); TRLOAD(Z10, 11); TRLOAD(Z11, 12)
+	TRLOAD(Z12, 13); TRLOAD(Z13, 14); TRLOAD(Z14, 15)
+	VMOVUPS.Z (SI), K1, Z15
+transpose:
+	// 32-bit interleave of row pairs.
+	VUNPCKLPS Z1, Z0, Z16; VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18; VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20; VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22; VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24; VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26; VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28; VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30; VUNPCKHPS Z15, Z14, Z31
+	// 64-bit interleave: each 128-bit lane holds a 4x4 block.
+	VUNPCKLPD Z18, Z16, Z0; VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2; VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4; VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6; VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8; VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10; VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12; VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14; VUNPCKHPD Z31, Z29, Z15
+	// 128-bit lanes across rows 0-7 and 8-15.
+	VSHUFF32X4 $0x88, Z4, Z0, Z16; VSHUFF32X4 $0x88, Z5, Z1, Z17
+	VSHUFF32X4 $0x88, Z6, Z2, Z18; VSHUFF32X4 $0x88, Z7, Z3, Z19
+	VSHUFF32X4 $0xdd, Z4, Z0, Z20; VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0xdd, Z6, Z2, Z22; VSHUFF32X4 $0xdd, Z7, Z3, Z23
+	VSHUFF32X4 $0x88, Z12, Z8, Z24; VSHUFF32X4 $0x88, Z13, Z9, Z25
+	VSHUFF32X4 $0x88, Z14, Z10, Z26; VSHUFF32X4 $0x88, Z15, Z11, Z27
+	VSHUFF32X4 $0xdd, Z12, Z8, Z28; VSHUFF32X4 $0xdd, Z13, Z9, Z29
+	VSHUFF32X4 $0xdd, Z14, Z10, Z30; VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z24, Z16, Z0; VSHUFF32X4 $0x88, Z25, Z17, Z1
+	VSHUFF32X4 $0x88, Z26, Z18, Z2; VSHUFF32X4 $0x88, Z27, Z19, Z3
+	VSHUFF32X4 $0x88, Z28, Z20, Z4; VSHUFF32X4 $0x88, Z29, Z21, Z5
+	VSHUFF32X4 $0x88, Z30, Z22, Z6; VSHUFF32X4 $0x88, Z31, Z23, Z7
+	VSHUFF32X4 $0xdd, Z24, Z16, Z8; VSHUFF32X4 $0xdd, Z25, Z17, Z9
+	VSHUFF32X4 $0xdd, Z26, Z18, Z10; VSHUFF32X4 $0xdd, Z27, Z19, Z11
+	VSHUFF32X4 $0xdd, Z28, Z20, Z12; VSHUFF32X4 $0xdd, Z29, Z21, Z13
+	VSHUFF32X4 $0xdd, Z30, Z22, Z14; VSHUFF32X4 $0xdd, Z31, Z23, Z15
+#define TRSTORE(z, n) VMOVUPS z, K2, (DI); CMPQ DX, $n; JLE done; ADDQ R8, DI
+	TRSTORE(Z0, 1); TRSTORE(Z1, 2); TRSTORE(Z2, 3); TRSTORE(Z3, 4)
+	TRSTORE(Z4, 5); TRSTORE(Z5, 6); TRSTORE(Z6, 7); TRSTORE(Z7, 8)
+	TRSTORE(Z8, 9); TRSTORE(Z9, 10); TRSTORE(Z10, 11); TRSTORE(Z11, 12)
+	TRSTORE(Z12, 13); TRSTORE(Z13, 14); TRSTORE(Z14, 15)
+	VMOVUPS Z15, K2, (DI)
+done:
+	VZEROUPPER
+	RET
