@@ -90,25 +90,8 @@ func TestDWCLadder(t *testing.T) {
 				x := randT(r, 2, c, h, w)
 				wt := randT(r, c, 1, k, k)
 				b := randT(r, c)
-				attrs := map[string]Attr{
-					"group":     intA(int64(c)),
-					"strides":   ints(int64(st[0]), int64(st[1])),
-					"dilations": ints(int64(d), int64(d)),
-					"pads":      ints(int64(p[0]), int64(p[1]), int64(p[2]), int64(p[3])),
-				}
-				want := convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
+				checkDWConv(t, name, x, wt, b, st, d, p, oh, ow)
 				shape := []int{2, c, oh, ow}
-				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
-				checkClose(t, name, got, shape, want)
-				attrs["activation"] = strA("Clip")
-				attrs["activation_min"] = fltA(-0.5)
-				attrs["activation_max"] = fltA(0.75)
-				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
-				want = convRef(x, wt, nil, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
-				for i, v := range want {
-					want[i] = math.Min(math.Max(v, -0.5), 0.75)
-				}
-				checkClose(t, name+"_clip", got, shape, want)
 				// SiLU and a residual, applied after the kernel (not in its clamp).
 				kr := &convKernel{win: winAttrs{op: "Conv", strides: []int{st[0], st[1]}, pads: []int{p[0], p[1], p[2], p[3]},
 					dilations: []int{d, d}}, grp: c, act: actSwish, residual: true}
@@ -118,7 +101,7 @@ func TestDWCLadder(t *testing.T) {
 				if err := kr.Run(&RunContext{Threads: 2}, []*Tensor{x, wt, b, res}, []*Tensor{y}); err != nil {
 					t.Fatal(err)
 				}
-				want = convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
+				want := convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
 				for i, v := range want {
 					v += float64(res.F32[i])
 					want[i] = v / (1 + math.Exp(-v))
@@ -127,4 +110,34 @@ func TestDWCLadder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkDWConv runs the depthwise Conv of x (N, C, H, W) with weights wt
+// (C·multiplier, 1, KH, KW) and bias b, strides st, dilation d and pads,
+// against the reference: with constant weights and bias on one thread, then
+// without a bias, with a fused clamp, on two threads. It returns the
+// attributes (the clamp's included).
+func checkDWConv(t *testing.T, name string, x, wt, b *Tensor, st [2]int, d int, pads [4]int, oh, ow int) map[string]Attr {
+	t.Helper()
+	c := x.Shape[1]
+	shape := []int{x.Shape[0], wt.Shape[0], oh, ow}
+	attrs := map[string]Attr{
+		"group":     intA(int64(c)),
+		"strides":   ints(int64(st[0]), int64(st[1])),
+		"dilations": ints(int64(d), int64(d)),
+		"pads":      ints(int64(pads[0]), int64(pads[1]), int64(pads[2]), int64(pads[3])),
+	}
+	want := convRef(x, wt, b, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
+	got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
+	checkClose(t, name, got, shape, want)
+	attrs["activation"] = strA("Clip")
+	attrs["activation_min"] = fltA(-0.5)
+	attrs["activation_max"] = fltA(0.75)
+	got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
+	want = convRef(x, wt, nil, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
+	for i, v := range want {
+		want[i] = math.Min(math.Max(v, -0.5), 0.75)
+	}
+	checkClose(t, name+"_clip", got, shape, want)
+	return attrs
 }

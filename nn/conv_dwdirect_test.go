@@ -37,33 +37,13 @@ func TestDWDirectLadder(t *testing.T) {
 					continue
 				}
 				name := fmt.Sprintf("w%d_h%d_s%v_p%v_d%d_mg%d", w, h, st, p, d, mg)
-				x := randT(r, 1, c, h, w)
-				wt := randT(r, c*mg, 1, 3, 3)
-				b := randT(r, c*mg)
-				attrs := map[string]Attr{
-					"group":     intA(int64(c)),
-					"strides":   ints(int64(st[0]), int64(st[1])),
-					"dilations": ints(int64(d), int64(d)),
-					"pads":      ints(int64(p[0]), int64(p[1]), int64(p[2]), int64(p[3])),
-				}
-				want := convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
 				g := geom{KH: 3, KW: 3, SH: st[0], SW: st[1], DH: d, DW: d, H: h, W: w, OH: oh, OW: ow, PT: p[0], PL: p[1]}
 				var plan dwDirectPlan
 				if !dwDirectLayout(&g, &plan) {
 					t.Fatalf("%s: dwDirectLayout rejected the geometry", name)
 				}
-				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
-				checkClose(t, name, got, []int{1, c * mg, oh, ow}, want)
-				// No bias, a fused clamp, two threads.
-				attrs["activation"] = strA("Clip")
-				attrs["activation_min"] = fltA(-0.5)
-				attrs["activation_max"] = fltA(0.75)
-				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
-				want = convRef(x, wt, nil, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
-				for i, v := range want {
-					want[i] = math.Min(math.Max(v, -0.5), 0.75)
-				}
-				checkClose(t, name+"_clip", got, []int{1, c * mg, oh, ow}, want)
+				x := randT(r, 1, c, h, w)
+				attrs := checkDWConv(t, name, x, randT(r, c*mg, 1, 3, 3), randT(r, c*mg), st, d, p, oh, ow)
 				// MaxPool over the same windows, a NaN in one of them.
 				pa := map[string]Attr{
 					"kernel_shape": ints(3, 3),
@@ -72,7 +52,7 @@ func TestDWDirectLadder(t *testing.T) {
 					"pads":         attrs["pads"],
 				}
 				x.F32[i%len(x.F32)] = float32(math.NaN())
-				got = opCase{op: "MaxPool", attrs: pa, inputs: []*Tensor{x}}.mustRun(t)[0]
+				got := opCase{op: "MaxPool", attrs: pa, inputs: []*Tensor{x}}.mustRun(t)[0]
 				wantMax := poolRef(x, true, false, 3, 3, st[0], st[1], d, d, p[0], p[1], p[2], p[3], oh, ow)
 				checkClose(t, name+"_max", got, []int{1, c, oh, ow}, wantMax)
 			}
@@ -178,26 +158,7 @@ func TestDWWinLadder(t *testing.T) {
 				}
 				c := 3
 				x := randT(r, 2, c, h, w)
-				wt := randT(r, c, 1, win[0], win[1])
-				b := randT(r, c)
-				attrs := map[string]Attr{
-					"group":     intA(int64(c)),
-					"strides":   ints(int64(st[0]), int64(st[1])),
-					"dilations": ints(int64(d), int64(d)),
-					"pads":      ints(int64(pads[0]), int64(pads[1]), int64(pads[2]), int64(pads[3])),
-				}
-				want := convRef(x, wt, b, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
-				got := opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt, b}, threads: 1, consts: map[int]bool{1: true, 2: true}}.mustRun(t)[0]
-				checkClose(t, name, got, []int{2, c, oh, ow}, want)
-				attrs["activation"] = strA("Clip")
-				attrs["activation_min"] = fltA(-0.5)
-				attrs["activation_max"] = fltA(0.75)
-				got = opCase{op: "Conv", attrs: attrs, inputs: []*Tensor{x, wt}, threads: 2}.mustRun(t)[0]
-				want = convRef(x, wt, nil, c, st[0], st[1], d, d, pads[0], pads[1], oh, ow)
-				for i, v := range want {
-					want[i] = math.Min(math.Max(v, -0.5), 0.75)
-				}
-				checkClose(t, name+"_clip", got, []int{2, c, oh, ow}, want)
+				checkDWConv(t, name, x, randT(r, c, 1, win[0], win[1]), randT(r, c), st, d, pads, oh, ow)
 			}
 		}
 	}
