@@ -240,6 +240,7 @@ type runJobs struct {
 	q8DW   q8DWJob
 	q8DWS  q8DWSJob
 	q8Max  q8MaxJob
+	bn     bnJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

@@ -266,8 +266,8 @@ func (r *Runner) fuse() {
 			}
 		}
 	}
-	// A Conv or Gemm whose output only an activation reads applies it while
-	// its output block is in cache (FuseActivations folds Relu and Clip into
+	// A Conv, Gemm or BatchNormalization whose output only an activation
+	// reads applies it while its output block is in cache (FuseActivations folds Relu and Clip into
 	// the graph already; this takes every unary activation, in programs
 	// compiled from any graph, and leaves the graph as ONNX has it for
 	// export, quantization and training).
@@ -406,6 +406,13 @@ func withActivation(prod Kernel, u *unaryKernel) Kernel {
 		c.act, c.actA, c.actB = u.kind, u.a, u.b
 		return &c
 	case *gemmKernel:
+		if p.act != actNone {
+			return nil
+		}
+		c := *p
+		c.act, c.actA, c.actB = u.kind, u.a, u.b
+		return &c
+	case *batchNormKernel:
 		if p.act != actNone {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -233,6 +234,26 @@ func TestActivationFusedIntoConvGemm(t *testing.T) {
 			Outputs: []ValueInfo{{Name: "y"}},
 		}
 		checkActFused(t, a.op+"_gemm", g, map[string]*Tensor{"x": x}, "c")
+		// BatchNormalization (DenseNet's BN-ReLU), planes of 1 to 67 values.
+		for _, shape := range [][]int{{2, 5, 9, 7}, {3, 4}, {1, 3, 67}} {
+			c := shape[1]
+			x := randT(r, shape...)
+			vr := randT(r, c)
+			for i := range vr.F32 {
+				vr.F32[i] = vr.F32[i]*vr.F32[i] + 0.1
+			}
+			g := &Graph{
+				Name:   "bnact",
+				Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+				Consts: map[string]*Tensor{"s": randT(r, c), "b": randT(r, c), "m": randT(r, c), "v": vr},
+				Nodes: []*Node{
+					{Name: "bn", Op: "BatchNormalization", Inputs: []string{"x", "s", "b", "m", "v"}, Outputs: []string{"c"}},
+					{Name: "act", Op: a.op, Inputs: []string{"c"}, Outputs: []string{"y"}, Attrs: a.attrs},
+				},
+				Outputs: []ValueInfo{{Name: "y"}},
+			}
+			checkActFused(t, fmt.Sprint(a.op, "_bn", shape), g, map[string]*Tensor{"x": x}, "c")
+		}
 	}
 }
 

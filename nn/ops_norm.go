@@ -11,8 +11,15 @@ func init() {
 
 // batchNormKernel computes y = scale·(x - mean)/sqrt(var + epsilon) + B per
 // channel (dimension 1). Graph passes fold it into a preceding Conv or Gemm
-// where they can; this kernel covers the rest.
-type batchNormKernel struct{ eps float32 }
+// where they can; this kernel covers the rest (DenseNet's pre-activation
+// order puts it after a Concat, before the convolution), with the
+// activation that alone reads it fused at run time (withActivation), the
+// planes shared among the threads.
+type batchNormKernel struct {
+	eps        float32
+	act        activation
+	actA, actB float32
+}
 
 func buildBatchNorm(bc *BuildContext) (Kernel, error) {
 	if bc.Node.AttrInt("training_mode", 0) != 0 {
@@ -51,23 +58,59 @@ func (k *batchNormKernel) OutputTypes(in []Type) ([]Type, error) {
 func (k *batchNormKernel) MACs(in, out []Type) int64 { return elemCount(out) }
 
 func (k *batchNormKernel) Run(rc *RunContext, in, out []*Tensor) error {
-	x, y := in[0], out[0]
-	scale, bias, mean, vr := in[1].F32, in[2].F32, in[3].F32, in[4].F32
-	c := x.Shape[1]
-	inner := NumElements(x.Shape[2:])
-	n := x.Shape[0]
-	for ch := 0; ch < c; ch++ {
-		a := float32(float64(scale[ch]) / math.Sqrt(float64(vr[ch])+float64(k.eps)))
-		b := bias[ch] - mean[ch]*a
-		for i := 0; i < n; i++ {
-			off := (i*c + ch) * inner
-			xs, ys := x.F32[off:off+inner], y.F32[off:off+inner]
-			for j, v := range xs {
-				ys[j] = v*a + b
-			}
-		}
-	}
+	x := in[0]
+	j := &rc.kernelJobs().bn
+	*j = bnJob{k: k, x: x.F32, y: out[0].F32, scale: in[1].F32, bias: in[2].F32, mean: in[3].F32, vr: in[4].F32,
+		c: x.Shape[1], inner: NumElements(x.Shape[2:])}
+	units := x.Shape[0] * j.c
+	rc.parallelFor(blocksFor(rc.Threads, units, int64(len(j.y))), units, j)
+	*j = bnJob{}
 	return nil
+}
+
+// bnJob is one BatchNormalization run over planes (image, channel).
+type bnJob struct {
+	k                     *batchNormKernel
+	x, y                  []float32
+	scale, bias, mean, vr []float32
+	c, inner              int
+}
+
+func (j *bnJob) runRange(lo, hi, _ int) {
+	k := j.k
+	bottom, top := float32(math.Inf(-1)), float32(math.Inf(1))
+	clamps := true
+	switch k.act {
+	case actNone:
+	case actRelu:
+		bottom = 0
+	case actClip:
+		if k.actA <= k.actB {
+			bottom, top = k.actA, k.actB
+		} else {
+			clamps = false
+		}
+	default:
+		clamps = false
+	}
+	for u := lo; u < hi; u++ {
+		ch := u % j.c
+		a := float32(float64(j.scale[ch]) / math.Sqrt(float64(j.vr[ch])+float64(k.eps)))
+		b := j.bias[ch] - j.mean[ch]*a
+		xs, ys := j.x[u*j.inner:(u+1)*j.inner], j.y[u*j.inner:(u+1)*j.inner]
+		if clamps {
+			if !affineClampFast(ys, xs, a, b, bottom, top) {
+				for i, v := range xs {
+					ys[i] = min(max(v*a+b, bottom), top)
+				}
+			}
+			continue
+		}
+		for i, v := range xs {
+			ys[i] = v*a + b
+		}
+		applyAct(k.act, k.actA, k.actB, ys)
+	}
 }
 
 // softmaxKernel is Softmax. From opset 13 it normalises along axis (default

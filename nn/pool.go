@@ -142,6 +142,8 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 			tapPlane(&j.tp, yp, buf, g.OH, g.OW, g.OW, nil, 0, 0, 0, true)
 		case j.k.max && fast2:
 			maxPlane2x2(g, xp, yp)
+		case fast2:
+			avgPlane2x2(g, xp, yp)
 		case j.k.max:
 			maxPlane(g, xp, yp)
 		default:
@@ -188,6 +190,27 @@ func maxPlane2x2Go(g *geom, x, y []float32) {
 		for i := range yr {
 			a, b := r0[2*i:2*i+2], r1[2*i:2*i+2]
 			yr[i] = max(a[0], a[1], b[0], b[1])
+		}
+	}
+}
+
+// avgPlane2x2 is avgPlane for a 2x2 window with stride 2 and no padding
+// (DenseNet's transitions): every window holds 4 inputs, summed in
+// avgPlane's order from +0 and divided by 4, so the result is avgPlane's
+// bit for bit.
+func avgPlane2x2(g *geom, x, y []float32) {
+	for oh := 0; oh < g.OH; oh++ {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		r0 := x[2*oh*g.W:][:2*len(yr)]
+		r1 := x[(2*oh+1)*g.W:][:2*len(yr)]
+		for i := range yr {
+			a, b := r0[2*i:2*i+2], r1[2*i:2*i+2]
+			var s float32
+			s += a[0]
+			s += a[1]
+			s += b[0]
+			s += b[1]
+			yr[i] = s / 4
 		}
 	}
 }

@@ -265,3 +265,24 @@ func TestMaxPlane2x2MatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestAvgPlane2x2BitForBit: the 2x2/2 average is the general path's bit for
+// bit, signed zeros included.
+func TestAvgPlane2x2BitForBit(t *testing.T) {
+	r := newRand(6)
+	x := randT(r, 1, 1, 9, 12)
+	x.F32[0], x.F32[1], x.F32[12], x.F32[13] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))
+	k := &poolKernel{win: winAttrs{op: "AveragePool", kernel: []int{2, 2}, strides: []int{2, 2}}}
+	g, err := k.geometry([]Type{x.Type()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := make([]float32, g.OH*g.OW), make([]float32, g.OH*g.OW)
+	k.avgPlane(&g, x.F32, want)
+	avgPlane2x2(&g, x.F32, got)
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
