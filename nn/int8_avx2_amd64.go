@@ -195,3 +195,18 @@ func q8Evens(dst, src []int8) {
 	}
 	q8EvensGo(dst[n16:], src[2*n16:])
 }
+
+//go:noescape
+func q8DequantAVX2(dst *float32, src *int8, n int, z int32, s float32)
+
+// q8Dequant writes float32(src[i] - z)·s to dst[i] for i < len(dst).
+func q8Dequant(dst []float32, src []int8, z int32, s float32) {
+	src = src[:len(dst)]
+	n16 := 0
+	if q8HasAVX2 {
+		if n16 = len(dst) &^ 15; n16 > 0 {
+			q8DequantAVX2(unsafe.SliceData(dst), unsafe.SliceData(src), n16, z, s)
+		}
+	}
+	q8DequantGo(dst[n16:], src[n16:], z, s)
+}

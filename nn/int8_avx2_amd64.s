@@ -510,3 +510,35 @@ q8even_loop:
 q8even_done:
 	VZEROUPPER
 	RET
+
+// func q8DequantAVX2(dst *float32, src *int8, n int, z int32, s float32)
+// dst[i] = float32(src[i] - z)·s for n values, a multiple of 8: the
+// difference is exact in int32 and in float32, then one rounded multiply,
+// as the Go loop computes it.
+TEXT ·q8DequantAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL z+24(FP), AX
+	MOVD AX, X2
+	VPBROADCASTD X2, Y2
+	VBROADCASTSS s+28(FP), Y3
+	XORQ AX, AX
+q8deq_loop:
+	CMPQ AX, CX
+	JGE  q8deq_done
+	VPMOVSXBD (SI)(AX*1), Y0
+	VPMOVSXBD 8(SI)(AX*1), Y1
+	VPSUBD    Y2, Y0, Y0
+	VPSUBD    Y2, Y1, Y1
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y3, Y0, Y0
+	VMULPS    Y3, Y1, Y1
+	VMOVUPS   Y0, (DI)(AX*4)
+	VMOVUPS   Y1, 32(DI)(AX*4)
+	ADDQ $16, AX
+	JMP  q8deq_loop
+q8deq_done:
+	VZEROUPPER
+	RET

@@ -38,3 +38,6 @@ func q8MaxBytes(dst, a, b []int8) { q8MaxBytesGo(dst, a, b) }
 
 // q8Evens writes src[2i] to dst[i] for i < len(dst).
 func q8Evens(dst, src []int8) { q8EvensGo(dst, src) }
+
+// q8Dequant writes float32(src[i] - z)·s to dst[i] for i < len(dst).
+func q8Dequant(dst []float32, src []int8, z int32, s float32) { q8DequantGo(dst, src, z, s) }

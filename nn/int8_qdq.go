@@ -180,9 +180,7 @@ func (k *q8Linear) Run(_ *RunContext, in, out []*Tensor) error {
 			dst := y.F32[base : base+inner]
 			switch x.DType {
 			case Int8:
-				for i, v := range x.I8[base : base+inner] {
-					dst[i] = float32(int32(v)-z) * s
-				}
+				q8Dequant(dst, x.I8[base:base+inner], z, s)
 			case Uint8:
 				for i, v := range x.U8[base : base+inner] {
 					dst[i] = float32(int32(v)-z) * s
@@ -221,4 +219,12 @@ func (k *q8Linear) MACs(in, out []Type) int64 {
 		return 0
 	}
 	return int64(NumElements(out[0].Shape))
+}
+
+// q8DequantGo is the plain-Go q8Dequant.
+func q8DequantGo(dst []float32, src []int8, z int32, s float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = float32(int32(v)-z) * s
+	}
 }

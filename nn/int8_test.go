@@ -861,3 +861,28 @@ func TestQ8MaxBytesEvens(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8DequantLadder: the vector dequantization is the Go loop's bit for
+// bit over a ladder of lengths, zero points and scales.
+func TestQ8DequantLadder(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for n := 0; n <= 70; n++ {
+		src := make([]int8, n)
+		for i := range src {
+			src[i] = int8(r.IntN(256) - 128)
+		}
+		for _, zs := range []struct {
+			z int32
+			s float32
+		}{{0, 0.1}, {-128, 0.0371}, {127, 3.5e-5}, {5, 1}} {
+			got, want := make([]float32, n), make([]float32, n)
+			q8Dequant(got, src, zs.z, zs.s)
+			q8DequantGo(want, src, zs.z, zs.s)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d z=%d s=%v: y[%d] = %v, want %v", n, zs.z, zs.s, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
