@@ -1,5 +1,7 @@
 package nn
 
+import "slices"
+
 // Batch chunking: a Runner given a batch runs it as chunks of a few images
 // through sub-runners of the same program, when every node treats the
 // images independently. Layer by layer over a whole batch of 32, every
@@ -14,14 +16,34 @@ package nn
 // variable so that tests and benchmarks can compare; 0 turns chunking off.
 var chunkBytes = 1 << 20
 
+// chunkStages lets the chunk grow along the program (stagePlan); off, one
+// chunk size serves the whole program (a variable so that benchmarks can
+// compare).
+var chunkStages = true
+
 // chunkState is a Runner's batch chunking for its current input shapes.
 type chunkState struct {
-	on   bool
-	sub  bool      // a chunk's runner: runs whole
-	n, c int       // batch, images per chunk
-	subs []*Runner // one per worker
-	ins  [][]*Tensor
-	outs []*Tensor // the whole batch's outputs, owned by the runner
+	on     bool
+	sub    bool // a chunk's runner: runs whole
+	n, c   int  // batch, images per chunk of the first stage
+	stages []*chunkStage
+	bufs   []*Tensor // the whole batch's values passed between stages and its outputs, owned by the runner
+	outs   []int     // per program output: its buffer
+	stage  int       // the stage running (chunkJob)
+}
+
+// chunkStage is a run of the program's nodes that the batch goes through
+// in chunks of c images, one sub-runner of the run's slice per worker. The
+// chunk grows along the program as the activations shrink (stagePlan):
+// MobileNetV2's 112x112 layers take one image at a time, its 7x7 layers
+// four, its classifier half the batch, whose weights are then read once
+// per sixteen images.
+type chunkStage struct {
+	c    int
+	subs []*Runner
+	ins  [][]*Tensor // per worker: the chunk's views of the stage's inputs
+	from []int       // per stage input: the program input index i, or -1-b for cs.bufs[b]
+	outs []int       // per stage output: its buffer in cs.bufs
 }
 
 // batchSeparable reports whether op (with its attributes) computes each
@@ -115,57 +137,237 @@ func (cs *chunkState) decide(r *Runner, inputs []*Tensor) error {
 			}
 		}
 	}
-	// The largest value of one image decides the chunk.
-	per := 0
-	for _, v := range r.vals {
-		if v != nil && len(v.Shape) > 0 && v.Shape[0] == n {
-			per = max(per, v.Len()*v.DType.Size()/n)
-		}
+	bounds, sizes := cs.stagePlan(r, n)
+	if !cs.setup(r, inputs, n, bounds, sizes) && len(bounds) > 2 {
+		// Not separable into stages after all: one stage.
+		cs.setup(r, inputs, n, []int{0, len(r.p.nodes)}, sizes[len(sizes)-1:])
 	}
-	c := 1
+	return nil
+}
+
+// chunkFor returns the most images, a divisor of n up to n/2, whose per
+// bytes each fit in chunkBytes (at least 1).
+func chunkFor(n, per int) int {
 	for d := n / 2; d > 1; d-- {
 		if n%d == 0 && d*per <= chunkBytes {
-			c = d
-			break
+			return d
 		}
 	}
-	chunks := n / c
-	workers := min(r.rc.Threads, chunks)
-	subs := make([]*Runner, workers)
-	ins := make([][]*Tensor, workers)
-	for w := range subs {
-		subs[w] = r.p.NewRunner(max(1, r.rc.Threads/workers))
-		subs[w].chunk.sub = true
-		ins[w] = make([]*Tensor, len(inputs))
-		for i, t := range inputs {
-			ins[w][i] = &Tensor{DType: t.DType, Shape: append([]int{c}, t.Shape[1:]...), Quant: t.Quant}
-			sliceBatch(ins[w][i], t, 0, c)
+	return 1
+}
+
+// valueUses is where each value is produced and last read, by node
+// position in the program (-1: a program input; len(nodes): read as a
+// program output).
+type valueUses struct {
+	prod, last map[string]int
+}
+
+func programUses(p *Program) valueUses {
+	u := valueUses{prod: map[string]int{}, last: map[string]int{}}
+	for _, in := range p.inputs {
+		u.prod[in] = -1
+	}
+	for k, ni := range p.nodes {
+		n := p.graph.Nodes[ni]
+		for _, in := range n.Inputs {
+			if in != "" {
+				u.last[in] = k
+			}
 		}
-		if _, err := subs[w].Run(ins[w]...); err != nil {
-			return nil // not separable after all: run whole
+		for _, o := range n.Outputs {
+			if o != "" {
+				u.prod[o] = k
+			}
 		}
 	}
-	// Every value of a chunk must be the whole batch's with c images.
-	s := subs[0]
-	for slot, v := range r.vals {
-		sv := s.vals[slot]
-		if v == nil || sv == nil || v == sv || isConstTensor(g, v) {
-			continue
-		}
-		if len(v.Shape) == 0 || len(v.Shape) != len(sv.Shape) || v.Shape[0] != n || sv.Shape[0] != c || !sameShape(v.Shape[1:], sv.Shape[1:]) {
-			return nil
+	for _, o := range p.outputs {
+		u.last[o] = len(p.nodes)
+	}
+	return u
+}
+
+// cut returns the values computed before node position b (or program
+// inputs) that nodes from b on, or the program's outputs, read.
+func (u valueUses) cut(p *Program, b int) []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(name string) {
+		if pk, ok := u.prod[name]; ok && pk < b && u.last[name] >= b && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
 		}
 	}
-	cs.outs = make([]*Tensor, len(r.outSlots))
-	for i, o := range s.outs {
-		full := r.vals[r.outSlots[i]]
-		if full == nil || len(full.Shape) == 0 || full.Shape[0] != n || len(o.Shape) == 0 || o.Shape[0] != c || isConstTensor(g, full) {
-			return nil
+	for _, ni := range p.nodes[b:] {
+		for _, in := range p.graph.Nodes[ni].Inputs {
+			add(in)
 		}
-		cs.outs[i] = New(o.DType, full.Shape...)
 	}
-	cs.on, cs.n, cs.c, cs.subs, cs.ins = true, n, c, subs, ins
-	return nil
+	for _, o := range p.outputs {
+		add(o)
+	}
+	return names
+}
+
+// stagePlan cuts the program's nodes into stages [bounds[i], bounds[i+1])
+// of chunk sizes[i]: a node's chunk is what its largest batch value allows
+// (chunkFor), a stage's the least of its nodes' and the later ones', and a
+// new stage starts where that at least doubles, moved on to the next cut
+// of a single value when there is one before the next stage (a cut between
+// a convolution and its residual Add would keep them from fusing).
+func (cs *chunkState) stagePlan(r *Runner, n int) (bounds, sizes []int) {
+	nodes := r.p.nodes
+	perNode := make([]int, len(nodes))
+	for k := range nodes {
+		per := 0
+		for _, slots := range [2][]int{r.nodeIn[k], r.nodeOut[k]} {
+			for _, s := range slots {
+				if s < 0 {
+					continue
+				}
+				if v := r.vals[s]; v != nil && len(v.Shape) > 0 && v.Shape[0] == n && !isConstTensor(r.p.graph, v) {
+					per = max(per, v.Len()*v.DType.Size()/n)
+				}
+			}
+		}
+		perNode[k] = chunkFor(n, per)
+	}
+	suf := make([]int, len(nodes)+1)
+	suf[len(nodes)] = n
+	for k := len(nodes) - 1; k >= 0; k-- {
+		suf[k] = min(suf[k+1], perNode[k])
+	}
+	bounds, sizes = []int{0}, []int{suf[0]}
+	for k := 1; k < len(nodes); k++ {
+		if chunkStages && suf[k] >= 2*sizes[len(sizes)-1] {
+			bounds, sizes = append(bounds, k), append(sizes, suf[k])
+		}
+	}
+	bounds = append(bounds, len(nodes))
+	u := programUses(r.p)
+	for i := 1; i < len(bounds)-1; i++ {
+		for b := bounds[i]; b < bounds[i+1]; b++ {
+			if len(u.cut(r.p, b)) == 1 {
+				bounds[i] = b
+				break
+			}
+		}
+	}
+	return bounds, sizes
+}
+
+// setup builds the stages [bounds[i], bounds[i+1]) with chunks sizes[i]:
+// each a slice of the program with its sub-runners, checked by running one
+// chunk. It reports false, leaving chunking off, when a stage's values are
+// not the whole batch's split by images.
+func (cs *chunkState) setup(r *Runner, inputs []*Tensor, n int, bounds, sizes []int) bool {
+	g := r.p.graph
+	u := programUses(r.p)
+	bufOf := map[string]int{}
+	var bufs []*Tensor
+	stages := make([]*chunkStage, len(sizes))
+	for si, c := range sizes {
+		st := &chunkStage{c: c}
+		var ins, outs []string
+		if si == 0 {
+			ins = r.p.inputs
+		} else {
+			for _, name := range u.cut(r.p, bounds[si]) {
+				for _, ni := range r.p.nodes[bounds[si]:bounds[si+1]] {
+					if slices.Contains(g.Nodes[ni].Inputs, name) {
+						ins = append(ins, name)
+						break
+					}
+				}
+			}
+		}
+		for _, name := range ins {
+			b, ok := bufOf[name]
+			switch {
+			case ok:
+				st.from = append(st.from, -1-b)
+			case u.prod[name] == -1:
+				st.from = append(st.from, slices.Index(r.p.inputs, name))
+			default:
+				return false
+			}
+		}
+		for _, ni := range r.p.nodes[bounds[si]:bounds[si+1]] {
+			for _, o := range g.Nodes[ni].Outputs {
+				if o != "" && u.last[o] >= bounds[si+1] && !slices.Contains(outs, o) {
+					outs = append(outs, o)
+				}
+			}
+		}
+		if len(sizes) == 1 {
+			outs = r.p.outputs
+		}
+		prog := r.p
+		if len(sizes) > 1 {
+			var err error
+			if prog, err = r.p.Slice(ins, outs); err != nil {
+				return false
+			}
+		}
+		// Buffers for the outputs (the last stage's are the program's).
+		for _, name := range prog.outputs {
+			full := r.vals[r.slot[name]]
+			if _, ok := bufOf[name]; ok || full == nil || len(full.Shape) == 0 || full.Shape[0] != n || isConstTensor(g, full) {
+				return false
+			}
+			bufOf[name] = len(bufs)
+			st.outs = append(st.outs, len(bufs))
+			bufs = append(bufs, New(full.DType, full.Shape...))
+		}
+		workers := min(r.rc.Threads, n/c)
+		st.subs = make([]*Runner, workers)
+		st.ins = make([][]*Tensor, workers)
+		for w := range st.subs {
+			sub := prog.NewRunner(max(1, r.rc.Threads/workers))
+			sub.chunk.sub = true
+			st.subs[w] = sub
+			st.ins[w] = make([]*Tensor, len(st.from))
+			for i, f := range st.from {
+				t := bufOrInput(bufs, inputs, f)
+				st.ins[w][i] = &Tensor{DType: t.DType, Shape: append([]int{c}, t.Shape[1:]...), Quant: t.Quant}
+				sliceBatch(st.ins[w][i], t, 0, c)
+			}
+			if _, err := sub.Run(st.ins[w]...); err != nil {
+				return false // not separable after all
+			}
+		}
+		// Every value of a chunk must be the whole batch's with c images.
+		s := st.subs[0]
+		for name, slot := range s.slot {
+			v, sv := r.vals[r.slot[name]], s.vals[slot]
+			if v == nil || sv == nil || v == sv || isConstTensor(g, v) {
+				continue
+			}
+			if len(v.Shape) == 0 || len(v.Shape) != len(sv.Shape) || v.Shape[0] != n || sv.Shape[0] != c || !sameShape(v.Shape[1:], sv.Shape[1:]) {
+				return false
+			}
+		}
+		stages[si] = st
+	}
+	cs.outs = make([]int, len(r.p.outputs))
+	for i, name := range r.p.outputs {
+		b, ok := bufOf[name]
+		if !ok {
+			return false // an input passed through
+		}
+		cs.outs[i] = b
+	}
+	cs.on, cs.n, cs.c, cs.stages, cs.bufs = true, n, sizes[0], stages, bufs
+	return true
+}
+
+// bufOrInput returns the whole batch's tensor of a stage input (see
+// chunkStage.from).
+func bufOrInput(bufs, inputs []*Tensor, f int) *Tensor {
+	if f < 0 {
+		return bufs[-1-f]
+	}
+	return inputs[f]
 }
 
 // isConstTensor reports whether v is one of g's constants.
@@ -205,7 +407,8 @@ func sliceBatch(dst, src *Tensor, lo, hi int) {
 	dst.Quant = src.Quant
 }
 
-// chunkJob runs chunks [lo, hi) on worker's sub-runner.
+// chunkJob runs chunks [lo, hi) of the current stage on worker's
+// sub-runner.
 type chunkJob struct {
 	cs     *chunkState
 	inputs []*Tensor
@@ -214,11 +417,12 @@ type chunkJob struct {
 
 func (j *chunkJob) runRange(lo, hi, worker int) {
 	cs := j.cs
-	sub, ins := cs.subs[worker], cs.ins[worker]
+	st := cs.stages[cs.stage]
+	sub, ins := st.subs[worker], st.ins[worker]
 	for k := lo; k < hi; k++ {
-		a, b := k*cs.c, (k+1)*cs.c
-		for i, t := range j.inputs {
-			sliceBatch(ins[i], t, a, b)
+		a, b := k*st.c, (k+1)*st.c
+		for i, f := range st.from {
+			sliceBatch(ins[i], bufOrInput(cs.bufs, j.inputs, f), a, b)
 		}
 		outs, err := sub.Run(ins...)
 		if err != nil {
@@ -226,7 +430,7 @@ func (j *chunkJob) runRange(lo, hi, worker int) {
 			return
 		}
 		for i, o := range outs {
-			copyBatch(cs.outs[i], o, a, cs.n)
+			copyBatch(cs.bufs[st.outs[i]], o, a, cs.n)
 		}
 	}
 }
@@ -238,31 +442,36 @@ func copyBatch(dst, o *Tensor, a, n int) {
 	copy(d[len(d)/n*a:], o.Bytes())
 }
 
-// run runs the batch chunk by chunk.
+// run runs the batch stage by stage, chunk by chunk.
 func (cs *chunkState) run(r *Runner, inputs []*Tensor) ([]*Tensor, error) {
-	for _, s := range cs.subs {
-		s.observe = r.observe
-	}
 	j := &r.chunkJob
 	// A copy: storing inputs itself would move every caller's variadic
 	// slice to the heap.
 	j.cs, j.inputs = cs, append(j.inputs[:0], inputs...)
-	if cap(j.err) < len(cs.subs) {
-		j.err = make([]error, len(cs.subs))
-	}
-	j.err = j.err[:len(cs.subs)]
-	clear(j.err)
-	r.rc.parallelFor(len(cs.subs), cs.n/cs.c, j)
-	clear(j.inputs)
-	for _, err := range j.err {
-		if err != nil {
-			return nil, err
+	defer clear(j.inputs)
+	for si, st := range cs.stages {
+		for _, s := range st.subs {
+			s.observe = r.observe
+		}
+		if cap(j.err) < len(st.subs) {
+			j.err = make([]error, len(st.subs))
+		}
+		j.err = j.err[:len(st.subs)]
+		clear(j.err)
+		cs.stage = si
+		r.rc.parallelFor(len(st.subs), cs.n/st.c, j)
+		for _, err := range j.err {
+			if err != nil {
+				return nil, err
+			}
+		}
+		// Set here, not by each chunk's copy: those run at once.
+		for i, o := range st.subs[0].outs {
+			cs.bufs[st.outs[i]].Quant = o.Quant
 		}
 	}
-	// Set here, not by each chunk's copy: those run at once.
-	for i, o := range cs.subs[0].outs {
-		cs.outs[i].Quant = o.Quant
+	for i, b := range cs.outs {
+		r.outs[i] = cs.bufs[b]
 	}
-	copy(r.outs, cs.outs)
 	return r.outs, nil
 }

@@ -67,3 +67,63 @@ func TestBatchChunksMatchWholeBatch(t *testing.T) {
 		t.Fatalf("int64 Mul = %v, want %v", got.I64, want)
 	}
 }
+
+// TestBatchChunkStages checks that the chunk grows along the program as
+// the activations shrink: smallConvNet at batch 8 with 4 KB chunks runs its
+// 16x16 layers one image at a time, the 8x8 ones two and the classifier
+// four; a graph that reads its input again at the end (a stage taking a
+// program input) stages too. Both give the whole batch's outputs, and warm
+// runs allocate nothing.
+func TestBatchChunkStages(t *testing.T) {
+	r := newRand(22)
+	skip := smallConvNet(r)
+	skip.Outputs = []ValueInfo{{Name: "out"}}
+	skip.Nodes = append(skip.Nodes,
+		&Node{Name: "gap", Op: "GlobalAveragePool", Inputs: []string{"x"}, Outputs: []string{"gx"}},
+		&Node{Name: "flatx", Op: "Flatten", Inputs: []string{"gx"}, Outputs: []string{"fx"}},
+		&Node{Name: "cat", Op: "Concat", Inputs: []string{"y", "fx"}, Outputs: []string{"out"}, Attrs: map[string]Attr{"axis": intA(1)}},
+	)
+	saved := chunkBytes
+	defer func() { chunkBytes = saved }()
+	for _, c := range []struct {
+		name  string
+		g     *Graph
+		sizes []int
+	}{
+		{"small", smallConvNet(r), []int{1, 2, 4}},
+		{"input_read_late", skip, []int{1, 2, 4}},
+	} {
+		p, err := Compile(c.g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randT(r, 8, 1, 16, 16)
+		chunkBytes = 0
+		whole, err := p.NewRunner(1).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := toF64(whole[0].F32)
+		chunkBytes = 4096
+		for _, threads := range []int{1, 2} {
+			run := p.NewRunner(threads)
+			got, err := run.Run(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			for _, st := range run.chunk.stages {
+				sizes = append(sizes, st.c)
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(c.sizes) {
+				t.Fatalf("%s: stage chunks %v, want %v", c.name, sizes, c.sizes)
+			}
+			checkClose(t, fmt.Sprintf("%s_t%d", c.name, threads), got[0], whole[0].Shape, want)
+			if !raceEnabled {
+				if a := allocstest.Steady(3, func() { _, _ = run.Run(x) }); a != 0 {
+					t.Fatalf("%s: warm staged run allocates %v times", c.name, a)
+				}
+			}
+		}
+	}
+}
