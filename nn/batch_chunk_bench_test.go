@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 
@@ -45,6 +46,50 @@ func BenchmarkModelBatch32(b *testing.B) {
 					b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
 				}
 			})
+		}
+	}
+}
+
+// TestMobileNetV2BatchStages checks MobileNetV2's staged batch plan at
+// batch 32 (one image at a time through the 112x112 layers, half the batch
+// through the classifier) and that it gives each image's batch-1 output.
+func TestMobileNetV2BatchStages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mobilenet_v2 at batch 32: not in -short")
+	}
+	g, in := loadRef(t, "mobilenet_v2")
+	x := batchOf(in, 32)
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.NewRunner(1)
+	out, err := r.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := nn.ChunkSizes(r)
+	if len(sizes) < 3 || sizes[0] != 1 || sizes[len(sizes)-1] != 16 {
+		t.Fatalf("stage chunks %v, want 1 first, 16 last, growing in between", sizes)
+	}
+	t.Logf("stage chunks %v", sizes)
+	one := p.NewRunner(1)
+	per := len(out[0].F32) / 32
+	for _, i := range []int{0, 1, 31} {
+		img := nn.New(nn.Float32, append([]int{1}, x.Shape[1:]...)...)
+		copy(img.F32, x.F32[i*len(img.F32):])
+		want, err := one.Run(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Relative to the largest output: this model's are near 1e-9.
+		got, scale, diff := out[0].F32[i*per:(i+1)*per], 0.0, 0.0
+		for j, w := range want[0].F32 {
+			scale = max(scale, math.Abs(float64(w)))
+			diff = max(diff, math.Abs(float64(got[j]-w)))
+		}
+		if !(scale > 0 && diff <= 1e-4*scale) {
+			t.Errorf("image %d: max abs diff %.3g, largest output %.3g", i, diff, scale)
 		}
 	}
 }
