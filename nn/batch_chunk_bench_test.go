@@ -3,7 +3,6 @@ package nn_test
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/nn"
@@ -28,23 +27,7 @@ func BenchmarkModelBatch32(b *testing.B) {
 			name := map[bool]string{false: "one", true: "staged"}[staged]
 			b.Run(fmt.Sprintf("%s/t%d", name, threads), func(b *testing.B) {
 				nn.SetChunkStages(staged)
-				r := p.NewRunner(threads)
-				if _, err := r.Run(x); err != nil {
-					b.Fatal(err)
-				}
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				b.ReportAllocs()
-				b.ResetTimer()
-				c0 := nn.ThreadCPUSeconds()
-				for i := 0; i < b.N; i++ {
-					if _, err := r.Run(x); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if c1 := nn.ThreadCPUSeconds(); threads == 1 && c1 > 0 {
-					b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
-				}
+				benchRuns(b, p, x, threads)
 			})
 		}
 	}

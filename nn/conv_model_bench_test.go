@@ -23,26 +23,31 @@ func BenchmarkModelBatch1(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, threads := range []int{1, 2} {
-			b.Run(m+"/t"+string(rune('0'+threads)), func(b *testing.B) {
-				r := p.NewRunner(threads)
-				if _, err := r.Run(x); err != nil {
-					b.Fatal(err)
-				}
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				b.ReportAllocs()
-				b.ResetTimer()
-				c0 := nn.ThreadCPUSeconds()
-				for i := 0; i < b.N; i++ {
-					if _, err := r.Run(x); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if c1 := nn.ThreadCPUSeconds(); threads == 1 && c1 > 0 {
-					b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
-				}
-			})
+			b.Run(m+"/t"+string(rune('0'+threads)), func(b *testing.B) { benchRuns(b, p, x, threads) })
 		}
+	}
+}
+
+// benchRuns times warm runs of p on x with a runner of threads, on a
+// locked OS thread; on one thread it also reports the thread's CPU time
+// per run (cpu-µs/op).
+func benchRuns(b *testing.B, p *nn.Program, x *nn.Tensor, threads int) {
+	r := p.NewRunner(threads)
+	if _, err := r.Run(x); err != nil {
+		b.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ReportAllocs()
+	b.ResetTimer()
+	c0 := nn.ThreadCPUSeconds()
+	for i := 0; i < b.N; i++ {
+		if _, err := r.Run(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if c1 := nn.ThreadCPUSeconds(); threads == 1 && c1 > 0 {
+		b.ReportMetric((c1-c0)*1e6/float64(b.N), "cpu-µs/op")
 	}
 }
 
