@@ -103,19 +103,17 @@ func nchwcF4S1AVX512(a *nchwcArgs)
 func nchwcF4S2AVX512(a *nchwcArgs)
 
 //go:noescape
-func nchwcCopyRowsAVX512(src, dst *float32, rows, w, ss, ds int)
+func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)
 
-// copyRowsStrided copies rows of w floats from src (ss apart) to dst (ds
-// apart): short rows cost memmove a call each.
-func copyRowsStrided(dst, src []float32, rows, w, ss, ds int) {
-	if rows <= 0 || w <= 0 {
+// padRows is padRowsGo (dst with nchwcSlack floats more).
+func padRows(src, dst []float32, top, mid, bot, w, wp, pl int) {
+	_ = dst[(top+mid+bot)*wp+nchwcSlack-1]
+	if mid > 0 {
+		_ = src[mid*w-1]
+	}
+	if !nchwcHave || pl+w > wp {
+		padRowsGo(src, dst, top, mid, bot, w, wp, pl)
 		return
 	}
-	_ = src[(rows-1)*ss+w-1]
-	_ = dst[(rows-1)*ds+w-1]
-	if !nchwcHave {
-		copyRowsGo(dst, src, rows, w, ss, ds)
-		return
-	}
-	nchwcCopyRowsAVX512(&src[0], &dst[0], rows, w, 4*ss, 4*ds)
+	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, w, wp, pl, 4*w)
 }

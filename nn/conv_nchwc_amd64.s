@@ -11783,14 +11783,14 @@ F4S2done:
 	VZEROUPPER
 	RET
 
-// func nchwcCopyRowsAVX512(src, dst *float32, rows, w, ss, ds int)
-TEXT ·nchwcCopyRowsAVX512(SB), NOSPLIT, $0-48
+// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)
+TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-72
 	MOVQ src+0(FP), SI
 	MOVQ dst+8(FP), DI
-	MOVQ rows+16(FP), DX
-	MOVQ w+24(FP), CX
-	MOVQ ss+32(FP), R8
-	MOVQ ds+40(FP), R9
+	MOVQ w+40(FP), CX
+	MOVQ wp+48(FP), R9
+	SHLQ $2, R9
+	MOVQ ss+64(FP), R8
 	MOVQ CX, R10
 	SHRQ $4, R10
 	ANDQ $15, CX
@@ -11798,26 +11798,65 @@ TEXT ·nchwcCopyRowsAVX512(SB), NOSPLIT, $0-48
 	SHLQ CX, R11
 	DECQ R11
 	KMOVW R11, K1
+	VPXORD Z1, Z1, Z1
+	MOVQ pl+56(FP), R13
+	SHLQ $2, R13
+	MOVQ top+16(FP), DX
 	TESTQ DX, DX
-	JZ copyDone
-copyRow:
+	JZ padtopDone
+padtop:
+	XORQ BX, BX
+padtopZero:
+	VMOVUPS Z1, (DI)(BX*1)
+	ADDQ $64, BX
+	CMPQ BX, R9
+	JLT padtopZero
+	ADDQ R9, DI
+	DECQ DX
+	JNZ padtop
+padtopDone:
+	MOVQ mid+24(FP), DX
+	TESTQ DX, DX
+	JZ padmidDone
+padmid:
+	XORQ BX, BX
+padmidZero:
+	VMOVUPS Z1, (DI)(BX*1)
+	ADDQ $64, BX
+	CMPQ BX, R9
+	JLT padmidZero
+	LEAQ (DI)(R13*1), R14
 	XORQ BX, BX
 	MOVQ R10, R12
 	TESTQ R12, R12
-	JZ copyTail
-copyFull:
+	JZ padTail
+padFull:
 	VMOVUPS (SI)(BX*1), Z0
-	VMOVUPS Z0, (DI)(BX*1)
+	VMOVUPS Z0, (R14)(BX*1)
 	ADDQ $64, BX
 	DECQ R12
-	JNZ copyFull
-copyTail:
+	JNZ padFull
+padTail:
 	VMOVUPS.Z (SI)(BX*1), K1, Z0
-	VMOVUPS Z0, K1, (DI)(BX*1)
+	VMOVUPS Z0, K1, (R14)(BX*1)
 	ADDQ R8, SI
 	ADDQ R9, DI
 	DECQ DX
-	JNZ copyRow
-copyDone:
+	JNZ padmid
+padmidDone:
+	MOVQ bot+32(FP), DX
+	TESTQ DX, DX
+	JZ padbotDone
+padbot:
+	XORQ BX, BX
+padbotZero:
+	VMOVUPS Z1, (DI)(BX*1)
+	ADDQ $64, BX
+	CMPQ BX, R9
+	JLT padbotZero
+	ADDQ R9, DI
+	DECQ DX
+	JNZ padbot
+padbotDone:
 	VZEROUPPER
 	RET

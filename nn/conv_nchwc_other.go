@@ -9,6 +9,6 @@ var nchwcAsm = false
 
 func nchwcRun(a *nchwcRows) { nchwcRowsRef(a) }
 
-func copyRowsStrided(dst, src []float32, rows, w, ss, ds int) {
-	copyRowsGo(dst, src, rows, w, ss, ds)
+func padRows(src, dst []float32, top, mid, bot, w, wp, pl int) {
+	padRowsGo(src, dst, top, mid, bot, w, wp, pl)
 }

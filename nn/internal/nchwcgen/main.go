@@ -65,7 +65,7 @@ func generate() []byte {
 			kernel(&a, f, s)
 		}
 	}
-	copyRows(&a)
+	padRows(&a)
 	return append(bytes.TrimRight(a.Bytes(), "\n"), '\n')
 }
 
@@ -303,18 +303,21 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("\tJNZ %sblock", name)
 }
 
-// copyRows writes nchwcCopyRowsAVX512: rows of w floats from src (rows ss
-// bytes apart) to dst (ds bytes apart), full vectors then a masked tail.
-func copyRows(a *asm) {
+// padRows writes nchwcPadRowsAVX512: the rows of one padded plane, wp
+// floats each: top rows of zeros, mid rows of pl zeros, w floats from src
+// (ss bytes apart) and zeros, then bot rows of zeros. Each row is cleared
+// with whole vectors, past its end into the next row's (written after it)
+// or the scratch's slack, then its floats are copied in place.
+func padRows(a *asm) {
 	a.l("")
-	a.l("// func nchwcCopyRowsAVX512(src, dst *float32, rows, w, ss, ds int)")
-	a.l("TEXT ·nchwcCopyRowsAVX512(SB), NOSPLIT, $0-48")
+	a.l("// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)")
+	a.l("TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-72")
 	a.l("\tMOVQ src+0(FP), SI")
 	a.l("\tMOVQ dst+8(FP), DI")
-	a.l("\tMOVQ rows+16(FP), DX")
-	a.l("\tMOVQ w+24(FP), CX")
-	a.l("\tMOVQ ss+32(FP), R8")
-	a.l("\tMOVQ ds+40(FP), R9")
+	a.l("\tMOVQ w+40(FP), CX")
+	a.l("\tMOVQ wp+48(FP), R9")
+	a.l("\tSHLQ $2, R9")
+	a.l("\tMOVQ ss+64(FP), R8")
 	a.l("\tMOVQ CX, R10")
 	a.l("\tSHRQ $4, R10")
 	a.l("\tANDQ $15, CX")
@@ -322,27 +325,42 @@ func copyRows(a *asm) {
 	a.l("\tSHLQ CX, R11")
 	a.l("\tDECQ R11")
 	a.l("\tKMOVW R11, K1")
-	a.l("\tTESTQ DX, DX")
-	a.l("\tJZ copyDone")
-	a.l("copyRow:")
-	a.l("\tXORQ BX, BX")
-	a.l("\tMOVQ R10, R12")
-	a.l("\tTESTQ R12, R12")
-	a.l("\tJZ copyTail")
-	a.l("copyFull:")
-	a.l("\tVMOVUPS (SI)(BX*1), Z0")
-	a.l("\tVMOVUPS Z0, (DI)(BX*1)")
-	a.l("\tADDQ $64, BX")
-	a.l("\tDECQ R12")
-	a.l("\tJNZ copyFull")
-	a.l("copyTail:")
-	a.l("\tVMOVUPS.Z (SI)(BX*1), K1, Z0")
-	a.l("\tVMOVUPS Z0, K1, (DI)(BX*1)")
-	a.l("\tADDQ R8, SI")
-	a.l("\tADDQ R9, DI")
-	a.l("\tDECQ DX")
-	a.l("\tJNZ copyRow")
-	a.l("copyDone:")
+	a.l("\tVPXORD Z1, Z1, Z1")
+	a.l("\tMOVQ pl+56(FP), R13")
+	a.l("\tSHLQ $2, R13")
+	for _, part := range []string{"top", "mid", "bot"} {
+		a.l("\tMOVQ %s+%d(FP), DX", part, map[string]int{"top": 16, "mid": 24, "bot": 32}[part])
+		a.l("\tTESTQ DX, DX")
+		a.l("\tJZ pad%sDone", part)
+		a.l("pad%s:", part)
+		a.l("\tXORQ BX, BX")
+		a.l("pad%sZero:", part)
+		a.l("\tVMOVUPS Z1, (DI)(BX*1)")
+		a.l("\tADDQ $64, BX")
+		a.l("\tCMPQ BX, R9")
+		a.l("\tJLT pad%sZero", part)
+		if part == "mid" {
+			a.l("\tLEAQ (DI)(R13*1), R14")
+			a.l("\tXORQ BX, BX")
+			a.l("\tMOVQ R10, R12")
+			a.l("\tTESTQ R12, R12")
+			a.l("\tJZ padTail")
+			a.l("padFull:")
+			a.l("\tVMOVUPS (SI)(BX*1), Z0")
+			a.l("\tVMOVUPS Z0, (R14)(BX*1)")
+			a.l("\tADDQ $64, BX")
+			a.l("\tDECQ R12")
+			a.l("\tJNZ padFull")
+			a.l("padTail:")
+			a.l("\tVMOVUPS.Z (SI)(BX*1), K1, Z0")
+			a.l("\tVMOVUPS Z0, K1, (R14)(BX*1)")
+			a.l("\tADDQ R8, SI")
+		}
+		a.l("\tADDQ R9, DI")
+		a.l("\tDECQ DX")
+		a.l("\tJNZ pad%s", part)
+		a.l("pad%sDone:", part)
+	}
 	a.l("\tVZEROUPPER")
 	a.l("\tRET")
 }
