@@ -72,3 +72,39 @@ func BenchmarkSeedConv(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQ8ConvGeom times QLinearConvInt8 on geometries of CNN families
+// beyond the reference models (stems from RGB, 5x5, narrow outputs,
+// grouped, 1x1), batch 1, one thread:
+// go test -run X -bench Q8ConvGeom ./nn/
+func BenchmarkQ8ConvGeom(b *testing.B) {
+	for _, c := range []q8ConvCase{
+		{n: 1, cin: 3, h: 224, w: 224, cout: 64, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3, group: 1, relu: true},
+		{n: 1, cin: 3, h: 224, w: 224, cout: 24, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 32, h: 28, w: 28, cout: 96, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1, relu: true},
+		{n: 1, cin: 64, h: 56, w: 56, cout: 192, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 128, h: 56, w: 56, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 32, h: 112, w: 112, cout: 32, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
+		{n: 1, cin: 256, h: 28, w: 28, cout: 128, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
+		{n: 1, cin: 24, h: 56, w: 56, cout: 58, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
+	} {
+		b.Run(c.String(), func(b *testing.B) {
+			f := q8NewConvFixture(rand.New(rand.NewPCG(1, 1)), c)
+			p, err := Compile(q8ConvGraph(c, f))
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+			run := p.NewRunner(1)
+			out, err := run.Run(x)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := out[0].Shape
+			macs := float64(s[0]*s[1]*s[2]*s[3]) * float64(c.cin/c.group*c.kh*c.kw)
+			b.ReportAllocs()
+			benchCPU(b, true, func() { _, _ = run.Run(x) })
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}

@@ -50,6 +50,7 @@ type q8Conv struct {
 	c1lanes      []q8Lane // its lanes: Init = corr − 128·Σw
 	c1shift32    bool     // every c1 lane shifts by 32 or more
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
+	qRuns, qCQ   int      // quad path: runs gathered per window, groups of 4 bytes per run (quadSetup)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTile, AVX2)
@@ -209,9 +210,8 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 			k.packed = append(k.packed, blas.PackS8(coutG, kk, wp[g*coutG*kk:], kk))
 		}
 	}
-	k.quad = q8HasAVX512 && k.nhwc && !k.pointwise && k.cinG%4 == 0
-	for _, pa := range k.packed {
-		k.quad = k.quad && blas.S8Quad(pa)
+	if q8HasAVX512 && blas.S8VNNI() && !k.depthwise && !k.c1 && !k.pointwise {
+		k.quadSetup()
 	}
 	// The implicit AVX2 GEMM, also with VNNI where the quad path does not
 	// apply but for 1x1 (MobileNetV3-style's 3-channel stem: 430 -> 315 µs).
@@ -404,8 +404,8 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 	}
 }
 
-// runQuad runs a grouped or plain conv with at least 4 input channels per
-// group (a multiple of 4) through blas.GemmS8Quad, or any conv on AVX2
+// runQuad runs a grouped or plain conv through blas.GemmS8Quad (any
+// channel count with dilation 1, see quadSetup), or any conv on AVX2
 // without VNNI as an implicit GEMM (k.pairs, implRows): per (image, group,
 // block of output rows) the group's channels are copied channel-last into
 // a plane padded with x_zp (int16 for pairs); each 16-pixel panel of
@@ -424,14 +424,16 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels)/4) // see runC1
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
-	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(rows*ow, k.kernelPixels)
+	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(rows*ow, k.qRuns*k.qCQ*4)
 	accPer := (k.cout/k.group)*rows*ow + k.kh*k.kw
 	if k.pairs {
 		// No patch panels; channel rows of whole 8x8 tiles.
 		cn, esz, blen = k.pcn, 2, 0
 		accPer = roundUp8(k.cout/k.group)*roundUp8(rows*ow) + k.kh*k.kw
 	}
-	plane := (h + k.pt + k.pb) * wp * cn * esz
+	// The gather reads up to 3 bytes past a window's last run: slack, and
+	// the panels stay 64-byte aligned.
+	plane := ((h+k.pt+k.pb)*wp*cn*esz+63)&^63 + 64
 	j := &rc.kernelJobs().q8Quad
 	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz,
 		i8Per:  plane + blen,
@@ -470,7 +472,14 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * px)
 		}
 	}
-	panel := (k.kernelPixels + 3) / 4 * 64 // bytes per quad panel: 64 per group of 4 k
+	if k.quad && k.dw == 1 {
+		// Runs are whole kernel rows (quadSetup).
+		taps = taps[:k.kh]
+		for ky := range taps {
+			taps[ky] = int32(ky * k.dh * wp * px)
+		}
+	}
+	panel := k.qRuns * k.qCQ * 64 // bytes per quad panel: 64 per group of 4 k
 	prev := -1
 	for u := lo; u < hi; u++ {
 		rb, bg := u%j.rowBlocks, u/j.rowBlocks
@@ -497,7 +506,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			var idx [16]int32
 			for p0 := 0; p0 < pp; p0 += 16 {
 				k.windowOffsets(idx[:], p0, pp, oy0, ow, wp, px)
-				q8QuadPanel(t, &idx, taps, j.cn/4, bq[p0/16*panel:(p0/16+1)*panel])
+				q8QuadPanel(t, &idx, taps, k.qCQ, bq[p0/16*panel:(p0/16+1)*panel])
 			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], pp, bq, acc, pp)
 		}
@@ -508,6 +517,46 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			k.requantRow(acc[co*ld:co*ld+pp], dst, c)
 		}
 	}
+}
+
+// quadSetup selects the quad path (runQuad) when the VNNI GEMM takes the
+// packed weights. Patches are gathered from a channel-last plane in runs
+// of 4-byte groups. With dilation 1 a run is a whole kernel row, kW·C
+// contiguous bytes rounded up to a multiple of 4 by zero weights (the
+// bytes read past the row meet them), so any channel count takes the VNNI
+// kernel: an RGB stem's 7-pixel row of 21 bytes becomes 24. With dilation
+// a run is one tap's C channels, which must then be a multiple of 4.
+func (k *q8Conv) quadSetup() {
+	runs, run := k.kh, k.kw*k.cinG
+	if k.dw != 1 {
+		if k.cinG%4 != 0 {
+			return
+		}
+		runs, run = k.kh*k.kw, k.cinG
+	}
+	cq := (run + 3) / 4
+	kk, kq, khw := k.kernelPixels, runs*cq*4, k.kh*k.kw
+	wq := make([]int8, k.cout*kq)
+	for co := 0; co < k.cout; co++ {
+		src, dst := k.w[co*kk:(co+1)*kk], wq[co*kq:(co+1)*kq]
+		for t := 0; t < khw; t++ {
+			r, off := t, 0 // run of tap t, its first byte in the run
+			if k.dw == 1 {
+				r, off = t/k.kw, t%k.kw*k.cinG
+			}
+			for c := 0; c < k.cinG; c++ {
+				dst[r*cq*4+off+c] = src[c*khw+t]
+			}
+		}
+	}
+	coutG := k.cout / k.group
+	packed := make([]*blas.PackedS8, k.group)
+	for g := range packed {
+		if packed[g] = blas.PackS8(coutG, kq, wq[g*coutG*kq:], kq); !blas.S8Quad(packed[g]) {
+			return
+		}
+	}
+	k.packed, k.quad, k.qRuns, k.qCQ = packed, true, runs, cq
 }
 
 // pairsSetup selects the pairs path (runQuad with k.pairs, AVX2): the

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/nn/internal/blas"
 )
 
 // Plain reference implementations of the int8 arithmetic (direct loops,
@@ -54,17 +56,22 @@ var q8ConvLadder = []q8ConvCase{
 	{n: 1, cin: 3, h: 7, w: 5, cout: 4, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1},
 	{n: 1, cin: 8, h: 9, w: 9, cout: 8, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, group: 1, perTensor: true},
 	{n: 3, cin: 4, h: 11, w: 6, cout: 5, kh: 3, kw: 2, sh: 2, sw: 1, dh: 1, dw: 2, pt: 2, pl: 0, pb: 1, pr: 3, group: 1, noBias: true},
-	{n: 1, cin: 6, h: 10, w: 10, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 6, relu: true}, // depthwise
-	{n: 2, cin: 8, h: 13, w: 12, cout: 8, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 8},             // depthwise dilated
-	{n: 1, cin: 6, h: 8, w: 8, cout: 9, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 0, group: 3, relu: true},   // grouped
-	{n: 1, cin: 4, h: 5, w: 5, cout: 8, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // 1x1 output, grouped
-	{n: 1, cin: 3, h: 1, w: 1, cout: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},               // all padding but one
-	{n: 2, cin: 5, h: 9, w: 11, cout: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 5, relu: true},  // depthwise s2
-	{n: 1, cin: 4, h: 2, w: 3, cout: 4, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 4},               // depthwise, no interior
-	{n: 1, cin: 3, h: 8, w: 8, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 3},               // channel multiplier 2
-	{n: 1, cin: 4, h: 10, w: 9, cout: 4, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 4},              // depthwise 5x5
-	{n: 1, cin: 8, h: 5, w: 7, cout: 12, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},                              // pointwise
-	{n: 2, cin: 8, h: 6, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                           // grouped pointwise
+	{n: 1, cin: 6, h: 10, w: 10, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 6, relu: true},  // depthwise
+	{n: 2, cin: 8, h: 13, w: 12, cout: 8, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 8},              // depthwise dilated
+	{n: 1, cin: 6, h: 8, w: 8, cout: 9, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 0, group: 3, relu: true},    // grouped
+	{n: 1, cin: 4, h: 5, w: 5, cout: 8, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                            // 1x1 output, grouped
+	{n: 1, cin: 3, h: 1, w: 1, cout: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},                // all padding but one
+	{n: 2, cin: 5, h: 9, w: 11, cout: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 5, relu: true},   // depthwise s2
+	{n: 1, cin: 4, h: 2, w: 3, cout: 4, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 4},                // depthwise, no interior
+	{n: 1, cin: 3, h: 8, w: 8, cout: 6, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 3},                // channel multiplier 2
+	{n: 1, cin: 4, h: 10, w: 9, cout: 4, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 4},               // depthwise 5x5
+	{n: 1, cin: 8, h: 5, w: 7, cout: 12, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},                               // pointwise
+	{n: 2, cin: 8, h: 6, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 2},                                            // grouped pointwise
+	{n: 2, cin: 3, h: 19, w: 21, cout: 20, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3, group: 1, relu: true}, // RGB stem: 21-byte kernel rows
+	{n: 1, cin: 5, h: 9, w: 10, cout: 17, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},              // 25-byte rows, odd Cout
+	{n: 1, cin: 1, h: 12, w: 11, cout: 8, kh: 5, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 1, pl: 0, pb: 2, pr: 1, group: 1},              // one channel, 5x3
+	{n: 1, cin: 6, h: 11, w: 11, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},             // 6 channels dilated
+	{n: 1, cin: 12, h: 9, w: 9, cout: 24, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 4, relu: true},  // grouped, 3 channels per group
 }
 
 type q8ConvFixture struct {
@@ -883,6 +890,29 @@ func TestQ8DequantLadder(t *testing.T) {
 					t.Fatalf("n=%d z=%d s=%v: y[%d] = %v, want %v", n, zs.z, zs.s, i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// With VNNI, convs of any channel count and kernel take the quad path
+// (quadSetup): RGB stems, 5x5 on odd channel counts, grouped with 3
+// channels per group; the ladder checks their results.
+func TestQLinearConvInt8QuadPath(t *testing.T) {
+	if !q8HasAVX512 || !blas.S8VNNI() {
+		t.Skip("no AVX-512 VNNI")
+	}
+	for _, c := range q8ConvLadder {
+		if c.cout/c.group < 4 || c.cin/c.group == 1 && c.group > 1 || c.kh*c.kw == 1 && c.cin/c.group >= 4 ||
+			c.dw > 1 && (c.cin/c.group)%4 != 0 || c.cin/c.group == 1 && c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 {
+			continue // fewer than 4 outputs per group, depthwise, pointwise, dilated odd channels, c1
+		}
+		f := q8NewConvFixture(rand.New(rand.NewPCG(1, 1)), c)
+		p, err := Compile(q8ConvGraph(c, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := p.Kernel(p.NodeIndices()[0]).(*q8Conv); !k.quad {
+			t.Errorf("%v: not on the quad path", c)
 		}
 	}
 }
