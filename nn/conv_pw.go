@@ -57,13 +57,29 @@ func newPWWeights(m, k int, w []float32) *pwWeights {
 	return &pwWeights{panels: sync.OnceValue(func() []float32 { return packPW(m, k, w) })}
 }
 
-// packPW packs the m×k weights w into panels of pwPanel output channels
-// (the last may have 16 or 32): the panel of channels [m0, m0+cw) starts
-// at m0·k and holds, per input channel c, the cw weights w[m0.., c].
+// pwPanels returns how many weight panels m output channels take, and
+// pwPanelAt the first channel and width of panel q: pwPanel channels each,
+// the rest in the last one, except that a rest of 16 after a full panel
+// makes two panels of 32: a one-vector tile loads a weight vector and
+// broadcasts seven inputs for seven FMAs, half the rate of two vectors.
+func pwPanels(m int) int { return (m + pwPanel - 1) / pwPanel }
+
+func pwPanelAt(m, q int) (m0, cw int) {
+	full := m / pwPanel
+	if m%pwPanel == 16 && full >= 1 && q >= full-1 {
+		return (full-1)*pwPanel + (q-full+1)*32, 32
+	}
+	m0 = q * pwPanel
+	return m0, min(pwPanel, m-m0)
+}
+
+// packPW packs the m×k weights w into panels (pwPanelAt): the panel of
+// channels [m0, m0+cw) starts at m0·k and holds, per input channel c, the
+// cw weights w[m0.., c].
 func packPW(m, k int, w []float32) []float32 {
 	d := make([]float32, m*k)
-	for m0 := 0; m0 < m; m0 += pwPanel {
-		cw := min(pwPanel, m-m0)
+	for q := range pwPanels(m) {
+		m0, cw := pwPanelAt(m, q)
 		panel := d[m0*k : (m0+cw)*k]
 		for i := 0; i < cw; i++ {
 			row := w[(m0+i)*k : (m0+i+1)*k]
@@ -141,7 +157,7 @@ func (j *convJob) pwPlan(threads int, macs int64) (units int, ok bool) {
 		return 0, false
 	}
 	j.path = pathPW
-	nq := (j.M + pwPanel - 1) / pwPanel
+	nq := pwPanels(j.M)
 	j.pb, j.nPB = j.P, 1
 	// Blocks of whole tiles only: a plane with a remainder ends in a tile
 	// that overlaps the one before, which must stay in the same unit.
@@ -166,8 +182,8 @@ func (j *convJob) pwRun(lo, hi int) {
 		// Images inside channel panels: a panel's weights serve every
 		// image of a batch while in cache.
 		q, rest := u/(j.g.N*j.nPB), u%(j.g.N*j.nPB)
-		m0, n, b := q*pwPanel, rest/j.nPB, rest%j.nPB
-		cw := min(pwPanel, M-m0)
+		n, b := rest/j.nPB, rest%j.nPB
+		m0, cw := pwPanelAt(M, q)
 		a.w = &panels[m0*C]
 		a.bias = &pwZeros[0]
 		if j.b != nil {

@@ -67,6 +67,30 @@ func TestPWTileLadder(t *testing.T) {
 	}
 }
 
+// TestPWPanels checks that the weight panels cover the output channels in
+// order, 48 wide but for the last: 16 or 32 alone, or 32 and 32 after
+// 48·k + 16.
+func TestPWPanels(t *testing.T) {
+	for m := 16; m <= 1280; m += 16 {
+		var widths []int
+		next := 0
+		for q := range pwPanels(m) {
+			m0, cw := pwPanelAt(m, q)
+			if m0 != next || cw%16 != 0 || cw < 16 || cw > pwPanel {
+				t.Fatalf("m=%d: panel %d at %d width %d, want at %d, 16-48 wide", m, q, m0, cw, next)
+			}
+			next += cw
+			widths = append(widths, cw)
+		}
+		if next != m {
+			t.Fatalf("m=%d: panels %v cover %d", m, widths, next)
+		}
+		if last := widths[len(widths)-1]; m > 48 && last == 16 {
+			t.Errorf("m=%d: panels %v end with a one-vector panel", m, widths)
+		}
+	}
+}
+
 // runConvPW runs a 1x1 convolution kernel (weights packed as Compile
 // packs them) with pathPW on or off.
 func runConvPW(t testing.TB, on bool, act activation, a, b float32, threads int, x, w, bias, res *Tensor) *Tensor {
