@@ -424,8 +424,12 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	blocks := blocksFor(rc.Threads, units, int64(nb)*int64(k.cout)*int64(oh*ow)*int64(k.kernelPixels)/4) // see runC1
 	rows := (oh + rowBlocks - 1) / rowBlocks
 	wp := w + k.pl + k.pr
-	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(rows*ow, k.qRuns*k.qCQ*4)
-	accPer := (k.cout/k.group)*rows*ow + k.kh*k.kw
+	// The quad path gathers, multiplies and requantizes a chunk of pixels
+	// at a time, so that its panels and accumulators stay in cache.
+	kq := k.qRuns * k.qCQ * 4
+	chunk := min(max((q8QuadChunkBytes/max(kq, 1))&^15, 16), roundUp16(rows*ow))
+	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(chunk, kq)
+	accPer := (k.cout/k.group)*chunk + k.kh*k.kw
 	if k.pairs {
 		// No patch panels; channel rows of whole 8x8 tiles.
 		cn, esz, blen = k.pcn, 2, 0
@@ -435,7 +439,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	// the panels stay 64-byte aligned.
 	plane := ((h+k.pt+k.pb)*wp*cn*esz+63)&^63 + 64
 	j := &rc.kernelJobs().q8Quad
-	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz,
+	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz, chunk: chunk,
 		i8Per:  plane + blen,
 		accPer: accPer}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
@@ -451,6 +455,7 @@ type q8QuadJob struct {
 	rowBlocks     int
 	wp, plane     int
 	cn, esz       int // plane channels per pixel, bytes per element
+	chunk         int // quad path: pixels per gather, GEMM and requantization
 	i8Per, accPer int
 	i8            []int8
 	acc           []int32
@@ -498,26 +503,38 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			}
 			prev = bg
 		}
-		ld := pp // accumulator row length
-		if k.pairs {
-			ld = roundUp8(pp)
-			k.implRows(t, taps, px, oy0, pp, ow, wp, g, acc, ld)
-		} else {
-			var idx [16]int32
-			for p0 := 0; p0 < pp; p0 += 16 {
-				k.windowOffsets(idx[:], p0, pp, oy0, ow, wp, px)
-				q8QuadPanel(t, &idx, taps, k.qCQ, bq[p0/16*panel:(p0/16+1)*panel])
-			}
-			blas.GemmS8Quad(j.ws[worker], k.packed[g], pp, bq, acc, pp)
-		}
 		p := oh * ow
-		for co := 0; co < coutG; co++ {
-			c := g*coutG + co
-			dst := j.y.I8[(b*k.cout+c)*p+oy0*ow : (b*k.cout+c)*p+oy1*ow]
-			k.requantRow(acc[co*ld:co*ld+pp], dst, c)
+		y := j.y.I8[(b*k.cout+g*coutG)*p : (b*k.cout+(g+1)*coutG)*p]
+		if k.pairs {
+			ld := roundUp8(pp) // accumulator row length
+			k.implRows(t, taps, px, oy0, pp, ow, wp, g, acc, ld)
+			for co := 0; co < coutG; co++ {
+				k.requantRow(acc[co*ld:co*ld+pp], y[co*p+oy0*ow:co*p+oy1*ow], g*coutG+co)
+			}
+			continue
+		}
+		var idx [16]int32
+		for p0 := 0; p0 < pp; p0 += j.chunk {
+			n := min(j.chunk, pp-p0)
+			for q := 0; q < n; q += 16 {
+				k.windowOffsets(idx[:], p0+q, pp, oy0, ow, wp, px)
+				q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:(q/16+1)*panel])
+			}
+			blas.GemmS8Quad(j.ws[worker], k.packed[g], n, bq, acc, n)
+			for co := 0; co < coutG; co++ {
+				o := co*p + oy0*ow + p0
+				k.requantRow(acc[co*n:co*n+n], y[o:o+n], g*coutG+co)
+			}
 		}
 	}
 }
+
+// q8QuadChunkBytes bounds the quad-packed patches of a chunk (runQuad):
+// they stay in L2 while every block of output channels reads them.
+const q8QuadChunkBytes = 64 << 10
+
+// roundUp16 rounds n up to a multiple of 16.
+func roundUp16(n int) int { return (n + 15) &^ 15 }
 
 // quadSetup selects the quad path (runQuad) when the VNNI GEMM takes the
 // packed weights. Patches are gathered from a channel-last plane in runs
