@@ -260,14 +260,25 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("\tVBROADCASTSS %d(AX), Z17", oHi)
 	a.l("\tMOVQ DI, R10")
 	a.l("\tMOVQ R8, R11")
+	// Bias and residual for every channel first: a residual load after a
+	// store to the same offset of another plane (4 KB apart on 32x32
+	// planes) would wait for it (4K aliasing).
 	for m := 0; m < 16; m++ {
 		a.l("\tVADDPS.BCST %d(BX), Z%d, Z%d", 4*m, m, m)
-		a.l("\tTESTQ R11, R11")
-		a.l("\tJZ %snr%d", name, m)
+	}
+	a.l("\tTESTQ R11, R11")
+	a.l("\tJZ %snores", name)
+	for m := 0; m < 16; m++ {
 		a.l("\tVMOVUPS.Z (R11), K1, Z18")
 		a.l("\tVADDPS Z18, Z%d, Z%d", m, m)
-		a.l("\tADDQ DX, R11")
-		a.l("%snr%d:", name, m)
+		if m < 15 {
+			a.l("\tADDQ DX, R11")
+			a.l("\tCMPQ CX, $%d", m+1)
+			a.l("\tJEQ %snores", name)
+		}
+	}
+	a.l("%snores:", name)
+	for m := 0; m < 16; m++ {
 		a.l("\tVMAXPS Z%d, Z16, Z%d", m, m)
 		a.l("\tVMINPS Z%d, Z17, Z%d", m, m)
 		a.l("\tVMOVUPS Z%d, K1, (R10)", m)
