@@ -442,7 +442,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	default:
 		if k.pointwise(&g) {
 			j.path = pathPointwise
-			if n, ok := j.pwPlan(rc.Threads, macs); ok {
+			if n, ok := j.pwPlan(rc, macs); ok {
 				units = n
 				break
 			}

@@ -147,23 +147,32 @@ func (k *convKernel) clampBounds() (lo, hi float32, ok bool) {
 }
 
 // pwPlan makes j a pathPW job when the layer suits it (1x1 stride 1
-// unpadded, one group, constant weights packed, no input scales, a plane
-// of at least pwRows pixels where pwPays) and returns its units: (channel panel,
-// image, pixel block). With several threads and few panels the plane is
-// cut into blocks of whole kernel rows.
-func (j *convJob) pwPlan(threads int, macs int64) (units int, ok bool) {
+// unpadded, one group, constant weights packed, a plane of at least pwRows
+// pixels where pwPays) and returns its units: (channel panel, image, pixel
+// block). With several threads and few panels the plane is cut into blocks
+// of whole kernel rows. Input scales (a squeeze-and-excitation Mul fused
+// into the convolution) are applied here, to a copy of the input in rc's
+// scratch: every panel reads all of it.
+func (j *convJob) pwPlan(rc *RunContext, macs int64) (units int, ok bool) {
 	k := j.k
-	if !pwOn || k.pw == nil || k.grp != 1 || j.s != nil || j.P < pwRows || !pwPays(j.P, j.Cg) || k.packedFor(j.w, 0) == nil {
+	if !pwOn || k.pw == nil || k.grp != 1 || j.P < pwRows || !pwPays(j.P, j.Cg) || k.packedFor(j.w, 0) == nil {
 		return 0, false
 	}
 	j.path = pathPW
+	if j.s != nil {
+		sx := rc.ScratchF32(len(j.x))
+		for i := range j.s {
+			binLine(opMul, sx[i*j.P:(i+1)*j.P], j.x[i*j.P:(i+1)*j.P], j.s[i:i+1], 1, 0)
+		}
+		j.x = sx
+	}
 	nq := pwPanels(j.M)
 	j.pb, j.nPB = j.P, 1
 	// Blocks of whole tiles only: a plane with a remainder ends in a tile
 	// that overlaps the one before, which must stay in the same unit.
-	if ng := j.g.N * nq; threads > 1 && macs >= 2*minParallelWork && ng < 4*threads && j.P%pwRows == 0 {
+	if ng := j.g.N * nq; rc.Threads > 1 && macs >= 2*minParallelWork && ng < 4*rc.Threads && j.P%pwRows == 0 {
 		tiles := j.P / pwRows
-		nb := min(tiles, (4*threads+ng-1)/ng)
+		nb := min(tiles, (4*rc.Threads+ng-1)/ng)
 		j.pb = (tiles + nb - 1) / nb * pwRows
 		j.nPB = (j.P + j.pb - 1) / j.pb
 	}

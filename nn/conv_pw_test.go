@@ -92,15 +92,15 @@ func TestPWPanels(t *testing.T) {
 }
 
 // runConvPW runs a 1x1 convolution kernel (weights packed as Compile
-// packs them) with pathPW on or off.
-func runConvPW(t testing.TB, on bool, act activation, a, b float32, threads int, x, w, bias, res *Tensor) *Tensor {
+// packs them) with pathPW on or off, with input scales if sc is not nil.
+func runConvPW(t testing.TB, on bool, act activation, a, b float32, threads int, x, w, bias, res, sc *Tensor) *Tensor {
 	t.Helper()
 	saved := pwOn
 	pwOn = on
 	defer func() { pwOn = saved }()
-	k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: act, actA: a, actB: b, residual: res != nil}
+	k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: act, actA: a, actB: b, residual: res != nil, scaled: sc != nil}
 	k.pack(w)
-	in := []*Tensor{x, w, bias, res}
+	in := []*Tensor{x, w, bias, res, sc}
 	out := New(Float32, x.Shape[0], w.Shape[0], x.Shape[2], x.Shape[3])
 	for i := range out.F32 {
 		out.F32[i] = float32(math.NaN()) // kernels must write every output
@@ -113,8 +113,9 @@ func runConvPW(t testing.TB, on bool, act activation, a, b float32, threads int,
 
 // TestConvPWMatchesGEMM compares pathPW with pathPointwise over planes
 // with and without a remainder of whole tiles, channel counts with every
-// last-panel width, batches, biases, fused residuals and activations (a
-// clamp in the kernel, Sigmoid after it), on one and two threads.
+// last-panel width, batches, biases, fused residuals, input scales and
+// activations (a clamp in the kernel, Sigmoid after it), on one and two
+// threads.
 func TestConvPWMatchesGEMM(t *testing.T) {
 	if !pwHave {
 		t.Skip("no pathPW kernel in this build")
@@ -141,9 +142,13 @@ func TestConvPWMatchesGEMM(t *testing.T) {
 			if i%2 == 0 {
 				res = randT(r, n, m, hw[0], hw[1])
 			}
+			var sc *Tensor // a fused squeeze-and-excitation Mul
+			if i%3 == 1 && c > 1 {
+				sc = randT(r, n, c, 1, 1)
+			}
 			ac := acts[i%len(acts)]
 			threads := 1 + i%2
-			name := fmt.Sprintf("n%d_c%d_m%d_%dx%d_act%d_t%d_res%v", n, c, m, hw[0], hw[1], ac.act, threads, res != nil)
+			name := fmt.Sprintf("n%d_c%d_m%d_%dx%d_act%d_t%d_res%v_scaled%v", n, c, m, hw[0], hw[1], ac.act, threads, res != nil, sc != nil)
 			// The plan takes the layer.
 			k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1}
 			k.pack(w)
@@ -152,11 +157,11 @@ func TestConvPWMatchesGEMM(t *testing.T) {
 				t.Fatal(err)
 			}
 			j := convJob{k: k, g: g, w: w.F32, M: m, Cg: c, Mg: m, K: c, P: hw[0] * hw[1]}
-			if _, ok := j.pwPlan(threads, 1<<30); !ok {
+			if _, ok := j.pwPlan(&RunContext{Threads: threads}, 1<<30); !ok {
 				t.Fatalf("%s: pwPlan declined", name)
 			}
-			got := runConvPW(t, true, ac.act, ac.a, ac.b, threads, x, w, bias, res)
-			want := runConvPW(t, false, ac.act, ac.a, ac.b, 1, x, w, bias, res)
+			got := runConvPW(t, true, ac.act, ac.a, ac.b, threads, x, w, bias, res, sc)
+			want := runConvPW(t, false, ac.act, ac.a, ac.b, 1, x, w, bias, res, sc)
 			checkClose(t, name, got, want.Shape, toF64(want.F32))
 		}
 	}
@@ -194,7 +199,7 @@ func TestConvPWPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		j := convJob{k: k, g: g, w: w.F32, M: c.m, Cg: c.c / c.grp, Mg: c.m / c.grp, P: c.h * c.w}
-		if _, ok := j.pwPlan(1, 1<<30); ok != c.want {
+		if _, ok := j.pwPlan(&RunContext{Threads: 1}, 1<<30); ok != c.want {
 			t.Errorf("%s: pwPlan took the layer: %v, want %v", c.name, ok, c.want)
 		}
 	}
@@ -202,36 +207,42 @@ func TestConvPWPlan(t *testing.T) {
 
 // BenchmarkConvPW compares pathPointwise ("gemm") with pathPW ("pw") on
 // MobileNetV2's 1x1 layers on 7x7, 14x14 and 28x28 planes (with their
-// fused residuals and ReLU6), at 1 and 2 threads.
+// fused residuals and ReLU6) and EfficientNet-B0's projections after a
+// squeeze-and-excitation (fused input scales), at 1 and 2 threads.
 func BenchmarkConvPW(b *testing.B) {
 	pwAny = true
 	defer func() { pwAny = false }()
 	for _, s := range []struct {
 		c, hw, m int
 		act      activation
-		res      bool
+		res, sc  bool
 	}{
-		{960, 7, 320, actNone, false},
-		{320, 7, 1280, actClip, false},
-		{960, 7, 160, actNone, true},
-		{160, 7, 960, actClip, false},
-		{576, 14, 96, actNone, true},
-		{96, 14, 576, actClip, false},
-		{384, 14, 64, actNone, true},
-		{64, 14, 384, actClip, false},
-		{32, 7, 192, actClip, false},
-		{32, 14, 192, actClip, false},
-		{48, 14, 288, actClip, false},
-		{192, 28, 64, actNone, false},
-		{32, 28, 192, actClip, false},
+		{960, 7, 320, actNone, false, false},
+		{320, 7, 1280, actClip, false, false},
+		{960, 7, 160, actNone, true, false},
+		{160, 7, 960, actClip, false, false},
+		{576, 14, 96, actNone, true, false},
+		{96, 14, 576, actClip, false, false},
+		{384, 14, 64, actNone, true, false},
+		{64, 14, 384, actClip, false, false},
+		{32, 7, 192, actClip, false, false},
+		{32, 14, 192, actClip, false, false},
+		{48, 14, 288, actClip, false, false},
+		{1152, 7, 320, actNone, false, true}, // EfficientNet-B0's last block, after its SE
+		{672, 14, 112, actNone, false, true},
+		{192, 28, 64, actNone, false, false},
+		{32, 28, 192, actClip, false, false},
 	} {
 		r := newRand(10)
 		x := randT(r, 1, s.c, s.hw, s.hw)
 		w := randT(r, s.m, s.c, 1, 1)
 		bias := randT(r, s.m)
-		var res *Tensor
+		var res, sc *Tensor
 		if s.res {
 			res = randT(r, 1, s.m, s.hw, s.hw)
+		}
+		if s.sc {
+			sc = randT(r, 1, s.c, 1, 1)
 		}
 		for _, threads := range []int{1, 2} {
 			for _, on := range []bool{false, true} {
@@ -240,9 +251,9 @@ func BenchmarkConvPW(b *testing.B) {
 					saved := pwOn
 					pwOn = on
 					defer func() { pwOn = saved }()
-					k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: s.act, actA: 0, actB: 6, residual: s.res}
+					k := &convKernel{win: winAttrs{op: "Conv"}, grp: 1, act: s.act, actA: 0, actB: 6, residual: s.res, scaled: s.sc}
 					k.pack(w)
-					in := []*Tensor{x, w, bias, res}
+					in := []*Tensor{x, w, bias, res, sc}
 					out := []*Tensor{New(Float32, 1, s.m, s.hw, s.hw)}
 					rc := &RunContext{Threads: threads}
 					benchCPU(b, threads == 1, func() {

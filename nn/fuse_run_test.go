@@ -525,6 +525,7 @@ func TestSEMulFusedIntoConv(t *testing.T) {
 		{"pw residual", 2, 8, 6, 7, 9, 1, 1, false, true, 2, true},
 		{"pw groups", 1, 8, 6, 5, 5, 1, 2, false, true, 1, true},
 		{"big", 1, 48, 40, 20, 20, 1, 1, false, true, 1, true},
+		{"pw lanes", 2, 48, 32, 7, 7, 1, 1, false, true, 2, true},
 		{"broadcast", 2, 8, 6, 7, 9, 1, 1, false, false, 1, false},
 		{"3x3", 1, 8, 6, 7, 9, 3, 1, false, false, 1, false},
 		{"pixel", 1, 64, 96, 1, 1, 1, 1, false, false, 1, false},
