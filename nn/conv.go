@@ -385,7 +385,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	case j.Cg == 1 && !k.generic:
 		if j.Mg == 1 && dwcLayout(&g, j.M, &j.dwcp) && (dwcAny || dwcHave && dwcOn && dwcPays(&g)) {
 			j.path = pathDWC
-			units = g.N * j.dwcp.blocks
+			units = g.N * j.dwcp.blocks * j.dwcp.chunks
 			break
 		}
 		if l, ok := dw3Layout(&g); ok {
@@ -527,7 +527,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathDWC:
-		j.per = j.dwcp.tileFloats() + 16*j.P
+		j.per = j.dwcp.scratch(&g)
 		kt := g.KH * g.KW
 		if j.wc = k.dwcWeights(j.w); j.wc == nil {
 			j.scratch = rc.ScratchF32(blocks*j.per + j.dwcp.blocks*16*kt)

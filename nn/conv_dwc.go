@@ -13,19 +13,26 @@ import "math/bits"
 // a row waste most of their lanes; here none are wasted but the channel
 // tail's.
 
-// dwcPlan is the tile of one geometry.
+// dwcPlan is the tile of one geometry: a unit of pathDWC is (image,
+// 16-channel block, chunk of ohb output rows), its tile the window rows of
+// the chunk's outputs.
 type dwcPlan struct {
-	hp, wp int // tile rows and columns (pixels): the windows' extent
-	rows   int // input rows copied into the tile (the others are never read)
-	cols   int // input columns copied
+	hp, wp int // tile rows and columns (pixels)
+	ohb    int // output rows per chunk
+	chunks int // chunks per plane
+	cols   int // input columns copied (the others are never read)
 	blocks int // 16-channel blocks per image
 }
 
-// dwcMaxTile bounds the tile (floats) so that it and the output tile stay
-// in L2.
-const dwcMaxTile = 1 << 17
+// dwcMaxTile bounds the tile and the output tile (floats each) so that
+// both stay in L2; larger planes are cut into chunks of output rows. A
+// variable so that tests can cut small planes.
+var dwcMaxTile = 1 << 17
 
 func (p *dwcPlan) tileFloats() int { return p.hp * p.wp * 16 }
+
+// scratch is the floats of a worker's tile and output tile.
+func (p *dwcPlan) scratch(g *geom) int { return p.tileFloats() + 16*p.ohb*g.OW }
 
 // dwcLayout sets p for g with c channels and reports whether pathDWC takes
 // g.
@@ -34,11 +41,18 @@ func dwcLayout(g *geom, c int, p *dwcPlan) bool {
 		g.PT < 0 || g.PL < 0 || g.OH < 1 || g.OW < 1 || g.H < 1 || g.W < 1 || c < 1 {
 		return false
 	}
-	p.hp = (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1
 	p.wp = (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
-	p.rows, p.cols = min(g.H, p.hp-g.PT), min(g.W, p.wp-g.PL)
+	p.cols = min(g.W, p.wp-g.PL)
 	p.blocks = (c + 15) / 16
-	return p.rows > 0 && p.cols > 0 && p.tileFloats() <= dwcMaxTile
+	// The most output rows whose windows and outputs fit dwcMaxTile.
+	p.ohb = min(g.OH, (dwcMaxTile/(16*p.wp)-(g.KH-1)*g.DH-1)/g.SH+1, dwcMaxTile/(16*g.OW))
+	if p.cols <= 0 || p.ohb < 1 {
+		return false
+	}
+	p.chunks = (g.OH + p.ohb - 1) / p.ohb
+	p.ohb = (g.OH + p.chunks - 1) / p.chunks // equal chunks
+	p.hp = (p.ohb-1)*g.SH + (g.KH-1)*g.DH + 1
+	return true
 }
 
 // dwcArgs is the contract of the compute kernels: for output rows r < oh
@@ -87,22 +101,23 @@ func dwcTr16(dst []float32, ldd int, src []float32, lds, nr, nc int, smask uint6
 	}
 }
 
-// dwcRows computes the output tile o ([OH·OW][16]) from the padded tile t
-// with weights w ([KH·KW][16]) and bias (16), clamped to [lo, hi].
-func dwcRows(g *geom, p *dwcPlan, t, w, bias, o []float32, lo, hi float32) {
+// dwcRows computes rows output rows of the output tile o ([rows·OW][16])
+// from the padded tile t with weights w ([KH·KW][16]) and bias (16),
+// clamped to [lo, hi].
+func dwcRows(g *geom, p *dwcPlan, rows int, t, w, bias, o []float32, lo, hi float32) {
 	kt := g.KH * g.KW
-	if len(t) < p.tileFloats() || len(w) < 16*kt || len(bias) < 16 || len(o) < 16*g.OH*g.OW {
+	if rows < 1 || len(t) < ((rows-1)*g.SH+(g.KH-1)*g.DH+1)*p.wp*16 || len(w) < 16*kt || len(bias) < 16 || len(o) < 16*rows*g.OW {
 		panic("nn: dwcRows out of bounds")
 	}
 	rs, drow, dcol, ps := 16*g.SH*p.wp, 16*g.DH*p.wp, 16*g.DW, 16*g.SW
 	if dwcHave && !dwcForceGo {
-		a := dwcArgs{t: &t[0], w: &w[0], bias: &bias[0], o: &o[0], oh: g.OH, ow: g.OW, kh: g.KH, kw: g.KW,
+		a := dwcArgs{t: &t[0], w: &w[0], bias: &bias[0], o: &o[0], oh: rows, ow: g.OW, kh: g.KH, kw: g.KW,
 			rs: 4 * rs, drow: 4 * drow, dcol: 4 * dcol, lo: lo, hi: hi}
 		dwcRowsAsm(&a, g.SW)
 		return
 	}
 	var acc [16]float32
-	for r := 0; r < g.OH; r++ {
+	for r := 0; r < rows; r++ {
 		for q := 0; q < g.OW; q++ {
 			copy(acc[:], bias[:16])
 			for kh := 0; kh < g.KH; kh++ {
@@ -144,50 +159,59 @@ func (k *convKernel) dwcWeights(w []float32) []float32 {
 	return k.dwc
 }
 
-// clearBorder zeroes the tile's pixels outside the copied input.
-func (p *dwcPlan) clearBorder(g *geom, t []float32) {
-	clear(t[:g.PT*p.wp*16])
-	clear(t[(g.PT+p.rows)*p.wp*16 : p.tileFloats()])
-	for r := g.PT; r < g.PT+p.rows; r++ {
-		row := t[r*p.wp*16 : (r+1)*p.wp*16]
-		clear(row[:g.PL*16])
-		clear(row[(g.PL+p.cols)*16:])
-	}
-}
-
-// dwc computes units [lo, hi) of pathDWC (image u/blocks, channel block
-// u%blocks) with buf the worker's scratch (tile and output tile).
+// dwc computes units [lo, hi) of pathDWC (image, channel block, chunk of
+// output rows) with buf the worker's scratch (tile and output tile).
 func (j *convJob) dwc(lo, hi int, buf []float32) {
 	g, p := &j.g, &j.dwcp
 	kt, HW := g.KH*g.KW, g.H*g.W
 	tile := buf[:p.tileFloats()]
-	o := buf[p.tileFloats() : p.tileFloats()+16*j.P]
-	p.clearBorder(g, tile)
+	o := buf[p.tileFloats():p.scratch(g)]
 	ep, fused := j.k.epilogue(nil)
 	var bias [16]float32
 	for u := lo; u < hi; u++ {
-		n, cb := u/p.blocks, u%p.blocks
+		n, r := u/(p.blocks*p.chunks), u%(p.blocks*p.chunks)
+		cb, ck := r/p.chunks, r%p.chunks
 		c0 := cb * 16
 		nc := min(16, j.M-c0)
+		oh0 := ck * p.ohb
+		rows := min(p.ohb, g.OH-oh0)
 		x := j.x[(n*g.C+c0)*HW : (n*g.C+c0+nc)*HW]
-		for ih := 0; ih < p.rows; ih++ {
+		// The chunk's window rows: input rows at column PL, zeros around.
+		ih0 := oh0*g.SH - g.PT
+		for tr := range (rows-1)*g.SH + (g.KH-1)*g.DH + 1 {
+			row := tile[tr*p.wp*16 : (tr+1)*p.wp*16]
+			ih := ih0 + tr
+			if ih < 0 || ih >= g.H {
+				clear(row)
+				continue
+			}
+			clear(row[:g.PL*16])
+			clear(row[(g.PL+p.cols)*16:])
 			for iw := 0; iw < p.cols; iw += 16 {
-				dwcTr16(tile[((ih+g.PT)*p.wp+g.PL+iw)*16:], 16, x[ih*g.W+iw:], HW, nc, min(16, p.cols-iw), 0xffff)
+				dwcTr16(row[(g.PL+iw)*16:], 16, x[ih*g.W+iw:], HW, nc, min(16, p.cols-iw), 0xffff)
 			}
 		}
 		clear(bias[:])
 		if j.b != nil {
 			copy(bias[:nc], j.b[c0:c0+nc])
 		}
-		dwcRows(g, p, tile, j.wc[cb*16*kt:(cb+1)*16*kt], bias[:], o, ep.Lo, ep.Hi)
-		yoff := (n*j.M + c0) * j.P
-		y := j.y[yoff : yoff+nc*j.P]
-		for p0 := 0; p0 < j.P; p0 += 16 {
-			np := min(16, j.P-p0)
-			dwcTr16(y[p0:], j.P, o[p0*16:], 16, np, nc, 1<<np-1)
+		dwcRows(g, p, rows, tile, j.wc[cb*16*kt:(cb+1)*16*kt], bias[:], o, ep.Lo, ep.Hi)
+		yoff := (n*j.M+c0)*j.P + oh0*g.OW
+		y := j.y[yoff : (n*j.M+c0+nc)*j.P]
+		np := rows * g.OW
+		for p0 := 0; p0 < np; p0 += 16 {
+			k := min(16, np-p0)
+			dwcTr16(y[p0:], j.P, o[p0*16:], 16, k, nc, 1<<k-1)
 		}
-		if !fused {
+		if fused {
+			continue
+		}
+		if p.chunks == 1 {
 			j.finish(yoff, nc*j.P)
+			continue
+		}
+		for c := range nc {
+			j.finish(yoff+c*j.P, np)
 		}
 	}
 }

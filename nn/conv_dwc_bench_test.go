@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// dwBenches are the depthwise layers of EfficientNet-B0, MobileNetV3 and
-// MobileNetV2 (name: channels, input plane, window, stride).
+// dwBenches are the depthwise layers of EfficientNet-B0, MobileNetV3,
+// MobileNetV2 and ConvNeXt-T, and 5x5 on 112x112 planes (name: channels,
+// input plane, window, stride).
 var dwBenches = []convBench{
 	{"effb0_dw3_112", 1, 32, 112, 112, 32, 3, 1, 32},
 	{"effb0_dw3_112s2", 1, 96, 112, 112, 96, 3, 2, 96},
@@ -27,6 +28,12 @@ var dwBenches = []convBench{
 	{"mbv2_dw3_14", 1, 384, 14, 14, 384, 3, 1, 384},
 	{"mbv2_dw3_7", 1, 960, 7, 7, 960, 3, 1, 960},
 	{"mbv2_dw3_28", 1, 192, 28, 28, 192, 3, 1, 192},
+	{"dw5_112", 1, 32, 112, 112, 32, 5, 1, 32},
+	{"dw5_112s2", 1, 96, 112, 112, 96, 5, 2, 96},
+	{"convnext_dw7_56", 1, 96, 56, 56, 96, 7, 1, 96},
+	{"convnext_dw7_28", 1, 192, 28, 28, 192, 7, 1, 192},
+	{"convnext_dw7_14", 1, 384, 14, 14, 384, 7, 1, 384},
+	{"convnext_dw7_7", 1, 768, 7, 7, 768, 7, 1, 768},
 }
 
 // BenchmarkDWC compares pathDWC with the path the geometry takes without

@@ -46,8 +46,8 @@ func TestDWCKernels(t *testing.T) {
 					tile := randT(r, p.tileFloats()).F32
 					w, bias := randT(r, 16*k*k).F32, randT(r, 16).F32
 					want, got := make([]float32, 16*oh*ow), make([]float32, 16*oh*ow)
-					run(func() { dwcRows(&g, &p, tile, w, bias, want, -0.5, 0.75) })
-					dwcRows(&g, &p, tile, w, bias, got, -0.5, 0.75)
+					run(func() { dwcRows(&g, &p, oh, tile, w, bias, want, -0.5, 0.75) })
+					dwcRows(&g, &p, oh, tile, w, bias, got, -0.5, 0.75)
 					for i := range want {
 						if math.Abs(float64(got[i]-want[i])) > 1e-5 {
 							t.Fatalf("rows k%d s%d d%d ow%d: [%d] = %v, want %v", k, s, d, ow, i, got[i], want[i])
@@ -66,9 +66,9 @@ func TestDWCKernels(t *testing.T) {
 // counts around the 16-lane blocks, two images, a fused clamp, SiLU and a
 // residual, one and two threads.
 func TestDWCLadder(t *testing.T) {
-	saved := dwcAny
+	saved, savedTile := dwcAny, dwcMaxTile
 	dwcAny = true
-	defer func() { dwcAny = saved }()
+	defer func() { dwcAny, dwcMaxTile = saved, savedTile }()
 	r := newRand(182)
 	pads := [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 1, 2, 0}, {3, 3, 3, 3}}
 	strides := [][2]int{{1, 1}, {2, 2}, {1, 2}, {2, 1}}
@@ -91,25 +91,44 @@ func TestDWCLadder(t *testing.T) {
 				wt := randT(r, c, 1, k, k)
 				b := randT(r, c)
 				checkDWConv(t, name, x, wt, b, st, d, p, oh, ow)
-				shape := []int{2, c, oh, ow}
-				// SiLU and a residual, applied after the kernel (not in its clamp).
-				kr := &convKernel{win: winAttrs{op: "Conv", strides: []int{st[0], st[1]}, pads: []int{p[0], p[1], p[2], p[3]},
-					dilations: []int{d, d}}, grp: c, act: actSwish, residual: true}
-				kr.pack(wt)
-				res := randT(r, shape...)
-				y := New(Float32, shape...)
-				if err := kr.Run(&RunContext{Threads: 2}, []*Tensor{x, wt, b, res}, []*Tensor{y}); err != nil {
-					t.Fatal(err)
+				// Chunks of two output rows (tiles of their window rows).
+				wp := (ow-1)*st[1] + (k-1)*d + 1
+				dwcMaxTile = 16 * wp * (st[0] + (k-1)*d + 1)
+				g := geom{KH: k, KW: k, SH: st[0], SW: st[1], DH: d, DW: d, H: h, W: w, OH: oh, OW: ow, PT: p[0], PL: p[1], rank: 2}
+				var plan dwcPlan
+				if !dwcLayout(&g, c, &plan) || plan.ohb != min(2, oh) {
+					t.Fatalf("%s: dwcLayout with tiles of %d floats: %+v", name, dwcMaxTile, plan)
 				}
+				checkDWConv(t, name+"_chunks", x, wt, b, st, d, p, oh, ow)
+				// SiLU and a residual, applied after the kernel (not in its
+				// clamp), in chunks and whole.
+				shape := []int{2, c, oh, ow}
 				want := convRef(x, wt, b, c, st[0], st[1], d, d, p[0], p[1], oh, ow)
+				res := randT(r, shape...)
 				for i, v := range want {
 					v += float64(res.F32[i])
 					want[i] = v / (1 + math.Exp(-v))
 				}
-				checkClose(t, name+"_swish_res", y, shape, want)
+				checkDWSwishRes(t, name+"_swish_res_chunks", x, wt, b, res, st, d, p, want)
+				dwcMaxTile = savedTile
+				checkDWSwishRes(t, name+"_swish_res", x, wt, b, res, st, d, p, want)
 			}
 		}
 	}
+}
+
+// checkDWSwishRes runs the depthwise Conv with a residual and SiLU (applied
+// after the kernel) on two threads and compares it with want.
+func checkDWSwishRes(t *testing.T, name string, x, wt, b, res *Tensor, st [2]int, d int, p [4]int, want []float64) {
+	t.Helper()
+	kr := &convKernel{win: winAttrs{op: "Conv", strides: []int{st[0], st[1]}, pads: []int{p[0], p[1], p[2], p[3]},
+		dilations: []int{d, d}}, grp: x.Shape[1], act: actSwish, residual: true}
+	kr.pack(wt)
+	y := New(Float32, res.Shape...)
+	if err := kr.Run(&RunContext{Threads: 2}, []*Tensor{x, wt, b, res}, []*Tensor{y}); err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, name, y, res.Shape, want)
 }
 
 // checkDWConv runs the depthwise Conv of x (N, C, H, W) with weights wt
