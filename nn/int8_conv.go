@@ -51,6 +51,7 @@ type q8Conv struct {
 	c1shift32    bool     // every c1 lane shifts by 32 or more
 	quad         bool     // patches gathered straight into blas.GemmS8Quad's layout (runQuad)
 	qRuns, qCQ   int      // quad path: runs gathered per window, groups of 4 bytes per run (quadSetup)
+	quadPW       bool     // pointwise on the quad GEMM, panels packed from the NCHW planes (q8PlanePanels)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTile, AVX2)
@@ -213,6 +214,13 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	if q8HasAVX512 && blas.S8VNNI() && !k.depthwise && !k.c1 && !k.pointwise {
 		k.quadSetup()
 	}
+	if q8HasAVX512 && blas.S8VNNI() && k.pointwise {
+		k.quadPW = true
+		for _, pa := range k.packed {
+			k.quadPW = k.quadPW && blas.S8Quad(pa)
+		}
+		k.qRuns, k.qCQ = 1, (k.cinG+3)/4
+	}
 	// The implicit AVX2 GEMM, also with VNNI where the quad path does not
 	// apply but for 1x1 (MobileNetV3-style's 3-channel stem: 430 -> 315 µs).
 	if !k.quad && !k.c1 && !k.depthwise && q8HasAVX2 && (!blas.S8VNNI() || !k.pointwise && k.cinG%4 != 0) {
@@ -257,7 +265,7 @@ func (k *q8Conv) Run(rc *RunContext, in, out []*Tensor) error {
 		k.runC1(rc, x, y)
 		return nil
 	}
-	if k.quad || k.pairs {
+	if k.quad || k.pairs || k.quadPW {
 		k.runQuad(rc, x, y)
 		return nil
 	}
@@ -411,7 +419,8 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 // a plane padded with x_zp (int16 for pairs); each 16-pixel panel of
 // patches is gathered in the GEMM's packed layout (q8QuadPanel) or the
 // tiles read the plane directly; the accumulators are requantized row by
-// row.
+// row. A pointwise conv on the quad GEMM (quadPW) packs its panels from
+// the NCHW planes themselves (q8PlanePanels): no channel-last copy.
 func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	oh, ow := y.Shape[2], y.Shape[3]
@@ -438,6 +447,9 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	// The gather reads up to 3 bytes past a window's last run: slack, and
 	// the panels stay 64-byte aligned.
 	plane := ((h+k.pt+k.pb)*wp*cn*esz+63)&^63 + 64
+	if k.quadPW {
+		plane = 0 // panels come from the NCHW planes
+	}
 	j := &rc.kernelJobs().q8Quad
 	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz, chunk: chunk,
 		i8Per:  plane + blen,
@@ -494,8 +506,8 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		if pp == 0 {
 			continue
 		}
-		if bg != prev {
-			xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
+		xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
+		if bg != prev && !k.quadPW {
 			if k.pairs {
 				q8PadNHWC16(xg, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t))
 			} else {
@@ -516,9 +528,13 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		var idx [16]int32
 		for p0 := 0; p0 < pp; p0 += j.chunk {
 			n := min(j.chunk, pp-p0)
-			for q := 0; q < n; q += 16 {
-				k.windowOffsets(idx[:], p0+q, pp, oy0, ow, wp, px)
-				q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:(q/16+1)*panel])
+			if k.quadPW {
+				q8PlanePanels(xg, h*w, cg, oy0*ow+p0, n, bq)
+			} else {
+				for q := 0; q < n; q += 16 {
+					k.windowOffsets(idx[:], p0+q, pp, oy0, ow, wp, px)
+					q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:(q/16+1)*panel])
+				}
 			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], n, bq, acc, n)
 			for co := 0; co < coutG; co++ {

@@ -187,3 +187,65 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(q8C1Args{}.shift32)-80]
 	_ = [1]struct{}{}[unsafe.Offsetof(q8GatherArgs{}.dst)-40]
 )
+
+// q8PlaneArgs are the arguments of q8PlanePanelsAVX512 (offsets used by
+// the assembly: keep the order).
+type q8PlaneArgs struct {
+	src     *int8   // channel 0 of the first group at the first pixel
+	offs    *[3]int // byte offsets of lanes 1-3 (channels) from lane 0
+	step    int     // bytes between groups of 4 channels
+	groups  int
+	n       int // pixels from src on (the last panel's are masked)
+	panels  int
+	dst     *byte // first group of the first panel
+	dstride int   // bytes between panels
+	perm    *[64]byte
+}
+
+//go:noescape
+func q8PlanePanelsAVX512(a *q8PlaneArgs)
+
+// q8PanelPerm is the VPERMB index: output byte 4·j + q is byte 16·q + j
+// (pixel j of channel q).
+var q8PanelPerm = func() (t [64]byte) {
+	for j := range 16 {
+		for q := range 4 {
+			t[4*j+q] = byte(16*q + j)
+		}
+	}
+	return t
+}()
+
+// q8PlanePanels writes the quad-packed panels (blas.GemmS8Quad's B) of the
+// n pixels from p0 of the cn channel planes x (plane bytes apart) into
+// dst, biased to u8; the bytes of a last group's missing channels and of
+// a last panel's missing pixels are left to values that do not matter.
+// The caller guarantees q8HasAVX512.
+func q8PlanePanels(x []int8, plane, cn, p0, n int, dst []byte) {
+	if n <= 0 || cn <= 0 {
+		return
+	}
+	cq, panels := (cn+3)/4, (n+15)/16
+	_ = x[(cn-1)*plane+p0+n-1]
+	_ = dst[panels*cq*64-1]
+	a := q8PlaneArgs{src: &x[p0], step: 4 * plane, groups: cn / 4, n: n, panels: panels,
+		dst: &dst[0], dstride: cq * 64, perm: &q8PanelPerm}
+	offs := [3]int{plane, 2 * plane, 3 * plane}
+	a.offs = &offs
+	if a.groups > 0 {
+		q8PlanePanelsAVX512(&a)
+	}
+	if r := cn % 4; r > 0 {
+		// The last group's missing lanes read its first channel again.
+		for q := range offs {
+			if offs[q] = 0; q+1 < r {
+				offs[q] = (q + 1) * plane
+			}
+		}
+		c0 := cn &^ 3
+		a.src, a.groups, a.dst = &x[c0*plane+p0], 1, &dst[c0*16]
+		q8PlanePanelsAVX512(&a)
+	}
+}
+
+var _ = [1]struct{}{}[unsafe.Offsetof(q8PlaneArgs{}.perm)-64]

@@ -413,3 +413,66 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func q8PlanePanelsAVX512(a *q8PlaneArgs)
+// Quad-packed panels of a 1x1 conv straight from the NCHW planes: per
+// panel of 16 pixels and group of 4 channels, four masked 16-byte loads
+// (one per channel, lane offsets in offs) become one register, VPERMB
+// turns (channel, pixel) into (pixel, channel), biased to u8 and stored.
+TEXT ·q8PlanePanelsAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), R11
+	MOVQ 0(R11), SI
+	MOVQ 8(R11), CX
+	MOVQ 0(CX), AX
+	MOVQ 8(CX), BX
+	MOVQ 16(CX), DX
+	MOVQ 16(R11), R13
+	MOVQ 24(R11), R8
+	MOVQ 32(R11), R10
+	MOVQ 40(R11), R9
+	MOVQ 48(R11), DI
+	MOVQ 56(R11), R14
+	MOVQ 64(R11), CX
+	VMOVDQU64 (CX), Z2
+	MOVL $0x80808080, CX
+	VPBROADCASTD CX, Z26
+	TESTQ R9, R9
+	JE ppdone
+	TESTQ R8, R8
+	JE ppdone
+panel:
+	MOVL $0xffff, R12
+	CMPQ R10, $16
+	JGE ppmask
+	MOVQ R10, CX
+	MOVL $1, R12
+	SHLL CX, R12
+	DECL R12
+ppmask:
+	KMOVW R12, K1
+	MOVQ SI, R11
+	MOVQ DI, CX
+	MOVQ R8, R12
+group:
+	VMOVDQU8.Z (R11), K1, X0
+	VMOVDQU8.Z (R11)(AX*1), K1, X1
+	VMOVDQU8.Z (R11)(BX*1), K1, X3
+	VMOVDQU8.Z (R11)(DX*1), K1, X4
+	VINSERTI32X4 $1, X1, Z0, Z0
+	VINSERTI32X4 $2, X3, Z0, Z0
+	VINSERTI32X4 $3, X4, Z0, Z0
+	VPERMB Z0, Z2, Z0
+	VPXORD Z26, Z0, Z0
+	VMOVDQU64 Z0, (CX)
+	ADDQ $64, CX
+	ADDQ R13, R11
+	DECQ R12
+	JNZ group
+	ADDQ $16, SI
+	ADDQ R14, DI
+	SUBQ $16, R10
+	DECQ R9
+	JNZ panel
+ppdone:
+	VZEROUPPER
+	RET

@@ -30,3 +30,8 @@ func q8QuantizeFast(x []float32, dst unsafe.Pointer, scale float32, zero, lo, hi
 
 // q8NHWCRowsFast: no assembly kernel in this build.
 func q8NHWCRowsFast(x []int8, h, w, cn, pt, pl, wp int, t []int8) int { return 0 }
+
+// q8PlanePanels is never called in this build (q8HasAVX512 is false).
+func q8PlanePanels(x []int8, plane, cn, p0, n int, dst []byte) {
+	panic("nn: q8 panel kernel without assembly")
+}

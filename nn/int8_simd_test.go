@@ -67,8 +67,50 @@ func TestQ8QuadLadder(t *testing.T) {
 		{n: 1, cin: 32, h: 6, w: 10, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 2, pb: 1, pr: 0, group: 1},
 		{n: 1, cin: 16, h: 3, w: 3, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
 		{n: 3, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1}, // shared among threads
+		// Pointwise from the NCHW planes: channel tails, odd planes, groups.
+		{n: 2, cin: 10, h: 7, w: 5, cout: 20, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
+		{n: 1, cin: 29, h: 9, w: 13, cout: 17, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1},
+		{n: 2, cin: 12, h: 3, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 2, perTensor: true},
+		// Kernel rows as runs: RGB stems, one channel, grouped odd channels.
+		{n: 2, cin: 3, h: 23, w: 17, cout: 16, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3, group: 1, relu: true},
+		{n: 1, cin: 3, h: 15, w: 15, cout: 24, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{n: 1, cin: 1, h: 12, w: 12, cout: 16, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
+		{n: 1, cin: 10, h: 8, w: 9, cout: 10, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2},
 	}
 	q8CheckLadder(t, r, cases, nil)
+}
+
+// TestQ8PlanePanels compares q8PlanePanels with the quad layout built by
+// loops over channel counts around the groups of 4, pixel counts around
+// the panels of 16 and start offsets (bytes of missing channels and
+// pixels are not compared: the GEMM multiplies them by zero or drops them).
+func TestQ8PlanePanels(t *testing.T) {
+	if !q8HasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, cn := range []int{1, 2, 3, 4, 5, 7, 8, 13} {
+		for _, n := range []int{1, 15, 16, 17, 33, 48} {
+			for _, p0 := range []int{0, 3} {
+				plane := p0 + n + r.IntN(3)
+				x := make([]int8, cn*plane)
+				for i := range x {
+					x[i] = int8(r.IntN(256) - 128)
+				}
+				cq := (cn + 3) / 4
+				dst := make([]byte, (n+15)/16*cq*64)
+				q8PlanePanels(x, plane, cn, p0, n, dst)
+				for j := 0; j < n; j++ {
+					for c := 0; c < cn; c++ {
+						got := dst[j/16*cq*64+c/4*64+j%16*4+c%4]
+						if want := uint8(x[c*plane+p0+j]) ^ 0x80; got != want {
+							t.Fatalf("cn %d n %d p0 %d: pixel %d channel %d = %#x, want %#x", cn, n, p0, j, c, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // q8CheckLadder runs each case (fixture changed by tweak, if not nil)

@@ -896,22 +896,23 @@ func TestQ8DequantLadder(t *testing.T) {
 
 // With VNNI, convs of any channel count and kernel take the quad path
 // (quadSetup): RGB stems, 5x5 on odd channel counts, grouped with 3
-// channels per group; the ladder checks their results.
+// channels per group, and 1x1 convs packed from the planes (quadPW); the
+// ladder checks their results.
 func TestQLinearConvInt8QuadPath(t *testing.T) {
 	if !q8HasAVX512 || !blas.S8VNNI() {
 		t.Skip("no AVX-512 VNNI")
 	}
 	for _, c := range q8ConvLadder {
-		if c.cout/c.group < 4 || c.cin/c.group == 1 && c.group > 1 || c.kh*c.kw == 1 && c.cin/c.group >= 4 ||
+		if c.cout/c.group < 4 || c.cin/c.group == 1 && c.group > 1 ||
 			c.dw > 1 && (c.cin/c.group)%4 != 0 || c.cin/c.group == 1 && c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 {
-			continue // fewer than 4 outputs per group, depthwise, pointwise, dilated odd channels, c1
+			continue // fewer than 4 outputs per group, depthwise, dilated odd channels, c1
 		}
 		f := q8NewConvFixture(rand.New(rand.NewPCG(1, 1)), c)
 		p, err := Compile(q8ConvGraph(c, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k := p.Kernel(p.NodeIndices()[0]).(*q8Conv); !k.quad {
+		if k := p.Kernel(p.NodeIndices()[0]).(*q8Conv); !k.quad && !(k.pointwise && k.quadPW) {
 			t.Errorf("%v: not on the quad path", c)
 		}
 	}
