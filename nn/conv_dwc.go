@@ -71,6 +71,10 @@ type dwcArgs struct {
 	lo, hi        float32
 }
 
+// dwcSlideOn lets stride-1 undilated rows run the sliding-window kernel (a
+// variable so that benchmarks can compare).
+var dwcSlideOn = true
+
 // dwcForceGo makes dwcRows and dwcTr16 run the Go reference kernels (tests
 // compare them with the assembly).
 var dwcForceGo = false
@@ -113,7 +117,7 @@ func dwcRows(g *geom, p *dwcPlan, rows int, t, w, bias, o []float32, lo, hi floa
 	if dwcHave && !dwcForceGo {
 		a := dwcArgs{t: &t[0], w: &w[0], bias: &bias[0], o: &o[0], oh: rows, ow: g.OW, kh: g.KH, kw: g.KW,
 			rs: 4 * rs, drow: 4 * drow, dcol: 4 * dcol, lo: lo, hi: hi}
-		dwcRowsAsm(&a, g.SW)
+		dwcRowsAsm(&a, g.SW, g.DW)
 		return
 	}
 	var acc [16]float32

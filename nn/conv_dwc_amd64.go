@@ -13,6 +13,9 @@ func dwc1AVX512(a *dwcArgs)
 //go:noescape
 func dwc2AVX512(a *dwcArgs)
 
+//go:noescape
+func dwcSlideAVX512(a *dwcArgs)
+
 // dwcHave: the kernels need AVX-512F.
 var dwcHave = hasDW512
 
@@ -21,13 +24,17 @@ func dwcTr16Asm(dst []float32, ldd int, src []float32, lds, nr, nc int, smask ui
 	dwcTr16AVX512(&dst[0], uintptr(4*ldd), &src[0], uintptr(4*lds), nr, nc, smask)
 }
 
-// dwcRowsAsm runs the compute kernel of stride s along the row.
-func dwcRowsAsm(a *dwcArgs, s int) {
-	if s == 2 {
+// dwcRowsAsm runs the compute kernel of stride s and dilation d along the
+// row (the sliding window for 1 and 1, unless dwcSlideOn is off).
+func dwcRowsAsm(a *dwcArgs, s, d int) {
+	switch {
+	case s == 2:
 		dwc2AVX512(a)
-		return
+	case d == 1 && dwcSlideOn:
+		dwcSlideAVX512(a)
+	default:
+		dwc1AVX512(a)
 	}
-	dwc1AVX512(a)
 }
 
 // Offsets the assembly kernels rely on.

@@ -47,8 +47,9 @@
 #define S7 S6; CS(Z6, 384)
 #define S8 S7; CS(Z7, 448)
 
-// DWCBLOCK computes N output pixels of the row from window origin SI.
-#define DWCBLOCK(N, INIT, FMAS, STORE, khl, kwl) \
+// DWCBLOCK computes N output pixels of the row from window origin SI, each
+// tap's inputs read by the FMAs (FMAM).
+#define DWCBLOCK(N, INIT, FMAM, LOADN, FMAR, SHIFT, STORE, khl, kwl, kwd) \
 	INIT; \
 	MOVQ 8(AX), R12; \
 	MOVQ SI, R9; \
@@ -58,7 +59,7 @@ khl: \
 	MOVQ 56(AX), DX; \
 kwl: \
 	VMOVUPS (R12), Z31; \
-	FMAS; \
+	FMAM; \
 	ADDQ $64, R12; \
 	ADDQ 80(AX), R10; \
 	DECQ DX; \
@@ -71,8 +72,75 @@ kwl: \
 	SUBQ $N, CX; \
 	JMP next
 
-// DWC is the kernel of pixel step S bytes (64 per stride unit).
-#define DWC(S) \
+// DWCSLIDE is DWCBLOCK for stride 1 and dilation 1 along the row: a window
+// row's N inputs are loaded into Z8-Z15 once (LOADN), each tap's FMAs take
+// them from registers (FMAR), and the window slides one pixel on by
+// register moves and one load (SHIFT), so a tap loads two vectors, not
+// N + 1.
+#define DWCSLIDE(N, INIT, FMAM, LOADN, FMAR, SHIFT, STORE, khl, kwl, kwd) \
+	INIT; \
+	MOVQ 8(AX), R12; \
+	MOVQ SI, R9; \
+	MOVQ 48(AX), R11; \
+khl: \
+	MOVQ R9, R10; \
+	LOADN; \
+	MOVQ 56(AX), DX; \
+kwl: \
+	VMOVUPS (R12), Z31; \
+	FMAR; \
+	ADDQ $64, R12; \
+	DECQ DX; \
+	JZ kwd; \
+	SHIFT; \
+	ADDQ $64, R10; \
+	JMP kwl; \
+kwd: \
+	ADDQ 72(AX), R9; \
+	DECQ R11; \
+	JNZ khl; \
+	STORE; \
+	ADDQ $(N*64), DI; \
+	SUBQ $N, CX; \
+	JMP next
+
+#define L1 VMOVUPS (R10), Z8
+#define L2 L1; VMOVUPS 64(R10), Z9
+#define L3 L2; VMOVUPS 128(R10), Z10
+#define L4 L3; VMOVUPS 192(R10), Z11
+#define L5 L4; VMOVUPS 256(R10), Z12
+#define L6 L5; VMOVUPS 320(R10), Z13
+#define L7 L6; VMOVUPS 384(R10), Z14
+#define L8 L7; VMOVUPS 448(R10), Z15
+
+#define FR1 VFMADD231PS Z8, Z31, Z0
+#define FR2 FR1; VFMADD231PS Z9, Z31, Z1
+#define FR3 FR2; VFMADD231PS Z10, Z31, Z2
+#define FR4 FR3; VFMADD231PS Z11, Z31, Z3
+#define FR5 FR4; VFMADD231PS Z12, Z31, Z4
+#define FR6 FR5; VFMADD231PS Z13, Z31, Z5
+#define FR7 FR6; VFMADD231PS Z14, Z31, Z6
+#define FR8 FR7; VFMADD231PS Z15, Z31, Z7
+
+#define M2 VMOVAPS Z9, Z8
+#define M3 M2; VMOVAPS Z10, Z9
+#define M4 M3; VMOVAPS Z11, Z10
+#define M5 M4; VMOVAPS Z12, Z11
+#define M6 M5; VMOVAPS Z13, Z12
+#define M7 M6; VMOVAPS Z14, Z13
+#define M8 M7; VMOVAPS Z15, Z14
+#define SH1 VMOVUPS 64(R10), Z8
+#define SH2 M2; VMOVUPS 128(R10), Z9
+#define SH3 M3; VMOVUPS 192(R10), Z10
+#define SH4 M4; VMOVUPS 256(R10), Z11
+#define SH5 M5; VMOVUPS 320(R10), Z12
+#define SH6 M6; VMOVUPS 384(R10), Z13
+#define SH7 M7; VMOVUPS 448(R10), Z14
+#define SH8 M8; VMOVUPS 512(R10), Z15
+
+// DWC is the kernel of pixel step S bytes (64 per stride unit), blocks
+// computed by BLOCK.
+#define DWC(S, BLOCK) \
 	MOVQ a+0(FP), AX; \
 	VBROADCASTSS 88(AX), Z28; \
 	VBROADCASTSS 92(AX), Z29; \
@@ -100,21 +168,21 @@ b567: \
 	JEQ b6; \
 	JMP b5; \
 b8: \
-	DWCBLOCK(8, I8, F8(S), S8, kh8, kw8); \
+	BLOCK(8, I8, F8(S), L8, FR8, SH8, S8, kh8, kw8, kd8); \
 b7: \
-	DWCBLOCK(7, I7, F7(S), S7, kh7, kw7); \
+	BLOCK(7, I7, F7(S), L7, FR7, SH7, S7, kh7, kw7, kd7); \
 b6: \
-	DWCBLOCK(6, I6, F6(S), S6, kh6, kw6); \
+	BLOCK(6, I6, F6(S), L6, FR6, SH6, S6, kh6, kw6, kd6); \
 b5: \
-	DWCBLOCK(5, I5, F5(S), S5, kh5, kw5); \
+	BLOCK(5, I5, F5(S), L5, FR5, SH5, S5, kh5, kw5, kd5); \
 b4: \
-	DWCBLOCK(4, I4, F4(S), S4, kh4, kw4); \
+	BLOCK(4, I4, F4(S), L4, FR4, SH4, S4, kh4, kw4, kd4); \
 b3: \
-	DWCBLOCK(3, I3, F3(S), S3, kh3, kw3); \
+	BLOCK(3, I3, F3(S), L3, FR3, SH3, S3, kh3, kw3, kd3); \
 b2: \
-	DWCBLOCK(2, I2, F2(S), S2, kh2, kw2); \
+	BLOCK(2, I2, F2(S), L2, FR2, SH2, S2, kh2, kw2, kd2); \
 b1: \
-	DWCBLOCK(1, I1, F1(S), S1, kh1, kw1); \
+	BLOCK(1, I1, F1(S), L1, FR1, SH1, S1, kh1, kw1, kd1); \
 next: \
 	ADDQ $(8*S), SI; \
 	TESTQ CX, CX; \
@@ -127,11 +195,15 @@ next: \
 
 // func dwc1AVX512(a *dwcArgs)
 TEXT ·dwc1AVX512(SB), NOSPLIT, $0-8
-	DWC(64)
+	DWC(64, DWCBLOCK)
 
 // func dwc2AVX512(a *dwcArgs)
 TEXT ·dwc2AVX512(SB), NOSPLIT, $0-8
-	DWC(128)
+	DWC(128, DWCBLOCK)
+
+// func dwcSlideAVX512(a *dwcArgs)
+TEXT ·dwcSlideAVX512(SB), NOSPLIT, $0-8
+	DWC(64, DWCSLIDE)
 
 // dwcTr16AVX512(dst, ldd, src, lds, nr, nc, smask): dst[c·ldd + r] =
 // src[r·lds + c] (ldd, lds in bytes) for rows r < nr of src (the others

@@ -50,3 +50,19 @@ func BenchmarkDWC(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDWCSlide compares, on the stride-1 layers of dwBenches run on
+// pathDWC, the sliding-window kernel ("new") with FMAs reading every tap
+// ("old"), one thread.
+func BenchmarkDWCSlide(b *testing.B) {
+	saved := dwcAny
+	dwcAny = true
+	defer func() { dwcAny = saved }()
+	var s1 []convBench
+	for _, cb := range dwBenches {
+		if cb.st == 1 {
+			s1 = append(s1, cb)
+		}
+	}
+	benchPathToggle(b, &dwcSlideOn, s1)
+}

@@ -10,4 +10,4 @@ func dwcTr16Asm(dst []float32, ldd int, src []float32, lds, nr, nc int, smask ui
 	panic("nn: no dwc kernel")
 }
 
-func dwcRowsAsm(a *dwcArgs, s int) { panic("nn: no dwc kernel") }
+func dwcRowsAsm(a *dwcArgs, s, d int) { panic("nn: no dwc kernel") }
