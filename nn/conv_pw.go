@@ -105,6 +105,7 @@ type pwArgs struct {
 	lo   float32  // clamp
 	hi   float32  //
 	ldy  int      // bytes between output channels
+	pf   *float32 // k cache lines to prefetch into L2, one per input channel
 }
 
 // pwZeros serves layers without a bias.
@@ -183,6 +184,7 @@ func (j *convJob) pwPlan(rc *RunContext, macs int64) (units int, ok bool) {
 func (j *convJob) pwRun(lo, hi int) {
 	P, M, C := j.P, j.M, j.Cg
 	panels := j.k.pw.panels()
+	nq := pwPanels(M)
 	var a pwArgs
 	a.ldx, a.k, a.ldy = 4*P, C, 4*P
 	var clamped bool
@@ -206,7 +208,19 @@ func (j *convJob) pwRun(lo, hi int) {
 		if j.r != nil {
 			r = j.r[yoff : yoff+cw*P]
 		}
+		// The first tiles of a panel fetch the next panel's weights into
+		// L2, a line per input channel each: at batch 1 a layer's weights
+		// come from L3 or memory, and the first tile would wait for them.
+		var next []float32
+		if q+1 < nq {
+			m1, cw1 := pwPanelAt(M, q+1)
+			next = panels[m1*C : (m1+cw1)*C]
+		}
 		for p := p0; p < p1; p += pwRows {
+			a.pf = a.w
+			if t := (p - p0) / pwRows * 16 * C; t < len(next) {
+				a.pf = &next[t]
+			}
 			p = min(p, P-pwRows) // the last tile of a plane with a remainder
 			a.x, a.y = &x[p], &y[p]
 			if r != nil {

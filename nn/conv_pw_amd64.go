@@ -32,3 +32,4 @@ func pwTile(a *pwArgs, nv int) {
 var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.bias)-48]
 var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.lo)-56]
 var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.ldy)-64]
+var _ = [1]struct{}{}[unsafe.Offsetof(pwArgs{}.pf)-72]

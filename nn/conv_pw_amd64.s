@@ -13,7 +13,8 @@
 // pixels, adds the residual, clamps and stores the rows with a 7-lane mask.
 //
 // Registers: AX the *pwArgs, SI the input row (pixel p0 of the current
-// channel), R9 the input channel stride, DI the weights, CX the depth left;
+// channel), R9 the input channel stride, DI the weights, CX the depth left,
+// R12 the next line to prefetch into L2 (pwArgs.pf);
 // accumulators Z0 up (row r, vector v: Z(nv·r+v)), weights Z28-Z30,
 // broadcasts Z31. Store: biases Z21-Z23, then the lane permutations
 // Z24/Z23; clamp Z25/Z26; transposition temporaries Z21, Z22, Z27-Z29;
@@ -27,7 +28,8 @@
 	MOVQ 0(AX), SI; \
 	MOVQ 8(AX), R9; \
 	MOVQ 16(AX), DI; \
-	MOVQ 24(AX), CX
+	MOVQ 24(AX), CX; \
+	MOVQ 72(AX), R12
 
 // ZERO7 zeroes seven accumulators.
 #define ZERO7(a, b, c, d, e, f, g) \
@@ -171,6 +173,8 @@ TEXT ·pwKern3AVX512(SB), NOSPLIT, $0-8
 	ZERO7(Z7, Z8, Z9, Z10, Z11, Z12, Z13)
 	ZERO7(Z14, Z15, Z16, Z17, Z18, Z19, Z20)
 loop3:
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
 	VMOVUPS 128(DI), Z30
@@ -213,6 +217,8 @@ TEXT ·pwKern2AVX512(SB), NOSPLIT, $0-8
 	ZERO7(Z0, Z1, Z2, Z3, Z4, Z5, Z6)
 	ZERO7(Z7, Z8, Z9, Z10, Z11, Z12, Z13)
 loop2:
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	VMOVUPS 0(DI), Z28
 	VMOVUPS 64(DI), Z29
 	PWROW2(0, Z0, Z1)
@@ -249,6 +255,8 @@ TEXT ·pwKern1AVX512(SB), NOSPLIT, $0-8
 	PWLOAD
 	ZERO7(Z0, Z1, Z2, Z3, Z4, Z5, Z6)
 loop1:
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	VMOVUPS 0(DI), Z28
 	PWROW1(0, Z0)
 	PWROW1(4, Z1)

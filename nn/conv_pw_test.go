@@ -51,6 +51,7 @@ func TestPWTileLadder(t *testing.T) {
 				}
 				pwTileRef(x[p0:], p, k, w, cw, want[p0:], rt, p, bias, lo, hi, pwRows)
 				a := pwArgs{x: &x[p0], ldx: 4 * p, w: &w[0], k: k, y: &got[p0], bias: &bias[0], lo: lo, hi: hi, ldy: 4 * p}
+				a.pf = a.w
 				if res != nil {
 					a.r = &res[p0]
 				}
