@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/allocstest"
 )
 
 // TestNCHWcRowsMatchesRef checks the kernels against nchwcRowsRef for
@@ -167,6 +169,44 @@ func actRef(kind activation, a, b float32, v float64) float64 {
 	x := []float32{float32(v)}
 	applyAct(kind, a, b, x)
 	return float64(x[0])
+}
+
+// TestConvNCHWcWarmRunAllocatesNothing checks that pathNCHWc's warm runs
+// (weights packed by the first) allocate nothing, with a fused residual, at
+// batch 1 and 3 and on 1 and 2 threads.
+func TestConvNCHWcWarmRunAllocatesNothing(t *testing.T) {
+	r := newRand(184)
+	for _, n := range []int{1, 3} {
+		x := randT(r, n, 16, 12, 12)
+		w := randT(r, 32, 16, 3, 3)
+		b := randT(r, 32)
+		res := randT(r, n, 32, 12, 12)
+		k := &convKernel{win: winAttrs{op: "Conv", pads: []int{1, 1, 1, 1}}, grp: 1, act: actRelu, residual: true}
+		k.pack(w)
+		g, err := k.geometry([]Type{x.Type(), w.Type(), b.Type()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !k.nchwcFits(&g, w.F32, 16, 32) {
+			t.Skip("pathNCHWc does not run here")
+		}
+		out := []*Tensor{New(Float32, n, 32, 12, 12)}
+		in := []*Tensor{x, w, b, res}
+		for _, threads := range []int{1, 2} {
+			rc := &RunContext{Threads: threads}
+			if err := k.Run(rc, in, out); err != nil {
+				t.Fatal(err)
+			}
+			allocs := allocstest.Steady(20, func() {
+				if err := k.Run(rc, in, out); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 && !raceEnabled {
+				t.Errorf("batch %d threads %d: warm run allocates %v times", n, threads, allocs)
+			}
+		}
+	}
 }
 
 // BenchmarkConvNCHWc compares pathNCHWc with the GEMM paths it replaces on
