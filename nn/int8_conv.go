@@ -437,7 +437,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	// at a time, so that its panels and accumulators stay in cache.
 	kq := k.qRuns * k.qCQ * 4
 	chunk := min(max((q8QuadChunkBytes/max(kq, 1))&^15, 16), roundUp16(rows*ow))
-	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(chunk, kq)
+	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(chunk, kq)+q8PanelSlack
 	accPer := (k.cout/k.group)*chunk + k.kh*k.kw
 	if k.pairs {
 		// No patch panels; channel rows of whole 8x8 tiles.
@@ -533,7 +533,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			} else {
 				for q := 0; q < n; q += 16 {
 					k.windowOffsets(idx[:], p0+q, pp, oy0, ow, wp, px)
-					q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:(q/16+1)*panel])
+					q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:])
 				}
 			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], n, bq, acc, n)
@@ -548,6 +548,10 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 // q8QuadChunkBytes bounds the quad-packed patches of a chunk (runQuad):
 // they stay in L2 while every block of output channels reads them.
 const q8QuadChunkBytes = 64 << 10
+
+// q8PanelSlack is the bytes q8QuadPanel may write past a panel (slots of
+// a later panel, or slack the caller provides).
+const q8PanelSlack = 15 * 64
 
 // roundUp16 rounds n up to a multiple of 16.
 func roundUp16(n int) int { return (n + 15) &^ 15 }

@@ -108,25 +108,28 @@ func q8MaxPool2x2Fast(x, y []int8, nc, h, w, oh, ow int) int {
 	return done
 }
 
-// q8GatherArgs are the arguments of q8QuadGatherAVX512 (offsets used by
+// q8GatherArgs are the arguments of q8QuadTransposeAVX512 (offsets used by
 // the assembly: keep the order).
 type q8GatherArgs struct {
 	src  *int8      // padded channel-last plane
 	idx  *[16]int32 // byte offset of each pixel's window (tap 0, channel 0)
 	taps *int32     // byte offset of each tap from the window origin
 	ntap int
-	cq   int   // channels / 4
+	cq   int   // groups of 4 bytes per tap (run)
 	dst  *byte // ntap·cq·64 bytes
 }
 
 //go:noescape
-func q8QuadGatherAVX512(a *q8GatherArgs)
+func q8QuadTransposeAVX512(a *q8GatherArgs)
 
-// q8QuadPanel writes one panel (see q8GatherArgs); the caller guarantees
-// every offset is inside src and q8HasAVX512.
+// q8QuadPanel writes one panel (see q8GatherArgs) by 16x16 transposes
+// (q8QuadTransposeAVX512) into dst, which holds the panel and
+// q8PanelSlack bytes after it; the caller guarantees every offset is
+// inside src, 63 readable bytes past every run, and q8HasAVX512.
 func q8QuadPanel(src []int8, idx *[16]int32, taps []int32, cq int, dst []byte) {
+	_ = dst[len(taps)*cq*64+q8PanelSlack-1]
 	a := q8GatherArgs{src: &src[0], idx: idx, taps: &taps[0], ntap: len(taps), cq: cq, dst: &dst[0]}
-	q8QuadGatherAVX512(&a)
+	q8QuadTransposeAVX512(&a)
 }
 
 //go:noescape

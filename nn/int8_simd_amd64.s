@@ -278,47 +278,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func q8QuadGatherAVX512(a *q8GatherArgs)
-// Writes one 16-pixel panel of patches in the quad layout of
-// blas.GemmS8Quad from a padded channel-last copy: for every tap and every
-// 4 channels, one VPGATHERDD of the 16 pixels' 4 bytes (pixel offsets in
-// idx, tap offset added to the base), biased to u8.
-TEXT ·q8QuadGatherAVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), SI
-	MOVQ 8(AX), DX
-	VMOVDQU32 (DX), Z1
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ 32(AX), R10
-	MOVQ 40(AX), DI
-	MOVL $0x80808080, DX
-	VPBROADCASTD DX, Z26
-	TESTQ R9, R9
-	JE done
-	TESTQ R10, R10
-	JE done
-tap:
-	MOVLQSX (R8), R11
-	ADDQ SI, R11
-	MOVQ R10, CX
-chunk:
-	KXNORW K1, K1, K1
-	VPXORD Z0, Z0, Z0
-	VPGATHERDD (R11)(Z1*1), K1, Z0
-	VPXORD Z26, Z0, Z0
-	VMOVDQU32 Z0, (DI)
-	ADDQ $64, DI
-	ADDQ $4, R11
-	DECQ CX
-	JNZ chunk
-	ADDQ $4, R8
-	DECQ R9
-	JNZ tap
-done:
-	VZEROUPPER
-	RET
-
 // func q8QuantizeAVX512(x *float32, n int, dst unsafe.Pointer, scale float32, zero, lo, hi int32)
 // ONNX QuantizeLinear (QuantizeValue): q = x / scale in float32 (VDIVPS,
 // the same IEEE division), NaN -> 0, clamped to ±2^20 (beyond any zero
@@ -474,5 +433,93 @@ group:
 	DECQ R9
 	JNZ panel
 ppdone:
+	VZEROUPPER
+	RET
+
+// QT_LOAD loads 64 bytes of pixel j's run (offset idx[j] from R11) into zr.
+#define QT_LOAD(j, zr) MOVLQSX (j*4)(DX), R12; VMOVDQU32 (R11)(R12*1), zr
+
+// QT_DQ interleaves the dwords of rows a, b into lo, hi (stage 1).
+#define QT_DQ(a, b, lo, hi) VPUNPCKLDQ b, a, lo; VPUNPCKHDQ b, a, hi
+
+// QT_QDQ interleaves the qwords of rows a, b into lo, hi (stage 2).
+#define QT_QDQ(a, b, lo, hi) VPUNPCKLQDQ b, a, lo; VPUNPCKHQDQ b, a, hi
+
+// QT_OUT writes, for dword m of every 128-bit lane, the four output
+// vectors 4L+m (L = lane) from the quarters A (rows 0-3), B, C, D.
+#define QT_OUT(m, A, B, C, D) \
+	VSHUFI32X4 $0x44, B, A, Z16 \
+	VSHUFI32X4 $0xee, B, A, Z17 \
+	VSHUFI32X4 $0x44, D, C, Z18 \
+	VSHUFI32X4 $0xee, D, C, Z19 \
+	VSHUFI32X4 $0x88, Z18, Z16, Z20 \
+	VSHUFI32X4 $0xdd, Z18, Z16, Z21 \
+	VSHUFI32X4 $0x88, Z19, Z17, Z22 \
+	VSHUFI32X4 $0xdd, Z19, Z17, Z23 \
+	VPXORD Z31, Z20, Z20 \
+	VPXORD Z31, Z21, Z21 \
+	VPXORD Z31, Z22, Z22 \
+	VPXORD Z31, Z23, Z23 \
+	VMOVDQU32 Z20, (m*64)(CX) \
+	VMOVDQU32 Z21, ((4+m)*64)(CX) \
+	VMOVDQU32 Z22, ((8+m)*64)(CX) \
+	VMOVDQU32 Z23, ((12+m)*64)(CX)
+
+// func q8QuadTransposeAVX512(a *q8GatherArgs)
+// Writes one 16-pixel panel of patches in the quad layout of
+// blas.GemmS8Quad from a padded channel-last copy, biased to u8: per tap and
+// block of 16 groups of 4 bytes, the 16 pixels' 64-byte rows are loaded
+// and transposed as a 16x16 dword matrix (unpacks, then 128-bit lane
+// shuffles). A run's last block stores all 16 vectors: those past its
+// groups land on slots written later (the next run's or panel's) or in
+// the caller's slack of 15·64 bytes past the panel; the rows read up to
+// 63 bytes past a run (the plane's slack).
+TEXT ·q8QuadTransposeAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DX
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), R10
+	MOVQ 40(AX), DI
+	MOVL $0x80808080, BX
+	VPBROADCASTD BX, Z31
+	TESTQ R9, R9
+	JE qtdone
+	TESTQ R10, R10
+	JE qtdone
+qttap:
+	MOVLQSX (R8), R11
+	ADDQ SI, R11
+	MOVQ DI, CX
+	MOVQ R10, R13
+qtblock:
+	QT_LOAD(0, Z0); QT_LOAD(1, Z1); QT_LOAD(2, Z2); QT_LOAD(3, Z3)
+	QT_LOAD(4, Z4); QT_LOAD(5, Z5); QT_LOAD(6, Z6); QT_LOAD(7, Z7)
+	QT_DQ(Z0, Z1, Z16, Z17); QT_DQ(Z2, Z3, Z18, Z19)
+	QT_DQ(Z4, Z5, Z20, Z21); QT_DQ(Z6, Z7, Z22, Z23)
+	QT_QDQ(Z16, Z18, Z0, Z1); QT_QDQ(Z17, Z19, Z2, Z3)
+	QT_QDQ(Z20, Z22, Z4, Z5); QT_QDQ(Z21, Z23, Z6, Z7)
+	QT_LOAD(8, Z8); QT_LOAD(9, Z9); QT_LOAD(10, Z10); QT_LOAD(11, Z11)
+	QT_LOAD(12, Z12); QT_LOAD(13, Z13); QT_LOAD(14, Z14); QT_LOAD(15, Z15)
+	QT_DQ(Z8, Z9, Z16, Z17); QT_DQ(Z10, Z11, Z18, Z19)
+	QT_DQ(Z12, Z13, Z20, Z21); QT_DQ(Z14, Z15, Z22, Z23)
+	QT_QDQ(Z16, Z18, Z8, Z9); QT_QDQ(Z17, Z19, Z10, Z11)
+	QT_QDQ(Z20, Z22, Z12, Z13); QT_QDQ(Z21, Z23, Z14, Z15)
+	QT_OUT(0, Z0, Z4, Z8, Z12)
+	QT_OUT(1, Z1, Z5, Z9, Z13)
+	QT_OUT(2, Z2, Z6, Z10, Z14)
+	QT_OUT(3, Z3, Z7, Z11, Z15)
+	ADDQ $64, R11
+	ADDQ $1024, CX
+	SUBQ $16, R13
+	JG qtblock
+	MOVQ R10, BX
+	SHLQ $6, BX
+	ADDQ BX, DI
+	ADDQ $4, R8
+	DECQ R9
+	JNZ qttap
+qtdone:
 	VZEROUPPER
 	RET

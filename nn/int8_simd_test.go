@@ -384,3 +384,56 @@ func TestQ8AddFast(t *testing.T) {
 		t.Fatalf("the AVX2 kernel ran %d times", ran)
 	}
 }
+
+// TestQ8QuadPanel compares q8QuadPanel's transposes with the quad layout
+// built by loops, over runs of 1 to 40 groups (the 16-group blocks and
+// their tails), one to three taps and pixel offsets anywhere in a plane;
+// it also checks that nothing is written past the panel's slack.
+func TestQ8QuadPanel(t *testing.T) {
+	if !q8HasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, cq := range []int{1, 2, 6, 15, 16, 17, 32, 40} {
+		for ntap := 1; ntap <= 3; ntap++ {
+			plane := 4*cq*(ntap+20) + 64 // the runs, and 63 readable bytes past the last
+			src := make([]int8, plane)
+			for i := range src {
+				src[i] = int8(r.IntN(256) - 128)
+			}
+			taps := make([]int32, ntap)
+			for i := range taps {
+				taps[i] = int32(i * 4 * cq * 2)
+			}
+			var idx [16]int32
+			maxOff := plane - 64 - int(taps[ntap-1]) - 4*cq
+			for j := range idx {
+				idx[j] = int32(r.IntN(maxOff + 1))
+			}
+			panel := ntap * cq * 64
+			dst := make([]byte, panel+q8PanelSlack+64)
+			for i := range dst {
+				dst[i] = 0x5a
+			}
+			q8QuadPanel(src, &idx, taps, cq, dst[:panel+q8PanelSlack])
+			for tp := 0; tp < ntap; tp++ {
+				for g := 0; g < cq; g++ {
+					for j := 0; j < 16; j++ {
+						for q := 0; q < 4; q++ {
+							got := dst[(tp*cq+g)*64+4*j+q]
+							want := uint8(src[int(idx[j])+int(taps[tp])+4*g+q]) ^ 0x80
+							if got != want {
+								t.Fatalf("cq %d taps %d: tap %d group %d pixel %d byte %d = %#x, want %#x", cq, ntap, tp, g, j, q, got, want)
+							}
+						}
+					}
+				}
+			}
+			for i := panel + q8PanelSlack; i < len(dst); i++ {
+				if dst[i] != 0x5a {
+					t.Fatalf("cq %d taps %d: byte %d past the slack written", cq, ntap, i-panel)
+				}
+			}
+		}
+	}
+}
