@@ -210,7 +210,7 @@ func TestConvNCHWcWarmRunAllocatesNothing(t *testing.T) {
 }
 
 // BenchmarkConvNCHWc compares pathNCHWc with the GEMM paths it replaces on
-// the reference models' dense layers.
+// the reference models' dense layers and on larger ones.
 func BenchmarkConvNCHWc(b *testing.B) {
 	for _, cb := range []convBench{
 		{"tinyres_c16_32", 1, 16, 32, 32, 16, 3, 1, 1},
@@ -221,6 +221,12 @@ func BenchmarkConvNCHWc(b *testing.B) {
 		{"tinyres_sc16_32", 1, 16, 32, 32, 32, 1, 2, 1},
 		{"seednet_conv2_14", 1, 16, 14, 14, 32, 3, 1, 1},
 		{"mbv2_stem", 1, 3, 224, 224, 32, 3, 2, 1},
+		// ResNet-sized layers, which the path takes as well.
+		{"resnet_c64_56", 1, 64, 56, 56, 64, 3, 1, 1},
+		{"resnet_c256_14", 1, 256, 14, 14, 256, 3, 1, 1},
+		{"resnet_c512_7", 1, 512, 7, 7, 512, 3, 1, 1},
+		{"resnet_stem7", 1, 3, 224, 224, 64, 7, 2, 1},
+		{"resnext_g4_56", 1, 128, 56, 56, 128, 3, 1, 4},
 	} {
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/nchwc=%v", cb.name, on), func(b *testing.B) {
