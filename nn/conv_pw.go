@@ -9,8 +9,8 @@ import (
 // vector lanes across output channels (the formulation of MLAS's NCHWc
 // pointwise kernel), instead of pathPointwise's GEMM with the lanes across
 // pixels. A 7x7 plane fills 49 of the 64 columns of two 32-wide GEMM tiles
-// and a 14x14 one 196 of 224; channel counts are multiples of 16, so here
-// no lane is wasted. The inputs are read in place (each kernel call
+// and a 14x14 one 196 of 224; pathPW takes output channel counts that are
+// multiples of 16, so no lane is wasted. The inputs are read in place (each kernel call
 // broadcasts pwRows consecutive pixels of every input channel) and the
 // weights are packed once per layer into panels of up to pwPanel channels;
 // the store transposes the tile in registers into rows of the channels'
