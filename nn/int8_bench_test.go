@@ -87,6 +87,9 @@ func BenchmarkQ8ConvGeom(b *testing.B) {
 		{n: 1, cin: 32, h: 112, w: 112, cout: 32, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
 		{n: 1, cin: 256, h: 28, w: 28, cout: 128, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
 		{n: 1, cin: 24, h: 56, w: 56, cout: 58, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
+		{n: 1, cin: 512, h: 7, w: 7, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 512, h: 2, w: 2, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 832, h: 7, w: 7, cout: 256, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
 	} {
 		b.Run(c.String(), func(b *testing.B) {
 			f := q8NewConvFixture(rand.New(rand.NewPCG(1, 1)), c)

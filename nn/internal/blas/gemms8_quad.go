@@ -65,6 +65,21 @@ func gemmS8Panels(ws *Workspace, pa *PackedS8, n int, b []byte, need int, c []in
 	for jr := 0; jr < n; jr += nr {
 		cols := min(nr, n-jr)
 		bp := unsafe.Pointer(&b[jr/nr*l.panelB])
+		if cols <= s8NarrowCols && kern.narrow[0] != nil {
+			// A panel of a few columns (a plane's last pixels, a 2x2
+			// plane): the A rows are the vectors, 64 at a time.
+			for ir := 0; ir < m; ir += 4 * mr {
+				na := min(4, (m-ir+mr-1)/mr)
+				kern.narrow[na-1](l.kg, unsafe.Pointer(&pa.data[ir/mr*l.panelA]), l.panelA, bp, &tile[0], &pa.init[ir])
+				for r := 0; r < min(4*mr, m-ir); r++ {
+					row := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]
+					for j := range row {
+						row[j] = tile[64*j+r]
+					}
+				}
+			}
+			continue
+		}
 		for ir := 0; ir < m; ir += mr {
 			rows := min(mr, m-ir)
 			ap := unsafe.Pointer(&pa.data[ir/mr*l.panelA])

@@ -27,8 +27,10 @@ func TestGemmS8QuadMatchesReference(t *testing.T) {
 	if !S8Quad(pa) {
 		t.Skip("no VNNI int8 kernel on this CPU/build")
 	}
-	for _, m := range []int{4, 15, 16, 17, 32, 33} {
-		for _, n := range []int{1, 15, 16, 17, 40, 256} {
+	// n's of a few columns past the panels take the narrow kernels, m's
+	// of 1-4 A panels past 64 rows.
+	for _, m := range []int{4, 15, 16, 17, 32, 33, 64, 65, 100, 130} {
+		for _, n := range []int{1, 2, 4, 15, 16, 17, 20, 21, 40, 256} {
 			for _, k := range []int{1, 3, 4, 9, 12, 144, 151} {
 				a, b := randS8(r, m*k, 0), randS8(r, n*k, 0)
 				pa := PackS8(m, k, a, k)
