@@ -114,7 +114,7 @@ type nchwcPlan struct {
 // loop per tap, and the zeroing, tile stores and transposing store).
 func nchwcBlocking(mb, ow, taps int) (fb, nb int) {
 	best := math.MaxInt
-	for f := 1; f <= min(mb, 4); f++ {
+	for f := 1; f <= min(mb, nchwcMaxBlocks()); f++ {
 		np := nchwcMaxPixels(f)
 		chunks := (ow + np - 1) / np
 		n := (ow + chunks - 1) / chunks
@@ -130,9 +130,23 @@ func nchwcBlocking(mb, ow, taps int) (fb, nb int) {
 	return fb, nb
 }
 
-// nchwcMaxPixels is the most pixels of a kernel call with f blocks (the
-// f·n sums and f weight vectors fill the 32 vector registers).
-func nchwcMaxPixels(f int) int { return 28 / f }
+// nchwcMaxPixels is the most pixels of a kernel call with f blocks: with
+// AVX-512 the f·n sums and f weight vectors fill the 32 vector registers;
+// the AVX2 kernels take one block of up to 6 pixels (12 ymm sums).
+func nchwcMaxPixels(f int) int {
+	if !nchwcWide {
+		return 6
+	}
+	return 28 / f
+}
+
+// nchwcMaxBlocks is the most blocks of a kernel call.
+func nchwcMaxBlocks() int {
+	if !nchwcWide {
+		return 1
+	}
+	return 4
+}
 
 // nchwcPlanRun sets j.nc for j's geometry and returns the units: (image,
 // group, block of output rows).

@@ -2,12 +2,33 @@
 
 package nn
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run ./internal/nchwcgen
 
-// nchwcHave: the kernels need AVX-512F.
-var nchwcHave = hasDW512
+// nchwcHave: the kernels need AVX-512F, or AVX2 and FMA; nchwcWide picks
+// the AVX-512 ones (a variable so that tests can run the AVX2 ones too).
+var (
+	nchwcHave = hasDW512 || nchwcAVX2
+	nchwcWide = hasDW512
+	nchwcAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+// nchwcISAs lists the kernels' widths (nchwcWide) the CPU runs.
+func nchwcISAs() []bool {
+	var w []bool
+	if hasDW512 {
+		w = append(w, true)
+	}
+	if nchwcAVX2 {
+		w = append(w, false)
+	}
+	return w
+}
 
 // nchwcAsm lets nchwcRun run the assembly (a variable so that tests can run
 // the Go reference through the same driver).
@@ -36,7 +57,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-176]
 // nchwcRun runs one kernel call.
 func nchwcRun(a *nchwcRows) {
 	c := &a.c
-	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.s < 1 || c.s > 2 {
+	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.f > nchwcMaxBlocks() || c.s < 1 || c.s > 2 || !nchwcWide && !nchwcAVX2 {
 		nchwcRowsRef(a)
 		return
 	}
@@ -58,20 +79,24 @@ func nchwcRun(a *nchwcRows) {
 		_ = a.r[last]
 		args.r = &a.r[0]
 	}
-	switch c.f<<2 | c.s {
-	case 1<<2 | 1:
+	switch {
+	case !nchwcWide && c.s == 1:
+		nchwcF1S1AVX2(&args)
+	case !nchwcWide:
+		nchwcF1S2AVX2(&args)
+	case c.f<<2|c.s == 1<<2|1:
 		nchwcF1S1AVX512(&args)
-	case 1<<2 | 2:
+	case c.f<<2|c.s == 1<<2|2:
 		nchwcF1S2AVX512(&args)
-	case 2<<2 | 1:
+	case c.f<<2|c.s == 2<<2|1:
 		nchwcF2S1AVX512(&args)
-	case 2<<2 | 2:
+	case c.f<<2|c.s == 2<<2|2:
 		nchwcF2S2AVX512(&args)
-	case 3<<2 | 1:
+	case c.f<<2|c.s == 3<<2|1:
 		nchwcF3S1AVX512(&args)
-	case 3<<2 | 2:
+	case c.f<<2|c.s == 3<<2|2:
 		nchwcF3S2AVX512(&args)
-	case 4<<2 | 1:
+	case c.f<<2|c.s == 4<<2|1:
 		nchwcF4S1AVX512(&args)
 	default:
 		nchwcF4S2AVX512(&args)
@@ -111,9 +136,15 @@ func padRows(src, dst []float32, top, mid, bot, w, wp, pl int) {
 	if mid > 0 {
 		_ = src[mid*w-1]
 	}
-	if !nchwcHave || pl+w > wp {
+	if !hasDW512 || pl+w > wp {
 		padRowsGo(src, dst, top, mid, bot, w, wp, pl)
 		return
 	}
 	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, w, wp, pl, 4*w)
 }
+
+//go:noescape
+func nchwcF1S1AVX2(a *nchwcArgs)
+
+//go:noescape
+func nchwcF1S2AVX2(a *nchwcArgs)

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/allocstest"
@@ -14,13 +15,20 @@ import (
 // NaN input (which the clamp passes through, as the element kernels do),
 // and that they write nothing else.
 func TestNCHWcRowsMatchesRef(t *testing.T) {
-	if !nchwcHave {
+	if len(nchwcISAs()) == 0 {
 		t.Skip("no assembly kernels")
 	}
-	savedAsm := nchwcAsm
-	defer func() { nchwcAsm = savedAsm }()
+	savedAsm, savedWide := nchwcAsm, nchwcWide
+	defer func() { nchwcAsm, nchwcWide = savedAsm, savedWide }()
 	r := newRand(181)
-	for f := 1; f <= 4; f++ {
+	for _, wide := range nchwcISAs() {
+		nchwcWide = wide
+		testNCHWcRows(t, r, wide)
+	}
+}
+
+func testNCHWcRows(t *testing.T, r *rand.Rand, wide bool) {
+	for f := 1; f <= nchwcMaxBlocks(); f++ {
 		for s := 1; s <= 2; s++ {
 			for n := 1; n <= nchwcMaxPixels(f); n++ {
 				cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
@@ -54,7 +62,7 @@ func TestNCHWcRowsMatchesRef(t *testing.T) {
 				for i, w := range out[0] {
 					g := out[1][i]
 					if math.IsNaN(float64(w)) != math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(cg*kh*kw)) {
-						t.Fatalf("f%d s%d n%d (cg %d, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", f, s, n, cg, kh, kw, chunks, rows, a.mlast, i, g, w)
+						t.Fatalf("wide %v f%d s%d n%d (cg %d, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", wide, f, s, n, cg, kh, kw, chunks, rows, a.mlast, i, g, w)
 					}
 				}
 			}
@@ -82,17 +90,18 @@ var nchwcLadder = []fpConvSpec{
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
 // against convRef, plain and with the fused residual and activations.
 func TestConvNCHWcLadder(t *testing.T) {
-	savedForce, savedAsm := nchwcForce, nchwcAsm
-	defer func() { nchwcForce, nchwcAsm = savedForce, savedAsm }()
+	savedForce, savedAsm, savedWide := nchwcForce, nchwcAsm, nchwcWide
+	defer func() { nchwcForce, nchwcAsm, nchwcWide = savedForce, savedAsm, savedWide }()
 	nchwcForce = true
+	// Each kernel width the CPU has, then the Go reference (with the
+	// AVX-512 blocking).
+	kernels := append(nchwcISAs(), true)
 	for _, s := range nchwcLadder {
 		for _, threads := range []int{1, 3} {
-			for _, asm := range []bool{true, false} {
-				if asm && !nchwcHave {
-					continue
-				}
-				nchwcAsm = asm
-				t.Run(fmt.Sprintf("%v_t%d_asm%v", s, threads, asm), func(t *testing.T) {
+			for i, wide := range kernels {
+				asm := i < len(kernels)-1
+				nchwcAsm, nchwcWide = asm, wide
+				t.Run(fmt.Sprintf("%v_t%d_asm%v_wide%v", s, threads, asm, wide), func(t *testing.T) {
 					testConvNCHWc(t, s, threads)
 				})
 			}

@@ -1,9 +1,9 @@
-// Command nchwcgen writes conv_nchwc_amd64.s, the AVX-512 kernels of package
-// nn's channel-blocked direct convolution (conv_nchwc.go): one kernel per
+// Command nchwcgen writes conv_nchwc_amd64.s, the kernels of package nn's
+// channel-blocked direct convolution (conv_nchwc.go): AVX-512 ones per
 // count of 16-channel output blocks (1-4) and stride along the row (1, 2),
-// each unrolled for every pixel count it takes, and the store that
-// transposes a 16x16 tile into NCHW rows. Run it with go generate in nn;
-// the output is committed.
+// each unrolled for every pixel count it takes, with the store that
+// transposes 16x16 tiles into NCHW rows; AVX2 ones for one block; the
+// padded-row copy. Run it with go generate in nn; the output is committed.
 package main
 
 import (
@@ -66,6 +66,25 @@ func generate() []byte {
 		}
 	}
 	padRows(&a)
+	a.l("")
+	a.l("// The AVX2 kernels (no AVX-512): one block of 16 channels as two ymm")
+	a.l("// halves, up to 6 pixels (12 sums, two weight halves, a broadcast).")
+	a.l("// Compute: as above; Y0-Y11 the sums (pixel p in Y2p, Y2p+1), from the")
+	a.l("// bias, Y13 the broadcast input, Y14-Y15 the weights. Store: per half of")
+	a.l("// the channels an 8x8 transpose (rows: pixels) into Y8-Y15, Y0-Y1 the")
+	a.l("// clamp, Y2 the pixels' mask, Y3 the residual.")
+	a.l("DATA nchwcMask8<>+0(SB)/8, $-1")
+	a.l("DATA nchwcMask8<>+8(SB)/8, $-1")
+	a.l("DATA nchwcMask8<>+16(SB)/8, $-1")
+	a.l("DATA nchwcMask8<>+24(SB)/8, $-1")
+	a.l("DATA nchwcMask8<>+32(SB)/8, $0")
+	a.l("DATA nchwcMask8<>+40(SB)/8, $0")
+	a.l("DATA nchwcMask8<>+48(SB)/8, $0")
+	a.l("DATA nchwcMask8<>+56(SB)/8, $0")
+	a.l("GLOBL nchwcMask8<>(SB), RODATA|NOPTR, $64")
+	for s := 1; s <= 2; s++ {
+		kernelAVX2(&a, s)
+	}
 	return append(bytes.TrimRight(a.Bytes(), "\n"), '\n')
 }
 
@@ -86,6 +105,25 @@ func kernel(a *asm, f, s int) {
 	a.l("")
 	a.l("// func nchwc%sAVX512(a *nchwcArgs)", name)
 	a.l("TEXT ·nchwc%sAVX512(SB), NOSPLIT, $0-8", name)
+	loops(a, name, s, func() {
+		a.l("\tMOVQ %d(AX), DX", oN)
+		np := maxPixels(f)
+		for n := 1; n <= np; n++ {
+			a.l("\tCMPQ DX, $%d", n)
+			a.l("\tJEQ %sn%d", name, n)
+		}
+		a.l("\tJMP %sdone", name)
+		for n := 1; n <= np; n++ {
+			compute(a, fmt.Sprintf("%sn%d", name, n), f, s, n)
+			a.l("\tJMP %sstore", name)
+		}
+		storeBlocks(a, name, f)
+	})
+}
+
+// loops writes a kernel's loops over output rows and chunks (stride s
+// along the row) around chunk, which computes and stores one chunk.
+func loops(a *asm, name string, s int, chunk func()) {
 	a.l("\tMOVQ a+0(FP), AX")
 	a.l("\tMOVQ %d(AX), DX", oRows)
 	a.l("\tMOVQ DX, %d(AX)", oRowsLeft)
@@ -105,18 +143,7 @@ func kernel(a *asm, f, s int) {
 	a.l("\tMOVQ %d(AX), DX", oRrow)
 	a.l("\tMOVQ DX, %d(AX)", oRcur)
 	a.l("%schunk:", name)
-	a.l("\tMOVQ %d(AX), DX", oN)
-	np := maxPixels(f)
-	for n := 1; n <= np; n++ {
-		a.l("\tCMPQ DX, $%d", n)
-		a.l("\tJEQ %sn%d", name, n)
-	}
-	a.l("\tJMP %sdone", name)
-	for n := 1; n <= np; n++ {
-		compute(a, fmt.Sprintf("%sn%d", name, n), f, s, n)
-		a.l("\tJMP %sstore", name)
-	}
-	storeBlocks(a, name, f)
+	chunk()
 	// Next chunk, next row.
 	a.l("\tMOVQ %d(AX), DX", oN)
 	a.l("\tSHLQ $2, DX")
@@ -374,4 +401,131 @@ func padRows(a *asm) {
 	}
 	a.l("\tVZEROUPPER")
 	a.l("\tRET")
+}
+
+// maxPixelsAVX2 is the most pixels of an AVX2 kernel call (one block).
+const maxPixelsAVX2 = 6
+
+// kernelAVX2 writes nchwcF1S<s>AVX2: one block of 16 output channels,
+// stride s, the loops of kernel.
+func kernelAVX2(a *asm, s int) {
+	name := fmt.Sprintf("A2S%d", s)
+	a.l("")
+	a.l("// func nchwcF1S%dAVX2(a *nchwcArgs)", s)
+	a.l("TEXT ·nchwcF1S%dAVX2(SB), NOSPLIT, $0-8", s)
+	loops(a, name, s, func() {
+		a.l("\tMOVQ %d(AX), DX", oN)
+		for n := 1; n <= maxPixelsAVX2; n++ {
+			a.l("\tCMPQ DX, $%d", n)
+			a.l("\tJEQ %sn%d", name, n)
+		}
+		a.l("\tJMP %sdone", name)
+		for n := 1; n <= maxPixelsAVX2; n++ {
+			computeAVX2(a, fmt.Sprintf("%sn%d", name, n), s, n)
+			a.l("\tJMP %sstore", name)
+		}
+		storeAVX2(a, name)
+	})
+}
+
+// computeAVX2 writes the sums of one chunk of n pixels into the tile.
+func computeAVX2(a *asm, lbl string, s, n int) {
+	a.l("%s:", lbl)
+	a.l("\tMOVQ %d(AX), BX", oBias)
+	a.l("\tVMOVUPS (BX), Y14")
+	a.l("\tVMOVUPS 32(BX), Y15")
+	for p := 0; p < n; p++ {
+		a.l("\tVMOVAPS Y14, Y%d", 2*p)
+		a.l("\tVMOVAPS Y15, Y%d", 2*p+1)
+	}
+	a.l("\tMOVQ %d(AX), SI", oXcur)
+	a.l("\tMOVQ %d(AX), DI", oW)
+	a.l("\tMOVQ %d(AX), CX", oCg)
+	a.l("%sc:", lbl)
+	a.l("\tMOVQ SI, R10")
+	a.l("\tMOVQ %d(AX), R12", oKh)
+	a.l("%sh:", lbl)
+	a.l("\tMOVQ R10, R11")
+	a.l("\tMOVQ %d(AX), R13", oKw)
+	a.l("%sw:", lbl)
+	a.l("\tVMOVUPS (DI), Y14")
+	a.l("\tVMOVUPS 32(DI), Y15")
+	for p := 0; p < n; p++ {
+		a.l("\tVBROADCASTSS %d(R11), Y13", 4*s*p)
+		a.l("\tVFMADD231PS Y14, Y13, Y%d", 2*p)
+		a.l("\tVFMADD231PS Y15, Y13, Y%d", 2*p+1)
+	}
+	a.l("\tADDQ $64, DI")
+	a.l("\tADDQ %d(AX), R11", oDcol)
+	a.l("\tDECQ R13")
+	a.l("\tJNZ %sw", lbl)
+	a.l("\tADDQ %d(AX), R10", oDrow)
+	a.l("\tDECQ R12")
+	a.l("\tJNZ %sh", lbl)
+	a.l("\tADDQ %d(AX), SI", oXcs)
+	a.l("\tDECQ CX")
+	a.l("\tJNZ %sc", lbl)
+	a.l("\tMOVQ %d(AX), DI", oTile)
+	for p := 0; p < n; p++ {
+		a.l("\tVMOVUPS Y%d, %d(DI)", 2*p, 64*p)
+		a.l("\tVMOVUPS Y%d, %d(DI)", 2*p+1, 64*p+32)
+	}
+}
+
+// storeAVX2 writes the store of the chunk's block: per half of the 16
+// channels, the transpose of the tile's 8 rows (pixels), then per channel
+// the residual, the clamp and a masked store of the first n pixels.
+func storeAVX2(a *asm, name string) {
+	a.l("%sstore:", name)
+	a.l("\tMOVQ %d(AX), SI", oTile)
+	a.l("\tMOVQ %d(AX), R10", oYcur)
+	a.l("\tMOVQ %d(AX), R11", oRcur)
+	a.l("\tMOVQ %d(AX), DX", oLdy)
+	a.l("\tMOVQ %d(AX), CX", oMlast)
+	for h := 0; h < 2; h++ {
+		for p := 0; p < 8; p++ {
+			a.l("\tVMOVUPS %d(SI), Y%d", 64*p+32*h, p)
+		}
+		for i := 0; i < 4; i++ {
+			a.l("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+			a.l("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i+1)
+		}
+		for g := 0; g < 2; g++ {
+			t := 8 + 4*g
+			a.l("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t+2, t, 4*g)
+			a.l("\tVSHUFPS $0xee, Y%d, Y%d, Y%d", t+2, t, 4*g+1)
+			a.l("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t+3, t+1, 4*g+2)
+			a.l("\tVSHUFPS $0xee, Y%d, Y%d, Y%d", t+3, t+1, 4*g+3)
+		}
+		for e := 0; e < 4; e++ {
+			a.l("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+e, e, 8+e)
+			a.l("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+e, e, 12+e)
+		}
+		a.l("\tVBROADCASTSS %d(AX), Y0", oLo)
+		a.l("\tVBROADCASTSS %d(AX), Y1", oHi)
+		a.l("\tMOVQ %d(AX), R9", oN)
+		a.l("\tSHLQ $2, R9")
+		a.l("\tNEGQ R9")
+		a.l("\tLEAQ nchwcMask8<>+32(SB), BX")
+		a.l("\tVMOVUPS (BX)(R9*1), Y2")
+		a.l("\tTESTQ R11, R11")
+		a.l("\tJZ %sclamp%d", name, h)
+		for m := 0; m < 8; m++ {
+			a.l("\tVMASKMOVPS (R11), Y2, Y3")
+			a.l("\tVADDPS Y3, Y%d, Y%d", 8+m, 8+m)
+			a.l("\tADDQ DX, R11")
+			a.l("\tCMPQ CX, $%d", 8*h+m+1)
+			a.l("\tJEQ %sclamp%d", name, h)
+		}
+		a.l("%sclamp%d:", name, h)
+		for m := 0; m < 8; m++ {
+			a.l("\tVMAXPS Y%d, Y0, Y%d", 8+m, 8+m)
+			a.l("\tVMINPS Y%d, Y1, Y%d", 8+m, 8+m)
+			a.l("\tVMASKMOVPS Y%d, Y2, (R10)", 8+m)
+			a.l("\tADDQ DX, R10")
+			a.l("\tCMPQ CX, $%d", 8*h+m+1)
+			a.l("\tJEQ %sstored", name)
+		}
+	}
+	a.l("%sstored:", name)
 }
