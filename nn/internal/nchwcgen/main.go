@@ -185,33 +185,17 @@ func compute(a *asm, lbl string, f, s, n int) {
 	if f == 4 {
 		a.l("\tLEAQ (BX)(BX*2), R14")
 	}
-	a.l("\tMOVQ %d(AX), CX", oCg)
-	a.l("%sc:", lbl)
-	a.l("\tMOVQ SI, R10")
-	a.l("\tMOVQ %d(AX), R12", oKh)
-	a.l("%sh:", lbl)
-	a.l("\tMOVQ R10, R11")
-	a.l("\tMOVQ %d(AX), R13", oKw)
-	a.l("%sw:", lbl)
-	wsrc := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)", "(DI)(R14*1)"}
-	for b := 0; b < f; b++ {
-		a.l("\tVMOVUPS %s, Z%d", wsrc[b], 28+b)
-	}
-	for p := 0; p < n; p++ {
+	tapLoops(a, lbl, func() {
+		wsrc := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)", "(DI)(R14*1)"}
 		for b := 0; b < f; b++ {
-			a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", 4*s*p, 28+b, p*f+b)
+			a.l("\tVMOVUPS %s, Z%d", wsrc[b], 28+b)
 		}
-	}
-	a.l("\tADDQ $64, DI")
-	a.l("\tADDQ %d(AX), R11", oDcol)
-	a.l("\tDECQ R13")
-	a.l("\tJNZ %sw", lbl)
-	a.l("\tADDQ %d(AX), R10", oDrow)
-	a.l("\tDECQ R12")
-	a.l("\tJNZ %sh", lbl)
-	a.l("\tADDQ %d(AX), SI", oXcs)
-	a.l("\tDECQ CX")
-	a.l("\tJNZ %sc", lbl)
+		for p := 0; p < n; p++ {
+			for b := 0; b < f; b++ {
+				a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", 4*s*p, 28+b, p*f+b)
+			}
+		}
+	})
 	a.l("\tMOVQ %d(AX), DI", oTile)
 	a.l("\tMOVQ %d(AX), BX", oLdt)
 	for b := 0; b < f; b++ {
@@ -248,10 +232,7 @@ func storeBlocks(a *asm, name string, f int) {
 	for p := 0; p < 16; p++ {
 		a.l("\tVMOVUPS %d(SI), Z%d", 64*p, p)
 	}
-	for i := 0; i < 8; i++ {
-		a.l("\tVUNPCKLPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 16+2*i)
-		a.l("\tVUNPCKHPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 16+2*i+1)
-	}
+	unpackPairs(a, "Z", 16)
 	for g := 0; g < 4; g++ {
 		t := 16 + 4*g
 		a.l("\tVUNPCKLPD Z%d, Z%d, Z%d", t+2, t, 4*g)
@@ -440,31 +421,15 @@ func computeAVX2(a *asm, lbl string, s, n int) {
 	}
 	a.l("\tMOVQ %d(AX), SI", oXcur)
 	a.l("\tMOVQ %d(AX), DI", oW)
-	a.l("\tMOVQ %d(AX), CX", oCg)
-	a.l("%sc:", lbl)
-	a.l("\tMOVQ SI, R10")
-	a.l("\tMOVQ %d(AX), R12", oKh)
-	a.l("%sh:", lbl)
-	a.l("\tMOVQ R10, R11")
-	a.l("\tMOVQ %d(AX), R13", oKw)
-	a.l("%sw:", lbl)
-	a.l("\tVMOVUPS (DI), Y14")
-	a.l("\tVMOVUPS 32(DI), Y15")
-	for p := 0; p < n; p++ {
-		a.l("\tVBROADCASTSS %d(R11), Y13", 4*s*p)
-		a.l("\tVFMADD231PS Y14, Y13, Y%d", 2*p)
-		a.l("\tVFMADD231PS Y15, Y13, Y%d", 2*p+1)
-	}
-	a.l("\tADDQ $64, DI")
-	a.l("\tADDQ %d(AX), R11", oDcol)
-	a.l("\tDECQ R13")
-	a.l("\tJNZ %sw", lbl)
-	a.l("\tADDQ %d(AX), R10", oDrow)
-	a.l("\tDECQ R12")
-	a.l("\tJNZ %sh", lbl)
-	a.l("\tADDQ %d(AX), SI", oXcs)
-	a.l("\tDECQ CX")
-	a.l("\tJNZ %sc", lbl)
+	tapLoops(a, lbl, func() {
+		a.l("\tVMOVUPS (DI), Y14")
+		a.l("\tVMOVUPS 32(DI), Y15")
+		for p := 0; p < n; p++ {
+			a.l("\tVBROADCASTSS %d(R11), Y13", 4*s*p)
+			a.l("\tVFMADD231PS Y14, Y13, Y%d", 2*p)
+			a.l("\tVFMADD231PS Y15, Y13, Y%d", 2*p+1)
+		}
+	})
 	a.l("\tMOVQ %d(AX), DI", oTile)
 	for p := 0; p < n; p++ {
 		a.l("\tVMOVUPS Y%d, %d(DI)", 2*p, 64*p)
@@ -486,10 +451,7 @@ func storeAVX2(a *asm, name string) {
 		for p := 0; p < 8; p++ {
 			a.l("\tVMOVUPS %d(SI), Y%d", 64*p+32*h, p)
 		}
-		for i := 0; i < 4; i++ {
-			a.l("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-			a.l("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i+1)
-		}
+		unpackPairs(a, "Y", 8)
 		for g := 0; g < 2; g++ {
 			t := 8 + 4*g
 			a.l("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t+2, t, 4*g)
@@ -528,4 +490,39 @@ func storeAVX2(a *asm, name string) {
 		}
 	}
 	a.l("%sstored:", name)
+}
+
+// tapLoops writes the loops over input channels (CX), window rows (R12)
+// and columns (R13) around tap, which adds one tap (input at R11, weights
+// at DI) to the sums.
+func tapLoops(a *asm, lbl string, tap func()) {
+	a.l("\tMOVQ %d(AX), CX", oCg)
+	a.l("%sc:", lbl)
+	a.l("\tMOVQ SI, R10")
+	a.l("\tMOVQ %d(AX), R12", oKh)
+	a.l("%sh:", lbl)
+	a.l("\tMOVQ R10, R11")
+	a.l("\tMOVQ %d(AX), R13", oKw)
+	a.l("%sw:", lbl)
+	tap()
+	a.l("\tADDQ $64, DI")
+	a.l("\tADDQ %d(AX), R11", oDcol)
+	a.l("\tDECQ R13")
+	a.l("\tJNZ %sw", lbl)
+	a.l("\tADDQ %d(AX), R10", oDrow)
+	a.l("\tDECQ R12")
+	a.l("\tJNZ %sh", lbl)
+	a.l("\tADDQ %d(AX), SI", oXcs)
+	a.l("\tDECQ CX")
+	a.l("\tJNZ %sc", lbl)
+}
+
+// unpackPairs writes the first round of a transpose of the rows in
+// registers r0..r(n-1) of kind r (Z or Y): rows 2i and 2i+1 interleaved,
+// low and high halves of each lane, into registers n+2i and n+2i+1.
+func unpackPairs(a *asm, r string, n int) {
+	for i := 0; i < n/2; i++ {
+		a.l("\tVUNPCKLPS %s%d, %s%d, %s%d", r, 2*i+1, r, 2*i, r, n+2*i)
+		a.l("\tVUNPCKHPS %s%d, %s%d, %s%d", r, 2*i+1, r, 2*i, r, n+2*i+1)
+	}
 }
