@@ -24,20 +24,27 @@ func gemmS8KernVNNI(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
 func gemmS8KernAVX2(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
 
 //go:noescape
-func gemmS8NarrowVNNI1(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+func gemmS8Narrow4VNNI1(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
 
 //go:noescape
-func gemmS8NarrowVNNI2(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+func gemmS8Narrow4VNNI2(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
 
 //go:noescape
-func gemmS8NarrowVNNI3(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+func gemmS8Narrow4VNNI3(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
 
 //go:noescape
-func gemmS8NarrowVNNI4(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+func gemmS8Narrow4VNNI4(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+
+//go:noescape
+func gemmS8Narrow8VNNI1(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
+
+//go:noescape
+func gemmS8Narrow8VNNI2(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
 
 var (
 	s8VNNI = s8Kernel{name: "vnni", mr: 16, nr: 16, vnni: true, micro: gemmS8KernVNNI,
-		narrow: [4]s8Narrow{gemmS8NarrowVNNI1, gemmS8NarrowVNNI2, gemmS8NarrowVNNI3, gemmS8NarrowVNNI4}}
+		narrow4: [4]s8Narrow{gemmS8Narrow4VNNI1, gemmS8Narrow4VNNI2, gemmS8Narrow4VNNI3, gemmS8Narrow4VNNI4},
+		narrow8: [2]s8Narrow{gemmS8Narrow8VNNI1, gemmS8Narrow8VNNI2}}
 	s8AVX2 = s8Kernel{name: "avx2", mr: 6, nr: 16, micro: gemmS8KernAVX2}
 )
 

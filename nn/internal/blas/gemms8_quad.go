@@ -65,16 +65,18 @@ func gemmS8Panels(ws *Workspace, pa *PackedS8, n int, b []byte, need int, c []in
 	for jr := 0; jr < n; jr += nr {
 		cols := min(nr, n-jr)
 		bp := unsafe.Pointer(&b[jr/nr*l.panelB])
-		if cols <= s8NarrowCols && kern.narrow[0] != nil {
+		if narrow := kern.narrowFor(cols); narrow != nil {
 			// A panel of a few columns (a plane's last pixels, a 2x2
-			// plane): the A rows are the vectors, 64 at a time.
-			for ir := 0; ir < m; ir += 4 * mr {
-				na := min(4, (m-ir+mr-1)/mr)
-				kern.narrow[na-1](l.kg, unsafe.Pointer(&pa.data[ir/mr*l.panelA]), l.panelA, bp, &tile[0], &pa.init[ir])
-				for r := 0; r < min(4*mr, m-ir); r++ {
+			// plane): the A rows are the vectors, len(narrow) panels of
+			// them a call.
+			step, ld := len(narrow)*mr, len(tile)/roundUp(cols, 4)
+			for ir := 0; ir < m; ir += step {
+				na := min(len(narrow), (m-ir+mr-1)/mr)
+				narrow[na-1](l.kg, unsafe.Pointer(&pa.data[ir/mr*l.panelA]), l.panelA, bp, &tile[0], &pa.init[ir])
+				for r := 0; r < min(step, m-ir); r++ {
 					row := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]
 					for j := range row {
-						row[j] = tile[64*j+r]
+						row[j] = tile[ld*j+r]
 					}
 				}
 			}
@@ -95,4 +97,16 @@ func gemmS8Panels(ws *Workspace, pa *PackedS8, n int, b []byte, need int, c []in
 		}
 	}
 	s8Put(ws, sc)
+}
+
+// narrowFor returns the narrow kernels for a panel of cols columns, by A
+// panels, or nil.
+func (k *s8Kernel) narrowFor(cols int) []s8Narrow {
+	switch {
+	case cols <= 4 && k.narrow4[0] != nil:
+		return k.narrow4[:]
+	case cols <= 8 && k.narrow8[0] != nil:
+		return k.narrow8[:]
+	}
+	return nil
 }

@@ -21,12 +21,9 @@ import (
 // s8Micro computes an mr×nr int32 tile C = init[r] + Σ over kg groups.
 type s8Micro func(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)
 
-// s8Narrow computes the first s8NarrowCols columns of a B panel against
-// 1-4 A panels (lda bytes apart): t[64·j + r] = init[r] + Σ_g dot4(A[r], B[j]).
+// s8Narrow computes the first nc (4 or 8) columns of a B panel against
+// A panels (lda bytes apart): t[256/nc·j + r] = init[r] + Σ_g dot4(A[r], B[j]).
 type s8Narrow func(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)
-
-// s8NarrowCols is the widest panel remainder the narrow kernels take.
-const s8NarrowCols = 4
 
 // s8Kernel is one int8 micro-kernel and its packing.
 type s8Kernel struct {
@@ -34,7 +31,10 @@ type s8Kernel struct {
 	mr, nr int
 	vnni   bool // 4 k per lane, u8×s8; else 2 k per lane in int16
 	micro  s8Micro
-	narrow [4]s8Narrow // by A panels (mr = 16 rows each); nil: none
+	// Narrow kernels for panels of at most 4 and 8 columns, by A panels
+	// (mr = 16 rows each); nil: none.
+	narrow4 [4]s8Narrow
+	narrow8 [2]s8Narrow
 }
 
 const s8BlockBytes = 256 << 10 // packed B bytes per block

@@ -268,7 +268,10 @@ func gemmS8(a *asm) {
 	a.l("")
 
 	for na := 1; na <= 4; na++ {
-		gemmS8Narrow(a, na)
+		gemmS8Narrow(a, 4, na)
+	}
+	for na := 1; na <= 2; na++ {
+		gemmS8Narrow(a, 8, na)
 	}
 
 	a.l("// func gemmS8KernAVX2(kg int, a, b unsafe.Pointer, c *int32, ldc int, init *int32)")
@@ -308,57 +311,55 @@ func gemmS8(a *asm) {
 	a.l("\tRET")
 }
 
-// gemmS8Narrow writes gemmS8NarrowVNNI<na>: the first 4 columns of a
-// B panel against na A panels (16·na rows), with the A rows as the vector
-// operand (s8) and each column's 4 bytes broadcast (u8), for panels of a
-// few columns, where the 16x16 kernel would compute 16.
-func gemmS8Narrow(a *asm, na int) {
-	name := fmt.Sprintf("gemmS8NarrowVNNI%d", na)
+// gemmS8Narrow writes gemmS8Narrow<nc>VNNI<na>: the first nc columns of
+// a B panel against na A panels (16·na rows, na·nc <= 16 accumulators),
+// with the A rows as the vector operand (s8) and each column's 4 bytes
+// broadcast (u8), for panels of a few columns, where the 16x16 kernel
+// would compute 16. Column j of the result goes to t[256/nc·j + r].
+func gemmS8Narrow(a *asm, nc, na int) {
+	name := fmt.Sprintf("gemmS8Narrow%dVNNI%d", nc, na)
+	ld := 256 / nc
+	each := func(f func(c, j int)) {
+		for c := 0; c < na; c++ {
+			for j := 0; j < nc; j++ {
+				f(c, j)
+			}
+		}
+	}
+	acc := func(c, j int) int { return nc*c + j }
 	a.l("// func %s(kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32, init *int32)", name)
-	a.l("// t[64·j + r] = init[r] + Σ_g dot4(A[r], B[j]) for the %d rows r of the A panels", 16*na)
-	a.l("// (lda bytes apart) and the columns j < 4 of the B panel.")
+	a.l("// t[%d·j + r] = init[r] + Σ_g dot4(A[r], B[j]) for the %d rows r of the A panels", ld, 16*na)
+	a.l("// (lda bytes apart) and the columns j < %d of the B panel.", nc)
 	a.l("TEXT ·%s(SB), NOSPLIT, $0-48", name)
-	a.l("	MOVQ kg+0(FP), CX")
-	a.l("	MOVQ a+8(FP), SI")
-	a.l("	MOVQ lda+16(FP), R8")
-	a.l("	MOVQ b+24(FP), DI")
-	a.l("	MOVQ t+32(FP), DX")
-	a.l("	MOVQ init+40(FP), R9")
-	for c := 0; c < na; c++ {
-		for j := 0; j < 4; j++ {
-			a.l("	VMOVDQU32 %d(R9), Z%d", 64*c, 4*c+j)
-		}
-	}
-	a.l("	TESTQ CX, CX")
-	a.l("	JE store")
+	a.l("\tMOVQ kg+0(FP), CX")
+	a.l("\tMOVQ a+8(FP), SI")
+	a.l("\tMOVQ lda+16(FP), R8")
+	a.l("\tMOVQ b+24(FP), DI")
+	a.l("\tMOVQ t+32(FP), DX")
+	a.l("\tMOVQ init+40(FP), R9")
+	each(func(c, j int) { a.l("\tVMOVDQU32 %d(R9), Z%d", 64*c, acc(c, j)) })
+	a.l("\tTESTQ CX, CX")
+	a.l("\tJE store")
 	a.l("loop:")
-	for j := 0; j < 4; j++ {
-		a.l("	VPBROADCASTD %d(DI), Z%d", 4*j, 16+j)
+	for j := 0; j < nc; j++ {
+		a.l("\tVPBROADCASTD %d(DI), Z%d", 4*j, 16+j)
 	}
-	a.l("	MOVQ SI, R10")
+	a.l("\tMOVQ SI, R10")
 	for c := 0; c < na; c++ {
-		a.l("	VMOVDQU32 (R10), Z%d", 20+c)
+		a.l("\tVMOVDQU32 (R10), Z%d", 24+c)
 		if c < na-1 {
-			a.l("	ADDQ R8, R10")
+			a.l("\tADDQ R8, R10")
 		}
 	}
-	for c := 0; c < na; c++ {
-		for j := 0; j < 4; j++ {
-			a.l("	VPDPBUSD Z%d, Z%d, Z%d", 20+c, 16+j, 4*c+j)
-		}
-	}
-	a.l("	ADDQ $64, SI")
-	a.l("	ADDQ $64, DI")
-	a.l("	DECQ CX")
-	a.l("	JNZ loop")
+	each(func(c, j int) { a.l("\tVPDPBUSD Z%d, Z%d, Z%d", 24+c, 16+j, acc(c, j)) })
+	a.l("\tADDQ $64, SI")
+	a.l("\tADDQ $64, DI")
+	a.l("\tDECQ CX")
+	a.l("\tJNZ loop")
 	a.l("store:")
-	for c := 0; c < na; c++ {
-		for j := 0; j < 4; j++ {
-			a.l("	VMOVDQU32 Z%d, %d(DX)", 4*c+j, 4*(64*j+16*c))
-		}
-	}
-	a.l("	VZEROUPPER")
-	a.l("	RET")
+	each(func(c, j int) { a.l("\tVMOVDQU32 Z%d, %d(DX)", acc(c, j), 4*(ld*j+16*c)) })
+	a.l("\tVZEROUPPER")
+	a.l("\tRET")
 	a.l("")
 }
 
