@@ -31,23 +31,25 @@ done: \
 // kernel with a scalar operand: DI, SI, CX, and v in every lane of Z30.
 #define SCALARARGS MOVQ dst+0(FP), DI; MOVQ src+8(FP), SI; MOVQ n+16(FP), CX; VBROADCASTSS v+24(FP), Z30
 
-// SIGMOID16 computes Z0 = 1/(1 + exp(-Z0)) with the constants of
-// sigmoidAVX512 (Z20-Z31) and Z1-Z4 as scratch: exp by Cody-Waite range
-// reduction (n = round(u·log2 e), r = u - n·ln 2 in two parts), the
-// Cephes expf polynomial on r and VSCALEFPS by 2^n; u = -x is clamped to
-// [-100, 100] (the result is then 0 or 1 to float32 precision) keeping NaN.
-#define SIGMOID16 \
-	VPXORD Z1, Z1, Z1; VSUBPS Z0, Z1, Z1; \
-	VMAXPS Z1, Z26, Z1; VMINPS Z1, Z27, Z1; \
-	VMULPS Z30, Z1, Z2; VRNDSCALEPS $0, Z2, Z2; \
-	VFNMADD231PS Z29, Z2, Z1; VFNMADD231PS Z28, Z2, Z1; \
-	VMULPS Z1, Z1, Z3; \
-	VMOVAPS Z20, Z4; \
-	VFMADD213PS Z21, Z1, Z4; VFMADD213PS Z22, Z1, Z4; VFMADD213PS Z23, Z1, Z4; \
-	VFMADD213PS Z24, Z1, Z4; VFMADD213PS Z25, Z1, Z4; \
-	VFMADD213PS Z1, Z3, Z4; VADDPS Z31, Z4, Z4; \
-	VSCALEFPS Z2, Z4, Z4; \
-	VADDPS Z31, Z4, Z4; VDIVPS Z4, Z31, Z0
+// SIGV(x, r, n, p) computes r = 1/(1 + exp(-x)) with the constants of
+// sigmoidAVX512 (Z20-Z31) and n, p as scratch, in 15 operations:
+// x is clamped to [-88.5, 88.5] keeping NaN (exp(88.5) is finite, and
+// beyond it the result is 1, or below 4e-39, to float32 precision); exp(-x) = 2^n·exp(-r) by Cody-Waite range reduction (n =
+// round(-x·log2 e), r = x + n·ln 2 in two parts, |r| <= ln 2/2), a
+// degree-6 polynomial for exp(-r) (Chebyshev fit, 2e-9 from exp; the odd
+// coefficients negated) and VSCALEFPS by 2^n.
+#define SIGV(x, r, n, p) \
+	VMAXPS x, Z26, r; VMINPS r, Z27, r; \
+	VMULPS Z30, r, n; VRNDSCALEPS $0, n, n; \
+	VFMADD231PS Z29, n, r; VFMADD231PS Z28, n, r; \
+	VMOVAPS Z20, p; \
+	VFMADD213PS Z21, r, p; VFMADD213PS Z22, r, p; VFMADD213PS Z23, r, p; \
+	VFMADD213PS Z24, r, p; VFMADD213PS Z25, r, p; VFMADD213PS Z31, r, p; \
+	VSCALEFPS n, p, p; \
+	VADDPS Z31, p, p; VDIVPS p, Z31, r
+
+// SIGMOID16 is SIGV on Z0, the result in Z1.
+#define SIGMOID16 SIGV(Z0, Z1, Z2, Z4)
 
 #define STORE4 VMOVUPS Z0, 0(DI); VMOVUPS Z1, 64(DI); VMOVUPS Z2, 128(DI); VMOVUPS Z3, 192(DI)
 
@@ -256,39 +258,38 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-25
 	MOVBLZX swish+24(FP), DX
 	MOVL $0x3f800000, AX // 1
 	VPBROADCASTD AX, Z31
-	MOVL $0x3fb8aa3b, AX // log2(e)
+	MOVL $0xbfb8aa3b, AX // -log2(e)
 	VPBROADCASTD AX, Z30
 	MOVL $0x3f318000, AX // ln 2, high part
 	VPBROADCASTD AX, Z29
 	MOVL $0xb95e8083, AX // ln 2, low part
 	VPBROADCASTD AX, Z28
-	MOVL $0x42c80000, AX // 100
+	MOVL $0x42b10000, AX // 88.5
 	VPBROADCASTD AX, Z27
-	MOVL $0xc2c80000, AX // -100
+	MOVL $0xc2b10000, AX // -88.5
 	VPBROADCASTD AX, Z26
-	MOVL $0x39506967, AX // the expf polynomial, highest degree first
+	MOVL $0x3ab6ba99, AX // exp(-r), degree 6 down to 1
 	VPBROADCASTD AX, Z20
-	MOVL $0x3ab743ce, AX
+	MOVL $0xbc0937d3, AX
 	VPBROADCASTD AX, Z21
-	MOVL $0x3c088908, AX
+	MOVL $0x3d2aaa56, AX
 	VPBROADCASTD AX, Z22
-	MOVL $0x3d2aa9c1, AX
+	MOVL $0xbe2aaa02, AX
 	VPBROADCASTD AX, Z23
-	MOVL $0x3e2aaaaa, AX
-	VPBROADCASTD AX, Z24
 	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0xbf800000, AX
 	VPBROADCASTD AX, Z25
 sigloop:
 	CMPQ CX, $16
 	JLT sigtail
 	VMOVUPS 0(SI), Z0
-	VMOVAPS Z0, Z5
 	SIGMOID16
 	TESTQ DX, DX
 	JZ sigstore
-	VMULPS Z5, Z0, Z0
+	VMULPS Z0, Z1, Z1
 sigstore:
-	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 0(DI)
 	ADDQ $64, SI
 	ADDQ $64, DI
 	SUBQ $16, CX
@@ -299,13 +300,12 @@ sigtail:
 	LOWMASK(AX)
 	KMOVW AX, K1
 	VMOVUPS.Z 0(SI), K1, Z0
-	VMOVAPS Z0, Z5
 	SIGMOID16
 	TESTQ DX, DX
 	JZ sigtstore
-	VMULPS Z5, Z0, Z0
+	VMULPS Z0, Z1, Z1
 sigtstore:
-	VMOVUPS Z0, K1, 0(DI)
+	VMOVUPS Z1, K1, 0(DI)
 sigdone:
 	VZEROUPPER
 	RET
