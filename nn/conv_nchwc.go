@@ -103,6 +103,8 @@ type nchwcPlan struct {
 	wp    int       // row width of the padded copy
 	rows  int       // output rows per unit
 	nrb   int       // row blocks per plane
+	nms   int       // output-channel slabs per plane
+	slab  int       // 16-channel blocks per slab (a multiple of fb)
 	inRow int       // input rows of a unit's padded copy
 	ntile int       // pixels of a tile block (nb rounded up to 16)
 	bias  []float32 // per group, the bias padded to mb blocks
@@ -148,8 +150,12 @@ func nchwcMaxBlocks() int {
 	return 4
 }
 
+// nchwcSplitM lets the threads share a plane's output channels where its
+// rows do not share out evenly (a variable so that benchmarks can compare).
+var nchwcSplitM = true
+
 // nchwcPlanRun sets j.nc for j's geometry and returns the units: (image,
-// group, block of output rows).
+// group, slab of output channels, block of output rows).
 func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	g := &j.g
 	p := &j.nc
@@ -173,8 +179,30 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	}
 	p.rows = (g.OH + p.nrb - 1) / p.nrb
 	p.nrb = (g.OH + p.rows - 1) / p.rows
+	p.nms, p.slab = 1, p.mb
+	if nchwcSplitM && threads > 1 && macs >= 2*minParallelWork && ng*p.nrb < 4*threads && (p.rows*p.nrb != g.OH || (ng*p.nrb)%threads != 0) && p.mb >= threads {
+		// Rows that do not share out evenly (7x7 planes: 4 and 3 rows):
+		// the threads share the output channels instead, each unit
+		// with its own padded copy, in calls of fewer blocks if need be.
+		if calls := (p.mb + p.fb - 1) / p.fb; calls < threads {
+			p.fb = p.mb / threads
+			chunks := (g.OW + nchwcMaxPixels(p.fb) - 1) / nchwcMaxPixels(p.fb)
+			p.nb = (g.OW + chunks - 1) / chunks
+			p.ntile = (p.nb + 15) &^ 15
+		}
+		calls := (p.mb + p.fb - 1) / p.fb
+		p.nrb, p.rows = 1, g.OH
+		for p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
+			p.nrb++
+		}
+		p.rows = (g.OH + p.nrb - 1) / p.nrb
+		p.nrb = (g.OH + p.rows - 1) / p.rows
+		p.nms = threads
+		p.slab = (calls + p.nms - 1) / p.nms * p.fb
+		p.nms = (p.mb + p.slab - 1) / p.slab
+	}
 	p.inRow = inRows(p.rows)
-	return ng * p.nrb
+	return ng * p.nms * p.nrb
 }
 
 // scratch is the floats of one worker: a tile, the padded rows.
@@ -214,8 +242,10 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	lo32, hi32, fused := j.nchwcClamp()
 	full, rem := g.OW/p.nb, g.OW%p.nb
 	for u := lo; u < hi; u++ {
-		n, r := u/(j.k.grp*p.nrb), u%(j.k.grp*p.nrb)
-		gr, rb := r/p.nrb, r%p.nrb
+		per := j.k.grp * p.nms * p.nrb
+		n, r := u/per, u%per
+		gr, r := r/(p.nms*p.nrb), r%(p.nms*p.nrb)
+		ms, rb := r/p.nrb, r%p.nrb
 		oh0 := rb * p.rows
 		oh1 := min(oh0+p.rows, g.OH)
 		x := j.x[(n*g.C+gr*j.Cg)*HW : (n*g.C+(gr+1)*j.Cg)*HW]
@@ -234,7 +264,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			rows: oh1 - oh0, xrs: g.SH * rs, ldy: j.P, yrs: g.OW, lo: lo32, hi: hi32}
 		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
 		yg := (n*j.M+gr*j.Mg)*j.P + oh0*g.OW
-		for m0 := 0; m0 < p.mb; m0 += p.fb {
+		for m0 := ms * p.slab; m0 < min((ms+1)*p.slab, p.mb); m0 += p.fb {
 			a.c.f = min(p.fb, p.mb-m0)
 			a.c.w = wg[m0*taps*16:]
 			a.bias = p.bias[(gr*p.mb+m0)*16:]

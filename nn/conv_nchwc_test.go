@@ -85,6 +85,7 @@ var nchwcLadder = []fpConvSpec{
 	{n: 1, c: 6, h: 40, w: 45, m: 48, kh: 4, kw: 6, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 3, 2, 2}},
 	{n: 3, c: 24, h: 7, w: 7, m: 17, kh: 2, kw: 2, group: 1, sh: 1, sw: 1, dh: 1, dw: 1},
 	{n: 1, c: 8, h: 5, w: 70, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 32, h: 7, w: 7, m: 200, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // threads share the channels
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
@@ -243,6 +244,25 @@ func BenchmarkConvNCHWc(b *testing.B) {
 				nchwcOn = on
 				defer func() { nchwcOn = saved }()
 				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkConvNCHWcSplit compares, on 2 threads, planes whose rows do not
+// share out evenly cut into row blocks (4 and 3 rows of 7) with the threads
+// sharing the output channels (nchwcSplitM).
+func BenchmarkConvNCHWcSplit(b *testing.B) {
+	for _, cb := range []convBench{
+		{"c64_7", 1, 64, 7, 7, 64, 3, 1, 1},
+		{"c512_7", 1, 512, 7, 7, 512, 3, 1, 1},
+	} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/splitM=%v", cb.name, on), func(b *testing.B) {
+				saved := nchwcSplitM
+				nchwcSplitM = on
+				defer func() { nchwcSplitM = saved }()
+				benchConvKernel(b, cb, false, actRelu, 2)
 			})
 		}
 	}
