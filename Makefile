@@ -22,7 +22,7 @@ test: test-deps
 	GOARCH=386 $(GO) build ./nn/... ./dataset/... ./models/...
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -tags purego,nnpoison ./nn/ ./nn/internal/blas/ ./nn/onnx/
-	GODEBUG=cpu.avx512f=off $(GO) test -count=1 -run 'Q8|Int8|S8|AVX|WarmRunAllocates' ./nn/ ./nn/internal/blas/
+	GODEBUG=cpu.avx512f=off $(GO) test -count=1 -run 'Q8|Int8|S8|AVX|WarmRunAllocates|NCHWc' ./nn/ ./nn/internal/blas/
 
 # jaeger builds the pinned Jaeger (tools/go.mod) into .cache/bin once;
 # jaeger-run runs it on 127.0.0.1 only (OTLP 4317/4318, query API 16686).
