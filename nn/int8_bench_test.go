@@ -75,7 +75,7 @@ func BenchmarkSeedConv(b *testing.B) {
 
 // BenchmarkQ8ConvGeom times QLinearConvInt8 on geometries of CNN families
 // beyond the reference models (stems from RGB, 5x5, narrow outputs,
-// grouped, 1x1), batch 1, one thread:
+// grouped, 1x1, small planes), batch 1 unless named, one thread:
 // go test -run X -bench Q8ConvGeom ./nn/
 func BenchmarkQ8ConvGeom(b *testing.B) {
 	for _, c := range []q8ConvCase{
@@ -89,6 +89,8 @@ func BenchmarkQ8ConvGeom(b *testing.B) {
 		{n: 1, cin: 24, h: 56, w: 56, cout: 58, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
 		{n: 1, cin: 512, h: 7, w: 7, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 1, cin: 512, h: 2, w: 2, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 32, cin: 512, h: 2, w: 2, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 32, cin: 256, h: 7, w: 7, cout: 256, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 1, cin: 832, h: 7, w: 7, cout: 256, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
 	} {
 		b.Run(c.String(), func(b *testing.B) {

@@ -76,6 +76,10 @@ func TestQ8QuadLadder(t *testing.T) {
 		{n: 1, cin: 3, h: 15, w: 15, cout: 24, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
 		{n: 1, cin: 1, h: 12, w: 12, cout: 16, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
 		{n: 1, cin: 10, h: 8, w: 9, cout: 10, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2},
+		// Small planes at batch.
+		{n: 37, cin: 32, h: 2, w: 2, cout: 40, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 5, cin: 16, h: 7, w: 7, cout: 24, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2},
+		{n: 9, cin: 200, h: 5, w: 3, cout: 16, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
 	}
 	q8CheckLadder(t, r, cases, nil)
 }
