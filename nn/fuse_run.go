@@ -13,7 +13,8 @@ import "reflect"
 //     (convKernel.residual), then applies the activation;
 //   - an Add followed by a Relu (addReluKernel);
 //   - a Conv or Gemm followed by an element-wise activation, or by a
-//     Sigmoid and a Mul computing x·sigmoid(x) (SiLU);
+//     Sigmoid and a Mul computing x·sigmoid(x) (SiLU); after any other
+//     node, such a Sigmoid and Mul run as one SiLU kernel;
 //   - a Concat whose inputs' producers can write straight into its output:
 //     their outputs become views of the Concat's output (share.go) and the
 //     Concat does not run.
@@ -264,6 +265,21 @@ func (r *Runner) fuse() {
 				r.nodeOut[k] = r.baseOut[km]
 				r.skip[ks], r.skip[km] = true, true
 			}
+		}
+	}
+	// A Sigmoid and a Mul computing x·sigmoid(x) of any other value (an
+	// Add's, or a DequantizeLinear's between int8 layers) run as one pass
+	// at the Sigmoid's place: the Mul's pass over the tensor is saved.
+	for ks := range r.kern {
+		u, ok := r.kern[ks].(*unaryKernel)
+		if !ok || r.skip[ks] || u.kind != actSigmoid || len(r.baseIn[ks]) != 1 || r.baseIn[ks][0] < 0 ||
+			len(r.nodeOut[ks]) != 1 || r.nodeOut[ks][0] != r.baseOut[ks][0] {
+			continue
+		}
+		if at, km, ok := r.swishAfter(r.baseIn[ks][0]); ok && at == ks {
+			r.kern[ks] = &unaryKernel{op: "Swish", kind: actSwish}
+			r.nodeOut[ks] = r.baseOut[km]
+			r.skip[km] = true
 		}
 	}
 	// A Conv, Gemm or BatchNormalization whose output only an activation

@@ -567,7 +567,8 @@ func TestSEMulFusedIntoConv(t *testing.T) {
 // TestSwishFusedIntoConvGemm: x·sigmoid(x) after a Conv or a Gemm (SiLU as
 // PyTorch exports it: a Sigmoid and a Mul both reading the output) runs in
 // the producer, bit for bit the separate Sigmoid and Mul, with the Mul's
-// operands in either order; not when the Sigmoid's output is read again.
+// operands in either order (after an Add, as one SiLU kernel); not when
+// the Sigmoid's output is read again.
 func TestSwishFusedIntoConvGemm(t *testing.T) {
 	r := newRand(23)
 	for _, swap := range []bool{false, true} {
@@ -601,6 +602,21 @@ func TestSwishFusedIntoConvGemm(t *testing.T) {
 			Outputs: []ValueInfo{{Name: "y"}},
 		}
 		checkFused(t, "gemm silu", gg, []*Tensor{xg}, []string{"c", "s"}, 2)
+		// After an Add (no activation to take) the Sigmoid and the Mul
+		// run as one SiLU kernel.
+		xa := randT(r, 2, 5, 7)
+		ga := &Graph{
+			Name:   "addsilu",
+			Inputs: []ValueInfo{{Name: "x", Type: xa.Type()}},
+			Consts: map[string]*Tensor{"r": randT(r, 2, 5, 7)},
+			Nodes: []*Node{
+				{Name: "add", Op: "Add", Inputs: []string{"x", "r"}, Outputs: []string{"c"}},
+				{Name: "sig", Op: "Sigmoid", Inputs: []string{"c"}, Outputs: []string{"s"}},
+				{Name: "mul", Op: "Mul", Inputs: mulIn, Outputs: []string{"y"}},
+			},
+			Outputs: []ValueInfo{{Name: "y"}},
+		}
+		checkFused(t, "add silu", ga, []*Tensor{xa}, []string{"c", "s"}, 1)
 		// The Sigmoid's output read by a second node: nothing fused.
 		g.Nodes = append(g.Nodes, &Node{Name: "relu", Op: "Relu", Inputs: []string{"s"}, Outputs: []string{"z"}})
 		g.Outputs = append(g.Outputs, ValueInfo{Name: "z"})
