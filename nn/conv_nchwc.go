@@ -7,15 +7,16 @@ package nn
 // blocks of 16 output channels, a kernel call keeps the n·f sums in
 // registers over every input channel and tap, each FMA taking the input
 // value as a broadcast and the weights as packed [Cg][KH][KW][16] vectors
-// (packed once at build time, zero past Mg). The input is read straight from
-// NCHW, or from a zero-padded copy of the rows a unit needs when the
+// (packed once, on the first run, zero past Mg). The input is read straight
+// from NCHW, or from a zero-padded copy of the rows a unit needs when the
 // convolution pads, so the inner loop has no branches.
 //
 // The kernel writes a tile [f][n][16] (NCHW16c for its pixels); a separate
 // store transposes it into the NCHW rows with the bias, the fused residual
 // and the clamp of Relu/Clip (a later layout pass can keep the tiles
-// instead). Only the assembly kernels make it pay: without them Run keeps
-// the GEMM paths (tests force the path with the Go reference).
+// instead). Only the assembly kernels (AVX-512, or AVX2 with one block of
+// at most 6 pixels a call) make it pay: without them Run keeps the GEMM
+// paths (tests force the path with the Go reference).
 
 import (
 	"math"
