@@ -27,6 +27,12 @@ var q8LookupOps = map[string]bool{
 	"Selu": true, "Softplus": true, "Gelu": true, "Exp": true, "Neg": true, "Abs": true, "Sqrt": true,
 }
 
+// LookupSwish is the op attribute of a LookupInt8 that stands for
+// x·sigmoid(x) (SiLU as PyTorch exports it: DQ(x) -> Sigmoid, and a Mul of
+// the two -> Q); it exports as DequantizeLinear -> Sigmoid, Mul ->
+// QuantizeLinear.
+const LookupSwish = "Swish"
+
 type q8Lookup struct {
 	table [256]int8
 	quant *Quant
@@ -71,16 +77,21 @@ func (k *q8Lookup) MACs(in, out []Type) int64 {
 	return int64(NumElements(out[0].Shape))
 }
 
-// q8LookupTable evaluates the float op n (attributes only) with its own
-// kernel on the 256 dequantized int8 values (x params) and quantizes the
+// q8LookupTable evaluates the float op n (attributes only; LookupSwish:
+// a Sigmoid and a Mul) with its own kernels on the 256 dequantized int8 values (x params) and quantizes the
 // results (y params): entry uint8(v) is Q(f(DQ(v))).
 func q8LookupTable(n *Node, x, y q8Params) (*Tensor, error) {
 	in := New(Float32, 256)
 	for i := range in.F32 {
 		in.F32[i] = float32(int32(int8(i))-x.Zero) * x.Scale
 	}
+	nodes := []*Node{{Name: "f", Op: n.Op, Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: n.Attrs}}
+	if n.Op == LookupSwish {
+		nodes = []*Node{{Name: "f", Op: "Sigmoid", Inputs: []string{"x"}, Outputs: []string{"s"}},
+			{Name: "m", Op: "Mul", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}}
+	}
 	g := &Graph{Inputs: []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{256}}}}, Outputs: []ValueInfo{{Name: "y"}},
-		Nodes: []*Node{{Name: "f", Op: n.Op, Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: n.Attrs}}}
+		Nodes: nodes}
 	p, err := Compile(g)
 	if err != nil {
 		return nil, err
@@ -99,7 +110,8 @@ func q8LookupTable(n *Node, x, y q8Params) (*Tensor, error) {
 	return t, nil
 }
 
-// lookup lowers DQ(x) -> f -> Q (f in q8LookupOps) to LookupInt8.
+// lookup lowers DQ(x) -> f -> Q (f in q8LookupOps), and DQ(x) -> Sigmoid
+// with a Mul of x and the Sigmoid -> Q (SiLU), to LookupInt8.
 func (l *q8Lowerer) lookup(n *Node) (bool, error) {
 	if len(n.Inputs) != 1 || len(n.Outputs) != 1 {
 		return false, nil
@@ -108,24 +120,44 @@ func (l *q8Lowerer) lookup(n *Node) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	q, act, yp, ok := l.outQ(n.Outputs[0])
+	f, out, mul := n, n.Outputs[0], l.swishMul(n)
+	if mul != nil {
+		f, out = &Node{Name: n.Name, Op: LookupSwish}, mul.Outputs[0]
+	}
+	q, act, yp, ok := l.outQ(out)
 	if !ok || act.any() {
 		return false, nil
 	}
-	table, err := q8LookupTable(n, xp, yp)
+	table, err := q8LookupTable(f, xp, yp)
 	if err != nil {
 		return false, nil // left in float
 	}
 	tname := l.name(n.Name + "/table")
 	l.g.Consts[tname] = table
-	attrs := map[string]Attr{"op": {Kind: AttrString, Str: n.Op}}
-	for name, a := range n.Attrs {
+	attrs := map[string]Attr{"op": {Kind: AttrString, Str: f.Op}}
+	for name, a := range f.Attrs {
 		attrs["op_"+name] = a
 	}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	l.replace(n, []*Node{{Name: n.Name, Op: "LookupInt8", Inputs: []string{xq, tname}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
+	l.replace(n, []*Node{{Name: n.Name, Op: "LookupInt8", Inputs: []string{xq, tname}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q, mul)
 	return true, nil
+}
+
+// swishMul returns the Mul of x and n's output when n is a Sigmoid of x
+// and the two are SiLU (x read by n and the Mul only, n's output by the
+// Mul only), else nil.
+func (l *q8Lowerer) swishMul(n *Node) *Node {
+	x, s := n.Input(0), n.Outputs[0]
+	if n.Op != "Sigmoid" || l.isOut[x] || l.isOut[s] || len(l.cons[x]) != 2 || len(l.cons[s]) != 1 {
+		return nil
+	}
+	m := l.cons[s][0]
+	if m.Op != "Mul" || len(m.Inputs) != 2 || len(m.Outputs) != 1 ||
+		!(m.Input(0) == x && m.Input(1) == s || m.Input(0) == s && m.Input(1) == x) {
+		return nil
+	}
+	return m
 }
 
 // LookupFloatOp returns the float op a LookupInt8 node stands for, with its

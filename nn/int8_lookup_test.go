@@ -1,12 +1,14 @@
 package nn
 
 import (
+	"strings"
 	"testing"
 )
 
-// TestLowerQDQLookup lowers DQ -> f -> Q for several elementwise ops to
-// LookupInt8 and checks it equals the float path on every int8 input
-// value (the input graph quantizes a ramp covering all 256 codes).
+// TestLowerQDQLookup lowers DQ -> f -> Q for several elementwise ops, and
+// SiLU (DQ -> Sigmoid, Mul of the two -> Q, the Mul's operands either
+// way), to LookupInt8 and checks it equals the float path on every int8
+// input value (the input graph quantizes a ramp covering all 256 codes).
 func TestLowerQDQLookup(t *testing.T) {
 	for _, tc := range []struct {
 		op    string
@@ -17,8 +19,19 @@ func TestLowerQDQLookup(t *testing.T) {
 		{"Sigmoid", nil},
 		{"LeakyRelu", map[string]Attr{"alpha": {Kind: AttrFloat, Float: 0.3}}},
 		{"Tanh", nil},
+		{LookupSwish, nil},
+		{LookupSwish + "Swapped", nil},
 	} {
 		t.Run(tc.op, func(t *testing.T) {
+			f := []*Node{{Name: "f", Op: tc.op, Inputs: []string{"xd"}, Outputs: []string{"fy"}, Attrs: tc.attrs}}
+			if strings.HasPrefix(tc.op, LookupSwish) {
+				mul := []string{"xd", "s"}
+				if tc.op != LookupSwish {
+					mul = []string{"s", "xd"}
+				}
+				f = []*Node{{Name: "f", Op: "Sigmoid", Inputs: []string{"xd"}, Outputs: []string{"s"}},
+					{Name: "m", Op: "Mul", Inputs: mul, Outputs: []string{"fy"}}}
+			}
 			g := &Graph{
 				Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{1, 256}}}},
 				Outputs: []ValueInfo{{Name: "out"}},
@@ -30,11 +43,11 @@ func TestLowerQDQLookup(t *testing.T) {
 				Nodes: []*Node{
 					{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
 					{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
-					{Name: "f", Op: tc.op, Inputs: []string{"xd"}, Outputs: []string{"fy"}, Attrs: tc.attrs},
 					{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"fy", "ys", "yz"}, Outputs: []string{"yq"}},
 					{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
 				},
 			}
+			g.Nodes = append(g.Nodes[:2], append(f, g.Nodes[2:]...)...)
 			low, err := LowerQDQ(g)
 			if err != nil {
 				t.Fatal(err)
@@ -43,7 +56,7 @@ func TestLowerQDQLookup(t *testing.T) {
 			for _, n := range low.Nodes {
 				ops[n.Op]++
 			}
-			if ops["LookupInt8"] != 1 || ops[tc.op] != 0 {
+			if ops["LookupInt8"] != 1 || ops[tc.op] != 0 || ops["Sigmoid"] != 0 || ops["Mul"] != 0 {
 				t.Fatalf("lowered ops %v", ops)
 			}
 			x := New(Float32, 1, 256)

@@ -272,6 +272,9 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		return e.unary(n, "GlobalAveragePool", nil)
 	case "LookupInt8":
 		op, attrs := nn.LookupFloatOp(n)
+		if op == nn.LookupSwish {
+			return e.swish(n)
+		}
 		return e.unary(n, op, attrs)
 	case "RequantizeInt8":
 		xp, yp, err := pairParams(n, "x", "y")
@@ -304,6 +307,21 @@ func (e *qdqExporter) unary(n *nn.Node, op string, attrs map[string]nn.Attr) ([]
 	dx, xf := e.dq(n.Input(0), xp)
 	f := &nn.Node{Name: n.Name, Op: op, Inputs: []string{xf}, Attrs: attrs}
 	return append([]*nn.Node{dx}, e.finish(n, f, yp)...), nil
+}
+
+// swish exports a LookupInt8 of x·sigmoid(x) as DequantizeLinear ->
+// Sigmoid, and a Mul of the two -> QuantizeLinear (SiLU as PyTorch exports
+// it).
+func (e *qdqExporter) swish(n *nn.Node) ([]*nn.Node, error) {
+	xp, yp, err := pairParams(n, "x", "y")
+	if err != nil {
+		return nil, err
+	}
+	dx, xf := e.dq(n.Input(0), xp)
+	s := e.fresh(n.Outputs[0] + "_sigmoid")
+	sig := &nn.Node{Name: e.fresh(n.Name + "_sigmoid"), Op: "Sigmoid", Inputs: []string{xf}, Outputs: []string{s}}
+	mul := &nn.Node{Name: n.Name, Op: "Mul", Inputs: []string{xf, s}}
+	return append([]*nn.Node{dx, sig}, e.finish(n, mul, yp)...), nil
 }
 
 // finish gives op a float output, adds the fused Relu and quantizes into
