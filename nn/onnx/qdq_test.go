@@ -182,113 +182,76 @@ func TestExportQDQRoundTrip(t *testing.T) {
 	}
 }
 
-// A LookupInt8 of SiLU (DQ -> Sigmoid, Mul of the two -> Q) exports as
-// DequantizeLinear -> Sigmoid, Mul -> QuantizeLinear and re-imports to the
-// same table.
-func TestExportQDQLookupSwish(t *testing.T) {
-	g := &nn.Graph{
-		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 64}}}},
-		Outputs: []nn.ValueInfo{{Name: "out"}},
-		Consts: map[string]*nn.Tensor{
-			"xs": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.1}}, "xz": {DType: nn.Int8, Shape: []int{}, I8: []int8{3}},
-			"ys": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.03}}, "yz": {DType: nn.Int8, Shape: []int{}, I8: []int8{-100}},
-		},
-		Opset: 17,
-		Nodes: []*nn.Node{
-			{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
-			{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
-			{Name: "sig", Op: "Sigmoid", Inputs: []string{"xd"}, Outputs: []string{"s"}},
-			{Name: "mul", Op: "Mul", Inputs: []string{"s", "xd"}, Outputs: []string{"fy"}},
-			{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"fy", "ys", "yz"}, Outputs: []string{"yq"}},
-			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
-		},
-	}
-	low, err := ImportQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := qdqOps(low); ops["LookupInt8"] != 1 || ops["Sigmoid"] != 0 || ops["Mul"] != 0 {
-		t.Fatalf("lowered ops %v", ops)
-	}
-	exp, err := ExportQDQ(low)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := qdqOps(exp); ops["LookupInt8"] != 0 || ops["Sigmoid"] != 1 || ops["Mul"] != 1 {
-		t.Fatalf("exported ops %v", ops)
-	}
-	low2, err := ImportQDQ(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := qdqOps(low2); ops["LookupInt8"] != 1 {
-		t.Fatalf("re-imported ops %v", ops)
-	}
-	x := nn.New(nn.Float32, 1, 64)
-	for i := range x.F32 {
-		x.F32[i] = float32(i-32) * 0.3
-	}
-	a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
-	for i := range a {
-		if a[i] != b[i] || a[i] != f[i] {
-			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
-		}
-	}
-}
-
-// A LookupInt8 (DQ -> HardSigmoid -> Q folded into a table) exports as
-// DequantizeLinear -> HardSigmoid (attributes kept) -> QuantizeLinear and
-// re-imports to the same table.
+// A LookupInt8 exports as DequantizeLinear -> its float op(s) ->
+// QuantizeLinear and re-imports to the same table: DQ -> HardSigmoid -> Q
+// (attributes kept), and SiLU (DQ -> Sigmoid, Mul of the two -> Q).
 func TestExportQDQLookup(t *testing.T) {
-	g := &nn.Graph{
-		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 64}}}},
-		Outputs: []nn.ValueInfo{{Name: "out"}},
-		Consts: map[string]*nn.Tensor{
-			"xs": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.1}}, "xz": {DType: nn.Int8, Shape: []int{}, I8: []int8{3}},
-			"ys": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.004}}, "yz": {DType: nn.Int8, Shape: []int{}, I8: []int8{-128}},
-		},
-		Opset: 17,
-		Nodes: []*nn.Node{
-			{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
-			{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
-			{Name: "f", Op: "HardSigmoid", Inputs: []string{"xd"}, Outputs: []string{"fy"},
-				Attrs: map[string]nn.Attr{"alpha": {Kind: nn.AttrFloat, Float: 0.3}}},
-			{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"fy", "ys", "yz"}, Outputs: []string{"yq"}},
-			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
-		},
-	}
-	low, err := ImportQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := ExportQDQ(low)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := qdqOps(exp); ops["LookupInt8"] != 0 || ops["HardSigmoid"] != 1 {
-		t.Fatalf("exported ops %v", ops)
-	}
-	for _, n := range exp.Nodes {
-		if n.Op == "HardSigmoid" && n.AttrFloat("alpha", 0) != 0.3 {
-			t.Fatalf("exported attributes %v", n.Attrs)
-		}
-	}
-	low2, err := ImportQDQ(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := qdqOps(low2); ops["LookupInt8"] != 1 {
-		t.Fatalf("re-imported ops %v", ops)
-	}
-	x := nn.New(nn.Float32, 1, 64)
-	for i := range x.F32 {
-		x.F32[i] = float32(i-32) * 0.3
-	}
-	a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
-	for i := range a {
-		if a[i] != b[i] || a[i] != f[i] {
-			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
-		}
+	for _, tc := range []struct {
+		name string
+		f    []*nn.Node
+		ops  map[string]int // the float ops exported
+	}{
+		{"HardSigmoid", []*nn.Node{{Name: "f", Op: "HardSigmoid", Inputs: []string{"xd"}, Outputs: []string{"fy"},
+			Attrs: map[string]nn.Attr{"alpha": {Kind: nn.AttrFloat, Float: 0.3}}}}, map[string]int{"HardSigmoid": 1}},
+		{"SiLU", []*nn.Node{{Name: "sig", Op: "Sigmoid", Inputs: []string{"xd"}, Outputs: []string{"s"}},
+			{Name: "mul", Op: "Mul", Inputs: []string{"s", "xd"}, Outputs: []string{"fy"}}}, map[string]int{"Sigmoid": 1, "Mul": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &nn.Graph{
+				Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 64}}}},
+				Outputs: []nn.ValueInfo{{Name: "out"}},
+				Consts: map[string]*nn.Tensor{
+					"xs": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.1}}, "xz": {DType: nn.Int8, Shape: []int{}, I8: []int8{3}},
+					"ys": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.004}}, "yz": {DType: nn.Int8, Shape: []int{}, I8: []int8{-128}},
+				},
+				Opset: 17,
+			}
+			g.Nodes = append([]*nn.Node{
+				{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
+				{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
+			}, append(tc.f,
+				&nn.Node{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"fy", "ys", "yz"}, Outputs: []string{"yq"}},
+				&nn.Node{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}})...)
+			low, err := ImportQDQ(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := qdqOps(low); ops["LookupInt8"] != 1 {
+				t.Fatalf("lowered ops %v", ops)
+			}
+			exp, err := ExportQDQ(low)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := qdqOps(exp)
+			for op, n := range tc.ops {
+				if ops[op] != n || ops["LookupInt8"] != 0 {
+					t.Fatalf("exported ops %v", ops)
+				}
+			}
+			for _, n := range exp.Nodes {
+				if n.Op == "HardSigmoid" && n.AttrFloat("alpha", 0) != 0.3 {
+					t.Fatalf("exported attributes %v", n.Attrs)
+				}
+			}
+			low2, err := ImportQDQ(exp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := qdqOps(low2); ops["LookupInt8"] != 1 {
+				t.Fatalf("re-imported ops %v", ops)
+			}
+			x := nn.New(nn.Float32, 1, 64)
+			for i := range x.F32 {
+				x.F32[i] = float32(i-32) * 0.3
+			}
+			a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
+			for i := range a {
+				if a[i] != b[i] || a[i] != f[i] {
+					t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
+				}
+			}
+		})
 	}
 }
 
