@@ -314,31 +314,32 @@ func (j *convJob) nchwcClamp() (lo, hi float32, fused bool) {
 // the image as zeros) into dst, rows wp wide with g.PL zeros before each.
 // dst holds nchwcSlack floats more for the kernels' whole-vector clears.
 func nchwcPadRows(g *geom, x, dst []float32, cg, ih0, in, wp int) {
-	HW := g.H * g.W
 	r0, r1 := min(max(ih0, 0), ih0+in), max(min(ih0+in, g.H), ih0) // the rows inside the image
 	if r1 < r0 {
 		r1 = r0
 	}
-	for c := 0; c < cg; c++ {
-		padRows(x[c*HW+min(r0, g.H-1)*g.W:], dst[c*in*wp:], r0-ih0, r1-r0, ih0+in-r1, g.W, wp, g.PL)
-	}
+	padRows(x[min(r0, g.H-1)*g.W:], dst, r0-ih0, r1-r0, ih0+in-r1, g.W, wp, g.PL, cg, g.H*g.W)
 }
 
 // nchwcSlack is the floats past a padded copy that nchwcPadRows may clear.
 const nchwcSlack = 16
 
-// padRowsGo writes top rows of zeros, mid rows of pl zeros, w floats from
-// src (rows w apart) and zeros, and bot rows of zeros, each wp wide, to dst.
-func padRowsGo(src, dst []float32, top, mid, bot, w, wp, pl int) {
-	clear(dst[:top*wp])
-	d := dst[top*wp:]
-	for r := 0; r < mid; r++ {
-		row := d[r*wp : (r+1)*wp]
-		clear(row[:pl])
-		copy(row[pl:pl+w], src[r*w:(r+1)*w])
-		clear(row[pl+w:])
+// padRowsGo writes, for each of cg planes (src planes ps apart, dst planes
+// one after the other), top rows of zeros, mid rows of pl zeros, w floats
+// from src (rows w apart) and zeros, and bot rows of zeros, each wp wide.
+func padRowsGo(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
+	for c := 0; c < cg; c++ {
+		d := dst[c*(top+mid+bot)*wp:]
+		clear(d[:top*wp])
+		d = d[top*wp:]
+		for r := 0; r < mid; r++ {
+			row := d[r*wp : (r+1)*wp]
+			clear(row[:pl])
+			copy(row[pl:pl+w], src[c*ps+r*w:c*ps+(r+1)*w])
+			clear(row[pl+w:])
+		}
+		clear(d[mid*wp : (mid+bot)*wp])
 	}
-	clear(d[mid*wp : (mid+bot)*wp])
 }
 
 // nchwcCall is one kernel call: for blocks b < f, pixels q < n and lanes

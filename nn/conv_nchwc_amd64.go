@@ -128,19 +128,19 @@ func nchwcF4S1AVX512(a *nchwcArgs)
 func nchwcF4S2AVX512(a *nchwcArgs)
 
 //go:noescape
-func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)
+func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)
 
 // padRows is padRowsGo (dst with nchwcSlack floats more).
-func padRows(src, dst []float32, top, mid, bot, w, wp, pl int) {
-	_ = dst[(top+mid+bot)*wp+nchwcSlack-1]
+func padRows(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
+	_ = dst[cg*(top+mid+bot)*wp+nchwcSlack-1]
 	if mid > 0 {
-		_ = src[mid*w-1]
+		_ = src[(cg-1)*ps+mid*w-1]
 	}
-	if !hasDW512 || pl+w > wp {
-		padRowsGo(src, dst, top, mid, bot, w, wp, pl)
+	if !hasDW512 || pl+w > wp || cg < 1 {
+		padRowsGo(src, dst, top, mid, bot, w, wp, pl, cg, ps)
 		return
 	}
-	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, w, wp, pl, 4*w)
+	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, w, wp, pl, 4*w, cg, 4*ps)
 }
 
 //go:noescape

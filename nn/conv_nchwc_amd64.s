@@ -11655,9 +11655,9 @@ F4S2done:
 	VZEROUPPER
 	RET
 
-// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)
-TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-72
-	MOVQ src+0(FP), SI
+// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)
+TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-88
+	MOVQ src+0(FP), R15
 	MOVQ dst+8(FP), DI
 	MOVQ w+40(FP), CX
 	MOVQ wp+48(FP), R9
@@ -11673,6 +11673,11 @@ TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-72
 	VPXORD Z1, Z1, Z1
 	MOVQ pl+56(FP), R13
 	SHLQ $2, R13
+	MOVQ cg+72(FP), AX
+	TESTQ AX, AX
+	JZ padDone
+padPlane:
+	MOVQ R15, SI
 	MOVQ top+16(FP), DX
 	TESTQ DX, DX
 	JZ padtopDone
@@ -11730,6 +11735,10 @@ padbotZero:
 	DECQ DX
 	JNZ padbot
 padbotDone:
+	ADDQ scs+80(FP), R15
+	DECQ AX
+	JNZ padPlane
+padDone:
 	VZEROUPPER
 	RET
 

@@ -15,6 +15,6 @@ func nchwcISAs() []bool { return nil }
 
 func nchwcRun(a *nchwcRows) { nchwcRowsRef(a) }
 
-func padRows(src, dst []float32, top, mid, bot, w, wp, pl int) {
-	padRowsGo(src, dst, top, mid, bot, w, wp, pl)
+func padRows(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
+	padRowsGo(src, dst, top, mid, bot, w, wp, pl, cg, ps)
 }

@@ -322,16 +322,17 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("\tJNZ %sblock", name)
 }
 
-// padRows writes nchwcPadRowsAVX512: the rows of one padded plane, wp
-// floats each: top rows of zeros, mid rows of pl zeros, w floats from src
-// (ss bytes apart) and zeros, then bot rows of zeros. Each row is cleared
-// with whole vectors, past its end into the next row's (written after it)
-// or the scratch's slack, then its floats are copied in place.
+// padRows writes nchwcPadRowsAVX512: for each of cg planes (src planes
+// scs bytes apart, dst planes one after the other) the rows of one padded
+// plane, wp floats each: top rows of zeros, mid rows of pl zeros, w floats
+// from src (ss bytes apart) and zeros, then bot rows of zeros. Each row is
+// cleared with whole vectors, past its end into the next row's (written
+// after it) or the scratch's slack, then its floats are copied in place.
 func padRows(a *asm) {
 	a.l("")
-	a.l("// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss int)")
-	a.l("TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-72")
-	a.l("\tMOVQ src+0(FP), SI")
+	a.l("// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)")
+	a.l("TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-88")
+	a.l("\tMOVQ src+0(FP), R15")
 	a.l("\tMOVQ dst+8(FP), DI")
 	a.l("\tMOVQ w+40(FP), CX")
 	a.l("\tMOVQ wp+48(FP), R9")
@@ -347,6 +348,11 @@ func padRows(a *asm) {
 	a.l("\tVPXORD Z1, Z1, Z1")
 	a.l("\tMOVQ pl+56(FP), R13")
 	a.l("\tSHLQ $2, R13")
+	a.l("\tMOVQ cg+72(FP), AX")
+	a.l("\tTESTQ AX, AX")
+	a.l("\tJZ padDone")
+	a.l("padPlane:")
+	a.l("\tMOVQ R15, SI")
 	for _, part := range []string{"top", "mid", "bot"} {
 		a.l("\tMOVQ %s+%d(FP), DX", part, map[string]int{"top": 16, "mid": 24, "bot": 32}[part])
 		a.l("\tTESTQ DX, DX")
@@ -380,6 +386,10 @@ func padRows(a *asm) {
 		a.l("\tJNZ pad%s", part)
 		a.l("pad%sDone:", part)
 	}
+	a.l("\tADDQ scs+80(FP), R15")
+	a.l("\tDECQ AX")
+	a.l("\tJNZ padPlane")
+	a.l("padDone:")
 	a.l("\tVZEROUPPER")
 	a.l("\tRET")
 }
