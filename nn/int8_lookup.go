@@ -62,11 +62,21 @@ func (k *q8Lookup) OutputTypes(in []Type) ([]Type, error) {
 func (k *q8Lookup) Run(_ *RunContext, in, out []*Tensor) error {
 	x, y := in[0].I8, out[0].I8
 	out[0].Quant = k.quant
+	q8LookupRun(y, x, &k.table)
+	return nil
+}
+
+// q8LookupRun writes table[uint8(x[i])] to y[i] for i < len(x): with
+// AVX-512 VBMI 64 bytes a step (q8LookupFast), else this loop (the
+// reference).
+func q8LookupRun(y, x []int8, table *[256]int8) {
+	if q8LookupFast(y, x, table) {
+		return
+	}
 	y = y[:len(x)]
 	for i, v := range x {
-		y[i] = k.table[uint8(v)]
+		y[i] = table[uint8(v)]
 	}
-	return nil
 }
 
 // MACs counts one operation per element.

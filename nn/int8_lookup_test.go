@@ -77,3 +77,36 @@ func TestLowerQDQLookup(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupFast compares the VBMI table lookup with the Go loop at every
+// length up to 200 (64-byte steps and the masked tail) and three offsets,
+// over all 256 codes, and checks nothing past the end is written.
+func TestLookupFast(t *testing.T) {
+	var table [256]int8
+	for i := range table {
+		table[i] = int8(i*37 + 11)
+	}
+	x := make([]int8, 203)
+	for i := range x {
+		x[i] = int8(i * 101)
+	}
+	if !q8LookupFast(make([]int8, 1), x[:1], &table) {
+		t.Skip("no VBMI lookup in this build")
+	}
+	for n := 1; n <= 200; n++ {
+		for off := 0; off < 3; off++ {
+			src := x[off : off+n]
+			got := make([]int8, n+1)
+			got[n] = 99
+			q8LookupFast(got, src, &table)
+			for i, v := range src {
+				if got[i] != table[uint8(v)] {
+					t.Fatalf("n=%d off=%d: [%d] = %d, want table[%d] = %d", n, off, i, got[i], uint8(v), table[uint8(v)])
+				}
+			}
+			if got[n] != 99 {
+				t.Fatalf("n=%d: wrote past the end", n)
+			}
+		}
+	}
+}
