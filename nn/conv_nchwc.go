@@ -151,6 +151,12 @@ func nchwcMaxBlocks() int {
 	return 4
 }
 
+// nchwcMinSplit is the fewest multiply-adds for which pathNCHWc cuts a
+// plane among the threads: tinyresnet's 1x1 s2 shortcuts (131K, 3.5 µs on
+// one thread) ran slower on two (a variable so that benchmarks can
+// compare).
+var nchwcMinSplit int64 = 1 << 18
+
 // nchwcSplitM lets the threads share a plane's output channels where its
 // rows do not share out evenly (a variable so that benchmarks can compare).
 var nchwcSplitM = true
@@ -173,7 +179,7 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 		}
 	}
 	ng := g.N * j.k.grp
-	if threads > 1 && macs >= 2*minParallelWork && ng*p.nrb < 4*threads {
+	if threads > 1 && macs >= nchwcMinSplit && ng*p.nrb < 4*threads {
 		for (ng*p.nrb)%threads != 0 && p.nrb < g.OH {
 			p.nrb++
 		}
@@ -181,7 +187,7 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	p.rows = (g.OH + p.nrb - 1) / p.nrb
 	p.nrb = (g.OH + p.rows - 1) / p.rows
 	p.nms, p.slab = 1, p.mb
-	if nchwcSplitM && threads > 1 && macs >= 2*minParallelWork && ng*p.nrb < 4*threads && (p.rows*p.nrb != g.OH || (ng*p.nrb)%threads != 0) && p.mb >= threads {
+	if nchwcSplitM && threads > 1 && macs >= nchwcMinSplit && ng*p.nrb < 4*threads && (p.rows*p.nrb != g.OH || (ng*p.nrb)%threads != 0) && p.mb >= threads {
 		// Rows that do not share out evenly (7x7 planes: 4 and 3 rows):
 		// the threads share the output channels instead, each unit
 		// with its own padded copy, in calls of fewer blocks if need be.
