@@ -12,8 +12,8 @@ import "slices"
 // images with no fork-join per layer.
 
 // chunkBytes bounds the largest activation of one chunk (the chunk is the
-// most images, a divisor of the batch, whose largest value fits). A
-// variable so that tests and benchmarks can compare; 0 turns chunking off.
+// most images whose largest value fits). A variable so that tests and
+// benchmarks can compare; 0 turns chunking off.
 var chunkBytes = 1 << 20
 
 // chunkStages lets the chunk grow along the program (stagePlan); off, one
@@ -25,7 +25,7 @@ var chunkStages = true
 type chunkState struct {
 	on     bool
 	sub    bool // a chunk's runner: runs whole
-	n, c   int  // batch, images per chunk of the first stage
+	n      int  // batch
 	stages []*chunkStage
 	bufs   []*Tensor // the whole batch's values passed between stages and its outputs, owned by the runner
 	outs   []int     // per program output: its buffer
@@ -33,17 +33,34 @@ type chunkState struct {
 }
 
 // chunkStage is a run of the program's nodes that the batch goes through
-// in chunks of c images, one sub-runner of the run's slice per worker. The
-// chunk grows along the program as the activations shrink (stagePlan):
-// MobileNetV2's 112x112 layers take one image at a time, its 7x7 layers
-// four, its classifier half the batch, whose weights are then read once
-// per sixteen images.
+// in k chunks of c or c-1 images (any batch: 31 images in chunks of 8 are
+// 7, 8, 8, 8), each worker with a sub-runner of the run's slice per chunk
+// size. The chunk grows along the program as the activations shrink
+// (stagePlan): MobileNetV2's 112x112 layers take one image at a time, its
+// 7x7 layers four, its classifier the whole batch on one thread, whose
+// weights are then read once.
 type chunkStage struct {
-	c    int
-	subs []*Runner
-	ins  [][]*Tensor // per worker: the chunk's views of the stage's inputs
-	from []int       // per stage input: the program input index i, or -1-b for cs.bufs[b]
-	outs []int       // per stage output: its buffer in cs.bufs
+	c, k int
+	subs [][2]chunkSub // per worker: the sub-runners of chunks of c images and c-1
+	from []int         // per stage input: the program input index i, or -1-b for cs.bufs[b]
+	outs []int         // per stage output: its buffer in cs.bufs
+}
+
+// chunkSub is a sub-runner of a stage for one chunk size, with its views of
+// the stage's inputs.
+type chunkSub struct {
+	r   *Runner
+	ins []*Tensor
+}
+
+// bounds returns chunk i's images [lo, hi) of n.
+func (st *chunkStage) bounds(i, n int) (lo, hi int) {
+	return n * i / st.k, n * (i + 1) / st.k
+}
+
+// sub returns the worker's sub-runner for chunks of m images.
+func (st *chunkStage) sub(worker, m int) *chunkSub {
+	return &st.subs[worker][st.c-m]
 }
 
 // batchSeparable reports whether op (with its attributes) computes each
@@ -138,22 +155,35 @@ func (cs *chunkState) decide(r *Runner, inputs []*Tensor) error {
 		}
 	}
 	bounds, sizes := cs.stagePlan(r, n)
+	if k, _ := chunkSplit(n, sizes[0], r.rc.Threads); k == 1 {
+		return nil // the whole batch fits: one chunk is the plain run
+	}
 	if !cs.setup(r, inputs, n, bounds, sizes) && len(bounds) > 2 {
 		// Not separable into stages after all: one stage.
-		cs.setup(r, inputs, n, []int{0, len(r.p.nodes)}, sizes[len(sizes)-1:])
+		cs.setup(r, inputs, n, []int{0, len(r.p.nodes)}, sizes[:1])
 	}
 	return nil
 }
 
-// chunkFor returns the most images, a divisor of n up to n/2, whose per
-// bytes each fit in chunkBytes (at least 1).
+// chunkFor returns the most images, up to n, whose per bytes each fit in
+// chunkBytes (at least 1).
 func chunkFor(n, per int) int {
-	for d := n / 2; d > 1; d-- {
-		if n%d == 0 && d*per <= chunkBytes {
-			return d
-		}
+	if per <= 0 {
+		return n
 	}
-	return 1
+	return min(n, max(1, chunkBytes/per))
+}
+
+// chunkSplit returns how many chunks of at most c images a batch of n takes
+// with the thread budget, at least one per worker and a multiple of the
+// workers so that they share them evenly, and the largest chunk (the others
+// are as large or one image less).
+func chunkSplit(n, c, threads int) (k, largest int) {
+	k = (n + c - 1) / c
+	if w := min(threads, n); w > 1 {
+		k = min(n, (k+w-1)/w*w)
+	}
+	return k, (n + k - 1) / k
 }
 
 // valueUses is where each value is produced and last read, by node
@@ -226,11 +256,11 @@ func (cs *chunkState) stagePlan(r *Runner, n int) (bounds, sizes []int) {
 					continue
 				}
 				if v := r.vals[s]; v != nil && len(v.Shape) > 0 && v.Shape[0] == n && !isConstTensor(r.p.graph, v) {
-					per = max(per, v.Len()*v.DType.Size()/n)
+					per = max(per, NumElements(v.Shape)*v.DType.Size()/n) // an alias has no data of its own
 				}
 			}
 		}
-		perNode[k] = chunkFor(n, per)
+		_, perNode[k] = chunkSplit(n, chunkFor(n, per), r.rc.Threads)
 	}
 	suf := make([]int, len(nodes)+1)
 	suf[len(nodes)] = n
@@ -267,7 +297,8 @@ func (cs *chunkState) setup(r *Runner, inputs []*Tensor, n int, bounds, sizes []
 	var bufs []*Tensor
 	stages := make([]*chunkStage, len(sizes))
 	for si, c := range sizes {
-		st := &chunkStage{c: c}
+		st := &chunkStage{}
+		st.k, st.c = chunkSplit(n, c, r.rc.Threads)
 		var ins, outs []string
 		if si == 0 {
 			ins = r.p.inputs
@@ -319,32 +350,33 @@ func (cs *chunkState) setup(r *Runner, inputs []*Tensor, n int, bounds, sizes []
 			st.outs = append(st.outs, len(bufs))
 			bufs = append(bufs, New(full.DType, full.Shape...))
 		}
-		workers := min(r.rc.Threads, n/c)
-		st.subs = make([]*Runner, workers)
-		st.ins = make([][]*Tensor, workers)
+		workers := min(r.rc.Threads, st.k)
+		st.subs = make([][2]chunkSub, workers)
 		for w := range st.subs {
-			sub := prog.NewRunner(max(1, r.rc.Threads/workers))
-			sub.chunk.sub = true
-			st.subs[w] = sub
-			st.ins[w] = make([]*Tensor, len(st.from))
-			for i, f := range st.from {
-				t := bufOrInput(bufs, inputs, f)
-				st.ins[w][i] = &Tensor{DType: t.DType, Shape: append([]int{c}, t.Shape[1:]...), Quant: t.Quant}
-				sliceBatch(st.ins[w][i], t, 0, c)
-			}
-			if _, err := sub.Run(st.ins[w]...); err != nil {
-				return false // not separable after all
-			}
-		}
-		// Every value of a chunk must be the whole batch's with c images.
-		s := st.subs[0]
-		for name, slot := range s.slot {
-			v, sv := r.vals[r.slot[name]], s.vals[slot]
-			if v == nil || sv == nil || v == sv || isConstTensor(g, v) {
-				continue
-			}
-			if len(v.Shape) == 0 || len(v.Shape) != len(sv.Shape) || v.Shape[0] != n || sv.Shape[0] != c || !sameShape(v.Shape[1:], sv.Shape[1:]) {
-				return false
+			for m := st.c; m >= st.c-1 && (m == st.c || n%st.k != 0); m-- {
+				sub := prog.NewRunner(max(1, r.rc.Threads/workers))
+				sub.chunk.sub = true
+				ins := make([]*Tensor, len(st.from))
+				for i, f := range st.from {
+					t := bufOrInput(bufs, inputs, f)
+					ins[i] = &Tensor{DType: t.DType, Shape: append([]int{m}, t.Shape[1:]...), Quant: t.Quant}
+					sliceBatch(ins[i], t, 0, m)
+				}
+				if _, err := sub.Run(ins...); err != nil {
+					return false // not separable after all
+				}
+				// Every value of a chunk must be the whole batch's with m
+				// images.
+				for name, slot := range sub.slot {
+					v, sv := r.vals[r.slot[name]], sub.vals[slot]
+					if v == nil || sv == nil || v == sv || isConstTensor(g, v) {
+						continue
+					}
+					if len(v.Shape) == 0 || len(v.Shape) != len(sv.Shape) || v.Shape[0] != n || sv.Shape[0] != m || !sameShape(v.Shape[1:], sv.Shape[1:]) {
+						return false
+					}
+				}
+				*st.sub(w, m) = chunkSub{r: sub, ins: ins}
 			}
 		}
 		stages[si] = st
@@ -357,7 +389,7 @@ func (cs *chunkState) setup(r *Runner, inputs []*Tensor, n int, bounds, sizes []
 		}
 		cs.outs[i] = b
 	}
-	cs.on, cs.n, cs.c, cs.stages, cs.bufs = true, n, sizes[0], stages, bufs
+	cs.on, cs.n, cs.stages, cs.bufs = true, n, stages, bufs
 	return true
 }
 
@@ -418,13 +450,13 @@ type chunkJob struct {
 func (j *chunkJob) runRange(lo, hi, worker int) {
 	cs := j.cs
 	st := cs.stages[cs.stage]
-	sub, ins := st.subs[worker], st.ins[worker]
 	for k := lo; k < hi; k++ {
-		a, b := k*st.c, (k+1)*st.c
+		a, b := st.bounds(k, cs.n)
+		sub := st.sub(worker, b-a)
 		for i, f := range st.from {
-			sliceBatch(ins[i], bufOrInput(cs.bufs, j.inputs, f), a, b)
+			sliceBatch(sub.ins[i], bufOrInput(cs.bufs, j.inputs, f), a, b)
 		}
-		outs, err := sub.Run(ins...)
+		outs, err := sub.r.Run(sub.ins...)
 		if err != nil {
 			j.err[worker] = err
 			return
@@ -450,8 +482,12 @@ func (cs *chunkState) run(r *Runner, inputs []*Tensor) ([]*Tensor, error) {
 	j.cs, j.inputs = cs, append(j.inputs[:0], inputs...)
 	defer clear(j.inputs)
 	for si, st := range cs.stages {
-		for _, s := range st.subs {
-			s.observe = r.observe
+		for w := range st.subs {
+			for _, s := range st.subs[w] {
+				if s.r != nil {
+					s.r.observe = r.observe
+				}
+			}
 		}
 		if cap(j.err) < len(st.subs) {
 			j.err = make([]error, len(st.subs))
@@ -459,14 +495,14 @@ func (cs *chunkState) run(r *Runner, inputs []*Tensor) ([]*Tensor, error) {
 		j.err = j.err[:len(st.subs)]
 		clear(j.err)
 		cs.stage = si
-		r.rc.parallelFor(len(st.subs), cs.n/st.c, j)
+		r.rc.parallelFor(len(st.subs), st.k, j)
 		for _, err := range j.err {
 			if err != nil {
 				return nil, err
 			}
 		}
 		// Set here, not by each chunk's copy: those run at once.
-		for i, o := range st.subs[0].outs {
+		for i, o := range st.subs[0][0].r.outs {
 			cs.bufs[st.outs[i]].Quant = o.Quant
 		}
 	}

@@ -4,6 +4,14 @@ package nn
 // for runners planned afterwards (benchmarks compare).
 func SetChunkStages(on bool) { chunkStages = on }
 
+// SetChunkBytes sets the bound of a chunk's largest activation for runners
+// planned afterwards and returns the one before.
+func SetChunkBytes(b int) int {
+	old := chunkBytes
+	chunkBytes = b
+	return old
+}
+
 // ChunkSizes returns the images per chunk of each stage r's batch runs in
 // (nil: not chunked).
 func ChunkSizes(r *Runner) []int {

@@ -9,11 +9,12 @@ import (
 	"github.com/splitinfer/splitinfer/nn"
 )
 
-// TestZooBatchMatchesImages runs each internal/cnnzoo family on a batch of
-// 4 different images, on 1 and 2 threads, and checks every image's output
-// against the image run alone: the batch paths (chunks of images, channel
-// shuffles, splits, grouped and depthwise convolutions) give the single
-// image's result.
+// TestZooBatchMatchesImages runs each internal/cnnzoo family on batches of
+// 4 and 7 different images, on 1 and 2 threads, with the default chunks and
+// small ones (64 KB: chunks of one image, then of 2-4 with a smaller last
+// one at 7), and checks every image's output against the image run alone:
+// the batch paths (chunks of images, channel shuffles, splits, grouped and
+// depthwise convolutions) give the single image's result.
 func TestZooBatchMatchesImages(t *testing.T) {
 	for _, m := range []struct {
 		name  string
@@ -27,20 +28,20 @@ func TestZooBatchMatchesImages(t *testing.T) {
 		{"mobilenetv3_style", cnnzoo.MobileNetV3},
 	} {
 		t.Run(m.name, func(t *testing.T) {
-			const size, batch = 64, 4
+			const size, most = 64, 7
 			p, err := nn.Compile(m.build(size))
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := nn.New(nn.Float32, batch, 3, size, size)
-			for i := range x.F32 {
-				x.F32[i] = float32((i*7+i/(3*size*size))%31) / 31
+			all := nn.New(nn.Float32, most, 3, size, size)
+			for i := range all.F32 {
+				all.F32[i] = float32((i*7+i/(3*size*size))%31) / 31
 			}
-			per := len(x.F32) / batch
-			want := make([][]float32, batch)
+			per := len(all.F32) / most
+			want := make([][]float32, most)
 			one := p.NewRunner(1)
 			for b := range want {
-				img, err := nn.FromFloat32(x.F32[b*per:(b+1)*per], 1, 3, size, size)
+				img, err := nn.FromFloat32(all.F32[b*per:(b+1)*per], 1, 3, size, size)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -50,18 +51,32 @@ func TestZooBatchMatchesImages(t *testing.T) {
 				}
 				want[b] = append([]float32(nil), out[0].F32...)
 			}
-			for _, threads := range []int{1, 2} {
-				out, err := p.NewRunner(threads).Run(x)
+			defer nn.SetChunkBytes(nn.SetChunkBytes(0))
+			for _, batch := range []int{4, most} {
+				x, err := nn.FromFloat32(all.F32[:batch*per], batch, 3, size, size)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := out[0].F32
-				if len(got) != batch*len(want[0]) {
-					t.Fatalf("%d threads: %d outputs, want %d", threads, len(got), batch*len(want[0]))
-				}
-				for b := range want {
-					if err := closeTo(got[b*len(want[b]):(b+1)*len(want[b])], want[b], 1e-4); err != nil {
-						t.Errorf("%d threads, image %d: %v", threads, b, err)
+				for _, chunk := range []int{1 << 20, 1 << 16} {
+					nn.SetChunkBytes(chunk)
+					for _, threads := range []int{1, 2} {
+						r := p.NewRunner(threads)
+						out, err := r.Run(x)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if chunk == 1<<16 && nn.ChunkSizes(r) == nil {
+							t.Errorf("batch %d, %d threads: not chunked", batch, threads)
+						}
+						got := out[0].F32
+						if len(got) != batch*len(want[0]) {
+							t.Fatalf("batch %d, %d threads: %d outputs, want %d", batch, threads, len(got), batch*len(want[0]))
+						}
+						for b := range batch {
+							if err := closeTo(got[b*len(want[b]):(b+1)*len(want[b])], want[b], 1e-4); err != nil {
+								t.Errorf("batch %d, %d KB chunks %v, %d threads, image %d: %v", batch, chunk>>10, nn.ChunkSizes(r), threads, b, err)
+							}
+						}
 					}
 				}
 			}
