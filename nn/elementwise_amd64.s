@@ -3,26 +3,6 @@
 #include "textflag.h"
 #include "simd_amd64.h"
 
-// MAP(BODY4, BODY1, BODYM, STEP) is the loop of an elementwise kernel over
-// CX floats: BODY4 does 64 of them (Z0-Z3), BODY1 16 (Z0), BODYM the last
-// CX < 16 under the mask K1; STEP(n) advances its pointers by n bytes.
-#define MAP(BODY4, BODY1, BODYM, STEP) \
-	CMPQ CX, $64; JLT tail16; \
-loop64: \
-	BODY4; \
-	STEP(256); SUBQ $64, CX; CMPQ CX, $64; JGE loop64; \
-tail16: \
-	CMPQ CX, $16; JLT tail; \
-	BODY1; \
-	STEP(64); SUBQ $16, CX; JMP tail16; \
-tail: \
-	TESTQ CX, CX; JE done; \
-	LOWMASK(AX); KMOVW AX, K1; \
-	BODYM; \
-done: \
-	VZEROUPPER; \
-	RET
-
 // BINARGS loads the arguments (dst, a, b *float32, n int) of a binary
 // kernel: DI, SI, DX, CX.
 #define BINARGS MOVQ dst+0(FP), DI; MOVQ a+8(FP), SI; MOVQ b+16(FP), DX; MOVQ n+24(FP), CX

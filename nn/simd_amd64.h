@@ -71,3 +71,23 @@
 	VSHUFF32X4 $0xdd, Z26, Z18, Z10; VSHUFF32X4 $0xdd, Z27, Z19, Z11; \
 	VSHUFF32X4 $0xdd, Z28, Z20, Z12; VSHUFF32X4 $0xdd, Z29, Z21, Z13; \
 	VSHUFF32X4 $0xdd, Z30, Z22, Z14; VSHUFF32X4 $0xdd, Z31, Z23, Z15
+
+// MAP(BODY4, BODY1, BODYM, STEP) is the loop of an elementwise kernel over
+// CX floats: BODY4 does 64 of them (Z0-Z3), BODY1 16 (Z0), BODYM the last
+// CX < 16 under the mask K1; STEP(n) advances its pointers by n bytes.
+#define MAP(BODY4, BODY1, BODYM, STEP) \
+	CMPQ CX, $64; JLT tail16; \
+loop64: \
+	BODY4; \
+	STEP(256); SUBQ $64, CX; CMPQ CX, $64; JGE loop64; \
+tail16: \
+	CMPQ CX, $16; JLT tail; \
+	BODY1; \
+	STEP(64); SUBQ $16, CX; JMP tail16; \
+tail: \
+	TESTQ CX, CX; JE done; \
+	LOWMASK(AX); KMOVW AX, K1; \
+	BODYM; \
+done: \
+	VZEROUPPER; \
+	RET
