@@ -13,8 +13,8 @@ import (
 // Optimize runs the standard inference pipeline on a copy of g: removal of
 // Identity and inference-mode Dropout, symbolic shape folding (the dynamic
 // reshape PyTorch emits for x.view(x.size(0), -1) becomes a constant
-// target), constant folding, folding of BatchNormalization into the
-// preceding Conv or Gemm, fusion of Relu/Clip into the Conv or Gemm before
+// target), constant folding, folding of a zero Pad into the Conv it feeds,
+// folding of BatchNormalization into the preceding Conv or Gemm, fusion of Relu/Clip into the Conv or Gemm before
 // them (FuseActivations), and finally removal of nodes and constants that no
 // longer contribute to an output. The result computes the same outputs as g.
 func Optimize(g *Graph) (*Graph, error) {
@@ -30,6 +30,7 @@ func Optimize(g *Graph) (*Graph, error) {
 		return nil, err
 	}
 	foldConstants(c)
+	foldPadIntoConv(c)
 	foldBatchNorm(c)
 	c, err := fuseActivationsPass(c)
 	if err != nil {
@@ -573,4 +574,121 @@ func foldBNGemm(g *Graph, gemm *Node, f, shift []float64) bool {
 	gemm.Inputs[1], gemm.Inputs[2] = wn, cn
 	gemm.Attrs["beta"] = Attr{Kind: AttrFloat, Float: 1}
 	return true
+}
+
+// foldPadIntoConv folds each zero-valued constant Pad of the spatial
+// dimensions that alone feeds a Conv into the Conv's pads (TensorFlow
+// exports write "SAME" padding as a Pad before a Conv with none): the Conv
+// then pads in its kernels, with no padded copy of the input in memory.
+// ONNX Runtime's optimizer does the same (PadFusion).
+func foldPadIntoConv(g *Graph) {
+	for {
+		prod := g.Producers()
+		cons := g.Consumers()
+		done := true
+		for _, c := range g.Nodes {
+			if c.Op != "Conv" || len(c.Inputs) < 2 || c.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+				continue
+			}
+			x := c.Inputs[0]
+			pi, ok := prod[x]
+			if !ok || len(cons[x]) != 1 || passIsOutput(g, x) {
+				continue
+			}
+			p := g.Nodes[pi]
+			w := g.Consts[c.Inputs[1]]
+			if p.Op != "Pad" || w == nil || len(w.Shape) < 3 {
+				continue
+			}
+			begin, end, ok := zeroSpatialPads(g, p, len(w.Shape))
+			if !ok {
+				continue
+			}
+			sr := len(w.Shape) - 2
+			pads := c.AttrInts("pads", nil)
+			if len(pads) == 0 {
+				pads = make([]int, 2*sr)
+			}
+			if len(pads) != 2*sr {
+				continue
+			}
+			merged := make([]int64, 2*sr)
+			for i := 0; i < sr; i++ {
+				merged[i] = int64(pads[i] + begin[i])
+				merged[i+sr] = int64(pads[i+sr] + end[i])
+			}
+			if c.Attrs == nil {
+				c.Attrs = map[string]Attr{}
+			}
+			c.Attrs["pads"] = Attr{Kind: AttrInts, Ints: merged}
+			c.Inputs[0] = p.Inputs[0]
+			g.Nodes = append(g.Nodes[:pi], g.Nodes[pi+1:]...)
+			done = false
+			break
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// zeroSpatialPads returns the begin and end pads of the spatial dimensions
+// of a Pad node on a tensor of rank r when it pads with constant zeros,
+// only those dimensions and by non-negative amounts (from its pads and
+// axes inputs, opset 11+, or its attributes before).
+func zeroSpatialPads(g *Graph, p *Node, r int) (begin, end []int, ok bool) {
+	if p.AttrString("mode", "constant") != "constant" || len(p.Outputs) != 1 {
+		return nil, nil, false
+	}
+	pads := p.AttrInts("pads", nil)
+	if v := p.Input(1); v != "" {
+		t := g.Consts[v]
+		if t == nil {
+			return nil, nil, false
+		}
+		var err error
+		if pads, err = constInts(t); err != nil {
+			return nil, nil, false
+		}
+	}
+	if attrFloatAny(p, "value", 0) != 0 {
+		return nil, nil, false
+	}
+	if v := p.Input(2); v != "" {
+		t := g.Consts[v]
+		if t == nil || t.DType != Float32 || len(t.F32) != 1 || t.F32[0] != 0 {
+			return nil, nil, false
+		}
+	}
+	full := make([]int, 2*r)
+	if v := p.Input(3); v != "" {
+		t := g.Consts[v]
+		if t == nil {
+			return nil, nil, false
+		}
+		axes, err := constInts(t)
+		if err != nil || len(pads) != 2*len(axes) {
+			return nil, nil, false
+		}
+		for i, a := range axes {
+			if a < 0 {
+				a += r
+			}
+			if a < 0 || a >= r {
+				return nil, nil, false
+			}
+			full[a], full[a+r] = pads[i], pads[i+len(axes)]
+		}
+	} else {
+		if len(pads) != 2*r {
+			return nil, nil, false
+		}
+		copy(full, pads)
+	}
+	for i, v := range full {
+		if v < 0 || (v != 0 && (i%r) < 2) {
+			return nil, nil, false
+		}
+	}
+	return full[2:r], full[r+2:], true
 }

@@ -402,3 +402,74 @@ func TestFoldConstantsBudget(t *testing.T) {
 		t.Fatalf("a small Concat was not folded: %v", err)
 	}
 }
+
+// TestFoldPadIntoConv: a zero Pad of the spatial dimensions that alone
+// feeds a Conv becomes part of the Conv's pads (pads as an input with
+// axes, as an input for all dimensions, or as an attribute before opset
+// 11), with the same outputs; a Pad that is not zero, pads the batch,
+// reflects or has another reader stays.
+func TestFoldPadIntoConv(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	type tc struct {
+		name   string
+		opset  int
+		pad    *Node
+		consts map[string]*Tensor
+		extra  bool // a second reader of the padded value
+		fold   bool
+	}
+	i64 := func(v ...int64) *Tensor {
+		t := New(Int64, len(v))
+		copy(t.I64, v)
+		return t
+	}
+	zero := New(Float32)
+	one := New(Float32)
+	one.F32[0] = 1
+	cases := []tc{
+		{"input pads", 13, &Node{Op: "Pad", Inputs: []string{"x", "p"}}, map[string]*Tensor{"p": i64(0, 0, 1, 0, 0, 0, 0, 2)}, false, true},
+		{"zero value", 13, &Node{Op: "Pad", Inputs: []string{"x", "p", "v"}}, map[string]*Tensor{"p": i64(0, 0, 0, 1, 0, 0, 1, 1), "v": zero}, false, true},
+		{"axes", 18, &Node{Op: "Pad", Inputs: []string{"x", "p", "", "a"}}, map[string]*Tensor{"p": i64(1, 1, 0, 1), "a": i64(-2, -1)}, false, true},
+		{"attribute", 9, &Node{Op: "Pad", Inputs: []string{"x"}, Attrs: map[string]Attr{"pads": {Kind: AttrInts, Ints: []int64{0, 0, 2, 2, 0, 0, 2, 2}}}}, nil, false, true},
+		{"value one", 13, &Node{Op: "Pad", Inputs: []string{"x", "p", "v"}}, map[string]*Tensor{"p": i64(0, 0, 1, 1, 0, 0, 1, 1), "v": one}, false, false},
+		{"batch", 13, &Node{Op: "Pad", Inputs: []string{"x", "p"}}, map[string]*Tensor{"p": i64(1, 0, 1, 1, 0, 0, 1, 1)}, false, false},
+		{"reflect", 13, &Node{Op: "Pad", Inputs: []string{"x", "p"}, Attrs: map[string]Attr{"mode": {Kind: AttrString, Str: "reflect"}}}, map[string]*Tensor{"p": i64(0, 0, 1, 1, 0, 0, 1, 1)}, false, false},
+		{"shared", 13, &Node{Op: "Pad", Inputs: []string{"x", "p"}}, map[string]*Tensor{"p": i64(0, 0, 1, 1, 0, 0, 1, 1)}, true, false},
+	}
+	for _, c := range cases {
+		w := randTensor(r, 4, 2, 3, 3)
+		g := &Graph{
+			Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 2, 6, 7}}}},
+			Outputs: []ValueInfo{{Name: "y"}},
+			Consts:  map[string]*Tensor{"w": w, "b": randTensor(r, 4)},
+			Opset:   c.opset,
+		}
+		for k, v := range c.consts {
+			g.Consts[k] = v
+		}
+		c.pad.Name, c.pad.Outputs = "pad", []string{"xp"}
+		conv := &Node{Name: "conv", Op: "Conv", Inputs: []string{"xp", "w", "b"}, Outputs: []string{"y"},
+			Attrs: map[string]Attr{"pads": {Kind: AttrInts, Ints: []int64{1, 0, 1, 0}}, "strides": {Kind: AttrInts, Ints: []int64{2, 1}}}}
+		g.Nodes = []*Node{c.pad, conv}
+		if c.extra {
+			g.Nodes = append(g.Nodes, &Node{Name: "relu", Op: "Relu", Inputs: []string{"xp"}, Outputs: []string{"z"}})
+			g.Outputs = append(g.Outputs, ValueInfo{Name: "z"})
+		}
+		o, err := Optimize(g)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := countOps(o, "Pad") == 0; got != c.fold {
+			t.Fatalf("%s: Pad folded = %v, want %v", c.name, got, c.fold)
+		}
+		x := randTensor(r, 2, 2, 6, 7)
+		want := runGraph(t, g, x)[0]
+		got := runGraph(t, o, x)[0]
+		if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+			t.Fatalf("%s: shape %v, want %v", c.name, got.Shape, want.Shape)
+		}
+		if d := maxDiff(t, got, want); d > 1e-5 {
+			t.Fatalf("%s: optimized output differs by %g", c.name, d)
+		}
+	}
+}
