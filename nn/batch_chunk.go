@@ -49,8 +49,37 @@ type chunkStage struct {
 // chunkSub is a sub-runner of a stage for one chunk size, with its views of
 // the stage's inputs.
 type chunkSub struct {
-	r   *Runner
-	ins []*Tensor
+	r      *Runner
+	ins    []*Tensor
+	direct []bool // per stage output: the kernel writes it straight into the batch's buffer (ownsOutput)
+}
+
+// ownsOutput reports whether program output i of r is a kernel's output
+// with storage of its own (not an alias of another value, not a view, not
+// holding a Concat's views, not a program input), which the kernel may
+// write into any memory of its size: a chunk's slice of the batch's buffer
+// instead of a copy after the run.
+func ownsOutput(r *Runner, i int) bool {
+	s := r.outSlots[i]
+	if s < len(r.share.borrowed) && r.share.borrowed[s] || slices.Contains(r.inSlots, s) {
+		return false
+	}
+	for _, v := range r.views {
+		if v.parent == s || v.slot == s {
+			return false
+		}
+	}
+	made := false
+	for k, outs := range r.nodeOut {
+		if r.skip[k] || !slices.Contains(outs, s) {
+			continue
+		}
+		if _, alias := r.kern[k].(Aliaser); alias {
+			return false
+		}
+		made = true
+	}
+	return made
 }
 
 // bounds returns chunk i's images [lo, hi) of n.
@@ -376,7 +405,11 @@ func (cs *chunkState) setup(r *Runner, inputs []*Tensor, n int, bounds, sizes []
 						return false
 					}
 				}
-				*st.sub(w, m) = chunkSub{r: sub, ins: ins}
+				direct := make([]bool, len(st.outs))
+				for i := range direct {
+					direct[i] = ownsOutput(sub, i)
+				}
+				*st.sub(w, m) = chunkSub{r: sub, ins: ins, direct: direct}
 			}
 		}
 		stages[si] = st
@@ -412,8 +445,15 @@ func isConstTensor(g *Graph, v *Tensor) bool {
 	return false
 }
 
-// sliceBatch points dst's data at images [lo, hi) of src.
+// sliceBatch points dst's data at images [lo, hi) of src, with src's
+// quantization.
 func sliceBatch(dst, src *Tensor, lo, hi int) {
+	viewBatch(dst, src, lo, hi)
+	dst.Quant = src.Quant
+}
+
+// viewBatch points dst's data at images [lo, hi) of src.
+func viewBatch(dst, src *Tensor, lo, hi int) {
 	n := src.Shape[0]
 	cut := func(l int) (int, int) { return l / n * lo, l / n * hi }
 	if src.F32 != nil {
@@ -436,7 +476,6 @@ func sliceBatch(dst, src *Tensor, lo, hi int) {
 		a, b := cut(len(src.I64))
 		dst.I64 = src.I64[a:b]
 	}
-	dst.Quant = src.Quant
 }
 
 // chunkJob runs chunks [lo, hi) of the current stage on worker's
@@ -456,13 +495,20 @@ func (j *chunkJob) runRange(lo, hi, worker int) {
 		for i, f := range st.from {
 			sliceBatch(sub.ins[i], bufOrInput(cs.bufs, j.inputs, f), a, b)
 		}
+		for i, d := range sub.direct {
+			if d {
+				viewBatch(sub.r.vals[sub.r.outSlots[i]], cs.bufs[st.outs[i]], a, b)
+			}
+		}
 		outs, err := sub.r.Run(sub.ins...)
 		if err != nil {
 			j.err[worker] = err
 			return
 		}
 		for i, o := range outs {
-			copyBatch(cs.bufs[st.outs[i]], o, a, cs.n)
+			if !sub.direct[i] {
+				copyBatch(cs.bufs[st.outs[i]], o, a, cs.n)
+			}
 		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/splitinfer/splitinfer/internal/testref"
 	"github.com/splitinfer/splitinfer/nn"
+	"github.com/splitinfer/splitinfer/nn/onnx"
 )
 
 // BenchmarkModelBatch32 runs MobileNetV2 on a batch of 32 with one chunk
@@ -74,6 +76,41 @@ func TestMobileNetV2BatchStages(t *testing.T) {
 		}
 		if !(scale > 0 && diff <= 1e-4*scale) {
 			t.Errorf("image %d: max abs diff %.3g, largest output %.3g", i, diff, scale)
+		}
+	}
+}
+
+// TestRefBatchMatchesImages runs the MNIST reference models, fp32 and int8
+// (QDQ), on batches of 13 and 32 different images (ragged chunks: 13 in
+// 4, 3, 3, 3 and the like) and checks each image's output against the
+// image run alone (checkBatchMatchesImages); int8 exactly.
+func TestRefBatchMatchesImages(t *testing.T) {
+	for _, name := range []string{"seednet_mnist", "tinyresnet_mnist"} {
+		for _, q := range []bool{false, true} {
+			g, in := loadRef(t, name)
+			if q {
+				var err error
+				if g, err = onnx.LoadQDQ(testref.Path(t, name+"_int8_qdq_pc.onnx")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := nn.Compile(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Different images: the reference ones cycled, each scaled.
+			all := batchOf(in, 32)
+			per := len(all.F32) / 32
+			for i := range all.F32 {
+				all.F32[i] *= 1 + float32(i/per)/64
+			}
+			tol := 1e-4
+			if q {
+				tol = 0
+			}
+			t.Run(fmt.Sprintf("%s/int8=%v", name, q), func(t *testing.T) {
+				checkBatchMatchesImages(t, p, all, []int{13, 32}, tol)
+			})
 		}
 	}
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/allocstest"
@@ -134,10 +135,55 @@ func TestBatchChunkStages(t *testing.T) {
 				t.Fatalf("%s on %d threads: stage chunks %v, want %v", c.name, threads, sizes, want)
 			}
 			checkClose(t, fmt.Sprintf("%s_t%d", c.name, threads), got[0], whole[0].Shape, want)
+			// Each stage's kernels write their outputs (a pool's, a conv's,
+			// the Gemm's) straight into the batch's buffers.
+			for si, st := range run.chunk.stages {
+				for w := range st.subs {
+					for _, sub := range st.subs[w] {
+						if sub.r != nil && slices.Contains(sub.direct, false) {
+							t.Errorf("%s on %d threads, stage %d: outputs %v written into the batch's buffers: %v", c.name, threads, si, sub.r.p.outputs, sub.direct)
+						}
+					}
+				}
+			}
 			if !raceEnabled {
 				if a := allocstest.Steady(3, func() { _, _ = run.Run(x) }); a != 0 {
 					t.Fatalf("%s: warm staged run allocates %v times", c.name, a)
 				}
+			}
+		}
+	}
+}
+
+// TestOwnsOutput: a chunk's kernel writes a stage output straight into the
+// batch's buffer only where the output has storage of its own: a conv's or
+// a Gemm's, not a Flatten's view of its input nor a program input passed
+// through.
+func TestOwnsOutput(t *testing.T) {
+	p, err := Compile(smallConvNet(newRand(23)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randT(newRand(24), 2, 1, 16, 16)
+	for _, c := range []struct {
+		outs []string
+		want []bool
+	}{
+		{[]string{"c3"}, []bool{true}},
+		{[]string{"f"}, []bool{false}},
+		{[]string{"y", "x"}, []bool{true, false}},
+	} {
+		s, err := p.Slice([]string{"x"}, c.outs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.NewRunner(1)
+		if _, err := r.Run(x); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range c.want {
+			if got := ownsOutput(r, i); got != want {
+				t.Errorf("output %s owns its storage: %v, want %v", c.outs[i], got, want)
 			}
 		}
 	}

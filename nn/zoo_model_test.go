@@ -28,59 +28,69 @@ func TestZooBatchMatchesImages(t *testing.T) {
 		{"mobilenetv3_style", cnnzoo.MobileNetV3},
 	} {
 		t.Run(m.name, func(t *testing.T) {
-			const size, most = 64, 7
+			const size = 64
 			p, err := nn.Compile(m.build(size))
 			if err != nil {
 				t.Fatal(err)
 			}
-			all := nn.New(nn.Float32, most, 3, size, size)
+			all := nn.New(nn.Float32, 7, 3, size, size)
 			for i := range all.F32 {
 				all.F32[i] = float32((i*7+i/(3*size*size))%31) / 31
 			}
-			per := len(all.F32) / most
-			want := make([][]float32, most)
-			one := p.NewRunner(1)
-			for b := range want {
-				img, err := nn.FromFloat32(all.F32[b*per:(b+1)*per], 1, 3, size, size)
+			checkBatchMatchesImages(t, p, all, []int{4, 7}, 1e-4)
+		})
+	}
+}
+
+// checkBatchMatchesImages runs p on the first images of all as batches of
+// each size, on 1 and 2 threads, with the default chunks and small ones
+// (64 KB), and checks each image's output against the image run alone,
+// within tol of the largest output.
+func checkBatchMatchesImages(t *testing.T, p *nn.Program, all *nn.Tensor, batches []int, tol float64) {
+	t.Helper()
+	most, shape := all.Shape[0], all.Shape[1:]
+	per := len(all.F32) / most
+	want := make([][]float32, most)
+	one := p.NewRunner(1)
+	for b := range want {
+		img, err := nn.FromFloat32(all.F32[b*per:(b+1)*per], append([]int{1}, shape...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := one.Run(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[b] = append([]float32(nil), out[0].F32...)
+	}
+	defer nn.SetChunkBytes(nn.SetChunkBytes(0))
+	for _, batch := range batches {
+		x, err := nn.FromFloat32(all.F32[:batch*per], append([]int{batch}, shape...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, chunk := range []int{1 << 20, 1 << 16} {
+			nn.SetChunkBytes(chunk)
+			for _, threads := range []int{1, 2} {
+				r := p.NewRunner(threads)
+				out, err := r.Run(x)
 				if err != nil {
 					t.Fatal(err)
 				}
-				out, err := one.Run(img)
-				if err != nil {
-					t.Fatal(err)
+				if chunk == 1<<16 && nn.ChunkSizes(r) == nil {
+					t.Errorf("batch %d, %d threads: not chunked", batch, threads)
 				}
-				want[b] = append([]float32(nil), out[0].F32...)
-			}
-			defer nn.SetChunkBytes(nn.SetChunkBytes(0))
-			for _, batch := range []int{4, most} {
-				x, err := nn.FromFloat32(all.F32[:batch*per], batch, 3, size, size)
-				if err != nil {
-					t.Fatal(err)
+				got := out[0].F32
+				if len(got) != batch*len(want[0]) {
+					t.Fatalf("batch %d, %d threads: %d outputs, want %d", batch, threads, len(got), batch*len(want[0]))
 				}
-				for _, chunk := range []int{1 << 20, 1 << 16} {
-					nn.SetChunkBytes(chunk)
-					for _, threads := range []int{1, 2} {
-						r := p.NewRunner(threads)
-						out, err := r.Run(x)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if chunk == 1<<16 && nn.ChunkSizes(r) == nil {
-							t.Errorf("batch %d, %d threads: not chunked", batch, threads)
-						}
-						got := out[0].F32
-						if len(got) != batch*len(want[0]) {
-							t.Fatalf("batch %d, %d threads: %d outputs, want %d", batch, threads, len(got), batch*len(want[0]))
-						}
-						for b := range batch {
-							if err := closeTo(got[b*len(want[b]):(b+1)*len(want[b])], want[b], 1e-4); err != nil {
-								t.Errorf("batch %d, %d KB chunks %v, %d threads, image %d: %v", batch, chunk>>10, nn.ChunkSizes(r), threads, b, err)
-							}
-						}
+				for b := range batch {
+					if err := closeTo(got[b*len(want[b]):(b+1)*len(want[b])], want[b], tol); err != nil {
+						t.Errorf("batch %d, %d KB chunks %v, %d threads, image %d: %v", batch, chunk>>10, nn.ChunkSizes(r), threads, b, err)
 					}
 				}
 			}
-		})
+		}
 	}
 }
 
