@@ -172,20 +172,26 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	p.pad = g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0
 	p.wp = max(g.W+g.PL+g.PR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
 	inRows := func(rows int) int { return (rows-1)*g.SH + (g.KH-1)*g.DH + 1 }
-	p.nrb = 1
-	if p.pad {
-		for p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
+	// fitRows sets the fewest row blocks whose padded copies fit
+	// nchwcCopyFloats; evenRows makes the blocks equal.
+	fitRows := func() {
+		p.nrb = 1
+		for p.pad && p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
 			p.nrb++
 		}
 	}
+	evenRows := func() {
+		p.rows = (g.OH + p.nrb - 1) / p.nrb
+		p.nrb = (g.OH + p.rows - 1) / p.rows
+	}
+	fitRows()
 	ng := g.N * j.k.grp
 	if threads > 1 && macs >= nchwcMinSplit && ng*p.nrb < 4*threads {
 		for (ng*p.nrb)%threads != 0 && p.nrb < g.OH {
 			p.nrb++
 		}
 	}
-	p.rows = (g.OH + p.nrb - 1) / p.nrb
-	p.nrb = (g.OH + p.rows - 1) / p.rows
+	evenRows()
 	p.nms, p.slab = 1, p.mb
 	if nchwcSplitM && threads > 1 && macs >= nchwcMinSplit && ng*p.nrb < 4*threads && (p.rows*p.nrb != g.OH || (ng*p.nrb)%threads != 0) && p.mb >= threads {
 		// Rows that do not share out evenly (7x7 planes: 4 and 3 rows):
@@ -198,12 +204,8 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 			p.ntile = (p.nb + 15) &^ 15
 		}
 		calls := (p.mb + p.fb - 1) / p.fb
-		p.nrb, p.rows = 1, g.OH
-		for p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
-			p.nrb++
-		}
-		p.rows = (g.OH + p.nrb - 1) / p.nrb
-		p.nrb = (g.OH + p.rows - 1) / p.rows
+		fitRows()
+		evenRows()
 		p.nms = threads
 		p.slab = (calls + p.nms - 1) / p.nms * p.fb
 		p.nms = (p.mb + p.slab - 1) / p.slab
