@@ -233,13 +233,7 @@ func storeBlocks(a *asm, name string, f int) {
 		a.l("\tVMOVUPS %d(SI), Z%d", 64*p, p)
 	}
 	unpackPairs(a, "Z", 16)
-	for g := 0; g < 4; g++ {
-		t := 16 + 4*g
-		a.l("\tVUNPCKLPD Z%d, Z%d, Z%d", t+2, t, 4*g)
-		a.l("\tVUNPCKHPD Z%d, Z%d, Z%d", t+2, t, 4*g+1)
-		a.l("\tVUNPCKLPD Z%d, Z%d, Z%d", t+3, t+1, 4*g+2)
-		a.l("\tVUNPCKHPD Z%d, Z%d, Z%d", t+3, t+1, 4*g+3)
-	}
+	pairRound(a, "Z", 16, "VUNPCKLPD", "VUNPCKHPD")
 	for e := 0; e < 4; e++ {
 		a.l("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 4+e, e, 16+e)
 		a.l("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 4+e, e, 20+e)
@@ -462,13 +456,7 @@ func storeAVX2(a *asm, name string) {
 			a.l("\tVMOVUPS %d(SI), Y%d", 64*p+32*h, p)
 		}
 		unpackPairs(a, "Y", 8)
-		for g := 0; g < 2; g++ {
-			t := 8 + 4*g
-			a.l("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t+2, t, 4*g)
-			a.l("\tVSHUFPS $0xee, Y%d, Y%d, Y%d", t+2, t, 4*g+1)
-			a.l("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t+3, t+1, 4*g+2)
-			a.l("\tVSHUFPS $0xee, Y%d, Y%d, Y%d", t+3, t+1, 4*g+3)
-		}
+		pairRound(a, "Y", 8, "VSHUFPS $0x44,", "VSHUFPS $0xee,")
 		for e := 0; e < 4; e++ {
 			a.l("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+e, e, 8+e)
 			a.l("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+e, e, 12+e)
@@ -534,5 +522,20 @@ func unpackPairs(a *asm, r string, n int) {
 	for i := 0; i < n/2; i++ {
 		a.l("\tVUNPCKLPS %s%d, %s%d, %s%d", r, 2*i+1, r, 2*i, r, n+2*i)
 		a.l("\tVUNPCKHPS %s%d, %s%d, %s%d", r, 2*i+1, r, 2*i, r, n+2*i+1)
+	}
+}
+
+// pairRound writes the second round of a transpose of n rows of kind r:
+// the pairs of 64-bit halves (lo and hi, the ops that take the low and
+// high pair) of the first round's registers n.. into registers 0..n-1, so
+// that register 4g+e holds element e of each 4-element group of rows
+// 4g..4g+3.
+func pairRound(a *asm, r string, n int, lo, hi string) {
+	for g := 0; g < n/4; g++ {
+		t := n + 4*g
+		a.l("\t%s %s%d, %s%d, %s%d", lo, r, t+2, r, t, r, 4*g)
+		a.l("\t%s %s%d, %s%d, %s%d", hi, r, t+2, r, t, r, 4*g+1)
+		a.l("\t%s %s%d, %s%d, %s%d", lo, r, t+3, r, t+1, r, 4*g+2)
+		a.l("\t%s %s%d, %s%d, %s%d", hi, r, t+3, r, t+1, r, 4*g+3)
 	}
 }
