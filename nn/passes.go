@@ -14,7 +14,8 @@ import (
 // Identity and inference-mode Dropout, symbolic shape folding (the dynamic
 // reshape PyTorch emits for x.view(x.size(0), -1) becomes a constant
 // target), constant folding, folding of a zero Pad into the Conv it feeds,
-// folding of BatchNormalization into the preceding Conv or Gemm, fusion of Relu/Clip into the Conv or Gemm before
+// folding of BatchNormalization, and of a Mul, Div, Add or Sub by a constant
+// per channel, into the preceding Conv or Gemm, fusion of Relu/Clip into the Conv or Gemm before
 // them (FuseActivations), and finally removal of nodes and constants that no
 // longer contribute to an output. The result computes the same outputs as g.
 func Optimize(g *Graph) (*Graph, error) {
@@ -32,6 +33,7 @@ func Optimize(g *Graph) (*Graph, error) {
 	foldConstants(c)
 	foldPadIntoConv(c)
 	foldBatchNorm(c)
+	foldAffineIntoConv(c)
 	c, err := fuseActivationsPass(c)
 	if err != nil {
 		return nil, err
@@ -691,4 +693,101 @@ func zeroSpatialPads(g *Graph, p *Node, r int) (begin, end []int, ok bool) {
 		}
 	}
 	return full[2:r], full[r+2:], true
+}
+
+// foldAffineIntoConv folds a Mul, Div, Add or Sub by a constant per output
+// channel (or a scalar) that alone reads a Conv's or Gemm's output into
+// its weights and bias, as foldBatchNorm folds a BatchNormalization
+// (exporters write a separate bias or scale this way; ONNX Runtime's
+// ConvAddFusion and ConvMulFusion do the same).
+func foldAffineIntoConv(g *Graph) {
+	for {
+		cons := g.Consumers()
+		prod := g.Producers()
+		done := true
+		for ni, n := range g.Nodes {
+			if len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Outputs[0] == "" {
+				continue
+			}
+			xi := -1
+			for i, in := range n.Inputs {
+				if _, ok := prod[in]; ok && len(cons[in]) == 1 && !passIsOutput(g, in) {
+					if c := g.Nodes[prod[in]]; c.Op == "Conv" || c.Op == "Gemm" {
+						xi = i
+					}
+				}
+			}
+			if xi < 0 {
+				continue
+			}
+			p := g.Nodes[prod[n.Inputs[xi]]]
+			k := g.Consts[n.Inputs[1-xi]]
+			f, shift, ok := affineCoefficients(g, p, n.Op, xi, k)
+			if !ok {
+				continue
+			}
+			var folded bool
+			switch p.Op {
+			case "Conv":
+				folded = foldBNConv(g, p, f, shift)
+			case "Gemm":
+				folded = foldBNGemm(g, p, f, shift)
+			}
+			if !folded {
+				continue
+			}
+			p.Outputs[0] = n.Outputs[0]
+			g.Nodes = append(g.Nodes[:ni], g.Nodes[ni+1:]...)
+			done = false
+			break
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// affineCoefficients returns the per-channel f and shift of y = x·f + shift
+// for op (Mul, Div, Add or Sub, x its operand xi) with constant k on the
+// output of p: k a scalar or one value per output channel that broadcasts
+// over the rest (a Conv's [M, 1, 1] or [1, M, 1, 1], a Gemm's [M] or
+// [1, M]).
+func affineCoefficients(g *Graph, p *Node, op string, xi int, k *Tensor) (f, shift []float64, ok bool) {
+	w := g.Consts[p.Input(1)]
+	if k == nil || k.DType != Float32 || w == nil || w.DType != Float32 || len(w.Shape) < 2 {
+		return nil, nil, false
+	}
+	m := w.Shape[0]
+	rank := len(w.Shape) // a Conv's output rank
+	if p.Op == "Gemm" {
+		if p.AttrInt("transB", 0) == 0 {
+			m = w.Shape[1]
+		}
+		rank = 2
+	}
+	if len(k.F32) != 1 {
+		// [.., M, 1, ..., 1]: M at the channel axis of the output.
+		s := k.Shape
+		if len(k.F32) != m || len(s) > rank || len(s) < rank-1 || s[len(s)-(rank-1)] != m {
+			return nil, nil, false
+		}
+	}
+	at := func(c int) float64 { return float64(k.F32[min(c, len(k.F32)-1)]) }
+	f, shift = make([]float64, m), make([]float64, m)
+	for c := range f {
+		v := at(c)
+		switch {
+		case op == "Mul":
+			f[c] = v
+		case op == "Div" && xi == 0 && v != 0:
+			f[c] = 1 / v
+		case op == "Add":
+			f[c], shift[c] = 1, v
+		case op == "Sub" && xi == 0:
+			f[c], shift[c] = 1, -v
+		default:
+			return nil, nil, false
+		}
+	}
+	return f, shift, true
 }

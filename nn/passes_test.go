@@ -473,3 +473,72 @@ func TestFoldPadIntoConv(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldAffineIntoConv: Mul, Div, Add and Sub by constants per output
+// channel or scalars after a Conv or Gemm fold into its weights and bias
+// with the same outputs; a constant that varies over the plane, a Sub of
+// the Conv from a constant and a Div of a constant by it stay.
+func TestFoldAffineIntoConv(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	type step struct {
+		op    string
+		shape []int
+		first bool // the constant is the first operand
+	}
+	cases := []struct {
+		name  string
+		gemm  bool
+		steps []step
+		left  int // nodes left besides the Conv or Gemm
+	}{
+		{"mul add", false, []step{{"Mul", []int{1, 4, 1, 1}, false}, {"Add", []int{4, 1, 1}, true}}, 0},
+		{"div sub scalars", false, []step{{"Div", []int{}, false}, {"Sub", []int{1}, false}}, 0},
+		{"gemm add mul", true, []step{{"Add", []int{4}, false}, {"Mul", []int{1, 4}, true}}, 0},
+		{"per pixel", false, []step{{"Add", []int{4, 3, 6}, false}}, 1},
+		{"sub from const", false, []step{{"Sub", []int{4, 1, 1}, true}}, 1},
+		{"div const by", false, []step{{"Div", []int{1}, true}}, 1},
+	}
+	for _, c := range cases {
+		g := &Graph{Outputs: []ValueInfo{{Name: "y"}}, Consts: map[string]*Tensor{"b": randTensor(r, 4)}, Opset: 17}
+		var x *Tensor
+		if c.gemm {
+			g.Inputs = []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 5}}}}
+			g.Consts["w"] = randTensor(r, 4, 5)
+			g.Nodes = []*Node{{Name: "p", Op: "Gemm", Inputs: []string{"x", "w", "b"}, Outputs: []string{"v0"}, Attrs: map[string]Attr{"transB": {Kind: AttrInt, Int: 1}}}}
+			x = randTensor(r, 3, 5)
+		} else {
+			g.Inputs = []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 2, 5, 6}}}}
+			g.Consts["w"] = randTensor(r, 4, 2, 3, 3)
+			g.Nodes = []*Node{{Name: "p", Op: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"v0"}, Attrs: map[string]Attr{"pads": {Kind: AttrInts, Ints: []int64{0, 1, 0, 1}}}}}
+			x = randTensor(r, 2, 2, 5, 6)
+		}
+		for i, s := range c.steps {
+			k := fmt.Sprintf("k%d", i)
+			g.Consts[k] = randTensor(r, s.shape...)
+			for j := range g.Consts[k].F32 {
+				g.Consts[k].F32[j] += 2 // keep divisors away from 0
+			}
+			in := []string{fmt.Sprintf("v%d", i), k}
+			if s.first {
+				in[0], in[1] = in[1], in[0]
+			}
+			out := fmt.Sprintf("v%d", i+1)
+			if i == len(c.steps)-1 {
+				out = "y"
+			}
+			g.Nodes = append(g.Nodes, &Node{Name: fmt.Sprint("n", i), Op: s.op, Inputs: in, Outputs: []string{out}})
+		}
+		o, err := Optimize(g)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(o.Nodes) != 1+c.left {
+			t.Fatalf("%s: %d nodes after Optimize, want %d", c.name, len(o.Nodes), 1+c.left)
+		}
+		want := runGraph(t, g, x)[0]
+		got := runGraph(t, o, x)[0]
+		if d := maxDiff(t, got, want); d > 1e-5 {
+			t.Fatalf("%s: optimized output differs by %g", c.name, d)
+		}
+	}
+}
