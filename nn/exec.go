@@ -241,6 +241,8 @@ type runJobs struct {
 	q8DWS  q8DWSJob
 	q8Max  q8MaxJob
 	bn     bnJob
+
+	q8Lookup q8LookupJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

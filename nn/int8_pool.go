@@ -306,28 +306,32 @@ func (k *q8Add) Run(_ *RunContext, in, out []*Tensor) error {
 	return nil
 }
 
+// q8Requant runs as a table of its 256 results (q8LookupRun), computed
+// with the arithmetic above.
 type q8Requant struct {
-	x, y   q8Params
-	lo, hi int32
-	m      q8Mult
-	quant  *Quant
+	table [256]int8
+	quant *Quant
 }
 
 func q8BuildRequant(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
-	k := &q8Requant{}
-	var err error
-	if k.x, err = q8Attr(n, "x"); err != nil {
+	x, err := q8Attr(n, "x")
+	if err != nil {
 		return nil, err
 	}
-	if k.y, err = q8Attr(n, "y"); err != nil {
+	y, err := q8Attr(n, "y")
+	if err != nil {
 		return nil, err
 	}
-	k.lo, k.hi = q8Range(n, k.y)
-	if k.m, err = q8Multiplier(float64(k.x.Scale) / float64(k.y.Scale)); err != nil {
+	lo, hi := q8Range(n, y)
+	m, err := q8Multiplier(float64(x.Scale) / float64(y.Scale))
+	if err != nil {
 		return nil, err
 	}
-	k.quant = k.y.quant()
+	k := &q8Requant{quant: y.quant()}
+	for i := range k.table {
+		k.table[i] = q8Clamp(int64(y.Zero)+m.apply(int64(int8(i))-int64(x.Zero)), lo, hi)
+	}
 	return k, nil
 }
 
@@ -340,11 +344,7 @@ func (k *q8Requant) OutputTypes(in []Type) ([]Type, error) {
 
 func (k *q8Requant) Run(_ *RunContext, in, out []*Tensor) error {
 	out[0].Quant = k.quant
-	y := out[0].I8
-	xz, yz := int64(k.x.Zero), int64(k.y.Zero)
-	for i, v := range in[0].I8 {
-		y[i] = q8Clamp(yz+k.m.apply(int64(v)-xz), k.lo, k.hi)
-	}
+	q8LookupRun(out[0].I8, in[0].I8, &k.table)
 	return nil
 }
 

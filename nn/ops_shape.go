@@ -244,6 +244,7 @@ func (k *concatKernel) OutputTypes(in []Type) ([]Type, error) {
 
 func (k *concatKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	y := out[0]
+	y.Quant = in[0].Quant // int8 inputs share one quantization (LowerQDQ requantizes the others)
 	ax := k.axis
 	if ax < 0 {
 		ax += len(y.Shape)

@@ -15,7 +15,9 @@ import (
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
 //	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
 //	DQ(x) -> Reshape/Flatten -> Q                     => the same op on int8 [+ RequantizeInt8]
-//	DQ(x) -> HardSwish/Sigmoid/... -> Q               => LookupInt8 (a 256-entry table, int8_lookup.go)
+//	DQ(x) -> HardSwish/Sigmoid/... [-> Relu] -> Q     => LookupInt8 (a 256-entry table, int8_lookup.go)
+//	DQ(x) -> BatchNormalization [-> Relu] -> Q        => LookupInt8 (a table per channel)
+//	DQ(x1), DQ(x2), ... -> Concat -> Q                => Concat on int8 [+ RequantizeInt8 of inputs]
 //	Q(DQ(x))                                          => x, or RequantizeInt8(x)
 //
 // Activations must be int8 or uint8 (ONNX Runtime's default; shifted to
@@ -102,6 +104,10 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.passThrough(n)
 		case "GlobalAveragePool":
 			ok, err = l.globalAvg(n)
+		case "BatchNormalization":
+			ok, err = l.lookup(n)
+		case "Concat":
+			ok, err = l.concat(n)
 		case "QuantizeLinear":
 			ok, err = l.requant(n)
 		default:
@@ -579,12 +585,9 @@ func (l *q8Lowerer) passThrough(n *Node) (bool, error) {
 	var repl []*Node
 	if xp != yp {
 		mid := l.name(out)
-		rq := map[string]Attr{}
-		Q8Attrs(rq, "x", xp.Scale, xp.Zero)
-		Q8Attrs(rq, "y", yp.Scale, yp.Zero)
 		repl = append(repl,
 			&Node{Name: n.Name, Op: op, Inputs: ins, Outputs: []string{mid}, Attrs: attrs},
-			&Node{Name: l.name(n.Name), Op: "RequantizeInt8", Inputs: []string{mid}, Outputs: []string{out}, Attrs: rq})
+			q8RequantNode(l.name(n.Name), mid, out, xp, yp))
 	} else {
 		repl = append(repl, &Node{Name: n.Name, Op: op, Inputs: ins, Outputs: []string{out}, Attrs: attrs})
 	}
@@ -621,10 +624,45 @@ func (l *q8Lowerer) requant(q *Node) (bool, error) {
 	if xp == yp {
 		return false, nil
 	}
+	l.replace(q, []*Node{q8RequantNode(q.Name, xq, out, xp, yp)})
+	return true, nil
+}
+
+// q8RequantNode returns a RequantizeInt8 node named name from in (xp) to
+// out (yp).
+func q8RequantNode(name, in, out string, xp, yp q8Params) *Node {
 	rq := map[string]Attr{}
 	Q8Attrs(rq, "x", xp.Scale, xp.Zero)
 	Q8Attrs(rq, "y", yp.Scale, yp.Zero)
-	l.replace(q, []*Node{{Name: q.Name, Op: "RequantizeInt8", Inputs: []string{xq}, Outputs: []string{out}, Attrs: rq}})
+	return &Node{Name: name, Op: "RequantizeInt8", Inputs: []string{in}, Outputs: []string{out}, Attrs: rq}
+}
+
+// concat lowers DQ(x1), DQ(x2), ... -> Concat -> Q to a Concat of the int8
+// values (a byte copy), each input whose quantization differs from the
+// output's requantized first (RequantizeInt8).
+func (l *q8Lowerer) concat(n *Node) (bool, error) {
+	if len(n.Inputs) == 0 || len(n.Outputs) != 1 {
+		return false, nil
+	}
+	q, act, yp, ok := l.outQ(n.Outputs[0])
+	if !ok || act.any() {
+		return false, nil
+	}
+	var repl []*Node
+	ins := make([]string, len(n.Inputs))
+	for i, in := range n.Inputs {
+		xq, xp, ok := l.actDQ(in)
+		if !ok {
+			return false, nil
+		}
+		ins[i] = xq
+		if xp != yp {
+			ins[i] = l.name(q.Outputs[0])
+			repl = append(repl, q8RequantNode(l.name(n.Name), xq, ins[i], xp, yp))
+		}
+	}
+	repl = append(repl, &Node{Name: n.Name, Op: "Concat", Inputs: ins, Outputs: []string{q.Outputs[0]}, Attrs: n.Attrs})
+	l.replace(n, repl, q)
 	return true, nil
 }
 

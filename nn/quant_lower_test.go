@@ -255,3 +255,155 @@ func q8RunFloat(t *testing.T, g *Graph, x *Tensor) []float32 {
 	}
 	return append([]float32(nil), out[0].F32...)
 }
+
+// q8QDQNodes returns x -> Q -> DQ named name (output name) with the
+// given parameters, adding them to g's constants.
+func q8QDQNodes(g *Graph, x, name string, s float32, z int8) []*Node {
+	g.Consts[name+"_s"] = &Tensor{DType: Float32, Shape: []int{}, F32: []float32{s}}
+	g.Consts[name+"_z"] = &Tensor{DType: Int8, Shape: []int{}, I8: []int8{z}}
+	return []*Node{
+		{Name: name + "_q", Op: "QuantizeLinear", Inputs: []string{x, name + "_s", name + "_z"}, Outputs: []string{name + "_qo"}},
+		{Name: name + "_dq", Op: "DequantizeLinear", Inputs: []string{name + "_qo", name + "_s", name + "_z"}, Outputs: []string{name}},
+	}
+}
+
+// DQ -> BatchNormalization [-> Relu | Clip] -> Q lowers to a LookupInt8
+// with a table per channel that equals the float path on every int8 code
+// of every channel, on one thread and on two (planes shared out).
+func TestLowerQDQBatchNorm(t *testing.T) {
+	const c = 5
+	for _, act := range []string{"", "Relu", "Clip"} {
+		t.Run("act="+act, func(t *testing.T) {
+			g := &Graph{
+				Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, c, -1, -1}}}},
+				Outputs: []ValueInfo{{Name: "out"}},
+				Consts:  map[string]*Tensor{},
+				Opset:   17,
+			}
+			bn := []string{"xd"}
+			for i, name := range []string{"scale", "b", "mean", "var"} {
+				v := New(Float32, c)
+				for j := range v.F32 {
+					v.F32[j] = float32(j+1) * []float32{0.7, -0.3, 0.2, 0.9}[i]
+					if name == "scale" && j == 2 {
+						v.F32[j] = -v.F32[j] // a negative scale reverses the order
+					}
+				}
+				g.Consts[name] = v
+				bn = append(bn, name)
+			}
+			g.Nodes = q8QDQNodes(g, "x", "xd", 0.05, -20)
+			g.Nodes = append(g.Nodes, &Node{Name: "bn", Op: "BatchNormalization", Inputs: bn, Outputs: []string{"bny"},
+				Attrs: map[string]Attr{"epsilon": {Kind: AttrFloat, Float: 1e-3}}})
+			y := "bny"
+			switch act {
+			case "Relu":
+				g.Nodes = append(g.Nodes, &Node{Name: "act", Op: "Relu", Inputs: []string{y}, Outputs: []string{"ay"}})
+				y = "ay"
+			case "Clip":
+				g.Consts["lo"] = &Tensor{DType: Float32, Shape: []int{}, F32: []float32{-0.5}}
+				g.Consts["hi"] = &Tensor{DType: Float32, Shape: []int{}, F32: []float32{2}}
+				g.Nodes = append(g.Nodes, &Node{Name: "act", Op: "Clip", Inputs: []string{y, "lo", "hi"}, Outputs: []string{"ay"}})
+				y = "ay"
+			}
+			g.Nodes = append(g.Nodes, q8QDQNodes(g, y, "out", 0.02, 7)...)
+			low, err := LowerQDQ(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := map[string]int{}
+			for _, n := range low.Nodes {
+				ops[n.Op]++
+			}
+			if ops["LookupInt8"] != 1 || ops["BatchNormalization"]+ops["Relu"]+ops["Clip"] != 0 {
+				t.Fatalf("lowered ops %v", ops)
+			}
+			// Every int8 code in every channel, and planes large enough
+			// for two threads to share them.
+			x := New(Float32, 2, c, 256, 160)
+			for i := range x.F32 {
+				x.F32[i] = (float32(i%256) - 128 + 20) * 0.05
+			}
+			want := q8RunFloat(t, g, x)
+			distinct := map[float32]bool{}
+			for _, threads := range []int{1, 2} {
+				p, err := Compile(low)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := p.NewRunner(threads).Run(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range out[0].F32 {
+					if v != want[i] {
+						t.Fatalf("%d threads, element %d (channel %d, input %v): lookup %v, float path %v",
+							threads, i, i/(256*160)%c, x.F32[i], v, want[i])
+					}
+					distinct[v] = true
+				}
+			}
+			if len(distinct) < 64 {
+				t.Fatalf("only %d distinct outputs: the fixture saturates", len(distinct))
+			}
+		})
+	}
+}
+
+// DQ(a), DQ(b), DQ(c) -> Concat -> Q lowers to a Concat of int8 values,
+// the inputs quantized differently from the output requantized first
+// (within one output step of the float path), the one quantized alike
+// copied exactly.
+func TestLowerQDQConcat(t *testing.T) {
+	g := &Graph{
+		Inputs: []ValueInfo{{Name: "a", Type: Type{DType: Float32, Shape: []int{-1, 2, 4, 4}}},
+			{Name: "b", Type: Type{DType: Float32, Shape: []int{-1, 3, 4, 4}}}, {Name: "c", Type: Type{DType: Float32, Shape: []int{-1, 1, 4, 4}}}},
+		Outputs: []ValueInfo{{Name: "out"}},
+		Consts:  map[string]*Tensor{},
+		Opset:   17,
+	}
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "a", "ad", 0.03, -5)...)
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "b", "bd", 0.011, 40)...)
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "c", "cd", 0.02, 3)...)
+	g.Nodes = append(g.Nodes, &Node{Name: "cat", Op: "Concat", Inputs: []string{"ad", "bd", "cd"}, Outputs: []string{"cy"},
+		Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}})
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "cy", "out", 0.02, 3)...)
+	low, err := LowerQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range low.Nodes {
+		ops[n.Op]++
+	}
+	if ops["Concat"] != 1 || ops["RequantizeInt8"] != 2 || ops["DequantizeLinear"] != 1 || ops["QuantizeLinear"] != 3 {
+		t.Fatalf("lowered ops %v", ops)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	var ins []*Tensor
+	for _, vi := range g.Inputs {
+		x := New(Float32, 2, vi.Type.Shape[1], 4, 4)
+		for i := range x.F32 {
+			x.F32[i] = 4*r.Float32() - 2
+		}
+		ins = append(ins, x)
+	}
+	run := func(g *Graph) []float32 {
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.NewRunner(1).Run(ins...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].F32...)
+	}
+	want, got := run(g), run(low)
+	for i := range want {
+		d := math.Abs(float64(got[i] - want[i]))
+		if ch := i / 16 % 6; ch == 5 && d != 0 || d > 0.02+1e-6 {
+			t.Fatalf("element %d (channel %d): lowered %v, float path %v", i, ch, got[i], want[i])
+		}
+	}
+}

@@ -286,7 +286,19 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 				continue
 			}
 			add(n.Outputs[0])
-		case "MaxPool", "Reshape", "Flatten":
+		case "Concat":
+			// Joins quantized values (DenseNet's feature maps, Inception's
+			// branches) with its own range: an int8 Concat after
+			// lowering, its inputs requantized where their ranges differ.
+			all := len(n.Inputs) > 0
+			for _, in := range n.Inputs {
+				all = all && seen[in]
+			}
+			if all {
+				add(n.Outputs[0])
+			}
+		case "MaxPool", "AveragePool", "Reshape", "Flatten":
+			// Averages stay within their input's range, maxima too.
 			if n.Op == "Reshape" && !isConst(n.Input(1)) {
 				continue
 			}

@@ -23,7 +23,8 @@ func HasQDQ(g *nn.Graph) bool {
 
 // ImportQDQ lowers the QDQ patterns of g onto int8 kernels (nn.LowerQDQ):
 // Conv, Gemm, MatMul and Add with per-tensor or per-channel parameters,
-// MaxPool, Reshape and Flatten. Operators without an int8 kernel keep
+// MaxPool, GlobalAveragePool, Reshape, Flatten, Concat, elementwise ops and
+// BatchNormalization (tables). Operators without an int8 kernel keep
 // running in float32 between their DequantizeLinear and QuantizeLinear.
 func ImportQDQ(g *nn.Graph) (*nn.Graph, error) { return nn.LowerQDQ(g) }
 
@@ -140,6 +141,19 @@ func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 			return qparams{scale: s.F32[0], zero: int32(z.I8[0])}, nil
 		case "MaxPoolInt8", "Reshape", "Flatten":
 			name = n.Input(0)
+		case "Concat":
+			// LowerQDQ's int8 Concat: its inputs share the output's quantization.
+			p, err := e.paramsOf(n.Input(0))
+			for _, in := range n.Inputs[1:] {
+				if err != nil {
+					break
+				}
+				var pi qparams
+				if pi, err = e.paramsOf(in); err == nil && pi != p {
+					err = fmt.Errorf("%w: the inputs of %s are quantized differently", nn.ErrQuant, n.Name)
+				}
+			}
+			return p, err
 		default:
 			return qparams{}, fmt.Errorf("%w: %q comes from %s", nn.ErrQuant, name, n.Op)
 		}
@@ -275,7 +289,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		if op == nn.LookupSwish {
 			return e.swish(n)
 		}
-		return e.unary(n, op, attrs)
+		return e.unary(n, op, attrs, n.Inputs[2:]...)
 	case "RequantizeInt8":
 		xp, yp, err := pairParams(n, "x", "y")
 		if err != nil {
@@ -298,14 +312,15 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 }
 
 // unary exports n (int8 x -> y with x_* and y_* attributes) as
-// DequantizeLinear -> op (attrs) -> QuantizeLinear.
-func (e *qdqExporter) unary(n *nn.Node, op string, attrs map[string]nn.Attr) ([]*nn.Node, error) {
+// DequantizeLinear -> op (attrs; consts are its inputs after x) ->
+// QuantizeLinear.
+func (e *qdqExporter) unary(n *nn.Node, op string, attrs map[string]nn.Attr, consts ...string) ([]*nn.Node, error) {
 	xp, yp, err := pairParams(n, "x", "y")
 	if err != nil {
 		return nil, err
 	}
 	dx, xf := e.dq(n.Input(0), xp)
-	f := &nn.Node{Name: n.Name, Op: op, Inputs: []string{xf}, Attrs: attrs}
+	f := &nn.Node{Name: n.Name, Op: op, Inputs: append([]string{xf}, consts...), Attrs: attrs}
 	return append([]*nn.Node{dx}, e.finish(n, f, yp)...), nil
 }
 

@@ -269,3 +269,67 @@ func runFloat(t *testing.T, g *nn.Graph, x *nn.Tensor) []float32 {
 	}
 	return append([]float32(nil), out[0].F32...)
 }
+
+// A per-channel LookupInt8 (DQ -> BatchNormalization -> Relu -> Q) and an
+// int8 Concat with a requantized input export as DequantizeLinear ->
+// BatchNormalization -> Relu -> QuantizeLinear and DequantizeLinear ->
+// RequantizeInt8's Q/DQ -> Concat -> QuantizeLinear, and re-import to the
+// same int8 graph and outputs.
+func TestExportQDQBatchNormConcat(t *testing.T) {
+	g := &nn.Graph{
+		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 3, 4, 4}}}},
+		Outputs: []nn.ValueInfo{{Name: "out"}},
+		Consts:  map[string]*nn.Tensor{},
+		Opset:   17,
+	}
+	qdq := func(x, name string, s float32, z int8) []*nn.Node {
+		g.Consts[name+"_s"] = &nn.Tensor{DType: nn.Float32, Shape: []int{}, F32: []float32{s}}
+		g.Consts[name+"_z"] = &nn.Tensor{DType: nn.Int8, Shape: []int{}, I8: []int8{z}}
+		return []*nn.Node{
+			{Name: name + "_q", Op: "QuantizeLinear", Inputs: []string{x, name + "_s", name + "_z"}, Outputs: []string{name + "_qo"}},
+			{Name: name + "_dq", Op: "DequantizeLinear", Inputs: []string{name + "_qo", name + "_s", name + "_z"}, Outputs: []string{name}},
+		}
+	}
+	for i, name := range []string{"scale", "b", "mean", "var"} {
+		g.Consts[name] = &nn.Tensor{DType: nn.Float32, Shape: []int{3}, F32: []float32{0.5 + float32(i), -0.2, 1.3 - 0.1*float32(i)}}
+	}
+	g.Nodes = append(g.Nodes, qdq("x", "xd", 0.05, -10)...)
+	g.Nodes = append(g.Nodes,
+		&nn.Node{Name: "bn", Op: "BatchNormalization", Inputs: []string{"xd", "scale", "b", "mean", "var"}, Outputs: []string{"bny"}},
+		&nn.Node{Name: "relu", Op: "Relu", Inputs: []string{"bny"}, Outputs: []string{"ry"}})
+	g.Nodes = append(g.Nodes, qdq("ry", "rd", 0.03, -128)...)
+	g.Nodes = append(g.Nodes, &nn.Node{Name: "cat", Op: "Concat", Inputs: []string{"xd", "rd"}, Outputs: []string{"cy"},
+		Attrs: map[string]nn.Attr{"axis": {Kind: nn.AttrInt, Int: 1}}})
+	g.Nodes = append(g.Nodes, qdq("cy", "out", 0.05, -10)...)
+	low, err := ImportQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := qdqOps(low); ops["LookupInt8"] != 1 || ops["Concat"] != 1 || ops["RequantizeInt8"] != 1 || ops["BatchNormalization"] != 0 {
+		t.Fatalf("lowered ops %v", ops)
+	}
+	exp, err := ExportQDQ(low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := qdqOps(exp); ops["BatchNormalization"] != 1 || ops["Relu"] != 1 || ops["Concat"] != 1 || ops["LookupInt8"]+ops["RequantizeInt8"] != 0 {
+		t.Fatalf("exported ops %v", ops)
+	}
+	low2, err := ImportQDQ(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := qdqOps(low2); ops["LookupInt8"] != 1 || ops["Concat"] != 1 || ops["RequantizeInt8"] != 1 {
+		t.Fatalf("re-imported ops %v", ops)
+	}
+	x := nn.New(nn.Float32, 1, 3, 4, 4)
+	for i := range x.F32 {
+		x.F32[i] = float32(i-24) * 0.11
+	}
+	a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
+	for i := range a {
+		if a[i] != b[i] || math.Abs(float64(a[i]-f[i])) > 0.05+1e-6 {
+			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
+		}
+	}
+}
