@@ -48,14 +48,7 @@ func TestLowerQDQLookup(t *testing.T) {
 				},
 			}
 			g.Nodes = append(g.Nodes[:2], append(f, g.Nodes[2:]...)...)
-			low, err := LowerQDQ(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ops := map[string]int{}
-			for _, n := range low.Nodes {
-				ops[n.Op]++
-			}
+			low, ops := q8Lower(t, g)
 			if ops["LookupInt8"] != 1 || ops[tc.op] != 0 || ops["Sigmoid"] != 0 || ops["Mul"] != 0 {
 				t.Fatalf("lowered ops %v", ops)
 			}

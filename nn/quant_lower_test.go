@@ -80,14 +80,7 @@ func q8QDQTestGraph(r *rand.Rand) *Graph {
 func TestLowerQDQ(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	g := q8QDQTestGraph(r)
-	low, err := LowerQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := map[string]int{}
-	for _, n := range low.Nodes {
-		ops[n.Op]++
-	}
+	low, ops := q8Lower(t, g)
 	if ops["QLinearConvInt8"] != 1 || ops["QLinearAddInt8"] != 1 || ops["QLinearGemmInt8"] != 2 || ops["Flatten"] != 1 ||
 		ops["Conv"]+ops["Add"]+ops["MatMul"]+ops["Gemm"]+ops["Relu"] != 0 || ops["QuantizeLinear"] != 1 || ops["DequantizeLinear"] != 1 {
 		t.Fatalf("lowered ops %v", ops)
@@ -156,14 +149,7 @@ func TestLowerQDQUint8Activations(t *testing.T) {
 	}
 	var outs [][]float32
 	for _, g := range []*Graph{g8, gu} {
-		low, err := LowerQDQ(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ops := map[string]int{}
-		for _, n := range low.Nodes {
-			ops[n.Op]++
-		}
+		low, ops := q8Lower(t, g)
 		if ops["QLinearConvInt8"] != 1 || ops["QLinearGemmInt8"] != 2 || ops["QLinearAddInt8"] != 1 {
 			t.Fatalf("ops %v", ops)
 		}
@@ -307,14 +293,7 @@ func TestLowerQDQBatchNorm(t *testing.T) {
 				y = "ay"
 			}
 			g.Nodes = append(g.Nodes, q8QDQNodes(g, y, "out", 0.02, 7)...)
-			low, err := LowerQDQ(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ops := map[string]int{}
-			for _, n := range low.Nodes {
-				ops[n.Op]++
-			}
+			low, ops := q8Lower(t, g)
 			if ops["LookupInt8"] != 1 || ops["BatchNormalization"]+ops["Relu"]+ops["Clip"] != 0 {
 				t.Fatalf("lowered ops %v", ops)
 			}
@@ -368,14 +347,7 @@ func TestLowerQDQConcat(t *testing.T) {
 	g.Nodes = append(g.Nodes, &Node{Name: "cat", Op: "Concat", Inputs: []string{"ad", "bd", "cd"}, Outputs: []string{"cy"},
 		Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}})
 	g.Nodes = append(g.Nodes, q8QDQNodes(g, "cy", "out", 0.02, 3)...)
-	low, err := LowerQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := map[string]int{}
-	for _, n := range low.Nodes {
-		ops[n.Op]++
-	}
+	low, ops := q8Lower(t, g)
 	if ops["Concat"] != 1 || ops["RequantizeInt8"] != 2 || ops["DequantizeLinear"] != 1 || ops["QuantizeLinear"] != 3 {
 		t.Fatalf("lowered ops %v", ops)
 	}
@@ -406,4 +378,19 @@ func TestLowerQDQConcat(t *testing.T) {
 			t.Fatalf("element %d (channel %d): lowered %v, float path %v", i, ch, got[i], want[i])
 		}
 	}
+}
+
+// q8Lower lowers g (LowerQDQ, failing the test on an error) and counts the
+// result's ops.
+func q8Lower(t *testing.T, g *Graph) (*Graph, map[string]int) {
+	t.Helper()
+	low, err := LowerQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range low.Nodes {
+		ops[n.Op]++
+	}
+	return low, ops
 }
