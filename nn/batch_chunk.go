@@ -273,7 +273,9 @@ func (u valueUses) cut(p *Program, b int) []string {
 // (chunkFor), a stage's the least of its nodes' and the later ones', and a
 // new stage starts where that at least doubles, moved on to the next cut
 // of a single value when there is one before the next stage (a cut between
-// a convolution and its residual Add would keep them from fusing).
+// a convolution and its residual Add would keep them from fusing), and not
+// before a node that runs inside an earlier one's kernel (a Relu after a
+// residual Add).
 func (cs *chunkState) stagePlan(r *Runner, n int) (bounds, sizes []int) {
 	nodes := r.p.nodes
 	perNode := make([]int, len(nodes))
@@ -306,7 +308,7 @@ func (cs *chunkState) stagePlan(r *Runner, n int) (bounds, sizes []int) {
 	u := programUses(r.p)
 	for i := 1; i < len(bounds)-1; i++ {
 		for b := bounds[i]; b < bounds[i+1]; b++ {
-			if len(u.cut(r.p, b)) == 1 {
+			if !r.skip[b] && len(u.cut(r.p, b)) == 1 {
 				bounds[i] = b
 				break
 			}
