@@ -711,6 +711,7 @@ func (k *splitKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	for i, n := range p {
 		w := n * inner
 		if i < len(out) && out[i] != nil {
+			out[i].Quant = x.Quant
 			dst := out[i].Bytes()
 			for o := 0; o < outer; o++ {
 				copy(dst[o*w:(o+1)*w], src[o*row+off:o*row+off+w])

@@ -429,6 +429,7 @@ func (k *transposeKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		return err
 	}
 	xs, ys := coalescePerm(x.Shape, &p, &r)
+	y.Quant = x.Quant
 	switch x.DType {
 	case Float32:
 		transposeT(x.F32, y.F32, xs[:r], ys[:r], &p, r)

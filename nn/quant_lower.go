@@ -14,7 +14,8 @@ import (
 //	DQ(a) , DQ(b) -> Add [-> Relu] -> Q               => QLinearAddInt8
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
 //	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
-//	DQ(x) -> Reshape/Flatten -> Q                     => the same op on int8 [+ RequantizeInt8]
+//	DQ(x) -> Reshape/Flatten/Transpose -> Q           => the same op on int8 [+ RequantizeInt8]
+//	DQ(x) -> Split -> Q, Q, ...                       => Split on int8 [+ RequantizeInt8 of outputs]
 //	DQ(x) -> HardSwish/Sigmoid/... [-> Relu] -> Q     => LookupInt8 (a 256-entry table, int8_lookup.go)
 //	DQ(x) -> BatchNormalization [-> Relu] -> Q        => LookupInt8 (a table per channel)
 //	DQ(x1), DQ(x2), ... -> Concat -> Q                => Concat on int8 [+ RequantizeInt8 of inputs]
@@ -100,8 +101,10 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.gemm(n)
 		case "Add":
 			ok, err = l.add(n)
-		case "MaxPool", "Reshape", "Flatten":
+		case "MaxPool", "Reshape", "Flatten", "Transpose":
 			ok, err = l.passThrough(n)
+		case "Split":
+			ok, err = l.split(n)
 		case "GlobalAveragePool":
 			ok, err = l.globalAvg(n)
 		case "BatchNormalization":
@@ -538,7 +541,7 @@ func (l *q8Lowerer) add(n *Node) (bool, error) {
 	return true, nil
 }
 
-// passThrough lowers MaxPool, Reshape and Flatten to int8.
+// passThrough lowers MaxPool, Reshape, Flatten and Transpose to int8.
 func (l *q8Lowerer) passThrough(n *Node) (bool, error) {
 	if len(n.Outputs) < 1 || (len(n.Outputs) > 1 && n.Outputs[1] != "") {
 		return false, nil
@@ -635,6 +638,35 @@ func q8RequantNode(name, in, out string, xp, yp q8Params) *Node {
 	Q8Attrs(rq, "x", xp.Scale, xp.Zero)
 	Q8Attrs(rq, "y", yp.Scale, yp.Zero)
 	return &Node{Name: name, Op: "RequantizeInt8", Inputs: []string{in}, Outputs: []string{out}, Attrs: rq}
+}
+
+// split lowers DQ(x) -> Split -> a Q of each output to a Split of the int8
+// value, each output whose quantization differs from x's requantized after.
+func (l *q8Lowerer) split(n *Node) (bool, error) {
+	xq, xp, ok := l.actDQ(n.Input(0))
+	if !ok || len(n.Outputs) == 0 {
+		return false, nil
+	}
+	outs := make([]string, len(n.Outputs))
+	var qs, rqs []*Node
+	for i, o := range n.Outputs {
+		if o == "" {
+			continue
+		}
+		q, act, yp, ok := l.outQ(o)
+		if !ok || act.any() {
+			return false, nil
+		}
+		qs = append(qs, q)
+		outs[i] = q.Outputs[0]
+		if yp != xp {
+			outs[i] = l.name(q.Outputs[0])
+			rqs = append(rqs, q8RequantNode(l.name(n.Name), outs[i], q.Outputs[0], xp, yp))
+		}
+	}
+	sp := &Node{Name: n.Name, Op: "Split", Inputs: append([]string{xq}, n.Inputs[1:]...), Outputs: outs, Attrs: n.Attrs}
+	l.replace(n, append([]*Node{sp}, rqs...), qs...)
+	return true, nil
 }
 
 // concat lowers DQ(x1), DQ(x2), ... -> Concat -> Q to a Concat of the int8

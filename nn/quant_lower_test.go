@@ -394,3 +394,53 @@ func q8Lower(t *testing.T, g *Graph) (*Graph, map[string]int) {
 	}
 	return low, ops
 }
+
+// DQ -> Transpose -> Q and DQ -> Split -> Q, Q (ShuffleNet's channel
+// shuffle) lower to the same ops on int8: exact where the quantization
+// passes through, within one output step where an output is requantized.
+func TestLowerQDQLayoutOps(t *testing.T) {
+	g := &Graph{
+		Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 4, 3, 3}}}},
+		Outputs: []ValueInfo{{Name: "a"}, {Name: "b"}},
+		Consts:  map[string]*Tensor{"parts": {DType: Int64, Shape: []int{2}, I64: []int64{1, 2}}},
+		Opset:   17,
+	}
+	g.Nodes = q8QDQNodes(g, "x", "xd", 0.03, -7)
+	g.Nodes = append(g.Nodes, &Node{Name: "tr", Op: "Transpose", Inputs: []string{"xd"}, Outputs: []string{"ty"},
+		Attrs: map[string]Attr{"perm": {Kind: AttrInts, Ints: []int64{0, 2, 1, 3}}}})
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "ty", "td", 0.03, -7)...)
+	g.Nodes = append(g.Nodes, &Node{Name: "sp", Op: "Split", Inputs: []string{"td", "parts"}, Outputs: []string{"s0", "s1"},
+		Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 1}}})
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "s0", "a", 0.03, -7)...)
+	g.Nodes = append(g.Nodes, q8QDQNodes(g, "s1", "b", 0.05, 2)...)
+	low, ops := q8Lower(t, g)
+	if ops["Transpose"] != 1 || ops["Split"] != 1 || ops["RequantizeInt8"] != 1 || ops["QuantizeLinear"] != 1 || ops["DequantizeLinear"] != 2 {
+		t.Fatalf("lowered ops %v", ops)
+	}
+	x := New(Float32, 2, 4, 3, 3)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%23)*0.17 - 2
+	}
+	outs := func(g *Graph) [][]float32 {
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.NewRunner(1).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [][]float32{append([]float32(nil), out[0].F32...), append([]float32(nil), out[1].F32...)}
+	}
+	want, got := outs(g), outs(low)
+	for o, step := range []float64{0, 0.05 + 1e-6} {
+		if len(got[o]) != len(want[o]) {
+			t.Fatalf("output %d: %d values, want %d", o, len(got[o]), len(want[o]))
+		}
+		for i := range want[o] {
+			if d := math.Abs(float64(got[o][i] - want[o][i])); d > step {
+				t.Fatalf("output %d element %d: lowered %v, float path %v", o, i, got[o][i], want[o][i])
+			}
+		}
+	}
+}

@@ -297,7 +297,17 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 			if all {
 				add(n.Outputs[0])
 			}
-		case "MaxPool", "AveragePool", "Reshape", "Flatten":
+		case "Split":
+			if !seen[n.Input(0)] {
+				continue
+			}
+			for _, o := range n.Outputs {
+				if o != "" {
+					add(o)
+					p.inherit[o] = n.Input(0)
+				}
+			}
+		case "MaxPool", "AveragePool", "Reshape", "Flatten", "Transpose":
 			// Averages stay within their input's range, maxima too.
 			if n.Op == "Reshape" && !isConst(n.Input(1)) {
 				continue

@@ -11,12 +11,12 @@ import (
 )
 
 // TestZooInt8WarmRunAllocatesNothing quantizes the SqueezeNet-,
-// MobileNetV3- and DenseNet-style models of internal/cnnzoo (64x64) and checks that warm
+// MobileNetV3-, DenseNet- and ShuffleNetV2-style models of internal/cnnzoo (64x64) and checks that warm
 // runs of the int8 graphs allocate nothing at 1 and 2 threads and batches
 // 1, 4 and 32 (nn's TestModelWarmRunAllocatesNothing covers the float
 // models and the int8 reference models). MobileNetV3's HardSwish and
 // HardSigmoid run as LookupInt8 tables, DenseNet's BatchNormalization-ReLU
-// pairs as tables per channel, SqueezeNet's and DenseNet's Concats on int8. Not under -race: sync.Pool drops
+// pairs as tables per channel, SqueezeNet's and DenseNet's Concats and ShuffleNet's channel shuffles on int8. Not under -race: sync.Pool drops
 // items at random there.
 func TestZooInt8WarmRunAllocatesNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
@@ -28,7 +28,8 @@ func TestZooInt8WarmRunAllocatesNothing(t *testing.T) {
 		name   string
 		build  func(int) *nn.Graph
 		lookup bool
-	}{{"squeezenet_style", cnnzoo.SqueezeNet, false}, {"mobilenetv3_style", cnnzoo.MobileNetV3, true}, {"densenet_style", cnnzoo.DenseNet, true}} {
+	}{{"squeezenet_style", cnnzoo.SqueezeNet, false}, {"mobilenetv3_style", cnnzoo.MobileNetV3, true}, {"densenet_style", cnnzoo.DenseNet, true},
+		{"shufflenetv2_style", cnnzoo.ShuffleNetV2, false}} {
 		t.Run(m.name, func(t *testing.T) {
 			res, err := Quantize(m.build(64), calib)
 			if err != nil {

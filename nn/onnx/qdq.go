@@ -139,7 +139,7 @@ func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 				return qparams{}, fmt.Errorf("%w: %q is not per-tensor int8", nn.ErrQuant, name)
 			}
 			return qparams{scale: s.F32[0], zero: int32(z.I8[0])}, nil
-		case "MaxPoolInt8", "Reshape", "Flatten":
+		case "MaxPoolInt8", "Reshape", "Flatten", "Transpose", "Split":
 			name = n.Input(0)
 		case "Concat":
 			// LowerQDQ's int8 Concat: its inputs share the output's quantization.
