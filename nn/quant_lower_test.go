@@ -153,15 +153,7 @@ func TestLowerQDQUint8Activations(t *testing.T) {
 		if ops["QLinearConvInt8"] != 1 || ops["QLinearGemmInt8"] != 2 || ops["QLinearAddInt8"] != 1 {
 			t.Fatalf("ops %v", ops)
 		}
-		p, err := Compile(low)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := p.NewRunner(1).Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs = append(outs, append([]float32(nil), o[0].F32...))
+		outs = append(outs, q8RunFloat(t, low, x))
 	}
 	for i := range outs[0] {
 		if outs[0][i] != outs[1][i] {
@@ -231,15 +223,26 @@ func TestLowerQDQNoPanic(t *testing.T) {
 // of its first (float) output.
 func q8RunFloat(t *testing.T, g *Graph, x *Tensor) []float32 {
 	t.Helper()
+	return q8RunOutputs(t, g, 1, x)[0]
+}
+
+// q8RunOutputs compiles g, runs it on ins with the given threads and
+// returns copies of its (float) outputs.
+func q8RunOutputs(t *testing.T, g *Graph, threads int, ins ...*Tensor) [][]float32 {
+	t.Helper()
 	p, err := Compile(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.NewRunner(1).Run(x)
+	out, err := p.NewRunner(threads).Run(ins...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append([]float32(nil), out[0].F32...)
+	var res [][]float32
+	for _, o := range out {
+		res = append(res, append([]float32(nil), o.F32...))
+	}
+	return res
 }
 
 // q8QDQNodes returns x -> Q -> DQ named name (output name) with the
@@ -306,15 +309,7 @@ func TestLowerQDQBatchNorm(t *testing.T) {
 			want := q8RunFloat(t, g, x)
 			distinct := map[float32]bool{}
 			for _, threads := range []int{1, 2} {
-				p, err := Compile(low)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := p.NewRunner(threads).Run(x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, v := range out[0].F32 {
+				for i, v := range q8RunOutputs(t, low, threads, x)[0] {
 					if v != want[i] {
 						t.Fatalf("%d threads, element %d (channel %d, input %v): lookup %v, float path %v",
 							threads, i, i/(256*160)%c, x.F32[i], v, want[i])
@@ -360,18 +355,7 @@ func TestLowerQDQConcat(t *testing.T) {
 		}
 		ins = append(ins, x)
 	}
-	run := func(g *Graph) []float32 {
-		p, err := Compile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.NewRunner(1).Run(ins...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), out[0].F32...)
-	}
-	want, got := run(g), run(low)
+	want, got := q8RunOutputs(t, g, 1, ins...)[0], q8RunOutputs(t, low, 1, ins...)[0]
 	for i := range want {
 		d := math.Abs(float64(got[i] - want[i]))
 		if ch := i / 16 % 6; ch == 5 && d != 0 || d > 0.02+1e-6 {
@@ -421,18 +405,7 @@ func TestLowerQDQLayoutOps(t *testing.T) {
 	for i := range x.F32 {
 		x.F32[i] = float32(i%23)*0.17 - 2
 	}
-	outs := func(g *Graph) [][]float32 {
-		p, err := Compile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.NewRunner(1).Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return [][]float32{append([]float32(nil), out[0].F32...), append([]float32(nil), out[1].F32...)}
-	}
-	want, got := outs(g), outs(low)
+	want, got := q8RunOutputs(t, g, 1, x), q8RunOutputs(t, low, 1, x)
 	for o, step := range []float64{0, 0.05 + 1e-6} {
 		if len(got[o]) != len(want[o]) {
 			t.Fatalf("output %d: %d values, want %d", o, len(got[o]), len(want[o]))
