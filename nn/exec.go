@@ -243,6 +243,7 @@ type runJobs struct {
 	bn     bnJob
 
 	q8Lookup q8LookupJob
+	q8Mul    q8MulJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

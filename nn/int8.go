@@ -10,6 +10,8 @@ package nn
 //	QLinearGemmInt8     int8 fully connected / MatMul with constant weights
 //	MaxPoolInt8         int8 max pooling (scale and zero point pass through)
 //	QLinearAddInt8      int8 + int8 -> int8 with rescale, fused ReLU
+//	QLinearMulInt8      int8 · int8 -> int8, broadcasting (a table, int8_mul.go)
+//	LookupInt8          elementwise or per-channel int8 -> int8 by tables (int8_lookup.go)
 //	RequantizeInt8      int8 (one scale) -> int8 (another scale)
 //	QLinearGlobalAveragePoolInt8  int8 channel means with rescale
 //

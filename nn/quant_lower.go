@@ -12,6 +12,7 @@ import (
 //	DQ(x) , DQ(w), [bias] -> Conv [-> Relu] -> Q      => QLinearConvInt8
 //	DQ(x) , DQ(w), [bias] -> Gemm/MatMul [-> Relu] -> Q => QLinearGemmInt8
 //	DQ(a) , DQ(b) -> Add [-> Relu] -> Q               => QLinearAddInt8
+//	DQ(a) , DQ(b) -> Mul [-> Relu] -> Q               => QLinearMulInt8 (broadcasting: SE gates)
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
 //	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
 //	DQ(x) -> Reshape/Flatten/Transpose -> Q           => the same op on int8 [+ RequantizeInt8]
@@ -99,8 +100,8 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.conv(n)
 		case "Gemm", "MatMul":
 			ok, err = l.gemm(n)
-		case "Add":
-			ok, err = l.add(n)
+		case "Add", "Mul":
+			ok, err = l.binary(n)
 		case "MaxPool", "Reshape", "Flatten", "Transpose":
 			ok, err = l.passThrough(n)
 		case "Split":
@@ -512,7 +513,10 @@ func (l *q8Lowerer) gemm(n *Node) (bool, error) {
 	return true, nil
 }
 
-func (l *q8Lowerer) add(n *Node) (bool, error) {
+// binary lowers DQ(a) op DQ(b) [-> Relu/Clip] -> Q, for Add and Mul, to
+// QLinearAddInt8 or QLinearMulInt8 (SiLU, x · sigmoid(x), is a LookupInt8
+// instead: see lookup).
+func (l *q8Lowerer) binary(n *Node) (bool, error) {
 	if len(n.Inputs) != 2 || len(n.Outputs) != 1 {
 		return false, nil
 	}
@@ -528,15 +532,19 @@ func (l *q8Lowerer) add(n *Node) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if _, _, _, err := q8AddMultipliers(ap.Scale, bp.Scale, yp.Scale); err != nil {
-		return false, nil
+	op := "QLinearMulInt8"
+	if n.Op == "Add" {
+		op = "QLinearAddInt8"
+		if _, _, _, err := q8AddMultipliers(ap.Scale, bp.Scale, yp.Scale); err != nil {
+			return false, nil
+		}
 	}
 	attrs := map[string]Attr{}
 	Q8Attrs(attrs, "a", ap.Scale, ap.Zero)
 	Q8Attrs(attrs, "b", bp.Scale, bp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
 	q8SetAct(attrs, act, yp)
-	nn := &Node{Name: n.Name, Op: "QLinearAddInt8", Inputs: []string{aq, bq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
+	nn := &Node{Name: n.Name, Op: op, Inputs: []string{aq, bq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}
 	l.replace(n, []*Node{nn}, q, act.node)
 	return true, nil
 }

@@ -417,3 +417,64 @@ func TestLowerQDQLayoutOps(t *testing.T) {
 		}
 	}
 }
+
+// DQ(a) · DQ(b) -> Q lowers to QLinearMulInt8, which equals the float
+// path exactly: same shapes, per-plane gates (squeeze-and-excitation, on
+// one thread and two), and another broadcast; a Relu after it folds in.
+func TestLowerQDQMul(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		a, b   []int
+		relu   bool
+		planes bool
+	}{
+		{"same", []int{2, 3, 5, 5}, []int{2, 3, 5, 5}, false, false},
+		{"gates", []int{2, 8, 96, 96}, []int{2, 8, 1, 1}, false, true},
+		{"gates-relu", []int{1, 4, 7, 7}, []int{1, 4, 1, 1}, true, true},
+		{"row", []int{2, 3, 4, 5}, []int{5}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &Graph{
+				Inputs:  []ValueInfo{{Name: "a", Type: Type{DType: Float32, Shape: tc.a}}, {Name: "b", Type: Type{DType: Float32, Shape: tc.b}}},
+				Outputs: []ValueInfo{{Name: "out"}},
+				Consts:  map[string]*Tensor{},
+				Opset:   17,
+			}
+			g.Nodes = append(q8QDQNodes(g, "a", "ad", 0.04, -9), q8QDQNodes(g, "b", "bd", 0.007, -128)...)
+			g.Nodes = append(g.Nodes, &Node{Name: "mul", Op: "Mul", Inputs: []string{"ad", "bd"}, Outputs: []string{"m"}})
+			y := "m"
+			if tc.relu {
+				g.Nodes = append(g.Nodes, &Node{Name: "relu", Op: "Relu", Inputs: []string{y}, Outputs: []string{"r"}})
+				y = "r"
+			}
+			g.Nodes = append(g.Nodes, q8QDQNodes(g, y, "out", 0.03, 4)...)
+			low, ops := q8Lower(t, g)
+			if ops["QLinearMulInt8"] != 1 || ops["Mul"]+ops["Relu"] != 0 {
+				t.Fatalf("lowered ops %v", ops)
+			}
+			r := rand.New(rand.NewPCG(9, 9))
+			var ins []*Tensor
+			for i, s := range [][]int{tc.a, tc.b} {
+				x := New(Float32, s...)
+				for j := range x.F32 {
+					x.F32[j] = (r.Float32()*2 - 0.6) * []float32{5, 1.8}[i]
+				}
+				ins = append(ins, x)
+			}
+			want := q8RunOutputs(t, g, 1, ins...)[0]
+			distinct := map[float32]bool{}
+			for _, threads := range []int{1, 2} {
+				got := q8RunOutputs(t, low, threads, ins...)[0]
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%d threads, element %d: lowered %v, float path %v", threads, i, got[i], want[i])
+					}
+					distinct[got[i]] = true
+				}
+			}
+			if len(distinct) < 16 {
+				t.Fatalf("only %d distinct outputs: the fixture saturates", len(distinct))
+			}
+		})
+	}
+}

@@ -227,9 +227,13 @@ func (p *plan) calibrated() []string {
 func planQuant(g *nn.Graph, float map[string]bool) *plan {
 	p := &plan{inherit: map[string]string{}, weights: map[*nn.Node]bool{}}
 	cons := map[string][]*nn.Node{}
+	prod := map[string]*nn.Node{}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
 			cons[in] = append(cons[in], n)
+		}
+		for _, o := range n.Outputs {
+			prod[o] = n
 		}
 	}
 	isOut := map[string]bool{}
@@ -281,6 +285,25 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 			add(n.Input(0))
 			add(n.Input(1))
 			add(outOf(n))
+		case "Mul":
+			// SiLU (x · sigmoid(x)) from a quantized x; the product of two
+			// quantized values (squeeze-and-excitation's map times its gates).
+			if len(n.Inputs) != 2 || isConst(n.Input(0)) || isConst(n.Input(1)) {
+				continue
+			}
+			if x := swishInput(n, prod); x != "" && seen[x] || seen[n.Input(0)] && seen[n.Input(1)] {
+				add(n.Outputs[0])
+			}
+		case "Sigmoid", "HardSigmoid", "HardSwish", "Tanh":
+			// Elementwise on a quantized value (a table after lowering),
+			// unless it is SiLU's sigmoid, which the Mul's table takes in.
+			if !seen[n.Input(0)] || len(n.Outputs) != 1 {
+				continue
+			}
+			if c := cons[n.Outputs[0]]; n.Op == "Sigmoid" && len(c) == 1 && swishInput(c[0], prod) == n.Input(0) {
+				continue
+			}
+			add(n.Outputs[0])
 		case "GlobalAveragePool":
 			if !seen[n.Input(0)] {
 				continue
@@ -322,6 +345,19 @@ func planQuant(g *nn.Graph, float map[string]bool) *plan {
 	// Keep pass-through outputs only if a quantized consumer or another
 	// pass-through reads them; otherwise the float op reads DQ directly.
 	return p
+}
+
+// swishInput returns x when m is the Mul of x and Sigmoid(x) (SiLU), else "".
+func swishInput(m *nn.Node, prod map[string]*nn.Node) string {
+	if m.Op != "Mul" || len(m.Inputs) != 2 {
+		return ""
+	}
+	for i := range 2 {
+		if s := prod[m.Input(i)]; s != nil && s.Op == "Sigmoid" && s.Input(0) == m.Input(1-i) {
+			return s.Input(0)
+		}
+	}
+	return ""
 }
 
 // calibrate runs g on calib and returns [lo, hi] for each tensor.

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/splitinfer/splitinfer/nn"
 )
@@ -131,7 +132,7 @@ func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 			return qparams{}, fmt.Errorf("%w: no quantization known for %q", nn.ErrQuant, name)
 		}
 		switch n.Op {
-		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8":
+		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "QLinearMulInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8":
 			return attrParams(n, "y")
 		case "QuantizeLinear":
 			s, z := e.g.Consts[n.Input(1)], e.g.Consts[n.Input(2)]
@@ -261,7 +262,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 			op.Attrs["transB"] = nn.Attr{Kind: nn.AttrInt, Int: 1}
 		}
 		return append(nodes, e.finish(n, op, yp)...), nil
-	case "QLinearAddInt8":
+	case "QLinearAddInt8", "QLinearMulInt8":
 		ap, bp, err := pairParams(n, "a", "b")
 		if err != nil {
 			return nil, err
@@ -272,7 +273,7 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		}
 		da, af := e.dq(n.Input(0), ap)
 		db, bf := e.dq(n.Input(1), bp)
-		op := &nn.Node{Name: n.Name, Op: "Add", Inputs: []string{af, bf}}
+		op := &nn.Node{Name: n.Name, Op: strings.TrimSuffix(strings.TrimPrefix(n.Op, "QLinear"), "Int8"), Inputs: []string{af, bf}}
 		return append([]*nn.Node{da, db}, e.finish(n, op, yp)...), nil
 	case "MaxPoolInt8":
 		p, err := e.paramsOf(n.Input(0))

@@ -333,3 +333,67 @@ func TestExportQDQBatchNormConcat(t *testing.T) {
 		}
 	}
 }
+
+// A QLinearMulInt8 exports as DequantizeLinear of both operands -> Mul ->
+// QuantizeLinear and re-imports to the same kernel and outputs.
+func TestExportQDQMul(t *testing.T) {
+	g := &nn.Graph{
+		Inputs:  []nn.ValueInfo{{Name: "a", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 3, 4, 4}}}, {Name: "b", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 3, 1, 1}}}},
+		Outputs: []nn.ValueInfo{{Name: "out"}},
+		Consts: map[string]*nn.Tensor{
+			"as": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.05}}, "az": {DType: nn.Int8, Shape: []int{}, I8: []int8{-3}},
+			"bs": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.004}}, "bz": {DType: nn.Int8, Shape: []int{}, I8: []int8{-128}},
+			"ys": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.03}}, "yz": {DType: nn.Int8, Shape: []int{}, I8: []int8{0}},
+		},
+		Opset: 17,
+		Nodes: []*nn.Node{
+			{Name: "aq", Op: "QuantizeLinear", Inputs: []string{"a", "as", "az"}, Outputs: []string{"aq"}},
+			{Name: "adq", Op: "DequantizeLinear", Inputs: []string{"aq", "as", "az"}, Outputs: []string{"ad"}},
+			{Name: "bq", Op: "QuantizeLinear", Inputs: []string{"b", "bs", "bz"}, Outputs: []string{"bq"}},
+			{Name: "bdq", Op: "DequantizeLinear", Inputs: []string{"bq", "bs", "bz"}, Outputs: []string{"bd"}},
+			{Name: "mul", Op: "Mul", Inputs: []string{"ad", "bd"}, Outputs: []string{"m"}},
+			{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"m", "ys", "yz"}, Outputs: []string{"yq"}},
+			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
+		},
+	}
+	low, err := ImportQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := ExportQDQ(low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := qdqOps(exp); ops["Mul"] != 1 || ops["QLinearMulInt8"] != 0 {
+		t.Fatalf("exported ops %v", ops)
+	}
+	low2, err := ImportQDQ(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := qdqOps(low2); ops["QLinearMulInt8"] != 1 || ops["Mul"] != 0 {
+		t.Fatalf("re-imported ops %v", ops)
+	}
+	a, b := nn.New(nn.Float32, 1, 3, 4, 4), nn.New(nn.Float32, 1, 3, 1, 1)
+	for i := range a.F32 {
+		a.F32[i] = float32(i-20) * 0.07
+	}
+	copy(b.F32, []float32{0.9, 0.3, 0.6})
+	run := func(g *nn.Graph) []float32 {
+		p, err := nn.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.NewRunner(1).Run(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].F32...)
+	}
+	x, y, f := run(low), run(low2), run(g)
+	for i := range x {
+		if x[i] != y[i] || x[i] != f[i] {
+			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, x[i], y[i], f[i])
+		}
+	}
+}
