@@ -185,28 +185,35 @@ func (l *q8Lowerer) lookup(n *Node) (bool, error) {
 		return false, nil
 	}
 	channels := 1
+	f := n
 	switch {
 	case n.Op == "BatchNormalization":
 		if len(n.Inputs) != 5 || n.AttrInt("training_mode", 0) != 0 {
 			return false, nil
 		}
-		for i, in := range n.Inputs[1:] {
-			t := l.constOf(in)
-			if t == nil || t.DType != Float32 || len(t.Shape) != 1 || i > 0 && t.Len() != channels {
-				return false, nil
-			}
-			channels = t.Len()
-		}
 	case len(n.Inputs) != 1:
 		return false, nil
 	}
-	f, out, mul := n, n.Outputs[0], l.swishMul(n)
+	out, mul := n.Outputs[0], l.swishMul(n)
 	if mul != nil {
 		f, out = &Node{Name: n.Name, Op: LookupSwish}, mul.Outputs[0]
 	}
 	q, act, yp, ok := l.outQ(out)
 	if !ok {
 		return false, nil
+	}
+	if n.Op == "BatchNormalization" {
+		// Parameters as constants, or as DequantizeLinear of constants
+		// (ONNX Runtime's QDQ form quantizes the scale and bias).
+		f = &Node{Name: n.Name, Op: n.Op, Inputs: append([]string(nil), n.Inputs...), Outputs: n.Outputs, Attrs: n.Attrs}
+		for i, in := range n.Inputs[1:] {
+			name, t := l.floatConst(in)
+			if t == nil || len(t.Shape) != 1 || i > 0 && t.Len() != channels {
+				return false, nil
+			}
+			channels = t.Len()
+			f.Inputs[i+1] = name
+		}
 	}
 	attrs := map[string]Attr{"op": {Kind: AttrString, Str: f.Op}}
 	for name, a := range f.Attrs {
@@ -225,6 +232,41 @@ func (l *q8Lowerer) lookup(n *Node) (bool, error) {
 	ins := append([]string{xq, tname}, f.Inputs[min(1, len(f.Inputs)):]...)
 	l.replace(n, []*Node{{Name: n.Name, Op: "LookupInt8", Inputs: ins, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q, mul, act.node)
 	return true, nil
+}
+
+// floatConst returns name's float32 constant, or for a DequantizeLinear
+// of constants a new constant holding its value.
+func (l *q8Lowerer) floatConst(name string) (string, *Tensor) {
+	if t := l.constOf(name); t != nil {
+		if t.DType != Float32 {
+			return "", nil
+		}
+		return name, t
+	}
+	d := l.prod[name]
+	if d == nil || d.Op != "DequantizeLinear" || len(d.Outputs) != 1 {
+		return "", nil
+	}
+	g := &Graph{Outputs: []ValueInfo{{Name: name}}, Nodes: []*Node{d}, Consts: map[string]*Tensor{}}
+	for _, in := range d.Inputs {
+		if in == "" {
+			continue
+		}
+		if g.Consts[in] = l.constOf(in); g.Consts[in] == nil {
+			return "", nil
+		}
+	}
+	p, err := Compile(g)
+	if err != nil {
+		return "", nil
+	}
+	out, err := p.NewRunner(1).Run()
+	if err != nil || len(out) != 1 || out[0].DType != Float32 {
+		return "", nil
+	}
+	c := l.name(name)
+	l.g.Consts[c] = out[0].Clone()
+	return c, l.g.Consts[c]
 }
 
 // swishMul returns the Mul of x and n's output when n is a Sigmoid of x

@@ -261,7 +261,7 @@ func q8QDQNodes(g *Graph, x, name string, s float32, z int8) []*Node {
 // of every channel, on one thread and on two (planes shared out).
 func TestLowerQDQBatchNorm(t *testing.T) {
 	const c = 5
-	for _, act := range []string{"", "Relu", "Clip"} {
+	for _, act := range []string{"", "Relu", "Clip", "Relu+DQ"} {
 		t.Run("act="+act, func(t *testing.T) {
 			g := &Graph{
 				Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, c, -1, -1}}}},
@@ -282,6 +282,17 @@ func TestLowerQDQBatchNorm(t *testing.T) {
 				bn = append(bn, name)
 			}
 			g.Nodes = q8QDQNodes(g, "x", "xd", 0.05, -20)
+			if act == "Relu+DQ" {
+				// The scale as ONNX Runtime's QDQ writes it: DequantizeLinear
+				// of int8 codes, per channel.
+				act = "Relu"
+				g.Consts["scale_q"] = &Tensor{DType: Int8, Shape: []int{c}, I8: []int8{90, -40, 127, 7, -128}}
+				g.Consts["scale_s"] = &Tensor{DType: Float32, Shape: []int{c}, F32: []float32{0.01, 0.02, 0.015, 0.1, 0.004}}
+				g.Consts["scale_z"] = New(Int8, c)
+				g.Nodes = append(g.Nodes, &Node{Name: "scale_dq", Op: "DequantizeLinear", Inputs: []string{"scale_q", "scale_s", "scale_z"},
+					Outputs: []string{"scale_dq"}, Attrs: map[string]Attr{"axis": {Kind: AttrInt, Int: 0}}})
+				bn[1] = "scale_dq"
+			}
 			g.Nodes = append(g.Nodes, &Node{Name: "bn", Op: "BatchNormalization", Inputs: bn, Outputs: []string{"bny"},
 				Attrs: map[string]Attr{"epsilon": {Kind: AttrFloat, Float: 1e-3}}})
 			y := "bny"
@@ -297,7 +308,7 @@ func TestLowerQDQBatchNorm(t *testing.T) {
 			}
 			g.Nodes = append(g.Nodes, q8QDQNodes(g, y, "out", 0.02, 7)...)
 			low, ops := q8Lower(t, g)
-			if ops["LookupInt8"] != 1 || ops["BatchNormalization"]+ops["Relu"]+ops["Clip"] != 0 {
+			if ops["LookupInt8"] != 1 || ops["BatchNormalization"]+ops["Relu"]+ops["Clip"] != 0 || ops["DequantizeLinear"] != 1 {
 				t.Fatalf("lowered ops %v", ops)
 			}
 			// Every int8 code in every channel, and planes large enough
