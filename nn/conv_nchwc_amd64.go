@@ -128,19 +128,33 @@ func nchwcF4S1AVX512(a *nchwcArgs)
 func nchwcF4S2AVX512(a *nchwcArgs)
 
 //go:noescape
-func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)
+func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, nv, m0, m1, wp, ss, cg, scs, pl int)
 
-// padRows is padRowsGo (dst with nchwcSlack floats more).
+// padRows is padRowsGo (dst with nchwcSlack floats more). The assembly
+// copies a row as nv vectors: the first and last masked to the floats
+// inside the row, those between whole, so it takes rows whose vectors
+// between the first and the last lie inside the row.
 func padRows(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
 	_ = dst[cg*(top+mid+bot)*wp+nchwcSlack-1]
 	if mid > 0 {
 		_ = src[(cg-1)*ps+mid*w-1]
 	}
-	if !hasDW512 || pl+w > wp || cg < 1 {
+	nv := (wp + 15) / 16
+	if !hasDW512 || pl+w > wp || cg < 1 || nv > 2 && (pl > 16 || pl+w < 16*(nv-1)) {
 		padRowsGo(src, dst, top, mid, bot, w, wp, pl, cg, ps)
 		return
 	}
-	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, w, wp, pl, 4*w, cg, 4*ps)
+	nchwcPadRowsAVX512(&src[0], &dst[0], top, mid, bot, nv, padRowMask(0, pl, w), padRowMask(nv-1, pl, w), 4*wp, 4*w, cg, 4*ps, 4*pl)
+}
+
+// padRowMask is the mask of the lanes of vector v of a padded row (pl
+// zeros, then w floats) that hold the row's floats.
+func padRowMask(v, pl, w int) int {
+	lo, hi := min(max(pl-16*v, 0), 16), min(max(pl+w-16*v, 0), 16)
+	if hi <= lo {
+		return 0
+	}
+	return (1<<hi - 1) &^ (1<<lo - 1)
 }
 
 //go:noescape

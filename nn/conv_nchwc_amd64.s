@@ -11150,25 +11150,20 @@ F4S2done:
 	VZEROUPPER
 	RET
 
-// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)
-TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-88
+// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, nv, m0, m1, wp, ss, cg, scs, pl int)
+TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-104
 	MOVQ src+0(FP), R15
+	SUBQ pl+96(FP), R15
 	MOVQ dst+8(FP), DI
-	MOVQ w+40(FP), CX
-	MOVQ wp+48(FP), R9
-	SHLQ $2, R9
-	MOVQ ss+64(FP), R8
-	MOVQ CX, R10
-	SHRQ $4, R10
-	ANDQ $15, CX
-	MOVQ $1, R11
-	SHLQ CX, R11
-	DECQ R11
+	MOVQ nv+40(FP), R10
+	MOVQ m0+48(FP), R11
 	KMOVW R11, K1
+	MOVQ m1+56(FP), R11
+	KMOVW R11, K2
+	MOVQ wp+64(FP), R9
+	MOVQ ss+72(FP), R8
 	VPXORD Z1, Z1, Z1
-	MOVQ pl+56(FP), R13
-	SHLQ $2, R13
-	MOVQ cg+72(FP), AX
+	MOVQ cg+80(FP), AX
 	TESTQ AX, AX
 	JZ padDone
 padPlane:
@@ -11178,11 +11173,12 @@ padPlane:
 	JZ padtopDone
 padtop:
 	XORQ BX, BX
+	MOVQ R10, R12
 padtopZero:
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
-	CMPQ BX, R9
-	JLT padtopZero
+	DECQ R12
+	JNZ padtopZero
 	ADDQ R9, DI
 	DECQ DX
 	JNZ padtop
@@ -11191,26 +11187,24 @@ padtopDone:
 	TESTQ DX, DX
 	JZ padmidDone
 padmid:
-	XORQ BX, BX
-padmidZero:
-	VMOVUPS Z1, (DI)(BX*1)
-	ADDQ $64, BX
-	CMPQ BX, R9
-	JLT padmidZero
-	LEAQ (DI)(R13*1), R14
-	XORQ BX, BX
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
 	MOVQ R10, R12
-	TESTQ R12, R12
-	JZ padTail
-padFull:
+	DECQ R12
+	JZ padmidNext
+	MOVQ $64, BX
+	DECQ R12
+	JZ padmidLast
+padmidWhole:
 	VMOVUPS (SI)(BX*1), Z0
-	VMOVUPS Z0, (R14)(BX*1)
+	VMOVUPS Z0, (DI)(BX*1)
 	ADDQ $64, BX
 	DECQ R12
-	JNZ padFull
-padTail:
-	VMOVUPS.Z (SI)(BX*1), K1, Z0
-	VMOVUPS Z0, K1, (R14)(BX*1)
+	JNZ padmidWhole
+padmidLast:
+	VMOVUPS.Z (SI)(BX*1), K2, Z0
+	VMOVUPS Z0, (DI)(BX*1)
+padmidNext:
 	ADDQ R8, SI
 	ADDQ R9, DI
 	DECQ DX
@@ -11221,16 +11215,17 @@ padmidDone:
 	JZ padbotDone
 padbot:
 	XORQ BX, BX
+	MOVQ R10, R12
 padbotZero:
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
-	CMPQ BX, R9
-	JLT padbotZero
+	DECQ R12
+	JNZ padbotZero
 	ADDQ R9, DI
 	DECQ DX
 	JNZ padbot
 padbotDone:
-	ADDQ scs+80(FP), R15
+	ADDQ scs+88(FP), R15
 	DECQ AX
 	JNZ padPlane
 padDone:

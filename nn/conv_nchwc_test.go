@@ -232,6 +232,9 @@ func BenchmarkConvNCHWc(b *testing.B) {
 		{"tinyres_c64_8", 1, 64, 8, 8, 64, 3, 1, 1},
 		{"tinyres_sc16_32", 1, 16, 32, 32, 32, 1, 2, 1},
 		{"seednet_conv2_14", 1, 16, 14, 14, 32, 3, 1, 1},
+		{"seednet_conv2", 1, 16, 16, 16, 32, 3, 1, 1},
+		{"seednet_conv2_b16", 16, 16, 16, 16, 32, 3, 1, 1},
+		{"tinyres_c16_32_b16", 16, 16, 32, 32, 16, 3, 1, 1},
 		{"mbv2_stem", 1, 3, 224, 224, 32, 3, 2, 1},
 		// ResNet-sized layers, which the path takes as well.
 		{"resnet_c64_56", 1, 64, 56, 56, 64, 3, 1, 1},
@@ -266,6 +269,45 @@ func BenchmarkConvNCHWcSplit(b *testing.B) {
 				defer func() { nchwcSplitM = saved }()
 				benchConvKernel(b, cb, false, actRelu, 2)
 			})
+		}
+	}
+}
+
+// TestPadRowsMatchesGo checks padRows against padRowsGo over row widths,
+// pads and row counts (the assembly's masks, whole vectors and fallback),
+// that it writes every float of the padded rows (dst starts as NaN) and
+// nothing past the slack.
+func TestPadRowsMatchesGo(t *testing.T) {
+	r := newRand(185)
+	for _, c := range []struct{ w, pl, pr, top, mid, bot, cg int }{
+		{16, 1, 1, 1, 16, 1, 16}, {32, 1, 1, 1, 5, 0, 3}, {14, 1, 1, 0, 3, 2, 2}, {7, 3, 3, 3, 7, 3, 2},
+		{1, 0, 2, 0, 1, 0, 1}, {5, 1, 12, 1, 2, 1, 2}, {15, 1, 0, 2, 2, 2, 1}, {16, 0, 0, 0, 4, 0, 2},
+		{17, 16, 0, 1, 2, 0, 1}, {40, 17, 3, 0, 2, 1, 2}, {45, 3, 2, 1, 3, 2, 2}, {224, 3, 3, 3, 2, 3, 3},
+		{10, 2, 30, 1, 2, 1, 2}, {48, 16, 16, 0, 2, 0, 1},
+	} {
+		wp := c.pl + c.w + c.pr
+		rows := c.top + c.mid + c.bot
+		ps := c.mid*c.w + 3
+		src := randT(r, c.cg*ps).F32
+		var out [2][]float32
+		for i, run := range []func(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int){padRowsGo, padRows} {
+			dst := make([]float32, c.cg*rows*wp+nchwcSlack+5)
+			for j := range dst {
+				dst[j] = float32(math.NaN())
+			}
+			run(src, dst[:c.cg*rows*wp+nchwcSlack], c.top, c.mid, c.bot, c.w, wp, c.pl, c.cg, ps)
+			out[i] = dst
+		}
+		n := c.cg * rows * wp
+		for j := 0; j < n; j++ {
+			if out[0][j] != out[1][j] {
+				t.Fatalf("%+v: [%d] = %v, want %v", c, j, out[1][j], out[0][j])
+			}
+		}
+		for j := n + nchwcSlack; j < len(out[1]); j++ {
+			if !math.IsNaN(float64(out[1][j])) {
+				t.Fatalf("%+v: wrote [%d] past the slack", c, j)
+			}
 		}
 	}
 }

@@ -304,31 +304,29 @@ func storeBlocks(a *asm, name string, f int) {
 
 // padRows writes nchwcPadRowsAVX512: for each of cg planes (src planes
 // scs bytes apart, dst planes one after the other) the rows of one padded
-// plane, wp floats each: top rows of zeros, mid rows of pl zeros, w floats
-// from src (ss bytes apart) and zeros, then bot rows of zeros. Each row is
-// cleared with whole vectors, past its end into the next row's (written
-// after it) or the scratch's slack, then its floats are copied in place.
+// plane, nv vectors of 16 floats each, wp bytes apart: top rows of
+// zeros, mid rows of pl zeros (pl in bytes), the row from src (rows ss
+// bytes apart) and zeros, then bot rows of zeros. A mid row is one
+// masked load and one store per vector: K1 the lanes of the first vector
+// inside the row, K2 those of the last, the vectors between whole (the
+// caller checks they are). A row's last store runs past its end into the
+// next row's (written after it) or the scratch's slack.
 func padRows(a *asm) {
 	a.l("")
-	a.l("// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, w, wp, pl, ss, cg, scs int)")
-	a.l("TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-88")
+	a.l("// func nchwcPadRowsAVX512(src, dst *float32, top, mid, bot, nv, m0, m1, wp, ss, cg, scs, pl int)")
+	a.l("TEXT ·nchwcPadRowsAVX512(SB), NOSPLIT, $0-104")
 	a.l("\tMOVQ src+0(FP), R15")
+	a.l("\tSUBQ pl+96(FP), R15")
 	a.l("\tMOVQ dst+8(FP), DI")
-	a.l("\tMOVQ w+40(FP), CX")
-	a.l("\tMOVQ wp+48(FP), R9")
-	a.l("\tSHLQ $2, R9")
-	a.l("\tMOVQ ss+64(FP), R8")
-	a.l("\tMOVQ CX, R10")
-	a.l("\tSHRQ $4, R10")
-	a.l("\tANDQ $15, CX")
-	a.l("\tMOVQ $1, R11")
-	a.l("\tSHLQ CX, R11")
-	a.l("\tDECQ R11")
+	a.l("\tMOVQ nv+40(FP), R10")
+	a.l("\tMOVQ m0+48(FP), R11")
 	a.l("\tKMOVW R11, K1")
+	a.l("\tMOVQ m1+56(FP), R11")
+	a.l("\tKMOVW R11, K2")
+	a.l("\tMOVQ wp+64(FP), R9")
+	a.l("\tMOVQ ss+72(FP), R8")
 	a.l("\tVPXORD Z1, Z1, Z1")
-	a.l("\tMOVQ pl+56(FP), R13")
-	a.l("\tSHLQ $2, R13")
-	a.l("\tMOVQ cg+72(FP), AX")
+	a.l("\tMOVQ cg+80(FP), AX")
 	a.l("\tTESTQ AX, AX")
 	a.l("\tJZ padDone")
 	a.l("padPlane:")
@@ -338,35 +336,41 @@ func padRows(a *asm) {
 		a.l("\tTESTQ DX, DX")
 		a.l("\tJZ pad%sDone", part)
 		a.l("pad%s:", part)
-		a.l("\tXORQ BX, BX")
-		a.l("pad%sZero:", part)
-		a.l("\tVMOVUPS Z1, (DI)(BX*1)")
-		a.l("\tADDQ $64, BX")
-		a.l("\tCMPQ BX, R9")
-		a.l("\tJLT pad%sZero", part)
 		if part == "mid" {
-			a.l("\tLEAQ (DI)(R13*1), R14")
-			a.l("\tXORQ BX, BX")
+			a.l("\tVMOVUPS.Z (SI), K1, Z0")
+			a.l("\tVMOVUPS Z0, (DI)")
 			a.l("\tMOVQ R10, R12")
-			a.l("\tTESTQ R12, R12")
-			a.l("\tJZ padTail")
-			a.l("padFull:")
+			a.l("\tDECQ R12")
+			a.l("\tJZ padmidNext")
+			a.l("\tMOVQ $64, BX")
+			a.l("\tDECQ R12")
+			a.l("\tJZ padmidLast")
+			a.l("padmidWhole:")
 			a.l("\tVMOVUPS (SI)(BX*1), Z0")
-			a.l("\tVMOVUPS Z0, (R14)(BX*1)")
+			a.l("\tVMOVUPS Z0, (DI)(BX*1)")
 			a.l("\tADDQ $64, BX")
 			a.l("\tDECQ R12")
-			a.l("\tJNZ padFull")
-			a.l("padTail:")
-			a.l("\tVMOVUPS.Z (SI)(BX*1), K1, Z0")
-			a.l("\tVMOVUPS Z0, K1, (R14)(BX*1)")
+			a.l("\tJNZ padmidWhole")
+			a.l("padmidLast:")
+			a.l("\tVMOVUPS.Z (SI)(BX*1), K2, Z0")
+			a.l("\tVMOVUPS Z0, (DI)(BX*1)")
+			a.l("padmidNext:")
 			a.l("\tADDQ R8, SI")
+		} else {
+			a.l("\tXORQ BX, BX")
+			a.l("\tMOVQ R10, R12")
+			a.l("pad%sZero:", part)
+			a.l("\tVMOVUPS Z1, (DI)(BX*1)")
+			a.l("\tADDQ $64, BX")
+			a.l("\tDECQ R12")
+			a.l("\tJNZ pad%sZero", part)
 		}
 		a.l("\tADDQ R9, DI")
 		a.l("\tDECQ DX")
 		a.l("\tJNZ pad%s", part)
 		a.l("pad%sDone:", part)
 	}
-	a.l("\tADDQ scs+80(FP), R15")
+	a.l("\tADDQ scs+88(FP), R15")
 	a.l("\tDECQ AX")
 	a.l("\tJNZ padPlane")
 	a.l("padDone:")
