@@ -103,7 +103,7 @@ func batchSeparable(n *Node, isConst func(string) bool, rank int) bool {
 	case "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
 		"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Clip", "Tanh", "Elu", "Selu", "Softplus",
 		"Add", "Sub", "Mul", "Div", "BatchNormalization", "Dropout", "Identity", "Reshape", "Sqrt", "Exp", "Neg", "Abs",
-		"QLinearConvInt8", "MaxPoolInt8", "QLinearAddInt8", "QLinearMulInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8",
+		"QLinearConvInt8", "MaxPoolInt8", "QLinearAddInt8", "QLinearMulInt8", "AveragePoolInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8",
 		"QuantizeLinear", "DequantizeLinear":
 		// Per-axis quantization on the batch axis would mix images.
 		if (n.Op == "QuantizeLinear" || n.Op == "DequantizeLinear") && n.AttrInt("axis", 1) == 0 {

@@ -244,6 +244,7 @@ type runJobs struct {
 
 	q8Lookup q8LookupJob
 	q8Mul    q8MulJob
+	q8Avg    q8AvgJob
 }
 
 // kernelJobs returns rc's jobs (made on first use).

@@ -14,6 +14,7 @@ package nn
 //	LookupInt8          elementwise or per-channel int8 -> int8 by tables (int8_lookup.go)
 //	RequantizeInt8      int8 (one scale) -> int8 (another scale)
 //	QLinearGlobalAveragePoolInt8  int8 channel means with rescale
+//	AveragePoolInt8     int8 window means with rescale (int8_avgpool.go)
 //
 // Rounding and saturation rules (the same in every kernel and in the plain
 // reference implementations of the tests):

@@ -15,6 +15,7 @@ import (
 //	DQ(a) , DQ(b) -> Mul [-> Relu] -> Q               => QLinearMulInt8 (broadcasting: SE gates)
 //	DQ(x) -> MaxPool -> Q                             => MaxPoolInt8 [+ RequantizeInt8]
 //	DQ(x) -> GlobalAveragePool -> Q                   => QLinearGlobalAveragePoolInt8
+//	DQ(x) -> AveragePool -> Q                         => AveragePoolInt8
 //	DQ(x) -> Reshape/Flatten/Transpose -> Q           => the same op on int8 [+ RequantizeInt8]
 //	DQ(x) -> Split -> Q, Q, ...                       => Split on int8 [+ RequantizeInt8 of outputs]
 //	DQ(x) -> HardSwish/Sigmoid/... [-> Relu] -> Q     => LookupInt8 (a 256-entry table, int8_lookup.go)
@@ -106,8 +107,8 @@ func (l *q8Lowerer) step() (bool, error) {
 			ok, err = l.passThrough(n)
 		case "Split":
 			ok, err = l.split(n)
-		case "GlobalAveragePool":
-			ok, err = l.globalAvg(n)
+		case "GlobalAveragePool", "AveragePool":
+			ok, err = l.avgPool(n)
 		case "BatchNormalization":
 			ok, err = l.lookup(n)
 		case "Concat":
@@ -577,12 +578,7 @@ func (l *q8Lowerer) passThrough(n *Node) (bool, error) {
 			return false, nil
 		}
 		op = "MaxPoolInt8"
-		attrs = map[string]Attr{}
-		for _, k := range []string{"kernel_shape", "strides", "pads", "dilations", "ceil_mode"} {
-			if a, ok := n.Attrs[k]; ok {
-				attrs[k] = a
-			}
-		}
+		attrs = q8WindowAttrs(n)
 	case "Reshape":
 		if l.constOf(n.Input(1)) == nil {
 			return false, nil
@@ -706,8 +702,20 @@ func (l *q8Lowerer) concat(n *Node) (bool, error) {
 	return true, nil
 }
 
-// globalAvg lowers DQ -> GlobalAveragePool -> Q.
-func (l *q8Lowerer) globalAvg(n *Node) (bool, error) {
+// q8WindowAttrs copies a 2-D pool's window attributes.
+func q8WindowAttrs(n *Node) map[string]Attr {
+	attrs := map[string]Attr{}
+	for _, k := range []string{"kernel_shape", "strides", "pads", "dilations", "ceil_mode", "count_include_pad"} {
+		if a, ok := n.Attrs[k]; ok {
+			attrs[k] = a
+		}
+	}
+	return attrs
+}
+
+// avgPool lowers DQ -> GlobalAveragePool -> Q and DQ -> AveragePool (2-D)
+// -> Q.
+func (l *q8Lowerer) avgPool(n *Node) (bool, error) {
 	xq, xp, ok := l.actDQ(n.Input(0))
 	if !ok || len(n.Outputs) != 1 {
 		return false, nil
@@ -716,10 +724,16 @@ func (l *q8Lowerer) globalAvg(n *Node) (bool, error) {
 	if !ok || act.any() {
 		return false, nil
 	}
-	attrs := map[string]Attr{}
+	op, attrs := "QLinearGlobalAveragePoolInt8", map[string]Attr{}
+	if n.Op == "AveragePool" {
+		if n.AttrString("auto_pad", "NOTSET") != "NOTSET" || len(n.AttrInts("kernel_shape", nil)) != 2 {
+			return false, nil
+		}
+		op, attrs = "AveragePoolInt8", q8WindowAttrs(n)
+	}
 	Q8Attrs(attrs, "x", xp.Scale, xp.Zero)
 	Q8Attrs(attrs, "y", yp.Scale, yp.Zero)
-	l.replace(n, []*Node{{Name: n.Name, Op: "QLinearGlobalAveragePoolInt8", Inputs: []string{xq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
+	l.replace(n, []*Node{{Name: n.Name, Op: op, Inputs: []string{xq}, Outputs: []string{q.Outputs[0]}, Attrs: attrs}}, q)
 	return true, nil
 }
 

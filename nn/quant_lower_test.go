@@ -489,3 +489,53 @@ func TestLowerQDQMul(t *testing.T) {
 		})
 	}
 }
+
+// DQ -> AveragePool -> Q lowers to AveragePoolInt8, within one output step
+// of the float path, for windows with and without padding (counted in the
+// divisor or not), ceil mode, strides and dilations, on one and two threads.
+func TestLowerQDQAveragePool(t *testing.T) {
+	ints := func(v ...int64) Attr { return Attr{Kind: AttrInts, Ints: v} }
+	for _, tc := range []struct {
+		name  string
+		attrs map[string]Attr
+	}{
+		{"2x2s2", map[string]Attr{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
+		{"3x3pad", map[string]Attr{"kernel_shape": ints(3, 3), "pads": ints(1, 1, 1, 1)}},
+		{"3x3pad-count", map[string]Attr{"kernel_shape": ints(3, 3), "pads": ints(1, 1, 1, 1), "count_include_pad": {Kind: AttrInt, Int: 1}}},
+		{"3x2s2-ceil", map[string]Attr{"kernel_shape": ints(3, 2), "strides": ints(2, 2), "ceil_mode": {Kind: AttrInt, Int: 1}}},
+		{"2x2d2", map[string]Attr{"kernel_shape": ints(2, 2), "dilations": ints(2, 2), "pads": ints(0, 1, 1, 0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &Graph{
+				Inputs:  []ValueInfo{{Name: "x", Type: Type{DType: Float32, Shape: []int{-1, 6, 33, 31}}}},
+				Outputs: []ValueInfo{{Name: "out"}},
+				Consts:  map[string]*Tensor{},
+				Opset:   19,
+			}
+			g.Nodes = q8QDQNodes(g, "x", "xd", 0.02, -30)
+			g.Nodes = append(g.Nodes, &Node{Name: "pool", Op: "AveragePool", Inputs: []string{"xd"}, Outputs: []string{"p"}, Attrs: tc.attrs})
+			g.Nodes = append(g.Nodes, q8QDQNodes(g, "p", "out", 0.011, 5)...)
+			low, ops := q8Lower(t, g)
+			if ops["AveragePoolInt8"] != 1 || ops["AveragePool"] != 0 {
+				t.Fatalf("lowered ops %v", ops)
+			}
+			x := New(Float32, 16, 6, 33, 31)
+			r := rand.New(rand.NewPCG(2, 2))
+			for i := range x.F32 {
+				x.F32[i] = 3*r.Float32() - 0.8
+			}
+			want := q8RunFloat(t, g, x)
+			for _, threads := range []int{1, 2} {
+				got := q8RunOutputs(t, low, threads, x)[0]
+				if len(got) != len(want) {
+					t.Fatalf("%d values, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > 0.011+1e-6 {
+						t.Fatalf("%d threads, element %d: lowered %v, float path %v", threads, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}

@@ -132,7 +132,7 @@ func (e *qdqExporter) paramsOf(name string) (qparams, error) {
 			return qparams{}, fmt.Errorf("%w: no quantization known for %q", nn.ErrQuant, name)
 		}
 		switch n.Op {
-		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "QLinearMulInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "LookupInt8":
+		case "QLinearConvInt8", "QLinearGemmInt8", "QLinearAddInt8", "QLinearMulInt8", "RequantizeInt8", "QLinearGlobalAveragePoolInt8", "AveragePoolInt8", "LookupInt8":
 			return attrParams(n, "y")
 		case "QuantizeLinear":
 			s, z := e.g.Consts[n.Input(1)], e.g.Consts[n.Input(2)]
@@ -285,6 +285,14 @@ func (e *qdqExporter) node(n *nn.Node) ([]*nn.Node, error) {
 		return append([]*nn.Node{dx}, e.finish(n, op, p)...), nil
 	case "QLinearGlobalAveragePoolInt8":
 		return e.unary(n, "GlobalAveragePool", nil)
+	case "AveragePoolInt8":
+		attrs := map[string]nn.Attr{}
+		for k, a := range n.Attrs {
+			if !strings.HasPrefix(k, "x_") && !strings.HasPrefix(k, "y_") {
+				attrs[k] = a
+			}
+		}
+		return e.unary(n, "AveragePool", attrs)
 	case "LookupInt8":
 		op, attrs := nn.LookupFloatOp(n)
 		if op == nn.LookupSwish {

@@ -397,3 +397,55 @@ func TestExportQDQMul(t *testing.T) {
 		}
 	}
 }
+
+// An AveragePoolInt8 exports as DequantizeLinear -> AveragePool (its window
+// attributes only) -> QuantizeLinear and re-imports to the same outputs.
+func TestExportQDQAveragePool(t *testing.T) {
+	g := &nn.Graph{
+		Inputs:  []nn.ValueInfo{{Name: "x", Type: nn.Type{DType: nn.Float32, Shape: []int{1, 2, 5, 5}}}},
+		Outputs: []nn.ValueInfo{{Name: "out"}},
+		Consts: map[string]*nn.Tensor{
+			"xs": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.05}}, "xz": {DType: nn.Int8, Shape: []int{}, I8: []int8{-3}},
+			"ys": {DType: nn.Float32, Shape: []int{}, F32: []float32{0.02}}, "yz": {DType: nn.Int8, Shape: []int{}, I8: []int8{9}},
+		},
+		Opset: 17,
+		Nodes: []*nn.Node{
+			{Name: "xq", Op: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
+			{Name: "xdq", Op: "DequantizeLinear", Inputs: []string{"xq", "xs", "xz"}, Outputs: []string{"xd"}},
+			{Name: "pool", Op: "AveragePool", Inputs: []string{"xd"}, Outputs: []string{"p"}, Attrs: map[string]nn.Attr{
+				"kernel_shape": {Kind: nn.AttrInts, Ints: []int64{3, 3}}, "pads": {Kind: nn.AttrInts, Ints: []int64{1, 1, 1, 1}}}},
+			{Name: "yq", Op: "QuantizeLinear", Inputs: []string{"p", "ys", "yz"}, Outputs: []string{"yq"}},
+			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
+		},
+	}
+	low, err := ImportQDQ(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := ExportQDQ(low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range exp.Nodes {
+		if n.Op == "AveragePool" && (len(n.Attrs) != 2 || len(n.AttrInts("pads", nil)) != 4) {
+			t.Fatalf("exported attributes %v", n.Attrs)
+		}
+	}
+	low2, err := ImportQDQ(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := qdqOps(low), qdqOps(low2); a["AveragePoolInt8"] != 1 || b["AveragePoolInt8"] != 1 || qdqOps(exp)["AveragePool"] != 1 {
+		t.Fatalf("lowered %v, exported %v, re-imported %v", a, qdqOps(exp), b)
+	}
+	x := nn.New(nn.Float32, 1, 2, 5, 5)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%7) * 0.4
+	}
+	a, b, f := runFloat(t, low, x), runFloat(t, low2, x), runFloat(t, g, x)
+	for i := range a {
+		if a[i] != b[i] || math.Abs(float64(a[i]-f[i])) > 0.02+1e-6 {
+			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
+		}
+	}
+}
