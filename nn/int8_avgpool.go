@@ -85,9 +85,10 @@ func (k *q8AvgPool) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	out[0].Quant = k.quant
 	planes := g.N * g.C
+	blocks := blocksFor(rc.Threads, planes, int64(len(out[0].I8))*int64(g.KH*g.KW))
 	j := &rc.kernelJobs().q8Avg
-	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8}
-	rc.parallelFor(blocksFor(rc.Threads, planes, int64(len(out[0].I8))*int64(g.KH*g.KW)), planes, j)
+	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8, sums: rc.ScratchI32(blocks * 2 * g.OW)}
+	rc.parallelFor(blocks, planes, j)
 	*j = q8AvgJob{}
 	return nil
 }
@@ -97,35 +98,35 @@ type q8AvgJob struct {
 	k    *q8AvgPool
 	g    geom
 	x, y []int8
+	sums []int32 // per worker: an output row's sums and its columns' divisors
 }
 
-func (j *q8AvgJob) runRange(lo, hi, _ int) {
+func (j *q8AvgJob) runRange(lo, hi, worker int) {
 	k, g := j.k, &j.g
 	xz, yz := int32(k.x.Zero), int64(k.y.Zero)
+	acc := j.sums[2*worker*g.OW : (2*worker+1)*g.OW]
+	cols := j.sums[(2*worker+1)*g.OW : (2*worker+2)*g.OW]
+	for ow := range cols {
+		cols[ow] = int32(windowCount(ow, g.SW, g.PL, g.KW, g.DW, g.W, g.PR, k.includePad))
+	}
 	for p := lo; p < hi; p++ {
 		x := j.x[p*g.H*g.W : (p+1)*g.H*g.W]
 		y := j.y[p*g.OH*g.OW : (p+1)*g.OH*g.OW]
 		for oh := 0; oh < g.OH; oh++ {
-			rows := windowCount(oh, g.SH, g.PT, g.KH, g.DH, g.H, g.PB, k.includePad)
-			for ow := 0; ow < g.OW; ow++ {
-				var acc int32
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
-					xr := x[ih*g.W : (ih+1)*g.W]
-					for kw := 0; kw < g.KW; kw++ {
-						if iw := ow*g.SW - g.PL + kw*g.DW; iw >= 0 && iw < g.W {
-							acc += int32(xr[iw]) - xz
-						}
-					}
+			clear(acc)
+			eachTapOf(g, x, oh, func(xr []int8, off, lo, hi int) {
+				for o := lo; o < hi; o++ {
+					acc[o] += int32(xr[o*g.SW+off]) - xz
 				}
+			})
+			rows := int32(windowCount(oh, g.SH, g.PT, g.KH, g.DH, g.H, g.PB, k.includePad))
+			yr := y[oh*g.OW : (oh+1)*g.OW]
+			for ow, a := range acc {
 				v := yz
-				if n := rows * windowCount(ow, g.SW, g.PL, g.KW, g.DW, g.W, g.PR, k.includePad); n > 0 {
-					v += k.mults[n].apply(int64(acc))
+				if n := rows * cols[ow]; n > 0 {
+					v += k.mults[n].apply(int64(a))
 				}
-				y[oh*g.OW+ow] = q8Clamp(v, -128, 127)
+				yr[ow] = q8Clamp(v, -128, 127)
 			}
 		}
 	}

@@ -356,20 +356,9 @@ func TestExportQDQMul(t *testing.T) {
 			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
 		},
 	}
-	low, err := ImportQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := ExportQDQ(low)
-	if err != nil {
-		t.Fatal(err)
-	}
+	low, exp, low2 := qdqRoundTrip(t, g)
 	if ops := qdqOps(exp); ops["Mul"] != 1 || ops["QLinearMulInt8"] != 0 {
 		t.Fatalf("exported ops %v", ops)
-	}
-	low2, err := ImportQDQ(exp)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if ops := qdqOps(low2); ops["QLinearMulInt8"] != 1 || ops["Mul"] != 0 {
 		t.Fatalf("re-imported ops %v", ops)
@@ -418,22 +407,11 @@ func TestExportQDQAveragePool(t *testing.T) {
 			{Name: "ydq", Op: "DequantizeLinear", Inputs: []string{"yq", "ys", "yz"}, Outputs: []string{"out"}},
 		},
 	}
-	low, err := ImportQDQ(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := ExportQDQ(low)
-	if err != nil {
-		t.Fatal(err)
-	}
+	low, exp, low2 := qdqRoundTrip(t, g)
 	for _, n := range exp.Nodes {
 		if n.Op == "AveragePool" && (len(n.Attrs) != 2 || len(n.AttrInts("pads", nil)) != 4) {
 			t.Fatalf("exported attributes %v", n.Attrs)
 		}
-	}
-	low2, err := ImportQDQ(exp)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if a, b := qdqOps(low), qdqOps(low2); a["AveragePoolInt8"] != 1 || b["AveragePoolInt8"] != 1 || qdqOps(exp)["AveragePool"] != 1 {
 		t.Fatalf("lowered %v, exported %v, re-imported %v", a, qdqOps(exp), b)
@@ -448,4 +426,21 @@ func TestExportQDQAveragePool(t *testing.T) {
 			t.Fatalf("element %d: lowered %v, re-imported %v, float %v", i, a[i], b[i], f[i])
 		}
 	}
+}
+
+// qdqRoundTrip imports g (ImportQDQ), exports the int8 graph (ExportQDQ)
+// and imports that again, failing the test on an error.
+func qdqRoundTrip(t *testing.T, g *nn.Graph) (low, exp, low2 *nn.Graph) {
+	t.Helper()
+	var err error
+	if low, err = ImportQDQ(g); err != nil {
+		t.Fatal(err)
+	}
+	if exp, err = ExportQDQ(low); err != nil {
+		t.Fatal(err)
+	}
+	if low2, err = ImportQDQ(exp); err != nil {
+		t.Fatal(err)
+	}
+	return low, exp, low2
 }
