@@ -406,45 +406,60 @@ func passAllZero(t *Tensor) bool {
 
 // foldBatchNorm folds BatchNormalization into a preceding Conv or Gemm.
 func foldBatchNorm(g *Graph) {
+	foldIntoConvGemm(g, func(bn, _ *Node, xi int) (f, shift []float64, ok bool) {
+		if bn.Op != "BatchNormalization" || xi != 0 || len(bn.Inputs) != 5 || bn.AttrInt("training_mode", 0) != 0 {
+			return nil, nil, false
+		}
+		for _, o := range bn.Outputs[1:] {
+			if o != "" {
+				return nil, nil, false
+			}
+		}
+		return bnCoefficients(g, bn)
+	})
+}
+
+// foldIntoConvGemm folds each node n whose input xi is a Conv's or Gemm's
+// output p that n alone reads, and for which coeffs gives n as y = x·f +
+// shift per output channel, into p's weights and bias: n's output becomes
+// p's.
+func foldIntoConvGemm(g *Graph, coeffs func(n, p *Node, xi int) (f, shift []float64, ok bool)) {
 	for {
 		cons := g.Consumers()
 		prod := g.Producers()
 		done := true
-		for bi, bn := range g.Nodes {
-			if bn.Op != "BatchNormalization" || len(bn.Inputs) != 5 || bn.AttrInt("training_mode", 0) != 0 {
+	nodes:
+		for ni, n := range g.Nodes {
+			if len(n.Outputs) == 0 || n.Outputs[0] == "" {
 				continue
 			}
-			extra := false
-			for _, o := range bn.Outputs[1:] {
-				extra = extra || o != ""
+			for xi, x := range n.Inputs {
+				pi, ok := prod[x]
+				if !ok || len(cons[x]) != 1 || passIsOutput(g, x) {
+					continue
+				}
+				p := g.Nodes[pi]
+				if p.Op != "Conv" && p.Op != "Gemm" {
+					continue
+				}
+				f, shift, ok := coeffs(n, p, xi)
+				if !ok {
+					continue
+				}
+				folded := false
+				if p.Op == "Conv" {
+					folded = foldBNConv(g, p, f, shift)
+				} else {
+					folded = foldBNGemm(g, p, f, shift)
+				}
+				if !folded {
+					continue
+				}
+				p.Outputs[0] = n.Outputs[0]
+				g.Nodes = append(g.Nodes[:ni], g.Nodes[ni+1:]...)
+				done = false
+				break nodes
 			}
-			if extra || len(bn.Outputs) == 0 || bn.Outputs[0] == "" {
-				continue
-			}
-			x := bn.Inputs[0]
-			pi, ok := prod[x]
-			if !ok || len(cons[x]) != 1 || passIsOutput(g, x) {
-				continue
-			}
-			p := g.Nodes[pi]
-			f, shift, ok := bnCoefficients(g, bn)
-			if !ok {
-				continue
-			}
-			var folded bool
-			switch p.Op {
-			case "Conv":
-				folded = foldBNConv(g, p, f, shift)
-			case "Gemm":
-				folded = foldBNGemm(g, p, f, shift)
-			}
-			if !folded {
-				continue
-			}
-			p.Outputs[0] = bn.Outputs[0]
-			g.Nodes = append(g.Nodes[:bi], g.Nodes[bi+1:]...)
-			done = false
-			break
 		}
 		if done {
 			return
@@ -701,50 +716,12 @@ func zeroSpatialPads(g *Graph, p *Node, r int) (begin, end []int, ok bool) {
 // (exporters write a separate bias or scale this way; ONNX Runtime's
 // ConvAddFusion and ConvMulFusion do the same).
 func foldAffineIntoConv(g *Graph) {
-	for {
-		cons := g.Consumers()
-		prod := g.Producers()
-		done := true
-		for ni, n := range g.Nodes {
-			if len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Outputs[0] == "" {
-				continue
-			}
-			xi := -1
-			for i, in := range n.Inputs {
-				if _, ok := prod[in]; ok && len(cons[in]) == 1 && !passIsOutput(g, in) {
-					if c := g.Nodes[prod[in]]; c.Op == "Conv" || c.Op == "Gemm" {
-						xi = i
-					}
-				}
-			}
-			if xi < 0 {
-				continue
-			}
-			p := g.Nodes[prod[n.Inputs[xi]]]
-			k := g.Consts[n.Inputs[1-xi]]
-			f, shift, ok := affineCoefficients(g, p, n.Op, xi, k)
-			if !ok {
-				continue
-			}
-			var folded bool
-			switch p.Op {
-			case "Conv":
-				folded = foldBNConv(g, p, f, shift)
-			case "Gemm":
-				folded = foldBNGemm(g, p, f, shift)
-			}
-			if !folded {
-				continue
-			}
-			p.Outputs[0] = n.Outputs[0]
-			g.Nodes = append(g.Nodes[:ni], g.Nodes[ni+1:]...)
-			done = false
-			break
+	foldIntoConvGemm(g, func(n, p *Node, xi int) (f, shift []float64, ok bool) {
+		if len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+			return nil, nil, false
 		}
-		if done {
-			return
-		}
-	}
+		return affineCoefficients(g, p, n.Op, xi, g.Consts[n.Inputs[1-xi]])
+	})
 }
 
 // affineCoefficients returns the per-channel f and shift of y = x·f + shift
