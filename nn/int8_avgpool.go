@@ -1,27 +1,28 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // AveragePoolInt8: ONNX AveragePool (2-D, NCHW) on int8. Attributes
 // kernel_shape, strides, pads, dilations, ceil_mode, count_include_pad
 // (as AveragePool's, auto_pad NOTSET) and x_scale, x_zero_point, y_scale,
 // y_zero_point. LowerQDQ turns DQ -> AveragePool -> Q into it.
 //
-// Arithmetic: acc = Σ(x − x_zp) over the window's taps inside the input
-// (padding is real 0), n the divisor of the float kernel (the taps inside
-// the input, or with count_include_pad inside the padded input),
-// y = sat(y_zp + roundShift(acc·m_n, s_n)) with m_n·2^-s_n ≈
-// x_scale / (y_scale·n), half away from zero: within one step of the
-// float path, which rounds the float mean half to even.
+// It computes exactly what the float path computes, a plane at a time
+// while the plane is in cache: the plane dequantized (q8Dequant), pooled by
+// the float kernel's plane functions (avgPlane2x2, avgPlane) and quantized
+// (q8QuantizeFast), with no float tensor between nodes. Integer sums with
+// one rescale per window cost more than the vector float pool in Go.
 
 func init() { Register("AveragePoolInt8", q8BuildAvgPool) }
 
 type q8AvgPool struct {
-	win        winAttrs
-	includePad bool
-	x, y       q8Params
-	mults      []q8Mult // by divisor n
-	quant      *Quant
+	win   winAttrs
+	pool  *poolKernel // the float kernel whose plane functions run
+	x, y  q8Params
+	quant *Quant
 }
 
 func q8BuildAvgPool(bc *BuildContext) (Kernel, error) {
@@ -32,22 +33,12 @@ func q8BuildAvgPool(bc *BuildContext) (Kernel, error) {
 	if len(w.kernel) != 2 || w.autoPad != "NOTSET" && w.autoPad != "" {
 		return nil, fmt.Errorf("%w: AveragePoolInt8 kernel_shape %v auto_pad %q", ErrUnsupported, w.kernel, w.autoPad)
 	}
-	k := &q8AvgPool{win: w, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}
+	k := &q8AvgPool{win: w, pool: &poolKernel{win: w, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}}
 	if k.x, err = q8Attr(bc.Node, "x"); err != nil {
 		return nil, err
 	}
 	if k.y, err = q8Attr(bc.Node, "y"); err != nil {
 		return nil, err
-	}
-	taps := w.kernel[0] * w.kernel[1]
-	if w.kernel[0] < 1 || w.kernel[1] < 1 || taps > 1<<16 {
-		return nil, fmt.Errorf("%w: AveragePoolInt8 kernel_shape %v", ErrGraph, w.kernel)
-	}
-	k.mults = make([]q8Mult, taps+1)
-	for n := 1; n <= taps; n++ {
-		if k.mults[n], err = q8Multiplier(float64(k.x.Scale) / (float64(k.y.Scale) * float64(n))); err != nil {
-			return nil, err
-		}
 	}
 	k.quant = k.y.quant()
 	return k, nil
@@ -73,7 +64,7 @@ func (k *q8AvgPool) MACs(in, out []Type) int64 {
 	if len(out) == 0 {
 		return 0
 	}
-	return int64(NumElements(out[0].Shape)) * int64(len(k.mults)-1)
+	return int64(NumElements(out[0].Shape)) * int64(k.win.kernel[0]*k.win.kernel[1])
 }
 
 func (k *q8AvgPool) Run(rc *RunContext, in, out []*Tensor) error {
@@ -86,8 +77,11 @@ func (k *q8AvgPool) Run(rc *RunContext, in, out []*Tensor) error {
 	out[0].Quant = k.quant
 	planes := g.N * g.C
 	blocks := blocksFor(rc.Threads, planes, int64(len(out[0].I8))*int64(g.KH*g.KW))
+	pj := poolJob{g: g}
 	j := &rc.kernelJobs().q8Avg
-	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8, sums: rc.ScratchI32(blocks * 2 * g.OW)}
+	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8, fast2: pj.fast2(),
+		per: g.H*g.W + g.OH*g.OW}
+	j.buf = rc.ScratchF32(blocks * j.per)
 	rc.parallelFor(blocks, planes, j)
 	*j = q8AvgJob{}
 	return nil
@@ -95,39 +89,36 @@ func (k *q8AvgPool) Run(rc *RunContext, in, out []*Tensor) error {
 
 // q8AvgJob pools planes [lo, hi).
 type q8AvgJob struct {
-	k    *q8AvgPool
-	g    geom
-	x, y []int8
-	sums []int32 // per worker: an output row's sums and its columns' divisors
+	k     *q8AvgPool
+	g     geom
+	x, y  []int8
+	fast2 bool
+	buf   []float32 // per worker: a dequantized plane and its pooled plane
+	per   int
 }
 
 func (j *q8AvgJob) runRange(lo, hi, worker int) {
-	k, g := j.k, &j.g
-	xz, yz := int32(k.x.Zero), int64(k.y.Zero)
-	acc := j.sums[2*worker*g.OW : (2*worker+1)*g.OW]
-	cols := j.sums[(2*worker+1)*g.OW : (2*worker+2)*g.OW]
-	for ow := range cols {
-		cols[ow] = int32(windowCount(ow, g.SW, g.PL, g.KW, g.DW, g.W, g.PR, k.includePad))
-	}
+	g, k := &j.g, j.k
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	xf := j.buf[worker*j.per : worker*j.per+hw]
+	yf := j.buf[worker*j.per+hw : (worker+1)*j.per]
 	for p := lo; p < hi; p++ {
-		x := j.x[p*g.H*g.W : (p+1)*g.H*g.W]
-		y := j.y[p*g.OH*g.OW : (p+1)*g.OH*g.OW]
-		for oh := 0; oh < g.OH; oh++ {
-			clear(acc)
-			eachTapOf(g, x, oh, func(xr []int8, off, lo, hi int) {
-				for o := lo; o < hi; o++ {
-					acc[o] += int32(xr[o*g.SW+off]) - xz
-				}
-			})
-			rows := int32(windowCount(oh, g.SH, g.PT, g.KH, g.DH, g.H, g.PB, k.includePad))
-			yr := y[oh*g.OW : (oh+1)*g.OW]
-			for ow, a := range acc {
-				v := yz
-				if n := rows * cols[ow]; n > 0 {
-					v += k.mults[n].apply(int64(a))
-				}
-				yr[ow] = q8Clamp(v, -128, 127)
-			}
+		q8Dequant(xf, j.x[p*hw:(p+1)*hw], k.x.Zero, k.x.Scale)
+		if j.fast2 {
+			avgPlane2x2(g, xf, yf)
+		} else {
+			k.pool.avgPlane(g, xf, yf)
 		}
+		q8QuantizeI8(j.y[p*ohw:(p+1)*ohw], yf, k.y)
+	}
+}
+
+// q8QuantizeI8 quantizes x into dst (QuantizeLinear's arithmetic).
+func q8QuantizeI8(dst []int8, x []float32, p q8Params) {
+	if len(x) == 0 || q8QuantizeFast(x, unsafe.Pointer(&dst[0]), p.Scale, p.Zero, -128, 127) {
+		return
+	}
+	for i, v := range x {
+		dst[i] = int8(QuantizeValue(v, p.Scale, p.Zero, -128, 127))
 	}
 }

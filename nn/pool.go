@@ -250,11 +250,6 @@ func maxPlane(g *geom, x, y []float32) {
 // tap's column offset and [lo, hi) the output columns it reads inside xr
 // (at o*SW+off).
 func (g *geom) eachTap(x []float32, oh int, tap func(xr []float32, off, lo, hi int)) {
-	eachTapOf(g, x, oh, tap)
-}
-
-// eachTapOf is eachTap for planes of any element type.
-func eachTapOf[T any](g *geom, x []T, oh int, tap func(xr []T, off, lo, hi int)) {
 	for kh := 0; kh < g.KH; kh++ {
 		ih := oh*g.SH - g.PT + kh*g.DH
 		if ih < 0 || ih >= g.H {

@@ -490,8 +490,8 @@ func TestLowerQDQMul(t *testing.T) {
 	}
 }
 
-// DQ -> AveragePool -> Q lowers to AveragePoolInt8, within one output step
-// of the float path, for windows with and without padding (counted in the
+// DQ -> AveragePool -> Q lowers to AveragePoolInt8, equal to the float
+// path, for windows with and without padding (counted in the
 // divisor or not), ceil mode, strides and dilations, on one and two threads.
 func TestLowerQDQAveragePool(t *testing.T) {
 	ints := func(v ...int64) Attr { return Attr{Kind: AttrInts, Ints: v} }
@@ -531,11 +531,32 @@ func TestLowerQDQAveragePool(t *testing.T) {
 					t.Fatalf("%d values, want %d", len(got), len(want))
 				}
 				for i := range want {
-					if d := math.Abs(float64(got[i] - want[i])); d > 0.011+1e-6 {
+					if got[i] != want[i] {
 						t.Fatalf("%d threads, element %d: lowered %v, float path %v", threads, i, got[i], want[i])
 					}
 				}
 			}
 		})
+	}
+}
+
+// q8SumI8 (eight bytes a step) equals a plain sum at every length to 2,100
+// (lane folds every 128 words) and at the extremes -128 and 127.
+func TestSumI8(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := make([]int8, 2100)
+	for fill := range 3 {
+		for i := range x {
+			x[i] = []int8{int8(r.IntN(256) - 128), -128, 127}[fill]
+		}
+		for n := 0; n <= len(x); n += 1 + n/64 {
+			var want int64
+			for _, v := range x[:n] {
+				want += int64(v)
+			}
+			if got := q8SumI8(x[:n]); got != want {
+				t.Fatalf("fill %d, n=%d: %d, want %d", fill, n, got, want)
+			}
+		}
 	}
 }
