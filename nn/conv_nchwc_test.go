@@ -88,6 +88,7 @@ var nchwcLadder = []fpConvSpec{
 	{n: 1, c: 32, h: 7, w: 7, m: 200, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // threads share the channels
 	{n: 2, c: 8, h: 1, w: 40, m: 24, kh: 1, kw: 5, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{0, 2, 0, 2}, bias: true},  // a 1-D convolution
 	{n: 1, c: 3, h: 23, w: 21, m: 16, kh: 7, kw: 1, group: 1, sh: 2, sw: 1, dh: 1, dw: 1, pads: [4]int{3, 0, 3, 0}},             // 7x1, an RGB stem's 3 channels
+	{n: 2, c: 256, h: 15, w: 17, m: 40, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                         // a deep 1x1 (nchwcPointwise)
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
