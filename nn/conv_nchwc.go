@@ -248,7 +248,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	HW := g.H * g.W
 	taps := j.K
 	w := j.k.nchwc.packed()
-	lo32, hi32, fused := j.nchwcClamp()
+	lo32, hi32, fused := j.k.clampBounds() // the store's clamp, else finish applies the activation
 	full, rem := g.OW/p.nb, g.OW%p.nb
 	for u := lo; u < hi; u++ {
 		per := j.k.grp * p.nms * p.nrb
@@ -299,23 +299,6 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			}
 		}
 	}
-}
-
-// nchwcClamp returns the clamp that the store applies and whether it
-// covers the fused activation and residual (else finish applies them).
-func (j *convJob) nchwcClamp() (lo, hi float32, fused bool) {
-	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-	switch j.k.act {
-	case actNone:
-		return lo, hi, true
-	case actRelu:
-		return 0, hi, true
-	case actClip:
-		if j.k.actA <= j.k.actB {
-			return j.k.actA, j.k.actB, true
-		}
-	}
-	return lo, hi, false
 }
 
 // nchwcPadRows copies rows [ih0, ih0+in) of the cg planes x (rows outside

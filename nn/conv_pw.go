@@ -132,20 +132,8 @@ func pwTileRef(x []float32, ldx, k int, w []float32, cw int, y, r []float32, ldy
 }
 
 // clampBounds returns the clamp that the fused activation is, if it is
-// one (none, Relu, Clip with min <= max).
-func (k *convKernel) clampBounds() (lo, hi float32, ok bool) {
-	switch k.act {
-	case actNone:
-		return negInf32, posInf32, true
-	case actRelu:
-		return 0, posInf32, true
-	case actClip:
-		if k.actA <= k.actB {
-			return k.actA, k.actB, true
-		}
-	}
-	return negInf32, posInf32, false
-}
+// one (actClamp).
+func (k *convKernel) clampBounds() (lo, hi float32, ok bool) { return actClamp(k.act, k.actA, k.actB) }
 
 // pwPlan makes j a pathPW job when the layer suits it (1x1 stride 1
 // unpadded, one group, constant weights packed, a plane of at least pwRows

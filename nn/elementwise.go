@@ -36,6 +36,23 @@ const (
 	actSwish // x·sigmoid(x) (SiLU): a Sigmoid and a Mul fused at run time
 )
 
+// actClamp returns the clamp [lo, hi] that activation kind with
+// parameters a, b is, and whether it is one: none (±Inf), Relu, or Clip
+// with min <= max. Kernels that clamp while storing take these.
+func actClamp(kind activation, a, b float32) (lo, hi float32, ok bool) {
+	switch kind {
+	case actNone:
+		return negInf32, posInf32, true
+	case actRelu:
+		return 0, posInf32, true
+	case actClip:
+		if a <= b {
+			return a, b, true
+		}
+	}
+	return negInf32, posInf32, false
+}
+
 // applyAct applies activation kind with parameters a, b (Clip: min, max;
 // LeakyRelu: alpha; HardSigmoid: alpha, beta) to x in place.
 func applyAct(kind activation, a, b float32, x []float32) {

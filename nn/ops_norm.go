@@ -78,21 +78,7 @@ type bnJob struct {
 
 func (j *bnJob) runRange(lo, hi, _ int) {
 	k := j.k
-	bottom, top := float32(math.Inf(-1)), float32(math.Inf(1))
-	clamps := true
-	switch k.act {
-	case actNone:
-	case actRelu:
-		bottom = 0
-	case actClip:
-		if k.actA <= k.actB {
-			bottom, top = k.actA, k.actB
-		} else {
-			clamps = false
-		}
-	default:
-		clamps = false
-	}
+	bottom, top, clamps := actClamp(k.act, k.actA, k.actB)
 	for u := lo; u < hi; u++ {
 		ch := u % j.c
 		a := float32(float64(j.scale[ch]) / math.Sqrt(float64(j.vr[ch])+float64(k.eps)))
