@@ -139,7 +139,7 @@ type q8MaxJob struct {
 	k            *q8MaxPool
 	x, y         []int8
 	h, w, oh, ow int
-	rows         []int8 // 2·oh·w per worker
+	rows         []int8 // per worker: v and t, ((oh-1)·sh+1)·w each
 }
 
 func (j *q8MaxJob) runRange(lo, hi, worker int) {

@@ -314,6 +314,31 @@ const (
 	padWrap
 )
 
+// padSpans returns a Pad's begin and end pads per dimension of a rank-r
+// input, from its pads and, with hasAxes, the axes they apply to.
+func padSpans(pads, axes []int, hasAxes bool, r int) (b, e []int, err error) {
+	b, e = make([]int, r), make([]int, r)
+	if !hasAxes {
+		if len(pads) != 2*r {
+			return nil, nil, shapeErrf("Pad pads %v for rank %d", pads, r)
+		}
+		copy(b, pads[:r])
+		copy(e, pads[r:])
+		return b, e, nil
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, nil, shapeErrf("Pad pads %v for axes %v", pads, axes)
+	}
+	for i, a := range axes {
+		ax, err := normAxis("Pad", a, r, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		b[ax], e[ax] = pads[i], pads[i+len(axes)]
+	}
+	return b, e, nil
+}
+
 func buildPad(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
 	pads, ok, err := constIntsInput(bc, 1)
@@ -342,28 +367,7 @@ func buildPad(bc *BuildContext) (Kernel, error) {
 	}
 	attrValue := float64(attrFloatAny(n, "value", 0))
 	// per-dimension begin/end pads for rank r.
-	full := func(r int) ([]int, []int, error) {
-		b, e := make([]int, r), make([]int, r)
-		if !hasAxes {
-			if len(pads) != 2*r {
-				return nil, nil, shapeErrf("Pad pads %v for rank %d", pads, r)
-			}
-			copy(b, pads[:r])
-			copy(e, pads[r:])
-			return b, e, nil
-		}
-		if len(pads) != 2*len(axes) {
-			return nil, nil, shapeErrf("Pad pads %v for axes %v", pads, axes)
-		}
-		for i, a := range axes {
-			ax, err := normAxis("Pad", a, r, false)
-			if err != nil {
-				return nil, nil, err
-			}
-			b[ax], e[ax] = pads[i], pads[i+len(axes)]
-		}
-		return b, e, nil
-	}
+	full := func(r int) ([]int, []int, error) { return padSpans(pads, axes, hasAxes, r) }
 	k := &indexMapKernel{op: "Pad",
 		shape: func(in []Type) ([]int, error) {
 			x := in[0].Shape

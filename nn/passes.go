@@ -654,22 +654,25 @@ func foldPadIntoConv(g *Graph) {
 // only those dimensions and by non-negative amounts (from its pads and
 // axes inputs, opset 11+, or its attributes before).
 func zeroSpatialPads(g *Graph, p *Node, r int) (begin, end []int, ok bool) {
-	if p.AttrString("mode", "constant") != "constant" || len(p.Outputs) != 1 {
+	if p.AttrString("mode", "constant") != "constant" || len(p.Outputs) != 1 || attrFloatAny(p, "value", 0) != 0 {
 		return nil, nil, false
 	}
-	pads := p.AttrInts("pads", nil)
-	if v := p.Input(1); v != "" {
-		t := g.Consts[v]
+	// ints reads constant input i (absent: nil, true).
+	ints := func(i int) ([]int, bool) {
+		if p.Input(i) == "" {
+			return nil, true
+		}
+		t := g.Consts[p.Input(i)]
 		if t == nil {
-			return nil, nil, false
+			return nil, false
 		}
-		var err error
-		if pads, err = constInts(t); err != nil {
-			return nil, nil, false
-		}
+		v, err := constInts(t)
+		return v, err == nil
 	}
-	if attrFloatAny(p, "value", 0) != 0 {
-		return nil, nil, false
+	pads, ok1 := ints(1)
+	axes, ok3 := ints(3)
+	if p.Input(1) == "" {
+		pads = p.AttrInts("pads", nil)
 	}
 	if v := p.Input(2); v != "" {
 		t := g.Consts[v]
@@ -677,37 +680,19 @@ func zeroSpatialPads(g *Graph, p *Node, r int) (begin, end []int, ok bool) {
 			return nil, nil, false
 		}
 	}
-	full := make([]int, 2*r)
-	if v := p.Input(3); v != "" {
-		t := g.Consts[v]
-		if t == nil {
-			return nil, nil, false
-		}
-		axes, err := constInts(t)
-		if err != nil || len(pads) != 2*len(axes) {
-			return nil, nil, false
-		}
-		for i, a := range axes {
-			if a < 0 {
-				a += r
-			}
-			if a < 0 || a >= r {
-				return nil, nil, false
-			}
-			full[a], full[a+r] = pads[i], pads[i+len(axes)]
-		}
-	} else {
-		if len(pads) != 2*r {
-			return nil, nil, false
-		}
-		copy(full, pads)
+	if !ok1 || !ok3 {
+		return nil, nil, false
 	}
-	for i, v := range full {
-		if v < 0 || (v != 0 && (i%r) < 2) {
+	b, e, err := padSpans(pads, axes, p.Input(3) != "", r)
+	if err != nil {
+		return nil, nil, false
+	}
+	for i := range b {
+		if b[i] < 0 || e[i] < 0 || (i < 2 && (b[i] != 0 || e[i] != 0)) {
 			return nil, nil, false
 		}
 	}
-	return full[2:r], full[r+2:], true
+	return b[2:], e[2:], true
 }
 
 // foldAffineIntoConv folds a Mul, Div, Add or Sub by a constant per output
