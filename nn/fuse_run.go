@@ -283,10 +283,11 @@ func (r *Runner) fuse() {
 		}
 	}
 	// A Conv, Gemm or BatchNormalization whose output only an activation
-	// reads applies it while its output block is in cache (FuseActivations folds Relu and Clip into
-	// the graph already; this takes every unary activation, in programs
-	// compiled from any graph, and leaves the graph as ONNX has it for
-	// export, quantization and training).
+	// reads applies it while its output block is in cache
+	// (FuseActivations folds Relu and Clip into the graph already; this
+	// takes every unary activation, in programs compiled from any graph,
+	// and leaves the graph as ONNX has it for export, quantization and
+	// training).
 	for k := range r.kern {
 		if r.skip[k] || len(r.baseOut[k]) != 1 || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] != r.baseOut[k][0] {
 			continue
@@ -409,9 +410,9 @@ func takesScales(cv *convKernel, x, w *Tensor) bool {
 	return err == nil && cv.pointwise(&g) && w.Shape[1] >= 2 && g.OH*g.OW >= 2
 }
 
-// withActivation returns a copy of the Conv or Gemm kernel prod that applies
-// u's activation to its output, or nil when prod has an activation already.
-// The copy shares prod's packed weights.
+// withActivation returns a copy of the Conv, Gemm or BatchNormalization
+// kernel prod that applies u's activation to its output, or nil when prod
+// has an activation already. The copy shares prod's packed weights.
 func withActivation(prod Kernel, u *unaryKernel) Kernel {
 	switch p := prod.(type) {
 	case *convKernel:
