@@ -142,6 +142,16 @@ func q8Attr(n *Node, prefix string) (q8Params, error) {
 }
 
 // q8AttrFloats returns a float-list attribute, or nil.
+// q8XY returns the input and output quantizations (x_* and y_*
+// attributes) of an int8 op.
+func q8XY(n *Node) (x, y q8Params, err error) {
+	if x, err = q8Attr(n, "x"); err != nil {
+		return x, y, err
+	}
+	y, err = q8Attr(n, "y")
+	return x, y, err
+}
+
 func q8AttrFloats(n *Node, name string) []float32 {
 	if a, ok := n.Attrs[name]; ok && a.Kind == AttrFloats {
 		return a.Floats

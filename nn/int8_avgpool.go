@@ -34,10 +34,7 @@ func q8BuildAvgPool(bc *BuildContext) (Kernel, error) {
 		return nil, fmt.Errorf("%w: AveragePoolInt8 kernel_shape %v auto_pad %q", ErrUnsupported, w.kernel, w.autoPad)
 	}
 	k := &q8AvgPool{win: w, pool: &poolKernel{win: w, includePad: bc.Node.AttrInt("count_include_pad", 0) != 0}}
-	if k.x, err = q8Attr(bc.Node, "x"); err != nil {
-		return nil, err
-	}
-	if k.y, err = q8Attr(bc.Node, "y"); err != nil {
+	if k.x, k.y, err = q8XY(bc.Node); err != nil {
 		return nil, err
 	}
 	k.quant = k.y.quant()

@@ -77,10 +77,7 @@ func q8BuildConv(bc *BuildContext) (Kernel, error) {
 	}
 	k := &q8Conv{cout: w.Shape[0], cinG: w.Shape[1], kh: w.Shape[2], kw: w.Shape[3], w: w.I8}
 	var err error
-	if k.x, err = q8Attr(n, "x"); err != nil {
-		return nil, err
-	}
-	if k.y, err = q8Attr(n, "y"); err != nil {
+	if k.x, k.y, err = q8XY(n); err != nil {
 		return nil, err
 	}
 	k.lo, k.hi = q8Range(n, k.y)

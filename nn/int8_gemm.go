@@ -41,10 +41,7 @@ func q8BuildGemm(bc *BuildContext) (Kernel, error) {
 	}
 	g := &q8Gemm{n: w.Shape[0], k: w.Shape[1], w: w.I8}
 	var err error
-	if g.x, err = q8Attr(n, "x"); err != nil {
-		return nil, err
-	}
-	if g.y, err = q8Attr(n, "y"); err != nil {
+	if g.x, g.y, err = q8XY(n); err != nil {
 		return nil, err
 	}
 	g.lo, g.hi = q8Range(n, g.y)

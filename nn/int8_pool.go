@@ -317,11 +317,7 @@ type q8Requant struct {
 
 func q8BuildRequant(bc *BuildContext) (Kernel, error) {
 	n := bc.Node
-	x, err := q8Attr(n, "x")
-	if err != nil {
-		return nil, err
-	}
-	y, err := q8Attr(n, "y")
+	x, y, err := q8XY(n)
 	if err != nil {
 		return nil, err
 	}
@@ -389,10 +385,7 @@ func init() { Register("QLinearGlobalAveragePoolInt8", q8BuildGlobalAvg) }
 func q8BuildGlobalAvg(bc *BuildContext) (Kernel, error) {
 	k := &q8GlobalAvg{}
 	var err error
-	if k.x, err = q8Attr(bc.Node, "x"); err != nil {
-		return nil, err
-	}
-	if k.y, err = q8Attr(bc.Node, "y"); err != nil {
+	if k.x, k.y, err = q8XY(bc.Node); err != nil {
 		return nil, err
 	}
 	k.quant = k.y.quant()
