@@ -74,9 +74,8 @@ func (k *q8AvgPool) Run(rc *RunContext, in, out []*Tensor) error {
 	out[0].Quant = k.quant
 	planes := g.N * g.C
 	blocks := blocksFor(rc.Threads, planes, int64(len(out[0].I8))*int64(g.KH*g.KW))
-	pj := poolJob{g: g}
 	j := &rc.kernelJobs().q8Avg
-	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8, fast2: pj.fast2(),
+	*j = q8AvgJob{k: k, g: g, x: in[0].I8, y: out[0].I8, fast2: g.fast2(),
 		per: g.H*g.W + g.OH*g.OW}
 	j.buf = rc.ScratchF32(blocks * j.per)
 	rc.parallelFor(blocks, planes, j)

@@ -81,10 +81,10 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
 	blocks := blocksFor(rc.Threads, planes, work)
-	if k.max && !j.fast2() && dwMaxOn && dwDirectLayout(&g, &j.dd) {
+	if k.max && !g.fast2() && dwMaxOn && dwDirectLayout(&g, &j.dd) {
 		// 3x3 windows straight from the plane (conv_dwdirect.go).
 		j.direct = true
-	} else if k.max && !j.fast2() && tapsPool {
+	} else if k.max && !g.fast2() && tapsPool {
 		if l, ok := tapLayout(&g); ok {
 			j.tp, j.per = l, l.scratch()
 			j.scratch = rc.ScratchF32(blocks * j.per)
@@ -119,9 +119,8 @@ var dwMaxOn = true
 // benchmarks can compare with the row-by-row path).
 var tapsPool = true
 
-// fast2 reports whether the 2x2/2 kernel takes the geometry.
-func (j *poolJob) fast2() bool {
-	g := &j.g
+// fast2 reports whether the 2x2/2 kernels take the geometry.
+func (g *geom) fast2() bool {
 	return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
 		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
 }
@@ -129,7 +128,7 @@ func (j *poolJob) fast2() bool {
 func (j *poolJob) runRange(lo, hi, worker int) {
 	g := &j.g
 	HW, P := g.H*g.W, g.OH*g.OW
-	fast2 := j.fast2()
+	fast2 := g.fast2()
 	if fast2 && g.H == 2*g.OH {
 		// Every input row pairs with the next one: the planes [lo, hi)
 		// are one tall plane (seednet's 14x14 planes at batch 32: a call
