@@ -1,0 +1,26 @@
+package nn_test
+
+import (
+	"testing"
+
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// BenchmarkMNISTBatch32 runs seednet and tinyresnet on a batch of 32 on 1
+// and 2 threads (on one thread it reports the thread's CPU time per run):
+// the batch-32 cases of make bench whose convolutions run pathNCHWc.
+//
+//	go test -run X -bench MNISTBatch32 -count 5 ./nn/
+func BenchmarkMNISTBatch32(b *testing.B) {
+	for _, m := range []string{"seednet_mnist", "tinyresnet_mnist"} {
+		g, in := loadRef(b, m)
+		x := batchOf(in, 32)
+		p, err := nn.Compile(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(m+"/t"+string(rune('0'+threads)), func(b *testing.B) { benchRuns(b, p, x, threads) })
+		}
+	}
+}
