@@ -1,6 +1,9 @@
 package nn
 
-import "reflect"
+import (
+	"reflect"
+	"slices"
+)
 
 // Run-time fusion. A Runner decides per plan (when the shapes entering the
 // program change, so per Program and per Slice too) which nodes run fused,
@@ -344,8 +347,15 @@ func (r *Runner) swishAfter(c int) (ks, km int, ok bool) {
 // axis) have its inputs' producers write into those blocks: each input
 // becomes a view of the output, and the Concat is skipped. Every input must
 // be a float32 value computed by a kernel of this run (not an alias, not
-// a view already), read by the Concat only, and named once.
+// a view already) or the output of an earlier Concat fused this way, not a
+// program input or output, and named once. Other nodes may read an input
+// too: nothing writes its block but its producer. A chain of Concats, each
+// reading the last (DenseNet's dense block), so becomes nested views of the
+// last one's output: every layer writes its features once, into place.
 func (r *Runner) fuseConcats() {
+	if !runFusion.concat {
+		return
+	}
 	writer := make([]int, len(r.vals)) // by slot: the position computing it, -1 if none
 	for s := range writer {
 		writer[s] = -1
@@ -363,9 +373,10 @@ func (r *Runner) fuseConcats() {
 			}
 		}
 	}
+	viewed := make([]bool, len(r.vals)) // by slot: a view of a Concat's output
 	for k := range r.kern {
 		ck, ok := r.kern[k].(*concatKernel)
-		if !ok || !runFusion.concat || r.skip[k] || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] < 0 {
+		if !ok || r.skip[k] || len(r.nodeOut[k]) != 1 || r.nodeOut[k][0] < 0 {
 			continue
 		}
 		out := r.vals[r.nodeOut[k][0]]
@@ -379,10 +390,11 @@ func (r *Runner) fuseConcats() {
 		if ax < 0 || ax >= len(out.Shape) || NumElements(out.Shape[:ax]) != 1 {
 			continue
 		}
-		fits := len(r.nodeIn[k]) > 0
-		for _, s := range r.nodeIn[k] {
-			v := r.vals[max(s, 0)]
-			if at, ok := r.fx.soleReader(s); !ok || at != k || writer[s] < 0 || v == nil || v.DType != Float32 {
+		ins := r.nodeIn[k]
+		fits := len(ins) > 0
+		for j, s := range ins {
+			if s < 0 || r.fx.pinned[s] || viewed[s] || writer[s] < 0 || slices.Contains(ins[:j], s) ||
+				r.vals[s] == nil || r.vals[s].DType != Float32 {
 				fits = false
 				break
 			}
@@ -391,11 +403,13 @@ func (r *Runner) fuseConcats() {
 			continue
 		}
 		off := 0
-		for _, s := range r.nodeIn[k] {
+		for _, s := range ins {
 			r.views = append(r.views, concatView{slot: s, parent: r.nodeOut[k][0], off: off})
+			viewed[s] = true
 			off += NumElements(r.vals[s].Shape)
 		}
 		r.skip[k] = true
+		writer[r.nodeOut[k][0]] = k // its blocks are written; a later Concat may nest it
 	}
 }
 

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -469,29 +470,7 @@ func TestConcatInPlace(t *testing.T) {
 		checkFused(t, "fire", g, []*Tensor{x}, []string{"e1", "a1", "e3"}, skips)
 		// The Concat's output as a program output (its storage is pinned)
 		// and as the input of an in-place Concat's reader.
-		g.Outputs = append(g.Outputs, ValueInfo{Name: "cat"})
-		p, err := Compile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := p.Slice(p.Inputs(), []string{"y", "cat", "a1", "e3"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ranRunner(t, ref, x).Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr := ranRunner(t, p, x)
-		if n := countTrue(fr.skip); n != skips {
-			t.Fatalf("batch %d, Concat output pinned: %d nodes skipped, want %d", batch, n, skips)
-		}
-		got, err := fr.Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameBits(t, "y", got[0], want[0])
-		sameBits(t, "cat", got[1], want[1])
+		checkPinnedFused(t, fmt.Sprintf("batch %d, Concat output pinned", batch), g, x, "cat", []string{"a1", "e3"}, skips)
 	}
 	// A Concat input that is a program input, or read twice, is copied.
 	g, x := fireGraph(r, 1)
@@ -503,6 +482,109 @@ func TestConcatInPlace(t *testing.T) {
 	g.Nodes = append(g.Nodes[:1], g.Nodes[3:]...)
 	g.Consts["wo"] = randT(newRand(1), 3, 13, 1, 1)
 	checkFused(t, "input", g, []*Tensor{x}, []string{"e3"}, 0)
+}
+
+// denseBlockGraph is a DenseNet block of three layers on a pooled stem:
+// each layer is BN-ReLU-3x3 conv on the running Concat, whose output the
+// next Concat joins to it; a 1x1 conv reads the last Concat.
+func denseBlockGraph(r *rand.Rand, batch int) (*Graph, *Tensor) {
+	const c0, growth, hw = 5, 3, 8
+	x := randT(r, batch, c0, 2*hw, 2*hw)
+	g := &Graph{
+		Name:   "dense",
+		Inputs: []ValueInfo{{Name: "x", Type: x.Type()}},
+		Consts: map[string]*Tensor{},
+		Nodes: []*Node{
+			{Name: "pool", Op: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"c0"}, Attrs: map[string]Attr{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
+		},
+	}
+	c := c0
+	for l := 1; l <= 3; l++ {
+		v := randT(r, c)
+		for i := range v.F32 {
+			v.F32[i] = v.F32[i]*v.F32[i] + 0.1
+		}
+		p := fmt.Sprint(l)
+		g.Consts["s"+p], g.Consts["b"+p], g.Consts["m"+p], g.Consts["v"+p] = randT(r, c), randT(r, c), randT(r, c), v
+		g.Consts["w"+p] = randT(r, growth, c, 3, 3)
+		prev := fmt.Sprint("c", l-1)
+		g.Nodes = append(g.Nodes,
+			&Node{Name: "bn" + p, Op: "BatchNormalization", Inputs: []string{prev, "s" + p, "b" + p, "m" + p, "v" + p}, Outputs: []string{"n" + p}},
+			&Node{Name: "relu" + p, Op: "Relu", Inputs: []string{"n" + p}, Outputs: []string{"a" + p}},
+			&Node{Name: "conv" + p, Op: "Conv", Inputs: []string{"a" + p, "w" + p}, Outputs: []string{"h" + p}, Attrs: map[string]Attr{"pads": ints(1, 1, 1, 1)}},
+			&Node{Name: "cat" + p, Op: "Concat", Inputs: []string{prev, "h" + p}, Outputs: []string{"c" + p}, Attrs: map[string]Attr{"axis": intA(1)}},
+		)
+		c += growth
+	}
+	g.Consts["wo"] = randT(r, 4, c, 1, 1)
+	g.Nodes = append(g.Nodes, &Node{Name: "out", Op: "Conv", Inputs: []string{"c3", "wo"}, Outputs: []string{"y"}})
+	g.Outputs = []ValueInfo{{Name: "y"}}
+	return g, x
+}
+
+// TestConcatChainInPlace: in a dense block each Concat's output is also
+// an input of the next Concat and of the next layer's BN; at batch 1 all
+// of them are views of the last Concat's output (every producer writes its
+// features once, into place, and no Concat runs), bit for bit the unfused
+// program with poisoned shared buffers; at batch 2 every Concat copies.
+func TestConcatChainInPlace(t *testing.T) {
+	r := newRand(9)
+	for _, batch := range []int{1, 2} {
+		g, x := denseBlockGraph(r, batch)
+		skips := 3 // the Relus, into the BNs
+		if batch == 1 {
+			skips = 6 // and the three Concats
+		}
+		checkFused(t, fmt.Sprint("dense batch ", batch), g, []*Tensor{x}, []string{"c0", "n1", "n2", "n3", "h1", "h2", "h3", "c1", "c2"}, skips)
+		if batch != 1 {
+			continue
+		}
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr := ranRunner(t, p, x)
+		last := fr.vals[fr.slot["c3"]].F32
+		for name, off := range map[string]int{"c0": 0, "c1": 0, "c2": 0, "h1": 5 * 64, "h2": 8 * 64, "h3": 11 * 64} {
+			if v := fr.vals[fr.slot[name]].F32; &v[0] != &last[off] {
+				t.Errorf("%s is not a view of the last Concat's output at %d", name, off)
+			}
+		}
+	}
+	// A Concat output that is a program output keeps its own storage; the
+	// Concats before it still nest into it, the ones after it copy it.
+	g, x := denseBlockGraph(r, 1)
+	checkPinnedFused(t, "c2 pinned", g, x, "c2", []string{"c0", "h1", "h2", "h3", "c1"}, 5) // three Relus, cat1, cat2
+}
+
+// checkPinnedFused makes value pinned of g a program output too and runs
+// it fused (skips nodes skipped) against a slice that also returns mid
+// (nothing fused): y and pinned agree bit for bit.
+func checkPinnedFused(t *testing.T, name string, g *Graph, x *Tensor, pinned string, mid []string, skips int) {
+	t.Helper()
+	g.Outputs = append(g.Outputs, ValueInfo{Name: pinned})
+	p, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := p.Slice(p.Inputs(), append([]string{"y", pinned}, mid...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ranRunner(t, ref, x).Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := ranRunner(t, p, x)
+	if n := countTrue(fr.skip); n != skips {
+		t.Fatalf("%s: %d nodes skipped, want %d", name, n, skips)
+	}
+	got, err := fr.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, name+" y", got[0], want[0])
+	sameBits(t, name+" "+pinned, got[1], want[1])
 }
 
 // TestSEMulFusedIntoConv: a squeeze-and-excitation Mul (a tensor times its

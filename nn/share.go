@@ -24,8 +24,9 @@ import (
 //   - other dtypes (int8, int32, int64, uint8) keep their own storage;
 //   - the inputs of a Concat written in place (fuse_run.go) are views of
 //     its output, which is one group with them: its storage is taken when
-//     the first of them is computed and lives until the last reader of the
-//     output.
+//     the first of them is computed and lives until the last reader of any
+//     of them; a Concat's output may be a view of a later Concat's, and the
+//     group is then the outermost output's.
 //
 // Kernels must write every element of their outputs and must not read an
 // output before writing it: with sharing an output starts out holding
@@ -81,9 +82,13 @@ func (sh *shareState) init(r *Runner) {
 		sh.lastUse[s] = -1
 	}
 	produced := make([]bool, n)
-	for _, v := range r.views {
-		sh.root[v.slot] = v.parent
-		produced[v.parent] = true
+	// A Concat's output may itself be a view of a later Concat's (nested
+	// views, fuse_run.go): walk the views from the last Concat back so that
+	// every view's root is the outermost output.
+	for i := len(r.views) - 1; i >= 0; i-- {
+		v := r.views[i]
+		sh.root[v.slot] = sh.root[v.parent]
+		produced[sh.root[v.parent]] = true
 	}
 	for k := range r.kern {
 		if r.skip[k] {
@@ -210,7 +215,8 @@ func (sh *shareState) assign(r *Runner) {
 			v.F32 = sh.bufs[b][:NumElements(v.Shape)]
 		}
 	}
-	for _, cv := range r.views {
+	for i := len(r.views) - 1; i >= 0; i-- { // outer views first (init)
+		cv := r.views[i]
 		v := r.vals[cv.slot]
 		v.F32 = r.vals[cv.parent].F32[cv.off : cv.off+NumElements(v.Shape)]
 		sh.borrowed[cv.slot] = true
