@@ -75,15 +75,8 @@ func TestLowerQDQLookup(t *testing.T) {
 // length up to 200 (64-byte steps and the masked tail) and three offsets,
 // over all 256 codes, and checks nothing past the end is written.
 func TestLookupFast(t *testing.T) {
-	var table [256]int8
-	for i := range table {
-		table[i] = int8(i*37 + 11)
-	}
-	x := make([]int8, 203)
-	for i := range x {
-		x[i] = int8(i * 101)
-	}
-	if !q8LookupFast(make([]int8, 1), x[:1], &table) {
+	table, x := q8LookupFixture(203)
+	if !q8LookupFast(make([]int8, 1), x[:1], table) {
 		t.Skip("no VBMI lookup in this build")
 	}
 	for n := 1; n <= 200; n++ {
@@ -91,7 +84,7 @@ func TestLookupFast(t *testing.T) {
 			src := x[off : off+n]
 			got := make([]int8, n+1)
 			got[n] = 99
-			q8LookupFast(got, src, &table)
+			q8LookupFast(got, src, table)
 			for i, v := range src {
 				if got[i] != table[uint8(v)] {
 					t.Fatalf("n=%d off=%d: [%d] = %d, want table[%d] = %d", n, off, i, got[i], uint8(v), table[uint8(v)])
@@ -102,4 +95,19 @@ func TestLookupFast(t *testing.T) {
 			}
 		}
 	}
+}
+
+// q8LookupFixture returns a table of distinct entries and n inputs that
+// run through all 256 codes (101 is odd), each in every position of a
+// block of 32 or 64.
+func q8LookupFixture(n int) (*[256]int8, []int8) {
+	var table [256]int8
+	for i := range table {
+		table[i] = int8(i*37 + 11)
+	}
+	x := make([]int8, n)
+	for i := range x {
+		x[i] = int8(i * 101)
+	}
+	return &table, x
 }
