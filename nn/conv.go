@@ -56,6 +56,11 @@ type convKernel struct {
 	nchwc *nchwcWeights
 	wptr  *float32
 	wlen  int
+
+	// xBlocked and yBlocked make pathNCHWc read its input and write its
+	// output (and residual) in NCHW16c: a Runner's layout pass sets them
+	// on its copy of the kernel (layout.go).
+	xBlocked, yBlocked bool
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -499,6 +504,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			j.mSlab = max(rowsMinSlab, (j.Mg+per-1)/per)
 			units = g.N * k.grp * ((j.Mg + j.mSlab - 1) / j.mSlab)
 		}
+	}
+	if (k.xBlocked || k.yBlocked) && units > 0 && (j.path != pathNCHWc || !j.blockedFits()) {
+		return shapeErrf("Conv of %v in NCHW16c does not run pathNCHWc", in[0].Shape)
 	}
 	blocks := blocksFor(rc.Threads, units, macs)
 	switch j.path {

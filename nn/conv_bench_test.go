@@ -29,7 +29,7 @@ var convBenches = []convBench{
 	{"mbv3_dw5_14", 1, 240, 14, 14, 240, 5, 1, 240},
 }
 
-func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, threads int) {
+func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, threads int, opts ...func(*convKernel)) {
 	r := newRand(90)
 	x := randT(r, cb.n, cb.c, cb.h, cb.w)
 	w := randT(r, cb.m, cb.c/cb.group, cb.k, cb.k)
@@ -38,6 +38,9 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 	k := &convKernel{win: winAttrs{op: "Conv", strides: []int{cb.st, cb.st}, pads: []int{p, p, p, p}}, grp: cb.group, act: act, generic: generic}
 	if !generic {
 		k.pack(w) // constant weights, as Compile packs them
+	}
+	for _, o := range opts {
+		o(k)
 	}
 	in := []*Tensor{x, w, bias}
 	ot, err := k.OutputTypes([]Type{x.Type(), w.Type(), bias.Type()})

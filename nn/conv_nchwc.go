@@ -247,6 +247,15 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	padded := buf[len(tile):]
 	HW := g.H * g.W
 	taps := j.K
+	// px and py are the floats of an input and an output pixel of one
+	// channel block: 16 in NCHW16c (layout.go), else 1.
+	px, py := 1, 1
+	if j.k.xBlocked {
+		px = 16
+	}
+	if j.k.yBlocked {
+		py = 16
+	}
 	w := j.k.nchwc.packed()
 	lo32, hi32, fused := j.k.clampBounds() // the store's clamp, else finish applies the activation
 	full, rem := g.OW/p.nb, g.OW%p.nb
@@ -257,22 +266,26 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		ms, rb := r/p.nrb, r%p.nrb
 		oh0 := rb * p.rows
 		oh1 := min(oh0+p.rows, g.OH)
+		// The group's channels (in NCHW16c whole blocks: layout.go).
 		x := j.x[(n*g.C+gr*j.Cg)*HW : (n*g.C+(gr+1)*j.Cg)*HW]
 		// xs, from the window origin of output (oh0, 0), rows rs apart,
-		// channels cs apart.
-		xs, rs, cs := x, g.W, HW
+		// planes (blocks of px channels) ps apart.
+		xs, rs, ps := x, g.W*px, HW*px
 		if p.pad {
 			in := (oh1-oh0-1)*g.SH + (g.KH-1)*g.DH + 1
-			cs, rs = in*p.wp, p.wp
-			xs = padded[:j.Cg*cs+nchwcSlack]
-			nchwcPadRows(g, x, xs, j.Cg, oh0*g.SH-g.PT, in, p.wp)
+			ps, rs = in*p.wp*px, p.wp*px
+			xs = padded[:j.Cg*in*p.wp+nchwcSlack]
+			nchwcPadRows(g, x, xs, j.Cg/px, oh0*g.SH-g.PT, in, p.wp, px)
 		} else {
-			xs = x[oh0*g.SH*g.W:]
+			xs = x[oh0*g.SH*g.W*px:]
 		}
-		a := nchwcRows{c: nchwcCall{s: g.SW, cg: j.Cg, kh: g.KH, kw: g.KW, xcs: cs, drow: g.DH * rs, dcol: g.DW, wbs: taps * 16, ldt: p.ntile * 16, tile: tile},
-			rows: oh1 - oh0, xrs: g.SH * rs, ldy: j.P, yrs: g.OW, lo: lo32, hi: hi32}
+		c := nchwcCall{s: g.SW, cb: 1, cg: j.Cg, kh: g.KH, kw: g.KW, xcs: ps, px: 1, drow: g.DH * rs, dcol: g.DW * px, wbs: taps * 16, ldt: p.ntile * 16, tile: tile}
+		if px == 16 {
+			c.cb, c.cg, c.xbs, c.xcs, c.px = j.Cg/16, 16, ps, 1, 16
+		}
+		a := nchwcRows{c: c, rows: oh1 - oh0, xrs: g.SH * rs, ldy: j.P, yrs: g.OW, lo: lo32, hi: hi32, blocked: py == 16}
 		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
-		yg := (n*j.M+gr*j.Mg)*j.P + oh0*g.OW
+		yg := (n*j.M+gr*j.Mg)*j.P + oh0*g.OW*py
 		for m0 := ms * p.slab; m0 < min((ms+1)*p.slab, p.mb); m0 += p.fb {
 			a.c.f = min(p.fb, p.mb-m0)
 			a.c.w = wg[m0*taps*16:]
@@ -284,15 +297,19 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 					continue
 				}
 				a.c.n, a.chunks = part.n, part.chunks
-				a.c.x = xs[part.col*g.SW:]
-				a.y = j.y[yo+part.col:]
+				a.c.x = xs[part.col*g.SW*px:]
+				a.y = j.y[yo+part.col*py:]
 				a.r = nil
 				if fused && j.r != nil {
-					a.r = j.r[yo+part.col:]
+					a.r = j.r[yo+part.col*py:]
 				}
 				nchwcRun(&a)
 			}
-			if !fused {
+			if !fused && py == 16 {
+				for b := m0; b < m0+a.c.f; b++ {
+					j.finish(yg+b*16*j.P, (oh1-oh0)*g.OW*16)
+				}
+			} else if !fused {
 				for m := m0 * 16; m < min((m0+a.c.f)*16, j.Mg); m++ {
 					j.finish(yg+m*j.P, (oh1-oh0)*g.OW)
 				}
@@ -301,15 +318,16 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	}
 }
 
-// nchwcPadRows copies rows [ih0, ih0+in) of the cg planes x (rows outside
-// the image as zeros) into dst, rows wp wide with g.PL zeros before each.
-// dst holds nchwcSlack floats more for the kernels' whole-vector clears.
-func nchwcPadRows(g *geom, x, dst []float32, cg, ih0, in, wp int) {
+// nchwcPadRows copies rows [ih0, ih0+in) of the np planes x (rows outside
+// the image as zeros) into dst, rows wp wide with g.PL zeros before each,
+// px floats a pixel (16: planes of NCHW16c blocks). dst holds nchwcSlack
+// floats more for the kernels' whole-vector clears.
+func nchwcPadRows(g *geom, x, dst []float32, np, ih0, in, wp, px int) {
 	r0, r1 := min(max(ih0, 0), ih0+in), max(min(ih0+in, g.H), ih0) // the rows inside the image
 	if r1 < r0 {
 		r1 = r0
 	}
-	padRows(x[min(r0, g.H-1)*g.W:], dst, r0-ih0, r1-r0, ih0+in-r1, g.W, wp, g.PL, cg, g.H*g.W)
+	padRows(x[min(r0, g.H-1)*g.W*px:], dst, r0-ih0, r1-r0, ih0+in-r1, g.W*px, wp*px, g.PL*px, np, g.H*g.W*px)
 }
 
 // nchwcSlack is the floats past a padded copy that nchwcPadRows may clear.
@@ -336,15 +354,18 @@ func padRowsGo(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
 // nchwcCall is one kernel call: for blocks b < f, pixels q < n and lanes
 // l < 16,
 //
-//	tile[b·ldt + q·16 + l] = Σ_c Σ_kh Σ_kw w[b·wbs + ((c·kh + kh)·kw + kw)·16 + l] · x[c·xcs + kh·drow + kw·dcol + q·s]
+//	tile[b·ldt + q·16 + l] = Σ_c Σ_kh Σ_kw w[b·wbs + ((c·kh + kh)·kw + kw)·16 + l] · x[xc(c) + kh·drow + kw·dcol + q·s·px]
 //
-// (strides in floats, x from the first pixel's window origin).
+// with c < cb·cg, xc(c) = (c/cg)·xbs + (c%cg)·xcs (strides in floats, x
+// from the first pixel's window origin). NCHW input is one block of cg
+// channels, px 1; NCHW16c input cb blocks of 16, xcs 1, px 16.
 type nchwcCall struct {
-	x, w, tile      []float32
-	f, n, s         int
-	cg, kh, kw      int
-	xcs, drow, dcol int
-	wbs, ldt        int
+	x, w, tile     []float32
+	f, n, s        int
+	cb, cg, kh, kw int
+	xbs, xcs, px   int
+	drow, dcol     int
+	wbs, ldt       int
 }
 
 // nchwcTileRef is the reference of the kernels.
@@ -354,10 +375,10 @@ func nchwcTileRef(c *nchwcCall) {
 		for q := 0; q < c.n; q++ {
 			acc = [16]float32{}
 			wi := b * c.wbs
-			for ci := 0; ci < c.cg; ci++ {
+			for ci := 0; ci < c.cb*c.cg; ci++ {
 				for h := 0; h < c.kh; h++ {
 					for w := 0; w < c.kw; w++ {
-						v := c.x[ci*c.xcs+h*c.drow+w*c.dcol+q*c.s]
+						v := c.x[ci/c.cg*c.xbs+ci%c.cg*c.xcs+h*c.drow+w*c.dcol+q*c.s*c.px]
 						wv := c.w[wi : wi+16]
 						for l := range acc {
 							acc[l] += wv[l] * v
@@ -396,10 +417,12 @@ func nchwcStoreRef(s *nchwcStoreCall) {
 
 // nchwcRows is the contract of the assembly kernels: for output rows
 // i < rows and chunks h < chunks of c.n pixels, the sums of c (c.x
-// advanced by i·xrs + h·c.n·c.s) stored by nchwcStoreRef into
+// advanced by i·xrs + h·c.n·c.s·c.px) stored by nchwcStoreRef into
 // y[i·yrs + h·c.n + b·16·ldy ...] for each block b < c.f, with the bias
 // bias[b·16 ...], residual r at the same offsets as y (nil: none), the
-// clamp [lo, hi], and 16 channels per block but mlast in the last.
+// clamp [lo, hi], and 16 channels per block but mlast in the last. With
+// blocked (NCHW16c output) pixel p of block b is the 16 floats at
+// 16·(b·ldy + p), p = i·yrs + h·c.n + q, all 16 stored.
 type nchwcRows struct {
 	c            nchwcCall
 	chunks, rows int
@@ -408,6 +431,7 @@ type nchwcRows struct {
 	ldy, yrs     int
 	mlast        int
 	lo, hi       float32
+	blocked      bool
 }
 
 // nchwcRowsRef is the reference of the kernels.
@@ -415,8 +439,12 @@ func nchwcRowsRef(a *nchwcRows) {
 	c := a.c
 	for i := 0; i < a.rows; i++ {
 		for h := 0; h < a.chunks; h++ {
-			c.x = a.c.x[i*a.xrs+h*c.n*c.s:]
+			c.x = a.c.x[i*a.xrs+h*c.n*c.s*c.px:]
 			nchwcTileRef(&c)
+			if a.blocked {
+				nchwcStoreBlockedRef(a, &c, i*a.yrs+h*c.n)
+				continue
+			}
 			for b := 0; b < c.f; b++ {
 				m := 16
 				if b == c.f-1 {
@@ -430,6 +458,24 @@ func nchwcRowsRef(a *nchwcRows) {
 					}
 					nchwcStoreRef(&s)
 				}
+			}
+		}
+	}
+}
+
+// nchwcStoreBlockedRef stores the tile of c into a's NCHW16c output from
+// pixel p.
+func nchwcStoreBlockedRef(a *nchwcRows, c *nchwcCall, p int) {
+	for b := 0; b < c.f; b++ {
+		for q := 0; q < c.n; q++ {
+			o := 16 * (b*a.ldy + p + q)
+			t := c.tile[b*c.ldt+q*16:]
+			for l := 0; l < 16; l++ {
+				v := t[l] + a.bias[b*16+l]
+				if a.r != nil {
+					v += a.r[o+l]
+				}
+				a.y[o+l] = min(max(v, a.lo), a.hi)
 			}
 		}
 	}

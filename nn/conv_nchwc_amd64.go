@@ -46,30 +46,39 @@ type nchwcArgs struct {
 	y, r, bias        *float32
 	ldy, yrs, mlast   int
 	lo, hi            float32
+	cb, xbs, xpx, ypx int
 	state             [12]int
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.n)-80]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.y)-120]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.lo)-168]
-var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-176]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.cb)-176]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-208]
 
 // nchwcRun runs one kernel call.
 func nchwcRun(a *nchwcRows) {
 	c := &a.c
-	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.f > nchwcMaxBlocks() || c.s < 1 || c.s > 2 || !nchwcWide && !nchwcAVX2 {
+	blocked := c.px == 16
+	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.f > nchwcMaxBlocks() || c.s < 1 || c.s > 2 || !nchwcWide && !nchwcAVX2 || c.px != 1 && !blocked || c.cb < 1 {
 		nchwcRowsRef(a)
 		return
 	}
 	// The last elements read and written, which the slices must hold.
 	last := (a.rows-1)*a.yrs + a.chunks*c.n - 1 + ((c.f-1)*16+a.mlast-1)*a.ldy
+	ypx := 4
+	if a.blocked {
+		last = 16*((c.f-1)*a.ldy+(a.rows-1)*a.yrs+a.chunks*c.n-1) + 15
+		ypx = 64
+	}
 	_ = a.y[last]
 	args := nchwcArgs{x: &c.x[0], w: &c.w[0], tile: &c.tile[0], cg: c.cg, kh: c.kh, kw: c.kw,
 		xcs: 4 * c.xcs, drow: 4 * c.drow, dcol: 4 * c.dcol, wbs: 4 * c.wbs, n: c.n, ldt: 4 * c.ldt,
 		chunks: a.chunks, rows: a.rows, xrs: 4 * a.xrs, y: &a.y[0], bias: &a.bias[0],
-		ldy: 4 * a.ldy, yrs: 4 * a.yrs, mlast: a.mlast, lo: a.lo, hi: a.hi}
-	_ = c.x[(a.rows-1)*a.xrs+(a.chunks*c.n-1)*c.s+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
-	_ = c.w[(c.f-1)*c.wbs+c.cg*c.kh*c.kw*16-1]
+		ldy: 4 * a.ldy, yrs: ypx * a.yrs, mlast: a.mlast, lo: a.lo, hi: a.hi,
+		cb: c.cb, xbs: 4 * c.xbs, xpx: 4 * c.px, ypx: ypx}
+	_ = c.x[(a.rows-1)*a.xrs+(a.chunks*c.n-1)*c.s*c.px+(c.cb-1)*c.xbs+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
+	_ = c.w[(c.f-1)*c.wbs+c.cb*c.cg*c.kh*c.kw*16-1]
 	_ = c.tile[(c.f-1)*c.ldt+(c.n+15)/16*256-1]
 	_ = a.bias[c.f*16-1]
 	if c.ldt < (c.n+15)/16*256 {
@@ -79,27 +88,56 @@ func nchwcRun(a *nchwcRows) {
 		_ = a.r[last]
 		args.r = &a.r[0]
 	}
-	switch {
-	case !nchwcWide && c.s == 1:
+	// One kernel per input layout (b), block count (f), stride (s):
+	// key b<<5 | f<<2 | s, f 0 for the AVX2 ones.
+	key := c.f<<2 | c.s
+	if !nchwcWide {
+		key = c.s
+	}
+	if blocked {
+		key |= 1 << 5
+	}
+	switch key {
+	case 0<<5 | 1:
 		nchwcF1S1AVX2(&args)
-	case !nchwcWide:
+	case 0<<5 | 2:
 		nchwcF1S2AVX2(&args)
-	case c.f<<2|c.s == 1<<2|1:
+	case 0<<5 | 1<<2 | 1:
 		nchwcF1S1AVX512(&args)
-	case c.f<<2|c.s == 1<<2|2:
+	case 0<<5 | 1<<2 | 2:
 		nchwcF1S2AVX512(&args)
-	case c.f<<2|c.s == 2<<2|1:
+	case 0<<5 | 2<<2 | 1:
 		nchwcF2S1AVX512(&args)
-	case c.f<<2|c.s == 2<<2|2:
+	case 0<<5 | 2<<2 | 2:
 		nchwcF2S2AVX512(&args)
-	case c.f<<2|c.s == 3<<2|1:
+	case 0<<5 | 3<<2 | 1:
 		nchwcF3S1AVX512(&args)
-	case c.f<<2|c.s == 3<<2|2:
+	case 0<<5 | 3<<2 | 2:
 		nchwcF3S2AVX512(&args)
-	case c.f<<2|c.s == 4<<2|1:
+	case 0<<5 | 4<<2 | 1:
 		nchwcF4S1AVX512(&args)
-	default:
+	case 0<<5 | 4<<2 | 2:
 		nchwcF4S2AVX512(&args)
+	case 1<<5 | 1:
+		nchwcF1S1BAVX2(&args)
+	case 1<<5 | 2:
+		nchwcF1S2BAVX2(&args)
+	case 1<<5 | 1<<2 | 1:
+		nchwcF1S1BAVX512(&args)
+	case 1<<5 | 1<<2 | 2:
+		nchwcF1S2BAVX512(&args)
+	case 1<<5 | 2<<2 | 1:
+		nchwcF2S1BAVX512(&args)
+	case 1<<5 | 2<<2 | 2:
+		nchwcF2S2BAVX512(&args)
+	case 1<<5 | 3<<2 | 1:
+		nchwcF3S1BAVX512(&args)
+	case 1<<5 | 3<<2 | 2:
+		nchwcF3S2BAVX512(&args)
+	case 1<<5 | 4<<2 | 1:
+		nchwcF4S1BAVX512(&args)
+	case 1<<5 | 4<<2 | 2:
+		nchwcF4S2BAVX512(&args)
 	}
 }
 
@@ -162,3 +200,33 @@ func nchwcF1S1AVX2(a *nchwcArgs)
 
 //go:noescape
 func nchwcF1S2AVX2(a *nchwcArgs)
+
+//go:noescape
+func nchwcF1S1BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF1S2BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF2S1BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF2S2BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF3S1BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF3S2BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF4S1BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF4S2BAVX512(a *nchwcArgs)
+
+//go:noescape
+func nchwcF1S1BAVX2(a *nchwcArgs)
+
+//go:noescape
+func nchwcF1S2BAVX2(a *nchwcArgs)

@@ -31,42 +31,68 @@ func testNCHWcRows(t *testing.T, r *rand.Rand, wide bool) {
 	for f := 1; f <= nchwcMaxBlocks(); f++ {
 		for s := 1; s <= 2; s++ {
 			for n := 1; n <= nchwcMaxPixels(f); n++ {
-				cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
-				d := 1 + n%2
-				chunks, rows := 1+n%3, 1+(n+f)%3
-				rowW := chunks*n*s + kw*d + 3
-				inRows := rows*2 + kh*d
-				c := nchwcCall{f: f, n: n, s: s, cg: cg, kh: kh, kw: kw, xcs: rowW*inRows + 5, drow: d * rowW, dcol: d, wbs: cg * kh * kw * 16, ldt: 16 * ((n + 15) &^ 15)}
-				c.x = randT(r, c.xcs*cg).F32
-				c.x[rowW+1] = float32(math.NaN())
-				c.w = randT(r, f*c.wbs).F32
-				yrs := chunks*n + 3
-				ldy := yrs*rows + 1
-				a := nchwcRows{c: c, chunks: chunks, rows: rows, xrs: 2 * rowW, ldy: ldy, yrs: yrs, mlast: 1 + (n*5+f+s)%16, lo: -0.5, hi: 0.75}
-				a.bias = randT(r, 16*f).F32
-				var res []float32
-				if n%2 == 1 {
-					res = randT(r, 16*f*ldy).F32
-				}
-				var out [2][]float32
-				for i, asm := range []bool{false, true} {
-					nchwcAsm = asm
-					out[i] = make([]float32, 16*f*ldy)
-					for j := range out[i] {
-						out[i][j] = 7
-					}
-					a.c.tile = make([]float32, f*c.ldt)
-					a.y, a.r = out[i], res
-					nchwcRun(&a)
-				}
-				for i, w := range out[0] {
-					g := out[1][i]
-					if math.IsNaN(float64(w)) != math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(cg*kh*kw)) {
-						t.Fatalf("wide %v f%d s%d n%d (cg %d, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", wide, f, s, n, cg, kh, kw, chunks, rows, a.mlast, i, g, w)
-					}
+				for _, lay := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					testNCHWcCall(t, r, wide, f, s, n, lay[0], lay[1])
 				}
 			}
 		}
+	}
+}
+
+// testNCHWcCall checks one kernel call of f blocks, stride s, n pixels,
+// input in NCHW16c (bx) or NCHW, output likewise (by).
+func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n int, bx, by bool) {
+	cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
+	d := 1 + n%2
+	chunks, rows := 1+n%3, 1+(n+f)%3
+	rowW := chunks*n*s + kw*d + 3
+	inRows := rows*2 + kh*d
+	c := nchwcCall{f: f, n: n, s: s, cb: 1, cg: cg, kh: kh, kw: kw, xcs: rowW*inRows + 5, px: 1, drow: d * rowW, dcol: d}
+	xrs := 2 * rowW
+	if bx {
+		// 1-2 blocks of 16 channels, pixels 16 floats apart.
+		c.cb, c.cg, c.xcs, c.px = 1+n%2, 16, 1, 16
+		c.xbs = 16*rowW*inRows + 5
+		c.drow, c.dcol, xrs = 16*d*rowW, 16*d, 32*rowW
+	}
+	c.wbs, c.ldt = c.cb*c.cg*kh*kw*16, 16*((n+15)&^15)
+	c.x = randT(r, max(c.xcs*c.cg, c.cb*c.xbs)).F32
+	c.x[rowW+1] = float32(math.NaN())
+	c.w = randT(r, f*c.wbs).F32
+	yrs := chunks*n + 3
+	ldy := yrs*rows + 1
+	a := nchwcRows{c: c, chunks: chunks, rows: rows, xrs: xrs, ldy: ldy, yrs: yrs, mlast: 1 + (n*5+f+s)%16, lo: -0.5, hi: 0.75, blocked: by}
+	if by {
+		a.mlast = 16
+	}
+	a.bias = randT(r, 16*f).F32
+	var res []float32
+	if n%2 == 1 {
+		res = randT(r, 16*f*ldy).F32
+	}
+	var out [2][]float32
+	for i, asm := range []bool{false, true} {
+		nchwcAsm = asm
+		out[i] = make([]float32, 16*f*ldy)
+		for j := range out[i] {
+			out[i][j] = 7
+		}
+		a.c.tile = make([]float32, f*c.ldt)
+		a.y, a.r = out[i], res
+		nchwcRun(&a)
+	}
+	written := 0
+	for i, w := range out[0] {
+		g := out[1][i]
+		if w != 7 {
+			written++
+		}
+		if math.IsNaN(float64(w)) != math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(c.cb*c.cg*kh*kw)) {
+			t.Fatalf("wide %v f%d s%d n%d in NCHW16c %v out %v (%d blocks of %d channels, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", wide, f, s, n, bx, by, c.cb, c.cg, kh, kw, chunks, rows, a.mlast, i, g, w)
+		}
+	}
+	if want := rows * chunks * n * ((f-1)*16 + a.mlast); written < want*9/10 {
+		t.Fatalf("f%d s%d n%d: the reference wrote %d values, want %d", f, s, n, written, want)
 	}
 }
 
@@ -89,6 +115,8 @@ var nchwcLadder = []fpConvSpec{
 	{n: 2, c: 8, h: 1, w: 40, m: 24, kh: 1, kw: 5, group: 1, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{0, 2, 0, 2}, bias: true},  // a 1-D convolution
 	{n: 1, c: 3, h: 23, w: 21, m: 16, kh: 7, kw: 1, group: 1, sh: 2, sw: 1, dh: 1, dw: 1, pads: [4]int{3, 0, 3, 0}},             // 7x1, an RGB stem's 3 channels
 	{n: 2, c: 256, h: 15, w: 17, m: 40, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                         // a deep 1x1 (nchwcPointwise)
+	{n: 1, c: 32, h: 9, w: 11, m: 32, kh: 3, kw: 3, group: 2, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // groups of 16: NCHW16c in and out
+	{n: 2, c: 16, h: 10, w: 13, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}},            // NCHW16c padded by 2 (padRowsGo)
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
@@ -105,15 +133,22 @@ func TestConvNCHWcLadder(t *testing.T) {
 			for i, wide := range kernels {
 				asm := i < len(kernels)-1
 				nchwcAsm, nchwcWide = asm, wide
-				t.Run(fmt.Sprintf("%v_t%d_asm%v_wide%v", s, threads, asm, wide), func(t *testing.T) {
-					testConvNCHWc(t, s, threads)
-				})
+				for _, lay := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					if lay[0] && (s.c/s.group)%16 != 0 || lay[1] && (s.m/s.group)%16 != 0 {
+						continue
+					}
+					t.Run(fmt.Sprintf("%v_t%d_asm%v_wide%v_in16c%v_out16c%v", s, threads, asm, wide, lay[0], lay[1]), func(t *testing.T) {
+						testConvNCHWc(t, s, threads, lay[0], lay[1])
+					})
+				}
 			}
 		}
 	}
 }
 
-func testConvNCHWc(t *testing.T, s fpConvSpec, threads int) {
+// testConvNCHWc runs s with the input (bx) and the output and residual (by)
+// in NCHW16c or NCHW.
+func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, bx, by bool) {
 	rr := newRand(uint64(s.c*1000 + s.m))
 	x := randT(rr, s.n, s.c, s.h, s.w)
 	w := randT(rr, s.m, s.c/s.group, s.kh, s.kw)
@@ -131,14 +166,23 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int) {
 		residual bool
 	}{{actNone, false}, {actRelu, false}, {actClip, true}, {actRelu, true}, {actHardSwish, true}, {actLeaky, false}} {
 		k := &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, dilations: []int{s.dh, s.dw}, pads: []int{s.pads[0], s.pads[1], s.pads[2], s.pads[3]}},
-			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual}
+			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual, xBlocked: bx, yBlocked: by}
 		if tc.act == actLeaky {
 			k.actA = 0.1
 		}
 		k.pack(w)
-		in := []*Tensor{x, w, b}
+		xin, rin := x, res
+		if bx {
+			xin = New(Float32, x.Shape...)
+			toNCHW16c(xin.F32, x.F32, s.n, s.c, s.h*s.w)
+		}
+		if by {
+			rin = New(Float32, res.Shape...)
+			toNCHW16c(rin.F32, res.F32, s.n, s.m, oh*ow)
+		}
+		in := []*Tensor{xin, w, b}
 		if tc.residual {
-			in = append(in, res)
+			in = append(in, rin)
 		}
 		types := make([]Type, len(in))
 		for i, v := range in {
@@ -162,6 +206,10 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int) {
 		}
 		if err := k.Run(&RunContext{Threads: threads}, in, []*Tensor{out}); err != nil {
 			t.Fatal(err)
+		}
+		if by {
+			blocked := out.Clone()
+			fromNCHW16c(out.F32, blocked.F32, s.n, s.m, oh*ow)
 		}
 		wa := make([]float64, len(want))
 		for i, v := range want {
@@ -250,6 +298,28 @@ func BenchmarkConvNCHWc(b *testing.B) {
 				nchwcOn = on
 				defer func() { nchwcOn = saved }()
 				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkConvNCHWcLayout compares pathNCHWc from NCHW to NCHW (a padded
+// copy of the input rows, a transposing store) with NCHW16c in and out
+// (the layout pass's hand-off between such convolutions) on the MNIST
+// models' layers, batch 1 and 32.
+func BenchmarkConvNCHWcLayout(b *testing.B) {
+	for _, cb := range []convBench{
+		{"tinyres_c16_32_b32", 32, 16, 32, 32, 16, 3, 1, 1},
+		{"tinyres_c16_32s2_b32", 32, 16, 32, 32, 32, 3, 2, 1},
+		{"tinyres_c32_16_b32", 32, 32, 16, 16, 32, 3, 1, 1},
+		{"tinyres_c32_16s2_b32", 32, 32, 16, 16, 64, 3, 2, 1},
+		{"tinyres_c64_8_b32", 32, 64, 8, 8, 64, 3, 1, 1},
+		{"tinyres_sc32_16_b32", 32, 32, 16, 16, 64, 1, 2, 1},
+		{"tinyres_c64_8", 1, 64, 8, 8, 64, 3, 1, 1},
+	} {
+		for _, blocked := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/nchw16c=%v", cb.name, blocked), func(b *testing.B) {
+				benchConvKernel(b, cb, false, actRelu, 1, func(k *convKernel) { k.xBlocked, k.yBlocked = blocked, blocked })
 			})
 		}
 	}

@@ -43,13 +43,15 @@ func generate() []byte {
 	a.l(`#include "textflag.h"`)
 	a.l(`#include "simd_amd64.h"`)
 	a.l("")
-	a.l("// One kernel per count F of 16-channel blocks and stride S runs the")
-	a.l("// contract of nchwcRows (conv_nchwc.go): for every output row and chunk")
-	a.l("// of n pixels, the sums of the chunk (compute, unrolled per n), then the")
-	a.l("// store of each block (transpose, bias, residual, clamp). The loop state")
-	a.l("// lives in the args (nchwcArgs), AX throughout.")
+	a.l("// One kernel per count F of 16-channel blocks, stride S and input layout")
+	a.l("// (B: NCHW16c) runs the contract of nchwcRows (conv_nchwc.go): for every")
+	a.l("// output row and chunk of n pixels, the sums of the chunk (compute,")
+	a.l("// unrolled per n), then the store of each block (into NCHW: transpose,")
+	a.l("// bias, residual, clamp; into NCHW16c: bias, residual, clamp). The loop")
+	a.l("// state lives in the args (nchwcArgs), AX throughout.")
 	a.l("//")
-	a.l("// Compute: SI the input channel, R10 the window row, R11 the tap, DI the")
+	a.l("// Compute: R9 the input channel blocks left, R8 the block's first")
+	a.l("// channel, SI the input channel, R10 the window row, R11 the tap, DI the")
 	a.l("// weights, BX the bytes between weight blocks (R14 three times that),")
 	a.l("// CX, R12, R13 the channels, rows and columns left; Z0-Z27 the sums")
 	a.l("// (pixel p, block f in Z(p·F+f)), Z28-Z31 the tap's weights.")
@@ -59,9 +61,11 @@ func generate() []byte {
 	a.l("// bytes between channels, R9 the pixels left, CX the block's channels,")
 	a.l("// K1 the pixels' mask; TRANSPOSE16 (simd_amd64.h) turns the tile's 16")
 	a.l("// pixel rows in Z0-Z15 into 16 channel rows.")
-	for f := 1; f <= 4; f++ {
-		for s := 1; s <= 2; s++ {
-			kernel(&a, f, s)
+	for _, blocked := range []bool{false, true} {
+		for f := 1; f <= 4; f++ {
+			for s := 1; s <= 2; s++ {
+				kernel(&a, f, s, blocked)
+			}
 		}
 	}
 	padRows(&a)
@@ -81,8 +85,10 @@ func generate() []byte {
 	a.l("DATA nchwcMask8<>+48(SB)/8, $0")
 	a.l("DATA nchwcMask8<>+56(SB)/8, $0")
 	a.l("GLOBL nchwcMask8<>(SB), RODATA|NOPTR, $64")
-	for s := 1; s <= 2; s++ {
-		kernelAVX2(&a, s)
+	for _, blocked := range []bool{false, true} {
+		for s := 1; s <= 2; s++ {
+			kernelAVX2(&a, s, blocked)
+		}
 	}
 	return append(bytes.TrimRight(a.Bytes(), "\n"), '\n')
 }
@@ -93,14 +99,20 @@ const (
 	oXcs, oDrow, oDcol, oWbs, oN, oLdt  = 48, 56, 64, 72, 80, 88
 	oChunks, oRows, oXrs, oY, oR, oBias = 96, 104, 112, 120, 128, 136
 	oLdy, oYrs, oMlast, oLo, oHi        = 144, 152, 160, 168, 172
-	oRowsLeft, oChunksLeft, oXrow       = 176, 184, 192
-	oYrow, oRrow, oXcur, oYcur, oRcur   = 200, 208, 216, 224, 232
-	oBlocksLeft, oSaved                 = 240, 248
+	oCb, oXbs, oXpx, oYpx               = 176, 184, 192, 200
+	oRowsLeft, oChunksLeft, oXrow       = 208, 216, 224
+	oYrow, oRrow, oXcur, oYcur, oRcur   = 232, 240, 248, 256, 264
+	oBlocksLeft, oSaved                 = 272, 280
 )
 
-// kernel writes nchwcF<f>S<s>AVX512: f blocks of 16 output channels, stride s.
-func kernel(a *asm, f, s int) {
+// kernel writes nchwcF<f>S<s>AVX512: f blocks of 16 output channels,
+// stride s; nchwcF<f>S<s>BAVX512 with blocked, its input in NCHW16c (a
+// pixel's 16 channels side by side: the columns 64 bytes apart).
+func kernel(a *asm, f, s int, blocked bool) {
 	name := fmt.Sprintf("F%dS%d", f, s)
+	if blocked {
+		name += "B"
+	}
 	a.l("")
 	a.l("// func nchwc%sAVX512(a *nchwcArgs)", name)
 	a.l("TEXT ·nchwc%sAVX512(SB), NOSPLIT, $0-8", name)
@@ -113,11 +125,78 @@ func kernel(a *asm, f, s int) {
 		}
 		a.l("\tJMP %sdone", name)
 		for n := 1; n <= np; n++ {
-			compute(a, fmt.Sprintf("%sn%d", name, n), f, s, n)
+			compute(a, fmt.Sprintf("%sn%d", name, n), f, s*pixelBytes(blocked), n)
 			a.l("\tJMP %sstore", name)
 		}
 		storeBlocks(a, name, f)
+		a.l("\tJMP %snext", name)
+		storeBlocked(a, name, f)
+		a.l("%snext:", name)
 	})
+}
+
+// pixelBytes is the bytes between an input row's columns: 4 in NCHW, 64
+// in NCHW16c.
+func pixelBytes(blocked bool) int {
+	if blocked {
+		return 64
+	}
+	return 4
+}
+
+// storeBlocked writes the store of the chunk's f blocks into NCHW16c
+// output (nchwcArgs.ypx 64): per block and pixel the tile's vector plus
+// the bias, the residual (same layout), clamped, as is.
+func storeBlocked(a *asm, name string, f int) {
+	a.l("%sbstore:", name)
+	a.l("\tMOVQ %d(AX), SI", oTile)
+	a.l("\tMOVQ %d(AX), DI", oYcur)
+	a.l("\tMOVQ %d(AX), R8", oRcur)
+	a.l("\tMOVQ %d(AX), BX", oBias)
+	a.l("\tMOVQ %d(AX), DX", oLdy)
+	a.l("\tSHLQ $4, DX")
+	a.l("\tVBROADCASTSS %d(AX), Z16", oLo)
+	a.l("\tVBROADCASTSS %d(AX), Z17", oHi)
+	a.l("\tMOVQ $%d, R12", f)
+	a.l("%sbblock:", name)
+	a.l("\tVMOVUPS (BX), Z18")
+	a.l("\tMOVQ SI, R13")
+	a.l("\tMOVQ DI, R10")
+	a.l("\tMOVQ R8, R11")
+	a.l("\tMOVQ %d(AX), R9", oN)
+	a.l("\tTESTQ R11, R11")
+	a.l("\tJZ %sbpix", name)
+	a.l("%sbres:", name)
+	a.l("\tVADDPS (R13), Z18, Z0")
+	a.l("\tVADDPS (R11), Z0, Z0")
+	a.l("\tVMAXPS Z0, Z16, Z0")
+	a.l("\tVMINPS Z0, Z17, Z0")
+	a.l("\tVMOVUPS Z0, (R10)")
+	a.l("\tADDQ $64, R13")
+	a.l("\tADDQ $64, R10")
+	a.l("\tADDQ $64, R11")
+	a.l("\tDECQ R9")
+	a.l("\tJNZ %sbres", name)
+	a.l("\tJMP %sbnext", name)
+	a.l("%sbpix:", name)
+	a.l("\tVADDPS (R13), Z18, Z0")
+	a.l("\tVMAXPS Z0, Z16, Z0")
+	a.l("\tVMINPS Z0, Z17, Z0")
+	a.l("\tVMOVUPS Z0, (R10)")
+	a.l("\tADDQ $64, R13")
+	a.l("\tADDQ $64, R10")
+	a.l("\tDECQ R9")
+	a.l("\tJNZ %sbpix", name)
+	a.l("%sbnext:", name)
+	a.l("\tADDQ %d(AX), SI", oLdt)
+	a.l("\tADDQ DX, DI")
+	a.l("\tTESTQ R8, R8")
+	a.l("\tJZ %sbnr", name)
+	a.l("\tADDQ DX, R8")
+	a.l("%sbnr:", name)
+	a.l("\tADDQ $64, BX")
+	a.l("\tDECQ R12")
+	a.l("\tJNZ %sbblock", name)
 }
 
 // loops writes a kernel's loops over output rows and chunks (stride s
@@ -143,14 +222,16 @@ func loops(a *asm, name string, s int, chunk func()) {
 	a.l("\tMOVQ DX, %d(AX)", oRcur)
 	a.l("%schunk:", name)
 	chunk()
-	// Next chunk, next row.
+	// Next chunk (n pixels: ypx and s·xpx bytes each), next row.
 	a.l("\tMOVQ %d(AX), DX", oN)
-	a.l("\tSHLQ $2, DX")
+	a.l("\tIMULQ %d(AX), DX", oYpx)
 	a.l("\tADDQ DX, %d(AX)", oYcur)
 	a.l("\tCMPQ %d(AX), $0", oRcur)
 	a.l("\tJEQ %snorc", name)
 	a.l("\tADDQ DX, %d(AX)", oRcur)
 	a.l("%snorc:", name)
+	a.l("\tMOVQ %d(AX), DX", oN)
+	a.l("\tIMULQ %d(AX), DX", oXpx)
 	if s == 2 {
 		a.l("\tSHLQ $1, DX")
 	}
@@ -172,8 +253,9 @@ func loops(a *asm, name string, s int, chunk func()) {
 	a.l("\tRET")
 }
 
-// compute writes the sums of one chunk of n pixels into the tile.
-func compute(a *asm, lbl string, f, s, n int) {
+// compute writes the sums of one chunk of n pixels, sb bytes apart in
+// the input, into the tile.
+func compute(a *asm, lbl string, f, sb, n int) {
 	a.l("%s:", lbl)
 	for r := 0; r < n*f; r++ {
 		a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
@@ -191,7 +273,7 @@ func compute(a *asm, lbl string, f, s, n int) {
 		}
 		for p := 0; p < n; p++ {
 			for b := 0; b < f; b++ {
-				a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", 4*s*p, 28+b, p*f+b)
+				a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", sb*p, 28+b, p*f+b)
 			}
 		}
 	})
@@ -210,6 +292,8 @@ func compute(a *asm, lbl string, f, s, n int) {
 // storeBlocks writes the store of the chunk's f blocks from the tile.
 func storeBlocks(a *asm, name string, f int) {
 	a.l("%sstore:", name)
+	a.l("\tCMPQ %d(AX), $4", oYpx)
+	a.l("\tJNE %sbstore", name)
 	a.l("\tMOVQ $%d, %d(AX)", f, oBlocksLeft)
 	a.l("\tMOVQ %d(AX), SI", oTile)
 	a.l("\tMOVQ %d(AX), DI", oYcur)
@@ -383,11 +467,15 @@ const maxPixelsAVX2 = 6
 
 // kernelAVX2 writes nchwcF1S<s>AVX2: one block of 16 output channels,
 // stride s, the loops of kernel.
-func kernelAVX2(a *asm, s int) {
-	name := fmt.Sprintf("A2S%d", s)
+func kernelAVX2(a *asm, s int, blocked bool) {
+	name, fn := fmt.Sprintf("A2S%d", s), fmt.Sprintf("F1S%d", s)
+	if blocked {
+		name += "B"
+		fn += "B"
+	}
 	a.l("")
-	a.l("// func nchwcF1S%dAVX2(a *nchwcArgs)", s)
-	a.l("TEXT ·nchwcF1S%dAVX2(SB), NOSPLIT, $0-8", s)
+	a.l("// func nchwc%sAVX2(a *nchwcArgs)", fn)
+	a.l("TEXT ·nchwc%sAVX2(SB), NOSPLIT, $0-8", fn)
 	loops(a, name, s, func() {
 		a.l("\tMOVQ %d(AX), DX", oN)
 		for n := 1; n <= maxPixelsAVX2; n++ {
@@ -396,15 +484,19 @@ func kernelAVX2(a *asm, s int) {
 		}
 		a.l("\tJMP %sdone", name)
 		for n := 1; n <= maxPixelsAVX2; n++ {
-			computeAVX2(a, fmt.Sprintf("%sn%d", name, n), s, n)
+			computeAVX2(a, fmt.Sprintf("%sn%d", name, n), s*pixelBytes(blocked), n)
 			a.l("\tJMP %sstore", name)
 		}
 		storeAVX2(a, name)
+		a.l("\tJMP %snext", name)
+		storeBlockedAVX2(a, name)
+		a.l("%snext:", name)
 	})
 }
 
-// computeAVX2 writes the sums of one chunk of n pixels into the tile.
-func computeAVX2(a *asm, lbl string, s, n int) {
+// computeAVX2 writes the sums of one chunk of n pixels, sb bytes apart in
+// the input, into the tile.
+func computeAVX2(a *asm, lbl string, sb, n int) {
 	a.l("%s:", lbl)
 	a.l("\tMOVQ %d(AX), BX", oBias)
 	a.l("\tVMOVUPS (BX), Y14")
@@ -419,7 +511,7 @@ func computeAVX2(a *asm, lbl string, s, n int) {
 		a.l("\tVMOVUPS (DI), Y14")
 		a.l("\tVMOVUPS 32(DI), Y15")
 		for p := 0; p < n; p++ {
-			a.l("\tVBROADCASTSS %d(R11), Y13", 4*s*p)
+			a.l("\tVBROADCASTSS %d(R11), Y13", sb*p)
 			a.l("\tVFMADD231PS Y14, Y13, Y%d", 2*p)
 			a.l("\tVFMADD231PS Y15, Y13, Y%d", 2*p+1)
 		}
@@ -436,6 +528,8 @@ func computeAVX2(a *asm, lbl string, s, n int) {
 // the residual, the clamp and a masked store of the first n pixels.
 func storeAVX2(a *asm, name string) {
 	a.l("%sstore:", name)
+	a.l("\tCMPQ %d(AX), $4", oYpx)
+	a.l("\tJNE %sbstore", name)
 	a.l("\tMOVQ %d(AX), SI", oTile)
 	a.l("\tMOVQ %d(AX), R10", oYcur)
 	a.l("\tMOVQ %d(AX), R11", oRcur)
@@ -480,10 +574,46 @@ func storeAVX2(a *asm, name string) {
 	a.l("%sstored:", name)
 }
 
-// tapLoops writes the loops over input channels (CX), window rows (R12)
-// and columns (R13) around tap, which adds one tap (input at R11, weights
-// at DI) to the sums.
+// storeBlockedAVX2 writes the store of the chunk's block into NCHW16c
+// output: per pixel the tile's two halves (the bias is in the sums) plus
+// the residual, clamped, as is.
+func storeBlockedAVX2(a *asm, name string) {
+	a.l("%sbstore:", name)
+	a.l("\tMOVQ %d(AX), SI", oTile)
+	a.l("\tMOVQ %d(AX), R10", oYcur)
+	a.l("\tMOVQ %d(AX), R11", oRcur)
+	a.l("\tMOVQ %d(AX), R9", oN)
+	a.l("\tVBROADCASTSS %d(AX), Y14", oLo)
+	a.l("\tVBROADCASTSS %d(AX), Y15", oHi)
+	a.l("%sbpix:", name)
+	a.l("\tVMOVUPS (SI), Y0")
+	a.l("\tVMOVUPS 32(SI), Y1")
+	a.l("\tTESTQ R11, R11")
+	a.l("\tJZ %sbclamp", name)
+	a.l("\tVADDPS (R11), Y0, Y0")
+	a.l("\tVADDPS 32(R11), Y1, Y1")
+	a.l("\tADDQ $64, R11")
+	a.l("%sbclamp:", name)
+	a.l("\tVMAXPS Y0, Y14, Y0")
+	a.l("\tVMINPS Y0, Y15, Y0")
+	a.l("\tVMAXPS Y1, Y14, Y1")
+	a.l("\tVMINPS Y1, Y15, Y1")
+	a.l("\tVMOVUPS Y0, (R10)")
+	a.l("\tVMOVUPS Y1, 32(R10)")
+	a.l("\tADDQ $64, SI")
+	a.l("\tADDQ $64, R10")
+	a.l("\tDECQ R9")
+	a.l("\tJNZ %sbpix", name)
+}
+
+// tapLoops writes the loops over blocks of input channels (R9, the
+// block's first channel in R8; one block in NCHW), their channels (CX),
+// window rows (R12) and columns (R13) around tap, which adds one tap
+// (input at R11, weights at DI) to the sums.
 func tapLoops(a *asm, lbl string, tap func()) {
+	a.l("\tMOVQ %d(AX), R9", oCb)
+	a.l("%sb:", lbl)
+	a.l("\tMOVQ SI, R8")
 	a.l("\tMOVQ %d(AX), CX", oCg)
 	a.l("%sc:", lbl)
 	a.l("\tMOVQ SI, R10")
@@ -503,6 +633,10 @@ func tapLoops(a *asm, lbl string, tap func()) {
 	a.l("\tADDQ %d(AX), SI", oXcs)
 	a.l("\tDECQ CX")
 	a.l("\tJNZ %sc", lbl)
+	a.l("\tMOVQ R8, SI")
+	a.l("\tADDQ %d(AX), SI", oXbs)
+	a.l("\tDECQ R9")
+	a.l("\tJNZ %sb", lbl)
 }
 
 // unpackPairs writes the first round of a transpose of the rows in
