@@ -296,110 +296,165 @@ prdone:
 	VZEROUPPER
 	RET
 
-// IMPL1 adds pixel p's products to its accumulator: the dword (int16
-// pair) of the pixel's plane at pointer reg + DX, broadcast, times the
-// weight pairs of 8 output channels in Y8.
-#define IMPL1(reg, acc) \
-	VPBROADCASTD (reg)(DX*1), Y9 \
-	VPMADDWD Y8, Y9, Y9 \
-	VPADDD Y9, acc, acc
+// IMPLPX adds pixel p's products to its accumulators: the dword (int16
+// pair) of the pixel's plane at reg + DX, broadcast into Y14, times the
+// weight pairs of 8 output channels in Y12 (into acc0) and, with IMPL2,
+// of the next 8 in Y13 (into acc1).
+#define IMPLPX1(reg, acc0) \
+	VPBROADCASTD (reg)(DX*1), Y14; \
+	VPMADDWD Y12, Y14, Y15; \
+	VPADDD Y15, acc0, acc0
+
+#define IMPLPX2(reg, acc0, acc1) \
+	VPBROADCASTD (reg)(DX*1), Y14; \
+	VPMADDWD Y12, Y14, Y15; \
+	VPADDD Y15, acc0, acc0; \
+	VPMADDWD Y13, Y14, Y15; \
+	VPADDD Y15, acc1, acc1
+
+// IMPLSTART loads the arguments of q8ImplicitAVX2 and q8Implicit8AVX2:
+// R8-R13 the six pixels' windows, SI the taps, CX their count, DI the
+// weights, R14 the bytes between blocks of 8 channels' weights, and
+// clears Y0-Y11.
+#define IMPLSTART \
+	MOVQ a+0(FP), AX; \
+	MOVQ 0(AX), DX; \
+	MOVQ 8(AX), BX; \
+	MOVLQSX 0(BX), R8; \
+	MOVLQSX 4(BX), R9; \
+	MOVLQSX 8(BX), R10; \
+	MOVLQSX 12(BX), R11; \
+	MOVLQSX 16(BX), R12; \
+	MOVLQSX 20(BX), R13; \
+	ADDQ DX, R8; \
+	ADDQ DX, R9; \
+	ADDQ DX, R10; \
+	ADDQ DX, R11; \
+	ADDQ DX, R12; \
+	ADDQ DX, R13; \
+	MOVQ 16(AX), SI; \
+	MOVQ 24(AX), CX; \
+	MOVQ 40(AX), DI; \
+	MOVQ 64(AX), R14; \
+	VPXOR Y0, Y0, Y0; \
+	VPXOR Y1, Y1, Y1; \
+	VPXOR Y2, Y2, Y2; \
+	VPXOR Y3, Y3, Y3; \
+	VPXOR Y4, Y4, Y4; \
+	VPXOR Y5, Y5, Y5; \
+	VPXOR Y6, Y6, Y6; \
+	VPXOR Y7, Y7, Y7; \
+	VPXOR Y8, Y8, Y8; \
+	VPXOR Y9, Y9, Y9; \
+	VPXOR Y10, Y10, Y10; \
+	VPXOR Y11, Y11, Y11
+
+// TILESTORE stores the accumulators r0-r5 of pixels 0-5 (8 channels
+// each) as 8 channel rows of 8 dwords from DI, BX bytes apart (the last
+// two dwords of a row are junk that the next tile overwrites), with
+// f0-f3 as scratch; r0-r5 are clobbered. A 4x4 dword transpose per
+// 128-bit lane over pixel pairs (0,1), (2,3), (4,5) and (4,5) again,
+// then the lanes regrouped.
+#define TILESTORE(r0, r1, r2, r3, r4, r5, f0, f1, f2, f3) \
+	VPUNPCKLDQ r1, r0, f0; \
+	VPUNPCKHDQ r1, r0, f1; \
+	VPUNPCKLDQ r3, r2, r0; \
+	VPUNPCKHDQ r3, r2, r1; \
+	VPUNPCKLDQ r5, r4, r2; \
+	VPUNPCKHDQ r5, r4, r3; \
+	VPUNPCKLQDQ r0, f0, r4; \
+	VPUNPCKHQDQ r0, f0, r5; \
+	VPUNPCKLQDQ r1, f1, f2; \
+	VPUNPCKHQDQ r1, f1, f3; \
+	VPUNPCKLQDQ r2, r2, f0; \
+	VPUNPCKHQDQ r2, r2, f1; \
+	VPUNPCKLQDQ r3, r3, r0; \
+	VPUNPCKHQDQ r3, r3, r1; \
+	LEAQ (DI)(BX*4), DX; \
+	VPERM2I128 $0x20, f0, r4, r2; \
+	VMOVDQU r2, (DI); \
+	VPERM2I128 $0x20, f1, r5, r2; \
+	VMOVDQU r2, (DI)(BX*1); \
+	VPERM2I128 $0x20, r0, f2, r2; \
+	VMOVDQU r2, (DI)(BX*2); \
+	VPERM2I128 $0x31, f0, r4, r2; \
+	VMOVDQU r2, (DX); \
+	VPERM2I128 $0x31, f1, r5, r2; \
+	VMOVDQU r2, (DX)(BX*1); \
+	VPERM2I128 $0x31, r0, f2, r2; \
+	VMOVDQU r2, (DX)(BX*2); \
+	LEAQ (DI)(BX*2), R15; \
+	VPERM2I128 $0x20, r1, f3, r2; \
+	VMOVDQU r2, (R15)(BX*1); \
+	VPERM2I128 $0x31, r1, f3, r2; \
+	LEAQ (DX)(BX*2), R15; \
+	VMOVDQU r2, (R15)(BX*1)
 
 // func q8ImplicitAVX2(a *q8ImplArgs)
-// An 8 pixel x 8 output channel tile of an int8 convolution as an
+// A 6 pixel x 16 output channel tile of an int8 convolution as an
 // implicit GEMM: the activations are broadcast straight from the int16
 // channel-last plane (pixel p's channel pair q of tap t at src + pix[p] +
-// taps[t] + 4q), the weights are 8 channels' int16 pairs per (tap, pair)
-// (VPMADDWD, exact). The tile is transposed (8x8 dwords) and stored as 8
-// rows of 8 accumulators, ld bytes apart: row c holds channel c's pixels.
+// taps[t] + 4q), the weights are two blocks of 8 channels' int16 pairs per
+// (tap, pair), wstride bytes apart (VPMADDWD, exact). Twelve accumulators,
+// two weight vectors, the broadcast and the product fill the 16 registers;
+// each (tap, pair) step does 12 multiplies for 8 loads. The tile is stored
+// as 16 rows of 8 accumulators, ld bytes apart: row c holds channel c's
+// pixels (the last two are junk).
 TEXT ·q8ImplicitAVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DX  // src
-	MOVQ 8(AX), BX  // pix
-	MOVLQSX 0(BX), R8
-	MOVLQSX 4(BX), R9
-	MOVLQSX 8(BX), R10
-	MOVLQSX 12(BX), R11
-	MOVLQSX 16(BX), R12
-	MOVLQSX 20(BX), R13
-	MOVLQSX 24(BX), R14
-	MOVLQSX 28(BX), R15
-	ADDQ DX, R8
-	ADDQ DX, R9
-	ADDQ DX, R10
-	ADDQ DX, R11
-	ADDQ DX, R12
-	ADDQ DX, R13
-	ADDQ DX, R14
-	ADDQ DX, R15
-	MOVQ 16(AX), SI // taps
-	MOVQ 24(AX), CX // taps count
-	MOVQ 40(AX), DI // weights
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-itap:
+	IMPLSTART
+i2tap:
 	MOVLQSX (SI), DX
 	MOVQ 32(AX), BX // channel pairs
-ipair:
-	VMOVDQU (DI), Y8
-	IMPL1(R8, Y0)
-	IMPL1(R9, Y1)
-	IMPL1(R10, Y2)
-	IMPL1(R11, Y3)
-	IMPL1(R12, Y4)
-	IMPL1(R13, Y5)
-	IMPL1(R14, Y6)
-	IMPL1(R15, Y7)
+i2pair:
+	VMOVDQU (DI), Y12
+	VMOVDQU (DI)(R14*1), Y13
+	IMPLPX2(R8, Y0, Y6)
+	IMPLPX2(R9, Y1, Y7)
+	IMPLPX2(R10, Y2, Y8)
+	IMPLPX2(R11, Y3, Y9)
+	IMPLPX2(R12, Y4, Y10)
+	IMPLPX2(R13, Y5, Y11)
 	ADDQ $32, DI
 	ADDQ $4, DX
 	DECQ BX
-	JNZ ipair
+	JNZ i2pair
 	ADDQ $4, SI
 	DECQ CX
-	JNZ itap
-	// Transpose: Y0-Y7 hold pixels, their lanes channels.
-	VPUNPCKLDQ Y1, Y0, Y8
-	VPUNPCKHDQ Y1, Y0, Y9
-	VPUNPCKLDQ Y3, Y2, Y10
-	VPUNPCKHDQ Y3, Y2, Y11
-	VPUNPCKLDQ Y5, Y4, Y12
-	VPUNPCKHDQ Y5, Y4, Y13
-	VPUNPCKLDQ Y7, Y6, Y14
-	VPUNPCKHDQ Y7, Y6, Y15
-	VPUNPCKLQDQ Y10, Y8, Y0
-	VPUNPCKHQDQ Y10, Y8, Y1
-	VPUNPCKLQDQ Y11, Y9, Y2
-	VPUNPCKHQDQ Y11, Y9, Y3
-	VPUNPCKLQDQ Y14, Y12, Y4
-	VPUNPCKHQDQ Y14, Y12, Y5
-	VPUNPCKLQDQ Y15, Y13, Y6
-	VPUNPCKHQDQ Y15, Y13, Y7
+	JNZ i2tap
 	MOVQ 48(AX), DI // acc
 	MOVQ 56(AX), BX // ld
-	VPERM2I128 $0x20, Y4, Y0, Y8
-	VMOVDQU Y8, (DI)
-	VPERM2I128 $0x20, Y5, Y1, Y8
-	VMOVDQU Y8, (DI)(BX*1)
-	LEAQ (DI)(BX*2), DI
-	VPERM2I128 $0x20, Y6, Y2, Y8
-	VMOVDQU Y8, (DI)
-	VPERM2I128 $0x20, Y7, Y3, Y8
-	VMOVDQU Y8, (DI)(BX*1)
-	LEAQ (DI)(BX*2), DI
-	VPERM2I128 $0x31, Y4, Y0, Y8
-	VMOVDQU Y8, (DI)
-	VPERM2I128 $0x31, Y5, Y1, Y8
-	VMOVDQU Y8, (DI)(BX*1)
-	LEAQ (DI)(BX*2), DI
-	VPERM2I128 $0x31, Y6, Y2, Y8
-	VMOVDQU Y8, (DI)
-	VPERM2I128 $0x31, Y7, Y3, Y8
-	VMOVDQU Y8, (DI)(BX*1)
+	TILESTORE(Y0, Y1, Y2, Y3, Y4, Y5, Y12, Y13, Y14, Y15)
+	LEAQ (DI)(BX*8), DI
+	TILESTORE(Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
+	VZEROUPPER
+	RET
+
+// func q8Implicit8AVX2(a *q8ImplArgs)
+// q8ImplicitAVX2 for one block of 8 output channels (a layer's last when
+// its count is not a multiple of 16).
+TEXT ·q8Implicit8AVX2(SB), NOSPLIT, $0-8
+	IMPLSTART
+i1tap:
+	MOVLQSX (SI), DX
+	MOVQ 32(AX), BX // channel pairs
+i1pair:
+	VMOVDQU (DI), Y12
+	IMPLPX1(R8, Y0)
+	IMPLPX1(R9, Y1)
+	IMPLPX1(R10, Y2)
+	IMPLPX1(R11, Y3)
+	IMPLPX1(R12, Y4)
+	IMPLPX1(R13, Y5)
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ i1pair
+	ADDQ $4, SI
+	DECQ CX
+	JNZ i1tap
+	MOVQ 48(AX), DI // acc
+	MOVQ 56(AX), BX // ld
+	TILESTORE(Y0, Y1, Y2, Y3, Y4, Y5, Y12, Y13, Y14, Y15)
 	VZEROUPPER
 	RET
 

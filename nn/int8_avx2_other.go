@@ -26,7 +26,7 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 }
 
 // q8ImplTile is never called in this build (q8HasAVX2 is false).
-func q8ImplTile(src []int8, pix *[8]int32, taps []int32, cq int, w []int16, acc []int32, ld int) {
+func q8ImplTile(src []int8, pix *[6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
 	panic("nn: q8 implicit GEMM kernel without assembly")
 }
 

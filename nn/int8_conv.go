@@ -439,7 +439,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	if k.pairs {
 		// No patch panels; channel rows of whole 8x8 tiles.
 		cn, esz, blen = k.pcn, 2, 0
-		accPer = roundUp8(k.cout/k.group)*roundUp8(rows*ow) + k.kh*k.kw
+		accPer = roundUp8(k.cout/k.group)*q8ImplLd(rows*ow) + k.kh*k.kw
 	}
 	// The gather reads up to 3 bytes past a window's last run: slack, and
 	// the panels stay 64-byte aligned.
@@ -515,7 +515,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		p := oh * ow
 		y := j.y.I8[(b*k.cout+g*coutG)*p : (b*k.cout+(g+1)*coutG)*p]
 		if k.pairs {
-			ld := roundUp8(pp) // accumulator row length
+			ld := q8ImplLd(pp) // accumulator row length
 			k.implRows(t, taps, px, oy0, pp, ow, wp, g, acc, ld)
 			for co := 0; co < coutG; co++ {
 				k.requantRow(acc[co*ld:co*ld+pp], y[co*p+oy0*ow:co*p+oy1*ow], g*coutG+co)
@@ -659,8 +659,8 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 }
 
 // implRows computes the accumulators of the pp pixels from output row oy0
-// of group g into acc (channel rows ld >= roundUp8(pp) apart) by
-// q8ImplTile, 8 pixels by 8 channels at a time, from the int16 plane t
+// of group g into acc (channel rows ld >= q8ImplLd(pp) apart) by
+// q8ImplTile, 6 pixels by 16 channels at a time, from the int16 plane t
 // (px bytes per pixel, rows of wp pixels). A block of output channels
 // serves q8ImplTiles tiles of pixels while its weights are in cache: the
 // weights are read once per block of pixels, not once per tile (a 4x4
@@ -669,22 +669,27 @@ func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, ac
 	coutG := k.cout / k.group
 	groups := len(taps) * k.pcn / 2
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
-	var pix [q8ImplTiles][8]int32
-	for pb := 0; pb < pp; pb += 8 * q8ImplTiles {
-		nt := min(q8ImplTiles, (pp-pb+7)/8)
+	var pix [q8ImplTiles][6]int32
+	for pb := 0; pb < pp; pb += 6 * q8ImplTiles {
+		nt := min(q8ImplTiles, (pp-pb+5)/6)
 		for i := range nt {
-			k.windowOffsets(pix[i][:], pb+8*i, pp, oy0, ow, wp, px)
+			k.windowOffsets(pix[i][:], pb+6*i, pp, oy0, ow, wp, px)
 		}
-		for cb := 0; cb < coutG; cb += 8 {
+		for cb := 0; cb < coutG; cb += 16 {
+			two := coutG-cb > 8
 			for i := range nt {
-				q8ImplTile(t, &pix[i], taps, k.pcn/2, wg[cb/8*groups*16:], acc[cb*ld+pb+8*i:], ld)
+				q8ImplTile(t, &pix[i], taps, k.pcn/2, wg[cb/8*groups*16:], groups*16, two, acc[cb*ld+pb+6*i:], ld)
 			}
 		}
 	}
 }
 
-// q8ImplTiles is implRows' pixel block, in tiles of 8 pixels.
+// q8ImplTiles is implRows' pixel block, in tiles of 6 pixels.
 const q8ImplTiles = 8
+
+// q8ImplLd is the accumulator row length implRows needs for pp pixels:
+// whole tiles of 6 and the 2 junk values the last one writes.
+func q8ImplLd(pp int) int { return (pp+5)/6*6 + 2 }
 
 // windowOffsets sets off[i] to the plane byte offset of the window of
 // pixel p0+i (pixels counted from output row oy0, ow per row; planes of

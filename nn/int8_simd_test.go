@@ -84,6 +84,36 @@ func TestQ8QuadLadder(t *testing.T) {
 	q8CheckLadder(t, r, cases, nil)
 }
 
+// TestQ8ImplicitTiles runs the AVX2 implicit GEMM's tile edges (on a CPU
+// with VNNI most of these take the quad path): output channels per group
+// around its blocks of 16 and 8 (4, 8, 16, 24, 40), pixel counts around
+// its tiles of 6 and blocks of 48 (1, 5, 6, 7, 13, 49), odd channel
+// counts; then the same with every input and weight at -128 or 127, where
+// int16 pair products reach 2·128·128 = 2^15 (exact in VPMADDWD's dwords,
+// which an u8·s8 VPMADDUBSW would saturate).
+func TestQ8ImplicitTiles(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	cases := []q8ConvCase{
+		{n: 1, cin: 6, h: 2, w: 3, cout: 8, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1},
+		{n: 2, cin: 5, h: 1, w: 7, cout: 24, kh: 1, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pl: 1, pr: 1, group: 1, relu: true},
+		{n: 1, cin: 8, h: 1, w: 1, cout: 40, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{n: 1, cin: 7, h: 5, w: 5, cout: 16, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{n: 3, cin: 8, h: 13, w: 1, cout: 8, kh: 3, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pb: 1, group: 2},
+		{n: 1, cin: 20, h: 7, w: 7, cout: 48, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{n: 1, cin: 3, h: 11, w: 9, cout: 24, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, pt: 3, pl: 3, pb: 3, pr: 3, group: 1, relu: true},
+	}
+	q8CheckLadder(t, r, cases, nil)
+	q8CheckLadder(t, r, cases, func(f *q8ConvFixture) {
+		for i := range f.x {
+			f.x[i] = int8(-128 + 255*r.IntN(2))
+		}
+		for i := range f.w {
+			f.w[i] = int8(-128 + 255*r.IntN(2))
+		}
+		f.yq.Scale *= 300
+	})
+}
+
 // TestQ8PlanePanels compares q8PlanePanels with the quad layout built by
 // loops over channel counts around the groups of 4, pixel counts around
 // the panels of 16 and start offsets (bytes of missing channels and
