@@ -8,13 +8,21 @@ import (
 )
 
 // A tiny fork-join helper for kernels. The items [0, n) of a job are cut
-// into a few contiguous chunks per goroutine; the calling goroutine and up
-// to blocks-1 package workers claim chunks one at a time until none is
-// left, each participant with its own worker number (so that it can own a
-// part of a scratch buffer) and each chunk a disjoint part of the output.
-// Claiming dynamically keeps a late worker (one the OS has not scheduled
-// yet, common on a busy two-core edge device) from holding the caller up:
-// the caller takes its chunks and the worker finds nothing left.
+// into chunks, and each participant (the calling goroutine and up to
+// blocks-1 package workers, each with its own worker number, so that it can
+// own a part of a scratch buffer) owns an equal contiguous run of them. A
+// participant claims its own chunks one at a time from the front; once it
+// has none left it steals the others' from the back. So:
+//   - when all participants run, each does its own share, which a kernel's
+//     units divide evenly (an odd one out is stolen: the imbalance is at
+//     most one chunk); claiming chunks in turn from one shared counter
+//     could give one participant a chunk more (10 units in 8 chunks of 1
+//     or 2: 6 against 4, a speed-up of 1.67 on two threads);
+//   - participant p computes the same part of consecutive layers (the same
+//     rows, the same columns), which its core's cache then holds;
+//   - a late worker (one the OS has not scheduled yet, common on a busy
+//     two-core edge device) does not hold the caller up: the caller steals
+//     its chunks, and the worker finds nothing left.
 //
 // Workers are started on demand and exit after workerIdle without work, so
 // tests checking for leaked goroutines see none once the engine is idle. In
@@ -47,10 +55,14 @@ const (
 // kernel does not fan out: goroutine hand-off costs a few microseconds.
 const minParallelWork = 1 << 16
 
-// chunksPerBlock is how many chunks each participant gets on average.
-const chunksPerBlock = 4
+// chunksPerBlock is how many chunks each participant owns at most: a
+// kernel's units (tens at most on a layer of a CNN) are then chunks of
+// their own, and a job of many small items is claimed a sixteenth of a
+// share at a time.
+const chunksPerBlock = 16
 
-// maxChunks bounds the chunk count (it shares a word with the generation).
+// maxChunks bounds the chunk count (a range shares a word with the
+// generation).
 const maxChunks = 1 << 15
 
 // parCall is the shared state of a caller's parallelForOn calls, one at a
@@ -61,17 +73,27 @@ type parCall struct {
 	n      int
 	chunks int
 	gen    uint32 // the caller's generation counter (caller only)
-	// state packs generation (bits 32-63), chunk count (16-31) and the next
-	// chunk to claim (0-15).
-	state atomic.Uint64
+	// own holds each participant's chunks not yet claimed.
+	own []ownRange
 	// wg counts chunks not yet finished; finished counts them up (the
 	// caller polls it before blocking on wg).
 	wg       sync.WaitGroup
 	finished atomic.Int32
 }
 
+// ownRange is a participant's unclaimed chunks [lo, hi), packed with the
+// generation (bits 32-63) as lo (16-31) and hi (0-15), on a cache line of
+// its own: the owner claims at lo, thieves at hi.
+type ownRange struct {
+	v atomic.Uint64
+	_ [56]byte
+}
+
+// parTask is a worker's part in a call: the ranges travel with it, as the
+// caller may replace c.own for a later call.
 type parTask struct {
 	c      *parCall
+	own    []ownRange
 	gen    uint32
 	worker int
 }
@@ -131,17 +153,24 @@ func parallelForOn(c *parCall, blocks, n int, job rangeJob) {
 	c.gen++
 	c.wg.Add(chunks)
 	c.finished.Store(0)
-	c.state.Store(uint64(c.gen)<<32 | uint64(chunks)<<16)
+	if len(c.own) < blocks {
+		c.own = make([]ownRange, blocks) // a thread budget's first fan-out
+	}
+	g := uint64(c.gen) << 32
+	for b := range blocks {
+		lo, hi := chunks*b/blocks, chunks*(b+1)/blocks
+		c.own[b].v.Store(g | uint64(lo)<<16 | uint64(hi))
+	}
 	workers.mu.Lock()
 	for workers.alive < blocks-1 {
 		workers.alive++
 		go workerLoop()
 	}
 	for b := 1; b < blocks; b++ {
-		workers.ch <- parTask{c: c, gen: c.gen, worker: b}
+		workers.ch <- parTask{c: c, own: c.own[:blocks], gen: c.gen, worker: b}
 	}
 	workers.mu.Unlock()
-	c.work(c.gen, 0)
+	c.work(c.own[:blocks], c.gen, 0)
 	if int(c.finished.Load()) < chunks {
 		for t0 := time.Now(); int(c.finished.Load()) < chunks && time.Since(t0) < callerSpin; {
 			runtime.Gosched()
@@ -151,27 +180,45 @@ func parallelForOn(c *parCall, blocks, n int, job rangeJob) {
 	c.job = nil
 }
 
-// work claims and runs chunks of generation gen until none is left. A task
-// of an earlier generation (its call is over) touches nothing but state.
-func (c *parCall) work(gen uint32, worker int) {
+// work runs participant worker's chunks of generation gen, then steals the
+// other participants' until none is left. A task of an earlier generation
+// (its call is over) touches nothing but the ranges' words.
+func (c *parCall) work(own []ownRange, gen uint32, worker int) {
+	for i := range own {
+		r := &own[(worker+i)%len(own)]
+		for {
+			ch, ok := r.claim(gen, i > 0)
+			if !ok {
+				break
+			}
+			// Chunk ch is ours: the call cannot end before we report it
+			// done, so job, n and chunks are this generation's.
+			c.job.runRange(c.n*ch/c.chunks, c.n*(ch+1)/c.chunks, worker)
+			c.finished.Add(1)
+			c.wg.Done()
+		}
+	}
+}
+
+// claim takes the first unclaimed chunk of the range (the last for a
+// thief) when the range is of generation gen and not empty.
+func (o *ownRange) claim(gen uint32, thief bool) (int, bool) {
 	for {
-		v := c.state.Load()
+		v := o.v.Load()
 		if uint32(v>>32) != gen {
-			return
+			return 0, false
 		}
-		chunks, next := int(v>>16&0xffff), int(v&0xffff)
-		if next >= chunks {
-			return
+		lo, hi := int(v>>16&0xffff), int(v&0xffff)
+		if lo >= hi {
+			return 0, false
 		}
-		if !c.state.CompareAndSwap(v, v+1) {
-			continue
+		nv, ch := v+1<<16, lo
+		if thief {
+			nv, ch = v-1, hi-1
 		}
-		// Chunk next is ours: the call cannot end before we report it done,
-		// so job and n are this generation's.
-		lo, hi := c.n*next/chunks, c.n*(next+1)/chunks
-		c.job.runRange(lo, hi, worker)
-		c.finished.Add(1)
-		c.wg.Done()
+		if o.v.CompareAndSwap(v, nv) {
+			return ch, true
+		}
 	}
 }
 
@@ -195,7 +242,7 @@ func workerLoop() {
 		for t0 := time.Now(); time.Since(t0) < workerSpin; {
 			select {
 			case task := <-workers.ch:
-				task.c.work(task.gen, task.worker)
+				task.c.work(task.own, task.gen, task.worker)
 				t0 = time.Now()
 				continue
 			default:
@@ -205,7 +252,7 @@ func workerLoop() {
 		t.Reset(workerIdle)
 		select {
 		case task := <-workers.ch:
-			task.c.work(task.gen, task.worker)
+			task.c.work(task.own, task.gen, task.worker)
 			t.Reset(workerIdle)
 		case <-t.C:
 			workers.mu.Lock()

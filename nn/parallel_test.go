@@ -109,6 +109,59 @@ func TestParallelForLateWorkers(t *testing.T) {
 	}
 }
 
+// ownerJob records which participant ran each item; the first item each
+// participant runs waits (up to a second) until every participant has
+// started one, so that all of them take part.
+type ownerJob struct {
+	by      []atomic.Int32 // participant + 1
+	started atomic.Int32
+	blocks  int32
+	met     atomic.Bool
+}
+
+func (o *ownerJob) runRange(lo, hi, worker int) {
+	for i := lo; i < hi; i++ {
+		if o.by[i].Swap(int32(worker)+1) != 0 {
+			panic("item run twice")
+		}
+	}
+	if o.started.Add(1) <= o.blocks {
+		for t0 := time.Now(); o.started.Load() < o.blocks && time.Since(t0) < time.Second; {
+			runtime.Gosched()
+		}
+		if o.started.Load() >= o.blocks {
+			o.met.Store(true)
+		}
+	}
+}
+
+// TestParallelForOwnShares: each participant starts on its own equal share
+// of the items (the first of its run), so that 10 units on two threads
+// split 5 and 5, and each participant computes the same part of every
+// call; the rest may be stolen, but every item runs once.
+func TestParallelForOwnShares(t *testing.T) {
+	for _, tc := range []struct{ blocks, n int }{{2, 10}, {2, 7}, {3, 12}, {2, 1000}} {
+		o := &ownerJob{by: make([]atomic.Int32, tc.n), blocks: int32(tc.blocks)}
+		new(RunContext).parallelFor(tc.blocks, tc.n, o)
+		if !o.met.Load() {
+			t.Logf("blocks=%d n=%d: the workers did not start within a second (a loaded machine)", tc.blocks, tc.n)
+			continue
+		}
+		chunks := min(tc.n, tc.blocks*chunksPerBlock)
+		for b := range tc.blocks {
+			first := tc.n * (chunks * b / tc.blocks) / chunks
+			if got := o.by[first].Load() - 1; got != int32(b) {
+				t.Errorf("blocks=%d n=%d: item %d (participant %d's first) ran on participant %d", tc.blocks, tc.n, first, b, got)
+			}
+		}
+		for i := range o.by {
+			if o.by[i].Load() == 0 {
+				t.Fatalf("blocks=%d n=%d: item %d did not run", tc.blocks, tc.n, i)
+			}
+		}
+	}
+}
+
 func TestBlocksFor(t *testing.T) {
 	cases := []struct {
 		threads, n int
