@@ -105,17 +105,19 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 }
 
 // q8ImplArgs are the arguments of q8ImplicitAVX2 and q8Implicit8AVX2
-// (offsets used by the assembly: keep the order).
+// (offsets used by the assembly: keep the order). The kernels step pix,
+// acc and ntile as they go.
 type q8ImplArgs struct {
 	src     *int8     // int16 channel-last plane (bytes)
-	pix     *[6]int32 // byte offset of each pixel's window (tap 0, channel 0)
+	pix     *[6]int32 // byte offset of each pixel's window (tap 0, channel 0), per tile
 	taps    *int32    // byte offset of each tap from the window origin
 	ntap    int
 	cq      int    // channel pairs per tap
 	w       *int16 // ntap·cq groups of 8 channels × 2 int16
-	acc     *int32 // row of channel 0 at the tile's first pixel
+	acc     *int32 // row of channel 0 at the first tile's first pixel
 	ld      int    // bytes between channel rows
 	wstride int    // bytes between the weights of two blocks of 8 channels
+	ntile   int
 }
 
 //go:noescape
@@ -124,27 +126,28 @@ func q8ImplicitAVX2(a *q8ImplArgs)
 //go:noescape
 func q8Implicit8AVX2(a *q8ImplArgs)
 
-// q8ImplTile computes one tile of 6 pixels by 16 output channels, or by 8
-// when !two (q8ImplArgs; the weights of the second block of 8 channels
-// are wstride int16s after the first's); it writes 8 accumulators per
-// channel row, the last two junk. The caller guarantees every offset is
-// inside src, 16 (or 8) rows of 8 int32 at acc (ld ints apart) and
-// q8HasAVX2.
-func q8ImplTile(src []int8, pix *[6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
-	a := q8ImplArgs{src: &src[0], pix: pix, taps: &taps[0], ntap: len(taps), cq: cq, w: &w[0], acc: &acc[0],
-		ld: 4 * ld, wstride: 2 * wstride}
+// q8ImplTiles computes the tiles of 6 pixels (pix[i], 6 accumulators
+// apart in acc's rows) by 16 output channels, or by 8 when !two
+// (q8ImplArgs; the weights of the second block of 8 channels are wstride
+// int16s after the first's); each tile writes 8 accumulators per channel
+// row, the last two junk (the next tile's, or slack). The caller
+// guarantees every offset is inside src and q8HasAVX2.
+func q8ImplTiles(src []int8, pix [][6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
+	nt := len(pix)
+	a := q8ImplArgs{src: &src[0], pix: &pix[0], taps: &taps[0], ntap: len(taps), cq: cq, w: &w[0], acc: &acc[0],
+		ld: 4 * ld, wstride: 2 * wstride, ntile: nt}
 	if two {
 		_ = w[wstride+len(taps)*cq*16-1]
-		_ = acc[15*ld+7]
+		_ = acc[15*ld+6*nt+1]
 		q8ImplicitAVX2(&a)
 		return
 	}
 	_ = w[len(taps)*cq*16-1]
-	_ = acc[7*ld+7]
+	_ = acc[7*ld+6*nt+1]
 	q8Implicit8AVX2(&a)
 }
 
-var _ = [1]struct{}{}[unsafe.Offsetof(q8ImplArgs{}.wstride)-64]
+var _ = [1]struct{}{}[unsafe.Offsetof(q8ImplArgs{}.ntile)-72]
 
 // q8AddLane holds QLinearAddInt8's constants for q8AddAVX2 (offsets used
 // by the assembly: keep the order).

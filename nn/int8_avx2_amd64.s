@@ -312,12 +312,11 @@ prdone:
 	VPMADDWD Y13, Y14, Y15; \
 	VPADDD Y15, acc1, acc1
 
-// IMPLSTART loads the arguments of q8ImplicitAVX2 and q8Implicit8AVX2:
-// R8-R13 the six pixels' windows, SI the taps, CX their count, DI the
+// IMPLSTART loads the arguments (at AX) of q8ImplicitAVX2 and
+// q8Implicit8AVX2 for the next tile: R8-R13 its six pixels' windows, SI the taps, CX their count, DI the
 // weights, R14 the bytes between blocks of 8 channels' weights, and
 // clears Y0-Y11.
 #define IMPLSTART \
-	MOVQ a+0(FP), AX; \
 	MOVQ 0(AX), DX; \
 	MOVQ 8(AX), BX; \
 	MOVLQSX 0(BX), R8; \
@@ -390,8 +389,15 @@ prdone:
 	LEAQ (DX)(BX*2), R15; \
 	VMOVDQU r2, (R15)(BX*1)
 
+// NEXTTILE steps the arguments at AX to the next tile (6 pixels on in
+// pix and acc) and counts it down, setting the flags.
+#define NEXTTILE \
+	ADDQ $24, 8(AX); \
+	ADDQ $24, 48(AX); \
+	DECQ 72(AX)
+
 // func q8ImplicitAVX2(a *q8ImplArgs)
-// A 6 pixel x 16 output channel tile of an int8 convolution as an
+// ntile tiles (pixels 6 apart) of 6 pixels x 16 output channels of an int8 convolution as an
 // implicit GEMM: the activations are broadcast straight from the int16
 // channel-last plane (pixel p's channel pair q of tap t at src + pix[p] +
 // taps[t] + 4q), the weights are two blocks of 8 channels' int16 pairs per
@@ -401,6 +407,8 @@ prdone:
 // as 16 rows of 8 accumulators, ld bytes apart: row c holds channel c's
 // pixels (the last two are junk).
 TEXT ·q8ImplicitAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+i2tile:
 	IMPLSTART
 i2tap:
 	MOVLQSX (SI), DX
@@ -426,6 +434,8 @@ i2pair:
 	TILESTORE(Y0, Y1, Y2, Y3, Y4, Y5, Y12, Y13, Y14, Y15)
 	LEAQ (DI)(BX*8), DI
 	TILESTORE(Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
+	NEXTTILE
+	JNZ i2tile
 	VZEROUPPER
 	RET
 
@@ -433,6 +443,8 @@ i2pair:
 // q8ImplicitAVX2 for one block of 8 output channels (a layer's last when
 // its count is not a multiple of 16).
 TEXT ·q8Implicit8AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+i1tile:
 	IMPLSTART
 i1tap:
 	MOVLQSX (SI), DX
@@ -455,6 +467,8 @@ i1pair:
 	MOVQ 48(AX), DI // acc
 	MOVQ 56(AX), BX // ld
 	TILESTORE(Y0, Y1, Y2, Y3, Y4, Y5, Y12, Y13, Y14, Y15)
+	NEXTTILE
+	JNZ i1tile
 	VZEROUPPER
 	RET
 

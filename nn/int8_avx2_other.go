@@ -25,8 +25,8 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 	panic("nn: q8 pair kernel without assembly")
 }
 
-// q8ImplTile is never called in this build (q8HasAVX2 is false).
-func q8ImplTile(src []int8, pix *[6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
+// q8ImplTiles is never called in this build (q8HasAVX2 is false).
+func q8ImplTiles(src []int8, pix [][6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
 	panic("nn: q8 implicit GEMM kernel without assembly")
 }
 

@@ -54,7 +54,7 @@ type q8Conv struct {
 	quadPW       bool     // pointwise on the quad GEMM, panels packed from the NCHW planes (q8PlanePanels)
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
-	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTile, AVX2)
+	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTiles, AVX2)
 	pcn          int      // channels per pixel of that plane: cinG rounded up to even
 	implW        []int16  // pairs path weights (pairsSetup)
 	dwTaps       [][2]int // SIMD depthwise entries (ky, first kx), int8_dw.go; nil without it
@@ -597,7 +597,7 @@ func (k *q8Conv) quadSetup() {
 // weights become, per group and block of 8 output channels, int16 pairs
 // of (kH, kW, C) with C rounded up to even (a zero weight for the padding
 // channel, whose plane values are then multiplied by 0) and the channels
-// past the group's zero, in q8ImplTile's layout.
+// past the group's zero, in q8ImplTiles' layout.
 func (k *q8Conv) pairsSetup() {
 	cp := (k.cinG + 1) &^ 1
 	khw := k.kh * k.kw
@@ -660,32 +660,29 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 
 // implRows computes the accumulators of the pp pixels from output row oy0
 // of group g into acc (channel rows ld >= q8ImplLd(pp) apart) by
-// q8ImplTile, 6 pixels by 16 channels at a time, from the int16 plane t
+// q8ImplTiles, 6 pixels by 16 channels at a time, from the int16 plane t
 // (px bytes per pixel, rows of wp pixels). A block of output channels
-// serves q8ImplTiles tiles of pixels while its weights are in cache: the
+// serves q8ImplBlock tiles of pixels while its weights are in cache: the
 // weights are read once per block of pixels, not once per tile (a 4x4
 // plane of 512 channels has 4.7 MB of them).
 func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, acc []int32, ld int) {
 	coutG := k.cout / k.group
 	groups := len(taps) * k.pcn / 2
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
-	var pix [q8ImplTiles][6]int32
-	for pb := 0; pb < pp; pb += 6 * q8ImplTiles {
-		nt := min(q8ImplTiles, (pp-pb+5)/6)
+	var pix [q8ImplBlock][6]int32
+	for pb := 0; pb < pp; pb += 6 * q8ImplBlock {
+		nt := min(q8ImplBlock, (pp-pb+5)/6)
 		for i := range nt {
 			k.windowOffsets(pix[i][:], pb+6*i, pp, oy0, ow, wp, px)
 		}
 		for cb := 0; cb < coutG; cb += 16 {
-			two := coutG-cb > 8
-			for i := range nt {
-				q8ImplTile(t, &pix[i], taps, k.pcn/2, wg[cb/8*groups*16:], groups*16, two, acc[cb*ld+pb+6*i:], ld)
-			}
+			q8ImplTiles(t, pix[:nt], taps, k.pcn/2, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
 		}
 	}
 }
 
-// q8ImplTiles is implRows' pixel block, in tiles of 6 pixels.
-const q8ImplTiles = 8
+// q8ImplBlock is implRows' pixel block, in tiles of 6 pixels.
+const q8ImplBlock = 8
 
 // q8ImplLd is the accumulator row length implRows needs for pp pixels:
 // whole tiles of 6 and the 2 junk values the last one writes.
