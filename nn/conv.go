@@ -441,7 +441,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		units = g.N * j.M
 	case j.P == 0:
 		units = 0
-	case (!k.pointwise(&g) || j.nchwcPointwise()) && k.nchwcFits(&g, j.w, j.Cg, j.Mg):
+	case k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P):
 		j.path = pathNCHWc
 		units = j.nchwcPlanRun(rc.Threads, macs)
 	default:
@@ -1108,6 +1108,6 @@ var nchwcPointwiseMinCg = 256
 // nchwcPointwise reports whether a 1x1 convolution takes pathNCHWc: deep
 // inputs on planes pathPW does not take, without a fused input scale
 // (which only pathPointwise and pathPW apply).
-func (j *convJob) nchwcPointwise() bool {
-	return nchwcPointwiseMinCg > 0 && j.Cg >= nchwcPointwiseMinCg && !pwPays(j.P, j.Cg) && j.s == nil && !j.k.scaled
+func nchwcPointwise(cg, p int, scaled bool) bool {
+	return nchwcPointwiseMinCg > 0 && cg >= nchwcPointwiseMinCg && !pwPays(p, cg) && !scaled
 }

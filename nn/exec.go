@@ -481,6 +481,7 @@ func (r *Runner) plan(inputs []*Tensor) error {
 		}
 	}
 	r.fuse()
+	r.layout()
 	r.share.init(r)
 	// Storage of the values the shared buffers do not hold.
 	for k := range r.kern {

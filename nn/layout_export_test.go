@@ -1,0 +1,33 @@
+package nn
+
+import "fmt"
+
+// SetLayout switches the layout pass (layoutOn).
+func SetLayout(on bool) { layoutOn = on }
+
+// BlockedConvs lists the Convs r runs with NCHW16c input or output (planned
+// by its last run), as "node in16c out16c" with each flag 0 or 1.
+func BlockedConvs(r *Runner) []string {
+	var s []string
+	for k, kern := range r.kern {
+		if c, ok := kern.(*convKernel); ok && !r.skip[k] && (c.xBlocked || c.yBlocked) {
+			s = append(s, fmt.Sprintf("%s %d %d", r.p.graph.Nodes[r.p.nodes[k]].Name, b2i(c.xBlocked), b2i(c.yBlocked)))
+		}
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// NCHWcKernels reports whether pathNCHWc has its assembly kernels here
+// (else Run takes it only when forced: SetNCHWcForce).
+func NCHWcKernels() bool { return nchwcHave }
+
+// SetNCHWcForce makes Run take pathNCHWc where it fits even without the
+// assembly kernels (nchwcForce: the Go reference).
+func SetNCHWcForce(on bool) { nchwcForce = on }

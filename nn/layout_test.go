@@ -1,0 +1,93 @@
+package nn_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/splitinfer/splitinfer/internal/cnnzoo"
+	"github.com/splitinfer/splitinfer/nn"
+)
+
+// TestLayoutNCHWcMatchesNCHW runs models whose pathNCHWc convolutions hand
+// values over in NCHW16c (the layout pass) against the same runs without
+// the pass, at batches 1, 4, 7, 13 and 32 (whole or in chunks, sub-runners
+// planning their own layouts) on 1 and 2 threads: the outputs must be the
+// same bit for bit (the kernels sum in the same order in either layout),
+// and the pass must block what it can: tinyresnet's convolutions inside
+// its residual stages, never one whose output the model returns. Without
+// the assembly kernels (purego) pathNCHWc runs the Go reference, forced,
+// on tinyresnet at two batches.
+func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
+	type model struct {
+		name    string
+		g       *nn.Graph
+		in      *nn.Tensor
+		blocked []string // Convs that must read or write NCHW16c at batch 1 ("node in out")
+	}
+	g, in := loadRef(t, "tinyresnet_mnist")
+	models := []model{{"tinyresnet", g, firstImage(in), []string{"/l1/c1/Conv 0 1", "/l1/c2/Conv 1 0", "/l3/c1/Conv 1 1"}}}
+	batches := []int{1, 4, 7, 13, 32}
+	if nn.NCHWcKernels() {
+		for _, z := range []struct {
+			name  string
+			build func(int) *nn.Graph
+		}{{"resnet18", cnnzoo.ResNet18}, {"vgg", cnnzoo.VGG}} {
+			g, in := zooModel(z.build, 32)
+			models = append(models, model{name: z.name, g: g, in: in})
+		}
+	} else {
+		nn.SetNCHWcForce(true)
+		defer nn.SetNCHWcForce(false)
+		batches = []int{1, 7}
+	}
+	defer nn.SetLayout(true)
+	for _, m := range models {
+		p, err := nn.Compile(m.g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, batch := range batches {
+			x := batchOf(m.in, batch)
+			for i := range x.F32 {
+				x.F32[i] *= 1 + float32(i%97)/97
+			}
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%s/b%d/t%d", m.name, batch, threads), func(t *testing.T) {
+					var out [2][]*nn.Tensor
+					var blocked []string
+					for i, on := range []bool{false, true} {
+						nn.SetLayout(on)
+						r := p.NewRunner(threads)
+						o, err := r.Run(x)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, v := range o {
+							out[i] = append(out[i], v.Clone())
+						}
+						if on {
+							blocked = nn.BlockedConvs(r)
+						}
+					}
+					for i := range out[0] {
+						if !slices.Equal(out[0][i].F32, out[1][i].F32) {
+							t.Fatalf("output %d differs with the layout pass", i)
+						}
+					}
+					if batch == 1 {
+						t.Logf("NCHW16c: %v", blocked)
+						for _, b := range m.blocked {
+							if !slices.Contains(blocked, b) {
+								t.Errorf("%q not among the convolutions in NCHW16c %v", b, blocked)
+							}
+						}
+						if len(blocked) == 0 {
+							t.Errorf("nothing runs in NCHW16c")
+						}
+					}
+				})
+			}
+		}
+	}
+}
