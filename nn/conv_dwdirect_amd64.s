@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "dwdirect_amd64.h"
+#include "simd_amd64.h"
 
 // 3x3 convolution (and 3x3 max pooling) of one input plane straight from
 // the unpadded plane (conv_dwdirect.go): per 16-output block, masks (per
@@ -56,10 +57,9 @@
 #define INITMAX VMOVAPS Z9, Z12; VMOVAPS Z9, Z13; VMOVAPS Z9, Z14
 #define MAXROWS MAXNAN(Z13, Z12); MAXNAN(Z14, Z12)
 
-// MAXNAN sets acc = max(acc, x), NaN where either is NaN (as MaxPool
-// propagates it): VMAXPS keeps acc's NaN, the masked add brings x's. K7
-// is free until STOREBLOCK loads the store mask.
-#define MAXNAN(x, acc) VCMPPS $3, x, acc, K7; VMAXPS acc, x, acc; VADDPS x, acc, K7, acc
+// MAXNAN is MAXNANK (simd_amd64.h) with K7, free until STOREBLOCK loads
+// the store mask.
+#define MAXNAN(x, acc) MAXNANK(x, acc, K7)
 
 // STOREBLOCK clamps Z12 and stores the lanes of the block's store mask.
 #define STOREBLOCK \

@@ -8,7 +8,7 @@ import (
 
 // TestDWDirectLadder compares pathDWDirect and pathDWMulti (the
 // small-plane kernel off, so that every 3x3 depthwise geometry takes them)
-// and the 3x3 MaxPool on the same kernels with the reference convolution and pooling over a ladder of
+// and the 3x3 MaxPool on the same kernels (and on the separable one) with the reference convolution and pooling over a ladder of
 // widths around the 16-lane blocks, both strides along each axis,
 // symmetric, asymmetric and wide pads, dilations, depthwise multipliers, a
 // clamp, and a NaN in the pooled input.
@@ -16,9 +16,9 @@ func TestDWDirectLadder(t *testing.T) {
 	if !dwDirectHave {
 		t.Skip("no direct depthwise kernel in this build")
 	}
-	savedSmall, savedDWC := dwSmallOn, dwcOn
+	savedSmall, savedDWC, savedSep := dwSmallOn, dwcOn, sepMaxOn
 	dwSmallOn, dwcOn = false, false
-	defer func() { dwSmallOn, dwcOn = savedSmall, savedDWC }()
+	defer func() { dwSmallOn, dwcOn, sepMaxOn = savedSmall, savedDWC, savedSep }()
 	r := newRand(18)
 	pads := [][4]int{{1, 1, 1, 1}, {0, 0, 1, 1}, {2, 0, 0, 2}, {0, 0, 0, 0}, {3, 3, 3, 3}}
 	strides := [][2]int{{1, 1}, {2, 2}, {1, 2}, {2, 1}}
@@ -52,9 +52,12 @@ func TestDWDirectLadder(t *testing.T) {
 					"pads":         attrs["pads"],
 				}
 				x.F32[i%len(x.F32)] = float32(math.NaN())
-				got := opCase{op: "MaxPool", attrs: pa, inputs: []*Tensor{x}}.mustRun(t)[0]
 				wantMax := poolRef(x, true, false, 3, 3, st[0], st[1], d, d, p[0], p[1], p[2], p[3], oh, ow)
-				checkClose(t, name+"_max", got, []int{1, c, oh, ow}, wantMax)
+				for _, sep := range []bool{false, true} { // the direct kernel, the separable one (pool_sep.go)
+					sepMaxOn = sep
+					got := opCase{op: "MaxPool", attrs: pa, inputs: []*Tensor{x}}.mustRun(t)[0]
+					checkClose(t, fmt.Sprint(name, "_max_sep", sep), got, []int{1, c, oh, ow}, wantMax)
+				}
 			}
 		}
 	}
@@ -73,25 +76,46 @@ func BenchmarkDWDirect(b *testing.B) {
 
 // BenchmarkMaxPoolDirect compares, on SqueezeNet's and ResNet's 3x3
 // stride-2 max pools, the tap kernel over a padded copy ("old") with the
-// direct kernel ("new"), one thread, in cpu-µs.
+// direct kernel ("new"), one thread, in cpu-µs (the separable kernel off).
 func BenchmarkMaxPoolDirect(b *testing.B) {
-	for _, s := range []struct {
-		name       string
-		c, h, pads int
-	}{{"64x111x111", 64, 111, 0}, {"128x55x55", 128, 55, 0}, {"64x112x112p1", 64, 112, 1}} {
-		for _, on := range []bool{false, true} {
+	saved := sepMaxOn
+	sepMaxOn = false
+	defer func() { sepMaxOn = saved }()
+	benchMaxPool(b, &dwMaxOn, []maxPoolBench{{"64x111x111", 64, 111, 0, 2}, {"128x55x55", 128, 55, 0, 2}, {"64x112x112p1", 64, 112, 1, 2}})
+}
+
+// BenchmarkMaxPoolSep compares the direct kernel ("old") with the
+// separable one ("new", pool_sep.go) on the same pools and on Inception's
+// 3x3 stride-1 ones, one thread, in cpu-µs.
+func BenchmarkMaxPoolSep(b *testing.B) {
+	benchMaxPool(b, &sepMaxOn, []maxPoolBench{
+		{"64x111x111", 64, 111, 0, 2}, {"128x55x55", 128, 55, 0, 2}, {"64x112x112p1", 64, 112, 1, 2},
+		{"192x28x28p1s1", 192, 28, 1, 1}, {"480x14x14p1s1", 480, 14, 1, 1}, {"832x7x7p1s1", 832, 7, 1, 1},
+	})
+}
+
+// maxPoolBench is a 3x3 MaxPool of c planes of h x h, pads on every side.
+type maxPoolBench struct {
+	name            string
+	c, h, pads, str int
+}
+
+// benchMaxPool times each pool with *on false ("old") and true ("new").
+func benchMaxPool(b *testing.B, on *bool, cases []maxPoolBench) {
+	for _, s := range cases {
+		for _, v := range []bool{false, true} {
 			name := s.name + "/old"
-			if on {
+			if v {
 				name = s.name + "/new"
 			}
 			b.Run(name, func(b *testing.B) {
-				saved := dwMaxOn
-				dwMaxOn = on
-				defer func() { dwMaxOn = saved }()
+				saved := *on
+				*on = v
+				defer func() { *on = saved }()
 				x := randT(newRand(3), 1, s.c, s.h, s.h)
-				p := int64(s.pads)
+				p, st := int64(s.pads), int64(s.str)
 				k, err := buildPool(&BuildContext{Node: &Node{Op: "MaxPool", Attrs: map[string]Attr{
-					"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(p, p, p, p)}}}, true)
+					"kernel_shape": ints(3, 3), "strides": ints(st, st), "pads": ints(p, p, p, p)}}}, true)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -81,7 +81,12 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
 	blocks := blocksFor(rc.Threads, planes, work)
-	if k.max && !g.fast2() && dwMaxOn && dwDirectLayout(&g, &j.dd) {
+	if k.max && !g.fast2() && sepMaxOn && sepMaxFits(&g) {
+		j.sep = &rc.kernelJobs().sepMax
+		j.sep.init(&g)
+		j.per = j.sep.scratch(&g)
+		j.scratch = rc.ScratchF32(blocks * j.per)
+	} else if k.max && !g.fast2() && dwMaxOn && dwDirectLayout(&g, &j.dd) {
 		// 3x3 windows straight from the plane (conv_dwdirect.go).
 		j.direct = true
 	} else if k.max && !g.fast2() && tapsPool {
@@ -109,7 +114,14 @@ type poolJob struct {
 	// 3x3 MaxPool by the direct kernel when direct.
 	dd     dwDirectPlan
 	direct bool
+	// MaxPool by the separable kernel (pool_sep.go) when sep is set: the
+	// padded rows of each worker in scratch.
+	sep *sepMaxPlan
 }
+
+// sepMaxOn lets MaxPool run the separable kernel (a variable so that tests
+// and benchmarks can compare it with the direct and tap kernels).
+var sepMaxOn = true
 
 // dwMaxOn lets 3x3 MaxPool run the direct kernel (a variable so that tests
 // and benchmarks can compare with the tap kernel).
@@ -147,6 +159,8 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 		xp := j.x[nc*HW : (nc+1)*HW]
 		yp := j.y[nc*P : (nc+1)*P]
 		switch {
+		case j.sep != nil:
+			j.sep.maxPlane(g, xp, yp, j.scratch[worker*j.per:(worker+1)*j.per], nc == lo)
 		case j.direct:
 			dwMaxPlane(g, &j.dd, yp, xp)
 		case j.per > 0:

@@ -91,3 +91,8 @@ tail: \
 done: \
 	VZEROUPPER; \
 	RET
+
+// MAXNANK sets acc = max(acc, x), NaN where either is NaN (as MaxPool
+// propagates it; VRANGEPS would drop a quiet NaN): VMAXPS keeps acc's NaN,
+// the add masked by k (scratch) brings x's.
+#define MAXNANK(x, acc, k) VCMPPS $3, x, acc, k; VMAXPS acc, x, acc; VADDPS x, acc, k, acc

@@ -1,0 +1,141 @@
+package nn
+
+// Separable MaxPool: the maximum over a KHxKW window is the maximum over
+// KW columns of the maxima over KH rows. Per plane, one pass takes for
+// every output row the elementwise maximum of its window's input rows
+// into a row padded with -inf on both sides (maxRows), and a second the
+// maximum of KW taps along each such row, at stride 1 or 2 (hmaxRows:
+// stride 2 gathers the even lanes of two vectors). A window row in the
+// padding is replaced by one inside the image (the maximum is the same).
+// A 3x3 window costs 2 + 2 vector maxima per 16 values, against 8 for the
+// taps of the direct kernel, each with its own masked load and, at stride
+// 2, a permute: ResNet's stem pool (3x3 s2 on 112x112x64) and Inception's
+// 3x3 pools. A NaN in a window gives NaN, as in the other kernels.
+
+// sepMaxPlan is the separable kernel's plan of a geometry.
+type sepMaxPlan struct {
+	rowLen int   // floats of a padded row
+	offs   []int // per output row, KH input row offsets (all inside the image)
+	empty  []int // output rows whose window lies wholly in the padding
+}
+
+// sepMaxFits reports whether the separable kernel takes g.
+func sepMaxFits(g *geom) bool {
+	return sepMaxHave && g.rank == 2 && (g.SW == 1 || g.SW == 2) && g.KH >= 1 && g.KW >= 1 &&
+		g.SH >= 1 && g.DH >= 1 && g.DW >= 1 && g.OH > 0 && g.OW > 0 && g.W > 0 && g.H > 0
+}
+
+// newSepMaxPlan plans g; offs and empty reuse the slices of p.
+func (p *sepMaxPlan) init(g *geom) {
+	blocks := (g.OW + 15) / 16
+	// The row: PL values of -inf, the input row's W, then -inf to the last
+	// value a 16-output block reads.
+	p.rowLen = max(g.PL+g.W, g.SW*16*blocks+(g.KW-1)*g.DW)
+	p.offs, p.empty = p.offs[:0], p.empty[:0]
+	for oh := 0; oh < g.OH; oh++ {
+		first := -1
+		for kh := 0; kh < g.KH && first < 0; kh++ {
+			if ih := oh*g.SH - g.PT + kh*g.DH; ih >= 0 && ih < g.H {
+				first = ih
+			}
+		}
+		if first < 0 {
+			p.empty = append(p.empty, oh)
+			first = 0
+		}
+		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PT + kh*g.DH
+			if ih < 0 || ih >= g.H {
+				ih = first
+			}
+			p.offs = append(p.offs, ih*g.W)
+		}
+	}
+}
+
+// scratch is the floats of one worker: the padded rows of a plane.
+func (p *sepMaxPlan) scratch(g *geom) int { return g.OH * p.rowLen }
+
+// maxPlaneSep pools one plane x into y; rows is the worker's scratch,
+// whose padding it sets when first is true (the first plane of a range:
+// the padding stays between planes).
+func (p *sepMaxPlan) maxPlane(g *geom, x, y, rows []float32, first bool) {
+	rows = rows[:g.OH*p.rowLen]
+	if first {
+		for r := range g.OH {
+			row := rows[r*p.rowLen : (r+1)*p.rowLen]
+			for i := range g.PL {
+				row[i] = negInf32
+			}
+			for i := g.PL + g.W; i < len(row); i++ {
+				row[i] = negInf32
+			}
+		}
+	}
+	maxRows(rows[g.PL:], p.rowLen, x, p.offs, g.KH, g.W)
+	hmaxRows(y, g.OW, rows, p.rowLen, g.OH, g.KW, g.DW, g.SW)
+	for _, oh := range p.empty {
+		yr := y[oh*g.OW : (oh+1)*g.OW]
+		for i := range yr {
+			yr[i] = negInf32
+		}
+	}
+}
+
+// maxRows sets dst[r·ld + i] = max over k < kh of x[offs[r·kh+k] + i],
+// for i < n and every row r of offs.
+func maxRows(dst []float32, ld int, x []float32, offs []int, kh, n int) {
+	rows := len(offs) / kh
+	if rows == 0 || n == 0 {
+		return
+	}
+	_ = dst[(rows-1)*ld+n-1]
+	for _, o := range offs {
+		_ = x[o+n-1]
+	}
+	if maxRowsFast(dst, ld, x, offs, kh, n) {
+		return
+	}
+	maxRowsGo(dst, ld, x, offs, kh, n)
+}
+
+// hmaxRows sets y[r·ow + o] = max over t < k of row r's value s·o + t·d
+// (rows ld apart), s being 1 or 2, for o < ow and r < nrows; a row
+// extends to the last value a 16-output block reads.
+func hmaxRows(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) {
+	if nrows == 0 || ow == 0 {
+		return
+	}
+	_ = y[nrows*ow-1]
+	_ = rows[(nrows-1)*ld+s*16*((ow+15)/16)+(k-1)*d-1]
+	if hmaxFast(y, ow, rows, ld, nrows, k, d, s) {
+		return
+	}
+	hmaxRowsGo(y, ow, rows, ld, nrows, k, d, s)
+}
+
+func maxRowsGo(dst []float32, ld int, x []float32, offs []int, kh, n int) {
+	for r := range len(offs) / kh {
+		d := dst[r*ld : r*ld+n]
+		o := offs[r*kh : (r+1)*kh]
+		copy(d, x[o[0]:o[0]+n])
+		for _, off := range o[1:] {
+			for i, v := range x[off : off+n] {
+				d[i] = max(d[i], v)
+			}
+		}
+	}
+}
+
+func hmaxRowsGo(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) {
+	for r := range nrows {
+		yr, row := y[r*ow:(r+1)*ow], rows[r*ld:]
+		for o := range yr {
+			m := row[s*o]
+			for t := 1; t < k; t++ {
+				m = max(m, row[s*o+t*d])
+			}
+			yr[o] = m
+		}
+	}
+}

@@ -1,0 +1,39 @@
+//go:build amd64 && !purego
+
+package nn
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func maxRowsAVX512(a *sepRowsArgs)
+
+//go:noescape
+func hmaxAVX512(a *sepRowsArgs)
+
+// sepRowsArgs is the contract of both kernels (fixed by pool_sep_amd64.s).
+type sepRowsArgs struct {
+	dst, src *float32
+	offs     *int // maxRows: kh offsets (floats) per row
+	rows, n  int  // rows; values (maxRows) or outputs (hmax) per row
+	ldd, lds int  // row strides of dst and src, in floats
+	k, d, s  int  // taps per row, their step and the output stride (hmax), kh (maxRows)
+}
+
+// sepMaxHave: the kernels need AVX-512F.
+var sepMaxHave = cpu.X86.HasAVX512F
+
+func maxRowsFast(dst []float32, ld int, x []float32, offs []int, kh, n int) bool {
+	if !sepMaxHave {
+		return false
+	}
+	maxRowsAVX512(&sepRowsArgs{dst: &dst[0], src: &x[0], offs: &offs[0], rows: len(offs) / kh, n: n, ldd: ld, k: kh})
+	return true
+}
+
+func hmaxFast(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) bool {
+	if !sepMaxHave || s < 1 || s > 2 {
+		return false
+	}
+	hmaxAVX512(&sepRowsArgs{dst: &y[0], src: &rows[0], rows: nrows, n: ow, ldd: ow, lds: ld, k: k, d: d, s: s})
+	return true
+}
