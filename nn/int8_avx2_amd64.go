@@ -229,3 +229,29 @@ func q8Dequant(dst []float32, src []int8, z int32, s float32) {
 	}
 	q8DequantGo(dst[n16:], src[n16:], z, s)
 }
+
+//go:noescape
+func q8OctNHWC16AVX2(src *int8, plane, n int, dst *byte, px int)
+
+// q8OctRow writes channels c..c+7 (planes plane bytes apart in x, pixels
+// [p0, p0+n) of each) as int16 into t from element o on, one pixel every
+// cp elements: t[o + i·cp + j] = x[(c+j)·plane + p0 + i]. Whole blocks of
+// 8 pixels take the AVX2 transposes, the rest this loop; the caller
+// guarantees q8HasAVX2.
+func q8OctRow(x []int8, plane, c, p0, n int, t []int16, o, cp int) {
+	if n <= 0 {
+		return
+	}
+	_ = x[(c+7)*plane+p0+n-1]
+	_ = t[o+(n-1)*cp+7]
+	n8 := n &^ 7
+	if n8 > 0 {
+		q8OctNHWC16AVX2(&x[c*plane+p0], plane, n8, (*byte)(unsafe.Pointer(&t[o])), 2*cp)
+	}
+	for i := n8; i < n; i++ {
+		d := t[o+i*cp : o+i*cp+8 : o+i*cp+8]
+		for j := range d {
+			d[j] = int16(x[(c+j)*plane+p0+i])
+		}
+	}
+}

@@ -611,3 +611,120 @@ q8deq_loop:
 q8deq_done:
 	VZEROUPPER
 	RET
+
+// OCT8 transposes 8 channels x 8 pixels of int16 per 128-bit lane: r0-r7
+// hold channels 0-7 (pixels in words), and on return r0-r7 hold pixels
+// 0-7 (channels in words) in the order r0, r4, r1, r5, r2, r6, r3, r7;
+// t0-t3 are scratch.
+#define OCT8(r0, r1, r2, r3, r4, r5, r6, r7, t0, t1, t2, t3) \
+	VPUNPCKLWD r1, r0, t0; \
+	VPUNPCKHWD r1, r0, t1; \
+	VPUNPCKLWD r3, r2, t2; \
+	VPUNPCKHWD r3, r2, t3; \
+	VPUNPCKLDQ t2, t0, r0; \
+	VPUNPCKHDQ t2, t0, r1; \
+	VPUNPCKLDQ t3, t1, r2; \
+	VPUNPCKHDQ t3, t1, r3; \
+	VPUNPCKLWD r5, r4, t0; \
+	VPUNPCKHWD r5, r4, t1; \
+	VPUNPCKLWD r7, r6, t2; \
+	VPUNPCKHWD r7, r6, t3; \
+	VPUNPCKLDQ t2, t0, r4; \
+	VPUNPCKHDQ t2, t0, r5; \
+	VPUNPCKLDQ t3, t1, r6; \
+	VPUNPCKHDQ t3, t1, r7; \
+	VPUNPCKLQDQ r4, r0, t0; \
+	VPUNPCKHQDQ r4, r0, r4; \
+	VMOVDQA t0, r0; \
+	VPUNPCKLQDQ r5, r1, t0; \
+	VPUNPCKHQDQ r5, r1, r5; \
+	VMOVDQA t0, r1; \
+	VPUNPCKLQDQ r6, r2, t0; \
+	VPUNPCKHQDQ r6, r2, r6; \
+	VMOVDQA t0, r2; \
+	VPUNPCKLQDQ r7, r3, t0; \
+	VPUNPCKHQDQ r7, r3, r7; \
+	VMOVDQA t0, r3
+
+// OCTLOAD sign-extends 8 channels' int8 pixels at R8 (channel 0), R8+R9,
+// ... (R9 the plane bytes; R10 = R8+3·R9, R11 = R8+6·R9) into X0-X7 (8
+// pixels, op VPMOVSXBW from 8 bytes) or Y0-Y7 (16, from 16 bytes).
+#define OCTLOAD(r0, r1, r2, r3, r4, r5, r6, r7) \
+	VPMOVSXBW (R8), r0; \
+	VPMOVSXBW (R8)(R9*1), r1; \
+	VPMOVSXBW (R8)(R9*2), r2; \
+	VPMOVSXBW (R10), r3; \
+	VPMOVSXBW (R8)(R9*4), r4; \
+	VPMOVSXBW (R10)(R9*2), r5; \
+	VPMOVSXBW (R11), r6; \
+	VPMOVSXBW (R11)(R9*1), r7
+
+// OCTSTORE8 stores the 8 pixels of the 128-bit lane (X registers after
+// OCT8) at DI, DI+BX, ... DI+7·BX (R12 = 3·BX, R13 = 7·BX... built by the
+// caller: R12 = DI+4·BX).
+#define OCTSTORE8 \
+	LEAQ (DI)(BX*4), R12; \
+	LEAQ (BX)(BX*2), R13; \
+	VMOVDQU X0, (DI); \
+	VMOVDQU X4, (DI)(BX*1); \
+	VMOVDQU X1, (DI)(BX*2); \
+	VMOVDQU X5, (DI)(R13*1); \
+	VMOVDQU X2, (R12); \
+	VMOVDQU X6, (R12)(BX*1); \
+	VMOVDQU X3, (R12)(BX*2); \
+	VMOVDQU X7, (R12)(R13*1)
+
+// func q8OctNHWC16AVX2(src *int8, plane, n int, dst *byte, px int)
+// Writes 8 channels (planes plane bytes apart from src) of n pixels (a
+// multiple of 8) as int16 into a channel-last plane: pixel i's 8 channels
+// are the 16 bytes at dst + i·px. 16 pixels a step as two lanes of 8x8
+// word transposes, then a step of 8.
+TEXT ·q8OctNHWC16AVX2(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), R8
+	MOVQ plane+8(FP), R9
+	MOVQ n+16(FP), CX
+	MOVQ dst+24(FP), DI
+	MOVQ px+32(FP), BX
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+oct16:
+	CMPQ CX, $16
+	JLT oct8
+	OCTLOAD(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	OCT8(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
+	VPERM2I128 $0x31, Y0, Y0, Y8
+	VPERM2I128 $0x31, Y4, Y4, Y9
+	VPERM2I128 $0x31, Y1, Y1, Y10
+	VPERM2I128 $0x31, Y5, Y5, Y11
+	VPERM2I128 $0x31, Y2, Y2, Y12
+	VPERM2I128 $0x31, Y6, Y6, Y13
+	VPERM2I128 $0x31, Y3, Y3, Y14
+	VPERM2I128 $0x31, Y7, Y7, Y15
+	OCTSTORE8
+	LEAQ (DI)(BX*8), DI
+	LEAQ (DI)(BX*4), R12
+	VMOVDQU X8, (DI)
+	VMOVDQU X9, (DI)(BX*1)
+	VMOVDQU X10, (DI)(BX*2)
+	VMOVDQU X11, (DI)(R13*1)
+	VMOVDQU X12, (R12)
+	VMOVDQU X13, (R12)(BX*1)
+	VMOVDQU X14, (R12)(BX*2)
+	VMOVDQU X15, (R12)(R13*1)
+	LEAQ (DI)(BX*8), DI
+	ADDQ $16, R8
+	ADDQ $16, R10
+	ADDQ $16, R11
+	SUBQ $16, CX
+	JMP oct16
+oct8:
+	CMPQ CX, $8
+	JLT octdone
+	OCTLOAD(X0, X1, X2, X3, X4, X5, X6, X7)
+	OCT8(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11)
+	OCTSTORE8
+octdone:
+	VZEROUPPER
+	RET

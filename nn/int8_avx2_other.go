@@ -41,3 +41,8 @@ func q8Evens(dst, src []int8) { q8EvensGo(dst, src) }
 
 // q8Dequant writes float32(src[i] - z)·s to dst[i] for i < len(dst).
 func q8Dequant(dst []float32, src []int8, z int32, s float32) { q8DequantGo(dst, src, z, s) }
+
+// q8OctRow is never called in this build (q8HasAVX2 is false).
+func q8OctRow(x []int8, plane, c, p0, n int, t []int16, o, cp int) {
+	panic("nn: q8 transpose kernel without assembly")
+}

@@ -506,7 +506,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
 		if bg != prev && !k.quadPW {
 			if k.pairs {
-				q8PadNHWC16(xg, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t))
+				q8PadNHWC16(xg, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t)[:(h+k.pt+k.pb)*wp*j.cn])
 			} else {
 				q8PadNHWC(xg, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t)
 			}
@@ -705,12 +705,28 @@ func (k *q8Conv) windowOffsets(off []int32, p0, pp, oy0, ow, wp, px int) {
 func roundUp8(n int) int { return (n + 7) &^ 7 }
 
 // q8PadNHWC16 is q8PadNHWC into an int16 plane of cp >= cn channels per
-// pixel (cp even), written a channel pair at a time by q8PairRow (AVX2):
-// an odd last channel is paired with itself, its copy landing in the
-// padding channel, whose weights are 0.
+// pixel (cp even), written 8 channels at a time by q8OctRow (AVX2
+// transposes; a whole unpadded plane in one call), then a channel pair at
+// a time by q8PairRow: an odd last channel is paired with itself, its copy
+// landing in the padding channel, whose weights are 0. Only a padded
+// plane (t holding (h+pt+pb)·wp pixels) is filled with zp first:
+// otherwise every element is written.
 func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
-	q8Fill(t, zp)
-	for c := 0; c < cn; c += 2 {
+	padded := wp != w || len(t) != (h+pt)*wp*cp || pt > 0 // t holds the bottom padding rows too
+	if padded {
+		q8Fill(t, zp)
+	}
+	c := 0
+	for ; c+8 <= cn; c += 8 {
+		if !padded {
+			q8OctRow(x, h*w, c, 0, h*w, t, pt*wp*cp+c, cp)
+			continue
+		}
+		for iy := 0; iy < h; iy++ {
+			q8OctRow(x, h*w, c, iy*w, w, t, ((iy+pt)*wp+pl)*cp+c, cp)
+		}
+	}
+	for ; c < cn; c += 2 {
 		c1 := min(c+1, cn-1)
 		for iy := 0; iy < h; iy++ {
 			a := x[c*h*w+iy*w : c*h*w+iy*w+w]

@@ -471,3 +471,40 @@ func TestQ8QuadPanel(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8OctRow compares q8OctRow (8 channels to a channel-last int16
+// plane by AVX2 transposes, blocks of 16 and 8 pixels and a Go tail) with
+// the definition over pixel counts 1-40, three pixel pitches and start
+// pixels, and checks nothing else in the plane is written.
+func TestQ8OctRow(t *testing.T) {
+	if !q8HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(19, 20))
+	const plane = 53
+	x := make([]int8, 11*plane)
+	for i := range x {
+		x[i] = int8(r.Uint32())
+	}
+	for _, cp := range []int{8, 10, 24} {
+		for n := 1; n <= 40; n++ {
+			for _, p0 := range []int{0, 3, plane - n} {
+				c, o := 2, 5
+				got := make([]int16, o+n*cp+8)
+				for i := range got {
+					got[i] = 7777
+				}
+				q8OctRow(x, plane, c, p0, n, got, o, cp)
+				for i := range got {
+					want := int16(7777)
+					if p, j := (i-o)/cp, (i-o)%cp; i >= o && p < n && j < 8 {
+						want = int16(x[(c+j)*plane+p0+p])
+					}
+					if got[i] != want {
+						t.Fatalf("cp=%d n=%d p0=%d: t[%d] = %d, want %d", cp, n, p0, i, got[i], want)
+					}
+				}
+			}
+		}
+	}
+}
