@@ -55,7 +55,8 @@ type q8Conv struct {
 	nhwc         bool     // gather patches from a channel-last copy (weights reordered)
 	pointwise    bool     // 1x1 stride 1 unpadded: the channel-last copy is the patch matrix
 	pairs        bool     // like quad, as an implicit GEMM on an int16 plane of pcn channels (q8ImplTiles, AVX2)
-	pcn          int      // channels per pixel of that plane: cinG rounded up to even
+	pcn          int      // channels per pixel of that plane: cinG (runs), else rounded up to even
+	implCQ       int      // pairs path: int16 pairs per tap, or per kernel row with dilation 1 (runs)
 	implW        []int16  // pairs path weights (pairsSetup)
 	dwTaps       [][2]int // SIMD depthwise entries (ky, first kx), int8_dw.go; nil without it
 	dwW          []int32  // their weight pairs per channel
@@ -486,8 +487,8 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			taps[ky*k.kw+kx] = int32((ky*k.dh*wp + kx*k.dw) * px)
 		}
 	}
-	if k.quad && k.dw == 1 {
-		// Runs are whole kernel rows (quadSetup).
+	if (k.quad || k.pairs) && k.dw == 1 {
+		// Runs are whole kernel rows (quadSetup, pairsSetup).
 		taps = taps[:k.kh]
 		for ky := range taps {
 			taps[ky] = int32(ky * k.dh * wp * px)
@@ -595,16 +596,25 @@ func (k *q8Conv) quadSetup() {
 
 // pairsSetup selects the pairs path (runQuad with k.pairs, AVX2): the
 // weights become, per group and block of 8 output channels, int16 pairs
-// of (kH, kW, C) with C rounded up to even (a zero weight for the padding
-// channel, whose plane values are then multiplied by 0) and the channels
-// past the group's zero, in q8ImplTiles' layout.
+// in q8ImplTiles' layout, the channels past the group's zero. With
+// dilation 1 the k order is runs of whole kernel rows, kW·C contiguous
+// values of a plane of C channels per pixel, rounded up to even by a zero
+// weight (the value read past the run is multiplied by 0), as quadSetup's
+// runs: an RGB 7x7 stem takes 7 runs of 11 pairs, not 49 taps of 2.
+// Otherwise it is (kH, kW, C) with C rounded up to even (a zero weight for
+// the padding channel of the plane).
 func (k *q8Conv) pairsSetup() {
 	cp := (k.cinG + 1) &^ 1
+	runs, cq := k.kh*k.kw, cp/2
+	if k.dw == 1 {
+		cp = k.cinG
+		runs, cq = k.kh, (k.kw*k.cinG+1)/2
+	}
 	khw := k.kh * k.kw
 	kk := k.kernelPixels
 	coutG := k.cout / k.group
 	blocks := (coutG + 7) / 8
-	groups := khw * cp / 2 // k pairs
+	groups := runs * cq // k pairs
 	k.implW = make([]int16, k.group*blocks*groups*16)
 	for g := 0; g < k.group; g++ {
 		for co := 0; co < coutG; co++ {
@@ -613,12 +623,15 @@ func (k *q8Conv) pairsSetup() {
 			for c := 0; c < k.cinG; c++ {
 				for t := 0; t < khw; t++ {
 					q := t*cp + c // k index
+					if k.dw == 1 {
+						q = t/k.kw*2*cq + t%k.kw*cp + c
+					}
 					blk[(q/2)*16+(co%8)*2+q%2] = int16(wc[c*khw+t])
 				}
 			}
 		}
 	}
-	k.pairs, k.pcn = true, cp
+	k.pairs, k.pcn, k.implCQ = true, cp, cq
 }
 
 // q8PadNHWC copies the cn planes (h×w) of x channel-last into t, a plane
@@ -667,7 +680,7 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 // plane of 512 channels has 4.7 MB of them).
 func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, acc []int32, ld int) {
 	coutG := k.cout / k.group
-	groups := len(taps) * k.pcn / 2
+	groups := len(taps) * k.implCQ
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
 	var pix [q8ImplBlock][6]int32
 	for pb := 0; pb < pp; pb += 6 * q8ImplBlock {
@@ -676,7 +689,7 @@ func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, ac
 			k.windowOffsets(pix[i][:], pb+6*i, pp, oy0, ow, wp, px)
 		}
 		for cb := 0; cb < coutG; cb += 16 {
-			q8ImplTiles(t, pix[:nt], taps, k.pcn/2, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
+			q8ImplTiles(t, pix[:nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
 		}
 	}
 }
@@ -705,10 +718,11 @@ func (k *q8Conv) windowOffsets(off []int32, p0, pp, oy0, ow, wp, px int) {
 func roundUp8(n int) int { return (n + 7) &^ 7 }
 
 // q8PadNHWC16 is q8PadNHWC into an int16 plane of cp >= cn channels per
-// pixel (cp even), written 8 channels at a time by q8OctRow (AVX2
-// transposes; a whole unpadded plane in one call), then a channel pair at
-// a time by q8PairRow: an odd last channel is paired with itself, its copy
-// landing in the padding channel, whose weights are 0. Only a padded
+// pixel (cp = cn, or cn rounded up to even), written 8 channels at a time
+// by q8OctRow (AVX2 transposes; a whole unpadded plane in one call), then
+// a channel pair at a time by q8PairRow: an odd last channel is paired
+// with itself, its copy landing in the padding channel (whose weights are
+// 0), or written alone when cp = cn. Only a padded
 // plane (t holding (h+pt+pb)·wp pixels) is filled with zp first:
 // otherwise every element is written.
 func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
@@ -730,8 +744,16 @@ func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
 		c1 := min(c+1, cn-1)
 		for iy := 0; iy < h; iy++ {
 			a := x[c*h*w+iy*w : c*h*w+iy*w+w]
-			b := x[c1*h*w+iy*w : c1*h*w+iy*w+w]
-			q8PairRow(a, b, t[((iy+pt)*wp+pl)*cp+c:], cp)
+			o := ((iy+pt)*wp + pl) * cp
+			if c1 == c && cp == cn {
+				// No padding channel to take the pair's copy: the
+				// next pixel's channel 0 is there.
+				for i, v := range a {
+					t[o+i*cp+c] = int16(v)
+				}
+				continue
+			}
+			q8PairRow(a, x[c1*h*w+iy*w:c1*h*w+iy*w+w], t[o+c:], cp)
 		}
 	}
 }
