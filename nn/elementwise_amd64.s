@@ -260,6 +260,34 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-25
 	VPBROADCASTD AX, Z24
 	MOVL $0xbf800000, AX
 	VPBROADCASTD AX, Z25
+	// 64 values a step: four independent logistics (the division's and
+	// the polynomial's latency overlap).
+sig64:
+	CMPQ CX, $64
+	JLT sigloop
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z8
+	VMOVUPS 192(SI), Z11
+	SIGV(Z0, Z1, Z2, Z4)
+	SIGV(Z5, Z6, Z7, Z3)
+	SIGV(Z8, Z9, Z10, Z12)
+	SIGV(Z11, Z13, Z14, Z15)
+	TESTQ DX, DX
+	JZ sig64store
+	VMULPS Z0, Z1, Z1
+	VMULPS Z5, Z6, Z6
+	VMULPS Z8, Z9, Z9
+	VMULPS Z11, Z13, Z13
+sig64store:
+	VMOVUPS Z1, 0(DI)
+	VMOVUPS Z6, 64(DI)
+	VMOVUPS Z9, 128(DI)
+	VMOVUPS Z13, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP sig64
 sigloop:
 	CMPQ CX, $16
 	JLT sigtail

@@ -234,6 +234,7 @@ type runJobs struct {
 	conv   convJob
 	gemm   gemmJob
 	pool   poolJob
+	gap    gapJob
 	sepMax sepMaxPlan // the separable MaxPool's plan (pool_sep.go)
 	q8Conv q8ConvJob
 	q8C1   q8C1Job

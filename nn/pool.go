@@ -345,16 +345,30 @@ func (globalAvgKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	if len(y) == 0 {
 		return nil
 	}
-	sp := len(x) / len(y)
-	for i := range y {
-		s := sum32(x[i*sp : (i+1)*sp])
-		if sp > 0 {
-			y[i] = s / float32(sp)
+	j := &rc.kernelJobs().gap
+	*j = gapJob{x: x, y: y, sp: len(x) / len(y)}
+	rc.parallelFor(blocksFor(rc.Threads, len(y), int64(len(x))), len(y), j)
+	*j = gapJob{}
+	return nil
+}
+
+// gapJob is one GlobalAveragePool run over planes (image, channel), shared
+// among the threads where the planes are large enough (EfficientNet's
+// squeeze-and-excitation pools of 56x56 and 112x112 planes).
+type gapJob struct {
+	x, y []float32
+	sp   int // values per plane
+}
+
+func (j *gapJob) runRange(lo, hi, _ int) {
+	for i := lo; i < hi; i++ {
+		s := sum32(j.x[i*j.sp : (i+1)*j.sp])
+		if j.sp > 0 {
+			j.y[i] = s / float32(j.sp)
 		} else {
-			y[i] = float32(math.NaN())
+			j.y[i] = float32(math.NaN())
 		}
 	}
-	return nil
 }
 
 // sum32 adds up x with eight independent partial sums (one running sum

@@ -141,9 +141,13 @@ func TestPoolSameAnd1D(t *testing.T) {
 
 func TestGlobalAveragePool(t *testing.T) {
 	r := newRand(7)
-	for _, shape := range [][]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {3, 64, 8, 8}, {2, 4, 6}} {
+	// The last shape is large enough for the planes to be shared among
+	// two threads.
+	for _, shape := range [][]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {3, 64, 8, 8}, {2, 4, 6}, {1, 96, 56, 56}} {
 		x := randT(r, shape...)
 		got := opCase{op: "GlobalAveragePool", inputs: []*Tensor{x}}.mustRun(t)[0]
+		got2 := opCase{op: "GlobalAveragePool", inputs: []*Tensor{x}, threads: 2}.mustRun(t)[0]
+		sameBits(t, "gap 2 threads", got2, got)
 		nc := shape[0] * shape[1]
 		sp := len(x.F32) / nc
 		want := make([]float64, nc)
