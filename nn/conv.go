@@ -58,9 +58,11 @@ type convKernel struct {
 	wlen  int
 
 	// xBlocked and yBlocked make pathNCHWc read its input and write its
-	// output (and residual) in NCHW16c: a Runner's layout pass sets them
-	// on its copy of the kernel (layout.go).
+	// output (and residual) in NCHW16c, xBorder and yBorder with a zero
+	// border of that many pixels around each plane: a Runner's layout
+	// pass sets them on its copy of the kernel (layout.go).
 	xBlocked, yBlocked bool
+	xBorder, yBorder   int
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -505,7 +507,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			units = g.N * k.grp * ((j.Mg + j.mSlab - 1) / j.mSlab)
 		}
 	}
-	if (k.xBlocked || k.yBlocked) && units > 0 && (j.path != pathNCHWc || !j.blockedFits()) {
+	if (k.xBlocked || k.yBlocked || k.xBorder > 0 || k.yBorder > 0) && units > 0 && (j.path != pathNCHWc || !j.blockedFits()) {
 		return shapeErrf("Conv of %v in NCHW16c does not run pathNCHWc", in[0].Shape)
 	}
 	blocks := blocksFor(rc.Threads, units, macs)

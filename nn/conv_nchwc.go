@@ -169,7 +169,9 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	p.mb = (j.Mg + 15) / 16
 	p.fb, p.nb = nchwcBlocking(p.mb, g.OW, j.K)
 	p.ntile = (p.nb + 15) &^ 15
-	p.pad = g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0
+	// An input with a zero border as wide as the pads (layout.go) is read
+	// in place.
+	p.pad = (g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0) && !j.k.bordered(g)
 	p.wp = max(g.W+g.PL+g.PR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
 	inRows := func(rows int) int { return (rows-1)*g.SH + (g.KH-1)*g.DH + 1 }
 	// fitRows sets the fewest row blocks whose padded copies fit
@@ -245,10 +247,11 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	p := &j.nc
 	tile := buf[:p.fb*p.ntile*16]
 	padded := buf[len(tile):]
-	HW := g.H * g.W
 	taps := j.K
 	// px and py are the floats of an input and an output pixel of one
-	// channel block: 16 in NCHW16c (layout.go), else 1.
+	// channel block: 16 in NCHW16c (layout.go), else 1. An NCHW16c value
+	// may have a zero border (xb, yb pixels on each side): its planes are
+	// xw (yw) pixels wide, xp (yp) floats per channel.
 	px, py := 1, 1
 	if j.k.xBlocked {
 		px = 16
@@ -256,6 +259,9 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	if j.k.yBlocked {
 		py = 16
 	}
+	xb, yb := j.k.xBorder, j.k.yBorder
+	xw, yw := g.W+2*xb, g.OW+2*yb
+	xp, yp := xw*(g.H+2*xb), yw*(g.OH+2*yb)
 	w := j.k.nchwc.packed()
 	lo32, hi32, fused := j.k.clampBounds() // the store's clamp, else finish applies the activation
 	full, rem := g.OW/p.nb, g.OW%p.nb
@@ -267,11 +273,13 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		oh0 := rb * p.rows
 		oh1 := min(oh0+p.rows, g.OH)
 		// The group's channels (in NCHW16c whole blocks: layout.go).
-		x := j.x[(n*g.C+gr*j.Cg)*HW : (n*g.C+(gr+1)*j.Cg)*HW]
+		x := j.x[(n*g.C+gr*j.Cg)*xp : (n*g.C+(gr+1)*j.Cg)*xp]
 		// xs, from the window origin of output (oh0, 0), rows rs apart,
 		// planes (blocks of px channels) ps apart.
-		xs, rs, ps := x, g.W*px, HW*px
-		if p.pad {
+		xs, rs, ps := x, xw*px, xp*px
+		if xb > 0 {
+			xs = x[((oh0*g.SH+xb-g.PT)*xw+xb-g.PL)*16:]
+		} else if p.pad {
 			in := (oh1-oh0-1)*g.SH + (g.KH-1)*g.DH + 1
 			ps, rs = in*p.wp*px, p.wp*px
 			xs = padded[:j.Cg*in*p.wp+nchwcSlack]
@@ -283,15 +291,15 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		if px == 16 {
 			c.cb, c.cg, c.xbs, c.xcs, c.px = j.Cg/16, 16, ps, 1, 16
 		}
-		a := nchwcRows{c: c, rows: oh1 - oh0, xrs: g.SH * rs, ldy: j.P, yrs: g.OW, lo: lo32, hi: hi32, blocked: py == 16}
+		a := nchwcRows{c: c, rows: oh1 - oh0, xrs: g.SH * rs, ldy: yp, yrs: yw, lo: lo32, hi: hi32, blocked: py == 16}
 		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
-		yg := (n*j.M+gr*j.Mg)*j.P + oh0*g.OW*py
+		yg := (n*j.M+gr*j.Mg)*yp + ((oh0+yb)*yw+yb)*py
 		for m0 := ms * p.slab; m0 < min((ms+1)*p.slab, p.mb); m0 += p.fb {
 			a.c.f = min(p.fb, p.mb-m0)
 			a.c.w = wg[m0*taps*16:]
 			a.bias = p.bias[(gr*p.mb+m0)*16:]
 			a.mlast = min(16, j.Mg-(m0+a.c.f-1)*16)
-			yo := yg + m0*16*j.P
+			yo := yg + m0*16*yp
 			for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
 				if part.n == 0 || part.chunks == 0 {
 					continue
@@ -307,12 +315,17 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			}
 			if !fused && py == 16 {
 				for b := m0; b < m0+a.c.f; b++ {
-					j.finish(yg+b*16*j.P, (oh1-oh0)*g.OW*16)
+					for i := 0; i < oh1-oh0; i++ {
+						j.finish(yg+b*16*yp+i*yw*16, g.OW*16)
+					}
 				}
 			} else if !fused {
 				for m := m0 * 16; m < min((m0+a.c.f)*16, j.Mg); m++ {
 					j.finish(yg+m*j.P, (oh1-oh0)*g.OW)
 				}
+			}
+			if yb > 0 {
+				j.clearBorder(yg-((oh0+yb)*yw+yb)*16, m0, a.c.f, oh0, oh1, yw, yp)
 			}
 		}
 	}
@@ -478,5 +491,30 @@ func nchwcStoreBlockedRef(a *nchwcRows, c *nchwcCall, p int) {
 				a.y[o+l] = min(max(v, a.lo), a.hi)
 			}
 		}
+	}
+}
+
+// clearBorder zeroes the border of output rows [oh0, oh1) of blocks
+// [m0, m0+f) of the NCHW16c output whose image and group start at y0
+// (planes yw pixels wide, yp floats per channel, border j.k.yBorder), and
+// the rows above and below the image with its first and last row.
+func (j *convJob) clearBorder(y0, m0, f, oh0, oh1, yw, yp int) {
+	b := j.k.yBorder
+	for m := m0; m < m0+f; m++ {
+		pl := j.y[y0+m*16*yp : y0+(m+1)*16*yp]
+		r0, r1 := oh0+b, oh1+b // the rows in the plane
+		if oh0 == 0 {
+			r0 = 0
+		}
+		if oh1 == j.g.OH {
+			r1 = j.g.OH + 2*b
+		}
+		// From the right border of row r-1 to the left one of row r: a
+		// run of 2b pixels; the image's top and bottom rows whole.
+		clear(pl[r0*yw*16 : (oh0+b)*yw*16+b*16])
+		for r := oh0 + b + 1; r < oh1+b; r++ {
+			clear(pl[(r*yw-b)*16 : (r*yw+b)*16])
+		}
+		clear(pl[((oh1+b)*yw-b)*16 : r1*yw*16])
 	}
 }

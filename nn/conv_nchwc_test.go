@@ -133,12 +133,13 @@ func TestConvNCHWcLadder(t *testing.T) {
 			for i, wide := range kernels {
 				asm := i < len(kernels)-1
 				nchwcAsm, nchwcWide = asm, wide
-				for _, lay := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-					if lay[0] && (s.c/s.group)%16 != 0 || lay[1] && (s.m/s.group)%16 != 0 {
+				mp := max(s.pads[0], s.pads[1], s.pads[2], s.pads[3])
+				for _, lay := range []nchwcLayout{{}, {bx: true}, {by: true}, {bx: true, by: true}, {bx: true, by: true, xb: mp, yb: 1}, {bx: true, xb: mp + 1}, {by: true, yb: 2}} {
+					if lay.bx && (s.c/s.group)%16 != 0 || lay.by && (s.m/s.group)%16 != 0 {
 						continue
 					}
-					t.Run(fmt.Sprintf("%v_t%d_asm%v_wide%v_in16c%v_out16c%v", s, threads, asm, wide, lay[0], lay[1]), func(t *testing.T) {
-						testConvNCHWc(t, s, threads, lay[0], lay[1])
+					t.Run(fmt.Sprintf("%v_t%d_asm%v_wide%v_%+v", s, threads, asm, wide, lay), func(t *testing.T) {
+						testConvNCHWc(t, s, threads, lay)
 					})
 				}
 			}
@@ -146,9 +147,16 @@ func TestConvNCHWcLadder(t *testing.T) {
 	}
 }
 
-// testConvNCHWc runs s with the input (bx) and the output and residual (by)
-// in NCHW16c or NCHW.
-func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, bx, by bool) {
+// nchwcLayout is the layout of a convolution's input (bx: NCHW16c, with a
+// zero border of xb pixels) and output and residual (by, yb).
+type nchwcLayout struct {
+	bx, by bool
+	xb, yb int
+}
+
+// testConvNCHWc runs s with its input and output in the layout lay; an
+// output with a border must have it zero.
+func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, lay nchwcLayout) {
 	rr := newRand(uint64(s.c*1000 + s.m))
 	x := randT(rr, s.n, s.c, s.h, s.w)
 	w := randT(rr, s.m, s.c/s.group, s.kh, s.kw)
@@ -166,19 +174,22 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, bx, by bool) {
 		residual bool
 	}{{actNone, false}, {actRelu, false}, {actClip, true}, {actRelu, true}, {actHardSwish, true}, {actLeaky, false}} {
 		k := &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, dilations: []int{s.dh, s.dw}, pads: []int{s.pads[0], s.pads[1], s.pads[2], s.pads[3]}},
-			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual, xBlocked: bx, yBlocked: by}
+			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual, xBlocked: lay.bx, yBlocked: lay.by, xBorder: lay.xb, yBorder: lay.yb}
 		if tc.act == actLeaky {
 			k.actA = 0.1
 		}
 		k.pack(w)
 		xin, rin := x, res
-		if bx {
+		ylen := s.n * s.m * (oh + 2*lay.yb) * (ow + 2*lay.yb)
+		if lay.bx {
 			xin = New(Float32, x.Shape...)
-			toNCHW16c(xin.F32, x.F32, s.n, s.c, s.h*s.w)
+			xin.F32 = make([]float32, s.n*s.c*(s.h+2*lay.xb)*(s.w+2*lay.xb))
+			toNCHW16c(xin.F32, x.F32, s.n, s.c, s.h, s.w, lay.xb)
 		}
-		if by {
+		if lay.by {
 			rin = New(Float32, res.Shape...)
-			toNCHW16c(rin.F32, res.F32, s.n, s.m, oh*ow)
+			rin.F32 = make([]float32, ylen)
+			toNCHW16c(rin.F32, res.F32, s.n, s.m, oh, ow, lay.yb)
 		}
 		in := []*Tensor{xin, w, b}
 		if tc.residual {
@@ -201,15 +212,24 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, bx, by bool) {
 			t.Fatalf("pathNCHWc does not take %v", s)
 		}
 		out := New(Float32, s.n, s.m, oh, ow)
+		out.F32 = make([]float32, ylen)
 		for i := range out.F32 {
 			out.F32[i] = float32(math.NaN())
 		}
 		if err := k.Run(&RunContext{Threads: threads}, in, []*Tensor{out}); err != nil {
 			t.Fatal(err)
 		}
-		if by {
-			blocked := out.Clone()
-			fromNCHW16c(out.F32, blocked.F32, s.n, s.m, oh*ow)
+		if lay.by {
+			blocked := out.F32
+			out.F32 = make([]float32, s.n*s.m*oh*ow)
+			fromNCHW16c(out.F32, blocked, s.n, s.m, oh, ow, lay.yb)
+			again := make([]float32, len(blocked))
+			toNCHW16c(again, out.F32, s.n, s.m, oh, ow, lay.yb)
+			for i, v := range blocked {
+				if math.Float32bits(v) != math.Float32bits(again[i]) {
+					t.Fatalf("act %d residual %v: NCHW16c output [%d] = %v, want %v (the border zero)", tc.act, tc.residual, i, v, again[i])
+				}
+			}
 		}
 		wa := make([]float64, len(want))
 		for i, v := range want {

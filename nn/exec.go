@@ -302,6 +302,7 @@ type Runner struct {
 	observe  Observer
 	share    shareState // buffer reuse between values (share.go)
 	chunk    chunkState // a batch run in chunks of images (batch_chunk.go)
+	border   []int      // by slot: the zero border of an NCHW16c value (layout.go)
 	chunkJob chunkJob
 }
 

@@ -1,5 +1,7 @@
 package nn
 
+import "slices"
+
 // The layout pass: pathNCHWc convolutions (conv_nchwc.go) hand each other
 // their values in NCHW16c, [N][C/16][H][W][16], a pixel's 16 channels of a
 // block side by side, as ONNX Runtime's MLAS and oneDNN do: the producer
@@ -10,33 +12,42 @@ package nn
 // so graph outputs, values a split sends, and every other reader keep
 // seeing NCHW, and no reorder is ever run.
 
-// toNCHW16c writes x, n images of c planes of hw floats (c a multiple of
-// 16), into dst in NCHW16c.
-func toNCHW16c(dst, x []float32, n, c, hw int) {
-	for i := 0; i < n*c; i++ {
-		img, ch := i/c, i%c
-		d := dst[(img*c+ch&^15)*hw+ch&15:]
-		for p, v := range x[i*hw : (i+1)*hw] {
-			d[p*16] = v
-		}
-	}
+// toNCHW16c writes x, n images of c planes h x w (c a multiple of 16),
+// into dst in NCHW16c with a zero border of b pixels around each plane.
+func toNCHW16c(dst, x []float32, n, c, h, w, b int) {
+	clear(dst[:n*c*(h+2*b)*(w+2*b)])
+	eachNCHW16c(n, c, h, w, b, func(i, o int) { dst[o] = x[i] })
 }
 
 // fromNCHW16c is the inverse of toNCHW16c.
-func fromNCHW16c(dst, x []float32, n, c, hw int) {
-	for i := 0; i < n*c; i++ {
-		img, ch := i/c, i%c
-		s := x[(img*c+ch&^15)*hw+ch&15:]
-		for p := range dst[i*hw : (i+1)*hw] {
-			dst[i*hw+p] = s[p*16]
-		}
+func fromNCHW16c(dst, x []float32, n, c, h, w, b int) {
+	eachNCHW16c(n, c, h, w, b, func(i, o int) { dst[i] = x[o] })
+}
+
+// eachNCHW16c calls f with the offset of every value of an NCHW tensor
+// (n, c, h, w) and its offset in NCHW16c with a border of b pixels.
+func eachNCHW16c(n, c, h, w, b int, f func(i, o int)) {
+	wb, hb := w+2*b, h+2*b
+	for i := 0; i < n*c*h*w; i++ {
+		ch, p := i/(h*w), i%(h*w)
+		f(i, ((ch&^15)*hb*wb+((p/w+b)*wb+p%w+b)*16)+ch&15)
 	}
 }
 
 // blockedFits reports whether j's channels split into whole NCHW16c blocks
-// per group where k reads or writes NCHW16c.
+// per group where k reads or writes NCHW16c, and a bordered input's
+// border covers the pads.
 func (j *convJob) blockedFits() bool {
-	return (!j.k.xBlocked || j.Cg%16 == 0) && (!j.k.yBlocked || j.Mg%16 == 0)
+	k := j.k
+	return (!k.xBlocked || j.Cg%16 == 0) && (!k.yBlocked || j.Mg%16 == 0) &&
+		(k.xBorder == 0 || k.xBlocked && k.bordered(&j.g)) && (k.yBorder == 0 || k.yBlocked)
+}
+
+// bordered reports whether k's input has a zero border (layout.go) at
+// least as wide as each of g's pads: pathNCHWc reads it in place.
+func (k *convKernel) bordered(g *geom) bool {
+	b := k.xBorder
+	return b > 0 && g.PT <= b && g.PL <= b && g.PB <= b && g.PR <= b
 }
 
 // layoutOn lets Runner.layout hand values over in NCHW16c (a variable so
@@ -53,17 +64,24 @@ var layoutOn = true
 // convolution reading it as its input, in whole blocks of channels per
 // group, or as its fused residual while writing its own output blocked
 // too (a residual is read at the output's offsets).
+//
+// A blocked value read by padded convolutions gets a zero border as wide
+// as their widest pad, which its producer writes, so that they read it in
+// place instead of copying its rows into a padded buffer; a residual
+// takes its reader's output's border (the same offsets again).
 func (r *Runner) layout() {
+	r.border = slices.Grow(r.border[:0], len(r.vals))[:len(r.vals)]
+	clear(r.border)
 	if !layoutOn {
 		return
 	}
 	n := len(r.kern)
 	conv := make([]*convKernel, n) // positions that run pathNCHWc
-	cg, mg := make([]int, n), make([]int, n)
+	cg, mg, pad := make([]int, n), make([]int, n), make([]int, n)
 	for k := range r.kern {
 		if c, ok := r.kern[k].(*convKernel); ok && !r.skip[k] {
-			if i, o, ok := r.nchwcPlanned(k, c); ok {
-				conv[k], cg[k], mg[k] = c, i, o
+			if g, i, o, ok := r.nchwcPlanned(k, c); ok {
+				conv[k], cg[k], mg[k], pad[k] = c, i, o, max(g.PT, g.PL, g.PB, g.PR)
 			}
 		}
 	}
@@ -114,25 +132,58 @@ func (r *Runner) layout() {
 			}
 		}
 	}
+	border := r.border
+	for k, c := range conv {
+		if c != nil && blocked[r.nodeIn[k][0]] {
+			s := r.nodeIn[k][0]
+			border[s] = max(border[s], pad[k])
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for k, c := range conv {
+			if c == nil || !c.residual || len(r.nodeIn[k]) <= convResidual || !blocked[r.nodeOut[k][0]] {
+				continue
+			}
+			rs, o := r.nodeIn[k][convResidual], r.nodeOut[k][0]
+			if border[rs] != border[o] {
+				border[rs], border[o] = max(border[rs], border[o]), max(border[rs], border[o])
+				changed = true
+			}
+		}
+	}
 	for k, c := range conv {
 		if c == nil {
 			continue
 		}
-		xb, yb := blocked[r.nodeIn[k][0]], blocked[r.nodeOut[k][0]]
-		if xb || yb {
+		x, y := r.nodeIn[k][0], r.nodeOut[k][0]
+		if blocked[x] || blocked[y] {
 			cp := *c
-			cp.xBlocked, cp.yBlocked = xb, yb
+			cp.xBlocked, cp.yBlocked = blocked[x], blocked[y]
+			cp.xBorder, cp.yBorder = border[x], border[y]
 			r.kern[k] = &cp
 		}
 	}
 }
 
+// storageLen is the floats of value s's storage: its elements, and in
+// NCHW16c with a border the border's too.
+func (r *Runner) storageLen(s int) int {
+	v := r.vals[s]
+	if s >= len(r.border) || r.border[s] == 0 {
+		return NumElements(v.Shape)
+	}
+	b := r.border[s]
+	return v.Shape[0] * v.Shape[1] * (v.Shape[2] + 2*b) * (v.Shape[3] + 2*b)
+}
+
 // nchwcPlanned reports whether position k, running c, takes pathNCHWc for
-// the types in r.vals, and its input and output channels per group.
-func (r *Runner) nchwcPlanned(k int, c *convKernel) (cg, mg int, ok bool) {
+// the types in r.vals, with its geometry and input and output channels per
+// group.
+func (r *Runner) nchwcPlanned(k int, c *convKernel) (g geom, cg, mg int, ok bool) {
 	in := r.nodeIn[k]
 	if len(in) < 2 || in[0] < 0 || in[1] < 0 || len(r.nodeOut[k]) == 0 || r.nodeOut[k][0] < 0 {
-		return 0, 0, false
+		return g, 0, 0, false
 	}
 	var types [3]Type
 	for i := 0; i < 3 && i < len(in); i++ {
@@ -143,10 +194,10 @@ func (r *Runner) nchwcPlanned(k int, c *convKernel) (cg, mg int, ok bool) {
 	g, err := c.geometry(types[:min(len(in), 3)])
 	w := r.vals[in[1]]
 	if err != nil || g.N < 0 || w.DType != Float32 || len(w.Shape) != 4 || r.vals[in[0]].DType != Float32 {
-		return 0, 0, false
+		return g, 0, 0, false
 	}
 	cg, mg = w.Shape[1], w.Shape[0]/c.grp
-	return cg, mg, c.runsNCHWc(&g, w.F32, cg, mg, g.OH*g.OW)
+	return g, cg, mg, c.runsNCHWc(&g, w.F32, cg, mg, g.OH*g.OW)
 }
 
 // runsNCHWc reports whether Run takes pathNCHWc for geometry g, weights w,

@@ -6,12 +6,13 @@ import "fmt"
 func SetLayout(on bool) { layoutOn = on }
 
 // BlockedConvs lists the Convs r runs with NCHW16c input or output (planned
-// by its last run), as "node in16c out16c" with each flag 0 or 1.
+// by its last run), as "node in16c out16c" with each flag 0 or 1, then the
+// input's and the output's borders.
 func BlockedConvs(r *Runner) []string {
 	var s []string
 	for k, kern := range r.kern {
 		if c, ok := kern.(*convKernel); ok && !r.skip[k] && (c.xBlocked || c.yBlocked) {
-			s = append(s, fmt.Sprintf("%s %d %d", r.p.graph.Nodes[r.p.nodes[k]].Name, b2i(c.xBlocked), b2i(c.yBlocked)))
+			s = append(s, fmt.Sprintf("%s %d %d %d %d", r.p.graph.Nodes[r.p.nodes[k]].Name, b2i(c.xBlocked), b2i(c.yBlocked), c.xBorder, c.yBorder))
 		}
 	}
 	return s

@@ -13,9 +13,11 @@ import (
 // values over in NCHW16c (the layout pass) against the same runs without
 // the pass, at batches 1, 4, 7, 13 and 32 (whole or in chunks, sub-runners
 // planning their own layouts) on 1 and 2 threads: the outputs must be the
-// same bit for bit (the kernels sum in the same order in either layout),
-// and the pass must block what it can: tinyresnet's convolutions inside
-// its residual stages, never one whose output the model returns. Without
+// same bit for bit (the kernels sum in the same order in either layout,
+// and read a bordered value's zeros where they read a padded copy's), and
+// the pass must block what it can: tinyresnet's convolutions inside its
+// residual stages, with borders for its 3x3 layers, never one whose
+// output the model returns. Without
 // the assembly kernels (purego) pathNCHWc runs the Go reference, forced,
 // on tinyresnet at two batches.
 func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
@@ -23,10 +25,10 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 		name    string
 		g       *nn.Graph
 		in      *nn.Tensor
-		blocked []string // Convs that must read or write NCHW16c at batch 1 ("node in out")
+		blocked []string // Convs that must read or write NCHW16c at batch 1 (nn.BlockedConvs)
 	}
 	g, in := loadRef(t, "tinyresnet_mnist")
-	models := []model{{"tinyresnet", g, firstImage(in), []string{"/l1/c1/Conv 0 1", "/l1/c2/Conv 1 0", "/l3/c1/Conv 1 1"}}}
+	models := []model{{"tinyresnet", g, firstImage(in), []string{"/l1/c1/Conv 0 1 0 1", "/l1/c2/Conv 1 0 1 0", "/l3/c1/Conv 1 1 1 1"}}}
 	batches := []int{1, 4, 7, 13, 32}
 	if nn.NCHWcKernels() {
 		for _, z := range []struct {

@@ -185,7 +185,7 @@ func (sh *shareState) assign(r *Runner) {
 			if !sh.shareable[rt] || sh.buf[rt] >= 0 || r.vals[rt] == nil || r.vals[rt].DType != Float32 {
 				continue
 			}
-			sh.buf[rt] = take(NumElements(r.vals[rt].Shape))
+			sh.buf[rt] = take(r.storageLen(rt))
 		}
 		for _, s := range r.nodeIn[k] {
 			if s >= 0 {
@@ -211,8 +211,7 @@ func (sh *shareState) assign(r *Runner) {
 	for s, b := range sh.buf {
 		sh.borrowed[s] = b >= 0
 		if b >= 0 {
-			v := r.vals[s]
-			v.F32 = sh.bufs[b][:NumElements(v.Shape)]
+			r.vals[s].F32 = sh.bufs[b][:r.storageLen(s)]
 		}
 	}
 	for i := len(r.views) - 1; i >= 0; i-- { // outer views first (init)
