@@ -155,12 +155,14 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 		}
 		return
 	}
+	if j.sep != nil {
+		j.sep.maxPlanes(g, j.x[lo*HW:hi*HW], j.y[lo*P:hi*P], j.scratch[worker*j.per:(worker+1)*j.per], hi-lo)
+		return
+	}
 	for nc := lo; nc < hi; nc++ {
 		xp := j.x[nc*HW : (nc+1)*HW]
 		yp := j.y[nc*P : (nc+1)*P]
 		switch {
-		case j.sep != nil:
-			j.sep.maxPlane(g, xp, yp, j.scratch[worker*j.per:(worker+1)*j.per], nc == lo)
 		case j.direct:
 			dwMaxPlane(g, &j.dd, yp, xp)
 		case j.per > 0:

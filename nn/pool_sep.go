@@ -53,50 +53,65 @@ func (p *sepMaxPlan) init(g *geom) {
 	}
 }
 
-// scratch is the floats of one worker: the padded rows of a plane.
-func (p *sepMaxPlan) scratch(g *geom) int { return g.OH * p.rowLen }
+// sepMaxScratch bounds a worker's padded rows (floats): the planes of a
+// call share them, as many as fit (at least one), so that small planes
+// (Inception's 7x7 and 14x14) cost two kernel calls per group, not per
+// plane.
+const sepMaxScratch = 8192
 
-// maxPlaneSep pools one plane x into y; rows is the worker's scratch,
-// whose padding it sets when first is true (the first plane of a range:
-// the padding stays between planes).
-func (p *sepMaxPlan) maxPlane(g *geom, x, y, rows []float32, first bool) {
-	rows = rows[:g.OH*p.rowLen]
-	if first {
-		for r := range g.OH {
-			row := rows[r*p.rowLen : (r+1)*p.rowLen]
-			for i := range g.PL {
-				row[i] = negInf32
-			}
-			for i := g.PL + g.W; i < len(row); i++ {
-				row[i] = negInf32
-			}
+// scratch is the floats of one worker: the padded rows of its planes.
+func (p *sepMaxPlan) scratch(g *geom) int {
+	per := g.OH * p.rowLen
+	return max(per, sepMaxScratch/per*per)
+}
+
+// maxPlanes pools the n planes of x into y; rows is the worker's
+// scratch, whose padding it sets.
+func (p *sepMaxPlan) maxPlanes(g *geom, x, y, rows []float32, n int) {
+	per := g.OH * p.rowLen
+	group := max(1, len(rows)/per)
+	rows = rows[:min(group, n)*per]
+	for r := range len(rows) / p.rowLen {
+		row := rows[r*p.rowLen : (r+1)*p.rowLen]
+		for i := range g.PL {
+			row[i] = negInf32
+		}
+		for i := g.PL + g.W; i < len(row); i++ {
+			row[i] = negInf32
 		}
 	}
-	maxRows(rows[g.PL:], p.rowLen, x, p.offs, g.KH, g.W)
-	hmaxRows(y, g.OW, rows, p.rowLen, g.OH, g.KW, g.DW, g.SW)
-	for _, oh := range p.empty {
-		yr := y[oh*g.OW : (oh+1)*g.OW]
-		for i := range yr {
-			yr[i] = negInf32
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	for p0 := 0; p0 < n; p0 += group {
+		m := min(group, n-p0)
+		maxRows(rows[g.PL:], p.rowLen, x[p0*hw:], hw, m, p.offs, g.KH, g.W)
+		hmaxRows(y[p0*ohw:], g.OW, rows, p.rowLen, m*g.OH, g.KW, g.DW, g.SW)
+		for q := range m {
+			for _, oh := range p.empty {
+				yr := y[(p0+q)*ohw+oh*g.OW:][:g.OW]
+				for i := range yr {
+					yr[i] = negInf32
+				}
+			}
 		}
 	}
 }
 
-// maxRows sets dst[r·ld + i] = max over k < kh of x[offs[r·kh+k] + i],
-// for i < n and every row r of offs.
-func maxRows(dst []float32, ld int, x []float32, offs []int, kh, n int) {
+// maxRows sets, for each of planes planes (x's plane q at q·xps) and
+// each row r of offs, dst[(q·rows + r)·ld + i] = max over k < kh of
+// x[q·xps + offs[r·kh+k] + i], for i < n (rows = len(offs)/kh).
+func maxRows(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) {
 	rows := len(offs) / kh
-	if rows == 0 || n == 0 {
+	if rows == 0 || n == 0 || planes == 0 {
 		return
 	}
-	_ = dst[(rows-1)*ld+n-1]
+	_ = dst[(planes*rows-1)*ld+n-1]
 	for _, o := range offs {
-		_ = x[o+n-1]
+		_ = x[(planes-1)*xps+o+n-1]
 	}
-	if maxRowsFast(dst, ld, x, offs, kh, n) {
+	if maxRowsFast(dst, ld, x, xps, planes, offs, kh, n) {
 		return
 	}
-	maxRowsGo(dst, ld, x, offs, kh, n)
+	maxRowsGo(dst, ld, x, xps, planes, offs, kh, n)
 }
 
 // hmaxRows sets y[r·ow + o] = max over t < k of row r's value s·o + t·d
@@ -114,14 +129,18 @@ func hmaxRows(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) {
 	hmaxRowsGo(y, ow, rows, ld, nrows, k, d, s)
 }
 
-func maxRowsGo(dst []float32, ld int, x []float32, offs []int, kh, n int) {
-	for r := range len(offs) / kh {
-		d := dst[r*ld : r*ld+n]
-		o := offs[r*kh : (r+1)*kh]
-		copy(d, x[o[0]:o[0]+n])
-		for _, off := range o[1:] {
-			for i, v := range x[off : off+n] {
-				d[i] = max(d[i], v)
+func maxRowsGo(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) {
+	rows := len(offs) / kh
+	for q := range planes {
+		for r := range rows {
+			d := dst[(q*rows+r)*ld:][:n]
+			o := offs[r*kh : (r+1)*kh]
+			xp := x[q*xps:]
+			copy(d, xp[o[0]:o[0]+n])
+			for _, off := range o[1:] {
+				for i, v := range xp[off : off+n] {
+					d[i] = max(d[i], v)
+				}
 			}
 		}
 	}

@@ -17,16 +17,18 @@ type sepRowsArgs struct {
 	rows, n  int  // rows; values (maxRows) or outputs (hmax) per row
 	ldd, lds int  // row strides of dst and src, in floats
 	k, d, s  int  // taps per row, their step and the output stride (hmax), kh (maxRows)
+	planes   int  // maxRows: planes, their rows' offsets each xps floats further
+	xps      int
 }
 
 // sepMaxHave: the kernels need AVX-512F.
 var sepMaxHave = cpu.X86.HasAVX512F
 
-func maxRowsFast(dst []float32, ld int, x []float32, offs []int, kh, n int) bool {
+func maxRowsFast(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) bool {
 	if !sepMaxHave {
 		return false
 	}
-	maxRowsAVX512(&sepRowsArgs{dst: &dst[0], src: &x[0], offs: &offs[0], rows: len(offs) / kh, n: n, ldd: ld, k: kh})
+	maxRowsAVX512(&sepRowsArgs{dst: &dst[0], src: &x[0], offs: &offs[0], rows: len(offs) / kh, n: n, ldd: ld, k: kh, planes: planes, xps: xps})
 	return true
 }
 

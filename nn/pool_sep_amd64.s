@@ -4,7 +4,8 @@
 #include "simd_amd64.h"
 
 // The separable MaxPool's kernels (pool_sep.go), over sepRowsArgs at AX:
-// dst 0, src 8, offs 16, rows 24, n 32, ldd 40, lds 48, k 56, d 64, s 72.
+// dst 0, src 8, offs 16, rows 24, n 32, ldd 40, lds 48, k 56, d 64, s 72,
+// planes 80, xps 88.
 // K1 masks the last, partial block of 16 values of a row.
 
 // BLOCKMASK sets K1 to the lanes of the block at BX of a row of CX values,
@@ -23,17 +24,20 @@
 full:
 
 // func maxRowsAVX512(a *sepRowsArgs)
-// dst[r·ldd + i] = max over j < k of src[offs[r·k+j] + i], i < n, r < rows.
+// For each plane q < planes and row r < rows: dst[(q·rows + r)·ldd + i] =
+// max over j < k of src[q·xps + offs[r·k+j] + i], i < n.
 TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	MOVQ 0(AX), DI
 	MOVQ 8(AX), SI
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R14
 	MOVQ 32(AX), CX
 	MOVQ 40(AX), R15
 	SHLQ $2, R15
 	MOVQ 56(AX), R9
+	MOVQ 80(AX), R13
+rplane:
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R14
 rrow:
 	XORQ BX, BX
 rblock:
@@ -60,6 +64,10 @@ rnext:
 	LEAQ (R8)(R9*8), R8
 	DECQ R14
 	JNZ rrow
+	MOVQ 88(AX), R10
+	LEAQ (SI)(R10*4), SI
+	DECQ R13
+	JNZ rplane
 	VZEROUPPER
 	RET
 

@@ -6,6 +6,8 @@ package nn
 // Go kernels serve its tests only.
 var sepMaxHave = false
 
-func maxRowsFast(dst []float32, ld int, x []float32, offs []int, kh, n int) bool { return false }
+func maxRowsFast(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) bool {
+	return false
+}
 
 func hmaxFast(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) bool { return false }

@@ -8,9 +8,10 @@ import (
 
 // TestMaxPlaneSepMatchesPlain compares the separable MaxPool (pool_sep.go;
 // its assembly where the CPU has it, else its Go kernels) with maxPlane,
-// bit for bit, over windows of 1 to 5, strides 1 to 3 down the plane and 1
-// or 2 along it, dilations, pads wider than the window's reach, widths
-// around the 16-lane blocks, and NaN and infinities in the input.
+// bit for bit, on five planes at once (in one group and in groups of one),
+// over windows of 1 to 5, strides 1 to 3 down the plane and 1 or 2 along
+// it, dilations, pads wider than the window's reach, widths around the
+// 16-lane blocks, and NaN and infinities in the input.
 func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 	r := newRand(31)
 	i := 0
@@ -27,23 +28,25 @@ func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 				if g.OH < 1 || g.OW < 1 {
 					continue
 				}
-				x := randT(r, 1, 1, h, w).F32
+				const planes = 5
+				x := randT(r, planes, 1, h, w).F32
 				x[i%len(x)] = float32(math.NaN())
 				x[(7*i)%len(x)] = float32(math.Inf(1))
-				want := make([]float32, g.OH*g.OW)
-				maxPlane(&g, x, want)
+				ohw := g.OH * g.OW
+				want := make([]float32, planes*ohw)
+				for q := range planes {
+					maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
+				}
 				got := make([]float32, len(want))
 				var plan sepMaxPlan
 				plan.init(&g)
-				rows := make([]float32, plan.scratch(&g))
-				for rep := range 2 { // the rows' padding set, then kept
+				// The worker's scratch, and room for one plane's rows only
+				// (groups of one plane).
+				for _, rows := range [][]float32{make([]float32, plan.scratch(&g)), make([]float32, g.OH*plan.rowLen)} {
+					fillNaN(rows)
 					fillNaN(got)
-					plan.maxPlane(&g, x, got, rows, rep == 0)
-					for j := range want {
-						if math.Float32bits(got[j]) != math.Float32bits(want[j]) && !(got[j] != got[j] && want[j] != want[j]) {
-							t.Fatalf("%s: y[%d] = %v, want %v", fmt.Sprintf("w%d h%d k%d s%v d%d p%v", w, h, k, s, d, p), j, got[j], want[j])
-						}
-					}
+					plan.maxPlanes(&g, x, got, rows, planes)
+					sameF32(t, fmt.Sprintf("w%d h%d k%d s%v d%d p%v scratch %d", w, h, k, s, d, p, len(rows)), got, want)
 				}
 			}
 		}
@@ -66,10 +69,10 @@ func TestSepMaxKernelsMatchGo(t *testing.T) {
 				if len(offs)%kh != 0 {
 					continue
 				}
-				ld := n + 3
-				got, want := make([]float32, len(offs)/kh*ld), make([]float32, len(offs)/kh*ld)
-				maxRows(got, ld, x, offs, kh, n)
-				maxRowsGo(want, ld, x, offs, kh, n)
+				ld, planes, xps := n+3, 2, 3*n+7
+				got, want := make([]float32, planes*len(offs)/kh*ld), make([]float32, planes*len(offs)/kh*ld)
+				maxRows(got, ld, x, xps, planes, offs, kh, n)
+				maxRowsGo(want, ld, x, xps, planes, offs, kh, n)
 				sameF32(t, fmt.Sprint("maxRows ", n, offs, kh), got, want)
 			}
 		}
