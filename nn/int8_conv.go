@@ -422,9 +422,10 @@ func (j *q8C1Job) runRange(lo, hi, worker int) {
 func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	nb, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	oh, ow := y.Shape[2], y.Shape[3]
-	units := nb * k.group
+	imgs := k.implImages(nb, oh*ow, rc.Threads)
+	units := (nb + imgs - 1) / imgs * k.group
 	rowBlocks := 1
-	if rc.Threads > 1 && units < rc.Threads && oh > 1 {
+	if rc.Threads > 1 && units < rc.Threads && oh > 1 && imgs == 1 {
 		rowBlocks = min(rc.Threads, oh)
 	}
 	units *= rowBlocks
@@ -440,7 +441,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	if k.pairs {
 		// No patch panels; channel rows of whole 8x8 tiles.
 		cn, esz, blen = k.pcn, 2, 0
-		accPer = roundUp8(k.cout/k.group)*q8ImplLd(rows*ow) + k.kh*k.kw
+		accPer = roundUp8(k.cout/k.group)*q8ImplLd(imgs*rows*ow) + k.kh*k.kw
 	}
 	// The gather reads up to 3 bytes past a window's last run: slack, and
 	// the panels stay 64-byte aligned.
@@ -449,8 +450,8 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 		plane = 0 // panels come from the NCHW planes
 	}
 	j := &rc.kernelJobs().q8Quad
-	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, wp: wp, plane: plane, cn: cn, esz: esz, chunk: chunk,
-		i8Per:  plane + blen,
+	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, imgs: imgs, wp: wp, plane: plane, cn: cn, esz: esz, chunk: chunk,
+		i8Per:  imgs*plane + blen,
 		accPer: accPer}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	j.acc = rc.ScratchI32(blocks * j.accPer)
@@ -463,7 +464,8 @@ type q8QuadJob struct {
 	k             *q8Conv
 	x, y          *Tensor
 	rowBlocks     int
-	wp, plane     int
+	imgs          int // images per unit (implImages)
+	wp, plane     int // plane: bytes of one image's channel-last plane
 	cn, esz       int // plane channels per pixel, bytes per element
 	chunk         int // quad path: pixels per gather, GEMM and requantization
 	i8Per, accPer int
@@ -479,7 +481,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 	coutG, cg, wp := k.cout/k.group, k.cinG, j.wp
 	px := j.cn * j.esz // bytes per plane pixel
 	scr := j.i8[worker*j.i8Per : (worker+1)*j.i8Per]
-	t, bq := scr[:j.plane], q8Bytes(scr[j.plane:])
+	t, bq := scr[:j.imgs*j.plane], q8Bytes(scr[j.imgs*j.plane:])
 	ai := j.acc[worker*j.accPer : (worker+1)*j.accPer]
 	taps, acc := ai[:k.kh*k.kw], ai[k.kh*k.kw:]
 	for ky := 0; ky < k.kh; ky++ {
@@ -498,31 +500,38 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 	prev := -1
 	for u := lo; u < hi; u++ {
 		rb, bg := u%j.rowBlocks, u/j.rowBlocks
-		b, g := bg/k.group, bg%k.group
+		b, g := bg/k.group*j.imgs, bg%k.group // first image
+		nimg := min(j.imgs, j.x.Shape[0]-b)
 		oy0, oy1 := oh*rb/j.rowBlocks, oh*(rb+1)/j.rowBlocks
 		pp := (oy1 - oy0) * ow
 		if pp == 0 {
 			continue
 		}
 		xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
-		if bg != prev && !k.quadPW {
-			if k.pairs {
-				q8PadNHWC16(xg, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t)[:(h+k.pt+k.pb)*wp*j.cn])
-			} else {
-				q8PadNHWC(xg, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t)
+		switch {
+		case bg == prev || k.quadPW:
+		case k.pairs:
+			for i := range nimg {
+				xi := j.x.I8[((b+i)*cin+g*cg)*h*w : ((b+i)*cin+(g+1)*cg)*h*w]
+				q8PadNHWC16(xi, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t[i*j.plane:])[:(h+k.pt+k.pb)*wp*j.cn])
 			}
-			prev = bg
+		default:
+			q8PadNHWC(xg, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t)
 		}
+		prev = bg
 		p := oh * ow
-		y := j.y.I8[(b*k.cout+g*coutG)*p : (b*k.cout+(g+1)*coutG)*p]
 		if k.pairs {
-			ld := q8ImplLd(pp) // accumulator row length
-			k.implRows(t, taps, px, oy0, pp, ow, wp, g, acc, ld)
-			for co := 0; co < coutG; co++ {
-				k.requantRow(acc[co*ld:co*ld+pp], y[co*p+oy0*ow:co*p+oy1*ow], g*coutG+co)
+			ld := q8ImplLd(nimg * pp) // accumulator row length
+			k.implRows(t, taps, px, oy0, nimg*pp, pp, j.plane, ow, wp, g, acc, ld)
+			for i := range nimg {
+				y := j.y.I8[((b+i)*k.cout+g*coutG)*p : ((b+i)*k.cout+(g+1)*coutG)*p]
+				for co := 0; co < coutG; co++ {
+					k.requantRow(acc[co*ld+i*pp:co*ld+(i+1)*pp], y[co*p+oy0*ow:co*p+oy1*ow], g*coutG+co)
+				}
 			}
 			continue
 		}
+		y := j.y.I8[(b*k.cout+g*coutG)*p : (b*k.cout+(g+1)*coutG)*p]
 		var idx [16]int32
 		for p0 := 0; p0 < pp; p0 += j.chunk {
 			n := min(j.chunk, pp-p0)
@@ -530,7 +539,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 				q8PlanePanels(xg, h*w, cg, oy0*ow+p0, n, bq)
 			} else {
 				for q := 0; q < n; q += 16 {
-					k.windowOffsets(idx[:], p0+q, pp, oy0, ow, wp, px)
+					k.windowOffsets(idx[:], p0+q, pp, pp, 0, oy0, ow, wp, px)
 					q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:])
 				}
 			}
@@ -672,13 +681,14 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 }
 
 // implRows computes the accumulators of the pp pixels from output row oy0
-// of group g into acc (channel rows ld >= q8ImplLd(pp) apart) by
+// of group g, ipix per image (planes istride bytes apart), into acc
+// (channel rows ld >= q8ImplLd(pp) apart) by
 // q8ImplTiles, 6 pixels by 16 channels at a time, from the int16 plane t
 // (px bytes per pixel, rows of wp pixels). A block of output channels
 // serves q8ImplBlock tiles of pixels while its weights are in cache: the
 // weights are read once per block of pixels, not once per tile (a 4x4
 // plane of 512 channels has 4.7 MB of them).
-func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, acc []int32, ld int) {
+func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ipix, istride, ow, wp, g int, acc []int32, ld int) {
 	coutG := k.cout / k.group
 	groups := len(taps) * k.implCQ
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
@@ -686,7 +696,7 @@ func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ow, wp, g int, ac
 	for pb := 0; pb < pp; pb += 6 * q8ImplBlock {
 		nt := min(q8ImplBlock, (pp-pb+5)/6)
 		for i := range nt {
-			k.windowOffsets(pix[i][:], pb+6*i, pp, oy0, ow, wp, px)
+			k.windowOffsets(pix[i][:], pb+6*i, pp, ipix, istride, oy0, ow, wp, px)
 		}
 		for cb := 0; cb < coutG; cb += 16 {
 			q8ImplTiles(t, pix[:nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
@@ -701,17 +711,34 @@ const q8ImplBlock = 8
 // whole tiles of 6 and the 2 junk values the last one writes.
 func q8ImplLd(pp int) int { return (pp+5)/6*6 + 2 }
 
-// windowOffsets sets off[i] to the plane byte offset of the window of
-// pixel p0+i (pixels counted from output row oy0, ow per row; planes of
-// rows of wp pixels of px bytes), 0 past pp.
-func (k *q8Conv) windowOffsets(off []int32, p0, pp, oy0, ow, wp, px int) {
+// windowOffsets sets off[i] to the byte offset of the window of pixel
+// p0+i (pixels counted from output row oy0, ow per row, ipix per image;
+// planes istride bytes apart, of rows of wp pixels of px bytes), 0 past
+// pp.
+func (k *q8Conv) windowOffsets(off []int32, p0, pp, ipix, istride, oy0, ow, wp, px int) {
 	for i := range off {
 		off[i] = 0
 		if p := p0 + i; p < pp {
-			oy, ox := oy0+p/ow, p%ow
-			off[i] = int32((oy*k.sh*wp + ox*k.sw) * px)
+			im, r := p/ipix, p%ipix
+			oy, ox := oy0+r/ow, r%ow
+			off[i] = int32(im*istride + (oy*k.sh*wp+ox*k.sw)*px)
 		}
 	}
+}
+
+// implImages is how many of nb images (of p output pixels) a unit of the
+// pairs path computes together: small planes are joined up to a block of
+// implRows' tiles, so that each fetch of the weights serves as many
+// pixels (VGG-style's 512 channels on 2x2 planes: 4.7 MB of them per
+// image), keeping the units a multiple of the threads.
+func (k *q8Conv) implImages(nb, p, threads int) int {
+	if !k.pairs || nb < 2 || p >= 6*q8ImplBlock {
+		return 1
+	}
+	threads = max(threads, 1)
+	units := (nb + (6*q8ImplBlock+p-1)/p - 1) / ((6*q8ImplBlock + p - 1) / p)
+	units = (units + threads - 1) / threads * threads
+	return max(1, (nb+units-1)/units)
 }
 
 // roundUp8 rounds n up to a multiple of 8.
