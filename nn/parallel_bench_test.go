@@ -35,3 +35,13 @@ func BenchmarkParallelFor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParallelForSmall measures a fan-out of two items of about 1 µs
+// each on two blocks: the fork-join cost of a small layer at batch 1.
+func BenchmarkParallelForSmall(b *testing.B) {
+	j := &spinJob{out: make([]float32, 2)}
+	rc := new(RunContext)
+	for i := 0; i < b.N; i++ {
+		rc.parallelFor(2, 2, j)
+	}
+}

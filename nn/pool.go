@@ -198,16 +198,22 @@ type mp2Args struct {
 // maxPlane2x2 is maxPlane for a 2x2 window with stride 2 and no padding
 // (every window inside the input): one pass per output row, no bounds logic.
 func maxPlane2x2(g *geom, x, y []float32) {
-	if g.OH > 0 && g.OW > 0 && len(y) >= g.OH*g.OW && len(x) >= (2*g.OH-1)*g.W+2*g.OW {
-		t := g.OW & 15
-		a := mp2Args{y: &y[0], x: &x[0], rows: g.OH, ow16: g.OW &^ 15,
-			out: uint16(1<<t - 1), in0: uint16(1<<min(2*t, 16) - 1), in1: uint16(1<<max(2*t-16, 0) - 1),
-			ldx: 8 * g.W, w: 4 * g.W, ldy: 4 * g.OW}
-		if maxPool2x2Fast(&a) {
-			return
-		}
+	if a, ok := newMP2Args(g, x, y); ok && maxPool2x2Fast(&a) {
+		return
 	}
 	maxPlane2x2Go(g, x, y)
+}
+
+// newMP2Args fills the assembly 2x2/2 kernels' arguments for g, x and y,
+// when the plane is not empty and the slices hold it.
+func newMP2Args(g *geom, x, y []float32) (mp2Args, bool) {
+	if g.OH <= 0 || g.OW <= 0 || len(y) < g.OH*g.OW || len(x) < (2*g.OH-1)*g.W+2*g.OW {
+		return mp2Args{}, false
+	}
+	t := g.OW & 15
+	return mp2Args{y: &y[0], x: &x[0], rows: g.OH, ow16: g.OW &^ 15,
+		out: uint16(1<<t - 1), in0: uint16(1<<min(2*t, 16) - 1), in1: uint16(1<<max(2*t-16, 0) - 1),
+		ldx: 8 * g.W, w: 4 * g.W, ldy: 4 * g.OW}, true
 }
 
 // maxPlane2x2Go is the plain-Go kernel of maxPlane2x2.
@@ -228,6 +234,14 @@ func maxPlane2x2Go(g *geom, x, y []float32) {
 // avgPlane's order from +0 and divided by 4, so the result is avgPlane's
 // bit for bit.
 func avgPlane2x2(g *geom, x, y []float32) {
+	if a, ok := newMP2Args(g, x, y); ok && avgPool2x2Fast(&a) {
+		return
+	}
+	avgPlane2x2Go(g, x, y)
+}
+
+// avgPlane2x2Go is the plain-Go kernel of avgPlane2x2.
+func avgPlane2x2Go(g *geom, x, y []float32) {
 	for oh := 0; oh < g.OH; oh++ {
 		yr := y[oh*g.OW : (oh+1)*g.OW]
 		r0 := x[2*oh*g.W:][:2*len(yr)]

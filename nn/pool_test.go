@@ -270,23 +270,38 @@ func TestMaxPlane2x2MatchesGo(t *testing.T) {
 	}
 }
 
-// TestAvgPlane2x2BitForBit: the 2x2/2 average is the general path's bit for
-// bit, signed zeros included.
+// TestAvgPlane2x2BitForBit: the 2x2/2 average (its assembly kernel where
+// the CPU has it) is the general path's bit for bit, signed zeros,
+// infinities and tiny values included, on widths around the 16-output
+// blocks, with an odd last row and column left over.
 func TestAvgPlane2x2BitForBit(t *testing.T) {
 	r := newRand(6)
-	x := randT(r, 1, 1, 9, 12)
-	x.F32[0], x.F32[1], x.F32[12], x.F32[13] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))
-	k := &poolKernel{win: winAttrs{op: "AveragePool", kernel: []int{2, 2}, strides: []int{2, 2}}}
-	g, err := k.geometry([]Type{x.Type()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, got := make([]float32, g.OH*g.OW), make([]float32, g.OH*g.OW)
-	k.avgPlane(&g, x.F32, want)
-	avgPlane2x2(&g, x.F32, got)
-	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+	negZero := float32(math.Copysign(0, -1))
+	for _, ow := range []int{1, 6, 15, 16, 17, 33} {
+		for _, extra := range []int{0, 1} {
+			h, w := 9, 2*ow+extra
+			x := randT(r, 1, 1, h, w)
+			x.F32[0], x.F32[1], x.F32[w], x.F32[w+1] = negZero, negZero, negZero, negZero
+			x.F32[2*w+2*(ow-1)] = float32(math.Inf(1))
+			x.F32[len(x.F32)-1] = 1e-42
+			x.F32[3*w] = float32(math.NaN())
+			k := &poolKernel{win: winAttrs{op: "AveragePool", kernel: []int{2, 2}, strides: []int{2, 2}}}
+			g, err := k.geometry([]Type{x.Type()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := make([]float32, g.OH*g.OW), make([]float32, g.OH*g.OW+1)
+			got[len(got)-1] = 7
+			k.avgPlane(&g, x.F32, want)
+			avgPlane2x2(&g, x.F32, got[:len(want)])
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("ow %d extra %d: y[%d] = %v, want %v", ow, extra, i, got[i], want[i])
+				}
+			}
+			if got[len(want)] != 7 {
+				t.Fatalf("ow %d extra %d: wrote past the plane", ow, extra)
+			}
 		}
 	}
 }
