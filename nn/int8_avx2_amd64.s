@@ -13,6 +13,32 @@
 // ones of int8_simd_amd64.s and for the kernels that have no AVX-512 form.
 // Every one is exact: the plain-Go code is the reference.
 
+// REQ8 requantizes the 8 accumulators at off(SI) into dwords of out
+// (q8RequantAVX2's steps before the narrowing), with Y4-Y6 as scratch.
+#define REQ8(off, out) \
+	VMOVDQU off(SI), out; \
+	VPADDD Y10, out, out; \
+	VPSHUFD $0xb1, out, Y4; \
+	VPMULDQ Y11, out, Y5; \
+	VPMULDQ Y11, Y4, Y6; \
+	VPCMPGTQ Y5, Y9, Y4; \
+	VPADDQ Y12, Y5, Y5; \
+	VPADDQ Y4, Y5, Y5; \
+	VPCMPGTQ Y6, Y9, Y4; \
+	VPADDQ Y12, Y6, Y6; \
+	VPADDQ Y4, Y6, Y6; \
+	VPSHUFD $0xb1, Y5, Y5; \
+	VPBLENDD $0xaa, Y6, Y5, out; \
+	VPSRAD X13, out, out
+
+// Dword order after packing 4 vectors of 8 (VPACKSSDW, VPACKSSWB work per
+// 128-bit lane): groups of 4 bytes 0, 2, 4, 6 | 1, 3, 5, 7 back in order.
+DATA q8reqPerm<>+0(SB)/8, $0x0000000400000000
+DATA q8reqPerm<>+8(SB)/8, $0x0000000500000001
+DATA q8reqPerm<>+16(SB)/8, $0x0000000600000002
+DATA q8reqPerm<>+24(SB)/8, $0x0000000700000003
+GLOBL q8reqPerm<>(SB), RODATA|NOPTR, $32
+
 // func q8RequantAVX2(acc *int32, n int, dst *int8, p *q8Lane, lohi *[2]int64)
 // Requantizes n (a multiple of 8) accumulators of one channel whose lane
 // shifts by 32 or more (int8.go, q8Lane): acc' = acc + init, x = acc'·m
@@ -20,7 +46,8 @@
 // high dwords of those sums (x >> 32, which fit int32) are blended into
 // dword order and shifted arithmetically by Shift − 32 (floor divisions
 // compose), narrowed with signed saturation (clamping to [lo, hi] after it
-// is the same as before) and clamped as bytes.
+// is the same as before) and clamped as bytes. 32 a step (one narrowing
+// for four vectors), then 8.
 TEXT ·q8RequantAVX2(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -34,24 +61,33 @@ TEXT ·q8RequantAVX2(SB), NOSPLIT, $0-40
 	MOVQ AX, X13
 	BCASTB(0(R9), AX, X14)   // lo bytes
 	BCASTB(8(R9), AX, X15)   // hi bytes
+	VPBROADCASTB X14, Y14
+	VPBROADCASTB X15, Y15
+	VMOVDQU q8reqPerm<>(SB), Y7
 	VPXOR Y9, Y9, Y9
 	SHRQ $3, CX
 	JZ rdone
+rloop32:
+	CMPQ CX, $4
+	JLT rloop
+	REQ8(0, Y0)
+	REQ8(32, Y1)
+	REQ8(64, Y2)
+	REQ8(96, Y3)
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y7, Y0
+	VPMAXSB Y14, Y0, Y0
+	VPMINSB Y15, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNZ rloop32
+	JMP rdone
 rloop:
-	VMOVDQU (SI), Y0
-	VPADDD Y10, Y0, Y0
-	VPSHUFD $0xb1, Y0, Y1
-	VPMULDQ Y11, Y0, Y2
-	VPMULDQ Y11, Y1, Y3
-	VPCMPGTQ Y2, Y9, Y4
-	VPCMPGTQ Y3, Y9, Y5
-	VPADDQ Y12, Y2, Y2
-	VPADDQ Y12, Y3, Y3
-	VPADDQ Y4, Y2, Y2
-	VPADDQ Y5, Y3, Y3
-	VPSHUFD $0xb1, Y2, Y2
-	VPBLENDD $0xaa, Y3, Y2, Y2
-	VPSRAD X13, Y2, Y2
+	REQ8(0, Y2)
 	VEXTRACTI128 $1, Y2, X3
 	VPACKSSDW X3, X2, X2
 	VPACKSSWB X2, X2, X2

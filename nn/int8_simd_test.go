@@ -327,7 +327,9 @@ func testQ8Quantize(t *testing.T, quantize func(x []float32, dst unsafe.Pointer,
 // TestQ8DepthwiseLadder runs depthwise shapes (the SIMD row kernel where
 // the CPU has it, the plain loop otherwise): kernels 1x1 to 7x7 and
 // rectangular, strides 1 to 3, dilations, asymmetric pads, widths around
-// the 16-output block, several images and threads.
+// the 16-output block, several images and threads; each also with a
+// channel multiplier of 2 or 3 and as a one-input-channel conv (the
+// implicit GEMM's runs of one channel without VNNI).
 func TestQ8DepthwiseLadder(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	var cases []q8ConvCase
@@ -342,6 +344,13 @@ func TestQ8DepthwiseLadder(t *testing.T) {
 					continue
 				}
 				cases = append(cases, c)
+				// A channel multiplier, and one input channel (a stem):
+				// the depthwise path without the VNNI GEMM.
+				m := c
+				m.cout = c.cin * (2 + i%2)
+				st := c
+				st.cin, st.cout, st.group = 1, 8+i, 1
+				cases = append(cases, m, st)
 			}
 		}
 	}
