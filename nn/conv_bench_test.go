@@ -48,6 +48,12 @@ func benchConvKernel(b *testing.B, cb convBench, generic bool, act activation, t
 		b.Fatal(err)
 	}
 	out := []*Tensor{New(Float32, ot[0].Shape...)}
+	if b := k.xBorder; b > 0 { // NCHW16c with a border (layout.go)
+		x.F32 = randT(r, cb.n*cb.c*(cb.h+2*b)*(cb.w+2*b)).F32
+	}
+	if b, s := k.yBorder, ot[0].Shape; b > 0 {
+		out[0].F32 = make([]float32, s[0]*s[1]*(s[2]+2*b)*(s[3]+2*b))
+	}
 	rc := &RunContext{Threads: threads}
 	relu := &unaryKernel{op: "Relu", kind: actRelu}
 	relued := []*Tensor{New(Float32, ot[0].Shape...)}

@@ -325,8 +325,9 @@ func BenchmarkConvNCHWc(b *testing.B) {
 
 // BenchmarkConvNCHWcLayout compares pathNCHWc from NCHW to NCHW (a padded
 // copy of the input rows, a transposing store) with NCHW16c in and out
-// (the layout pass's hand-off between such convolutions) on the MNIST
-// models' layers, batch 1 and 32.
+// (the layout pass's hand-off between such convolutions), and NCHW16c
+// with zero borders (read in place, no copy) on the MNIST models' layers,
+// batch 1 and 32.
 func BenchmarkConvNCHWcLayout(b *testing.B) {
 	for _, cb := range []convBench{
 		{"tinyres_c16_32_b32", 32, 16, 32, 32, 16, 3, 1, 1},
@@ -337,9 +338,14 @@ func BenchmarkConvNCHWcLayout(b *testing.B) {
 		{"tinyres_sc32_16_b32", 32, 32, 16, 16, 64, 1, 2, 1},
 		{"tinyres_c64_8", 1, 64, 8, 8, 64, 3, 1, 1},
 	} {
-		for _, blocked := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%s/nchw16c=%v", cb.name, blocked), func(b *testing.B) {
-				benchConvKernel(b, cb, false, actRelu, 1, func(k *convKernel) { k.xBlocked, k.yBlocked = blocked, blocked })
+		for _, lay := range []string{"nchw", "nchw16c", "bordered"} {
+			b.Run(fmt.Sprintf("%s/%s", cb.name, lay), func(b *testing.B) {
+				benchConvKernel(b, cb, false, actRelu, 1, func(k *convKernel) {
+					k.xBlocked, k.yBlocked = lay != "nchw", lay != "nchw"
+					if lay == "bordered" {
+						k.xBorder, k.yBorder = 1, 1
+					}
+				})
 			})
 		}
 	}
