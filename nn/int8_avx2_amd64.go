@@ -109,7 +109,7 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 // acc and ntile as they go.
 type q8ImplArgs struct {
 	src     *int8     // int16 channel-last plane (bytes)
-	pix     *[6]int32 // byte offset of each pixel's window (tap 0, channel 0), per tile
+	pix     *int32 // byte offset of each pixel's window (tap 0, channel 0), 6 per tile
 	taps    *int32    // byte offset of each tap from the window origin
 	ntap    int
 	cq      int    // channel pairs per tap
@@ -126,14 +126,15 @@ func q8ImplicitAVX2(a *q8ImplArgs)
 //go:noescape
 func q8Implicit8AVX2(a *q8ImplArgs)
 
-// q8ImplTiles computes the tiles of 6 pixels (pix[i], 6 accumulators
-// apart in acc's rows) by 16 output channels, or by 8 when !two
+// q8ImplTiles computes the tiles of 6 pixels (pix[6i:6i+6], 6
+// accumulators apart in acc's rows) by 16 output channels, or by 8 when !two
 // (q8ImplArgs; the weights of the second block of 8 channels are wstride
 // int16s after the first's); each tile writes 8 accumulators per channel
 // row, the last two junk (the next tile's, or slack). The caller
 // guarantees every offset is inside src and q8HasAVX2.
-func q8ImplTiles(src []int8, pix [][6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
-	nt := len(pix)
+func q8ImplTiles(src []int8, pix []int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
+	nt := len(pix) / 6
+	_ = pix[6*nt-1]
 	a := q8ImplArgs{src: &src[0], pix: &pix[0], taps: &taps[0], ntap: len(taps), cq: cq, w: &w[0], acc: &acc[0],
 		ld: 4 * ld, wstride: 2 * wstride, ntile: nt}
 	if two {

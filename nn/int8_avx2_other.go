@@ -26,7 +26,7 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 }
 
 // q8ImplTiles is never called in this build (q8HasAVX2 is false).
-func q8ImplTiles(src []int8, pix [][6]int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
+func q8ImplTiles(src []int8, pix []int32, taps []int32, cq int, w []int16, wstride int, two bool, acc []int32, ld int) {
 	panic("nn: q8 implicit GEMM kernel without assembly")
 }
 

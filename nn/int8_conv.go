@@ -692,14 +692,12 @@ func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ipix, istride, ow
 	coutG := k.cout / k.group
 	groups := len(taps) * k.implCQ
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
-	var pix [q8ImplBlock][6]int32
+	var pix [6 * q8ImplBlock]int32
 	for pb := 0; pb < pp; pb += 6 * q8ImplBlock {
 		nt := min(q8ImplBlock, (pp-pb+5)/6)
-		for i := range nt {
-			k.windowOffsets(pix[i][:], pb+6*i, pp, ipix, istride, oy0, ow, wp, px)
-		}
+		k.windowOffsets(pix[:6*nt], pb, pp, ipix, istride, oy0, ow, wp, px)
 		for cb := 0; cb < coutG; cb += 16 {
-			q8ImplTiles(t, pix[:nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
+			q8ImplTiles(t, pix[:6*nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
 		}
 	}
 }
@@ -714,14 +712,25 @@ func q8ImplLd(pp int) int { return (pp+5)/6*6 + 2 }
 // windowOffsets sets off[i] to the byte offset of the window of pixel
 // p0+i (pixels counted from output row oy0, ow per row, ipix per image;
 // planes istride bytes apart, of rows of wp pixels of px bytes), 0 past
-// pp.
+// pp. The position is divided out once and then stepped.
 func (k *q8Conv) windowOffsets(off []int32, p0, pp, ipix, istride, oy0, ow, wp, px int) {
+	im, r := p0/ipix, p0%ipix
+	oy, ox, rows := r/ow, r%ow, ipix/ow
+	row := im*istride + (oy0+oy)*k.sh*wp*px // offset of the row's window 0
+	step := k.sw * px
+	at := row + ox*step
 	for i := range off {
 		off[i] = 0
-		if p := p0 + i; p < pp {
-			im, r := p/ipix, p%ipix
-			oy, ox := oy0+r/ow, r%ow
-			off[i] = int32(im*istride + (oy*k.sh*wp+ox*k.sw)*px)
+		if p0+i < pp {
+			off[i] = int32(at)
+		}
+		at += step
+		if ox++; ox == ow {
+			if ox, oy = 0, oy+1; oy == rows {
+				oy, im = 0, im+1
+			}
+			row = im*istride + (oy0+oy)*k.sh*wp*px
+			at = row
 		}
 	}
 }
@@ -775,6 +784,13 @@ func q8PadNHWC16(x []int8, h, w, cn, cp, pt, pl, wp int, zp int16, t []int16) {
 			if c1 == c && cp == cn {
 				// No padding channel to take the pair's copy: the
 				// next pixel's channel 0 is there.
+				if cp == 1 {
+					d := t[o : o+len(a)]
+					for i, v := range a {
+						d[i] = int16(v)
+					}
+					continue
+				}
 				for i, v := range a {
 					t[o+i*cp+c] = int16(v)
 				}
