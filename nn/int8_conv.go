@@ -454,7 +454,17 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 		i8Per:  imgs*plane + blen,
 		accPer: accPer}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
-	j.acc = rc.ScratchI32(blocks * j.accPer)
+	noffs := 0
+	if k.pairs {
+		noffs = imgs * rows * ow
+	}
+	i32 := rc.ScratchI32(noffs + blocks*j.accPer)
+	j.offs, j.acc = i32[:noffs], i32[noffs:]
+	if k.pairs {
+		// Every unit's windows are at the same offsets from its planes
+		// (units of row blocks read from their first row on).
+		k.windowOffsets(j.offs, 0, noffs, rows*ow, plane, 0, ow, wp, cn*esz)
+	}
 	j.ws = rc.gemmWorkspaces(blocks)
 	rc.parallelFor(blocks, units, j)
 	*j = q8QuadJob{}
@@ -470,6 +480,7 @@ type q8QuadJob struct {
 	chunk         int // quad path: pixels per gather, GEMM and requantization
 	i8Per, accPer int
 	i8            []int8
+	offs          []int32 // pairs path: window offsets of a unit's pixels
 	acc           []int32
 	ws            []*blas.Workspace // GEMM scratch per worker
 }
@@ -522,7 +533,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 		p := oh * ow
 		if k.pairs {
 			ld := q8ImplLd(nimg * pp) // accumulator row length
-			k.implRows(t, taps, px, oy0, nimg*pp, pp, j.plane, ow, wp, g, acc, ld)
+			k.implRows(t[oy0*k.sh*wp*px:], j.offs[:nimg*pp], taps, g, acc, ld)
 			for i := range nimg {
 				y := j.y.I8[((b+i)*k.cout+g*coutG)*p : ((b+i)*k.cout+(g+1)*coutG)*p]
 				for co := 0; co < coutG; co++ {
@@ -680,22 +691,28 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 	}
 }
 
-// implRows computes the accumulators of the pp pixels from output row oy0
-// of group g, ipix per image (planes istride bytes apart), into acc
-// (channel rows ld >= q8ImplLd(pp) apart) by
+// implRows computes the accumulators of the pixels whose windows are at
+// offs from t (windowOffsets) of group g into acc (channel rows ld >=
+// q8ImplLd(len(offs)) apart) by
 // q8ImplTiles, 6 pixels by 16 channels at a time, from the int16 plane t
 // (px bytes per pixel, rows of wp pixels). A block of output channels
 // serves q8ImplBlock tiles of pixels while its weights are in cache: the
 // weights are read once per block of pixels, not once per tile (a 4x4
 // plane of 512 channels has 4.7 MB of them).
-func (k *q8Conv) implRows(t []int8, taps []int32, px, oy0, pp, ipix, istride, ow, wp, g int, acc []int32, ld int) {
+func (k *q8Conv) implRows(t []int8, offs, taps []int32, g int, acc []int32, ld int) {
 	coutG := k.cout / k.group
 	groups := len(taps) * k.implCQ
 	wg := k.implW[g*roundUp8(coutG)/8*groups*16:]
-	var pix [6 * q8ImplBlock]int32
+	pp := len(offs)
+	var tail [6 * q8ImplBlock]int32 // a last partial tile's offsets, 0 past pp
 	for pb := 0; pb < pp; pb += 6 * q8ImplBlock {
 		nt := min(q8ImplBlock, (pp-pb+5)/6)
-		k.windowOffsets(pix[:6*nt], pb, pp, ipix, istride, oy0, ow, wp, px)
+		pix := offs[pb:min(pb+6*nt, pp)]
+		if len(pix) < 6*nt {
+			clear(tail[:6*nt])
+			copy(tail[:], pix)
+			pix = tail[:6*nt]
+		}
 		for cb := 0; cb < coutG; cb += 16 {
 			q8ImplTiles(t, pix[:6*nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
 		}
