@@ -311,10 +311,15 @@ func (cs *chunkState) stagePlan(r *Runner, n int) (bounds, sizes []int) {
 	u := programUses(r.p)
 	for i := 1; i < len(bounds)-1; i++ {
 		for b := bounds[i]; b < bounds[i+1]; b++ {
-			if !r.skip[b] && len(u.cut(r.p, b)) == 1 {
+			if cut := u.cut(r.p, b); !r.skip[b] && len(cut) == 1 && r.keepStage(b, bounds[i+1], cut) {
 				bounds[i] = b
 				break
 			}
+		}
+		if !r.keepStage(bounds[i], bounds[i+1], u.cut(r.p, bounds[i])) {
+			// Merged into the stage before (layout.go).
+			bounds, sizes = slices.Delete(bounds, i, i+1), slices.Delete(sizes, i, i+1)
+			i--
 		}
 	}
 	return bounds, sizes

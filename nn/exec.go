@@ -302,7 +302,8 @@ type Runner struct {
 	observe  Observer
 	share    shareState // buffer reuse between values (share.go)
 	chunk    chunkState // a batch run in chunks of images (batch_chunk.go)
-	border   []int      // by slot: the zero border of an NCHW16c value (layout.go)
+	nchw16c  []bool     // by slot: the value is in NCHW16c (layout.go)
+	border   []int      // by slot: the zero border of an NCHW16c value
 	chunkJob chunkJob
 }
 

@@ -93,3 +93,33 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutMergesStages checks that a batch stage is not cut at a value
+// the layout pass keeps in NCHW16c when the stage's weights are small:
+// tinyresnet at batch 32 on one thread runs its 8x8 layers in the chunks
+// of its first stage (without the pass they start a stage of 16 images).
+func TestLayoutMergesStages(t *testing.T) {
+	g, in := loadRef(t, "tinyresnet_mnist")
+	p, err := nn.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !nn.NCHWcKernels() {
+		nn.SetNCHWcForce(true)
+		defer nn.SetNCHWcForce(false)
+	}
+	defer nn.SetLayout(true)
+	for _, c := range []struct {
+		on   bool
+		want []int
+	}{{false, []int{8, 16, 32}}, {true, []int{8, 32}}} {
+		nn.SetLayout(c.on)
+		r := p.NewRunner(1)
+		if _, err := r.Run(batchOf(in, 32)); err != nil {
+			t.Fatal(err)
+		}
+		if got := nn.ChunkSizes(r); !slices.Equal(got, c.want) {
+			t.Errorf("layout pass %v: stage chunks %v, want %v", c.on, got, c.want)
+		}
+	}
+}
