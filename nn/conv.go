@@ -63,6 +63,9 @@ type convKernel struct {
 	// pass sets them on its copy of the kernel (layout.go).
 	xBlocked, yBlocked bool
 	xBorder, yBorder   int
+	// thin makes a dense convolution of fewer than nchwcMinCg input
+	// channels run pathNCHWc (thinStem).
+	thin bool
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -95,6 +98,7 @@ func buildConv(bc *BuildContext) (Kernel, error) {
 		return nil, err
 	}
 	k.pack(bc.InputConst(1))
+	k.thin = thinStem(bc, k)
 	return k, nil
 }
 
@@ -113,6 +117,10 @@ func (k *convKernel) pack(w *Tensor) {
 		return
 	}
 	if m%k.grp != 0 || w.Shape[1] == 1 || len(w.F32) != NumElements(w.Shape) {
+		if m%k.grp == 0 && len(w.F32) == NumElements(w.Shape) {
+			k.wptr, k.wlen = &w.F32[0], len(w.F32)
+			k.packNCHWc(w) // a one-channel stem (thinStem)
+		}
 		return
 	}
 	mg, kk := m/k.grp, len(w.F32)/m
@@ -389,6 +397,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	macs := int64(g.N) * int64(j.M) * int64(j.P) * int64(j.K)
 	var units int
 	switch {
+	case k.thin && k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P):
+		j.path = pathNCHWc
+		units = j.nchwcPlanRun(rc.Threads, macs)
 	case j.Cg == 1 && !k.generic:
 		if j.Mg == 1 && dwcLayout(&g, j.M, &j.dwcp) && (dwcAny || dwcHave && dwcOn && dwcPays(&g)) {
 			j.path = pathDWC

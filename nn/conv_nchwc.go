@@ -53,8 +53,8 @@ func (k *convKernel) packNCHWc(w *Tensor) {
 		return
 	}
 	m, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-	if cg < nchwcMinCg || m/k.grp < nchwcMinMg {
-		return
+	if cg < nchwcMinCg && (k.grp != 1 || cg < 1) || m/k.grp < nchwcMinMg {
+		return // (fewer input channels: a stem, thinStem)
 	}
 	grp, f := k.grp, w.F32
 	k.nchwc = &nchwcWeights{packed: sync.OnceValue(func() []float32 { return packNCHWc(f, grp, m, cg*kh*kw) })}
@@ -83,6 +83,9 @@ func packNCHWc(w []float32, grp, m, taps int) []float32 {
 func (k *convKernel) nchwcFits(g *geom, w []float32, cg, mg int) bool {
 	if k.nchwc == nil || k.generic || !nchwcOn || (!nchwcHave && !nchwcForce) || len(w) != k.wlen || &w[0] != k.wptr {
 		return false
+	}
+	if k.thin && cg >= 1 && mg >= nchwcMinMg && (g.SW == 1 || g.SW == 2) && g.SH >= 1 && g.OH > 0 && g.OW > 0 {
+		return true
 	}
 	if !nchwcForce && !nchwcStride2 && g.SW == 2 && g.KH*g.KW > 1 {
 		return false

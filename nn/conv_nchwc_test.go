@@ -117,6 +117,8 @@ var nchwcLadder = []fpConvSpec{
 	{n: 2, c: 256, h: 15, w: 17, m: 40, kh: 1, kw: 1, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, bias: true},                         // a deep 1x1 (nchwcPointwise)
 	{n: 1, c: 32, h: 9, w: 11, m: 32, kh: 3, kw: 3, group: 2, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // groups of 16: NCHW16c in and out
 	{n: 2, c: 16, h: 10, w: 13, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}},            // NCHW16c padded by 2 (padRowsGo)
+	{n: 2, c: 1, h: 12, w: 11, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // a grey stem (thinStem)
+	{n: 1, c: 2, h: 9, w: 14, m: 32, kh: 5, kw: 5, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},              // two channels, 5x5 s2
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
@@ -174,7 +176,8 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, lay nchwcLayout) {
 		residual bool
 	}{{actNone, false}, {actRelu, false}, {actClip, true}, {actRelu, true}, {actHardSwish, true}, {actLeaky, false}} {
 		k := &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, dilations: []int{s.dh, s.dw}, pads: []int{s.pads[0], s.pads[1], s.pads[2], s.pads[3]}},
-			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual, xBlocked: lay.bx, yBlocked: lay.by, xBorder: lay.xb, yBorder: lay.yb}
+			grp: s.group, act: tc.act, actA: -0.25, actB: 0.5, residual: tc.residual, xBlocked: lay.bx, yBlocked: lay.by, xBorder: lay.xb, yBorder: lay.yb,
+			thin: s.c/s.group < nchwcMinCg}
 		if tc.act == actLeaky {
 			k.actA = 0.1
 		}

@@ -208,7 +208,7 @@ func (r *Runner) nchwcPlanned(k int, c *convKernel) (g geom, cg, mg int, ok bool
 // runsNCHWc reports whether Run takes pathNCHWc for geometry g, weights w,
 // cg input and mg output channels per group and p output pixels a plane.
 func (k *convKernel) runsNCHWc(g *geom, w []float32, cg, mg, p int) bool {
-	if p == 0 || cg == 1 && !k.generic {
+	if p == 0 || cg == 1 && !k.generic && !k.thin {
 		return false
 	}
 	if k.pointwise(g) && !nchwcPointwise(cg, p, k.scaled) {
@@ -248,4 +248,44 @@ func (r *Runner) keepStage(lo, hi int, cut []string) bool {
 		}
 	}
 	return floats > stageMergeFloats
+}
+
+// thinStem reports whether the Conv of bc, built as k, is a dense stem of
+// fewer than nchwcMinCg input channels (a grey image) whose output only
+// pathNCHWc-sized convolutions (16k input channels) and Adds (their fused
+// residuals) read: it then runs pathNCHWc, as fast as the depthwise and
+// GEMM paths on so few channels, so that the layout pass can keep its
+// output in NCHW16c with a border (tinyresnet's stem: its first 3x3 layer
+// no longer copies it into padded rows, the residual stage after it runs
+// NCHW16c throughout). It is decided from the graph, not per Runner, so
+// every slice of a program sums the stem alike (a split computes what the
+// whole model does, bit for bit).
+func thinStem(bc *BuildContext, k *convKernel) bool {
+	w := bc.InputConst(1)
+	if k.nchwc == nil || k.grp != 1 || w == nil || len(w.Shape) != 4 || w.Shape[1] >= nchwcMinCg || w.Shape[0]%16 != 0 || len(bc.Node.Outputs) != 1 {
+		return false
+	}
+	y := bc.Node.Outputs[0]
+	for _, o := range bc.Graph.Outputs {
+		if o.Name == y {
+			return false
+		}
+	}
+	readers := 0
+	for _, n := range bc.Graph.Nodes {
+		for i, in := range n.Inputs {
+			if in != y {
+				continue
+			}
+			readers++
+			cw := bc.Graph.Consts[n.Input(1)]
+			switch {
+			case n.Op == "Add":
+			case n.Op == "Conv" && i == 0 && n.AttrInt("group", 1) == 1 && cw != nil && len(cw.Shape) == 4 && cw.Shape[1]%16 == 0:
+			default:
+				return false
+			}
+		}
+	}
+	return readers > 0
 }

@@ -28,7 +28,7 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 		blocked []string // Convs that must read or write NCHW16c at batch 1 (nn.BlockedConvs)
 	}
 	g, in := loadRef(t, "tinyresnet_mnist")
-	models := []model{{"tinyresnet", g, firstImage(in), []string{"/l1/c1/Conv 0 1 0 1", "/l1/c2/Conv 1 0 1 0", "/l3/c1/Conv 1 1 1 1"}}}
+	models := []model{{"tinyresnet", g, firstImage(in), []string{"/stem/stem.0/Conv 0 1 0 1", "/l1/c1/Conv 1 1 1 1", "/l1/c2/Conv 1 1 1 1", "/l3/c1/Conv 1 1 1 1"}}}
 	batches := []int{1, 4, 7, 13, 32}
 	if nn.NCHWcKernels() {
 		for _, z := range []struct {
