@@ -62,8 +62,8 @@ func BenchmarkModel(b *testing.B) {
 // TestModelWarmRunAllocatesNothing checks that warm runs allocate nothing
 // at 1 and 2 threads and batches 1, 4 and 32 (whole, chunked, or chunks
 // shared among sub-runners): the reference models (mobilenet_v2 at batches
-// 1 and 4, not in -short), the int8 ones, and the SqueezeNet- and MobileNetV3-style models
-// of internal/cnnzoo at 64x64. Kernels take their scratch from the
+// 1 and 4, not in -short), the int8 ones, and the internal/cnnzoo families
+// at 64x64. Kernels take their scratch from the
 // Runner's RunContext, and a fan-out after the package workers went idle
 // restarts them without allocating (the last case).
 func TestModelWarmRunAllocatesNothing(t *testing.T) {
@@ -102,6 +102,10 @@ func TestModelWarmRunAllocatesNothing(t *testing.T) {
 		{"regnetx_style", zoo(cnnzoo.RegNetX), []int{1, 4}},
 		{"efficientnetb0_style", zoo(cnnzoo.EfficientNetB0), []int{1, 4}},
 		{"shufflenetv2_style", zoo(cnnzoo.ShuffleNetV2), []int{1, 4, 32}},
+		// Chains of Concats written in place, separable MaxPools, 2x2
+		// AveragePools.
+		{"densenet_style", zoo(cnnzoo.DenseNet), []int{1, 4, 13}},
+		{"inception_style", zoo(cnnzoo.Inception), []int{1, 7, 32}},
 	}
 	if !testing.Short() {
 		models = append(models, model{"mobilenet_v2", ref("mobilenet_v2"), []int{1, 4}})
