@@ -35,6 +35,8 @@ TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-8
 	SHLQ $2, R15
 	MOVQ 56(AX), R9
 	MOVQ 80(AX), R13
+	CMPQ R9, $3
+	JEQ rows3
 rplane:
 	MOVQ 16(AX), R8
 	MOVQ 24(AX), R14
@@ -71,6 +73,77 @@ rnext:
 	VZEROUPPER
 	RET
 
+// TAILMASK sets K4 to the lanes of a row's last, partial block of CX
+// values (none when CX is a multiple of 16) and DX to the end of its whole
+// blocks (R11 scratch).
+#define TAILMASK \
+	MOVQ CX, R11; \
+	ANDQ $15, R11; \
+	MOVQ $1, DX; \
+	SHLXQ R11, DX, DX; \
+	DECQ DX; \
+	KMOVW DX, K4; \
+	MOVQ CX, DX; \
+	ANDQ $-16, DX
+
+// MAX3ROWS sets Z0 to the maximum of the three rows at R10, R12 and R9 at
+// the block BX, loaded with LD under k (simd_amd64.h).
+#define MAX3ROWS(LD, k) \
+	LD((R10)(BX*4), k, Z0); \
+	LD((R12)(BX*4), k, Z1); \
+	LD((R9)(BX*4), k, Z2); \
+	MAXNANK(Z1, Z0, K2); \
+	MAXNANK(Z2, Z0, K3)
+
+// maxRowsAVX512 for windows of three rows (3x3 pools): the row pointers
+// are set once per row, and the whole blocks run without masks.
+rows3:
+	TAILMASK
+r3plane:
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R14
+r3row:
+	MOVQ (R8), R10
+	LEAQ (SI)(R10*4), R10
+	MOVQ 8(R8), R12
+	LEAQ (SI)(R12*4), R12
+	MOVQ 16(R8), R9
+	LEAQ (SI)(R9*4), R9
+	XORQ BX, BX
+r3block:
+	CMPQ BX, DX
+	JGE r3tail
+	MAX3ROWS(LOADV, K0)
+	VMOVUPS Z0, (DI)(BX*4)
+	ADDQ $16, BX
+	JMP r3block
+r3tail:
+	CMPQ BX, CX
+	JGE r3next
+	MAX3ROWS(LOADVZ, K4)
+	VMOVUPS Z0, K4, (DI)(BX*4)
+r3next:
+	ADDQ R15, DI
+	ADDQ $24, R8
+	DECQ R14
+	JNZ r3row
+	MOVQ 88(AX), R11
+	LEAQ (SI)(R11*4), SI
+	DECQ R13
+	JNZ r3plane
+	VZEROUPPER
+	RET
+
+// HNEXTROW moves hmaxAVX512's output and input one row on, back to row
+// while rows are left.
+#define HNEXTROW(row) \
+	ADDQ R15, DI; \
+	ADDQ R13, SI; \
+	DECQ R14; \
+	JNZ row; \
+	VZEROUPPER; \
+	RET
+
 // TAPS1 and TAPS2 load a tap's 16 values at R12 into t (stride 2: the
 // even lanes of 32, gathered by the indices in Z20).
 #define TAPS1(t, u) VMOVUPS (R12), t
@@ -101,12 +174,51 @@ store: \
 	ADDQ $step, R10; \
 	JMP block; \
 next: \
-	ADDQ R15, DI; \
-	ADDQ R13, SI; \
-	DECQ R14; \
-	JNZ row; \
-	VZEROUPPER; \
-	RET
+	HNEXTROW(row)
+
+// TAP3S1 and TAP3S2 set Z0 to the maximum of the three taps at R10,
+// R10+R8 and R10+2·R8 (stride 2: the even lanes of 32 each).
+#define TAP3S1 \
+	VMOVUPS (R10), Z0; \
+	VMOVUPS (R10)(R8*1), Z2; \
+	VMOVUPS (R10)(R8*2), Z4; \
+	MAXNANK(Z2, Z0, K2); \
+	MAXNANK(Z4, Z0, K3)
+#define TAP3S2 \
+	VMOVUPS (R10), Z0; \
+	VMOVUPS 64(R10), Z1; \
+	VPERMT2PS Z1, Z20, Z0; \
+	VMOVUPS (R10)(R8*1), Z2; \
+	VMOVUPS 64(R10)(R8*1), Z3; \
+	VPERMT2PS Z3, Z20, Z2; \
+	VMOVUPS (R10)(R8*2), Z4; \
+	VMOVUPS 64(R10)(R8*2), Z5; \
+	VPERMT2PS Z5, Z20, Z4; \
+	MAXNANK(Z2, Z0, K2); \
+	MAXNANK(Z4, Z0, K3)
+
+// HMAX3 is HMAX for three taps: TAP3 a block, whole blocks stored without
+// a mask, the last under K4 (TAILMASK).
+#define HMAX3(TAP3, step, row, block, tail, next) \
+	TAILMASK; \
+row: \
+	XORQ BX, BX; \
+	MOVQ SI, R10; \
+block: \
+	CMPQ BX, DX; \
+	JGE tail; \
+	TAP3; \
+	VMOVUPS Z0, (DI)(BX*4); \
+	ADDQ $16, BX; \
+	ADDQ $step, R10; \
+	JMP block; \
+tail: \
+	CMPQ BX, CX; \
+	JGE next; \
+	TAP3; \
+	VMOVUPS Z0, K4, (DI)(BX*4); \
+next: \
+	HNEXTROW(row)
 
 // func hmaxAVX512(a *sepRowsArgs)
 // dst[r·ldd + o] = max over t < k of src[r·lds + s·o + t·d], o < n,
@@ -126,7 +238,15 @@ TEXT ·hmaxAVX512(SB), NOSPLIT, $0-8
 	SHLQ $2, R8
 	CMPQ 72(AX), $2
 	JEQ stride2
+	CMPQ R9, $3
+	JEQ taps3s1
 	HMAX(TAPS1, 64, h1row, h1block, h1full, h1next, h1taps, h1store)
+taps3s1:
+	HMAX3(TAP3S1, 64, h31row, h31block, h31tail, h31next)
 stride2:
 	VMOVUPS ·evenOddIdx(SB), Z20
+	CMPQ R9, $3
+	JEQ taps3s2
 	HMAX(TAPS2, 128, h2row, h2block, h2full, h2next, h2taps, h2store)
+taps3s2:
+	HMAX3(TAP3S2, 128, h32row, h32block, h32tail, h32next)
