@@ -764,3 +764,80 @@ oct8:
 octdone:
 	VZEROUPPER
 	RET
+
+// TILESTORE4 stores the accumulators y0-y3 of pixels 0-3 (8 channels
+// each; x0-x3 their low halves) as 8 channel rows of 4 dwords from DI, BX
+// bytes apart, with f0-f3 as scratch: a 4x4 dword transpose per 128-bit
+// lane, whose two lanes are channels c and c+4.
+#define TILESTORE4(y0, y1, y2, y3, x0, x1, x2, x3, f0, f1, f2, f3) \
+	VPUNPCKLDQ y1, y0, f0; \
+	VPUNPCKHDQ y1, y0, f1; \
+	VPUNPCKLDQ y3, y2, f2; \
+	VPUNPCKHDQ y3, y2, f3; \
+	VPUNPCKLQDQ f2, f0, y0; \
+	VPUNPCKHQDQ f2, f0, y1; \
+	VPUNPCKLQDQ f3, f1, y2; \
+	VPUNPCKHQDQ f3, f1, y3; \
+	LEAQ (DI)(BX*4), DX; \
+	LEAQ (BX)(BX*2), R15; \
+	VMOVDQU x0, (DI); \
+	VEXTRACTI128 $1, y0, (DX); \
+	VMOVDQU x1, (DI)(BX*1); \
+	VEXTRACTI128 $1, y1, (DX)(BX*1); \
+	VMOVDQU x2, (DI)(BX*2); \
+	VEXTRACTI128 $1, y2, (DX)(BX*2); \
+	VMOVDQU x3, (DI)(R15*1); \
+	VEXTRACTI128 $1, y3, (DX)(R15*1)
+
+// func q8Implicit4AVX2(a *q8ImplArgs)
+// One tile of 4 pixels x 16 output channels (q8ImplicitAVX2's, for a
+// last tile of at most 4 pixels: a 2x2 plane at batch 1 does 4 pixels'
+// work, not 6), stored as 16 rows of 4 accumulators.
+TEXT ·q8Implicit4AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), BX
+	MOVLQSX 0(BX), R8
+	MOVLQSX 4(BX), R9
+	MOVLQSX 8(BX), R10
+	MOVLQSX 12(BX), R11
+	ADDQ DX, R8
+	ADDQ DX, R9
+	ADDQ DX, R10
+	ADDQ DX, R11
+	MOVQ 16(AX), SI
+	MOVQ 24(AX), CX
+	MOVQ 40(AX), DI
+	MOVQ 64(AX), R14
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+i4tap:
+	MOVLQSX (SI), DX
+	MOVQ 32(AX), BX // channel pairs
+i4pair:
+	VMOVDQU (DI), Y12
+	VMOVDQU (DI)(R14*1), Y13
+	IMPLPX2(R8, Y0, Y6)
+	IMPLPX2(R9, Y1, Y7)
+	IMPLPX2(R10, Y2, Y8)
+	IMPLPX2(R11, Y3, Y9)
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ i4pair
+	ADDQ $4, SI
+	DECQ CX
+	JNZ i4tap
+	MOVQ 48(AX), DI // acc
+	MOVQ 56(AX), BX // ld
+	TILESTORE4(Y0, Y1, Y2, Y3, X0, X1, X2, X3, Y12, Y13, Y14, Y15)
+	LEAQ (DI)(BX*8), DI
+	TILESTORE4(Y6, Y7, Y8, Y9, X6, X7, X8, X9, Y12, Y13, Y14, Y15)
+	VZEROUPPER
+	RET

@@ -46,3 +46,8 @@ func q8Dequant(dst []float32, src []int8, z int32, s float32) { q8DequantGo(dst,
 func q8OctRow(x []int8, plane, c, p0, n int, t []int16, o, cp int) {
 	panic("nn: q8 transpose kernel without assembly")
 }
+
+// q8ImplTile4 is never called in this build (q8HasAVX2 is false).
+func q8ImplTile4(src []int8, pix []int32, taps []int32, cq int, w []int16, wstride int, acc []int32, ld int) {
+	panic("nn: q8 implicit GEMM kernel without assembly")
+}

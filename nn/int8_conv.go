@@ -713,8 +713,18 @@ func (k *q8Conv) implRows(t []int8, offs, taps []int32, g int, acc []int32, ld i
 			copy(tail[:], pix)
 			pix = tail[:6*nt]
 		}
+		// A last tile of at most 4 pixels takes the 4-pixel kernel.
+		last := pp - (pb + 6*(nt-1))
 		for cb := 0; cb < coutG; cb += 16 {
-			q8ImplTiles(t, pix[:6*nt], taps, k.implCQ, wg[cb/8*groups*16:], groups*16, coutG-cb > 8, acc[cb*ld+pb:], ld)
+			wb, two := wg[cb/8*groups*16:], coutG-cb > 8
+			if !two || last > 4 {
+				q8ImplTiles(t, pix[:6*nt], taps, k.implCQ, wb, groups*16, two, acc[cb*ld+pb:], ld)
+				continue
+			}
+			if nt > 1 {
+				q8ImplTiles(t, pix[:6*nt-6], taps, k.implCQ, wb, groups*16, true, acc[cb*ld+pb:], ld)
+			}
+			q8ImplTile4(t, pix[6*nt-6:6*nt-2], taps, k.implCQ, wb, groups*16, acc[cb*ld+pb+6*nt-6:], ld)
 		}
 	}
 }

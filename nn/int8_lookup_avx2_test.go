@@ -49,14 +49,15 @@ func TestQ8LookupAVX2(t *testing.T) {
 	}
 }
 
-// BenchmarkQ8LookupAVX2 compares the AVX2 table lookup with the Go loop,
-// in one run: go test -run X -bench Q8LookupAVX2 ./nn/
+// BenchmarkQ8LookupAVX2 compares q8LookupFast with the Go loop, in one
+// run (GODEBUG=cpu.avx512f=off for the AVX2 path): go test -run X -bench
+// Q8LookupAVX2 ./nn/
 func BenchmarkQ8LookupAVX2(b *testing.B) {
 	if !q8HasAVX2 {
 		b.Skip("no AVX2")
 	}
 	table, _ := q8LookupFixture(0)
-	for _, n := range []int{64, 1024, 16384} {
+	for _, n := range []int{16, 49, 64, 1024, 16384} {
 		x, y := make([]int8, n), make([]int8, n)
 		r := rand.New(rand.NewPCG(1, 2))
 		for i := range x {
@@ -66,7 +67,7 @@ func BenchmarkQ8LookupAVX2(b *testing.B) {
 			name string
 			run  func()
 		}{
-			{"avx2", func() { q8LookupAVX2(&y[0], &x[0], n, table) }},
+			{"fast", func() { q8LookupFast(y, x, table) }},
 			{"go", func() {
 				for i, v := range x {
 					y[i] = table[uint8(v)]
