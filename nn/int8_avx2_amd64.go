@@ -153,10 +153,11 @@ var _ = [1]struct{}{}[unsafe.Offsetof(q8ImplArgs{}.ntile)-72]
 //go:noescape
 func q8Implicit4AVX2(a *q8ImplArgs)
 
-// q8ImplTile4 is q8ImplTiles for one tile of 4 pixels (pix[:4]) by 16
-// channels, writing 4 accumulators per channel row.
+// q8ImplTile4 is q8ImplTiles for one tile of 4 pixels (pix[:4]; pix[4:6]
+// are read, not used) by 16 channels, writing 4 accumulators per channel
+// row.
 func q8ImplTile4(src []int8, pix []int32, taps []int32, cq int, w []int16, wstride int, acc []int32, ld int) {
-	_ = pix[3]
+	_ = pix[5]
 	_ = w[wstride+len(taps)*cq*16-1]
 	_ = acc[15*ld+3]
 	a := q8ImplArgs{src: &src[0], pix: &pix[0], taps: &taps[0], ntap: len(taps), cq: cq, w: &w[0], acc: &acc[0],

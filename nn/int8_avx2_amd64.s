@@ -348,8 +348,8 @@ prdone:
 	VPMADDWD Y13, Y14, Y15; \
 	VPADDD Y15, acc1, acc1
 
-// IMPLSTART loads the arguments (at AX) of q8ImplicitAVX2 and
-// q8Implicit8AVX2 for the next tile: R8-R13 its six pixels' windows, SI the taps, CX their count, DI the
+// IMPLSTART loads the arguments (at AX) of q8ImplicitAVX2,
+// q8Implicit8AVX2 and q8Implicit4AVX2 for the next tile: R8-R13 its six pixels' windows, SI the taps, CX their count, DI the
 // weights, R14 the bytes between blocks of 8 channels' weights, and
 // clears Y0-Y11.
 #define IMPLSTART \
@@ -795,28 +795,7 @@ octdone:
 // work, not 6), stored as 16 rows of 4 accumulators.
 TEXT ·q8Implicit4AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DX
-	MOVQ 8(AX), BX
-	MOVLQSX 0(BX), R8
-	MOVLQSX 4(BX), R9
-	MOVLQSX 8(BX), R10
-	MOVLQSX 12(BX), R11
-	ADDQ DX, R8
-	ADDQ DX, R9
-	ADDQ DX, R10
-	ADDQ DX, R11
-	MOVQ 16(AX), SI
-	MOVQ 24(AX), CX
-	MOVQ 40(AX), DI
-	MOVQ 64(AX), R14
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
+	IMPLSTART // pixels 4 and 5 (R12, R13) go unused
 i4tap:
 	MOVLQSX (SI), DX
 	MOVQ 32(AX), BX // channel pairs

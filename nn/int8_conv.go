@@ -724,7 +724,7 @@ func (k *q8Conv) implRows(t []int8, offs, taps []int32, g int, acc []int32, ld i
 			if nt > 1 {
 				q8ImplTiles(t, pix[:6*nt-6], taps, k.implCQ, wb, groups*16, true, acc[cb*ld+pb:], ld)
 			}
-			q8ImplTile4(t, pix[6*nt-6:6*nt-2], taps, k.implCQ, wb, groups*16, acc[cb*ld+pb+6*nt-6:], ld)
+			q8ImplTile4(t, pix[6*nt-6:6*nt], taps, k.implCQ, wb, groups*16, acc[cb*ld+pb+6*nt-6:], ld)
 		}
 	}
 }
