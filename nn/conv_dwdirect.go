@@ -36,6 +36,11 @@ type dwDirectArgs struct {
 // pathDWDirect: 1,024 columns.
 const dwDirectMaxBlocks = 64
 
+// dwDirectPair lets the stride-2 convolution kernel load the input of an
+// undilated row once for its two right-hand taps (a variable so that
+// benchmarks and tests can compare).
+var dwDirectPair = true
+
 // dwDirectPlan holds the masks of one geometry, per 16-output block of a
 // row (the same for every row): for each tap column kw, the input lanes
 // inside the plane (stride 1: 16 lanes at 2kw; stride 2: the 32 lanes read,
@@ -149,6 +154,6 @@ func dwDirectRows(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi floa
 			}
 		}
 		a.y, a.rows, a.on = &y[run.oh*g.OW], run.rows, run.on
-		dwDirectRun(&a, g.SW, isMax)
+		dwDirectRun(&a, g.SW, g.DW == 1 && dwDirectPair, isMax)
 	}
 }

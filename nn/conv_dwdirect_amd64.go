@@ -11,6 +11,9 @@ func dwDirect1AVX512(a *dwDirectArgs)
 func dwDirect2AVX512(a *dwDirectArgs)
 
 //go:noescape
+func dwDirect2PairAVX512(a *dwDirectArgs)
+
+//go:noescape
 func dwMax1AVX512(a *dwDirectArgs)
 
 //go:noescape
@@ -20,13 +23,15 @@ func dwMax2AVX512(a *dwDirectArgs)
 var dwDirectHave = hasDW512
 
 // dwDirectRun runs the kernel of stride s along the row: the convolution,
-// or with isMax the max pool.
-func dwDirectRun(a *dwDirectArgs, s int, isMax bool) {
+// or with isMax the max pool; pair: the row is undilated (dwDirectPair).
+func dwDirectRun(a *dwDirectArgs, s int, pair, isMax bool) {
 	switch {
 	case isMax && s == 2:
 		dwMax2AVX512(a)
 	case isMax:
 		dwMax1AVX512(a)
+	case s == 2 && pair:
+		dwDirect2PairAVX512(a)
 	case s == 2:
 		dwDirect2AVX512(a)
 	default:

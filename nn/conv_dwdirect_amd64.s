@@ -139,6 +139,23 @@ skip:
 	TAP(rc, wc, K5, K6, Z19, Z21, acc); \
 skip:
 
+// ROW2PAIR is ROW2 for an undilated row (dwDirectPair): the input columns
+// of tap kw=2 are the odd lanes of tap kw=1's load, whose masks (by input
+// column) then hold for both, so one load of 32 lanes serves the two taps
+// (Z22 holds the odd indices). The sums are ROW2's, in the same order.
+#define ROW2PAIR(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
+	TESTB $b, 48(AX); \
+	JZ skip; \
+	TAP(ra, wa, K1, K2, Z15, Z16, acc); \
+	VMOVUPS.Z (rb)(BX*2), K3, Z17; \
+	VMOVUPS.Z 64(rb)(BX*2), K4, Z18; \
+	VMOVAPS Z17, Z19; \
+	VPERMT2PS Z18, Z22, Z19; \
+	VPERMT2PS Z18, Z20, Z17; \
+	VFMADD231PS Z17, wb, acc; \
+	VFMADD231PS Z19, wc, acc; \
+skip:
+
 // func dwDirect1AVX512(a *dwDirectArgs)
 TEXT ·dwDirect1AVX512(SB), NOSPLIT, $0-8
 	LOADW
@@ -149,6 +166,13 @@ TEXT ·dwDirect2AVX512(SB), NOSPLIT, $0-8
 	LOADW
 	VMOVUPS ·evenOddIdx(SB), Z20
 	DWKERNEL(ROW2, TAP2, INITSUM, SUMROWS, row2, block2, kh0s2, kh1s2, kh2s2)
+
+// func dwDirect2PairAVX512(a *dwDirectArgs)
+TEXT ·dwDirect2PairAVX512(SB), NOSPLIT, $0-8
+	LOADW
+	VMOVUPS ·evenOddIdx(SB), Z20
+	VMOVUPS ·evenOddIdx+64(SB), Z22
+	DWKERNEL(ROW2PAIR, TAP2, INITSUM, SUMROWS, row2p, block2p, kh0s2p, kh1s2p, kh2s2p)
 
 // func dwMax1AVX512(a *dwDirectArgs)
 TEXT ·dwMax1AVX512(SB), NOSPLIT, $0-8

@@ -5,7 +5,7 @@ package nn
 // dwDirectHave: no direct kernel in this build (dw3 keeps the padded copy).
 var dwDirectHave = false
 
-func dwDirectRun(a *dwDirectArgs, s int, isMax bool) { panic("nn: no dwDirect kernel") }
+func dwDirectRun(a *dwDirectArgs, s int, pair, isMax bool) { panic("nn: no dwDirect kernel") }
 
 func dwMultiRun(a *dwMultiArgs, s int) { panic("nn: no dwMulti kernel") }
 

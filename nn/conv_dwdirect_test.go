@@ -43,7 +43,13 @@ func TestDWDirectLadder(t *testing.T) {
 					t.Fatalf("%s: dwDirectLayout rejected the geometry", name)
 				}
 				x := randT(r, 1, c, h, w)
-				attrs := checkDWConv(t, name, x, randT(r, c*mg, 1, 3, 3), randT(r, c*mg), st, d, p, oh, ow)
+				wt, bias := randT(r, c*mg, 1, 3, 3), randT(r, c*mg)
+				attrs := checkDWConv(t, name, x, wt, bias, st, d, p, oh, ow)
+				if st[1] == 2 && d == 1 { // the stride-2 kernel without the shared load too
+					dwDirectPair = false
+					checkDWConv(t, name+"_unpaired", x, wt, bias, st, d, p, oh, ow)
+					dwDirectPair = true
+				}
 				// MaxPool over the same windows, a NaN in one of them.
 				pa := map[string]Attr{
 					"kernel_shape": ints(3, 3),
@@ -71,6 +77,19 @@ func BenchmarkDWDirect(b *testing.B) {
 		{"32x112x112s1", 1, 32, 112, 112, 32, 3, 1, 32},
 		{"144x56x56s2", 1, 144, 56, 56, 144, 3, 2, 144},
 		{"144x56x56s1", 1, 144, 56, 56, 144, 3, 1, 144},
+	})
+}
+
+// BenchmarkDWDirectPair compares, on the stride-2 3x3 depthwise layers of
+// MobileNetV2, EfficientNet-B0 and MobileNetV3, the direct kernel loading
+// each tap's input ("old") with the one whose two right-hand taps share a
+// load ("new"), one thread.
+func BenchmarkDWDirectPair(b *testing.B) {
+	benchPathToggle(b, &dwDirectPair, []convBench{
+		{"96x112x112s2", 1, 96, 112, 112, 96, 3, 2, 96},
+		{"144x56x56s2", 1, 144, 56, 56, 144, 3, 2, 144},
+		{"72x56x56s2", 1, 72, 56, 56, 72, 3, 2, 72},
+		{"192x28x28s2", 1, 192, 28, 28, 192, 3, 2, 192},
 	})
 }
 
