@@ -234,6 +234,7 @@ type runJobs struct {
 	conv   convJob
 	gemm   gemmJob
 	pool   poolJob
+	poolC  maxPoolNCHWcJob
 	gap    gapJob
 	sepMax sepMaxPlan // the separable MaxPool's plan (pool_sep.go)
 	q8Conv q8ConvJob

@@ -59,11 +59,12 @@ var layoutOn = true
 // convolution that reads or writes one a copy of its kernel set to do so.
 //
 // A value is blocked when a pathNCHWc convolution computes it with its
-// output channels in whole blocks, it is no program input or output and
-// no Concat view, and every running kernel that reads it is a pathNCHWc
-// convolution reading it as its input, in whole blocks of channels per
-// group, or as its fused residual while writing its own output blocked
-// too (a residual is read at the output's offsets).
+// output channels in whole blocks, or a 2-D MaxPool from a blocked value
+// (pool_nchwc.go), it is no program input or output and no Concat view,
+// and every running kernel that reads it is a pathNCHWc convolution
+// reading it as its input, in whole blocks of channels per group, or as
+// its fused residual while writing its own output blocked too (a residual
+// is read at the output's offsets), or such a MaxPool.
 //
 // A blocked value read by padded convolutions gets a zero border as wide
 // as their widest pad, which its producer writes, so that they read it in
@@ -87,6 +88,7 @@ func (r *Runner) layout() {
 			}
 		}
 	}
+	pools, toNCHW := r.blockedPools()
 	blocked := make(map[int]bool)
 	for k, c := range conv {
 		if c == nil || len(r.nodeOut[k]) != 1 {
@@ -94,6 +96,11 @@ func (r *Runner) layout() {
 		}
 		if s := r.nodeOut[k][0]; s >= 0 && mg[k]%16 == 0 && !r.fx.pinned[s] {
 			blocked[s] = true
+		}
+	}
+	for k, p := range pools {
+		if s := r.nodeOut[k]; p != nil && !r.fx.pinned[s[0]] {
+			blocked[s[0]] = true
 		}
 	}
 	for _, v := range r.views {
@@ -122,8 +129,21 @@ func (r *Runner) layout() {
 				switch {
 				case c != nil && j == 0 && cg[k]%16 == 0:
 				case c != nil && j == convResidual && c.residual && blocked[r.nodeOut[k][0]]:
+				case pools[k] != nil:
 				default:
 					unblock(s)
+				}
+			}
+			// A MaxPool writes NCHW16c only from NCHW16c, and reads it
+			// for an NCHW output only where that costs no more than in
+			// NCHW (blockedPools).
+			if pools[k] != nil {
+				x, y := r.nodeIn[k][0], r.nodeOut[k][0]
+				if !blocked[x] {
+					unblock(y)
+				}
+				if !blocked[y] && !toNCHW[k] {
+					unblock(x)
 				}
 			}
 			if c := conv[k]; c != nil && c.residual && len(r.nodeIn[k]) > convResidual {
@@ -169,6 +189,43 @@ func (r *Runner) layout() {
 			r.kern[k] = &cp
 		}
 	}
+	for k, p := range pools {
+		if p == nil {
+			continue
+		}
+		if x, y := r.nodeIn[k][0], r.nodeOut[k][0]; blocked[x] {
+			cp := *p
+			cp.xBlocked, cp.yBlocked = true, blocked[y]
+			cp.xBorder, cp.yBorder = border[x], border[y]
+			r.kern[k] = &cp
+		}
+	}
+}
+
+// blockedPools gives, by position, the MaxPools that can read NCHW16c
+// (pool_nchwc.go) for the shapes in r.vals: 2-D windows on channels in
+// whole blocks of 16; and those that may do so to write NCHW: not the
+// 2x2/2 pools, whose NCHW kernel pools a batch's planes as one tall plane
+// while the blocked one transposes each row's 16-pixel tiles (seednet's
+// second pool, 16 images: 35-40 against 16-19 µs; ResNet's 3x3/2 stem
+// pool: the same time either way, and its producer saves its NCHW
+// store's transpose).
+func (r *Runner) blockedPools() (pools []*poolKernel, toNCHW []bool) {
+	pools, toNCHW = make([]*poolKernel, len(r.kern)), make([]bool, len(r.kern))
+	for k := range r.kern {
+		p, ok := r.kern[k].(*poolKernel)
+		if !ok || r.skip[k] || len(r.nodeIn[k]) != 1 || len(r.nodeOut[k]) != 1 || r.nodeIn[k][0] < 0 || r.nodeOut[k][0] < 0 {
+			continue
+		}
+		v := r.vals[r.nodeIn[k][0]]
+		if v == nil || v.DType != Float32 || len(v.Shape) != 4 {
+			continue
+		}
+		if g, err := p.geometry([]Type{v.Type()}); err == nil && g.N >= 0 && p.blockedPoolFits(&g) {
+			pools[k], toNCHW[k] = p, !g.fast2()
+		}
+	}
+	return pools, toNCHW
 }
 
 // storageLen is the floats of value s's storage: its elements, and in

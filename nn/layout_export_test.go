@@ -32,3 +32,16 @@ func NCHWcKernels() bool { return nchwcHave }
 // SetNCHWcForce makes Run take pathNCHWc where it fits even without the
 // assembly kernels (nchwcForce: the Go reference).
 func SetNCHWcForce(on bool) { nchwcForce = on }
+
+// BlockedPools lists the MaxPools r runs from NCHW16c (planned by its last
+// run), as "node out16c" with the flag 0 or 1, then the input's and the
+// output's borders.
+func BlockedPools(r *Runner) []string {
+	var s []string
+	for k, kern := range r.kern {
+		if p, ok := kern.(*poolKernel); ok && !r.skip[k] && p.xBlocked {
+			s = append(s, fmt.Sprintf("%s %d %d %d", r.p.graph.Nodes[r.p.nodes[k]].Name, b2i(p.yBlocked), p.xBorder, p.yBorder))
+		}
+	}
+	return s
+}

@@ -17,7 +17,8 @@ import (
 // and read a bordered value's zeros where they read a padded copy's), and
 // the pass must block what it can: tinyresnet's convolutions inside its
 // residual stages, with borders for its 3x3 layers, never one whose
-// output the model returns. Without
+// output the model returns; MaxPools reading NCHW16c (the VGG- and
+// ResNet-style models' pools writing their convolutions' bordered inputs). Without
 // the assembly kernels (purego) pathNCHWc runs the Go reference, forced,
 // on tinyresnet at two batches.
 func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
@@ -25,18 +26,19 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 		name    string
 		g       *nn.Graph
 		in      *nn.Tensor
-		blocked []string // Convs that must read or write NCHW16c at batch 1 (nn.BlockedConvs)
+		blocked []string // Convs and MaxPools that must read or write NCHW16c at batch 1 (nn.BlockedConvs, nn.BlockedPools)
 	}
 	g, in := loadRef(t, "tinyresnet_mnist")
 	models := []model{{"tinyresnet", g, firstImage(in), []string{"/stem/stem.0/Conv 0 1 0 1", "/l1/c1/Conv 1 1 1 1", "/l1/c2/Conv 1 1 1 1", "/l3/c1/Conv 1 1 1 1"}}}
 	batches := []int{1, 4, 7, 13, 32}
 	if nn.NCHWcKernels() {
 		for _, z := range []struct {
-			name  string
-			build func(int) *nn.Graph
-		}{{"resnet18", cnnzoo.ResNet18}, {"vgg", cnnzoo.VGG}} {
+			name    string
+			build   func(int) *nn.Graph
+			blocked []string
+		}{{"resnet18", cnnzoo.ResNet18, []string{"MaxPool_5 1 0 1"}}, {"vgg", cnnzoo.VGG, []string{"MaxPool_5 1 0 1", "MaxPool_28 1 0 1"}}} {
 			g, in := zooModel(z.build, 32)
-			models = append(models, model{name: z.name, g: g, in: in})
+			models = append(models, model{name: z.name, g: g, in: in, blocked: z.blocked})
 		}
 	} else {
 		nn.SetNCHWcForce(true)
@@ -69,7 +71,7 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 							out[i] = append(out[i], v.Clone())
 						}
 						if on {
-							blocked = nn.BlockedConvs(r)
+							blocked = append(nn.BlockedConvs(r), nn.BlockedPools(r)...)
 						}
 					}
 					for i := range out[0] {

@@ -20,6 +20,11 @@ type poolKernel struct {
 	win        winAttrs
 	max        bool
 	includePad bool
+	// xBlocked and yBlocked make a MaxPool read its input and write its
+	// output in NCHW16c, with zero borders of xBorder and yBorder pixels
+	// (set by a Runner's layout pass on its copy: pool_nchwc.go).
+	xBlocked, yBlocked bool
+	xBorder, yBorder   int
 }
 
 func buildPool(bc *BuildContext, isMax bool) (Kernel, error) {
@@ -75,6 +80,13 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	}
 	if g.N < 0 {
 		return shapeErrf("%s input has dynamic shape %v", k.win.op, in[0].Shape)
+	}
+	if k.xBlocked {
+		if !k.blockedPoolFits(&g) {
+			return shapeErrf("%s: NCHW16c input of shape %v", k.win.op, in[0].Shape)
+		}
+		k.maxPoolNCHWc(rc, &g, in[0].F32, out[0].F32)
+		return nil
 	}
 	j := &rc.kernelJobs().pool
 	*j = poolJob{k: k, g: g, x: in[0].F32, y: out[0].F32}

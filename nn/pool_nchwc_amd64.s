@@ -1,0 +1,118 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+#include "simd_amd64.h"
+
+// PIXMAX sets Z0 to the maximum over the R9 (>= 1) vectors at SI + the
+// byte offsets at R8 (MAXNANK: NaN where one is NaN); R10, R11, Z1, K2
+// scratch.
+#define PIXMAX(tap, tapped) \
+	MOVQ (R8), R10; \
+	VMOVUPS (SI)(R10*1), Z0; \
+	MOVQ $1, R11; \
+tap: \
+	CMPQ R11, R9; \
+	JGE tapped; \
+	MOVQ (R8)(R11*8), R10; \
+	VMOVUPS (SI)(R10*1), Z1; \
+	MAXNANK(Z1, Z0, K2); \
+	INCQ R11; \
+	JMP tap; \
+tapped:
+
+// STOREROW stores Zz under K3 at R10 and steps R10 to the next plane.
+#define STOREROW(z) VMOVUPS z, K3, (R10); ADDQ R14, R10
+
+// func maxPoolNCHWcAVX512(a *mpcArgs)
+// mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64.
+TEXT ·maxPoolNCHWcAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), DI
+	MOVQ 8(AX), SI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), CX
+	MOVQ 40(AX), R12
+	MOVQ 48(AX), R13
+	MOVQ 56(AX), R14
+	MOVQ 64(AX), R15
+	TESTQ R14, R14
+	JNZ group
+
+	// NCHW16c: one store a pixel.
+pixel:
+	TESTQ CX, CX
+	JZ done
+	PIXMAX(btap, bstore)
+	VMOVUPS Z0, (DI)
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JMP pixel
+
+	// NCHW: up to 16 pixels (BX) into the tile, transposed, each
+	// channel's row stored into its plane (R14 bytes apart) under K3.
+group:
+	TESTQ CX, CX
+	JZ done
+	MOVQ CX, BX
+	CMPQ BX, $16
+	JLE masked
+	MOVQ $16, BX
+masked:
+	MOVQ $1, R11
+	SHLXQ BX, R11, R11
+	DECQ R11
+	KMOVW R11, K3
+	XORQ DX, DX
+gpixel:
+	CMPQ DX, BX
+	JGE transpose
+	PIXMAX(gtap, gstore)
+	MOVQ DX, R10
+	SHLQ $6, R10
+	VMOVUPS Z0, (R15)(R10*1)
+	ADDQ R12, SI
+	INCQ DX
+	JMP gpixel
+transpose:
+	VMOVUPS 0(R15), Z0
+	VMOVUPS 64(R15), Z1
+	VMOVUPS 128(R15), Z2
+	VMOVUPS 192(R15), Z3
+	VMOVUPS 256(R15), Z4
+	VMOVUPS 320(R15), Z5
+	VMOVUPS 384(R15), Z6
+	VMOVUPS 448(R15), Z7
+	VMOVUPS 512(R15), Z8
+	VMOVUPS 576(R15), Z9
+	VMOVUPS 640(R15), Z10
+	VMOVUPS 704(R15), Z11
+	VMOVUPS 768(R15), Z12
+	VMOVUPS 832(R15), Z13
+	VMOVUPS 896(R15), Z14
+	VMOVUPS 960(R15), Z15
+	TRANSPOSE16
+	MOVQ DI, R10
+	STOREROW(Z0)
+	STOREROW(Z1)
+	STOREROW(Z2)
+	STOREROW(Z3)
+	STOREROW(Z4)
+	STOREROW(Z5)
+	STOREROW(Z6)
+	STOREROW(Z7)
+	STOREROW(Z8)
+	STOREROW(Z9)
+	STOREROW(Z10)
+	STOREROW(Z11)
+	STOREROW(Z12)
+	STOREROW(Z13)
+	STOREROW(Z14)
+	STOREROW(Z15)
+	LEAQ (DI)(BX*4), DI
+	SUBQ BX, CX
+	JMP group
+done:
+	VZEROUPPER
+	RET
