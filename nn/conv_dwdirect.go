@@ -37,7 +37,7 @@ type dwDirectArgs struct {
 const dwDirectMaxBlocks = 64
 
 // dwDirectPair lets the stride-2 convolution kernel load the input of an
-// undilated row once for its two right-hand taps (a variable so that
+// undilated row with a left pad once for its three taps (a variable so that
 // benchmarks and tests can compare).
 var dwDirectPair = true
 
@@ -154,6 +154,7 @@ func dwDirectRows(g *geom, p *dwDirectPlan, y, x, w []float32, bias, lo, hi floa
 			}
 		}
 		a.y, a.rows, a.on = &y[run.oh*g.OW], run.rows, run.on
-		dwDirectRun(&a, g.SW, g.DW == 1 && dwDirectPair, isMax)
+		// The shared load needs column -1 of the first block in the padding.
+		dwDirectRun(&a, g.SW, g.DW == 1 && g.PL >= 1 && dwDirectPair, isMax)
 	}
 }

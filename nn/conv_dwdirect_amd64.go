@@ -23,7 +23,8 @@ func dwMax2AVX512(a *dwDirectArgs)
 var dwDirectHave = hasDW512
 
 // dwDirectRun runs the kernel of stride s along the row: the convolution,
-// or with isMax the max pool; pair: the row is undilated (dwDirectPair).
+// or with isMax the max pool; pair: the row is undilated and has a left
+// pad (dwDirectPair).
 func dwDirectRun(a *dwDirectArgs, s int, pair, isMax bool) {
 	switch {
 	case isMax && s == 2:

@@ -69,21 +69,23 @@
 	VMOVUPS Z12, K7, (DI)(BX*1)
 
 // DWKERNEL is a kernel's loop over rows and 16-output blocks, with ROW
-// (ROW1 or ROW2) adding one window row by TAP; each block loads its masks
-// into K1-K6 (see dwDirectPlan: tap column kw at K(2kw+1), K(2kw+2)), and
-// the store mask into K7 at the end.
+// (ROW1, ROW2 or ROW2PAIR) adding one window row by TAP; each block loads
+// its masks into K1-K6 (see dwDirectPlan: tap column kw at K(2kw+1),
+// K(2kw+2)), and the store mask into K7 at the end. Z23-Z25 carry
+// ROW2PAIR's last odd lanes from block to block, per window row.
 #define DWKERNEL(ROW, TAP, INIT, COMBINE, row, block, skip0, skip1, skip2) \
 	LOADTAPS; \
 	MOVQ 0(AX), DI; \
 	MOVQ 16(AX), SI; \
 row: \
 	ROWSTART; \
+	VXORPS Z23, Z23, Z23; VXORPS Z24, Z24, Z24; VXORPS Z25, Z25, Z25; \
 block: \
 	TAPMASKS; \
 	INIT; \
-	ROW(TAP, 1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12); \
-	ROW(TAP, 2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13); \
-	ROW(TAP, 4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14); \
+	ROW(TAP, 1, skip0, R8, R9, R10, Z0, Z1, Z2, Z12, Z23); \
+	ROW(TAP, 2, skip1, R11, R12, R13, Z3, Z4, Z5, Z13, Z24); \
+	ROW(TAP, 4, skip2, R14, R15, DX, Z6, Z7, Z8, Z14, Z25); \
 	COMBINE; \
 	STOREBLOCK; \
 	NEXTBLOCK(block); \
@@ -104,7 +106,7 @@ block: \
 	MAXNAN(Z15, acc)
 
 // ROW1 adds window row kh (bit b of on; taps ra-rc, weights wa-wc) to acc.
-#define ROW1(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
+#define ROW1(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc, prev) \
 	TESTB $b, 48(AX); \
 	JZ skip; \
 	TAP(ra, wa, K1, acc); \
@@ -131,7 +133,7 @@ skip:
 	MAXNAN(t0, acc)
 
 // ROW2 is ROW1 for stride 2.
-#define ROW2(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
+#define ROW2(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc, prev) \
 	TESTB $b, 48(AX); \
 	JZ skip; \
 	TAP(ra, wa, K1, K2, Z15, Z16, acc); \
@@ -139,19 +141,25 @@ skip:
 	TAP(rc, wc, K5, K6, Z19, Z21, acc); \
 skip:
 
-// ROW2PAIR is ROW2 for an undilated row (dwDirectPair): the input columns
-// of tap kw=2 are the odd lanes of tap kw=1's load, whose masks (by input
-// column) then hold for both, so one load of 32 lanes serves the two taps
-// (Z22 holds the odd indices). The sums are ROW2's, in the same order.
-#define ROW2PAIR(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc) \
+// ROW2PAIR is ROW2 for an undilated row with a left pad (dwDirectPair):
+// the window row's three taps read input columns 2c-1, 2c and 2c+1 of one
+// 32-lane load (tap kw=1's, whose masks, by input column, hold for all
+// three): the even lanes are tap kw=1's, the odd ones tap kw=2's, and the
+// odd ones one lane up, with the previous block's last odd lane (prev,
+// zero at a row's start, where column -1 is padding) in lane 0, tap
+// kw=0's. 2 loads a window row, not 6; Z22 holds the odd indices. The sums
+// are ROW2's, in the same order.
+#define ROW2PAIR(TAP, b, skip, ra, rb, rc, wa, wb, wc, acc, prev) \
 	TESTB $b, 48(AX); \
 	JZ skip; \
-	TAP(ra, wa, K1, K2, Z15, Z16, acc); \
 	VMOVUPS.Z (rb)(BX*2), K3, Z17; \
 	VMOVUPS.Z 64(rb)(BX*2), K4, Z18; \
 	VMOVAPS Z17, Z19; \
 	VPERMT2PS Z18, Z22, Z19; \
 	VPERMT2PS Z18, Z20, Z17; \
+	VALIGND $15, prev, Z19, Z15; \
+	VMOVAPS Z19, prev; \
+	VFMADD231PS Z15, wa, acc; \
 	VFMADD231PS Z17, wb, acc; \
 	VFMADD231PS Z19, wc, acc; \
 skip:

@@ -82,8 +82,8 @@ func BenchmarkDWDirect(b *testing.B) {
 
 // BenchmarkDWDirectPair compares, on the stride-2 3x3 depthwise layers of
 // MobileNetV2, EfficientNet-B0 and MobileNetV3, the direct kernel loading
-// each tap's input ("old") with the one whose two right-hand taps share a
-// load ("new"), one thread.
+// each tap's input ("old") with the one whose three taps share a load
+// ("new"), one thread.
 func BenchmarkDWDirectPair(b *testing.B) {
 	benchPathToggle(b, &dwDirectPair, []convBench{
 		{"96x112x112s2", 1, 96, 112, 112, 96, 3, 2, 96},
