@@ -309,36 +309,46 @@ func (r *Runner) keepStage(lo, hi int, cut []string) bool {
 
 // thinStem reports whether the Conv of bc, built as k, is a dense stem of
 // fewer than nchwcMinCg input channels (a grey image) whose output only
-// pathNCHWc-sized convolutions (16k input channels) and Adds (their fused
-// residuals) read: it then runs pathNCHWc, as fast as the depthwise and
-// GEMM paths on so few channels, so that the layout pass can keep its
-// output in NCHW16c with a border (tinyresnet's stem: its first 3x3 layer
-// no longer copies it into padded rows, the residual stage after it runs
-// NCHW16c throughout). It is decided from the graph, not per Runner, so
-// every slice of a program sums the stem alike (a split computes what the
-// whole model does, bit for bit).
+// pathNCHWc-sized convolutions (16k input channels), Adds (their fused
+// residuals) and MaxPools feeding such convolutions read (blockedReaders):
+// it then runs pathNCHWc, as fast as the depthwise and GEMM paths on so
+// few channels, so that the layout pass can keep its output in NCHW16c
+// with a border (tinyresnet's stem: its first 3x3 layer no longer copies
+// it into padded rows, the residual stage after it runs NCHW16c
+// throughout; seednet's first conv and pool hand its second conv a
+// bordered NCHW16c input). It is decided from the graph, not per Runner,
+// so every slice of a program sums the stem alike (a split computes what
+// the whole model does, bit for bit).
 func thinStem(bc *BuildContext, k *convKernel) bool {
 	w := bc.InputConst(1)
 	if k.nchwc == nil || k.grp != 1 || w == nil || len(w.Shape) != 4 || w.Shape[1] >= nchwcMinCg || w.Shape[0]%16 != 0 || len(bc.Node.Outputs) != 1 {
 		return false
 	}
-	y := bc.Node.Outputs[0]
-	for _, o := range bc.Graph.Outputs {
+	return blockedReaders(bc.Graph, bc.Node.Outputs[0], 2)
+}
+
+// blockedReaders reports whether value y of g is no graph output and has
+// readers, all of them Convs reading it as their input with 16k input
+// channels and one group, Adds, or (up to depth deep) single-output
+// MaxPools whose outputs blockedReaders accepts.
+func blockedReaders(g *Graph, y string, depth int) bool {
+	for _, o := range g.Outputs {
 		if o.Name == y {
 			return false
 		}
 	}
 	readers := 0
-	for _, n := range bc.Graph.Nodes {
+	for _, n := range g.Nodes {
 		for i, in := range n.Inputs {
 			if in != y {
 				continue
 			}
 			readers++
-			cw := bc.Graph.Consts[n.Input(1)]
+			cw := g.Consts[n.Input(1)]
 			switch {
 			case n.Op == "Add":
 			case n.Op == "Conv" && i == 0 && n.AttrInt("group", 1) == 1 && cw != nil && len(cw.Shape) == 4 && cw.Shape[1]%16 == 0:
+			case n.Op == "MaxPool" && depth > 0 && len(n.Outputs) == 1 && blockedReaders(g, n.Outputs[0], depth-1):
 			default:
 				return false
 			}

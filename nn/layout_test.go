@@ -18,7 +18,8 @@ import (
 // the pass must block what it can: tinyresnet's convolutions inside its
 // residual stages, with borders for its 3x3 layers, never one whose
 // output the model returns; MaxPools reading NCHW16c (the VGG- and
-// ResNet-style models' pools writing their convolutions' bordered inputs). Without
+// ResNet-style models' pools writing their convolutions' bordered inputs,
+// seednet's first pool between its grey stem and its second conv). Without
 // the assembly kernels (purego) pathNCHWc runs the Go reference, forced,
 // on tinyresnet at two batches.
 func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
@@ -30,6 +31,8 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 	}
 	g, in := loadRef(t, "tinyresnet_mnist")
 	models := []model{{"tinyresnet", g, firstImage(in), []string{"/stem/stem.0/Conv 0 1 0 1", "/l1/c1/Conv 1 1 1 1", "/l1/c2/Conv 1 1 1 1", "/l3/c1/Conv 1 1 1 1"}}}
+	g, in = loadRef(t, "seednet_mnist")
+	models = append(models, model{"seednet", g, firstImage(in), []string{"/conv1/Conv 0 1 0 0", "/MaxPool 1 0 1", "/conv2/Conv 1 0 1 0"}})
 	batches := []int{1, 4, 7, 13, 32}
 	if nn.NCHWcKernels() {
 		for _, z := range []struct {
