@@ -18,7 +18,8 @@ const nchwcPoolTaps = 64
 // byte offsets taps from x each, x advancing sx bytes a pixel. In NCHW16c
 // (ys 0) a pixel's vector is stored at y, y advancing sy bytes a pixel; in
 // NCHW lane l goes to y + l·ys, y advancing 4 bytes a pixel: 16 pixels at
-// a time are put in tile (256 floats) and transposed.
+// a time are put in tile (256 floats) and transposed, over rows rows of n
+// pixels, x advancing sxr bytes more after each (rows is 1 in NCHW16c).
 type mpcArgs struct {
 	y, x   *float32
 	taps   *int
@@ -27,6 +28,8 @@ type mpcArgs struct {
 	sx, sy int
 	ys     int
 	tile   *float32
+	rows   int
+	sxr    int
 }
 
 // blockedPoolFits reports whether the blocked kernel takes pool geometry g
@@ -68,15 +71,25 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 		clo, chi = max(clo, l), min(chi, h)
 	}
 	chi = max(chi, clo)
+	whole := !k.yBlocked && clo == 0 && chi == g.OW && g.PT == 0 && (g.OH-1)*g.SH+(g.KH-1)*g.DH < g.H
 	for u := lo; u < hi; u++ {
 		x := j.x[u*16*xp : (u+1)*16*xp]
 		y := j.y[u*16*yp : (u+1)*16*yp]
 		if k.yBlocked && yb > 0 {
 			clearBorder16(y, g.OH, g.OW, yb)
 		}
-		a := mpcArgs{sx: 64 * g.SW, sy: 64, tile: &tile[0]}
+		a := mpcArgs{sx: 64 * g.SW, sy: 64, tile: &tile[0], rows: 1}
 		if !k.yBlocked {
 			a.sy, a.ys = 4, 4*yp
+		}
+		if whole {
+			// Every window inside the input: the plane's rows in one
+			// call, its pixels consecutive in NCHW.
+			a.rows, a.sxr = g.OH, 64*g.SH*xw-g.OW*a.sx
+			taps := windowTaps(g, &taps, 0, 0, 0, g.KW, xb, xw)
+			a.y, a.x, a.taps, a.ntaps, a.n = &y[0], &x[0], &taps[0], len(taps), g.OW
+			maxPoolNCHWcRow(&a, x, y, taps)
+			continue
 		}
 		for oh := 0; oh < g.OH; oh++ {
 			yo := ((oh+yb)*yw + yb) * 16 // pixel (oh, 0)
@@ -89,18 +102,8 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 				if c0 >= c1 {
 					return
 				}
-				n := 0
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
-					for kw := kw0; kw < kw1; kw++ {
-						iw := c0*g.SW - g.PL + kw*g.DW
-						taps[n] = 4 * 16 * ((ih+xb)*xw + iw + xb)
-						n++
-					}
-				}
+				taps := windowTaps(g, &taps, oh, c0, kw0, kw1, xb, xw)
+				n := len(taps)
 				y0 := yo + c0*16
 				if !k.yBlocked {
 					y0 = yo + c0
@@ -118,7 +121,7 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 					return
 				}
 				a.y, a.x, a.taps, a.ntaps, a.n = &y[y0], &x[0], &taps[0], n, c1-c0
-				maxPoolNCHWcRow(&a, x, y[y0:], taps[:n])
+				maxPoolNCHWcRow(&a, x, y[y0:], taps)
 			}
 			for c := 0; c < clo; c++ {
 				run(edgeTaps(g, c))
@@ -129,6 +132,25 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 			}
 		}
 	}
+}
+
+// windowTaps sets in buf the byte offsets, in NCHW16c planes xw pixels
+// wide with a border of xb, of the taps of output (oh, c) in window columns
+// [kw0, kw1) and rows inside the input, and returns them.
+func windowTaps(g *geom, buf *[nchwcPoolTaps]int, oh, c, kw0, kw1, xb, xw int) []int {
+	n := 0
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PT + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		for kw := kw0; kw < kw1; kw++ {
+			iw := c*g.SW - g.PL + kw*g.DW
+			buf[n] = 4 * 16 * ((ih+xb)*xw + iw + xb)
+			n++
+		}
+	}
+	return buf[:n]
 }
 
 // edgeTaps is the window columns [kw0, kw1) of output column c inside the
@@ -172,8 +194,9 @@ func maxPoolNCHWcRowGo(a *mpcArgs, x, y []float32, taps []int) {
 	if a.ys != 0 {
 		lane = a.ys / 4
 	}
-	for i := range a.n {
-		xo, yo := i*a.sx/4, i*a.sy/4
+	for i := range a.n * a.rows {
+		r, c := i/a.n, i%a.n
+		xo, yo := (r*(a.n*a.sx+a.sxr)+c*a.sx)/4, i*a.sy/4
 		for l := range 16 {
 			m := x[xo+taps[0]/4+l]
 			for _, t := range taps[1:] {

@@ -24,7 +24,8 @@ tapped:
 #define STOREROW(z) VMOVUPS z, K3, (R10); ADDQ R14, R10
 
 // func maxPoolNCHWcAVX512(a *mpcArgs)
-// mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64.
+// mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64,
+// rows 72, sxr 80.
 TEXT ·maxPoolNCHWcAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	MOVQ 0(AX), DI
@@ -50,9 +51,14 @@ pixel:
 	DECQ CX
 	JMP pixel
 
-	// NCHW: up to 16 pixels (BX) into the tile, transposed, each
-	// channel's row stored into its plane (R14 bytes apart) under K3.
+	// NCHW: rows of n pixels (R13 left in the row; x steps sxr more
+	// after a row), up to 16 pixels (BX) at a time into the tile,
+	// transposed, each channel's row stored into its plane (R14 bytes
+	// apart) under K3.
 group:
+	MOVQ CX, R13
+	IMULQ 72(AX), CX
+ngroup:
 	TESTQ CX, CX
 	JZ done
 	MOVQ CX, BX
@@ -74,6 +80,10 @@ gpixel:
 	VMOVUPS Z0, (R15)(R10*1)
 	ADDQ R12, SI
 	INCQ DX
+	DECQ R13
+	JNZ gpixel
+	ADDQ 80(AX), SI
+	MOVQ 32(AX), R13
 	JMP gpixel
 transpose:
 	VMOVUPS 0(R15), Z0
@@ -112,7 +122,7 @@ transpose:
 	STOREROW(Z15)
 	LEAQ (DI)(BX*4), DI
 	SUBQ BX, CX
-	JMP group
+	JMP ngroup
 done:
 	VZEROUPPER
 	RET
