@@ -18,18 +18,19 @@ const nchwcPoolTaps = 64
 // byte offsets taps from x each, x advancing sx bytes a pixel. In NCHW16c
 // (ys 0) a pixel's vector is stored at y, y advancing sy bytes a pixel; in
 // NCHW lane l goes to y + l·ys, y advancing 4 bytes a pixel: 16 pixels at
-// a time are put in tile (256 floats) and transposed, over rows rows of n
-// pixels, x advancing sxr bytes more after each (rows is 1 in NCHW16c).
+// a time are put in tile (256 floats) and transposed. The pixels are rows
+// rows of n, x advancing sxr bytes more after each row, y syr more (0 in
+// NCHW).
 type mpcArgs struct {
-	y, x   *float32
-	taps   *int
-	ntaps  int
-	n      int
-	sx, sy int
-	ys     int
-	tile   *float32
-	rows   int
-	sxr    int
+	y, x     *float32
+	taps     *int
+	ntaps    int
+	n        int
+	sx, sy   int
+	ys       int
+	tile     *float32
+	rows     int
+	sxr, syr int
 }
 
 // blockedPoolFits reports whether the blocked kernel takes pool geometry g
@@ -71,7 +72,7 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 		clo, chi = max(clo, l), min(chi, h)
 	}
 	chi = max(chi, clo)
-	whole := !k.yBlocked && clo == 0 && chi == g.OW && g.PT == 0 && (g.OH-1)*g.SH+(g.KH-1)*g.DH < g.H
+	whole := clo == 0 && chi == g.OW && g.PT == 0 && (g.OH-1)*g.SH+(g.KH-1)*g.DH < g.H
 	for u := lo; u < hi; u++ {
 		x := j.x[u*16*xp : (u+1)*16*xp]
 		y := j.y[u*16*yp : (u+1)*16*yp]
@@ -84,11 +85,15 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 		}
 		if whole {
 			// Every window inside the input: the plane's rows in one
-			// call, its pixels consecutive in NCHW.
+			// call (in NCHW its pixels are consecutive).
 			a.rows, a.sxr = g.OH, 64*g.SH*xw-g.OW*a.sx
+			y0 := 0
+			if k.yBlocked {
+				a.syr, y0 = 64*2*yb, (yb*yw+yb)*16
+			}
 			taps := windowTaps(g, &taps, 0, 0, 0, g.KW, xb, xw)
-			a.y, a.x, a.taps, a.ntaps, a.n = &y[0], &x[0], &taps[0], len(taps), g.OW
-			maxPoolNCHWcRow(&a, x, y, taps)
+			a.y, a.x, a.taps, a.ntaps, a.n = &y[y0], &x[0], &taps[0], len(taps), g.OW
+			maxPoolNCHWcRow(&a, x, y[y0:], taps)
 			continue
 		}
 		for oh := 0; oh < g.OH; oh++ {
@@ -196,7 +201,7 @@ func maxPoolNCHWcRowGo(a *mpcArgs, x, y []float32, taps []int) {
 	}
 	for i := range a.n * a.rows {
 		r, c := i/a.n, i%a.n
-		xo, yo := (r*(a.n*a.sx+a.sxr)+c*a.sx)/4, i*a.sy/4
+		xo, yo := (r*(a.n*a.sx+a.sxr)+c*a.sx)/4, (r*(a.n*a.sy+a.syr)+c*a.sy)/4
 		for l := range 16 {
 			m := x[xo+taps[0]/4+l]
 			for _, t := range taps[1:] {

@@ -12,7 +12,7 @@ import (
 func maxPoolNCHWcAVX512(a *mpcArgs)
 
 // The assembly reads mpcArgs at fixed offsets.
-var _ = [1]struct{}{}[unsafe.Offsetof(mpcArgs{}.sxr)-80]
+var _ = [1]struct{}{}[unsafe.Offsetof(mpcArgs{}.syr)-88]
 
 // mpcHave: the kernel needs AVX-512F.
 var mpcHave = cpu.X86.HasAVX512F

@@ -25,7 +25,7 @@ tapped:
 
 // func maxPoolNCHWcAVX512(a *mpcArgs)
 // mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64,
-// rows 72, sxr 80.
+// rows 72, sxr 80, syr 88.
 TEXT ·maxPoolNCHWcAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), AX
 	MOVQ 0(AX), DI
@@ -40,16 +40,27 @@ TEXT ·maxPoolNCHWcAVX512(SB), NOSPLIT, $0-8
 	TESTQ R14, R14
 	JNZ group
 
-	// NCHW16c: one store a pixel.
-pixel:
-	TESTQ CX, CX
+	// NCHW16c: rows (R15) of n pixels (R14 left in the row), one store a
+	// pixel; after a row x steps sxr and y syr more.
+	MOVQ 72(AX), R15
+brow:
+	TESTQ R15, R15
 	JZ done
+	MOVQ CX, R14
+pixel:
+	TESTQ R14, R14
+	JZ browend
 	PIXMAX(btap, bstore)
 	VMOVUPS Z0, (DI)
 	ADDQ R12, SI
 	ADDQ R13, DI
-	DECQ CX
+	DECQ R14
 	JMP pixel
+browend:
+	ADDQ 80(AX), SI
+	ADDQ 88(AX), DI
+	DECQ R15
+	JMP brow
 
 	// NCHW: rows of n pixels (R13 left in the row; x steps sxr more
 	// after a row), up to 16 pixels (BX) at a time into the tile,
