@@ -108,9 +108,9 @@ func q8PairRow(a, b []int8, dst []int16, cp int) {
 // (offsets used by the assembly: keep the order). The kernels step pix,
 // acc and ntile as they go.
 type q8ImplArgs struct {
-	src     *int8     // int16 channel-last plane (bytes)
+	src     *int8  // int16 channel-last plane (bytes)
 	pix     *int32 // byte offset of each pixel's window (tap 0, channel 0), 6 per tile
-	taps    *int32    // byte offset of each tap from the window origin
+	taps    *int32 // byte offset of each tap from the window origin
 	ntap    int
 	cq      int    // channel pairs per tap
 	w       *int16 // ntap·cq groups of 8 channels × 2 int16
