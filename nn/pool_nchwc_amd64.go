@@ -11,20 +11,35 @@ import (
 //go:noescape
 func maxPoolNCHWcAVX512(a *mpcArgs)
 
+//go:noescape
+func maxPoolNCHWcAVX2(a *mpcArgs)
+
 // The assembly reads mpcArgs at fixed offsets.
 var _ = [1]struct{}{}[unsafe.Offsetof(mpcArgs{}.syr)-88]
 
-// mpcHave: the kernel needs AVX-512F.
-var mpcHave = cpu.X86.HasAVX512F
+// mpcHave: the AVX-512 kernel needs AVX-512F; mpcHave2: the AVX2 one
+// (pool_nchwc_avx2_amd64.s) runs where AVX-512F is absent.
+var (
+	mpcHave  = cpu.X86.HasAVX512F
+	mpcHave2 = cpu.X86.HasAVX2
+)
 
-// maxPoolNCHWcFast runs the AVX-512 kernel when the CPU has it.
+// maxPoolNCHWcFast runs the AVX-512 kernel when the CPU has it, else the
+// AVX2 one.
 func maxPoolNCHWcFast(a *mpcArgs) bool {
-	if !mpcHave {
+	switch {
+	case mpcHave:
+		maxPoolNCHWcAVX512(a)
+	case mpcHave2:
+		maxPoolNCHWcAVX2(a)
+	default:
 		return false
 	}
-	maxPoolNCHWcAVX512(a)
 	return true
 }
 
-// setMPC switches the kernel (tests compare it with the Go one).
+// setMPC switches the AVX-512 kernel (tests compare it with the Go one).
 func setMPC(on bool) { mpcHave = on && cpu.X86.HasAVX512F }
+
+// setMPC2 switches the AVX2 kernel (used where the AVX-512 one is off).
+func setMPC2(on bool) { mpcHave2 = on && cpu.X86.HasAVX2 }

@@ -7,7 +7,7 @@ import (
 )
 
 // TestMaxPoolNCHWcMatchesNCHW runs the blocked MaxPool (pool_nchwc.go;
-// the AVX-512 kernel where the CPU has it, and the Go kernel) against
+// the AVX-512 and AVX2 kernels where the CPU has them, and the Go kernel) against
 // maxPlane, bit for bit, on 2 images of 32 channels over windows 1 to 3
 // (and 3x2), strides 1 and 2, dilation 2, pads, ceil mode (a last window
 // past the input), odd and 16-lane-crossing widths, with NaN and
@@ -16,8 +16,9 @@ import (
 // without a zero border, or NCHW.
 func TestMaxPoolNCHWcMatchesNCHW(t *testing.T) {
 	r := newRand(47)
-	have := mpcHave
+	have, have2 := mpcHave, mpcHave2
 	defer setMPC(have)
+	defer setMPC2(have2)
 	const n, c = 2, 32
 	i := 0
 	for _, hw := range [][2]int{{1, 1}, {2, 2}, {5, 7}, {16, 16}, {14, 17}, {32, 32}, {9, 33}} {
@@ -50,11 +51,14 @@ func TestMaxPoolNCHWcMatchesNCHW(t *testing.T) {
 					for q := range n * c {
 						maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
 					}
-					for _, asm := range []bool{true, false} {
-						if asm && !have {
+					// asm: the AVX-512 kernel ("avx512"), the AVX2 one
+					// ("avx2", AVX-512 off) or the Go one ("go").
+					for _, asm := range []string{"avx512", "avx2", "go"} {
+						if asm == "avx512" && !have || asm == "avx2" && !have2 {
 							continue
 						}
-						setMPC(asm)
+						setMPC(asm == "avx512")
+						setMPC2(asm == "avx2")
 						for _, xb := range []int{0, 2} {
 							xc := make([]float32, n*c*(h+2*xb)*(w+2*xb))
 							toNCHW16c(xc, x, n, c, h, w, xb)
@@ -71,7 +75,7 @@ func TestMaxPoolNCHWcMatchesNCHW(t *testing.T) {
 								blocked bool
 								b       int
 							}{{false, 0}, {true, 0}, {true, 1}} {
-								name := fmt.Sprintf("hw%v k%v s%d d%d p%v ceil %v asm %v xb %d out %v", hw, k, s, d, p, ceil, asm, xb, out)
+								name := fmt.Sprintf("hw%v k%v s%d d%d p%v ceil %v asm %s xb %d out %v", hw, k, s, d, p, ceil, asm, xb, out)
 								kp := &poolKernel{max: true, xBlocked: true, xBorder: xb, yBlocked: out.blocked, yBorder: out.b}
 								if !kp.blockedPoolFits(&g) {
 									t.Fatalf("%s: blocked kernel does not take it", name)
