@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "pool_nchwc_amd64.h"
 
 // The AVX2 twin of maxPoolNCHWcAVX512 (pool_nchwc_amd64.s): same argument
 // block, same two paths; a 16-channel vector is Y0 (lanes 0-7) and Y1
@@ -34,18 +35,7 @@ tapped:
 // mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64,
 // rows 72, sxr 80, syr 88.
 TEXT ·maxPoolNCHWcAVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ 32(AX), CX
-	MOVQ 40(AX), R12
-	MOVQ 48(AX), R13
-	MOVQ 56(AX), R14
-	MOVQ 64(AX), R15
-	TESTQ R14, R14
-	JNZ group
+	MPCARGS
 
 	// NCHW16c: rows (R15) of n pixels (R14 left in the row), one store a
 	// pixel; after a row x steps sxr and y syr more.
