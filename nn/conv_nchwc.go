@@ -502,22 +502,28 @@ func nchwcStoreBlockedRef(a *nchwcRows, c *nchwcCall, p int) {
 // (planes yw pixels wide, yp floats per channel, border j.k.yBorder), and
 // the rows above and below the image with its first and last row.
 func (j *convJob) clearBorder(y0, m0, f, oh0, oh1, yw, yp int) {
-	b := j.k.yBorder
 	for m := m0; m < m0+f; m++ {
-		pl := j.y[y0+m*16*yp : y0+(m+1)*16*yp]
-		r0, r1 := oh0+b, oh1+b // the rows in the plane
-		if oh0 == 0 {
-			r0 = 0
-		}
-		if oh1 == j.g.OH {
-			r1 = j.g.OH + 2*b
-		}
-		// From the right border of row r-1 to the left one of row r: a
-		// run of 2b pixels; the image's top and bottom rows whole.
-		clear(pl[r0*yw*16 : (oh0+b)*yw*16+b*16])
-		for r := oh0 + b + 1; r < oh1+b; r++ {
-			clear(pl[(r*yw-b)*16 : (r*yw+b)*16])
-		}
-		clear(pl[((oh1+b)*yw-b)*16 : r1*yw*16])
+		clearBorderRows(j.y[y0+m*16*yp:y0+(m+1)*16*yp], j.g.OH, yw, j.k.yBorder, oh0, oh1)
 	}
+}
+
+// clearBorderRows zeroes, in the plane pl of one NCHW16c channel block (h
+// rows with a border of b pixels, yw pixels wide), the border of rows
+// [oh0, oh1), and the rows above and below the image with its first and
+// last row: the whole border for rows [0, h).
+func clearBorderRows(pl []float32, h, yw, b, oh0, oh1 int) {
+	r0, r1 := oh0+b, oh1+b // the rows in the plane
+	if oh0 == 0 {
+		r0 = 0
+	}
+	if oh1 == h {
+		r1 = h + 2*b
+	}
+	// From the right border of row r-1 to the left one of row r: a run of
+	// 2b pixels; the image's top and bottom rows whole.
+	clear(pl[r0*yw*16 : (oh0+b)*yw*16+b*16])
+	for r := oh0 + b + 1; r < oh1+b; r++ {
+		clear(pl[(r*yw-b)*16 : (r*yw+b)*16])
+	}
+	clear(pl[((oh1+b)*yw-b)*16 : r1*yw*16])
 }

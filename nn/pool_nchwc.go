@@ -77,7 +77,7 @@ func (j *maxPoolNCHWcJob) runRange(lo, hi, _ int) {
 		x := j.x[u*16*xp : (u+1)*16*xp]
 		y := j.y[u*16*yp : (u+1)*16*yp]
 		if k.yBlocked && yb > 0 {
-			clearBorder16(y, g.OH, g.OW, yb)
+			clearBorderRows(y, g.OH, yw, yb, 0, g.OH)
 		}
 		a := mpcArgs{sx: 64 * g.SW, sy: 64, tile: &tile[0], rows: 1}
 		if !k.yBlocked {
@@ -171,17 +171,6 @@ func edgeTaps(g *geom, c int) (c0, c1, kw0, kw1 int) {
 		kw0, kw1 = 0, 0
 	}
 	return c, c + 1, kw0, kw1
-}
-
-// clearBorder16 zeroes the border of b pixels around the h x w planes of
-// 16 floats a pixel in y (one channel block).
-func clearBorder16(y []float32, h, w, b int) {
-	yw := w + 2*b
-	clear(y[:(b*yw+b)*16])
-	for r := b + 1; r < h+b; r++ {
-		clear(y[(r*yw-b)*16 : (r*yw+b)*16])
-	}
-	clear(y[((h+b)*yw-b)*16 : (h+2*b)*yw*16])
 }
 
 // maxPoolNCHWcRow runs a on the assembly kernel where there is one, else
