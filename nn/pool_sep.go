@@ -25,7 +25,7 @@ func sepMaxFits(g *geom) bool {
 		g.SH >= 1 && g.DH >= 1 && g.DW >= 1 && g.OH > 0 && g.OW > 0 && g.W > 0 && g.H > 0
 }
 
-// newSepMaxPlan plans g; offs and empty reuse the slices of p.
+// init plans g; offs and empty reuse the slices of p.
 func (p *sepMaxPlan) init(g *geom) {
 	blocks := (g.OW + 15) / 16
 	// The row: PL values of -inf, the input row's W, then -inf to the last
@@ -73,12 +73,8 @@ func (p *sepMaxPlan) maxPlanes(g *geom, x, y, rows []float32, n int) {
 	rows = rows[:min(group, n)*per]
 	for r := range len(rows) / p.rowLen {
 		row := rows[r*p.rowLen : (r+1)*p.rowLen]
-		for i := range g.PL {
-			row[i] = negInf32
-		}
-		for i := g.PL + g.W; i < len(row); i++ {
-			row[i] = negInf32
-		}
+		fillF32(row[:g.PL], negInf32)
+		fillF32(row[g.PL+g.W:], negInf32)
 	}
 	hw, ohw := g.H*g.W, g.OH*g.OW
 	for p0 := 0; p0 < n; p0 += group {
@@ -87,10 +83,7 @@ func (p *sepMaxPlan) maxPlanes(g *geom, x, y, rows []float32, n int) {
 		hmaxRows(y[p0*ohw:], g.OW, rows, p.rowLen, m*g.OH, g.KW, g.DW, g.SW)
 		for q := range m {
 			for _, oh := range p.empty {
-				yr := y[(p0+q)*ohw+oh*g.OW:][:g.OW]
-				for i := range yr {
-					yr[i] = negInf32
-				}
+				fillF32(y[(p0+q)*ohw+oh*g.OW:][:g.OW], negInf32)
 			}
 		}
 	}
