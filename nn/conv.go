@@ -1118,9 +1118,24 @@ func (j *convJob) balancedBlock(ng, ow, threads int, macs int64) int {
 // lose (MobileNetV2's 24->144 on 56x56 206 -> 275).
 var nchwcPointwiseMinCg = 256
 
-// nchwcPointwise reports whether a 1x1 convolution takes pathNCHWc: deep
-// inputs on planes pathPW does not take, without a fused input scale
-// (which only pathPointwise and pathPW apply).
-func nchwcPointwise(cg, p int, scaled bool) bool {
-	return nchwcPointwiseMinCg > 0 && cg >= nchwcPointwiseMinCg && !pwPays(p, cg) && !scaled
+// nchwcPointwiseWide is the fewest input and output channels from which a
+// 1x1 convolution whose outputs fill whole 16-channel blocks runs pathNCHWc
+// below nchwcPointwiseMinCg with the AVX-512 kernels (a variable so that
+// benchmarks can compare). BenchmarkConvPWLarge, cpu-µs, GEMM -> pathNCHWc:
+// DenseNet's 224->128 on 56x56 2,156-2,258 -> 1,742, 96->128 796-833 ->
+// 740-748, 64->128 531 -> 515-521, 128->128 on 28x28 257-261 -> 239-241;
+// even from 256 outputs on (64->256 on 56x56, 128->512 on 28x28); with 24
+// or 32 outputs it loses (144->24 on 56x56 202-217 -> 266-282). The AVX2
+// kernel (one block of 6 pixels a call) loses on all of them (224->128
+// 2,461-2,530 -> 2,902-2,956).
+var nchwcPointwiseWide = 64
+
+// nchwcPointwise reports whether a 1x1 convolution of cg input and mg
+// output channels takes pathNCHWc: deep or wide enough, on planes pathPW
+// does not take, without a fused input scale (which only pathPointwise and
+// pathPW apply).
+func nchwcPointwise(cg, mg, p int, scaled bool) bool {
+	deep := nchwcPointwiseMinCg > 0 && cg >= nchwcPointwiseMinCg
+	wide := nchwcWide && nchwcPointwiseWide > 0 && cg >= nchwcPointwiseWide && mg >= nchwcPointwiseWide && mg%16 == 0
+	return (deep || wide) && !pwPays(p, cg) && !scaled
 }

@@ -267,3 +267,26 @@ func BenchmarkConvPW(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvPWLarge compares pathPointwise's GEMM ("gemm") with
+// pathNCHWc ("nchwc") on 1x1 layers on planes too large for pathPW:
+// DenseNet's bottlenecks (128 outputs from 64-224 inputs on 56x56, from
+// 128 on 28x28), ResNet-50's expansions, a 64->64 on 28x28 and
+// MobileNetV2's projections (nchwcPointwise).
+func BenchmarkConvPWLarge(b *testing.B) {
+	for _, s := range []struct{ m, c, hw int }{
+		{128, 64, 56}, {128, 96, 56}, {128, 224, 56}, {128, 128, 28},
+		{256, 64, 56}, {512, 128, 28}, {64, 64, 28}, {24, 144, 56}, {32, 192, 28},
+	} {
+		cb := convBench{fmt.Sprintf("%d_%dx%d_%d", s.c, s.hw, s.hw, s.m), 1, s.c, s.hw, s.hw, s.m, 1, 1, 1}
+		for _, mode := range []string{"gemm", "nchwc"} {
+			b.Run(cb.name+"/"+mode, func(b *testing.B) {
+				savedCg, savedWide := nchwcPointwiseMinCg, nchwcPointwiseWide
+				defer func() { nchwcPointwiseMinCg, nchwcPointwiseWide = savedCg, savedWide }()
+				nchwcPointwiseWide = 0
+				nchwcPointwiseMinCg = map[string]int{"gemm": 0, "nchwc": 1}[mode]
+				benchConvKernel(b, cb, false, actRelu, 1)
+			})
+		}
+	}
+}

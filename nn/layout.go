@@ -268,7 +268,7 @@ func (k *convKernel) runsNCHWc(g *geom, w []float32, cg, mg, p int) bool {
 	if p == 0 || cg == 1 && !k.generic && !k.thin {
 		return false
 	}
-	if k.pointwise(g) && !nchwcPointwise(cg, p, k.scaled) {
+	if k.pointwise(g) && !nchwcPointwise(cg, mg, p, k.scaled) {
 		return false
 	}
 	return k.nchwcFits(g, w, cg, mg)
