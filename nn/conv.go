@@ -64,8 +64,11 @@ type convKernel struct {
 	xBlocked, yBlocked bool
 	xBorder, yBorder   int
 	// thin makes a dense convolution of fewer than nchwcMinCg input
-	// channels run pathNCHWc (thinStem).
+	// channels run pathNCHWc (thinStem), or pathStem (conv_stem.go).
 	thin bool
+	// pooled makes a thin stem's output the 2x2 stride-2 MaxPool of the
+	// convolution: a following MaxPool fused at run time (conv_stem.go).
+	pooled bool
 }
 
 // readFusedActivation decodes the non-ONNX "activation" attribute.
@@ -287,6 +290,7 @@ type convJob struct {
 	mSlab   int               // pathRows: output channels per unit
 	ws      []*blas.Workspace // GEMM packing memory per worker
 	nc      nchwcPlan         // pathNCHWc
+	st      stemPlan          // pathStem
 }
 
 // gemmWorkspaces returns n GEMM workspaces owned by rc, one per participant
@@ -324,6 +328,7 @@ const (
 	pathPW       // 1x1 on a small plane, vector lanes across output channels (conv_pw.go)
 	pathNCHWc    // direct, vectors across 16 output channels (conv_nchwc.go)
 	pathDWC      // any window, one output per input channel, on channel-blocked tiles (conv_dwc.go)
+	pathStem     // a thin stem, vectors across 16 output channels, maybe pooled (conv_stem.go)
 )
 
 // dwWinOn lets pathDWWin replace pathDWTaps where it pays, dwWinAny for
@@ -396,7 +401,15 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	j.P = g.OH * g.OW
 	macs := int64(g.N) * int64(j.M) * int64(j.P) * int64(j.K)
 	var units int
+	if k.pooled && !k.stemTakes(&g, j.w, j.Cg, j.Mg) {
+		return shapeErrf("Conv of %v with a fused MaxPool does not run pathStem", in[0].Shape)
+	}
 	switch {
+	case k.stemTakes(&g, j.w, j.Cg, j.Mg) && (k.pooled || k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P)):
+		j.path = pathStem
+		if units = j.stemPlanRun(rc.Threads); len(j.y) < j.stemOutLen() {
+			return shapeErrf("Conv output %v too small for pathStem", out[0].Shape)
+		}
 	case k.thin && k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P):
 		j.path = pathNCHWc
 		units = j.nchwcPlanRun(rc.Threads, macs)
@@ -518,7 +531,7 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 			units = g.N * k.grp * ((j.Mg + j.mSlab - 1) / j.mSlab)
 		}
 	}
-	if (k.xBlocked || k.yBlocked || k.xBorder > 0 || k.yBorder > 0) && units > 0 && (j.path != pathNCHWc || !j.blockedFits()) {
+	if (k.xBlocked || k.yBlocked || k.xBorder > 0 || k.yBorder > 0) && units > 0 && (j.path != pathNCHWc && j.path != pathStem || !j.blockedFits()) {
 		return shapeErrf("Conv of %v in NCHW16c does not run pathNCHWc", in[0].Shape)
 	}
 	blocks := blocksFor(rc.Threads, units, macs)
@@ -544,6 +557,8 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		j.scratch = rc.ScratchF32(blocks * j.per)
 	case pathNCHWc:
 		j.nchwcScratch(rc, blocks)
+	case pathStem:
+		j.stemScratch(rc, blocks)
 	case pathDWTaps:
 		j.per = j.tp.scratch()
 		j.scratch = rc.ScratchF32(blocks * j.per)
@@ -581,6 +596,10 @@ func (j *convJob) runRange(lo, hi, worker int) {
 	}
 	if j.path == pathNCHWc {
 		j.nchwc(lo, hi, j.scratch[worker*j.per:(worker+1)*j.per])
+		return
+	}
+	if j.path == pathStem {
+		j.stem(lo, hi, j.scratch[worker*j.per:(worker+1)*j.per])
 		return
 	}
 	if j.path == pathPW {

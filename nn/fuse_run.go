@@ -305,7 +305,45 @@ func (r *Runner) fuse() {
 			r.skip[kr] = true
 		}
 	}
+	r.fusePooledStems()
 	r.fuseConcats()
+}
+
+// fusePooledStems lets a thin stem (conv_stem.go) whose output, after its
+// fused activation, only a 2x2 stride-2 MaxPool reads compute the pool's
+// output itself.
+func (r *Runner) fusePooledStems() {
+	for k := range r.kern {
+		cv, ok := r.kern[k].(*convKernel)
+		if !ok || r.skip[k] || !cv.thin || cv.pooled || len(r.nodeOut[k]) != 1 || len(r.nodeIn[k]) < 2 || r.nodeIn[k][0] < 0 || r.nodeIn[k][1] < 0 {
+			continue
+		}
+		kp, ok := r.fx.soleReader(r.nodeOut[k][0])
+		if !ok || r.skip[kp] || len(r.baseIn[kp]) != 1 || len(r.baseOut[kp]) != 1 || r.baseOut[kp][0] < 0 {
+			continue
+		}
+		pk, ok := r.kern[kp].(*poolKernel)
+		x, w, y := r.vals[r.nodeIn[k][0]], r.vals[r.nodeIn[k][1]], r.vals[r.nodeOut[k][0]]
+		if !ok || x == nil || w == nil || y == nil || x.DType != Float32 || w.DType != Float32 || len(w.Shape) != 4 {
+			continue
+		}
+		types := []Type{x.Type(), w.Type()}
+		if len(r.nodeIn[k]) > 2 && r.nodeIn[k][2] >= 0 && r.vals[r.nodeIn[k][2]] != nil {
+			types = append(types, r.vals[r.nodeIn[k][2]].Type())
+		}
+		g, err := cv.geometry(types)
+		if err != nil || g.N < 0 {
+			continue
+		}
+		pg, err := pk.geometry([]Type{y.Type()})
+		c := *cv
+		c.pooled = true
+		if err != nil || !stemPoolFits(pk, &g, &pg) || !c.stemTakes(&g, w.F32, w.Shape[1], w.Shape[0]) {
+			continue
+		}
+		r.kern[k], r.nodeOut[k] = &c, r.baseOut[kp]
+		r.skip[kp] = true
+	}
 }
 
 // swishAfter returns the positions of the Sigmoid and the Mul computing

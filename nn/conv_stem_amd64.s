@@ -1,0 +1,215 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+#include "simd_amd64.h"
+
+// The thin stem's kernels (conv_stem.go): stemArgs x 0, w 8, taps 16,
+// ntaps 24, n 32, rows 40, xrs 48, x1 56, y 64, yrs 72, bias 80, lo 88,
+// hi 92. AX the args, SI the window origin of the group's first pixel (R13
+// of its second row when pooling), R8 the taps' byte offsets, R9 their
+// count, R10 the tap's offset, R11 the tap, BX the tap's weights, CX the
+// pixels left in the row, DI the output, R12 the rows left, R14 and R15
+// the row's first window and output; Z31 the tap's weights, Z30 the bias,
+// Z28 and Z29 the clamp.
+
+// STEMARGS loads the args and the bias and clamp.
+#define STEMARGS \
+	MOVQ a+0(FP), AX; \
+	MOVQ 0(AX), SI; \
+	MOVQ 16(AX), R8; \
+	MOVQ 24(AX), R9; \
+	MOVQ 40(AX), R12; \
+	MOVQ 64(AX), DI; \
+	MOVQ 80(AX), DX; \
+	VMOVUPS (DX), Z30; \
+	VBROADCASTSS 88(AX), Z28; \
+	VBROADCASTSS 92(AX), Z29
+
+// TAPSTART starts the tap loop: the first tap's weights at BX, tap 0.
+#define TAPSTART \
+	MOVQ 8(AX), BX; \
+	XORQ R11, R11
+
+// TAPNEXT loads tap R11's offset and weights.
+#define TAPNEXT \
+	MOVQ (R8)(R11*8), R10; \
+	VMOVUPS (BX), Z31
+
+// TAPEND steps to the next tap and loops to lbl while taps are left.
+#define TAPEND(lbl) \
+	ADDQ $64, BX; \
+	INCQ R11; \
+	CMPQ R11, R9; \
+	JLT lbl
+
+// FMA adds the tap's weights times the input at byte d from the window
+// origin base (plus the tap's offset) to sum z.
+#define FMA(d, base, z) VFMADD231PS.BCST d(base)(R10*1), Z31, z
+
+// CLAMP adds the bias to z and clamps it, in the operand order of
+// pathNCHWc's NCHW16c store (bias + sum; NaN kept), bit for bit its result.
+#define CLAMP(z) \
+	VADDPS z, Z30, z; \
+	VMAXPS z, Z28, z; \
+	VMINPS z, Z29, z
+
+// OUT clamps z and stores it at byte d of DI.
+#define OUT(z, d) CLAMP(z); VMOVUPS z, d(DI)
+
+// ROWEND steps to the next row and loops to lbl while rows are left.
+#define ROWEND(lbl) \
+	MOVQ R14, SI; \
+	ADDQ 48(AX), SI; \
+	MOVQ R15, DI; \
+	ADDQ 72(AX), DI; \
+	DECQ R12; \
+	JNZ lbl
+
+// STEMROWS is the convolution of rows of n pixels, st bytes apart in the
+// input: 16 pixels a group while there are, then 4, then 1.
+#define STEMROWS(st) \
+row: \
+	MOVQ 32(AX), CX; \
+	MOVQ SI, R14; \
+	MOVQ DI, R15; \
+g16: \
+	CMPQ CX, $16; \
+	JLT g4; \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; VPXORD Z9, Z9, Z9; VPXORD Z10, Z10, Z10; VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; VPXORD Z13, Z13, Z13; VPXORD Z14, Z14, Z14; VPXORD Z15, Z15, Z15; \
+	TAPSTART; \
+t16: \
+	TAPNEXT; \
+	FMA(0*st, SI, Z0); FMA(1*st, SI, Z1); FMA(2*st, SI, Z2); FMA(3*st, SI, Z3); \
+	FMA(4*st, SI, Z4); FMA(5*st, SI, Z5); FMA(6*st, SI, Z6); FMA(7*st, SI, Z7); \
+	FMA(8*st, SI, Z8); FMA(9*st, SI, Z9); FMA(10*st, SI, Z10); FMA(11*st, SI, Z11); \
+	FMA(12*st, SI, Z12); FMA(13*st, SI, Z13); FMA(14*st, SI, Z14); FMA(15*st, SI, Z15); \
+	TAPEND(t16); \
+	OUT(Z0, 0); OUT(Z1, 64); OUT(Z2, 128); OUT(Z3, 192); \
+	OUT(Z4, 256); OUT(Z5, 320); OUT(Z6, 384); OUT(Z7, 448); \
+	OUT(Z8, 512); OUT(Z9, 576); OUT(Z10, 640); OUT(Z11, 704); \
+	OUT(Z12, 768); OUT(Z13, 832); OUT(Z14, 896); OUT(Z15, 960); \
+	ADDQ $(16*st), SI; \
+	ADDQ $1024, DI; \
+	SUBQ $16, CX; \
+	JMP g16; \
+g4: \
+	CMPQ CX, $4; \
+	JLT g1; \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; \
+	TAPSTART; \
+t4: \
+	TAPNEXT; \
+	FMA(0*st, SI, Z0); FMA(1*st, SI, Z1); FMA(2*st, SI, Z2); FMA(3*st, SI, Z3); \
+	TAPEND(t4); \
+	OUT(Z0, 0); OUT(Z1, 64); OUT(Z2, 128); OUT(Z3, 192); \
+	ADDQ $(4*st), SI; \
+	ADDQ $256, DI; \
+	SUBQ $4, CX; \
+	JMP g4; \
+g1: \
+	TESTQ CX, CX; \
+	JZ rowend; \
+	VPXORD Z0, Z0, Z0; \
+	TAPSTART; \
+t1: \
+	TAPNEXT; \
+	FMA(0, SI, Z0); \
+	TAPEND(t1); \
+	OUT(Z0, 0); \
+	ADDQ $st, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JMP g1; \
+rowend: \
+	ROWEND(row); \
+	VZEROUPPER; \
+	RET
+
+// POOL sets acc to the maximum of acc, a, b, c (MAXNANK, in the order of
+// the blocked MaxPool's window taps) and stores it at byte d of DI.
+#define POOL(acc, a, b, c, d) \
+	MAXNANK(a, acc, K1); \
+	MAXNANK(b, acc, K1); \
+	MAXNANK(c, acc, K1); \
+	VMOVUPS acc, d(DI)
+
+// STEMPOOL is the convolution followed by a 2x2 stride-2 MaxPool: rows of
+// n pooled pixels, each the maximum of the clamped sums of two pixels of
+// two rows (st bytes apart in the input along a row, x1 bytes between the
+// rows): 4 pooled pixels a group (Z0-Z7 the first row's sums, Z8-Z15 the
+// second's), then 1.
+#define STEMPOOL(st) \
+prow: \
+	MOVQ 32(AX), CX; \
+	MOVQ 56(AX), DX; \
+	MOVQ SI, R14; \
+	MOVQ DI, R15; \
+p4: \
+	CMPQ CX, $4; \
+	JLT p1; \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; VPXORD Z9, Z9, Z9; VPXORD Z10, Z10, Z10; VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; VPXORD Z13, Z13, Z13; VPXORD Z14, Z14, Z14; VPXORD Z15, Z15, Z15; \
+	LEAQ (SI)(DX*1), R13; \
+	TAPSTART; \
+pt4: \
+	TAPNEXT; \
+	FMA(0*st, SI, Z0); FMA(1*st, SI, Z1); FMA(2*st, SI, Z2); FMA(3*st, SI, Z3); \
+	FMA(4*st, SI, Z4); FMA(5*st, SI, Z5); FMA(6*st, SI, Z6); FMA(7*st, SI, Z7); \
+	FMA(0*st, R13, Z8); FMA(1*st, R13, Z9); FMA(2*st, R13, Z10); FMA(3*st, R13, Z11); \
+	FMA(4*st, R13, Z12); FMA(5*st, R13, Z13); FMA(6*st, R13, Z14); FMA(7*st, R13, Z15); \
+	TAPEND(pt4); \
+	CLAMP(Z0); CLAMP(Z1); CLAMP(Z2); CLAMP(Z3); CLAMP(Z4); CLAMP(Z5); CLAMP(Z6); CLAMP(Z7); \
+	CLAMP(Z8); CLAMP(Z9); CLAMP(Z10); CLAMP(Z11); CLAMP(Z12); CLAMP(Z13); CLAMP(Z14); CLAMP(Z15); \
+	POOL(Z0, Z1, Z8, Z9, 0); \
+	POOL(Z2, Z3, Z10, Z11, 64); \
+	POOL(Z4, Z5, Z12, Z13, 128); \
+	POOL(Z6, Z7, Z14, Z15, 192); \
+	ADDQ $(8*st), SI; \
+	ADDQ $256, DI; \
+	SUBQ $4, CX; \
+	JMP p4; \
+p1: \
+	TESTQ CX, CX; \
+	JZ prowend; \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; \
+	LEAQ (SI)(DX*1), R13; \
+	TAPSTART; \
+pt1: \
+	TAPNEXT; \
+	FMA(0, SI, Z0); FMA(st, SI, Z1); FMA(0, R13, Z2); FMA(st, R13, Z3); \
+	TAPEND(pt1); \
+	CLAMP(Z0); CLAMP(Z1); CLAMP(Z2); CLAMP(Z3); \
+	POOL(Z0, Z1, Z2, Z3, 0); \
+	ADDQ $(2*st), SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JMP p1; \
+prowend: \
+	ROWEND(prow); \
+	VZEROUPPER; \
+	RET
+
+// func stemS1AVX512(a *stemArgs)
+TEXT ·stemS1AVX512(SB), NOSPLIT, $0-8
+	STEMARGS
+	STEMROWS(4)
+
+// func stemS2AVX512(a *stemArgs)
+TEXT ·stemS2AVX512(SB), NOSPLIT, $0-8
+	STEMARGS
+	STEMROWS(8)
+
+// func stemPoolS1AVX512(a *stemArgs)
+TEXT ·stemPoolS1AVX512(SB), NOSPLIT, $0-8
+	STEMARGS
+	STEMPOOL(4)
+
+// func stemPoolS2AVX512(a *stemArgs)
+TEXT ·stemPoolS2AVX512(SB), NOSPLIT, $0-8
+	STEMARGS
+	STEMPOOL(8)
