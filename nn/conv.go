@@ -1153,8 +1153,14 @@ var nchwcPointwiseWide = 64
 // output channels takes pathNCHWc: deep or wide enough, on planes pathPW
 // does not take, without a fused input scale (which only pathPointwise and
 // pathPW apply).
+//
+// Only the AVX-512 kernels: the AVX2 one (one block of 6 pixels a call)
+// loses to the GEMM on large planes with deep inputs too, GODEBUG=
+// cpu.avx512f=off BenchmarkConvPWLarge, cpu-µs, GEMM -> pathNCHWc: 512->256
+// on 28x28 2,373-2,622 -> 3,208-3,302, 256->128 on 56x56 3,137-3,358 ->
+// 3,351-3,522, 512->128 on 28x28 even.
 func nchwcPointwise(cg, mg, p int, scaled bool) bool {
 	deep := nchwcPointwiseMinCg > 0 && cg >= nchwcPointwiseMinCg
-	wide := nchwcWide && nchwcPointwiseWide > 0 && cg >= nchwcPointwiseWide && mg >= nchwcPointwiseWide && mg%16 == 0
-	return (deep || wide) && !pwPays(p, cg) && !scaled
+	wide := nchwcPointwiseWide > 0 && cg >= nchwcPointwiseWide && mg >= nchwcPointwiseWide && mg%16 == 0
+	return (nchwcWide || nchwcForce) && (deep || wide) && !pwPays(p, cg) && !scaled
 }

@@ -277,14 +277,16 @@ func BenchmarkConvPWLarge(b *testing.B) {
 	for _, s := range []struct{ m, c, hw int }{
 		{128, 64, 56}, {128, 96, 56}, {128, 224, 56}, {128, 128, 28},
 		{256, 64, 56}, {512, 128, 28}, {64, 64, 28}, {24, 144, 56}, {32, 192, 28},
+		{128, 256, 56}, {256, 512, 28}, {128, 512, 28},
 	} {
 		cb := convBench{fmt.Sprintf("%d_%dx%d_%d", s.c, s.hw, s.hw, s.m), 1, s.c, s.hw, s.hw, s.m, 1, 1, 1}
 		for _, mode := range []string{"gemm", "nchwc"} {
 			b.Run(cb.name+"/"+mode, func(b *testing.B) {
-				savedCg, savedWide := nchwcPointwiseMinCg, nchwcPointwiseWide
-				defer func() { nchwcPointwiseMinCg, nchwcPointwiseWide = savedCg, savedWide }()
+				savedCg, savedWide, savedForce := nchwcPointwiseMinCg, nchwcPointwiseWide, nchwcForce
+				defer func() { nchwcPointwiseMinCg, nchwcPointwiseWide, nchwcForce = savedCg, savedWide, savedForce }()
 				nchwcPointwiseWide = 0
 				nchwcPointwiseMinCg = map[string]int{"gemm": 0, "nchwc": 1}[mode]
+				nchwcForce = mode == "nchwc" // with the AVX2 kernel too
 				benchConvKernel(b, cb, false, actRelu, 1)
 			})
 		}
