@@ -100,41 +100,64 @@ var nchwcStride2 = true
 
 // nchwcPlan is the blocking of one pathNCHWc run.
 type nchwcPlan struct {
-	mb    int       // 16-channel output blocks per group
-	fb    int       // blocks per kernel call (the last call of a group takes the rest)
-	nb    int       // output columns per kernel call
-	pad   bool      // read a zero-padded copy of the input rows
-	wp    int       // row width of the padded copy
-	rows  int       // output rows per unit
-	nrb   int       // row blocks per plane
-	nms   int       // output-channel slabs per plane
-	slab  int       // 16-channel blocks per slab (a multiple of fb)
-	inRow int       // input rows of a unit's padded copy
-	ntile int       // pixels of a tile block (nb rounded up to 16)
-	bias  []float32 // per group, the bias padded to mb blocks
+	mb     int       // 16-channel output blocks per group
+	fb     int       // blocks per kernel call (the last call of a group takes the rest)
+	nb     int       // output columns per kernel call
+	groups int       // output rows per kernel call (nchwcRows.groups; 1: one)
+	pad    bool      // read a zero-padded copy of the input rows
+	wp     int       // row width of the padded copy
+	rows   int       // output rows per unit
+	nrb    int       // row blocks per plane
+	nms    int       // output-channel slabs per plane
+	slab   int       // 16-channel blocks per slab (a multiple of fb)
+	inRow  int       // input rows of a unit's padded copy
+	ntile  int       // pixels of a tile block (nb·groups rounded up to 16)
+	bias   []float32 // per group, the bias padded to mb blocks
 }
 
-// nchwcBlocking returns the blocks per call and columns per call for mb
-// blocks on rows of ow columns with taps taps per sum: the fewest cycles
-// by a model of a call (one FMA per block and pixel per tap, a cycle of
-// loop per tap, and the zeroing, tile stores and transposing store).
-func nchwcBlocking(mb, ow, taps int) (fb, nb int) {
+// nchwcBlocking returns the blocks per call, columns per call and rows
+// per call (groups, nchwcGroupedFits; grouped: allowed) for mb blocks on
+// planes of oh rows of ow columns with taps taps per sum: the fewest
+// cycles by a model of a call (one FMA per block and pixel per tap, a
+// cycle of loop per tap, and the zeroing, tile stores and transposing
+// store).
+//
+// Narrow rows leave the registers short of sums, and each weight vector
+// loaded serves few pixels: VGG's [512 512 3 3] on 2x2 planes, 2 pixels
+// a call, ran at 61% of the FMA peak, 86% in calls of both rows
+// (BenchmarkConvNCHWcSmall).
+func nchwcBlocking(mb, oh, ow, taps int, grouped bool) (fb, nb, groups int) {
 	best := math.MaxInt
 	for f := 1; f <= min(mb, nchwcMaxBlocks()); f++ {
 		np := nchwcMaxPixels(f)
-		chunks := (ow + np - 1) / np
-		n := (ow + chunks - 1) / chunks
-		cost := 0
-		for m := 0; m < mb; m += f {
-			fc := min(f, mb-m)
-			cost += chunks * (taps*(max(n*fc, 4)+1) + 3*n*fc + 40 + 60*fc*((n+15)/16))
-		}
-		if cost < best {
-			best, fb, nb = cost, f, n
+		for gr := 1; gr == 1 || grouped && gr <= min(nchwcMaxGroups, oh) && gr*ow <= np && ow >= 2 && ow <= nchwcGroupCols; gr++ {
+			chunks := (ow + np - 1) / np
+			n := (ow + chunks - 1) / chunks
+			calls := chunks * oh
+			if gr > 1 {
+				calls = (oh + gr - 1) / gr
+			}
+			cost := 0
+			for m := 0; m < mb; m += f {
+				fc := min(f, mb-m)
+				px := n * gr
+				cost += calls * (taps*(max(px*fc, 4)+1) + 3*px*fc + 40 + 60*fc*((px+15)/16))
+			}
+			if cost < best {
+				best, fb, nb, groups = cost, f, n, gr
+			}
 		}
 	}
-	return fb, nb
+	return fb, nb, groups
 }
+
+// nchwcGroupsOn lets nchwcBlocking group rows (a variable so that
+// benchmarks can compare).
+var nchwcGroupsOn = true
+
+// nchwcMaxGroups and nchwcGroupCols bound a grouped call (nchwcgen's
+// maxGroups and groupCols).
+const nchwcMaxGroups, nchwcGroupCols = 3, 8
 
 // nchwcMaxPixels is the most pixels of a kernel call with f blocks: with
 // AVX-512 the f·n sums and f weight vectors fill the 32 vector registers;
@@ -170,8 +193,10 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	g := &j.g
 	p := &j.nc
 	p.mb = (j.Mg + 15) / 16
-	p.fb, p.nb = nchwcBlocking(p.mb, g.OW, j.K)
-	p.ntile = (p.nb + 15) &^ 15
+	// Grouped calls need the kernels' NCHW16c input and output.
+	grouped := nchwcGroupsOn && j.k.xBlocked && j.k.yBlocked && j.Cg%16 == 0 && g.SW == 1 && nchwcWide
+	p.fb, p.nb, p.groups = nchwcBlocking(p.mb, g.OH, g.OW, j.K, grouped)
+	p.ntile = (p.nb*p.groups + 15) &^ 15
 	// An input with a zero border as wide as the pads (layout.go) is read
 	// in place.
 	p.pad = (g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0) && !j.k.bordered(g)
@@ -179,9 +204,10 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	inRows := func(rows int) int { return (rows-1)*g.SH + (g.KH-1)*g.DH + 1 }
 	// fitRows sets the fewest row blocks whose padded copies fit
 	// nchwcCopyFloats; evenRows makes the blocks equal.
+	cut := p.pad
 	fitRows := func() {
 		p.nrb = 1
-		for p.pad && p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
+		for cut && p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
 			p.nrb++
 		}
 	}
@@ -206,6 +232,7 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 			p.fb = p.mb / threads
 			chunks := (g.OW + nchwcMaxPixels(p.fb) - 1) / nchwcMaxPixels(p.fb)
 			p.nb = (g.OW + chunks - 1) / chunks
+			p.groups = 1
 			p.ntile = (p.nb + 15) &^ 15
 		}
 		calls := (p.mb + p.fb - 1) / p.fb
@@ -303,18 +330,40 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			a.bias = p.bias[(gr*p.mb+m0)*16:]
 			a.mlast = min(16, j.Mg-(m0+a.c.f-1)*16)
 			yo := yg + m0*16*yp
-			for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
-				if part.n == 0 || part.chunks == 0 {
-					continue
+			if p.groups > 1 {
+				// Whole rows (nb = OW), groups of them a call, then the
+				// rows left in one call.
+				rows := oh1 - oh0
+				full := rows / p.groups
+				for _, part := range [2]struct{ row, rows, groups int }{{0, full, p.groups}, {full * p.groups, 1, rows % p.groups}} {
+					if part.rows == 0 || part.groups == 0 {
+						continue
+					}
+					a.c.n, a.chunks, a.rows = g.OW, 1, part.rows
+					a.groups, a.xgs, a.ygs = part.groups, g.SH*rs, yw
+					a.xrs, a.yrs = part.groups*g.SH*rs, part.groups*yw
+					a.c.x = xs[part.row*g.SH*rs:]
+					a.y = j.y[yo+part.row*yw*py:]
+					a.r = nil
+					if fused && j.r != nil {
+						a.r = j.r[yo+part.row*yw*py:]
+					}
+					nchwcRun(&a)
 				}
-				a.c.n, a.chunks = part.n, part.chunks
-				a.c.x = xs[part.col*g.SW*px:]
-				a.y = j.y[yo+part.col*py:]
-				a.r = nil
-				if fused && j.r != nil {
-					a.r = j.r[yo+part.col*py:]
+			} else {
+				for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
+					if part.n == 0 || part.chunks == 0 {
+						continue
+					}
+					a.c.n, a.chunks = part.n, part.chunks
+					a.c.x = xs[part.col*g.SW*px:]
+					a.y = j.y[yo+part.col*py:]
+					a.r = nil
+					if fused && j.r != nil {
+						a.r = j.r[yo+part.col*py:]
+					}
+					nchwcRun(&a)
 				}
-				nchwcRun(&a)
 			}
 			if !fused && py == 16 {
 				for b := m0; b < m0+a.c.f; b++ {
@@ -432,22 +481,27 @@ func nchwcStoreRef(s *nchwcStoreCall) {
 }
 
 // nchwcRows is the contract of the assembly kernels: for output rows
-// i < rows and chunks h < chunks of c.n pixels, the sums of c (c.x
-// advanced by i·xrs + h·c.n·c.s·c.px) stored by nchwcStoreRef into
-// y[i·yrs + h·c.n + b·16·ldy ...] for each block b < c.f, with the bias
-// bias[b·16 ...], residual r at the same offsets as y (nil: none), the
-// clamp [lo, hi], and 16 channels per block but mlast in the last. With
-// blocked (NCHW16c output) pixel p of block b is the 16 floats at
-// 16·(b·ldy + p), p = i·yrs + h·c.n + q, all 16 stored.
+// i < rows, chunks h < chunks of c.n pixels and groups g < max(groups, 1),
+// the sums of c (c.x advanced by i·xrs + g·xgs + h·c.n·c.s·c.px) stored
+// by nchwcStoreRef into y[p + b·16·ldy ...], p = i·yrs + g·ygs + h·c.n,
+// for each block b < c.f, with the bias bias[b·16 ...], residual r at the
+// same offsets as y (nil: none), the clamp [lo, hi], and 16 channels per
+// block but mlast in the last. With blocked (NCHW16c output) pixel p + q
+// of block b is the 16 floats at 16·(b·ldy + p + q), all 16 stored.
+//
+// Groups (nchwcGroupedFits) let one call keep the sums of a few narrow
+// rows in registers: the tile then holds the groups' pixels one after
+// the other.
 type nchwcRows struct {
-	c            nchwcCall
-	chunks, rows int
-	xrs          int
-	y, r, bias   []float32
-	ldy, yrs     int
-	mlast        int
-	lo, hi       float32
-	blocked      bool
+	c                nchwcCall
+	chunks, rows     int
+	xrs              int
+	y, r, bias       []float32
+	ldy, yrs         int
+	mlast            int
+	lo, hi           float32
+	blocked          bool
+	groups, xgs, ygs int
 }
 
 // nchwcRowsRef is the reference of the kernels.
@@ -455,26 +509,33 @@ func nchwcRowsRef(a *nchwcRows) {
 	c := a.c
 	for i := 0; i < a.rows; i++ {
 		for h := 0; h < a.chunks; h++ {
-			c.x = a.c.x[i*a.xrs+h*c.n*c.s*c.px:]
-			nchwcTileRef(&c)
-			if a.blocked {
-				nchwcStoreBlockedRef(a, &c, i*a.yrs+h*c.n)
-				continue
+			for g := 0; g < max(a.groups, 1); g++ {
+				c.x = a.c.x[i*a.xrs+g*a.xgs+h*c.n*c.s*c.px:]
+				nchwcTileRef(&c)
+				nchwcStoreTileRef(a, &c, i*a.yrs+g*a.ygs+h*c.n)
 			}
-			for b := 0; b < c.f; b++ {
-				m := 16
-				if b == c.f-1 {
-					m = a.mlast
-				}
-				for q := 0; q < c.n; q += 16 {
-					o := i*a.yrs + h*c.n + b*16*a.ldy + q
-					s := nchwcStoreCall{tile: c.tile[b*c.ldt+q*16:], y: a.y[o:], bias: a.bias[b*16:], ldy: a.ldy, n: min(16, c.n-q), m: m, lo: a.lo, hi: a.hi}
-					if a.r != nil {
-						s.r = a.r[o:]
-					}
-					nchwcStoreRef(&s)
-				}
+		}
+	}
+}
+
+// nchwcStoreTileRef stores the tile of c into a's output from pixel p.
+func nchwcStoreTileRef(a *nchwcRows, c *nchwcCall, p int) {
+	if a.blocked {
+		nchwcStoreBlockedRef(a, c, p)
+		return
+	}
+	for b := 0; b < c.f; b++ {
+		m := 16
+		if b == c.f-1 {
+			m = a.mlast
+		}
+		for q := 0; q < c.n; q += 16 {
+			o := p + b*16*a.ldy + q
+			s := nchwcStoreCall{tile: c.tile[b*c.ldt+q*16:], y: a.y[o:], bias: a.bias[b*16:], ldy: a.ldy, n: min(16, c.n-q), m: m, lo: a.lo, hi: a.hi}
+			if a.r != nil {
+				s.r = a.r[o:]
 			}
+			nchwcStoreRef(&s)
 		}
 	}
 }

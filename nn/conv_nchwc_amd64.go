@@ -48,6 +48,8 @@ type nchwcArgs struct {
 	lo, hi            float32
 	cb, xbs, xpx, ypx int
 	state             [12]int
+	groups, xgs, ygs  int
+	gstate            [4]int
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.n)-80]
@@ -55,12 +57,24 @@ var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.y)-120]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.lo)-168]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.cb)-176]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-208]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.groups)-304]
+
+// nchwcGroupedFits reports whether a grouped call a has a kernel: the
+// AVX-512 ones with NCHW16c input and output, stride 1, 2-3 groups of
+// 2-8 pixels (nchwcgen's maxGroups and groupCols), one chunk a row.
+func nchwcGroupedFits(a *nchwcRows) bool {
+	c := &a.c
+	return nchwcWide && c.px == 16 && a.blocked && c.s == 1 && a.groups <= 3 && c.n >= 2 && c.n <= 8 &&
+		a.groups*c.n <= nchwcMaxPixels(c.f) && a.xgs >= 0 && a.ygs >= 0
+}
 
 // nchwcRun runs one kernel call.
 func nchwcRun(a *nchwcRows) {
 	c := &a.c
 	blocked := c.px == 16
-	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.f > nchwcMaxBlocks() || c.s < 1 || c.s > 2 || !nchwcWide && !nchwcAVX2 || c.px != 1 && !blocked || c.cb < 1 {
+	groups := max(a.groups, 1)
+	if !nchwcHave || !nchwcAsm || c.n > nchwcMaxPixels(c.f) || c.f > nchwcMaxBlocks() || c.s < 1 || c.s > 2 || !nchwcWide && !nchwcAVX2 || c.px != 1 && !blocked || c.cb < 1 ||
+		groups > 1 && !nchwcGroupedFits(a) {
 		nchwcRowsRef(a)
 		return
 	}
@@ -68,7 +82,7 @@ func nchwcRun(a *nchwcRows) {
 	last := (a.rows-1)*a.yrs + a.chunks*c.n - 1 + ((c.f-1)*16+a.mlast-1)*a.ldy
 	ypx := 4
 	if a.blocked {
-		last = 16*((c.f-1)*a.ldy+(a.rows-1)*a.yrs+a.chunks*c.n-1) + 15
+		last = 16*((c.f-1)*a.ldy+(a.rows-1)*a.yrs+(groups-1)*a.ygs+a.chunks*c.n-1) + 15
 		ypx = 64
 	}
 	_ = a.y[last]
@@ -76,12 +90,14 @@ func nchwcRun(a *nchwcRows) {
 		xcs: 4 * c.xcs, drow: 4 * c.drow, dcol: 4 * c.dcol, wbs: 4 * c.wbs, n: c.n, ldt: 4 * c.ldt,
 		chunks: a.chunks, rows: a.rows, xrs: 4 * a.xrs, y: &a.y[0], bias: &a.bias[0],
 		ldy: 4 * a.ldy, yrs: ypx * a.yrs, mlast: a.mlast, lo: a.lo, hi: a.hi,
-		cb: c.cb, xbs: 4 * c.xbs, xpx: 4 * c.px, ypx: ypx}
-	_ = c.x[(a.rows-1)*a.xrs+(a.chunks*c.n-1)*c.s*c.px+(c.cb-1)*c.xbs+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
+		cb: c.cb, xbs: 4 * c.xbs, xpx: 4 * c.px, ypx: ypx,
+		groups: groups, xgs: 4 * a.xgs, ygs: ypx * a.ygs}
+	_ = c.x[(a.rows-1)*a.xrs+(groups-1)*a.xgs+(a.chunks*c.n-1)*c.s*c.px+(c.cb-1)*c.xbs+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
 	_ = c.w[(c.f-1)*c.wbs+c.cb*c.cg*c.kh*c.kw*16-1]
-	_ = c.tile[(c.f-1)*c.ldt+(c.n+15)/16*256-1]
+	tn := (groups*c.n + 15) / 16 * 256 // a block's tile
+	_ = c.tile[(c.f-1)*c.ldt+tn-1]
 	_ = a.bias[c.f*16-1]
-	if c.ldt < (c.n+15)/16*256 {
+	if c.ldt < tn {
 		panic("nn: nchwc tile blocks overlap")
 	}
 	if a.r != nil {

@@ -32,21 +32,29 @@ func testNCHWcRows(t *testing.T, r *rand.Rand, wide bool) {
 		for s := 1; s <= 2; s++ {
 			for n := 1; n <= nchwcMaxPixels(f); n++ {
 				for _, lay := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-					testNCHWcCall(t, r, wide, f, s, n, lay[0], lay[1])
+					testNCHWcCall(t, r, wide, f, s, n, 1, lay[0], lay[1])
 				}
+			}
+		}
+		// Grouped calls: 2-3 rows of 2-8 pixels (and shapes without a
+		// grouped kernel, which take the reference).
+		for g := 2; g <= 4; g++ {
+			for n := 1; n <= 9 && g*n <= nchwcMaxPixels(f)+1; n++ {
+				testNCHWcCall(t, r, wide, f, 1, n, g, true, true)
 			}
 		}
 	}
 }
 
-// testNCHWcCall checks one kernel call of f blocks, stride s, n pixels,
-// input in NCHW16c (bx) or NCHW, output likewise (by).
-func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n int, bx, by bool) {
+// testNCHWcCall checks one kernel call of f blocks, stride s, n pixels in
+// each of groups groups, input in NCHW16c (bx) or NCHW, output likewise
+// (by).
+func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n, groups int, bx, by bool) {
 	cg, kh, kw := 1+(n*7+f)%9, 1+(n+f)%7, 1+(n*3+s)%7
 	d := 1 + n%2
 	chunks, rows := 1+n%3, 1+(n+f)%3
 	rowW := chunks*n*s + kw*d + 3
-	inRows := rows*2 + kh*d
+	inRows := rows*2 + kh*d + 2*groups
 	c := nchwcCall{f: f, n: n, s: s, cb: 1, cg: cg, kh: kh, kw: kw, xcs: rowW*inRows + 5, px: 1, drow: d * rowW, dcol: d}
 	xrs := 2 * rowW
 	if bx {
@@ -60,8 +68,14 @@ func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n int, bx, by bo
 	c.x[rowW+1] = float32(math.NaN())
 	c.w = randT(r, f*c.wbs).F32
 	yrs := chunks*n + 3
-	ldy := yrs*rows + 1
+	ldy := yrs*rows*groups + 1
 	a := nchwcRows{c: c, chunks: chunks, rows: rows, xrs: xrs, ldy: ldy, yrs: yrs, mlast: 1 + (n*5+f+s)%16, lo: -0.5, hi: 0.75, blocked: by}
+	if groups > 1 {
+		// Each group a row (and a pixel) below the last in the input, its
+		// outputs after all rows of the last.
+		a.groups, a.xgs, a.ygs = groups, c.drow/d+c.px, yrs*rows
+		c.ldt = 16 * ((groups*n + 15) &^ 15)
+	}
 	if by {
 		a.mlast = 16
 	}
@@ -78,6 +92,7 @@ func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n int, bx, by bo
 			out[i][j] = 7
 		}
 		a.c.tile = make([]float32, f*c.ldt)
+		a.c.ldt = c.ldt
 		a.y, a.r = out[i], res
 		nchwcRun(&a)
 	}
@@ -88,10 +103,10 @@ func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n int, bx, by bo
 			written++
 		}
 		if math.IsNaN(float64(w)) != math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > 1e-4*math.Sqrt(float64(c.cb*c.cg*kh*kw)) {
-			t.Fatalf("wide %v f%d s%d n%d in NCHW16c %v out %v (%d blocks of %d channels, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", wide, f, s, n, bx, by, c.cb, c.cg, kh, kw, chunks, rows, a.mlast, i, g, w)
+			t.Fatalf("wide %v f%d s%d n%d groups %d in NCHW16c %v out %v (%d blocks of %d channels, %dx%d, %d chunks, %d rows, mlast %d): [%d] = %v, want %v", wide, f, s, n, groups, bx, by, c.cb, c.cg, kh, kw, chunks, rows, a.mlast, i, g, w)
 		}
 	}
-	if want := rows * chunks * n * ((f-1)*16 + a.mlast); written < want*9/10 {
+	if want := rows * chunks * n * groups * ((f-1)*16 + a.mlast); written < want*9/10 {
 		t.Fatalf("f%d s%d n%d: the reference wrote %d values, want %d", f, s, n, written, want)
 	}
 }
@@ -119,6 +134,9 @@ var nchwcLadder = []fpConvSpec{
 	{n: 2, c: 16, h: 10, w: 13, m: 32, kh: 3, kw: 3, group: 1, sh: 2, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}},            // NCHW16c padded by 2 (padRowsGo)
 	{n: 2, c: 1, h: 12, w: 11, m: 16, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // a grey stem (thinStem)
 	{n: 1, c: 2, h: 9, w: 14, m: 32, kh: 5, kw: 5, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},              // two channels, 5x5 s2
+	{n: 3, c: 32, h: 2, w: 2, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // planes of a few columns: grouped calls
+	{n: 2, c: 16, h: 5, w: 3, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // grouped, and a row left over
+	{n: 1, c: 32, h: 7, w: 4, m: 48, kh: 3, kw: 3, group: 1, sh: 2, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},              // grouped rows 2 input rows apart
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)

@@ -103,7 +103,21 @@ const (
 	oRowsLeft, oChunksLeft, oXrow       = 208, 216, 224
 	oYrow, oRrow, oXcur, oYcur, oRcur   = 232, 240, 248, 256, 264
 	oBlocksLeft, oSaved                 = 272, 280
+	oGroups, oXgs, oYgs, oGLeft         = 304, 312, 320, 328
+	oGTile, oGY, oGR                    = 336, 344, 352
 )
+
+// maxGroups and groupCols bound a grouped call (the kernels with NCHW16c
+// input, stride 1): up to maxGroups rows of at most groupCols pixels each,
+// xgs bytes apart in the input (DX during the compute: groups 1 and 2 at
+// (R11)(DX*1) and (R11)(DX*2)), so that planes of a few columns fill the
+// sums a call keeps in registers.
+const maxGroups, groupCols = 3, 8
+
+// groupBase is the address of group g's window from R11.
+func groupBase(g int) string {
+	return [maxGroups]string{"(R11)", "(R11)(DX*1)", "(R11)(DX*2)"}[g]
+}
 
 // kernel writes nchwcF<f>S<s>AVX512: f blocks of 16 output channels,
 // stride s; nchwcF<f>S<s>BAVX512 with blocked, its input in NCHW16c (a
@@ -116,17 +130,40 @@ func kernel(a *asm, f, s int, blocked bool) {
 	a.l("")
 	a.l("// func nchwc%sAVX512(a *nchwcArgs)", name)
 	a.l("TEXT ·nchwc%sAVX512(SB), NOSPLIT, $0-8", name)
+	grouped := blocked && s == 1
+	np := maxPixels(f)
 	loops(a, name, s, func() {
 		a.l("\tMOVQ %d(AX), DX", oN)
-		np := maxPixels(f)
+		if grouped {
+			a.l("\tCMPQ %d(AX), $1", oGroups)
+			a.l("\tJNE %sgrouped", name)
+		}
 		for n := 1; n <= np; n++ {
 			a.l("\tCMPQ DX, $%d", n)
 			a.l("\tJEQ %sn%d", name, n)
 		}
 		a.l("\tJMP %sdone", name)
+		if grouped {
+			// Key groups<<4 | pixels per group.
+			a.l("%sgrouped:", name)
+			a.l("\tMOVQ %d(AX), CX", oGroups)
+			a.l("\tSHLQ $4, CX")
+			a.l("\tADDQ DX, CX")
+			eachGroupShape(f, func(g, m int) {
+				a.l("\tCMPQ CX, $%d", g<<4|m)
+				a.l("\tJEQ %sg%dm%d", name, g, m)
+			})
+			a.l("\tJMP %sdone", name)
+		}
 		for n := 1; n <= np; n++ {
-			compute(a, fmt.Sprintf("%sn%d", name, n), f, s*pixelBytes(blocked), n)
+			compute(a, fmt.Sprintf("%sn%d", name, n), f, s*pixelBytes(blocked), 1, n)
 			a.l("\tJMP %sstore", name)
+		}
+		if grouped {
+			eachGroupShape(f, func(g, m int) {
+				compute(a, fmt.Sprintf("%sg%dm%d", name, g, m), f, pixelBytes(blocked), g, m)
+				a.l("\tJMP %sstore", name)
+			})
 		}
 		storeBlocks(a, name, f)
 		a.l("\tJMP %snext", name)
@@ -147,11 +184,21 @@ func pixelBytes(blocked bool) int {
 // storeBlocked writes the store of the chunk's f blocks into NCHW16c
 // output (nchwcArgs.ypx 64): per block and pixel the tile's vector plus
 // the bias, the residual (same layout), clamped, as is.
+//
+// A grouped chunk's groups (nchwcArgs.groups, 1 if not grouped) are stored
+// one after the other: group g's n pixels follow group g-1's in the tile,
+// and start ygs bytes after them in the output and residual.
 func storeBlocked(a *asm, name string, f int) {
 	a.l("%sbstore:", name)
 	a.l("\tMOVQ %d(AX), SI", oTile)
 	a.l("\tMOVQ %d(AX), DI", oYcur)
 	a.l("\tMOVQ %d(AX), R8", oRcur)
+	a.l("\tMOVQ %d(AX), DX", oGroups)
+	a.l("\tMOVQ DX, %d(AX)", oGLeft)
+	a.l("%sbgroup:", name)
+	a.l("\tMOVQ SI, %d(AX)", oGTile)
+	a.l("\tMOVQ DI, %d(AX)", oGY)
+	a.l("\tMOVQ R8, %d(AX)", oGR)
 	a.l("\tMOVQ %d(AX), BX", oBias)
 	a.l("\tMOVQ %d(AX), DX", oLdy)
 	a.l("\tSHLQ $4, DX")
@@ -197,6 +244,20 @@ func storeBlocked(a *asm, name string, f int) {
 	a.l("\tADDQ $64, BX")
 	a.l("\tDECQ R12")
 	a.l("\tJNZ %sbblock", name)
+	// Next group: n pixels on in the tile, ygs bytes on in the output.
+	a.l("\tMOVQ %d(AX), SI", oGTile)
+	a.l("\tMOVQ %d(AX), R9", oN)
+	a.l("\tSHLQ $6, R9")
+	a.l("\tADDQ R9, SI")
+	a.l("\tMOVQ %d(AX), DI", oGY)
+	a.l("\tADDQ %d(AX), DI", oYgs)
+	a.l("\tMOVQ %d(AX), R8", oGR)
+	a.l("\tTESTQ R8, R8")
+	a.l("\tJZ %sbgnr", name)
+	a.l("\tADDQ %d(AX), R8", oYgs)
+	a.l("%sbgnr:", name)
+	a.l("\tDECQ %d(AX)", oGLeft)
+	a.l("\tJNZ %sbgroup", name)
 }
 
 // loops writes a kernel's loops over output rows and chunks (stride s
@@ -253,9 +314,21 @@ func loops(a *asm, name string, s int, chunk func()) {
 	a.l("\tRET")
 }
 
-// compute writes the sums of one chunk of n pixels, sb bytes apart in
-// the input, into the tile.
-func compute(a *asm, lbl string, f, sb, n int) {
+// eachGroupShape calls fn with the groups and pixels per group of every
+// grouped kernel of f blocks.
+func eachGroupShape(f int, fn func(g, m int)) {
+	for g := 2; g <= maxGroups; g++ {
+		for m := 2; m <= groupCols && g*m <= maxPixels(f); m++ {
+			fn(g, m)
+		}
+	}
+}
+
+// compute writes the sums of one chunk of groups·m pixels into the tile:
+// per group m pixels sb bytes apart in the input, the groups xgs bytes
+// apart (nchwcArgs; one group: none).
+func compute(a *asm, lbl string, f, sb, groups, m int) {
+	n := groups * m
 	a.l("%s:", lbl)
 	for r := 0; r < n*f; r++ {
 		a.l("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
@@ -266,6 +339,9 @@ func compute(a *asm, lbl string, f, sb, n int) {
 	if f == 4 {
 		a.l("\tLEAQ (BX)(BX*2), R14")
 	}
+	if groups > 1 {
+		a.l("\tMOVQ %d(AX), DX", oXgs)
+	}
 	tapLoops(a, lbl, func() {
 		wsrc := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)", "(DI)(R14*1)"}
 		for b := 0; b < f; b++ {
@@ -273,7 +349,7 @@ func compute(a *asm, lbl string, f, sb, n int) {
 		}
 		for p := 0; p < n; p++ {
 			for b := 0; b < f; b++ {
-				a.l("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d", sb*p, 28+b, p*f+b)
+				a.l("\tVFMADD231PS.BCST %d%s, Z%d, Z%d", sb*(p%m), groupBase(p/m), 28+b, p*f+b)
 			}
 		}
 	})
