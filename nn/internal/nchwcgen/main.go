@@ -237,10 +237,7 @@ func storeBlocked(a *asm, name string, f int) {
 	a.l("%sbnext:", name)
 	a.l("\tADDQ %d(AX), SI", oLdt)
 	a.l("\tADDQ DX, DI")
-	a.l("\tTESTQ R8, R8")
-	a.l("\tJZ %sbnr", name)
-	a.l("\tADDQ DX, R8")
-	a.l("%sbnr:", name)
+	addResidual(a, "DX", name+"bnr")
 	a.l("\tADDQ $64, BX")
 	a.l("\tDECQ R12")
 	a.l("\tJNZ %sbblock", name)
@@ -252,12 +249,18 @@ func storeBlocked(a *asm, name string, f int) {
 	a.l("\tMOVQ %d(AX), DI", oGY)
 	a.l("\tADDQ %d(AX), DI", oYgs)
 	a.l("\tMOVQ %d(AX), R8", oGR)
-	a.l("\tTESTQ R8, R8")
-	a.l("\tJZ %sbgnr", name)
-	a.l("\tADDQ %d(AX), R8", oYgs)
-	a.l("%sbgnr:", name)
+	addResidual(a, fmt.Sprintf("%d(AX)", oYgs), name+"bgnr")
 	a.l("\tDECQ %d(AX)", oGLeft)
 	a.l("\tJNZ %sbgroup", name)
+}
+
+// addResidual writes R8 += src (a register or memory operand) where R8,
+// the residual pointer, is set (lbl: the label past the add).
+func addResidual(a *asm, src, lbl string) {
+	a.l("\tTESTQ R8, R8")
+	a.l("\tJZ %s", lbl)
+	a.l("\tADDQ %s, R8", src)
+	a.l("%s:", lbl)
 }
 
 // loops writes a kernel's loops over output rows and chunks (stride s
@@ -439,10 +442,7 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("%sstored:", name)
 	a.l("\tADDQ $1024, SI")
 	a.l("\tADDQ $64, DI")
-	a.l("\tTESTQ R8, R8")
-	a.l("\tJZ %snrh", name)
-	a.l("\tADDQ $64, R8")
-	a.l("%snrh:", name)
+	addResidual(a, "$64", name+"nrh")
 	a.l("\tSUBQ $16, R9")
 	a.l("\tJG %shalf", name)
 	// Next block: tile + ldt, output and residual 16 channels on, bias + 16.
@@ -453,10 +453,7 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("\tMOVQ DX, R10")
 	a.l("\tSHLQ $4, R10")
 	a.l("\tADDQ R10, DI")
-	a.l("\tTESTQ R8, R8")
-	a.l("\tJZ %snrb", name)
-	a.l("\tADDQ R10, R8")
-	a.l("%snrb:", name)
+	addResidual(a, "R10", name+"nrb")
 	a.l("\tADDQ $64, BX")
 	a.l("\tDECQ %d(AX)", oBlocksLeft)
 	a.l("\tJNZ %sblock", name)
