@@ -11,6 +11,9 @@ package nn
 // straight to the output, in the same order of operations, so the result
 // is pathNCHWc's bit for bit.
 //
+// With AVX2 only (no AVX-512) the kernels work on two ymm halves of each
+// 16-channel vector and, as pathNCHWc's AVX2 kernels, sum from the bias.
+//
 // A 2x2 stride-2 MaxPool that alone reads the stem's output (LeNet-style
 // networks: conv, Relu, pool) runs inside it (Runner.fusePooledStems): the
 // kernel sums two rows of pixel pairs and stores only each window's
@@ -31,7 +34,8 @@ const stemMaxTaps = 64
 // stemArgs is the contract of the kernels (conv_stem_amd64.s fixes the
 // offsets up to hi): for output rows i < rows and pixels q < n, the 16
 // lanes at y + i·yrs + 64·q (bytes) are min(max(bias + Σ_t w[t]·x(t), lo),
-// hi), summed over the ntaps taps in order from zero, w[t] the 16 floats at
+// hi), summed over the ntaps taps in order from zero (from the bias in the
+// AVX2 kernels, as pathNCHWc's AVX2 kernels sum), w[t] the 16 floats at
 // w + 64·t and x(t) the float at byte taps[t] from the pixel's window
 // origin, x + i·xrs + 4·s·q. With pool, pixel q is the maximum (NaN where
 // one is NaN) of four such values, of the window origins x + i·xrs +

@@ -4,9 +4,14 @@ package nn
 
 import "unsafe"
 
-// stemHave: the thin stem's kernels need AVX-512F (without it pathNCHWc
-// runs the stem and no MaxPool is fused into it).
-var stemHave = hasDW512
+// stemHave: the thin stem's kernels need AVX-512F, or AVX2 and FMA
+// (without them pathNCHWc runs the stem and no MaxPool is fused into it);
+// stemWide picks the AVX-512 ones (a variable so that tests can run the
+// AVX2 ones too; pathNCHWc's nchwcWide picks alike).
+var (
+	stemHave = hasDW512 || nchwcAVX2
+	stemWide = hasDW512
+)
 
 var _ = [1]struct{}{}[unsafe.Offsetof(stemArgs{}.x1)-56]
 var _ = [1]struct{}{}[unsafe.Offsetof(stemArgs{}.lo)-88]
@@ -18,18 +23,34 @@ func stemFast(a *stemArgs) bool {
 		return false
 	}
 	switch {
+	case a.s < 1 || a.s > 2:
+		return false
+	case !stemWide:
+		stemAVX2(a)
 	case a.pool && a.s == 1:
 		stemPoolS1AVX512(a)
-	case a.pool && a.s == 2:
+	case a.pool:
 		stemPoolS2AVX512(a)
 	case a.s == 1:
 		stemS1AVX512(a)
-	case a.s == 2:
-		stemS2AVX512(a)
 	default:
-		return false
+		stemS2AVX512(a)
 	}
 	return true
+}
+
+// stemAVX2 runs a on the AVX2 kernels.
+func stemAVX2(a *stemArgs) {
+	switch {
+	case a.pool && a.s == 1:
+		stemPoolS1AVX2(a)
+	case a.pool:
+		stemPoolS2AVX2(a)
+	case a.s == 1:
+		stemS1AVX2(a)
+	default:
+		stemS2AVX2(a)
+	}
 }
 
 //go:noescape
@@ -43,3 +64,15 @@ func stemPoolS1AVX512(a *stemArgs)
 
 //go:noescape
 func stemPoolS2AVX512(a *stemArgs)
+
+//go:noescape
+func stemS1AVX2(a *stemArgs)
+
+//go:noescape
+func stemS2AVX2(a *stemArgs)
+
+//go:noescape
+func stemPoolS1AVX2(a *stemArgs)
+
+//go:noescape
+func stemPoolS2AVX2(a *stemArgs)

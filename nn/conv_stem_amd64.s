@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "simd_amd64.h"
+#include "pool_nchwc_amd64.h"
 
 // The thin stem's kernels (conv_stem.go): stemArgs x 0, w 8, taps 16,
 // ntaps 24, n 32, rows 40, xrs 48, x1 56, y 64, yrs 72, bias 80, lo 88,
@@ -213,3 +214,159 @@ TEXT ·stemPoolS1AVX512(SB), NOSPLIT, $0-8
 TEXT ·stemPoolS2AVX512(SB), NOSPLIT, $0-8
 	STEMARGS
 	STEMPOOL(8)
+
+// The AVX2 kernels: a 16-channel vector is two ymm halves; as pathNCHWc's
+// AVX2 kernels (bit for bit their result) the sums start from the bias and
+// are clamped after the last tap. Y14:Y15 the tap's weights, Y13 the
+// broadcast input (then the clamp's top, Y12 its bottom).
+
+// STEMARGSY loads the args.
+#define STEMARGSY \
+	MOVQ a+0(FP), AX; \
+	MOVQ 0(AX), SI; \
+	MOVQ 16(AX), R8; \
+	MOVQ 24(AX), R9; \
+	MOVQ 40(AX), R12; \
+	MOVQ 64(AX), DI
+
+// BIASY sets lo:hi to the bias (R10 scratch).
+#define BIASY(lo, hi) MOVQ 80(AX), R10; VMOVUPS (R10), lo; VMOVUPS 32(R10), hi
+
+// TAPNEXTY loads tap R11's offset and weights.
+#define TAPNEXTY \
+	MOVQ (R8)(R11*8), R10; \
+	VMOVUPS (BX), Y14; \
+	VMOVUPS 32(BX), Y15
+
+// FMAY adds the tap's weights times the input at byte d from base (plus
+// the tap's offset) to the sums lo:hi.
+#define FMAY(d, base, lo, hi) \
+	VBROADCASTSS d(base)(R10*1), Y13; \
+	VFMADD231PS Y14, Y13, lo; \
+	VFMADD231PS Y15, Y13, hi
+
+// CLAMPY clamps z (Y12 the bottom, Y13 the top, loaded by LOHIY).
+#define LOHIY VBROADCASTSS 88(AX), Y12; VBROADCASTSS 92(AX), Y13
+#define CLAMPY(z) VMAXPS z, Y12, z; VMINPS z, Y13, z
+
+// OUTY clamps lo:hi and stores it at byte d of DI.
+#define OUTY(lo, hi, d) CLAMPY(lo); CLAMPY(hi); VMOVUPS lo, d(DI); VMOVUPS hi, (d+32)(DI)
+
+// STEMROWSY is STEMROWS for AVX2: 6 pixels a group, then 4, then 1.
+#define STEMROWSY(st) \
+yrow: \
+	MOVQ 32(AX), CX; \
+	MOVQ SI, R14; \
+	MOVQ DI, R15; \
+y6: \
+	CMPQ CX, $6; \
+	JLT y4; \
+	BIASY(Y0, Y1); \
+	VMOVAPS Y0, Y2; VMOVAPS Y1, Y3; VMOVAPS Y0, Y4; VMOVAPS Y1, Y5; \
+	VMOVAPS Y0, Y6; VMOVAPS Y1, Y7; VMOVAPS Y0, Y8; VMOVAPS Y1, Y9; \
+	VMOVAPS Y0, Y10; VMOVAPS Y1, Y11; \
+	TAPSTART; \
+yt6: \
+	TAPNEXTY; \
+	FMAY(0*st, SI, Y0, Y1); FMAY(1*st, SI, Y2, Y3); FMAY(2*st, SI, Y4, Y5); \
+	FMAY(3*st, SI, Y6, Y7); FMAY(4*st, SI, Y8, Y9); FMAY(5*st, SI, Y10, Y11); \
+	TAPEND(yt6); \
+	LOHIY; \
+	OUTY(Y0, Y1, 0); OUTY(Y2, Y3, 64); OUTY(Y4, Y5, 128); \
+	OUTY(Y6, Y7, 192); OUTY(Y8, Y9, 256); OUTY(Y10, Y11, 320); \
+	ADDQ $(6*st), SI; \
+	ADDQ $384, DI; \
+	SUBQ $6, CX; \
+	JMP y6; \
+y4: \
+	CMPQ CX, $4; \
+	JLT y1; \
+	BIASY(Y0, Y1); \
+	VMOVAPS Y0, Y2; VMOVAPS Y1, Y3; VMOVAPS Y0, Y4; VMOVAPS Y1, Y5; \
+	VMOVAPS Y0, Y6; VMOVAPS Y1, Y7; \
+	TAPSTART; \
+yt4: \
+	TAPNEXTY; \
+	FMAY(0*st, SI, Y0, Y1); FMAY(1*st, SI, Y2, Y3); FMAY(2*st, SI, Y4, Y5); FMAY(3*st, SI, Y6, Y7); \
+	TAPEND(yt4); \
+	LOHIY; \
+	OUTY(Y0, Y1, 0); OUTY(Y2, Y3, 64); OUTY(Y4, Y5, 128); OUTY(Y6, Y7, 192); \
+	ADDQ $(4*st), SI; \
+	ADDQ $256, DI; \
+	SUBQ $4, CX; \
+	JMP y4; \
+y1: \
+	TESTQ CX, CX; \
+	JZ yrowend; \
+	BIASY(Y0, Y1); \
+	TAPSTART; \
+yt1: \
+	TAPNEXTY; \
+	FMAY(0, SI, Y0, Y1); \
+	TAPEND(yt1); \
+	LOHIY; \
+	OUTY(Y0, Y1, 0); \
+	ADDQ $st, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JMP y1; \
+yrowend: \
+	ROWEND(yrow); \
+	VZEROUPPER; \
+	RET
+
+// STEMPOOLY is STEMPOOL for AVX2: one pooled pixel a group, Y0:Y1 and
+// Y2:Y3 the first row's sums, Y4:Y5 and Y6:Y7 the second's; Y8, Y9 the
+// maximum's scratch.
+#define STEMPOOLY(st) \
+qrow: \
+	MOVQ 32(AX), CX; \
+	MOVQ 56(AX), DX; \
+	MOVQ SI, R14; \
+	MOVQ DI, R15; \
+q1: \
+	TESTQ CX, CX; \
+	JZ qrowend; \
+	BIASY(Y0, Y1); \
+	VMOVAPS Y0, Y2; VMOVAPS Y1, Y3; VMOVAPS Y0, Y4; VMOVAPS Y1, Y5; \
+	VMOVAPS Y0, Y6; VMOVAPS Y1, Y7; \
+	LEAQ (SI)(DX*1), R13; \
+	TAPSTART; \
+qt1: \
+	TAPNEXTY; \
+	FMAY(0, SI, Y0, Y1); FMAY(st, SI, Y2, Y3); FMAY(0, R13, Y4, Y5); FMAY(st, R13, Y6, Y7); \
+	TAPEND(qt1); \
+	LOHIY; \
+	CLAMPY(Y0); CLAMPY(Y1); CLAMPY(Y2); CLAMPY(Y3); CLAMPY(Y4); CLAMPY(Y5); CLAMPY(Y6); CLAMPY(Y7); \
+	MAXNANY(Y2, Y0, Y8, Y9); MAXNANY(Y4, Y0, Y8, Y9); MAXNANY(Y6, Y0, Y8, Y9); \
+	MAXNANY(Y3, Y1, Y8, Y9); MAXNANY(Y5, Y1, Y8, Y9); MAXNANY(Y7, Y1, Y8, Y9); \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y1, 32(DI); \
+	ADDQ $(2*st), SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JMP q1; \
+qrowend: \
+	ROWEND(qrow); \
+	VZEROUPPER; \
+	RET
+
+// func stemS1AVX2(a *stemArgs)
+TEXT ·stemS1AVX2(SB), NOSPLIT, $0-8
+	STEMARGSY
+	STEMROWSY(4)
+
+// func stemS2AVX2(a *stemArgs)
+TEXT ·stemS2AVX2(SB), NOSPLIT, $0-8
+	STEMARGSY
+	STEMROWSY(8)
+
+// func stemPoolS1AVX2(a *stemArgs)
+TEXT ·stemPoolS1AVX2(SB), NOSPLIT, $0-8
+	STEMARGSY
+	STEMPOOLY(4)
+
+// func stemPoolS2AVX2(a *stemArgs)
+TEXT ·stemPoolS2AVX2(SB), NOSPLIT, $0-8
+	STEMARGSY
+	STEMPOOLY(8)

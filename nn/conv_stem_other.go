@@ -7,3 +7,6 @@ package nn
 const stemHave = false
 
 func stemFast(*stemArgs) bool { return false }
+
+// stemWide is the AVX-512 kernels' switch of the amd64 build.
+var stemWide = false

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/internal/allocstest"
@@ -29,10 +30,23 @@ var stemLadder = []fpConvSpec{
 // output value and the border's zeros are written (the output starts as
 // NaN).
 func TestStemMatchesNCHWc(t *testing.T) {
-	savedOn, savedAsm, savedForce, savedNC := stemOn, stemAsm, stemForce, nchwcForce
-	defer func() { stemOn, stemAsm, stemForce, nchwcForce = savedOn, savedAsm, savedForce, savedNC }()
+	savedOn, savedAsm, savedForce, savedNC, savedWide, savedNCWide := stemOn, stemAsm, stemForce, nchwcForce, stemWide, nchwcWide
+	defer func() {
+		stemOn, stemAsm, stemForce, nchwcForce, stemWide, nchwcWide = savedOn, savedAsm, savedForce, savedNC, savedWide, savedNCWide
+	}()
 	nchwcForce = !nchwcHave
 	r := newRand(218)
+	isas := nchwcISAs() // AVX-512, AVX2: pathStem and pathNCHWc alike
+	if len(isas) == 0 {
+		isas = []bool{false}
+	}
+	for _, wide := range isas {
+		stemWide, nchwcWide = wide, wide
+		testStemLadder(t, r)
+	}
+}
+
+func testStemLadder(t *testing.T, r interface{ Float64() float64 }) {
 	for i, s := range stemLadder {
 		for _, pooled := range []bool{false, true} {
 			for _, yb := range []int{-1, 0, 1, 2} { // -1: NCHW
@@ -45,7 +59,7 @@ func TestStemMatchesNCHWc(t *testing.T) {
 					}
 					stemAsm, stemForce = asm, !asm
 					for _, threads := range []int{1, 2} {
-						name := fmt.Sprintf("%v/pooled=%v/border=%d/asm=%v/t%d", s, pooled, yb, asm, threads)
+						name := fmt.Sprintf("%v/pooled=%v/border=%d/asm=%v/wide=%v/t%d", s, pooled, yb, asm, stemWide, threads)
 						act := actRelu
 						if i%2 == 1 {
 							act = actClip
@@ -152,7 +166,16 @@ func TestStemRowsGoMatchesAsm(t *testing.T) {
 	if !stemHave {
 		t.Skip("no assembly kernels")
 	}
+	saved := stemWide
+	defer func() { stemWide = saved }()
 	r := newRand(219)
+	for _, wide := range nchwcISAs() {
+		stemWide = wide
+		testStemRows(t, r)
+	}
+}
+
+func testStemRows(t *testing.T, r *rand.Rand) {
 	for _, pool := range []bool{false, true} {
 		for s := 1; s <= 2; s++ {
 			for n := 1; n <= 37; n++ {
@@ -178,7 +201,7 @@ func TestStemRowsGoMatchesAsm(t *testing.T) {
 				for j, v := range out[0] {
 					g := out[1][j]
 					if math.IsNaN(float64(v)) != math.IsNaN(float64(g)) || math.Abs(float64(g-v)) > 1e-5 {
-						t.Fatalf("pool %v s%d n%d: [%d] = %v, want %v", pool, s, n, j, g, v)
+						t.Fatalf("wide %v pool %v s%d n%d: [%d] = %v, want %v", stemWide, pool, s, n, j, g, v)
 					}
 				}
 			}

@@ -1,5 +1,10 @@
 // Shared by the blocked MaxPool's kernels (pool_nchwc_amd64.s,
-// pool_nchwc_avx2_amd64.s).
+// pool_nchwc_avx2_amd64.s) and the pooled stem's (conv_stem_amd64.s).
+
+// MAXNANY sets acc = max(acc, x), NaN where either is NaN, as MAXNANK
+// (simd_amd64.h) does: VMAXPS in the same operand order keeps acc's NaN,
+// the sum blended in where the pair is unordered brings x's; m, s scratch.
+#define MAXNANY(x, acc, m, s) VCMPPS $3, x, acc, m; VMAXPS acc, x, acc; VADDPS x, acc, s; VBLENDVPS m, s, acc, acc
 
 // MPCARGS loads the mpcArgs at a+0(FP) (y 0, x 8, taps 16, ntaps 24, n 32,
 // sx 40, sy 48, ys 56, tile 64, rows 72, sxr 80, syr 88) and jumps to group

@@ -7,11 +7,6 @@
 // block, same two paths; a 16-channel vector is Y0 (lanes 0-7) and Y1
 // (lanes 8-15).
 
-// MAXNANY sets acc = max(acc, x), NaN where either is NaN, as MAXNANK
-// (simd_amd64.h) does: VMAXPS in the same operand order keeps acc's NaN,
-// the sum blended in where the pair is unordered brings x's; m, s scratch.
-#define MAXNANY(x, acc, m, s) VCMPPS $3, x, acc, m; VMAXPS acc, x, acc; VADDPS x, acc, s; VBLENDVPS m, s, acc, acc
-
 // PIXMAXY sets Y0:Y1 to the maximum over the R9 (>= 1) vectors at SI +
 // the byte offsets at R8; R10, R11, Y2-Y7 scratch.
 #define PIXMAXY(tap, tapped) \
