@@ -141,7 +141,7 @@ func nchwcBlocking(mb, oh, ow, taps int, grouped bool) (fb, nb, groups int) {
 			for m := 0; m < mb; m += f {
 				fc := min(f, mb-m)
 				px := n * gr
-				cost += calls * (taps*(max(px*fc, 4)+1) + 3*px*fc + 40 + 60*fc*((px+15)/16))
+				cost += calls * (taps*(max(px*fc, 4)+1) + 3*px*fc + 40 + 60*fc*gr*((n+15)/16))
 			}
 			if cost < best {
 				best, fb, nb, groups = cost, f, n, gr
@@ -193,10 +193,8 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	g := &j.g
 	p := &j.nc
 	p.mb = (j.Mg + 15) / 16
-	// Grouped calls need the kernels' NCHW16c input and output.
-	grouped := nchwcGroupsOn && j.k.xBlocked && j.k.yBlocked && j.Cg%16 == 0 && g.SW == 1 && nchwcWide
-	p.fb, p.nb, p.groups = nchwcBlocking(p.mb, g.OH, g.OW, j.K, grouped)
-	p.ntile = (p.nb*p.groups + 15) &^ 15
+	p.fb, p.nb, p.groups = nchwcBlocking(p.mb, g.OH, g.OW, j.K, nchwcGroupsOn && g.SW == 1 && nchwcWide)
+	p.ntile = nchwcTile(p.nb, p.groups)
 	// An input with a zero border as wide as the pads (layout.go) is read
 	// in place.
 	p.pad = (g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0) && !j.k.bordered(g)
@@ -233,7 +231,7 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 			chunks := (g.OW + nchwcMaxPixels(p.fb) - 1) / nchwcMaxPixels(p.fb)
 			p.nb = (g.OW + chunks - 1) / chunks
 			p.groups = 1
-			p.ntile = (p.nb + 15) &^ 15
+			p.ntile = nchwcTile(p.nb, 1)
 		}
 		calls := (p.mb + p.fb - 1) / p.fb
 		fitRows()
@@ -244,6 +242,17 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	}
 	p.inRow = inRows(p.rows)
 	return ng * p.nms * p.nrb
+}
+
+// nchwcTile is the pixels of a tile block for calls of groups groups of
+// n pixels: their pixels rounded up to 16, and 16 from the last group's
+// first (the transposing store's 16 tile rows a group).
+func nchwcTile(n, groups int) int {
+	t := (n*groups + 15) &^ 15
+	if groups > 1 {
+		t = max(t, (groups-1)*n+16)
+	}
+	return t
 }
 
 // scratch is the floats of one worker: a tile, the padded rows.

@@ -60,11 +60,11 @@ var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-208]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.groups)-304]
 
 // nchwcGroupedFits reports whether a grouped call a has a kernel: the
-// AVX-512 ones with NCHW16c input and output, stride 1, 2-3 groups of
-// 2-8 pixels (nchwcgen's maxGroups and groupCols), one chunk a row.
+// AVX-512 ones of stride 1, 2-3 groups of 2-8 pixels (nchwcgen's
+// maxGroups and groupCols).
 func nchwcGroupedFits(a *nchwcRows) bool {
 	c := &a.c
-	return nchwcWide && c.px == 16 && a.blocked && c.s == 1 && a.groups <= 3 && c.n >= 2 && c.n <= 8 &&
+	return nchwcWide && c.s == 1 && a.groups <= nchwcMaxGroups && c.n >= 2 && c.n <= nchwcGroupCols &&
 		a.groups*c.n <= nchwcMaxPixels(c.f) && a.xgs >= 0 && a.ygs >= 0
 }
 
@@ -95,6 +95,9 @@ func nchwcRun(a *nchwcRows) {
 	_ = c.x[(a.rows-1)*a.xrs+(groups-1)*a.xgs+(a.chunks*c.n-1)*c.s*c.px+(c.cb-1)*c.xbs+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
 	_ = c.w[(c.f-1)*c.wbs+c.cb*c.cg*c.kh*c.kw*16-1]
 	tn := (groups*c.n + 15) / 16 * 256 // a block's tile
+	if !a.blocked {
+		tn = max(tn, ((groups-1)*c.n+16)*16) // the transposing store reads 16 pixels a group
+	}
 	_ = c.tile[(c.f-1)*c.ldt+tn-1]
 	_ = a.bias[c.f*16-1]
 	if c.ldt < tn {

@@ -40,7 +40,9 @@ func testNCHWcRows(t *testing.T, r *rand.Rand, wide bool) {
 		// grouped kernel, which take the reference).
 		for g := 2; g <= 4; g++ {
 			for n := 1; n <= 9 && g*n <= nchwcMaxPixels(f)+1; n++ {
-				testNCHWcCall(t, r, wide, f, 1, n, g, true, true)
+				for _, lay := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					testNCHWcCall(t, r, wide, f, 1, n, g, lay[0], lay[1])
+				}
 			}
 		}
 	}
@@ -74,7 +76,7 @@ func testNCHWcCall(t *testing.T, r *rand.Rand, wide bool, f, s, n, groups int, b
 		// Each group a row (and a pixel) below the last in the input, its
 		// outputs after all rows of the last.
 		a.groups, a.xgs, a.ygs = groups, c.drow/d+c.px, yrs*rows
-		c.ldt = 16 * ((groups*n + 15) &^ 15)
+		c.ldt = 16 * nchwcTile(n, groups)
 	}
 	if by {
 		a.mlast = 16

@@ -107,8 +107,8 @@ const (
 	oGTile, oGY, oGR                    = 336, 344, 352
 )
 
-// maxGroups and groupCols bound a grouped call (the kernels with NCHW16c
-// input, stride 1): up to maxGroups rows of at most groupCols pixels each,
+// maxGroups and groupCols bound a grouped call (the kernels of stride 1):
+// up to maxGroups rows of at most groupCols pixels each,
 // xgs bytes apart in the input (DX during the compute: groups 1 and 2 at
 // (R11)(DX*1) and (R11)(DX*2)), so that planes of a few columns fill the
 // sums a call keeps in registers.
@@ -130,7 +130,7 @@ func kernel(a *asm, f, s int, blocked bool) {
 	a.l("")
 	a.l("// func nchwc%sAVX512(a *nchwcArgs)", name)
 	a.l("TEXT ·nchwc%sAVX512(SB), NOSPLIT, $0-8", name)
-	grouped := blocked && s == 1
+	grouped := s == 1
 	np := maxPixels(f)
 	loops(a, name, s, func() {
 		a.l("\tMOVQ %d(AX), DX", oN)
@@ -190,15 +190,40 @@ func pixelBytes(blocked bool) int {
 // and start ygs bytes after them in the output and residual.
 func storeBlocked(a *asm, name string, f int) {
 	a.l("%sbstore:", name)
+	groupLoop(a, name+"bg", func() { storeBlockedGroup(a, name, f) })
+}
+
+// groupLoop writes the loop of a store over a chunk's groups
+// (nchwcArgs.groups, 1 if not grouped) around group, which stores the n
+// pixels of one from the tile at SI into the output at DI and residual at
+// R8: group g's pixels follow group g-1's in the tile, and start ygs
+// bytes after them in the output and residual.
+func groupLoop(a *asm, lbl string, group func()) {
 	a.l("\tMOVQ %d(AX), SI", oTile)
 	a.l("\tMOVQ %d(AX), DI", oYcur)
 	a.l("\tMOVQ %d(AX), R8", oRcur)
 	a.l("\tMOVQ %d(AX), DX", oGroups)
 	a.l("\tMOVQ DX, %d(AX)", oGLeft)
-	a.l("%sbgroup:", name)
+	a.l("%s:", lbl)
 	a.l("\tMOVQ SI, %d(AX)", oGTile)
 	a.l("\tMOVQ DI, %d(AX)", oGY)
 	a.l("\tMOVQ R8, %d(AX)", oGR)
+	group()
+	// Next group: n pixels on in the tile, ygs bytes on in the output.
+	a.l("\tMOVQ %d(AX), SI", oGTile)
+	a.l("\tMOVQ %d(AX), R9", oN)
+	a.l("\tSHLQ $6, R9")
+	a.l("\tADDQ R9, SI")
+	a.l("\tMOVQ %d(AX), DI", oGY)
+	a.l("\tADDQ %d(AX), DI", oYgs)
+	a.l("\tMOVQ %d(AX), R8", oGR)
+	addResidual(a, fmt.Sprintf("%d(AX)", oYgs), lbl+"nr")
+	a.l("\tDECQ %d(AX)", oGLeft)
+	a.l("\tJNZ %s", lbl)
+}
+
+// storeBlockedGroup writes the store of one group of storeBlocked.
+func storeBlockedGroup(a *asm, name string, f int) {
 	a.l("\tMOVQ %d(AX), BX", oBias)
 	a.l("\tMOVQ %d(AX), DX", oLdy)
 	a.l("\tSHLQ $4, DX")
@@ -241,17 +266,6 @@ func storeBlocked(a *asm, name string, f int) {
 	a.l("\tADDQ $64, BX")
 	a.l("\tDECQ R12")
 	a.l("\tJNZ %sbblock", name)
-	// Next group: n pixels on in the tile, ygs bytes on in the output.
-	a.l("\tMOVQ %d(AX), SI", oGTile)
-	a.l("\tMOVQ %d(AX), R9", oN)
-	a.l("\tSHLQ $6, R9")
-	a.l("\tADDQ R9, SI")
-	a.l("\tMOVQ %d(AX), DI", oGY)
-	a.l("\tADDQ %d(AX), DI", oYgs)
-	a.l("\tMOVQ %d(AX), R8", oGR)
-	addResidual(a, fmt.Sprintf("%d(AX)", oYgs), name+"bgnr")
-	a.l("\tDECQ %d(AX)", oGLeft)
-	a.l("\tJNZ %sbgroup", name)
 }
 
 // addResidual writes R8 += src (a register or memory operand) where R8,
@@ -373,10 +387,13 @@ func storeBlocks(a *asm, name string, f int) {
 	a.l("%sstore:", name)
 	a.l("\tCMPQ %d(AX), $4", oYpx)
 	a.l("\tJNE %sbstore", name)
+	groupLoop(a, name+"g", func() { storeBlocksGroup(a, name, f) })
+}
+
+// storeBlocksGroup writes the store of one group of storeBlocks: its n
+// pixels (n at most 16 where the chunk has groups) from 16 tile rows.
+func storeBlocksGroup(a *asm, name string, f int) {
 	a.l("\tMOVQ $%d, %d(AX)", f, oBlocksLeft)
-	a.l("\tMOVQ %d(AX), SI", oTile)
-	a.l("\tMOVQ %d(AX), DI", oYcur)
-	a.l("\tMOVQ %d(AX), R8", oRcur)
 	a.l("\tMOVQ %d(AX), BX", oBias)
 	a.l("\tMOVQ %d(AX), DX", oLdy)
 	a.l("%sblock:", name)
