@@ -117,16 +117,22 @@ type nchwcPlan struct {
 
 // nchwcBlocking returns the blocks per call, columns per call and rows
 // per call (groups, nchwcGroupedFits; grouped: allowed) for mb blocks on
-// planes of oh rows of ow columns with taps taps per sum: the fewest
-// cycles by a model of a call (one FMA per block and pixel per tap, a
-// cycle of loop per tap, and the zeroing, tile stores and transposing
-// store).
+// planes of oh rows of ow columns with taps taps per sum, reading in
+// floats of input a pass: the fewest cycles by a model of a call (one FMA
+// per block and pixel per tap, a cycle of loop per tap, and the zeroing,
+// tile stores and transposing store) and of the passes over a large
+// input (nchwcInL2).
 //
 // Narrow rows leave the registers short of sums, and each weight vector
 // loaded serves few pixels: VGG's [512 512 3 3] on 2x2 planes, 2 pixels
-// a call, ran at 61% of the FMA peak, 86% in calls of both rows
+// a call, ran at 57% of the FMA peak, 77% in calls of both rows
 // (BenchmarkConvNCHWcSmall).
-func nchwcBlocking(mb, oh, ow, taps int, grouped bool) (fb, nb, groups int) {
+func nchwcBlocking(mb, oh, ow, taps, in int, grouped bool) (fb, nb, groups int) {
+	// Each call's blocks read the plane's input once more.
+	pass := 0
+	if 4*in > nchwcInL2 {
+		pass = in / 2
+	}
 	best := math.MaxInt
 	for f := 1; f <= min(mb, nchwcMaxBlocks()); f++ {
 		np := nchwcMaxPixels(f)
@@ -141,7 +147,7 @@ func nchwcBlocking(mb, oh, ow, taps int, grouped bool) (fb, nb, groups int) {
 			for m := 0; m < mb; m += f {
 				fc := min(f, mb-m)
 				px := n * gr
-				cost += calls * (taps*(max(px*fc, 4)+1) + 3*px*fc + 40 + 60*fc*gr*((n+15)/16))
+				cost += calls*(taps*(max(px*fc, 4)+1)+3*px*fc+40+60*fc*gr*((n+15)/16)) + pass
 			}
 			if cost < best {
 				best, fb, nb, groups = cost, f, n, gr
@@ -150,6 +156,14 @@ func nchwcBlocking(mb, oh, ow, taps int, grouped bool) (fb, nb, groups int) {
 	}
 	return fb, nb, groups
 }
+
+// nchwcInL2 is the bytes of a plane's input (in floats: in) beyond which
+// nchwcBlocking counts a cycle per 2 floats for each pass over it: a
+// plane's input that leaves L2 between the passes of its output blocks
+// comes from L3 again each time. ResNet's 3x3 64->64 on 56x56 (861 KB a
+// plane in NCHW16c) ran 3-4% faster in calls of 4 blocks of 7 pixels,
+// one pass, than of 1 block of 28, four (BenchmarkConvNCHWcSmall).
+const nchwcInL2 = 256 << 10
 
 // nchwcGroupsOn lets nchwcBlocking group rows (a variable so that
 // benchmarks can compare).
@@ -193,11 +207,17 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	g := &j.g
 	p := &j.nc
 	p.mb = (j.Mg + 15) / 16
-	p.fb, p.nb, p.groups = nchwcBlocking(p.mb, g.OH, g.OW, j.K, nchwcGroupsOn && g.SW == 1 && nchwcWide)
-	p.ntile = nchwcTile(p.nb, p.groups)
 	// An input with a zero border as wide as the pads (layout.go) is read
 	// in place.
 	p.pad = (g.PT != 0 || g.PL != 0 || g.PB != 0 || g.PR != 0) && !j.k.bordered(g)
+	// The floats a unit's calls read: its plane, unless a padded copy of
+	// at most nchwcCopyFloats.
+	in := j.Cg * (g.H + g.PT + g.PB) * (g.W + g.PL + g.PR)
+	if p.pad {
+		in = 0
+	}
+	p.fb, p.nb, p.groups = nchwcBlocking(p.mb, g.OH, g.OW, j.K, in, nchwcGroupsOn && g.SW == 1 && nchwcWide)
+	p.ntile = nchwcTile(p.nb, p.groups)
 	p.wp = max(g.W+g.PL+g.PR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
 	inRows := func(rows int) int { return (rows-1)*g.SH + (g.KH-1)*g.DH + 1 }
 	// fitRows sets the fewest row blocks whose padded copies fit

@@ -34,6 +34,7 @@ func BenchmarkConvNCHWcSmall(b *testing.B) {
 		{"vgg_c512_2", convBench{"", 32, 512, 2, 2, 512, 3, 1, 1}, true, false},
 		{"c128_2", convBench{"", 32, 128, 2, 2, 512, 3, 1, 1}, true, false},
 		{"resnet_c64_56", convBench{"", 1, 64, 56, 56, 64, 3, 1, 1}, true, true},
+		{"resnet_c128_28", convBench{"", 2, 128, 28, 28, 128, 3, 1, 1}, true, true},
 		{"incep_c64_56", convBench{"", 1, 64, 56, 56, 192, 3, 1, 1}, true, false},
 	} {
 		for _, on := range []bool{false, true} {
