@@ -401,8 +401,8 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	j.P = g.OH * g.OW
 	macs := int64(g.N) * int64(j.M) * int64(j.P) * int64(j.K)
 	var units int
-	if k.pooled && !k.stemTakes(&g, j.w, j.Cg, j.Mg) {
-		return shapeErrf("Conv of %v with a fused MaxPool does not run pathStem", in[0].Shape)
+	if k.pooled && !k.stemTakes(&g, j.w, j.Cg, j.Mg) && !k.nchwcPoolTakes(&g, &geom{KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, H: g.OH, W: g.OW, OH: g.OH / 2, OW: g.OW / 2}, j.w, j.Cg, j.Mg) {
+		return shapeErrf("Conv of %v with a fused MaxPool runs neither pathStem nor pathNCHWc", in[0].Shape)
 	}
 	switch {
 	case k.stemTakes(&g, j.w, j.Cg, j.Mg) && (k.pooled || k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P)):
@@ -469,7 +469,9 @@ func (k *convKernel) Run(rc *RunContext, in, out []*Tensor) error {
 		units = 0
 	case k.runsNCHWc(&g, j.w, j.Cg, j.Mg, j.P):
 		j.path = pathNCHWc
-		units = j.nchwcPlanRun(rc.Threads, macs)
+		if units = j.nchwcPlanRun(rc.Threads, macs); k.pooled && len(j.y) < j.nchwcPoolOutLen() {
+			return shapeErrf("Conv output %v too small for its fused MaxPool", out[0].Shape)
+		}
 	default:
 		if k.pointwise(&g) {
 			j.path = pathPointwise

@@ -112,6 +112,7 @@ type nchwcPlan struct {
 	slab   int       // 16-channel blocks per slab (a multiple of fb)
 	inRow  int       // input rows of a unit's padded copy
 	ntile  int       // pixels of a tile block (nb·groups rounded up to 16)
+	band   int       // with a fused MaxPool: floats of a unit's output rows (conv_pool.go)
 	bias   []float32 // per group, the bias padded to mb blocks
 }
 
@@ -231,6 +232,9 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	}
 	evenRows := func() {
 		p.rows = (g.OH + p.nrb - 1) / p.nrb
+		if j.k.pooled {
+			p.rows += p.rows & 1 // whole pool windows (conv_pool.go)
+		}
 		p.nrb = (g.OH + p.rows - 1) / p.rows
 	}
 	fitRows()
@@ -261,6 +265,10 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 		p.nms = (p.mb + p.slab - 1) / p.slab
 	}
 	p.inRow = inRows(p.rows)
+	p.band = 0
+	if j.k.pooled {
+		p.band = p.mb * 16 * p.rows * g.OW
+	}
 	return ng * p.nms * p.nrb
 }
 
@@ -277,7 +285,7 @@ func nchwcTile(n, groups int) int {
 
 // scratch is the floats of one worker: a tile, the padded rows.
 func (p *nchwcPlan) scratch(cg int) int {
-	n := p.fb * p.ntile * 16
+	n := p.fb*p.ntile*16 + p.band
 	if p.pad {
 		n += cg*p.inRow*p.wp + nchwcSlack
 	}
@@ -305,7 +313,8 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	g := &j.g
 	p := &j.nc
 	tile := buf[:p.fb*p.ntile*16]
-	padded := buf[len(tile):]
+	band := buf[len(tile) : len(tile)+p.band]
+	padded := buf[len(tile)+p.band:]
 	taps := j.K
 	// px and py are the floats of an input and an output pixel of one
 	// channel block: 16 in NCHW16c (layout.go), else 1. An NCHW16c value
@@ -321,6 +330,12 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	xb, yb := j.k.xBorder, j.k.yBorder
 	xw, yw := g.W+2*xb, g.OW+2*yb
 	xp, yp := xw*(g.H+2*xb), yw*(g.OH+2*yb)
+	yout := j.y
+	if j.k.pooled {
+		// A unit's output rows go to band in NCHW16c, then the MaxPool
+		// (conv_pool.go).
+		yout, py, yb, yw, yp = band, 16, 0, g.OW, p.rows*g.OW
+	}
 	w := j.k.nchwc.packed()
 	lo32, hi32, fused := j.k.clampBounds() // the store's clamp, else finish applies the activation
 	full, rem := g.OW/p.nb, g.OW%p.nb
@@ -353,6 +368,9 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		a := nchwcRows{c: c, rows: oh1 - oh0, xrs: g.SH * rs, ldy: yp, yrs: yw, lo: lo32, hi: hi32, blocked: py == 16}
 		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
 		yg := (n*j.M+gr*j.Mg)*yp + ((oh0+yb)*yw+yb)*py
+		if j.k.pooled {
+			yg = 0
+		}
 		for m0 := ms * p.slab; m0 < min((ms+1)*p.slab, p.mb); m0 += p.fb {
 			a.c.f = min(p.fb, p.mb-m0)
 			a.c.w = wg[m0*taps*16:]
@@ -372,7 +390,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 					a.groups, a.xgs, a.ygs = part.groups, g.SH*rs, yw
 					a.xrs, a.yrs = part.groups*g.SH*rs, part.groups*yw
 					a.c.x = xs[part.row*g.SH*rs:]
-					a.y = j.y[yo+part.row*yw*py:]
+					a.y = yout[yo+part.row*yw*py:]
 					a.r = nil
 					if fused && j.r != nil {
 						a.r = j.r[yo+part.row*yw*py:]
@@ -386,7 +404,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 					}
 					a.c.n, a.chunks = part.n, part.chunks
 					a.c.x = xs[part.col*g.SW*px:]
-					a.y = j.y[yo+part.col*py:]
+					a.y = yout[yo+part.col*py:]
 					a.r = nil
 					if fused && j.r != nil {
 						a.r = j.r[yo+part.col*py:]
@@ -408,6 +426,9 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			if yb > 0 {
 				j.clearBorder(yg-((oh0+yb)*yw+yb)*16, m0, a.c.f, oh0, oh1, yw, yp)
 			}
+		}
+		if j.k.pooled {
+			j.poolBand(band, n, ms*p.slab, min((ms+1)*p.slab, p.mb), oh0, oh1)
 		}
 	}
 }

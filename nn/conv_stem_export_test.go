@@ -8,9 +8,9 @@ func StemKernels() bool { return stemHave }
 // MaxPools into thin stems, or not.
 func SetStem(on bool) { stemOn = on }
 
-// PooledStems lists the Convs r runs with a MaxPool fused (planned by its
+// PooledConvs lists the Convs r runs with a MaxPool fused (planned by its
 // last run).
-func PooledStems(r *Runner) []string {
+func PooledConvs(r *Runner) []string {
 	var s []string
 	for k, kern := range r.kern {
 		if c, ok := kern.(*convKernel); ok && !r.skip[k] && c.pooled {
@@ -19,3 +19,7 @@ func PooledStems(r *Runner) []string {
 	}
 	return s
 }
+
+// SetNCHWcPool lets Runners planned afterwards fuse 2x2 MaxPools into
+// pathNCHWc convolutions, or not.
+func SetNCHWcPool(on bool) { nchwcPoolOn = on }

@@ -73,23 +73,8 @@ func testStemLadder(t *testing.T, r interface{ Float64() float64 }) {
 }
 
 func testStem(t *testing.T, r interface{ Float64() float64 }, name string, s fpConvSpec, act activation, pooled bool, yb, threads int, exact bool) {
-	x := New(Float32, s.n, s.c, s.h, s.w)
-	for i := range x.F32 {
-		x.F32[i] = float32(r.Float64()*2 - 1)
-	}
-	w := New(Float32, s.m, s.c, s.kh, s.kw)
-	for i := range w.F32 {
-		w.F32[i] = float32(r.Float64()*2 - 1)
-	}
-	in := []*Tensor{x, w}
-	if s.bias {
-		b := New(Float32, s.m)
-		for i := range b.F32 {
-			b.F32[i] = float32(r.Float64() - 0.5)
-		}
-		in = append(in, b)
-	}
-	k := &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, pads: s.pads[:], dilations: []int{s.dh, s.dw}}, grp: 1, act: act, actA: -0.5, actB: 0.75, thin: true}
+	x, w, in, k := specConv(r, s, act)
+	k.thin = true
 	k.pack(w)
 	rc := &RunContext{Threads: threads}
 	ot, err := k.OutputTypes([]Type{x.Type(), w.Type()})
@@ -132,21 +117,7 @@ func testStem(t *testing.T, r interface{ Float64() float64 }, name string, s fpC
 		out.F32[i] = float32(math.NaN())
 	}
 	run()
-	got := out.F32
-	if kc.yBlocked {
-		got = make([]float32, len(want.F32))
-		fromNCHW16c(got, out.F32, sh[0], sh[1], sh[2], sh[3], b)
-		border := 0
-		eachNCHW16c(sh[0], sh[1], sh[2], sh[3], b, func(_, o int) { out.F32[o] = 0 })
-		for _, v := range out.F32 {
-			if v != 0 {
-				border++
-			}
-		}
-		if border > 0 {
-			t.Fatalf("%s: %d border values not zero", name, border)
-		}
-	}
+	got := unblockedOut(t, name, out, kc.yBlocked, b)
 	for i, v := range want.F32 {
 		g := got[i]
 		if exact && math.Float32bits(g) != math.Float32bits(v) || math.IsNaN(float64(g)) || math.Abs(float64(g-v)) > 1e-5*float64(s.c*s.kh*s.kw) {
@@ -156,6 +127,48 @@ func testStem(t *testing.T, r interface{ Float64() float64 }, name string, s fpC
 	if allocs := allocstest.Steady(5, run); allocs != 0 && !raceEnabled {
 		t.Errorf("%s: warm run allocates %v times", name, allocs)
 	}
+}
+
+// specConv returns random input, weights and bias (if s has one) of
+// convolution s, the kernel's inputs, and its kernel with activation act
+// (Clip's bounds -0.5, 0.75), one group, weights not yet packed.
+func specConv(r interface{ Float64() float64 }, s fpConvSpec, act activation) (x, w *Tensor, in []*Tensor, k *convKernel) {
+	x = New(Float32, s.n, s.c, s.h, s.w)
+	for i := range x.F32 {
+		x.F32[i] = float32(r.Float64()*2 - 1)
+	}
+	w = New(Float32, s.m, s.c, s.kh, s.kw)
+	for i := range w.F32 {
+		w.F32[i] = float32(r.Float64()*2 - 1)
+	}
+	in = []*Tensor{x, w}
+	if s.bias {
+		b := New(Float32, s.m)
+		for i := range b.F32 {
+			b.F32[i] = float32(r.Float64() - 0.5)
+		}
+		in = append(in, b)
+	}
+	k = &convKernel{win: winAttrs{op: "Conv", strides: []int{s.sh, s.sw}, pads: s.pads[:], dilations: []int{s.dh, s.dw}}, grp: 1, act: act, actA: -0.5, actB: 0.75}
+	return x, w, in, k
+}
+
+// unblockedOut returns out's values in NCHW: as they are, or (blocked)
+// converted from NCHW16c with a border of b pixels, which must be zeros.
+func unblockedOut(t *testing.T, name string, out *Tensor, blocked bool, b int) []float32 {
+	if !blocked {
+		return out.F32
+	}
+	sh := out.Shape
+	got := make([]float32, NumElements(sh))
+	fromNCHW16c(got, out.F32, sh[0], sh[1], sh[2], sh[3], b)
+	eachNCHW16c(sh[0], sh[1], sh[2], sh[3], b, func(_, o int) { out.F32[o] = 0 })
+	for i, v := range out.F32 {
+		if v != 0 {
+			t.Fatalf("%s: border [%d] = %v, want 0", name, i, v)
+		}
+	}
+	return got
 }
 
 // TestStemRowsGoMatchesAsm checks the assembly kernels against stemRowsGo

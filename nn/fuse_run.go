@@ -305,17 +305,17 @@ func (r *Runner) fuse() {
 			r.skip[kr] = true
 		}
 	}
-	r.fusePooledStems()
+	r.fusePools()
 	r.fuseConcats()
 }
 
-// fusePooledStems lets a thin stem (conv_stem.go) whose output, after its
-// fused activation, only a 2x2 stride-2 MaxPool reads compute the pool's
-// output itself.
-func (r *Runner) fusePooledStems() {
+// fusePools lets a thin stem (conv_stem.go) or a pathNCHWc convolution
+// (conv_pool.go) whose output, after its fused activation, only a 2x2
+// stride-2 MaxPool reads compute the pool's output itself.
+func (r *Runner) fusePools() {
 	for k := range r.kern {
 		cv, ok := r.kern[k].(*convKernel)
-		if !ok || r.skip[k] || !cv.thin || cv.pooled || len(r.nodeOut[k]) != 1 || len(r.nodeIn[k]) < 2 || r.nodeIn[k][0] < 0 || r.nodeIn[k][1] < 0 {
+		if !ok || r.skip[k] || cv.pooled || len(r.nodeOut[k]) != 1 || len(r.nodeIn[k]) < 2 || r.nodeIn[k][0] < 0 || r.nodeIn[k][1] < 0 {
 			continue
 		}
 		kp, ok := r.fx.soleReader(r.nodeOut[k][0])
@@ -338,7 +338,11 @@ func (r *Runner) fusePooledStems() {
 		pg, err := pk.geometry([]Type{y.Type()})
 		c := *cv
 		c.pooled = true
-		if err != nil || !stemPoolFits(pk, &g, &pg) || !c.stemTakes(&g, w.F32, w.Shape[1], w.Shape[0]) {
+		if err != nil || !pk.max || pg.rank != 2 {
+			continue
+		}
+		if cv.thin && (!stemPoolFits(pk, &g, &pg) || !c.stemTakes(&g, w.F32, w.Shape[1], w.Shape[0])) ||
+			!cv.thin && (!nchwcPoolOn || !cv.nchwcPoolTakes(&g, &pg, w.F32, w.Shape[1], w.Shape[0])) {
 			continue
 		}
 		r.kern[k], r.nodeOut[k] = &c, r.baseOut[kp]
