@@ -272,7 +272,8 @@ func BenchmarkConvPW(b *testing.B) {
 // pathNCHWc ("nchwc") on 1x1 layers on planes too large for pathPW:
 // DenseNet's bottlenecks (128 outputs from 64-224 inputs on 56x56, from
 // 128 on 28x28), ResNet-50's expansions, a 64->64 on 28x28 and
-// MobileNetV2's projections (nchwcPointwise).
+// MobileNetV2's projections (nchwcPointwise); "nchwc16c" writes NCHW16c
+// (DenseNet's bottleneck hands its 3x3 conv its output so).
 func BenchmarkConvPWLarge(b *testing.B) {
 	for _, s := range []struct{ m, c, hw int }{
 		{128, 64, 56}, {128, 96, 56}, {128, 224, 56}, {128, 128, 28},
@@ -280,14 +281,16 @@ func BenchmarkConvPWLarge(b *testing.B) {
 		{128, 256, 56}, {256, 512, 28}, {128, 512, 28},
 	} {
 		cb := convBench{fmt.Sprintf("%d_%dx%d_%d", s.c, s.hw, s.hw, s.m), 1, s.c, s.hw, s.hw, s.m, 1, 1, 1}
-		for _, mode := range []string{"gemm", "nchwc"} {
+		for _, mode := range []string{"gemm", "nchwc", "nchwc16c"} {
 			b.Run(cb.name+"/"+mode, func(b *testing.B) {
 				savedCg, savedWide, savedForce := nchwcPointwiseMinCg, nchwcPointwiseWide, nchwcForce
 				defer func() { nchwcPointwiseMinCg, nchwcPointwiseWide, nchwcForce = savedCg, savedWide, savedForce }()
 				nchwcPointwiseWide = 0
-				nchwcPointwiseMinCg = map[string]int{"gemm": 0, "nchwc": 1}[mode]
-				nchwcForce = mode == "nchwc" // with the AVX2 kernel too
-				benchConvKernel(b, cb, false, actRelu, 1)
+				nchwcPointwiseMinCg = map[string]int{"gemm": 0, "nchwc": 1, "nchwc16c": 1}[mode]
+				nchwcForce = mode != "gemm" // with the AVX2 kernel too
+				benchConvKernel(b, cb, false, actRelu, 1, func(k *convKernel) {
+					k.yBlocked = mode == "nchwc16c" && s.m%16 == 0 // output in NCHW16c (layout.go)
+				})
 			})
 		}
 	}
