@@ -244,7 +244,9 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	fitRows()
 	ng := g.N * j.k.grp
 	if threads > 1 && macs >= nchwcMinSplit && ng*p.nrb < 4*threads {
-		for (ng*p.nrb)%threads != 0 && p.nrb < g.OH {
+		// Not below a grouped call's rows: the threads share the
+		// output channels instead (VGG's 2x2 planes at batch 1).
+		for (ng*p.nrb)%threads != 0 && p.nrb < g.OH && (g.OH+p.nrb)/(p.nrb+1) >= p.groups {
 			p.nrb++
 		}
 	}
@@ -256,10 +258,11 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 		// with its own padded copy, in calls of fewer blocks if need be.
 		if calls := (p.mb + p.fb - 1) / p.fb; calls < threads {
 			p.fb = p.mb / threads
-			chunks := (g.OW + nchwcMaxPixels(p.fb) - 1) / nchwcMaxPixels(p.fb)
-			p.nb = (g.OW + chunks - 1) / chunks
-			p.groups = 1
-			p.ntile = nchwcTile(p.nb, 1)
+			if p.groups == 1 { // (grouped: whole rows, which fewer blocks take too)
+				chunks := (g.OW + nchwcMaxPixels(p.fb) - 1) / nchwcMaxPixels(p.fb)
+				p.nb = (g.OW + chunks - 1) / chunks
+			}
+			p.ntile = nchwcTile(p.nb, p.groups)
 		}
 		calls := (p.mb + p.fb - 1) / p.fb
 		fitRows()

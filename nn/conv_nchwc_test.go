@@ -139,6 +139,7 @@ var nchwcLadder = []fpConvSpec{
 	{n: 3, c: 32, h: 2, w: 2, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // planes of a few columns: grouped calls
 	{n: 2, c: 16, h: 5, w: 3, m: 32, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},  // grouped, and a row left over
 	{n: 1, c: 32, h: 7, w: 4, m: 48, kh: 3, kw: 3, group: 1, sh: 2, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},              // grouped rows 2 input rows apart
+	{n: 1, c: 128, h: 2, w: 2, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true}, // grouped, the threads sharing the channels
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
