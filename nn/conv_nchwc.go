@@ -230,7 +230,7 @@ func (j *convJob) nchwcPlanRun(threads int, macs int64) int {
 	cut := p.pad
 	fitRows := func() {
 		p.nrb = 1
-		for cut && p.nrb < g.OH && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats {
+		for p.nrb < g.OH && (cut && j.Cg*inRows((g.OH+p.nrb-1)/p.nrb)*p.wp > nchwcCopyFloats || j.poolBandOver((g.OH+p.nrb-1)/p.nrb)) {
 			p.nrb++
 		}
 	}

@@ -35,6 +35,14 @@ func (k *convKernel) nchwcPoolTakes(g, pg *geom, w []float32, cg, mg int) bool {
 	return pg.fast2() && pg.H == g.OH && pg.W == g.OW && pg.OH > 0 && pg.OW > 0 && 2*mg*g.OW <= nchwcPoolMaxBand
 }
 
+// poolBandOver reports whether a band of rows output rows (rounded up to
+// whole pool windows) would exceed nchwcPoolMaxBand: nchwcPlanRun then
+// cuts the plane into more row blocks (a 224x224 plane of 64 channels
+// would take 3.2M floats whole).
+func (j *convJob) poolBandOver(rows int) bool {
+	return j.k.pooled && (j.Mg+15)/16*16*(rows+rows&1)*j.g.OW > nchwcPoolMaxBand
+}
+
 // nchwcPoolOutLen is the floats of a pooled pathNCHWc output (NCHW16c with
 // its border, or NCHW).
 func (j *convJob) nchwcPoolOutLen() int {

@@ -16,6 +16,7 @@ var nchwcPoolLadder = []fpConvSpec{
 	{n: 2, c: 3, h: 21, w: 19, m: 64, kh: 5, kw: 5, group: 1, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}, bias: true},
 	{n: 3, c: 16, h: 10, w: 12, m: 48, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 2, 2, 2}, bias: true},
 	{n: 1, c: 64, h: 4, w: 4, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},
+	{n: 1, c: 16, h: 96, w: 90, m: 64, kh: 3, kw: 3, group: 1, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}}, // bands of 10 rows (poolBandOver)
 }
 
 // TestNCHWcPoolMatches checks pathNCHWc with a 2x2 stride-2 MaxPool fused
@@ -87,6 +88,9 @@ func testNCHWcPool(t *testing.T, r interface{ Float64() float64 }, s fpConvSpec,
 		}
 	}
 	run()
+	if band := nchwcPoolBand(&kc, rc, in); band > nchwcPoolMaxBand {
+		t.Fatalf("%s: band of %d floats, more than %d", name, band, nchwcPoolMaxBand)
+	}
 	got := unblockedOut(t, name, out, kc.yBlocked, bo)
 	for i, v := range want.F32 {
 		if math.Float32bits(got[i]) != math.Float32bits(v) {
@@ -96,4 +100,15 @@ func testNCHWcPool(t *testing.T, r interface{ Float64() float64 }, s fpConvSpec,
 	if allocs := allocstest.Steady(5, run); allocs != 0 && !raceEnabled {
 		t.Errorf("%s: warm run allocates %v times", name, allocs)
 	}
+}
+
+// nchwcPoolBand is the band floats of k's pathNCHWc plan for inputs in.
+func nchwcPoolBand(k *convKernel, rc *RunContext, in []*Tensor) int {
+	g, err := k.geometry([]Type{in[0].Type(), in[1].Type()})
+	if err != nil {
+		return -1
+	}
+	j := convJob{k: k, g: g, M: in[1].Shape[0], Mg: in[1].Shape[0], Cg: in[1].Shape[1], K: in[1].Shape[1] * g.KH * g.KW}
+	j.nchwcPlanRun(rc.Threads, int64(g.N*j.M*g.OH*g.OW*j.K))
+	return j.nc.band
 }
