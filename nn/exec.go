@@ -237,6 +237,7 @@ type runJobs struct {
 	poolC  maxPoolNCHWcJob
 	gap    gapJob
 	sepMax sepMaxPlan // the separable MaxPool's plan (pool_sep.go)
+	same3  same3Plan  // the same 3x3 MaxPool's plan (pool_same3.go)
 	q8Conv q8ConvJob
 	q8C1   q8C1Job
 	q8Quad q8QuadJob

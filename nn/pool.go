@@ -93,7 +93,10 @@ func (k *poolKernel) Run(rc *RunContext, in, out []*Tensor) error {
 	planes := g.N * g.C
 	work := int64(planes) * int64(g.OH*g.OW) * int64(g.KH*g.KW)
 	blocks := blocksFor(rc.Threads, planes, work)
-	if k.max && !g.fast2() && sepMaxOn && sepMaxFits(&g) {
+	if k.max && same3On && same3Fits(&g) {
+		j.same3 = &rc.kernelJobs().same3
+		j.same3.init(&g)
+	} else if k.max && !g.fast2() && sepMaxOn && sepMaxFits(&g) {
 		j.sep = &rc.kernelJobs().sepMax
 		j.sep.init(&g)
 		j.per = j.sep.scratch(&g)
@@ -129,7 +132,13 @@ type poolJob struct {
 	// MaxPool by the separable kernel (pool_sep.go) when sep is set: the
 	// padded rows of each worker in scratch.
 	sep *sepMaxPlan
+	// MaxPool by the same 3x3 kernel (pool_same3.go) when same3 is set.
+	same3 *same3Plan
 }
+
+// same3On lets MaxPool run the same 3x3 kernel (a variable so that tests
+// and benchmarks can compare it with the separable kernel).
+var same3On = true
 
 // sepMaxOn lets MaxPool run the separable kernel (a variable so that tests
 // and benchmarks can compare it with the direct and tap kernels).
@@ -165,6 +174,10 @@ func (j *poolJob) runRange(lo, hi, worker int) {
 		} else {
 			avgPlane2x2(&tall, x, y)
 		}
+		return
+	}
+	if j.same3 != nil {
+		j.same3.maxPlanes(g, j.x[lo*HW:hi*HW], j.y[lo*P:hi*P], hi-lo)
 		return
 	}
 	if j.sep != nil {
