@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // The same 3x3 MaxPool (pool_same3.go), over same3Args at AX: y 0, x 8,
 // n 16, w 24, masks 32, period 40, special 48.
@@ -13,14 +14,7 @@
 #define VALID(j, full) \
 	MOVQ CX, DX; \
 	SUBQ j, DX; \
-	KXNORW K7, K7, K7; \
-	CMPQ DX, $16; \
-	JGE full; \
-	MOVQ $1, R12; \
-	SHLXQ DX, R12, R12; \
-	DECQ R12; \
-	KMOVW R12, K7; \
-full:
+	UPTO16K(K7, R12, full)
 
 // NEXTMASK moves the mask entry r one vector on, back to the first after
 // the period.

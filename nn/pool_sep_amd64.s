@@ -14,14 +14,7 @@
 	MOVQ CX, DX; \
 	SUBQ BX, DX; \
 	JLE done; \
-	KXNORW K1, K1, K1; \
-	CMPQ DX, $16; \
-	JGE full; \
-	MOVQ $1, R11; \
-	SHLXQ DX, R11, R11; \
-	DECQ R11; \
-	KMOVW R11, K1; \
-full:
+	UPTO16K(K1, R11, full)
 
 // func maxRowsAVX512(a *sepRowsArgs)
 // For each plane q < planes and row r < rows: dst[(q·rows + r)·ldd + i] =

@@ -17,6 +17,17 @@
 // LOWMASK sets r = 2^CX - 1: the mask of the first CX lanes.
 #define LOWMASK(r) MOVQ $1, r; SHLQ CX, r; DECQ r
 
+// UPTO16K sets k to the first min(DX, 16) lanes, DX > 0 (t scratch).
+#define UPTO16K(k, t, full) \
+	KXNORW k, k, k; \
+	CMPQ DX, $16; \
+	JGE full; \
+	MOVQ $1, t; \
+	SHLXQ DX, t, t; \
+	DECQ t; \
+	KMOVW t, k; \
+full:
+
 // Multiplies and FMAs with a memory source a, weight w, into z: all lanes, or
 // only the lanes of k (the others zeroed by the multiply, kept by the FMA),
 // so that a masked source is read only under k.
