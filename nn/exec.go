@@ -236,6 +236,7 @@ type runJobs struct {
 	pool   poolJob
 	poolC  maxPoolNCHWcJob
 	gap    gapJob
+	gapC   gapNCHWcJob
 	sepMax sepMaxPlan // the separable MaxPool's plan (pool_sep.go)
 	same3  same3Plan  // the same 3x3 MaxPool's plan (pool_same3.go)
 	q8Conv q8ConvJob

@@ -64,7 +64,8 @@ var layoutOn = true
 // and every running kernel that reads it is a pathNCHWc convolution
 // reading it as its input, in whole blocks of channels per group, or as
 // its fused residual while writing its own output blocked too (a residual
-// is read at the output's offsets), or such a MaxPool.
+// is read at the output's offsets), or such a MaxPool, or a
+// GlobalAveragePool (pool_gap.go).
 //
 // A blocked value read by padded convolutions gets a zero border as wide
 // as their widest pad, which its producer writes, so that they read it in
@@ -89,6 +90,7 @@ func (r *Runner) layout() {
 		}
 	}
 	pools, toNCHW := r.blockedPools()
+	gaps := r.blockedGAPs()
 	blocked := make(map[int]bool)
 	for k, c := range conv {
 		if c == nil || len(r.nodeOut[k]) != 1 {
@@ -130,6 +132,7 @@ func (r *Runner) layout() {
 				case c != nil && j == 0 && cg[k]%16 == 0:
 				case c != nil && j == convResidual && c.residual && blocked[r.nodeOut[k][0]]:
 				case pools[k] != nil:
+				case gaps[k]:
 				default:
 					unblock(s)
 				}
@@ -198,6 +201,12 @@ func (r *Runner) layout() {
 			cp.xBlocked, cp.yBlocked = true, blocked[y]
 			cp.xBorder, cp.yBorder = border[x], border[y]
 			r.kern[k] = &cp
+		}
+	}
+	for k, ok := range gaps {
+		if x := r.nodeIn[k]; ok && blocked[x[0]] {
+			s := r.vals[x[0]].Shape
+			r.kern[k] = newGapNCHWc(s[2], s[3], border[x[0]])
 		}
 	}
 }

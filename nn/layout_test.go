@@ -17,7 +17,8 @@ import (
 // and read a bordered value's zeros where they read a padded copy's), and
 // the pass must block what it can: tinyresnet's convolutions inside its
 // residual stages, with borders for its 3x3 layers, never one whose
-// output the model returns; MaxPools reading NCHW16c (the ResNet-style
+// output the model returns (its last stage, with the shortcut its fused
+// residual, writes NCHW16c for the GlobalAveragePool); MaxPools reading NCHW16c (the ResNet-style
 // model's pool writing its convolutions' bordered input, seednet's first
 // pool between its grey stem and its second conv, or, with pathStem's
 // kernels, the stem with that pool fused writing it; VGG's convolutions
@@ -32,7 +33,7 @@ func TestLayoutNCHWcMatchesNCHW(t *testing.T) {
 		blocked []string // Convs and MaxPools that must read or write NCHW16c at batch 1 (nn.BlockedConvs, nn.BlockedPools)
 	}
 	g, in := loadRef(t, "tinyresnet_mnist")
-	models := []model{{"tinyresnet", g, firstImage(in), []string{"/stem/stem.0/Conv 0 1 0 1", "/l1/c1/Conv 1 1 1 1", "/l1/c2/Conv 1 1 1 1", "/l3/c1/Conv 1 1 1 1"}}}
+	models := []model{{"tinyresnet", g, firstImage(in), []string{"/stem/stem.0/Conv 0 1 0 1", "/l1/c1/Conv 1 1 1 1", "/l1/c2/Conv 1 1 1 1", "/l3/c1/Conv 1 1 1 1", "/l3/sc/sc.0/Conv 1 1 1 0", "/l3/Add 1 1 1 0"}}}
 	g, in = loadRef(t, "seednet_mnist")
 	seed := []string{"/conv1/Conv 0 1 0 0", "/MaxPool 1 0 1", "/conv2/Conv 1 0 1 0"}
 	if nn.StemKernels() {
