@@ -10,7 +10,9 @@ package nn
 // A 3x3 window costs 2 + 2 vector maxima per 16 values, against 8 for the
 // taps of the direct kernel, each with its own masked load and, at stride
 // 2, a permute: ResNet's stem pool (3x3 s2 on 112x112x64) and Inception's
-// 3x3 pools. A NaN in a window gives NaN, as in the other kernels.
+// 3x3 pools. The kernels take plain maxima: when the input holds a NaN or
+// a -0, the rows are computed again in Go, as is the pass along them, so
+// that a NaN in a window gives NaN and ±0 gives +0, as in maxPlane.
 
 // sepMaxPlan is the separable kernel's plan of a geometry.
 type sepMaxPlan struct {
@@ -79,8 +81,8 @@ func (p *sepMaxPlan) maxPlanes(g *geom, x, y, rows []float32, n int) {
 	hw, ohw := g.H*g.W, g.OH*g.OW
 	for p0 := 0; p0 < n; p0 += group {
 		m := min(group, n-p0)
-		maxRows(rows[g.PL:], p.rowLen, x[p0*hw:], hw, m, p.offs, g.KH, g.W)
-		hmaxRows(y[p0*ohw:], g.OW, rows, p.rowLen, m*g.OH, g.KW, g.DW, g.SW)
+		plain := maxRows(rows[g.PL:], p.rowLen, x[p0*hw:], hw, m, p.offs, g.KH, g.W)
+		hmaxRows(y[p0*ohw:], g.OW, rows, p.rowLen, m*g.OH, g.KW, g.DW, g.SW, plain)
 		for q := range m {
 			for _, oh := range p.empty {
 				fillF32(y[(p0+q)*ohw+oh*g.OW:][:g.OW], negInf32)
@@ -91,32 +93,36 @@ func (p *sepMaxPlan) maxPlanes(g *geom, x, y, rows []float32, n int) {
 
 // maxRows sets, for each of planes planes (x's plane q at q·xps) and
 // each row r of offs, dst[(q·rows + r)·ld + i] = max over k < kh of
-// x[q·xps + offs[r·kh+k] + i], for i < n (rows = len(offs)/kh).
-func maxRows(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) {
+// x[q·xps + offs[r·kh+k] + i], for i < n (rows = len(offs)/kh). It
+// reports whether the assembly kernel set them, which it does only when
+// the values it read hold no NaN and no -0.
+func maxRows(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) (plain bool) {
 	rows := len(offs) / kh
 	if rows == 0 || n == 0 || planes == 0 {
-		return
+		return false
 	}
 	_ = dst[(planes*rows-1)*ld+n-1]
 	for _, o := range offs {
 		_ = x[(planes-1)*xps+o+n-1]
 	}
 	if maxRowsFast(dst, ld, x, xps, planes, offs, kh, n) {
-		return
+		return true
 	}
 	maxRowsGo(dst, ld, x, xps, planes, offs, kh, n)
+	return false
 }
 
 // hmaxRows sets y[r·ow + o] = max over t < k of row r's value s·o + t·d
 // (rows ld apart), s being 1 or 2, for o < ow and r < nrows; a row
-// extends to the last value a 16-output block reads.
-func hmaxRows(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) {
+// extends to the last value a 16-output block reads. The assembly kernel
+// runs only on plain rows: maxRows' that hold no NaN and no -0.
+func hmaxRows(y []float32, ow int, rows []float32, ld, nrows, k, d, s int, plain bool) {
 	if nrows == 0 || ow == 0 {
 		return
 	}
 	_ = y[nrows*ow-1]
 	_ = rows[(nrows-1)*ld+s*16*((ow+15)/16)+(k-1)*d-1]
-	if hmaxFast(y, ow, rows, ld, nrows, k, d, s) {
+	if plain && hmaxFast(y, ow, rows, ld, nrows, k, d, s) {
 		return
 	}
 	hmaxRowsGo(y, ow, rows, ld, nrows, k, d, s)

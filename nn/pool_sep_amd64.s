@@ -5,8 +5,20 @@
 
 // The separable MaxPool's kernels (pool_sep.go), over sepRowsArgs at AX:
 // dst 0, src 8, offs 16, rows 24, n 32, ldd 40, lds 48, k 56, d 64, s 72,
-// planes 80, xps 88.
+// planes 80, xps 88, special 96.
 // K1 masks the last, partial block of 16 values of a row.
+//
+// The maxima are plain VMAXPS, which keep one operand's NaN and give
+// either zero for ±0: maxRowsAVX512 gathers in K6 the lanes where a
+// maximum may differ from Go's max, and sets special when there are any;
+// then its caller computes the rows again in Go and hmaxAVX512 does not
+// run on them (pool_sep.go). Those are the lanes whose maximum is NaN or
+// -0 (a +0 is right: one of the values was +0), and the lanes of a NaN
+// the maxima may drop: every value after the first (VMAXPS keeps acc's
+// NaN).
+
+// CLASSOR adds the NaN and -0 lanes of z to K6 (K5 scratch).
+#define CLASSOR(z) VFPCLASSPSZ $0x85, z, K5; KORW K5, K6, K6
 
 // BLOCKMASK sets K1 to the lanes of the block at BX of a row of CX values,
 // or jumps to done past the row's end (DX, R11 scratch).
@@ -28,6 +40,7 @@ TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-8
 	SHLQ $2, R15
 	MOVQ 56(AX), R9
 	MOVQ 80(AX), R13
+	KXORW K6, K6, K6
 	CMPQ R9, $3
 	JEQ rows3
 rplane:
@@ -47,10 +60,12 @@ rtaps:
 	MOVQ (R8)(R12*8), R10
 	LEAQ (SI)(R10*4), R10
 	VMOVUPS.Z (R10)(BX*4), K1, Z1
-	MAXNANK(Z1, Z0, K2)
+	CLASSOR(Z1)
+	VMAXPS Z0, Z1, Z0
 	INCQ R12
 	JMP rtaps
 rstore:
+	CLASSOR(Z0)
 	VMOVUPS Z0, K1, (DI)(BX*4)
 	ADDQ $16, BX
 	JMP rblock
@@ -63,8 +78,7 @@ rnext:
 	LEAQ (SI)(R10*4), SI
 	DECQ R13
 	JNZ rplane
-	VZEROUPPER
-	RET
+	JMP rdone
 
 // TAILMASK sets K4 to the lanes of a row's last, partial block of CX
 // values (none when CX is a multiple of 16) and DX to the end of its whole
@@ -85,8 +99,11 @@ rnext:
 	LD((R10)(BX*4), k, Z0); \
 	LD((R12)(BX*4), k, Z1); \
 	LD((R9)(BX*4), k, Z2); \
-	MAXNANK(Z1, Z0, K2); \
-	MAXNANK(Z2, Z0, K3)
+	VCMPPS $3, Z2, Z1, K5; \
+	KORW K5, K6, K6; \
+	VMAXPS Z0, Z1, Z0; \
+	VMAXPS Z0, Z2, Z0; \
+	CLASSOR(Z0)
 
 // maxRowsAVX512 for windows of three rows (3x3 pools): the row pointers
 // are set once per row, and the whole blocks run without masks.
@@ -124,6 +141,9 @@ r3next:
 	LEAQ (SI)(R11*4), SI
 	DECQ R13
 	JNZ r3plane
+rdone:
+	KMOVW K6, DX
+	MOVQ DX, 96(AX)
 	VZEROUPPER
 	RET
 
@@ -158,7 +178,7 @@ taps: \
 	JGE store; \
 	ADDQ R8, R12; \
 	LOAD(Z2, Z3); \
-	MAXNANK(Z2, Z0, K2); \
+	VMAXPS Z0, Z2, Z0; \
 	INCQ AX; \
 	JMP taps; \
 store: \
@@ -175,8 +195,8 @@ next: \
 	VMOVUPS (R10), Z0; \
 	VMOVUPS (R10)(R8*1), Z2; \
 	VMOVUPS (R10)(R8*2), Z4; \
-	MAXNANK(Z2, Z0, K2); \
-	MAXNANK(Z4, Z0, K3)
+	VMAXPS Z0, Z2, Z0; \
+	VMAXPS Z0, Z4, Z0
 #define TAP3S2 \
 	VMOVUPS (R10), Z0; \
 	VMOVUPS 64(R10), Z1; \
@@ -187,8 +207,8 @@ next: \
 	VMOVUPS (R10)(R8*2), Z4; \
 	VMOVUPS 64(R10)(R8*2), Z5; \
 	VPERMT2PS Z5, Z20, Z4; \
-	MAXNANK(Z2, Z0, K2); \
-	MAXNANK(Z4, Z0, K3)
+	VMAXPS Z0, Z2, Z0; \
+	VMAXPS Z0, Z4, Z0
 
 // HMAX3 is HMAX for three taps: TAP3 a block, whole blocks stored without
 // a mask, the last under K4 (TAILMASK).

@@ -11,7 +11,8 @@ import (
 // bit for bit, on five planes at once (in one group and in groups of one),
 // over windows of 1 to 5, strides 1 to 3 down the plane and 1 or 2 along
 // it, dilations, pads wider than the window's reach, widths around the
-// 16-lane blocks, and NaN and infinities in the input.
+// 16-lane blocks, and NaN and infinities in the input; then on values
+// none above zero, with -0 and +0 (the maximum of -0 and +0 is +0).
 func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 	r := newRand(31)
 	i := 0
@@ -32,21 +33,27 @@ func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 				x := randT(r, planes, 1, h, w).F32
 				x[i%len(x)] = float32(math.NaN())
 				x[(7*i)%len(x)] = float32(math.Inf(1))
-				ohw := g.OH * g.OW
-				want := make([]float32, planes*ohw)
-				for q := range planes {
-					maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
+				zeros := randT(r, planes, 1, h, w).F32
+				for j := range zeros {
+					zeros[j] = []float32{-float32(math.Abs(float64(zeros[j]))), 0, float32(math.Copysign(0, -1))}[(j*j+i)%3]
 				}
-				got := make([]float32, len(want))
-				var plan sepMaxPlan
-				plan.init(&g)
-				// The worker's scratch, and room for one plane's rows only
-				// (groups of one plane).
-				for _, rows := range [][]float32{make([]float32, plan.scratch(&g)), make([]float32, g.OH*plan.rowLen)} {
-					fillNaN(rows)
-					fillNaN(got)
-					plan.maxPlanes(&g, x, got, rows, planes)
-					sameF32(t, fmt.Sprintf("w%d h%d k%d s%v d%d p%v scratch %d", w, h, k, s, d, p, len(rows)), got, want)
+				for _, x := range [][]float32{x, zeros} {
+					ohw := g.OH * g.OW
+					want := make([]float32, planes*ohw)
+					for q := range planes {
+						maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
+					}
+					got := make([]float32, len(want))
+					var plan sepMaxPlan
+					plan.init(&g)
+					// The worker's scratch, and room for one plane's rows only
+					// (groups of one plane).
+					for _, rows := range [][]float32{make([]float32, plan.scratch(&g)), make([]float32, g.OH*plan.rowLen)} {
+						fillNaN(rows)
+						fillNaN(got)
+						plan.maxPlanes(&g, x, got, rows, planes)
+						sameF32(t, fmt.Sprintf("w%d h%d k%d s%v d%d p%v scratch %d", w, h, k, s, d, p, len(rows)), got, want)
+					}
 				}
 			}
 		}
@@ -55,7 +62,8 @@ func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 
 // TestSepMaxKernelsMatchGo compares the assembly row kernels with their Go
 // versions on several rows, also of lengths that end inside a 16-lane
-// block.
+// block: maxRows on values with a NaN (then its Go kernel sets the rows)
+// and without, hmaxRows on rows without NaN (which maxRows calls plain).
 func TestSepMaxKernelsMatchGo(t *testing.T) {
 	if !sepMaxHave {
 		t.Skip("no assembly kernels in this build")
@@ -63,7 +71,8 @@ func TestSepMaxKernelsMatchGo(t *testing.T) {
 	r := newRand(32)
 	for _, n := range []int{1, 5, 16, 17, 40, 100} {
 		x := randT(r, 8*n+300).F32
-		x[n/2] = float32(math.NaN())
+		nan := append([]float32(nil), x...)
+		nan[n/2] = float32(math.NaN())
 		for _, offs := range [][]int{{0}, {n, 0}, {3, 2*n + 1, 7}, {0, 1, 2, 5, 4, 3}} {
 			for _, kh := range []int{1, 2, 3} {
 				if len(offs)%kh != 0 {
@@ -71,9 +80,14 @@ func TestSepMaxKernelsMatchGo(t *testing.T) {
 				}
 				ld, planes, xps := n+3, 2, 3*n+7
 				got, want := make([]float32, planes*len(offs)/kh*ld), make([]float32, planes*len(offs)/kh*ld)
-				maxRows(got, ld, x, xps, planes, offs, kh, n)
-				maxRowsGo(want, ld, x, xps, planes, offs, kh, n)
-				sameF32(t, fmt.Sprint("maxRows ", n, offs, kh), got, want)
+				for _, x := range [][]float32{x, nan} {
+					plain := maxRows(got, ld, x, xps, planes, offs, kh, n)
+					maxRowsGo(want, ld, x, xps, planes, offs, kh, n)
+					sameF32(t, fmt.Sprint("maxRows ", n, offs, kh), got, want)
+					if !plain && &x[0] != &nan[0] {
+						t.Fatalf("maxRows %d %v %d: the kernel did not take values without NaN", n, offs, kh)
+					}
+				}
 			}
 		}
 		for _, k := range []int{1, 2, 3, 7} {
@@ -81,7 +95,7 @@ func TestSepMaxKernelsMatchGo(t *testing.T) {
 				for _, d := range []int{1, 2} {
 					ld, nrows := 2*n+50, 3
 					got, want := make([]float32, nrows*n), make([]float32, nrows*n)
-					hmaxRows(got, n, x, ld, nrows, k, d, s)
+					hmaxRows(got, n, x, ld, nrows, k, d, s, true)
 					hmaxRowsGo(want, n, x, ld, nrows, k, d, s)
 					sameF32(t, fmt.Sprint("hmaxRows ", n, k, s, d), got, want)
 				}
