@@ -249,8 +249,29 @@ TEXT ·stemPoolS2AVX512(SB), NOSPLIT, $0-8
 #define LOHIY VBROADCASTSS 88(AX), Y12; VBROADCASTSS 92(AX), Y13
 #define CLAMPY(z) VMAXPS z, Y12, z; VMINPS z, Y13, z
 
-// OUTY clamps lo:hi and stores it at byte d of DI.
-#define OUTY(lo, hi, d) CLAMPY(lo); CLAMPY(hi); VMOVUPS lo, d(DI); VMOVUPS hi, (d+32)(DI)
+// STOREY stores lo:hi at byte d of DI; OUTY clamps it first.
+#define STOREY(lo, hi, d) VMOVUPS lo, d(DI); VMOVUPS hi, (d+32)(DI)
+#define OUTY(lo, hi, d) CLAMPY(lo); CLAMPY(hi); STOREY(lo, hi, d)
+
+// SIX6 starts six pixels' sums (Y0-Y11) at the bias.
+#define SIX6 \
+	BIASY(Y0, Y1); \
+	VMOVAPS Y0, Y2; VMOVAPS Y1, Y3; VMOVAPS Y0, Y4; VMOVAPS Y1, Y5; \
+	VMOVAPS Y0, Y6; VMOVAPS Y1, Y7; VMOVAPS Y0, Y8; VMOVAPS Y1, Y9; \
+	VMOVAPS Y0, Y10; VMOVAPS Y1, Y11
+
+// TAPS6 adds the taps of six pixels st bytes apart from base (loop lbl)
+// and clamps the sums.
+#define TAPS6(st, base, lbl) \
+	TAPSTART; \
+lbl: \
+	TAPNEXTY; \
+	FMAY(0*st, base, Y0, Y1); FMAY(1*st, base, Y2, Y3); FMAY(2*st, base, Y4, Y5); \
+	FMAY(3*st, base, Y6, Y7); FMAY(4*st, base, Y8, Y9); FMAY(5*st, base, Y10, Y11); \
+	TAPEND(lbl); \
+	LOHIY; \
+	CLAMPY(Y0); CLAMPY(Y1); CLAMPY(Y2); CLAMPY(Y3); CLAMPY(Y4); CLAMPY(Y5); \
+	CLAMPY(Y6); CLAMPY(Y7); CLAMPY(Y8); CLAMPY(Y9); CLAMPY(Y10); CLAMPY(Y11)
 
 // STEMROWSY is STEMROWS for AVX2: 6 pixels a group, then 4, then 1.
 #define STEMROWSY(st) \
@@ -261,19 +282,10 @@ yrow: \
 y6: \
 	CMPQ CX, $6; \
 	JLT y4; \
-	BIASY(Y0, Y1); \
-	VMOVAPS Y0, Y2; VMOVAPS Y1, Y3; VMOVAPS Y0, Y4; VMOVAPS Y1, Y5; \
-	VMOVAPS Y0, Y6; VMOVAPS Y1, Y7; VMOVAPS Y0, Y8; VMOVAPS Y1, Y9; \
-	VMOVAPS Y0, Y10; VMOVAPS Y1, Y11; \
-	TAPSTART; \
-yt6: \
-	TAPNEXTY; \
-	FMAY(0*st, SI, Y0, Y1); FMAY(1*st, SI, Y2, Y3); FMAY(2*st, SI, Y4, Y5); \
-	FMAY(3*st, SI, Y6, Y7); FMAY(4*st, SI, Y8, Y9); FMAY(5*st, SI, Y10, Y11); \
-	TAPEND(yt6); \
-	LOHIY; \
-	OUTY(Y0, Y1, 0); OUTY(Y2, Y3, 64); OUTY(Y4, Y5, 128); \
-	OUTY(Y6, Y7, 192); OUTY(Y8, Y9, 256); OUTY(Y10, Y11, 320); \
+	SIX6; \
+	TAPS6(st, SI, yt6); \
+	STOREY(Y0, Y1, 0); STOREY(Y2, Y3, 64); STOREY(Y4, Y5, 128); \
+	STOREY(Y6, Y7, 192); STOREY(Y8, Y9, 256); STOREY(Y10, Y11, 320); \
 	ADDQ $(6*st), SI; \
 	ADDQ $384, DI; \
 	SUBQ $6, CX; \
@@ -315,15 +327,45 @@ yrowend: \
 	VZEROUPPER; \
 	RET
 
-// STEMPOOLY is STEMPOOL for AVX2: one pooled pixel a group, Y0:Y1 and
-// Y2:Y3 the first row's sums, Y4:Y5 and Y6:Y7 the second's; Y8, Y9 the
-// maximum's scratch.
+// PAIRY stores at byte d of DI the maximum of the first row's pixel pair
+// lo:hi, lo2:hi2 (the window's first two taps).
+#define PAIRY(lo, hi, lo2, hi2, d) \
+	MAXNANY(lo2, lo, Y14, Y15); MAXNANY(hi2, hi, Y14, Y15); \
+	VMOVUPS lo, d(DI); VMOVUPS hi, (d+32)(DI)
+
+// JOINY brings the second row's pixel pair lo:hi, lo2:hi2 (the window's
+// last two taps) into the maximum at byte d of DI.
+#define JOINY(lo, hi, lo2, hi2, d) \
+	VMOVUPS d(DI), Y14; VMOVUPS (d+32)(DI), Y15; \
+	MAXNANY(lo, Y14, Y12, Y13); MAXNANY(lo2, Y14, Y12, Y13); \
+	MAXNANY(hi, Y15, Y12, Y13); MAXNANY(hi2, Y15, Y12, Y13); \
+	VMOVUPS Y14, d(DI); VMOVUPS Y15, (d+32)(DI)
+
+// STEMPOOLY is STEMPOOL for AVX2: three pooled pixels a group, the first
+// row's six sums (Y0-Y11) reduced by pairs into the output, then the
+// second row's brought in, in the window's order; then one pooled pixel a
+// group, Y0:Y1 and Y2:Y3 the first row's sums, Y4:Y5 and Y6:Y7 the
+// second's, Y8, Y9 the maximum's scratch.
 #define STEMPOOLY(st) \
 qrow: \
 	MOVQ 32(AX), CX; \
 	MOVQ 56(AX), DX; \
 	MOVQ SI, R14; \
 	MOVQ DI, R15; \
+q3: \
+	CMPQ CX, $3; \
+	JLT q1; \
+	SIX6; \
+	TAPS6(st, SI, qa3); \
+	PAIRY(Y0, Y1, Y2, Y3, 0); PAIRY(Y4, Y5, Y6, Y7, 64); PAIRY(Y8, Y9, Y10, Y11, 128); \
+	LEAQ (SI)(DX*1), R13; \
+	SIX6; \
+	TAPS6(st, R13, qb3); \
+	JOINY(Y0, Y1, Y2, Y3, 0); JOINY(Y4, Y5, Y6, Y7, 64); JOINY(Y8, Y9, Y10, Y11, 128); \
+	ADDQ $(6*st), SI; \
+	ADDQ $192, DI; \
+	SUBQ $3, CX; \
+	JMP q3; \
 q1: \
 	TESTQ CX, CX; \
 	JZ qrowend; \
