@@ -44,7 +44,12 @@ const nchwcCopyFloats = 1 << 15
 // kernel's copies (fused variants).
 type nchwcWeights struct {
 	packed func() []float32
+	finite func() bool // every weight finite: calls may skip padding (nchwcKhRange)
 }
+
+// nchwcSkipPad lets calls skip window rows in the padding (a variable so
+// that benchmarks and tests can compare).
+var nchwcSkipPad = true
 
 // packNCHWc sets k.nchwc for the weights w (M, Cg, KH, KW) when pathNCHWc
 // may take them.
@@ -57,7 +62,8 @@ func (k *convKernel) packNCHWc(w *Tensor) {
 		return // (fewer input channels: a stem, thinStem)
 	}
 	grp, f := k.grp, w.F32
-	k.nchwc = &nchwcWeights{packed: sync.OnceValue(func() []float32 { return packNCHWc(f, grp, m, cg*kh*kw) })}
+	k.nchwc = &nchwcWeights{packed: sync.OnceValue(func() []float32 { return packNCHWc(f, grp, m, cg*kh*kw) }),
+		finite: sync.OnceValue(func() bool { return allFinite(f) })}
 }
 
 // packNCHWc packs the weights w of m outputs in grp groups, taps
@@ -345,7 +351,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 	}
 	w := j.k.nchwc.packed()
 	lo32, hi32, fused := j.k.clampBounds() // the store's clamp, else finish applies the activation
-	full, rem := g.OW/p.nb, g.OW%p.nb
+	skip := nchwcSkipPad && j.k.nchwc.finite()
 	for u := lo; u < hi; u++ {
 		per := j.k.grp * p.nms * p.nrb
 		n, r := u/per, u%per
@@ -372,7 +378,7 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 		if px == 16 {
 			c.cb, c.cg, c.xbs, c.xcs, c.px = j.Cg/16, 16, ps, 1, 16
 		}
-		a := nchwcRows{c: c, rows: oh1 - oh0, xrs: g.SH * rs, ldy: yp, yrs: yw, lo: lo32, hi: hi32, blocked: py == 16}
+		a := nchwcRows{c: c, xrs: g.SH * rs, ldy: yp, yrs: yw, lo: lo32, hi: hi32, blocked: py == 16}
 		wg := w[gr*p.mb*taps*16 : (gr+1)*p.mb*taps*16]
 		yg := (n*j.M+gr*j.Mg)*yp + ((oh0+yb)*yw+yb)*py
 		if j.k.pooled {
@@ -384,40 +390,26 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			a.bias = p.bias[(gr*p.mb+m0)*16:]
 			a.mlast = min(16, j.Mg-(m0+a.c.f-1)*16)
 			yo := yg + m0*16*yp
-			if p.groups > 1 {
-				// Whole rows (nb = OW), groups of them a call, then the
-				// rows left in one call.
-				rows := oh1 - oh0
-				full := rows / p.groups
-				for _, part := range [2]struct{ row, rows, groups int }{{0, full, p.groups}, {full * p.groups, 1, rows % p.groups}} {
-					if part.rows == 0 || part.groups == 0 {
-						continue
+			// Rows whose windows reach into the padding skip the window
+			// rows there (nchwcKhRange), in calls of their own; not where
+			// that would cut most of a unit's grouped calls in rows (VGG's
+			// 2x2 planes: calls of 2 pixels, 40% slower).
+			skip := skip && (p.groups == 1 || oh1-oh0 > 2*p.groups)
+			for s0 := oh0; s0 < oh1; {
+				t0, t1, s1 := 0, g.KH, oh1
+				if skip {
+					t0, t1 = g.nchwcKhRange(s0)
+					for s1 = s0 + 1; s1 < oh1; s1++ {
+						if u0, u1 := g.nchwcKhRange(s1); u0 != t0 || u1 != t1 {
+							break
+						}
 					}
-					a.c.n, a.chunks, a.rows = g.OW, 1, part.rows
-					a.groups, a.xgs, a.ygs = part.groups, g.SH*rs, yw
-					a.xrs, a.yrs = part.groups*g.SH*rs, part.groups*yw
-					a.c.x = xs[part.row*g.SH*rs:]
-					a.y = yout[yo+part.row*yw*py:]
-					a.r = nil
-					if fused && j.r != nil {
-						a.r = j.r[yo+part.row*yw*py:]
-					}
-					nchwcRun(&a)
 				}
-			} else {
-				for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
-					if part.n == 0 || part.chunks == 0 {
-						continue
-					}
-					a.c.n, a.chunks = part.n, part.chunks
-					a.c.x = xs[part.col*g.SW*px:]
-					a.y = yout[yo+part.col*py:]
-					a.r = nil
-					if fused && j.r != nil {
-						a.r = j.r[yo+part.col*py:]
-					}
-					nchwcRun(&a)
-				}
+				a.c.kh, a.c.wskip = t1-t0, (g.KH-(t1-t0))*g.KW*16
+				a.c.w = wg[m0*taps*16+t0*g.KW*16:]
+				xs, yo := xs[(s0-oh0)*g.SH*rs+t0*g.DH*rs:], yo+(s0-oh0)*yw*py
+				j.nchwcCalls(&a, xs, yout, yo, s1-s0, rs, yw, py, fused)
+				s0 = s1
 			}
 			if !fused && py == 16 {
 				for b := m0; b < m0+a.c.f; b++ {
@@ -438,6 +430,73 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			j.poolBand(band, n, ms*p.slab, min((ms+1)*p.slab, p.mb), oh0, oh1)
 		}
 	}
+}
+
+// nchwcCalls runs a's calls (its blocks, weights and window rows set) for
+// rows output rows from input xs (rows rs floats apart) into yout from
+// offset yo (rows yw pixels of py floats apart): grouped calls of whole
+// rows, or chunks of nb pixels a row.
+func (j *convJob) nchwcCalls(a *nchwcRows, xs, yout []float32, yo, rows, rs, yw, py int, fused bool) {
+	g, p := &j.g, &j.nc
+	if p.groups > 1 {
+		// Whole rows (nb = OW), groups of them a call, then the rows
+		// left in one call.
+		full := rows / p.groups
+		for _, part := range [2]struct{ row, rows, groups int }{{0, full, p.groups}, {full * p.groups, 1, rows % p.groups}} {
+			if part.rows == 0 || part.groups == 0 {
+				continue
+			}
+			a.c.n, a.chunks, a.rows = g.OW, 1, part.rows
+			a.groups, a.xgs, a.ygs = part.groups, g.SH*rs, yw
+			a.xrs, a.yrs = part.groups*g.SH*rs, part.groups*yw
+			a.c.x = xs[part.row*g.SH*rs:]
+			a.y = yout[yo+part.row*yw*py:]
+			a.r = nil
+			if fused && j.r != nil {
+				a.r = j.r[yo+part.row*yw*py:]
+			}
+			nchwcRun(a)
+		}
+		return
+	}
+	full, rem := g.OW/p.nb, g.OW%p.nb
+	a.rows = rows
+	for _, part := range [2]struct{ col, n, chunks int }{{0, p.nb, full}, {full * p.nb, rem, 1}} {
+		if part.n == 0 || part.chunks == 0 {
+			continue
+		}
+		a.c.n, a.chunks = part.n, part.chunks
+		a.c.x = xs[part.col*g.SW*a.c.px:]
+		a.y = yout[yo+part.col*py:]
+		a.r = nil
+		if fused && j.r != nil {
+			a.r = j.r[yo+part.col*py:]
+		}
+		nchwcRun(a)
+	}
+}
+
+// nchwcKhRange is the window rows [t0, t1) of output row oh that fall
+// inside the input. The others read only zeros (the padding), which add
+// nothing: a sum that starts at +0 is never -0, so adding ±0 leaves it as
+// it is, and the result is the same bit for bit (with finite weights,
+// nchwcWeights.finite). So calls of top and bottom rows skip them, as
+// MLAS does: VGG's 3x3 convs on 2x2 planes do two thirds of the
+// multiply-adds, tinyresnet's on 8x8 eleven twelfths. A window wholly in
+// the padding keeps all its rows (a call needs one).
+func (g *geom) nchwcKhRange(oh int) (t0, t1 int) {
+	ih := oh*g.SH - g.PT
+	t0, t1 = 0, g.KH
+	if ih < 0 {
+		t0 = (-ih + g.DH - 1) / g.DH
+	}
+	if ih+(g.KH-1)*g.DH >= g.H {
+		t1 = (g.H - ih + g.DH - 1) / g.DH
+	}
+	if t1 <= t0 || t0 >= g.KH || t1 > g.KH {
+		return 0, g.KH
+	}
+	return t0, t1
 }
 
 // nchwcPadRows copies rows [ih0, ih0+in) of the np planes x (rows outside
@@ -480,7 +539,10 @@ func padRowsGo(src, dst []float32, top, mid, bot, w, wp, pl, cg, ps int) {
 //
 // with c < cb·cg, xc(c) = (c/cg)·xbs + (c%cg)·xcs (strides in floats, x
 // from the first pixel's window origin). NCHW input is one block of cg
-// channels, px 1; NCHW16c input cb blocks of 16, xcs 1, px 16.
+// channels, px 1; NCHW16c input cb blocks of 16, xcs 1, px 16. A call of
+// fewer window rows than the weights hold (nchwcKhRange) skips wskip
+// floats of weights after each channel's rows (the index above then
+// counts them too).
 type nchwcCall struct {
 	x, w, tile     []float32
 	f, n, s        int
@@ -488,6 +550,7 @@ type nchwcCall struct {
 	xbs, xcs, px   int
 	drow, dcol     int
 	wbs, ldt       int
+	wskip          int
 }
 
 // nchwcTileRef is the reference of the kernels.
@@ -508,6 +571,7 @@ func nchwcTileRef(c *nchwcCall) {
 						wi += 16
 					}
 				}
+				wi += c.wskip
 			}
 			copy(c.tile[b*c.ldt+q*16:], acc[:])
 		}
@@ -644,4 +708,14 @@ func clearBorderRows(pl []float32, h, yw, b, oh0, oh1 int) {
 		clear(pl[(r*yw-b)*16 : (r*yw+b)*16])
 	}
 	clear(pl[((oh1+b)*yw-b)*16 : r1*yw*16])
+}
+
+// allFinite reports whether x holds no infinity and no NaN.
+func allFinite(x []float32) bool {
+	for _, v := range x {
+		if v-v != 0 { // Inf - Inf and NaN - NaN are NaN
+			return false
+		}
+	}
+	return true
 }

@@ -50,6 +50,7 @@ type nchwcArgs struct {
 	state             [12]int
 	groups, xgs, ygs  int
 	gstate            [4]int
+	wskip             int
 }
 
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.n)-80]
@@ -58,6 +59,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.lo)-168]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.cb)-176]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.state)-208]
 var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.groups)-304]
+var _ = [1]struct{}{}[unsafe.Offsetof(nchwcArgs{}.wskip)-360]
 
 // nchwcGroupedFits reports whether a grouped call a has a kernel: the
 // AVX-512 ones of stride 1, 2-3 groups of 2-8 pixels (nchwcgen's
@@ -91,9 +93,9 @@ func nchwcRun(a *nchwcRows) {
 		chunks: a.chunks, rows: a.rows, xrs: 4 * a.xrs, y: &a.y[0], bias: &a.bias[0],
 		ldy: 4 * a.ldy, yrs: ypx * a.yrs, mlast: a.mlast, lo: a.lo, hi: a.hi,
 		cb: c.cb, xbs: 4 * c.xbs, xpx: 4 * c.px, ypx: ypx,
-		groups: groups, xgs: 4 * a.xgs, ygs: ypx * a.ygs}
+		groups: groups, xgs: 4 * a.xgs, ygs: ypx * a.ygs, wskip: 4 * c.wskip}
 	_ = c.x[(a.rows-1)*a.xrs+(groups-1)*a.xgs+(a.chunks*c.n-1)*c.s*c.px+(c.cb-1)*c.xbs+(c.cg-1)*c.xcs+(c.kh-1)*c.drow+(c.kw-1)*c.dcol]
-	_ = c.w[(c.f-1)*c.wbs+c.cb*c.cg*c.kh*c.kw*16-1]
+	_ = c.w[(c.f-1)*c.wbs+(c.cb*c.cg-1)*(c.kh*c.kw*16+c.wskip)+c.kh*c.kw*16-1]
 	tn := (groups*c.n + 15) / 16 * 256 // a block's tile
 	if !a.blocked {
 		tn = max(tn, ((groups-1)*c.n+16)*16) // the transposing store reads 16 pixels a group

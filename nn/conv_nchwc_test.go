@@ -143,7 +143,8 @@ var nchwcLadder = []fpConvSpec{
 }
 
 // TestConvNCHWcLadder runs pathNCHWc (the assembly and the Go reference)
-// against convRef, plain and with the fused residual and activations.
+// against convRef, plain and with the fused residual and activations, and
+// against itself without skipping the padding's window rows, bit for bit.
 func TestConvNCHWcLadder(t *testing.T) {
 	savedForce, savedAsm, savedWide := nchwcForce, nchwcAsm, nchwcWide
 	defer func() { nchwcForce, nchwcAsm, nchwcWide = savedForce, savedAsm, savedWide }()
@@ -242,6 +243,21 @@ func testConvNCHWc(t *testing.T, s fpConvSpec, threads int, lay nchwcLayout) {
 		}
 		if err := k.Run(&RunContext{Threads: threads}, in, []*Tensor{out}); err != nil {
 			t.Fatal(err)
+		}
+		// Calls that skip window rows in the padding (nchwcKhRange)
+		// compute what the whole windows do, bit for bit.
+		full := New(Float32, s.n, s.m, oh, ow)
+		full.F32 = make([]float32, ylen)
+		nchwcSkipPad = false
+		err = k.Run(&RunContext{Threads: threads}, in, []*Tensor{full})
+		nchwcSkipPad = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range full.F32 {
+			if math.Float32bits(v) != math.Float32bits(out.F32[i]) {
+				t.Fatalf("act %d residual %v: [%d] = %v skipping the padding's rows, %v without", tc.act, tc.residual, i, out.F32[i], v)
+			}
 		}
 		if lay.by {
 			blocked := out.F32

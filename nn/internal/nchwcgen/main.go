@@ -104,7 +104,7 @@ const (
 	oYrow, oRrow, oXcur, oYcur, oRcur   = 232, 240, 248, 256, 264
 	oBlocksLeft, oSaved                 = 272, 280
 	oGroups, oXgs, oYgs, oGLeft         = 304, 312, 320, 328
-	oGTile, oGY, oGR                    = 336, 344, 352
+	oGTile, oGY, oGR, oWskip            = 336, 344, 352, 360
 )
 
 // maxGroups and groupCols bound a grouped call (the kernels of stride 1):
@@ -699,7 +699,8 @@ func storeBlockedAVX2(a *asm, name string) {
 // tapLoops writes the loops over blocks of input channels (R9, the
 // block's first channel in R8; one block in NCHW), their channels (CX),
 // window rows (R12) and columns (R13) around tap, which adds one tap
-// (input at R11, weights at DI) to the sums.
+// (input at R11, weights at DI) to the sums; after a channel's window
+// rows the weights skip those a call leaves out (nchwcArgs.wskip).
 func tapLoops(a *asm, lbl string, tap func()) {
 	a.l("\tMOVQ %d(AX), R9", oCb)
 	a.l("%sb:", lbl)
@@ -720,6 +721,7 @@ func tapLoops(a *asm, lbl string, tap func()) {
 	a.l("\tADDQ %d(AX), R10", oDrow)
 	a.l("\tDECQ R12")
 	a.l("\tJNZ %sh", lbl)
+	a.l("\tADDQ %d(AX), DI", oWskip)
 	a.l("\tADDQ %d(AX), SI", oXcs)
 	a.l("\tDECQ CX")
 	a.l("\tJNZ %sc", lbl)
