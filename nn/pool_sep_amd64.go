@@ -10,6 +10,12 @@ func maxRowsAVX512(a *sepRowsArgs)
 //go:noescape
 func hmaxAVX512(a *sepRowsArgs)
 
+//go:noescape
+func maxRowsAVX2(a *sepRowsArgs)
+
+//go:noescape
+func hmaxAVX2(a *sepRowsArgs)
+
 // sepRowsArgs is the contract of both kernels (fixed by pool_sep_amd64.s).
 type sepRowsArgs struct {
 	dst, src *float32
@@ -22,8 +28,13 @@ type sepRowsArgs struct {
 	special  int // maxRows: set when the values it read held a NaN or a -0
 }
 
-// sepMaxHave: the kernels need AVX-512F and DQ (VFPCLASSPS).
-var sepMaxHave = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+// sepMaxAVX512: the AVX-512 kernels need AVX-512F and DQ (VFPCLASSPS);
+// else the AVX2 ones run (pool_sep_avx2_amd64.s). Tests turn it off to
+// compare both.
+var (
+	sepMaxAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+	sepMaxHave   = sepMaxAVX512 || cpu.X86.HasAVX2
+)
 
 // maxRowsFast reports whether it set the rows, as maxRowsGo would: not
 // when x held a NaN or a -0 (its plain maxima might differ).
@@ -32,7 +43,11 @@ func maxRowsFast(dst []float32, ld int, x []float32, xps, planes int, offs []int
 		return false
 	}
 	a := sepRowsArgs{dst: &dst[0], src: &x[0], offs: &offs[0], rows: len(offs) / kh, n: n, ldd: ld, k: kh, planes: planes, xps: xps}
-	maxRowsAVX512(&a)
+	if sepMaxAVX512 {
+		maxRowsAVX512(&a)
+	} else {
+		maxRowsAVX2(&a)
+	}
 	return a.special == 0
 }
 
@@ -41,6 +56,11 @@ func hmaxFast(y []float32, ow int, rows []float32, ld, nrows, k, d, s int) bool 
 	if !sepMaxHave || s < 1 || s > 2 {
 		return false
 	}
-	hmaxAVX512(&sepRowsArgs{dst: &y[0], src: &rows[0], rows: nrows, n: ow, ldd: ow, lds: ld, k: k, d: d, s: s})
+	a := sepRowsArgs{dst: &y[0], src: &rows[0], rows: nrows, n: ow, ldd: ow, lds: ld, k: k, d: d, s: s}
+	if sepMaxAVX512 {
+		hmaxAVX512(&a)
+	} else {
+		hmaxAVX2(&a)
+	}
 	return true
 }

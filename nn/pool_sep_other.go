@@ -4,7 +4,7 @@ package nn
 
 // sepMaxHave: no assembly kernels in this build; the separable MaxPool's
 // Go kernels serve its tests only.
-var sepMaxHave = false
+var sepMaxHave, sepMaxAVX512 = false, false
 
 func maxRowsFast(dst []float32, ld int, x []float32, xps, planes int, offs []int, kh, n int) bool {
 	return false

@@ -14,6 +14,24 @@ import (
 // 16-lane blocks, and NaN and infinities in the input; then on values
 // none above zero, with -0 and +0 (the maximum of -0 and +0 is +0).
 func TestMaxPlaneSepMatchesPlain(t *testing.T) {
+	eachSepMaxKernel(t, testMaxPlaneSepMatchesPlain)
+}
+
+// eachSepMaxKernel runs test with the AVX-512 kernels, when the CPU has
+// them, and with the AVX2 ones (or with the Go kernels, where there is no
+// assembly).
+func eachSepMaxKernel(t *testing.T, test func(t *testing.T)) {
+	defer func(v bool) { sepMaxAVX512 = v }(sepMaxAVX512)
+	for _, on := range []bool{sepMaxAVX512, false} {
+		sepMaxAVX512 = on
+		t.Run(fmt.Sprintf("avx512=%v", on), test)
+		if !on {
+			break
+		}
+	}
+}
+
+func testMaxPlaneSepMatchesPlain(t *testing.T) {
 	r := newRand(31)
 	i := 0
 	for _, w := range []int{1, 2, 7, 15, 16, 17, 31, 33, 56, 112, 113} {
@@ -68,6 +86,10 @@ func TestSepMaxKernelsMatchGo(t *testing.T) {
 	if !sepMaxHave {
 		t.Skip("no assembly kernels in this build")
 	}
+	eachSepMaxKernel(t, testSepMaxKernelsMatchGo)
+}
+
+func testSepMaxKernelsMatchGo(t *testing.T) {
 	r := newRand(32)
 	for _, n := range []int{1, 5, 16, 17, 40, 100} {
 		x := randT(r, 8*n+300).F32
