@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "simd_amd64.h"
+#include "pool_sep_amd64.h"
 
 // The separable MaxPool's kernels (pool_sep.go), over sepRowsArgs at AX:
 // dst 0, src 8, offs 16, rows 24, n 32, ldd 40, lds 48, k 56, d 64, s 72,
@@ -145,16 +146,6 @@ rdone:
 	KMOVW K6, DX
 	MOVQ DX, 96(AX)
 	VZEROUPPER
-	RET
-
-// HNEXTROW moves hmaxAVX512's output and input one row on, back to row
-// while rows are left.
-#define HNEXTROW(row) \
-	ADDQ R15, DI; \
-	ADDQ R13, SI; \
-	DECQ R14; \
-	JNZ row; \
-	VZEROUPPER; \
 	RET
 
 // TAPS1 and TAPS2 load a tap's 16 values at R12 into t (stride 2: the

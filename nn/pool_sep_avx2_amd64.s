@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "pool_sep_amd64.h"
 
 // The separable MaxPool's kernels (pool_sep.go) for AVX2, over sepRowsArgs
 // at AX as the AVX-512 ones (pool_sep_amd64.s): dst 0, src 8, offs 16,
@@ -149,12 +150,7 @@ store: \
 tail: \
 	VMASKMOVPS Y0, Y14, (DI)(BX*4); \
 next: \
-	ADDQ R15, DI; \
-	ADDQ R13, SI; \
-	DECQ R14; \
-	JNZ row; \
-	VZEROUPPER; \
-	RET
+	HNEXTROW(row)
 
 // func hmaxAVX2(a *sepRowsArgs)
 // dst[r·ldd + o] = max over t < k of src[r·lds + s·o + t·d], o < n,
