@@ -33,14 +33,7 @@
 // For each plane q < planes and row r < rows: dst[(q·rows + r)·ldd + i] =
 // max over j < k of src[q·xps + offs[r·k+j] + i], i < n.
 TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 32(AX), CX
-	MOVQ 40(AX), R15
-	SHLQ $2, R15
-	MOVQ 56(AX), R9
-	MOVQ 80(AX), R13
+	RARGS
 	KXORW K6, K6, K6
 	CMPQ R9, $3
 	JEQ rows3
@@ -71,14 +64,7 @@ rstore:
 	ADDQ $16, BX
 	JMP rblock
 rnext:
-	ADDQ R15, DI
-	LEAQ (R8)(R9*8), R8
-	DECQ R14
-	JNZ rrow
-	MOVQ 88(AX), R10
-	LEAQ (SI)(R10*4), SI
-	DECQ R13
-	JNZ rplane
+	RNEXT(rrow, rplane)
 	JMP rdone
 
 // TAILMASK sets K4 to the lanes of a row's last, partial block of CX
@@ -228,18 +214,7 @@ next: \
 // dst[r·ldd + o] = max over t < k of src[r·lds + s·o + t·d], o < n,
 // r < rows, s 1 or 2; a row extends to the last value a block reads.
 TEXT ·hmaxAVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 24(AX), R14
-	MOVQ 32(AX), CX
-	MOVQ 40(AX), R15
-	SHLQ $2, R15
-	MOVQ 48(AX), R13
-	SHLQ $2, R13
-	MOVQ 56(AX), R9
-	MOVQ 64(AX), R8
-	SHLQ $2, R8
+	HARGS
 	CMPQ 72(AX), $2
 	JEQ stride2
 	CMPQ R9, $3

@@ -65,14 +65,7 @@ done: \
 
 // func maxRowsAVX2(a *sepRowsArgs)
 TEXT ·maxRowsAVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 32(AX), CX
-	MOVQ 40(AX), R15
-	SHLQ $2, R15
-	MOVQ 56(AX), R9
-	MOVQ 80(AX), R13
+	RARGS
 	VXORPS Y15, Y15, Y15
 	MOVL $0x80000000, R11
 	MOVQ R11, X13
@@ -96,14 +89,7 @@ rtail:
 	ROWMAX(LOAD8M, rtapsm, rdonem)
 	VMASKMOVPS Y0, Y14, (DI)(BX*4)
 rnext:
-	ADDQ R15, DI
-	LEAQ (R8)(R9*8), R8
-	DECQ R14
-	JNZ rrow
-	MOVQ 88(AX), R10
-	LEAQ (SI)(R10*4), SI
-	DECQ R13
-	JNZ rplane
+	RNEXT(rrow, rplane)
 	XORQ DX, DX
 	VPTEST Y15, Y15
 	SETNE DX
@@ -157,21 +143,9 @@ next: \
 // r < rows, s 1 or 2; a row extends to the last value a block of 16
 // outputs reads. The rows hold no NaN and no -0.
 TEXT ·hmaxAVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 24(AX), R14
-	MOVQ 32(AX), CX
-	MOVQ 40(AX), R15
-	SHLQ $2, R15
-	MOVQ 48(AX), R13
-	SHLQ $2, R13
-	MOVQ 56(AX), R9
-	MOVQ 64(AX), R8
-	SHLQ $2, R8
-	MOVQ 72(AX), R10
+	HARGS
 	TAIL8
-	CMPQ R10, $2
+	CMPQ 72(AX), $2
 	JEQ h2
 	HMAX8(HTAP1, HFIX1, 32, h1row, h1block, h1taps, h1store, h1tail, h1next)
 h2:
