@@ -435,7 +435,7 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	// The quad path gathers, multiplies and requantizes a chunk of pixels
 	// at a time, so that its panels and accumulators stay in cache.
 	kq := k.qRuns * k.qCQ * 4
-	chunk := min(max((q8QuadChunkBytes/max(kq, 1))&^15, 16), roundUp16(rows*ow))
+	chunk := min(max((q8QuadChunkBytes/max(kq, 1))&^15, 16), roundUp16(imgs*rows*ow))
 	cn, esz, blen := k.cinG, 1, blas.S8QuadLen(chunk, kq)+q8PanelSlack
 	accPer := (k.cout/k.group)*chunk + k.kh*k.kw
 	if k.pairs {
@@ -453,6 +453,9 @@ func (k *q8Conv) runQuad(rc *RunContext, x, y *Tensor) {
 	*j = q8QuadJob{k: k, x: x, y: y, rowBlocks: rowBlocks, imgs: imgs, wp: wp, plane: plane, cn: cn, esz: esz, chunk: chunk,
 		i8Per:  imgs*plane + blen,
 		accPer: accPer}
+	if imgs > 1 && !k.pairs {
+		j.i8Per += chunk // a requantized row of a chunk spanning images
+	}
 	j.i8 = rc.ScratchI8(blocks * j.i8Per)
 	noffs := 0
 	if k.pairs {
@@ -519,15 +522,15 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			continue
 		}
 		xg := j.x.I8[(b*cin+g*cg)*h*w : (b*cin+(g+1)*cg)*h*w]
-		switch {
-		case bg == prev || k.quadPW:
-		case k.pairs:
+		if bg != prev && !k.quadPW {
 			for i := range nimg {
 				xi := j.x.I8[((b+i)*cin+g*cg)*h*w : ((b+i)*cin+(g+1)*cg)*h*w]
-				q8PadNHWC16(xi, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t[i*j.plane:])[:(h+k.pt+k.pb)*wp*j.cn])
+				if k.pairs {
+					q8PadNHWC16(xi, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t[i*j.plane:])[:(h+k.pt+k.pb)*wp*j.cn])
+				} else {
+					q8PadNHWC(xi, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t[i*j.plane:])
+				}
 			}
-		default:
-			q8PadNHWC(xg, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t)
 		}
 		prev = bg
 		p := oh * ow
@@ -542,22 +545,41 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 			}
 			continue
 		}
-		y := j.y.I8[(b*k.cout+g*coutG)*p : (b*k.cout+(g+1)*coutG)*p]
+		// The unit's pixels run over its nimg images (implImages); with
+		// several images rowBlocks is 1, so pp = p.
 		var idx [16]int32
-		for p0 := 0; p0 < pp; p0 += j.chunk {
-			n := min(j.chunk, pp-p0)
+		for p0, all := 0, nimg*pp; p0 < all; p0 += j.chunk {
+			n := min(j.chunk, all-p0)
 			if k.quadPW {
 				q8PlanePanels(xg, h*w, cg, oy0*ow+p0, n, bq)
 			} else {
 				for q := 0; q < n; q += 16 {
-					k.windowOffsets(idx[:], p0+q, pp, pp, 0, oy0, ow, wp, px)
+					k.windowOffsets(idx[:], p0+q, all, pp, j.plane, oy0, ow, wp, px)
 					q8QuadPanel(t, &idx, taps, k.qCQ, bq[q/16*panel:])
 				}
 			}
 			blas.GemmS8Quad(j.ws[worker], k.packed[g], n, bq, acc, n)
+			if p0/pp == (p0+n-1)/pp { // one image
+				i, r := p0/pp, p0%pp
+				y := j.y.I8[((b+i)*k.cout+g*coutG)*p : ((b+i)*k.cout+(g+1)*coutG)*p]
+				for co := 0; co < coutG; co++ {
+					o := co*p + oy0*ow + r
+					k.requantRow(acc[co*n:co*n+n], y[o:o+n], g*coutG+co)
+				}
+				continue
+			}
+			// A chunk spanning images (rowBlocks is 1, so pp = p): each
+			// row is requantized whole, then copied image by image.
+			row := scr[j.i8Per-j.chunk : j.i8Per-j.chunk+n]
 			for co := 0; co < coutG; co++ {
-				o := co*p + oy0*ow + p0
-				k.requantRow(acc[co*n:co*n+n], y[o:o+n], g*coutG+co)
+				k.requantRow(acc[co*n:co*n+n], row, g*coutG+co)
+				for q := p0; q < p0+n; {
+					i, r := q/pp, q%pp
+					m := min(pp-r, p0+n-q)
+					o := ((b+i)*k.cout+g*coutG+co)*p + r
+					copy(j.y.I8[o:o+m], row[q-p0:q-p0+m])
+					q += m
+				}
 			}
 		}
 	}
@@ -729,6 +751,10 @@ func (k *q8Conv) implRows(t []int8, offs, taps []int32, g int, acc []int32, ld i
 	}
 }
 
+// q8QuadJoinPixels is the pixels a unit of the quad path reaches by
+// joining images of small planes (implImages).
+const q8QuadJoinPixels = 256
+
 // q8ImplBlock is implRows' pixel block, in tiles of 6 pixels.
 const q8ImplBlock = 8
 
@@ -767,12 +793,23 @@ func (k *q8Conv) windowOffsets(off []int32, p0, pp, ipix, istride, oy0, ow, wp, 
 // implRows' tiles, so that each fetch of the weights serves as many
 // pixels (VGG-style's 512 channels on 2x2 planes: 4.7 MB of them per
 // image), keeping the units a multiple of the threads.
+//
+// The quad path joins images up to q8QuadJoinPixels: a unit's last
+// 16-pixel panel is the only one partly empty, and a 2x2 plane's 4
+// pixels no longer take the narrow GEMM kernel alone.
 func (k *q8Conv) implImages(nb, p, threads int) int {
-	if !k.pairs || nb < 2 || p >= 6*q8ImplBlock {
+	target := 6 * q8ImplBlock
+	if k.quad {
+		// Planes of whole panels gain nothing from joining and lose
+		// cache to the other images' planes.
+		target = min(q8QuadJoinPixels, 16/gcd(p, 16)*p)
+	}
+	if !(k.pairs || k.quad) || nb < 2 || p >= target {
 		return 1
 	}
 	threads = max(threads, 1)
-	units := (nb + (6*q8ImplBlock+p-1)/p - 1) / ((6*q8ImplBlock + p - 1) / p)
+	per := (target + p - 1) / p // images to reach the target
+	units := (nb + per - 1) / per
 	units = (units + threads - 1) / threads * threads
 	return max(1, (nb+units-1)/units)
 }
@@ -1181,4 +1218,12 @@ func (k *q8Conv) MACs(in, out []Type) int64 {
 	}
 	s := out[0].Shape
 	return int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3]) * int64(k.kernelPixels)
+}
+
+// gcd is the greatest common divisor of a, b > 0.
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

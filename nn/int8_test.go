@@ -917,3 +917,47 @@ func TestQLinearConvInt8QuadPath(t *testing.T) {
 		}
 	}
 }
+
+// The quad path joins the images of small planes into one unit
+// (implImages): its chunks then cross images, even mid-image (9-pixel
+// planes in chunks of 112), and a unit's last panel is partly empty.
+// Every batch and thread count gives the reference bit for bit.
+func TestQLinearConvInt8JoinedImages(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, c := range []q8ConvCase{
+		{cin: 16, h: 2, w: 2, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{cin: 64, h: 3, w: 3, cout: 20, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{cin: 8, h: 1, w: 1, cout: 12, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},
+		{cin: 12, h: 5, w: 3, cout: 8, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, noBias: true},
+		{cin: 8, h: 7, w: 7, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
+		{cin: 16, h: 5, w: 4, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
+		{cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1}, // whole panels: not joined
+	} {
+		for _, n := range []int{1, 2, 3, 7, 13, 32} {
+			c.n = n
+			f := q8NewConvFixture(r, c)
+			want, _ := q8RefConv(c, f)
+			p, err := Compile(q8ConvGraph(c, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := p.Kernel(p.NodeIndices()[0]).(*q8Conv)
+			oh, ow := k.outHW(c.h, c.w)
+			if joined := k.implImages(n, oh*ow, 1) > 1; k.quad && joined != (n >= 2 && oh*ow%16 != 0) {
+				t.Errorf("%v: quad path, images joined %v", c, joined)
+			}
+			for _, threads := range []int{1, 2} {
+				x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+				out, err := p.NewRunner(threads).Run(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if out[0].I8[i] != want[i] {
+						t.Fatalf("%v threads %d: element %d = %d, reference %d", c, threads, i, out[0].I8[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
