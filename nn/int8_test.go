@@ -593,16 +593,23 @@ func TestQLinearConvInt8Threads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, threads := range []int{2, 3, 8} {
-			x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
-			out, err := p.NewRunner(threads).Run(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range want {
-				if out[0].I8[i] != want[i] {
-					t.Fatalf("%v threads %d: element %d = %d, reference %d", c, threads, i, out[0].I8[i], want[i])
-				}
+		q8CheckThreads(t, p, c, f, want, 2, 3, 8)
+	}
+}
+
+// q8CheckThreads runs p on f's input with each thread count and checks
+// the output against want bit for bit.
+func q8CheckThreads(t *testing.T, p *Program, c q8ConvCase, f q8ConvFixture, want []int8, threads ...int) {
+	t.Helper()
+	for _, th := range threads {
+		x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
+		out, err := p.NewRunner(th).Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if out[0].I8[i] != want[i] {
+				t.Fatalf("%v threads %d: element %d = %d, reference %d", c, th, i, out[0].I8[i], want[i])
 			}
 		}
 	}
@@ -946,18 +953,7 @@ func TestQLinearConvInt8JoinedImages(t *testing.T) {
 			if joined := k.implImages(n, oh*ow, 1) > 1; k.quad && joined != (n >= 2 && oh*ow%16 != 0) {
 				t.Errorf("%v: quad path, images joined %v", c, joined)
 			}
-			for _, threads := range []int{1, 2} {
-				x := &Tensor{DType: Int8, Shape: []int{c.n, c.cin, c.h, c.w}, I8: f.x}
-				out, err := p.NewRunner(threads).Run(x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range want {
-					if out[0].I8[i] != want[i] {
-						t.Fatalf("%v threads %d: element %d = %d, reference %d", c, threads, i, out[0].I8[i], want[i])
-					}
-				}
-			}
+			q8CheckThreads(t, p, c, f, want, 1, 2)
 		}
 	}
 }
