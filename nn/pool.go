@@ -218,6 +218,7 @@ type mp2Args struct {
 	in0, in1    uint16
 	_           uint16
 	ldx, w, ldy int
+	special     int // set by the max kernel when an output is -0
 }
 
 // maxPlane2x2 is maxPlane for a 2x2 window with stride 2 and no padding

@@ -25,7 +25,12 @@
 	VMAXPS Z7, Z6, Z8; \
 	VCMPPS $3, Z7, Z6, K4; \
 	VADDPS Z7, Z6, K4, Z8; \
+	NEGZEROS(Z8); \
 	ST(Z8, ks, (DI)(BX*4))
+
+// NEGZEROS adds z's -0 lanes to R12 (K7, R11 scratch): a -0 maximum may
+// be wrong, as VMAXPS gives either zero for ±0, and Go's max +0.
+#define NEGZEROS(z) VFPCLASSPSZ $0x04, z, K7; KMOVW K7, R11; ORL R11, R12
 
 // AVGPOOL16(LD, ST, k0, k1, ks) is MAXPOOL16 for the average: each
 // window's four inputs summed from +0 in avgPlane2x2's order (row 0's
@@ -53,8 +58,9 @@
 	ST(Z8, ks, (DI)(BX*4))
 
 // POOL2X2(POOL16) is a 2x2/2 pool's loop over rows and 16-output blocks
-// (the last one masked), over mp2Args at AX.
+// (the last one masked), over mp2Args at AX; it sets special to R12.
 #define POOL2X2(POOL16) \
+	XORQ R12, R12; \
 	VMOVUPS ·evenOddIdx+0(SB), Z30; \
 	VMOVUPS ·evenOddIdx+64(SB), Z31; \
 	MOVQ 0(AX), DI; \
@@ -86,6 +92,7 @@ next: \
 	DECQ CX; \
 	JNZ row; \
 done: \
+	MOVQ R12, 64(AX); \
 	VZEROUPPER; \
 	RET
 

@@ -243,7 +243,8 @@ func FuzzPool(f *testing.F) {
 
 // TestMaxPlane2x2MatchesGo compares the 2x2/2 kernel (assembly where the
 // CPU has it) with the plain-Go one over widths covering full blocks of 16
-// and every tail, odd input sizes and NaNs.
+// and every tail, odd input sizes and NaNs, bit for bit; then on values
+// none above zero, with -0 and +0 (the maximum of -0 and +0 is +0).
 func TestMaxPlane2x2MatchesGo(t *testing.T) {
 	r := newRand(21)
 	for ow := 1; ow <= 40; ow++ {
@@ -256,15 +257,17 @@ func TestMaxPlane2x2MatchesGo(t *testing.T) {
 				x[i] -= 0.5
 			}
 			x[r.IntN(len(x))] = float32(math.NaN())
-			got := make([]float32, g.OH*g.OW+1)
-			want := make([]float32, len(got))
-			got[len(got)-1], want[len(want)-1] = 7, 7
-			maxPlane2x2(&g, x, got[:g.OH*g.OW])
-			maxPlane2x2Go(&g, x, want[:g.OH*g.OW])
-			for i := range want {
-				if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
-					t.Fatalf("ow %d extra %d: y[%d] = %v, want %v", ow, extra, i, got[i], want[i])
-				}
+			zeros := make([]float32, len(x))
+			for i := range zeros {
+				zeros[i] = []float32{-float32(math.Abs(float64(x[i]))), 0, float32(math.Copysign(0, -1))}[(i*i+ow)%3]
+			}
+			for _, x := range [][]float32{x, zeros} {
+				got := make([]float32, g.OH*g.OW+1)
+				want := make([]float32, len(got))
+				got[len(got)-1], want[len(want)-1] = 7, 7
+				maxPlane2x2(&g, x, got[:g.OH*g.OW])
+				maxPlane2x2Go(&g, x, want[:g.OH*g.OW])
+				sameF32(t, fmt.Sprintf("ow %d extra %d", ow, extra), got, want)
 			}
 		}
 	}
