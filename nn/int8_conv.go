@@ -527,7 +527,7 @@ func (j *q8QuadJob) runRange(lo, hi, worker int) {
 				xi := j.x.I8[((b+i)*cin+g*cg)*h*w : ((b+i)*cin+(g+1)*cg)*h*w]
 				if k.pairs {
 					q8PadNHWC16(xi, h, w, cg, j.cn, k.pt, k.pl, wp, int16(k.x.Zero), q8Int16s(t[i*j.plane:])[:(h+k.pt+k.pb)*wp*j.cn])
-				} else {
+				} else if !q8PadNHWCNarrow(xi, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t[i*j.plane:], scr[j.imgs*j.plane:]) {
 					q8PadNHWC(xi, h, w, cg, k.pt, k.pl, wp, int8(k.x.Zero), t[i*j.plane:])
 				}
 			}
@@ -711,6 +711,22 @@ func q8PadNHWC(x []int8, h, w, cn, pt, pl, wp int, zp int8, t []int8) {
 			}
 		}
 	}
+}
+
+// q8PadNHWCNarrow is q8PadNHWC for rows too narrow for q8NHWCRowsFast's
+// groups of 4 pixels (a 2x2 or 1x4 plane): the whole plane, as one row
+// of h·w pixels, is copied channel-last into tmp, then row by row into
+// t. It reports false, doing nothing, when the plane is not such a
+// plane, tmp is too short or the CPU lacks the kernel.
+func q8PadNHWCNarrow(x []int8, h, w, cn, pt, pl, wp int, zp int8, t, tmp []int8) bool {
+	if w >= 4 || h*w%4 != 0 || len(tmp) < h*w*cn || q8NHWCRowsFast(x, 1, h*w, cn, 0, 0, h*w, tmp) != h*w {
+		return false
+	}
+	q8Fill(t, zp)
+	for iy := range h {
+		copy(t[((iy+pt)*wp+pl)*cn:], tmp[iy*w*cn:(iy+1)*w*cn])
+	}
+	return true
 }
 
 // implRows computes the accumulators of the pixels whose windows are at

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/splitinfer/splitinfer/nn/internal/blas"
@@ -938,6 +939,7 @@ func TestQLinearConvInt8JoinedImages(t *testing.T) {
 		{cin: 12, h: 5, w: 3, cout: 8, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, noBias: true},
 		{cin: 8, h: 7, w: 7, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 2, dw: 2, pt: 2, pl: 2, pb: 2, pr: 2, group: 1},
 		{cin: 16, h: 5, w: 4, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 2, relu: true},
+		{cin: 32, h: 6, w: 2, cout: 8, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1},  // narrow rows (q8PadNHWCNarrow)
 		{cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1}, // whole panels: not joined
 	} {
 		for _, n := range []int{1, 2, 3, 7, 13, 32} {
@@ -954,6 +956,43 @@ func TestQLinearConvInt8JoinedImages(t *testing.T) {
 				t.Errorf("%v: quad path, images joined %v", c, joined)
 			}
 			q8CheckThreads(t, p, c, f, want, 1, 2)
+		}
+	}
+}
+
+// q8PadNHWCNarrow writes what q8PadNHWC writes, on the planes it takes.
+func TestQ8PadNHWCNarrow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		h, w, cn, pt, pl, pb, pr int
+		takes                    bool
+	}{
+		{2, 2, 16, 1, 1, 1, 1, true},
+		{6, 2, 32, 1, 1, 1, 1, true},
+		{4, 1, 48, 2, 0, 1, 3, true},
+		{2, 2, 512, 1, 1, 1, 1, true},
+		{3, 3, 16, 1, 1, 1, 1, false}, // 9 pixels
+		{2, 2, 12, 1, 1, 1, 1, false}, // channels not in 16s
+		{2, 4, 16, 1, 1, 1, 1, false}, // rows for q8NHWCRowsFast
+	} {
+		x := make([]int8, c.h*c.w*c.cn)
+		for i := range x {
+			x[i] = int8(r.IntN(256) - 128)
+		}
+		wp := c.w + c.pl + c.pr
+		n := (c.h + c.pt + c.pb) * wp * c.cn
+		want, got := make([]int8, n), make([]int8, n)
+		q8PadNHWC(x, c.h, c.w, c.cn, c.pt, c.pl, wp, -7, want)
+		tmp := make([]int8, c.h*c.w*c.cn)
+		took := q8PadNHWCNarrow(x, c.h, c.w, c.cn, c.pt, c.pl, wp, -7, got, tmp)
+		if took != (c.takes && q8HasAVX512) {
+			t.Fatalf("%+v: took %v", c, took)
+		}
+		if took && !slices.Equal(got, want) {
+			t.Fatalf("%+v: differs from q8PadNHWC", c)
+		}
+		if c.takes && q8HasAVX512 && q8PadNHWCNarrow(x, c.h, c.w, c.cn, c.pt, c.pl, wp, -7, got, tmp[1:]) {
+			t.Fatalf("%+v: took a short tmp", c)
 		}
 	}
 }
