@@ -393,8 +393,9 @@ func (j *convJob) nchwc(lo, hi int, buf []float32) {
 			// Rows whose windows reach into the padding skip the window
 			// rows there (nchwcKhRange), in calls of their own; not where
 			// that would cut most of a unit's grouped calls in rows (VGG's
-			// 2x2 planes: calls of 2 pixels, 40% slower).
-			skip := skip && (p.groups == 1 || oh1-oh0 > 2*p.groups)
+			// 2x2 planes: calls of 2 pixels, 40% slower; its 4x4 ones,
+			// a grouped call of the middle two rows, ran 2% faster).
+			skip := skip && (p.groups == 1 || oh1-oh0 >= 2*p.groups)
 			for s0 := oh0; s0 < oh1; {
 				t0, t1, s1 := 0, g.KH, oh1
 				if skip {
