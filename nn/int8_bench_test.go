@@ -95,6 +95,7 @@ func BenchmarkQ8ConvGeom(b *testing.B) {
 		{n: 32, cin: 512, h: 4, w: 4, cout: 512, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 32, cin: 256, h: 8, w: 8, cout: 256, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 32, cin: 256, h: 3, w: 3, cout: 256, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
+		{n: 32, cin: 256, h: 14, w: 14, cout: 256, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 32, cin: 256, h: 7, w: 7, cout: 256, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1, group: 1, relu: true},
 		{n: 1, cin: 832, h: 7, w: 7, cout: 256, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, group: 1, relu: true},
 	} {
