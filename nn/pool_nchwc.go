@@ -20,7 +20,8 @@ const nchwcPoolTaps = 64
 // NCHW lane l goes to y + l·ys, y advancing 4 bytes a pixel: 16 pixels at
 // a time are put in tile (256 floats) and transposed. The pixels are rows
 // rows of n, x advancing sxr bytes more after each row, y syr more (0 in
-// NCHW).
+// NCHW). The kernel sets special when an output is -0: then the call is
+// run again in Go.
 type mpcArgs struct {
 	y, x     *float32
 	taps     *int
@@ -31,6 +32,7 @@ type mpcArgs struct {
 	tile     *float32
 	rows     int
 	sxr, syr int
+	special  int // set by the kernel when an output is -0
 }
 
 // blockedPoolFits reports whether the blocked kernel takes pool geometry g

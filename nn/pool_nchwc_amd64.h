@@ -7,7 +7,8 @@
 #define MAXNANY(x, acc, m, s) VCMPPS $3, x, acc, m; VMAXPS acc, x, acc; VADDPS x, acc, s; VBLENDVPS m, s, acc, acc
 
 // MPCARGS loads the mpcArgs at a+0(FP) (y 0, x 8, taps 16, ntaps 24, n 32,
-// sx 40, sy 48, ys 56, tile 64, rows 72, sxr 80, syr 88) and jumps to group
+// sx 40, sy 48, ys 56, tile 64, rows 72, sxr 80, syr 88; the kernels set
+// special 96) and jumps to group
 // when ys is not zero (NCHW output); AX keeps the block for rows, sxr and
 // syr.
 #define MPCARGS \

@@ -21,13 +21,18 @@ tap: \
 	JMP tap; \
 tapped:
 
+// NEGZERO adds Z0's -0 lanes to K5 (K4 scratch): a -0 maximum may stand
+// for a window of -0 and +0, where VMAXPS gives either zero and Go's max +0.
+#define NEGZERO VFPCLASSPSZ $0x04, Z0, K4; KORW K4, K5, K5
+
 // STOREROW stores Zz under K3 at R10 and steps R10 to the next plane.
 #define STOREROW(z) VMOVUPS z, K3, (R10); ADDQ R14, R10
 
 // func maxPoolNCHWcAVX512(a *mpcArgs)
 // mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64,
-// rows 72, sxr 80, syr 88.
+// rows 72, sxr 80, syr 88, special 96 (set when an output is -0).
 TEXT ·maxPoolNCHWcAVX512(SB), NOSPLIT, $0-8
+	KXORW K5, K5, K5
 	MPCARGS
 
 	// NCHW16c: rows (R15) of n pixels (R14 left in the row), one store a
@@ -41,6 +46,7 @@ pixel:
 	TESTQ R14, R14
 	JZ browend
 	PIXMAX(btap, bstore)
+	NEGZERO
 	VMOVUPS Z0, (DI)
 	ADDQ R12, SI
 	ADDQ R13, DI
@@ -76,6 +82,7 @@ gpixel:
 	CMPQ DX, BX
 	JGE transpose
 	PIXMAX(gtap, gstore)
+	NEGZERO
 	MOVQ DX, R10
 	SHLQ $6, R10
 	VMOVUPS Z0, (R15)(R10*1)
@@ -125,5 +132,7 @@ transpose:
 	SUBQ BX, CX
 	JMP ngroup
 done:
+	KMOVW K5, R11
+	MOVQ R11, 96(AX)
 	VZEROUPPER
 	RET

@@ -26,10 +26,19 @@ tap: \
 	JMP tap; \
 tapped:
 
+// NEGZEROY(y) ORs into Y9 the lanes of y that are -0 (Y8 holds -0s; Y10
+// scratch): such a maximum may stand for a window of -0 and +0, where
+// VMAXPS gives either zero and Go's max +0.
+#define NEGZEROY(y) VPCMPEQD Y8, y, Y10; VPOR Y10, Y9, Y9
+
 // func maxPoolNCHWcAVX2(a *mpcArgs)
 // mpcArgs: y 0, x 8, taps 16, ntaps 24, n 32, sx 40, sy 48, ys 56, tile 64,
-// rows 72, sxr 80, syr 88.
+// rows 72, sxr 80, syr 88, special 96 (set when an output is -0).
 TEXT ·maxPoolNCHWcAVX2(SB), NOSPLIT, $0-8
+	MOVL $0x80000000, R11
+	VMOVD R11, X8
+	VPBROADCASTD X8, Y8
+	VPXOR Y9, Y9, Y9
 	MPCARGS
 
 	// NCHW16c: rows (R15) of n pixels (R14 left in the row), one store a
@@ -43,6 +52,8 @@ pixel:
 	TESTQ R14, R14
 	JZ browend
 	PIXMAXY(btap, bstore)
+	NEGZEROY(Y0)
+	NEGZEROY(Y1)
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ R12, SI
@@ -75,6 +86,8 @@ gpixel:
 	CMPQ DX, BX
 	JGE scatter
 	PIXMAXY(gtap, gstore)
+	NEGZEROY(Y0)
+	NEGZEROY(Y1)
 	MOVQ DX, R10
 	SHLQ $6, R10
 	VMOVUPS Y0, (R15)(R10*1)
@@ -116,5 +129,7 @@ scattered:
 	SUBQ BX, CX
 	JMP ngroup
 done:
+	VMOVMSKPS Y9, R11
+	MOVQ R11, 96(AX)
 	VZEROUPPER
 	RET

@@ -11,7 +11,7 @@ import (
 // maxPlane, bit for bit, on 2 images of 32 channels over windows 1 to 3
 // (and 3x2), strides 1 and 2, dilation 2, pads, ceil mode (a last window
 // past the input), odd and 16-lane-crossing widths, with NaN and
-// infinities in the input: NCHW16c input with and without a border (its
+// infinities in the input, then with -0 and +0: NCHW16c input with and without a border (its
 // border holding values that must not be read), output NCHW16c with and
 // without a zero border, or NCHW.
 func TestMaxPoolNCHWcMatchesNCHW(t *testing.T) {
@@ -46,53 +46,61 @@ func TestMaxPoolNCHWcMatchesNCHW(t *testing.T) {
 					x[i%len(x)] = float32(math.NaN())
 					x[(7*i)%len(x)] = float32(math.Inf(1))
 					x[(3*i)%len(x)] = float32(math.Inf(-1))
-					ohw := g.OH * g.OW
-					want := make([]float32, n*c*ohw)
-					for q := range n * c {
-						maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
+					// Then values none above zero, with -0 and +0: the
+					// maximum of -0 and +0 is +0, as Go's max gives.
+					zeros := make([]float32, len(x))
+					for q := range zeros {
+						zeros[q] = []float32{-float32(math.Abs(float64(x[q]))), 0, float32(math.Copysign(0, -1))}[(q*q+i)%3]
 					}
-					// asm: the AVX-512 kernel ("avx512"), the AVX2 one
-					// ("avx2", AVX-512 off) or the Go one ("go").
-					for _, asm := range []string{"avx512", "avx2", "go"} {
-						if asm == "avx512" && !have || asm == "avx2" && !have2 {
-							continue
+					for _, x := range [][]float32{x, zeros} {
+						ohw := g.OH * g.OW
+						want := make([]float32, n*c*ohw)
+						for q := range n * c {
+							maxPlane(&g, x[q*h*w:(q+1)*h*w], want[q*ohw:(q+1)*ohw])
 						}
-						setMPC(asm == "avx512")
-						setMPC2(asm == "avx2")
-						for _, xb := range []int{0, 2} {
-							xc := make([]float32, n*c*(h+2*xb)*(w+2*xb))
-							toNCHW16c(xc, x, n, c, h, w, xb)
-							if xb > 0 {
-								inside := make([]bool, len(xc))
-								eachNCHW16c(n, c, h, w, xb, func(_, o int) { inside[o] = true })
-								for o := range xc {
-									if !inside[o] {
-										xc[o] = 1e30
-									}
-								}
+						// asm: the AVX-512 kernel ("avx512"), the AVX2 one
+						// ("avx2", AVX-512 off) or the Go one ("go").
+						for _, asm := range []string{"avx512", "avx2", "go"} {
+							if asm == "avx512" && !have || asm == "avx2" && !have2 {
+								continue
 							}
-							for _, out := range []struct {
-								blocked bool
-								b       int
-							}{{false, 0}, {true, 0}, {true, 1}} {
-								name := fmt.Sprintf("hw%v k%v s%d d%d p%v ceil %v asm %s xb %d out %v", hw, k, s, d, p, ceil, asm, xb, out)
-								kp := &poolKernel{max: true, xBlocked: true, xBorder: xb, yBlocked: out.blocked, yBorder: out.b}
-								if !kp.blockedPoolFits(&g) {
-									t.Fatalf("%s: blocked kernel does not take it", name)
-								}
-								y := make([]float32, n*c*(g.OH+2*out.b)*(g.OW+2*out.b))
-								fillNaN(y)
-								for _, threads := range []int{1, 2} {
-									kp.maxPoolNCHWc(&RunContext{Threads: threads}, &g, xc, y)
-									got := y
-									if out.blocked {
-										got = make([]float32, len(want))
-										fromNCHW16c(got, y, n, c, g.OH, g.OW, out.b)
-										wantB := make([]float32, len(y))
-										toNCHW16c(wantB, want, n, c, g.OH, g.OW, out.b)
-										sameF32(t, name+" (border)", y, wantB)
+							setMPC(asm == "avx512")
+							setMPC2(asm == "avx2")
+							for _, xb := range []int{0, 2} {
+								xc := make([]float32, n*c*(h+2*xb)*(w+2*xb))
+								toNCHW16c(xc, x, n, c, h, w, xb)
+								if xb > 0 {
+									inside := make([]bool, len(xc))
+									eachNCHW16c(n, c, h, w, xb, func(_, o int) { inside[o] = true })
+									for o := range xc {
+										if !inside[o] {
+											xc[o] = 1e30
+										}
 									}
-									sameF32(t, name, got, want)
+								}
+								for _, out := range []struct {
+									blocked bool
+									b       int
+								}{{false, 0}, {true, 0}, {true, 1}} {
+									name := fmt.Sprintf("hw%v k%v s%d d%d p%v ceil %v asm %s xb %d out %v", hw, k, s, d, p, ceil, asm, xb, out)
+									kp := &poolKernel{max: true, xBlocked: true, xBorder: xb, yBlocked: out.blocked, yBorder: out.b}
+									if !kp.blockedPoolFits(&g) {
+										t.Fatalf("%s: blocked kernel does not take it", name)
+									}
+									y := make([]float32, n*c*(g.OH+2*out.b)*(g.OW+2*out.b))
+									fillNaN(y)
+									for _, threads := range []int{1, 2} {
+										kp.maxPoolNCHWc(&RunContext{Threads: threads}, &g, xc, y)
+										got := y
+										if out.blocked {
+											got = make([]float32, len(want))
+											fromNCHW16c(got, y, n, c, g.OH, g.OW, out.b)
+											wantB := make([]float32, len(y))
+											toNCHW16c(wantB, want, n, c, g.OH, g.OW, out.b)
+											sameF32(t, name+" (border)", y, wantB)
+										}
+										sameF32(t, name, got, want)
+									}
 								}
 							}
 						}
