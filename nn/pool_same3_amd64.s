@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 #include "simd_amd64.h"
+#include "pool_same3_amd64.h"
 
-// The same 3x3 MaxPool (pool_same3.go), over same3Args at AX: y 0, x 8,
-// n 16, w 24, masks 32, period 40, special 48.
+// The same 3x3 MaxPool (pool_same3.go), over same3Args at AX
+// (pool_same3_amd64.h).
 // SI x, DI y, CX n, R8 a row's bytes, R9 the masks, R11 their end; R10
 // the mask entry of the next vertical block at BX, R13 that of the output
 // block at R14. K6 gathers the NaN and -0 lanes of x.
@@ -44,20 +45,9 @@ in:
 
 // func maxSame3AVX512(a *same3Args)
 TEXT ·maxSame3AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 16(AX), CX
-	MOVQ 24(AX), R8
-	SHLQ $2, R8
-	MOVQ 32(AX), R9
-	MOVQ 40(AX), R11
-	LEAQ (R9)(R11*8), R11
+	SAME3ARGS
 	KXORW K6, K6, K6
-	MOVQ R9, R10
-	MOVQ R9, R13
 	VXORPS Z0, Z0, Z0
-	XORQ BX, BX
 	VBLOCK(Z1, v0full, v0in)
 	XORQ R14, R14
 

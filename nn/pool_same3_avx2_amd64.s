@@ -1,17 +1,18 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "pool_same3_amd64.h"
 
-// The same 3x3 MaxPool (pool_same3.go) for AVX2, over same3Args at AX as
-// maxSame3AVX512 (pool_same3_amd64.s): y 0, x 8, n 16, w 24, masks 32,
-// period 40, special 48, lanes 56. Blocks of 8 values, each the low or
-// high byte of a mask entry (half = bit 3 of the block's index); a byte
-// becomes a vector of lanes by the table at AX (same3Lanes). Lanes out of
-// the plane or past n are left out by VBLENDVPS; blocks whose rows above
-// or below leave x load them under VMASKMOVPS (no fault). SI x, DI y, CX n, R8 a row's bytes, R9 the masks, R11
-// their end; R10 the mask entry of the next vertical block at BX, R13
-// that of the output block at R14. Y14 gathers the NaN and -0 lanes of x
-// (Y15: -0 in every lane); Y13 the lanes of a block below n.
+// The same 3x3 MaxPool (pool_same3.go) for AVX2, over same3Args
+// (pool_same3_amd64.h) as maxSame3AVX512. Blocks of 8 values, each the
+// low or high byte of a mask entry (half = bit 3 of the block's index); a
+// byte becomes a vector of lanes by the table at AX (same3Lanes). Lanes
+// out of the plane or past n are left out by VBLENDVPS; blocks whose rows
+// above or below leave x load them under VMASKMOVPS (no fault). SI x, DI
+// y, CX n, R8 a row's bytes, R9 the masks, R11 their end; R10 the mask
+// entry of the next vertical block at BX, R13 that of the output block at
+// R14. Y14 gathers the NaN and -0 lanes of x (Y15: -0 in every lane); Y13
+// the lanes of a block below n.
 
 // VALID8 sets Y13 to the lanes of the block at j (a register) below n
 // (DX, R12 scratch).
@@ -103,23 +104,12 @@ done: \
 
 // func maxSame3AVX2(a *same3Args)
 TEXT ·maxSame3AVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 16(AX), CX
-	MOVQ 24(AX), R8
-	SHLQ $2, R8
-	MOVQ 32(AX), R9
-	MOVQ 40(AX), R11
-	LEAQ (R9)(R11*8), R11
+	SAME3ARGS
 	MOVQ 56(AX), AX
 	VPCMPEQD Y15, Y15, Y15
 	VPSLLD $31, Y15, Y15
 	VXORPS Y14, Y14, Y14
-	MOVQ R9, R10
-	MOVQ R9, R13
 	VXORPS Y0, Y0, Y0
-	XORQ BX, BX
 	VBLOCK8(Y1, v0full, v0masked, v0in, v0done)
 	XORQ R14, R14
 

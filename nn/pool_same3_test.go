@@ -14,14 +14,7 @@ import (
 // which the kernel hands back to maxPlane. It runs the AVX-512 kernel,
 // when the CPU has it, and the AVX2 one.
 func TestMaxSame3MatchesPlain(t *testing.T) {
-	defer func(v bool) { same3AVX512 = v }(same3AVX512)
-	for _, on := range []bool{same3AVX512, false} {
-		same3AVX512 = on
-		t.Run(fmt.Sprintf("avx512=%v", on), testMaxSame3MatchesPlain)
-		if !on {
-			break
-		}
-	}
+	withAVX512AndWithout(t, &same3AVX512, testMaxSame3MatchesPlain)
 }
 
 func testMaxSame3MatchesPlain(t *testing.T) {

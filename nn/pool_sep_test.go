@@ -21,9 +21,15 @@ func TestMaxPlaneSepMatchesPlain(t *testing.T) {
 // them, and with the AVX2 ones (or with the Go kernels, where there is no
 // assembly).
 func eachSepMaxKernel(t *testing.T, test func(t *testing.T)) {
-	defer func(v bool) { sepMaxAVX512 = v }(sepMaxAVX512)
-	for _, on := range []bool{sepMaxAVX512, false} {
-		sepMaxAVX512 = on
+	withAVX512AndWithout(t, &sepMaxAVX512, test)
+}
+
+// withAVX512AndWithout runs test with *avx512 as it is, then, if it was
+// set, cleared (the AVX2 kernels), and restores it.
+func withAVX512AndWithout(t *testing.T, avx512 *bool, test func(t *testing.T)) {
+	defer func(v bool) { *avx512 = v }(*avx512)
+	for _, on := range []bool{*avx512, false} {
+		*avx512 = on
 		t.Run(fmt.Sprintf("avx512=%v", on), test)
 		if !on {
 			break
