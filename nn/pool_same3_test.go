@@ -7,17 +7,17 @@ import (
 	"testing"
 )
 
-// TestMaxSame3MatchesPlain compares the same 3x3 MaxPool (pool_same3.go)
+// TestMaxPoolSame3MatchesPlain compares the same 3x3 MaxPool (pool_same3.go)
 // with maxPlane, bit for bit, on runs of 1 to 7 planes (several mask
 // periods, runs ending inside a vector) of heights and widths from 1 up,
 // with infinities; then with a NaN, a -0 beside a +0, and a -0 alone,
 // which the kernel hands back to maxPlane. It runs the AVX-512 kernel,
 // when the CPU has it, and the AVX2 one.
-func TestMaxSame3MatchesPlain(t *testing.T) {
-	withAVX512AndWithout(t, &same3AVX512, testMaxSame3MatchesPlain)
+func TestMaxPoolSame3MatchesPlain(t *testing.T) {
+	withAVX512AndWithout(t, &same3AVX512, testMaxPoolSame3MatchesPlain)
 }
 
-func testMaxSame3MatchesPlain(t *testing.T) {
+func testMaxPoolSame3MatchesPlain(t *testing.T) {
 	r := newRand(33)
 	for _, hw := range [][2]int{{1, 1}, {1, 5}, {5, 1}, {2, 2}, {3, 3}, {4, 4}, {7, 7}, {5, 9}, {8, 2}, {14, 14}, {13, 17}, {28, 28}, {16, 33}} {
 		h, w := hw[0], hw[1]
