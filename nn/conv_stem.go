@@ -38,7 +38,7 @@ const stemMaxTaps = 64
 // AVX2 kernels, as pathNCHWc's AVX2 kernels sum), w[t] the 16 floats at
 // w + 64·t and x(t) the float at byte taps[t] from the pixel's window
 // origin, x + i·xrs + 4·s·q. With pool, pixel q is the maximum (NaN where
-// one is NaN) of four such values, of the window origins x + i·xrs +
+// one is NaN; +0 for -0 and +0, as Go's max) of four such values, of the window origins x + i·xrs +
 // 4·s·(2q+dc) + dr·x1 for dr, dc in {0, 1}, in the order (0,0), (0,1),
 // (1,0), (1,1).
 type stemArgs struct {

@@ -2,15 +2,22 @@
 
 package nn
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // stemHave: the thin stem's kernels need AVX-512F, or AVX2 and FMA
 // (without them pathNCHWc runs the stem and no MaxPool is fused into it);
 // stemWide picks the AVX-512 ones (a variable so that tests can run the
 // AVX2 ones too; pathNCHWc's nchwcWide picks alike).
+// The AVX-512 pooled kernels need AVX-512DQ too (VRANGEPS: Go's max);
+// without it the AVX2 ones pool.
 var (
 	stemHave = hasDW512 || nchwcAVX2
 	stemWide = hasDW512
+	stemDQ   = cpu.X86.HasAVX512DQ
 )
 
 var _ = [1]struct{}{}[unsafe.Offsetof(stemArgs{}.x1)-56]
@@ -25,7 +32,7 @@ func stemFast(a *stemArgs) bool {
 	switch {
 	case a.s < 1 || a.s > 2:
 		return false
-	case !stemWide:
+	case !stemWide || a.pool && !stemDQ:
 		stemAVX2(a)
 	case a.pool && a.s == 1:
 		stemPoolS1AVX512(a)

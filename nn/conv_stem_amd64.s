@@ -129,12 +129,21 @@ rowend: \
 	VZEROUPPER; \
 	RET
 
-// POOL sets acc to the maximum of acc, a, b, c (MAXNANK, in the order of
-// the blocked MaxPool's window taps) and stores it at byte d of DI.
+// POOL sets acc to the maximum of acc, a, b, c and stores it at byte d of
+// DI, as Go's max gives: VRANGEPS (max, sign from the comparison) gives +0
+// for -0 and +0 (VMAXPS gives either zero), and where one of the four is
+// NaN (K2), acc is their sum (Z17), a NaN.
 #define POOL(acc, a, b, c, d) \
-	MAXNANK(a, acc, K1); \
-	MAXNANK(b, acc, K1); \
-	MAXNANK(c, acc, K1); \
+	VCMPPS $3, a, acc, K2; \
+	VCMPPS $3, b, c, K3; \
+	KORW K2, K3, K2; \
+	VADDPS a, acc, Z17; \
+	VADDPS b, c, Z18; \
+	VADDPS Z18, Z17, Z17; \
+	VRANGEPS $5, a, acc, acc; \
+	VRANGEPS $5, b, acc, acc; \
+	VRANGEPS $5, c, acc, acc; \
+	VMOVAPS Z17, K2, acc; \
 	VMOVUPS acc, d(DI)
 
 // STEMPOOL is the convolution followed by a 2x2 stride-2 MaxPool: rows of
@@ -327,10 +336,17 @@ yrowend: \
 	VZEROUPPER; \
 	RET
 
+// ZEROY sets acc to t where acc is zero (m scratch). After a maximum, t
+// the window's values ANDed: then a zero maximum is -0 only where all of
+// them are -0 or negative, as Go's max gives (VMAXPS gives either zero for
+// -0 and +0).
+#define ZEROY(acc, t, m) VXORPS m, m, m; VCMPPS $0, m, acc, m; VBLENDVPS m, t, acc, acc
+
 // PAIRY stores at byte d of DI the maximum of the first row's pixel pair
 // lo:hi, lo2:hi2 (the window's first two taps).
 #define PAIRY(lo, hi, lo2, hi2, d) \
-	MAXNANY(lo2, lo, Y14, Y15); MAXNANY(hi2, hi, Y14, Y15); \
+	VANDPS lo2, lo, Y12; MAXNANY(lo2, lo, Y14, Y15); ZEROY(lo, Y12, Y13); \
+	VANDPS hi2, hi, Y12; MAXNANY(hi2, hi, Y14, Y15); ZEROY(hi, Y12, Y13); \
 	VMOVUPS lo, d(DI); VMOVUPS hi, (d+32)(DI)
 
 // JOINY brings the second row's pixel pair lo:hi, lo2:hi2 (the window's
@@ -338,14 +354,16 @@ yrowend: \
 #define JOINY(lo, hi, lo2, hi2, d) \
 	VMOVUPS d(DI), Y14; VMOVUPS (d+32)(DI), Y15; \
 	MAXNANY(lo, Y14, Y12, Y13); MAXNANY(lo2, Y14, Y12, Y13); \
+	VANDPS lo2, lo, lo; VANDPS d(DI), lo, lo; ZEROY(Y14, lo, Y13); \
 	MAXNANY(hi, Y15, Y12, Y13); MAXNANY(hi2, Y15, Y12, Y13); \
+	VANDPS hi2, hi, hi; VANDPS (d+32)(DI), hi, hi; ZEROY(Y15, hi, Y13); \
 	VMOVUPS Y14, d(DI); VMOVUPS Y15, (d+32)(DI)
 
 // STEMPOOLY is STEMPOOL for AVX2: three pooled pixels a group, the first
 // row's six sums (Y0-Y11) reduced by pairs into the output, then the
 // second row's brought in, in the window's order; then one pooled pixel a
 // group, Y0:Y1 and Y2:Y3 the first row's sums, Y4:Y5 and Y6:Y7 the
-// second's, Y8, Y9 the maximum's scratch.
+// second's, Y8-Y13 the maximum's scratch.
 #define STEMPOOLY(st) \
 qrow: \
 	MOVQ 32(AX), CX; \
@@ -380,8 +398,11 @@ qt1: \
 	TAPEND(qt1); \
 	LOHIY; \
 	CLAMPY(Y0); CLAMPY(Y1); CLAMPY(Y2); CLAMPY(Y3); CLAMPY(Y4); CLAMPY(Y5); CLAMPY(Y6); CLAMPY(Y7); \
+	VANDPS Y0, Y2, Y10; VANDPS Y4, Y10, Y10; VANDPS Y6, Y10, Y10; \
+	VANDPS Y1, Y3, Y12; VANDPS Y5, Y12, Y12; VANDPS Y7, Y12, Y12; \
 	MAXNANY(Y2, Y0, Y8, Y9); MAXNANY(Y4, Y0, Y8, Y9); MAXNANY(Y6, Y0, Y8, Y9); \
 	MAXNANY(Y3, Y1, Y8, Y9); MAXNANY(Y5, Y1, Y8, Y9); MAXNANY(Y7, Y1, Y8, Y9); \
+	ZEROY(Y0, Y10, Y11); ZEROY(Y1, Y12, Y13); \
 	VMOVUPS Y0, (DI); \
 	VMOVUPS Y1, 32(DI); \
 	ADDQ $(2*st), SI; \

@@ -59,12 +59,19 @@ func testStemLadder(t *testing.T, r interface{ Float64() float64 }) {
 					}
 					stemAsm, stemForce = asm, !asm
 					for _, threads := range []int{1, 2} {
-						name := fmt.Sprintf("%v/pooled=%v/border=%d/asm=%v/wide=%v/t%d", s, pooled, yb, asm, stemWide, threads)
-						act := actRelu
-						if i%2 == 1 {
-							act = actClip
+						// zeroClip: Clip to [-0, +0], so the pool's
+						// windows hold -0 and +0 (their maximum is +0).
+						for _, zeroClip := range []bool{false, true} {
+							if zeroClip && !pooled {
+								continue
+							}
+							name := fmt.Sprintf("%v/pooled=%v/border=%d/asm=%v/wide=%v/t%d/zeroClip=%v", s, pooled, yb, asm, stemWide, threads, zeroClip)
+							act := actRelu
+							if i%2 == 1 || zeroClip {
+								act = actClip
+							}
+							testStem(t, r, name, s, act, zeroClip, pooled, yb, threads, asm && nchwcHave && nchwcAsm)
 						}
-						testStem(t, r, name, s, act, pooled, yb, threads, asm && nchwcHave && nchwcAsm)
 					}
 				}
 			}
@@ -72,8 +79,11 @@ func testStemLadder(t *testing.T, r interface{ Float64() float64 }) {
 	}
 }
 
-func testStem(t *testing.T, r interface{ Float64() float64 }, name string, s fpConvSpec, act activation, pooled bool, yb, threads int, exact bool) {
+func testStem(t *testing.T, r interface{ Float64() float64 }, name string, s fpConvSpec, act activation, zeroClip, pooled bool, yb, threads int, exact bool) {
 	x, w, in, k := specConv(r, s, act)
+	if zeroClip {
+		k.actA, k.actB = float32(math.Copysign(0, -1)), 0
+	}
 	k.thin = true
 	k.pack(w)
 	rc := &RunContext{Threads: threads}
