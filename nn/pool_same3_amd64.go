@@ -17,7 +17,7 @@ type same3Args struct {
 	n, w    int     // values, plane width
 	masks   *uint16 // same3Plan.masks
 	period  int
-	special int              // set when x holds a NaN or a -0
+	special int             // set when x holds a NaN or a -0
 	lanes   *[256][8]uint32 // AVX2: same3Lanes
 }
 
