@@ -32,7 +32,15 @@ func (k *convKernel) nchwcPoolTakes(g, pg *geom, w []float32, cg, mg int) bool {
 	if _, _, ok := k.clampBounds(); !ok {
 		return false
 	}
-	return pg.fast2() && pg.H == g.OH && pg.W == g.OW && pg.OH > 0 && pg.OW > 0 && 2*mg*g.OW <= nchwcPoolMaxBand
+	return pool2x2Fits(g, pg) && 2*mg*g.OW <= nchwcPoolMaxBand
+}
+
+// pool2x2Fits reports whether a pool of geometry pg reads the whole output
+// of a convolution of geometry g in 2x2 stride-2 windows, none past its
+// edge (fast2): the pool pathStem and pathNCHWc can run inside the
+// convolution.
+func pool2x2Fits(g, pg *geom) bool {
+	return pg.fast2() && pg.H == g.OH && pg.W == g.OW && pg.OH > 0 && pg.OW > 0
 }
 
 // poolBandOver reports whether a band of rows output rows (rounded up to

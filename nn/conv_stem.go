@@ -15,7 +15,7 @@ package nn
 // 16-channel vector and, as pathNCHWc's AVX2 kernels, sum from the bias.
 //
 // A 2x2 stride-2 MaxPool that alone reads the stem's output (LeNet-style
-// networks: conv, Relu, pool) runs inside it (Runner.fusePooledStems): the
+// networks: conv, Relu, pool) runs inside it (Runner.fusePools): the
 // kernel sums two rows of pixel pairs and stores only each window's
 // maximum, taken in the blocked MaxPool's order (MAXNANK), so the stem's
 // output, four times the pool's, is never written: seednet's conv1 writes
@@ -38,9 +38,9 @@ const stemMaxTaps = 64
 // AVX2 kernels, as pathNCHWc's AVX2 kernels sum), w[t] the 16 floats at
 // w + 64·t and x(t) the float at byte taps[t] from the pixel's window
 // origin, x + i·xrs + 4·s·q. With pool, pixel q is the maximum (NaN where
-// one is NaN; +0 for -0 and +0, as Go's max) of four such values, of the window origins x + i·xrs +
-// 4·s·(2q+dc) + dr·x1 for dr, dc in {0, 1}, in the order (0,0), (0,1),
-// (1,0), (1,1).
+// one is NaN; +0 for -0 and +0, as Go's max) of four such values, of the
+// window origins x + i·xrs + 4·s·(2q+dc) + dr·x1 for dr, dc in {0, 1}, in
+// the order (0,0), (0,1), (1,0), (1,1).
 type stemArgs struct {
 	x      *float32
 	w      *float32
@@ -85,13 +85,6 @@ func (k *convKernel) stemTakes(g *geom, w []float32, cg, mg int) bool {
 		return false
 	}
 	return (k.yBlocked || k.pooled) && cg >= 1 && mg >= 1 && cg*g.KH*g.KW <= stemMaxTaps && (g.SW == 1 || g.SW == 2) && g.SH >= 1 && g.OH > 0 && g.OW > 0
-}
-
-// stemPoolFits reports whether a MaxPool of geometry pg on the output of a
-// convolution of geometry g runs inside pathStem: 2x2, stride 2, no window
-// past the convolution's output (fast2).
-func stemPoolFits(k *poolKernel, g, pg *geom) bool {
-	return k.max && pg.rank == 2 && pg.fast2() && pg.H == g.OH && pg.W == g.OW && pg.OH > 0 && pg.OW > 0
 }
 
 // stemPlanRun sets j.st for j's geometry and returns the units: (image,

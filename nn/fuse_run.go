@@ -336,12 +336,12 @@ func (r *Runner) fusePools() {
 			continue
 		}
 		pg, err := pk.geometry([]Type{y.Type()})
-		c := *cv
-		c.pooled = true
 		if err != nil || !pk.max || pg.rank != 2 {
 			continue
 		}
-		if cv.thin && (!stemPoolFits(pk, &g, &pg) || !c.stemTakes(&g, w.F32, w.Shape[1], w.Shape[0])) ||
+		c := *cv
+		c.pooled = true
+		if cv.thin && (!pool2x2Fits(&g, &pg) || !c.stemTakes(&g, w.F32, w.Shape[1], w.Shape[0])) ||
 			!cv.thin && (!nchwcPoolOn || !cv.nchwcPoolTakes(&g, &pg, w.F32, w.Shape[1], w.Shape[0])) {
 			continue
 		}

@@ -8,9 +8,8 @@
 
 // MPCARGS loads the mpcArgs at a+0(FP) (y 0, x 8, taps 16, ntaps 24, n 32,
 // sx 40, sy 48, ys 56, tile 64, rows 72, sxr 80, syr 88; the kernels set
-// special 96) and jumps to group
-// when ys is not zero (NCHW output); AX keeps the block for rows, sxr and
-// syr.
+// special 96) and jumps to group when ys is not zero (NCHW output); AX
+// keeps the block for rows, sxr and syr.
 #define MPCARGS \
 	MOVQ a+0(FP), AX; \
 	MOVQ 0(AX), DI; \
